@@ -1,0 +1,167 @@
+'use client';
+/** Run the model on a prompt through the worker: status while it runs, then per-position predictions. */
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import Link from 'next/link';
+import { useState } from 'react';
+import type { JobRow } from '@/server/jobs';
+import { useTRPC } from '../trpc';
+
+interface Prediction { id: number; piece: string; logit: number; prob: number }
+interface RunResult { tokens: number[]; pieces: string[]; top: Prediction[][]; generated: number[]; generatedText?: string }
+
+const GENERATE_TOKENS = 48;
+
+export function RunPanel(props: { model: string; contextLength: number; initialRecent: JobRow[]; signedIn: boolean }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const [prompt, setPrompt] = useState('Once upon a time');
+  const [jobId, setJobId] = useState<string | null>(props.initialRecent[0]?.id ?? null);
+
+  const run = useMutation(
+    trpc.job.run.mutationOptions({
+      onSuccess: ({ id }) => {
+        setJobId(id);
+        void queryClient.invalidateQueries({ queryKey: trpc.job.recent.queryKey() });
+      },
+    }),
+  );
+  const recent = useQuery({
+    ...trpc.job.recent.queryOptions({ model: props.model }),
+    initialData: props.initialRecent,
+  });
+  const job = useQuery({
+    ...trpc.job.get.queryOptions({ id: jobId ?? '00000000-0000-0000-0000-000000000000' }),
+    enabled: jobId !== null,
+    refetchInterval: (q) => {
+      const status = q.state.data?.status;
+      return status === 'queued' || status === 'running' ? 300 : false;
+    },
+  });
+  const finished = job.data && (job.data.status === 'done' || job.data.status === 'failed');
+  if (finished && recent.data?.find((r) => r.id === job.data!.id)?.status !== job.data!.status) {
+    void queryClient.invalidateQueries({ queryKey: trpc.job.recent.queryKey() });
+  }
+
+  const submit = (generate: number) => run.mutate({ model: props.model, input: { text: prompt }, top: 5, generate });
+
+  return (
+    <>
+      <section className="panel" aria-label="Run the model">
+        <h2>Run on your text</h2>
+        {!props.signedIn && (
+          <p className="muted">
+            <Link href="/signin">Sign in</Link> to run the model.
+          </p>
+        )}
+        <textarea
+          aria-label="Prompt"
+          value={prompt}
+          onChange={(e) => setPrompt(e.target.value)}
+          placeholder="Type a prompt"
+        />
+        <div className="row">
+          <button onClick={() => submit(0)} disabled={!props.signedIn || run.isPending}>
+            Run
+          </button>
+          <button className="secondary" onClick={() => submit(GENERATE_TOKENS)} disabled={!props.signedIn || run.isPending}>
+            Generate
+          </button>
+          <span className="muted">top-5 next-token predictions per position; Generate continues greedily ({GENERATE_TOKENS} tokens)</span>
+        </div>
+        {run.error && (
+          <p className="error" role="alert">
+            {run.error.message}
+          </p>
+        )}
+      </section>
+      {job.data && <JobView job={job.data} />}
+      <h2>Recent runs</h2>
+      <table>
+        <tbody>
+          {recent.data?.map((r) => (
+            <tr key={r.id}>
+              <td>
+                <span className={`status ${r.status}`}>{r.status}</span>
+              </td>
+              <td className="mono">
+                <button className="link" onClick={() => setJobId(r.id)}>
+                  {promptOf(r)}
+                </button>
+              </td>
+              <td className="muted">{new Date(r.createdAt).toLocaleString()}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
+  );
+}
+
+function promptOf(job: JobRow): string {
+  const input = (job.params as { input?: { text?: string; tokenIds?: number[] } }).input;
+  const text = input?.text ?? input?.tokenIds?.join(',') ?? '';
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text || '(empty)';
+}
+
+function JobView({ job }: { job: JobRow }) {
+  const result = job.result as RunResult | null;
+  return (
+    <section className="panel" aria-label="Run result">
+      <div className="row">
+        <span className={`status ${job.status}`} data-testid="job-status">
+          {job.status}
+        </span>
+        <span className="mono">{promptOf(job)}</span>
+      </div>
+      {job.status === 'failed' && (
+        <p className="error" role="alert">
+          {job.error}
+        </p>
+      )}
+      {job.status === 'done' && result && <Predictions result={result} />}
+    </section>
+  );
+}
+
+function Predictions({ result }: { result: RunResult }) {
+  return (
+    <>
+      {result.generated.length > 0 && (
+        <p data-testid="generated">
+          <strong>Continuation:</strong> <span className="mono">{result.generatedText}</span>
+        </p>
+      )}
+      <div className="predictions">
+        <table data-testid="predictions">
+          <thead>
+            <tr>
+              <th>pos</th>
+              <th>token</th>
+              <th>top-5 next tokens (probability)</th>
+            </tr>
+          </thead>
+          <tbody>
+            {result.tokens.map((id, pos) => (
+              <tr key={pos}>
+                <td className="muted">{pos}</td>
+                <td>
+                  <span className="tok mono" title={`id ${id}`}>
+                    {result.pieces[pos]!.replace(/\n/g, '↵')}
+                  </span>
+                </td>
+                <td>
+                  {result.top[pos]!.map((p) => (
+                    <span key={p.id} className="mono" style={{ marginRight: 12 }} title={`id ${p.id}, logit ${p.logit.toFixed(3)}`}>
+                      <span className="prob-bar" style={{ width: Math.max(2, p.prob * 40) }} />
+                      <span className="tok">{p.piece.replace(/\n/g, '↵')}</span> {(p.prob * 100).toFixed(1)}%
+                    </span>
+                  ))}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </>
+  );
+}

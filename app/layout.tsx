@@ -1,0 +1,48 @@
+import type { Metadata } from 'next';
+import Link from 'next/link';
+import type { ReactNode } from 'react';
+import { auth, signOut } from '@/server/auth';
+import { Providers } from './trpc';
+import './globals.css';
+
+export const metadata: Metadata = { title: 'Lexicon', description: 'A collaborative wiki for SAE features' };
+export const dynamic = 'force-dynamic';
+
+export default async function RootLayout({ children }: { children: ReactNode }) {
+  const session = await auth();
+  return (
+    <html lang="en">
+      <body>
+        <header className="topbar">
+          <Link href="/" className="brand">
+            Lexicon
+          </Link>
+          <nav>
+            {session?.user ? (
+              <form
+                action={async () => {
+                  'use server';
+                  await signOut({ redirectTo: '/' });
+                }}
+              >
+                <span className="muted" data-testid="current-user">
+                  {session.user.name ?? session.user.email} · {session.user.role}
+                </span>{' '}
+                <button type="submit" className="link">
+                  Sign out
+                </button>
+              </form>
+            ) : (
+              <>
+                <Link href="/signin">Sign in</Link> <Link href="/signup">Sign up</Link>
+              </>
+            )}
+          </nav>
+        </header>
+        <Providers>
+          <main>{children}</main>
+        </Providers>
+      </body>
+    </html>
+  );
+}

@@ -1,0 +1,33 @@
+import os from 'node:os';
+import path from 'node:path';
+import { defineConfig } from '@playwright/test';
+import { SHARED_DIR } from './tests/shared';
+
+const PORT = 3100;
+const DATA_DIR = path.join(os.tmpdir(), 'lexicon-e2e');
+
+export default defineConfig({
+  testDir: 'tests/e2e',
+  outputDir: 'test-results',
+  timeout: 120_000,
+  workers: 1,
+  reporter: [['list']],
+  use: {
+    baseURL: `http://127.0.0.1:${PORT}`,
+    screenshot: 'only-on-failure',
+    launchOptions: {
+      // Debian's Chromium; Playwright never downloads a browser here.
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    },
+  },
+  webServer: {
+    // A fresh data dir: the embedded database, migrations and model registration all run as for a new user.
+    command: `rm -rf ${DATA_DIR} && npm start`,
+    url: `http://127.0.0.1:${PORT}/api/health`,
+    timeout: 600_000,
+    reuseExistingServer: false,
+    stdout: 'pipe',
+    env: { LEXICON_DATA_DIR: DATA_DIR, LEXICON_MODELS_DIR: path.join(SHARED_DIR, 'models'), PORT: String(PORT) },
+  },
+});

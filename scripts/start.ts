@@ -1,0 +1,92 @@
+/**
+ * `npm start`: the whole of Lexicon from one command. PostgreSQL (embedded unless DATABASE_URL
+ * is set), migrations, models found on disk, the Next.js server and one compute worker.
+ * Ctrl-C / SIGTERM stops the children, then PostgreSQL, cleanly.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { config } from '@/server/config';
+import { getDb, getPool } from '@/server/db';
+import { runMigrations } from '@/server/migrate';
+import { openDatabase } from '@/server/postgres';
+import { registerModelsIn } from '@/server/register-models';
+
+const dev = process.argv.includes('--dev');
+const root = path.resolve(import.meta.dirname, '..');
+const bin = (name: string) => path.join(root, 'node_modules/.bin', name);
+
+/** The secret that signs session tokens: kept in the data dir so sessions survive restarts. */
+function authSecret(): string {
+  if (process.env.AUTH_SECRET) return process.env.AUTH_SECRET;
+  const file = path.join(config.dataDir, 'auth-secret');
+  if (!fs.existsSync(file)) fs.writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600 });
+  return fs.readFileSync(file, 'utf8').trim();
+}
+
+fs.mkdirSync(config.dataDir, { recursive: true });
+const started = Date.now();
+const pg = await openDatabase({ dataDir: config.dataDir, port: config.pgPort });
+console.log(`[lexicon] database ready${process.env.DATABASE_URL ? '' : ' (embedded)'}`);
+process.env.DATABASE_URL = pg.url;
+await runMigrations(pg.url);
+
+fs.mkdirSync(config.modelsDir, { recursive: true });
+const registered = await registerModelsIn(getDb(), config.modelsDir);
+console.log(`[lexicon] models from ${config.modelsDir}: ${registered.map((m) => m.slug).join(', ') || 'none'}`);
+await getPool().end();
+
+/** Fingerprint of everything the web build depends on: a changed source means a rebuild. */
+function sourceStamp(): string {
+  const hash = createHash('sha256');
+  const visit = (p: string) => {
+    const stat = fs.statSync(p);
+    if (stat.isDirectory()) for (const name of fs.readdirSync(p).sort()) visit(path.join(p, name));
+    else hash.update(`${path.relative(root, p)} ${stat.size} ${stat.mtimeMs}\n`);
+  };
+  for (const entry of ['app', 'server', 'drizzle', 'next.config.mjs', 'package-lock.json', 'tsconfig.json']) visit(path.join(root, entry));
+  return hash.digest('hex');
+}
+
+const stampFile = path.join(root, '.next/lexicon-source-stamp');
+const stamp = sourceStamp();
+if (!dev && (!fs.existsSync(path.join(root, '.next/BUILD_ID')) || !fs.existsSync(stampFile) || fs.readFileSync(stampFile, 'utf8') !== stamp)) {
+  console.log('[lexicon] building the web app (sources changed since the last build)…');
+  const build = spawnSync(bin('next'), ['build'], { cwd: root, stdio: 'inherit' });
+  if (build.status !== 0) {
+    await pg.stop();
+    process.exit(build.status ?? 1);
+  }
+  fs.writeFileSync(stampFile, stamp);
+}
+
+const env = { ...process.env, DATABASE_URL: pg.url, AUTH_SECRET: authSecret(), PORT: String(config.port) };
+const children: ChildProcess[] = [
+  spawn(bin('next'), [dev ? 'dev' : 'start', '-p', String(config.port)], { cwd: root, env, stdio: 'inherit' }),
+  spawn(bin('tsx'), ['workers/main.ts'], { cwd: root, env, stdio: 'inherit' }),
+];
+console.log(`[lexicon] http://localhost:${config.port} (ready in a moment; database and models took ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+
+let stopping = false;
+async function stop(code: number) {
+  if (stopping) return;
+  stopping = true;
+  await Promise.all(
+    children.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          child.kill('SIGTERM');
+          setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
+        }),
+    ),
+  );
+  await pg.stop();
+  console.log('[lexicon] stopped');
+  process.exit(code);
+}
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
+for (const child of children) child.on('exit', (code) => void stop(code ?? 1));

@@ -1,0 +1,13 @@
+import { authRouter } from './routers/auth';
+import { jobRouter } from './routers/job';
+import { modelRouter } from './routers/model';
+import { createCallerFactory, createTRPCRouter } from './trpc';
+
+export const appRouter = createTRPCRouter({
+  auth: authRouter,
+  model: modelRouter,
+  job: jobRouter,
+});
+
+export type AppRouter = typeof appRouter;
+export const createCaller = createCallerFactory(appRouter);

@@ -1,0 +1,17 @@
+/** Configuration from the environment, in one place (README "Configuration" lists these). */
+import path from 'node:path';
+
+const dataDir = path.resolve(process.env.LEXICON_DATA_DIR ?? '.data');
+
+export const config = {
+  /** embedded PostgreSQL data, the auth secret, downloaded models */
+  dataDir,
+  /** model directories registered at start */
+  modelsDir: path.resolve(process.env.LEXICON_MODELS_DIR ?? path.join(dataDir, 'models')),
+  /** an external PostgreSQL; when unset an embedded one is started */
+  databaseUrl: process.env.DATABASE_URL,
+  pgPort: process.env.LEXICON_PG_PORT ? Number(process.env.LEXICON_PG_PORT) : undefined,
+  port: Number(process.env.PORT ?? 3000),
+  /** longest prompt, in characters, a run accepts (the model's context bounds tokens) */
+  maxPromptChars: 20_000,
+};

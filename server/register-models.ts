@@ -1,0 +1,63 @@
+/** Models on disk, registered by slug: at start from LEXICON_MODELS_DIR, or by `lexicon model add DIR`. */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { models } from '@/drizzle/schema';
+import { initBackend } from '@/workers/backend';
+import { loadModel } from '@/workers/model/load';
+import type { Db } from './db';
+import type { ModelRow } from './models';
+
+/** sha256 over every file of the directory (name and bytes), in name order. */
+export async function hashDirectory(dir: string): Promise<string> {
+  const hash = createHash('sha256');
+  const files = fs
+    .readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isFile() && !e.name.startsWith('.') && !e.name.endsWith('.md'))
+    .map((e) => e.name)
+    .sort();
+  for (const name of files) {
+    hash.update(name);
+    for await (const chunk of fs.createReadStream(path.join(dir, name))) hash.update(chunk as Buffer);
+  }
+  return hash.digest('hex');
+}
+
+export async function registerModel(db: Db, dir: string, options: { slug?: string } = {}): Promise<ModelRow> {
+  const absolute = path.resolve(dir);
+  const slug = options.slug ?? path.basename(absolute);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(slug)) throw new Error(`model slug "${slug}" may only use letters, digits, '.', '_' and '-'`);
+  await initBackend();
+  // Loading validates the files and reports the architecture's shape and hook names.
+  const model = await loadModel(absolute);
+  const config = { ...model.config, hookNames: [...model.hookNames] };
+  model.dispose();
+  const values = {
+    slug,
+    architecture: model.config.architecture,
+    path: absolute,
+    config,
+    contentHash: await hashDirectory(absolute),
+  };
+  const [row] = await db
+    .insert(models)
+    .values(values)
+    .onConflictDoUpdate({ target: models.slug, set: values })
+    .returning();
+  return row!;
+}
+
+/** Registers every model directory directly under `root`; a broken one is reported and skipped. */
+export async function registerModelsIn(db: Db, root: string): Promise<ModelRow[]> {
+  if (!fs.existsSync(root)) return [];
+  const registered: ModelRow[] = [];
+  for (const entry of fs.readdirSync(root, { withFileTypes: true })) {
+    if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
+    try {
+      registered.push(await registerModel(db, path.join(root, entry.name)));
+    } catch (err) {
+      console.error(`[models] skipped ${entry.name}: ${(err as Error).message}`);
+    }
+  }
+  return registered;
+}

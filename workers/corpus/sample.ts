@@ -1,0 +1,101 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { InputError } from '../errors';
+import type { LanguageModel } from '../model/types';
+import { deriveSeed, seededRandom, type Random } from '../random';
+
+/**
+ * A corpus sampled from the model itself, for models whose training data is not at hand (stories260K: TinyStories
+ * cannot be downloaded here). Each document starts at BOS and ends when the model emits BOS or EOS (llama2.c
+ * stories end with BOS) or reaches `maxTokens`.
+ *
+ * Reproducible: document i draws from its own mulberry32 stream seeded by (seed, i), so it does not depend on the
+ * batch size or on when other documents in its batch ended.
+ *
+ * Cost: the LanguageModel interface has no key/value cache, so every step re-runs the whole prefix; a document of
+ * T tokens costs about T²/2 token-forwards.
+ */
+
+export interface SampleCorpusOptions {
+  documents: number;
+  /** longest document, BOS included; at most the model's context length */
+  maxTokens: number;
+  seed: number;
+  /** softmax temperature; 0 takes the most likely token */
+  temperature?: number;
+  /** documents sampled together in one forward pass */
+  batchSize?: number;
+  /** called after every step with the number of documents finished so far */
+  onProgress?: (finished: number, total: number) => void;
+}
+
+/** The final-norm output is the last hook before the unembedding, in every architecture we load. */
+const LAST_HOOK = 'ln_final.hook_normalized';
+
+export async function sampleCorpus(model: LanguageModel, options: SampleCorpusOptions): Promise<number[][]> {
+  const { documents, maxTokens, seed, temperature = 1, batchSize = 32, onProgress } = options;
+  const { bosId, eosId } = model.tokenizer;
+  if (!Number.isInteger(documents) || documents < 1) throw new InputError(`documents must be a positive integer, got ${documents}`);
+  if (!Number.isInteger(maxTokens) || maxTokens < 2 || maxTokens > model.config.contextLength) {
+    throw new InputError(`maxTokens must be an integer in 2..${model.config.contextLength} (the model's context), got ${maxTokens}`);
+  }
+  if (!(temperature >= 0)) throw new InputError(`temperature must be ≥ 0, got ${temperature}`);
+
+  const sampled: number[][] = [];
+  for (let first = 0; first < documents; first += batchSize) {
+    const count = Math.min(batchSize, documents - first);
+    let active = Array.from({ length: count }, (_, i) => ({
+      index: first + i,
+      ids: [bosId],
+      random: seededRandom(deriveSeed(seed, first + i)),
+    }));
+    const finished: typeof active = [];
+    while (active.length > 0) {
+      const logits = lastPositionLogits(model, active.map((doc) => doc.ids));
+      const vocab = logits.length / active.length;
+      const continuing: typeof active = [];
+      for (const [row, doc] of active.entries()) {
+        const next = sampleToken(logits.subarray(row * vocab, (row + 1) * vocab), temperature, doc.random);
+        const ended = next === bosId || next === eosId;
+        if (!ended) doc.ids.push(next);
+        if (ended || doc.ids.length === maxTokens) finished.push(doc);
+        else continuing.push(doc);
+      }
+      active = continuing;
+      onProgress?.(first + finished.length, documents);
+      // let the event loop run (progress output, job heartbeats) between forward passes
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    sampled.push(...finished.sort((a, b) => a.index - b.index).map((doc) => doc.ids));
+  }
+  return sampled;
+}
+
+/** Logits at the last position of every row, [rows × vocab] flattened; only that position is unembedded. */
+function lastPositionLogits(model: LanguageModel, ids: number[][]): Float32Array {
+  let last: tf.Tensor2D | undefined;
+  const keepLast = (act: tf.Tensor3D) => {
+    const [batch, seq, d] = act.shape;
+    last = tf.keep(tf.reshape(tf.slice(act, [0, seq - 1, 0], [batch, 1, d]), [batch, d]) as tf.Tensor2D);
+  };
+  model.forward(ids, { hooks: { [LAST_HOOK]: keepLast }, stopAt: LAST_HOOK });
+  const logits = tf.matMul(last!, model.unembed);
+  const values = logits.dataSync() as Float32Array;
+  tf.dispose([last!, logits]);
+  return values;
+}
+
+/** Draws from softmax(logits / temperature), in float64. */
+function sampleToken(logits: Float32Array, temperature: number, random: Random): number {
+  let best = 0;
+  for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
+  if (temperature === 0) return best;
+  const weights = new Float64Array(logits.length);
+  let total = 0;
+  for (let i = 0; i < logits.length; i++) total += weights[i] = Math.exp((logits[i] - logits[best]) / temperature);
+  let r = random() * total;
+  for (let i = 0; i < weights.length; i++) {
+    r -= weights[i];
+    if (r < 0) return i;
+  }
+  return best; // r can survive the loop only through rounding
+}

@@ -1,0 +1,344 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { InputError } from '../errors';
+import type { LanguageModel } from '../model/types';
+import type { Sae } from '../sae/sae';
+import { ablatedLosses } from './ablation';
+import { EvalAccumulator } from './evals';
+import { ActivationSamples, ActivationTotals } from './features';
+import { lossesWithHook, nextTokenLosses } from './losses';
+import type {
+  ActivationExample, DashboardPhase, DashboardProgress, DashboardResult, DashboardTimings, ExampleAblation, FeatureDashboard,
+} from './types';
+import { featureWeights, weightsChunkSize, type FeatureWeights } from './weights';
+
+export interface DashboardOptions {
+  model: LanguageModel;
+  sae: Sae;
+  /** token ids per context, BOS included as the SAE was trained; runs of equal-length contexts are batched */
+  contexts: number[][];
+  /** the features to compute dashboards for, in this order (default: all); the SAE evals always cover all */
+  features?: number[];
+  /**
+   * contexts per forward pass (default 8). Bounds memory: one batch's activations, [batch·T, d_sae] on the
+   * device and [batch·T, features] on the host, are all that is held at a time.
+   */
+  batchSize?: number;
+  /** top examples per feature (default 20) */
+  topK?: number;
+  /** quantile intervals between 0 and the maximum activation (default 10) */
+  intervals?: number;
+  /** examples drawn per interval (default 5) */
+  examplesPerInterval?: number;
+  /** bins of the activation, logit-weight and log-density histograms (default 50) */
+  histogramBins?: number;
+  /** tokens listed in the logit weights, top and bottom (default 10) */
+  logitWeightCount?: number;
+  /** also measure each top example's per-token loss change with the feature ablated (default false) */
+  ablateTopExamples?: boolean;
+  /** seeds the interval sampling (default 0) */
+  seed?: number;
+  /** called after every batch; awaited, so it may write to a database */
+  onProgress?: (progress: DashboardProgress) => void | Promise<void>;
+  /** checked between batches; an abort rejects with signal.reason (an AbortError by default) */
+  signal?: AbortSignal;
+}
+
+/**
+ * Feature dashboards and SAE evals over a corpus, streamed through model → hook → SAE in batches:
+ *
+ * 0. 'weights': logit weights and encoder/decoder statistics, straight from the weights, in chunks.
+ * 1. 'statistics': the clean forward pass (loss, hook activations), the SAE, the forward pass with the
+ *    reconstruction spliced in (loss). Per feature: firing count, activation sum and the top contexts by maximum;
+ *    per position: the eval sums, including the hook's mean, which pass 2 needs.
+ * 2. 'examples': the forward pass with the hook mean-ablated (loss), recording the hook activations on the way to
+ *    re-encode them: with each feature's maximum known, histograms over [0, max], interval samples, and the
+ *    per-token activations of the top contexts.
+ * 3. 'ablation' (optional): each top example re-run with its feature ablated.
+ *
+ * Two passes keep memory bounded by a batch plus the output (examples), at the price of encoding twice; pass 2's
+ * forward pass would be needed anyway for the mean-ablated loss. Results are deterministic for a given backend,
+ * corpus, batch size and seed.
+ */
+export async function computeDashboards(options: DashboardOptions): Promise<DashboardResult> {
+  return new DashboardRun(options).run();
+}
+
+type Settings = Required<Omit<DashboardOptions, 'onProgress' | 'signal'>>;
+
+class DashboardRun {
+  private readonly s: Settings;
+  private readonly hook: string;
+  private readonly nTokens: number;
+  private readonly clock = new Stopwatch();
+  private readonly progress: ProgressTracker;
+  private readonly evals: EvalAccumulator;
+  private readonly totals: ActivationTotals;
+  /** the features' indices, unless they are all of them in order */
+  private readonly selected?: tf.Tensor1D;
+  /** clean next-token losses by context index, kept only when top examples are to be ablated */
+  private readonly cleanLosses: Float32Array[] = [];
+
+  constructor(options: DashboardOptions) {
+    this.s = settings(options);
+    const { sae, contexts, features, topK, ablateTopExamples } = this.s;
+    this.hook = sae.cfg.hookName;
+    this.nTokens = contexts.reduce((n, context) => n + context.length, 0);
+    // until pass 1 finds the top examples, assume every feature has topK of average length
+    const ablationEstimate = ablateTopExamples ? features.length * Math.min(topK, contexts.length) * (this.nTokens / contexts.length) : 0;
+    this.progress = new ProgressTracker(2 * this.nTokens + ablationEstimate, options.onProgress, options.signal);
+    this.evals = new EvalAccumulator(sae.dIn, sae.dSae, Math.max(...contexts.map((context) => context.length)));
+    this.totals = new ActivationTotals(features.length, topK);
+    if (!(features.length === sae.dSae && features.every((f, i) => f === i))) this.selected = tf.tensor1d(features, 'int32');
+  }
+
+  async run(): Promise<DashboardResult> {
+    const { s } = this;
+    const weights = await this.weights();
+    this.progress.startClock();
+    try {
+      for (const { first, items } of equalLengthBatches(s.contexts, (context) => context, s.batchSize)) {
+        this.statisticsBatch(first, items);
+        await this.progress.advance('statistics', items.length * items[0].length);
+      }
+      const firing = this.evals.firingCounts();
+      const maxActs = this.totals.top.map((list) => list[0]?.maxAct ?? 0);
+      const samples = new ActivationSamples(maxActs, this.totals.top, s);
+      await this.examplesPass(samples);
+      const ablations = s.ablateTopExamples ? await this.ablateTopExamples(samples.topExamples) : undefined;
+
+      const features = s.features.map((index, f): FeatureDashboard => ({
+        index,
+        nTokens: this.nTokens,
+        nonzeroCount: firing[index],
+        density: firing[index] / this.nTokens,
+        maxAct: maxActs[f],
+        meanAct: firing[index] > 0 ? this.totals.sums[f] / firing[index] : 0,
+        meanActAll: this.totals.sums[f] / this.nTokens,
+        histogram: samples.histogram(f),
+        topExamples: samples.topExamples[f],
+        intervals: samples.intervals(f),
+        ...weights[f],
+        ...(ablations && { topExampleAblation: ablations[f] }),
+      }));
+      return { features, sae: this.evals.result(s.histogramBins), timings: this.clock.timings(this.nTokens) };
+    } finally {
+      this.selected?.dispose();
+    }
+  }
+
+  private async weights(): Promise<FeatureWeights[]> {
+    const { model, sae, features } = this.s;
+    const weights: FeatureWeights[] = [];
+    const size = weightsChunkSize(model);
+    for (let start = 0; start < features.length; start += size) {
+      const chunk = features.slice(start, start + size);
+      weights.push(...this.clock.time('weights', () => featureWeights(model, sae, chunk, this.s)));
+      await this.progress.advance('weights', 0);
+    }
+    return weights;
+  }
+
+  /** Pass 1 over one batch of equal-length contexts. */
+  private statisticsBatch(first: number, ids: number[][]): void {
+    const { model, sae } = this.s;
+    const [batch, seqLen] = [ids.length, ids[0].length];
+    const { logits, cache } = this.clock.time('model', () => model.forward(ids, { capture: [this.hook] }));
+    const x = cache.get(this.hook)!;
+    try {
+      tf.tidy(() => {
+        const clean = this.clock.time('model', () => nextTokenLosses(logits!, ids));
+        const { acts, reconstruction } = this.clock.time('sae', () => sae.forward(flatten(x)));
+        const spliced = this.clock.time('model', () =>
+          lossesWithHook(model, ids, this.hook, () => tf.reshape(reconstruction, x.shape)));
+        this.clock.time('bookkeeping', () => {
+          this.evals.addReconstruction(x, acts, reconstruction);
+          this.evals.addLosses('clean', clean, batch);
+          this.evals.addLosses('spliced', spliced, batch);
+          const featureActs = this.columns(acts);
+          const perContext = tf.reshape(featureActs, [batch, seqLen, -1]);
+          this.totals.add(
+            first,
+            tf.max(perContext, 1).dataSync() as Float32Array,
+            tf.argMax(perContext, 1).dataSync() as Int32Array,
+            tf.sum(featureActs, 0).dataSync() as Float32Array,
+          );
+          if (this.s.ablateTopExamples) {
+            for (let b = 0; b < batch; b++) this.cleanLosses[first + b] = clean.slice(b * (seqLen - 1), (b + 1) * (seqLen - 1));
+          }
+        });
+      });
+    } finally {
+      tf.dispose([logits!, x]);
+    }
+  }
+
+  /** Pass 2: the mean-ablated loss, and the activations re-encoded for histograms and examples. */
+  private async examplesPass(samples: ActivationSamples): Promise<void> {
+    const mean = tf.tensor1d(this.evals.meanActivation());
+    try {
+      for (const { first, items } of equalLengthBatches(this.s.contexts, (context) => context, this.s.batchSize)) {
+        this.examplesBatch(first, items, mean, samples);
+        await this.progress.advance('examples', items.length * items[0].length);
+      }
+    } finally {
+      mean.dispose();
+    }
+  }
+
+  private examplesBatch(first: number, ids: number[][], mean: tf.Tensor1D, samples: ActivationSamples): void {
+    const { model, sae } = this.s;
+    const recorded: { x?: tf.Tensor3D } = {};
+    try {
+      const ablated = this.clock.time('model', () =>
+        lossesWithHook(model, ids, this.hook, (act) => {
+          recorded.x = tf.keep(tf.clone(act));
+          return tf.broadcastTo(mean, act.shape) as tf.Tensor3D;
+        }));
+      tf.tidy(() => {
+        const acts = this.clock.time('sae', () => sae.encode(flatten(recorded.x!)));
+        this.clock.time('bookkeeping', () => {
+          this.evals.addLosses('ablated', ablated, ids.length);
+          samples.add(first, ids, this.columns(acts).dataSync() as Float32Array);
+        });
+      });
+    } finally {
+      recorded.x?.dispose();
+    }
+  }
+
+  /** The computed features' columns of the activations [n, d_sae]. */
+  private columns(acts: tf.Tensor2D): tf.Tensor2D {
+    return this.selected ? tf.gather(acts, this.selected, 1) : acts;
+  }
+
+  /** Pass 3: every top example re-run with its feature ablated; per feature, one entry per top example. */
+  private async ablateTopExamples(topExamples: ActivationExample[][]): Promise<ExampleAblation[][]> {
+    const { model, sae, features, batchSize } = this.s;
+    const rows = features.flatMap((feature, f) => topExamples[f].map((example, rank) => ({ feature, f, rank, example })));
+    this.progress.total = 2 * this.nTokens + rows.reduce((n, row) => n + row.example.tokens.length, 0);
+    const ablations = topExamples.map((list) => new Array<ExampleAblation>(list.length));
+    for (const { items } of equalLengthBatches(rows, (row) => row.example.tokens, batchSize)) {
+      const losses = this.clock.time('model', () => ablatedLosses(model, sae, items));
+      const predicted = items[0].example.tokens.length - 1;
+      items.forEach(({ f, rank, example: { contextIndex } }, b) => {
+        const clean = this.cleanLosses[contextIndex];
+        const lossDelta = losses.slice(b * predicted, (b + 1) * predicted).map((loss, t) => loss - clean[t]);
+        ablations[f][rank] = { contextIndex, lossDelta };
+      });
+      await this.progress.advance('ablation', items.length * (predicted + 1));
+    }
+    return ablations;
+  }
+}
+
+function settings(options: DashboardOptions): Settings {
+  const { sae, contexts } = options;
+  if (contexts.length === 0) throw new InputError('no contexts to compute dashboards over');
+  const empty = contexts.findIndex((context) => context.length === 0);
+  if (empty >= 0) throw new InputError(`context ${empty} has no tokens`);
+  const features = options.features ?? Array.from({ length: sae.dSae }, (_, f) => f);
+  for (const f of features) {
+    if (!Number.isInteger(f) || f < 0 || f >= sae.dSae) throw new InputError(`feature ${f} is out of range: the SAE has features 0..${sae.dSae - 1}`);
+  }
+  if (new Set(features).size !== features.length) throw new InputError('features lists a feature more than once');
+  const count = (name: keyof DashboardOptions, fallback: number, min = 1): number => {
+    const value = (options[name] as number | undefined) ?? fallback;
+    if (!Number.isInteger(value) || value < min) throw new InputError(`${name} must be an integer ≥ ${min}, got ${value}`);
+    return value;
+  };
+  return {
+    model: options.model,
+    sae,
+    contexts,
+    features,
+    batchSize: count('batchSize', 8),
+    topK: count('topK', 20),
+    intervals: count('intervals', 10),
+    examplesPerInterval: count('examplesPerInterval', 5, 0),
+    histogramBins: count('histogramBins', 50),
+    logitWeightCount: count('logitWeightCount', 10),
+    ablateTopExamples: options.ablateTopExamples ?? false,
+    seed: count('seed', 0, 0),
+  };
+}
+
+/** Consecutive runs of items with equal-length token sequences, at most `size` items each. */
+function* equalLengthBatches<T>(items: T[], tokens: (item: T) => number[], size: number): Generator<{ first: number; items: T[] }> {
+  let first = 0;
+  while (first < items.length) {
+    const length = tokens(items[first]).length;
+    let end = first + 1;
+    while (end < items.length && end - first < size && tokens(items[end]).length === length) end++;
+    yield { first, items: items.slice(first, end) };
+    first = end;
+  }
+}
+
+/** [batch, T, d] → [batch·T, d] */
+function flatten(x: tf.Tensor3D): tf.Tensor2D {
+  const [batch, seqLen, d] = x.shape;
+  return tf.reshape(x, [batch * seqLen, d]);
+}
+
+type TimedPart = 'model' | 'sae' | 'bookkeeping' | 'weights';
+
+/** Wall-clock time per part. The backends run kernels synchronously here (wasm, cpu, tfjs-node), and each part ends in a read to the host. */
+class Stopwatch {
+  private readonly seconds: Record<TimedPart, number> = { model: 0, sae: 0, bookkeeping: 0, weights: 0 };
+  private readonly started = performance.now();
+
+  time<T>(part: TimedPart, work: () => T): T {
+    const start = performance.now();
+    try {
+      return work();
+    } finally {
+      this.seconds[part] += (performance.now() - start) / 1000;
+    }
+  }
+
+  timings(tokens: number): DashboardTimings {
+    const totalSeconds = (performance.now() - this.started) / 1000;
+    return {
+      modelSeconds: this.seconds.model,
+      saeSeconds: this.seconds.sae,
+      bookkeepingSeconds: this.seconds.bookkeeping,
+      weightsSeconds: this.seconds.weights,
+      totalSeconds,
+      tokensPerSecond: tokens / totalSeconds,
+    };
+  }
+}
+
+class ProgressTracker {
+  private done = 0;
+  private clockStart?: number;
+
+  constructor(
+    public total: number,
+    private readonly report?: (progress: DashboardProgress) => void | Promise<void>,
+    private readonly signal?: AbortSignal,
+  ) {
+    signal?.throwIfAborted();
+  }
+
+  /** The token rate is measured from here (after the weights, which run no tokens). */
+  startClock(): void {
+    this.clockStart = performance.now();
+  }
+
+  async advance(phase: DashboardPhase, tokens: number): Promise<void> {
+    this.done += tokens;
+    const seconds = this.clockStart === undefined ? 0 : (performance.now() - this.clockStart) / 1000;
+    const rate = seconds > 0 ? this.done / seconds : 0;
+    await this.report?.({
+      phase,
+      tokensDone: this.done,
+      tokensTotal: this.total,
+      tokensPerSecond: rate,
+      etaSeconds: rate > 0 ? (this.total - this.done) / rate : null,
+    });
+    // The batches run synchronously: yield so that an abort (a timer, a message) can arrive, then honour it.
+    await new Promise((resolve) => setImmediate(resolve));
+    this.signal?.throwIfAborted();
+  }
+}

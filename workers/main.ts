@@ -1,0 +1,54 @@
+/**
+ * The compute worker: picks the TensorFlow.js backend, announces itself, and consumes every job
+ * queue. Start any number of them (`npm run worker`); they share the queue in PostgreSQL.
+ */
+import os from 'node:os';
+import { sql } from 'drizzle-orm';
+import { workers } from '@/drizzle/schema';
+import { getDb, getPool, requireDatabaseUrl } from '@/server/db';
+import { startQueue } from '@/server/jobs/queue';
+import { JOB_TYPES } from '@/server/jobs/types';
+import { initBackend } from './backend';
+import { executeJob } from './jobs';
+
+const HEARTBEAT_MS = 5_000;
+
+async function main() {
+  const backend = await initBackend();
+  const db = getDb();
+  const boss = await startQueue(requireDatabaseUrl());
+  const id = `${os.hostname()}:${process.pid}`;
+
+  const beat = () =>
+    db
+      .insert(workers)
+      .values({ id, backend, host: os.hostname(), pid: process.pid })
+      .onConflictDoUpdate({ target: workers.id, set: { lastSeen: sql`now()`, backend } })
+      .catch((err: Error) => console.error('[worker] heartbeat failed:', err.message));
+  await beat();
+  const timer = setInterval(beat, HEARTBEAT_MS);
+
+  for (const type of JOB_TYPES) {
+    await boss.work<{ jobId: string }>(type, { pollingIntervalSeconds: 0.5, batchSize: 1 }, async ([job]) => {
+      await executeJob(db, backend, job!.data.jobId);
+    });
+  }
+  console.log(`[worker] ${id} ready (${backend}), queues: ${JOB_TYPES.join(', ')}`);
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    clearInterval(timer);
+    await boss.stop({ graceful: true, wait: true, timeout: 10_000 }).catch(() => undefined);
+    await getPool().end().catch(() => undefined);
+    process.exit(0);
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+main().catch((err) => {
+  console.error('[worker] fatal:', err);
+  process.exit(1);
+});

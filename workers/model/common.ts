@@ -1,0 +1,91 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { InputError } from '../errors';
+import type { ForwardOptions, ModelConfig } from './types';
+
+/** Thrown by `HookPoints.at` to unwind the forward pass at `stopAt`; never escapes `HookPoints.run`. */
+class StopForward extends Error {}
+
+/**
+ * The hook points of one forward pass: runs the caller's hooks, captures activations and stops
+ * at `stopAt`. Use inside `run`, which turns the stop into an `undefined` result.
+ */
+export class HookPoints {
+  /** captured activations, owned by the caller once the forward pass returns */
+  readonly cache = new Map<string, tf.Tensor3D>();
+  private readonly capture: Set<string>;
+
+  constructor(
+    hookNames: readonly string[],
+    private readonly options: ForwardOptions,
+  ) {
+    const known = new Set(hookNames);
+    const asked = [...(options.capture ?? []), ...Object.keys(options.hooks ?? {}), ...(options.stopAt ? [options.stopAt] : [])];
+    const unknown = asked.find((name) => !known.has(name));
+    if (unknown !== undefined) {
+      throw new InputError(`unknown hook "${unknown}"; this model has ${hookNames[0]} … ${hookNames[hookNames.length - 1]}`);
+    }
+    this.capture = new Set(options.capture);
+  }
+
+  /** Runs `body` (the forward pass); returns undefined when it stopped at `stopAt`. */
+  run<T>(body: () => T): T | undefined {
+    try {
+      return body();
+    } catch (err) {
+      if (err instanceof StopForward) return undefined;
+      tf.dispose([...this.cache.values()]);
+      throw err;
+    }
+  }
+
+  /** The activation at hook point `name`: the hook's replacement if it returns one, else `act`. */
+  at(name: string, act: tf.Tensor3D): tf.Tensor3D {
+    const replaced = this.options.hooks?.[name]?.(act, name);
+    if (replaced && !tf.util.arraysEqual(replaced.shape, act.shape)) {
+      throw new InputError(`hook at ${name} returned shape [${replaced.shape}], expected [${act.shape}]`);
+    }
+    const out = replaced ?? act;
+    // a kept clone survives the forward pass's tf.tidy and is the caller's alone to dispose
+    if (this.capture.has(name)) this.cache.set(name, tf.keep(tf.clone(out)));
+    if (name === this.options.stopAt) throw new StopForward();
+    return out;
+  }
+}
+
+/** Rejects what no model can run: no tokens, rows of different lengths, too long, ids outside the vocabulary. */
+export function validateIds(ids: number[][], config: Pick<ModelConfig, 'contextLength' | 'vocabSize'>): void {
+  if (ids.length === 0 || ids[0].length === 0) throw new InputError('empty input: no token ids to run');
+  const seq = ids[0].length;
+  ids.forEach((row, b) => {
+    if (row.length !== seq) throw new InputError(`batch rows differ in length: row 0 has ${seq} tokens, row ${b} has ${row.length}`);
+    row.forEach((id, t) => {
+      if (!Number.isInteger(id) || id < 0 || id >= config.vocabSize) {
+        throw new InputError(`token id ${id} at [${b}][${t}] is outside the vocabulary 0..${config.vocabSize - 1}`);
+      }
+    });
+  });
+  if (seq > config.contextLength) {
+    throw new InputError(`${seq} tokens is longer than the model's context of ${config.contextLength}`);
+  }
+}
+
+/**
+ * Causal softmax attention. q: [batch, head, pos, headDim]; k, v: [batch, kvHead, pos, headDim], where
+ * each kv head serves nHeads/nKvHeads consecutive query heads (grouped-query attention).
+ * Returns [batch, head, pos, headDim].
+ */
+export function causalAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D): tf.Tensor4D {
+  const [batch, nHeads, seq, headDim] = q.shape;
+  const group = nHeads / k.shape[1];
+  const shareKv = (t: tf.Tensor4D) =>
+    group === 1 ? t : tf.reshape(tf.tile(tf.expandDims(t, 2), [1, 1, group, 1, 1]), [batch, nHeads, seq, headDim]);
+  const scores = tf.mul(tf.matMul(q, shareKv(k), false, true), 1 / Math.sqrt(headDim));
+  return tf.matMul(tf.softmax(tf.add(scores, causalMask(seq))), shareKv(v));
+}
+
+/** [pos, pos]: 0 where a query may attend (key ≤ query), −∞ above the diagonal. */
+function causalMask(seq: number): tf.Tensor2D {
+  const mask = new Float32Array(seq * seq);
+  for (let q = 0; q < seq; q++) mask.fill(-Infinity, q * seq + q + 1, (q + 1) * seq);
+  return tf.tensor2d(mask, [seq, seq]);
+}

@@ -1,0 +1,167 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { InputError } from '../errors';
+import type { Tokenizer } from '../tokenizer/types';
+import type { ForwardOptions, ForwardResult, LanguageModel, ModelConfig } from './types';
+import { causalAttention, HookPoints, validateIds } from './common';
+
+/** GPT-2 hyperparameters (Hugging Face `config.json` names in the comments). */
+export interface Gpt2Config extends ModelConfig {
+  architecture: 'gpt2';
+  /** layer_norm_epsilon */
+  layerNormEps: number;
+}
+
+export interface LayerNormWeights {
+  weight: tf.Tensor1D;
+  bias: tf.Tensor1D;
+}
+
+/** A Conv1D layer as stored by Hugging Face: y = x·weight + bias, weight is [in, out]. */
+export interface Conv1DWeights {
+  weight: tf.Tensor2D;
+  bias: tf.Tensor1D;
+}
+
+export interface Gpt2BlockWeights {
+  ln1: LayerNormWeights;
+  /** c_attn: [d, 3d], q, k, v are consecutive d-wide column blocks */
+  attnQkv: Conv1DWeights;
+  /** attn.c_proj: [d, d] */
+  attnOut: Conv1DWeights;
+  ln2: LayerNormWeights;
+  /** mlp.c_fc: [d, dMlp] */
+  mlpIn: Conv1DWeights;
+  /** mlp.c_proj: [dMlp, d] */
+  mlpOut: Conv1DWeights;
+}
+
+export interface Gpt2Weights {
+  /** wte: [vocab, d] */
+  tokenEmbedding: tf.Tensor2D;
+  /** wpe: [contextLength, d] */
+  positionEmbedding: tf.Tensor2D;
+  blocks: Gpt2BlockWeights[];
+  lnFinal: LayerNormWeights;
+  /** lm_head.weight [vocab, d]; absent when the unembedding is tied to the token embedding */
+  lmHead?: tf.Tensor2D;
+}
+
+/** Hook points of one block, in forward order (TransformerLens names without the `blocks.L.` prefix). */
+const BLOCK_HOOKS = [
+  'hook_resid_pre',
+  'ln1.hook_normalized',
+  'hook_attn_out',
+  'hook_resid_mid',
+  'ln2.hook_normalized',
+  'mlp.hook_pre',
+  'mlp.hook_post',
+  'hook_mlp_out',
+  'hook_resid_post',
+] as const;
+
+/**
+ * GPT-2 forward pass (pre-LN transformer, learned positions, gelu_new MLP), computed in float32.
+ * The model owns `weights` and frees them in `dispose()`.
+ */
+export class Gpt2Model implements LanguageModel {
+  readonly hookNames: readonly string[];
+  /**
+   * W_U as [d, vocab]; owned by the model (do not dispose). Stored transposed because tfjs-wasm
+   * multiplies by a transposed operand about 10× slower, and the unembedding dominates a forward pass.
+   */
+  readonly unembed: tf.Tensor2D;
+
+  constructor(
+    readonly config: Gpt2Config,
+    private readonly weights: Gpt2Weights,
+    readonly tokenizer: Tokenizer,
+  ) {
+    const blockHooks = weights.blocks.flatMap((_, l) => BLOCK_HOOKS.map((h) => `blocks.${l}.${h}`));
+    this.hookNames = ['hook_embed', 'hook_pos_embed', ...blockHooks, 'ln_final.hook_normalized'];
+    this.unembed = tf.transpose(weights.lmHead ?? weights.tokenEmbedding);
+  }
+
+  /** mlp.c_proj.weight, stored as [dMlp, d] already; owned by the model (do not dispose). */
+  mlpOut(layer: number): tf.Tensor2D {
+    const block = this.weights.blocks[layer];
+    if (!block) throw new InputError(`layer ${layer} is out of range: the model has layers 0..${this.config.nLayers - 1}`);
+    return block.mlpOut.weight;
+  }
+
+  forward(ids: number[][], options: ForwardOptions = {}): ForwardResult {
+    validateIds(ids, this.config);
+    const hooks = new HookPoints(this.hookNames, options);
+    const logits = hooks.run(() => tf.tidy(() => this.run(ids, hooks)));
+    return { logits, cache: hooks.cache };
+  }
+
+  dispose(): void {
+    // tf.dispose walks nested objects and arrays of tensors
+    tf.dispose([this.weights as unknown as tf.TensorContainer, this.unembed]);
+  }
+
+  private run(ids: number[][], hooks: HookPoints): tf.Tensor3D {
+    const [batch, seq] = [ids.length, ids[0].length];
+    const { dModel, vocabSize, layerNormEps } = this.config;
+    const tokens = tf.reshape<tf.Rank.R3>(tf.gather(this.weights.tokenEmbedding, ids.flat()), [batch, seq, dModel]);
+    // TransformerLens shapes hook_pos_embed like the residual stream, [batch, pos, d]
+    const positions = tf.tile(tf.expandDims<tf.Tensor3D>(tf.slice(this.weights.positionEmbedding, 0, seq)), [batch, 1, 1]);
+    let x = tf.add<tf.Tensor3D>(hooks.at('hook_embed', tokens), hooks.at('hook_pos_embed', positions));
+    this.weights.blocks.forEach((block, l) => {
+      x = this.block(x, block, (name, act) => hooks.at(`blocks.${l}.${name}`, act));
+    });
+    const normalized = hooks.at('ln_final.hook_normalized', layerNorm(x, this.weights.lnFinal, layerNormEps));
+    const logits = tf.matMul(tf.reshape(normalized, [batch * seq, dModel]), this.unembed);
+    return tf.reshape(logits, [batch, seq, vocabSize]);
+  }
+
+  private block(
+    resid: tf.Tensor3D,
+    w: Gpt2BlockWeights,
+    hook: (name: (typeof BLOCK_HOOKS)[number], act: tf.Tensor3D) => tf.Tensor3D,
+  ): tf.Tensor3D {
+    const eps = this.config.layerNormEps;
+    const residPre = hook('hook_resid_pre', resid);
+    const attnIn = hook('ln1.hook_normalized', layerNorm(residPre, w.ln1, eps));
+    const attnOut = hook('hook_attn_out', this.attention(attnIn, w));
+    const residMid = hook('hook_resid_mid', tf.add(residPre, attnOut));
+    const mlpIn = hook('ln2.hook_normalized', layerNorm(residMid, w.ln2, eps));
+    const pre = hook('mlp.hook_pre', conv1d(mlpIn, w.mlpIn));
+    const post = hook('mlp.hook_post', geluNew(pre));
+    const mlpOut = hook('hook_mlp_out', conv1d(post, w.mlpOut));
+    return hook('hook_resid_post', tf.add(residMid, mlpOut));
+  }
+
+  private attention(x: tf.Tensor3D, w: Gpt2BlockWeights): tf.Tensor3D {
+    const [batch, seq, d] = x.shape;
+    const { nHeads } = this.config;
+    const headDim = d / nHeads;
+    // [batch, pos, 3d] → q, k, v as [batch, head, pos, headDim]
+    const [q, k, v] = tf
+      .split(conv1d(x, w.attnQkv), 3, -1)
+      .map((t) => tf.transpose(tf.reshape(t, [batch, seq, nHeads, headDim]), [0, 2, 1, 3]) as tf.Tensor4D);
+    const heads = causalAttention(q, k, v);
+    const merged = tf.reshape(tf.transpose(heads, [0, 2, 1, 3]), [batch, seq, d]) as tf.Tensor3D;
+    return conv1d(merged, w.attnOut);
+  }
+}
+
+/** LayerNorm over the last axis with biased variance, as torch.nn.LayerNorm. */
+function layerNorm(x: tf.Tensor3D, w: LayerNormWeights, eps: number): tf.Tensor3D {
+  const { mean, variance } = tf.moments(x, -1, true);
+  const normalized = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
+  return tf.add(tf.mul(normalized, w.weight), w.bias);
+}
+
+/** Hugging Face Conv1D: x·W + b on the last axis. */
+function conv1d(x: tf.Tensor3D, w: Conv1DWeights): tf.Tensor3D {
+  const [batch, seq, dIn] = x.shape;
+  const y = tf.fused.matMul({ a: tf.reshape(x, [batch * seq, dIn]), b: w.weight, bias: w.bias });
+  return tf.reshape(y, [batch, seq, w.weight.shape[1]]);
+}
+
+/** GPT-2's tanh approximation of GELU ("gelu_new"): 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
+function geluNew(x: tf.Tensor3D): tf.Tensor3D {
+  const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), Math.sqrt(2 / Math.PI));
+  return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
+}

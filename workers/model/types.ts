@@ -1,0 +1,51 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import type { Tokenizer } from '../tokenizer/types';
+
+/** What every architecture reports about itself (TransformerLens-style names). */
+export interface ModelConfig {
+  architecture: 'llama' | 'gpt2';
+  dModel: number;
+  nLayers: number;
+  nHeads: number;
+  nKvHeads: number;
+  dMlp: number;
+  vocabSize: number;
+  /** longest sequence the model accepts (llama2.c seq_len, GPT-2 n_positions) */
+  contextLength: number;
+}
+
+/**
+ * A hook sees the activation at one TransformerLens hook point, shaped [batch, pos, d].
+ * Returning a tensor replaces the activation for the rest of the forward pass (to add,
+ * return `act.add(delta)`); returning nothing only reads it. The hook must not dispose `act`.
+ */
+export type HookFn = (act: tf.Tensor3D, name: string) => tf.Tensor3D | void;
+
+export interface ForwardOptions {
+  /** hook names whose activations are returned in `cache` (the caller disposes them) */
+  capture?: string[];
+  /** functions run at hook points, in forward order */
+  hooks?: Record<string, HookFn>;
+  /** stop right after this hook: no later block runs and no logits are computed */
+  stopAt?: string;
+}
+
+export interface ForwardResult {
+  /** [batch, pos, vocab]; absent when `stopAt` was given */
+  logits?: tf.Tensor3D;
+  cache: Map<string, tf.Tensor3D>;
+}
+
+export interface LanguageModel {
+  readonly config: ModelConfig;
+  readonly tokenizer: Tokenizer;
+  /** every hook name this model exposes, in forward order */
+  readonly hookNames: readonly string[];
+  /** unembedding W_U, [dModel, vocab] (direct path, no final norm) */
+  readonly unembed: tf.Tensor2D;
+  /** MLP output weights of layer L as [dMlp, dModel], to map `blocks.L.mlp.hook_post` directions to the residual stream */
+  mlpOut(layer: number): tf.Tensor2D;
+  /** ids: [batch][pos], every row the same length */
+  forward(ids: number[][], options?: ForwardOptions): ForwardResult;
+  dispose(): void;
+}

@@ -1,0 +1,232 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { InputError } from '../errors';
+import { readSafetensors, readSafetensorsHeader, type SafetensorsTensor } from '../weights/safetensors';
+import { parseSaeConfig, type SaeConfig } from './config';
+import { ARCHITECTURE_TENSORS, createSae, type Sae, type SaeWeights } from './sae';
+
+/** SAELens directory layout */
+const CFG_FILE = 'cfg.json';
+const WEIGHTS_FILE = 'sae_weights.safetensors';
+const SPARSITY_FILE = 'sparsity.safetensors';
+/** pre-6.0 per-feature multiplier on the activations before decoding */
+const FINETUNING_SCALE = 'scaling_factor';
+
+export interface LoadSaeOptions {
+  /**
+   * For `normalize_activations: expected_average_only_in`: the input scale the SAE was trained with, when cfg.json
+   * does not carry it as `norm_scaling_factor` (SAELens keeps it in its pretrained-SAE directory instead).
+   */
+  normScalingFactor?: number;
+}
+
+/**
+ * Loads and validates a SAELens SAE directory: cfg.json, sae_weights.safetensors and, if present,
+ * sparsity.safetensors. Every problem is an InputError naming the file and the tensor or field.
+ * Scale factors are folded into the weights (see foldScales), so the SAE's W_dec rows are the features' true
+ * decoder directions; feature activations are unchanged by the folding.
+ */
+export async function loadSae(dir: string, options: LoadSaeOptions = {}): Promise<Sae> {
+  const cfgFile = path.join(dir, CFG_FILE);
+  const cfg = await readConfig(cfgFile);
+  const weightsFile = path.join(dir, WEIGHTS_FILE);
+  const arrays = await readWeights(weightsFile, cfg);
+  const runtimeCfg = foldScales(arrays, cfg, options, { cfgFile, weightsFile });
+  const logSparsity = await readSparsity(path.join(dir, SPARSITY_FILE), cfg);
+
+  const weights: Partial<Record<keyof SaeWeights, tf.Tensor>> = {};
+  for (const name of ['W_enc', 'W_dec', 'b_dec', ...ARCHITECTURE_TENSORS[cfg.architecture]] as const) {
+    const { shape, data } = arrays.get(name)!;
+    weights[name] = tf.tensor(data, shape, 'float32');
+  }
+  return createSae(runtimeCfg, weights as SaeWeights, logSparsity);
+}
+
+/**
+ * Folds into the weight arrays (in place) what SAELens applies around them, and returns the config that then
+ * describes the weights. None of these change the feature activations:
+ * - topk rescale_acts_by_decoder_norm (pre·‖W_dec[f]‖ ranked, acts/‖W_dec[f]‖ decoded): W_enc columns and b_enc
+ *   times the row norms, W_dec rows normalised — as SAELens fold_W_dec_norm does for such SAEs;
+ * - a pre-6.0 `scaling_factor` (acts·scale decoded): into the rows of W_dec;
+ * - expected_average_only_in with input scale s (SAE(s·x)/s): W_enc·s, W_dec/s, b_dec/s, as SAELens
+ *   from_pretrained does.
+ */
+function foldScales(
+  arrays: Map<string, SafetensorsTensor>,
+  cfg: SaeConfig,
+  options: LoadSaeOptions,
+  files: { cfgFile: string; weightsFile: string },
+): SaeConfig {
+  const W_enc = arrays.get('W_enc')!.data;
+  const W_dec = arrays.get('W_dec')!.data;
+  const { dIn, dSae } = cfg;
+  let folded = cfg;
+
+  if (cfg.rescaleActsByDecoderNorm) {
+    const b_enc = arrays.get('b_enc')!.data;
+    for (let f = 0; f < dSae; f++) {
+      const row = W_dec.subarray(f * dIn, (f + 1) * dIn);
+      // a zero row never contributes; the clamp (as in SAELens's fold_W_dec_norm) only avoids dividing by zero
+      const norm = Math.max(euclideanNorm(row), 1e-8);
+      for (let i = 0; i < dIn; i++) W_enc[i * dSae + f] *= norm;
+      b_enc[f] *= norm;
+      multiply(row, 1 / norm);
+    }
+    folded = { ...folded, rescaleActsByDecoderNorm: false };
+  }
+
+  const scale = arrays.get(FINETUNING_SCALE);
+  if (scale && !scale.data.every((v) => Math.abs(v - 1) <= 1e-6)) {
+    // SAELens refuses this combination too: the file would be decoded differently from how it was trained.
+    if (!cfg.finetuningScalingFactor) {
+      throw new InputError(`${files.weightsFile}: tensor "${FINETUNING_SCALE}" is not all ones but cfg.json has finetuning_scaling_factor false`);
+    }
+    for (let f = 0; f < dSae; f++) multiply(W_dec.subarray(f * dIn, (f + 1) * dIn), scale.data[f]);
+  }
+
+  if (cfg.normalizeActivations === 'expected_average_only_in') {
+    const s = options.normScalingFactor ?? cfg.normScalingFactor;
+    if (!(s !== null && s !== undefined && Number.isFinite(s) && s > 0)) {
+      throw new InputError(
+        `${files.cfgFile}: normalize_activations is expected_average_only_in but no norm scaling factor is known ` +
+          '(add "norm_scaling_factor" to cfg.json, as listed for the SAE in SAELens pretrained_saes.yaml)',
+      );
+    }
+    multiply(W_enc, s);
+    multiply(W_dec, 1 / s);
+    multiply(arrays.get('b_dec')!.data, 1 / s);
+    folded = { ...folded, normalizeActivations: 'none', normScalingFactor: s };
+  }
+  return folded;
+}
+
+async function readConfig(file: string): Promise<SaeConfig> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new InputError(`${file}: not found (an SAELens SAE directory has cfg.json and ${WEIGHTS_FILE})`);
+    throw err;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new InputError(`${file}: not valid JSON (${(err as Error).message})`);
+  }
+  return parseSaeConfig(json, file);
+}
+
+/** The shape each tensor must have, by name. */
+function expectedShapes(cfg: SaeConfig): Map<string, { shape: number[]; dims: string }> {
+  const { dIn, dSae } = cfg;
+  const shapes = new Map([
+    ['W_enc', { shape: [dIn, dSae], dims: 'd_in, d_sae' }],
+    ['W_dec', { shape: [dSae, dIn], dims: 'd_sae, d_in' }],
+    ['b_dec', { shape: [dIn], dims: 'd_in' }],
+  ]);
+  for (const name of ARCHITECTURE_TENSORS[cfg.architecture]) shapes.set(name, { shape: [dSae], dims: 'd_sae' });
+  return shapes;
+}
+
+async function readWeights(file: string, cfg: SaeConfig): Promise<Map<string, SafetensorsTensor>> {
+  const header = await readSafetensorsHeader(file);
+  const expected = expectedShapes(cfg);
+  const required = [...expected.keys()];
+
+  for (const name of required) {
+    if (!header.tensors.has(name)) {
+      throw new InputError(`${file}: tensor "${name}" is missing; a ${cfg.architecture} SAE needs ${required.join(', ')}`);
+    }
+  }
+  for (const name of header.tensors.keys()) {
+    // A tensor we would not use usually means the cfg names the wrong architecture (e.g. a threshold in a "standard" SAE).
+    if (!expected.has(name) && name !== FINETUNING_SCALE) {
+      throw new InputError(`${file}: unexpected tensor "${name}" for a ${cfg.architecture} SAE (which has ${required.join(', ')}); is cfg.json's architecture right?`);
+    }
+  }
+  if (header.tensors.has(FINETUNING_SCALE)) expected.set(FINETUNING_SCALE, { shape: [cfg.dSae], dims: 'd_sae' });
+  for (const [name, { shape, dims }] of expected) {
+    const actual = header.tensors.get(name)!.shape;
+    if (!sameShape(actual, shape)) {
+      throw new InputError(`${file}: tensor "${name}" has shape [${actual.join(', ')}], expected [${dims}] = [${shape.join(', ')}] from cfg.json`);
+    }
+  }
+
+  const tensors = await readSafetensors(file, { only: (name) => expected.has(name) });
+  for (const [name, tensor] of tensors) checkFinite(tensor, name, file);
+  return tensors;
+}
+
+/** log10 feature densities; -Infinity (a feature never seen firing) is allowed, NaN is not. */
+async function readSparsity(file: string, cfg: SaeConfig): Promise<Float32Array | undefined> {
+  try {
+    await fs.access(file);
+  } catch {
+    return undefined;
+  }
+  const tensors = await readSafetensors(file, { only: (name) => name === 'sparsity' });
+  const sparsity = tensors.get('sparsity');
+  if (!sparsity) throw new InputError(`${file}: tensor "sparsity" is missing`);
+  if (sparsity.data.length !== cfg.dSae) {
+    throw new InputError(`${file}: tensor "sparsity" has shape [${sparsity.shape.join(', ')}], expected [d_sae] = [${cfg.dSae}]`);
+  }
+  const bad = sparsity.data.findIndex((v) => Number.isNaN(v) || v === Infinity);
+  if (bad >= 0) throw new InputError(`${file}: tensor "sparsity" has ${sparsity.data[bad]} at feature ${bad}`);
+  return sparsity.data;
+}
+
+function checkFinite({ data, shape }: SafetensorsTensor, name: string, file: string): void {
+  const bad = data.findIndex((v) => !Number.isFinite(v));
+  if (bad < 0) return;
+  const count = data.reduce((n, v) => (Number.isFinite(v) ? n : n + 1), 0);
+  const at = shape.length === 2 ? `[${Math.floor(bad / shape[1])}, ${bad % shape[1]}]` : `[${bad}]`;
+  throw new InputError(`${file}: tensor "${name}" contains ${count} non-finite value(s), the first ${data[bad]} at ${at}`);
+}
+
+function euclideanNorm(values: Float32Array): number {
+  let sum = 0;
+  for (const v of values) sum += v * v;
+  return Math.sqrt(sum);
+}
+
+function multiply(values: Float32Array, factor: number): void {
+  for (let i = 0; i < values.length; i++) values[i] *= factor;
+}
+
+function sameShape(a: number[], b: number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** What validateSaeForModel needs to know about a model (a LanguageModel's hookNames and config provide it). */
+export interface SaeHostModel {
+  hookNames: readonly string[];
+  dModel: number;
+  /** width of `blocks.L.mlp.hook_pre` / `mlp.hook_post`; needed only for SAEs on those hooks */
+  dMlp?: number;
+}
+
+/** Checks that the SAE can be attached to the model: its hook exists there and has width d_in. */
+export function validateSaeForModel(sae: Sae, model: SaeHostModel): void {
+  const { hookName, hookHeadIndex } = sae.cfg;
+  if (!model.hookNames.includes(hookName)) {
+    const kind = hookName.replace(/^blocks\.\d+\./, '');
+    const sameKind = model.hookNames.filter((h) => h.replace(/^blocks\.\d+\./, '') === kind);
+    const hint = sameKind.length
+      ? `hooks of this kind here: ${sameKind.join(', ')}`
+      : `its hooks include ${model.hookNames.slice(0, 8).join(', ')}${model.hookNames.length > 8 ? ', …' : ''}`;
+    throw new InputError(`SAE hook "${hookName}" (cfg.json hook_name) does not exist in this model; ${hint}`);
+  }
+  if (hookHeadIndex !== null) {
+    throw new InputError(`SAE on a single attention head (hook_head_index ${hookHeadIndex} of "${hookName}") is not supported`);
+  }
+  const isMlpHidden = /\.mlp\.hook_(pre|post)$/.test(hookName);
+  const width = isMlpHidden ? model.dMlp : model.dModel;
+  if (width === undefined) throw new Error(`validateSaeForModel: dMlp is needed to check an SAE on ${hookName}`);
+  if (sae.dIn !== width) {
+    throw new InputError(
+      `SAE d_in = ${sae.dIn} does not match the width of "${hookName}" in this model (${isMlpHidden ? 'd_mlp' : 'd_model'} = ${width})`,
+    );
+  }
+}

@@ -1,0 +1,12 @@
+import { writeFileSync } from 'node:fs';
+import { initBackend } from './workers/backend';
+import { loadModel } from './workers/model/load';
+import { sampleCorpus } from './workers/corpus/sample';
+await initBackend();
+const m = await loadModel('/work/shared/models/stories260K');
+const t0 = performance.now();
+const s = await sampleCorpus(m, { documents: 64, maxTokens: 256, seed: 7, batchSize: 32, onProgress: (f, t) => {} });
+const sec = (performance.now() - t0) / 1000;
+const tokens = s.reduce((a, d) => a + d.length, 0);
+console.log('64 docs x 256', sec.toFixed(1), 's', tokens, 'tokens', (tokens / sec).toFixed(1), 'tok/s');
+writeFileSync('/tmp/t/sampled.json', JSON.stringify(s));
