@@ -60,27 +60,59 @@ const commands: Record<string, Command> = {
     options: { slug: { type: 'string' } },
     positionals: true,
     async run(values, positionals) {
-      if (positionals.length !== 1) throw new UsageError('give exactly one model directory');
-      const [{ config }, { getDb, getPool }, { runMigrations }, { openDatabase }, { registerModel }] = await Promise.all([
-        import('../server/config'),
-        import('../server/db'),
-        import('../server/migrate'),
-        import('../server/postgres'),
-        import('../server/register-models'),
-      ]);
-      const pg = await openDatabase({ dataDir: config.dataDir, port: config.pgPort });
-      try {
-        await runMigrations(pg.url);
-        process.env.DATABASE_URL = pg.url;
-        const model = await registerModel(getDb(), positionals[0]!, { slug: values.slug as string | undefined });
-        console.log(`registered ${model.slug} (${model.architecture}, sha256 ${model.contentHash.slice(0, 12)}) from ${model.path}`);
-      } finally {
-        await getPool().end();
-        await pg.stop();
-      }
+      const dir = onePositional(positionals, 'model directory');
+      const { registerModel } = await import('../server/register-models');
+      const model = await withDatabase((db) => registerModel(db, dir, { slug: values.slug as string | undefined }));
+      console.log(`registered ${model.slug} (${model.architecture}, sha256 ${model.contentHash.slice(0, 12)}) from ${model.path}`);
+    },
+  },
+  'sae add': {
+    usage: 'DIR --model SLUG [--slug NAME]',
+    summary: 'register an SAELens directory under a registered model; validates it and runs the import check',
+    options: { model: { type: 'string' }, slug: { type: 'string' } },
+    positionals: true,
+    async run(values, positionals) {
+      const dir = onePositional(positionals, 'SAE directory');
+      const modelSlug = requiredString(values, 'model');
+      const [{ getModelBySlug }, { registerSae }] = await Promise.all([import('../server/models'), import('../server/register-saes')]);
+      const sae = await withDatabase(async (db) => {
+        const model = await getModelBySlug(db, modelSlug);
+        if (!model) throw new InputError(`no model "${modelSlug}" is registered; add it first with \`lexicon model add DIR\``);
+        return registerSae(db, model, dir, { slug: values.slug as string | undefined });
+      });
+      const check = sae.importCheck as { asGiven: { varianceExplained: number; l0: number }; warnings: string[] };
+      console.log(
+        `registered ${modelSlug}/${sae.slug} (${sae.architecture}, ${sae.hookName}, d_sae ${sae.dSae}); ` +
+          `import check: variance explained ${check.asGiven.varianceExplained.toFixed(3)}, L0 ${check.asGiven.l0.toFixed(1)}`,
+      );
+      for (const warning of check.warnings) console.log(`WARNING: ${warning}`);
     },
   },
 };
+
+function onePositional(positionals: string[], what: string): string {
+  if (positionals.length !== 1) throw new UsageError(`give exactly one ${what}`);
+  return positionals[0]!;
+}
+
+/** Runs `fn` against the database of `npm start` (or DATABASE_URL, or the embedded one, started for the call). */
+async function withDatabase<T>(fn: (db: import('../server/db').Db) => Promise<T>): Promise<T> {
+  const [{ config }, { getDb, getPool }, { runMigrations }, { openDatabase }] = await Promise.all([
+    import('../server/config'),
+    import('../server/db'),
+    import('../server/migrate'),
+    import('../server/postgres'),
+  ]);
+  const pg = await openDatabase({ dataDir: config.dataDir, port: config.pgPort });
+  try {
+    await runMigrations(pg.url);
+    process.env.DATABASE_URL = pg.url;
+    return await fn(getDb());
+  } finally {
+    await getPool().end();
+    await pg.stop();
+  }
+}
 
 function requiredString(values: Values, name: string): string {
   const value = values[name];

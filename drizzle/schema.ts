@@ -4,7 +4,10 @@
  */
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   boolean,
+  customType,
+  doublePrecision,
   index,
   integer,
   jsonb,
@@ -12,10 +15,15 @@ import {
   pgTable,
   primaryKey,
   real,
+  smallint,
   text,
   timestamp,
+  unique,
   uuid,
 } from 'drizzle-orm/pg-core';
+
+/** Raw bytes (per-token activations stored compactly). */
+const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => 'bytea' });
 
 export const roleEnum = pgEnum('role', ['viewer', 'editor', 'admin']);
 
@@ -123,3 +131,152 @@ export const workers = pgTable('worker', {
   startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
   lastSeen: timestamp('last_seen', { withTimezone: true }).notNull().default(sql`now()`),
 });
+
+/**
+ * An SAE on one hook of one model (Neuronpedia calls it a source). Feature address: model/sae/index.
+ * The wiki shows the dashboard run `currentRunId`; a re-run swaps it in one statement when complete.
+ */
+export const saes = pgTable(
+  'sae',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    modelId: uuid('model_id')
+      .notNull()
+      .references(() => models.id, { onDelete: 'cascade' }),
+    slug: text('slug').notNull(),
+    hookName: text('hook_name').notNull(),
+    architecture: text('architecture').notNull(),
+    dIn: integer('d_in').notNull(),
+    dSae: integer('d_sae').notNull(),
+    /** cfg.json as written by SAELens */
+    cfg: jsonb('cfg').notNull(),
+    path: text('path').notNull(),
+    contentHash: text('content_hash').notNull(),
+    /** reconstruction with the cfg as given and with apply_b_dec_to_input flipped, and warnings */
+    importCheck: jsonb('import_check'),
+    currentRunId: uuid('current_run_id'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [unique('sae_model_slug').on(t.modelId, t.slug)],
+);
+
+/** Token sequences of fixed context length, tokenized with the model's tokenizer. */
+export const corpora = pgTable(
+  'corpus',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    modelId: uuid('model_id')
+      .notNull()
+      .references(() => models.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    contextSize: integer('context_size').notNull(),
+    prependBos: boolean('prepend_bos').notNull(),
+    /** sha256 over the token ids: two imports of the same tokens are the same corpus */
+    contentHash: text('content_hash').notNull(),
+    nContexts: integer('n_contexts').notNull(),
+    nTokens: bigint('n_tokens', { mode: 'number' }).notNull(),
+    /** where the text came from (file name, or the sampling seed and temperature) */
+    source: jsonb('source').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [unique('corpus_model_hash').on(t.modelId, t.contentHash)],
+);
+
+export const corpusContexts = pgTable(
+  'corpus_context',
+  {
+    corpusId: uuid('corpus_id')
+      .notNull()
+      .references(() => corpora.id, { onDelete: 'cascade' }),
+    index: integer('index').notNull(),
+    tokens: integer('tokens').array().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.corpusId, t.index] })],
+);
+
+export const dashboardRunStatusEnum = pgEnum('dashboard_run_status', ['running', 'complete', 'cancelled', 'failed']);
+
+/** One computation of an SAE's dashboards over a corpus. Rows below belong to a run, never half-visible. */
+export const dashboardRuns = pgTable(
+  'dashboard_run',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    saeId: uuid('sae_id')
+      .notNull()
+      .references(() => saes.id, { onDelete: 'cascade' }),
+    corpusId: uuid('corpus_id')
+      .notNull()
+      .references(() => corpora.id, { onDelete: 'cascade' }),
+    jobId: uuid('job_id').references(() => jobs.id, { onDelete: 'set null' }),
+    status: dashboardRunStatusEnum('status').notNull().default('running'),
+    params: jsonb('params').notNull(),
+    /** whole-SAE evals (SaeEvals), with token counts and the by-position breakdown */
+    evals: jsonb('evals'),
+    timings: jsonb('timings'),
+    nTokens: bigint('n_tokens', { mode: 'number' }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    completedAt: timestamp('completed_at', { withTimezone: true }),
+  },
+  (t) => [index('dashboard_run_sae_idx').on(t.saeId, t.createdAt.desc())],
+);
+
+/** A feature's computed data in one dashboard run. */
+export const features = pgTable(
+  'feature',
+  {
+    runId: uuid('run_id')
+      .notNull()
+      .references(() => dashboardRuns.id, { onDelete: 'cascade' }),
+    saeId: uuid('sae_id')
+      .notNull()
+      .references(() => saes.id, { onDelete: 'cascade' }),
+    index: integer('index').notNull(),
+    nTokens: bigint('n_tokens', { mode: 'number' }).notNull(),
+    nonzeroCount: bigint('nonzero_count', { mode: 'number' }).notNull(),
+    density: doublePrecision('density').notNull(),
+    maxAct: real('max_act').notNull(),
+    meanAct: real('mean_act').notNull(),
+    meanActAll: real('mean_act_all').notNull(),
+    /** {edges, counts} of the non-zero activations */
+    histogram: jsonb('histogram').notNull(),
+    /** the quantile intervals [{lo, hi, count}]; their examples are rows of feature_example */
+    intervals: jsonb('intervals').notNull(),
+    logitTop: jsonb('logit_top').notNull(),
+    logitBottom: jsonb('logit_bottom').notNull(),
+    logitHistogram: jsonb('logit_histogram').notNull(),
+    encoderBias: real('encoder_bias').notNull(),
+    encoderNorm: real('encoder_norm').notNull(),
+    decoderNorm: real('decoder_norm').notNull(),
+    deDot: real('de_dot').notNull(),
+    deCos: real('de_cos').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.index] }), index('feature_sae_density_idx').on(t.runId, t.density)],
+);
+
+export const exampleKindEnum = pgEnum('example_kind', ['top', 'interval']);
+
+/**
+ * A context shown for a feature: its tokens live in corpus_context; the per-token activations are
+ * stored here as little-endian float32 bytes (and, for top examples, the ablation loss change).
+ */
+export const featureExamples = pgTable(
+  'feature_example',
+  {
+    runId: uuid('run_id')
+      .notNull()
+      .references(() => dashboardRuns.id, { onDelete: 'cascade' }),
+    featureIndex: integer('feature_index').notNull(),
+    kind: exampleKindEnum('kind').notNull(),
+    /** the quantile interval (interval examples), -1 for top examples */
+    interval: smallint('interval').notNull(),
+    rank: smallint('rank').notNull(),
+    contextIndex: integer('context_index').notNull(),
+    /** the drawn token of an interval example */
+    position: integer('position'),
+    maxAct: real('max_act').notNull(),
+    maxPos: integer('max_pos').notNull(),
+    acts: bytea('acts').notNull(),
+    lossDelta: bytea('loss_delta'),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.featureIndex, t.kind, t.interval, t.rank] })],
+);

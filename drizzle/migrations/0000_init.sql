@@ -1,4 +1,6 @@
 CREATE TYPE "public"."architecture" AS ENUM('llama', 'gpt2');--> statement-breakpoint
+CREATE TYPE "public"."dashboard_run_status" AS ENUM('running', 'complete', 'cancelled', 'failed');--> statement-breakpoint
+CREATE TYPE "public"."example_kind" AS ENUM('top', 'interval');--> statement-breakpoint
 CREATE TYPE "public"."job_status" AS ENUM('queued', 'running', 'done', 'failed', 'cancelled');--> statement-breakpoint
 CREATE TYPE "public"."role" AS ENUM('viewer', 'editor', 'admin');--> statement-breakpoint
 CREATE TABLE "account" (
@@ -14,6 +16,79 @@ CREATE TABLE "account" (
 	"id_token" text,
 	"session_state" text,
 	CONSTRAINT "account_provider_providerAccountId_pk" PRIMARY KEY("provider","providerAccountId")
+);
+--> statement-breakpoint
+CREATE TABLE "corpus" (
+	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
+	"model_id" uuid NOT NULL,
+	"name" text NOT NULL,
+	"context_size" integer NOT NULL,
+	"prepend_bos" boolean NOT NULL,
+	"content_hash" text NOT NULL,
+	"n_contexts" integer NOT NULL,
+	"n_tokens" bigint NOT NULL,
+	"source" jsonb NOT NULL,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "corpus_model_hash" UNIQUE("model_id","content_hash")
+);
+--> statement-breakpoint
+CREATE TABLE "corpus_context" (
+	"corpus_id" uuid NOT NULL,
+	"index" integer NOT NULL,
+	"tokens" integer[] NOT NULL,
+	CONSTRAINT "corpus_context_corpus_id_index_pk" PRIMARY KEY("corpus_id","index")
+);
+--> statement-breakpoint
+CREATE TABLE "dashboard_run" (
+	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
+	"sae_id" uuid NOT NULL,
+	"corpus_id" uuid NOT NULL,
+	"job_id" uuid,
+	"status" "dashboard_run_status" DEFAULT 'running' NOT NULL,
+	"params" jsonb NOT NULL,
+	"evals" jsonb,
+	"timings" jsonb,
+	"n_tokens" bigint,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"completed_at" timestamp with time zone
+);
+--> statement-breakpoint
+CREATE TABLE "feature_example" (
+	"run_id" uuid NOT NULL,
+	"feature_index" integer NOT NULL,
+	"kind" "example_kind" NOT NULL,
+	"interval" smallint NOT NULL,
+	"rank" smallint NOT NULL,
+	"context_index" integer NOT NULL,
+	"position" integer,
+	"max_act" real NOT NULL,
+	"max_pos" integer NOT NULL,
+	"acts" "bytea" NOT NULL,
+	"loss_delta" "bytea",
+	CONSTRAINT "feature_example_run_id_feature_index_kind_interval_rank_pk" PRIMARY KEY("run_id","feature_index","kind","interval","rank")
+);
+--> statement-breakpoint
+CREATE TABLE "feature" (
+	"run_id" uuid NOT NULL,
+	"sae_id" uuid NOT NULL,
+	"index" integer NOT NULL,
+	"n_tokens" bigint NOT NULL,
+	"nonzero_count" bigint NOT NULL,
+	"density" double precision NOT NULL,
+	"max_act" real NOT NULL,
+	"mean_act" real NOT NULL,
+	"mean_act_all" real NOT NULL,
+	"histogram" jsonb NOT NULL,
+	"intervals" jsonb NOT NULL,
+	"logit_top" jsonb NOT NULL,
+	"logit_bottom" jsonb NOT NULL,
+	"logit_histogram" jsonb NOT NULL,
+	"encoder_bias" real NOT NULL,
+	"encoder_norm" real NOT NULL,
+	"decoder_norm" real NOT NULL,
+	"de_dot" real NOT NULL,
+	"de_cos" real NOT NULL,
+	CONSTRAINT "feature_run_id_index_pk" PRIMARY KEY("run_id","index")
 );
 --> statement-breakpoint
 CREATE TABLE "job" (
@@ -41,6 +116,23 @@ CREATE TABLE "model" (
 	"content_hash" text NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	CONSTRAINT "model_slug_unique" UNIQUE("slug")
+);
+--> statement-breakpoint
+CREATE TABLE "sae" (
+	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
+	"model_id" uuid NOT NULL,
+	"slug" text NOT NULL,
+	"hook_name" text NOT NULL,
+	"architecture" text NOT NULL,
+	"d_in" integer NOT NULL,
+	"d_sae" integer NOT NULL,
+	"cfg" jsonb NOT NULL,
+	"path" text NOT NULL,
+	"content_hash" text NOT NULL,
+	"import_check" jsonb,
+	"current_run_id" uuid,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "sae_model_slug" UNIQUE("model_id","slug")
 );
 --> statement-breakpoint
 CREATE TABLE "session" (
@@ -79,7 +171,18 @@ CREATE TABLE "worker" (
 );
 --> statement-breakpoint
 ALTER TABLE "account" ADD CONSTRAINT "account_userId_user_id_fk" FOREIGN KEY ("userId") REFERENCES "public"."user"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "corpus" ADD CONSTRAINT "corpus_model_id_model_id_fk" FOREIGN KEY ("model_id") REFERENCES "public"."model"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "corpus_context" ADD CONSTRAINT "corpus_context_corpus_id_corpus_id_fk" FOREIGN KEY ("corpus_id") REFERENCES "public"."corpus"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "dashboard_run" ADD CONSTRAINT "dashboard_run_sae_id_sae_id_fk" FOREIGN KEY ("sae_id") REFERENCES "public"."sae"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "dashboard_run" ADD CONSTRAINT "dashboard_run_corpus_id_corpus_id_fk" FOREIGN KEY ("corpus_id") REFERENCES "public"."corpus"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "dashboard_run" ADD CONSTRAINT "dashboard_run_job_id_job_id_fk" FOREIGN KEY ("job_id") REFERENCES "public"."job"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "feature_example" ADD CONSTRAINT "feature_example_run_id_dashboard_run_id_fk" FOREIGN KEY ("run_id") REFERENCES "public"."dashboard_run"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "feature" ADD CONSTRAINT "feature_run_id_dashboard_run_id_fk" FOREIGN KEY ("run_id") REFERENCES "public"."dashboard_run"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "feature" ADD CONSTRAINT "feature_sae_id_sae_id_fk" FOREIGN KEY ("sae_id") REFERENCES "public"."sae"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "job" ADD CONSTRAINT "job_user_id_user_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."user"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "job" ADD CONSTRAINT "job_model_id_model_id_fk" FOREIGN KEY ("model_id") REFERENCES "public"."model"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "sae" ADD CONSTRAINT "sae_model_id_model_id_fk" FOREIGN KEY ("model_id") REFERENCES "public"."model"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "session" ADD CONSTRAINT "session_userId_user_id_fk" FOREIGN KEY ("userId") REFERENCES "public"."user"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+CREATE INDEX "dashboard_run_sae_idx" ON "dashboard_run" USING btree ("sae_id","created_at" DESC NULLS LAST);--> statement-breakpoint
+CREATE INDEX "feature_sae_density_idx" ON "feature" USING btree ("run_id","density");--> statement-breakpoint
 CREATE INDEX "job_model_created_idx" ON "job" USING btree ("model_id","created_at" DESC NULLS LAST);

@@ -30,3 +30,12 @@ export async function* collectHookActivations(
     yield rows;
   }
 }
+
+/** The width of the activation at `hookName` (d_model, d_mlp, ...), from a one-token forward pass. */
+export function hookWidth(model: LanguageModel, hookName: string): number {
+  const { cache } = model.forward([[model.tokenizer.bosId]], { capture: [hookName], stopAt: hookName });
+  const act = cache.get(hookName)!;
+  const width = act.shape[2];
+  tf.dispose([...cache.values()]);
+  return width;
+}

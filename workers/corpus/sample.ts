@@ -16,6 +16,7 @@ import { deriveSeed, seededRandom, type Random } from '../random';
  */
 
 export interface SampleCorpusOptions {
+  /** documents to sample (with `stopAfterTokens`: at most this many) */
   documents: number;
   /** longest document, BOS included; at most the model's context length */
   maxTokens: number;
@@ -24,15 +25,20 @@ export interface SampleCorpusOptions {
   temperature?: number;
   /** documents sampled together in one forward pass */
   batchSize?: number;
-  /** called after every step with the number of documents finished so far */
-  onProgress?: (finished: number, total: number) => void;
+  /**
+   * Start no further batch once the documents so far hold this many tokens. Whole batches are kept, so how many
+   * documents come back depends on batchSize; each document does not.
+   */
+  stopAfterTokens?: number;
+  /** called after every step: documents finished so far, and tokens sampled so far (finished or not) */
+  onProgress?: (progress: { documents: number; tokens: number }) => void;
 }
 
 /** The final-norm output is the last hook before the unembedding, in every architecture we load. */
 const LAST_HOOK = 'ln_final.hook_normalized';
 
 export async function sampleCorpus(model: LanguageModel, options: SampleCorpusOptions): Promise<number[][]> {
-  const { documents, maxTokens, seed, temperature = 1, batchSize = 32, onProgress } = options;
+  const { documents, maxTokens, seed, temperature = 1, batchSize = 32, stopAfterTokens = Infinity, onProgress } = options;
   const { bosId, eosId } = model.tokenizer;
   if (!Number.isInteger(documents) || documents < 1) throw new InputError(`documents must be a positive integer, got ${documents}`);
   if (!Number.isInteger(maxTokens) || maxTokens < 2 || maxTokens > model.config.contextLength) {
@@ -41,7 +47,8 @@ export async function sampleCorpus(model: LanguageModel, options: SampleCorpusOp
   if (!(temperature >= 0)) throw new InputError(`temperature must be ≥ 0, got ${temperature}`);
 
   const sampled: number[][] = [];
-  for (let first = 0; first < documents; first += batchSize) {
+  let tokens = 0;
+  for (let first = 0; first < documents && tokens < stopAfterTokens; first += batchSize) {
     const count = Math.min(batchSize, documents - first);
     let active = Array.from({ length: count }, (_, i) => ({
       index: first + i,
@@ -61,11 +68,13 @@ export async function sampleCorpus(model: LanguageModel, options: SampleCorpusOp
         else continuing.push(doc);
       }
       active = continuing;
-      onProgress?.(first + finished.length, documents);
+      const sampledSoFar = [...finished, ...active].reduce((sum, doc) => sum + doc.ids.length, tokens);
+      onProgress?.({ documents: sampled.length + finished.length, tokens: sampledSoFar });
       // let the event loop run (progress output, job heartbeats) between forward passes
       await new Promise((resolve) => setImmediate(resolve));
     }
     sampled.push(...finished.sort((a, b) => a.index - b.index).map((doc) => doc.ids));
+    tokens += finished.reduce((sum, doc) => sum + doc.ids.length, 0);
   }
   return sampled;
 }

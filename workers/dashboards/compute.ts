@@ -86,16 +86,17 @@ class DashboardRun {
     // until pass 1 finds the top examples, assume every feature has topK of average length
     const ablationEstimate = ablateTopExamples ? features.length * Math.min(topK, contexts.length) * (this.nTokens / contexts.length) : 0;
     this.progress = new ProgressTracker(2 * this.nTokens + ablationEstimate, options.onProgress, options.signal);
-    this.evals = new EvalAccumulator(sae.dIn, sae.dSae, Math.max(...contexts.map((context) => context.length)));
+    const longest = contexts.reduce((max, context) => Math.max(max, context.length), 0);
+    this.evals = new EvalAccumulator(sae.dIn, sae.dSae, longest);
     this.totals = new ActivationTotals(features.length, topK);
     if (!(features.length === sae.dSae && features.every((f, i) => f === i))) this.selected = tf.tensor1d(features, 'int32');
   }
 
   async run(): Promise<DashboardResult> {
     const { s } = this;
-    const weights = await this.weights();
-    this.progress.startClock();
     try {
+      const weights = await this.weights();
+      this.progress.startClock();
       for (const { first, items } of equalLengthBatches(s.contexts, (context) => context, s.batchSize)) {
         this.statisticsBatch(first, items);
         await this.progress.advance('statistics', items.length * items[0].length);
@@ -155,7 +156,7 @@ class DashboardRun {
           this.evals.addLosses('clean', clean, batch);
           this.evals.addLosses('spliced', spliced, batch);
           const featureActs = this.columns(acts);
-          const perContext = tf.reshape(featureActs, [batch, seqLen, -1]);
+          const perContext = tf.reshape(featureActs, [batch, seqLen, featureActs.shape[1]]);
           this.totals.add(
             first,
             tf.max(perContext, 1).dataSync() as Float32Array,
