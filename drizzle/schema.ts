@@ -109,11 +109,15 @@ export const jobs = pgTable(
     status: jobStatusEnum('status').notNull().default('queued'),
     params: jsonb('params').notNull(),
     progress: real('progress').notNull().default(0),
+    /** what the job reports while running (phase, tokens done, tokens/s, ETA) */
+    progressDetail: jsonb('progress_detail'),
     result: jsonb('result'),
     error: text('error'),
     /** model and SAE content hashes, code version, backend */
     provenance: jsonb('provenance'),
     userId: text('user_id').references(() => users.id, { onDelete: 'set null' }),
+    /** the worker running it; a job whose worker stopped beating is handed to another */
+    workerId: text('worker_id'),
     modelId: uuid('model_id').references(() => models.id, { onDelete: 'cascade' }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     startedAt: timestamp('started_at', { withTimezone: true }),

@@ -6,12 +6,14 @@ import os from 'node:os';
 import { sql } from 'drizzle-orm';
 import { workers } from '@/drizzle/schema';
 import { getDb, getPool, requireDatabaseUrl } from '@/server/db';
+import { orphanedJobs } from '@/server/jobs';
 import { startQueue } from '@/server/jobs/queue';
 import { JOB_TYPES } from '@/server/jobs/types';
 import { initBackend } from './backend';
 import { executeJob } from './jobs';
 
 const HEARTBEAT_MS = 5_000;
+const SWEEP_MS = 10_000;
 
 async function main() {
   const backend = await initBackend();
@@ -30,9 +32,21 @@ async function main() {
 
   for (const type of JOB_TYPES) {
     await boss.work<{ jobId: string }>(type, { pollingIntervalSeconds: 0.5, batchSize: 1 }, async ([job]) => {
-      await executeJob(db, backend, job!.data.jobId);
+      await executeJob(db, { id, backend }, job!.data.jobId);
     });
   }
+
+  // Jobs whose worker died (no heartbeat) go back on the queue; any live worker may claim them.
+  const sweep = async () => {
+    try {
+      for (const orphan of await orphanedJobs(db)) {
+        await boss.send(orphan.type, { jobId: orphan.id }, { singletonKey: `orphan-${orphan.id}` });
+      }
+    } catch (err) {
+      console.error('[worker] orphan sweep failed:', (err as Error).message);
+    }
+  };
+  const sweeper = setInterval(sweep, SWEEP_MS);
   console.log(`[worker] ${id} ready (${backend}), queues: ${JOB_TYPES.join(', ')}`);
 
   let stopping = false;
@@ -40,6 +54,7 @@ async function main() {
     if (stopping) return;
     stopping = true;
     clearInterval(timer);
+    clearInterval(sweeper);
     await boss.stop({ graceful: true, wait: true, timeout: 10_000 }).catch(() => undefined);
     await getPool().end().catch(() => undefined);
     process.exit(0);

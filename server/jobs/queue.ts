@@ -1,7 +1,7 @@
 /** pg-boss in the same database: one queue per job type. */
 import PgBoss from 'pg-boss';
 import { requireDatabaseUrl } from '../db';
-import { JOB_TYPES } from './types';
+import { JOB_EXPIRY_SECONDS, JOB_TYPES } from './types';
 
 const globalForBoss = globalThis as unknown as { lexiconBoss?: Promise<PgBoss> };
 
@@ -10,8 +10,8 @@ export async function startQueue(url: string): Promise<PgBoss> {
   boss.on('error', (err) => console.error('[queue]', err.message));
   await boss.start();
   for (const type of JOB_TYPES) {
-    // A crashed worker's job expires and is retried by another worker.
-    await boss.createQueue(type, { name: type, retryLimit: 2, expireInSeconds: 60 * 60 });
+    // A crashed worker's job is queued again by the heartbeat sweep (workers/main.ts); expiry is the backstop.
+    await boss.createQueue(type, { name: type, retryLimit: 2, expireInSeconds: JOB_EXPIRY_SECONDS[type] });
   }
   return boss;
 }

@@ -1,12 +1,20 @@
-import type { ModelRow } from '@/server/models';
+import type { LanguageModel } from '../model/types';
+import type { Sae } from '../sae/sae';
 import type { Db } from '@/server/db';
+import type { ModelRow } from '@/server/models';
+import type { SaeRow } from '@/server/saes';
 
 export interface JobContext {
   db: Db;
   backend: string;
-  /** reports progress in [0, 1] */
-  progress(fraction: number): Promise<void>;
-  model(id: string): Promise<{ row: ModelRow; model: import('../model/types').LanguageModel }>;
+  jobId: string;
+  /** aborted when the job is cancelled (noticed at the next progress report) */
+  signal: AbortSignal;
+  /** reports progress in [0, 1] with details for the page (phase, tokens/s, ETA) */
+  progress(fraction: number, detail?: object): Promise<void>;
+  model(id: string): Promise<{ row: ModelRow; model: LanguageModel }>;
+  /** the SAE, loaded and checked against its model */
+  sae(id: string): Promise<{ row: SaeRow; sae: Sae; modelRow: ModelRow; model: LanguageModel }>;
 }
 
 export interface JobOutput {

@@ -1,41 +1,62 @@
 /** Runs one job record: claim it, compute, store the result or the error. */
 import { eq } from 'drizzle-orm';
-import { models } from '@/drizzle/schema';
+import { models, saes } from '@/drizzle/schema';
 import { markDone, markFailed, markProgress, markRunning } from '@/server/jobs';
 import { jobParams, type JobParams, type JobType } from '@/server/jobs/types';
 import type { Db } from '@/server/db';
 import { InputError } from '../errors';
-import { getModel } from '../model-cache';
+import { getModel, getSae } from '../model-cache';
 import type { JobContext, JobOutput } from './context';
+import { dashboardsJob } from './dashboards';
 import { runJob } from './run';
 
 const handlers: { [T in JobType]: (params: JobParams<T>, ctx: JobContext) => Promise<JobOutput> } = {
   run: runJob,
+  dashboards: dashboardsJob,
 };
 
 const CODE_VERSION = process.env.npm_package_version ?? '0.1.0';
 
-export async function executeJob(db: Db, backend: string, jobId: string): Promise<void> {
-  const job = await markRunning(db, jobId);
-  if (!job) return; // cancelled, finished, or never recorded
+export async function executeJob(db: Db, worker: { id: string; backend: string }, jobId: string): Promise<void> {
+  const job = await markRunning(db, jobId, worker.id);
+  if (!job) return; // cancelled, finished, running elsewhere, or never recorded
   const type = job.type as JobType;
+  const cancel = new AbortController();
   const ctx: JobContext = {
     db,
-    backend,
-    progress: (fraction) => markProgress(db, jobId, fraction),
+    backend: worker.backend,
+    jobId,
+    signal: cancel.signal,
+    async progress(fraction, detail) {
+      if (!(await markProgress(db, jobId, fraction, detail))) cancel.abort(new JobCancelled());
+    },
     async model(id) {
       const row = await db.query.models.findFirst({ where: eq(models.id, id) });
       if (!row) throw new InputError(`model ${id} is not registered`);
       return { row, model: await getModel(row.path, row.contentHash) };
     },
+    async sae(id) {
+      const row = await db.query.saes.findFirst({ where: eq(saes.id, id) });
+      if (!row) throw new InputError(`SAE ${id} is not registered`);
+      const { row: modelRow, model } = await ctx.model(row.modelId);
+      return { row, modelRow, model, sae: await getSae(row.path, row.contentHash, model) };
+    },
   };
   try {
     const params = jobParams[type].parse(job.params);
     const output = await (handlers[type] as (p: typeof params, c: JobContext) => Promise<JobOutput>)(params, ctx);
-    await markDone(db, jobId, output.result, { ...output.inputs, codeVersion: CODE_VERSION, backend });
+    await markDone(db, jobId, output.result, { ...output.inputs, codeVersion: CODE_VERSION, backend: worker.backend });
   } catch (err) {
+    if (cancel.signal.aborted) return; // the record already says cancelled
     // Input problems are the user's to fix; anything else is ours, so keep the stack in the log.
     if (!(err instanceof InputError)) console.error(`[worker] job ${jobId} (${type}) failed:`, err);
     await markFailed(db, jobId, (err as Error).message || String(err));
+  }
+}
+
+export class JobCancelled extends Error {
+  constructor() {
+    super('the job was cancelled');
+    this.name = 'AbortError';
   }
 }

@@ -45,6 +45,11 @@ export interface Sae {
   /** x [n, d_in] → feature activations [n, d_sae] */
   encode(x: tf.Tensor2D): tf.Tensor2D;
   /**
+   * x [n, d_in] → what the encoder multiplies by W_enc: x' = norm(x) − b_dec (the subtraction only when
+   * apply_b_dec_to_input). A new tensor, owned by the caller. Linear probes along encoder columns start from it.
+   */
+  encoderInput(x: tf.Tensor2D): tf.Tensor2D;
+  /**
    * acts [n, d_sae] → reconstruction [n, d_in]. With a per-token normalisation (constant_norm_rescale,
    * layer_norm) the input the acts came from is needed to undo it, and must be passed as `x`.
    */
@@ -81,12 +86,18 @@ abstract class BaseSae implements Sae {
   protected abstract activations(saeIn: tf.Tensor2D): tf.Tensor2D;
 
   encode(x: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => this.activations(this.encoderInput(x)));
+  }
+
+  encoderInput(x: tf.Tensor2D): tf.Tensor2D {
     if (x.rank !== 2 || x.shape[1] !== this.dIn) {
       throw new InputError(`SAE input must be [n, d_in = ${this.dIn}], got [${x.shape}]`);
     }
     return tf.tidy(() => {
       const normed = this.normalize(x);
-      return this.activations(this.cfg.applyBDecToInput ? tf.sub(normed, this.weights.b_dec) : normed);
+      if (this.cfg.applyBDecToInput) return tf.sub(normed, this.weights.b_dec);
+      // a clone, so that the caller may dispose the result without disposing x
+      return normed === x ? tf.clone(x) : normed;
     });
   }
 

@@ -1,0 +1,410 @@
+/**
+ * `npm run bench:compute`: on-demand SAE activations in the compute worker (issue 3). Prints figures; not a test.
+ *
+ *   npm run bench:compute [-- --models gpt2,stories] [--requests 200] [--batch-runs 3] [--from-disk] [--profile]
+ *
+ * For a GPT-2-small-shaped model (12 layers, d 768, vocab 50257, seeded random weights, built through Gpt2Model) with a
+ * 24576-feature standard SAE at blocks.6.hook_resid_pre (built through createSae), and for stories260K with the
+ * fixture SAE (loaded through loadModel / loadSae), it measures:
+ *   - one activations request for a 128-token prompt: forward pass stopped at the SAE's hook, SAE encode, and the
+ *     top-k features of every token read back to JS; median and p95 over the requests after the warm-up ones;
+ *   - tokens per second for forward-to-hook + SAE encode (+ top-k read back) on a batch of 32 × 128 tokens;
+ *   - tf.memory().numTensors and RSS after 10 and after 200 requests (flat means no leak).
+ * The backend is the worker's choice (initBackend: LEXICON_TF_BACKEND, else the best available).
+ * --from-disk writes the GPT-2-shaped model and SAE in Hugging Face / SAELens layout to a temp dir and loads them
+ * through loadModel / loadSae instead (≈ 650 MB written; reports the load time).
+ * --profile prints where the time of one request goes, by kernel.
+ */
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '@/workers/backend';
+import { Gpt2Model, type Gpt2Config, type Gpt2Weights } from '@/workers/model/gpt2';
+import { loadModel } from '@/workers/model/load';
+import type { LanguageModel } from '@/workers/model/types';
+import { gaussian, seededRandom, type Random } from '@/workers/random';
+import { parseSaeConfig } from '@/workers/sae/config';
+import { loadSae } from '@/workers/sae/load';
+import { createSae, type Sae } from '@/workers/sae/sae';
+import { gpt2Tokenizer } from '@/workers/tokenizer/gpt2';
+import { writeSafetensors } from '@/workers/weights/safetensors';
+
+// ---- options --------------------------------------------------------------------------------------------------
+
+const argv = process.argv.slice(2);
+const option = (name: string, fallback: string) => {
+  const at = argv.indexOf(`--${name}`);
+  return at >= 0 && argv[at + 1] !== undefined ? argv[at + 1] : fallback;
+};
+const MODELS = option('models', 'gpt2,stories').split(',');
+const REQUESTS = Number(option('requests', '200'));
+const WARMUP = 5;
+const BATCH_RUNS = Number(option('batch-runs', '3'));
+const FROM_DISK = argv.includes('--from-disk');
+const PROFILE = argv.includes('--profile');
+const SEQ = 128;
+const BATCH = 32;
+/** features read back per token */
+const TOP_K = 32;
+const SHARED = process.env.LEXICON_SHARED_DIR ?? path.resolve(import.meta.dirname, '../../../shared');
+
+/** A callable gc (so RSS is compared after a full collection), without needing node --expose-gc. */
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+// ---- the request being measured -----------------------------------------------------------------------------------
+
+interface Acts {
+  /** per token, the TOP_K strongest features and their activations */
+  indices: Int32Array;
+  values: Float32Array;
+}
+
+/**
+ * One activations request as the worker would serve it: forward pass stopped at the SAE's hook, SAE encode of every
+ * position, top-k features per token read back to JS. `ids` may hold several sequences (the batch measurement).
+ */
+function activations(model: LanguageModel, sae: Sae, ids: number[][]): Acts {
+  const hook = sae.cfg.hookName;
+  const { cache } = model.forward(ids, { capture: [hook], stopAt: hook });
+  const x = cache.get(hook)!;
+  const { values, indices } = tf.tidy(() => tf.topk(sae.encode(tf.reshape(x, [-1, sae.dIn])), Math.min(TOP_K, sae.dSae)));
+  x.dispose();
+  const result = { indices: indices.dataSync() as Int32Array, values: values.dataSync() as Float32Array };
+  tf.dispose([values, indices]);
+  return result;
+}
+
+// ---- models ---------------------------------------------------------------------------------------------------------
+
+interface Subject {
+  name: string;
+  model: LanguageModel;
+  sae: Sae;
+  /** how it was built/loaded, and how long that took */
+  setup: string;
+  cleanup(): Promise<void>;
+}
+
+const GPT2_CONFIG: Gpt2Config = {
+  architecture: 'gpt2', dModel: 768, nLayers: 12, nHeads: 12, nKvHeads: 12, dMlp: 3072, vocabSize: 50257, contextLength: 1024, layerNormEps: 1e-5,
+};
+const GPT2_SAE_CFG = {
+  architecture: 'standard', d_in: 768, d_sae: 24576, dtype: 'float32', apply_b_dec_to_input: true, normalize_activations: 'none',
+  metadata: { model_name: 'gpt2-small-shaped-random', hook_name: 'blocks.6.hook_resid_pre', prepend_bos: true, context_size: 128, sae_lens_version: '6.0.0' },
+};
+
+/** GPT-2's parameters as Hugging Face names them (without the `transformer.` prefix), seeded normal(0, 0.02) values. */
+function gpt2Arrays(random: Random): Map<string, { shape: number[]; data: Float32Array }> {
+  const { dModel: d, dMlp, vocabSize, contextLength, nLayers } = GPT2_CONFIG;
+  const arrays = new Map<string, { shape: number[]; data: Float32Array }>();
+  const normal = (name: string, shape: number[], std = 0.02) => {
+    const data = gaussian(random, shape.reduce((a, b) => a * b, 1));
+    for (let i = 0; i < data.length; i++) data[i] *= std;
+    arrays.set(name, { shape, data });
+  };
+  const filled = (name: string, n: number, value: number) => arrays.set(name, { shape: [n], data: new Float32Array(n).fill(value) });
+  const layerNorm = (name: string) => {
+    filled(`${name}.weight`, d, 1);
+    filled(`${name}.bias`, d, 0);
+  };
+  const conv1d = (name: string, dIn: number, dOut: number) => {
+    normal(`${name}.weight`, [dIn, dOut]);
+    filled(`${name}.bias`, dOut, 0);
+  };
+  normal('wte.weight', [vocabSize, d]);
+  normal('wpe.weight', [contextLength, d], 0.01);
+  for (let l = 0; l < nLayers; l++) {
+    layerNorm(`h.${l}.ln_1`);
+    conv1d(`h.${l}.attn.c_attn`, d, 3 * d);
+    conv1d(`h.${l}.attn.c_proj`, d, d);
+    layerNorm(`h.${l}.ln_2`);
+    conv1d(`h.${l}.mlp.c_fc`, d, dMlp);
+    conv1d(`h.${l}.mlp.c_proj`, dMlp, d);
+  }
+  layerNorm('ln_f');
+  return arrays;
+}
+
+/** A standard SAE's tensors: encoder columns and decoder rows of norm ≈ 1, b_enc slightly negative (sparse acts). */
+function saeArrays(random: Random, dIn: number, dSae: number): Map<string, { shape: number[]; data: Float32Array }> {
+  const W_dec = gaussian(random, dSae * dIn);
+  for (let i = 0; i < W_dec.length; i++) W_dec[i] /= Math.sqrt(dIn);
+  const W_enc = new Float32Array(dIn * dSae);
+  for (let f = 0; f < dSae; f++) for (let i = 0; i < dIn; i++) W_enc[i * dSae + f] = W_dec[f * dIn + i];
+  return new Map([
+    ['W_enc', { shape: [dIn, dSae], data: W_enc }],
+    ['W_dec', { shape: [dSae, dIn], data: W_dec }],
+    ['b_enc', { shape: [dSae], data: new Float32Array(dSae).fill(-0.05) }],
+    ['b_dec', { shape: [dIn], data: new Float32Array(dIn) }],
+  ]);
+}
+
+async function gpt2Subject(): Promise<Subject> {
+  const started = performance.now();
+  const random = seededRandom(20240601);
+  const arrays = gpt2Arrays(random);
+  const sae = saeArrays(random, GPT2_SAE_CFG.d_in, GPT2_SAE_CFG.d_sae);
+  const generated = performance.now();
+  if (FROM_DISK) {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'lexicon-bench-gpt2-'));
+    const modelDir = path.join(dir, 'model');
+    const saeDir = path.join(dir, 'sae');
+    await fs.mkdir(modelDir);
+    await fs.mkdir(saeDir);
+    const { dModel, nLayers, nHeads, vocabSize, contextLength, layerNormEps } = GPT2_CONFIG;
+    await fs.writeFile(path.join(modelDir, 'config.json'), JSON.stringify({
+      model_type: 'gpt2', n_embd: dModel, n_layer: nLayers, n_head: nHeads, vocab_size: vocabSize, n_positions: contextLength,
+      layer_norm_epsilon: layerNormEps, activation_function: 'gelu_new', tie_word_embeddings: true,
+    }));
+    await writeSafetensors(path.join(modelDir, 'model.safetensors'), Object.fromEntries(arrays));
+    await fs.writeFile(path.join(saeDir, 'cfg.json'), JSON.stringify(GPT2_SAE_CFG));
+    await writeSafetensors(path.join(saeDir, 'sae_weights.safetensors'), Object.fromEntries(sae));
+    arrays.clear();
+    sae.clear();
+    const written = performance.now();
+    const model = await loadModel(modelDir);
+    const loadedModel = performance.now();
+    const loadedSae = await loadSae(saeDir);
+    const loaded = performance.now();
+    return {
+      name: 'GPT-2-small-shaped',
+      model,
+      sae: loadedSae,
+      setup: `random weights ${s(generated - started)}, written ${s(written - generated)}, loadModel ${s(loadedModel - written)}, loadSae ${s(loaded - loadedModel)}`,
+      cleanup: () => fs.rm(dir, { recursive: true, force: true }),
+    };
+  }
+  const t = (name: string) => {
+    const { shape, data } = arrays.get(name)!;
+    return tf.tensor(data, shape, 'float32') as never;
+  };
+  const ln = (name: string) => ({ weight: t(`${name}.weight`), bias: t(`${name}.bias`) });
+  const weights: Gpt2Weights = {
+    tokenEmbedding: t('wte.weight'),
+    positionEmbedding: t('wpe.weight'),
+    blocks: Array.from({ length: GPT2_CONFIG.nLayers }, (_, l) => ({
+      ln1: ln(`h.${l}.ln_1`),
+      attnQkv: ln(`h.${l}.attn.c_attn`),
+      attnOut: ln(`h.${l}.attn.c_proj`),
+      ln2: ln(`h.${l}.ln_2`),
+      mlpIn: ln(`h.${l}.mlp.c_fc`),
+      mlpOut: ln(`h.${l}.mlp.c_proj`),
+    })),
+    lnFinal: ln('ln_f'),
+  };
+  const model = new Gpt2Model(GPT2_CONFIG, weights, gpt2Tokenizer());
+  const saeWeights = Object.fromEntries([...sae].map(([name, { shape, data }]) => [name, tf.tensor(data, shape, 'float32')]));
+  const built = createSae(parseSaeConfig(GPT2_SAE_CFG), saeWeights as never);
+  arrays.clear();
+  sae.clear();
+  return {
+    name: 'GPT-2-small-shaped',
+    model,
+    sae: built,
+    setup: `random weights ${s(generated - started)}, tensors + Gpt2Model/createSae ${s(performance.now() - generated)} (in memory)`,
+    cleanup: async () => undefined,
+  };
+}
+
+async function storiesSubject(): Promise<Subject> {
+  const started = performance.now();
+  const model = await loadModel(path.join(SHARED, 'models/stories260K'));
+  const sae = await loadSae(path.join(SHARED, 'fixtures/sae-stories260K-l2-standard'));
+  return { name: 'stories260K', model, sae, setup: `loadModel + loadSae ${s(performance.now() - started)}`, cleanup: async () => undefined };
+}
+
+// ---- measurements ----------------------------------------------------------------------------------------------
+
+interface Figures {
+  name: string;
+  sae: string;
+  setup: string;
+  single: { median: number; p95: number; min: number; n: number };
+  phases: { forward: number; encode: number; readBack: number; readAllActs: number };
+  batch: { tokensPerSecond: number; ms: number };
+  memory: { at10: Snapshot; atEnd: Snapshot; requests: number };
+  profile?: string;
+}
+
+interface Snapshot {
+  numTensors: number;
+  numBytes: number;
+  rss: number;
+}
+
+function snapshot(): Snapshot {
+  gc();
+  const { numTensors, numBytes } = tf.memory();
+  return { numTensors, numBytes, rss: process.memoryUsage().rss };
+}
+
+/** seeded token ids, BOS first, as a prompt tokenized with prepend_bos */
+function prompt(model: LanguageModel, random: Random, length: number): number[] {
+  const { vocabSize } = model.config;
+  return [model.tokenizer.bosId, ...Array.from({ length: length - 1 }, () => 2 + Math.floor(random() * (vocabSize - 2)))];
+}
+
+async function measure(subject: Subject): Promise<Figures> {
+  const { model, sae } = subject;
+  const random = seededRandom(7);
+  const ids = [prompt(model, random, SEQ)];
+  log(`${subject.name}: ${subject.setup}`);
+
+  // Single requests, also the memory check: snapshots after request 10 and after the last one.
+  const times: number[] = [];
+  let at10: Snapshot | undefined;
+  for (let i = 1; i <= REQUESTS; i++) {
+    const started = performance.now();
+    activations(model, sae, ids);
+    const ms = performance.now() - started;
+    if (i > WARMUP) times.push(ms);
+    if (i === 10) at10 = snapshot();
+    if (i % 50 === 0) log(`  ${i}/${REQUESTS} requests, last ${ms.toFixed(1)} ms`);
+  }
+  const atEnd = snapshot();
+
+  // Where a request's time goes: each phase synchronised by reading its (small) result.
+  const phaseRuns: { forward: number; encode: number; readBack: number; readAllActs: number }[] = [];
+  for (let i = 0; i < 5; i++) {
+    const hook = sae.cfg.hookName;
+    let t = performance.now();
+    const { cache } = model.forward(ids, { capture: [hook], stopAt: hook });
+    const x = cache.get(hook)!;
+    await x.data();
+    const forward = performance.now() - t;
+    t = performance.now();
+    const acts = tf.tidy(() => sae.encode(tf.reshape(x, [-1, sae.dIn])));
+    await tf.slice(acts, [0, 0], [1, 1]).data();
+    const encode = performance.now() - t;
+    t = performance.now();
+    const { values, indices } = tf.topk(acts, Math.min(TOP_K, sae.dSae));
+    await Promise.all([values.data(), indices.data()]);
+    const readBack = performance.now() - t;
+    t = performance.now();
+    await acts.data();
+    const readAllActs = performance.now() - t;
+    tf.dispose([x, acts, values, indices]);
+    phaseRuns.push({ forward, encode, readBack, readAllActs });
+  }
+  const phase = (key: keyof (typeof phaseRuns)[number]) => median(phaseRuns.map((r) => r[key]));
+
+  let profile: string | undefined;
+  if (PROFILE) profile = await profileRequest(model, sae, ids);
+
+  // Batch of 32 × 128 tokens: one warm-up, then the median of BATCH_RUNS.
+  const batchIds = Array.from({ length: BATCH }, () => prompt(model, random, SEQ));
+  const batchTimes: number[] = [];
+  for (let i = 0; i <= BATCH_RUNS; i++) {
+    const started = performance.now();
+    activations(model, sae, batchIds);
+    if (i > 0) batchTimes.push(performance.now() - started);
+  }
+  const batchMs = median(batchTimes);
+
+  return {
+    name: subject.name,
+    sae: `${sae.cfg.architecture} d_sae ${sae.dSae} @ ${sae.cfg.hookName}`,
+    setup: subject.setup,
+    single: { median: median(times), p95: quantile(times, 0.95), min: Math.min(...times), n: times.length },
+    phases: { forward: phase('forward'), encode: phase('encode'), readBack: phase('readBack'), readAllActs: phase('readAllActs') },
+    batch: { tokensPerSecond: (BATCH * SEQ) / (batchMs / 1000), ms: batchMs },
+    memory: { at10: at10!, atEnd, requests: REQUESTS },
+    profile,
+  };
+}
+
+/** Kernel times of one request (tf.profile), summed by kernel name, largest first. */
+async function profileRequest(model: LanguageModel, sae: Sae, ids: number[][]): Promise<string> {
+  const info = await tf.profile(() => {
+    activations(model, sae, ids);
+  });
+  const byKernel = new Map<string, { ms: number; calls: number }>();
+  for (const k of info.kernels) {
+    // tf.profile lists op wrappers (e.g. fusedMatMul__op) beside the kernels they run; count kernels only
+    if (k.name.endsWith('__op')) continue;
+    const entry = byKernel.get(k.name) ?? { ms: 0, calls: 0 };
+    entry.ms += Number(k.kernelTimeMs) || 0;
+    entry.calls++;
+    byKernel.set(k.name, entry);
+  }
+  const total = [...byKernel.values()].reduce((sum, e) => sum + e.ms, 0);
+  const rows = [...byKernel].sort((a, b) => b[1].ms - a[1].ms).slice(0, 12);
+  return [
+    `kernel time ${total.toFixed(0)} ms in ${info.kernels.length} kernels:`,
+    ...rows.map(([name, e]) => `  ${name.padEnd(18)} ${e.ms.toFixed(1).padStart(8)} ms  ${String(e.calls).padStart(4)} calls  ${((100 * e.ms) / total).toFixed(0).padStart(3)}%`),
+  ].join('\n');
+}
+
+// ---- output -----------------------------------------------------------------------------------------------------
+
+function median(xs: number[]): number {
+  return quantile(xs, 0.5);
+}
+
+function quantile(xs: number[], q: number): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const at = (sorted.length - 1) * q;
+  const lo = Math.floor(at);
+  return sorted[lo] + (sorted[Math.ceil(at)] - sorted[lo]) * (at - lo);
+}
+
+function s(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
+
+function log(line: string) {
+  console.error(`[bench] ${line}`);
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+// ---- main -------------------------------------------------------------------------------------------------------
+
+const backend = await initBackend();
+const flags = backend === 'wasm' ? ` (simd ${tf.env().getBool('WASM_HAS_SIMD_SUPPORT')}, threads ${tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT')})` : '';
+const target = backend === 'node-gpu' ? 50 : 1000;
+const results: Figures[] = [];
+for (const name of MODELS) {
+  const subject = name === 'gpt2' ? await gpt2Subject() : name === 'stories' ? await storiesSubject() : undefined;
+  if (!subject) throw new Error(`unknown model ${name} (gpt2, stories)`);
+  try {
+    results.push(await measure(subject));
+  } finally {
+    subject.model.dispose();
+    subject.sae.dispose();
+    await subject.cleanup();
+  }
+}
+
+const [load1, load5] = os.loadavg();
+console.log(`\nbench:compute — backend ${backend}${flags}; ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), load average ${load1.toFixed(2)} / ${load5.toFixed(2)} (1 / 5 min); Node ${process.version}`);
+console.log(`one request = forward to the SAE hook + SAE encode + top-${TOP_K} features per token read back; ${SEQ} tokens; median (p95) of ${REQUESTS - WARMUP} after ${WARMUP} warm-up\n`);
+console.log(
+  table(
+    ['model', 'SAE', `1×${SEQ} request ms`, `target ${target} ms`, 'fwd / enc / top-k / all acts ms', `${BATCH}×${SEQ} tok/s`, `tensors @10 → @${REQUESTS}`, `RSS @10 → @${REQUESTS}`],
+    results.map((r) => [
+      r.name,
+      r.sae,
+      `${r.single.median.toFixed(1)} (${r.single.p95.toFixed(1)})`,
+      r.name === 'GPT-2-small-shaped' ? (r.single.median <= target ? 'met' : 'MISSED') : '—',
+      [r.phases.forward, r.phases.encode, r.phases.readBack, r.phases.readAllActs].map((x) => x.toFixed(1)).join(' / '),
+      `${r.batch.tokensPerSecond.toFixed(0)} (${(r.batch.ms / 1000).toFixed(2)} s)`,
+      `${r.memory.at10.numTensors} → ${r.memory.atEnd.numTensors}${r.memory.at10.numTensors === r.memory.atEnd.numTensors ? ' flat' : ' GROWS'}`,
+      `${mb(r.memory.at10.rss)} → ${mb(r.memory.atEnd.rss)} (${r.memory.atEnd.rss >= r.memory.at10.rss ? '+' : ''}${mb(r.memory.atEnd.rss - r.memory.at10.rss)})`,
+    ]),
+  ),
+);
+for (const r of results) {
+  console.log(`\n${r.name}: ${r.setup}; tf.memory ${mb(r.memory.at10.numBytes)} → ${mb(r.memory.atEnd.numBytes)}; fastest request ${r.single.min.toFixed(1)} ms`);
+  if (r.profile) console.log(r.profile);
+}
