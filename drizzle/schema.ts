@@ -284,3 +284,73 @@ export const featureExamples = pgTable(
   },
   (t) => [primaryKey({ columns: [t.runId, t.featureIndex, t.kind, t.interval, t.rank] })],
 );
+
+const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' });
+
+/**
+ * The human layer of a feature (label and markdown description) as it stands now: the latest
+ * revision, kept here so pages and search read one row. Every change appends a revision.
+ */
+export const featurePages = pgTable(
+  'feature_page',
+  {
+    saeId: uuid('sae_id')
+      .notNull()
+      .references(() => saes.id, { onDelete: 'cascade' }),
+    index: integer('index').notNull(),
+    label: text('label').notNull().default(''),
+    body: text('body').notNull().default(''),
+    /** the revision this state is; an edit names the revision it started from */
+    revision: integer('revision').notNull().default(0),
+    updatedBy: text('updated_by').references(() => users.id, { onDelete: 'set null' }),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+    search: tsvector('search').generatedAlwaysAs(
+      sql`setweight(to_tsvector('english', coalesce(label, '')), 'A') || setweight(to_tsvector('english', coalesce(body, '')), 'B')`,
+    ),
+  },
+  (t) => [primaryKey({ columns: [t.saeId, t.index] }), index('feature_page_search_idx').using('gin', t.search)],
+);
+
+export const featureRevisions = pgTable(
+  'feature_revision',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    saeId: uuid('sae_id')
+      .notNull()
+      .references(() => saes.id, { onDelete: 'cascade' }),
+    index: integer('index').notNull(),
+    revision: integer('revision').notNull(),
+    label: text('label').notNull(),
+    body: text('body').notNull(),
+    summary: text('summary').notNull().default(''),
+    authorId: text('author_id').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [unique('feature_revision_number').on(t.saeId, t.index, t.revision), index('feature_revision_recent_idx').on(t.createdAt.desc())],
+);
+
+/** Named, shareable collections of features, with a note per entry. */
+export const featureLists = pgTable('feature_list', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  name: text('name').notNull(),
+  description: text('description').notNull().default(''),
+  ownerId: text('owner_id').references(() => users.id, { onDelete: 'set null' }),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+export const featureListEntries = pgTable(
+  'feature_list_entry',
+  {
+    listId: uuid('list_id')
+      .notNull()
+      .references(() => featureLists.id, { onDelete: 'cascade' }),
+    saeId: uuid('sae_id')
+      .notNull()
+      .references(() => saes.id, { onDelete: 'cascade' }),
+    index: integer('index').notNull(),
+    note: text('note').notNull().default(''),
+    position: integer('position').notNull(),
+    addedAt: timestamp('added_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.listId, t.saeId, t.index] })],
+);

@@ -68,6 +68,49 @@ CREATE TABLE "feature_example" (
 	CONSTRAINT "feature_example_run_id_feature_index_kind_interval_rank_pk" PRIMARY KEY("run_id","feature_index","kind","interval","rank")
 );
 --> statement-breakpoint
+CREATE TABLE "feature_list_entry" (
+	"list_id" uuid NOT NULL,
+	"sae_id" uuid NOT NULL,
+	"index" integer NOT NULL,
+	"note" text DEFAULT '' NOT NULL,
+	"position" integer NOT NULL,
+	"added_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "feature_list_entry_list_id_sae_id_index_pk" PRIMARY KEY("list_id","sae_id","index")
+);
+--> statement-breakpoint
+CREATE TABLE "feature_list" (
+	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
+	"name" text NOT NULL,
+	"description" text DEFAULT '' NOT NULL,
+	"owner_id" text,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "feature_page" (
+	"sae_id" uuid NOT NULL,
+	"index" integer NOT NULL,
+	"label" text DEFAULT '' NOT NULL,
+	"body" text DEFAULT '' NOT NULL,
+	"revision" integer DEFAULT 0 NOT NULL,
+	"updated_by" text,
+	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"search" "tsvector" GENERATED ALWAYS AS (setweight(to_tsvector('english', coalesce(label, '')), 'A') || setweight(to_tsvector('english', coalesce(body, '')), 'B')) STORED,
+	CONSTRAINT "feature_page_sae_id_index_pk" PRIMARY KEY("sae_id","index")
+);
+--> statement-breakpoint
+CREATE TABLE "feature_revision" (
+	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
+	"sae_id" uuid NOT NULL,
+	"index" integer NOT NULL,
+	"revision" integer NOT NULL,
+	"label" text NOT NULL,
+	"body" text NOT NULL,
+	"summary" text DEFAULT '' NOT NULL,
+	"author_id" text,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "feature_revision_number" UNIQUE("sae_id","index","revision")
+);
+--> statement-breakpoint
 CREATE TABLE "feature" (
 	"run_id" uuid NOT NULL,
 	"sae_id" uuid NOT NULL,
@@ -179,6 +222,13 @@ ALTER TABLE "dashboard_run" ADD CONSTRAINT "dashboard_run_sae_id_sae_id_fk" FORE
 ALTER TABLE "dashboard_run" ADD CONSTRAINT "dashboard_run_corpus_id_corpus_id_fk" FOREIGN KEY ("corpus_id") REFERENCES "public"."corpus"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "dashboard_run" ADD CONSTRAINT "dashboard_run_job_id_job_id_fk" FOREIGN KEY ("job_id") REFERENCES "public"."job"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "feature_example" ADD CONSTRAINT "feature_example_run_id_dashboard_run_id_fk" FOREIGN KEY ("run_id") REFERENCES "public"."dashboard_run"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "feature_list_entry" ADD CONSTRAINT "feature_list_entry_list_id_feature_list_id_fk" FOREIGN KEY ("list_id") REFERENCES "public"."feature_list"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "feature_list_entry" ADD CONSTRAINT "feature_list_entry_sae_id_sae_id_fk" FOREIGN KEY ("sae_id") REFERENCES "public"."sae"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "feature_list" ADD CONSTRAINT "feature_list_owner_id_user_id_fk" FOREIGN KEY ("owner_id") REFERENCES "public"."user"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "feature_page" ADD CONSTRAINT "feature_page_sae_id_sae_id_fk" FOREIGN KEY ("sae_id") REFERENCES "public"."sae"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "feature_page" ADD CONSTRAINT "feature_page_updated_by_user_id_fk" FOREIGN KEY ("updated_by") REFERENCES "public"."user"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "feature_revision" ADD CONSTRAINT "feature_revision_sae_id_sae_id_fk" FOREIGN KEY ("sae_id") REFERENCES "public"."sae"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "feature_revision" ADD CONSTRAINT "feature_revision_author_id_user_id_fk" FOREIGN KEY ("author_id") REFERENCES "public"."user"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "feature" ADD CONSTRAINT "feature_run_id_dashboard_run_id_fk" FOREIGN KEY ("run_id") REFERENCES "public"."dashboard_run"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "feature" ADD CONSTRAINT "feature_sae_id_sae_id_fk" FOREIGN KEY ("sae_id") REFERENCES "public"."sae"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "job" ADD CONSTRAINT "job_user_id_user_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."user"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
@@ -186,5 +236,7 @@ ALTER TABLE "job" ADD CONSTRAINT "job_model_id_model_id_fk" FOREIGN KEY ("model_
 ALTER TABLE "sae" ADD CONSTRAINT "sae_model_id_model_id_fk" FOREIGN KEY ("model_id") REFERENCES "public"."model"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "session" ADD CONSTRAINT "session_userId_user_id_fk" FOREIGN KEY ("userId") REFERENCES "public"."user"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "dashboard_run_sae_idx" ON "dashboard_run" USING btree ("sae_id","created_at" DESC NULLS LAST);--> statement-breakpoint
+CREATE INDEX "feature_page_search_idx" ON "feature_page" USING gin ("search");--> statement-breakpoint
+CREATE INDEX "feature_revision_recent_idx" ON "feature_revision" USING btree ("created_at" DESC NULLS LAST);--> statement-breakpoint
 CREATE INDEX "feature_sae_density_idx" ON "feature" USING btree ("run_id","density");--> statement-breakpoint
 CREATE INDEX "job_model_created_idx" ON "job" USING btree ("model_id","created_at" DESC NULLS LAST);
