@@ -3,8 +3,11 @@ import path from 'node:path';
 import { defineConfig } from '@playwright/test';
 import { SHARED_DIR } from './tests/shared';
 
-const PORT = 3100;
-const DATA_DIR = path.join(os.tmpdir(), 'lexicon-e2e');
+// One port and data dir per run (set once here, inherited by the test workers), so runs never collide.
+process.env.LEXICON_E2E_PORT ??= String(3100 + Math.floor(Math.random() * 800));
+process.env.LEXICON_E2E_DATA ??= path.join(os.tmpdir(), `lexicon-e2e-${process.env.LEXICON_E2E_PORT}`);
+const PORT = Number(process.env.LEXICON_E2E_PORT);
+const DATA_DIR = process.env.LEXICON_E2E_DATA;
 
 export default defineConfig({
   testDir: 'tests/e2e',

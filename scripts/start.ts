@@ -52,13 +52,34 @@ function sourceStamp(): string {
 const stampFile = path.join(root, '.next/lexicon-source-stamp');
 const stamp = sourceStamp();
 if (!dev && (!fs.existsSync(path.join(root, '.next/BUILD_ID')) || !fs.existsSync(stampFile) || fs.readFileSync(stampFile, 'utf8') !== stamp)) {
-  console.log('[lexicon] building the web app (sources changed since the last build)…');
-  const build = spawnSync(bin('next'), ['build'], { cwd: root, stdio: 'inherit' });
-  if (build.status !== 0) {
-    await pg.stop();
-    process.exit(build.status ?? 1);
+  const lock = path.join(root, '.next-build.lock');
+  // Two starts at once (e.g. test runs) must not build into the same .next together.
+  while (!tryLock(lock)) await new Promise((r) => setTimeout(r, 1000));
+  try {
+    if (!fs.existsSync(stampFile) || fs.readFileSync(stampFile, 'utf8') !== stamp) {
+      console.log('[lexicon] building the web app (sources changed since the last build)…');
+      const build = spawnSync(bin('next'), ['build'], { cwd: root, stdio: 'inherit' });
+      if (build.status !== 0) {
+        await pg.stop();
+        process.exit(build.status ?? 1);
+      }
+      fs.writeFileSync(stampFile, stamp);
+    }
+  } finally {
+    fs.rmSync(lock, { recursive: true, force: true });
   }
-  fs.writeFileSync(stampFile, stamp);
+}
+
+/** A directory as a lock: mkdir is atomic. A lock older than 10 minutes is a crashed build's. */
+function tryLock(dir: string): boolean {
+  try {
+    fs.mkdirSync(dir);
+    return true;
+  } catch {
+    const stat = fs.statSync(dir, { throwIfNoEntry: false });
+    if (stat && Date.now() - stat.mtimeMs > 10 * 60_000) fs.rmSync(dir, { recursive: true, force: true });
+    return false;
+  }
 }
 
 const env = { ...process.env, DATABASE_URL: pg.url, AUTH_SECRET: authSecret(), PORT: String(config.port) };
