@@ -31,6 +31,7 @@ export default defineConfig({
     timeout: 600_000,
     reuseExistingServer: false,
     stdout: 'pipe',
-    env: { LEXICON_DATA_DIR: DATA_DIR, LEXICON_MODELS_DIR: path.join(SHARED_DIR, 'models'), PORT: String(PORT) },
+    // LEXICON_DEMO=0: a fresh database would otherwise set up the stories260K demo (minutes of worker time)
+    env: { LEXICON_DATA_DIR: DATA_DIR, LEXICON_MODELS_DIR: path.join(SHARED_DIR, 'models'), PORT: String(PORT), LEXICON_DEMO: '0' },
   },
 });

@@ -17,7 +17,12 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
           <Link href="/" className="brand">
             Lexicon
           </Link>
+          <form action="/search" method="get" role="search" className="topsearch">
+            <input type="search" name="q" aria-label="Search features" placeholder="Search labels, or model/sae/index" />
+          </form>
           <nav>
+            <Link href="/search">Search</Link>
+            <Link href="/lists">Lists</Link>
             {session?.user ? (
               <form
                 action={async () => {

@@ -1,10 +1,25 @@
 import Link from 'next/link';
 import { api } from '@/server/api/server-caller';
+import { auth } from '@/server/auth';
+import { DemoProgress } from './_components/demo-progress';
+import { RecentActivity, RunningJobs } from './_components/home-activity';
+import { SaeProgressTable } from './_components/sae-progress';
 
 export default async function HomePage() {
-  const models = await (await api()).model.list();
+  const caller = await api();
+  const [models, saes, demo, session, summaries, edits, activeJobs] = await Promise.all([
+    caller.model.list(),
+    caller.model.saes(),
+    caller.job.latest({ type: 'demo' }),
+    auth(),
+    caller.sae.summaries(),
+    caller.activity.recent(),
+    caller.activity.jobs(),
+  ]);
+  const now = Date.now();
   return (
     <>
+      <DemoProgress initial={demo} canCancel={session?.user?.role === 'admin'} />
       <h1>Models</h1>
       {models.length === 0 ? (
         <p className="muted">
@@ -20,6 +35,7 @@ export default async function HomePage() {
               <th>d_model</th>
               <th>Vocabulary</th>
               <th>Context</th>
+              <th>SAEs</th>
             </tr>
           </thead>
           <tbody>
@@ -35,12 +51,32 @@ export default async function HomePage() {
                   <td>{c.dModel}</td>
                   <td>{c.vocabSize}</td>
                   <td>{c.contextLength}</td>
+                  <td>
+                    {saes
+                      .filter((sae) => sae.model === m.slug)
+                      .map((sae) => (
+                        <span key={sae.slug} style={{ marginRight: 12 }} title={`${sae.hookName}, ${sae.architecture}, ${sae.dSae} features`}>
+                          <Link href={`/${m.slug}/${sae.slug}`}>{sae.slug}</Link>
+                          {!sae.hasDashboards && <span className="muted"> (no dashboards yet)</span>}
+                        </span>
+                      ))}
+                  </td>
                 </tr>
               );
             })}
           </tbody>
         </table>
       )}
+      {summaries.length > 0 && (
+        <section>
+          <h2>SAEs and labelling progress</h2>
+          <SaeProgressTable saes={summaries} showModel />
+        </section>
+      )}
+      <div className="grid-2">
+        <RecentActivity edits={edits} now={now} />
+        <RunningJobs jobs={activeJobs} now={now} />
+      </div>
     </>
   );
 }

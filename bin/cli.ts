@@ -1,26 +1,14 @@
 import path from 'node:path';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseArgs } from 'node:util';
 import { predict, prepareInput, type Prediction } from '../workers/analyses/predict';
 import { initBackend } from '../workers/backend';
 import { InputError } from '../workers/errors';
 import { loadModel } from '../workers/model/load';
 import type { LanguageModel } from '../workers/model/types';
-
-/** A malformed command line: reported with the usage text, exit code 2. */
-class UsageError extends Error {}
-
-type Options = NonNullable<ParseArgsConfig['options']>;
-type Values = Record<string, string | boolean | undefined>;
-
-interface Command {
-  /** the arguments after the command name, for the usage text */
-  usage: string;
-  summary: string;
-  options: Options;
-  /** takes arguments that are not options (a directory) */
-  positionals?: boolean;
-  run(values: Values, positionals: string[]): Promise<void>;
-}
+import { analysisCommands } from './analysis-commands';
+import { integer, PROMPT_OPTIONS, promptInput, requiredString, UsageError, type Command, type Values } from './args';
+import { trainSaeCommand } from './train-sae';
+import { workspaceCommands } from './workspace-commands';
 
 /** Every `lexicon` subcommand; a new one is one more entry. */
 const commands: Record<string, Command> = {
@@ -29,24 +17,21 @@ const commands: Record<string, Command> = {
     summary: 'next-token predictions at every position, and an optional greedy continuation',
     options: {
       model: { type: 'string' },
-      text: { type: 'string' },
-      'token-ids': { type: 'string' },
+      ...PROMPT_OPTIONS,
       top: { type: 'string' },
       generate: { type: 'string' },
       json: { type: 'boolean' },
     },
     async run(values) {
       const modelDir = requiredString(values, 'model');
-      const text = values.text as string | undefined;
-      const tokenIds = values['token-ids'] === undefined ? undefined : parseIds(values['token-ids'] as string);
-      if ((text === undefined) === (tokenIds === undefined)) throw new UsageError('give exactly one of --text and --token-ids');
+      const input = promptInput(values);
       const top = integer(values, 'top', 5);
       const generate = integer(values, 'generate', 0);
 
       await initBackend();
       const model = await loadModel(path.resolve(modelDir));
       try {
-        const prediction = predict(model, prepareInput(model, { text, tokenIds }), { top, generate });
+        const prediction = predict(model, prepareInput(model, input), { top, generate });
         console.log(values.json ? JSON.stringify(prediction) : formatPrediction(model, prediction));
       } finally {
         model.dispose();
@@ -88,6 +73,9 @@ const commands: Record<string, Command> = {
       for (const warning of check.warnings) console.log(`WARNING: ${warning}`);
     },
   },
+  ...analysisCommands,
+  'train-sae': trainSaeCommand,
+  ...workspaceCommands(withDatabase),
 };
 
 function onePositional(positionals: string[], what: string): string {
@@ -112,29 +100,6 @@ async function withDatabase<T>(fn: (db: import('../server/db').Db) => Promise<T>
     await getPool().end();
     await pg.stop();
   }
-}
-
-function requiredString(values: Values, name: string): string {
-  const value = values[name];
-  if (typeof value !== 'string' || value === '') throw new UsageError(`--${name} is required`);
-  return value;
-}
-
-function integer(values: Values, name: string, fallback: number): number {
-  const value = values[name];
-  if (value === undefined) return fallback;
-  if (typeof value !== 'string' || !/^\d+$/.test(value.trim())) {
-    throw new UsageError(`--${name} must be a non-negative integer, got "${value}"`);
-  }
-  return Number(value);
-}
-
-function parseIds(list: string): number[] {
-  const parts = list.split(',').map((part) => part.trim());
-  if (parts.some((part) => !/^\d+$/.test(part))) {
-    throw new UsageError(`--token-ids must be comma-separated non-negative integers, got "${list}"`);
-  }
-  return parts.map(Number);
 }
 
 function formatPrediction(model: LanguageModel, { tokens, pieces, top, generated }: Prediction): string {

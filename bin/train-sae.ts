@@ -5,10 +5,58 @@ import { loadModel } from '../workers/model/load';
 import { writeSaeLensDirectory } from '../workers/sae/save';
 import { trainSaeAtHook } from '../workers/sae/train-at-hook';
 import type { TrainableArchitecture } from '../workers/sae/train';
+import { integer, number, requiredString, UsageError, type Command } from './args';
 import { progressBar } from './progress';
 
-/** `lexicon train-sae`, its command-line options parsed. */
-export interface TrainSaeArgs {
+/** `lexicon train-sae`: train an SAE on a model's activations and write it as a SAELens directory. */
+export const trainSaeCommand: Command = {
+  usage:
+    '--model DIR --hook NAME --out DIR [--d-sae 256] [--architecture standard|topk] [--k 16] [--l1 1.0] [--lr 0.003] ' +
+    '[--epochs 10] [--tokens 100000] [--context 256] [--seed 1] [--corpus FILE] [--json]',
+  summary:
+    "train an SAE (standard or TopK) on the model's activations at a hook, over a corpus file (text or JSONL) or " +
+    'stories sampled from the model, and write it as a SAELens directory',
+  options: {
+    model: { type: 'string' },
+    hook: { type: 'string' },
+    out: { type: 'string' },
+    'd-sae': { type: 'string' },
+    architecture: { type: 'string' },
+    k: { type: 'string' },
+    l1: { type: 'string' },
+    lr: { type: 'string' },
+    epochs: { type: 'string' },
+    tokens: { type: 'string' },
+    context: { type: 'string' },
+    seed: { type: 'string' },
+    corpus: { type: 'string' },
+    json: { type: 'boolean' },
+  },
+  async run(values) {
+    const architecture = values.architecture ?? 'standard';
+    if (architecture !== 'standard' && architecture !== 'topk') {
+      throw new UsageError(`--architecture must be standard or topk, got "${architecture}"`);
+    }
+    await trainSaeFromCommandLine({
+      modelDir: requiredString(values, 'model'),
+      hookName: requiredString(values, 'hook'),
+      outDir: requiredString(values, 'out'),
+      dSae: integer(values, 'd-sae', 256),
+      architecture,
+      k: integer(values, 'k', 16),
+      l1: number(values, 'l1') ?? 1,
+      lr: number(values, 'lr') ?? 3e-3,
+      epochs: integer(values, 'epochs', 10),
+      tokens: integer(values, 'tokens', 100_000),
+      contextSize: integer(values, 'context', 256),
+      seed: integer(values, 'seed', 1),
+      corpusFile: values.corpus as string | undefined,
+      json: values.json === true,
+    });
+  },
+};
+
+interface TrainSaeArgs {
   modelDir: string;
   hookName: string;
   outDir: string;
@@ -27,7 +75,7 @@ export interface TrainSaeArgs {
 }
 
 /** Builds the corpus, collects activations, trains, writes the SAELens directory and reports, with progress on stderr. */
-export async function trainSaeCommand(args: TrainSaeArgs): Promise<void> {
+async function trainSaeFromCommandLine(args: TrainSaeArgs): Promise<void> {
   const started = performance.now();
   const backend = await initBackend();
   const model = await loadModel(path.resolve(args.modelDir));

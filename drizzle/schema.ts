@@ -94,6 +94,20 @@ export const models = pgTable('model', {
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 });
 
+/**
+ * A model's vocabulary as display pieces (`pieces[id]` is token id's piece, as the worker's tokenizer shows it),
+ * written at registration: the web tier shows token strings without loading the tokenizer. A table of its own so
+ * that reading model rows never drags 50k strings along.
+ */
+export const modelVocabs = pgTable('model_vocab', {
+  modelId: uuid('model_id')
+    .primaryKey()
+    .references(() => models.id, { onDelete: 'cascade' }),
+  /** the tokenizer files' hash part of the model's content hash: pieces are rewritten when it changes */
+  contentHash: text('content_hash').notNull(),
+  pieces: text('pieces').array().notNull(),
+});
+
 export const jobStatusEnum = pgEnum('job_status', ['queued', 'running', 'done', 'failed', 'cancelled']);
 
 /**
@@ -254,7 +268,16 @@ export const features = pgTable(
     deDot: real('de_dot').notNull(),
     deCos: real('de_cos').notNull(),
   },
-  (t) => [primaryKey({ columns: [t.runId, t.index] }), index('feature_sae_density_idx').on(t.runId, t.density)],
+  (t) => [
+    primaryKey({ columns: [t.runId, t.index] }),
+    // Keyset pagination of the SAE feature table: one index per sort key, ties broken by index.
+    index('feature_sae_density_idx').on(t.runId, t.density, t.index),
+    index('feature_run_max_act_idx').on(t.runId, t.maxAct, t.index),
+    index('feature_run_encoder_bias_idx').on(t.runId, t.encoderBias, t.index),
+    index('feature_run_de_cos_idx').on(t.runId, t.deCos, t.index),
+    // Token search: "which features have this token among their top logits" (logit_top @> '[{"id": T}]').
+    index('feature_logit_top_idx').using('gin', sql`${t.logitTop} jsonb_path_ops`),
+  ],
 );
 
 export const exampleKindEnum = pgEnum('example_kind', ['top', 'interval']);
@@ -281,8 +304,15 @@ export const featureExamples = pgTable(
     maxPos: integer('max_pos').notNull(),
     acts: bytea('acts').notNull(),
     lossDelta: bytea('loss_delta'),
+    /** the token at maxPos (the one the example peaks on): token search, "which features fire most on this token" */
+    maxToken: integer('max_token'),
   },
-  (t) => [primaryKey({ columns: [t.runId, t.featureIndex, t.kind, t.interval, t.rank] })],
+  (t) => [
+    primaryKey({ columns: [t.runId, t.featureIndex, t.kind, t.interval, t.rank] }),
+    index('feature_example_max_token_idx')
+      .on(t.maxToken, t.runId, t.featureIndex, t.maxAct)
+      .where(sql`${t.kind} = 'top'`),
+  ],
 );
 
 const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' });
@@ -308,7 +338,12 @@ export const featurePages = pgTable(
       sql`setweight(to_tsvector('english', coalesce(label, '')), 'A') || setweight(to_tsvector('english', coalesce(body, '')), 'B')`,
     ),
   },
-  (t) => [primaryKey({ columns: [t.saeId, t.index] }), index('feature_page_search_idx').using('gin', t.search)],
+  (t) => [
+    primaryKey({ columns: [t.saeId, t.index] }),
+    index('feature_page_search_idx').using('gin', t.search),
+    // Labelling progress (labelled / total per SAE), the "labelled" filter and the labelling queue.
+    index('feature_page_labelled_idx').on(t.saeId, t.index).where(sql`${t.label} <> ''`),
+  ],
 );
 
 export const featureRevisions = pgTable(

@@ -9,6 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { config } from '@/server/config';
 import { getDb, getPool } from '@/server/db';
+import { demoWanted, enqueueDemo } from '@/server/demo';
+import { startQueue } from '@/server/jobs/queue';
 import { runMigrations } from '@/server/migrate';
 import { openDatabase } from '@/server/postgres';
 import { registerModelsIn } from '@/server/register-models';
@@ -35,6 +37,13 @@ await runMigrations(pg.url);
 fs.mkdirSync(config.modelsDir, { recursive: true });
 const registered = await registerModelsIn(getDb(), config.modelsDir);
 console.log(`[lexicon] models from ${config.modelsDir}: ${registered.map((m) => m.slug).join(', ') || 'none'}`);
+// A fresh database gets the stories260K demo workspace; the worker started below runs it (LEXICON_DEMO=0: not).
+if (await demoWanted(getDb())) {
+  const boss = await startQueue(pg.url);
+  const { job } = await enqueueDemo(boss, getDb());
+  await boss.stop({ graceful: false });
+  console.log(`[lexicon] no SAEs yet: setting up the stories260K demo (job ${job.id}); the home page shows its progress`);
+}
 await getPool().end();
 
 /** Fingerprint of everything the web build depends on: a changed source means a rebuild. */

@@ -96,6 +96,7 @@ function exampleRow(
     contextIndex: e.contextIndex,
     maxAct: e.maxAct,
     maxPos: e.maxPos,
+    maxToken: e.tokens[e.maxPos] ?? null,
     acts: floatBytes(e.acts),
     lossDelta: lossDelta ? floatBytes(lossDelta) : null,
   };
@@ -140,14 +141,16 @@ export async function abandonRun(db: Db, runId: string): Promise<void> {
   await db.delete(dashboardRuns).where(eq(dashboardRuns.id, runId));
 }
 
-/** Counts for tests and the SAE overview: features and examples in the current run. */
+/**
+ * Counts for tests and the SAE overview: features and examples in the current run. One statement, so one snapshot:
+ * a run completing meanwhile (which swaps the pointer and deletes the old run) is seen entirely or not at all.
+ */
 export async function currentRunCounts(db: Db, saeId: string): Promise<{ runId: string | null; features: number; examples: number }> {
-  const sae = await db.query.saes.findFirst({ where: eq(saes.id, saeId) });
-  if (!sae?.currentRunId) return { runId: null, features: 0, examples: 0 };
-  const [f] = await db.select({ n: sql<number>`count(*)::int` }).from(features).where(eq(features.runId, sae.currentRunId));
-  const [e] = await db
-    .select({ n: sql<number>`count(*)::int` })
-    .from(featureExamples)
-    .where(eq(featureExamples.runId, sae.currentRunId));
-  return { runId: sae.currentRunId, features: f!.n, examples: e!.n };
+  const { rows } = await db.execute<{ runId: string | null; features: number; examples: number }>(sql`
+    select ${saes.currentRunId} as "runId",
+      (select count(*)::int from ${features} where ${features.runId} = ${saes.currentRunId}) as "features",
+      (select count(*)::int from ${featureExamples} where ${featureExamples.runId} = ${saes.currentRunId}) as "examples"
+    from ${saes} where ${saes.id} = ${saeId}`);
+  const row = rows[0];
+  return row?.runId ? { runId: row.runId, features: row.features, examples: row.examples } : { runId: null, features: 0, examples: 0 };
 }

@@ -2,7 +2,8 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { models } from '@/drizzle/schema';
+import { sql } from 'drizzle-orm';
+import { models, modelVocabs } from '@/drizzle/schema';
 import { initBackend } from '@/workers/backend';
 import { loadModel } from '@/workers/model/load';
 import type { Db } from './db';
@@ -31,6 +32,7 @@ export async function registerModel(db: Db, dir: string, options: { slug?: strin
   // Loading validates the files and reports the architecture's shape and hook names.
   const model = await loadModel(absolute);
   const config = { ...model.config, hookNames: [...model.hookNames] };
+  const pieces = vocabularyPieces(model.tokenizer, model.config.vocabSize);
   model.dispose();
   const values = {
     slug,
@@ -39,12 +41,31 @@ export async function registerModel(db: Db, dir: string, options: { slug?: strin
     config,
     contentHash: await hashDirectory(absolute),
   };
-  const [row] = await db
-    .insert(models)
-    .values(values)
-    .onConflictDoUpdate({ target: models.slug, set: values })
-    .returning();
-  return row!;
+  return db.transaction(async (tx) => {
+    const [row] = await tx
+      .insert(models)
+      .values(values)
+      .onConflictDoUpdate({ target: models.slug, set: values })
+      .returning();
+    // The web tier shows token strings from this (it has no tokenizer); rewritten only when the files changed.
+    const vocab = { modelId: row!.id, contentHash: row!.contentHash, pieces };
+    await tx
+      .insert(modelVocabs)
+      .values(vocab)
+      .onConflictDoUpdate({ target: modelVocabs.modelId, set: vocab, setWhere: sql`${modelVocabs.contentHash} <> excluded.content_hash` });
+    return row!;
+  });
+}
+
+/**
+ * Every token's display piece, for ids 0..size−1 (the model's vocabulary: ids past the tokenizer's, if any, show as
+ * <id>). PostgreSQL text cannot hold NUL, so it is shown as ␀.
+ */
+export function vocabularyPieces(tokenizer: { vocabSize: number; piece(id: number): string }, size = tokenizer.vocabSize): string[] {
+  return Array.from({ length: size }, (_, id) => {
+    if (id >= tokenizer.vocabSize) return `<${id}>`;
+    return tokenizer.piece(id).replace(/\0/g, '␀');
+  });
 }
 
 /** Registers every model directory directly under `root`; a broken one is reported and skipped. */

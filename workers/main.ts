@@ -2,60 +2,54 @@
  * The compute worker: picks the TensorFlow.js backend, announces itself, and consumes every job
  * queue. Start any number of them (`npm run worker`); they share the queue in PostgreSQL.
  */
-import os from 'node:os';
-import { sql } from 'drizzle-orm';
-import { workers } from '@/drizzle/schema';
 import { getDb, getPool, requireDatabaseUrl } from '@/server/db';
-import { orphanedJobs } from '@/server/jobs';
-import { startQueue } from '@/server/jobs/queue';
-import { JOB_TYPES } from '@/server/jobs/types';
+import { ORPHAN_SWEEP_MS, orphanedJobs } from '@/server/jobs';
+import { listenForJobs, notifyJob, startQueue } from '@/server/jobs/queue';
+import { JOB_TYPES, type JobType } from '@/server/jobs/types';
 import { initBackend } from './backend';
+import { startHeartbeat } from './heartbeat';
 import { executeJob } from './jobs';
-
-const HEARTBEAT_MS = 5_000;
-const SWEEP_MS = 10_000;
 
 async function main() {
   const backend = await initBackend();
   const db = getDb();
   const boss = await startQueue(requireDatabaseUrl());
-  const id = `${os.hostname()}:${process.pid}`;
+  const heartbeat = await startHeartbeat(db, backend);
+  const id = heartbeat.id;
 
-  const beat = () =>
-    db
-      .insert(workers)
-      .values({ id, backend, host: os.hostname(), pid: process.pid })
-      .onConflictDoUpdate({ target: workers.id, set: { lastSeen: sql`now()`, backend } })
-      .catch((err: Error) => console.error('[worker] heartbeat failed:', err.message));
-  await beat();
-  const timer = setInterval(beat, HEARTBEAT_MS);
-
+  const workIds = new Map<string, string>();
   for (const type of JOB_TYPES) {
-    await boss.work<{ jobId: string }>(type, { pollingIntervalSeconds: 0.5, batchSize: 1 }, async ([job]) => {
+    const workId = await boss.work<{ jobId: string }>(type, { pollingIntervalSeconds: 0.5, batchSize: 1 }, async ([job]) => {
       await executeJob(db, { id, backend }, job!.data.jobId);
     });
+    workIds.set(type, workId);
   }
+  // A job announced by whoever queued it is fetched at once rather than at the next poll (see listenForJobs).
+  const listener = await listenForJobs(requireDatabaseUrl(), (type) => boss.notifyWorker(workIds.get(type)!));
 
   // Jobs whose worker died (no heartbeat) go back on the queue; any live worker may claim them.
   const sweep = async () => {
     try {
       for (const orphan of await orphanedJobs(db)) {
         await boss.send(orphan.type, { jobId: orphan.id }, { singletonKey: `orphan-${orphan.id}` });
+        await notifyJob(getPool(), orphan.type as JobType);
       }
     } catch (err) {
       console.error('[worker] orphan sweep failed:', (err as Error).message);
     }
   };
-  const sweeper = setInterval(sweep, SWEEP_MS);
+  const sweeper = setInterval(sweep, ORPHAN_SWEEP_MS);
   console.log(`[worker] ${id} ready (${backend}), queues: ${JOB_TYPES.join(', ')}`);
 
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
-    clearInterval(timer);
     clearInterval(sweeper);
+    await listener.stop();
     await boss.stop({ graceful: true, wait: true, timeout: 10_000 }).catch(() => undefined);
+    // a job still running here is now an orphan: forgetting this worker lets another take it over at once
+    await heartbeat.stop({ forget: true });
     await getPool().end().catch(() => undefined);
     process.exit(0);
   };

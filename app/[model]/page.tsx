@@ -2,6 +2,7 @@ import { TRPCError } from '@trpc/server';
 import { notFound } from 'next/navigation';
 import { api } from '@/server/api/server-caller';
 import { RunPanel } from '../_components/run-panel';
+import { SaeProgressTable } from '../_components/sae-progress';
 
 export default async function ModelPage({ params }: { params: Promise<{ model: string }> }) {
   const { model: slug } = await params;
@@ -10,7 +11,12 @@ export default async function ModelPage({ params }: { params: Promise<{ model: s
     if (err instanceof TRPCError && err.code === 'NOT_FOUND') notFound();
     throw err;
   });
-  const [recent, me, saes] = await Promise.all([caller.job.recent({ model: slug }), caller.auth.me(), caller.sae.byModel({ model: slug })]);
+  const [recent, me, saes, summaries] = await Promise.all([
+    caller.job.recent({ model: slug }),
+    caller.auth.me(),
+    caller.sae.byModel({ model: slug }),
+    caller.sae.summaries({ model: slug }),
+  ]);
   const c = model.config as {
     nLayers: number; dModel: number; nHeads: number; nKvHeads: number; dMlp: number; vocabSize: number; contextLength: number;
   };
@@ -21,48 +27,51 @@ export default async function ModelPage({ params }: { params: Promise<{ model: s
         {model.architecture} · {c.nLayers} layers · d_model {c.dModel} · {c.nHeads} heads ({c.nKvHeads} kv) · d_mlp {c.dMlp} ·
         vocab {c.vocabSize} · context {c.contextLength} · sha256 {model.contentHash.slice(0, 12)}
       </p>
-      <h2>SAEs</h2>
+      <h2>SAEs by hook</h2>
       {saes.length === 0 ? (
         <p className="muted">
           No SAEs yet. Register one with <code>npx lexicon sae add DIR --model {model.slug}</code>.
         </p>
       ) : (
-        <table data-testid="saes">
-          <thead>
-            <tr>
-              <th>SAE</th>
-              <th>hook</th>
-              <th>architecture</th>
-              <th>d_sae</th>
-              <th>import check</th>
-            </tr>
-          </thead>
-          <tbody>
-            {saes.map((sae) => {
-              const check = sae.importCheck as { asGiven: { varianceExplained: number; l0: number }; warnings: string[] } | null;
-              return (
-                <tr key={sae.id}>
-                  <td className="mono">{sae.slug}</td>
-                  <td className="mono">{sae.hookName}</td>
-                  <td>{sae.architecture}</td>
-                  <td>{sae.dSae}</td>
-                  <td>
-                    {check && (
-                      <>
-                        variance explained {check.asGiven.varianceExplained.toFixed(3)}, L0 {check.asGiven.l0.toFixed(1)}
-                        {check.warnings.map((w) => (
-                          <div key={w} className="error">
-                            ⚠ {w}
-                          </div>
-                        ))}
-                      </>
-                    )}
-                  </td>
+        <>
+          <SaeProgressTable saes={summaries} />
+          {saes.some((sae) => (sae.importCheck as { warnings?: string[] } | null)?.warnings?.length) && (
+            <div className="panel" data-testid="import-warnings">
+              <strong>Import check warnings</strong>
+              {saes.map((sae) =>
+                ((sae.importCheck as { warnings?: string[] } | null)?.warnings ?? []).map((w) => (
+                  <div key={`${sae.slug}:${w}`} className="error">
+                    ⚠ <span className="mono">{sae.slug}</span>: {w}
+                  </div>
+                )),
+              )}
+            </div>
+          )}
+          <details>
+            <summary className="muted">Import checks (reconstruction on a few sampled tokens, with the cfg as given)</summary>
+            <table data-testid="saes">
+              <thead>
+                <tr>
+                  <th>SAE</th>
+                  <th>hook</th>
+                  <th>import check</th>
                 </tr>
-              );
-            })}
-          </tbody>
-        </table>
+              </thead>
+              <tbody>
+                {saes.map((sae) => {
+                  const check = sae.importCheck as { asGiven: { varianceExplained: number; l0: number } } | null;
+                  return (
+                    <tr key={sae.id}>
+                      <td className="mono">{sae.slug}</td>
+                      <td className="mono">{sae.hookName}</td>
+                      <td>{check && <>variance explained {check.asGiven.varianceExplained.toFixed(3)}, L0 {check.asGiven.l0.toFixed(1)}</>}</td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+          </details>
+        </>
       )}
       <RunPanel model={model.slug} contextLength={c.contextLength} initialRecent={recent} signedIn={!!me} />
     </>

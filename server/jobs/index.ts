@@ -5,6 +5,7 @@ import { jobs, workers } from '@/drizzle/schema';
 import type { Db } from '../db';
 import { withTransaction } from '../db';
 import { jobParams, type JobParams, type JobType } from './types';
+import { notifyJob } from './queue';
 
 export type JobRow = typeof jobs.$inferSelect;
 
@@ -21,6 +22,7 @@ export async function enqueueJob<T extends JobType>(
       .returning();
     // Same client, same transaction: the queue never holds a job whose record is missing.
     await boss.send(job.type, { jobId: id }, { id, db: { executeSql: (text, values) => client.query(text, values) } });
+    await notifyJob(client, job.type); // wakes an idle worker at commit, instead of at its next poll
     return row!;
   });
 }
@@ -38,8 +40,49 @@ export async function recentJobs(db: Db, filter: { modelId: string; type?: JobTy
     .limit(filter.limit ?? 10);
 }
 
-/** A worker that has not beaten for this long is taken for dead, and its jobs for orphans. */
-export const WORKER_TIMEOUT_SECONDS = 30;
+/**
+ * A worker that has not beaten for this long is taken for dead, and its jobs for orphans (LEXICON_WORKER_TIMEOUT_S,
+ * default 30; workers beat at a third of it, at most every 5 s). Every worker and web process should agree on it.
+ */
+export const WORKER_TIMEOUT_SECONDS = workerTimeoutSeconds();
+
+function workerTimeoutSeconds(): number {
+  const raw = process.env.LEXICON_WORKER_TIMEOUT_S;
+  if (raw === undefined || raw.trim() === '') return 30;
+  const value = Number(raw);
+  if (!(Number.isFinite(value) && value > 0)) throw new Error(`LEXICON_WORKER_TIMEOUT_S must be a positive number of seconds, got "${raw}"`);
+  return value;
+}
+
+/** How often a worker beats: well inside the timeout. */
+export const HEARTBEAT_MS = Math.min(5_000, (WORKER_TIMEOUT_SECONDS * 1000) / 3);
+/** How often a worker looks for orphaned jobs. */
+export const ORPHAN_SWEEP_MS = Math.min(10_000, WORKER_TIMEOUT_SECONDS * 1000);
+
+/** Workers that beat within the timeout. */
+export async function liveWorkerCount(db: Db): Promise<number> {
+  const [row] = await db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(workers)
+    .where(sql`${workers.lastSeen} > now() - make_interval(secs => ${WORKER_TIMEOUT_SECONDS})`);
+  return row?.n ?? 0;
+}
+
+/** The newest job of a type (any status), e.g. the demo for the home page. */
+export async function latestJob(db: Db, type: JobType): Promise<JobRow | undefined> {
+  const [row] = await db.select().from(jobs).where(eq(jobs.type, type)).orderBy(desc(jobs.createdAt)).limit(1);
+  return row;
+}
+
+/** Queued and running jobs, newest first. */
+export async function activeJobs(db: Db, filter: { type?: JobType; limit?: number } = {}): Promise<JobRow[]> {
+  return db
+    .select()
+    .from(jobs)
+    .where(and(inArray(jobs.status, ['queued', 'running']), filter.type ? eq(jobs.type, filter.type) : undefined))
+    .orderBy(desc(jobs.createdAt))
+    .limit(filter.limit ?? 20);
+}
 
 const workerAlive = (workerId: AnyColumn) =>
   sql`exists (select 1 from ${workers} where ${workers.id} = ${workerId} and ${workers.lastSeen} > now() - make_interval(secs => ${WORKER_TIMEOUT_SECONDS}))`;

@@ -23,7 +23,8 @@ test('sign up, sign in, run a prompt and see the predictions', async ({ page }) 
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page.getByTestId('current-user')).toContainText('Lily');
 
-  await page.getByRole('link', { name: 'stories260K' }).click();
+  // exact: other tests' SAEs and feature pages add links that contain the model's name
+  await page.getByRole('link', { name: 'stories260K', exact: true }).first().click();
   await expect(page.getByRole('heading', { name: 'stories260K' })).toBeVisible();
   await page.getByLabel('Prompt').fill('Once upon a time');
   await page.getByRole('button', { name: 'Run', exact: true }).click();

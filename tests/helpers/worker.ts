@@ -11,10 +11,13 @@ export interface TestWorker {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export async function startWorker(databaseUrl: string): Promise<TestWorker> {
-  const child = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), ['workers/main.ts'], {
+/** `env` adds to (or overrides) this process's environment, e.g. a data dir or LEXICON_WORKER_TIMEOUT_S. */
+export async function startWorker(databaseUrl: string, env: Record<string, string> = {}): Promise<TestWorker> {
+  // node itself (not the tsx wrapper, which runs node as a child): the process's pid is the worker's, so a signal
+  // (a test's SIGKILL) reaches the worker and not just a wrapper
+  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: databaseUrl },
+    env: { ...process.env, ...env, DATABASE_URL: databaseUrl },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

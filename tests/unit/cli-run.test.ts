@@ -1,22 +1,6 @@
-import { execFile } from 'node:child_process';
-import os from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { STORIES_DIR } from '../shared';
-
-const LEXICON = fileURLToPath(new URL('../../bin/lexicon.mjs', import.meta.url));
-
-/** Runs `node bin/lexicon.mjs ...args` from a directory outside the repository. */
-async function lexicon(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)('node', [LEXICON, ...args], { cwd: os.tmpdir() });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const { code, stdout, stderr } = err as { code: number; stdout: string; stderr: string };
-    return { code, stdout, stderr };
-  }
-}
+import { lexicon } from './cli-helpers';
 
 describe('lexicon run', () => {
   it('prints one JSON object with tokens, pieces, top predictions and the greedy continuation', async () => {

@@ -1,11 +1,15 @@
+import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectHookActivations } from '@/workers/analyses/activations-at-hook';
 import { initBackend } from '@/workers/backend';
-import { buildCorpus } from '@/workers/corpus/build';
+import { buildCorpus, type Corpus } from '@/workers/corpus/build';
+import { InputError } from '@/workers/errors';
 import { loadModel } from '@/workers/model/load';
 import type { LanguageModel } from '@/workers/model/types';
 import { loadSae } from '@/workers/sae/load';
@@ -15,12 +19,14 @@ import { STORIES_DIR } from '../shared';
 import { makeTempDir } from './sae-helpers';
 
 const STORIES_FILE = fileURLToPath(new URL('./fixtures/short-stories.txt', import.meta.url));
+const LEXICON = fileURLToPath(new URL('../../bin/lexicon.mjs', import.meta.url));
 const HOOK = 'blocks.1.hook_resid_post';
 const D_IN = 64;
 const D_SAE = 256;
 
 let model: LanguageModel;
 let tmp: string;
+let corpus: Corpus;
 /** stories260K's activations at HOOK on the fixture stories, [n, 64] */
 let activations: Float32Array;
 let nTokens: number;
@@ -29,7 +35,7 @@ beforeAll(async () => {
   await initBackend();
   model = await loadModel(STORIES_DIR);
   tmp = await makeTempDir('train-sae');
-  const corpus = await buildCorpus(model, { file: STORIES_FILE, contextSize: 64, prependBos: true, maxTokens: 1_000_000 });
+  corpus = await buildCorpus(model, { file: STORIES_FILE, contextSize: 64, prependBos: true, maxTokens: 1_000_000 });
   const batches: Float32Array[] = [];
   for await (const rows of collectHookActivations(model, corpus.contexts, HOOK, { batchSize: 8 })) batches.push(rows);
   activations = new Float32Array(batches.reduce((n, b) => n + b.length, 0));
@@ -50,9 +56,10 @@ const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.le
 
 /** Feature activations [n, d_sae] of x under the given parameters, as SAELens computes them (standard). */
 function standardActs(w: SaeParameters, x: tf.Tensor2D): tf.Tensor2D {
-  return tf.tidy(() =>
-    tf.relu(tf.add(tf.matMul(tf.sub(x, tf.tensor1d(w.b_dec)), tf.tensor2d(w.W_enc, [D_IN, D_SAE])), tf.tensor1d(w.b_enc))),
-  );
+  return tf.tidy(() => {
+    const pre = tf.add(tf.matMul(tf.sub(x, tf.tensor1d(w.b_dec)), tf.tensor2d(w.W_enc, [D_IN, D_SAE])), tf.tensor1d(w.b_enc));
+    return tf.relu(pre as tf.Tensor2D);
+  });
 }
 
 describe('trainSae on stories260K activations at blocks.1.hook_resid_post', () => {
@@ -83,6 +90,20 @@ describe('trainSae on stories260K activations at blocks.1.hook_resid_post', () =
     }
   });
 
+  it('trains the same from a stream of activation batches as from one array', async () => {
+    const streamed = await train({ steps: 20, activations: collectHookActivations(model, corpus.contexts, HOOK, { batchSize: 5 }) });
+    const gathered = await train({ steps: 20 });
+    expect(streamed.weights.W_enc).toEqual(gathered.weights.W_enc);
+  });
+
+  it('rejects non-finite activations and impossible settings', async () => {
+    const bad = Float32Array.from(activations.subarray(0, 10 * D_IN));
+    bad[3 * D_IN + 5] = NaN;
+    await expect(train({ activations: bad })).rejects.toThrow(/activation row 3 holds NaN/);
+    await expect(train({ architecture: 'topk' })).rejects.toThrow(InputError);
+    await expect(train({ deadFeatureRemedy: 'auxk' })).rejects.toThrow(/AuxK loss needs a topk SAE/);
+  });
+
   it('is reproducible: the same seed gives identical weights, another seed different ones', async () => {
     const a = await train({ steps: 40 });
     const b = await train({ steps: 40 });
@@ -91,7 +112,7 @@ describe('trainSae on stories260K activations at blocks.1.hook_resid_post', () =
     expect(c.weights.W_dec).not.toEqual(a.weights.W_dec);
   });
 
-  it('writes a SAELens directory that loadSae reads back, encoding exactly as the trained weights', async () => {
+  it('writes a SAELens directory that loadSae reads back, encoding as the trained weights do', async () => {
     const { weights, metrics } = await train({ steps: 60 });
     const dir = path.join(tmp, 'standard');
     await writeSaeLensDirectory(
@@ -115,7 +136,9 @@ describe('trainSae on stories260K activations at blocks.1.hook_resid_post', () =
       const x = tf.tensor2d(activations.subarray(0, 200 * D_IN), [200, D_IN]);
       const loaded = sae.encode(x);
       const trained = standardActs(weights, x);
-      expect(Array.from(loaded.dataSync())).toEqual(Array.from(trained.dataSync()));
+      // equal up to float rounding (the two may order the arithmetic differently)
+      const difference = tf.tidy(() => tf.max(tf.abs(tf.sub(loaded, trained))).dataSync()[0]);
+      expect(difference).toBeLessThan(1e-5);
       tf.dispose([x, loaded, trained]);
     } finally {
       sae.dispose();
@@ -157,10 +180,10 @@ describe('TopK training', () => {
 describe('dead-feature remedies', () => {
   const DEAD = 64;
 
-  /** A short-trained SAE whose first DEAD features can never fire: their encoder bias is hugely negative. */
-  async function withDeadFeatures(architecture: 'standard' | 'topk'): Promise<SaeParameters> {
+  /** A short-trained SAE whose first DEAD features do not fire: their encoder bias is `bias`. */
+  async function withDeadFeatures(architecture: 'standard' | 'topk', bias = -100): Promise<SaeParameters> {
     const { weights } = await train({ architecture, k: 8, steps: 30 });
-    weights.b_enc.fill(-100, 0, DEAD);
+    weights.b_enc.fill(bias, 0, DEAD);
     return weights;
   }
 
@@ -181,5 +204,39 @@ describe('dead-feature remedies', () => {
     const init = await withDeadFeatures('topk');
     const resampled = await train({ architecture: 'topk', k: 8, init, steps: 120, deadFeatureRemedy: 'resample', deadFeatureWindow: 20 });
     expect(deadAmongFirst(resampled.metrics.featureDensity)).toBeLessThan(DEAD / 2);
+  });
+
+  it('the AuxK loss pulls dead TopK features back', async () => {
+    // Adam moves a bias by about lr per step, so the bias must be within reach: -5 is far below the pre-activations
+    // that win the top k (no feature fires on its own), yet a few hundred steps away.
+    const init = await withDeadFeatures('topk', -5);
+    const options = { architecture: 'topk' as const, k: 8, init, steps: 150, deadFeatureWindow: 20 };
+    const untreated = await train({ ...options, deadFeatureRemedy: 'none' });
+    expect(deadAmongFirst(untreated.metrics.featureDensity)).toBe(DEAD);
+    const auxk = await train({ ...options, deadFeatureRemedy: 'auxk' });
+    expect(auxk.resampled).toBe(0);
+    expect(deadAmongFirst(auxk.metrics.featureDensity)).toBeLessThan(DEAD / 2);
+  });
+});
+
+describe('lexicon train-sae', () => {
+  it('trains on a corpus file, writes a loadable SAELens directory and prints a JSON summary', async () => {
+    const out = path.join(tmp, 'cli');
+    const args = ['train-sae', '--model', STORIES_DIR, '--hook', HOOK, '--out', out, '--corpus', STORIES_FILE];
+    const options = ['--context', '64', '--d-sae', '128', '--architecture', 'topk', '--k', '8', '--epochs', '5', '--seed', '3', '--json'];
+    const { stdout, stderr } = await promisify(execFile)('node', [LEXICON, ...args, ...options], { cwd: os.tmpdir() });
+    const summary = JSON.parse(stdout);
+    expect(summary).toMatchObject({ architecture: 'topk', hook: HOOK, dIn: 64, dSae: 128, k: 8, corpus: { source: 'short-stories.txt', hash: corpus.hash } });
+    expect(summary.metrics.l0).toBeLessThanOrEqual(8);
+    expect(stderr).toMatch(/training .*loss [\d.]+ +L0 [\d.]+ +var\.expl\. [\d.-]+/);
+
+    const sae = await loadSae(out);
+    expect(sae.cfg).toMatchObject({ architecture: 'topk', k: 8, dSae: 128, hookName: HOOK, contextSize: 64, modelName: 'stories260K' });
+    sae.dispose();
+  });
+
+  it('rejects an unknown architecture as a usage error', async () => {
+    const run = promisify(execFile)('node', [LEXICON, 'train-sae', '--model', STORIES_DIR, '--hook', HOOK, '--out', tmp, '--architecture', 'gated']);
+    await expect(run).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/--architecture must be standard or topk/) });
   });
 });

@@ -3,7 +3,7 @@ import { nextTokenLosses } from '../dashboards/losses';
 import { InputError } from '../errors';
 import type { LanguageModel } from '../model/types';
 import type { Sae } from '../sae/sae';
-import { checkFeatures, checkSaeForModel, numbers, tidyData } from './common';
+import { checkFeatures, checkSaeForModel, checkTokens, numbers, tidyData } from './common';
 import { decoderDirection } from './direction';
 import { interventionPositions, logitsWithShift } from './intervene';
 
@@ -48,6 +48,7 @@ export interface Ablation {
 export function ablateFeature(model: LanguageModel, sae: Sae, ids: number[], feature: number, options: AblateOptions = {}): Ablation {
   const { mode = 'zero', value, top = 10 } = options;
   checkSaeForModel(model, sae);
+  checkTokens(model, ids);
   checkFeatures(sae, [feature]);
   if (!(ABLATION_MODES as readonly string[]).includes(mode)) throw new InputError(`mode must be one of ${ABLATION_MODES.join(', ')}, got "${mode}"`);
   if (mode === 'clamp' && !(typeof value === 'number' && Number.isFinite(value))) throw new InputError('clamping needs a finite value to clamp the activation to');

@@ -2,8 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../errors';
 import type { LanguageModel } from '../model/types';
 import type { Sae } from '../sae/sae';
-import { checkFeatures, checkSaeForModel, hookActivations, numbers, tidyData } from './common';
-import { encoderProbe, type ComposedDirection } from './direction';
+import { checkFeatures, checkSaeForModel, checkTokens, hookActivations, numbers, tidyData } from './common';
+import { directionFeatures, encoderProbe, type ComposedDirection } from './direction';
 
 export interface ActivationsOptions {
   /** features whose activation is listed at every token */
@@ -34,30 +34,28 @@ export interface FeatureActivations {
 export function featureActivations(model: LanguageModel, sae: Sae, ids: number[], options: ActivationsOptions = {}): FeatureActivations {
   const { features = [], topK = 5, composed } = options;
   checkSaeForModel(model, sae);
+  checkTokens(model, ids);
   checkFeatures(sae, features);
   if (!(Number.isInteger(topK) && topK >= 0 && topK <= sae.dSae)) {
     throw new InputError(`topK must be an integer from 0 to ${sae.dSae}, got ${topK}`);
   }
-  const probe = composed && encoderProbe(sae, composed);
-  try {
-    return tidyData(() => {
-      const x = hookActivations(model, sae, ids);
-      const acts = sae.encode(x); // [pos, d_sae]
-      const result: FeatureActivations = {
-        tokens: ids,
-        pieces: ids.map((id) => model.tokenizer.piece(id)),
-        features: Object.fromEntries(features.map((f) => [String(f), numbers(tf.gather(acts, [f], 1))])),
-        top: topActive(acts, topK),
-      };
-      if (composed && probe) {
-        const pre = tf.add(tf.matMul(sae.encoderInput(x), tf.expandDims(probe.weights, 1)), probe.bias);
-        result.composed = { ...composed, pre: numbers(pre), act: numbers(tf.relu(pre)) };
-      }
-      return result;
-    });
-  } finally {
-    if (probe) tf.dispose([probe.weights, probe.bias]);
-  }
+  if (composed) directionFeatures(sae, composed);
+  return tidyData(() => {
+    const x = hookActivations(model, sae, ids);
+    const acts = sae.encode(x); // [pos, d_sae]
+    const result: FeatureActivations = {
+      tokens: ids,
+      pieces: ids.map((id) => model.tokenizer.piece(id)),
+      features: Object.fromEntries(features.map((f) => [String(f), numbers(tf.gather(acts, [f], 1))])),
+      top: topActive(acts, topK),
+    };
+    if (composed) {
+      const probe = encoderProbe(sae, composed);
+      const pre = tf.add(tf.matMul(sae.encoderInput(x), tf.expandDims(probe.weights, 1)), probe.bias);
+      result.composed = { ...composed, pre: numbers(pre), act: numbers(tf.relu(pre)) };
+    }
+    return result;
+  });
 }
 
 /** Per row of acts [pos, d_sae], the `k` largest positive activations. */

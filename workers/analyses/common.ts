@@ -1,21 +1,21 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../errors';
+import { validateIds } from '../model/common';
 import type { LanguageModel } from '../model/types';
 import { validateSaeForModel } from '../sae/load';
 import type { Sae } from '../sae/sae';
 
 /** What the SAE analyses share: input checks, the activation at the SAE's hook, and tensor bookkeeping. */
 
-/** A token with a value attached (a logit weight, a logit change, a probability). */
-export interface TokenWeight {
-  id: number;
-  value: number;
-}
-
 /** Checks that `sae` can be attached to `model`: its hook exists there and has width d_in. */
 export function checkSaeForModel(model: LanguageModel, sae: Sae): void {
   const { hookNames, config } = model;
   validateSaeForModel(sae, { hookNames, dModel: config.dModel, dMlp: config.dMlp });
+}
+
+/** Checks a token sequence before any work is done: not empty, within the context, ids in the vocabulary. */
+export function checkTokens(model: LanguageModel, ids: number[]): void {
+  validateIds([ids], model.config);
 }
 
 /** Checks that every feature index is one of the SAE's, and that none is listed twice. */

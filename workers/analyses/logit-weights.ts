@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../errors';
 import type { LanguageModel } from '../model/types';
 import type { Sae } from '../sae/sae';
-import { checkFeatures, checkSaeForModel, tidyData, type TokenWeight } from './common';
+import { checkFeatures, checkSaeForModel, tidyData } from './common';
 import { decoderDirection, type FeatureDirection } from './direction';
 
 /**
@@ -14,10 +14,15 @@ import { decoderDirection, type FeatureDirection } from './direction';
 /** Logit rows are computed this many floats at a time (all of 24576 features × 50257 tokens would be 5 GB). */
 const LOGIT_CHUNK_ELEMENTS = 1 << 22;
 
-export interface TokenValue {
+/** A token's logit weight, as dashboards store it. */
+export interface TokenWeight {
   id: number;
-  piece: string;
   value: number;
+}
+
+/** ... with the token's piece, as the analyses report it. */
+export interface TokenValue extends TokenWeight {
+  piece: string;
 }
 
 export interface LogitWeights {

@@ -3,7 +3,7 @@ import { nextTokenLosses } from '../dashboards/losses';
 import { InputError } from '../errors';
 import type { LanguageModel } from '../model/types';
 import type { Sae } from '../sae/sae';
-import { checkSaeForModel, tidyData } from './common';
+import { checkSaeForModel, checkTokens, tidyData } from './common';
 import { decoderDirection, type FeatureDirection } from './direction';
 import { logitsWithShift } from './intervene';
 
@@ -51,6 +51,7 @@ export function steer(model: LanguageModel, sae: Sae, ids: number[], direction: 
   const { coefficients, targetToken, top = 5 } = options;
   const vocab = model.config.vocabSize;
   checkSaeForModel(model, sae);
+  checkTokens(model, ids);
   if (coefficients.length === 0 || coefficients.length > MAX_COEFFICIENTS) {
     throw new InputError(`give from 1 to ${MAX_COEFFICIENTS} coefficients, got ${coefficients.length}`);
   }

@@ -51,8 +51,9 @@ export function chunkIntoContexts(tokenStreams: number[][], { contextSize, prepe
 
 /**
  * Reads a corpus file. `.jsonl` / `.ndjson`: one JSON object per line with a `text` string or a `tokens` array of ids
- * (blank lines skipped). Anything else is plain UTF-8 text with one document per blank-line-separated block,
- * e.g. a story per paragraph; a file without blank lines is one document.
+ * (blank lines skipped). `.ids`: token ids, one document per line, separated by spaces or commas (blank lines
+ * skipped). Anything else is plain UTF-8 text with one document per blank-line-separated block, e.g. a story per
+ * paragraph; a file without blank lines is one document.
  */
 export async function parseCorpusFile(file: string): Promise<CorpusDocument[]> {
   let content: string;
@@ -62,7 +63,11 @@ export async function parseCorpusFile(file: string): Promise<CorpusDocument[]> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new InputError(`${file}: corpus file not found`);
     throw err;
   }
-  const documents = /\.(jsonl|ndjson)$/i.test(file) ? parseJsonLines(content, file) : parsePlainText(content);
+  const documents = /\.(jsonl|ndjson)$/i.test(file)
+    ? parseJsonLines(content, file)
+    : /\.ids$/i.test(file)
+      ? parseIdLines(content, file)
+      : parsePlainText(content);
   if (documents.length === 0) throw new InputError(`${file}: the corpus file holds no documents`);
   return documents;
 }
@@ -97,6 +102,18 @@ function parseJsonLines(content: string, file: string): CorpusDocument[] {
     } else {
       throw new InputError(`${where}: expected an object with a "text" string (or a "tokens" array of ids), got ${preview(line)}`);
     }
+  });
+  return documents;
+}
+
+function parseIdLines(content: string, file: string): CorpusDocument[] {
+  const documents: CorpusDocument[] = [];
+  content.split('\n').forEach((line, index) => {
+    const parts = line.trim().split(/[\s,]+/).filter((part) => part !== '');
+    if (parts.length === 0) return;
+    const bad = parts.find((part) => !/^\d+$/.test(part));
+    if (bad !== undefined) throw new InputError(`${file}, line ${index + 1}: "${preview(bad)}" is not a token id (non-negative integers, separated by spaces or commas)`);
+    documents.push({ tokens: parts.map(Number) });
   });
   return documents;
 }

@@ -11,8 +11,8 @@ import { deriveSeed, seededRandom, type Random } from '../random';
  * Reproducible: document i draws from its own mulberry32 stream seeded by (seed, i), so it does not depend on the
  * batch size or on when other documents in its batch ended.
  *
- * Cost: the LanguageModel interface has no key/value cache, so every step re-runs the whole prefix; a document of
- * T tokens costs about T²/2 token-forwards.
+ * Cost: with the model's key/value-cache decoder (Llama models have one) a document of T tokens costs T
+ * token-forwards; a model without one re-runs the whole prefix at every step, about T²/2 token-forwards.
  */
 
 export interface SampleCorpusOptions {
@@ -56,22 +56,34 @@ export async function sampleCorpus(model: LanguageModel, options: SampleCorpusOp
       random: seededRandom(deriveSeed(seed, first + i)),
     }));
     const finished: typeof active = [];
-    while (active.length > 0) {
-      const logits = lastPositionLogits(model, active.map((doc) => doc.ids));
-      const vocab = logits.length / active.length;
-      const continuing: typeof active = [];
-      for (const [row, doc] of active.entries()) {
-        const next = sampleToken(logits.subarray(row * vocab, (row + 1) * vocab), temperature, doc.random);
-        const ended = next === bosId || next === eosId;
-        if (!ended) doc.ids.push(next);
-        if (ended || doc.ids.length === maxTokens) finished.push(doc);
-        else continuing.push(doc);
+    const decoder = model.decoder?.();
+    try {
+      while (active.length > 0) {
+        // with a decoder, each row feeds only its newest token; its cache holds the rest
+        const logits = decoder ? decoder.step(active.map((doc) => doc.ids[doc.ids.length - 1])) : lastPositionLogits(model, active.map((doc) => doc.ids));
+        const vocab = logits.length / active.length;
+        const continuing: typeof active = [];
+        const kept: number[] = [];
+        for (const [row, doc] of active.entries()) {
+          const next = sampleToken(logits.subarray(row * vocab, (row + 1) * vocab), temperature, doc.random);
+          const ended = next === bosId || next === eosId;
+          if (!ended) doc.ids.push(next);
+          if (ended || doc.ids.length === maxTokens) {
+            finished.push(doc);
+          } else {
+            continuing.push(doc);
+            kept.push(row);
+          }
+        }
+        if (decoder && continuing.length > 0 && continuing.length < active.length) decoder.select(kept);
+        active = continuing;
+        const sampledSoFar = [...finished, ...active].reduce((sum, doc) => sum + doc.ids.length, tokens);
+        onProgress?.({ documents: sampled.length + finished.length, tokens: sampledSoFar });
+        // let the event loop run (progress output, job heartbeats) between forward passes
+        await new Promise((resolve) => setImmediate(resolve));
       }
-      active = continuing;
-      const sampledSoFar = [...finished, ...active].reduce((sum, doc) => sum + doc.ids.length, tokens);
-      onProgress?.({ documents: sampled.length + finished.length, tokens: sampledSoFar });
-      // let the event loop run (progress output, job heartbeats) between forward passes
-      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      decoder?.dispose();
     }
     sampled.push(...finished.sort((a, b) => a.index - b.index).map((doc) => doc.ids));
     tokens += finished.reduce((sum, doc) => sum + doc.ids.length, 0);

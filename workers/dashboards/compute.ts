@@ -7,7 +7,7 @@ import { EvalAccumulator } from './evals';
 import { ActivationSamples, ActivationTotals } from './features';
 import { lossesWithHook, nextTokenLosses } from './losses';
 import type {
-  ActivationExample, DashboardPhase, DashboardProgress, DashboardResult, DashboardTimings, ExampleAblation, FeatureDashboard,
+  ActivationExample, DashboardPhase, DashboardProgress, DashboardResult, DashboardTimings, ExampleAblation, FeatureDashboard, SaeEvals,
 } from './types';
 import { featureWeights, weightsChunkSize, type FeatureWeights } from './weights';
 
@@ -37,6 +37,18 @@ export interface DashboardOptions {
   ablateTopExamples?: boolean;
   /** seeds the interval sampling (default 0) */
   seed?: number;
+  /**
+   * The SAE evals of an earlier pass over the same corpus with the same SAE (an earlier chunk of its features): reused
+   * instead of recomputed, with their firing counts. The pass then runs no losses — no full, spliced or mean-ablated
+   * forward passes — only the model up to the hook (or not at all, with `hookCache`) and the SAE encoder.
+   * Not with `ablateTopExamples` (which needs the clean losses).
+   */
+  evals?: SaeEvals;
+  /**
+   * Hook activations shared by the passes over the same corpus (feature chunks): a pass that runs the model fills it,
+   * as far as its byte budget goes, and a pass reusing `evals` reads the hook activations from it instead.
+   */
+  hookCache?: HookActivationCache;
   /** called after every batch; awaited, so it may write to a database */
   onProgress?: (progress: DashboardProgress) => void | Promise<void>;
   /** checked between batches; an abort rejects with signal.reason (an AbortError by default) */
@@ -63,7 +75,40 @@ export async function computeDashboards(options: DashboardOptions): Promise<Dash
   return new DashboardRun(options).run();
 }
 
-type Settings = Required<Omit<DashboardOptions, 'onProgress' | 'signal'>>;
+type Settings = Required<Omit<DashboardOptions, 'onProgress' | 'signal' | 'evals' | 'hookCache'>> & Pick<DashboardOptions, 'evals' | 'hookCache'>;
+
+/**
+ * Hook activations of a corpus, batch by batch, kept on the host between passes over it (feature chunks), so that
+ * later passes need not run the model. Holds nothing once the activations would exceed the byte budget.
+ */
+export class HookActivationCache {
+  private readonly batches = new Map<string, { data: Float32Array; shape: [number, number, number] }>();
+  private bytes = 0;
+  private full = false;
+
+  /** default budget: 512 MiB (e.g. 170k tokens of a 768-wide hook) */
+  constructor(readonly budgetBytes = 512 * 2 ** 20) {}
+
+  /** records a batch (contexts first..first+batch−1) as the first pass computed it */
+  put(first: number, x: tf.Tensor3D): void {
+    if (this.full) return;
+    const bytes = x.size * 4;
+    if (this.bytes + bytes > this.budgetBytes) {
+      this.full = true;
+      this.batches.clear();
+      this.bytes = 0;
+      return;
+    }
+    this.batches.set(`${first}:${x.shape[0]}`, { data: Float32Array.from(x.dataSync() as Float32Array), shape: x.shape });
+    this.bytes += bytes;
+  }
+
+  /** the batch's activations as a new tensor (the caller disposes it), or undefined when not cached */
+  get(first: number, batch: number): tf.Tensor3D | undefined {
+    const entry = this.batches.get(`${first}:${batch}`);
+    return entry && tf.tensor3d(entry.data, entry.shape);
+  }
+}
 
 class DashboardRun {
   private readonly s: Settings;
@@ -101,7 +146,7 @@ class DashboardRun {
         this.statisticsBatch(first, items);
         await this.progress.advance('statistics', items.length * items[0].length);
       }
-      const firing = this.evals.firingCounts();
+      const firing = this.s.evals?.firingCounts ?? this.evals.firingCounts();
       const maxActs = this.totals.top.map((list) => list[0]?.maxAct ?? 0);
       const samples = new ActivationSamples(maxActs, this.totals.top, s);
       await this.examplesPass(samples);
@@ -121,7 +166,7 @@ class DashboardRun {
         ...weights[f],
         ...(ablations && { topExampleAblation: ablations[f] }),
       }));
-      return { features, sae: this.evals.result(s.histogramBins), timings: this.clock.timings(this.nTokens) };
+      return { features, sae: s.evals ?? this.evals.result(s.histogramBins), timings: this.clock.timings(this.nTokens) };
     } finally {
       this.selected?.dispose();
     }
@@ -143,8 +188,31 @@ class DashboardRun {
   private statisticsBatch(first: number, ids: number[][]): void {
     const { model, sae } = this.s;
     const [batch, seqLen] = [ids.length, ids[0].length];
+    if (this.s.evals) {
+      // a later chunk: the evals are known, so only the features' own statistics are needed
+      const x = this.hookActivations(first, ids);
+      try {
+        tf.tidy(() => {
+          const acts = this.clock.time('sae', () => sae.encode(flatten(x)));
+          this.clock.time('bookkeeping', () => {
+            const featureActs = this.columns(acts);
+            const perContext = tf.reshape(featureActs, [batch, seqLen, featureActs.shape[1]]);
+            this.totals.add(
+              first,
+              tf.max(perContext, 1).dataSync() as Float32Array,
+              tf.argMax(perContext, 1).dataSync() as Int32Array,
+              tf.sum(featureActs, 0).dataSync() as Float32Array,
+            );
+          });
+        });
+      } finally {
+        x.dispose();
+      }
+      return;
+    }
     const { logits, cache } = this.clock.time('model', () => model.forward(ids, { capture: [this.hook] }));
     const x = cache.get(this.hook)!;
+    this.s.hookCache?.put(first, x);
     try {
       tf.tidy(() => {
         const clean = this.clock.time('model', () => nextTokenLosses(logits!, ids));
@@ -175,6 +243,21 @@ class DashboardRun {
 
   /** Pass 2: the mean-ablated loss, and the activations re-encoded for histograms and examples. */
   private async examplesPass(samples: ActivationSamples): Promise<void> {
+    if (this.s.evals) {
+      for (const { first, items } of equalLengthBatches(this.s.contexts, (context) => context, this.s.batchSize)) {
+        const x = this.hookActivations(first, items);
+        try {
+          tf.tidy(() => {
+            const acts = this.clock.time('sae', () => this.s.sae.encode(flatten(x)));
+            this.clock.time('bookkeeping', () => samples.add(first, items, this.columns(acts).dataSync() as Float32Array));
+          });
+        } finally {
+          x.dispose();
+        }
+        await this.progress.advance('examples', items.length * items[0].length);
+      }
+      return;
+    }
     const mean = tf.tensor1d(this.evals.meanActivation());
     try {
       for (const { first, items } of equalLengthBatches(this.s.contexts, (context) => context, this.s.batchSize)) {
@@ -205,6 +288,14 @@ class DashboardRun {
     } finally {
       recorded.x?.dispose();
     }
+  }
+
+  /** A batch's hook activations: from the cache when an earlier pass left them there, else the model up to the hook. */
+  private hookActivations(first: number, ids: number[][]): tf.Tensor3D {
+    const cached = this.s.hookCache?.get(first, ids.length);
+    if (cached) return cached;
+    const { cache } = this.clock.time('model', () => this.s.model.forward(ids, { capture: [this.hook], stopAt: this.hook }));
+    return cache.get(this.hook)!;
   }
 
   /** The computed features' columns of the activations [n, d_sae]. */
@@ -242,6 +333,8 @@ function settings(options: DashboardOptions): Settings {
     if (!Number.isInteger(f) || f < 0 || f >= sae.dSae) throw new InputError(`feature ${f} is out of range: the SAE has features 0..${sae.dSae - 1}`);
   }
   if (new Set(features).size !== features.length) throw new InputError('features lists a feature more than once');
+  if (options.evals && options.ablateTopExamples) throw new InputError('ablating top examples needs the clean losses: compute the evals, do not reuse them');
+  if (options.evals && options.evals.firingCounts.length !== sae.dSae) throw new InputError(`the reused evals cover ${options.evals.firingCounts.length} features, the SAE has ${sae.dSae}`);
   const count = (name: keyof DashboardOptions, fallback: number, min = 1): number => {
     const value = (options[name] as number | undefined) ?? fallback;
     if (!Number.isInteger(value) || value < min) throw new InputError(`${name} must be an integer ≥ ${min}, got ${value}`);
@@ -260,6 +353,8 @@ function settings(options: DashboardOptions): Settings {
     logitWeightCount: count('logitWeightCount', 10),
     ablateTopExamples: options.ablateTopExamples ?? false,
     seed: count('seed', 0, 0),
+    evals: options.evals,
+    hookCache: options.hookCache,
   };
 }
 

@@ -1,70 +1,200 @@
 import { eq } from 'drizzle-orm';
 import { corpora } from '@/drizzle/schema';
-import { loadCorpusContexts } from '@/server/corpora';
+import { loadCorpusContexts, type CorpusRow } from '@/server/corpora';
 import { abandonRun, beginRun, completeRun, storeFeatureDashboards } from '@/server/dashboards';
-import type { JobParams } from '@/server/jobs/types';
-import { computeDashboards } from '../dashboards/compute';
+import type { Db } from '@/server/db';
+import type { JobParams, ProgressDetail } from '@/server/jobs/types';
+import type { ModelRow } from '@/server/models';
+import type { SaeRow } from '@/server/saes';
+import { computeDashboards, HookActivationCache } from '../dashboards/compute';
+import type { DashboardTimings, SaeEvals } from '../dashboards/types';
 import { InputError } from '../errors';
+import type { LanguageModel } from '../model/types';
+import type { Sae } from '../sae/sae';
 import type { JobContext, JobOutput } from './context';
+import { ProgressReporter } from './progress';
 
 /**
  * Features per pass over the corpus: bounds the examples held in memory (top and interval examples
- * of every feature of the chunk) for large SAEs. Each chunk streams the corpus again.
+ * of every feature of the chunk) for large SAEs. Each chunk streams the corpus again; the first computes the SAE
+ * evals and keeps the hook activations on the host (within HookActivationCache's budget), so later chunks run only
+ * the SAE encoder (or, past the budget, the model up to the hook).
  */
 const FEATURE_CHUNK = 4096;
-/** Progress reports to the database at most this often. */
+/** Progress reports at most this often. */
 const PROGRESS_INTERVAL_MS = 1000;
 
-export async function dashboardsJob(params: JobParams<'dashboards'>, ctx: JobContext): Promise<JobOutput> {
-  const { row: saeRow, sae, modelRow, model } = await ctx.sae(params.saeId);
-  const corpus = await ctx.db.query.corpora.findFirst({ where: eq(corpora.id, params.corpusId) });
-  if (!corpus) throw new InputError(`corpus ${params.corpusId} does not exist`);
-  if (corpus.modelId !== modelRow.id) throw new InputError(`corpus "${corpus.name}" was tokenized for another model`);
+export interface DashboardsInput {
+  db: Db;
+  model: LanguageModel;
+  sae: Sae;
+  modelRow: ModelRow;
+  saeRow: SaeRow;
+  corpus: CorpusRow;
+  params: JobParams<'dashboards'>;
+  /** the job the run belongs to (a retried job drops its earlier attempt's rows); null from the command line */
+  jobId: string | null;
+  signal?: AbortSignal;
+  /** the fraction done and what is going on, at most once a second (and at each phase's end); awaited */
+  onProgress?: (fraction: number, detail: ProgressDetail) => void | Promise<void>;
+  /** features per pass over the corpus (default 4096) */
+  featureChunk?: number;
+}
+
+/** Where the time went: the computation's parts summed over the feature chunks, and the database. */
+export interface DashboardsTimings extends Omit<DashboardTimings, 'tokensPerSecond' | 'totalSeconds'> {
+  /** reading the corpus, beginning, storing and completing the run (wall clock; storing overlaps the next chunk) */
+  databaseSeconds: number;
+  /** the part of databaseSeconds the computation waited for */
+  databaseWaitSeconds: number;
+  totalSeconds: number;
+  /** corpus tokens / totalSeconds */
+  tokensPerSecond: number;
+  /** passes over the corpus (feature chunks): each runs the model over every token again */
+  chunks: number;
+}
+
+export interface DashboardsOutcome {
+  runId: string;
+  features: number;
+  nTokens: number;
+  timings: DashboardsTimings;
+}
+
+/**
+ * Computes an SAE's dashboards over a corpus and stores them as a dashboard run, made current only when complete
+ * (server/dashboards.ts). The dashboards job, `lexicon dashboards` and the demo all come through here.
+ * On any failure or cancellation the run's rows are deleted; the current dashboards stay as they were.
+ */
+export async function computeAndStoreDashboards(input: DashboardsInput): Promise<DashboardsOutcome> {
+  const { db, model, sae, saeRow, corpus, params, signal } = input;
+  if (corpus.modelId !== saeRow.modelId) throw new InputError(`corpus "${corpus.name}" was tokenized for another model`);
   const outOfRange = params.features?.find((f) => f >= sae.dSae);
   if (outOfRange !== undefined) throw new InputError(`feature ${outOfRange} is out of range: this SAE has ${sae.dSae} features`);
 
-  const contexts = await loadCorpusContexts(ctx.db, corpus.id);
+  const started = performance.now();
+  /** database work (wall clock), and the part of it the computation waited for */
+  let databaseSeconds = 0;
+  let databaseWaitSeconds = 0;
+  const timed = async <T>(work: () => Promise<T>, waited = true): Promise<T> => {
+    const start = performance.now();
+    try {
+      return await work();
+    } finally {
+      databaseSeconds += (performance.now() - start) / 1000;
+      if (waited) databaseWaitSeconds += (performance.now() - start) / 1000;
+    }
+  };
+  /** A chunk's rows are stored while the next chunk computes (PostgreSQL works on the other core). */
+  let storing: Promise<void> = Promise.resolve();
+  const storingDone = async () => {
+    const start = performance.now();
+    try {
+      await storing;
+    } finally {
+      databaseWaitSeconds += (performance.now() - start) / 1000;
+    }
+  };
+
+  const contexts = await timed(() => loadCorpusContexts(db, corpus.id));
   const subset = params.features !== undefined;
   const wanted = params.features ?? Array.from({ length: sae.dSae }, (_, i) => i);
-  const run = await beginRun(ctx.db, { saeId: saeRow.id, corpusId: corpus.id, jobId: ctx.jobId, params });
+  const featureChunk = input.featureChunk ?? FEATURE_CHUNK;
+  const chunks = Math.ceil(wanted.length / featureChunk);
+  const parts = { modelSeconds: 0, saeSeconds: 0, bookkeepingSeconds: 0, weightsSeconds: 0 };
+  const run = await timed(() => beginRun(db, { saeId: saeRow.id, corpusId: corpus.id, jobId: input.jobId, params }));
   try {
-    let evals = null;
-    let timings = null;
+    let evals: SaeEvals | null = null;
+    const reuse = chunks > 1 && !params.ablateTopExamples;
+    const hookCache = reuse ? new HookActivationCache() : undefined;
     let lastReport = 0;
-    const chunks = Math.ceil(wanted.length / FEATURE_CHUNK);
     for (let c = 0; c < chunks; c++) {
       const result = await computeDashboards({
         model,
         sae,
         contexts,
-        features: wanted.slice(c * FEATURE_CHUNK, (c + 1) * FEATURE_CHUNK),
+        features: wanted.slice(c * featureChunk, (c + 1) * featureChunk),
         batchSize: params.batchSize,
         ablateTopExamples: params.ablateTopExamples,
         seed: params.seed,
-        signal: ctx.signal,
+        ...(reuse && evals && { evals }),
+        hookCache,
+        signal,
         onProgress: async (p) => {
           if (Date.now() - lastReport < PROGRESS_INTERVAL_MS && p.tokensDone < p.tokensTotal) return;
           lastReport = Date.now();
-          const fraction = (c + p.tokensDone / Math.max(1, p.tokensTotal)) / chunks;
-          await ctx.progress(fraction, { ...p, chunk: c + 1, chunks });
+          const total = p.tokensTotal * chunks;
+          const done = c * p.tokensTotal + p.tokensDone;
+          await input.onProgress?.(done / Math.max(1, total), {
+            phase: p.phase,
+            unit: 'tokens',
+            done,
+            total,
+            rate: p.tokensPerSecond,
+            etaSeconds: p.tokensPerSecond > 0 ? (total - done) / p.tokensPerSecond : null,
+            tokensDone: done,
+            tokensTotal: total,
+            tokensPerSecond: p.tokensPerSecond,
+            chunk: c + 1,
+            chunks,
+          });
         },
       });
-      await storeFeatureDashboards(ctx.db, run.id, saeRow.id, result.features);
-      // The evals cover every feature in every chunk; the first chunk's are kept.
-      if (c === 0) {
-        const { firingCounts: _counts, ...rest } = result.sae;
-        evals = rest;
-        timings = result.timings;
-      }
+      for (const key of Object.keys(parts) as (keyof typeof parts)[]) parts[key] += result.timings[key];
+      await storingDone();
+      await input.onProgress?.((c + 1) / chunks, { phase: 'storing', unit: 'chunks', done: c, total: chunks, chunk: c + 1, chunks });
+      storing = timed(() => storeFeatureDashboards(db, run.id, saeRow.id, result.features), false);
+      // an unobserved rejection is seen at the next storingDone(); keep Node from reporting it meanwhile
+      storing.catch(() => undefined);
+      // The evals cover every feature; the first chunk computes them, later ones reuse them.
+      if (c === 0) evals = result.sae;
     }
-    ctx.signal.throwIfAborted();
-    await completeRun(run.id, { evals: subset ? null : evals, timings: timings ?? {}, nTokens: corpus.nTokens, subset });
+    await storingDone();
+    signal?.throwIfAborted();
+    const totalSeconds = (performance.now() - started) / 1000;
+    const timings: DashboardsTimings = {
+      ...parts,
+      databaseSeconds,
+      databaseWaitSeconds,
+      totalSeconds,
+      tokensPerSecond: corpus.nTokens / totalSeconds,
+      chunks,
+    };
+    const completeStart = performance.now();
+    const stored = evals && (({ firingCounts: _counts, ...rest }) => rest)(evals);
+    await completeRun(run.id, { evals: subset ? null : stored, timings, nTokens: corpus.nTokens, subset });
+    timings.databaseSeconds += (performance.now() - completeStart) / 1000;
+    timings.databaseWaitSeconds += (performance.now() - completeStart) / 1000;
+    timings.totalSeconds = (performance.now() - started) / 1000;
+    timings.tokensPerSecond = corpus.nTokens / timings.totalSeconds;
+    return { runId: run.id, features: wanted.length, nTokens: corpus.nTokens, timings };
   } catch (err) {
-    await abandonRun(ctx.db, run.id);
+    await storing.catch(() => undefined); // no insert may land after the run is deleted
+    await abandonRun(db, run.id);
     throw err;
   }
+}
+
+export async function dashboardsJob(params: JobParams<'dashboards'>, ctx: JobContext): Promise<JobOutput> {
+  const { row: saeRow, sae, modelRow, model } = await ctx.sae(params.saeId);
+  const corpus = await ctx.db.query.corpora.findFirst({ where: eq(corpora.id, params.corpusId) });
+  if (!corpus) throw new InputError(`corpus ${params.corpusId} does not exist`);
+  const reporter = new ProgressReporter(ctx);
+  const outcome = await computeAndStoreDashboards({
+    db: ctx.db,
+    model,
+    sae,
+    modelRow,
+    saeRow,
+    corpus,
+    params,
+    jobId: ctx.jobId,
+    signal: ctx.signal,
+    onProgress: (fraction, { phase, done = 0, total = 1, ...extra }) =>
+      reporter.report({ fraction, phase, done, total, unit: extra.unit, extra, force: true }),
+  });
   return {
-    result: { runId: run.id, features: wanted.length, nTokens: corpus.nTokens },
+    result: { runId: outcome.runId, features: outcome.features, nTokens: outcome.nTokens, timings: outcome.timings },
     inputs: { model: modelRow.contentHash, sae: saeRow.contentHash, corpus: corpus.contentHash },
   };
 }

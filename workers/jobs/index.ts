@@ -6,13 +6,27 @@ import { jobParams, type JobParams, type JobType } from '@/server/jobs/types';
 import type { Db } from '@/server/db';
 import { InputError } from '../errors';
 import { getModel, getSae } from '../model-cache';
+import { ablateJob } from './ablate';
+import { activationsJob } from './activations';
 import type { JobContext, JobOutput } from './context';
+import { sampleCorpusJob } from './corpus';
 import { dashboardsJob } from './dashboards';
+import { demoJob } from './demo';
+import { logitWeightsJob } from './logit-weights';
 import { runJob } from './run';
+import { steerJob } from './steer';
+import { trainSaeJob } from './train-sae';
 
 const handlers: { [T in JobType]: (params: JobParams<T>, ctx: JobContext) => Promise<JobOutput> } = {
   run: runJob,
   dashboards: dashboardsJob,
+  activations: activationsJob,
+  ablate: ablateJob,
+  steer: steerJob,
+  'logit-weights': logitWeightsJob,
+  'sample-corpus': sampleCorpusJob,
+  'train-sae': trainSaeJob,
+  demo: demoJob,
 };
 
 const CODE_VERSION = process.env.npm_package_version ?? '0.1.0';

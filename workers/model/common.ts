@@ -73,14 +73,37 @@ export function validateIds(ids: number[][], config: Pick<ModelConfig, 'contextL
  * Causal softmax attention. q: [batch, head, pos, headDim]; k, v: [batch, kvHead, pos, headDim], where
  * each kv head serves nHeads/nKvHeads consecutive query heads (grouped-query attention).
  * Returns [batch, head, pos, headDim].
+ *
+ * Computed with two plain 2-D matMuls per (sequence, kv head), which tfjs-wasm runs with XNNPACK; its batched matMul
+ * (and any matMul with a transposed operand) is a naive loop several times slower. The `group` query heads of one kv
+ * head are consecutive rows of q, so they share one matMul with that head's keys.
  */
 export function causalAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D): tf.Tensor4D {
   const [batch, nHeads, seq, headDim] = q.shape;
-  const group = nHeads / k.shape[1];
-  const shareKv = (t: tf.Tensor4D) =>
-    group === 1 ? t : tf.reshape(tf.tile(tf.expandDims(t, 2), [1, 1, group, 1, 1]), [batch, nHeads, seq, headDim]);
-  const scores = tf.mul(tf.matMul(q, shareKv(k), false, true), 1 / Math.sqrt(headDim));
-  return tf.matMul(tf.softmax(tf.add(scores, causalMask(seq))), shareKv(v));
+  const nKv = k.shape[1];
+  const group = nHeads / nKv;
+  const pairs = batch * nKv;
+  const qs = unstack(tf.reshape(tf.mul(q, 1 / Math.sqrt(headDim)), [pairs, group * seq, headDim])) as tf.Tensor2D[];
+  const kTs = unstack(tf.reshape(tf.transpose(k, [0, 1, 3, 2]), [pairs, headDim, seq])) as tf.Tensor2D[];
+  const vs = unstack(tf.reshape(v, [pairs, seq, headDim])) as tf.Tensor2D[];
+  // every head's scores at once, so the mask and softmax are one kernel each: [batch·head, pos, pos]
+  const scores = tf.reshape(tf.stack(qs.map((qBlock, i) => tf.matMul(qBlock, kTs[i]))), [batch * nHeads, seq, seq]);
+  const patterns = unstack(tf.reshape(tf.softmax(tf.add(scores, causalMask(seq))), [pairs, group * seq, seq])) as tf.Tensor2D[];
+  return tf.reshape(tf.stack(patterns.map((pattern, i) => tf.matMul(pattern, vs[i]))), [batch, nHeads, seq, headDim]);
+}
+
+/**
+ * tf.unstack along axis 0, by halving: tfjs-wasm's slice (hence unstack and split) copies its whole input for every
+ * piece it cuts, so unstacking n pieces at once copies n times the tensor (seconds for a batch's attention scores),
+ * halving about 2·log2(n) times.
+ */
+function unstack(t: tf.Tensor): tf.Tensor[] {
+  const n = t.shape[0];
+  if (n <= 4) return tf.unstack(t);
+  const halves = tf.split(t, [n >> 1, n - (n >> 1)], 0);
+  const pieces = halves.flatMap(unstack);
+  tf.dispose(halves); // the pieces are copies; free the halves before the next split
+  return pieces;
 }
 
 /** [pos, pos]: 0 where a query may attend (key ≤ query), −∞ above the diagonal. */

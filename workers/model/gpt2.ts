@@ -105,10 +105,15 @@ export class Gpt2Model implements LanguageModel {
     const { dModel, vocabSize, layerNormEps } = this.config;
     const tokens = tf.reshape<tf.Rank.R3>(tf.gather(this.weights.tokenEmbedding, ids.flat()), [batch, seq, dModel]);
     // TransformerLens shapes hook_pos_embed like the residual stream, [batch, pos, d]
-    const positions = tf.tile(tf.expandDims<tf.Tensor3D>(tf.slice(this.weights.positionEmbedding, 0, seq)), [batch, 1, 1]);
+    // (concat rather than tile: tfjs-wasm's tile computes every element's index, concat copies rows)
+    const position = tf.expandDims<tf.Tensor3D>(tf.slice(this.weights.positionEmbedding, 0, seq));
+    const positions = batch === 1 ? position : tf.concat(Array.from({ length: batch }, () => position), 0);
     let x = tf.add<tf.Tensor3D>(hooks.at('hook_embed', tokens), hooks.at('hook_pos_embed', positions));
     this.weights.blocks.forEach((block, l) => {
-      x = this.block(x, block, (name, act) => hooks.at(`blocks.${l}.${name}`, act));
+      // One tidy per block: a block's intermediates are freed before the next runs, so a batch's peak memory is one
+      // block's working set rather than the whole forward pass's (32 × 128 tokens would not fit tfjs-wasm's 4 GB heap).
+      const input = x;
+      x = tf.tidy(() => this.block(input, block, (name, act) => hooks.at(`blocks.${l}.${name}`, act)));
     });
     const normalized = hooks.at('ln_final.hook_normalized', layerNorm(x, this.weights.lnFinal, layerNormEps));
     const logits = tf.matMul(tf.reshape(normalized, [batch * seq, dModel]), this.unembed);
@@ -136,12 +141,14 @@ export class Gpt2Model implements LanguageModel {
     const [batch, seq, d] = x.shape;
     const { nHeads } = this.config;
     const headDim = d / nHeads;
-    // [batch, pos, 3d] → q, k, v as [batch, head, pos, headDim]
+    // [batch, pos, 3·head, headDim] → [batch, 3·head, pos, headDim] → q, k, v as [batch, head, pos, headDim].
+    // (Rank-4 transposes only: tfjs-wasm has fast kernels up to rank 4 and a per-element loop beyond, ≈ 100× slower.)
+    const heads = tf.transpose(tf.reshape(conv1d(x, w.attnQkv), [batch, seq, 3 * nHeads, headDim]), [0, 2, 1, 3]);
     const [q, k, v] = tf
-      .split(conv1d(x, w.attnQkv), 3, -1)
-      .map((t) => tf.transpose(tf.reshape(t, [batch, seq, nHeads, headDim]), [0, 2, 1, 3]) as tf.Tensor4D);
-    const heads = causalAttention(q, k, v);
-    const merged = tf.reshape(tf.transpose(heads, [0, 2, 1, 3]), [batch, seq, d]) as tf.Tensor3D;
+      .split(tf.reshape(heads, [batch, 3, nHeads * seq * headDim]), 3, 1)
+      .map((t) => tf.reshape(t, [batch, nHeads, seq, headDim]) as tf.Tensor4D);
+    const z = causalAttention(q, k, v);
+    const merged = tf.reshape(tf.transpose(z, [0, 2, 1, 3]), [batch, seq, d]) as tf.Tensor3D;
     return conv1d(merged, w.attnOut);
   }
 }
@@ -160,8 +167,12 @@ function conv1d(x: tf.Tensor3D, w: Conv1DWeights): tf.Tensor3D {
   return tf.reshape(y, [batch, seq, w.weight.shape[1]]);
 }
 
-/** GPT-2's tanh approximation of GELU ("gelu_new"): 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
+/**
+ * GPT-2's tanh approximation of GELU ("gelu_new"): 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), computed as the
+ * identical x·sigmoid(2√(2/π)·(x + 0.044715·x³)) since 0.5·(1 + tanh(u)) = sigmoid(2u): tfjs-wasm's sigmoid and
+ * multiply are SIMD kernels, its tanh and pow are not (≈ 20× slower here).
+ */
 function geluNew(x: tf.Tensor3D): tf.Tensor3D {
-  const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), Math.sqrt(2 / Math.PI));
-  return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
+  const inner = tf.mul(tf.add(x, tf.mul(tf.mul(tf.square(x), x), 0.044715)), 2 * Math.sqrt(2 / Math.PI));
+  return tf.mul(x, tf.sigmoid(inner));
 }

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../errors';
 import type { Tokenizer } from '../tokenizer/types';
 import { HookPoints, validateIds } from './common';
-import type { ForwardOptions, ForwardResult, LanguageModel, ModelConfig } from './types';
+import type { Decoder, ForwardOptions, ForwardResult, LanguageModel, ModelConfig } from './types';
 
 export interface LlamaConfig extends ModelConfig {
   architecture: 'llama';
@@ -136,6 +136,74 @@ export class LlamaModel implements LanguageModel {
     return { logits, cache: points.cache };
   }
 
+  /**
+   * Incremental decoding: each step runs one new position per sequence against the cached keys and values of the
+   * earlier ones (RoPE applied before caching), so a sequence of T tokens costs T token-forwards instead of T²/2.
+   * Same arithmetic as `forward` at the last position, up to float rounding.
+   */
+  decoder(): Decoder {
+    const { nHeads, nKvHeads, rmsNormEps: eps, contextLength, vocabSize } = this.config;
+    const hd = this.headDim;
+    const group = nHeads / nKvHeads;
+    const { blocks, embedding, finalNorm, unembed } = this.params;
+    /** per layer, [batch, kvHead, pos, hd] */
+    let keys: tf.Tensor4D[] = [];
+    let values: tf.Tensor4D[] = [];
+    let pos = 0;
+    const replaceCache = (nextKeys: tf.Tensor4D[], nextValues: tf.Tensor4D[]) => {
+      tf.dispose([...keys, ...values]);
+      keys = nextKeys;
+      values = nextValues;
+    };
+    return {
+      step: (tokens) => {
+        if (pos >= contextLength) throw new InputError(`cannot decode past the model's context length ${contextLength}`);
+        validateIds([tokens], { contextLength: Infinity, vocabSize });
+        const batch = tokens.length;
+        if (pos > 0 && keys[0].shape[0] !== batch) throw new InputError(`decoder holds ${keys[0].shape[0]} sequences, got ${batch} tokens`);
+        const rope = this.ropeTables(1, pos);
+        const nextKeys: tf.Tensor4D[] = [];
+        const nextValues: tf.Tensor4D[] = [];
+        const logits = tf.tidy(() => {
+          let x = tf.reshape(tf.gather(embedding, tf.tensor1d(tokens, 'int32')), [batch, 1, -1]) as tf.Tensor3D;
+          blocks.forEach((w, l) => {
+            const h = rmsNorm(x, w.attnNorm, eps);
+            const q = applyRope(tf.reshape(linear(h, w.wq), [batch, 1, nHeads, hd]), rope);
+            const k = applyRope(tf.reshape(linear(h, w.wk), [batch, 1, nKvHeads, hd]), rope);
+            const v = tf.reshape(linear(h, w.wv), [batch, nKvHeads, 1, hd]) as tf.Tensor4D;
+            const kNew = tf.transpose(k, [0, 2, 1, 3]);
+            const K = tf.keep(pos === 0 ? kNew : tf.concat([keys[l], kNew], 2));
+            const V = tf.keep(pos === 0 ? v : tf.concat([values[l], v], 2));
+            nextKeys.push(K);
+            nextValues.push(V);
+            // query head i reads kv head floor(i / group): the group's heads are consecutive rows
+            const qGroups = tf.reshape(tf.mul(q, 1 / Math.sqrt(hd)), [batch * nKvHeads, group, hd]) as tf.Tensor3D;
+            const scores = tf.matMul(qGroups, tf.reshape(K, [batch * nKvHeads, pos + 1, hd]) as tf.Tensor3D, false, true);
+            const z = tf.matMul(tf.softmax(scores), tf.reshape(V, [batch * nKvHeads, pos + 1, hd]) as tf.Tensor3D);
+            x = tf.add(x, linear(tf.reshape(z, [batch, 1, nHeads * hd]) as tf.Tensor3D, w.wo));
+            const m = rmsNorm(x, w.mlpNorm, eps);
+            x = tf.add(x, linear(tf.mul(silu(linear(m, w.w1)), linear(m, w.w3)), w.w2));
+          });
+          return linear(rmsNorm(x, finalNorm, eps), unembed);
+        });
+        tf.dispose([rope.cos, rope.sin, rope.swapPairs]);
+        replaceCache(nextKeys, nextValues);
+        pos++;
+        const out = Float32Array.from(logits.dataSync() as Float32Array);
+        logits.dispose();
+        return out;
+      },
+      select: (rows) => {
+        if (pos === 0) return;
+        const index = tf.tensor1d(rows, 'int32');
+        const gather = (t: tf.Tensor4D) => tf.gather(t, index, 0) as tf.Tensor4D;
+        replaceCache(keys.map(gather), values.map(gather));
+        index.dispose();
+      },
+      dispose: () => replaceCache([], []),
+    };
+  }
+
   private run(ids: number[][], points: HookPoints): tf.Tensor3D {
     const { rmsNormEps: eps } = this.config;
     const seqLen = ids[0].length;
@@ -188,13 +256,13 @@ export class LlamaModel implements LanguageModel {
    * RoPE as x·cos + swapPairs(x)·sin, per element j of a head: cos[j] = cos(θ_i) and sin[j] = ∓sin(θ_i)
    * for j = 2i / 2i+1, θ_i = pos·theta^(-2i/headDim). Shaped [1, pos, 1, headDim] to broadcast over heads.
    */
-  private ropeTables(seqLen: number): RopeTables {
+  private ropeTables(seqLen: number, start = 0): RopeTables {
     const hd = this.headDim;
     const cos = new Float32Array(seqLen * hd);
     const sin = new Float32Array(seqLen * hd);
     for (let pos = 0; pos < seqLen; pos++) {
       for (let i = 0; i < hd / 2; i++) {
-        const angle = pos * Math.pow(this.config.ropeTheta, (-2 * i) / hd);
+        const angle = (start + pos) * Math.pow(this.config.ropeTheta, (-2 * i) / hd);
         const j = pos * hd + 2 * i;
         cos[j] = cos[j + 1] = Math.cos(angle);
         sin[j] = -Math.sin(angle);

@@ -47,5 +47,19 @@ export interface LanguageModel {
   mlpOut(layer: number): tf.Tensor2D;
   /** ids: [batch][pos], every row the same length */
   forward(ids: number[][], options?: ForwardOptions): ForwardResult;
+  /**
+   * Incremental decoding with a key/value cache, for sampling (optional: without it, a sampler re-runs the whole
+   * prefix at every step). Runs no hooks.
+   */
+  decoder?(): Decoder;
+  dispose(): void;
+}
+
+/** Decodes a batch of sequences one position at a time, keeping every layer's keys and values. */
+export interface Decoder {
+  /** feeds one token per sequence at the next position; returns the logits there, [batch × vocab] row-major */
+  step(tokens: number[]): Float32Array;
+  /** keeps only these sequences (row indices of the current batch), in this order */
+  select(rows: number[]): void;
   dispose(): void;
 }

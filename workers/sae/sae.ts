@@ -120,8 +120,9 @@ abstract class BaseSae implements Sae {
     tf.dispose(Object.values(this.weights));
   }
 
-  protected preActivations(saeIn: tf.Tensor2D): tf.Tensor2D {
-    return tf.add(tf.matMul(saeIn, this.weights.W_enc), this.weights.b_enc!);
+  /** x'·W_enc + b_enc, with `activation` applied in the same kernel (one pass over the [n, d_sae] result). */
+  protected preActivations(saeIn: tf.Tensor2D, activation?: 'relu'): tf.Tensor2D {
+    return tf.fused.matMul({ a: saeIn, b: this.weights.W_enc, bias: this.weights.b_enc!, activation }) as tf.Tensor2D;
   }
 
   protected decodeLinear(acts: tf.Tensor2D): tf.Tensor2D {
@@ -167,7 +168,7 @@ abstract class BaseSae implements Sae {
 /** acts = relu(pre) */
 export class StandardSae extends BaseSae {
   protected activations(saeIn: tf.Tensor2D): tf.Tensor2D {
-    return tf.relu(this.preActivations(saeIn));
+    return this.preActivations(saeIn, 'relu');
   }
 }
 

@@ -66,9 +66,12 @@ export interface TrainSaeOptions {
   k?: number;
   /** standard: sparsity penalty (SAELens l1_coefficient); default 1 */
   l1Coefficient?: number;
-  /** Adam learning rate; default 1e-3 */
+  /** Adam learning rate; default 3e-3 */
   lr?: number;
-  /** tokens per step; default 4096 (less when there are fewer activations) */
+  /**
+   * tokens per step; default 512 (less when there are fewer activations). Small models gain more from more steps
+   * than from bigger batches, and tfjs-wasm processes batches of 512 faster per token than 4096.
+   */
   batchSize?: number;
   /** optimizer steps; default: `epochs` passes over the activations */
   steps?: number;
@@ -77,7 +80,7 @@ export interface TrainSaeOptions {
   seed?: number;
   /** default 'resample' for standard, 'auxk' for topk */
   deadFeatureRemedy?: DeadFeatureRemedy;
-  /** steps without firing after which a feature counts as dead; default 100, at most a quarter of the steps */
+  /** steps without firing after which a feature counts as dead; default 200k tokens' worth, at most a quarter of the steps */
   deadFeatureWindow?: number;
   /** AuxK loss weight; default 1/32 (Gao et al.) */
   auxKCoefficient?: number;
@@ -110,6 +113,8 @@ export interface TrainSaeResult {
 const ADAM_BETA1 = 0.9;
 const ADAM_BETA2 = 0.999;
 const ADAM_EPSILON = 1e-8;
+/** A feature that fires on none of this many training tokens counts as dead (unless told otherwise). */
+const DEAD_WINDOW_TOKENS = 200_000;
 /** Resampling stops here, so that the last resampled features have time to settle. */
 const LAST_RESAMPLE_FRACTION = 0.7;
 /** Inputs scored for resampling (the candidates dead features are re-pointed at). */
@@ -122,6 +127,7 @@ const EVAL_CHUNK = 8192;
 const PARAM_NAMES = ['W_enc', 'W_dec', 'b_enc', 'b_dec'] as const;
 /** The parameters (or their gradients, or Adam moments) as tensors. */
 type Params = Record<(typeof PARAM_NAMES)[number], tf.Tensor>;
+const tensorsOf = (...sets: Params[]) => sets.flatMap((p) => Object.values(p));
 
 export async function trainSae(options: TrainSaeOptions): Promise<TrainSaeResult> {
   const { dIn, dSae, seed = 0, onProgress } = options;
@@ -142,10 +148,10 @@ export async function trainSae(options: TrainSaeOptions): Promise<TrainSaeResult
   try {
     for (let step = 1; step <= steps; step++) {
       const x = tf.tensor2d(gatherRows(data, batches.next(), dIn), [batchSize, dIn]);
-      const dead = deadMask(stepsSinceFired, window);
+      const dead = remedy === 'auxk' ? deadFeatureIndices(stepsSinceFired, window) : null;
       const { grads, stats } = tf.tidy(() => lossAndGradients(params, x, meanTensor, dead, settings));
       const updated = adamStep(params, grads, moments, step, lr);
-      tf.dispose([x, ...(dead ? [dead] : []), ...Object.values(grads), ...Object.values(params), ...Object.values(moments.m), ...Object.values(moments.v)]);
+      tf.dispose([x, ...(dead ? [dead] : []), ...tensorsOf(grads, params, moments.m, moments.v)]);
       ({ params, moments } = updated);
 
       const values = stats.dataSync();
@@ -178,7 +184,7 @@ export async function trainSae(options: TrainSaeOptions): Promise<TrainSaeResult
     const metrics = evaluate(params, data, dIn, mean, settings);
     return { weights: toArrays(params), metrics, steps, resampled };
   } finally {
-    tf.dispose([meanTensor, ...Object.values(params), ...Object.values(moments.m), ...Object.values(moments.v)]);
+    tf.dispose([meanTensor, ...tensorsOf(params, moments.m, moments.v)]);
   }
 }
 
@@ -212,17 +218,17 @@ function checkOptions(options: TrainSaeOptions, n: number): Settings {
   const remedy = options.deadFeatureRemedy ?? (architecture === 'topk' ? 'auxk' : 'resample');
   if (remedy === 'auxk' && architecture !== 'topk') throw new InputError('the AuxK loss needs a topk SAE; use resampling for a standard SAE');
   const l1 = options.l1Coefficient ?? 1;
-  const lr = options.lr ?? 1e-3;
+  const lr = options.lr ?? 3e-3;
   if (!(l1 >= 0)) throw new InputError(`l1Coefficient must be ≥ 0, got ${l1}`);
   if (!(lr > 0)) throw new InputError(`lr must be > 0, got ${lr}`);
 
-  const batchSize = Math.min(options.batchSize ?? 4096, n);
+  const batchSize = Math.min(options.batchSize ?? 512, n);
   const steps = options.steps ?? Math.ceil(((options.epochs ?? 10) * n) / batchSize);
   return {
     dIn, dSae, architecture, k,
     l1: architecture === 'standard' ? l1 : 0,
     lr, batchSize, steps, remedy,
-    window: Math.max(1, Math.min(options.deadFeatureWindow ?? 100, Math.floor(steps / 4))),
+    window: Math.max(1, Math.min(options.deadFeatureWindow ?? Math.ceil(DEAD_WINDOW_TOKENS / batchSize), Math.floor(steps / 4))),
     auxK: Math.max(1, Math.floor(dIn / 2)),
     auxKCoefficient: options.auxKCoefficient ?? 1 / 32,
   };
@@ -231,7 +237,7 @@ function checkOptions(options: TrainSaeOptions, n: number): Settings {
 async function gatherActivations(source: Float32Array | AsyncIterable<Float32Array>, dIn: number): Promise<Float32Array> {
   if (source instanceof Float32Array) {
     if (source.length % dIn !== 0) throw new InputError(`activations hold ${source.length} values, not a whole number of rows of ${dIn}`);
-    return source;
+    return checkFinite(source, dIn);
   }
   const chunks: Float32Array[] = [];
   let length = 0;
@@ -246,6 +252,13 @@ async function gatherActivations(source: Float32Array | AsyncIterable<Float32Arr
     data.set(chunk, offset);
     offset += chunk.length;
   }
+  return checkFinite(data, dIn);
+}
+
+/** One NaN or infinity would spread to every weight within a few steps. */
+function checkFinite(data: Float32Array, dIn: number): Float32Array {
+  const bad = data.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) throw new InputError(`activation row ${Math.floor(bad / dIn)} holds ${data[bad]}; the activations must be finite`);
   return data;
 }
 
@@ -266,8 +279,8 @@ function initialParameters(dIn: number, dSae: number, mean: Float32Array, random
 function lossAndGradients(p: Params, x: tf.Tensor2D, mean: tf.Tensor1D, dead: tf.Tensor1D | null, s: Settings) {
   const batch = x.shape[0];
   const xIn = tf.sub(x, p.b_dec);
-  const pre = tf.add(tf.matMul(xIn, p.W_enc), p.b_enc) as tf.Tensor2D;
-  const acts = s.architecture === 'topk' ? keepTopK(pre, s.k).values : tf.relu(pre);
+  const pre = preActivations(p, xIn);
+  const acts = activate(pre, s);
   const err = tf.sub(tf.add(tf.matMul(acts, p.W_dec), p.b_dec), x); // x̂ − x
   const active = tf.cast(tf.greater(acts, 0), 'float32');
   const W_decT = tf.transpose(p.W_dec);
@@ -286,7 +299,8 @@ function lossAndGradients(p: Params, x: tf.Tensor2D, mean: tf.Tensor1D, dead: tf
     const nDead = dead.shape[0];
     const kAux = Math.min(s.auxK, nDead);
     const deadPre = tf.gather(pre, dead, 1);
-    const { values: auxActs, mask: auxMask } = keepTopK(deadPre, kAux, false);
+    const top = topK(deadPre, kAux);
+    const auxActs = top.scatter(top.values);
     const weight = s.auxKCoefficient * Math.min(1, nDead / s.auxK);
     const auxErr = tf.add(tf.matMul(auxActs, tf.gather(p.W_dec, dead)), err); // ê − (x − x̂)
     auxLoss = tf.mul(tf.sum(tf.square(auxErr)), weight);
@@ -294,7 +308,7 @@ function lossAndGradients(p: Params, x: tf.Tensor2D, mean: tf.Tensor1D, dead: tf
     // gradients of the dead features' rows, scattered back to their place among all d_sae
     const scatterBack = (t: tf.Tensor) => tf.scatterND(tf.expandDims(dead, 1), t, [s.dSae, t.shape[1]!]);
     dW_dec = tf.add(dW_dec, scatterBack(tf.transpose(tf.matMul(tf.transpose(dAux), auxActs))));
-    const dAuxPre = tf.mul(tf.matMul(dAux, tf.transpose(tf.gather(p.W_dec, dead))), auxMask);
+    const dAuxPre = tf.mul(tf.matMul(dAux, tf.transpose(tf.gather(p.W_dec, dead))), top.scatter(tf.onesLike(top.values)));
     dPre = tf.add(dPre, tf.transpose(scatterBack(tf.transpose(dAuxPre))));
   }
 
@@ -319,17 +333,28 @@ function lossAndGradients(p: Params, x: tf.Tensor2D, mean: tf.Tensor1D, dead: tf
   return { grads, stats };
 }
 
+/** x'·W_enc + b_enc, in one kernel as the loaded SAE computes it. */
+function preActivations(p: Params, xIn: tf.Tensor): tf.Tensor2D {
+  return tf.fused.matMul({ a: xIn as tf.Tensor2D, b: p.W_enc as tf.Tensor2D, bias: p.b_enc }) as tf.Tensor2D;
+}
+
+/** Feature activations from pre-activations: relu, or for TopK the k largest per token, relu'd, the rest 0. */
+function activate(pre: tf.Tensor2D, s: Settings): tf.Tensor2D {
+  if (s.architecture === 'standard') return tf.relu(pre);
+  const top = topK(pre, s.k);
+  return top.scatter(tf.relu(top.values));
+}
+
 /**
- * The k largest entries of each row (rectified unless `rectify` is false), the rest 0, and the 0/1 mask of the
- * kept entries. Scattered like the TopKSae that loads the result, so that training and inference agree exactly.
+ * The k largest entries of each row, and `scatter`, which puts one value per entry back at its [row, feature]
+ * position with 0 elsewhere. Scattered as the TopKSae that loads the result does, so training and inference agree.
  */
-function keepTopK(pre: tf.Tensor2D, k: number, rectify = true): { values: tf.Tensor2D; mask: tf.Tensor2D } {
+function topK(pre: tf.Tensor2D, k: number): { values: tf.Tensor2D; scatter: (perEntry: tf.Tensor) => tf.Tensor2D } {
   const [rows, cols] = pre.shape;
   const { values, indices } = tf.topk(pre, k);
   const rowIndex = tf.tile(tf.expandDims(tf.range(0, rows, 1, 'int32'), 1), [1, k]);
   const coords = tf.stack([tf.reshape(rowIndex, [-1]), tf.reshape(indices, [-1])], 1);
-  const scatter = (t: tf.Tensor) => tf.scatterND(coords, tf.reshape(t, [-1]), [rows, cols]) as tf.Tensor2D;
-  return { values: scatter(rectify ? tf.relu(values) : values), mask: scatter(tf.onesLike(values)) };
+  return { values, scatter: (perEntry) => tf.scatterND(coords, tf.reshape(perEntry, [-1]), [rows, cols]) as tf.Tensor2D };
 }
 
 /** g minus its component along each (unit) row of W. */
@@ -365,7 +390,7 @@ function adamStep(p: Params, g: Params, moments: Moments, step: number, lr: numb
   });
 }
 
-function deadMask(stepsSinceFired: Int32Array, window: number): tf.Tensor1D | null {
+function deadFeatureIndices(stepsSinceFired: Int32Array, window: number): tf.Tensor1D | null {
   const dead: number[] = [];
   stepsSinceFired.forEach((s, f) => s >= window && dead.push(f));
   return dead.length > 0 ? tf.tensor1d(dead, 'int32') : null;
@@ -429,14 +454,13 @@ function resample(
     return toTensors(a, dIn, dSae);
   };
   const next = { params: toTensors(w, dIn, dSae), moments: { m: clear(moments.m), v: clear(moments.v) } };
-  tf.dispose([...Object.values(params), ...Object.values(moments.m), ...Object.values(moments.v)]);
+  tf.dispose(tensorsOf(params, moments.m, moments.v));
   return next;
 }
 
 /** The SAE forward pass at inference (same activation function as training). */
 function forward(p: Params, x: tf.Tensor2D, s: Settings): { acts: tf.Tensor2D; reconstruction: tf.Tensor2D } {
-  const pre = tf.add(tf.matMul(tf.sub(x, p.b_dec), p.W_enc), p.b_enc) as tf.Tensor2D;
-  const acts = s.architecture === 'topk' ? keepTopK(pre, s.k).values : tf.relu(pre);
+  const acts = activate(preActivations(p, tf.sub(x, p.b_dec)), s);
   return { acts, reconstruction: tf.add(tf.matMul(acts, p.W_dec), p.b_dec) as tf.Tensor2D };
 }
 

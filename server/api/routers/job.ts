@@ -1,8 +1,8 @@
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
-import { enqueueJob, getJob, recentJobs } from '../../jobs';
+import { activeJobs, cancelJob, enqueueJob, getJob, latestJob, recentJobs } from '../../jobs';
 import { getQueue } from '../../jobs/queue';
-import { tokenInput } from '../../jobs/types';
+import { JOB_TYPES, tokenInput, type JobType } from '../../jobs/types';
 import { getModelBySlug } from '../../models';
 import type { Db } from '../../db';
 import { createTRPCRouter, protectedProcedure, publicProcedure } from '../trpc';
@@ -49,4 +49,26 @@ export const jobRouter = createTRPCRouter({
       const model = await modelOrThrow(ctx.db, input.model);
       return recentJobs(ctx.db, { modelId: model.id, type: 'run', limit: input.limit });
     }),
+
+  /** Queued and running jobs (of one type), newest first: what the workers are busy with. */
+  active: publicProcedure
+    .input(z.object({ type: z.enum(JOB_TYPES as [JobType, ...JobType[]]).optional(), limit: z.number().int().min(1).max(50).default(10) }))
+    .query(({ ctx, input }) => activeJobs(ctx.db, input)),
+
+  /** The newest job of a type, whatever its status (the home page follows the demo with it). */
+  latest: publicProcedure
+    .input(z.object({ type: z.enum(JOB_TYPES as [JobType, ...JobType[]]) }))
+    .query(async ({ ctx, input }) => (await latestJob(ctx.db, input.type)) ?? null),
+
+  /** Cancels a queued or running job: its owner or an admin. A running job stops at its next progress report. */
+  cancel: protectedProcedure.input(z.object({ id: z.string().uuid() })).mutation(async ({ ctx, input }) => {
+    const job = await getJob(ctx.db, input.id);
+    if (!job) throw new TRPCError({ code: 'NOT_FOUND', message: `no job ${input.id}` });
+    if (job.userId !== ctx.session.user.id && ctx.session.user.role !== 'admin') {
+      throw new TRPCError({ code: 'FORBIDDEN', message: 'only the job’s owner or an admin can cancel it' });
+    }
+    const cancelled = await cancelJob(ctx.db, input.id);
+    if (!cancelled) throw new TRPCError({ code: 'CONFLICT', message: `the job is already ${job.status === 'queued' || job.status === 'running' ? 'finishing' : job.status}` });
+    return cancelled;
+  }),
 });

@@ -1,0 +1,280 @@
+/**
+ * A feature's page, /{model}/{sae}/{index}: label and description, statistics, histograms, logit weights, top and
+ * quantile-interval examples, and the compute panels. Server-rendered from one read (feature.get), readable without
+ * JavaScript; the panels, the charts and the editor hydrate on top.
+ */
+import type { Metadata } from 'next';
+import Link from 'next/link';
+import { notFound } from 'next/navigation';
+import { cache } from 'react';
+import { api } from '@/server/api/server-caller';
+import type { FeatureExample, FeaturePage as FeaturePageData, TokenWeight } from '@/server/features';
+import { displayPiece, formatValue } from '../../../_components/token-format';
+import { orNotFound } from '../../../_lib/not-found';
+import { ActivationHistogram, LogitHistogram } from './charts';
+import { CopyLink } from './copy-link';
+import { Description } from './description';
+import { ExampleList } from './examples';
+import styles from './feature.module.css';
+import { FeaturePanels } from './panels';
+
+type Params = { model: string; sae: string; index: string };
+
+function parseIndex(raw: string): number | null {
+  if (!/^\d{1,10}$/.test(raw)) return null;
+  const index = Number(raw);
+  return index <= 2 ** 31 - 1 ? index : null;
+}
+
+/** One read per request, shared by the metadata and the page. */
+const load = cache(async (model: string, sae: string, raw: string): Promise<FeaturePageData> => {
+  const index = parseIndex(raw);
+  if (index === null) notFound();
+  const caller = await api();
+  return orNotFound(caller.feature.get({ model, sae, index }));
+});
+
+export async function generateMetadata({ params }: { params: Promise<Params> }): Promise<Metadata> {
+  const { model, sae, index } = await params;
+  const data = await load(model, sae, index);
+  const label = data.page.label ? ` · ${data.page.label}` : '';
+  return { title: `${data.model.slug}/${data.sae.slug}/${data.index}${label} · Lexicon` };
+}
+
+const num = (v: number, digits = 3) => (Number.isFinite(v) ? v.toFixed(digits) : '—');
+
+function densityText(s: NonNullable<FeaturePageData['stats']>): string {
+  if (s.nonzeroCount === 0) return `dead: never fired in ${s.nTokens.toLocaleString('en')} tokens`;
+  const d = s.density;
+  const shown = d >= 0.01 ? `${(100 * d).toFixed(2)}%` : d.toExponential(2);
+  return `${shown} (${s.nonzeroCount.toLocaleString('en')} of ${s.nTokens.toLocaleString('en')} tokens)`;
+}
+
+function StatsTable({ data }: { data: FeaturePageData }) {
+  const s = data.stats!;
+  const rows: [key: string, name: string, value: string, note?: string][] = [
+    ['density', 'density', densityText(s), `fraction of tokens with activation > 0, over N = ${s.nTokens.toLocaleString('en')} tokens`],
+    ['max', 'max activation', num(s.maxAct)],
+    ['mean', 'mean activation', num(s.meanAct), 'over the tokens where it fires'],
+    ['mean-all', 'mean over all tokens', num(s.meanActAll, 4)],
+    ['encoder-bias', 'encoder bias', num(s.encoderBias, 4), 'b_enc[f]'],
+    ['norms', '‖W_enc[:, f]‖ / ‖W_dec[f]‖', `${num(s.encoderNorm)} / ${num(s.decoderNorm)}`],
+    ['de', 'D/E projection', `${num(s.deDot)} (cos ${num(s.deCos)})`, 'W_enc[:, f] · W_dec[f], and its cosine'],
+  ];
+  return (
+    <table className={styles.stats} data-testid="feature-stats">
+      <tbody>
+        {rows.map(([key, name, value, note]) => (
+          <tr key={key}>
+            <th scope="row" title={note}>
+              {name}
+            </th>
+            <td className="mono" data-testid={`stat-${key}`}>
+              {value}
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function LogitTable({ title, weights, pieces, testId, sign }: { title: string; weights: TokenWeight[]; pieces: Record<number, string>; testId: string; sign: 1 | -1 }) {
+  const scale = Math.max(1e-9, ...weights.map((w) => Math.abs(w.value)));
+  return (
+    <table className={styles.logits} data-testid={testId}>
+      <caption>{title}</caption>
+      <tbody>
+        {weights.map((w) => (
+          <tr key={w.id}>
+            <td className={`mono ${styles.piece}`} title={`token id ${w.id}`}>
+              {displayPiece(pieces[w.id] ?? `<${w.id}>`)}
+            </td>
+            <td className={`mono ${styles.value}`}>
+              <span className={sign > 0 ? styles.barUp : styles.barDown} style={{ width: `${Math.round((40 * Math.abs(w.value)) / scale)}px` }} aria-hidden />
+              {w.value >= 0 ? '+' : ''}
+              {formatValue(w.value)}
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/** The pieces of the tokens in some examples (each list gets its own, so the page does not repeat the whole map). */
+function piecesOf(examples: FeatureExample[], pieces: Record<number, string>): Record<number, string> {
+  const out: Record<number, string> = {};
+  for (const e of examples) for (const id of e.tokens) out[id] ??= pieces[id] ?? `<${id}>`;
+  return out;
+}
+
+/** Examples as the client component takes them (the whole context comes along for "expand"). */
+function examplesForClient(examples: FeatureExample[]) {
+  return examples.map((e) => ({
+    tokens: e.tokens,
+    acts: e.acts,
+    lossDelta: e.lossDelta,
+    maxAct: e.maxAct,
+    focus: e.position ?? e.maxPos,
+    contextIndex: e.contextIndex,
+    key: `${e.kind}-${e.interval}-${e.rank}`,
+  }));
+}
+
+export default async function FeaturePage({ params }: { params: Promise<Params> }) {
+  const { model: rawModel, sae: rawSae, index: rawIndex } = await params;
+  const data = await load(rawModel, rawSae, rawIndex);
+  const caller = await api();
+  const me = await caller.auth.me();
+  const { model, sae, index, stats, run } = data;
+  const base = `/${model.slug}/${sae.slug}`;
+  const path = `${base}/${index}`;
+  const canEdit = me?.role === 'editor' || me?.role === 'admin';
+  const topLogit = stats?.logitTop[0];
+
+  return (
+    <div className={styles.page}>
+      <nav className={styles.crumbs} aria-label="Breadcrumb">
+        <Link href={`/${model.slug}`}>{model.slug}</Link> / <Link href={base}>{sae.slug}</Link> / <span>{index}</span>
+        <span className={styles.nav}>
+          {index > 0 ? (
+            <Link href={`${base}/${index - 1}`} rel="prev" data-testid="prev-feature">
+              ← {index - 1}
+            </Link>
+          ) : (
+            <span className="muted">← none</span>
+          )}
+          {index + 1 < sae.dSae ? (
+            <Link href={`${base}/${index + 1}`} rel="next" data-testid="next-feature">
+              {index + 1} →
+            </Link>
+          ) : (
+            <span className="muted">none →</span>
+          )}
+          <CopyLink path={path} />
+        </span>
+      </nav>
+
+      <Description
+        address={{ model: model.slug, sae: sae.slug, index }}
+        title={`${model.slug}/${sae.slug}/${index}`}
+        page={data.page}
+        canEdit={canEdit}
+        signedIn={!!me}
+      />
+      <p className={`muted mono ${styles.meta}`}>
+        {sae.hookName} · {sae.architecture} · d_sae {sae.dSae.toLocaleString('en')}
+        {run ? (
+          <>
+            {' '}
+            · dashboards over {run.nTokens?.toLocaleString('en') ?? '?'} tokens of “{run.corpusName}”
+            {run.completedAt && <> · computed {run.completedAt.slice(0, 16).replace('T', ' ')} UTC</>}
+          </>
+        ) : null}
+      </p>
+
+      <div className={styles.columns}>
+        <aside className={styles.side}>
+          {stats ? (
+            <>
+              <section aria-labelledby="stats-h">
+                <h2 id="stats-h">Statistics</h2>
+                <StatsTable data={data} />
+              </section>
+              <section aria-labelledby="hist-h">
+                <h2 id="hist-h">Activations</h2>
+                <ActivationHistogram histogram={stats.histogram} nTokens={stats.nTokens} nonzero={stats.nonzeroCount} />
+              </section>
+              <section aria-labelledby="logits-h">
+                <h2 id="logits-h">Logit weights</h2>
+                <div className={styles.logitPair}>
+                  <LogitTable title="raises" weights={stats.logitTop} pieces={data.pieces} testId="logit-top" sign={1} />
+                  <LogitTable title="lowers" weights={stats.logitBottom} pieces={data.pieces} testId="logit-bottom" sign={-1} />
+                </div>
+                <LogitHistogram histogram={stats.logitHistogram} />
+              </section>
+            </>
+          ) : (
+            <p className="panel" data-testid="no-dashboard">
+              {run
+                ? 'The current dashboards have no data for this feature.'
+                : 'No dashboards have been computed for this SAE yet.'}{' '}
+              {canEdit && run ? 'Recompute it below.' : ''}
+            </p>
+          )}
+          <details className={styles.cfg}>
+            <summary>SAELens config</summary>
+            <pre className="mono" data-testid="sae-cfg">
+              {JSON.stringify(sae.cfg, null, 2)}
+            </pre>
+          </details>
+        </aside>
+
+        <div className={styles.main}>
+          <FeaturePanels
+            address={{ model: model.slug, sae: sae.slug, index }}
+            signedIn={!!me}
+            canEdit={canEdit}
+            hasDashboards={!!run}
+            defaultText={defaultPrompt(data)}
+            defaultTarget={topLogit ? (data.pieces[topLogit.id] ?? String(topLogit.id)) : ''}
+            recompute={data.recompute}
+            maxAct={stats?.maxAct ?? 0}
+          />
+
+          {stats && (
+            <>
+              <section aria-labelledby="top-h" data-testid="top-examples">
+                <h2 id="top-h">
+                  Top activations{' '}
+                  <span className="muted">
+                    ({data.top.length} contexts{data.top.some((e) => e.lossDelta) ? '; hover a token for the loss change when the feature is ablated' : ''})
+                  </span>
+                </h2>
+                {data.top.length === 0 ? (
+                  <p className="muted">It never fired in {stats.nTokens.toLocaleString('en')} tokens.</p>
+                ) : (
+                  <ExampleList examples={examplesForClient(data.top)} pieces={piecesOf(data.top, data.pieces)} scale={stats.maxAct} />
+                )}
+              </section>
+              {data.intervals.some((i) => i.examples.length > 0) && (
+                <section aria-labelledby="quantiles-h" data-testid="quantiles">
+                  <h2 id="quantiles-h">
+                    Quantile intervals <span className="muted">(random tokens with an activation in each interval)</span>
+                  </h2>
+                  {data.intervals.map((interval, i) =>
+                    interval.examples.length === 0 ? null : (
+                      <div key={i} className={styles.interval}>
+                        <h3>
+                          {formatValue(interval.lo)} – {formatValue(interval.hi)}{' '}
+                          <span className="muted">
+                            · {interval.count.toLocaleString('en')} activation{interval.count === 1 ? '' : 's'}
+                            {stats.nonzeroCount > 0 && ` (${((100 * interval.count) / stats.nonzeroCount).toFixed(1)}%)`}
+                          </span>
+                        </h3>
+                        <ExampleList examples={examplesForClient(interval.examples)} pieces={piecesOf(interval.examples, data.pieces)} scale={stats.maxAct} />
+                      </div>
+                    ),
+                  )}
+                </section>
+              )}
+            </>
+          )}
+        </div>
+      </div>
+    </div>
+  );
+}
+
+/** A prompt to start the panels from: the top example's text from a word start some tokens back, to just after its peak. */
+function defaultPrompt(data: FeaturePageData): string {
+  const top = data.top[0];
+  if (!top) return 'Once upon a time, there was a little girl named Lily.';
+  const piece = (t: number) => data.pieces[top.tokens[t]!] ?? '';
+  let from = Math.max(1, top.maxPos - 20);
+  // start at a word (a piece with a leading space) rather than inside one
+  while (from < top.maxPos && !/^\s/.test(piece(from))) from++;
+  const text = Array.from({ length: Math.min(top.tokens.length, top.maxPos + 4) - from }, (_, i) => piece(from + i)).join('');
+  return text.replace(/<0x0A>/g, '\n').replace(/\n?<s>\n?/g, ' ').trim() || 'Once upon a time';
+}

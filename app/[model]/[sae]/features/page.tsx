@@ -1,0 +1,40 @@
+import Link from 'next/link';
+import type { Metadata } from 'next';
+import { api } from '@/server/api/server-caller';
+import { DEFAULT_ULTRA_RARE_DENSITY } from '@/server/saes';
+import { FeatureTable, tableParams } from '../../../_components/feature-table';
+import { orNotFound } from '../../../_lib/not-found';
+
+type Params = { model: string; sae: string };
+
+export async function generateMetadata({ params }: { params: Promise<Params> }): Promise<Metadata> {
+  const { model, sae } = await params;
+  return { title: `Features of ${model}/${sae} · Lexicon` };
+}
+
+/** The whole feature table of an SAE: sorting, filters and keyset pagination, all in the URL. */
+export default async function FeaturesPage(props: { params: Promise<Params>; searchParams: Promise<Record<string, string | string[] | undefined>> }) {
+  const [{ model, sae }, search] = await Promise.all([props.params, props.searchParams]);
+  const params = tableParams(search);
+  const caller = await api();
+  const page = await orNotFound(caller.sae.features({ model, sae, ...params, limit: 50 }).catch((err) => {
+    // A hand-edited cursor: show the first page rather than an error.
+    if ((err as { code?: string }).code === 'BAD_REQUEST') return caller.sae.features({ model, sae, ...params, after: undefined, before: undefined, limit: 50 });
+    throw err;
+  }));
+  return (
+    <>
+      <nav className="crumbs" aria-label="Breadcrumb">
+        <Link href={`/${model}`}>{model}</Link> / <Link href={`/${model}/${sae}`}>{sae}</Link> / <span>features</span>
+      </nav>
+      <h1>
+        Features of {model}/{sae}
+      </h1>
+      <p className="muted small">
+        A filter on open hypotheses will come with hypotheses. Densities are fractions of the tokens of the SAE&apos;s current dashboard run; hover one for
+        the exact value and token count.
+      </p>
+      <FeatureTable model={model} sae={sae} base={`/${model}/${sae}/features`} params={params} page={page} ultraRareDensity={page.ultraRareDensity ?? DEFAULT_ULTRA_RARE_DENSITY} />
+    </>
+  );
+}

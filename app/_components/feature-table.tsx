@@ -1,0 +1,211 @@
+/**
+ * An SAE's feature table (server-rendered): sorting, filters and keyset pagination, all in the URL, so every view
+ * of the table is a link that can be shared and works without scripts. The filter form submits with GET.
+ */
+import Link from 'next/link';
+import type { FeatureTablePage } from '@/server/saes';
+import { cursorToString } from '@/server/saes';
+
+export interface TableParams {
+  sort: 'index' | 'density' | 'maxAct' | 'encoderBias' | 'deCos';
+  dir: 'asc' | 'desc';
+  min?: number;
+  max?: number;
+  status: 'all' | 'alive' | 'dead' | 'ultraRare';
+  labelled: 'any' | 'yes' | 'no';
+  after?: string;
+  before?: string;
+}
+
+export const TABLE_DEFAULTS: TableParams = { sort: 'density', dir: 'desc', status: 'all', labelled: 'any' };
+
+/** The table's query from a page's search params; unknown values fall back to the defaults. */
+export function tableParams(search: Record<string, string | string[] | undefined>): TableParams {
+  const one = (k: string) => (typeof search[k] === 'string' ? (search[k] as string) : undefined);
+  const pick = <T extends string>(value: string | undefined, allowed: readonly T[], fallback: T): T =>
+    allowed.includes(value as T) ? (value as T) : fallback;
+  const num = (k: string) => {
+    const v = one(k);
+    if (v === undefined || v.trim() === '') return undefined;
+    const n = Number(v);
+    return Number.isFinite(n) && n <= 0 && n >= -20 ? n : undefined;
+  };
+  return {
+    sort: pick(one('sort'), ['index', 'density', 'maxAct', 'encoderBias', 'deCos'] as const, TABLE_DEFAULTS.sort),
+    dir: pick(one('dir'), ['asc', 'desc'] as const, TABLE_DEFAULTS.dir),
+    min: num('min'),
+    max: num('max'),
+    status: pick(one('status'), ['all', 'alive', 'dead', 'ultraRare'] as const, TABLE_DEFAULTS.status),
+    labelled: pick(one('labelled'), ['any', 'yes', 'no'] as const, TABLE_DEFAULTS.labelled),
+    after: one('after'),
+    before: one('before'),
+  };
+}
+
+export function tableHref(base: string, params: TableParams, change: Partial<TableParams> = {}): string {
+  const merged = { ...params, ...change };
+  const qs = new URLSearchParams();
+  for (const key of ['sort', 'dir', 'min', 'max', 'status', 'labelled', 'after', 'before'] as const) {
+    const value = merged[key];
+    if (value === undefined || value === (TABLE_DEFAULTS as unknown as Record<string, unknown>)[key]) continue;
+    qs.set(key, String(value));
+  }
+  const s = qs.toString();
+  return s ? `${base}?${s}` : base;
+}
+
+const COLUMNS: { key: TableParams['sort'] | null; name: string; numeric: boolean }[] = [
+  { key: 'index', name: 'feature', numeric: false },
+  { key: null, name: 'label', numeric: false },
+  { key: 'density', name: 'density', numeric: true },
+  { key: 'maxAct', name: 'max act', numeric: true },
+  { key: 'encoderBias', name: 'encoder bias', numeric: true },
+  { key: 'deCos', name: 'D/E cos', numeric: true },
+];
+
+function formatDensity(density: number, nTokens: number): string {
+  if (density === 0) return `dead (0 / ${nTokens.toLocaleString('en')})`;
+  return `${density < 1e-3 ? density.toExponential(2) : density.toFixed(4)}`;
+}
+
+export function FeatureTable(props: {
+  model: string;
+  sae: string;
+  /** where the table lives (its links and form point there) */
+  base: string;
+  params: TableParams;
+  page: FeatureTablePage;
+  ultraRareDensity: number;
+  /** show the filter form (the overview's preview leaves it to the full table) */
+  filters?: boolean;
+}) {
+  const { params, page, base } = props;
+  const resetPaging = { after: undefined, before: undefined };
+  return (
+    <div data-testid="feature-table">
+      {props.filters !== false && (
+        <form method="get" action={base} className="filters" aria-label="Filter features">
+          <label>
+            Sort by
+            <select name="sort" defaultValue={params.sort}>
+              <option value="density">density</option>
+              <option value="maxAct">max activation</option>
+              <option value="encoderBias">encoder bias</option>
+              <option value="deCos">D/E cosine</option>
+              <option value="index">index</option>
+            </select>
+          </label>
+          <label>
+            Order
+            <select name="dir" defaultValue={params.dir}>
+              <option value="desc">descending</option>
+              <option value="asc">ascending</option>
+            </select>
+          </label>
+          <label>
+            log10 density ≥
+            <input name="min" type="number" step="0.1" min="-20" max="0" defaultValue={params.min ?? ''} placeholder="e.g. −5" inputMode="decimal" />
+          </label>
+          <label>
+            log10 density ≤
+            <input name="max" type="number" step="0.1" min="-20" max="0" defaultValue={params.max ?? ''} placeholder="e.g. −1" inputMode="decimal" />
+          </label>
+          <label>
+            Firing
+            <select name="status" defaultValue={params.status}>
+              <option value="all">all features</option>
+              <option value="alive">fired at least once</option>
+              <option value="dead">dead (never fired)</option>
+              <option value="ultraRare">ultra-rare (density &lt; {props.ultraRareDensity.toExponential(0)})</option>
+            </select>
+          </label>
+          <label>
+            Label
+            <select name="labelled" defaultValue={params.labelled}>
+              <option value="any">labelled or not</option>
+              <option value="yes">labelled</option>
+              <option value="no">not labelled</option>
+            </select>
+          </label>
+          <button type="submit">Apply</button>
+          <Link href={base} className="small">
+            Reset
+          </Link>
+        </form>
+      )}
+      <p className="muted" data-testid="feature-count">
+        {page.total.toLocaleString('en')}
+        {page.capped ? '+' : ''} feature{page.total === 1 ? '' : 's'} match
+      </p>
+      <div className="table-scroll">
+        <table className="features">
+          <thead>
+            <tr>
+              {COLUMNS.map((c) => {
+                const active = c.key === params.sort;
+                const nextDir = active && params.dir === 'desc' ? 'asc' : 'desc';
+                return (
+                  <th key={c.name} className={c.numeric ? 'num' : undefined} aria-sort={active ? (params.dir === 'asc' ? 'ascending' : 'descending') : undefined}>
+                    {c.key ? (
+                      <Link href={tableHref(base, params, { sort: c.key, dir: nextDir, ...resetPaging })} title={`sort by ${c.name}`}>
+                        {c.name}
+                        {active ? (params.dir === 'asc' ? ' ▲' : ' ▼') : ''}
+                      </Link>
+                    ) : (
+                      c.name
+                    )}
+                  </th>
+                );
+              })}
+            </tr>
+          </thead>
+          <tbody>
+            {page.rows.length === 0 && (
+              <tr>
+                <td colSpan={COLUMNS.length} className="muted">
+                  No features match these filters.
+                </td>
+              </tr>
+            )}
+            {page.rows.map((r) => (
+              <tr key={r.index}>
+                <td className="mono">
+                  <Link href={`/${props.model}/${props.sae}/${r.index}`}>#{r.index}</Link>
+                </td>
+                <td>{r.label ?? <span className="muted">—</span>}</td>
+                <td className="num mono" title={`${r.density} over ${r.nTokens.toLocaleString('en')} tokens`}>
+                  {formatDensity(r.density, r.nTokens)}
+                  {r.density > 0 && r.density < props.ultraRareDensity && <span className="tag">ultra-rare</span>}
+                </td>
+                <td className="num mono">{r.maxAct.toFixed(3)}</td>
+                <td className="num mono">{r.encoderBias.toFixed(3)}</td>
+                <td className="num mono">{r.deCos.toFixed(3)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <nav className="pager" aria-label="Feature table pages">
+        {page.previous || params.after || params.before ? (
+          <Link href={tableHref(base, params, resetPaging)}>⇤ First</Link>
+        ) : (
+          <span className="muted">⇤ First</span>
+        )}
+        {page.previous ? (
+          <Link href={tableHref(base, params, { after: undefined, before: cursorToString(page.previous) })} rel="prev">
+            ← Previous
+          </Link>
+        ) : (
+          <span className="muted">← Previous</span>
+        )}
+        {page.next ? (
+          <Link href={tableHref(base, params, { before: undefined, after: cursorToString(page.next) })} rel="next" data-testid="next-page">
+            Next →
+          </Link>
+        ) : (
+          <span className="muted">Next →</span>
+        )}
+      </nav>
+    </div>
+  );
+}

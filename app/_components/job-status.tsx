@@ -1,0 +1,71 @@
+'use client';
+/**
+ * A compute job as a panel follows it: polled while queued or running, then its status, progress (phase, units
+ * done, rate, ETA) and error, as the worker wrote them to the job record.
+ */
+import { useQuery } from '@tanstack/react-query';
+import type { JobRow } from '@/server/jobs';
+import type { ProgressDetail } from '@/server/jobs/types';
+import { useTRPC } from '../trpc';
+
+const NO_JOB = '00000000-0000-0000-0000-000000000000';
+
+/** The job record, refetched twice a second until it is done, failed or cancelled. */
+export function useJob(id: string | null, initial?: JobRow | null) {
+  const trpc = useTRPC();
+  return useQuery({
+    ...trpc.job.get.queryOptions({ id: id ?? NO_JOB }),
+    enabled: id !== null,
+    initialData: initial && initial.id === id ? initial : undefined,
+    refetchInterval: (q) => {
+      const status = q.state.data?.status;
+      return status === undefined || status === 'queued' || status === 'running' ? 500 : false;
+    },
+  });
+}
+
+export type JobSummary = Pick<JobRow, 'id' | 'status' | 'progress' | 'error'> & { progressDetail: unknown };
+
+export function JobStatus({ job, showProgress = false, testId }: { job: JobSummary; showProgress?: boolean; testId?: string }) {
+  const detail = job.progressDetail as ProgressDetail | null;
+  const percent = Math.round(100 * job.progress);
+  const running = job.status === 'queued' || job.status === 'running';
+  return (
+    <div className="job-status" data-testid={testId}>
+      <div className="row">
+        <span className={`status ${job.status}`} data-testid={testId ? `${testId}-state` : undefined}>
+          {job.status}
+        </span>
+        {showProgress && running && (
+          <>
+            <progress max={100} value={job.status === 'queued' ? undefined : percent} aria-label="Progress" style={{ width: 200 }} />
+            <span className="mono">{job.status === 'queued' ? 'waiting for a worker…' : `${percent}%`}</span>
+          </>
+        )}
+        {!showProgress && running && <span className="muted">{job.status === 'queued' ? 'waiting for a worker…' : 'computing…'}</span>}
+      </div>
+      {showProgress && job.status === 'running' && detail && <p className="muted mono job-detail">{describeProgress(detail)}</p>}
+      {job.status === 'failed' && (
+        <p className="error" role="alert">
+          {job.error ?? 'the job failed'}
+        </p>
+      )}
+      {job.status === 'cancelled' && <p className="muted">The job was cancelled.</p>}
+    </div>
+  );
+}
+
+export function describeProgress(detail: ProgressDetail): string {
+  const parts: string[] = [detail.phase];
+  if (detail.done !== undefined && detail.total !== undefined && detail.unit && detail.unit !== ('chunks' as string)) {
+    parts.push(`${Math.round(detail.done).toLocaleString('en')} / ${detail.total.toLocaleString('en')} ${detail.unit}`);
+  }
+  if (detail.rate) parts.push(`${detail.rate.toFixed(detail.rate < 10 ? 1 : 0)} ${detail.unit ?? 'tokens'}/s`);
+  if (typeof detail.etaSeconds === 'number') parts.push(`about ${formatSeconds(detail.etaSeconds)} left`);
+  return parts.join(' · ');
+}
+
+function formatSeconds(seconds: number): string {
+  if (seconds < 60) return `${Math.max(1, Math.round(seconds))} s`;
+  return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
+}

@@ -1,0 +1,67 @@
+import Link from 'next/link';
+import type { Metadata } from 'next';
+import { notFound } from 'next/navigation';
+import { api } from '@/server/api/server-caller';
+import { featureHref } from '@/server/search';
+import { ListEditor } from '../../_components/list-editor';
+import { orNotFound } from '../../_lib/not-found';
+
+export async function generateMetadata({ params }: { params: Promise<{ id: string }> }): Promise<Metadata> {
+  const { id } = await params;
+  const list = await (await api()).list.get({ id }).catch(() => null);
+  return { title: list ? `${list.name} · Lexicon` : 'List · Lexicon' };
+}
+
+/** A feature list: readable by anyone with its link; its owner (or an admin) edits it in place. */
+export default async function ListPage({ params }: { params: Promise<{ id: string }> }) {
+  const { id } = await params;
+  if (!/^[0-9a-f-]{36}$/i.test(id)) notFound();
+  const caller = await api();
+  const [list, me] = await Promise.all([orNotFound(caller.list.get({ id })), caller.auth.me()]);
+  const canEdit = !!me && (me.id === list.ownerId || me.role === 'admin') && me.role !== 'viewer';
+  return (
+    <>
+      <nav className="crumbs" aria-label="Breadcrumb">
+        <Link href="/lists">Lists</Link> / <span>{list.name}</span>
+      </nav>
+      <h1>{list.name}</h1>
+      <p className="muted">
+        {list.entries.length} feature{list.entries.length === 1 ? '' : 's'} · by {list.ownerName ?? 'a deleted account'} · created{' '}
+        {list.createdAt.toISOString().slice(0, 10)} · share this page&apos;s address: <code>/lists/{list.id}</code>
+      </p>
+      {list.description && <p className="list-description">{list.description}</p>}
+      {canEdit ? (
+        <ListEditor list={list} />
+      ) : list.entries.length === 0 ? (
+        <p className="muted">This list is empty.</p>
+      ) : (
+        <div className="table-scroll">
+          <table data-testid="list-entries">
+            <thead>
+              <tr>
+                <th>feature</th>
+                <th>label</th>
+                <th>note</th>
+                <th className="num">density</th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.entries.map((e) => (
+                <tr key={`${e.model}/${e.sae}/${e.index}`}>
+                  <td className="mono nowrap">
+                    <Link href={featureHref(e)}>
+                      {e.model}/{e.sae}/{e.index}
+                    </Link>
+                  </td>
+                  <td>{e.label ?? <span className="muted">—</span>}</td>
+                  <td className="note">{e.note}</td>
+                  <td className="num mono">{e.density === null ? '—' : e.density === 0 ? 'dead' : e.density.toExponential(2)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </>
+  );
+}

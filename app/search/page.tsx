@@ -1,0 +1,218 @@
+import Link from 'next/link';
+import { redirect } from 'next/navigation';
+import type { Metadata } from 'next';
+import { api } from '@/server/api/server-caller';
+import { featureHref, parseFeatureAddress } from '@/server/search';
+
+export const metadata: Metadata = { title: 'Search · Lexicon' };
+
+type Search = Record<string, string | string[] | undefined>;
+const one = (s: Search, k: string) => (typeof s[k] === 'string' ? (s[k] as string) : '');
+
+/** ⟦match⟧ markers from ts_headline as <mark> (the rest is plain text: React escapes it). */
+function Snippet({ text }: { text: string }) {
+  const parts = text.split(/⟦|⟧/);
+  return (
+    <>
+      {parts.map((part, i) => (i % 2 === 1 ? <mark key={i}>{part}</mark> : <span key={i}>{part}</span>))}
+    </>
+  );
+}
+
+function density(d: number | null) {
+  if (d === null) return <span className="muted">—</span>;
+  return d === 0 ? 'dead' : d.toExponential(2);
+}
+
+/**
+ * Search: a feature address goes straight to its page; otherwise labels and descriptions (full-text, ranked), or a
+ * token: the features that fire most on it and those with it among their top logits.
+ */
+export default async function SearchPage(props: { searchParams: Promise<Search> }) {
+  const search = await props.searchParams;
+  const q = one(search, 'q').slice(0, 500);
+  const mode = one(search, 'mode') === 'token' ? 'token' : 'text';
+  const model = one(search, 'model');
+  const sae = one(search, 'sae');
+  const address = parseFeatureAddress(q);
+  if (address) redirect(featureHref(address));
+
+  const caller = await api();
+  const [models, saes, text, token] = await Promise.all([
+    caller.model.list(),
+    model ? caller.sae.byModel({ model }).catch(() => []) : Promise.resolve([]),
+    mode === 'text' && q.trim() ? caller.search.text({ q, model: model || undefined, sae: (model && sae) || undefined }) : Promise.resolve(null),
+    mode === 'token' && q !== '' && model ? caller.search.token({ token: q, model, sae: sae || undefined }) : Promise.resolve(null),
+  ]);
+  const tokenModel = mode === 'token' && !model;
+  return (
+    <>
+      <h1>Search</h1>
+      <form method="get" action="/search" className="filters search-form" role="search">
+        <label className="grow">
+          {mode === 'token' ? 'Token' : 'Label, description or feature address'}
+          <input name="q" defaultValue={q} type="search" placeholder={mode === 'token' ? 'e.g. the' : 'e.g. base64, or stories260K/2-res/17'} autoFocus />
+        </label>
+        <label>
+          Search
+          <select name="mode" defaultValue={mode}>
+            <option value="text">labels and descriptions</option>
+            <option value="token">by token</option>
+          </select>
+        </label>
+        <label>
+          Model
+          <select name="model" defaultValue={model}>
+            <option value="">all models</option>
+            {models.map((m) => (
+              <option key={m.slug} value={m.slug}>
+                {m.slug}
+              </option>
+            ))}
+          </select>
+        </label>
+        {model && saes.length > 0 && (
+          <label>
+            SAE
+            <select name="sae" defaultValue={sae}>
+              <option value="">all SAEs</option>
+              {saes.map((s) => (
+                <option key={s.slug} value={s.slug}>
+                  {s.slug}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
+        <button type="submit">Search</button>
+      </form>
+      <p className="muted small" hidden={mode === 'token'}>
+        Words match their stems (“detectors” finds “detector”), the last word also as a prefix; use “quotes” for a phrase, <code>or</code> and{' '}
+        <code>-word</code>. A feature address (<code>model/sae/index</code>) opens that feature.
+      </p>
+
+      {tokenModel && <p className="error">Choose a model to search by token: token ids belong to a model&apos;s vocabulary.</p>}
+
+      {text && (
+        <section data-testid="text-results">
+          <h2>
+            {text.length === 0 ? 'No feature page matches' : `${text.length}${text.length === 50 ? '+' : ''} matching features`} “{q}”
+          </h2>
+          {text.length > 0 && (
+            <div className="table-scroll">
+              <table>
+                <thead>
+                  <tr>
+                    <th>feature</th>
+                    <th>label</th>
+                    <th>description</th>
+                    <th className="num">density</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {text.map((h) => (
+                    <tr key={`${h.model}/${h.sae}/${h.index}`}>
+                      <td className="mono nowrap">
+                        <Link href={featureHref(h)}>
+                          {h.model}/{h.sae}/{h.index}
+                        </Link>
+                      </td>
+                      <td>{h.label || <span className="muted">—</span>}</td>
+                      <td className="small">
+                        <Snippet text={h.snippet} />
+                      </td>
+                      <td className="num mono">{density(h.density)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+        </section>
+      )}
+
+      {token && (
+        <section data-testid="token-results">
+          {token.tokens.length === 0 ? (
+            <h2>No token of {model} is “{q}”</h2>
+          ) : (
+            <>
+              <p>
+                Tokens matched:{' '}
+                {token.tokens.map((t) => (
+                  <code key={t.id} className="tok">
+                    {JSON.stringify(t.piece)} <span className="muted">#{t.id}</span>
+                  </code>
+                ))}
+              </p>
+              <div className="grid-2">
+                <section>
+                  <h2>Fire most on it</h2>
+                  <p className="muted small">Features whose top examples peak on the token most often (then by activation).</p>
+                  {token.firing.length === 0 ? (
+                    <p className="muted">No feature&apos;s top examples peak on it.</p>
+                  ) : (
+                    <table data-testid="token-firing">
+                      <thead>
+                        <tr>
+                          <th>feature</th>
+                          <th>label</th>
+                          <th className="num">top examples</th>
+                          <th className="num">max act</th>
+                        </tr>
+                      </thead>
+                      <tbody>
+                        {token.firing.map((h) => (
+                          <tr key={`${h.sae}/${h.index}`}>
+                            <td className="mono nowrap">
+                              <Link href={featureHref(h)}>
+                                {h.sae}/{h.index}
+                              </Link>
+                            </td>
+                            <td>{h.label ?? <span className="muted">—</span>}</td>
+                            <td className="num">{h.examples}</td>
+                            <td className="num mono">{h.maxAct.toFixed(2)}</td>
+                          </tr>
+                        ))}
+                      </tbody>
+                    </table>
+                  )}
+                </section>
+                <section>
+                  <h2>Have it in their top logits</h2>
+                  <p className="muted small">Features whose decoder direction raises the token&apos;s logit most (W_dec·W_U).</p>
+                  {token.logits.length === 0 ? (
+                    <p className="muted">No feature has it among its top logits.</p>
+                  ) : (
+                    <table data-testid="token-logits">
+                      <thead>
+                        <tr>
+                          <th>feature</th>
+                          <th>label</th>
+                          <th className="num">logit weight</th>
+                        </tr>
+                      </thead>
+                      <tbody>
+                        {token.logits.map((h) => (
+                          <tr key={`${h.sae}/${h.index}`}>
+                            <td className="mono nowrap">
+                              <Link href={featureHref(h)}>
+                                {h.sae}/{h.index}
+                              </Link>
+                            </td>
+                            <td>{h.label ?? <span className="muted">—</span>}</td>
+                            <td className="num mono">{h.weight.toFixed(3)}</td>
+                          </tr>
+                        ))}
+                      </tbody>
+                    </table>
+                  )}
+                </section>
+              </div>
+            </>
+          )}
+        </section>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,311 @@
+/**
+ * `npm run bench:dashboards`: throughput of the dashboard job (issue 4) — computation and storing into a real
+ * (embedded) PostgreSQL, through the same code as the job (workers/jobs/dashboards.ts computeAndStoreDashboards).
+ * Prints figures; not a test.
+ *
+ *   npm run bench:dashboards [-- --models stories,gpt2] [--stories-tokens 32768] [--gpt2-tokens 1024] [--batch 16]
+ *                               [--gpt2-batch 4] [--feature-chunk 4096]
+ *
+ * - stories260K with the fixture SAE (standard, d_sae 256, blocks.2.hook_resid_post; the demo's SAEs are this size)
+ *   over a corpus sampled from the model (contexts of 128);
+ * - a GPT-2-small-shaped model (12 layers, d 768, vocab 50257, seeded random weights, built through Gpt2Model) with a
+ *   24576-feature standard SAE at blocks.6.hook_resid_pre (createSae), over random token contexts of 128.
+ * For each: corpus tokens per second (whole job: weights, model, SAE, bookkeeping, database), the share of time in
+ * the model, the SAE, the per-feature bookkeeping, the weight statistics and the database, rows stored, and the peak
+ * RSS of this process (process.resourceUsage().maxRSS, after the run). The dashboards are computed in feature chunks
+ * (4096 features per pass over the corpus), so a 24576-feature SAE takes 6 passes: the first runs the model (three
+ * times: clean, spliced, mean-ablated) and keeps the hook activations, the other five only encode them again.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { sql } from 'drizzle-orm';
+import * as tf from '@tensorflow/tfjs-core';
+import { models, saes } from '@/drizzle/schema';
+import { storeCorpus, type CorpusRow } from '@/server/corpora';
+import { getDb, getPool } from '@/server/db';
+import { jobParams } from '@/server/jobs/types';
+import { runMigrations } from '@/server/migrate';
+import type { ModelRow } from '@/server/models';
+import { startEmbeddedPostgres } from '@/server/postgres';
+import type { SaeRow } from '@/server/saes';
+import { initBackend } from '@/workers/backend';
+import { sampleModelCorpus } from '@/workers/corpus/sampled';
+import { computeAndStoreDashboards, type DashboardsOutcome } from '@/workers/jobs/dashboards';
+import { Gpt2Model, type Gpt2Config, type Gpt2Weights } from '@/workers/model/gpt2';
+import { loadModel } from '@/workers/model/load';
+import type { LanguageModel } from '@/workers/model/types';
+import { gaussian, seededRandom, type Random } from '@/workers/random';
+import { parseSaeConfig } from '@/workers/sae/config';
+import { loadSae } from '@/workers/sae/load';
+import { createSae, type Sae } from '@/workers/sae/sae';
+import { gpt2Tokenizer } from '@/workers/tokenizer/gpt2';
+
+// ---- options --------------------------------------------------------------------------------------------------------
+
+const argv = process.argv.slice(2);
+const option = (name: string, fallback: string) => {
+  const at = argv.indexOf(`--${name}`);
+  return at >= 0 && argv[at + 1] !== undefined ? argv[at + 1]! : fallback;
+};
+const MODELS = option('models', 'stories,gpt2').split(',');
+const STORIES_TOKENS = Number(option('stories-tokens', '32768'));
+const GPT2_TOKENS = Number(option('gpt2-tokens', '1024'));
+const STORIES_BATCH = Number(option('batch', '16'));
+const GPT2_BATCH = Number(option('gpt2-batch', '4'));
+const FEATURE_CHUNK = Number(option('feature-chunk', '4096'));
+const CONTEXT = 128;
+const SHARED = process.env.LEXICON_SHARED_DIR ?? path.resolve(import.meta.dirname, '../../../shared');
+
+// ---- subjects -------------------------------------------------------------------------------------------------------
+
+interface Subject {
+  name: string;
+  model: LanguageModel;
+  sae: Sae;
+  modelRow: ModelRow;
+  saeRow: SaeRow;
+  corpus: CorpusRow;
+  batchSize: number;
+  setup: string;
+}
+
+/** Registers a model and an SAE row for objects built in memory (the rows only anchor the stored run). */
+async function rows(name: string, model: LanguageModel, sae: Sae): Promise<{ modelRow: ModelRow; saeRow: SaeRow }> {
+  const [modelRow] = await getDb()
+    .insert(models)
+    .values({ slug: name, architecture: model.config.architecture, path: '(in memory)', config: model.config, contentHash: `bench-${name}` })
+    .returning();
+  const [saeRow] = await getDb()
+    .insert(saes)
+    .values({
+      modelId: modelRow!.id,
+      slug: 'bench',
+      hookName: sae.cfg.hookName,
+      architecture: sae.cfg.architecture,
+      dIn: sae.dIn,
+      dSae: sae.dSae,
+      cfg: sae.cfg.raw as object,
+      path: '(in memory)',
+      contentHash: `bench-${name}-sae`,
+    })
+    .returning();
+  return { modelRow: modelRow!, saeRow: saeRow! };
+}
+
+async function storiesSubject(): Promise<Subject> {
+  const started = performance.now();
+  const model = await loadModel(path.join(SHARED, 'models/stories260K'));
+  const sae = await loadSae(path.join(SHARED, 'fixtures/sae-stories260K-l2-standard'));
+  const { modelRow, saeRow } = await rows('stories260K', model, sae);
+  const sampled = await sampleModelCorpus(model, {
+    documents: 100_000, maxTokens: STORIES_TOKENS, documentTokens: 256, contextSize: CONTEXT, prependBos: true, seed: 1, temperature: 1,
+  });
+  const sampledAt = performance.now();
+  const corpus = await storeCorpus({
+    modelId: modelRow.id, name: 'bench', contexts: sampled.contexts, contextSize: CONTEXT, prependBos: true, source: sampled.source,
+  });
+  return {
+    name: 'stories260K', model, sae, modelRow, saeRow, corpus, batchSize: STORIES_BATCH,
+    setup: `corpus sampled from the model in ${s(sampledAt - started)} (${corpus.nTokens} tokens), stored in ${s(performance.now() - sampledAt)}`,
+  };
+}
+
+const GPT2_CONFIG: Gpt2Config = {
+  architecture: 'gpt2', dModel: 768, nLayers: 12, nHeads: 12, nKvHeads: 12, dMlp: 3072, vocabSize: 50257, contextLength: 1024, layerNormEps: 1e-5,
+};
+const GPT2_SAE_CFG = {
+  architecture: 'standard', d_in: 768, d_sae: 24576, dtype: 'float32', apply_b_dec_to_input: true, normalize_activations: 'none',
+  metadata: { model_name: 'gpt2-small-shaped-random', hook_name: 'blocks.6.hook_resid_pre', prepend_bos: true, context_size: CONTEXT, sae_lens_version: '6.0.0' },
+};
+
+/** Seeded normal(0, std) values as a tensor. */
+function normal(random: Random, shape: number[], std = 0.02): tf.Tensor {
+  const data = gaussian(random, shape.reduce((a, b) => a * b, 1));
+  for (let i = 0; i < data.length; i++) data[i] *= std;
+  return tf.tensor(data, shape, 'float32');
+}
+
+async function gpt2Subject(): Promise<Subject> {
+  const started = performance.now();
+  const random = seededRandom(20240601);
+  const { dModel: d, dMlp, vocabSize, contextLength, nLayers } = GPT2_CONFIG;
+  const ln = () => ({ weight: tf.ones([d]) as tf.Tensor1D, bias: tf.zeros([d]) as tf.Tensor1D });
+  const conv = (dIn: number, dOut: number) => ({ weight: normal(random, [dIn, dOut]) as tf.Tensor2D, bias: tf.zeros([dOut]) as tf.Tensor1D });
+  const weights: Gpt2Weights = {
+    tokenEmbedding: normal(random, [vocabSize, d]) as tf.Tensor2D,
+    positionEmbedding: normal(random, [contextLength, d], 0.01) as tf.Tensor2D,
+    blocks: Array.from({ length: nLayers }, () => ({
+      ln1: ln(), attnQkv: conv(d, 3 * d), attnOut: conv(d, d), ln2: ln(), mlpIn: conv(d, dMlp), mlpOut: conv(dMlp, d),
+    })),
+    lnFinal: ln(),
+  };
+  const model = new Gpt2Model(GPT2_CONFIG, weights, gpt2Tokenizer());
+  // SAE: decoder rows of norm ≈ 1, the encoder their transpose, b_enc slightly negative (sparse activations)
+  const dSae = GPT2_SAE_CFG.d_sae;
+  const W_dec = gaussian(random, dSae * d);
+  for (let i = 0; i < W_dec.length; i++) W_dec[i] /= Math.sqrt(d);
+  const W_enc = new Float32Array(d * dSae);
+  for (let f = 0; f < dSae; f++) for (let i = 0; i < d; i++) W_enc[i * dSae + f] = W_dec[f * d + i]!;
+  const sae = createSae(parseSaeConfig(GPT2_SAE_CFG), {
+    W_enc: tf.tensor2d(W_enc, [d, dSae]),
+    W_dec: tf.tensor2d(W_dec, [dSae, d]),
+    b_enc: tf.fill([dSae], -0.05) as tf.Tensor1D,
+    b_dec: tf.zeros([d]) as tf.Tensor1D,
+  } as never);
+  const built = performance.now();
+  const { modelRow, saeRow } = await rows('gpt2-small-shaped', model, sae);
+  const ids = seededRandom(7);
+  const contexts = Array.from({ length: Math.max(1, Math.floor(GPT2_TOKENS / CONTEXT)) }, () => [
+    model.tokenizer.bosId,
+    ...Array.from({ length: CONTEXT - 1 }, () => Math.floor(ids() * (vocabSize - 1))),
+  ]);
+  const corpus = await storeCorpus({ modelId: modelRow.id, name: 'bench', contexts, contextSize: CONTEXT, prependBos: true, source: { kind: 'random' } });
+  return {
+    name: 'GPT-2-small-shaped', model, sae, modelRow, saeRow, corpus, batchSize: GPT2_BATCH,
+    setup: `random weights + Gpt2Model/createSae ${s(built - started)}; ${corpus.nTokens} random tokens`,
+  };
+}
+
+// ---- measurement ----------------------------------------------------------------------------------------------------
+
+interface Figures {
+  name: string;
+  sae: string;
+  tokens: number;
+  outcome: DashboardsOutcome;
+  features: number;
+  examples: number;
+  examplesBytes: number;
+  maxRssMb: number;
+  setup: string;
+}
+
+async function measure(subject: Subject): Promise<Figures> {
+  log(`${subject.name}: ${subject.setup}`);
+  const params = jobParams.dashboards.parse({ saeId: subject.saeRow.id, corpusId: subject.corpus.id, batchSize: subject.batchSize });
+  let lastLog = 0;
+  const outcome = await computeAndStoreDashboards({
+    db: getDb(),
+    model: subject.model,
+    sae: subject.sae,
+    modelRow: subject.modelRow,
+    saeRow: subject.saeRow,
+    corpus: subject.corpus,
+    params,
+    jobId: null,
+    featureChunk: FEATURE_CHUNK,
+    onProgress: (fraction, d) => {
+      if (Date.now() - lastLog < 10_000 && fraction < 1) return;
+      lastLog = Date.now();
+      log(`  ${(100 * fraction).toFixed(0)}% ${d.phase}${d.chunk ? ` (chunk ${d.chunk}/${d.chunks})` : ''}${d.tokensPerSecond ? `, ${d.tokensPerSecond.toFixed(0)} tokens/s` : ''}`);
+    },
+  });
+  const { rows } = await getPool().query<{ features: number; examples: number; bytes: string }>(
+    `select (select count(*)::int from feature where run_id = $1) as features,
+            (select count(*)::int from feature_example where run_id = $1) as examples,
+            (select coalesce(sum(octet_length(acts)), 0) from feature_example where run_id = $1) as bytes`,
+    [outcome.runId],
+  );
+  return {
+    name: subject.name,
+    sae: `${subject.sae.cfg.architecture} d_sae ${subject.sae.dSae} @ ${subject.sae.cfg.hookName}`,
+    tokens: subject.corpus.nTokens,
+    outcome,
+    features: rows[0]!.features,
+    examples: rows[0]!.examples,
+    examplesBytes: Number(rows[0]!.bytes),
+    maxRssMb: process.resourceUsage().maxRSS / 1024,
+    setup: subject.setup,
+  };
+}
+
+// ---- output ---------------------------------------------------------------------------------------------------------
+
+function s(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+function log(line: string) {
+  console.error(`[bench] ${line}`);
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+// ---- main -----------------------------------------------------------------------------------------------------------
+
+const backend = await initBackend();
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lexicon-bench-dashboards-'));
+fs.chmodSync(dir, 0o755);
+const pg = await startEmbeddedPostgres({ dir: path.join(dir, 'pg') });
+const results: Figures[] = [];
+try {
+  await runMigrations(pg.url);
+  process.env.DATABASE_URL = pg.url;
+  for (const name of MODELS) {
+    const subject = name === 'stories' ? await storiesSubject() : name === 'gpt2' ? await gpt2Subject() : undefined;
+    if (!subject) throw new Error(`unknown model ${name} (stories, gpt2)`);
+    try {
+      results.push(await measure(subject));
+    } finally {
+      subject.model.dispose();
+      subject.sae.dispose();
+    }
+  }
+} finally {
+  await getPool().end().catch(() => undefined);
+  await pg.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+const [load1] = os.loadavg();
+const flags = backend === 'wasm' ? ` (simd ${tf.env().getBool('WASM_HAS_SIMD_SUPPORT')}, threads ${tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT')})` : '';
+console.log(
+  `\nbench:dashboards — backend ${backend}${flags}; ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), load ${load1.toFixed(2)}; Node ${process.version}; ` +
+    `embedded PostgreSQL; contexts of ${CONTEXT} tokens; ${FEATURE_CHUNK} features per pass over the corpus\n`,
+);
+const pct = (part: number, total: number) => `${((100 * part) / total).toFixed(0)}%`;
+console.log(
+  table(
+    ['model', 'SAE', 'corpus tokens', 'tokens/s', 'marginal tokens/s', 'total', 'model', 'SAE', 'bookkeeping', 'weights', 'database waited (all)', 'other', 'passes', 'rows (features / examples)', 'peak RSS'],
+    results.map((r) => {
+      const t = r.outcome.timings;
+      const other = Math.max(0, t.totalSeconds - t.modelSeconds - t.saeSeconds - t.bookkeepingSeconds - t.weightsSeconds - t.databaseWaitSeconds);
+      return [
+        r.name,
+        r.sae,
+        String(r.tokens),
+        t.tokensPerSecond.toFixed(1),
+        (r.tokens / (t.modelSeconds + t.saeSeconds + t.bookkeepingSeconds)).toFixed(1),
+        `${t.totalSeconds.toFixed(1)} s`,
+        `${t.modelSeconds.toFixed(1)} s (${pct(t.modelSeconds, t.totalSeconds)})`,
+        `${t.saeSeconds.toFixed(1)} s (${pct(t.saeSeconds, t.totalSeconds)})`,
+        `${t.bookkeepingSeconds.toFixed(1)} s (${pct(t.bookkeepingSeconds, t.totalSeconds)})`,
+        `${t.weightsSeconds.toFixed(1)} s (${pct(t.weightsSeconds, t.totalSeconds)})`,
+        `${t.databaseWaitSeconds.toFixed(1)} s (${pct(t.databaseWaitSeconds, t.totalSeconds)}) (${t.databaseSeconds.toFixed(1)} s)`,
+        `${other.toFixed(1)} s`,
+        String(t.chunks),
+        `${r.features} / ${r.examples} (acts ${(r.examplesBytes / 2 ** 20).toFixed(0)} MB)`,
+        `${r.maxRssMb.toFixed(0)} MB`,
+      ];
+    }),
+  ),
+);
+console.log(
+  '\ntokens/s: corpus tokens / the whole job (weights, model, SAE, bookkeeping, database). marginal tokens/s: corpus tokens / ' +
+    '(model + SAE + bookkeeping), what each further token costs; weight statistics and stored rows grow with the features, not the corpus. ' +
+    'database: the time the job waited for PostgreSQL (a chunk is stored while the next one computes), and in parentheses all of its database work.',
+);
+for (const r of results) {
+  const t = r.outcome.timings;
+  console.log(
+    `\n${r.name}: ${r.setup}. ${t.chunks} pass${t.chunks === 1 ? '' : 'es'} over the corpus (${FEATURE_CHUNK} features each): the first runs ` +
+      `the model 3 times over every token (clean, SAE spliced in, mean-ablated), computes the evals and keeps the hook activations` +
+      `${t.chunks > 1 ? '; the later ones reuse both and only encode (twice: statistics, then examples)' : ''}. ` +
+      `Stored ${r.features} features and ${r.examples} examples (${(r.examplesBytes / r.examples).toFixed(0)} bytes of activations each, float32).`,
+  );
+}

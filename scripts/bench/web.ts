@@ -1,0 +1,529 @@
+/**
+ * `npm run bench:web`: the web tier at scale (issue 5). Prints figures; not a test.
+ *
+ *   npm run bench:web [-- --features 1000000 --saes 40 --with-examples 200000 --duration 20 --connections 32 --no-build --keep]
+ *
+ * 1. Starts a fresh embedded PostgreSQL in a temp dir, applies the migrations, and fills it with COPY: one model (a
+ *    GPT-2-sized vocabulary of 50257 pieces), one corpus of 128-token contexts, `--saes` SAEs with `--features`
+ *    features in all (each with statistics, activation and logit histograms, quantile intervals, top/bottom logits,
+ *    encoder/decoder numbers), a complete dashboard run per SAE with evals (by-position metrics, density histogram),
+ *    20 top examples of 128 tokens (float32 activations) for `--with-examples` features spread over all SAEs, and a
+ *    label (with a description and its revision) on 10% of the features. Secondary indexes are dropped during the
+ *    load and rebuilt after it, then VACUUM ANALYZE.
+ * 2. Reports the database size, per table and per feature (pg_total_relation_size).
+ * 3. Builds the web app (unless --no-build) and runs `next start` against the database, then measures with
+ *    autocannon (`--connections` concurrent clients, `--duration` seconds each after a warm-up):
+ *      - the feature page /{model}/{sae}/{index} of random features that have top examples,
+ *      - the SAE feature table page /{model}/{sae}/features with random sorts, filters and keyset cursors,
+ *      - label search /search?q=WORD with words of every frequency;
+ *    and, for comparison, the bare SQL of the feature page (the statement server/features.ts sends) at the same
+ *    concurrency through a pool as large as the app's (10), and with one client.
+ * 4. Stops everything and removes the temp dir (unless --keep).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { runMigrations } from '@/server/migrate';
+import { freePort, startEmbeddedPostgres } from '@/server/postgres';
+import { seededRandom } from '@/workers/random';
+
+// ---- options ----------------------------------------------------------------------------------------------------
+
+const argv = process.argv.slice(2);
+const option = (name: string, fallback: string) => {
+  const at = argv.indexOf(`--${name}`);
+  return at >= 0 && argv[at + 1] !== undefined ? argv[at + 1]! : fallback;
+};
+const N_FEATURES = Number(option('features', '1000000'));
+const N_SAES = Number(option('saes', '40'));
+const WITH_EXAMPLES = Number(option('with-examples', '200000'));
+const TOP_EXAMPLES = 20;
+const CONTEXT = 128;
+const N_CONTEXTS = Number(option('contexts', '20000'));
+const VOCAB = 50257;
+const LABELLED_FRACTION = 0.1;
+const DURATION = Number(option('duration', '20'));
+const WARMUP = Number(option('warmup', '5'));
+const CONNECTIONS = Number(option('connections', '32'));
+const BUILD = !argv.includes('--no-build');
+const KEEP = argv.includes('--keep');
+const MODEL = 'bench';
+const PER_SAE = Math.ceil(N_FEATURES / N_SAES);
+const ROOT = path.resolve(import.meta.dirname, '../..');
+/** The benchmark's own build (next.config.mjs reads LEXICON_NEXT_DIST_DIR), apart from the .next of `npm start`. */
+const DIST_DIR = '.next-bench';
+
+const random = seededRandom(12345);
+const randInt = (n: number) => Math.floor(random() * n);
+const started = Date.now();
+const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0)} s`;
+const log = (line: string) => console.log(`[bench:web ${elapsed()}] ${line}`);
+
+// ---- synthetic content ------------------------------------------------------------------------------------------
+
+/** Pseudo-words for labels and descriptions, drawn with a Zipf-like skew so that some words match thousands of pages. */
+const SYLLABLES = ['ka', 'lo', 'mi', 'nu', 'pe', 'ra', 'si', 'to', 'vu', 'ze', 'bar', 'den', 'fol', 'gri', 'hux', 'jem', 'kor', 'lin', 'mox', 'nap'];
+const WORDS = Array.from({ length: 3000 }, (_, i) => {
+  let w = '';
+  let x = i + 7;
+  do {
+    w += SYLLABLES[x % SYLLABLES.length];
+    x = Math.floor(x / SYLLABLES.length);
+  } while (x > 0);
+  return w;
+});
+const CONCEPTS = ['detector', 'token', 'quote', 'bracket', 'number', 'name', 'verb', 'plural', 'negation', 'base64', 'code', 'story', 'ending', 'start'];
+const zipfWord = () => WORDS[Math.min(WORDS.length - 1, Math.floor(Math.exp(random() * Math.log(WORDS.length)) - 1))]!;
+const labelText = () => `${CONCEPTS[randInt(CONCEPTS.length)]} ${zipfWord()}${random() < 0.5 ? ` ${zipfWord()}` : ''}`;
+const bodyText = () =>
+  `Fires on ${zipfWord()} and ${zipfWord()} in ${CONCEPTS[randInt(CONCEPTS.length)]} contexts; ${random() < 0.5 ? 'mostly' : 'sometimes'} ${zipfWord()} ${zipfWord()}.`;
+
+function histogramJson(bins: number, lo: number, hi: number): string {
+  const edges = Array.from({ length: bins + 1 }, (_, i) => +(lo + ((hi - lo) * i) / bins).toPrecision(6));
+  const counts = Array.from({ length: bins }, (_, i) => Math.round(1000 * Math.exp(-i / 6) * (0.5 + random())));
+  return JSON.stringify({ edges, counts });
+}
+/** A few hundred distinct histograms, reused across features (content does not matter for the timings). */
+const ACT_HISTOGRAMS = Array.from({ length: 256 }, () => histogramJson(32, 0, 1 + random() * 10));
+const LOGIT_HISTOGRAMS = Array.from({ length: 256 }, () => histogramJson(32, -1 - random(), 1 + random()));
+const INTERVALS = Array.from({ length: 256 }, () =>
+  JSON.stringify(Array.from({ length: 10 }, (_, i) => ({ lo: +(i * 0.7).toFixed(3), hi: +((i + 1) * 0.7).toFixed(3), count: randInt(5000) }))),
+);
+/** 128 float32 activations as PostgreSQL bytea hex: a pool of 512 patterns, each peaking somewhere. */
+const ACTS = Array.from({ length: 512 }, (_, k) => {
+  const acts = new Float32Array(CONTEXT);
+  const peak = k % CONTEXT;
+  for (let t = 0; t < CONTEXT; t++) acts[t] = Math.max(0, 5 - Math.abs(t - peak) * (0.5 + random())) * (random() < 0.7 ? 1 : 0);
+  return { hex: Buffer.from(acts.buffer).toString('hex'), peak };
+});
+
+function logitsJson(sign: 1 | -1): string {
+  const parts: string[] = [];
+  for (let i = 0; i < 10; i++) parts.push(`{"id":${randInt(VOCAB)},"value":${(sign * (2 - i * 0.1 - random() * 0.05)).toFixed(4)}}`);
+  return `[${parts.join(',')}]`;
+}
+
+// ---- COPY -------------------------------------------------------------------------------------------------------
+
+/** Streams rows (text COPY format) made by `rows` into `table`. */
+async function copyRows(client: pg.PoolClient, table: string, columns: string[], rows: () => Generator<string>): Promise<void> {
+  const stream = client.query(copyFrom(`copy ${table} (${columns.join(', ')}) from stdin`));
+  const gen = rows();
+  const source = Readable.from(
+    (function* () {
+      let batch: string[] = [];
+      let size = 0;
+      for (const line of gen) {
+        batch.push(line);
+        size += line.length;
+        if (size > 1 << 20) {
+          yield batch.join('');
+          batch = [];
+          size = 0;
+        }
+      }
+      if (batch.length) yield batch.join('');
+    })(),
+  );
+  await pipeline(source, stream);
+}
+
+async function secondaryIndexes(client: pg.PoolClient, tables: string[]): Promise<{ name: string; def: string }[]> {
+  const { rows } = await client.query<{ indexname: string; indexdef: string }>(
+    `select i.indexname, i.indexdef from pg_indexes i
+      where i.schemaname = 'public' and i.tablename = any($1)
+        and not exists (select 1 from pg_constraint c where c.conname = i.indexname)`,
+    [tables],
+  );
+  return rows.map((r) => ({ name: r.indexname, def: r.indexdef }));
+}
+
+// ---- fill -------------------------------------------------------------------------------------------------------
+
+interface Filled {
+  saes: { id: string; slug: string; runId: string }[];
+  /** features with examples, as [sae slug, index] */
+  withExamples: [string, number][];
+}
+
+async function fill(pool: pg.Pool): Promise<Filled> {
+  const client = await pool.connect();
+  try {
+    await client.query('set synchronous_commit = off');
+    await client.query(`set maintenance_work_mem = '1GB'`);
+    const dropped = await secondaryIndexes(client, ['feature', 'feature_example', 'feature_page', 'feature_revision']);
+    for (const index of dropped) await client.query(`drop index "${index.name}"`);
+
+    const { rows: [user] } = await client.query<{ id: string }>(
+      `insert into "user" (id, name, email, role) values ($1, 'Bench', 'bench@example.org', 'admin') returning id`,
+      [crypto.randomUUID()],
+    );
+    const config = { nLayers: 12, dModel: 768, nHeads: 12, nKvHeads: 12, dMlp: 3072, vocabSize: VOCAB, contextLength: 1024, hookNames: [] };
+    const { rows: [model] } = await client.query<{ id: string }>(
+      `insert into model (slug, architecture, path, config, content_hash) values ($1, 'gpt2', '/nonexistent', $2, 'bench') returning id`,
+      [MODEL, config],
+    );
+    const pieces = Array.from({ length: VOCAB }, (_, i) => (i % 3 === 0 ? ` ${WORDS[i % WORDS.length]}` : `${WORDS[i % WORDS.length]}${i % 7 === 0 ? 's' : ''}`));
+    await client.query(`insert into model_vocab (model_id, content_hash, pieces) values ($1, 'bench', $2)`, [model!.id, pieces]);
+
+    const { rows: [corpus] } = await client.query<{ id: string }>(
+      `insert into corpus (model_id, name, context_size, prepend_bos, content_hash, n_contexts, n_tokens, source)
+       values ($1, 'bench corpus', $2, true, 'bench', $3, $4, '{}') returning id`,
+      [model!.id, CONTEXT, N_CONTEXTS, N_CONTEXTS * CONTEXT],
+    );
+    const contexts: Int32Array[] = Array.from({ length: N_CONTEXTS }, () => {
+      const c = new Int32Array(CONTEXT);
+      c[0] = 50256;
+      for (let t = 1; t < CONTEXT; t++) c[t] = randInt(VOCAB);
+      return c;
+    });
+    await copyRows(client, 'corpus_context', ['corpus_id', 'index', 'tokens'], function* () {
+      for (let i = 0; i < N_CONTEXTS; i++) yield `${corpus!.id}\t${i}\t{${contexts[i]!.join(',')}}\n`;
+    });
+    log(`corpus: ${N_CONTEXTS} contexts of ${CONTEXT} tokens`);
+
+    const nTokens = N_CONTEXTS * CONTEXT;
+    const saes: Filled['saes'] = [];
+    for (let s = 0; s < N_SAES; s++) {
+      const slug = `${Math.floor(s / 4)}-${['res', 'att', 'mlp', 'res-pre'][s % 4]}`;
+      const hook = `blocks.${Math.floor(s / 4)}.${['hook_resid_post', 'hook_attn_out', 'mlp.hook_post', 'hook_resid_pre'][s % 4]}`;
+      const { rows: [sae] } = await client.query<{ id: string }>(
+        `insert into sae (model_id, slug, hook_name, architecture, d_in, d_sae, cfg, path, content_hash)
+         values ($1, $2, $3, 'standard', 768, $4, $5, '/nonexistent', 'bench') returning id`,
+        [model!.id, slug, hook, PER_SAE, { context_size: 128, hook_name: hook }],
+      );
+      const byPosition = Array.from({ length: CONTEXT }, (_, position) => ({
+        position, nTokens: N_CONTEXTS, l0: 40 + position * 0.05, mse: 0.002, varianceExplained: 0.85 - position * 0.0005, centredSumOfSquares: 1,
+        nPredictions: N_CONTEXTS, ceClean: 3.1, ceSpliced: 3.3, ceAblated: 6, ceRecovered: 0.93 - position * 0.0002,
+      }));
+      const evals = {
+        nTokens, l0: 45, mse: 0.002, varianceExplained: 0.83, centredSumOfSquares: 1, nPredictions: nTokens - N_CONTEXTS,
+        ceClean: 3.1, ceSpliced: 3.3, ceAblated: 6, ceRecovered: 0.93, ablation: 'mean', nFeatures: PER_SAE, deadFraction: 0.05,
+        ultraRareFraction: 0.1, ultraRareDensity: 1e-5,
+        densityHistogram: { edges: Array.from({ length: 51 }, (_, i) => -7 + (7 * i) / 50), counts: Array.from({ length: 50 }, (_, i) => Math.round(PER_SAE * 0.02 * Math.exp(-((i - 30) ** 2) / 80))), dead: Math.round(PER_SAE * 0.05) },
+        byPosition,
+      };
+      const { rows: [run] } = await client.query<{ id: string }>(
+        `insert into dashboard_run (sae_id, corpus_id, status, params, evals, timings, n_tokens, completed_at)
+         values ($1, $2, 'complete', '{}', $3, '{}', $4, now()) returning id`,
+        [sae!.id, corpus!.id, evals, nTokens],
+      );
+      await client.query(`update sae set current_run_id = $1 where id = $2`, [run!.id, sae!.id]);
+      saes.push({ id: sae!.id, slug, runId: run!.id });
+    }
+
+    // Features: every SAE's, with statistics and histograms.
+    await copyRows(
+      client,
+      'feature',
+      ['run_id', 'sae_id', 'index', 'n_tokens', 'nonzero_count', 'density', 'max_act', 'mean_act', 'mean_act_all', 'histogram', 'intervals',
+        'logit_top', 'logit_bottom', 'logit_histogram', 'encoder_bias', 'encoder_norm', 'decoder_norm', 'de_dot', 'de_cos'],
+      function* () {
+        for (const sae of saes) {
+          for (let index = 0; index < PER_SAE; index++) {
+            const kind = random();
+            const count = kind < 0.05 ? 0 : kind < 0.15 ? 1 + randInt(20) : Math.round(nTokens * 10 ** (-4.5 + random() * 4));
+            const density = count / nTokens;
+            const rare = kind < 0.15;
+            const maxAct = count === 0 ? 0 : 0.5 + random() * 20;
+            const deDot = rare ? (random() - 0.5) * 0.8 : 0.6 + random() * 0.6;
+            yield `${sae.runId}\t${sae.id}\t${index}\t${nTokens}\t${count}\t${density}\t${maxAct.toFixed(4)}\t${(maxAct / 3).toFixed(4)}\t${((maxAct / 3) * density).toExponential(4)}\t` +
+              `${ACT_HISTOGRAMS[randInt(256)]}\t${INTERVALS[randInt(256)]}\t${logitsJson(1)}\t${logitsJson(-1)}\t${LOGIT_HISTOGRAMS[randInt(256)]}\t` +
+              `${(rare ? -1 - random() * 4 : (random() - 0.5) * 0.6).toFixed(4)}\t${(0.8 + random() * 0.4).toFixed(4)}\t1\t${deDot.toFixed(4)}\t${Math.max(-1, Math.min(1, deDot)).toFixed(4)}\n`;
+          }
+        }
+      },
+    );
+    log(`features: ${saes.length * PER_SAE}`);
+
+    // Top examples for WITH_EXAMPLES features, spread evenly over the SAEs.
+    const stride = Math.max(1, Math.floor((saes.length * PER_SAE) / WITH_EXAMPLES));
+    const withExamples: [string, number][] = [];
+    await copyRows(
+      client,
+      'feature_example',
+      ['run_id', 'feature_index', 'kind', 'interval', 'rank', 'context_index', 'max_act', 'max_pos', 'acts', 'max_token'],
+      function* () {
+        for (let g = 0; g < saes.length * PER_SAE && withExamples.length < WITH_EXAMPLES; g += stride) {
+          const sae = saes[Math.floor(g / PER_SAE)]!;
+          const index = g % PER_SAE;
+          withExamples.push([sae.slug, index]);
+          for (let rank = 0; rank < TOP_EXAMPLES; rank++) {
+            const ctx = randInt(N_CONTEXTS);
+            const acts = ACTS[randInt(ACTS.length)]!;
+            yield `${sae.runId}\t${index}\ttop\t-1\t${rank}\t${ctx}\t${(20 - rank * 0.5).toFixed(3)}\t${acts.peak}\t\\\\x${acts.hex}\t${contexts[ctx]![acts.peak]}\n`;
+          }
+        }
+      },
+    );
+    log(`top examples: ${withExamples.length} features × ${TOP_EXAMPLES}`);
+
+    // Labels (with a description) on 10% of the features, each with its first revision.
+    const labelled: { saeId: string; index: number; label: string; body: string }[] = [];
+    for (const sae of saes) for (let index = 0; index < PER_SAE; index++) if (random() < LABELLED_FRACTION) labelled.push({ saeId: sae.id, index, label: labelText(), body: bodyText() });
+    await copyRows(client, 'feature_page', ['sae_id', 'index', 'label', 'body', 'revision', 'updated_by'], function* () {
+      for (const p of labelled) yield `${p.saeId}\t${p.index}\t${p.label}\t${p.body}\t1\t${user!.id}\n`;
+    });
+    await copyRows(client, 'feature_revision', ['sae_id', 'index', 'revision', 'label', 'body', 'summary', 'author_id'], function* () {
+      for (const p of labelled) yield `${p.saeId}\t${p.index}\t1\t${p.label}\t${p.body}\tbench\t${user!.id}\n`;
+    });
+    log(`labels: ${labelled.length}`);
+
+    for (const index of dropped) await client.query(index.def);
+    log(`rebuilt ${dropped.length} indexes`);
+    await client.query('vacuum analyze');
+    log('vacuum analyze done');
+    return { saes, withExamples };
+  } finally {
+    client.release();
+  }
+}
+
+// ---- measuring --------------------------------------------------------------------------------------------------
+
+interface Figures {
+  p50: number;
+  p95: number;
+  p99: number;
+  mean: number;
+  rps: number;
+  requests: number;
+  errors: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function load(url: string, paths: () => string, seconds: number, connections = CONNECTIONS): Promise<Figures> {
+  const run = (duration: number, latencies?: number[]) =>
+    new Promise<autocannon.Result>((resolve, reject) => {
+      const instance = autocannon(
+        {
+          url,
+          connections,
+          duration,
+          timeout: 30,
+          requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: paths() }) }],
+        },
+        (err, result) => (err ? reject(err) : resolve(result)),
+      );
+      // Every response's time, for exact percentiles (autocannon's summary has p90 and p97.5 but no p95).
+      if (latencies) instance.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => latencies.push(ms));
+    });
+  await run(WARMUP);
+  const latencies: number[] = [];
+  const r = await run(seconds, latencies);
+  latencies.sort((a, b) => a - b);
+  return {
+    p50: percentile(latencies, 50),
+    p95: percentile(latencies, 95),
+    p99: percentile(latencies, 99),
+    mean: latencies.reduce((a, b) => a + b, 0) / Math.max(1, latencies.length),
+    rps: latencies.length / seconds,
+    requests: latencies.length,
+    errors: r.errors + r.non2xx + r.timeouts,
+  };
+}
+
+/** The same statement, concurrently from `clients` loops through a pool of `poolSize`, for `seconds`. */
+async function bareSql(pool: pg.Pool, text: string, values: () => unknown[], clients: number, seconds: number): Promise<Figures> {
+  const latencies: number[] = [];
+  let errors = 0;
+  const end = Date.now() + seconds * 1000;
+  const warmEnd = Date.now() + WARMUP * 1000;
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (Date.now() < end) {
+        const t0 = performance.now();
+        try {
+          await pool.query({ name: 'bench-feature-page', text, values: values() });
+        } catch {
+          errors++;
+        }
+        if (Date.now() > warmEnd) latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  latencies.sort((a, b) => a - b);
+  return {
+    p50: percentile(latencies, 50),
+    p95: percentile(latencies, 95),
+    p99: percentile(latencies, 99),
+    mean: latencies.reduce((a, b) => a + b, 0) / latencies.length,
+    rps: latencies.length / (seconds - WARMUP),
+    requests: latencies.length,
+    errors,
+  };
+}
+
+/** The feature page's statement, as server/features.ts sends it (captured from one call). */
+async function featurePageStatement(pool: pg.Pool, sae: string, index: number): Promise<string> {
+  const { getFeaturePage } = await import('@/server/features');
+  let text: string | undefined;
+  const spy = {
+    $client: {
+      query: (config: { text: string; values: unknown[] }) => {
+        text ??= config.text;
+        return pool.query(config);
+      },
+    },
+    query: { modelVocabs: { findFirst: async () => undefined } },
+  };
+  await getFeaturePage(spy as never, MODEL, sae, index);
+  if (!text) throw new Error('the feature page sent no statement');
+  return text;
+}
+
+const fmt = (f: Figures) =>
+  `p50 ${f.p50.toFixed(1)} ms · p95 ${f.p95.toFixed(1)} ms · p99 ${f.p99.toFixed(1)} ms · mean ${f.mean.toFixed(1)} ms · ${f.rps.toFixed(1)} req/s (${f.requests} requests, ${f.errors} errors)`;
+
+// ---- main -------------------------------------------------------------------------------------------------------
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lexicon-bench-web-'));
+fs.chmodSync(dir, 0o755);
+let server: ChildProcess | undefined;
+let database: Awaited<ReturnType<typeof startEmbeddedPostgres>> | undefined;
+let pool: pg.Pool | undefined;
+
+async function cleanup() {
+  if (server && server.exitCode === null) {
+    const exited = new Promise((r) => server!.once('exit', r));
+    server.kill('SIGTERM');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+  }
+  await pool?.end().catch(() => undefined);
+  await database?.stop().catch(() => undefined);
+  if (!KEEP) fs.rmSync(dir, { recursive: true, force: true });
+  else log(`kept ${dir}`);
+}
+process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
+
+try {
+  log(`load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} on ${os.cpus().length} cores (other processes on the machine skew every figure)`);
+  log(`${N_FEATURES} features in ${N_SAES} SAEs (${PER_SAE} each), ${WITH_EXAMPLES} with ${TOP_EXAMPLES} top examples of ${CONTEXT} tokens, ${LABELLED_FRACTION * 100}% labelled`);
+  database = await startEmbeddedPostgres({ dir: path.join(dir, 'pg') });
+  await runMigrations(database.url);
+  pool = new pg.Pool({ connectionString: database.url, max: 10 });
+  pool.on('error', () => undefined);
+  const filled = await fill(pool);
+  log(`fill done`);
+
+  const { rows: sizes } = await pool.query<{ name: string; bytes: string }>(
+    `select c.relname as name, pg_total_relation_size(c.oid)::bigint as bytes from pg_class c
+      join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'public' and c.relkind = 'r' order by 2 desc limit 8`,
+  );
+  const { rows: [db] } = await pool.query<{ bytes: string }>(`select pg_database_size(current_database())::bigint as bytes`);
+  const total = Number(db!.bytes);
+  const mb = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+  const perFeature = (name: string) => Number(sizes.find((s) => s.name === name)?.bytes ?? 0) / (N_SAES * PER_SAE);
+  console.log('\nDatabase size');
+  for (const s of sizes) console.log(`  ${s.name.padEnd(20)} ${mb(Number(s.bytes)).padStart(10)}  (${(Number(s.bytes) / (N_SAES * PER_SAE)).toFixed(0)} B per feature)`);
+  console.log(`  whole database       ${mb(total).padStart(10)}  (${(total / (N_SAES * PER_SAE)).toFixed(0)} B per feature)`);
+  console.log(
+    `  per feature: ${perFeature('feature').toFixed(0)} B of statistics and histograms; ` +
+      `${(Number(sizes.find((s) => s.name === 'feature_example')?.bytes ?? 0) / filled.withExamples.length).toFixed(0)} B of top examples per feature that has them\n`,
+  );
+
+  if (BUILD) {
+    log('building the web app (next build)…');
+    const build = spawnSync(path.join(ROOT, 'node_modules/.bin/next'), ['build'], { cwd: ROOT, stdio: 'ignore', env: { ...process.env, LEXICON_NEXT_DIST_DIR: DIST_DIR } });
+    if (build.status !== 0) throw new Error('next build failed: run `npx next build` to see why');
+  } else if (!fs.existsSync(path.join(ROOT, DIST_DIR, 'BUILD_ID'))) {
+    throw new Error(`--no-build, but there is no build in ${DIST_DIR}`);
+  }
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  server = spawn(path.join(ROOT, 'node_modules/.bin/next'), ['start', '-p', String(port), '-H', '127.0.0.1'], {
+    cwd: ROOT,
+    env: { ...process.env, LEXICON_NEXT_DIST_DIR: DIST_DIR, NODE_ENV: 'production', DATABASE_URL: database.url, AUTH_SECRET: randomBytes(32).toString('base64url'), AUTH_TRUST_HOST: 'true' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  for (let i = 0; ; i++) {
+    const ok = await fetch(`${url}/api/health`).then((r) => r.status < 500, () => false);
+    if (ok) break;
+    if (i > 120) throw new Error('next start did not answer in 60 s');
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  log(`next start on ${url}`);
+
+  // Check each page answers before timing it.
+  const [sae0, index0] = filled.withExamples[0]!;
+  for (const p of [`/${MODEL}/${sae0}/${index0}`, `/${MODEL}/${sae0}/features`, `/search?q=${WORDS[0]}`]) {
+    const r = await fetch(url + p);
+    if (r.status !== 200) throw new Error(`${p} answered ${r.status}`);
+  }
+
+  const pick = <T>(xs: T[]) => xs[randInt(xs.length)]!;
+  const featurePath = () => {
+    const [sae, index] = pick(filled.withExamples);
+    return `/${MODEL}/${sae}/${index}`;
+  };
+  // Table pages: random SAE, sort, direction and filter; half of them deep pages (a keyset cursor from a real row).
+  const { rows: cursorRows } = await pool.query<{ slug: string; index: number; density: number; max_act: number; encoder_bias: number; de_cos: number }>(
+    `select s.slug, f.index, f.density, f.max_act, f.encoder_bias, f.de_cos from feature f tablesample system (1) join sae s on s.current_run_id = f.run_id limit 2000`,
+  );
+  const sorts = [['density', 'density'], ['maxAct', 'max_act'], ['encoderBias', 'encoder_bias'], ['deCos', 'de_cos']] as const;
+  const filters = ['', '&labelled=no', '&status=alive', '&labelled=yes', '&min=-4&max=-1'];
+  const tablePath = () => {
+    const row = pick(cursorRows);
+    const [sort, column] = pick([...sorts]);
+    const dir = random() < 0.5 ? 'desc' : 'asc';
+    const cursor = random() < 0.5 ? `&after=${row[column]}_${row.index}` : '';
+    return `/${MODEL}/${row.slug}/features?sort=${sort}&dir=${dir}${pick(filters)}${cursor}`;
+  };
+  const searchPath = () => `/search?q=${encodeURIComponent(random() < 0.2 ? `${CONCEPTS[randInt(CONCEPTS.length)]} ${zipfWord()}` : zipfWord())}`;
+
+  console.log(`\nHTTP, ${CONNECTIONS} concurrent clients, ${DURATION} s each after ${WARMUP} s of warm-up (autocannon ${autocannonVersion()})`);
+  const feature = await load(url, featurePath, DURATION);
+  console.log(`  feature page        ${fmt(feature)}`);
+  const table = await load(url, tablePath, DURATION);
+  console.log(`  SAE feature table   ${fmt(table)}`);
+  const search = await load(url, searchPath, DURATION);
+  console.log(`  label search        ${fmt(search)}`);
+
+  // One client at a time: what a request costs without queueing behind others.
+  console.log(`\nHTTP, 1 client, 10 s each`);
+  console.log(`  feature page        ${fmt(await load(url, featurePath, 10, 1))}`);
+  console.log(`  SAE feature table   ${fmt(await load(url, tablePath, 10, 1))}`);
+  console.log(`  label search        ${fmt(await load(url, searchPath, 10, 1))}`);
+
+  // The feature page's bare SQL, same concurrency, through a pool as large as the app's.
+  server.kill('SIGTERM');
+  await new Promise((r) => setTimeout(r, 1000));
+  const statement = await featurePageStatement(pool, sae0, index0);
+  const values = () => {
+    const [sae, index] = pick(filled.withExamples);
+    return [MODEL, sae, index, false];
+  };
+  const bare = await bareSql(pool, statement, values, CONNECTIONS, Math.min(DURATION, 15));
+  console.log(`\nBare SQL of the feature page (one statement), web server stopped`);
+  console.log(`  ${CONNECTIONS} clients, pool of 10   ${fmt(bare)}`);
+  const single = await bareSql(pool, statement, values, 1, 10);
+  console.log(`  1 client                 ${fmt(single)}`);
+  console.log(`\nFeature page p95 / bare SQL p95 at the same concurrency: ${(feature.p95 / bare.p95).toFixed(2)}×`);
+  console.log(`Targets: feature page p95 ≤ 100 ms (${feature.p95 <= 100 ? 'met' : 'NOT met'}) and ≤ 3× bare SQL (${feature.p95 <= 3 * bare.p95 ? 'met' : 'NOT met'}); search p95 ≤ 150 ms (${search.p95 <= 150 ? 'met' : 'NOT met'})`);
+  log(`load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  log('done');
+} catch (err) {
+  console.error(err);
+  process.exitCode = 1;
+} finally {
+  await cleanup();
+}
+
+function autocannonVersion(): string {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules/autocannon/package.json'), 'utf8')).version;
+  } catch {
+    return '?';
+  }
+}

@@ -1,0 +1,36 @@
+import { z } from 'zod';
+import { featuresFiringOn, featuresPromoting, matchTokens, parseFeatureAddress, searchText } from '../../search';
+import { createTRPCRouter, publicProcedure } from '../trpc';
+
+const scope = { model: z.string().min(1).max(200).optional(), sae: z.string().min(1).max(200).optional() };
+
+export const searchRouter = createTRPCRouter({
+  /** Labels and descriptions, full-text, best match first. */
+  text: publicProcedure
+    .input(z.object({ q: z.string().max(500, 'the query is longer than 500 characters'), ...scope, limit: z.number().int().min(1).max(100).default(50) }))
+    .query(({ ctx, input }) => searchText(ctx.db, input.q, { model: input.model, sae: input.sae }, input.limit)),
+
+  /** Which features fire most on a token, and which have it among their top logits (in one model's SAEs). */
+  token: publicProcedure
+    .input(
+      z.object({
+        token: z.string().min(1, 'type a token').max(100),
+        model: z.string().min(1, 'choose a model').max(200),
+        sae: scope.sae,
+        limit: z.number().int().min(1).max(100).default(30),
+      }),
+    )
+    .query(async ({ ctx, input }) => {
+      const tokens = await matchTokens(ctx.db, input.model, input.token);
+      const ids = tokens.map((t) => t.id);
+      const where = { model: input.model, sae: input.sae };
+      const [firing, logits] = await Promise.all([
+        featuresFiringOn(ctx.db, ids, where, input.limit),
+        featuresPromoting(ctx.db, ids, where, input.limit),
+      ]);
+      return { tokens, firing, logits };
+    }),
+
+  /** A feature address (model/sae/index, [[...]] or a page URL) parsed, or null. */
+  address: publicProcedure.input(z.object({ q: z.string().max(500) })).query(({ input }) => parseFeatureAddress(input.q) ?? null),
+});

@@ -1,0 +1,246 @@
+/**
+ * Feature lists: named collections of features with a note per entry. Anyone with the link can read a list (its
+ * id is its URL); its owner (or an admin) changes it.
+ */
+import { and, eq, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import { featureListEntries, featureLists } from '@/drizzle/schema';
+import { withTransaction, type Db } from './db';
+import { parseFeatureAddress, type FeatureAddress } from './search';
+import type { Role } from './users';
+
+export type FeatureListRow = typeof featureLists.$inferSelect;
+
+export const listInput = z.object({
+  name: z.string().trim().min(1, 'give the list a name').max(200, 'the name is longer than 200 characters'),
+  description: z.string().max(5000, 'the description is longer than 5000 characters').default(''),
+});
+export const noteInput = z.string().max(5000, 'the note is longer than 5000 characters');
+
+export class ListError extends Error {
+  constructor(
+    message: string,
+    readonly code: 'NOT_FOUND' | 'FORBIDDEN' | 'BAD_REQUEST' | 'CONFLICT',
+  ) {
+    super(message);
+  }
+}
+
+export interface Actor {
+  id: string;
+  role: Role;
+}
+
+export interface ListEntry extends FeatureAddress {
+  note: string;
+  position: number;
+  addedAt: Date;
+  label: string | null;
+  density: number | null;
+  nTokens: number | null;
+}
+
+export interface FeatureListView {
+  id: string;
+  name: string;
+  description: string;
+  ownerId: string | null;
+  ownerName: string | null;
+  createdAt: Date;
+  entries: ListEntry[];
+}
+
+export interface ListSummary {
+  id: string;
+  name: string;
+  description: string;
+  ownerName: string | null;
+  entries: number;
+  createdAt: Date;
+}
+
+export async function createList(db: Db, owner: Actor, input: z.input<typeof listInput>): Promise<FeatureListRow> {
+  const { name, description } = listInput.parse(input);
+  const [row] = await db.insert(featureLists).values({ name, description, ownerId: owner.id }).returning();
+  return row!;
+}
+
+/** A list with its entries (label and density of each feature), in one query for the entries. */
+export async function getList(db: Db, id: string): Promise<FeatureListView | undefined> {
+  if (!z.string().uuid().safeParse(id).success) return undefined;
+  const { rows: lists } = await db.execute<Record<string, unknown>>(sql`
+    select l.id, l.name, l.description, l.owner_id, l.created_at, u.name as owner_name, u.email as owner_email
+      from feature_list l left join "user" u on u.id = l.owner_id
+     where l.id = ${id}`);
+  const list = lists[0];
+  if (!list) return undefined;
+  const { rows } = await db.execute<Record<string, unknown>>(sql`
+    select m.slug as model, s.slug as sae, e.index, e.note, e.position, e.added_at,
+           nullif(p.label, '') as label, f.density, f.n_tokens
+      from feature_list_entry e
+      join sae s on s.id = e.sae_id
+      join model m on m.id = s.model_id
+      left join feature_page p on p.sae_id = e.sae_id and p.index = e.index
+      left join feature f on f.run_id = s.current_run_id and f.index = e.index
+     where e.list_id = ${id}
+     order by e.position, e.added_at`);
+  return {
+    id: list.id as string,
+    name: list.name as string,
+    description: list.description as string,
+    ownerId: (list.owner_id as string | null) ?? null,
+    ownerName: ((list.owner_name ?? list.owner_email) as string | null) ?? null,
+    createdAt: new Date(list.created_at as string),
+    entries: rows.map((r) => ({
+      model: r.model as string,
+      sae: r.sae as string,
+      index: r.index as number,
+      note: r.note as string,
+      position: r.position as number,
+      addedAt: new Date(r.added_at as string),
+      label: (r.label as string | null) ?? null,
+      density: (r.density as number | null) ?? null,
+      nTokens: r.n_tokens === null ? null : Number(r.n_tokens),
+    })),
+  };
+}
+
+/** Lists, newest first: one owner's, or everyone's. */
+export async function listLists(db: Db, filter: { ownerId?: string; limit?: number } = {}): Promise<ListSummary[]> {
+  const { rows } = await db.execute<Record<string, unknown>>(sql`
+    select l.id, l.name, l.description, l.created_at, coalesce(u.name, u.email) as owner_name,
+           (select count(*) from feature_list_entry e where e.list_id = l.id)::int as entries
+      from feature_list l left join "user" u on u.id = l.owner_id
+     where ${filter.ownerId ? sql`l.owner_id = ${filter.ownerId}` : sql`true`}
+     order by l.created_at desc, l.id
+     limit ${filter.limit ?? 50}`);
+  return rows.map((r) => ({
+    id: r.id as string,
+    name: r.name as string,
+    description: r.description as string,
+    ownerName: (r.owner_name as string | null) ?? null,
+    entries: r.entries as number,
+    createdAt: new Date(r.created_at as string),
+  }));
+}
+
+/** The list, locked for the rest of the transaction, when `actor` may change it. */
+async function editableList(tx: Db, actor: Actor, listId: string): Promise<FeatureListRow> {
+  if (!z.string().uuid().safeParse(listId).success) throw new ListError(`no list ${listId}`, 'NOT_FOUND');
+  const [list] = await tx.select().from(featureLists).where(eq(featureLists.id, listId)).for('update');
+  if (!list) throw new ListError(`no list ${listId}`, 'NOT_FOUND');
+  if (list.ownerId !== actor.id && actor.role !== 'admin') throw new ListError('only the owner of this list can change it', 'FORBIDDEN');
+  return list;
+}
+
+async function saeIdOf(tx: Db, address: FeatureAddress): Promise<string> {
+  const { rows } = await tx.execute<{ id: string; d_sae: number }>(sql`
+    select s.id, s.d_sae from sae s join model m on m.id = s.model_id where m.slug = ${address.model} and s.slug = ${address.sae}`);
+  const sae = rows[0];
+  if (!sae) throw new ListError(`no SAE ${address.model}/${address.sae}`, 'NOT_FOUND');
+  if (address.index >= sae.d_sae) throw new ListError(`${address.model}/${address.sae} has ${sae.d_sae} features: no feature ${address.index}`, 'BAD_REQUEST');
+  return sae.id;
+}
+
+export function addressOrThrow(text: string): FeatureAddress {
+  const address = parseFeatureAddress(text);
+  if (!address) throw new ListError(`"${text}" is not a feature address (model/sae/index)`, 'BAD_REQUEST');
+  return address;
+}
+
+export async function updateList(db: Db, actor: Actor, listId: string, input: z.input<typeof listInput>): Promise<void> {
+  const { name, description } = listInput.parse(input);
+  await withTransaction(async (tx) => {
+    await editableList(tx, actor, listId);
+    await tx.update(featureLists).set({ name, description }).where(eq(featureLists.id, listId));
+  });
+}
+
+export async function deleteList(db: Db, actor: Actor, listId: string): Promise<void> {
+  await withTransaction(async (tx) => {
+    await editableList(tx, actor, listId);
+    await tx.delete(featureLists).where(eq(featureLists.id, listId));
+  });
+}
+
+/** Adds a feature at the end of the list; a feature already there keeps its place and gets the new note if one is given. */
+export async function addEntry(db: Db, actor: Actor, listId: string, address: FeatureAddress, note = ''): Promise<void> {
+  noteInput.parse(note);
+  await withTransaction(async (tx) => {
+    await editableList(tx, actor, listId);
+    const saeId = await saeIdOf(tx, address);
+    const [{ next }] = (
+      await tx.execute<{ next: number }>(sql`select coalesce(max(position) + 1, 0)::int as next from feature_list_entry where list_id = ${listId}`)
+    ).rows as [{ next: number }];
+    await tx
+      .insert(featureListEntries)
+      .values({ listId, saeId, index: address.index, note, position: next })
+      .onConflictDoUpdate({
+        target: [featureListEntries.listId, featureListEntries.saeId, featureListEntries.index],
+        set: note ? { note } : { note: sql`${featureListEntries.note}` },
+      });
+  });
+}
+
+export async function setEntryNote(db: Db, actor: Actor, listId: string, address: FeatureAddress, note: string): Promise<void> {
+  noteInput.parse(note);
+  await withTransaction(async (tx) => {
+    await editableList(tx, actor, listId);
+    const saeId = await saeIdOf(tx, address);
+    const rows = await tx
+      .update(featureListEntries)
+      .set({ note })
+      .where(and(eq(featureListEntries.listId, listId), eq(featureListEntries.saeId, saeId), eq(featureListEntries.index, address.index)))
+      .returning({ index: featureListEntries.index });
+    if (rows.length === 0) throw new ListError('that feature is not in this list', 'NOT_FOUND');
+  });
+}
+
+export async function removeEntry(db: Db, actor: Actor, listId: string, address: FeatureAddress): Promise<void> {
+  await withTransaction(async (tx) => {
+    await editableList(tx, actor, listId);
+    const saeId = await saeIdOf(tx, address);
+    await tx
+      .delete(featureListEntries)
+      .where(and(eq(featureListEntries.listId, listId), eq(featureListEntries.saeId, saeId), eq(featureListEntries.index, address.index)));
+  });
+}
+
+/** Moves an entry one place up or down (swapping positions with its neighbour). */
+export async function moveEntry(db: Db, actor: Actor, listId: string, address: FeatureAddress, direction: 'up' | 'down'): Promise<void> {
+  await withTransaction(async (tx) => {
+    await editableList(tx, actor, listId);
+    const saeId = await saeIdOf(tx, address);
+    const entries = await tx
+      .select({ saeId: featureListEntries.saeId, index: featureListEntries.index, position: featureListEntries.position })
+      .from(featureListEntries)
+      .where(eq(featureListEntries.listId, listId))
+      .orderBy(featureListEntries.position, featureListEntries.addedAt);
+    const at = entries.findIndex((e) => e.saeId === saeId && e.index === address.index);
+    if (at < 0) throw new ListError('that feature is not in this list', 'NOT_FOUND');
+    const other = entries[direction === 'up' ? at - 1 : at + 1];
+    if (!other) return;
+    // Renumber densely in the new order (positions may have gaps after removals).
+    const order = [...entries];
+    [order[at], order[direction === 'up' ? at - 1 : at + 1]] = [other, entries[at]!];
+    for (const [position, e] of order.entries()) {
+      if (e.position === position) continue;
+      await tx
+        .update(featureListEntries)
+        .set({ position })
+        .where(and(eq(featureListEntries.listId, listId), eq(featureListEntries.saeId, e.saeId), eq(featureListEntries.index, e.index)));
+    }
+  });
+}
+
+/** Lists owned by `ownerId`, with whether each holds the feature (for "add to list" menus). */
+export async function listsHolding(db: Db, ownerId: string, address: FeatureAddress): Promise<{ id: string; name: string; holds: boolean }[]> {
+  const { rows } = await db.execute<{ id: string; name: string; holds: boolean }>(sql`
+    select l.id, l.name, exists (
+             select 1 from feature_list_entry e join sae s on s.id = e.sae_id join model m on m.id = s.model_id
+              where e.list_id = l.id and m.slug = ${address.model} and s.slug = ${address.sae} and e.index = ${address.index}) as holds
+      from feature_list l where l.owner_id = ${ownerId}
+     order by l.created_at desc`);
+  return rows;
+}
+

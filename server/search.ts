@@ -1,0 +1,234 @@
+/**
+ * Finding features: by label and description text (PostgreSQL full-text search over feature_page.search, ranked),
+ * by token (which features' top examples peak on it, which have it among their top logits), and by address.
+ */
+import { sql, type SQL } from 'drizzle-orm';
+import type { Db } from './db';
+
+// ---- addresses ------------------------------------------------------------------------------------------------
+
+export interface FeatureAddress {
+  model: string;
+  sae: string;
+  index: number;
+}
+
+/**
+ * `model/sae/index`, also as a wiki link `[[model/sae/index]]` or a page URL (`https://host/model/sae/index`);
+ * undefined when the text is not one.
+ */
+export function parseFeatureAddress(text: string): FeatureAddress | undefined {
+  let t = text.trim();
+  const link = /^\[\[(.+)\]\]$/.exec(t);
+  if (link) t = link[1]!.trim();
+  t = t.replace(/^https?:\/\/[^/]+\//, '').replace(/^\//, '').replace(/[?#].*$/, '').replace(/\/$/, '');
+  const match = /^([A-Za-z0-9][A-Za-z0-9._-]*)\/([A-Za-z0-9][A-Za-z0-9._-]*)\/(\d{1,9})$/.exec(t);
+  if (!match) return undefined;
+  return { model: match[1]!, sae: match[2]!, index: Number(match[3]) };
+}
+
+export function featureHref(a: FeatureAddress): string {
+  return `/${encodeURIComponent(a.model)}/${encodeURIComponent(a.sae)}/${a.index}`;
+}
+
+// ---- text search ------------------------------------------------------------------------------------------------
+
+export interface SearchScope {
+  /** model slug */
+  model?: string;
+  /** SAE slug (within `model`) */
+  sae?: string;
+}
+
+export interface TextHit extends FeatureAddress {
+  label: string;
+  /** a fragment of the description around the matched words, matches between ⟦ and ⟧ */
+  snippet: string;
+  rank: number;
+  density: number | null;
+  nTokens: number | null;
+}
+
+/**
+ * The tsquery for what someone typed: web-search syntax ("quoted phrase", or, -not) as PostgreSQL parses it; plain
+ * words instead are all required and the last one may be a prefix (so results appear while typing a word).
+ */
+export function textQuery(text: string): SQL | undefined {
+  const t = text.trim();
+  if (!t) return undefined;
+  if (/["]|\bor\b|(^|\s)-\S/i.test(t)) return sql`websearch_to_tsquery('english', ${t})`;
+  const words = t.split(/\s+/).map((w) => w.replace(/[^\p{L}\p{N}_]+/gu, '')).filter(Boolean);
+  if (words.length === 0) return undefined;
+  const terms = words.map((w, i) => (i === words.length - 1 ? `${w}:*` : w));
+  return sql`to_tsquery('english', ${terms.join(' & ')})`;
+}
+
+function scopeFilter(scope: SearchScope): SQL {
+  const parts: SQL[] = [];
+  if (scope.model) parts.push(sql`m.slug = ${scope.model}`);
+  if (scope.sae) parts.push(sql`s.slug = ${scope.sae}`);
+  return parts.length ? sql.join(parts, sql` and `) : sql`true`;
+}
+
+/**
+ * Feature pages whose label or description match, best first (ts_rank_cd with the label weighted above the body;
+ * ties by address). One query: the GIN index finds the matches, only the returned page gets snippets.
+ */
+export async function searchText(db: Db, text: string, scope: SearchScope = {}, limit = 50): Promise<TextHit[]> {
+  const query = textQuery(text);
+  if (!query) return [];
+  const { rows } = await db.execute<Record<string, unknown>>(sql`
+    with q as (select ${query} as q),
+    hits as (
+      select m.slug as model, s.slug as sae, s.current_run_id, p.index, p.label, p.body, ts_rank_cd(p.search, q.q) as rank
+        from feature_page p
+        cross join q
+        join sae s on s.id = p.sae_id
+        join model m on m.id = s.model_id
+       where p.search @@ q.q and ${scopeFilter(scope)}
+       order by rank desc, m.slug, s.slug, p.index
+       limit ${limit}
+    )
+    select h.model, h.sae, h.index, h.label, h.rank,
+           case when h.body = '' then ''
+                else ts_headline('english', h.body, q.q, 'StartSel=⟦,StopSel=⟧,MaxWords=24,MinWords=8,MaxFragments=1') end as snippet,
+           f.density, f.n_tokens
+      from hits h
+      cross join q
+      left join feature f on f.run_id = h.current_run_id and f.index = h.index
+     order by h.rank desc, h.model, h.sae, h.index`);
+  return rows.map((r) => ({
+    model: r.model as string,
+    sae: r.sae as string,
+    index: r.index as number,
+    label: r.label as string,
+    snippet: r.snippet as string,
+    rank: r.rank as number,
+    density: (r.density as number | null) ?? null,
+    nTokens: r.n_tokens === null ? null : Number(r.n_tokens),
+  }));
+}
+
+// ---- token search -----------------------------------------------------------------------------------------------
+
+/**
+ * Token ids of a model whose display piece (model_vocab) is `token`: exactly, or once surrounding whitespace is
+ * ignored on both sides (so "the" finds " the" and "the"), exact matches first.
+ */
+export async function matchTokens(db: Db, model: string, token: string, max = 8): Promise<{ id: number; piece: string }[]> {
+  if (token === '') return [];
+  const { rows } = await db.execute<{ id: number; piece: string }>(sql`
+    select (t.i - 1)::int as id, t.piece
+      from model m
+      join model_vocab v on v.model_id = m.id
+      cross join lateral unnest(v.pieces) with ordinality as t(piece, i)
+     where m.slug = ${model} and (t.piece = ${token} or btrim(t.piece) = btrim(${token}))
+     order by (t.piece = ${token}) desc, t.i
+     limit ${max}`);
+  return rows;
+}
+
+export interface TokenHit extends FeatureAddress {
+  label: string | null;
+  tokenId: number;
+  /** top examples (of this feature) that peak on the token, out of its top examples */
+  examples: number;
+  /** the feature's largest activation on the token among its top examples */
+  maxAct: number;
+  density: number | null;
+}
+
+export interface LogitHit extends FeatureAddress {
+  label: string | null;
+  tokenId: number;
+  /** W_dec[f]·W_U for the token */
+  weight: number;
+  density: number | null;
+}
+
+async function currentRuns(db: Db, scope: SearchScope & { model: string }): Promise<{ runId: string; sae: string; saeId: string }[]> {
+  const { rows } = await db.execute<{ run_id: string; sae: string; sae_id: string }>(sql`
+    select s.current_run_id as run_id, s.slug as sae, s.id as sae_id from sae s join model m on m.id = s.model_id
+     where ${scopeFilter(scope)} and s.current_run_id is not null`);
+  return rows.map((r) => ({ runId: r.run_id, sae: r.sae, saeId: r.sae_id }));
+}
+
+/** Features whose top examples peak on one of `tokenIds` most often (then by activation), in the model's SAEs. */
+export async function featuresFiringOn(
+  db: Db,
+  tokenIds: number[],
+  scope: SearchScope & { model: string },
+  limit = 30,
+): Promise<TokenHit[]> {
+  if (tokenIds.length === 0) return [];
+  const runs = await currentRuns(db, scope);
+  if (runs.length === 0) return [];
+  const runIds = sql.join(runs.map((r) => sql`${r.runId}::uuid`), sql`, `);
+  const ids = sql.join(tokenIds.map((id) => sql`${id}::int`), sql`, `);
+  const { rows } = await db.execute<Record<string, unknown>>(sql`
+    with hits as (
+      select e.run_id, e.feature_index, e.max_token, count(*)::int as examples, max(e.max_act) as max_act
+        from feature_example e
+       where e.kind = 'top' and e.max_token in (${ids}) and e.run_id in (${runIds})
+       group by e.run_id, e.feature_index, e.max_token
+       order by examples desc, max_act desc
+       limit ${limit}
+    )
+    select s.slug as sae, h.feature_index as index, h.max_token, h.examples, h.max_act, p.label, f.density
+      from hits h
+      join sae s on s.current_run_id = h.run_id
+      left join feature_page p on p.sae_id = s.id and p.index = h.feature_index
+      left join feature f on f.run_id = h.run_id and f.index = h.feature_index
+     order by h.examples desc, h.max_act desc, s.slug, h.feature_index`);
+  return rows.map((r) => ({
+    model: scope.model,
+    sae: r.sae as string,
+    index: r.index as number,
+    label: (r.label as string | null) || null,
+    tokenId: r.max_token as number,
+    examples: r.examples as number,
+    maxAct: r.max_act as number,
+    density: (r.density as number | null) ?? null,
+  }));
+}
+
+/** Features with one of `tokenIds` among their top logit weights, largest weight first. */
+export async function featuresPromoting(
+  db: Db,
+  tokenIds: number[],
+  scope: SearchScope & { model: string },
+  limit = 30,
+): Promise<LogitHit[]> {
+  if (tokenIds.length === 0) return [];
+  const runs = await currentRuns(db, scope);
+  if (runs.length === 0) return [];
+  const runIds = sql.join(runs.map((r) => sql`${r.runId}::uuid`), sql`, `);
+  // One containment test per token id: each is answered by the GIN index (jsonb_path_ops) on logit_top.
+  const contains = sql.join(
+    tokenIds.map((id) => sql`f.logit_top @> ${JSON.stringify([{ id }])}::jsonb`),
+    sql` or `,
+  );
+  const ids = sql.join(tokenIds.map((id) => sql`${id}::int`), sql`, `);
+  const { rows } = await db.execute<Record<string, unknown>>(sql`
+    with hits as (
+      select f.run_id, f.index, f.density, (w->>'id')::int as token_id, (w->>'value')::float8 as weight
+        from feature f, jsonb_array_elements(f.logit_top) w
+       where f.run_id in (${runIds}) and (${contains}) and (w->>'id')::int in (${ids})
+       order by weight desc
+       limit ${limit}
+    )
+    select s.slug as sae, h.index, h.token_id, h.weight, h.density, p.label
+      from hits h
+      join sae s on s.current_run_id = h.run_id
+      left join feature_page p on p.sae_id = s.id and p.index = h.index
+     order by h.weight desc, s.slug, h.index`);
+  return rows.map((r) => ({
+    model: scope.model,
+    sae: r.sae as string,
+    index: r.index as number,
+    label: (r.label as string | null) || null,
+    tokenId: r.token_id as number,
+    weight: r.weight as number,
+    density: (r.density as number | null) ?? null,
+  }));
+}

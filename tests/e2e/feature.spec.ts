@@ -1,0 +1,416 @@
+/**
+ * The feature page (/{model}/{sae}/{index}) and its compute panels, against the server that playwright.config.ts
+ * starts. The data is seeded here through the `lexicon` CLI (the fixture SAE on stories260K, a sampled corpus, its
+ * dashboards, and one feature again with the ablation loss change), so this file needs nothing from other tests.
+ * Screenshots go to test-results/screenshots/.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect, test, type Browser, type Page } from '@playwright/test';
+import pg from 'pg';
+import { FIXTURES_DIR } from '../shared';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const DATA_DIR = process.env.LEXICON_E2E_DATA!;
+const SHOTS = path.join(ROOT, 'test-results/screenshots');
+const MODEL = 'stories260K';
+const SAE = 'e2e-l2';
+const CORPUS = 'e2e-corpus';
+const PASSWORD = 'a long password';
+const run = Date.now().toString(36);
+
+let feature: number;
+let url: string;
+
+function lexicon(...args: string[]): string {
+  return execFileSync(process.execPath, [path.join(ROOT, 'bin/lexicon.mjs'), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, LEXICON_DATA_DIR: DATA_DIR },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 540_000,
+  });
+}
+
+async function sql<T = Record<string, unknown>>(text: string, values: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client(fs.readFileSync(path.join(DATA_DIR, 'pg-url'), 'utf8').trim());
+  await client.connect();
+  try {
+    return (await client.query(text, values)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
+
+async function signUp(page: Page, name: string): Promise<string> {
+  const email = `${name.toLowerCase()}-${run}@example.org`;
+  await page.goto('/signup');
+  await page.getByLabel('Name').fill(name);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel(/^Password/).fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign up' }).click();
+  await expect(page.getByTestId('current-user')).toContainText(name, { timeout: 60_000 });
+  return email;
+}
+
+async function signedInPage(browser: Browser, name: string): Promise<{ page: Page; email: string }> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const email = await signUp(page, name);
+  return { page, email };
+}
+
+async function shot(page: Page, name: string, fullPage = true, charts = true) {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  // charts drawn before the picture is taken (they load after the page)
+  for (const chart of charts ? await page.locator('figure.plot').all() : []) {
+    if (await chart.isVisible()) await expect(chart).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
+  }
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage });
+}
+
+test.beforeAll(async ({}, info) => {
+  info.setTimeout(600_000);
+  const [existing] = await sql<{ current_run_id: string | null }>(
+    'select s.current_run_id from sae s join model m on m.id = s.model_id where m.slug = $1 and s.slug = $2',
+    [MODEL, SAE],
+  );
+  if (!existing) lexicon('sae', 'add', path.join(FIXTURES_DIR, 'sae-stories260K-l2-standard'), '--model', MODEL, '--slug', SAE);
+  if (!existing?.current_run_id) {
+    lexicon('corpus', 'sample', '--model', MODEL, '--max-tokens', '8192', '--context', '128', '--seed', '1', '--name', CORPUS);
+    lexicon('dashboards', '--model', MODEL, '--sae', SAE, '--corpus', CORPUS);
+  }
+  // A feature firing on a few percent of tokens, with the clearest peak; computed again with the ablation loss change.
+  const [row] = await sql<{ index: number; corpus_id: string }>(
+    `select f.index, r.corpus_id from feature f join sae s on s.current_run_id = f.run_id join dashboard_run r on r.id = s.current_run_id
+     where s.slug = $1 and f.density between 0.005 and 0.1 order by f.max_act desc, f.index limit 1`,
+    [SAE],
+  );
+  feature = row!.index;
+  lexicon('dashboards', '--model', MODEL, '--sae', SAE, '--corpus', row!.corpus_id, '--features', String(feature), '--ablate');
+  url = `/${MODEL}/${SAE}/${feature}`;
+});
+
+test('the feature page shows the label, statistics, histograms, logit weights and examples', async ({ page }) => {
+  await page.setViewportSize({ width: 1366, height: 900 });
+  await page.goto(url);
+  await expect(page.getByTestId('feature-title')).toContainText(`${MODEL}/${SAE}/${feature}`);
+  await expect(page.getByTestId('feature-label')).toBeVisible();
+  const stats = page.getByTestId('feature-stats');
+  await expect(stats).toBeVisible();
+  await expect(stats).toContainText('of 8,192 tokens');
+  await expect(stats).toContainText('max activation');
+  await expect(stats).toContainText('encoder bias');
+  await expect(stats).toContainText('D/E projection');
+  // The charts are drawn by Plotly once it has loaded.
+  await expect(page.getByTestId('activation-histogram')).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
+  await expect(page.getByTestId('logit-histogram')).toHaveAttribute('data-state', 'ready');
+  await expect(page.getByTestId('activation-histogram').locator('.main-svg').first()).toBeVisible();
+  await expect(page.getByTestId('logit-top').locator('tr')).toHaveCount(10);
+  await expect(page.getByTestId('logit-bottom').locator('tr')).toHaveCount(10);
+  const top = page.getByTestId('top-examples').getByTestId('example');
+  expect(await top.count()).toBeGreaterThan(0);
+  await expect(top.first()).toBeVisible();
+  await expect(page.getByTestId('quantiles')).toBeVisible();
+
+  // The first example centres its peak: the outlined token's value is the feature's max activation.
+  const first = top.first();
+  const peak = first.locator('[tabindex="0"]');
+  await expect(peak).toHaveCSS('font-weight', '700');
+  const maxText = await page.getByTestId('stat-max').textContent();
+  expect(Number(await peak.getAttribute('data-value'))).toBeCloseTo(Number(maxText), 2);
+
+  // Hover shows the value; so does keyboard focus (the tooltip is the token's ::after, and its accessible name).
+  await peak.hover();
+  expect(await peak.getAttribute('aria-label')).toMatch(/act \d/);
+  expect(await peak.getAttribute('aria-label')).toMatch(/ablated: Δloss/);
+  await peak.focus();
+  await expect(peak).toBeFocused();
+  const tooltip = await peak.evaluate((el) => getComputedStyle(el, '::after').content);
+  expect(tooltip).toContain('act');
+  await expect(peak).toHaveAttribute('aria-label', /act \d/);
+  // Arrow keys move along the line.
+  const peakPos = Number(await peak.getAttribute('data-pos'));
+  await page.keyboard.press('ArrowRight');
+  await expect(first.locator(':focus')).toHaveAttribute('data-pos', String(peakPos + 1));
+  await shot(page, 'feature-page-focus', false);
+
+  // The context expands to all its tokens and collapses again.
+  const shown = await first.locator('[data-pos]').count();
+  await first.getByRole('button', { name: 'expand' }).click();
+  expect(await first.locator('[data-pos]').count()).toBeGreaterThan(shown);
+  await first.getByRole('button', { name: 'collapse' }).click();
+  await expect(first.locator('[data-pos]')).toHaveCount(shown);
+
+  // The SAELens config, and the neighbours.
+  await page.getByText('SAELens config').click();
+  await expect(page.getByTestId('sae-cfg')).toContainText('blocks.2.hook_resid_post');
+  await expect(page.getByTestId('copy-link')).toBeVisible();
+  await expect(page.getByTestId('permalink')).toHaveAttribute('href', url);
+  await shot(page, 'feature-page');
+
+  if (feature + 1 < 256) {
+    await page.getByTestId('next-feature').click();
+    await expect(page).toHaveURL(new RegExp(`/${feature + 1}$`));
+    await expect(page.getByTestId('feature-title')).toContainText(`/${feature + 1}`);
+  }
+});
+
+test('the feature page reads without JavaScript', async ({ browser }) => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto(url);
+  await expect(page.getByTestId('feature-title')).toContainText(String(feature));
+  await expect(page.getByTestId('feature-stats')).toContainText('of 8,192 tokens');
+  await expect(page.getByTestId('logit-top').locator('tr')).toHaveCount(10);
+  const examples = page.getByTestId('top-examples').getByTestId('example');
+  expect(await examples.count()).toBeGreaterThan(0);
+  await expect(examples.first()).toBeVisible();
+  await expect(examples.first().locator('[data-pos]').first()).toBeVisible();
+  await expect(page.getByTestId('quantiles')).toBeVisible();
+  // charts say what they would show
+  await expect(page.getByTestId('activation-histogram')).toContainText('Histogram of the');
+  await shot(page, 'feature-page-no-js', true, false);
+  await context.close();
+});
+
+test('the page is usable on a phone', async ({ browser }) => {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  const page = await context.newPage();
+  await page.goto(url);
+  await expect(page.getByTestId('feature-stats')).toBeVisible();
+  await expect(page.getByTestId('top-examples')).toBeVisible();
+  await expect(page.getByRole('tab', { name: 'Test your text' })).toBeVisible();
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  expect(overflow).toBeLessThanOrEqual(0);
+  await shot(page, 'feature-page-phone');
+  await context.close();
+});
+
+test('an editor edits the label and description; hostile markdown is neutralised', async ({ browser }) => {
+  const { page } = await signedInPage(browser, 'Edith');
+  await page.goto(url);
+  await page.getByTestId('edit-feature').click();
+  await page.getByRole('textbox', { name: 'Label' }).fill(`fires on j ${run}`);
+  await page.getByRole('textbox', { name: /^Description/ }).fill(
+    [
+      'Fires at the **start of words** beginning with j; see [[stories260K/e2e-l2/0]].',
+      '',
+      '<script>window.__pwned = 1</script>',
+      '',
+      '<img src="x" onerror="window.__pwned = 2">',
+      '',
+      '[a link](javascript:window.__pwned=3)',
+      '',
+      '| token | act |',
+      '| --- | --- |',
+      '| j | 7.7 |',
+    ].join('\n'),
+  );
+  await page.getByRole('textbox', { name: 'Summary of the change' }).fill('first label');
+  await page.getByRole('button', { name: 'Preview' }).click();
+  await expect(page.getByLabel('Preview')).toContainText('start of words');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByTestId('feature-label')).toHaveText(`fires on j ${run}`);
+  const description = page.getByTestId('feature-description');
+  await expect(description.locator('strong')).toHaveText('start of words');
+  await expect(description.locator('table')).toBeVisible();
+  await expect(description.locator('a.feature-link')).toHaveAttribute('href', '/stories260K/e2e-l2/0');
+  // Nothing hostile survived: no script, no handler, no javascript: URL, and nothing ran.
+  await expect(description.locator('script')).toHaveCount(0);
+  await expect(description.locator('[onerror]')).toHaveCount(0);
+  await expect(description.locator('img')).toHaveCount(0);
+  for (const href of await description.locator('a').evaluateAll((as) => as.map((a) => a.getAttribute('href') ?? ''))) {
+    expect(href).not.toMatch(/^javascript:/i);
+  }
+  await page.reload();
+  await expect(page.getByTestId('feature-label')).toHaveText(`fires on j ${run}`);
+  await description.getByText('a link').click().catch(() => undefined);
+  expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+  await expect(page.getByText(/revision \d+ by Edith/)).toBeVisible();
+  await shot(page, 'feature-edited');
+  await page.context().close();
+});
+
+test('a stale edit is refused and both versions are shown', async ({ browser }) => {
+  const a = await signedInPage(browser, 'Ada');
+  const b = await signedInPage(browser, 'Bo');
+  await a.page.goto(url);
+  await b.page.goto(url);
+  await a.page.getByTestId('edit-feature').click();
+  await b.page.getByTestId('edit-feature').click();
+
+  await b.page.getByRole('textbox', { name: 'Label' }).fill(`Bo's label ${run}`);
+  await b.page.getByRole('textbox', { name: /^Description/ }).fill('Bo thinks this is about names.');
+  await b.page.getByRole('button', { name: 'Save' }).click();
+  await expect(b.page.getByTestId('feature-label')).toHaveText(`Bo's label ${run}`);
+
+  await a.page.getByRole('textbox', { name: 'Label' }).fill(`Ada's label ${run}`);
+  await a.page.getByRole('textbox', { name: /^Description/ }).fill('Ada thinks this is about the letter j.');
+  await a.page.getByRole('button', { name: 'Save' }).click();
+  const conflict = a.page.getByTestId('edit-conflict');
+  await expect(conflict).toBeVisible();
+  await expect(conflict.getByTestId('conflict-theirs')).toContainText(`Bo's label ${run}`);
+  await expect(conflict.getByTestId('conflict-theirs')).toContainText('Bo thinks this is about names.');
+  await expect(conflict.getByTestId('conflict-mine')).toContainText(`Ada's label ${run}`);
+  await expect(conflict.getByTestId('conflict-mine')).toContainText('Ada thinks this is about the letter j.');
+  await expect(conflict).toContainText('by Bo');
+  await shot(a.page, 'feature-edit-conflict');
+
+  // Nothing was overwritten; then Ada saves deliberately on top of Bo's revision.
+  await b.page.reload();
+  await expect(b.page.getByTestId('feature-label')).toHaveText(`Bo's label ${run}`);
+  await conflict.getByRole('button', { name: /Save mine over revision/ }).click();
+  await expect(a.page.getByTestId('feature-label')).toHaveText(`Ada's label ${run}`);
+  const revisions = await sql<{ label: string }>(
+    `select r.label from feature_revision r join sae s on s.id = r.sae_id where s.slug = $1 and r.index = $2 order by r.revision`,
+    [SAE, feature],
+  );
+  expect(revisions.map((r) => r.label).slice(-2)).toEqual([`Bo's label ${run}`, `Ada's label ${run}`]);
+  await a.page.context().close();
+  await b.page.context().close();
+});
+
+test('Test your text runs through the worker and shades the tokens', async ({ browser }) => {
+  const { page } = await signedInPage(browser, 'Tess');
+  await page.goto(url);
+  const panel = page.getByTestId('panel-test');
+  await expect(panel.getByRole('textbox', { name: 'Text' })).not.toHaveValue('');
+  await panel.getByTestId('run-test').click();
+  await expect(panel.getByTestId('test-job-state')).toHaveText('done', { timeout: 90_000 });
+  const tokens = panel.getByTestId('test-tokens').locator('[data-pos]');
+  expect(await tokens.count()).toBeGreaterThan(3);
+  // The default text is the top example up to its peak, so the feature fires on it: the peak is outlined.
+  await expect(panel.getByTestId('test-result')).toContainText('Fires on');
+  const peak = panel.getByTestId('test-tokens').locator('[tabindex="0"]');
+  expect(Number(await peak.getAttribute('data-value'))).toBeGreaterThan(0);
+  await peak.focus();
+  expect(await peak.evaluate((el) => getComputedStyle(el, '::after').content)).toContain('act');
+  await shot(page, 'panel-test-your-text', false);
+
+  // An empty text is refused before any job is made.
+  await panel.getByRole('textbox', { name: 'Text' }).fill('   ');
+  await panel.getByTestId('run-test').click();
+  await expect(panel.getByRole('alert')).toContainText('empty');
+  await page.context().close();
+});
+
+test('Ablate shows the loss change per token and the most changed logits', async ({ browser }) => {
+  const { page } = await signedInPage(browser, 'Abe');
+  await page.goto(url);
+  await page.getByRole('tab', { name: 'Ablate' }).click();
+  const panel = page.getByTestId('panel-ablate');
+  await panel.getByTestId('run-ablate').click();
+  await expect(panel.getByTestId('ablate-job-state')).toHaveText('done', { timeout: 90_000 });
+  await expect(panel.getByTestId('ablate-result')).toBeVisible();
+  expect(await panel.getByTestId('ablate-tokens').locator('[data-pos]').count()).toBeGreaterThan(3);
+  expect(await panel.getByTestId('ablate-table').locator('tbody tr').count()).toBeGreaterThan(3);
+  await expect(panel.getByTestId('ablate-logits').locator('tr')).toHaveCount(10);
+  await shot(page, 'panel-ablate', false);
+
+  // Job errors are shown: a position past the end of the text.
+  await panel.getByLabel('Positions').fill('9999');
+  await panel.getByTestId('run-ablate').click();
+  await expect(panel.getByTestId('ablate-job-state')).toHaveText('failed', { timeout: 90_000 });
+  await expect(panel.getByRole('alert')).toContainText('out of range');
+  await page.context().close();
+});
+
+test('Steer plots the loss and a token logit against the coefficient', async ({ browser }) => {
+  const { page } = await signedInPage(browser, 'Stu');
+  await page.goto(url);
+  await page.getByRole('tab', { name: 'Steer' }).click();
+  const panel = page.getByTestId('panel-steer');
+  await expect(panel.getByLabel('Target token')).not.toHaveValue('');
+  await panel.getByLabel('From').fill('-8');
+  await panel.getByLabel('To', { exact: true }).fill('8');
+  await panel.getByLabel('Steps').fill('9');
+  await panel.getByTestId('run-steer').click();
+  await expect(panel.getByTestId('steer-job-state')).toHaveText('done', { timeout: 90_000 });
+  await expect(panel.getByTestId('steer-plot')).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
+  await expect(panel.getByTestId('steer-plot').locator('.main-svg').first()).toBeVisible();
+  await expect(panel.getByTestId('steer-table').locator('tbody tr')).toHaveCount(9);
+  await expect(panel.getByTestId('steer-table')).toContainText('logit');
+  await shot(page, 'panel-steer', false);
+
+  // An unknown target token is refused with a message.
+  await panel.getByLabel('Target token').fill('no-such-token-piece');
+  await panel.getByTestId('run-steer').click();
+  await expect(panel.getByRole('alert')).toContainText('no token');
+  await page.context().close();
+});
+
+test('Recompute shows its progress and the page updates when it finishes', async ({ browser }) => {
+  const { page } = await signedInPage(browser, 'Rex');
+  // Make the stored data visibly stale, so the update is visible.
+  await sql(
+    `update feature f set max_act = 999 from sae s where s.slug = $1 and f.run_id = s.current_run_id and f.index = $2`,
+    [SAE, feature],
+  );
+  await page.goto(url);
+  await expect(page.getByTestId('stat-max')).toHaveText('999.000');
+  await page.getByRole('tab', { name: 'Recompute' }).click();
+  const panel = page.getByTestId('panel-recompute');
+  await panel.getByTestId('recompute-dashboard').click();
+  await expect(panel.getByTestId('recompute-job-state')).toHaveText(/queued|running/);
+  await expect(panel.getByRole('progressbar')).toBeVisible();
+  // (a fast backend may finish between two polls)
+  await expect(panel.getByTestId('recompute-job-state')).toHaveText(/running|done/, { timeout: 60_000 });
+  await shot(page, 'panel-recompute-progress', false);
+  await expect(panel.getByTestId('recompute-job-state')).toHaveText('done', { timeout: 180_000 });
+  await expect(panel.getByTestId('recompute-updated')).toBeVisible();
+  await expect(page.getByTestId('stat-max')).not.toHaveText('999.000', { timeout: 30_000 });
+  await shot(page, 'panel-recompute-done', false);
+
+  // The logit weights alone.
+  await sql(
+    `update feature f set encoder_bias = 42 from sae s where s.slug = $1 and f.run_id = s.current_run_id and f.index = $2`,
+    [SAE, feature],
+  );
+  await page.reload();
+  await expect(page.getByTestId('stat-encoder-bias')).toHaveText('42.0000');
+  await page.getByRole('tab', { name: 'Recompute' }).click();
+  await panel.getByTestId('recompute-logits').click();
+  await expect(panel.getByTestId('recompute-job-state')).toHaveText('done', { timeout: 90_000 });
+  await expect(page.getByTestId('stat-encoder-bias')).not.toHaveText('42.0000', { timeout: 30_000 });
+  await page.context().close();
+});
+
+test('viewers read but cannot edit or recompute; visitors cannot run the panels', async ({ browser }) => {
+  const { page, email } = await signedInPage(browser, 'Vera');
+  await sql(`update "user" set role = 'viewer' where email = $1`, [email]);
+  await page.goto(url);
+  await expect(page.getByTestId('current-user')).toContainText('viewer');
+  await expect(page.getByTestId('edit-feature')).toHaveCount(0);
+  await page.getByRole('tab', { name: 'Recompute' }).click();
+  await expect(page.getByTestId('recompute-dashboard')).toBeDisabled();
+  await expect(page.getByTestId('panel-recompute')).toContainText('editor role');
+  await page.getByRole('tab', { name: 'Test your text' }).click();
+  await expect(page.getByTestId('run-test')).toBeEnabled();
+  await page.context().close();
+
+  const anonymous = await browser.newPage();
+  await anonymous.goto(url);
+  await expect(anonymous.getByTestId('run-test')).toBeDisabled();
+  await expect(anonymous.getByTestId('edit-feature')).toHaveCount(0);
+  await anonymous.goto(`/${MODEL}/${SAE}/100000`);
+  await expect(anonymous.getByText(/could not be found|404/i).first()).toBeVisible();
+  await anonymous.goto(`/${MODEL}/${SAE}/abc`);
+  await expect(anonymous.getByText(/could not be found|404/i).first()).toBeVisible();
+  await anonymous.close();
+});
+
+test('keyboard: the panel tabs move with the arrow keys and focus is visible', async ({ page }) => {
+  await page.goto(url);
+  const tab = page.getByRole('tab', { name: 'Test your text' });
+  await tab.focus();
+  await page.keyboard.press('ArrowRight');
+  const ablate = page.getByRole('tab', { name: 'Ablate' });
+  await expect(ablate).toBeFocused();
+  await expect(ablate).toHaveAttribute('aria-selected', 'true');
+  await expect(page.getByTestId('panel-ablate')).toBeVisible();
+  const outline = await ablate.evaluate((el) => getComputedStyle(el).outlineStyle);
+  expect(outline).not.toBe('none');
+});

@@ -1,0 +1,314 @@
+/**
+ * The pages around the feature page: the labelling queue, the SAE overview (evals, charts, scatter selection), the
+ * feature table (sorting, filters, keyset pages), search (text, token, address), lists, and the home and model pages
+ * with labelling progress. Seeded through the `lexicon` CLI (the fixture SAE on stories260K, a sampled corpus and its
+ * dashboards: the same workspace as feature.spec.ts, made here when missing). Labels are added through the queue.
+ * Screenshots go to test-results/screenshots/ and each test checks its key elements are visible.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect, test, type Browser, type Page } from '@playwright/test';
+import pg from 'pg';
+import { FIXTURES_DIR } from '../shared';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const DATA_DIR = process.env.LEXICON_E2E_DATA!;
+const SHOTS = path.join(ROOT, 'test-results/screenshots');
+const MODEL = 'stories260K';
+const SAE = 'e2e-l2';
+const CORPUS = 'e2e-corpus';
+const PASSWORD = 'a long password';
+const run = Date.now().toString(36);
+const LABELS = [`quote opener ${run}`, `story ending ${run}`, `name after Once ${run}`];
+
+function lexicon(...args: string[]): string {
+  return execFileSync(process.execPath, [path.join(ROOT, 'bin/lexicon.mjs'), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, LEXICON_DATA_DIR: DATA_DIR },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 540_000,
+  });
+}
+
+async function sql<T = Record<string, unknown>>(text: string, values: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client(fs.readFileSync(path.join(DATA_DIR, 'pg-url'), 'utf8').trim());
+  await client.connect();
+  try {
+    return (await client.query(text, values)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
+
+async function signedIn(browser: Browser, name: string): Promise<Page> {
+  const page = await (await browser.newContext({ viewport: { width: 1366, height: 900 } })).newPage();
+  await page.goto('/signup');
+  await page.getByLabel('Name').fill(name);
+  await page.getByLabel('Email').fill(`${name.toLowerCase()}-${run}@example.org`);
+  await page.getByLabel(/^Password/).fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign up' }).click();
+  await expect(page.getByTestId('current-user')).toContainText(name, { timeout: 60_000 });
+  return page;
+}
+
+async function shot(page: Page, name: string, fullPage = true) {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage });
+}
+
+/** Every listed element is inside the viewport's width (nothing pushed off a phone screen) and visible. */
+async function visibleAndInside(page: Page, testIds: string[]) {
+  const width = page.viewportSize()!.width;
+  for (const id of testIds) {
+    const el = page.getByTestId(id).first();
+    await expect(el, id).toBeVisible();
+    const box = (await el.boundingBox())!;
+    expect(box.x, `${id} starts inside the viewport`).toBeGreaterThanOrEqual(0);
+    expect(box.x + Math.min(box.width, width), `${id} fits the viewport`).toBeLessThanOrEqual(width + 1);
+  }
+}
+
+let labelled: number[] = [];
+
+test.beforeAll(async ({}, info) => {
+  info.setTimeout(600_000);
+  const [existing] = await sql<{ current_run_id: string | null }>(
+    'select s.current_run_id from sae s join model m on m.id = s.model_id where m.slug = $1 and s.slug = $2',
+    [MODEL, SAE],
+  );
+  if (!existing) lexicon('sae', 'add', path.join(FIXTURES_DIR, 'sae-stories260K-l2-standard'), '--model', MODEL, '--slug', SAE);
+  if (!existing?.current_run_id) {
+    lexicon('corpus', 'sample', '--model', MODEL, '--max-tokens', '8192', '--context', '128', '--seed', '1', '--name', CORPUS);
+    lexicon('dashboards', '--model', MODEL, '--sae', SAE, '--corpus', CORPUS);
+  }
+});
+
+test.describe.configure({ mode: 'serial' });
+
+test('the labelling queue saves with Enter, skips with Escape, and moves on', async ({ browser }) => {
+  const page = await signedIn(browser, 'Quinn');
+  await page.goto(`/${MODEL}/${SAE}/label?at=0`);
+  const item = page.getByTestId('queue-item');
+  await expect(item).toBeVisible();
+  await expect(page.getByTestId('label-progress')).toContainText('labelled');
+  await expect(item.locator('ol.examples li').first()).toBeVisible();
+  const input = page.getByLabel('Label', { exact: true });
+  await expect(input).toBeFocused();
+  await shot(page, 'label-queue');
+
+  for (const [i, label] of LABELS.entries()) {
+    const heading = await item.getByRole('heading').textContent();
+    const index = Number(/\/(\d+)/.exec(heading!)![1]);
+    if (i === 1) {
+      // Skip one with Escape first: the queue moves past it without saving.
+      await page.keyboard.press('Escape');
+      await expect(page).toHaveURL(new RegExp(`label\\?at=${index + 1}$`));
+      await expect(item.getByRole('heading')).not.toHaveText(heading!);
+    }
+    const current = Number(/\/(\d+)/.exec((await item.getByRole('heading').textContent())!)![1]);
+    await page.getByLabel('Label', { exact: true }).fill(label);
+    await page.keyboard.press('Enter');
+    await expect(page).toHaveURL(new RegExp(`label\\?at=${current + 1}$`), { timeout: 15_000 });
+    labelled.push(current);
+  }
+  const rows = await sql<{ index: number; label: string; revision: number }>(
+    `select p.index, p.label, p.revision from feature_page p join sae s on s.id = p.sae_id where s.slug = $1 and p.label = any($2) order by p.index`,
+    [SAE, LABELS],
+  );
+  expect(rows.map((r) => r.label).sort()).toEqual([...LABELS].sort());
+  labelled = rows.map((r) => r.index);
+
+  // A save based on an old revision is refused, not applied.
+  await page.goto(`/${MODEL}/${SAE}/label?at=${labelled[0]}`);
+  const shown = Number(/\/(\d+)/.exec((await item.getByRole('heading').textContent())!)![1]);
+  expect(labelled).not.toContain(shown); // labelled features are not offered again
+  await sql(`update feature_page set revision = revision + 1 where sae_id = (select id from sae where slug = $1) and index = $2`, [SAE, shown]).catch(() => undefined);
+  await sql(
+    `insert into feature_page (sae_id, index, label, revision) select id, $2, '', 1 from sae where slug = $1 on conflict do nothing`,
+    [SAE, shown],
+  );
+  await page.getByLabel('Label', { exact: true }).fill('too late');
+  await page.keyboard.press('Enter');
+  await expect(page.locator('.error[role=alert]')).toContainText('Someone saved this feature');
+});
+
+test('the SAE overview shows evals with token counts, charts, the scatter and its selection', async ({ page }) => {
+  await page.setViewportSize({ width: 1366, height: 900 });
+  await page.goto(`/${MODEL}/${SAE}`);
+  await expect(page.getByRole('heading', { name: `${MODEL}/${SAE}` })).toBeVisible();
+  await expect(page.getByTestId('label-progress').first()).toContainText(`/ 256 labelled`);
+  const evals = page.getByTestId('evals');
+  await expect(evals).toContainText('variance explained (centred)');
+  await expect(evals).toContainText('8,192 tokens');
+  await expect(evals).toContainText('next-token predictions');
+  for (const id of ['by-position', 'density-histogram', 'sae-scatter']) {
+    await expect(page.getByTestId(id)).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
+    await expect(page.getByTestId(id).locator('.main-svg').first()).toBeVisible();
+  }
+  await expect(page.getByTestId('feature-table')).toBeVisible();
+  await shot(page, 'sae-overview');
+
+  // Box-select the whole plotting area: the selected features are listed, with links to their pages.
+  const scatter = page.getByTestId('sae-scatter');
+  await scatter.hover();
+  await scatter.locator('[data-title="Box Select"]').click();
+  const area = (await scatter.locator('.nsewdrag').first().boundingBox())!;
+  await page.mouse.move(area.x + 3, area.y + 3);
+  await page.mouse.down();
+  await page.mouse.move(area.x + area.width / 2, area.y + area.height / 2, { steps: 5 });
+  await page.mouse.move(area.x + area.width - 3, area.y + area.height - 3, { steps: 5 });
+  await page.mouse.up();
+  const selection = page.getByTestId('selection');
+  await expect(selection).toBeVisible();
+  await expect(selection.getByRole('heading')).toContainText(/\d+ selected features?/);
+  expect(await selection.locator('tbody tr').count()).toBeGreaterThan(5);
+  await expect(selection.getByText(LABELS[0]!)).toBeVisible();
+  await shot(page, 'sae-overview-selection', false);
+
+  // The other projections and the 3-D view.
+  await page.getByRole('tab', { name: 'log density × encoder bias' }).click();
+  await expect(scatter).toHaveAttribute('data-state', 'ready');
+  await page.getByRole('tab', { name: '3-D' }).click();
+  await expect(page.getByRole('tab', { name: '3-D' })).toHaveAttribute('aria-selected', 'true');
+  await shot(page, 'sae-overview-3d', false);
+
+  // On a phone: the page stacks, and nothing is pushed off screen.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(`/${MODEL}/${SAE}`);
+  await expect(page.getByTestId('sae-scatter')).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
+  await visibleAndInside(page, ['label-progress', 'evals', 'density-histogram', 'sae-scatter']);
+  await shot(page, 'sae-overview-phone');
+});
+
+test('the feature table sorts, filters and pages by keyset, all in the URL', async ({ page }) => {
+  await page.setViewportSize({ width: 1366, height: 900 });
+  await page.goto(`/${MODEL}/${SAE}/features`);
+  const table = page.getByTestId('feature-table');
+  await expect(table.locator('tbody tr')).toHaveCount(50);
+  await expect(page.getByTestId('feature-count')).toContainText('256 features match');
+  const firstPage = await table.locator('tbody tr td:first-child').allTextContents();
+  await page.getByTestId('next-page').click();
+  await expect(page).toHaveURL(/after=/);
+  const secondPage = await table.locator('tbody tr td:first-child').allTextContents();
+  expect(secondPage).toHaveLength(50);
+  expect(secondPage.filter((f) => firstPage.includes(f))).toEqual([]);
+  await page.getByRole('link', { name: '← Previous' }).click();
+  await expect(table.locator('tbody tr td:first-child')).toHaveText(firstPage);
+
+  // Filters through the form (GET): only labelled features, sorted by max activation.
+  await page.locator('select[name=labelled]').selectOption('yes');
+  await page.locator('select[name=sort]').selectOption('maxAct');
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await expect(page).toHaveURL(/labelled=yes/);
+  await expect(page).toHaveURL(/sort=maxAct/);
+  const labels = await table.locator('tbody tr td:nth-child(2)').allTextContents();
+  for (const label of LABELS) expect(labels).toContain(label);
+  const maxActs = (await table.locator('tbody tr td:nth-child(4)').allTextContents()).map(Number);
+  expect(maxActs).toEqual([...maxActs].sort((a, b) => b - a));
+  await shot(page, 'feature-table');
+
+  // Dead features only: the density column says so, with the token count.
+  await page.goto(`/${MODEL}/${SAE}/features?status=dead`);
+  const count = await page.getByTestId('feature-count').textContent();
+  if (!count!.startsWith('0 ')) await expect(table.locator('tbody tr').first()).toContainText('dead (0 / 8,192)');
+  // Sorting by a column header flips the order.
+  await page.goto(`/${MODEL}/${SAE}/features?sort=index&dir=asc`);
+  await expect(table.locator('tbody tr td:first-child').first()).toHaveText('#0');
+  await table.getByRole('link', { name: /^feature/ }).click();
+  await expect(table.locator('tbody tr td:first-child').first()).toHaveText('#255');
+});
+
+test('search finds labels (ranked), tokens and addresses', async ({ page }) => {
+  await page.setViewportSize({ width: 1366, height: 900 });
+  await page.goto('/');
+  await page.getByRole('searchbox', { name: 'Search features' }).fill(`ending ${run}`);
+  await page.keyboard.press('Enter');
+  const results = page.getByTestId('text-results');
+  await expect(results).toContainText(LABELS[1]!);
+  await expect(results.locator('tbody tr').first()).toContainText(LABELS[1]!);
+  await shot(page, 'search-text');
+
+  // A prefix of a word matches while typing.
+  await page.goto(`/search?q=${encodeURIComponent(`quot ${run}`)}`);
+  await expect(results).toContainText(LABELS[0]!);
+
+  // By token: both tables, with links to features.
+  await page.goto(`/search?mode=token&model=${MODEL}&q=the`);
+  const token = page.getByTestId('token-results');
+  await expect(token).toContainText('Tokens matched');
+  await expect(page.getByTestId('token-firing').or(token.getByText('No feature')).first()).toBeVisible();
+  await expect(page.getByTestId('token-logits').or(token.getByText('No feature has it')).first()).toBeVisible();
+  await shot(page, 'search-token');
+
+  // An address opens the feature page.
+  await page.goto(`/search?q=${encodeURIComponent(`[[${MODEL}/${SAE}/${labelled[0]}]]`)}`);
+  await expect(page).toHaveURL(new RegExp(`/${MODEL}/${SAE}/${labelled[0]}$`));
+});
+
+test('lists: create one, add features with notes, and share it', async ({ browser }) => {
+  const page = await signedIn(browser, 'Lena');
+  await page.goto('/lists');
+  await page.getByLabel('Name').fill(`Endings ${run}`);
+  await page.getByLabel('Description').fill('Features about how stories end.');
+  await page.getByRole('button', { name: 'Create list' }).click();
+  await expect(page).toHaveURL(/\/lists\/[0-9a-f-]{36}$/);
+  const listUrl = page.url();
+  for (const [i, index] of labelled.slice(0, 2).entries()) {
+    await page.getByLabel('Feature address').fill(`${MODEL}/${SAE}/${index}`);
+    await page.getByLabel('Note', { exact: true }).fill(`note ${i}`);
+    await page.getByRole('button', { name: 'Add to list' }).click();
+    await expect(page.getByTestId('list-entries').locator('tbody tr')).toHaveCount(i + 1);
+  }
+  await page.getByLabel('Feature address').fill(`${MODEL}/${SAE}/9999`);
+  await page.getByRole('button', { name: 'Add to list' }).click();
+  await expect(page.locator('.error[role=alert]')).toContainText('has 256 features');
+  await page.getByRole('button', { name: `Move ${MODEL}/${SAE}/${labelled[1]} up` }).click();
+  await expect(page.getByTestId('list-entries').locator('tbody tr').first()).toContainText(`${MODEL}/${SAE}/${labelled[1]}`);
+  await shot(page, 'list-owner');
+
+  // Anyone with the link reads it.
+  const anonymous = await (await browser.newContext()).newPage();
+  await anonymous.goto(listUrl);
+  await expect(anonymous.getByRole('heading', { name: `Endings ${run}` })).toBeVisible();
+  await expect(anonymous.getByTestId('list-entries')).toContainText('note 0');
+  await expect(anonymous.getByTestId('list-entries')).toContainText(LABELS[0]!);
+  await shot(anonymous, 'list-shared');
+});
+
+test('home and model pages show SAEs with labelling progress, recent edits and jobs; focus is visible', async ({ page }) => {
+  await page.setViewportSize({ width: 1366, height: 900 });
+  await page.goto('/');
+  const progress = page.getByTestId('sae-progress');
+  await expect(progress).toContainText(SAE);
+  await expect(progress.getByRole('row', { name: new RegExp(SAE) }).getByTestId('label-progress')).toContainText(/[1-9]\d* \/ 256 labelled/);
+  await expect(page.getByTestId('recent-activity')).toContainText(LABELS[2]!);
+  await expect(page.getByTestId('running-jobs')).toBeVisible();
+  await shot(page, 'home');
+
+  await page.goto(`/${MODEL}`);
+  const bySae = page.getByTestId('sae-progress');
+  await expect(bySae).toContainText('blocks.2.hook_resid_post');
+  await bySae.getByRole('link', { name: SAE }).click();
+  await expect(page).toHaveURL(new RegExp(`/${MODEL}/${SAE}$`));
+  await page.goto(`/${MODEL}`);
+  await shot(page, 'model');
+
+  // Keyboard focus is drawn: the first link gets a visible outline.
+  await page.keyboard.press('Tab');
+  const outline = await page.evaluate(() => {
+    const el = document.activeElement as HTMLElement;
+    const style = getComputedStyle(el);
+    return { tag: el.tagName, outline: style.outlineStyle, width: style.outlineWidth };
+  });
+  expect(outline.outline).not.toBe('none');
+  expect(parseFloat(outline.width)).toBeGreaterThanOrEqual(2);
+
+  // On a phone the home page fits.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto('/');
+  await visibleAndInside(page, ['recent-activity', 'running-jobs']);
+  await shot(page, 'home-phone');
+});

@@ -1,0 +1,69 @@
+/**
+ * Dashboards computed in feature chunks (as the dashboards job does for large SAEs) against one pass over all
+ * features: later chunks reuse the first chunk's evals and its hook activations, and must give the same dashboards.
+ */
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '@/workers/backend';
+import { chunkIntoContexts } from '@/workers/corpus/contexts';
+import { sampleCorpus } from '@/workers/corpus/sample';
+import { computeDashboards, HookActivationCache } from '@/workers/dashboards/compute';
+import type { DashboardResult, FeatureDashboard } from '@/workers/dashboards/types';
+import { InputError } from '@/workers/errors';
+import { loadModel } from '@/workers/model/load';
+import type { LanguageModel } from '@/workers/model/types';
+import { loadSae } from '@/workers/sae/load';
+import type { Sae } from '@/workers/sae/sae';
+import { FIXTURES_DIR, STORIES_DIR } from '../shared';
+
+let model: LanguageModel;
+let sae: Sae;
+let contexts: number[][];
+let whole: DashboardResult;
+
+beforeAll(async () => {
+  await initBackend();
+  model = await loadModel(STORIES_DIR);
+  sae = await loadSae(path.join(FIXTURES_DIR, 'sae-stories260K-l2-standard'));
+  const documents = await sampleCorpus(model, { documents: 12, maxTokens: 64, seed: 4 });
+  contexts = chunkIntoContexts(documents, { contextSize: 32, prependBos: true, bosId: model.tokenizer.bosId });
+  whole = await computeDashboards({ model, sae, contexts, batchSize: 3, seed: 2 });
+});
+
+afterAll(() => {
+  sae?.dispose();
+  model?.dispose();
+});
+
+/** Feature chunks of 100: the first computes the evals, the rest reuse them (and, given a cache, its hook activations). */
+async function inChunks(hookCache?: HookActivationCache): Promise<FeatureDashboard[]> {
+  const all = Array.from({ length: sae.dSae }, (_, f) => f);
+  const dashboards: FeatureDashboard[] = [];
+  let evals: DashboardResult['sae'] | undefined;
+  for (let start = 0; start < all.length; start += 100) {
+    const result = await computeDashboards({ model, sae, contexts, batchSize: 3, seed: 2, features: all.slice(start, start + 100), evals, hookCache });
+    evals ??= result.sae;
+    if (start > 0) expect(result.sae).toBe(evals);
+    dashboards.push(...result.features);
+  }
+  return dashboards;
+}
+
+describe('dashboards in feature chunks', () => {
+  it('equal one pass over all features, reading later chunks’ hook activations from the cache', async () => {
+    const before = tf.memory().numTensors;
+    const cache = new HookActivationCache();
+    expect(await inChunks(cache)).toEqual(whole.features);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('equal one pass over all features when the cache is too small (the model runs up to the hook)', async () => {
+    expect(await inChunks(new HookActivationCache(1024))).toEqual(whole.features);
+    expect(await inChunks()).toEqual(whole.features);
+  });
+
+  it('refuses to reuse evals for ablations (they need the clean losses)', async () => {
+    await expect(computeDashboards({ model, sae, contexts, features: [0], evals: whole.sae, ablateTopExamples: true })).rejects.toThrow(InputError);
+  });
+});

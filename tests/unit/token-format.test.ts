@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { displayPiece, formatValue } from '@/app/_components/token-format';
+import { renderMarkdown } from '@/server/markdown';
+import { vocabularyPieces } from '@/server/register-models';
+import { coefficientScan } from '@/workers/jobs/steer';
+
+describe('token display', () => {
+  it('makes whitespace and byte tokens visible, and shows special tokens plainly', () => {
+    expect(displayPiece('\n<s>\n')).toBe('<s>');
+    expect(displayPiece('<|endoftext|>')).toBe('<|endoftext|>');
+    expect(displayPiece('<0x0A>')).toBe('↵');
+    expect(displayPiece('a\tb\r')).toBe('a⇥b␍');
+    expect(displayPiece(' ')).toBe('␣');
+    expect(displayPiece(' ', true)).toBe(' ');
+    expect(displayPiece(' the')).toBe(' the');
+  });
+
+  it('writes values with about four significant digits', () => {
+    expect(formatValue(0)).toBe('0');
+    expect(formatValue(7.73812)).toBe('7.738');
+    expect(formatValue(-12.3456)).toBe('-12.35');
+    expect(formatValue(123.456)).toBe('123.5');
+    expect(formatValue(0.00012)).toBe('1.20e-4');
+    expect(formatValue(12345)).toBe('1.23e+4');
+  });
+});
+
+describe('vocabulary pieces', () => {
+  it('covers the model vocabulary, with NUL made storable and ids past the tokenizer named', () => {
+    const tokenizer = { vocabSize: 3, piece: (id: number) => ['a', 'b\0', 'c'][id]! };
+    expect(vocabularyPieces(tokenizer, 4)).toEqual(['a', 'b␀', 'c', '<3>']);
+  });
+});
+
+describe('steering scan', () => {
+  it('spaces coefficients evenly, both ends included', () => {
+    expect(coefficientScan({ from: -10, to: 10, steps: 21 })).toEqual(Array.from({ length: 21 }, (_, i) => i - 10));
+    expect(coefficientScan({ from: 2, to: 5, steps: 1 })).toEqual([2]);
+    expect(coefficientScan({ from: 0, to: 1, steps: 4 })).toEqual([0, 0.333333333333, 0.666666666667, 1]);
+  });
+});
+
+describe('markdown', () => {
+  it('renders GFM and feature links, and drops anything executable', () => {
+    const html = renderMarkdown('**a** [[m/s/3]] <script>x()</script> [j](javascript:x()) ~~b~~');
+    expect(html).toContain('<strong>a</strong>');
+    expect(html).toContain('<a href="/m/s/3" class="feature-link">m/s/3</a>');
+    expect(html).toContain('<del>b</del>');
+    expect(html).not.toMatch(/script|javascript/);
+    expect(renderMarkdown('   ')).toBe('');
+  });
+});

@@ -1,0 +1,30 @@
+import { storeFeatureWeights } from '@/server/features';
+import type { JobParams } from '@/server/jobs/types';
+import { featureWeights } from '../dashboards/weights';
+import { InputError } from '../errors';
+import type { JobContext, JobOutput } from './context';
+
+/** Histogram bins of the logit weights, as the dashboards compute them. */
+const HISTOGRAM_BINS = 50;
+
+/**
+ * Recomputes the weight-based part of some features' dashboards (logit weights W_dec[f]·W_U with their histogram,
+ * encoder bias, norms, D/E projection) and writes it into the SAE's current run.
+ */
+export async function logitWeightsJob(params: JobParams<'logit-weights'>, ctx: JobContext): Promise<JobOutput> {
+  const { row, sae, modelRow, model } = await ctx.sae(params.saeId);
+  const outOfRange = params.features.find((f) => f >= sae.dSae);
+  if (outOfRange !== undefined) throw new InputError(`feature ${outOfRange} is out of range: this SAE has ${sae.dSae} features`);
+  await ctx.progress(0, { phase: 'weights', unit: 'features', done: 0, total: params.features.length });
+  const weights = featureWeights(model, sae, params.features, { logitWeightCount: params.k, histogramBins: HISTOGRAM_BINS });
+  await ctx.progress(0.9, { phase: 'storing', unit: 'features', done: params.features.length, total: params.features.length });
+  const updated = await storeFeatureWeights(
+    ctx.db,
+    row.id,
+    weights.map((w, i) => ({ index: params.features[i]!, ...w })),
+  );
+  if (updated.length === 0) {
+    throw new InputError('this SAE has no dashboards for these features yet: recompute the dashboard instead');
+  }
+  return { result: { features: updated }, inputs: { model: modelRow.contentHash, sae: row.contentHash } };
+}
