@@ -137,7 +137,11 @@ export const jobs = pgTable(
     startedAt: timestamp('started_at', { withTimezone: true }),
     finishedAt: timestamp('finished_at', { withTimezone: true }),
   },
-  (t) => [index('job_model_created_idx').on(t.modelId, t.createdAt.desc())],
+  (t) => [
+    index('job_model_created_idx').on(t.modelId, t.createdAt.desc()),
+    // Per-user rate limits on compute count a user's recent jobs.
+    index('job_user_created_idx').on(t.userId, t.createdAt.desc()),
+  ],
 );
 
 /** Compute workers announce themselves and beat every few seconds; /api/health reads this. */
@@ -388,4 +392,331 @@ export const featureListEntries = pgTable(
     addedAt: timestamp('added_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.listId, t.saeId, t.index] })],
+);
+
+// ---------------------------------------------------------------------------------------------------------------
+// Collaboration: teams and visibility, label proposals, discussions, feature links, hypotheses with evidence,
+// watches and notifications, the audit log. Who may do what is decided in one place: server/authz.ts.
+
+export const teamRoleEnum = pgEnum('team_role', ['viewer', 'editor', 'maintainer']);
+/** public: everyone, signed in or not; team: the owning team's members; private: the owner */
+export const visibilityEnum = pgEnum('visibility', ['public', 'team', 'private']);
+
+export const teams = pgTable('team', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  slug: text('slug').notNull().unique(),
+  name: text('name').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+export const teamMembers = pgTable(
+  'team_member',
+  {
+    teamId: uuid('team_id')
+      .notNull()
+      .references(() => teams.id, { onDelete: 'cascade' }),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    role: teamRoleEnum('role').notNull().default('viewer'),
+    addedAt: timestamp('added_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.teamId, t.userId] }), index('team_member_user_idx').on(t.userId)],
+);
+
+/**
+ * Who may see a model or an SAE (one row per resource; none means public with no team). An SAE is visible when
+ * both it and its model are. Kept beside the resources so registering them stays as it was.
+ */
+export const resourceAccess = pgTable(
+  'resource_access',
+  {
+    /** 'model' or 'sae' */
+    kind: text('kind').notNull(),
+    resourceId: uuid('resource_id').notNull(),
+    teamId: uuid('team_id').references(() => teams.id, { onDelete: 'set null' }),
+    ownerId: text('owner_id').references(() => users.id, { onDelete: 'set null' }),
+    visibility: visibilityEnum('visibility').notNull().default('public'),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.kind, t.resourceId] })],
+);
+
+/** A label someone proposes for a feature; votes pick the one shown (feature_page.label). */
+export const labelProposals = pgTable(
+  'label_proposal',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    saeId: uuid('sae_id')
+      .notNull()
+      .references(() => saes.id, { onDelete: 'cascade' }),
+    index: integer('index').notNull(),
+    label: text('label').notNull(),
+    authorId: text('author_id').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [unique('label_proposal_text').on(t.saeId, t.index, t.label)],
+);
+
+/** One vote per user per feature: voting for another proposal moves the vote. */
+export const labelVotes = pgTable(
+  'label_vote',
+  {
+    saeId: uuid('sae_id')
+      .notNull()
+      .references(() => saes.id, { onDelete: 'cascade' }),
+    index: integer('index').notNull(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    proposalId: uuid('proposal_id')
+      .notNull()
+      .references(() => labelProposals.id, { onDelete: 'cascade' }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.saeId, t.index, t.userId] }), index('label_vote_proposal_idx').on(t.proposalId)],
+);
+
+export const hypothesisStatusEnum = pgEnum('hypothesis_status', ['open', 'supported', 'refuted', 'inconclusive']);
+
+/** A statement about one or more features of one model, settled by evidence. */
+export const hypotheses = pgTable(
+  'hypothesis',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    modelId: uuid('model_id')
+      .notNull()
+      .references(() => models.id, { onDelete: 'cascade' }),
+    statement: text('statement').notNull(),
+    /** markdown: the reasoning, how to test it */
+    body: text('body').notNull().default(''),
+    status: hypothesisStatusEnum('status').notNull().default('open'),
+    statusChangedBy: text('status_changed_by').references(() => users.id, { onDelete: 'set null' }),
+    statusChangedAt: timestamp('status_changed_at', { withTimezone: true }),
+    authorId: text('author_id').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('hypothesis_status_idx').on(t.status, t.createdAt.desc()), index('hypothesis_author_idx').on(t.authorId)],
+);
+
+export const hypothesisFeatures = pgTable(
+  'hypothesis_feature',
+  {
+    hypothesisId: uuid('hypothesis_id')
+      .notNull()
+      .references(() => hypotheses.id, { onDelete: 'cascade' }),
+    saeId: uuid('sae_id')
+      .notNull()
+      .references(() => saes.id, { onDelete: 'cascade' }),
+    index: integer('index').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.hypothesisId, t.saeId, t.index] }), index('hypothesis_feature_feature_idx').on(t.saeId, t.index)],
+);
+
+/** Every status a hypothesis has had: who changed it, when, and why. */
+export const hypothesisStatusChanges = pgTable(
+  'hypothesis_status_change',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    hypothesisId: uuid('hypothesis_id')
+      .notNull()
+      .references(() => hypotheses.id, { onDelete: 'cascade' }),
+    status: hypothesisStatusEnum('status').notNull(),
+    note: text('note').notNull().default(''),
+    userId: text('user_id').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('hypothesis_status_change_idx').on(t.hypothesisId, t.createdAt)],
+);
+
+export const hypothesisVotes = pgTable(
+  'hypothesis_vote',
+  {
+    hypothesisId: uuid('hypothesis_id')
+      .notNull()
+      .references(() => hypotheses.id, { onDelete: 'cascade' }),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    /** +1 agrees, -1 disagrees */
+    value: smallint('value').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.hypothesisId, t.userId] })],
+);
+
+export const evidenceKindEnum = pgEnum('evidence_kind', ['activations', 'ablate', 'steer', 'dashboard']);
+
+/**
+ * A saved computation attached to a hypothesis: its inputs, results and provenance (model and SAE content
+ * hashes, code version, backend), so anyone can re-run it and see whether it still agrees.
+ */
+export const evidence = pgTable(
+  'evidence',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    hypothesisId: uuid('hypothesis_id')
+      .notNull()
+      .references(() => hypotheses.id, { onDelete: 'cascade' }),
+    kind: evidenceKindEnum('kind').notNull(),
+    saeId: uuid('sae_id').references(() => saes.id, { onDelete: 'set null' }),
+    featureIndex: integer('feature_index'),
+    /** the job it was saved from (null for a dashboard snapshot) */
+    jobId: uuid('job_id').references(() => jobs.id, { onDelete: 'set null' }),
+    params: jsonb('params').notNull(),
+    result: jsonb('result').notNull(),
+    provenance: jsonb('provenance').notNull(),
+    /** what the evidence shows, in the saver's words (markdown) */
+    note: text('note').notNull().default(''),
+    addedBy: text('added_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('evidence_hypothesis_idx').on(t.hypothesisId, t.createdAt)],
+);
+
+/** A re-run of a piece of evidence and whether it reproduced the saved result. */
+export const evidenceReruns = pgTable(
+  'evidence_rerun',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    evidenceId: uuid('evidence_id')
+      .notNull()
+      .references(() => evidence.id, { onDelete: 'cascade' }),
+    jobId: uuid('job_id').references(() => jobs.id, { onDelete: 'set null' }),
+    /** null until the job finishes */
+    agrees: boolean('agrees'),
+    /** how it compared: largest absolute difference, provenance differences */
+    comparison: jsonb('comparison'),
+    requestedBy: text('requested_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('evidence_rerun_evidence_idx').on(t.evidenceId, t.createdAt.desc())],
+);
+
+export const threadKindEnum = pgEnum('thread_kind', ['feature', 'sae', 'hypothesis']);
+
+/**
+ * A comment in the thread of a feature, an SAE or a hypothesis; replies name their parent. Deleting keeps the row
+ * as a tombstone (deleted_at set, body emptied) so the thread's shape stays.
+ */
+export const comments = pgTable(
+  'comment',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    threadKind: threadKindEnum('thread_kind').notNull(),
+    /** feature and SAE threads */
+    saeId: uuid('sae_id').references(() => saes.id, { onDelete: 'cascade' }),
+    /** feature threads */
+    featureIndex: integer('feature_index'),
+    /** hypothesis threads */
+    hypothesisId: uuid('hypothesis_id').references(() => hypotheses.id, { onDelete: 'cascade' }),
+    parentId: uuid('parent_id'),
+    authorId: text('author_id').references(() => users.id, { onDelete: 'set null' }),
+    body: text('body').notNull(),
+    /** bumped by each edit; earlier bodies are in comment_revision */
+    revision: integer('revision').notNull().default(0),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    editedAt: timestamp('edited_at', { withTimezone: true }),
+    deletedAt: timestamp('deleted_at', { withTimezone: true }),
+    deletedBy: text('deleted_by').references(() => users.id, { onDelete: 'set null' }),
+  },
+  (t) => [
+    index('comment_feature_idx').on(t.saeId, t.featureIndex, t.createdAt),
+    index('comment_hypothesis_idx').on(t.hypothesisId, t.createdAt),
+    index('comment_author_idx').on(t.authorId, t.createdAt.desc()),
+  ],
+);
+
+/** The earlier bodies of an edited comment (its visible history). */
+export const commentRevisions = pgTable(
+  'comment_revision',
+  {
+    commentId: uuid('comment_id')
+      .notNull()
+      .references(() => comments.id, { onDelete: 'cascade' }),
+    revision: integer('revision').notNull(),
+    body: text('body').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.commentId, t.revision] })],
+);
+
+export const linkSourceEnum = pgEnum('link_source', ['comment', 'hypothesis', 'feature_page']);
+
+/**
+ * A feature link written in markdown (`[[model/sae/index]]` or a pasted feature URL), by address, so links to
+ * features that do not exist (yet) are kept too. Rewritten whenever the source's text changes; feature pages read
+ * their backlinks ("discussed in") from here.
+ */
+export const featureLinks = pgTable(
+  'feature_link',
+  {
+    sourceKind: linkSourceEnum('source_kind').notNull(),
+    /** comment id, hypothesis id, or `${saeId}/${index}` for a feature page */
+    sourceId: text('source_id').notNull(),
+    modelSlug: text('model_slug').notNull(),
+    saeSlug: text('sae_slug').notNull(),
+    index: integer('index').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.sourceKind, t.sourceId, t.modelSlug, t.saeSlug, t.index] }),
+    index('feature_link_target_idx').on(t.modelSlug, t.saeSlug, t.index),
+  ],
+);
+
+export const watchKindEnum = pgEnum('watch_kind', ['feature', 'sae', 'hypothesis']);
+
+/** Watching a feature (`${saeId}/${index}`), an SAE (its id) or a hypothesis (its id) brings notifications. */
+export const watches = pgTable(
+  'watch',
+  {
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    kind: watchKindEnum('kind').notNull(),
+    targetId: text('target_id').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.kind, t.targetId] }), index('watch_target_idx').on(t.kind, t.targetId)],
+);
+
+export const notifications = pgTable(
+  'notification',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    /** 'mention', 'comment', 'label', 'hypothesis-status', 'evidence', 'job' */
+    kind: text('kind').notNull(),
+    actorId: text('actor_id').references(() => users.id, { onDelete: 'set null' }),
+    /** one line for the notifications page */
+    summary: text('summary').notNull(),
+    /** where it happened (a page path) */
+    url: text('url').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    readAt: timestamp('read_at', { withTimezone: true }),
+  },
+  (t) => [
+    index('notification_user_idx').on(t.userId, t.createdAt.desc()),
+    index('notification_unread_idx').on(t.userId).where(sql`${t.readAt} is null`),
+  ],
+);
+
+/** Role, membership and visibility changes: who did what to whom, and when. */
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    actorId: text('actor_id').references(() => users.id, { onDelete: 'set null' }),
+    action: text('action').notNull(),
+    /** 'user', 'team', 'model', 'sae' */
+    targetKind: text('target_kind').notNull(),
+    targetId: text('target_id').notNull(),
+    detail: jsonb('detail').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('audit_log_created_idx').on(t.createdAt.desc())],
 );

@@ -3,11 +3,14 @@ import { initTRPC, TRPCError } from '@trpc/server';
 import superjson from 'superjson';
 import { ZodError, z } from 'zod';
 import { auth } from '../auth';
+import { viewerOf } from '../authz';
 import { getDb } from '../db';
 import type { Role } from '../users';
 
 export async function createContext(opts: { headers: Headers }) {
-  return { db: getDb(), session: await auth(), headers: opts.headers };
+  const session = await auth();
+  // `viewer` is what server/authz.ts decides on
+  return { db: getDb(), session, viewer: viewerOf(session), headers: opts.headers };
 }
 export type Context = Awaited<ReturnType<typeof createContext>>;
 

@@ -1,0 +1,55 @@
+/**
+ * Notifications: rows a user reads on /notifications (with an unread count in the header), written in the same
+ * transaction as what caused them, each followed by a live event on the user's topic.
+ */
+import { and, eq, inArray, ne } from 'drizzle-orm';
+import { notifications, watches } from '@/drizzle/schema';
+import type { Db } from './db';
+import { publish, userTopic } from './events';
+
+export type NotificationKind = 'mention' | 'comment' | 'label' | 'hypothesis-status' | 'evidence' | 'job';
+export type WatchKind = (typeof watches.$inferSelect)['kind'];
+
+export interface NotificationInput {
+  kind: NotificationKind;
+  actorId: string | null;
+  summary: string;
+  url: string;
+}
+
+/** Notifies these users (never the actor themself). */
+export async function notifyUsers(db: Db, userIds: string[], input: NotificationInput): Promise<void> {
+  const recipients = [...new Set(userIds)].filter((id) => id !== input.actorId);
+  if (recipients.length === 0) return;
+  const rows = await db
+    .insert(notifications)
+    .values(recipients.map((userId) => ({ userId, ...input })))
+    .returning({ id: notifications.id, userId: notifications.userId });
+  for (const row of rows) await publish(db, { topic: userTopic(row.userId), type: 'notification', id: row.id });
+}
+
+/** Notifies everyone watching the target (`${saeId}/${index}` for a feature), except the actor and `except`. */
+export async function notifyWatchers(db: Db, watch: { kind: WatchKind; targetId: string }, input: NotificationInput, except: string[] = []): Promise<void> {
+  const rows = await db
+    .select({ userId: watches.userId })
+    .from(watches)
+    .where(and(eq(watches.kind, watch.kind), eq(watches.targetId, watch.targetId), input.actorId ? ne(watches.userId, input.actorId) : undefined));
+  const skip = new Set(except);
+  await notifyUsers(db, rows.map((r) => r.userId).filter((id) => !skip.has(id)), input);
+}
+
+export async function watch(db: Db, userId: string, kind: WatchKind, targetId: string): Promise<void> {
+  await db.insert(watches).values({ userId, kind, targetId }).onConflictDoNothing();
+}
+
+export async function unwatch(db: Db, userId: string, kind: WatchKind, targetId: string): Promise<void> {
+  await db.delete(watches).where(and(eq(watches.userId, userId), eq(watches.kind, kind), eq(watches.targetId, targetId)));
+}
+
+export async function markRead(db: Db, userId: string, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db
+    .update(notifications)
+    .set({ readAt: new Date() })
+    .where(and(eq(notifications.userId, userId), inArray(notifications.id, ids)));
+}
