@@ -1,7 +1,8 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
 import type { ReactNode } from 'react';
-import { auth, signOut } from '@/server/auth';
+import { currentSession, signOut } from '@/server/auth';
+import { UnreadCount } from './_components/unread-count';
 import { Providers } from './trpc';
 import './globals.css';
 
@@ -9,10 +10,11 @@ export const metadata: Metadata = { title: 'Lexicon', description: 'A collaborat
 export const dynamic = 'force-dynamic';
 
 export default async function RootLayout({ children }: { children: ReactNode }) {
-  const session = await auth();
+  const session = await currentSession();
   return (
     <html lang="en">
       <body>
+        <Providers>
         <header className="topbar">
           <Link href="/" className="brand">
             Lexicon
@@ -23,6 +25,12 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
           <nav>
             <Link href="/search">Search</Link>
             <Link href="/lists">Lists</Link>
+            <Link href="/changes">Recent changes</Link>
+            {session?.user && <Link href={`/users/${session.user.id}`}>Contributions</Link>}
+            <Link href="/hypotheses">Hypotheses</Link>
+            <Link href="/teams">Teams</Link>
+            {session?.user?.role === 'admin' && <Link href="/admin/users">Admin</Link>}
+            {session?.user && <UnreadCount />}
             {session?.user ? (
               <form
                 action={async () => {
@@ -44,7 +52,6 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
             )}
           </nav>
         </header>
-        <Providers>
           <main>{children}</main>
         </Providers>
       </body>

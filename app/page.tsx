@@ -1,8 +1,9 @@
 import Link from 'next/link';
 import { api } from '@/server/api/server-caller';
-import { auth } from '@/server/auth';
+import { currentSession } from '@/server/auth';
 import { DemoProgress } from './_components/demo-progress';
-import { RecentActivity, RunningJobs } from './_components/home-activity';
+import { RecentActivity } from './_components/home-activity';
+import { RunningJobs } from './_components/running-jobs';
 import { SaeProgressTable } from './_components/sae-progress';
 
 export default async function HomePage() {
@@ -11,7 +12,7 @@ export default async function HomePage() {
     caller.model.list(),
     caller.model.saes(),
     caller.job.latest({ type: 'demo' }),
-    auth(),
+    currentSession(),
     caller.sae.summaries(),
     caller.activity.recent(),
     caller.activity.jobs(),

@@ -1,6 +1,8 @@
 /** What happened lately across the wiki (home page): feature page edits, newest first, and jobs under way. */
 import { sql } from 'drizzle-orm';
+import { visibleSaeSql, type Viewer } from './authz';
 import type { Db } from './db';
+import { jobVisibleSql } from './jobs';
 
 export interface RecentEdit {
   model: string;
@@ -13,12 +15,15 @@ export interface RecentEdit {
   at: Date;
 }
 
-/** The latest revisions of feature pages (feature_revision_recent_idx), with their addresses and authors. */
-export async function recentEdits(db: Db, limit = 15): Promise<RecentEdit[]> {
+/**
+ * The latest revisions of feature pages `viewer` may see (walking feature_revision_recent_idx newest first), with
+ * their addresses and authors.
+ */
+export async function recentEdits(db: Db, viewer: Viewer, limit = 15): Promise<RecentEdit[]> {
   const { rows } = await db.execute<Record<string, unknown>>(sql`
     select m.slug as model, s.slug as sae, r.index, r.revision, r.label, r.summary, r.created_at,
            coalesce(u.name, u.email) as author
-      from (select * from feature_revision order by created_at desc limit ${limit}) r
+      from (select * from feature_revision fr where ${visibleSaeSql(viewer, sql`fr.sae_id`)} order by created_at desc limit ${limit}) r
       join sae s on s.id = r.sae_id
       join model m on m.id = s.model_id
       left join "user" u on u.id = r.author_id
@@ -47,14 +52,14 @@ export interface ActiveJob {
   startedAt: Date | null;
 }
 
-/** Queued and running jobs, newest first, with the model (and SAE) they are for. */
-export async function activeJobs(db: Db, limit = 20): Promise<ActiveJob[]> {
+/** Queued and running jobs `viewer` may see, newest first, with the model (and SAE) they are for. */
+export async function activeJobs(db: Db, viewer: Viewer, limit = 20): Promise<ActiveJob[]> {
   const { rows } = await db.execute<Record<string, unknown>>(sql`
     select j.id, j.type, j.status, j.progress, j.created_at, j.started_at, m.slug as model, s.slug as sae
       from job j
       left join model m on m.id = j.model_id
       left join sae s on s.id::text = j.params->>'saeId'
-     where j.status in ('queued', 'running')
+     where j.status in ('queued', 'running') and ${jobVisibleSql(viewer, { modelId: sql`j.model_id`, params: sql`j.params` })}
      order by j.created_at desc
      limit ${limit}`);
   return rows.map((r) => ({

@@ -9,13 +9,14 @@
  *   - team-owned: members have their team role; others see it only when it is public (reader when anonymous,
  *     viewer when signed in), else nothing;
  *   - public with no team: the site role (viewer or editor); anonymous visitors read.
- * An SAE's level is the lower of its own and its model's. Invisible things answer NOT_FOUND, never FORBIDDEN,
- * so that nobody learns they exist.
+ * An SAE's level is the lower of its own and its model's (of those with a row). Invisible things answer NOT_FOUND,
+ * never FORBIDDEN, so that nobody learns they exist. Site-wide administration (`authorizeAdmin`) and things one
+ * account owns (`authorizeOwner`: lists, jobs) are decided here too; `authorizeSite` is what roleProcedure asks.
  */
 import { TRPCError } from '@trpc/server';
-import { and, eq, inArray, or, sql, type SQL } from 'drizzle-orm';
+import { and, inArray, sql, type SQL } from 'drizzle-orm';
 import type { AnyColumn } from 'drizzle-orm';
-import { resourceAccess, saes, teamMembers } from '@/drizzle/schema';
+import { resourceAccess, saes } from '@/drizzle/schema';
 import type { Db } from './db';
 import type { Role } from './users';
 
@@ -60,38 +61,57 @@ export function levelFor(viewer: Viewer, row: Pick<AccessRow, 'teamId' | 'ownerI
   return 'none';
 }
 
-async function teamRolesOf(db: Db, viewer: Viewer): Promise<Map<string, Level>> {
-  if (!viewer) return new Map();
-  const rows = await db.select({ teamId: teamMembers.teamId, role: teamMembers.role }).from(teamMembers).where(eq(teamMembers.userId, viewer.id));
-  return new Map(rows.map((r) => [r.teamId, r.role]));
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export type Target = { model: string } | { sae: string } | { team: string };
+
+/** One resource_access row as levelOn reads it (a left join: visibility null when there is none), with the
+ * viewer's role in its team. */
+const ACCESS_COLUMNS = (alias: 's' | 'm', userId: string | null) => sql`
+  ${sql.raw(alias)}.team_id as ${sql.raw(`${alias}_team`)}, ${sql.raw(alias)}.owner_id as ${sql.raw(`${alias}_owner`)},
+  ${sql.raw(alias)}.visibility::text as ${sql.raw(`${alias}_visibility`)},
+  (select role::text from team_member tm where tm.team_id = ${sql.raw(alias)}.team_id and tm.user_id = ${userId}) as ${sql.raw(`${alias}_role`)}`;
+
+function levelFromColumns(viewer: Viewer, alias: 's' | 'm', r: Record<string, unknown>): Level | undefined {
+  const visibility = r[`${alias}_visibility`] as AccessRow['visibility'] | null;
+  if (!visibility) return undefined;
+  const teamId = r[`${alias}_team`] as string | null;
+  const role = r[`${alias}_role`] as Level | null;
+  const roles = new Map<string, Level>(teamId && role ? [[teamId, role]] : []);
+  return levelFor(viewer, { teamId, ownerId: r[`${alias}_owner`] as string | null, visibility }, roles);
 }
 
-async function accessRows(db: Db, targets: { kind: 'model' | 'sae'; id: string }[]): Promise<Map<string, AccessRow>> {
-  if (targets.length === 0) return new Map();
-  const rows = await db
-    .select()
-    .from(resourceAccess)
-    .where(or(...targets.map((t) => and(eq(resourceAccess.kind, t.kind), eq(resourceAccess.resourceId, t.id)))));
-  return new Map(rows.map((r) => [`${r.kind}:${r.resourceId}`, r]));
-}
-
-export type Target = { model: string } | { sae: string };
-
-/** The viewer's level on a model or an SAE (by id); 'none' for ids that do not exist. */
+/**
+ * The viewer's level on a model, an SAE or a team (by id); 'none' for ids that do not exist. One query.
+ * An SAE's level is the lower of its own and its model's, counting only those with an access row: an SAE without
+ * one takes its model's, and a team-owned SAE of a public model is its team's.
+ * On a team, its members have their team role and everyone else reads (teams and their members are public).
+ */
 export async function levelOn(db: Db, viewer: Viewer, target: Target): Promise<Level> {
-  let modelId: string;
-  const keys: { kind: 'model' | 'sae'; id: string }[] = [];
-  if ('sae' in target) {
-    const [sae] = await db.select({ modelId: saes.modelId }).from(saes).where(eq(saes.id, target.sae));
-    if (!sae) return 'none';
-    modelId = sae.modelId;
-    keys.push({ kind: 'sae', id: target.sae });
-  } else {
-    modelId = target.model;
+  const id = 'sae' in target ? target.sae : 'model' in target ? target.model : target.team;
+  if (!UUID.test(id)) return 'none';
+  const userId = viewer?.id ?? null;
+  if ('team' in target) {
+    const { rows } = await db.execute<{ role: Level | null }>(sql`
+      select (select role::text from team_member where team_id = t.id and user_id = ${userId}) as role from team t where t.id = ${id}`);
+    if (!rows[0]) return 'none';
+    if (viewer?.role === 'admin') return 'maintainer';
+    return rows[0].role ?? (viewer ? 'viewer' : 'read');
   }
-  keys.push({ kind: 'model', id: modelId });
-  const [rows, roles] = await Promise.all([accessRows(db, keys), teamRolesOf(db, viewer)]);
-  return keys.map((k) => levelFor(viewer, rows.get(`${k.kind}:${k.id}`), roles)).reduce(lower);
+  const { rows } = await db.execute<Record<string, unknown>>(
+    'sae' in target
+      ? sql`select ${ACCESS_COLUMNS('s', userId)}, ${ACCESS_COLUMNS('m', userId)} from sae
+              left join resource_access s on s.kind = 'sae' and s.resource_id = sae.id
+              left join resource_access m on m.kind = 'model' and m.resource_id = sae.model_id
+             where sae.id = ${id}`
+      : sql`select ${ACCESS_COLUMNS('m', userId)} from model
+              left join resource_access m on m.kind = 'model' and m.resource_id = model.id
+             where model.id = ${id}`,
+  );
+  const row = rows[0];
+  if (!row) return 'none';
+  const levels = (['s', 'm'] as const).map((alias) => levelFromColumns(viewer, alias, row)).filter((l): l is Level => l !== undefined);
+  return levels.length === 0 ? levelFor(viewer, undefined, new Map()) : levels.reduce(lower);
 }
 
 /** An answer that hides what the viewer may not see (NOT_FOUND) or says what they lack. */
@@ -104,18 +124,40 @@ export async function authorize(db: Db, viewer: Viewer, action: Action, target: 
   const needed = ACTION_NEEDS[action];
   if (atLeast(level, needed)) return level;
   if (!viewer) throw new AccessError({ code: 'UNAUTHORIZED', message: 'sign in first' });
-  throw new AccessError({ code: 'FORBIDDEN', message: `you need the ${needed} role here to ${action === 'edit' ? 'edit' : action} this` });
+  throw new AccessError({ code: 'FORBIDDEN', message: `you need the ${needed} role here to ${action} this` });
 }
 
-/** SQL: the viewer may see an access row of this kind for `idColumn` (true when there is no row). */
+/** What a level allows, for pages that show or hide controls (the server checks again on every mutation). */
+export function permissions(level: Level): Record<Action, boolean> {
+  return Object.fromEntries(Object.entries(ACTION_NEEDS).map(([action, needed]) => [action, atLeast(level, needed)])) as Record<Action, boolean>;
+}
+
+const SITE_RANK: Record<Role, number> = { viewer: 0, editor: 1, admin: 2 };
+
+/** Site-wide actions that belong to no model or SAE (administration: admin; making lists: editor). */
+export function authorizeSite(viewer: Viewer, role: Role): asserts viewer is NonNullable<Viewer> {
+  if (!viewer) throw new AccessError({ code: 'UNAUTHORIZED', message: 'sign in first' });
+  if (SITE_RANK[viewer.role] < SITE_RANK[role]) throw new AccessError({ code: 'FORBIDDEN', message: `this needs the ${role} role` });
+}
+
+/** Things that belong to one account (a list, a job): its owner or an admin. */
+export function authorizeOwner(viewer: Viewer, ownerId: string | null, refusal: string): asserts viewer is NonNullable<Viewer> {
+  if (!viewer) throw new AccessError({ code: 'UNAUTHORIZED', message: 'sign in first' });
+  if (ownerId !== viewer.id && viewer.role !== 'admin') throw new AccessError({ code: 'FORBIDDEN', message: refusal });
+}
+
+/**
+ * SQL: the viewer may see an access row of this kind for `idColumn` (true when there is none). The subqueries use
+ * aliases of their own (`vis_*`), so that a column of the caller's query (say "sae"."id") is never captured by them.
+ */
 function visibleSql(viewer: Viewer, kind: 'model' | 'sae', idColumn: AnyColumn | SQL): SQL {
   if (viewer?.role === 'admin') return sql`true`;
   const allowed = viewer
-    ? sql`ra.visibility = 'public'
-          or (ra.visibility = 'team' and ra.team_id in (select team_id from team_member where user_id = ${viewer.id}))
-          or (ra.visibility = 'private' and ra.owner_id = ${viewer.id})`
-    : sql`ra.visibility = 'public'`;
-  return sql`not exists (select 1 from resource_access ra where ra.kind = ${kind} and ra.resource_id = ${idColumn} and not (${allowed}))`;
+    ? sql`vis_ra.visibility = 'public'
+          or (vis_ra.visibility = 'team' and vis_ra.team_id in (select vis_tm.team_id from team_member vis_tm where vis_tm.user_id = ${viewer.id}))
+          or (vis_ra.visibility = 'private' and vis_ra.owner_id = ${viewer.id})`
+    : sql`vis_ra.visibility = 'public'`;
+  return sql`not exists (select 1 from resource_access vis_ra where vis_ra.kind = ${kind} and vis_ra.resource_id = ${idColumn} and not (${allowed}))`;
 }
 
 /** A WHERE condition: the model with id `modelId` is visible to the viewer. */
@@ -125,7 +167,7 @@ export function visibleModelSql(viewer: Viewer, modelId: AnyColumn | SQL): SQL {
 
 /** A WHERE condition: the SAE with id `saeId` and its model are visible to the viewer. */
 export function visibleSaeSql(viewer: Viewer, saeId: AnyColumn | SQL): SQL {
-  return sql`(${visibleSql(viewer, 'sae', saeId)} and ${visibleSql(viewer, 'model', sql`(select model_id from sae where id = ${saeId})`)})`;
+  return sql`(${visibleSql(viewer, 'sae', saeId)} and ${visibleSql(viewer, 'model', sql`(select vis_sae.model_id from sae vis_sae where vis_sae.id = ${saeId})`)})`;
 }
 
 /** The ids among `saeIds` the viewer may see (for filtering results already fetched). */

@@ -18,14 +18,35 @@ export function getPool(): pg.Pool {
     const pool = new pg.Pool({ connectionString: requireDatabaseUrl(), max: 10 });
     // An idle client losing its connection (e.g. PostgreSQL restarting) must not crash the process.
     pool.on('error', (err) => console.error('[db] idle client error:', err.message));
+    // A checked-out client has no listener of the pool's, and an 'error' event without one would crash the process
+    // (PostgreSQL restarting between two statements of a transaction). The caller's next statement fails with the
+    // error instead, and the pool drops the broken client when it is released.
+    pool.on('connect', (client) => client.on('error', () => undefined));
     globalForDb.lexiconPool = pool;
   }
   return globalForDb.lexiconPool;
 }
 
 export function getDb(): Db {
-  globalForDb.lexiconDb ??= drizzle(getPool(), { schema });
+  globalForDb.lexiconDb ??= withReleasingTransactions(drizzle(getPool(), { schema }), getPool());
   return globalForDb.lexiconDb;
+}
+
+/**
+ * drizzle's transactions on a pool send BEGIN before their try/finally, so a BEGIN that fails (PostgreSQL restarting)
+ * never gives its client back, and a handful of those exhaust the pool for good. Here the client is checked out and
+ * released around drizzle's transaction on that one client (same semantics, savepoints for nested ones).
+ */
+function withReleasingTransactions(db: Db, pool: pg.Pool): Db {
+  const transaction: Db['transaction'] = async (fn, config) => {
+    const client = await pool.connect();
+    try {
+      return await drizzle(client, { schema }).transaction(fn, config);
+    } finally {
+      client.release();
+    }
+  };
+  return Object.assign(db, { transaction });
 }
 
 /**
@@ -44,5 +65,35 @@ export async function withTransaction<T>(fn: (tx: Db, client: pg.PoolClient) => 
     throw err;
   } finally {
     client.release();
+  }
+}
+
+/**
+ * Whether an error means the connection to PostgreSQL was lost or refused (a restart, a failover), rather than that
+ * the statement itself failed: then a read may simply be tried again.
+ */
+export function isConnectionLoss(err: unknown): boolean {
+  for (let e = err as { code?: unknown; message?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    // 57P01-03: admin shutdown, crash shutdown, cannot connect now; class 08: connection exceptions
+    if (typeof e.code === 'string' && (/^(57P0[123]|08...)$/.test(e.code) || ['ECONNREFUSED', 'ECONNRESET', 'EPIPE'].includes(e.code))) return true;
+    if (typeof e.message === 'string' && /Connection terminated|connection error|not queryable|terminating connection/i.test(e.message)) return true;
+  }
+  return false;
+}
+
+const RETRY_DELAYS_MS = [250, 500, 1000, 2000];
+/** How many retries retryOnConnectionLoss made in this process (the restart benchmark reports it). */
+export const connectionRetries = { count: 0 };
+
+/** Runs an idempotent `read`, again after a pause while the failure is a lost connection (about 4 s in all). */
+export async function retryOnConnectionLoss<T>(read: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await read();
+    } catch (err) {
+      if (attempt >= RETRY_DELAYS_MS.length || !isConnectionLoss(err)) throw err;
+      connectionRetries.count++;
+      await new Promise((resolve) => setTimeout(resolve, RETRY_DELAYS_MS[attempt]));
+    }
   }
 }

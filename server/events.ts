@@ -6,8 +6,10 @@
  *
  * Topics: `feature:${saeId}/${index}`, `sae:${saeId}`, `hypothesis:${id}`, `user:${userId}` (notifications).
  */
-import type { Db } from './db';
+import { EventEmitter, on } from 'node:events';
 import { sql } from 'drizzle-orm';
+import pg from 'pg';
+import { getPool, requireDatabaseUrl, type Db } from './db';
 
 export const EVENT_CHANNEL = 'lexicon_event';
 
@@ -28,4 +30,234 @@ export const userTopic = (userId: string) => `user:${userId}`;
 /** Publishes on commit when `db` is a transaction, at once otherwise. */
 export async function publish(db: Db, event: LexiconEvent): Promise<void> {
   await db.execute(sql`select pg_notify(${EVENT_CHANNEL}, ${JSON.stringify(event)})`);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Subscribing: one dedicated LISTEN connection per process, fanned out in-process. When PostgreSQL goes away it
+// reconnects with backoff and LISTENs again; subscribers then get a `resync` event, since whatever was published
+// meanwhile is lost (NOTIFY does not queue for absent listeners) and they should re-read.
+
+/** What a subscriber receives: a published event, a presence count, or `resync` after a reconnect. */
+export interface DeliveredEvent {
+  topic: string;
+  type: EventType | 'resync';
+  id?: string;
+  /** presence: people viewing the topic, across all web processes */
+  count?: number;
+}
+
+const RECONNECT_MIN_MS = 100;
+/** one connection per process: trying every 2 s at most costs PostgreSQL nothing, and live pages resume sooner */
+const RECONNECT_MAX_MS = 2_000;
+/** Each process re-announces its viewers this often; an announcement older than PRESENCE_TTL_MS is dropped. */
+const PRESENCE_HEARTBEAT_MS = 10_000;
+const PRESENCE_TTL_MS = 3 * PRESENCE_HEARTBEAT_MS;
+
+/** The announcement a process publishes for a topic: its number of viewers there. */
+interface PresenceAnnouncement {
+  topic: string;
+  type: 'presence';
+  /** the announcing process */
+  id: string;
+  count: number;
+}
+
+/** Exported for tests that need a second process's hub; everything else uses `eventHub()`. */
+export class EventHub {
+  readonly processId = crypto.randomUUID();
+  private readonly emitter = new EventEmitter();
+  private client: pg.Client | null = null;
+  private listening: Promise<void> | null = null;
+  private attempt = 0;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private heartbeat: NodeJS.Timeout | null = null;
+  private closed = false;
+  private live = false;
+  /** connections made so far (the first is not a reconnect) */
+  connections = 0;
+  /** topic → viewer key → open subscriptions of this process */
+  private readonly localViewers = new Map<string, Map<string, number>>();
+  /** topic → process id → its latest announcement */
+  private readonly remoteViewers = new Map<string, Map<string, { count: number; at: number }>>();
+
+  constructor() {
+    this.emitter.setMaxListeners(0);
+  }
+
+  /** Resolves once this process LISTENs (connecting on first use); rejects while PostgreSQL is unreachable. */
+  ready(): Promise<void> {
+    this.closed = false;
+    if (this.reconnectTimer) return Promise.reject(new Error('the event connection is reconnecting'));
+    this.listening ??= this.connect();
+    return this.listening;
+  }
+
+  /** Whether the LISTEN connection is up. */
+  get connected(): boolean {
+    return this.live;
+  }
+
+  private async connect(): Promise<void> {
+    const client = new pg.Client({ connectionString: requireDatabaseUrl(), keepAlive: true });
+    this.client = client;
+    // Both fire when PostgreSQL stops or the socket drops; either way, start over.
+    client.on('error', (err) => this.lost(client, err));
+    client.on('end', () => this.lost(client));
+    client.on('notification', (msg) => msg.channel === EVENT_CHANNEL && msg.payload && this.deliver(msg.payload));
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${EVENT_CHANNEL}`);
+    } catch (err) {
+      this.lost(client, err as Error);
+      throw err;
+    }
+    if (this.client !== client) throw new Error('the event connection was lost while connecting');
+    this.attempt = 0;
+    this.live = true;
+    const reconnected = this.connections++ > 0;
+    this.heartbeat ??= setInterval(() => void this.announceAll(), PRESENCE_HEARTBEAT_MS).unref();
+    if (reconnected) {
+      // (`on()` also listens for 'error', which is no topic)
+      for (const topic of this.emitter.eventNames())
+        if (topic !== 'error') this.emitter.emit(topic, { topic: String(topic), type: 'resync' } satisfies DeliveredEvent);
+      await this.announceAll();
+    }
+  }
+
+  private lost(client: pg.Client, err?: Error) {
+    if (client !== this.client) return; // already handled, or an old connection's late event
+    this.client = null;
+    this.listening = null;
+    this.live = false;
+    client.removeAllListeners();
+    client.on('error', () => undefined);
+    void client.end().catch(() => undefined);
+    if (this.closed) return;
+    if (err) console.error(`[events] LISTEN connection lost: ${err.message}`);
+    const delay = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** this.attempt++) * (0.75 + Math.random() / 2);
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      this.ready().catch(() => undefined); // a failure schedules the next try
+    }, delay);
+  }
+
+  private deliver(payload: string) {
+    let event: LexiconEvent & { count?: number };
+    try {
+      event = JSON.parse(payload);
+    } catch {
+      return;
+    }
+    if (typeof event.topic !== 'string') return;
+    if (event.type === 'presence') return this.onPresence(event as PresenceAnnouncement);
+    this.emitter.emit(event.topic, { topic: event.topic, type: event.type, id: event.id } satisfies DeliveredEvent);
+  }
+
+  /** Calls `listener` for each event on `topic`; returns the unsubscribe function. */
+  subscribe(topic: string, listener: (event: DeliveredEvent) => void): () => void {
+    this.ready().catch(() => undefined);
+    this.emitter.on(topic, listener);
+    return () => this.emitter.off(topic, listener);
+  }
+
+  /** The events on `topic` from now on (buffered), as an async iterable that ends when `signal` aborts. */
+  events(topic: string, signal?: AbortSignal): AsyncIterable<DeliveredEvent> {
+    this.ready().catch(() => undefined);
+    const iterator = on(this.emitter, topic, { signal }); // listening from here, not from the first read
+    return (async function* () {
+      try {
+        for await (const [event] of iterator) yield event as DeliveredEvent;
+      } catch (err) {
+        if (!signal?.aborted) throw err;
+      }
+    })();
+  }
+
+  // Presence: each process counts its own viewers per topic and announces the count (on change and on a
+  // heartbeat); the total is the sum of the fresh announcements of every process.
+
+  /** Counts `viewerKey` as viewing `topic` until the returned function is called. */
+  join(topic: string, viewerKey: string): () => void {
+    const viewers = this.localViewers.get(topic) ?? new Map<string, number>();
+    this.localViewers.set(topic, viewers);
+    const before = viewers.size;
+    viewers.set(viewerKey, (viewers.get(viewerKey) ?? 0) + 1);
+    if (viewers.size !== before) void this.announce(topic);
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      const n = viewers.get(viewerKey)! - 1;
+      if (n > 0) return void viewers.set(viewerKey, n);
+      viewers.delete(viewerKey);
+      if (viewers.size === 0) this.localViewers.delete(topic);
+      void this.announce(topic);
+    };
+  }
+
+  /** People viewing `topic` across all processes, as this process knows it. */
+  viewing(topic: string): number {
+    const now = Date.now();
+    let total = this.localViewers.get(topic)?.size ?? 0;
+    for (const [processId, entry] of this.remoteViewers.get(topic) ?? [])
+      if (processId !== this.processId && now - entry.at < PRESENCE_TTL_MS) total += entry.count;
+    return total;
+  }
+
+  private emitPresence(topic: string) {
+    this.emitter.emit(topic, { topic, type: 'presence', count: this.viewing(topic) } satisfies DeliveredEvent);
+  }
+
+  private async announce(topic: string) {
+    this.emitPresence(topic);
+    const announcement: PresenceAnnouncement = { topic, type: 'presence', id: this.processId, count: this.localViewers.get(topic)?.size ?? 0 };
+    try {
+      await getPool().query('select pg_notify($1, $2)', [EVENT_CHANNEL, JSON.stringify(announcement)]);
+    } catch (err) {
+      console.error(`[events] presence not announced: ${(err as Error).message}`);
+    }
+  }
+
+  private async announceAll() {
+    const now = Date.now();
+    for (const [topic, entries] of this.remoteViewers) {
+      for (const [processId, entry] of entries) if (now - entry.at >= PRESENCE_TTL_MS) entries.delete(processId);
+      if (entries.size === 0) this.remoteViewers.delete(topic);
+    }
+    await Promise.all([...this.localViewers.keys()].map((topic) => this.announce(topic)));
+  }
+
+  private onPresence(a: PresenceAnnouncement) {
+    if (a.id === this.processId || typeof a.count !== 'number') return;
+    const entries = this.remoteViewers.get(a.topic) ?? new Map<string, { count: number; at: number }>();
+    this.remoteViewers.set(a.topic, entries);
+    const known = entries.has(a.id);
+    if (a.count > 0) entries.set(a.id, { count: a.count, at: Date.now() });
+    else entries.delete(a.id);
+    // A process new to this topic has not heard our count yet: tell it now rather than at the next heartbeat.
+    if (!known && a.count > 0 && this.localViewers.has(a.topic)) void this.announce(a.topic);
+    else this.emitPresence(a.topic);
+  }
+
+  /** Closes the connection (tests, shutdown); a later subscribe opens it again. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.reconnectTimer = this.heartbeat = null;
+    const client = this.client;
+    this.client = null;
+    this.listening = null;
+    this.live = false;
+    await client?.end().catch(() => undefined);
+  }
+}
+
+// One hub per process, kept across Next.js dev reloads.
+const globalForEvents = globalThis as unknown as { lexiconEventHub?: EventHub };
+
+export function eventHub(): EventHub {
+  globalForEvents.lexiconEventHub ??= new EventHub();
+  return globalForEvents.lexiconEventHub;
 }

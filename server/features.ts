@@ -5,10 +5,13 @@
  * come from the model's vocabulary, cached per model in this process.
  */
 import { and, eq, sql } from 'drizzle-orm';
-import { featurePages, featureRevisions, features, models, modelVocabs, saes } from '@/drizzle/schema';
+import { featurePages, featureRevisions, features, labelProposals, models, modelVocabs, saes } from '@/drizzle/schema';
 import type { Pool } from 'pg';
 import { getPool, type Db } from './db';
+import { featureTopic, publish } from './events';
+import { syncFeatureLinks } from './feature-links';
 import { renderMarkdown } from './markdown';
+import { notifyFeatureWatchers } from './notifications';
 
 export interface TokenWeight {
   id: number;
@@ -404,6 +407,8 @@ export interface FeatureEdit {
   /** the revision the edit started from (0 for a page never edited) */
   baseRevision: number;
   authorId: string;
+  /** this site's hosts, so pasted feature URLs in the description count as links (server/feature-links.ts) */
+  hosts?: readonly string[];
 }
 
 /**
@@ -441,10 +446,29 @@ export async function editFeature(db: Db, edit: FeatureEdit): Promise<{ revision
       summary: edit.summary,
       authorId: edit.authorId,
     });
+    await announceEdit(tx, edit, revision);
+    await syncFeatureLinks(tx, 'feature_page', `${edit.saeId}/${edit.index}`, edit.body, edit.hosts);
+    // A label written directly joins the alternatives votes choose from (server/label-votes.ts).
+    if (edit.label) await tx.insert(labelProposals).values({ saeId: edit.saeId, index: edit.index, label: edit.label, authorId: edit.authorId }).onConflictDoNothing();
     return true;
   });
   if (!applied) throw new EditConflict(await currentPageVersion(db, edit.saeId, edit.index));
   return { revision };
+}
+
+/** Live feature pages hear of every revision; the feature's watchers are notified when its label changed. */
+async function announceEdit(tx: Db, edit: FeatureEdit, revision: number): Promise<void> {
+  await publish(tx, { topic: featureTopic(edit.saeId, edit.index), type: 'label', id: String(revision) });
+  const [previous] = await tx
+    .select({ label: featureRevisions.label })
+    .from(featureRevisions)
+    .where(and(eq(featureRevisions.saeId, edit.saeId), eq(featureRevisions.index, edit.index), eq(featureRevisions.revision, revision - 1)));
+  if ((previous?.label ?? '') === edit.label) return;
+  await notifyFeatureWatchers(tx, edit.saeId, [edit.index], {
+    kind: 'label',
+    actorId: edit.authorId,
+    summary: (address) => (edit.label ? `${address} is now labelled “${edit.label}”` : `The label of ${address} was removed`),
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------------------

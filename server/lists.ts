@@ -5,6 +5,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { featureListEntries, featureLists } from '@/drizzle/schema';
+import { authorize, authorizeOwner, visibleSaeSql, type Viewer } from './authz';
 import { withTransaction, type Db } from './db';
 import { parseFeatureAddress, type FeatureAddress } from './search';
 import type { Role } from './users';
@@ -65,8 +66,8 @@ export async function createList(db: Db, owner: Actor, input: z.input<typeof lis
   return row!;
 }
 
-/** A list with its entries (label and density of each feature), in one query for the entries. */
-export async function getList(db: Db, id: string): Promise<FeatureListView | undefined> {
+/** A list with its entries (label and density of each feature) that `viewer` may see, in one query for the entries. */
+export async function getList(db: Db, viewer: Viewer, id: string): Promise<FeatureListView | undefined> {
   if (!z.string().uuid().safeParse(id).success) return undefined;
   const { rows: lists } = await db.execute<Record<string, unknown>>(sql`
     select l.id, l.name, l.description, l.owner_id, l.created_at, u.name as owner_name, u.email as owner_email
@@ -82,7 +83,7 @@ export async function getList(db: Db, id: string): Promise<FeatureListView | und
       join model m on m.id = s.model_id
       left join feature_page p on p.sae_id = e.sae_id and p.index = e.index
       left join feature f on f.run_id = s.current_run_id and f.index = e.index
-     where e.list_id = ${id}
+     where e.list_id = ${id} and ${visibleSaeSql(viewer, sql`e.sae_id`)}
      order by e.position, e.added_at`);
   return {
     id: list.id as string,
@@ -105,11 +106,11 @@ export async function getList(db: Db, id: string): Promise<FeatureListView | und
   };
 }
 
-/** Lists, newest first: one owner's, or everyone's. */
-export async function listLists(db: Db, filter: { ownerId?: string; limit?: number } = {}): Promise<ListSummary[]> {
+/** Lists, newest first: one owner's, or everyone's (counting the entries `viewer` may see). */
+export async function listLists(db: Db, viewer: Viewer, filter: { ownerId?: string; limit?: number } = {}): Promise<ListSummary[]> {
   const { rows } = await db.execute<Record<string, unknown>>(sql`
     select l.id, l.name, l.description, l.created_at, coalesce(u.name, u.email) as owner_name,
-           (select count(*) from feature_list_entry e where e.list_id = l.id)::int as entries
+           (select count(*) from feature_list_entry e where e.list_id = l.id and ${visibleSaeSql(viewer, sql`e.sae_id`)})::int as entries
       from feature_list l left join "user" u on u.id = l.owner_id
      where ${filter.ownerId ? sql`l.owner_id = ${filter.ownerId}` : sql`true`}
      order by l.created_at desc, l.id
@@ -129,15 +130,18 @@ async function editableList(tx: Db, actor: Actor, listId: string): Promise<Featu
   if (!z.string().uuid().safeParse(listId).success) throw new ListError(`no list ${listId}`, 'NOT_FOUND');
   const [list] = await tx.select().from(featureLists).where(eq(featureLists.id, listId)).for('update');
   if (!list) throw new ListError(`no list ${listId}`, 'NOT_FOUND');
-  if (list.ownerId !== actor.id && actor.role !== 'admin') throw new ListError('only the owner of this list can change it', 'FORBIDDEN');
+  authorizeOwner(actor, list.ownerId, 'only the owner of this list can change it');
   return list;
 }
 
-async function saeIdOf(tx: Db, address: FeatureAddress): Promise<string> {
+/** The SAE of a feature `actor` may see (the same NOT_FOUND as for one that does not exist). */
+async function saeIdOf(tx: Db, actor: Actor, address: FeatureAddress): Promise<string> {
   const { rows } = await tx.execute<{ id: string; d_sae: number }>(sql`
     select s.id, s.d_sae from sae s join model m on m.id = s.model_id where m.slug = ${address.model} and s.slug = ${address.sae}`);
   const sae = rows[0];
-  if (!sae) throw new ListError(`no SAE ${address.model}/${address.sae}`, 'NOT_FOUND');
+  const what = `SAE ${address.model}/${address.sae}`;
+  if (!sae) throw new ListError(`no ${what}`, 'NOT_FOUND');
+  await authorize(tx, actor, 'read', { sae: sae.id }, what);
   if (address.index >= sae.d_sae) throw new ListError(`${address.model}/${address.sae} has ${sae.d_sae} features: no feature ${address.index}`, 'BAD_REQUEST');
   return sae.id;
 }
@@ -168,7 +172,7 @@ export async function addEntry(db: Db, actor: Actor, listId: string, address: Fe
   noteInput.parse(note);
   await withTransaction(async (tx) => {
     await editableList(tx, actor, listId);
-    const saeId = await saeIdOf(tx, address);
+    const saeId = await saeIdOf(tx, actor, address);
     const [{ next }] = (
       await tx.execute<{ next: number }>(sql`select coalesce(max(position) + 1, 0)::int as next from feature_list_entry where list_id = ${listId}`)
     ).rows as [{ next: number }];
@@ -186,7 +190,7 @@ export async function setEntryNote(db: Db, actor: Actor, listId: string, address
   noteInput.parse(note);
   await withTransaction(async (tx) => {
     await editableList(tx, actor, listId);
-    const saeId = await saeIdOf(tx, address);
+    const saeId = await saeIdOf(tx, actor, address);
     const rows = await tx
       .update(featureListEntries)
       .set({ note })
@@ -199,7 +203,7 @@ export async function setEntryNote(db: Db, actor: Actor, listId: string, address
 export async function removeEntry(db: Db, actor: Actor, listId: string, address: FeatureAddress): Promise<void> {
   await withTransaction(async (tx) => {
     await editableList(tx, actor, listId);
-    const saeId = await saeIdOf(tx, address);
+    const saeId = await saeIdOf(tx, actor, address);
     await tx
       .delete(featureListEntries)
       .where(and(eq(featureListEntries.listId, listId), eq(featureListEntries.saeId, saeId), eq(featureListEntries.index, address.index)));
@@ -210,7 +214,7 @@ export async function removeEntry(db: Db, actor: Actor, listId: string, address:
 export async function moveEntry(db: Db, actor: Actor, listId: string, address: FeatureAddress, direction: 'up' | 'down'): Promise<void> {
   await withTransaction(async (tx) => {
     await editableList(tx, actor, listId);
-    const saeId = await saeIdOf(tx, address);
+    const saeId = await saeIdOf(tx, actor, address);
     const entries = await tx
       .select({ saeId: featureListEntries.saeId, index: featureListEntries.index, position: featureListEntries.position })
       .from(featureListEntries)
@@ -234,12 +238,13 @@ export async function moveEntry(db: Db, actor: Actor, listId: string, address: F
 }
 
 /** Lists owned by `ownerId`, with whether each holds the feature (for "add to list" menus). */
-export async function listsHolding(db: Db, ownerId: string, address: FeatureAddress): Promise<{ id: string; name: string; holds: boolean }[]> {
+export async function listsHolding(db: Db, owner: Actor, address: FeatureAddress): Promise<{ id: string; name: string; holds: boolean }[]> {
   const { rows } = await db.execute<{ id: string; name: string; holds: boolean }>(sql`
     select l.id, l.name, exists (
              select 1 from feature_list_entry e join sae s on s.id = e.sae_id join model m on m.id = s.model_id
-              where e.list_id = l.id and m.slug = ${address.model} and s.slug = ${address.sae} and e.index = ${address.index}) as holds
-      from feature_list l where l.owner_id = ${ownerId}
+              where e.list_id = l.id and m.slug = ${address.model} and s.slug = ${address.sae} and e.index = ${address.index}
+                and ${visibleSaeSql(owner, sql`s.id`)}) as holds
+      from feature_list l where l.owner_id = ${owner.id}
      order by l.created_at desc`);
   return rows;
 }

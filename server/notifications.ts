@@ -3,7 +3,7 @@
  * transaction as what caused them, each followed by a live event on the user's topic.
  */
 import { and, eq, inArray, ne } from 'drizzle-orm';
-import { notifications, watches } from '@/drizzle/schema';
+import { models, notifications, saes, watches } from '@/drizzle/schema';
 import type { Db } from './db';
 import { publish, userTopic } from './events';
 
@@ -52,4 +52,36 @@ export async function markRead(db: Db, userId: string, ids: string[]): Promise<v
     .update(notifications)
     .set({ readAt: new Date() })
     .where(and(eq(notifications.userId, userId), inArray(notifications.id, ids)));
+}
+
+/** model/sae of an SAE (undefined when it is gone). */
+async function saeAddress(db: Db, saeId: string): Promise<string | undefined> {
+  const [sae] = await db
+    .select({ model: models.slug, sae: saes.slug })
+    .from(saes)
+    .innerJoin(models, eq(models.id, saes.modelId))
+    .where(eq(saes.id, saeId));
+  return sae && `${sae.model}/${sae.sae}`;
+}
+
+type AddressedInput = { kind: NotificationKind; actorId: string | null; summary: (address: string) => string };
+
+/**
+ * Notifies the watchers of some features of one SAE (each feature's own watchers), with a summary naming the feature
+ * by its address (model/sae/index) and a link to its page.
+ */
+export async function notifyFeatureWatchers(db: Db, saeId: string, indices: number[], input: AddressedInput): Promise<void> {
+  const sae = await saeAddress(db, saeId);
+  if (!sae) return;
+  for (const index of new Set(indices)) {
+    const address = `${sae}/${index}`;
+    await notifyWatchers(db, { kind: 'feature', targetId: `${saeId}/${index}` }, { kind: input.kind, actorId: input.actorId, summary: input.summary(address), url: `/${address}` });
+  }
+}
+
+/** Notifies the watchers of an SAE, with a summary naming it (model/sae) and a link to its page. */
+export async function notifySaeWatchers(db: Db, saeId: string, input: AddressedInput): Promise<void> {
+  const address = await saeAddress(db, saeId);
+  if (!address) return;
+  await notifyWatchers(db, { kind: 'sae', targetId: saeId }, { kind: input.kind, actorId: input.actorId, summary: input.summary(address), url: `/${address}` });
 }

@@ -6,7 +6,9 @@
 import { and, eq, sql, type SQL } from 'drizzle-orm';
 import { models, saes } from '@/drizzle/schema';
 import type { SaeEvals } from '@/workers/dashboards/types';
+import { visibleSaeSql, type Viewer } from './authz';
 import type { Db } from './db';
+import { visibleHypothesisSql } from './hypotheses';
 
 export type SaeRow = typeof saes.$inferSelect;
 
@@ -54,8 +56,8 @@ export interface SaeSummary {
   runCompletedAt: Date | null;
 }
 
-/** Every SAE (of one model, or of all), with labelled / total and headline evals: one query. */
-export async function saeSummaries(db: Db, filter: { modelId?: string } = {}): Promise<SaeSummary[]> {
+/** Every SAE `viewer` may see (of one model, or of all), with labelled / total and headline evals: one query. */
+export async function saeSummaries(db: Db, viewer: Viewer, filter: { modelId?: string } = {}): Promise<SaeSummary[]> {
   const { rows } = await db.execute<Record<string, unknown>>(sql`
     select s.id, m.slug as model_slug, s.slug, s.hook_name, s.architecture, s.d_sae,
            (select count(*) from feature_page p where p.sae_id = s.id and p.label <> '')::int as labelled,
@@ -69,7 +71,7 @@ export async function saeSummaries(db: Db, filter: { modelId?: string } = {}): P
       from sae s
       join model m on m.id = s.model_id
       left join dashboard_run r on r.id = s.current_run_id
-     where ${filter.modelId ? sql`s.model_id = ${filter.modelId}` : sql`true`}
+     where ${filter.modelId ? sql`s.model_id = ${filter.modelId}` : sql`true`} and ${visibleSaeSql(viewer, sql`s.id`)}
      order by m.slug, s.hook_name, s.slug`);
   return rows.map((r) => ({
     id: r.id as string,
@@ -187,6 +189,8 @@ const SORT_COLUMN: Record<FeatureSort, { column: SQL; cast: SQL }> = {
 
 export type FeatureStatus = 'all' | 'alive' | 'dead' | 'ultraRare';
 export type LabelledFilter = 'any' | 'yes' | 'no';
+/** 'open': only features with an open hypothesis the viewer can see */
+export type HypothesisFilter = 'any' | 'open';
 
 /** A position in the sorted table: the sort key and the index of the row (the tie-break). */
 export interface FeatureCursor {
@@ -202,6 +206,9 @@ export interface FeatureTableQuery {
   log10DensityMax?: number;
   status: FeatureStatus;
   labelled: LabelledFilter;
+  hypotheses?: HypothesisFilter;
+  /** who is looking (the hypotheses filter counts only hypotheses they may see) */
+  viewer?: Viewer;
   /** rows after this cursor (next page), or before it (previous page) */
   after?: FeatureCursor;
   before?: FeatureCursor;
@@ -266,6 +273,10 @@ export async function featureTable(
   if (q.status === 'ultraRare') filters.push(sql`f.nonzero_count > 0 and f.density < ${ultraRare}::float8`);
   if (q.labelled === 'yes') filters.push(sql`p.index is not null`);
   if (q.labelled === 'no') filters.push(sql`p.index is null`);
+  if (q.hypotheses === 'open')
+    filters.push(sql`exists (select 1 from hypothesis_feature hf join hypothesis h on h.id = hf.hypothesis_id
+                              where hf.sae_id = ${sae.id} and hf.index = f.index and h.status = 'open'
+                                and ${visibleHypothesisSql(q.viewer ?? null, sql`h.id`)})`);
   const where = sql.join(filters, sql` and `);
   const filtered = filters.length > 1;
 

@@ -3,6 +3,7 @@
  * by token (which features' top examples peak on it, which have it among their top logits), and by address.
  */
 import { sql, type SQL } from 'drizzle-orm';
+import { visibleSaeSql, type Viewer } from './authz';
 import type { Db } from './db';
 
 // ---- addresses ------------------------------------------------------------------------------------------------
@@ -34,6 +35,8 @@ export function featureHref(a: FeatureAddress): string {
 // ---- text search ------------------------------------------------------------------------------------------------
 
 export interface SearchScope {
+  /** who searches: only SAEs they may see are searched */
+  viewer: Viewer;
   /** model slug */
   model?: string;
   /** SAE slug (within `model`) */
@@ -64,29 +67,42 @@ export function textQuery(text: string): SQL | undefined {
 }
 
 function scopeFilter(scope: SearchScope): SQL {
-  const parts: SQL[] = [];
+  const parts: SQL[] = [visibleSaeSql(scope.viewer, sql`s.id`)];
   if (scope.model) parts.push(sql`m.slug = ${scope.model}`);
   if (scope.sae) parts.push(sql`s.slug = ${scope.sae}`);
-  return parts.length ? sql.join(parts, sql` and `) : sql`true`;
+  return sql.join(parts, sql` and `);
 }
 
 /**
- * Feature pages whose label or description match, best first (ts_rank_cd with the label weighted above the body;
- * ties by address). One query: the GIN index finds the matches, only the returned page gets snippets.
+ * Ranking reads every match's tsvector; a word or prefix found on hundreds of thousands of pages would take seconds.
+ * Past this many matches (in index order) the best are ranked among these only.
  */
-export async function searchText(db: Db, text: string, scope: SearchScope = {}, limit = 50): Promise<TextHit[]> {
+const RANKED_MATCHES = 2000;
+
+/**
+ * Feature pages whose label or description match, best first (ts_rank_cd with the label weighted above the body;
+ * ties by address), among the first RANKED_MATCHES matches. One query: the GIN index finds the matches, only the
+ * returned page gets snippets.
+ */
+export async function searchText(db: Db, text: string, scope: SearchScope, limit = 50): Promise<TextHit[]> {
   const query = textQuery(text);
   if (!query) return [];
   const { rows } = await db.execute<Record<string, unknown>>(sql`
     with q as (select ${query} as q),
-    hits as (
-      select m.slug as model, s.slug as sae, s.current_run_id, p.index, p.label, p.body, ts_rank_cd(p.search, q.q) as rank
+    matches as (
+      select m.slug as model, s.slug as sae, s.current_run_id, p.index, p.label, p.body, p.search
         from feature_page p
         cross join q
         join sae s on s.id = p.sae_id
         join model m on m.id = s.model_id
        where p.search @@ q.q and ${scopeFilter(scope)}
-       order by rank desc, m.slug, s.slug, p.index
+       limit ${RANKED_MATCHES}
+    ),
+    hits as (
+      select x.model, x.sae, x.current_run_id, x.index, x.label, x.body, ts_rank_cd(x.search, q.q) as rank
+        from matches x
+        cross join q
+       order by rank desc, x.model, x.sae, x.index
        limit ${limit}
     )
     select h.model, h.sae, h.index, h.label, h.rank,

@@ -3,6 +3,7 @@ import argon2 from 'argon2';
 import { count, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { users } from '@/drizzle/schema';
+import { audit } from './audit';
 import { withTransaction, type Db } from './db';
 
 export type UserRow = typeof users.$inferSelect;
@@ -45,10 +46,52 @@ export async function getUser(db: Db, id: string): Promise<UserRow | undefined> 
   return db.query.users.findFirst({ where: eq(users.id, id) });
 }
 
-export async function setRole(db: Db, id: string, role: Role): Promise<void> {
-  await db.update(users).set({ role }).where(eq(users.id, id));
+/** A site-role or account change the site cannot take: unknown account, or the last active admin going away. */
+export class UserChangeError extends Error {
+  constructor(
+    message: string,
+    readonly code: 'NOT_FOUND' | 'CONFLICT',
+  ) {
+    super(message);
+  }
 }
 
-export async function setDisabled(db: Db, id: string, disabled: boolean): Promise<void> {
-  await db.update(users).set({ disabled }).where(eq(users.id, id));
+/**
+ * Changes an account (its site role, or whether it is disabled) with its audit row, in one transaction; refuses to
+ * leave the site without an active admin. `actorId` is who did it (null: the command line or a test).
+ */
+async function changeUser(db: Db, id: string, change: { role?: Role; disabled?: boolean }, actorId: string | null): Promise<void> {
+  await db.transaction(async (tx) => {
+    // One change of admins at a time, so two admins cannot demote each other at once.
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtext('lexicon.admins'))`);
+    const [before] = await tx.select().from(users).where(eq(users.id, id)).for('update');
+    if (!before) throw new UserChangeError(`no account ${id}`, 'NOT_FOUND');
+    const after = { role: change.role ?? before.role, disabled: change.disabled ?? before.disabled };
+    if (before.role === 'admin' && !before.disabled && (after.role !== 'admin' || after.disabled)) {
+      const [{ n }] = await tx.select({ n: count() }).from(users).where(sql`${users.role} = 'admin' and not ${users.disabled} and ${users.id} <> ${id}`);
+      if (n === 0) throw new UserChangeError(`${before.name ?? before.email} is the only active admin: make someone else admin first`, 'CONFLICT');
+    }
+    await tx.update(users).set(after).where(eq(users.id, id));
+    const detail = { name: before.name, email: before.email };
+    if (after.role !== before.role)
+      await audit(tx, { actorId, action: 'user.role', targetKind: 'user', targetId: id, detail: { ...detail, before: before.role, after: after.role } });
+    if (after.disabled !== before.disabled)
+      await audit(tx, { actorId, action: 'user.disabled', targetKind: 'user', targetId: id, detail: { ...detail, before: before.disabled, after: after.disabled } });
+  });
+}
+
+export async function setRole(db: Db, id: string, role: Role, actorId: string | null = null): Promise<void> {
+  await changeUser(db, id, { role }, actorId);
+}
+
+export async function setDisabled(db: Db, id: string, disabled: boolean, actorId: string | null = null): Promise<void> {
+  await changeUser(db, id, { disabled }, actorId);
+}
+
+/** Every account, oldest first (the admin page). */
+export async function listUsers(db: Db): Promise<Pick<UserRow, 'id' | 'name' | 'email' | 'role' | 'disabled' | 'createdAt'>[]> {
+  return db
+    .select({ id: users.id, name: users.name, email: users.email, role: users.role, disabled: users.disabled, createdAt: users.createdAt })
+    .from(users)
+    .orderBy(users.createdAt, users.id);
 }

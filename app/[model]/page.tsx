@@ -1,6 +1,7 @@
 import { TRPCError } from '@trpc/server';
 import { notFound } from 'next/navigation';
 import { api } from '@/server/api/server-caller';
+import { AccessPanel } from '../_components/access-panel';
 import { RunPanel } from '../_components/run-panel';
 import { SaeProgressTable } from '../_components/sae-progress';
 
@@ -27,6 +28,7 @@ export default async function ModelPage({ params }: { params: Promise<{ model: s
         {model.architecture} · {c.nLayers} layers · d_model {c.dModel} · {c.nHeads} heads ({c.nKvHeads} kv) · d_mlp {c.dMlp} ·
         vocab {c.vocabSize} · context {c.contextLength} · sha256 {model.contentHash.slice(0, 12)}
       </p>
+      <AccessPanel model={model.slug} />
       <h2>SAEs by hook</h2>
       {saes.length === 0 ? (
         <p className="muted">

@@ -13,11 +13,12 @@ export interface TableParams {
   max?: number;
   status: 'all' | 'alive' | 'dead' | 'ultraRare';
   labelled: 'any' | 'yes' | 'no';
+  hypotheses: 'any' | 'open';
   after?: string;
   before?: string;
 }
 
-export const TABLE_DEFAULTS: TableParams = { sort: 'density', dir: 'desc', status: 'all', labelled: 'any' };
+export const TABLE_DEFAULTS: TableParams = { sort: 'density', dir: 'desc', status: 'all', labelled: 'any', hypotheses: 'any' };
 
 /** The table's query from a page's search params; unknown values fall back to the defaults. */
 export function tableParams(search: Record<string, string | string[] | undefined>): TableParams {
@@ -37,6 +38,7 @@ export function tableParams(search: Record<string, string | string[] | undefined
     max: num('max'),
     status: pick(one('status'), ['all', 'alive', 'dead', 'ultraRare'] as const, TABLE_DEFAULTS.status),
     labelled: pick(one('labelled'), ['any', 'yes', 'no'] as const, TABLE_DEFAULTS.labelled),
+    hypotheses: pick(one('hypotheses'), ['any', 'open'] as const, TABLE_DEFAULTS.hypotheses),
     after: one('after'),
     before: one('before'),
   };
@@ -45,7 +47,7 @@ export function tableParams(search: Record<string, string | string[] | undefined
 export function tableHref(base: string, params: TableParams, change: Partial<TableParams> = {}): string {
   const merged = { ...params, ...change };
   const qs = new URLSearchParams();
-  for (const key of ['sort', 'dir', 'min', 'max', 'status', 'labelled', 'after', 'before'] as const) {
+  for (const key of ['sort', 'dir', 'min', 'max', 'status', 'labelled', 'hypotheses', 'after', 'before'] as const) {
     const value = merged[key];
     if (value === undefined || value === (TABLE_DEFAULTS as unknown as Record<string, unknown>)[key]) continue;
     qs.set(key, String(value));
@@ -125,6 +127,13 @@ export function FeatureTable(props: {
               <option value="any">labelled or not</option>
               <option value="yes">labelled</option>
               <option value="no">not labelled</option>
+            </select>
+          </label>
+          <label>
+            Hypotheses
+            <select name="hypotheses" defaultValue={params.hypotheses}>
+              <option value="any">with or without</option>
+              <option value="open">has open hypotheses</option>
             </select>
           </label>
           <button type="submit">Apply</button>

@@ -1,8 +1,8 @@
-/** The home page's "what is happening": recent feature page edits and the jobs queued or running. */
+/** The home page's recent feature page edits (the jobs under way are in running-jobs.tsx). */
 import Link from 'next/link';
 import type { ActiveJob, RecentEdit } from '@/server/activity';
 
-function ago(at: Date, now: number): string {
+export function ago(at: Date, now: number): string {
   const s = Math.max(0, Math.round((now - at.getTime()) / 1000));
   if (s < 60) return `${s}s ago`;
   if (s < 3600) return `${Math.round(s / 60)} min ago`;
@@ -27,38 +27,6 @@ export function RecentActivity({ edits, now }: { edits: RecentEdit[]; now: numbe
               <div className="muted small">
                 {e.author ?? 'someone'} · revision {e.revision}
                 {e.summary && <> · {e.summary}</>} · <time dateTime={e.at.toISOString()}>{ago(e.at, now)}</time>
-              </div>
-            </li>
-          ))}
-        </ul>
-      )}
-    </section>
-  );
-}
-
-export function RunningJobs({ jobs, now }: { jobs: ActiveJob[]; now: number }) {
-  return (
-    <section data-testid="running-jobs">
-      <h2>Jobs under way</h2>
-      {jobs.length === 0 ? (
-        <p className="muted">No job is queued or running.</p>
-      ) : (
-        <ul className="activity">
-          {jobs.map((j) => (
-            <li key={j.id}>
-              <span className={`status ${j.status}`}>{j.status}</span> <strong>{j.type}</strong>
-              {j.model && (
-                <>
-                  {' '}
-                  on{' '}
-                  <Link href={j.sae ? `/${j.model}/${j.sae}` : `/${j.model}`} className="mono">
-                    {j.model}
-                    {j.sae ? `/${j.sae}` : ''}
-                  </Link>
-                </>
-              )}
-              <div className="muted small">
-                {j.status === 'running' ? `${Math.round(100 * j.progress)}% · started ${ago(j.startedAt ?? j.createdAt, now)}` : `queued ${ago(j.createdAt, now)}`}
               </div>
             </li>
           ))}

@@ -5,8 +5,13 @@
  * the focus token (the max-activating one) is outlined and bold, and values are written out in the tooltip.
  * One tab stop per line; the arrow keys, Home and End move between its tokens. A long context shows a window
  * centred on the focus token, with a button to expand it to the whole context.
+ *
+ * The tokens are written as one HTML string rather than one React element each: a feature page shows hundreds of
+ * them, and building, serialising and hydrating an element per token was most of the page's server time. The
+ * string is the same on the server and in the browser, and React never diffs inside it; the keyboard handling
+ * works on the DOM.
  */
-import { useId, useRef, useState, type KeyboardEvent } from 'react';
+import { useId, useMemo, useState, type FocusEvent, type KeyboardEvent } from 'react';
 import { displayPiece, formatValue } from './token-format';
 import styles from './tokens.module.css';
 
@@ -41,83 +46,80 @@ function background(value: number | null, scale: number, shading: Shading): stri
   const alpha = Math.min(1, Math.abs(value) / scale);
   if (alpha < 0.02) return undefined;
   const a = (0.08 + 0.82 * alpha).toFixed(2);
-  if (shading === 'diverging') return value > 0 ? `rgba(31, 95, 191, ${a})` : `rgba(200, 40, 30, ${a})`;
-  return `rgba(255, 128, 0, ${a})`;
+  if (shading === 'diverging') return value > 0 ? `rgba(31,95,191,${a})` : `rgba(200,40,30,${a})`;
+  return `rgba(255,128,0,${a})`;
+}
+
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' };
+const escapeHtml = (s: string) => s.replace(/[&<>"]/g, (c) => ESCAPES[c]!);
+
+/** The spans of tokens start..end-1. */
+function tokenSpans(props: TokenTextProps, start: number, end: number, focus: number | undefined): string {
+  const { tokens, values, scale, shading = 'activation', valueName = 'act' } = props;
+  const pieces = props.pieces as Record<number, string> | undefined;
+  const tokenClass = styles.tok!;
+  const focusClass = `${styles.tok} ${styles.focus}`;
+  let html = '';
+  for (let t = start; t < end; t++) {
+    const token = tokens[t]!;
+    const piece = typeof token === 'string' ? token : (pieces?.[token] ?? `<${token}>`);
+    const value = values[t] ?? null;
+    const extra = props.details?.(t);
+    const tip = `${JSON.stringify(piece)} · ${valueName} ${value === null ? '—' : formatValue(value)}${extra ? ` · ${extra}` : ''}`;
+    const bg = background(value, scale, shading);
+    html +=
+      `<span class="${t === focus ? focusClass : tokenClass}"${bg ? ` style="background:${bg}"` : ''} data-pos="${t}" data-value="${value ?? ''}"` +
+      ` aria-label="${escapeHtml(tip)}" tabindex="${t === (focus ?? start) ? 0 : -1}">${escapeHtml(displayPiece(piece, true))}</span>`;
+  }
+  return html;
 }
 
 export function TokenText(props: TokenTextProps) {
-  const { tokens, values, scale, shading = 'activation', valueName = 'act', radius } = props;
+  const { tokens, radius } = props;
   const n = tokens.length;
   const focus = props.focus !== undefined && props.focus >= 0 && props.focus < n ? props.focus : undefined;
   const [expanded, setExpanded] = useState(false);
   const windowed = radius !== undefined && focus !== undefined && !expanded && n > 2 * radius + 1;
   const start = windowed ? Math.max(0, focus! - radius!) : 0;
   const end = windowed ? Math.min(n, focus! + radius! + 1) : n;
-  const [active, setActive] = useState<number>(focus ?? start);
-  const line = useRef<HTMLSpanElement>(null);
   const id = useId();
+  const more = `<span class="${styles.more}" aria-hidden="true">…</span>`;
+  const html = useMemo(
+    () => (start > 0 ? more : '') + tokenSpans(props, start, end, focus) + (end < n ? more : ''),
+    [tokens, props.values, props.pieces, props.scale, props.shading, props.valueName, props.details, start, end, focus],
+  );
 
-  const pieceAt = (t: number): string => {
-    const token = tokens[t]!;
-    if (typeof token === 'string') return token;
-    const pieces = props.pieces as Record<number, string> | readonly string[] | undefined;
-    return (pieces as Record<number, string> | undefined)?.[token] ?? `<${token}>`;
-  };
-
-  const move = (to: number) => {
-    const target = Math.max(start, Math.min(end - 1, to));
-    setActive(target);
-    const el = line.current?.querySelector<HTMLElement>(`[data-pos="${target}"]`);
-    el?.focus();
+  const tokenOf = (el: EventTarget | null) => (el instanceof HTMLElement && el.dataset.pos !== undefined ? el : null);
+  // The roving tab stop follows focus, however it got there (click, Tab, the arrow keys).
+  const onFocus = (e: FocusEvent<HTMLSpanElement>) => {
+    const token = tokenOf(e.target);
+    if (!token) return;
+    for (const other of e.currentTarget.querySelectorAll<HTMLElement>('[tabindex="0"]')) if (other !== token) other.tabIndex = -1;
+    token.tabIndex = 0;
   };
   const onKeyDown = (e: KeyboardEvent<HTMLSpanElement>) => {
-    const keys: Record<string, number> = { ArrowRight: active + 1, ArrowLeft: active - 1, Home: start, End: end - 1 };
+    const token = tokenOf(e.target);
+    const all = e.currentTarget.querySelectorAll<HTMLElement>('[data-pos]');
+    if (!token || all.length === 0) return;
+    const at = [...all].indexOf(token);
+    const keys: Record<string, number> = { ArrowRight: at + 1, ArrowLeft: at - 1, Home: 0, End: all.length - 1 };
     if (e.key in keys) {
       e.preventDefault();
-      move(keys[e.key]!);
+      all[Math.max(0, Math.min(all.length - 1, keys[e.key]!))]!.focus();
     }
   };
-  const tabStop = active >= start && active < end ? active : (focus ?? start);
-
-  const spans = [];
-  for (let t = start; t < end; t++) {
-    const value = values[t] ?? null;
-    const piece = pieceAt(t);
-    const extra = props.details?.(t);
-    const tip = `${JSON.stringify(piece)} · ${valueName} ${value === null ? '—' : formatValue(value)}${extra ? ` · ${extra}` : ''}`;
-    const classes = [styles.tok];
-    if (t === focus) classes.push(styles.focus);
-    if (value !== null && value !== 0) classes.push(styles.nonzero);
-    spans.push(
-      <span
-        key={t}
-        className={classes.join(' ')}
-        style={{ background: background(value, scale, shading) }}
-        data-pos={t}
-        data-value={value ?? ''}
-        aria-label={tip}
-        tabIndex={t === tabStop ? 0 : -1}
-        onFocus={() => setActive(t)}
-      >
-        {displayPiece(piece, true)}
-      </span>,
-    );
-  }
 
   return (
     <span className={styles.wrap} data-testid={props.testId}>
       <span
-        ref={line}
         className={styles.line}
         role="group"
         aria-label={props.label}
         aria-describedby={`${id}-hint`}
         onKeyDown={onKeyDown}
-      >
-        {start > 0 && <span className={styles.more} aria-hidden>…</span>}
-        {spans}
-        {end < n && <span className={styles.more} aria-hidden>…</span>}
-      </span>
+        onFocus={onFocus}
+        dangerouslySetInnerHTML={{ __html: html }}
+      />
       <span id={`${id}-hint`} hidden>
         Arrow keys move between tokens; each token&apos;s value is its label.
       </span>

@@ -296,11 +296,26 @@ interface Figures {
   rps: number;
   requests: number;
   errors: number;
+  /** the web server's CPU time (user + system) per request while measured: what a request costs, whatever the load */
+  cpuPerRequest?: number;
 }
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
+
+/** CPU time a process has used so far, in ms (Linux /proc; undefined elsewhere). */
+function cpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+  } catch {
+    return undefined;
+  }
 }
 
 async function load(url: string, paths: () => string, seconds: number, connections = CONNECTIONS): Promise<Figures> {
@@ -321,9 +336,12 @@ async function load(url: string, paths: () => string, seconds: number, connectio
     });
   await run(WARMUP);
   const latencies: number[] = [];
+  const cpuBefore = cpuMs(server?.pid);
   const r = await run(seconds, latencies);
+  const cpuAfter = cpuMs(server?.pid);
   latencies.sort((a, b) => a - b);
   return {
+    cpuPerRequest: cpuBefore !== undefined && cpuAfter !== undefined ? (cpuAfter - cpuBefore) / Math.max(1, latencies.length) : undefined,
     p50: percentile(latencies, 50),
     p95: percentile(latencies, 95),
     p99: percentile(latencies, 99),
@@ -384,7 +402,8 @@ async function featurePageStatement(pool: pg.Pool, sae: string, index: number): 
 }
 
 const fmt = (f: Figures) =>
-  `p50 ${f.p50.toFixed(1)} ms · p95 ${f.p95.toFixed(1)} ms · p99 ${f.p99.toFixed(1)} ms · mean ${f.mean.toFixed(1)} ms · ${f.rps.toFixed(1)} req/s (${f.requests} requests, ${f.errors} errors)`;
+  `p50 ${f.p50.toFixed(1)} ms · p95 ${f.p95.toFixed(1)} ms · p99 ${f.p99.toFixed(1)} ms · mean ${f.mean.toFixed(1)} ms · ${f.rps.toFixed(1)} req/s (${f.requests} requests, ${f.errors} errors)` +
+  (f.cpuPerRequest !== undefined ? ` · server CPU ${f.cpuPerRequest.toFixed(1)} ms/request` : '');
 
 // ---- main -------------------------------------------------------------------------------------------------------
 

@@ -1,14 +1,14 @@
 /** tRPC setup: context (db + session), error shape, and the procedures every router builds on. */
-import { initTRPC, TRPCError } from '@trpc/server';
+import { initTRPC } from '@trpc/server';
 import superjson from 'superjson';
 import { ZodError, z } from 'zod';
-import { auth } from '../auth';
-import { viewerOf } from '../authz';
-import { getDb } from '../db';
+import { currentSession } from '../auth';
+import { authorizeSite, viewerOf } from '../authz';
+import { getDb, isConnectionLoss, retryOnConnectionLoss } from '../db';
 import type { Role } from '../users';
 
 export async function createContext(opts: { headers: Headers }) {
-  const session = await auth();
+  const session = await currentSession();
   // `viewer` is what server/authz.ts decides on
   return { db: getDb(), session, viewer: viewerOf(session), headers: opts.headers };
 }
@@ -16,9 +16,17 @@ export type Context = Awaited<ReturnType<typeof createContext>>;
 
 const t = initTRPC.context<Context>().create({
   transformer: superjson,
+  // Subscriptions (server/api/routers/live.ts) stream over SSE; pings keep proxies from closing an idle stream, and a
+  // client that hears nothing (not even a ping) for a while reconnects.
+  sse: { ping: { enabled: true, intervalMs: 10_000 }, client: { reconnectAfterInactivityMs: 25_000 } },
   errorFormatter({ shape, error }) {
     // Input errors are shown to the user as one readable line naming the field.
-    const message = error.cause instanceof ZodError ? z.prettifyError(error.cause) : shape.message;
+    const message =
+      error.cause instanceof ZodError
+        ? z.prettifyError(error.cause)
+        : isConnectionLoss(error)
+          ? 'the database is unreachable right now (restarting?): try again in a moment'
+          : shape.message;
     return { ...shape, message };
   },
 });
@@ -26,17 +34,35 @@ const t = initTRPC.context<Context>().create({
 export const createTRPCRouter = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
-export const publicProcedure = t.procedure;
+/**
+ * Queries are reads: one that failed because PostgreSQL went away (a restart) is run again for a few seconds before
+ * the error reaches the client. Mutations are not retried: the client is told, and decides.
+ */
+const retryReads = t.middleware(async ({ type, next }) => {
+  if (type !== 'query') return next();
+  let last: Awaited<ReturnType<typeof next>> | undefined;
+  try {
+    return await retryOnConnectionLoss(async () => {
+      last = await next();
+      if (!last.ok && isConnectionLoss(last.error)) throw last.error;
+      return last;
+    });
+  } catch {
+    return last!; // still failing after the retries: the client gets the error
+  }
+});
 
-const RANK: Record<Role, number> = { viewer: 0, editor: 1, admin: 2 };
+/** `ctx.viewer` always follows the session, also in contexts built from a session alone (callers in tests). */
+export const publicProcedure = t.procedure
+  .use(retryReads)
+  .use(({ ctx, next }) => next({ ctx: { ...ctx, viewer: viewerOf(ctx.session) } }));
 
-/** Signed in, with at least `role`. */
+/** Signed in, with at least `role` on the site (for site-wide actions; a model's or an SAE's are authorize()'s). */
 export function roleProcedure(role: Role) {
-  return t.procedure.use(({ ctx, next }) => {
-    if (!ctx.session?.user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'sign in first' });
-    if (RANK[ctx.session.user.role] < RANK[role])
-      throw new TRPCError({ code: 'FORBIDDEN', message: `this needs the ${role} role` });
-    return next({ ctx: { ...ctx, session: ctx.session } });
+  return publicProcedure.use(({ ctx, next }) => {
+    const viewer = ctx.viewer;
+    authorizeSite(viewer, role);
+    return next({ ctx: { ...ctx, viewer, session: ctx.session! } });
   });
 }
 

@@ -1,21 +1,28 @@
 /** The job record's lifecycle: enqueue (web), then running → done | failed (worker). */
-import { and, desc, eq, inArray, isNull, not, or, sql, type AnyColumn } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull, not, or, sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import type PgBoss from 'pg-boss';
 import { jobs, workers } from '@/drizzle/schema';
+import { visibleModelSql, visibleSaeSql, type Viewer } from '../authz';
 import type { Db } from '../db';
 import { withTransaction } from '../db';
 import { jobParams, type JobParams, type JobType } from './types';
+import { featureTopic, publish, saeTopic } from '../events';
+import { notifyFeatureWatchers, notifySaeWatchers } from '../notifications';
+import { checkJobRate } from '../rate-limit';
 import { notifyJob } from './queue';
 
 export type JobRow = typeof jobs.$inferSelect;
 
+/** Enqueues a job; `options.requestedBy` (a signed-in user asking through the API) counts it against their rate limit. */
 export async function enqueueJob<T extends JobType>(
   boss: PgBoss,
   job: { type: T; params: JobParams<T>; userId: string | null; modelId: string | null },
+  options: { requestedBy?: NonNullable<Viewer> } = {},
 ): Promise<JobRow> {
   const params = jobParams[job.type].parse(job.params);
   const id = crypto.randomUUID();
   return withTransaction(async (tx, client) => {
+    if (options.requestedBy) await checkJobRate(tx, options.requestedBy);
     const [row] = await tx
       .insert(jobs)
       .values({ id, type: job.type, params, userId: job.userId, modelId: job.modelId })
@@ -29,6 +36,17 @@ export async function enqueueJob<T extends JobType>(
 
 export async function getJob(db: Db, id: string): Promise<JobRow | undefined> {
   return db.query.jobs.findFirst({ where: eq(jobs.id, id) });
+}
+
+/** A WHERE condition: `viewer` may see the model and the SAE (params.saeId) a job is for (jobs for neither: everyone). */
+export function jobVisibleSql(viewer: Viewer, job: { modelId: AnyColumn | SQL; params: AnyColumn | SQL } = jobs): SQL {
+  return sql`(${visibleModelSql(viewer, job.modelId)} and ${visibleSaeSql(viewer, sql`(${job.params}->>'saeId')::uuid`)})`;
+}
+
+/** The job, when `viewer` may see what it is for. */
+export async function getVisibleJob(db: Db, viewer: Viewer, id: string): Promise<JobRow | undefined> {
+  const [row] = await db.select().from(jobs).where(and(eq(jobs.id, id), jobVisibleSql(viewer)));
+  return row;
 }
 
 export async function recentJobs(db: Db, filter: { modelId: string; type?: JobType; limit?: number }): Promise<JobRow[]> {
@@ -68,18 +86,18 @@ export async function liveWorkerCount(db: Db): Promise<number> {
   return row?.n ?? 0;
 }
 
-/** The newest job of a type (any status), e.g. the demo for the home page. */
-export async function latestJob(db: Db, type: JobType): Promise<JobRow | undefined> {
-  const [row] = await db.select().from(jobs).where(eq(jobs.type, type)).orderBy(desc(jobs.createdAt)).limit(1);
+/** The newest job of a type (any status) that `viewer` may see, e.g. the demo for the home page. */
+export async function latestJob(db: Db, viewer: Viewer, type: JobType): Promise<JobRow | undefined> {
+  const [row] = await db.select().from(jobs).where(and(eq(jobs.type, type), jobVisibleSql(viewer))).orderBy(desc(jobs.createdAt)).limit(1);
   return row;
 }
 
-/** Queued and running jobs, newest first. */
-export async function activeJobs(db: Db, filter: { type?: JobType; limit?: number } = {}): Promise<JobRow[]> {
+/** Queued and running jobs `viewer` may see, newest first. */
+export async function activeJobs(db: Db, viewer: Viewer, filter: { type?: JobType; limit?: number } = {}): Promise<JobRow[]> {
   return db
     .select()
     .from(jobs)
-    .where(and(inArray(jobs.status, ['queued', 'running']), filter.type ? eq(jobs.type, filter.type) : undefined))
+    .where(and(inArray(jobs.status, ['queued', 'running']), filter.type ? eq(jobs.type, filter.type) : undefined, jobVisibleSql(viewer)))
     .orderBy(desc(jobs.createdAt))
     .limit(filter.limit ?? 20);
 }
@@ -92,17 +110,20 @@ const workerAlive = (workerId: AnyColumn) =>
  * was cancelled, finished, or is being run by a live worker (a duplicate delivery).
  */
 export async function markRunning(db: Db, id: string, workerId: string): Promise<JobRow | undefined> {
-  const [row] = await db
-    .update(jobs)
-    .set({ status: 'running', workerId, startedAt: new Date(), error: null })
-    .where(
-      and(
-        eq(jobs.id, id),
-        or(eq(jobs.status, 'queued'), and(eq(jobs.status, 'running'), or(isNull(jobs.workerId), not(workerAlive(jobs.workerId))))),
-      ),
-    )
-    .returning();
-  return row;
+  return db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(jobs)
+      .set({ status: 'running', workerId, startedAt: new Date(), error: null })
+      .where(
+        and(
+          eq(jobs.id, id),
+          or(eq(jobs.status, 'queued'), and(eq(jobs.status, 'running'), or(isNull(jobs.workerId), not(workerAlive(jobs.workerId))))),
+        ),
+      )
+      .returning();
+    if (row) await jobChanged(tx, row);
+    return row;
+  });
 }
 
 /** Running jobs whose worker stopped beating: to be queued again. */
@@ -124,25 +145,66 @@ export async function markProgress(db: Db, id: string, progress: number, detail?
 }
 
 export async function markDone(db: Db, id: string, result: unknown, provenance: unknown): Promise<void> {
-  await db
-    .update(jobs)
-    .set({ status: 'done', progress: 1, result, provenance, finishedAt: new Date() })
-    .where(and(eq(jobs.id, id), eq(jobs.status, 'running')));
+  await db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(jobs)
+      .set({ status: 'done', progress: 1, result, provenance, finishedAt: new Date() })
+      .where(and(eq(jobs.id, id), eq(jobs.status, 'running')))
+      .returning();
+    if (row) await jobChanged(tx, row);
+  });
 }
 
 export async function markFailed(db: Db, id: string, error: string): Promise<void> {
-  await db
-    .update(jobs)
-    .set({ status: 'failed', error, finishedAt: new Date() })
-    .where(and(eq(jobs.id, id), eq(jobs.status, 'running')));
+  await db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(jobs)
+      .set({ status: 'failed', error, finishedAt: new Date() })
+      .where(and(eq(jobs.id, id), eq(jobs.status, 'running')))
+      .returning();
+    if (row) await jobChanged(tx, row);
+  });
 }
 
 /** Cancels a queued or running job; a running one stops at its next progress report. */
 export async function cancelJob(db: Db, id: string): Promise<JobRow | undefined> {
-  const [row] = await db
-    .update(jobs)
-    .set({ status: 'cancelled', finishedAt: new Date() })
-    .where(and(eq(jobs.id, id), inArray(jobs.status, ['queued', 'running'])))
-    .returning();
-  return row;
+  return db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(jobs)
+      .set({ status: 'cancelled', finishedAt: new Date() })
+      .where(and(eq(jobs.id, id), inArray(jobs.status, ['queued', 'running'])))
+      .returning();
+    if (row) await jobChanged(tx, row);
+    return row;
+  });
+}
+
+/** Jobs that recompute some features' dashboards: their feature pages show them, their watchers hear when they end. */
+const RECOMPUTE_TYPES = new Set(['dashboards', 'logit-weights']);
+/** a run over this many features is news for the SAE page, not for each feature's */
+const MAX_FEATURE_EVENTS = 64;
+
+/**
+ * A job's status changed (in `db`'s transaction): live pages of its SAE and recomputed features hear of it, and when a
+ * recompute ends, the watchers of those features get a notification.
+ */
+async function jobChanged(db: Db, row: JobRow): Promise<void> {
+  const params = row.params as { saeId?: unknown; features?: unknown };
+  if (typeof params.saeId !== 'string') return;
+  const saeId = params.saeId;
+  await publish(db, { topic: saeTopic(saeId), type: 'job', id: row.id });
+  if (!RECOMPUTE_TYPES.has(row.type)) return;
+  const features = Array.isArray(params.features) ? params.features.filter((f): f is number => Number.isInteger(f)) : [];
+  const ended = row.status === 'done' || row.status === 'failed';
+  const outcome = row.status === 'done' ? 'finished' : `failed: ${(row.error ?? '').slice(0, 200)}`;
+  if (features.length === 0) {
+    // the whole SAE's dashboards
+    if (ended) await notifySaeWatchers(db, saeId, { kind: 'job', actorId: row.userId, summary: (address) => `The dashboards of ${address} ${outcome}` });
+    return;
+  }
+  if (features.length > MAX_FEATURE_EVENTS) return;
+  for (const index of features) await publish(db, { topic: featureTopic(saeId, index), type: 'job', id: row.id });
+  if (!ended) return;
+  const what = row.type === 'dashboards' ? 'dashboard' : 'logit weights';
+  await notifyFeatureWatchers(db, saeId, features, { kind: 'job', actorId: row.userId, summary: (address) => `The ${what} recompute of ${address} ${outcome}` });
 }

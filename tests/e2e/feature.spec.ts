@@ -210,14 +210,14 @@ test('an editor edits the label and description; hostile markdown is neutralised
     ].join('\n'),
   );
   await page.getByRole('textbox', { name: 'Summary of the change' }).fill('first label');
-  await page.getByRole('button', { name: 'Preview' }).click();
-  await expect(page.getByLabel('Preview')).toContainText('start of words');
-  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('button', { name: 'Preview', exact: true }).click();
+  await expect(page.getByLabel('Preview', { exact: true })).toContainText('start of words');
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
   await expect(page.getByTestId('feature-label')).toHaveText(`fires on j ${run}`);
   const description = page.getByTestId('feature-description');
   await expect(description.locator('strong')).toHaveText('start of words');
   await expect(description.locator('table')).toBeVisible();
-  await expect(description.locator('a.feature-link')).toHaveAttribute('href', '/stories260K/e2e-l2/0');
+  await expect(description.locator('a.feature-chip')).toHaveAttribute('href', '/stories260K/e2e-l2/0');
   // Nothing hostile survived: no script, no handler, no javascript: URL, and nothing ran.
   await expect(description.locator('script')).toHaveCount(0);
   await expect(description.locator('[onerror]')).toHaveCount(0);
@@ -244,12 +244,12 @@ test('a stale edit is refused and both versions are shown', async ({ browser }) 
 
   await b.page.getByRole('textbox', { name: 'Label' }).fill(`Bo's label ${run}`);
   await b.page.getByRole('textbox', { name: /^Description/ }).fill('Bo thinks this is about names.');
-  await b.page.getByRole('button', { name: 'Save' }).click();
+  await b.page.getByRole('button', { name: 'Save', exact: true }).click();
   await expect(b.page.getByTestId('feature-label')).toHaveText(`Bo's label ${run}`);
 
   await a.page.getByRole('textbox', { name: 'Label' }).fill(`Ada's label ${run}`);
   await a.page.getByRole('textbox', { name: /^Description/ }).fill('Ada thinks this is about the letter j.');
-  await a.page.getByRole('button', { name: 'Save' }).click();
+  await a.page.getByRole('button', { name: 'Save', exact: true }).click();
   const conflict = a.page.getByTestId('edit-conflict');
   await expect(conflict).toBeVisible();
   await expect(conflict.getByTestId('conflict-theirs')).toContainText(`Bo's label ${run}`);

@@ -278,6 +278,29 @@ test('lists: create one, add features with notes, and share it', async ({ browse
   await shot(anonymous, 'list-shared');
 });
 
+test('the home page follows the jobs under way until they finish, without a reload', async ({ page }) => {
+  // A job as a worker holds it (claimed by a live worker, so the orphan sweep leaves it alone), moved by hand.
+  const [job] = await sql<{ id: string }>(
+    `insert into job (id, type, status, params, model_id)
+     select gen_random_uuid(), 'dashboards', 'queued', jsonb_build_object('saeId', s.id::text), m.id
+       from sae s join model m on m.id = s.model_id where m.slug = $1 and s.slug = $2
+     returning id`,
+    [MODEL, SAE],
+  );
+  await page.goto('/');
+  const item = page.locator(`[data-job-id="${job!.id}"]`);
+  await expect(item).toContainText('queued');
+  await expect(item.getByRole('link', { name: `${MODEL}/${SAE}` })).toBeVisible();
+  await sql(
+    `update job set status = 'running', started_at = now(), progress = 0.4,
+            worker_id = (select id from worker order by last_seen desc limit 1) where id = $1`,
+    [job!.id],
+  );
+  await expect(item).toContainText('40%');
+  await sql(`update job set status = 'done', progress = 1, finished_at = now() where id = $1`, [job!.id]);
+  await expect(item).toHaveCount(0);
+});
+
 test('home and model pages show SAEs with labelling progress, recent edits and jobs; focus is visible', async ({ page }) => {
   await page.setViewportSize({ width: 1366, height: 900 });
   await page.goto('/');

@@ -245,7 +245,10 @@ describe('editing the label and description', () => {
     expect(html).toContain('<code>[[synth/1-res/4]]</code>');
     const preview = await callerFor(editor).feature.preview({ body });
     await expect(callerFor(null).feature.preview({ body })).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
-    expect(preview.html).toBe(html);
+    // the page (feature.get) and the preview show the link as a chip with the viewer's labels
+    const shown = (await callerFor(editor).feature.get(at(6))).page.html;
+    expect(shown).toContain('<a href="/synth/1-res/3" class="feature-chip" data-feature="synth/1-res/3">');
+    expect(preview.html).toBe(shown);
   });
 });
 

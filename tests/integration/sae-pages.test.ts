@@ -169,7 +169,7 @@ describe('feature table', () => {
 
 describe('overview and labelling', () => {
   it('reports labelled / total per SAE', async () => {
-    const summaries = await saeSummaries(getDb());
+    const summaries = await saeSummaries(getDb(), null);
     const one = summaries.find((s) => s.slug === '1-res')!;
     expect(one).toMatchObject({ modelSlug: 'synth', dSae: 400, labelled: 5, computed: 400, nTokens: 1_000_000 });
     expect(one.deadFraction).toBeCloseTo(model.saes[0]!.dashboards.filter((d) => d.nonzeroCount === 0).length / 400);

@@ -70,9 +70,12 @@ describe('accounts', () => {
     expect((await verifyCredentials(getDb(), 'ada@example.org', 'correct horse'))?.id).toBe(admin.id);
     expect(await verifyCredentials(getDb(), 'ada@example.org', 'wrong horse')).toBeNull();
     expect(await verifyCredentials(getDb(), 'nobody@example.org', 'correct horse')).toBeNull();
-    await setDisabled(getDb(), admin.id, true);
-    expect(await verifyCredentials(getDb(), 'ada@example.org', 'correct horse')).toBeNull();
-    await setDisabled(getDb(), admin.id, false);
+    const bo = (await verifyCredentials(getDb(), 'bo@example.org', 'battery staple'))!;
+    await setDisabled(getDb(), bo.id, true);
+    expect(await verifyCredentials(getDb(), 'bo@example.org', 'battery staple')).toBeNull();
+    // the only active admin cannot be disabled (the site would have nobody to administer it)
+    await expect(setDisabled(getDb(), admin.id, true)).rejects.toThrow(/only active admin/);
+    await setDisabled(getDb(), bo.id, false);
   });
 });
 

@@ -2,8 +2,11 @@ import Link from 'next/link';
 import type { Metadata } from 'next';
 import { api } from '@/server/api/server-caller';
 import { DEFAULT_ULTRA_RARE_DENSITY, type StoredEvals } from '@/server/saes';
+import { AccessPanel } from '../../_components/access-panel';
+import { CommentThread } from '../../_components/comment-thread';
 import { FeatureTable, TABLE_DEFAULTS } from '../../_components/feature-table';
 import { ProgressBar } from '../../_components/progress-bar';
+import { WatchButton } from '../../_components/watch-button';
 import { ByPositionChart, DensityHistogram, SaeScatter } from '../../_components/sae-charts';
 import { formatTokens, orNotFound, percent } from '../../_lib/not-found';
 
@@ -83,13 +86,17 @@ export default async function SaeOverviewPage({ params }: { params: Promise<Para
       <nav className="crumbs" aria-label="Breadcrumb">
         <Link href={`/${model}`}>{model}</Link> / <span>{sae}</span>
       </nav>
-      <h1>
-        {model}/{sae}
-      </h1>
+      <div className="row spread">
+        <h1>
+          {model}/{sae}
+        </h1>
+        <WatchButton kind="sae" targetId={overview.sae.id} />
+      </div>
       <p className="muted mono">
         {overview.sae.hookName} · {overview.sae.architecture} · d_in {overview.sae.dIn} · d_sae {overview.sae.dSae.toLocaleString('en')}
         {context !== null && <> · trained on {context}-token contexts</>} · sha256 {overview.sae.contentHash.slice(0, 12)}
       </p>
+      <AccessPanel model={model} sae={sae} />
       <div className="row spread">
         <ProgressBar done={overview.labelled} total={overview.sae.dSae} />
         <span className="row">
@@ -158,6 +165,7 @@ export default async function SaeOverviewPage({ params }: { params: Promise<Para
           </section>
         </>
       )}
+      <CommentThread target={{ kind: 'sae', saeId: overview.sae.id }} />
     </>
   );
 }

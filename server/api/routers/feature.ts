@@ -3,28 +3,30 @@ import { eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { dashboardRuns } from '@/drizzle/schema';
 import type { Db } from '../../db';
+import { authorize, permissions, type Action } from '../../authz';
 import {
   currentPageVersion,
   EditConflict,
   editFeature,
-  findSae,
   getFeaturePage,
   resolveToken,
   vocabulary,
   type SaeAddress,
 } from '../../features';
+import { renderWithChips, siteHosts } from '../../feature-links';
 import { enqueueJob } from '../../jobs';
 import { getQueue } from '../../jobs/queue';
 import { tokenInput, type JobParams, type JobType } from '../../jobs/types';
 import { renderMarkdown } from '../../markdown';
-import { createTRPCRouter, protectedProcedure, publicProcedure, roleProcedure } from '../trpc';
+import { saeAt } from '../../visibility';
+import { createTRPCRouter, protectedProcedure, publicProcedure, type Context } from '../trpc';
 
 const slug = z.string().min(1).max(200);
 const address = z.object({ model: slug, sae: slug, index: z.number().int().min(0).max(2 ** 31 - 1) });
 
-async function saeOrThrow(db: Db, input: { model: string; sae: string; index?: number }): Promise<SaeAddress> {
-  const sae = await findSae(db, input.model, input.sae);
-  if (!sae) throw new TRPCError({ code: 'NOT_FOUND', message: `no SAE "${input.model}/${input.sae}"` });
+/** The SAE of a feature, once the viewer may do `action` there (NOT_FOUND for what they cannot see). */
+async function saeOrThrow(ctx: Context, input: { model: string; sae: string; index?: number }, action: Action): Promise<SaeAddress> {
+  const sae = await saeAt(ctx.db, ctx.viewer, action, input.model, input.sae);
   if (input.index !== undefined && input.index >= sae.dSae)
     throw new TRPCError({ code: 'NOT_FOUND', message: `feature ${input.index} is out of range: this SAE has features 0..${sae.dSae - 1}` });
   return sae;
@@ -33,31 +35,40 @@ async function saeOrThrow(db: Db, input: { model: string; sae: string; index?: n
 /** A prompt that is not just whitespace (the worker checks the token length against the model's context). */
 const promptInput = tokenInput.refine((v) => v.text === undefined || v.text.trim() !== '', 'the text is empty');
 
-async function enqueue<T extends JobType>(type: T, params: JobParams<T>, sae: SaeAddress, userId: string) {
-  const job = await enqueueJob(await getQueue(), { type, params, userId, modelId: sae.modelId });
+/** Enqueues a job for the signed-in viewer (authorised before), counted against their rate limit. */
+async function enqueue<T extends JobType>(ctx: Context, type: T, params: JobParams<T>, sae: SaeAddress) {
+  const user = ctx.viewer!;
+  const job = await enqueueJob(await getQueue(), { type, params, userId: user.id, modelId: sae.modelId }, { requestedBy: user });
   return { id: job.id };
 }
 
 export const featureRouter = createTRPCRouter({
   /** Everything the feature page shows (one SQL round trip). */
   get: publicProcedure.input(address).query(async ({ ctx, input }) => {
+    const what = `feature ${input.model}/${input.sae}/${input.index}`;
     const page = await getFeaturePage(ctx.db, input.model, input.sae, input.index);
-    if (!page) throw new TRPCError({ code: 'NOT_FOUND', message: `no feature ${input.model}/${input.sae}/${input.index}` });
-    return page;
+    if (!page) throw new TRPCError({ code: 'NOT_FOUND', message: `no ${what}` });
+    const level = await authorize(ctx.db, ctx.viewer, 'read', { sae: page.sae.id }, what);
+    // the description's feature links as chips with the labels this viewer may see
+    [page.page.html] = await renderWithChips(ctx.db, ctx.viewer, [{ markdown: page.page.body, idPrefix: 'd-' }], siteHosts(ctx.headers));
+    return { ...page, can: permissions(level) };
   }),
 
   /** The label and description as they stand now (after an edit conflict: the version to merge with). */
   current: publicProcedure.input(address).query(async ({ ctx, input }) => {
-    const sae = await saeOrThrow(ctx.db, input);
+    const sae = await saeOrThrow(ctx, input, 'read');
     const version = await currentPageVersion(ctx.db, sae.saeId, input.index);
     return { ...version, html: renderMarkdown(version.body) };
   }),
 
   /** Markdown rendered as the page will show it (sanitised). */
-  preview: protectedProcedure.input(z.object({ body: z.string().max(100_000) })).mutation(({ input }) => ({ html: renderMarkdown(input.body) })),
+  preview: protectedProcedure.input(z.object({ body: z.string().max(100_000) })).mutation(async ({ ctx, input }) => {
+    const [html] = await renderWithChips(ctx.db, ctx.viewer, [{ markdown: input.body, idPrefix: 'd-' }], siteHosts(ctx.headers));
+    return { html: html! };
+  }),
 
   /** Saves the label and description as a new revision; refused (CONFLICT) when the page moved past baseRevision. */
-  edit: roleProcedure('editor')
+  edit: publicProcedure
     .input(
       address.extend({
         label: z.string().trim().max(200, 'the label is longer than 200 characters'),
@@ -67,7 +78,7 @@ export const featureRouter = createTRPCRouter({
       }),
     )
     .mutation(async ({ ctx, input }) => {
-      const sae = await saeOrThrow(ctx.db, input);
+      const sae = await saeOrThrow(ctx, input, 'edit');
       try {
         return await editFeature(ctx.db, {
           saeId: sae.saeId,
@@ -76,7 +87,8 @@ export const featureRouter = createTRPCRouter({
           body: input.body,
           summary: input.summary,
           baseRevision: input.baseRevision,
-          authorId: ctx.session.user.id,
+          authorId: ctx.viewer!.id,
+          hosts: siteHosts(ctx.headers),
         });
       } catch (err) {
         if (err instanceof EditConflict) throw new TRPCError({ code: 'CONFLICT', message: err.message, cause: err });
@@ -85,14 +97,14 @@ export const featureRouter = createTRPCRouter({
     }),
 
   /** Test your text: this feature's activation (and the most active features) at every token. */
-  activations: protectedProcedure
+  activations: publicProcedure
     .input(address.extend({ input: promptInput }))
     .mutation(async ({ ctx, input }) => {
-      const sae = await saeOrThrow(ctx.db, input);
-      return enqueue('activations', { saeId: sae.saeId, input: input.input, features: [input.index], topK: 5 }, sae, ctx.session.user.id);
+      const sae = await saeOrThrow(ctx, input, 'compute');
+      return enqueue(ctx, 'activations', { saeId: sae.saeId, input: input.input, features: [input.index], topK: 5 }, sae);
     }),
 
-  ablate: protectedProcedure
+  ablate: publicProcedure
     .input(
       address.extend({
         input: promptInput,
@@ -102,14 +114,14 @@ export const featureRouter = createTRPCRouter({
       }),
     )
     .mutation(async ({ ctx, input }) => {
-      const sae = await saeOrThrow(ctx.db, input);
+      const sae = await saeOrThrow(ctx, input, 'compute');
       if ((input.mode === 'clamp') !== (input.value !== undefined))
         throw new TRPCError({ code: 'BAD_REQUEST', message: 'give a value to clamp to with mode clamp (and only then)' });
       const params = { saeId: sae.saeId, feature: input.index, input: input.input, positions: input.positions, mode: input.mode, value: input.value, top: 10 };
-      return enqueue('ablate', params, sae, ctx.session.user.id);
+      return enqueue(ctx, 'ablate', params, sae);
     }),
 
-  steer: protectedProcedure
+  steer: publicProcedure
     .input(
       address.extend({
         input: promptInput,
@@ -121,7 +133,7 @@ export const featureRouter = createTRPCRouter({
       }),
     )
     .mutation(async ({ ctx, input }) => {
-      const sae = await saeOrThrow(ctx.db, input);
+      const sae = await saeOrThrow(ctx, input, 'compute');
       let targetToken: number | undefined;
       if (input.targetToken !== undefined && input.targetToken !== '') {
         const pieces = await vocabulary(ctx.db, sae.modelId, sae.modelSlug, sae.modelContentHash);
@@ -132,25 +144,25 @@ export const featureRouter = createTRPCRouter({
         }
       }
       const params = { saeId: sae.saeId, feature: input.index, input: input.input, coefficients: input.coefficients, targetToken, top: 5 };
-      return enqueue('steer', params, sae, ctx.session.user.id);
+      return enqueue(ctx, 'steer', params, sae);
     }),
 
-  /** Editors: recompute this feature's dashboard (over the current run's corpus) or just its logit weights. */
-  recompute: roleProcedure('editor')
+  /** Editors (of this SAE): recompute this feature's dashboard (over the current run's corpus) or just its logit weights. */
+  recompute: publicProcedure
     .input(address.extend({ what: z.enum(['dashboard', 'logit-weights']) }))
     .mutation(async ({ ctx, input }) => {
-      const sae = await saeOrThrow(ctx.db, input);
+      const sae = await saeOrThrow(ctx, input, 'edit');
       if (input.what === 'logit-weights') {
         if (!sae.currentRunId)
           throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'this SAE has no dashboards yet: recompute the dashboard first' });
-        return enqueue('logit-weights', { saeId: sae.saeId, features: [input.index], k: 10 }, sae, ctx.session.user.id);
+        return enqueue(ctx, 'logit-weights', { saeId: sae.saeId, features: [input.index], k: 10 }, sae);
       }
       // A subset run over an SAE without dashboards would become its only (one-feature) dashboards: refuse.
       const corpusId = sae.currentRunId ? await runCorpus(ctx.db, sae.currentRunId) : undefined;
       if (!corpusId)
         throw new TRPCError({ code: 'PRECONDITION_FAILED', message: `${sae.modelSlug}/${sae.saeSlug} has no dashboards yet: compute them for the whole SAE first` });
       const params = { saeId: sae.saeId, corpusId, features: [input.index], ablateTopExamples: true, batchSize: 8, seed: 0 };
-      return enqueue('dashboards', params, sae, ctx.session.user.id);
+      return enqueue(ctx, 'dashboards', params, sae);
     }),
 });
 

@@ -1,21 +1,15 @@
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
-import { activeJobs, cancelJob, enqueueJob, getJob, latestJob, recentJobs } from '../../jobs';
+import { authorizeOwner, levelOn, permissions } from '../../authz';
+import { activeJobs, cancelJob, enqueueJob, getVisibleJob, latestJob, recentJobs } from '../../jobs';
 import { getQueue } from '../../jobs/queue';
 import { JOB_TYPES, tokenInput, type JobType } from '../../jobs/types';
-import { getModelBySlug } from '../../models';
-import type { Db } from '../../db';
-import { createTRPCRouter, protectedProcedure, publicProcedure } from '../trpc';
-
-async function modelOrThrow(db: Db, slug: string) {
-  const model = await getModelBySlug(db, slug);
-  if (!model) throw new TRPCError({ code: 'NOT_FOUND', message: `no model "${slug}"` });
-  return model;
-}
+import { modelAt } from '../../visibility';
+import { createTRPCRouter, publicProcedure } from '../trpc';
 
 export const jobRouter = createTRPCRouter({
   /** Run the model on a prompt: top next-token predictions per position, optionally a greedy continuation. */
-  run: protectedProcedure
+  run: publicProcedure
     .input(
       z.object({
         model: z.string(),
@@ -27,18 +21,17 @@ export const jobRouter = createTRPCRouter({
     .mutation(async ({ ctx, input }) => {
       if (input.input.text !== undefined && input.input.text.trim() === '')
         throw new TRPCError({ code: 'BAD_REQUEST', message: 'the prompt is empty' });
-      const model = await modelOrThrow(ctx.db, input.model);
-      const job = await enqueueJob(await getQueue(), {
-        type: 'run',
-        params: { modelId: model.id, input: input.input, top: input.top, generate: input.generate },
-        userId: ctx.session.user.id,
-        modelId: model.id,
-      });
+      const model = await modelAt(ctx.db, ctx.viewer, 'compute', input.model);
+      const job = await enqueueJob(
+        await getQueue(),
+        { type: 'run', params: { modelId: model.id, input: input.input, top: input.top, generate: input.generate }, userId: ctx.viewer!.id, modelId: model.id },
+        { requestedBy: ctx.viewer! },
+      );
       return { id: job.id };
     }),
 
   get: publicProcedure.input(z.object({ id: z.string().uuid() })).query(async ({ ctx, input }) => {
-    const job = await getJob(ctx.db, input.id);
+    const job = await getVisibleJob(ctx.db, ctx.viewer, input.id);
     if (!job) throw new TRPCError({ code: 'NOT_FOUND', message: `no job ${input.id}` });
     return job;
   }),
@@ -46,27 +39,29 @@ export const jobRouter = createTRPCRouter({
   recent: publicProcedure
     .input(z.object({ model: z.string(), limit: z.number().int().min(1).max(50).default(10) }))
     .query(async ({ ctx, input }) => {
-      const model = await modelOrThrow(ctx.db, input.model);
+      const model = await modelAt(ctx.db, ctx.viewer, 'read', input.model);
       return recentJobs(ctx.db, { modelId: model.id, type: 'run', limit: input.limit });
     }),
 
   /** Queued and running jobs (of one type), newest first: what the workers are busy with. */
   active: publicProcedure
     .input(z.object({ type: z.enum(JOB_TYPES as [JobType, ...JobType[]]).optional(), limit: z.number().int().min(1).max(50).default(10) }))
-    .query(({ ctx, input }) => activeJobs(ctx.db, input)),
+    .query(({ ctx, input }) => activeJobs(ctx.db, ctx.viewer, input)),
 
   /** The newest job of a type, whatever its status (the home page follows the demo with it). */
   latest: publicProcedure
     .input(z.object({ type: z.enum(JOB_TYPES as [JobType, ...JobType[]]) }))
-    .query(async ({ ctx, input }) => (await latestJob(ctx.db, input.type)) ?? null),
+    .query(async ({ ctx, input }) => (await latestJob(ctx.db, ctx.viewer, input.type)) ?? null),
 
-  /** Cancels a queued or running job: its owner or an admin. A running job stops at its next progress report. */
-  cancel: protectedProcedure.input(z.object({ id: z.string().uuid() })).mutation(async ({ ctx, input }) => {
-    const job = await getJob(ctx.db, input.id);
+  /**
+   * Cancels a queued or running job: its owner, or a maintainer of its model (admins everywhere). A running job
+   * stops at its next progress report.
+   */
+  cancel: publicProcedure.input(z.object({ id: z.string().uuid() })).mutation(async ({ ctx, input }) => {
+    const job = await getVisibleJob(ctx.db, ctx.viewer, input.id);
     if (!job) throw new TRPCError({ code: 'NOT_FOUND', message: `no job ${input.id}` });
-    if (job.userId !== ctx.session.user.id && ctx.session.user.role !== 'admin') {
-      throw new TRPCError({ code: 'FORBIDDEN', message: 'only the job’s owner or an admin can cancel it' });
-    }
+    const maintainer = job.modelId !== null && permissions(await levelOn(ctx.db, ctx.viewer, { model: job.modelId })).manage;
+    if (!maintainer) authorizeOwner(ctx.viewer, job.userId, 'only the job’s owner or an admin (or a maintainer of its model) can cancel it');
     const cancelled = await cancelJob(ctx.db, input.id);
     if (!cancelled) throw new TRPCError({ code: 'CONFLICT', message: `the job is already ${job.status === 'queued' || job.status === 'running' ? 'finishing' : job.status}` });
     return cancelled;

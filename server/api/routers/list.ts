@@ -32,26 +32,30 @@ async function run<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Lists are part of the wiki: editing them needs the editor role, like feature pages. */
+/** Making lists needs the editor role on the site; each list is then its owner's (lists.ts asks authz), and its
+ * entries are features the viewer may see. */
 const editorProcedure = roleProcedure('editor');
 
 export const listRouter = createTRPCRouter({
   get: publicProcedure.input(z.object({ id: listId })).query(async ({ ctx, input }) => {
-    const list = await getList(ctx.db, input.id);
+    const list = await getList(ctx.db, ctx.viewer, input.id);
     if (!list) throw new TRPCError({ code: 'NOT_FOUND', message: `no list ${input.id}` });
     return list;
   }),
 
   /** Recent lists (everyone's), and the signed-in account's own. */
   index: publicProcedure.query(async ({ ctx }) => {
-    const userId = ctx.session?.user?.id;
-    const [recent, mine] = await Promise.all([listLists(ctx.db, { limit: 50 }), userId ? listLists(ctx.db, { ownerId: userId, limit: 100 }) : []]);
+    const userId = ctx.viewer?.id;
+    const [recent, mine] = await Promise.all([
+      listLists(ctx.db, ctx.viewer, { limit: 50 }),
+      userId ? listLists(ctx.db, ctx.viewer, { ownerId: userId, limit: 100 }) : [],
+    ]);
     return { recent, mine };
   }),
 
   /** The signed-in account's lists, with whether each holds a feature (for an "add to list" menu). */
   holding: editorProcedure.input(z.object({ address })).query(({ ctx, input }) =>
-    run(() => listsHolding(ctx.db, ctx.session.user.id, addressOrThrow(input.address))),
+    run(() => listsHolding(ctx.db, ctx.session.user, addressOrThrow(input.address))),
   ),
 
   create: editorProcedure.input(listInput).mutation(async ({ ctx, input }) => {

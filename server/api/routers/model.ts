@@ -1,18 +1,17 @@
-import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
-import { getModelBySlug, listModels, listSaesByModel } from '../../models';
+import { listModels, listSaesByModel } from '../../models';
+import { permissions } from '../../authz';
+import { modelAt } from '../../visibility';
 import { createTRPCRouter, publicProcedure } from '../trpc';
 
 export const modelRouter = createTRPCRouter({
   list: publicProcedure.query(async ({ ctx }) =>
-    (await listModels(ctx.db)).map(({ path: _path, ...model }) => model),
+    (await listModels(ctx.db, ctx.viewer)).map(({ path: _path, ...model }) => model),
   ),
   /** every SAE with its model's slug, for overviews */
-  saes: publicProcedure.query(({ ctx }) => listSaesByModel(ctx.db)),
+  saes: publicProcedure.query(({ ctx }) => listSaesByModel(ctx.db, ctx.viewer)),
   bySlug: publicProcedure.input(z.object({ slug: z.string() })).query(async ({ ctx, input }) => {
-    const model = await getModelBySlug(ctx.db, input.slug);
-    if (!model) throw new TRPCError({ code: 'NOT_FOUND', message: `no model "${input.slug}"` });
-    const { path: _path, ...rest } = model;
-    return rest;
+    const { path: _path, level, ...model } = await modelAt(ctx.db, ctx.viewer, 'read', input.slug);
+    return { ...model, can: permissions(level) };
   }),
 });

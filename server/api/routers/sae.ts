@@ -1,7 +1,8 @@
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { defaultStart, labelQueue } from '../../labelling';
-import { getModelBySlug } from '../../models';
+import { authorize, permissions, visibleSaeIds, type Viewer } from '../../authz';
+import { modelAt } from '../../visibility';
 import {
   FEATURE_SORTS,
   featureTable,
@@ -18,10 +19,11 @@ import { createTRPCRouter, publicProcedure } from '../trpc';
 const slug = z.string().min(1).max(200);
 const address = z.object({ model: slug, sae: slug });
 
-async function saeOrThrow(db: Db, model: string, sae: string) {
+/** The SAE, when the viewer may see it (the same NOT_FOUND as for one that does not exist). */
+async function saeOrThrow(db: Db, viewer: Viewer, model: string, sae: string) {
   const row = await findSae(db, model, sae);
   if (!row) throw new TRPCError({ code: 'NOT_FOUND', message: `no SAE "${model}/${sae}"` });
-  return row;
+  return { ...row, level: await authorize(db, viewer, 'read', { sae: row.id }, `SAE "${model}/${sae}"`) };
 }
 
 /** The feature table's query, as it appears in the page URL (so every view of the table has a stable link). */
@@ -33,6 +35,7 @@ export const featureTableInput = address.extend({
   max: z.number().min(-20).max(0).optional(),
   status: z.enum(['all', 'alive', 'dead', 'ultraRare']).default('all'),
   labelled: z.enum(['any', 'yes', 'no']).default('any'),
+  hypotheses: z.enum(['any', 'open']).default('any'),
   /** `value_index` cursors from a previous page */
   after: z.string().max(64).optional(),
   before: z.string().max(64).optional(),
@@ -42,30 +45,31 @@ export type FeatureTableInput = z.input<typeof featureTableInput>;
 
 export const saeRouter = createTRPCRouter({
   byModel: publicProcedure.input(z.object({ model: z.string() })).query(async ({ ctx, input }) => {
-    const model = await getModelBySlug(ctx.db, input.model);
-    if (!model) throw new TRPCError({ code: 'NOT_FOUND', message: `no model "${input.model}"` });
-    return (await listSaes(ctx.db, model.id)).map(({ path: _path, ...sae }) => sae);
+    const model = await modelAt(ctx.db, ctx.viewer, 'read', input.model);
+    const saes = await listSaes(ctx.db, model.id);
+    const visible = await visibleSaeIds(ctx.db, ctx.viewer, saes.map((s) => s.id));
+    return saes.filter((s) => visible.has(s.id)).map(({ path: _path, ...sae }) => sae);
   }),
 
   /** SAEs with labelling progress (labelled / total) and headline evals: of one model, or all. */
   summaries: publicProcedure.input(z.object({ model: slug.optional() }).default({})).query(async ({ ctx, input }) => {
-    if (!input.model) return saeSummaries(ctx.db);
-    const model = await getModelBySlug(ctx.db, input.model);
-    if (!model) throw new TRPCError({ code: 'NOT_FOUND', message: `no model "${input.model}"` });
-    return saeSummaries(ctx.db, { modelId: model.id });
+    if (!input.model) return saeSummaries(ctx.db, ctx.viewer);
+    const model = await modelAt(ctx.db, ctx.viewer, 'read', input.model);
+    return saeSummaries(ctx.db, ctx.viewer, { modelId: model.id });
   }),
 
   /** The SAE overview: evals with token counts and by-position metrics, and every feature for the scatter. */
   overview: publicProcedure.input(address).query(async ({ ctx, input }) => {
+    const { level } = await saeOrThrow(ctx.db, ctx.viewer, input.model, input.sae);
     const overview = await saeOverview(ctx.db, input.model, input.sae);
     if (!overview) throw new TRPCError({ code: 'NOT_FOUND', message: `no SAE "${input.model}/${input.sae}"` });
     const points = overview.run ? await scatterPoints(ctx.db, overview.sae.id, overview.run.id) : null;
-    return { ...overview, points };
+    return { ...overview, points, can: permissions(level) };
   }),
 
   /** One page of the feature table (keyset pagination). */
   features: publicProcedure.input(featureTableInput).query(async ({ ctx, input }) => {
-    const sae = await saeOrThrow(ctx.db, input.model, input.sae);
+    const sae = await saeOrThrow(ctx.db, ctx.viewer, input.model, input.sae);
     if (!sae.currentRunId) return { rows: [], next: null, previous: null, total: 0, capped: false, ultraRareDensity: undefined };
     const after = parseCursor(input.after);
     const before = parseCursor(input.before);
@@ -82,6 +86,8 @@ export const saeRouter = createTRPCRouter({
         log10DensityMax: input.max,
         status: input.status,
         labelled: input.labelled,
+        hypotheses: input.hypotheses,
+        viewer: ctx.viewer,
         after,
         before,
         limit: input.limit,
@@ -94,7 +100,7 @@ export const saeRouter = createTRPCRouter({
   nextToLabel: publicProcedure
     .input(address.extend({ from: z.number().int().min(0).optional(), includeDead: z.boolean().default(false) }))
     .query(async ({ ctx, input }) => {
-      const sae = await saeOrThrow(ctx.db, input.model, input.sae);
+      const sae = await saeOrThrow(ctx.db, ctx.viewer, input.model, input.sae);
       const from = input.from ?? defaultStart(ctx.session?.user?.id, sae.dSae);
       if (!sae.currentRunId) return { from, next: null, remaining: 0, live: 0, hasDashboards: false };
       const state = await labelQueue(ctx.db, { id: sae.id, runId: sae.currentRunId }, from, { includeDead: input.includeDead });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { featuresFiringOn, featuresPromoting, matchTokens, parseFeatureAddress, searchText } from '../../search';
+import { modelAt } from '../../visibility';
 import { createTRPCRouter, publicProcedure } from '../trpc';
 
 const scope = { model: z.string().min(1).max(200).optional(), sae: z.string().min(1).max(200).optional() };
@@ -8,7 +9,7 @@ export const searchRouter = createTRPCRouter({
   /** Labels and descriptions, full-text, best match first. */
   text: publicProcedure
     .input(z.object({ q: z.string().max(500, 'the query is longer than 500 characters'), ...scope, limit: z.number().int().min(1).max(100).default(50) }))
-    .query(({ ctx, input }) => searchText(ctx.db, input.q, { model: input.model, sae: input.sae }, input.limit)),
+    .query(({ ctx, input }) => searchText(ctx.db, input.q, { viewer: ctx.viewer, model: input.model, sae: input.sae }, input.limit)),
 
   /** Which features fire most on a token, and which have it among their top logits (in one model's SAEs). */
   token: publicProcedure
@@ -21,9 +22,10 @@ export const searchRouter = createTRPCRouter({
       }),
     )
     .query(async ({ ctx, input }) => {
+      await modelAt(ctx.db, ctx.viewer, 'read', input.model);
       const tokens = await matchTokens(ctx.db, input.model, input.token);
       const ids = tokens.map((t) => t.id);
-      const where = { model: input.model, sae: input.sae };
+      const where = { viewer: ctx.viewer, model: input.model, sae: input.sae };
       const [firing, logits] = await Promise.all([
         featuresFiringOn(ctx.db, ids, where, input.limit),
         featuresPromoting(ctx.db, ids, where, input.limit),

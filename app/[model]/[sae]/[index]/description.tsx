@@ -10,6 +10,7 @@ import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import type { FeaturePage } from '@/server/features';
+import { MarkdownView } from '../../../_components/markdown-view';
 import { useTRPC } from '../../../trpc';
 import styles from './feature.module.css';
 
@@ -113,7 +114,7 @@ export function Description(props: { address: Address; title: string; page: Feat
         </div>
         {page.html ? (
           // Rendered from markdown and sanitised on the server (server/markdown.ts).
-          <div className={`${styles.markdown} markdown`} data-testid="feature-description" dangerouslySetInnerHTML={{ __html: page.html }} />
+          <MarkdownView html={page.html} className={styles.markdown} testId="feature-description" />
         ) : (
           <p className="muted" data-testid="feature-description">
             No description yet.
@@ -168,7 +169,7 @@ export function Description(props: { address: Address; title: string; page: Feat
       </form>
       {preview !== null && (
         <section className={styles.preview} aria-label="Preview">
-          <div className={`${styles.markdown} markdown`} dangerouslySetInnerHTML={{ __html: preview || '<p><em>(empty)</em></p>' }} />
+          <MarkdownView html={preview || '<p><em>(empty)</em></p>'} className={styles.markdown} />
         </section>
       )}
       {conflict && (

@@ -1,11 +1,13 @@
 'use client';
 /** A feature's example contexts, one line each: the peak's value, then the tokens around it (expandable). */
+import { useMemo } from 'react';
 import { formatValue, TokenText } from '../../../_components/tokens';
 import styles from './feature.module.css';
 
 export interface ExampleLine {
   key: string;
-  tokens: number[];
+  /** the context's token pieces */
+  pieces: string[];
   acts: number[];
   /** [t] = loss change predicting token t+1 with the feature ablated */
   lossDelta: number[] | null;
@@ -18,7 +20,12 @@ export interface ExampleLine {
 /** Tokens either side of the peak before the line is expanded. */
 const RADIUS = 18;
 
-export function ExampleList({ examples, pieces, scale }: { examples: ExampleLine[]; pieces: Record<number, string>; scale: number }) {
+/**
+ * `lines` is the JSON of the ExampleLine[]: the server passes one string because React's flight serialiser visits
+ * every element of a number array in JavaScript (thousands per page), where one string is copied whole.
+ */
+export function ExampleList({ lines, scale }: { lines: string; scale: number }) {
+  const examples = useMemo(() => JSON.parse(lines) as ExampleLine[], [lines]);
   return (
     <ol className={styles.examples}>
       {examples.map((e) => (
@@ -27,25 +34,24 @@ export function ExampleList({ examples, pieces, scale }: { examples: ExampleLine
             {formatValue(e.acts[e.focus] ?? e.maxAct)}
           </span>
           <TokenText
-            tokens={e.tokens}
-            pieces={pieces}
+            tokens={e.pieces}
             values={e.acts}
             scale={scale}
             focus={e.focus}
             radius={RADIUS}
             label={`context ${e.contextIndex}, peak ${formatValue(e.maxAct)}`}
-            details={
-              e.lossDelta
-                ? (t) => {
-                    // the loss change of predicting token t (made at position t − 1)
-                    const delta = t > 0 ? e.lossDelta![t - 1] : undefined;
-                    return delta === undefined ? null : `ablated: Δloss ${delta >= 0 ? '+' : ''}${formatValue(delta)}`;
-                  }
-                : undefined
-            }
+            details={e.lossDelta ? lossDetails(e.lossDelta) : undefined}
           />
         </li>
       ))}
     </ol>
   );
+}
+
+/** The tooltip line of token t: the loss change of predicting it (made at position t − 1) with the feature ablated. */
+function lossDetails(lossDelta: number[]) {
+  return (t: number) => {
+    const delta = t > 0 ? lossDelta[t - 1] : undefined;
+    return delta === undefined ? null : `ablated: Δloss ${delta >= 0 ? '+' : ''}${formatValue(delta)}`;
+  };
 }

@@ -8,13 +8,18 @@ import Link from 'next/link';
 import { notFound } from 'next/navigation';
 import { cache } from 'react';
 import { api } from '@/server/api/server-caller';
+import type { Action } from '@/server/authz';
 import type { FeatureExample, FeaturePage as FeaturePageData, TokenWeight } from '@/server/features';
+import { HypothesesBox } from '../../../_components/hypotheses-box';
+import { LabelProposals } from '../../../_components/label-proposals';
+import { LiveFeature } from '../../../_components/live-feature';
 import { displayPiece, formatValue } from '../../../_components/token-format';
 import { orNotFound } from '../../../_lib/not-found';
+import { FeatureDiscussion } from '../../../_components/feature-discussion';
 import { ActivationHistogram, LogitHistogram } from './charts';
 import { CopyLink } from './copy-link';
 import { Description } from './description';
-import { ExampleList } from './examples';
+import { ExampleList, type ExampleLine } from './examples';
 import styles from './feature.module.css';
 import { FeaturePanels } from './panels';
 
@@ -27,7 +32,7 @@ function parseIndex(raw: string): number | null {
 }
 
 /** One read per request, shared by the metadata and the page. */
-const load = cache(async (model: string, sae: string, raw: string): Promise<FeaturePageData> => {
+const load = cache(async (model: string, sae: string, raw: string): Promise<FeaturePageData & { can: Record<Action, boolean> }> => {
   const index = parseIndex(raw);
   if (index === null) notFound();
   const caller = await api();
@@ -102,24 +107,18 @@ function LogitTable({ title, weights, pieces, testId, sign }: { title: string; w
   );
 }
 
-/** The pieces of the tokens in some examples (each list gets its own, so the page does not repeat the whole map). */
-function piecesOf(examples: FeatureExample[], pieces: Record<number, string>): Record<number, string> {
-  const out: Record<number, string> = {};
-  for (const e of examples) for (const id of e.tokens) out[id] ??= pieces[id] ?? `<${id}>`;
-  return out;
-}
-
-/** Examples as the client component takes them (the whole context comes along for "expand"). */
-function examplesForClient(examples: FeatureExample[]) {
-  return examples.map((e) => ({
-    tokens: e.tokens,
+/** Examples as the client component takes them (the whole context comes along for "expand"), as one JSON string. */
+function examplesForClient(examples: FeatureExample[], pieces: Record<number, string>): string {
+  const lines: ExampleLine[] = examples.map((e) => ({
+    key: `${e.kind}-${e.interval}-${e.rank}`,
+    pieces: e.tokens.map((id) => pieces[id] ?? `<${id}>`),
     acts: e.acts,
     lossDelta: e.lossDelta,
     maxAct: e.maxAct,
     focus: e.position ?? e.maxPos,
     contextIndex: e.contextIndex,
-    key: `${e.kind}-${e.interval}-${e.rank}`,
   }));
+  return JSON.stringify(lines);
 }
 
 export default async function FeaturePage({ params }: { params: Promise<Params> }) {
@@ -130,7 +129,7 @@ export default async function FeaturePage({ params }: { params: Promise<Params> 
   const { model, sae, index, stats, run } = data;
   const base = `/${model.slug}/${sae.slug}`;
   const path = `${base}/${index}`;
-  const canEdit = me?.role === 'editor' || me?.role === 'admin';
+  const canEdit = data.can.edit;
   const topLogit = stats?.logitTop[0];
 
   return (
@@ -155,6 +154,7 @@ export default async function FeaturePage({ params }: { params: Promise<Params> 
           <CopyLink path={path} />
         </span>
       </nav>
+      <LiveFeature model={model.slug} sae={sae.slug} index={index} saeId={sae.id} />
 
       <Description
         address={{ model: model.slug, sae: sae.slug, index }}
@@ -163,6 +163,7 @@ export default async function FeaturePage({ params }: { params: Promise<Params> 
         canEdit={canEdit}
         signedIn={!!me}
       />
+      <LabelProposals address={{ model: model.slug, sae: sae.slug, index }} canEdit={canEdit} signedIn={!!me} />
       <p className={`muted mono ${styles.meta}`}>
         {sae.hookName} · {sae.architecture} · d_sae {sae.dSae.toLocaleString('en')}
         {run ? (
@@ -174,6 +175,7 @@ export default async function FeaturePage({ params }: { params: Promise<Params> 
         ) : null}
       </p>
 
+      <HypothesesBox model={model.slug} sae={sae.slug} index={index} canEdit={canEdit} hasDashboard={!!stats} />
       <div className={styles.columns}>
         <aside className={styles.side}>
           {stats ? (
@@ -235,7 +237,7 @@ export default async function FeaturePage({ params }: { params: Promise<Params> 
                 {data.top.length === 0 ? (
                   <p className="muted">It never fired in {stats.nTokens.toLocaleString('en')} tokens.</p>
                 ) : (
-                  <ExampleList examples={examplesForClient(data.top)} pieces={piecesOf(data.top, data.pieces)} scale={stats.maxAct} />
+                  <ExampleList lines={examplesForClient(data.top, data.pieces)} scale={stats.maxAct} />
                 )}
               </section>
               {data.intervals.some((i) => i.examples.length > 0) && (
@@ -253,7 +255,7 @@ export default async function FeaturePage({ params }: { params: Promise<Params> 
                             {stats.nonzeroCount > 0 && ` (${((100 * interval.count) / stats.nonzeroCount).toFixed(1)}%)`}
                           </span>
                         </h3>
-                        <ExampleList examples={examplesForClient(interval.examples)} pieces={piecesOf(interval.examples, data.pieces)} scale={stats.maxAct} />
+                        <ExampleList lines={examplesForClient(interval.examples, data.pieces)} scale={stats.maxAct} />
                       </div>
                     ),
                   )}
@@ -263,6 +265,7 @@ export default async function FeaturePage({ params }: { params: Promise<Params> 
           )}
         </div>
       </div>
+      <FeatureDiscussion model={model.slug} sae={sae.slug} saeId={sae.id} index={index} />
     </div>
   );
 }

@@ -14,6 +14,7 @@ import type { FeatureActivations } from '@/workers/analyses/activations';
 import type { Steering } from '@/workers/analyses/steer';
 import { JobStatus, useJob } from '../../../_components/job-status';
 import { Plot } from '../../../_components/plot';
+import { SaveEvidence } from '../../../_components/save-evidence';
 import { displayPiece, formatValue, TokenText } from '../../../_components/tokens';
 import { useTRPC } from '../../../trpc';
 import styles from './feature.module.css';
@@ -166,6 +167,7 @@ function TestPanel(props: TextProps) {
       <MutationError error={run.error} />
       {job && <JobStatus job={job} testId="test-job" />}
       {result && <ActivationsResult result={result} feature={props.address.index} maxAct={props.maxAct} />}
+      {result && props.canEdit && <SaveEvidence key={job!.id} address={props.address} jobId={job!.id} what="this test run" />}
     </form>
   );
 }
@@ -274,6 +276,7 @@ function AblatePanel(props: TextProps) {
       <MutationError error={run.error} />
       {job && <JobStatus job={job} testId="ablate-job" />}
       {result && <AblationView result={result} />}
+      {result && props.canEdit && <SaveEvidence key={job!.id} address={props.address} jobId={job!.id} what="this ablation" />}
     </form>
   );
 }
@@ -404,6 +407,7 @@ function SteerPanel(props: TextProps) {
       <MutationError error={run.error} />
       {job && <JobStatus job={job} testId="steer-job" />}
       {result && <SteeringView result={result} />}
+      {result && props.canEdit && <SaveEvidence key={job!.id} address={props.address} jobId={job!.id} what="this steering scan" />}
     </form>
   );
 }

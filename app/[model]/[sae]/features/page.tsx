@@ -31,7 +31,7 @@ export default async function FeaturesPage(props: { params: Promise<Params>; sea
         Features of {model}/{sae}
       </h1>
       <p className="muted small">
-        A filter on open hypotheses will come with hypotheses. Densities are fractions of the tokens of the SAE&apos;s current dashboard run; hover one for
+        Densities are fractions of the tokens of the SAE&apos;s current dashboard run; hover one for
         the exact value and token count.
       </p>
       <FeatureTable model={model} sae={sae} base={`/${model}/${sae}/features`} params={params} page={page} ultraRareDensity={page.ultraRareDensity ?? DEFAULT_ULTRA_RARE_DENSITY} />

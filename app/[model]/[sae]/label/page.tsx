@@ -26,7 +26,7 @@ export default async function LabelQueuePage(props: { params: Promise<Params>; s
   const caller = await api();
   const [queue, me] = await Promise.all([orNotFound(caller.sae.nextToLabel({ model, sae, from: at })), caller.auth.me()]);
   const feature = queue.next !== null ? await orNotFound(caller.feature.get({ model, sae, index: queue.next })) : null;
-  const canEdit = me?.role === 'editor' || me?.role === 'admin';
+  const canEdit = feature?.can.edit ?? false;
   const labelled = queue.live - queue.remaining;
   return (
     <>

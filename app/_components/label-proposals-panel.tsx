@@ -1,0 +1,118 @@
+'use client';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import Link from 'next/link';
+import { useRouter } from 'next/navigation';
+import { useState } from 'react';
+import type { LabelStanding } from '@/server/label-votes';
+import { useTRPC } from '../trpc';
+import styles from './wiki.module.css';
+
+interface Props {
+  address: { model: string; sae: string; index: number };
+  canEdit: boolean;
+  signedIn: boolean;
+  initial: LabelStanding;
+}
+
+export function ProposalsPanel({ address, canEdit, signedIn, initial }: Props) {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const queryClient = useQueryClient();
+  const { data } = useQuery(trpc.wiki.proposals.queryOptions(address, { initialData: initial, staleTime: 30_000 }));
+  const standing = data ?? initial;
+  const [label, setLabel] = useState('');
+  const changed = async () => {
+    await queryClient.invalidateQueries(trpc.wiki.proposals.queryFilter(address));
+    router.refresh(); // the heading shows the label a vote may have changed
+  };
+  const vote = useMutation(trpc.wiki.vote.mutationOptions({ onSuccess: changed }));
+  const unvote = useMutation(trpc.wiki.unvote.mutationOptions({ onSuccess: changed }));
+  const propose = useMutation(
+    trpc.wiki.propose.mutationOptions({
+      onSuccess: async () => {
+        setLabel('');
+        await changed();
+      },
+    }),
+  );
+  const error = vote.error ?? unvote.error ?? propose.error;
+  const busy = vote.isPending || unvote.isPending;
+  const by = standing.labelBy;
+  const byVote = by?.summary.startsWith('Label chosen by vote');
+
+  return (
+    <details className={styles.proposals} open={standing.proposals.length > 1} data-testid="label-proposals">
+      <summary>
+        {standing.label ? (
+          <>
+            Label{' '}
+            {by && (
+              <span data-testid="label-author">
+                set by <Link href={`/users/${by.id}`}>{by.name}</Link> {byVote ? 'through a vote' : 'in an edit'}
+              </span>
+            )}
+          </>
+        ) : (
+          'No label yet'
+        )}{' '}
+        · {standing.proposals.length} proposal{standing.proposals.length === 1 ? '' : 's'} · <Link href={`/${address.model}/${address.sae}/${address.index}/history`}>History</Link>
+      </summary>
+      {standing.proposals.length > 0 && (
+        <ol>
+          {standing.proposals.map((p) => (
+            <li key={p.id} data-testid="proposal" data-votes={p.votes}>
+              <span className={styles.votes}>
+                {p.votes} vote{p.votes === 1 ? '' : 's'}
+              </span>{' '}
+              <span className={p.shown ? styles.shown : undefined}>{p.label}</span>
+              {p.shown && <span className="tag">shown</span>}{' '}
+              <span className="muted small">
+                by {p.author ? <Link href={`/users/${p.author.id}`}>{p.author.name}</Link> : 'a deleted user'}
+              </span>{' '}
+              {signedIn &&
+                (p.mine ? (
+                  <button type="button" className="link small" disabled={busy} onClick={() => unvote.mutate(address)}>
+                    ✓ your vote (withdraw)
+                  </button>
+                ) : (
+                  <button
+                    type="button"
+                    className="secondary small-button"
+                    disabled={busy}
+                    onClick={() => vote.mutate({ ...address, proposalId: p.id })}
+                    aria-label={`Vote for “${p.label}”`}
+                  >
+                    Vote
+                  </button>
+                ))}
+            </li>
+          ))}
+        </ol>
+      )}
+      {canEdit && (
+        <form
+          className={styles.propose}
+          onSubmit={(e) => {
+            e.preventDefault();
+            propose.mutate({ ...address, label });
+          }}
+        >
+          <input value={label} onChange={(e) => setLabel(e.target.value)} maxLength={200} aria-label="Propose a label" placeholder="propose another label" />
+          <button type="submit" className="secondary small-button" disabled={propose.isPending || !label.trim()}>
+            Propose
+          </button>
+        </form>
+      )}
+      {!signedIn && (
+        <p className="muted small">
+          <Link href="/signin">Sign in</Link> to vote.
+        </p>
+      )}
+      {error && (
+        <p className="error small" role="alert">
+          {error.message}
+        </p>
+      )}
+    </details>
+  );
+}

@@ -1,0 +1,214 @@
+'use client';
+/** Controls for teams, accounts and who sees what: new team, members and their roles, site roles, access settings. */
+import { useMutation } from '@tanstack/react-query';
+import { useRouter } from 'next/navigation';
+import { useState } from 'react';
+import { useTRPC } from '../trpc';
+
+function ErrorLine({ error }: { error: { message: string } | null }) {
+  return error ? (
+    <p className="error" role="alert">
+      {error.message}
+    </p>
+  ) : null;
+}
+
+export function NewTeamForm() {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const [slug, setSlug] = useState('');
+  const [name, setName] = useState('');
+  const create = useMutation(trpc.team.create.mutationOptions({ onSuccess: (team) => router.push(`/teams/${team.slug}`) }));
+  return (
+    <form
+      className="panel stack-wide"
+      onSubmit={(e) => {
+        e.preventDefault();
+        create.mutate({ slug, name });
+      }}
+    >
+      <h2>New team</h2>
+      <label>
+        Name
+        <input value={name} onChange={(e) => setName(e.target.value)} maxLength={80} required />
+      </label>
+      <label>
+        Slug (its address: /teams/slug)
+        <input value={slug} onChange={(e) => setSlug(e.target.value)} maxLength={40} pattern="[A-Za-z0-9][A-Za-z0-9-]{1,39}" required />
+      </label>
+      <div className="row">
+        <button type="submit" disabled={create.isPending}>
+          Create team
+        </button>
+      </div>
+      <ErrorLine error={create.error} />
+    </form>
+  );
+}
+
+const TEAM_ROLES = ['viewer', 'editor', 'maintainer'] as const;
+type TeamRole = (typeof TEAM_ROLES)[number];
+
+export function AddMemberForm({ teamId }: { teamId: string }) {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const [email, setEmail] = useState('');
+  const [role, setRole] = useState<TeamRole>('viewer');
+  const add = useMutation(
+    trpc.team.addMember.mutationOptions({
+      onSuccess: () => {
+        setEmail('');
+        router.refresh();
+      },
+    }),
+  );
+  return (
+    <form
+      className="row"
+      onSubmit={(e) => {
+        e.preventDefault();
+        add.mutate({ teamId, email, role });
+      }}
+    >
+      <label>
+        Email
+        <input type="email" value={email} onChange={(e) => setEmail(e.target.value)} required data-testid="member-email" />
+      </label>
+      <label>
+        Role
+        <select value={role} onChange={(e) => setRole(e.target.value as TeamRole)} data-testid="member-role">
+          {TEAM_ROLES.map((r) => (
+            <option key={r}>{r}</option>
+          ))}
+        </select>
+      </label>
+      <button type="submit" disabled={add.isPending}>
+        Add member
+      </button>
+      <ErrorLine error={add.error} />
+    </form>
+  );
+}
+
+/** A member's role (a select for maintainers) and removal; every member may leave. */
+export function MemberControls(props: { teamId: string; userId: string; name: string; role: TeamRole; canManage: boolean; isMe: boolean }) {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const refresh = { onSuccess: () => router.refresh() };
+  const setRole = useMutation(trpc.team.setRole.mutationOptions(refresh));
+  const remove = useMutation(trpc.team.removeMember.mutationOptions(refresh));
+  return (
+    <>
+      <td>
+        {props.canManage ? (
+          <select
+            aria-label={`Role of ${props.name}`}
+            value={props.role}
+            disabled={setRole.isPending}
+            onChange={(e) => setRole.mutate({ teamId: props.teamId, userId: props.userId, role: e.target.value as TeamRole })}
+          >
+            {TEAM_ROLES.map((r) => (
+              <option key={r}>{r}</option>
+            ))}
+          </select>
+        ) : (
+          props.role
+        )}
+      </td>
+      <td>
+        {(props.canManage || props.isMe) && (
+          <button type="button" className="secondary" disabled={remove.isPending} onClick={() => remove.mutate({ teamId: props.teamId, userId: props.userId })}>
+            {props.isMe ? 'Leave' : 'Remove'}
+          </button>
+        )}
+        <ErrorLine error={setRole.error ?? remove.error} />
+      </td>
+    </>
+  );
+}
+
+const SITE_ROLES = ['viewer', 'editor', 'admin'] as const;
+
+/** An account's site role and whether it is disabled (admins). */
+export function UserControls(props: { userId: string; name: string; role: (typeof SITE_ROLES)[number]; disabled: boolean }) {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const refresh = { onSuccess: () => router.refresh() };
+  const setRole = useMutation(trpc.admin.setRole.mutationOptions(refresh));
+  const setDisabled = useMutation(trpc.admin.setDisabled.mutationOptions(refresh));
+  return (
+    <>
+      <td>
+        <select
+          aria-label={`Site role of ${props.name}`}
+          value={props.role}
+          disabled={setRole.isPending}
+          onChange={(e) => setRole.mutate({ userId: props.userId, role: e.target.value as (typeof SITE_ROLES)[number] })}
+        >
+          {SITE_ROLES.map((r) => (
+            <option key={r}>{r}</option>
+          ))}
+        </select>
+      </td>
+      <td>
+        <button type="button" className="secondary" disabled={setDisabled.isPending} onClick={() => setDisabled.mutate({ userId: props.userId, disabled: !props.disabled })}>
+          {props.disabled ? 'Enable' : 'Disable'}
+        </button>
+        <ErrorLine error={setRole.error ?? setDisabled.error} />
+      </td>
+    </>
+  );
+}
+
+type Visibility = 'public' | 'team' | 'private';
+
+/** The team and visibility of a model or an SAE, for those who manage it. */
+export function AccessSettings(props: {
+  resource: { model: string; sae?: string };
+  teamId: string | null;
+  visibility: Visibility;
+  teams: { id: string; slug: string; name: string }[];
+}) {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const [teamId, setTeamId] = useState(props.teamId ?? '');
+  const [visibility, setVisibility] = useState<Visibility>(props.visibility);
+  const save = useMutation(trpc.team.setAccess.mutationOptions({ onSuccess: () => router.refresh() }));
+  const dirty = teamId !== (props.teamId ?? '') || visibility !== props.visibility;
+  return (
+    <form
+      className="panel row"
+      data-testid="access-settings"
+      onSubmit={(e) => {
+        e.preventDefault();
+        save.mutate({ ...props.resource, teamId: teamId || null, visibility });
+      }}
+    >
+      <strong>Access</strong>
+      <label>
+        Team
+        <select value={teamId} onChange={(e) => setTeamId(e.target.value)} data-testid="access-team">
+          <option value="">no team</option>
+          {props.teams.map((t) => (
+            <option key={t.id} value={t.id}>
+              {t.name} ({t.slug})
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Visible to
+        <select value={visibility} onChange={(e) => setVisibility(e.target.value as Visibility)} data-testid="access-visibility">
+          <option value="public">everyone (public)</option>
+          <option value="team">the team only</option>
+          <option value="private">only me (private)</option>
+        </select>
+      </label>
+      <button type="submit" disabled={!dirty || save.isPending}>
+        Save access
+      </button>
+      {save.isSuccess && !dirty && <span role="status">Saved.</span>}
+      <ErrorLine error={save.error} />
+    </form>
+  );
+}

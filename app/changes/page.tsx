@@ -1,0 +1,76 @@
+/**
+ * Recent changes across the wiki, /changes: feature revisions (edits, reverts, labels chosen by vote), newest first,
+ * filtered by model, SAE and user (?model=&sae=&user=), paged by keyset (?after=cursor). Only what the viewer can see.
+ */
+import type { Metadata } from 'next';
+import Link from 'next/link';
+import { api } from '@/server/api/server-caller';
+import { ChangeList } from '../_components/change-list';
+
+export const metadata: Metadata = { title: 'Recent changes · Lexicon' };
+
+type Search = { model?: string; sae?: string; user?: string; after?: string };
+
+const clean = (v: string | undefined) => (v && v.trim() ? v.trim().slice(0, 200) : undefined);
+
+export default async function ChangesPage({ searchParams }: { searchParams: Promise<Search> }) {
+  const raw = await searchParams;
+  const filter = { model: clean(raw.model), sae: clean(raw.sae), user: clean(raw.user) };
+  const caller = await api();
+  let page: Awaited<ReturnType<typeof caller.wiki.changes>> = { changes: [], next: null };
+  let error: string | null = null;
+  try {
+    page = await caller.wiki.changes({ ...filter, after: clean(raw.after) });
+  } catch (err) {
+    error = (err as Error).message;
+  }
+  const query = (extra: Record<string, string | undefined>) => {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries({ ...filter, ...extra })) if (v) params.set(k, v);
+    const s = params.toString();
+    return s ? `/changes?${s}` : '/changes';
+  };
+  const userName = filter.user ? page.changes.find((c) => c.author?.id === filter.user)?.author?.name : undefined;
+
+  return (
+    <div>
+      <h1>Recent changes</h1>
+      <form method="get" className="filters" aria-label="Filter changes">
+        <label>
+          Model
+          <input name="model" defaultValue={filter.model ?? ''} placeholder="any" />
+        </label>
+        <label>
+          SAE
+          <input name="sae" defaultValue={filter.sae ?? ''} placeholder="any" />
+        </label>
+        <label>
+          User id
+          <input name="user" defaultValue={filter.user ?? ''} placeholder="anyone" />
+        </label>
+        <button type="submit">Filter</button>
+        {(filter.model || filter.sae || filter.user) && <Link href="/changes">Clear</Link>}
+      </form>
+      {filter.user && (
+        <p className="muted">
+          Changes by {userName ? <Link href={`/users/${filter.user}`}>{userName}</Link> : <span className="mono">{filter.user}</span>}
+        </p>
+      )}
+      {error ? (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      ) : (
+        <ChangeList changes={page.changes} />
+      )}
+      <nav className="pager" aria-label="Pages">
+        {raw.after && <Link href={query({})}>Newest</Link>}
+        {page.next && (
+          <Link href={query({ after: page.next })} rel="next" data-testid="older-changes">
+            Older changes →
+          </Link>
+        )}
+      </nav>
+    </div>
+  );
+}

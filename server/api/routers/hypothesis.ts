@@ -1,0 +1,119 @@
+import { TRPCError } from '@trpc/server';
+import { z } from 'zod';
+import { evidenceNoteInput, listEvidence, rerunEvidence, saveEvidence } from '../../evidence';
+import {
+  createHypothesis,
+  featureAddressesInput,
+  getHypothesis,
+  HYPOTHESIS_STATUSES,
+  hypothesesOfFeature,
+  hypothesisBodyInput,
+  listHypotheses,
+  setHypothesisStatus,
+  statementInput,
+  statusNoteInput,
+  updateHypothesis,
+  voteOnHypothesis,
+} from '../../hypotheses';
+import { renderWithChips, siteHosts } from '../../feature-links';
+import { parseFeatureAddress } from '../../search';
+import { createTRPCRouter, protectedProcedure, publicProcedure } from '../trpc';
+
+const id = z.string().uuid('not a hypothesis id');
+const slug = z.string().min(1).max(200);
+const featureAddress = z.object({ model: slug, sae: slug, index: z.number().int().min(0).max(2 ** 31 - 1) });
+const newHypothesis = z.object({ statement: statementInput, body: hypothesisBodyInput.default(''), features: featureAddressesInput });
+
+/** The list's filters as the URL carries them. */
+export const hypothesisListInput = z.object({
+  status: z.enum(HYPOTHESIS_STATUSES).optional(),
+  /** model/sae/index */
+  feature: z.string().max(300).optional(),
+  /** model/sae */
+  sae: z.string().max(300).optional(),
+  /** a user id */
+  author: z.string().max(200).optional(),
+  /** `createdAtISO_id` of the last row of the previous page */
+  before: z.string().max(100).optional(),
+  limit: z.number().int().min(1).max(200).default(50),
+});
+
+function parseBefore(text: string | undefined) {
+  if (!text) return undefined;
+  const m = /^(.+)_([0-9a-f-]{36})$/i.exec(text);
+  const createdAt = m ? new Date(m[1]!) : undefined;
+  if (!m || Number.isNaN(createdAt!.getTime())) throw new TRPCError({ code: 'BAD_REQUEST', message: 'the page cursor is malformed' });
+  return { createdAt: createdAt!, id: m[2]! };
+}
+
+export const hypothesisRouter = createTRPCRouter({
+  list: publicProcedure.input(hypothesisListInput).query(async ({ ctx, input }) => {
+    const feature = input.feature ? parseFeatureAddress(input.feature) : undefined;
+    if (input.feature && !feature) throw new TRPCError({ code: 'BAD_REQUEST', message: `"${input.feature}" is not a feature address (model/sae/index)` });
+    const saeMatch = input.sae ? /^([A-Za-z0-9][A-Za-z0-9._-]*)\/([A-Za-z0-9][A-Za-z0-9._-]*)$/.exec(input.sae.trim()) : undefined;
+    if (input.sae && !saeMatch) throw new TRPCError({ code: 'BAD_REQUEST', message: `"${input.sae}" is not an SAE address (model/sae)` });
+    const rows = await listHypotheses(ctx.db, ctx.viewer, {
+      status: input.status,
+      feature,
+      sae: saeMatch ? { model: saeMatch[1]!, sae: saeMatch[2]! } : undefined,
+      author: input.author,
+      before: parseBefore(input.before),
+      limit: input.limit + 1,
+    });
+    const last = rows[input.limit - 1];
+    return {
+      rows: rows.slice(0, input.limit),
+      next: rows.length > input.limit && last ? `${last.createdAt.toISOString()}_${last.id}` : null,
+    };
+  }),
+
+  /** The hypotheses about one feature (its page's box). */
+  forFeature: publicProcedure.input(featureAddress).query(({ ctx, input }) => hypothesesOfFeature(ctx.db, ctx.viewer, input)),
+
+  get: publicProcedure.input(z.object({ id })).query(async ({ ctx, input }) => {
+    const hypothesis = await getHypothesis(ctx.db, ctx.viewer, input.id);
+    const [[html], evidence] = await Promise.all([
+      renderWithChips(ctx.db, ctx.viewer, [{ markdown: hypothesis.body, idPrefix: 'h-' }], siteHosts(ctx.headers)),
+      listEvidence(ctx.db, input.id),
+    ]);
+    return { ...hypothesis, html: html!, evidence };
+  }),
+
+  create: protectedProcedure.input(newHypothesis).mutation(({ ctx, input }) => createHypothesis(ctx.db, ctx.viewer, input, siteHosts(ctx.headers))),
+
+  update: protectedProcedure
+    .input(z.object({ id, statement: statementInput, body: hypothesisBodyInput, features: featureAddressesInput.optional() }))
+    .mutation(async ({ ctx, input }) => {
+      await updateHypothesis(ctx.db, ctx.viewer, input.id, input, siteHosts(ctx.headers));
+      return { id: input.id };
+    }),
+
+  setStatus: protectedProcedure
+    .input(z.object({ id, status: z.enum(HYPOTHESIS_STATUSES), note: statusNoteInput.default('') }))
+    .mutation(async ({ ctx, input }) => {
+      await setHypothesisStatus(ctx.db, ctx.viewer, input.id, input.status, input.note);
+      return { id: input.id, status: input.status };
+    }),
+
+  vote: protectedProcedure
+    .input(z.object({ id, value: z.union([z.literal(1), z.literal(-1), z.literal(0)]) }))
+    .mutation(({ ctx, input }) => voteOnHypothesis(ctx.db, ctx.viewer, input.id, input.value)),
+
+  /** Saves a finished panel job, or the feature's current dashboard, as evidence (on a hypothesis, or a new one). */
+  saveEvidence: protectedProcedure
+    .input(
+      z.object({
+        hypothesisId: id.optional(),
+        newHypothesis: newHypothesis.optional(),
+        source: z.discriminatedUnion('kind', [
+          z.object({ kind: z.literal('job'), jobId: z.string().uuid('not a job id') }),
+          z.object({ kind: z.literal('snapshot'), feature: featureAddress }),
+        ]),
+        note: evidenceNoteInput.default(''),
+      }),
+    )
+    .mutation(({ ctx, input }) => saveEvidence(ctx.db, ctx.viewer, { ...input, hosts: siteHosts(ctx.headers) })),
+
+  /** Re-runs a piece of evidence; the page compares the result when the job is done. */
+  rerun: protectedProcedure.input(z.object({ evidenceId: z.string().uuid('not an evidence id') })).mutation(({ ctx, input }) => rerunEvidence(ctx.db, ctx.viewer, input.evidenceId)),
+});

@@ -1,0 +1,64 @@
+/**
+ * Live updates over SSE (tRPC subscriptions; the client uses httpSubscriptionLink). A subscription is authorised once,
+ * when it starts, and then relays the ids-only events of its topic (server/events.ts); the page re-reads what changed
+ * through the ordinary, authorised queries. Each event is `tracked`, so a client that reconnects sends the last id it
+ * saw, and is told to re-read (`resync`): events published while it was away are not kept.
+ */
+import { TRPCError, tracked } from '@trpc/server';
+import { eq } from 'drizzle-orm';
+import { z } from 'zod';
+import { hypotheses } from '@/drizzle/schema';
+import { authorize } from '../../authz';
+import { eventHub, featureTopic, hypothesisTopic, userTopic, type DeliveredEvent } from '../../events';
+import { findSae } from '../../features';
+import { createTRPCRouter, protectedProcedure, publicProcedure } from '../trpc';
+
+const slug = z.string().min(1).max(200);
+const lastEventId = z.string().max(100).nullish();
+
+export type LiveEvent = Omit<DeliveredEvent, 'topic'>;
+
+let sequence = 0;
+const nextId = () => `${eventHub().processId.slice(0, 8)}-${++sequence}`;
+
+/** The events of `topic` until the client goes away; with `viewer`, counted as viewing it while subscribed. */
+async function* relay(topic: string, opts: { signal?: AbortSignal; lastEventId?: string | null; viewer?: string }) {
+  const hub = eventHub();
+  const events = hub.events(topic, opts.signal); // listen before anything else, so nothing falls in between
+  const leave = opts.viewer ? hub.join(topic, opts.viewer) : undefined;
+  try {
+    if (opts.lastEventId) yield tracked(nextId(), { type: 'resync' } as LiveEvent);
+    if (leave) yield tracked(nextId(), { type: 'presence', count: hub.viewing(topic) } as LiveEvent);
+    for await (const { topic: _topic, ...event } of events) yield tracked(nextId(), event as LiveEvent);
+  } finally {
+    leave?.();
+  }
+}
+
+export const liveRouter = createTRPCRouter({
+  /** A feature page: comments, label changes, recompute jobs, hypotheses and evidence, and how many are viewing. */
+  feature: publicProcedure
+    .input(z.object({ model: slug, sae: slug, index: z.number().int().min(0).max(2 ** 31 - 1), lastEventId }))
+    .subscription(async function* ({ ctx, input, signal }) {
+      const what = `feature ${input.model}/${input.sae}/${input.index}`;
+      const sae = await findSae(ctx.db, input.model, input.sae);
+      if (!sae || input.index >= sae.dSae) throw new TRPCError({ code: 'NOT_FOUND', message: `no ${what}` });
+      await authorize(ctx.db, ctx.viewer, 'read', { sae: sae.saeId }, what);
+      // one person in several tabs counts once; anonymous visitors count per connection
+      const viewer = ctx.viewer?.id ?? `anonymous-${crypto.randomUUID()}`;
+      yield* relay(featureTopic(sae.saeId, input.index), { signal, lastEventId: input.lastEventId, viewer });
+    }),
+
+  /** A hypothesis page: status changes, evidence, comments. */
+  hypothesis: publicProcedure.input(z.object({ id: z.uuid(), lastEventId })).subscription(async function* ({ ctx, input, signal }) {
+    const [row] = await ctx.db.select({ modelId: hypotheses.modelId }).from(hypotheses).where(eq(hypotheses.id, input.id));
+    if (!row) throw new TRPCError({ code: 'NOT_FOUND', message: 'no such hypothesis' });
+    await authorize(ctx.db, ctx.viewer, 'read', { model: row.modelId }, 'such hypothesis');
+    yield* relay(hypothesisTopic(input.id), { signal, lastEventId: input.lastEventId });
+  }),
+
+  /** The signed-in user's new notifications (the unread count in the header follows them). */
+  notifications: protectedProcedure.input(z.object({ lastEventId }).optional()).subscription(async function* ({ ctx, input, signal }) {
+    yield* relay(userTopic(ctx.session.user.id), { signal, lastEventId: input?.lastEventId });
+  }),
+});

@@ -1,0 +1,78 @@
+import { TRPCError } from '@trpc/server';
+import { z } from 'zod';
+import { permissions, type Viewer } from '../../authz';
+import type { Db } from '../../db';
+import {
+  accessInput,
+  accessOf,
+  addMember,
+  createTeam,
+  getTeam,
+  listTeams,
+  removeMember,
+  setAccess,
+  setMemberRole,
+  TEAM_ROLES,
+  teamInput,
+  teamsMaintainedBy,
+} from '../../teams';
+import { modelAt, saeAt } from '../../visibility';
+import { createTRPCRouter, protectedProcedure, publicProcedure } from '../trpc';
+
+const teamId = z.string().uuid('not a team id');
+const userId = z.string().min(1).max(100);
+const role = z.enum(TEAM_ROLES);
+const slug = z.string().min(1).max(200);
+/** a model (`model`), or an SAE (`model` and `sae`) */
+const resource = z.object({ model: slug, sae: slug.optional() });
+
+/** The model or SAE the input names, once the viewer may see it. */
+async function resourceAt(db: Db, viewer: Viewer, input: z.infer<typeof resource>) {
+  if (input.sae) {
+    const sae = await saeAt(db, viewer, 'read', input.model, input.sae);
+    return { kind: 'sae' as const, id: sae.saeId, level: sae.level, what: `SAE "${input.model}/${input.sae}"` };
+  }
+  const model = await modelAt(db, viewer, 'read', input.model);
+  return { kind: 'model' as const, id: model.id, level: model.level, what: `model "${input.model}"` };
+}
+
+export const teamRouter = createTRPCRouter({
+  /** Every team, the viewer's own first. */
+  list: publicProcedure.query(({ ctx }) => listTeams(ctx.db, ctx.viewer)),
+
+  /** A team's members and the models and SAEs it owns that the viewer may see. */
+  get: publicProcedure.input(z.object({ slug: z.string().min(1).max(100) })).query(async ({ ctx, input }) => {
+    const team = await getTeam(ctx.db, ctx.viewer, input.slug);
+    if (!team) throw new TRPCError({ code: 'NOT_FOUND', message: `no team "${input.slug}"` });
+    return team;
+  }),
+
+  /** Teams the viewer may put a model or an SAE in (settings controls). */
+  maintained: publicProcedure.query(({ ctx }) => teamsMaintainedBy(ctx.db, ctx.viewer)),
+
+  /** Any signed-in account creates a team and becomes its maintainer. */
+  create: protectedProcedure.input(teamInput).mutation(({ ctx, input }) => createTeam(ctx.viewer!, input)),
+
+  addMember: publicProcedure
+    .input(z.object({ teamId, email: z.string().trim().min(1, 'give the email of an account').max(320), role: role.default('viewer') }))
+    .mutation(({ ctx, input }) => addMember(ctx.viewer, input.teamId, input.email, input.role)),
+
+  setRole: publicProcedure
+    .input(z.object({ teamId, userId, role }))
+    .mutation(({ ctx, input }) => setMemberRole(ctx.viewer, input.teamId, input.userId, input.role)),
+
+  /** The team and visibility of a model or an SAE, with whether the viewer may change them. */
+  access: publicProcedure.input(resource).query(async ({ ctx, input }) => {
+    const target = await resourceAt(ctx.db, ctx.viewer, input);
+    return { ...(await accessOf(ctx.db, target.kind, target.id)), canManage: permissions(target.level).manage };
+  }),
+
+  /** Moves a model or an SAE into a team (or out) and sets who sees it: its maintainers and admins. */
+  setAccess: publicProcedure.input(resource.and(accessInput)).mutation(async ({ ctx, input }) => {
+    const target = await resourceAt(ctx.db, ctx.viewer, input);
+    return setAccess(ctx.viewer, target.kind, target.id, input, target.what);
+  }),
+
+  /** Maintainers remove members; every member may leave. */
+  removeMember: publicProcedure.input(z.object({ teamId, userId })).mutation(({ ctx, input }) => removeMember(ctx.viewer, input.teamId, input.userId)),
+});

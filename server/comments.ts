@@ -1,0 +1,333 @@
+/**
+ * Discussions: threaded comments on a feature, an SAE or a hypothesis, in markdown (server/markdown.ts).
+ *
+ * - Anyone who may `comment` on the thread's SAE (or hypothesis) posts and replies; replies name their parent.
+ * - Only the author edits; each edit keeps the earlier body as a comment_revision (the visible "edited" history).
+ * - The author or a moderator deletes: the row stays as a tombstone ("comment deleted by X", body and history
+ *   gone) so that replies keep their place.
+ * - Every write rewrites the comment's feature links in its transaction, publishes a `comment` event on the
+ *   thread's topic, and notifies: `@handle` mentions (a user's name without spaces, or their email's local part,
+ *   case-insensitively; only users who may read the thread), then the thread's watchers. Posting watches the thread.
+ */
+import { TRPCError } from '@trpc/server';
+import { and, asc, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
+import { z } from 'zod';
+import { commentRevisions, comments, hypotheses, models, saes, users } from '@/drizzle/schema';
+import { authorize, levelOn, permissions, type Action, type Level, type Viewer } from './authz';
+import { withTransaction, type Db } from './db';
+import { featureTopic, hypothesisTopic, publish, saeTopic } from './events';
+import { renderWithChips, syncFeatureLinks } from './feature-links';
+import { hypothesisFeaturesFor, hypothesisHref } from './hypotheses';
+import { parseMarkdown } from './markdown';
+import { notifyUsers, notifyWatchers, watch, type WatchKind } from './notifications';
+import type { Role } from './users';
+
+export const MAX_COMMENT_CHARS = 20_000;
+/** at most this many distinct @handles of one comment are looked up */
+const MAX_MENTIONS = 20;
+
+/** Whose thread a comment is in. */
+export type ThreadTarget = { kind: 'feature'; saeId: string; index: number } | { kind: 'sae'; saeId: string } | { kind: 'hypothesis'; hypothesisId: string };
+
+export const threadTargetInput = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('feature'), saeId: z.string().uuid(), index: z.number().int().min(0).max(2 ** 31 - 1) }),
+  z.object({ kind: z.literal('sae'), saeId: z.string().uuid() }),
+  z.object({ kind: z.literal('hypothesis'), hypothesisId: z.string().uuid() }),
+]);
+
+export const commentBodyInput = z
+  .string()
+  .max(MAX_COMMENT_CHARS, `the comment is longer than ${MAX_COMMENT_CHARS.toLocaleString('en')} characters`)
+  .refine((s) => s.trim() !== '', 'the comment is empty');
+
+/** A thread as authorisation, events, notifications and links see it. */
+interface Thread {
+  target: ThreadTarget;
+  /** the page the thread is on */
+  href: string;
+  /** how notifications name it */
+  title: string;
+  topic: string;
+  watch: { kind: WatchKind; targetId: string };
+  /** the viewer's level, for what the page offers */
+  level: Level;
+  /** who else may read it */
+  canRead: (user: { id: string; role: Role }) => Promise<boolean>;
+  /** comments of this thread */
+  where: SQL;
+}
+
+const notFound = (what: string) => new TRPCError({ code: 'NOT_FOUND', message: `no ${what}` });
+
+/** The thread of a target, once the viewer is allowed `action` on it (NOT_FOUND when they may not see it). */
+async function openThread(db: Db, viewer: Viewer, target: ThreadTarget, action: Action): Promise<Thread> {
+  if (target.kind === 'hypothesis') {
+    const [h] = await db.select({ statement: hypotheses.statement }).from(hypotheses).where(eq(hypotheses.id, target.hypothesisId));
+    if (!h) throw notFound(`hypothesis ${target.hypothesisId}`);
+    await hypothesisFeaturesFor(db, viewer, target.hypothesisId, action);
+    const level = await hypothesisLevel(db, viewer, target.hypothesisId);
+    return {
+      target,
+      href: hypothesisHref(target.hypothesisId),
+      title: `the hypothesis “${clip(h.statement, 80)}”`,
+      topic: hypothesisTopic(target.hypothesisId),
+      watch: { kind: 'hypothesis', targetId: target.hypothesisId },
+      level,
+      canRead: async (user) => (await hypothesisLevel(db, user, target.hypothesisId)) !== 'none',
+      where: eq(comments.hypothesisId, target.hypothesisId),
+    };
+  }
+  const [sae] = await db
+    .select({ model: models.slug, sae: saes.slug, dSae: saes.dSae })
+    .from(saes)
+    .innerJoin(models, eq(models.id, saes.modelId))
+    .where(eq(saes.id, target.saeId));
+  const isFeature = target.kind === 'feature';
+  const address = sae && (isFeature ? `${sae.model}/${sae.sae}/${target.index}` : `${sae.model}/${sae.sae}`);
+  const what = isFeature ? `feature ${address ?? `${target.saeId}/${target.index}`}` : `SAE ${address ?? target.saeId}`;
+  if (!sae || (isFeature && target.index >= sae.dSae)) throw notFound(what);
+  const level = await authorize(db, viewer, action, { sae: target.saeId }, what);
+  return {
+    target,
+    href: `/${address}`,
+    title: address!,
+    topic: isFeature ? featureTopic(target.saeId, target.index) : saeTopic(target.saeId),
+    watch: { kind: target.kind, targetId: isFeature ? `${target.saeId}/${target.index}` : target.saeId },
+    level,
+    canRead: async (user) => (await levelOn(db, user, { sae: target.saeId })) !== 'none',
+    where: and(
+      eq(comments.threadKind, target.kind),
+      eq(comments.saeId, target.saeId),
+      isFeature ? eq(comments.featureIndex, target.index) : isNull(comments.featureIndex),
+    )!,
+  };
+}
+
+/** A hypothesis's level is the lowest over the SAEs it is about. */
+async function hypothesisLevel(db: Db, viewer: Viewer, id: string): Promise<Level> {
+  for (const action of ['moderate', 'edit', 'comment', 'read'] as const) {
+    try {
+      await hypothesisFeaturesFor(db, viewer, id, action);
+      return ({ moderate: 'maintainer', edit: 'editor', comment: 'viewer', read: 'read' } as const)[action];
+    } catch (err) {
+      if (err instanceof TRPCError && err.code === 'NOT_FOUND') return 'none';
+    }
+  }
+  return 'none';
+}
+
+const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+
+function targetOfRow(row: typeof comments.$inferSelect): ThreadTarget {
+  if (row.threadKind === 'hypothesis') return { kind: 'hypothesis', hypothesisId: row.hypothesisId! };
+  if (row.threadKind === 'sae') return { kind: 'sae', saeId: row.saeId! };
+  return { kind: 'feature', saeId: row.saeId!, index: row.featureIndex! };
+}
+
+/** A comment and its thread, locked for the write, once the viewer may `action` on the thread. */
+async function commentForWrite(tx: Db, viewer: Viewer, id: string, action: Action) {
+  const [row] = z.string().uuid().safeParse(id).success ? await tx.select().from(comments).where(eq(comments.id, id)).for('update') : [];
+  if (!row) throw notFound(`comment ${id}`);
+  const thread = await openThread(tx, viewer, targetOfRow(row), action).catch((err) => {
+    // a comment in a thread the viewer may not see does not exist for them
+    if (err instanceof TRPCError && err.code === 'NOT_FOUND') throw notFound(`comment ${id}`);
+    throw err;
+  });
+  if (row.deletedAt) throw new TRPCError({ code: 'BAD_REQUEST', message: 'that comment was deleted' });
+  return { row, thread };
+}
+
+function checkBody(body: string): void {
+  const parsed = commentBodyInput.safeParse(body);
+  if (!parsed.success) throw new TRPCError({ code: 'BAD_REQUEST', message: parsed.error.issues[0]!.message });
+}
+
+/** Users the handles name (see the module comment), who may read the thread. */
+async function mentionedReaders(db: Db, handles: string[], thread: Thread): Promise<string[]> {
+  if (handles.length === 0) return [];
+  const wanted = handles.slice(0, MAX_MENTIONS);
+  const rows = await db
+    .select({ id: users.id, role: users.role })
+    .from(users)
+    .where(
+      and(
+        eq(users.disabled, false),
+        sql`(lower(regexp_replace(coalesce(${users.name}, ''), '\\s', '', 'g')) in ${wanted}
+             or lower(split_part(coalesce(${users.email}, ''), '@', 1)) in ${wanted})`,
+      ),
+    );
+  const readers: string[] = [];
+  for (const user of rows) if (await thread.canRead(user)) readers.push(user.id);
+  return readers;
+}
+
+async function actorName(db: Db, viewer: NonNullable<Viewer>): Promise<string> {
+  const [u] = await db.select({ name: users.name, email: users.email }).from(users).where(eq(users.id, viewer.id));
+  return u?.name || u?.email?.split('@')[0] || 'someone';
+}
+
+/** Mentions (new ones only, on an edit) and watchers are notified; the event goes out on commit. */
+async function announce(tx: Db, viewer: NonNullable<Viewer>, thread: Thread, commentId: string, body: string, previous: string | null) {
+  const name = await actorName(tx, viewer);
+  const url = `${thread.href}#comment-${commentId}`;
+  const before = new Set(previous === null ? [] : parseMarkdown(previous).mentions);
+  const handles = parseMarkdown(body).mentions.filter((h) => !before.has(h));
+  const mentioned = await mentionedReaders(tx, handles, thread);
+  await notifyUsers(tx, mentioned, { kind: 'mention', actorId: viewer.id, summary: `${name} mentioned you on ${thread.title}`, url });
+  if (previous === null) {
+    await notifyWatchers(tx, thread.watch, { kind: 'comment', actorId: viewer.id, summary: `${name} commented on ${thread.title}`, url }, mentioned);
+  }
+  await publish(tx, { topic: thread.topic, type: 'comment', id: commentId });
+}
+
+export interface NewComment {
+  target: ThreadTarget;
+  /** the comment this one replies to (in the same thread) */
+  parentId?: string | null;
+  body: string;
+}
+
+/** Posts a comment (or a reply); `hosts` are this site's, for pasted feature URLs. */
+export async function postComment(viewer: Viewer, input: NewComment, hosts: readonly string[]): Promise<{ id: string }> {
+  checkBody(input.body);
+  return withTransaction(async (tx) => {
+    const thread = await openThread(tx, viewer, input.target, 'comment');
+    if (input.parentId) {
+      const [parent] = z.string().uuid().safeParse(input.parentId).success
+        ? await tx.select({ deletedAt: comments.deletedAt }).from(comments).where(and(eq(comments.id, input.parentId), thread.where))
+        : [];
+      if (!parent) throw new TRPCError({ code: 'BAD_REQUEST', message: `no comment ${input.parentId} in this thread to reply to` });
+      if (parent.deletedAt) throw new TRPCError({ code: 'BAD_REQUEST', message: 'that comment was deleted: reply to the thread instead' });
+    }
+    const t = input.target;
+    const [row] = await tx
+      .insert(comments)
+      .values({
+        threadKind: t.kind,
+        saeId: t.kind === 'hypothesis' ? null : t.saeId,
+        featureIndex: t.kind === 'feature' ? t.index : null,
+        hypothesisId: t.kind === 'hypothesis' ? t.hypothesisId : null,
+        parentId: input.parentId ?? null,
+        authorId: viewer!.id,
+        body: input.body,
+      })
+      .returning({ id: comments.id });
+    await syncFeatureLinks(tx, 'comment', row!.id, input.body, hosts);
+    await announce(tx, viewer!, thread, row!.id, input.body, null);
+    await watch(tx, viewer!.id, thread.watch.kind, thread.watch.targetId);
+    return { id: row!.id };
+  });
+}
+
+/** The author changes their comment; the earlier body becomes a revision anyone reading the thread can open. */
+export async function editComment(viewer: Viewer, id: string, body: string, hosts: readonly string[]): Promise<{ revision: number }> {
+  checkBody(body);
+  return withTransaction(async (tx) => {
+    const { row, thread } = await commentForWrite(tx, viewer, id, 'comment');
+    if (row.authorId !== viewer!.id) throw new TRPCError({ code: 'FORBIDDEN', message: 'only its author can edit a comment' });
+    if (row.body === body) return { revision: row.revision };
+    await tx.insert(commentRevisions).values({ commentId: id, revision: row.revision, body: row.body, createdAt: row.editedAt ?? row.createdAt });
+    const revision = row.revision + 1;
+    await tx.update(comments).set({ body, revision, editedAt: new Date() }).where(eq(comments.id, id));
+    await syncFeatureLinks(tx, 'comment', id, body, hosts);
+    await announce(tx, viewer!, thread, id, body, row.body);
+    return { revision };
+  });
+}
+
+/** The author or a moderator deletes a comment: a tombstone stays, its text, history and links go. */
+export async function deleteComment(viewer: Viewer, id: string): Promise<void> {
+  await withTransaction(async (tx) => {
+    const { row, thread } = await commentForWrite(tx, viewer, id, 'read');
+    if (!viewer) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'sign in first' });
+    if (row.authorId !== viewer.id && !permissions(thread.level).moderate)
+      throw new TRPCError({ code: 'FORBIDDEN', message: 'only its author or a moderator can delete a comment' });
+    await tx.update(comments).set({ body: '', deletedAt: new Date(), deletedBy: viewer.id }).where(eq(comments.id, id));
+    await tx.delete(commentRevisions).where(eq(commentRevisions.commentId, id));
+    await syncFeatureLinks(tx, 'comment', id, '');
+    await publish(tx, { topic: thread.topic, type: 'comment', id });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Reading a thread.
+
+export interface CommentView {
+  id: string;
+  parentId: string | null;
+  author: { id: string | null; name: string };
+  createdAt: Date;
+  editedAt: Date | null;
+  /** the markdown source (empty for a tombstone) */
+  body: string;
+  html: string;
+  revision: number;
+  /** earlier versions, newest first */
+  history: { revision: number; createdAt: Date; html: string }[];
+  deleted: { at: Date; by: string } | null;
+  canEdit: boolean;
+  canDelete: boolean;
+}
+
+export interface ThreadView {
+  target: ThreadTarget;
+  href: string;
+  comments: CommentView[];
+  viewer: { signedIn: boolean; canComment: boolean; canModerate: boolean };
+}
+
+const displayName = (name: string | null, email: string | null) => name || email?.split('@')[0] || 'a deleted account';
+
+/** Every comment of a thread in the order written (replies point at their parent), rendered with chips. */
+export async function readThread(db: Db, viewer: Viewer, target: ThreadTarget, hosts: readonly string[]): Promise<ThreadView> {
+  const thread = await openThread(db, viewer, target, 'read');
+  const may = permissions(thread.level);
+  const rows = await db
+    .select({
+      c: comments,
+      author: sql<string | null>`(select coalesce(nullif(u.name, ''), split_part(u.email, '@', 1)) from "user" u where u.id = ${comments.authorId})`,
+      deleter: sql<string | null>`(select coalesce(nullif(u.name, ''), split_part(u.email, '@', 1)) from "user" u where u.id = ${comments.deletedBy})`,
+    })
+    .from(comments)
+    .where(thread.where)
+    .orderBy(asc(comments.createdAt), asc(comments.id));
+  const ids = rows.filter((r) => r.c.revision > 0).map((r) => r.c.id);
+  const revisions = ids.length
+    ? await db.select().from(commentRevisions).where(inArray(commentRevisions.commentId, ids)).orderBy(sql`${commentRevisions.revision} desc`)
+    : [];
+  const prefix = (id: string, revision: number) => `c${id.slice(0, 8)}r${revision}-`;
+  const html = await renderWithChips(
+    db,
+    viewer,
+    [...rows.map((r) => ({ markdown: r.c.body, idPrefix: prefix(r.c.id, r.c.revision) })), ...revisions.map((r) => ({ markdown: r.body, idPrefix: prefix(r.commentId, r.revision) }))],
+    hosts,
+  );
+  const history = new Map<string, CommentView['history']>();
+  revisions.forEach((r, i) => {
+    const list = history.get(r.commentId) ?? [];
+    list.push({ revision: r.revision, createdAt: r.createdAt, html: html[rows.length + i]! });
+    history.set(r.commentId, list);
+  });
+  return {
+    target,
+    href: thread.href,
+    viewer: { signedIn: !!viewer, canComment: may.comment, canModerate: may.moderate },
+    comments: rows.map(({ c, author, deleter }, i) => {
+      const mine = !!viewer && c.authorId === viewer.id;
+      return {
+        id: c.id,
+        parentId: c.parentId,
+        author: { id: c.authorId, name: displayName(author, null) },
+        createdAt: c.createdAt,
+        editedAt: c.editedAt,
+        body: c.body,
+        html: html[i]!,
+        revision: c.revision,
+        history: history.get(c.id) ?? [],
+        deleted: c.deletedAt ? { at: c.deletedAt, by: displayName(deleter, null) } : null,
+        canEdit: mine && !c.deletedAt && may.comment,
+        canDelete: !c.deletedAt && (mine || may.moderate),
+      };
+    }),
+  };
+}

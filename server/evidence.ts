@@ -1,0 +1,446 @@
+/**
+ * Evidence: saved computations attached to a hypothesis — a "test your text" run (activations), an ablation, a
+ * steering scan (each saved from a finished job: its params, result and provenance), or a dashboard snapshot (the
+ * feature's statistics and top examples in the SAE's current run, with the model/SAE hashes and the run). Anyone who
+ * may compute can re-run a piece of evidence: the same job with the same params, or, for a snapshot, a fresh read of
+ * the current dashboards. A finished re-run is compared with the saved result lazily, by whoever reads it first (one
+ * conditional UPDATE, so concurrent readers agree), and keeps whether it agrees, the largest difference and what
+ * changed in the provenance.
+ */
+import { TRPCError } from '@trpc/server';
+import { and, desc, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import { dashboardRuns, evidence, evidenceReruns, hypotheses, jobs, saes } from '@/drizzle/schema';
+import { authorize, type Viewer } from './authz';
+import { withTransaction, type Db } from './db';
+import { getFeaturePage } from './features';
+import {
+  hypothesisFeaturesFor,
+  hypothesisHref,
+  insertHypothesis,
+  prepareHypothesis,
+  publishHypothesisEvent,
+  type NewHypothesis,
+} from './hypotheses';
+import { enqueueJob } from './jobs';
+import { getQueue } from './jobs/queue';
+import { jobParams, type JobType } from './jobs/types';
+import { notifyWatchers } from './notifications';
+import type { FeatureAddress } from './search';
+
+export type EvidenceKind = (typeof evidence.$inferSelect)['kind'];
+export const JOB_EVIDENCE_KINDS = ['activations', 'ablate', 'steer'] as const;
+type JobEvidenceKind = (typeof JOB_EVIDENCE_KINDS)[number];
+
+export const evidenceNoteInput = z.string().max(10_000, 'the note is longer than 10000 characters');
+
+export type EvidenceSource = { kind: 'job'; jobId: string } | { kind: 'snapshot'; feature: FeatureAddress };
+
+interface PreparedEvidence {
+  kind: EvidenceKind;
+  saeId: string;
+  modelId: string;
+  featureIndex: number;
+  jobId: string | null;
+  params: Record<string, unknown>;
+  result: unknown;
+  provenance: Record<string, unknown>;
+}
+
+const CODE_VERSION = process.env.npm_package_version ?? '0.1.0';
+
+/** What a finished panel job or the current dashboards would save, checked: the job is done and of a kind that can be evidence. */
+async function prepareEvidence(db: Db, viewer: Viewer, source: EvidenceSource): Promise<PreparedEvidence> {
+  if (source.kind === 'job') {
+    const job = z.string().uuid().safeParse(source.jobId).success ? await db.query.jobs.findFirst({ where: eq(jobs.id, source.jobId) }) : undefined;
+    if (!job) throw new TRPCError({ code: 'NOT_FOUND', message: `no job ${source.jobId}` });
+    if (!(JOB_EVIDENCE_KINDS as readonly string[]).includes(job.type))
+      throw new TRPCError({ code: 'BAD_REQUEST', message: `a ${job.type} job cannot be evidence: save a test-your-text, ablation or steering run` });
+    if (job.status !== 'done') throw new TRPCError({ code: 'PRECONDITION_FAILED', message: `the job is ${job.status}: only a finished job can be evidence` });
+    const params = job.params as { saeId: string; feature?: number; features?: number[] };
+    await authorize(db, viewer, 'read', { sae: params.saeId }, 'job');
+    const [sae] = await db.select({ modelId: saes.modelId }).from(saes).where(eq(saes.id, params.saeId));
+    if (!sae) throw new TRPCError({ code: 'NOT_FOUND', message: `the job's SAE is gone` });
+    return {
+      kind: job.type as JobEvidenceKind,
+      saeId: params.saeId,
+      modelId: sae.modelId,
+      featureIndex: params.feature ?? params.features![0]!,
+      jobId: job.id,
+      params: job.params as Record<string, unknown>,
+      result: job.result,
+      provenance: (job.provenance as Record<string, unknown>) ?? {},
+    };
+  }
+  const { feature } = source;
+  const snapshot = await dashboardSnapshot(db, feature);
+  if (!snapshot) throw new TRPCError({ code: 'NOT_FOUND', message: `no feature ${feature.model}/${feature.sae}/${feature.index}` });
+  await authorize(db, viewer, 'read', { sae: snapshot.saeId }, `feature ${feature.model}/${feature.sae}/${feature.index}`);
+  if (!snapshot.result) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'this feature has no dashboard to snapshot yet' });
+  return {
+    kind: 'dashboard',
+    saeId: snapshot.saeId,
+    modelId: snapshot.modelId,
+    featureIndex: feature.index,
+    jobId: null,
+    params: snapshot.params,
+    result: snapshot.result,
+    provenance: snapshot.provenance,
+  };
+}
+
+export interface DashboardSnapshotResult {
+  label: string;
+  stats: Record<string, number>;
+  logitTop: { id: number; value: number }[];
+  top: { contextIndex: number; maxAct: number; maxPos: number; tokens: number[]; acts: number[] }[];
+  pieces: Record<number, string>;
+}
+
+const SNAPSHOT_STATS = ['nTokens', 'nonzeroCount', 'density', 'maxAct', 'meanAct', 'meanActAll', 'encoderBias', 'encoderNorm', 'decoderNorm', 'deDot', 'deCos'] as const;
+const SNAPSHOT_EXAMPLES = 5;
+
+/** The feature's current dashboard as evidence stores it, with provenance (model, SAE, run, corpus, and the run's job). */
+async function dashboardSnapshot(db: Db, feature: FeatureAddress) {
+  const page = await getFeaturePage(db, feature.model, feature.sae, feature.index);
+  if (!page) return undefined;
+  const base = { saeId: page.sae.id, modelId: page.model.id };
+  if (!page.run || !page.stats) return { ...base, params: {}, result: null, provenance: {} };
+  const [run] = await db.execute<{ corpus_hash: string; provenance: Record<string, unknown> | null }>(sql`
+    select c.content_hash as corpus_hash, j.provenance
+      from ${dashboardRuns} r join corpus c on c.id = r.corpus_id left join job j on j.id = r.job_id
+     where r.id = ${page.run.id}`).then((r) => r.rows);
+  const stats = page.stats;
+  const top = page.top.slice(0, SNAPSHOT_EXAMPLES).map((e) => ({ contextIndex: e.contextIndex, maxAct: e.maxAct, maxPos: e.maxPos, tokens: e.tokens, acts: e.acts }));
+  const pieces: Record<number, string> = {};
+  for (const e of top) for (const id of e.tokens) pieces[id] = page.pieces[id] ?? `<${id}>`;
+  const result: DashboardSnapshotResult = {
+    label: page.page.label,
+    stats: Object.fromEntries(SNAPSHOT_STATS.map((k) => [k, stats[k]])),
+    logitTop: stats.logitTop,
+    top,
+    pieces,
+  };
+  return {
+    ...base,
+    params: { saeId: page.sae.id, feature: feature.index, runId: page.run.id, corpusId: page.run.corpusId },
+    result,
+    provenance: {
+      model: page.model.contentHash,
+      sae: page.sae.contentHash,
+      run: page.run.id,
+      corpus: run?.corpus_hash ?? null,
+      codeVersion: (run?.provenance?.codeVersion as string | undefined) ?? CODE_VERSION,
+      backend: (run?.provenance?.backend as string | undefined) ?? null,
+    },
+  };
+}
+
+export interface SaveEvidence {
+  /** an existing hypothesis, or a new one to create with the evidence (in one transaction) */
+  hypothesisId?: string;
+  newHypothesis?: NewHypothesis;
+  source: EvidenceSource;
+  note?: string;
+  /** this site's hosts (a new hypothesis's pasted feature URLs) */
+  hosts?: readonly string[];
+}
+
+/** Attaches evidence to a hypothesis (needs edit on every SAE of the hypothesis); watchers are notified. */
+export async function saveEvidence(db: Db, viewer: Viewer, input: SaveEvidence): Promise<{ id: string; hypothesisId: string }> {
+  if (!viewer) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'sign in first' });
+  if ((input.hypothesisId === undefined) === (input.newHypothesis === undefined))
+    throw new TRPCError({ code: 'BAD_REQUEST', message: 'choose a hypothesis, or write a new one' });
+  const note = evidenceNoteInput.parse(input.note ?? '');
+  const prepared = await prepareEvidence(db, viewer, input.source);
+  const newHypothesis = input.newHypothesis ? await prepareHypothesis(db, viewer, input.newHypothesis) : undefined;
+  let features: { saeId: string; index: number }[];
+  let modelId: string;
+  if (newHypothesis) {
+    features = newHypothesis.features;
+    modelId = newHypothesis.modelId;
+  } else {
+    features = await hypothesisFeaturesFor(db, viewer, input.hypothesisId!, 'edit');
+    const [row] = await db.select({ modelId: hypotheses.modelId }).from(hypotheses).where(eq(hypotheses.id, input.hypothesisId!));
+    modelId = row!.modelId;
+  }
+  if (modelId !== prepared.modelId) throw new TRPCError({ code: 'BAD_REQUEST', message: 'the evidence is a computation on another model than the hypothesis is about' });
+  return withTransaction(async (tx) => {
+    const hypothesisId = newHypothesis ? (await insertHypothesis(tx, viewer.id, newHypothesis, input.hosts)).id : input.hypothesisId!;
+    const { modelId: _model, ...row } = prepared;
+    const [saved] = await tx
+      .insert(evidence)
+      .values({ ...row, hypothesisId, note, addedBy: viewer.id })
+      .returning({ id: evidence.id });
+    await tx.update(hypotheses).set({ updatedAt: new Date() }).where(eq(hypotheses.id, hypothesisId));
+    const [h] = await tx.select({ statement: hypotheses.statement }).from(hypotheses).where(eq(hypotheses.id, hypothesisId));
+    await notifyWatchers(
+      tx,
+      { kind: 'hypothesis', targetId: hypothesisId },
+      { kind: 'evidence', actorId: viewer.id, summary: `new ${KIND_NAMES[prepared.kind]} evidence on: ${h!.statement.slice(0, 120)}`, url: hypothesisHref(hypothesisId) },
+    );
+    await publishHypothesisEvent(tx, hypothesisId, 'evidence', features, saved!.id);
+    return { id: saved!.id, hypothesisId };
+  });
+}
+
+export const KIND_NAMES: Record<EvidenceKind, string> = {
+  activations: 'test-your-text',
+  ablate: 'ablation',
+  steer: 'steering',
+  dashboard: 'dashboard snapshot',
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Re-runs
+
+/** Re-runs a piece of evidence: the same job with the same params, or (a snapshot) a read of the current dashboards. */
+export async function rerunEvidence(db: Db, viewer: Viewer, evidenceId: string): Promise<{ id: string; jobId: string | null }> {
+  const row = z.string().uuid().safeParse(evidenceId).success ? await db.query.evidence.findFirst({ where: eq(evidence.id, evidenceId) }) : undefined;
+  if (!row) throw new TRPCError({ code: 'NOT_FOUND', message: `no evidence ${evidenceId}` });
+  const features = await hypothesisFeaturesFor(db, viewer, row.hypothesisId, 'read');
+  if (!row.saeId) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'the SAE this evidence was computed on is gone' });
+  await authorize(db, viewer, 'compute', { sae: row.saeId }, 'evidence');
+  const [sae] = await db.select({ modelId: saes.modelId }).from(saes).where(eq(saes.id, row.saeId));
+  let rerun: { id: string; jobId: string | null };
+  if (row.kind === 'dashboard') {
+    const [address] = await db.execute<{ model: string; sae: string }>(sql`
+      select m.slug as model, s.slug as sae from sae s join model m on m.id = s.model_id where s.id = ${row.saeId}`).then((r) => r.rows);
+    const now = await dashboardSnapshot(db, { model: address!.model, sae: address!.sae, index: row.featureIndex! });
+    const comparison = now?.result
+      ? compareEvidence('dashboard', row.result, now.result, row.provenance as Provenance, now.provenance)
+      : { ...emptyComparison(row.provenance as Provenance, {}), mismatch: 'the feature has no dashboard now' };
+    const [inserted] = await db
+      .insert(evidenceReruns)
+      .values({ evidenceId, requestedBy: viewer!.id, agrees: comparison.agrees, comparison })
+      .returning({ id: evidenceReruns.id });
+    rerun = { id: inserted!.id, jobId: null };
+  } else {
+    const type = row.kind as JobType;
+    const job = await enqueueJob(await getQueue(), {
+      type,
+      params: jobParams[type].parse(row.params) as never,
+      userId: viewer!.id,
+      modelId: sae!.modelId,
+    });
+    const [inserted] = await db.insert(evidenceReruns).values({ evidenceId, requestedBy: viewer!.id, jobId: job.id }).returning({ id: evidenceReruns.id });
+    rerun = { id: inserted!.id, jobId: job.id };
+  }
+  await publishHypothesisEvent(db, row.hypothesisId, 'evidence', features, evidenceId);
+  return rerun;
+}
+
+type Provenance = Record<string, unknown>;
+
+export interface Comparison {
+  agrees: boolean;
+  /** the largest |saved − re-run| over the compared values, and the relative one */
+  maxAbsDiff: number;
+  maxRelDiff: number;
+  /** where the largest difference is (a path into the result) */
+  worst: string | null;
+  /** how many numbers were compared */
+  compared: number;
+  /** a structural difference (other tokens, another number of values), or the re-run's error */
+  mismatch: string | null;
+  /** provenance entries that differ between the saved result and the re-run */
+  provenanceChanges: { key: string; saved: unknown; rerun: unknown }[];
+  rerunProvenance: Provenance;
+}
+
+/** Values agree when |a − b| ≤ ATOL + RTOL·max(|a|, |b|) (numpy's allclose, symmetric). */
+export const RTOL = 1e-4;
+export const ATOL = 1e-5;
+/** Keys whose values must match exactly (token ids, the coefficient grid, example positions). */
+const EXACT = new Set(['tokens', 'coefficients', 'contextIndex', 'maxPos', 'id', 'nTokens', 'nonzeroCount']);
+const PROVENANCE_KEYS = ['model', 'sae', 'run', 'corpus', 'codeVersion', 'backend'];
+
+/** What of a result is compared: the numbers that carry the finding, not presentation (pieces) or near-tie orderings. */
+function comparable(kind: EvidenceKind, result: unknown): unknown {
+  const r = result as Record<string, unknown>;
+  switch (kind) {
+    case 'activations':
+      return { tokens: r.tokens, features: r.features };
+    case 'ablate':
+      return { tokens: r.tokens, acts: r.acts, lossClean: r.lossClean, lossAblated: r.lossAblated, kl: r.kl };
+    case 'steer':
+      return {
+        tokens: r.tokens,
+        coefficients: r.coefficients,
+        results: (r.results as { loss: number | null; targetLogit: number | null }[] | undefined)?.map((x) => ({ loss: x.loss, targetLogit: x.targetLogit })),
+      };
+    case 'dashboard':
+      return {
+        stats: r.stats,
+        logitTop: r.logitTop,
+        top: (r.top as DashboardSnapshotResult['top'] | undefined)?.map((e) => ({ contextIndex: e.contextIndex, maxAct: e.maxAct, tokens: e.tokens, acts: e.acts })),
+      };
+  }
+}
+
+function emptyComparison(saved: Provenance, rerun: Provenance): Comparison {
+  return {
+    agrees: false,
+    maxAbsDiff: 0,
+    maxRelDiff: 0,
+    worst: null,
+    compared: 0,
+    mismatch: null,
+    provenanceChanges: PROVENANCE_KEYS.filter((k) => k in saved || k in rerun)
+      .filter((k) => JSON.stringify(saved[k] ?? null) !== JSON.stringify(rerun[k] ?? null))
+      .map((key) => ({ key, saved: saved[key] ?? null, rerun: rerun[key] ?? null })),
+    rerunProvenance: rerun,
+  };
+}
+
+/** Compares a re-run's result with the saved one (pure: unit-testable). */
+export function compareEvidence(kind: EvidenceKind, saved: unknown, fresh: unknown, savedProvenance: Provenance, rerunProvenance: Provenance): Comparison {
+  const out = emptyComparison(savedProvenance ?? {}, rerunProvenance ?? {});
+  let within = true;
+  const walk = (a: unknown, b: unknown, path: string, exact: boolean): void => {
+    if (out.mismatch) return;
+    if (typeof a === 'number' && typeof b === 'number') {
+      out.compared++;
+      const diff = Math.abs(a - b);
+      if (exact && diff !== 0) out.mismatch = `${path} differs: ${a} saved, ${b} now`;
+      if (diff > ATOL + RTOL * Math.max(Math.abs(a), Math.abs(b))) within = false;
+      const rel = diff === 0 ? 0 : diff / Math.max(Math.abs(a), Math.abs(b));
+      if (diff > out.maxAbsDiff) {
+        out.maxAbsDiff = diff;
+        out.worst = path;
+      }
+      out.maxRelDiff = Math.max(out.maxRelDiff, rel);
+      return;
+    }
+    if (Array.isArray(a) && Array.isArray(b)) {
+      if (a.length !== b.length) {
+        out.mismatch = `${path} has ${a.length} values saved, ${b.length} now`;
+        return;
+      }
+      a.forEach((x, i) => walk(x, b[i], `${path}[${i}]`, exact));
+      return;
+    }
+    if (a && b && typeof a === 'object' && typeof b === 'object') {
+      const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+      for (const k of keys) walk((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], path ? `${path}.${k}` : k, exact || EXACT.has(k));
+      return;
+    }
+    if (a !== b && !(a == null && b == null)) out.mismatch = `${path || 'the result'} differs: ${JSON.stringify(a)} saved, ${JSON.stringify(b)} now`;
+  };
+  walk(comparable(kind, saved), comparable(kind, fresh), '', false);
+  out.agrees = out.mismatch === null && within;
+  return out;
+}
+
+/**
+ * Compares the finished re-runs of these evidence items that have not been compared yet. Idempotent: the UPDATE
+ * only writes a re-run still unsettled, so two readers settling at once write the same answer once.
+ */
+export async function settleReruns(db: Db, evidenceIds: string[]): Promise<number> {
+  if (evidenceIds.length === 0) return 0;
+  const pending = await db
+    .select({
+      id: evidenceReruns.id,
+      kind: evidence.kind,
+      saved: evidence.result,
+      savedProvenance: evidence.provenance,
+      status: jobs.status,
+      result: jobs.result,
+      provenance: jobs.provenance,
+      error: jobs.error,
+    })
+    .from(evidenceReruns)
+    .innerJoin(evidence, eq(evidence.id, evidenceReruns.evidenceId))
+    .innerJoin(jobs, eq(jobs.id, evidenceReruns.jobId))
+    .where(and(inArray(evidenceReruns.evidenceId, evidenceIds), isNull(evidenceReruns.agrees), inArray(jobs.status, ['done', 'failed', 'cancelled'])));
+  let settled = 0;
+  for (const p of pending) {
+    const provenance = (p.provenance as Provenance) ?? {};
+    const comparison: Comparison =
+      p.status === 'done'
+        ? compareEvidence(p.kind, p.saved, p.result, p.savedProvenance as Provenance, provenance)
+        : { ...emptyComparison(p.savedProvenance as Provenance, provenance), mismatch: p.status === 'failed' ? `the re-run failed: ${p.error}` : 'the re-run was cancelled' };
+    const rows = await db
+      .update(evidenceReruns)
+      .set({ agrees: comparison.agrees, comparison })
+      .where(and(eq(evidenceReruns.id, p.id), isNull(evidenceReruns.agrees)))
+      .returning({ id: evidenceReruns.id });
+    settled += rows.length;
+  }
+  return settled;
+}
+
+export interface RerunView {
+  id: string;
+  jobId: string | null;
+  jobStatus: string | null;
+  agrees: boolean | null;
+  comparison: Comparison | null;
+  requestedByName: string | null;
+  createdAt: Date;
+}
+
+export interface EvidenceView {
+  id: string;
+  kind: EvidenceKind;
+  feature: FeatureAddress | null;
+  jobId: string | null;
+  params: Record<string, unknown>;
+  result: unknown;
+  provenance: Provenance;
+  note: string;
+  addedByName: string | null;
+  createdAt: Date;
+  /** newest first, at most RERUNS_SHOWN */
+  reruns: RerunView[];
+}
+
+const RERUNS_SHOWN = 5;
+
+/** A hypothesis's evidence, oldest first, each with its latest re-runs (finished ones compared first). The caller authorised the read. */
+export async function listEvidence(db: Db, hypothesisId: string): Promise<EvidenceView[]> {
+  const rows = await db.execute<Record<string, unknown>>(sql`
+    select e.id, e.kind, e.job_id, e.params, e.result, e.provenance, e.note, e.created_at, e.feature_index,
+           u.name as added_by_name, m.slug as model, s.slug as sae
+      from evidence e
+      left join "user" u on u.id = e.added_by
+      left join sae s on s.id = e.sae_id left join model m on m.id = s.model_id
+     where e.hypothesis_id = ${hypothesisId}
+     order by e.created_at, e.id`);
+  const ids = rows.rows.map((r) => r.id as string);
+  await settleReruns(db, ids);
+  const reruns =
+    ids.length === 0
+      ? []
+      : await db
+          .select({
+            id: evidenceReruns.id,
+            evidenceId: evidenceReruns.evidenceId,
+            jobId: evidenceReruns.jobId,
+            jobStatus: jobs.status,
+            agrees: evidenceReruns.agrees,
+            comparison: evidenceReruns.comparison,
+            requestedByName: sql<string | null>`(select name from "user" where id = ${evidenceReruns.requestedBy})`,
+            createdAt: evidenceReruns.createdAt,
+          })
+          .from(evidenceReruns)
+          .leftJoin(jobs, eq(jobs.id, evidenceReruns.jobId))
+          .where(inArray(evidenceReruns.evidenceId, ids))
+          .orderBy(desc(evidenceReruns.createdAt));
+  return rows.rows.map((r) => ({
+    id: r.id as string,
+    kind: r.kind as EvidenceKind,
+    feature: r.model ? { model: r.model as string, sae: r.sae as string, index: r.feature_index as number } : null,
+    jobId: r.job_id as string | null,
+    params: r.params as Record<string, unknown>,
+    result: r.result,
+    provenance: r.provenance as Provenance,
+    note: r.note as string,
+    addedByName: r.added_by_name as string | null,
+    createdAt: new Date(r.created_at as string),
+    reruns: reruns
+      .filter((x) => x.evidenceId === r.id)
+      .slice(0, RERUNS_SHOWN)
+      .map(({ evidenceId: _e, comparison, ...x }) => ({ ...x, comparison: comparison as Comparison | null })),
+  }));
+}

@@ -1,0 +1,231 @@
+/**
+ * Feature links between texts and features: the feature_link rows a text's links are kept in (rewritten with the
+ * text, in its transaction), rendering markdown with chips that show the linked features' labels, the compact
+ * preview a chip shows on hover, and the backlinks a feature page lists ("discussed in").
+ *
+ * Nothing here shows what the viewer may not see: chips resolve only features of visible SAEs (an invisible one
+ * renders exactly like a missing one: a broken link), and backlinks come only from sources the viewer may read.
+ */
+import { sql } from 'drizzle-orm';
+import { featureLinks } from '@/drizzle/schema';
+import { AccessError, authorize, visibleSaeSql, type Viewer } from './authz';
+import type { Db } from './db';
+import { findSae, vocabulary, type SaeAddress } from './features';
+import { hypothesisHref, visibleHypothesisSql } from './hypotheses';
+import { addressKey, parseMarkdown, plainText, toHtml, type ChipMap, type FeatureAddress, type ParsedMarkdown } from './markdown';
+
+export type LinkSource = (typeof featureLinks.$inferSelect)['sourceKind'];
+
+/**
+ * This site's `host[:port]`s, for recognising pasted feature URLs: the request's host (and the proxy's forwarded
+ * host) plus the host of AUTH_URL when set.
+ */
+export function siteHosts(headers?: Headers): string[] {
+  const hosts = new Set<string>();
+  for (const h of [headers?.get('x-forwarded-host'), headers?.get('host')]) if (h) hosts.add(h.split(',')[0]!.trim().toLowerCase());
+  if (process.env.AUTH_URL) {
+    try {
+      hosts.add(new URL(process.env.AUTH_URL).host.toLowerCase());
+    } catch {
+      // not a URL: nothing to add
+    }
+  }
+  return [...hosts];
+}
+
+/**
+ * Replaces the feature links of one source (a comment, a hypothesis, a feature page's description: `${saeId}/${index}`)
+ * with those its markdown has now; call it in the transaction that writes the text (an empty text removes them).
+ */
+export async function syncFeatureLinks(tx: Db, sourceKind: LinkSource, sourceId: string, markdown: string, hosts: readonly string[] = siteHosts()): Promise<void> {
+  await tx.execute(sql`delete from ${featureLinks} where source_kind = ${sourceKind} and source_id = ${sourceId}`);
+  const { features } = parseMarkdown(markdown, hosts);
+  if (features.length === 0) return;
+  await tx
+    .insert(featureLinks)
+    .values(features.map((f) => ({ sourceKind, sourceId, modelSlug: f.model, saeSlug: f.sae, index: f.index })))
+    .onConflictDoNothing();
+}
+
+/** The labels of the linked features the viewer may see (in range, of a visible SAE): one query for all of them. */
+export async function resolveChips(db: Db, viewer: Viewer, addresses: FeatureAddress[]): Promise<ChipMap> {
+  const chips: ChipMap = new Map();
+  if (addresses.length === 0) return chips;
+  const wanted = JSON.stringify(addresses.map((a) => ({ model: a.model, sae: a.sae, idx: a.index })));
+  const { rows } = await db.execute<{ model: string; sae: string; idx: number; label: string | null }>(sql`
+    select v.model, v.sae, v.idx, p.label
+      from jsonb_to_recordset(${wanted}::jsonb) as v(model text, sae text, idx int)
+      join model m on m.slug = v.model
+      join sae s on s.model_id = m.id and s.slug = v.sae
+      left join feature_page p on p.sae_id = s.id and p.index = v.idx
+     where v.idx < s.d_sae and ${visibleSaeSql(viewer, sql`s.id`)}`);
+  for (const r of rows) chips.set(addressKey({ model: r.model, sae: r.sae, index: r.idx }), { label: r.label ?? '' });
+  return chips;
+}
+
+export interface MarkdownSource {
+  markdown: string;
+  /** makes footnote ids unique on a page with several texts */
+  idPrefix?: string;
+}
+
+/** Several texts as HTML with feature chips, resolving every linked feature of all of them in one query. */
+export async function renderWithChips(db: Db, viewer: Viewer, sources: MarkdownSource[], hosts: readonly string[]): Promise<string[]> {
+  const parsed: (ParsedMarkdown | null)[] = sources.map((s) => (s.markdown.trim() === '' ? null : parseMarkdown(s.markdown, hosts)));
+  const wanted = new Map<string, FeatureAddress>();
+  for (const p of parsed) for (const f of p?.features ?? []) wanted.set(addressKey(f), f);
+  const chips = await resolveChips(db, viewer, [...wanted.values()]);
+  return parsed.map((p, i) => (p ? toHtml(p, { chips, idPrefix: sources[i]!.idPrefix }) : ''));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The hover preview of a chip.
+
+export interface FeaturePreview {
+  address: string;
+  label: string;
+  /** null: no dashboards for this feature yet */
+  density: number | null;
+  nonzeroCount: number | null;
+  nTokens: number | null;
+  maxAct: number | null;
+  /** a few tokens around the top activation; `peak` is the index of the most active one in `pieces` */
+  snippet: { pieces: string[]; peak: number; act: number } | null;
+}
+
+const SNIPPET_BEFORE = 8;
+const SNIPPET_AFTER = 3;
+
+/** The feature's SAE once the viewer may read it; NOT_FOUND alike for missing and invisible features. */
+async function authorizeFeature(db: Db, viewer: Viewer, a: FeatureAddress): Promise<SaeAddress> {
+  const what = `feature ${addressKey(a)}`;
+  const sae = await findSae(db, a.model, a.sae);
+  if (!sae || a.index >= sae.dSae) throw new AccessError({ code: 'NOT_FOUND', message: `no ${what}` });
+  await authorize(db, viewer, 'read', { sae: sae.saeId }, what);
+  return sae;
+}
+
+/** What a chip's hover shows: label, density and the top example around its peak. NOT_FOUND when invisible. */
+export async function featurePreview(db: Db, viewer: Viewer, a: FeatureAddress): Promise<FeaturePreview> {
+  const sae = await authorizeFeature(db, viewer, a);
+  const { rows } = await db.execute<{
+    label: string | null;
+    density: number | null;
+    nonzero_count: string | null;
+    n_tokens: string | null;
+    max_act: number | null;
+    max_pos: number | null;
+    acts: Buffer | null;
+    tokens: number[] | null;
+  }>(sql`
+    select p.label, f.density, f.nonzero_count, f.n_tokens, f.max_act, x.max_pos, x.acts, cc.tokens
+      from sae s
+      left join feature_page p on p.sae_id = s.id and p.index = ${a.index}
+      left join feature f on f.run_id = s.current_run_id and f.index = ${a.index}
+      left join feature_example x on x.run_id = s.current_run_id and x.feature_index = ${a.index} and x.kind = 'top' and x.rank = 0
+      left join dashboard_run r on r.id = s.current_run_id
+      left join corpus_context cc on cc.corpus_id = r.corpus_id and cc.index = x.context_index
+     where s.id = ${sae.saeId}`);
+  const row = rows[0]!;
+  let snippet: FeaturePreview['snippet'] = null;
+  if (row.tokens && row.acts && row.max_pos !== null) {
+    const pieces = await vocabulary(db, sae.modelId, sae.modelSlug, sae.modelContentHash);
+    const from = Math.max(0, row.max_pos - SNIPPET_BEFORE);
+    const to = Math.min(row.tokens.length, row.max_pos + SNIPPET_AFTER + 1);
+    snippet = {
+      pieces: row.tokens.slice(from, to).map((id) => pieces?.[id] ?? `<${id}>`),
+      peak: row.max_pos - from,
+      act: Buffer.from(row.acts).readFloatLE(row.max_pos * 4),
+    };
+  }
+  return {
+    address: addressKey(a),
+    label: row.label ?? '',
+    density: row.density,
+    nonzeroCount: row.nonzero_count === null ? null : Number(row.nonzero_count),
+    nTokens: row.n_tokens === null ? null : Number(row.n_tokens),
+    maxAct: row.max_act,
+    snippet,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Backlinks.
+
+export interface Backlink {
+  kind: LinkSource;
+  /** where to read it (a comment's thread with its anchor, a hypothesis, a feature page) */
+  href: string;
+  /** the thread or page it is on */
+  title: string;
+  /** the start of the linking text */
+  snippet: string;
+  author: string | null;
+  at: Date;
+}
+
+/** Texts linking to this feature that the viewer may read (newest first): comments, hypotheses, feature pages. */
+export async function backlinks(db: Db, viewer: Viewer, a: FeatureAddress, limit = 50): Promise<Backlink[]> {
+  await authorizeFeature(db, viewer, a);
+  const target = sql`l.model_slug = ${a.model} and l.sae_slug = ${a.sae} and l.index = ${a.index}`;
+  const { rows } = await db.execute<{
+    kind: LinkSource;
+    id: string;
+    body: string;
+    at: Date;
+    author: string | null;
+    thread_kind: string | null;
+    model: string | null;
+    sae: string | null;
+    feature_index: number | null;
+    hypothesis_id: string | null;
+    statement: string | null;
+    label: string | null;
+  }>(sql`
+    (select 'comment' as kind, c.id::text as id, c.body, c.created_at as at, u.name as author, c.thread_kind::text as thread_kind,
+            m.slug as model, s.slug as sae, c.feature_index, c.hypothesis_id::text as hypothesis_id, h.statement, null as label
+       from feature_link l
+       join comment c on l.source_kind = 'comment' and c.id::text = l.source_id
+       left join sae s on s.id = c.sae_id
+       left join model m on m.id = s.model_id
+       left join hypothesis h on h.id = c.hypothesis_id
+       left join "user" u on u.id = c.author_id
+      where ${target} and c.deleted_at is null
+        -- the feature's own thread is on its page already
+        and not (c.thread_kind = 'feature' and m.slug = ${a.model} and s.slug = ${a.sae} and c.feature_index = ${a.index})
+        and case when c.hypothesis_id is not null
+                 then ${visibleHypothesisSql(viewer, sql`h.id`)}
+                 else ${visibleSaeSql(viewer, sql`c.sae_id`)} end)
+    union all
+    (select 'hypothesis', h.id::text, h.statement || E'\n\n' || h.body, h.created_at, u.name, null, null, null, null, h.id::text, h.statement, null
+       from feature_link l
+       join hypothesis h on l.source_kind = 'hypothesis' and h.id::text = l.source_id
+       left join "user" u on u.id = h.author_id
+      where ${target} and ${visibleHypothesisSql(viewer, sql`h.id`)})
+    union all
+    (select 'feature_page', l.source_id, p.body, p.updated_at, u.name, null, m.slug, s.slug, p.index, null, null, p.label
+       from feature_link l
+       join sae s on l.source_kind = 'feature_page' and s.id::text = split_part(l.source_id, '/', 1)
+       join model m on m.id = s.model_id
+       join feature_page p on p.sae_id = s.id and p.index::text = split_part(l.source_id, '/', 2)
+       left join "user" u on u.id = p.updated_by
+      where ${target} and not (m.slug = ${a.model} and s.slug = ${a.sae} and p.index = ${a.index})
+        and ${visibleSaeSql(viewer, sql`s.id`)})
+    order by at desc limit ${limit}`);
+  return rows.map((r) => {
+    const at = new Date(r.at);
+    if (r.kind === 'hypothesis') return { kind: r.kind, href: hypothesisHref(r.id), title: r.statement!, snippet: plainText(r.body, 160), author: r.author, at };
+    if (r.kind === 'feature_page') {
+      const address = `${r.model}/${r.sae}/${r.feature_index}`;
+      return { kind: r.kind, href: `/${address}`, title: r.label ? `${address} · ${r.label}` : address, snippet: plainText(r.body, 160), author: r.author, at };
+    }
+    const anchor = `#comment-${r.id}`;
+    const [href, title] =
+      r.thread_kind === 'hypothesis'
+        ? [hypothesisHref(r.hypothesis_id!), r.statement!]
+        : r.thread_kind === 'feature'
+          ? [`/${r.model}/${r.sae}/${r.feature_index}`, `${r.model}/${r.sae}/${r.feature_index}`]
+          : [`/${r.model}/${r.sae}`, `${r.model}/${r.sae}`];
+    return { kind: r.kind, href: href + anchor, title, snippet: plainText(r.body, 160), author: r.author, at };
+  });
+}

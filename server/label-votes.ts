@@ -1,0 +1,179 @@
+/**
+ * Label proposals and votes. Editors propose labels for a feature; signed-in users vote (one vote per user per
+ * feature: voting again moves it, unvoting removes it). The proposal with the most votes (ties: the earliest) is the
+ * winner, and when a vote changes the winner, the winner's text becomes the feature's label: a feature revision
+ * ("Label chosen by vote: …", by the voter) written through editFeature in the same transaction, a `label` event and
+ * notifications to the feature's watchers.
+ *
+ * A direct edit of the label (editFeature) adds the new label as a proposal by the editor, with no votes: it is
+ * shown at once, stays among the alternatives, and is replaced only when a later vote changes the winner. So votes
+ * never silently undo an edit; they decide when they move.
+ */
+import { and, eq, sql } from 'drizzle-orm';
+import { featurePages, labelProposals, labelVotes } from '@/drizzle/schema';
+import type { Db } from './db';
+import { editFeature } from './features';
+
+export interface Feature {
+  saeId: string;
+  index: number;
+}
+
+export interface LabelProposal {
+  id: string;
+  label: string;
+  author: { id: string; name: string } | null;
+  createdAt: Date;
+  votes: number;
+  /** the viewer voted for it */
+  mine: boolean;
+  /** it is the feature's label now */
+  shown: boolean;
+}
+
+export interface LabelStanding {
+  proposals: LabelProposal[];
+  /** the label shown now, and who set it (the author of the revision since which it has been the label) */
+  label: string;
+  labelBy: { id: string; name: string; at: Date; summary: string } | null;
+}
+
+export class ProposalError extends Error {}
+
+/** The proposals for a feature, most votes first (ties: earliest), with the shown label and who set it. */
+export async function labelStanding(db: Db, saeId: string, index: number, viewerId: string | null): Promise<LabelStanding> {
+  const { rows } = await db.execute<{
+    id: string;
+    label: string;
+    author_id: string | null;
+    author_name: string | null;
+    created_at: string;
+    votes: number;
+    mine: boolean;
+  }>(sql`
+    select p.id, p.label, p.author_id, coalesce(u.name, 'user ' || left(u.id, 8)) as author_name, p.created_at,
+           count(v.user_id)::int as votes, coalesce(bool_or(v.user_id = ${viewerId}), false) as mine
+      from label_proposal p
+      left join label_vote v on v.proposal_id = p.id
+      left join "user" u on u.id = p.author_id
+     where p.sae_id = ${saeId} and p.index = ${index}
+     group by p.id, u.id
+     order by votes desc, p.created_at, p.id`);
+  // The revision since which the label has been what it is: the first after the last one with another label.
+  const { rows: since } = await db.execute<{ label: string; author_id: string | null; author_name: string | null; created_at: string; summary: string }>(sql`
+    select p.label, r.author_id, coalesce(u.name, 'user ' || left(u.id, 8)) as author_name, r.created_at, r.summary
+      from feature_page p
+      join feature_revision r on r.sae_id = p.sae_id and r.index = p.index
+      left join "user" u on u.id = r.author_id
+     where p.sae_id = ${saeId} and p.index = ${index}
+       and r.revision > coalesce((select max(o.revision) from feature_revision o
+                                   where o.sae_id = p.sae_id and o.index = p.index and o.label <> p.label), 0)
+     order by r.revision
+     limit 1`);
+  const label = since[0]?.label ?? '';
+  return {
+    proposals: rows.map((r) => ({
+      id: r.id,
+      label: r.label,
+      author: r.author_id ? { id: r.author_id, name: r.author_name ?? '' } : null,
+      createdAt: new Date(r.created_at),
+      votes: r.votes,
+      mine: r.mine,
+      shown: label !== '' && r.label === label,
+    })),
+    label,
+    labelBy:
+      since[0] && since[0].author_id
+        ? { id: since[0].author_id, name: since[0].author_name ?? '', at: new Date(since[0].created_at), summary: since[0].summary }
+        : null,
+  };
+}
+
+/** Adds a proposal (no votes yet); a label already proposed for this feature is refused. */
+export async function proposeLabel(db: Db, feature: Feature, label: string, authorId: string): Promise<{ id: string }> {
+  const text = label.trim();
+  if (!text) throw new ProposalError('the label is empty');
+  const [row] = await db
+    .insert(labelProposals)
+    .values({ saeId: feature.saeId, index: feature.index, label: text, authorId })
+    .onConflictDoNothing()
+    .returning({ id: labelProposals.id });
+  if (!row) throw new ProposalError(`“${text}” is already proposed for this feature: vote for it instead`);
+  return row;
+}
+
+type Winner = {
+  id: string;
+  label: string;
+};
+
+async function winner(db: Db, saeId: string, index: number): Promise<Winner | undefined> {
+  const { rows } = await db.execute<Winner>(sql`
+    select p.id, p.label
+      from label_proposal p join label_vote v on v.proposal_id = p.id
+     where p.sae_id = ${saeId} and p.index = ${index}
+     group by p.id
+     order by count(*) desc, p.created_at, p.id
+     limit 1`);
+  return rows[0];
+}
+
+export interface VoteResult {
+  /** the label the vote made the shown one, when it changed it */
+  labelChanged: string | null;
+  revision: number | null;
+}
+
+/**
+ * Runs a change of votes for one feature, serialised per feature (a transaction-scoped advisory lock), and applies
+ * the winner when the change moved it. Everything commits together or not at all.
+ */
+async function changeVotes(db: Db, feature: Feature, voterId: string, change: (tx: Db) => Promise<void>): Promise<VoteResult> {
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`label-vote:${feature.saeId}/${feature.index}`}, 0))`);
+    const before = await winner(tx, feature.saeId, feature.index);
+    await change(tx);
+    const after = await winner(tx, feature.saeId, feature.index);
+    if (!after || after.id === before?.id) return { labelChanged: null, revision: null };
+    // Lock the page so an edit cannot slip between reading its revision and writing the next one.
+    const [page] = await tx
+      .select({ label: featurePages.label, body: featurePages.body, revision: featurePages.revision })
+      .from(featurePages)
+      .where(and(eq(featurePages.saeId, feature.saeId), eq(featurePages.index, feature.index)))
+      .for('update');
+    if (page?.label === after.label) return { labelChanged: null, revision: null };
+    // editFeature also publishes the `label` event and notifies the feature's watchers, in this transaction.
+    const { revision } = await editFeature(tx, {
+      saeId: feature.saeId,
+      index: feature.index,
+      label: after.label,
+      body: page?.body ?? '',
+      summary: `Label chosen by vote: ${after.label}`,
+      baseRevision: page?.revision ?? 0,
+      authorId: voterId,
+    });
+    return { labelChanged: after.label, revision };
+  });
+}
+
+/** The user's vote on this feature goes to `proposalId` (moved from any other proposal). */
+export async function voteLabel(db: Db, feature: Feature, proposalId: string, userId: string): Promise<VoteResult> {
+  return changeVotes(db, feature, userId, async (tx) => {
+    const [proposal] = await tx
+      .select({ id: labelProposals.id })
+      .from(labelProposals)
+      .where(and(eq(labelProposals.id, proposalId), eq(labelProposals.saeId, feature.saeId), eq(labelProposals.index, feature.index)));
+    if (!proposal) throw new ProposalError('no such label proposal for this feature');
+    await tx
+      .insert(labelVotes)
+      .values({ saeId: feature.saeId, index: feature.index, userId, proposalId })
+      .onConflictDoUpdate({ target: [labelVotes.saeId, labelVotes.index, labelVotes.userId], set: { proposalId, createdAt: new Date() } });
+  });
+}
+
+/** Withdraws the user's vote on this feature (nothing happens when they had none). */
+export async function unvoteLabel(db: Db, feature: Feature, userId: string): Promise<VoteResult> {
+  return changeVotes(db, feature, userId, async (tx) => {
+    await tx.delete(labelVotes).where(and(eq(labelVotes.saeId, feature.saeId), eq(labelVotes.index, feature.index), eq(labelVotes.userId, userId)));
+  });
+}

@@ -1,0 +1,165 @@
+/**
+ * Teams and visibility in the browser: an admin creates a team, adds a member, makes an SAE team-only; an outsider
+ * then no longer sees it anywhere (home page, search, its feature URL answers the 404 page) while the member does;
+ * the audit log shows the changes. The SAE is the fixture SAE on stories260K registered under a slug of its own, so
+ * hiding it changes nothing for the other spec files. Screenshots go to test-results/screenshots/.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect, test, type Browser, type Page } from '@playwright/test';
+import pg from 'pg';
+import { FIXTURES_DIR } from '../shared';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const DATA_DIR = process.env.LEXICON_E2E_DATA!;
+const SHOTS = path.join(ROOT, 'test-results/screenshots');
+const MODEL = 'stories260K';
+const SAE = 'e2e-team';
+const PASSWORD = 'a long password';
+const run = Date.now().toString(36);
+const LABEL = `lighthouse keeper ${run}`;
+const TEAM = `lab-${run}`;
+const FEATURE_URL = `/${MODEL}/${SAE}/3`;
+
+function lexicon(...args: string[]): string {
+  return execFileSync(process.execPath, [path.join(ROOT, 'bin/lexicon.mjs'), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, LEXICON_DATA_DIR: DATA_DIR },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 300_000,
+  });
+}
+
+async function sql<T = Record<string, unknown>>(text: string, values: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client(fs.readFileSync(path.join(DATA_DIR, 'pg-url'), 'utf8').trim());
+  await client.connect();
+  try {
+    return (await client.query(text, values)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
+
+const emailOf = (name: string) => `${name.toLowerCase()}-${run}@example.org`;
+
+async function signedIn(browser: Browser, name: string): Promise<Page> {
+  const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+  await page.goto('/signup');
+  await page.getByLabel('Name').fill(name);
+  await page.getByLabel('Email').fill(emailOf(name));
+  await page.getByLabel(/^Password/).fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign up' }).click();
+  await expect(page.getByTestId('current-user')).toContainText(name, { timeout: 60_000 });
+  return page;
+}
+
+async function shot(page: Page, name: string) {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+test.describe.configure({ mode: 'serial' });
+
+let admin: Page;
+let member: Page;
+let outsider: Page;
+
+test.beforeAll(async ({ browser }, info) => {
+  info.setTimeout(600_000);
+  const [existing] = await sql('select s.id from sae s join model m on m.id = s.model_id where m.slug = $1 and s.slug = $2', [MODEL, SAE]);
+  if (!existing) lexicon('sae', 'add', path.join(FIXTURES_DIR, 'sae-stories260K-l2-standard'), '--model', MODEL, '--slug', SAE);
+  // A labelled feature to search for (the wiki edit itself is feature.spec.ts's business).
+  await sql(
+    `insert into feature_page (sae_id, index, label, body, revision)
+     select s.id, 3, $3, '', 1 from sae s join model m on m.id = s.model_id where m.slug = $1 and s.slug = $2
+     on conflict (sae_id, index) do update set label = excluded.label`,
+    [MODEL, SAE, LABEL],
+  );
+  admin = await signedIn(browser, 'Ada');
+  await sql(`update "user" set role = 'admin' where email = $1`, [emailOf('Ada')]);
+  member = await signedIn(browser, 'Mel');
+  outsider = await signedIn(browser, 'Otto');
+});
+
+test('an admin creates a team, adds a member and makes an SAE team-only', async () => {
+  await admin.goto('/teams');
+  await expect(admin.getByTestId('current-user')).toContainText('admin');
+  await admin.getByLabel('Name').fill('The Lab');
+  await admin.getByLabel(/^Slug/).fill(TEAM);
+  await admin.getByRole('button', { name: 'Create team' }).click();
+  await expect(admin).toHaveURL(new RegExp(`/teams/${TEAM}$`));
+  await expect(admin.getByTestId('members')).toContainText('Ada');
+  await admin.getByTestId('member-email').fill(emailOf('Mel'));
+  await admin.getByTestId('member-role').selectOption('editor');
+  await admin.getByRole('button', { name: 'Add member' }).click();
+  await expect(admin.getByTestId('members')).toContainText('Mel');
+  await expect(admin.getByLabel('Role of Mel')).toHaveValue('editor');
+  // A team always keeps a maintainer: demoting the only one is refused, with the reason.
+  await admin.getByLabel('Role of Ada').selectOption('viewer');
+  await expect(admin.getByTestId('members').getByRole('alert')).toContainText('a team needs a maintainer');
+  await shot(admin, 'team-page');
+
+  await admin.goto(`/${MODEL}/${SAE}`);
+  const settings = admin.getByTestId('access-settings');
+  await settings.getByTestId('access-team').selectOption({ label: `The Lab (${TEAM})` });
+  await settings.getByTestId('access-visibility').selectOption('team');
+  await settings.getByRole('button', { name: 'Save access' }).click();
+  await expect(admin.getByTestId('access-line')).toContainText('visible to the team only');
+  await expect(admin.getByTestId('access-line')).toContainText('The Lab');
+  await shot(admin, 'sae-access-settings');
+});
+
+test('an outsider no longer sees the SAE anywhere; the member does', async () => {
+  await outsider.goto('/');
+  await expect(outsider.getByRole('heading', { name: 'Models' })).toBeVisible();
+  await expect(outsider.getByRole('link', { name: SAE, exact: true })).toHaveCount(0);
+  await outsider.goto(`/search?q=${encodeURIComponent(LABEL)}`);
+  await expect(outsider.getByTestId('text-results')).toContainText('No feature page matches');
+  await shot(outsider, 'outsider-search');
+  for (const url of [FEATURE_URL, `/${MODEL}/${SAE}`, `/${MODEL}/${SAE}/features`]) {
+    const response = await outsider.goto(url);
+    expect(response?.status(), url).toBe(404);
+    await expect(outsider.getByText(/could not be found|404/i).first()).toBeVisible();
+  }
+  await shot(outsider, 'outsider-feature-404');
+  const api = await outsider.request.get(`/api/trpc/feature.get?input=${encodeURIComponent(JSON.stringify({ json: { model: MODEL, sae: SAE, index: 3 } }))}`);
+  expect(api.status()).toBe(404);
+  expect(await api.text()).toContain(`no feature ${MODEL}/${SAE}/3`);
+
+  await member.goto('/');
+  await expect(member.getByRole('link', { name: SAE, exact: true }).first()).toBeVisible();
+  await member.goto(`/search?q=${encodeURIComponent(LABEL)}`);
+  await expect(member.getByTestId('text-results')).toContainText(LABEL);
+  const response = await member.goto(FEATURE_URL);
+  expect(response?.status()).toBe(200);
+  await expect(member.getByText(LABEL).first()).toBeVisible();
+  await shot(member, 'member-feature');
+
+  // Anonymous visitors do not see it either.
+  const visitor = await (await outsider.context().browser()!.newContext()).newPage();
+  expect((await visitor.goto(FEATURE_URL))?.status()).toBe(404);
+  await visitor.close();
+});
+
+test('the audit log shows the team, membership and visibility changes', async () => {
+  await admin.goto('/admin/audit');
+  const log = admin.getByTestId('audit');
+  await expect(log.locator('tr', { hasText: 'access.set' }).first()).toContainText(`${MODEL}/${SAE}`);
+  await expect(log.locator('tr', { hasText: 'access.set' }).first()).toContainText(`public → team (${TEAM})`);
+  await expect(log.locator('tr', { hasText: 'team.member.add' }).first()).toContainText('added Mel as editor');
+  await expect(log.locator('tr', { hasText: 'team.create' }).first()).toContainText(TEAM);
+  await shot(admin, 'audit-log');
+
+  await admin.goto('/admin/users');
+  await admin.getByLabel('Site role of Otto').selectOption('viewer');
+  await expect(admin.getByLabel('Site role of Otto')).toHaveValue('viewer');
+  await shot(admin, 'admin-users');
+  await admin.goto('/admin/audit');
+  await expect(admin.getByTestId('audit').locator('tr', { hasText: 'user.role' }).first()).toContainText('editor → viewer');
+
+  // The admin pages do not exist for others.
+  expect((await member.goto('/admin/audit'))?.status()).toBe(404);
+});

@@ -1,0 +1,306 @@
+/**
+ * Discussions against a real PostgreSQL, through tRPC: threads on features, SAEs and a hypothesis; replies; edits
+ * with their history; tombstones that keep replies; refusals (empty, oversized, unknown parent, wrong author,
+ * anonymous) that leave nothing behind; mentions and watchers notified; events on the thread's topic; feature links
+ * kept in feature_link (comments and feature descriptions) and shown as chips and backlinks; and a team's private
+ * model invisible to everyone outside the team in threads, chips, previews and backlinks.
+ */
+import { and, eq } from 'drizzle-orm';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { featureLinks, notifications, resourceAccess, teamMembers, teams } from '@/drizzle/schema';
+import { createCaller } from '@/server/api/root';
+import type { Context } from '@/server/api/trpc';
+import type { ThreadTarget } from '@/server/comments';
+import { getDb, getPool } from '@/server/db';
+import { setRole, signUp, type UserRow } from '@/server/users';
+import { startTestDatabase, type TestDatabase } from '../helpers/database';
+import { countRows, labelFeatures, seedSyntheticModel, type SyntheticModel } from '../helpers/synthetic';
+
+const HOST = 'lexicon.test';
+let database: TestDatabase;
+let ada: UserRow; // admin
+let bo: UserRow; // editor
+let cy: UserRow; // editor, member of the red team
+let vi: UserRow; // viewer
+let eve: UserRow; // editor outside the team
+let pub: SyntheticModel;
+let secret: SyntheticModel;
+let listener: pg.Client;
+const events: { topic: string; type: string; id?: string }[] = [];
+
+function callerFor(user: UserRow | null) {
+  const session = user && { user: { id: user.id, role: user.role, name: user.name, email: user.email }, expires: '' };
+  return createCaller({ db: getDb(), session, headers: new Headers({ host: HOST }) } as Context);
+}
+
+const feature = (index: number): ThreadTarget => ({ kind: 'feature', saeId: pub.saes[0]!.id, index });
+const secretFeature = (index: number): ThreadTarget => ({ kind: 'feature', saeId: secret.saes[0]!.id, index });
+
+async function expectCode(p: Promise<unknown>, code: string, message?: RegExp) {
+  const err = await p.then(
+    () => null,
+    (e: { code?: string; message: string }) => e,
+  );
+  expect(err, 'the call was refused').not.toBeNull();
+  expect((err as { code: string }).code).toBe(code);
+  if (message) expect(err!.message).toMatch(message);
+}
+
+const notificationsOf = (user: UserRow) => getDb().select().from(notifications).where(eq(notifications.userId, user.id));
+const linksOf = (commentId: string) =>
+  getDb()
+    .select({ model: featureLinks.modelSlug, sae: featureLinks.saeSlug, index: featureLinks.index })
+    .from(featureLinks)
+    .where(and(eq(featureLinks.sourceKind, 'comment'), eq(featureLinks.sourceId, commentId)))
+    .then((rows) => rows.map((r) => `${r.model}/${r.sae}/${r.index}`).sort());
+
+beforeAll(async () => {
+  database = await startTestDatabase();
+  ada = await signUp({ name: 'Ada', email: 'ada@example.org', password: 'correct horse' });
+  bo = await signUp({ name: 'Bo Diddley', email: 'bo@example.org', password: 'battery staple' });
+  cy = await signUp({ name: 'Cy', email: 'cyrus@example.org', password: 'battery staple' });
+  vi = await signUp({ name: 'Vi', email: 'vi@example.org', password: 'battery staple' });
+  eve = await signUp({ name: 'Eve', email: 'eve@example.org', password: 'battery staple' });
+  await setRole(getDb(), vi.id, 'viewer');
+  vi = { ...vi, role: 'viewer' };
+  const db = getDb();
+  pub = await seedSyntheticModel(db, { slug: 'synth', saes: [{ slug: '1-res', hookName: 'blocks.1.hook_resid_post', dSae: 20 }], seed: 5 });
+  secret = await seedSyntheticModel(db, { slug: 'hidden', saes: [{ slug: 'h-res', hookName: 'blocks.1.hook_resid_post', dSae: 10 }], seed: 6 });
+  await labelFeatures(db, pub.saes[0]!.id, [{ index: 4, label: 'quote marks' }], ada.id);
+  await labelFeatures(db, secret.saes[0]!.id, [{ index: 2, label: 'secret label' }], ada.id);
+  const [red] = await db.insert(teams).values({ slug: 'red', name: 'Red' }).returning();
+  await db.insert(teamMembers).values({ teamId: red!.id, userId: cy.id, role: 'editor' });
+  await db.insert(resourceAccess).values({ kind: 'model', resourceId: secret.id, teamId: red!.id, visibility: 'team' });
+
+  listener = new pg.Client(database.url);
+  await listener.connect();
+  listener.on('notification', (n) => events.push(JSON.parse(n.payload!)));
+  await listener.query('listen lexicon_event');
+});
+
+afterAll(async () => {
+  await listener?.end();
+  await getPool().end();
+  await database?.stop();
+});
+
+describe('threads', () => {
+  let first: string;
+  let reply: string;
+
+  it('posts a comment with chips for visible features and broken links for the rest', async () => {
+    const body = [
+      'The quote feature [[synth/1-res/4]] fires with [[synth/1-res/5|its sibling]]; see also',
+      `http://${HOST}/synth/1-res/6, [[synth/1-res/999]], [[nope/x/1]] and [[hidden/h-res/2]].`,
+      '',
+      'Maths: $\\|W_{dec}\\|_2 = 1$ and a footnote[^1].',
+      '',
+      '[^1]: measured over 1M tokens',
+    ].join('\n');
+    ({ id: first } = await callerFor(bo).comment.post({ target: feature(3), body }));
+    const thread = await callerFor(bo).comment.thread(feature(3));
+    expect(thread.comments).toHaveLength(1);
+    const [c] = thread.comments;
+    expect(c!.author.name).toBe('Bo Diddley');
+    expect(c!.html).toContain('<span class="feature-chip-label">quote marks</span>');
+    expect(c!.html).toContain('<span class="feature-chip-label">its sibling</span>');
+    expect(c!.html).toContain(`<a href="http://${HOST}/synth/1-res/6" class="feature-chip" data-feature="synth/1-res/6">`);
+    for (const missing of ['synth/1-res/999', 'nope/x/1', 'hidden/h-res/2'])
+      expect(c!.html).toContain(`<a href="/${missing}" class="feature-link broken" title="no such feature">${missing}</a>`);
+    expect(c!.html).not.toContain('secret label');
+    expect(c!.html).toContain('class="katex"');
+    expect(c!.html).toContain(`id="user-content-c${first.slice(0, 8)}r0-fn-1"`);
+    // every link is kept by address, also those to missing or invisible features
+    expect(await linksOf(first)).toEqual(['hidden/h-res/2', 'nope/x/1', 'synth/1-res/4', 'synth/1-res/5', 'synth/1-res/6', 'synth/1-res/999']);
+    expect(thread.viewer).toEqual({ signedIn: true, canComment: true, canModerate: false });
+  });
+
+  it('shows the team member the chip of their team’s feature', async () => {
+    const thread = await callerFor(cy).comment.thread(feature(3));
+    expect(thread.comments[0]!.html).toContain('<span class="feature-chip-label">secret label</span>');
+  });
+
+  it('threads replies under their parent, and notifies the watching author', async () => {
+    ({ id: reply } = await callerFor(vi).comment.post({ target: feature(3), parentId: first, body: 'A viewer may reply.' }));
+    const { id: nested } = await callerFor(bo).comment.post({ target: feature(3), parentId: reply, body: 'And reply to replies.' });
+    const thread = await callerFor(null).comment.thread(feature(3));
+    expect(thread.comments.map((c) => [c.id, c.parentId])).toEqual([
+      [first, null],
+      [reply, first],
+      [nested, reply],
+    ]);
+    expect(thread.viewer).toEqual({ signedIn: false, canComment: false, canModerate: false });
+    // posting watched the thread: Bo hears of Vi's reply (and not of his own)
+    const mine = await notificationsOf(bo);
+    expect(mine.filter((n) => n.kind === 'comment').map((n) => n.url)).toEqual([`/synth/1-res/3#comment-${reply}`]);
+    expect(mine[0]!.summary).toBe('Vi commented on synth/1-res/3');
+  });
+
+  it('publishes a comment event on the thread’s topic', async () => {
+    await expect.poll(() => events.filter((e) => e.type === 'comment' && e.id === reply).map((e) => e.topic)).toEqual([`feature:${pub.saes[0]!.id}/3`]);
+  });
+
+  it('keeps SAE threads and other features’ threads apart', async () => {
+    const sae: ThreadTarget = { kind: 'sae', saeId: pub.saes[0]!.id };
+    const { id } = await callerFor(eve).comment.post({ target: sae, body: 'About the whole SAE.' });
+    expect((await callerFor(eve).comment.thread(sae)).comments.map((c) => c.id)).toEqual([id]);
+    expect((await callerFor(eve).comment.thread(feature(4))).comments).toEqual([]);
+    await expect.poll(() => events.some((e) => e.id === id && e.topic === `sae:${pub.saes[0]!.id}`)).toBe(true);
+  });
+
+  it('edits keep the earlier versions, only for the author, and rewrite the feature links', async () => {
+    await expectCode(callerFor(vi).comment.edit({ id: first, body: 'hijacked' }), 'FORBIDDEN', /only its author/);
+    await expectCode(callerFor(ada).comment.edit({ id: first, body: 'hijacked' }), 'FORBIDDEN', /only its author/);
+    const { revision } = await callerFor(bo).comment.edit({ id: first, body: 'Now only about [[synth/1-res/7]].' });
+    expect(revision).toBe(1);
+    await callerFor(bo).comment.edit({ id: first, body: 'Now only about [[synth/1-res/7]], really.' });
+    const c = (await callerFor(vi).comment.thread(feature(3))).comments.find((x) => x.id === first)!;
+    expect(c.revision).toBe(2);
+    expect(c.editedAt).not.toBeNull();
+    expect(c.history.map((h) => h.revision)).toEqual([1, 0]);
+    expect(c.history[1]!.html).toContain('quote marks');
+    expect(c.history[0]!.html).toContain('Now only about');
+    expect(c.canEdit).toBe(false);
+    expect(await linksOf(first)).toEqual(['synth/1-res/7']);
+  });
+
+  it('deleting leaves a tombstone that keeps the replies, and removes text, history and links', async () => {
+    await expectCode(callerFor(vi).comment.delete({ id: first }), 'FORBIDDEN', /author or a moderator/);
+    await callerFor(ada).comment.delete({ id: first });
+    const thread = await callerFor(vi).comment.thread(feature(3));
+    const tomb = thread.comments.find((c) => c.id === first)!;
+    expect(tomb.deleted?.by).toBe('Ada');
+    expect(tomb.body).toBe('');
+    expect(tomb.html).toBe('');
+    expect(tomb.history).toEqual([]);
+    expect(thread.comments.find((c) => c.id === reply)!.parentId).toBe(first);
+    expect(await linksOf(first)).toEqual([]);
+    expect(await countRows(getDb(), 'comment_revision')).toBe(0);
+    await expectCode(callerFor(bo).comment.edit({ id: first, body: 'back' }), 'BAD_REQUEST', /deleted/);
+    await expectCode(callerFor(bo).comment.post({ target: feature(3), parentId: first, body: 'hello?' }), 'BAD_REQUEST', /deleted/);
+    // the author deletes their own
+    await callerFor(vi).comment.delete({ id: reply });
+    expect((await callerFor(vi).comment.thread(feature(3))).comments.find((c) => c.id === reply)!.deleted?.by).toBe('Vi');
+  });
+
+  it('refuses bad input with a clear message, writing nothing', async () => {
+    const before = await countRows(getDb(), 'comment');
+    await expectCode(callerFor(bo).comment.post({ target: feature(3), body: '  \n ' }), 'BAD_REQUEST', /the comment is empty/);
+    await expectCode(callerFor(bo).comment.post({ target: feature(3), body: 'x'.repeat(20_001) }), 'BAD_REQUEST', /longer than 20,000 characters/);
+    await expectCode(
+      callerFor(bo).comment.post({ target: feature(3), parentId: '00000000-0000-4000-8000-000000000000', body: 'hi' }),
+      'BAD_REQUEST',
+      /no comment .* in this thread/,
+    );
+    await expectCode(callerFor(bo).comment.post({ target: feature(20), body: 'hi' }), 'NOT_FOUND', /no feature synth\/1-res\/20/);
+    await expectCode(callerFor(bo).comment.post({ target: { kind: 'sae', saeId: '00000000-0000-4000-8000-000000000000' }, body: 'hi' }), 'NOT_FOUND');
+    await expectCode(callerFor(null).comment.post({ target: feature(3), body: 'hi' }), 'UNAUTHORIZED');
+    await expectCode(callerFor(bo).comment.edit({ id: '00000000-0000-4000-8000-000000000000', body: 'hi' }), 'NOT_FOUND');
+    expect(await countRows(getDb(), 'comment')).toBe(before);
+  });
+});
+
+describe('mentions', () => {
+  it('notifies mentioned users (by name without spaces or email local part) who may read the thread', async () => {
+    const { id } = await callerFor(eve).comment.post({
+      target: feature(8),
+      body: 'Pinging @BoDiddley, @cyrus and @vi. Not `@ada` in code, nor eve@example.org.',
+    });
+    for (const user of [bo, cy, vi]) {
+      const mentions = (await notificationsOf(user)).filter((n) => n.kind === 'mention');
+      expect(mentions.map((n) => n.url), user.name!).toEqual([`/synth/1-res/8#comment-${id}`]);
+      expect(mentions[0]!.summary).toBe('Eve mentioned you on synth/1-res/8');
+    }
+    expect((await notificationsOf(ada)).filter((n) => n.kind === 'mention')).toEqual([]);
+    // an edit notifies only the newly mentioned
+    await callerFor(eve).comment.edit({ id, body: 'Pinging @BoDiddley, @cyrus, @vi and @ada.' });
+    expect((await notificationsOf(bo)).filter((n) => n.kind === 'mention')).toHaveLength(1);
+    expect((await notificationsOf(ada)).filter((n) => n.kind === 'mention')).toHaveLength(1);
+  });
+
+  it('does not notify users who may not read the thread', async () => {
+    const { id } = await callerFor(cy).comment.post({ target: secretFeature(1), body: 'Team only: @eve @bodiddley @ada, see [[synth/1-res/9]]' });
+    expect((await notificationsOf(eve)).filter((n) => n.url.includes(id))).toEqual([]);
+    expect((await notificationsOf(bo)).filter((n) => n.url.includes(id))).toEqual([]);
+    expect((await notificationsOf(ada)).filter((n) => n.url.includes(id))).toHaveLength(1);
+  });
+});
+
+describe('visibility', () => {
+  it('hides a team’s threads, chips, previews and backlinks from everyone outside it', async () => {
+    const { id } = await callerFor(cy).comment.post({ target: secretFeature(3), body: 'Secret analysis of [[synth/1-res/10]]' });
+    for (const outsider of [eve, bo, vi, null]) {
+      await expectCode(callerFor(outsider).comment.thread(secretFeature(3)), 'NOT_FOUND', /no feature/);
+      await expectCode(callerFor(outsider).featureLink.preview({ model: 'hidden', sae: 'h-res', index: 2 }), 'NOT_FOUND', /no feature hidden\/h-res\/2/);
+      await expectCode(callerFor(outsider).featureLink.backlinks({ model: 'hidden', sae: 'h-res', index: 2 }), 'NOT_FOUND');
+      expect(await callerFor(outsider).featureLink.backlinks({ model: 'synth', sae: '1-res', index: 10 })).toEqual([]);
+    }
+    await expectCode(callerFor(eve).comment.post({ target: secretFeature(3), body: 'let me in' }), 'NOT_FOUND');
+    await expectCode(callerFor(eve).comment.delete({ id }), 'NOT_FOUND', /no comment/);
+    // a missing feature answers exactly as an invisible one
+    await expectCode(callerFor(eve).featureLink.preview({ model: 'hidden', sae: 'h-res', index: 99 }), 'NOT_FOUND', /no feature hidden\/h-res\/99/);
+    // the team sees it all
+    expect((await callerFor(cy).comment.thread(secretFeature(3))).comments.map((c) => c.id)).toEqual([id]);
+    expect((await callerFor(cy).featureLink.backlinks({ model: 'synth', sae: '1-res', index: 10 })).map((b) => b.href)).toEqual([
+      `/hidden/h-res/3#comment-${id}`,
+    ]);
+    expect((await callerFor(cy).featureLink.preview({ model: 'hidden', sae: 'h-res', index: 2 })).label).toBe('secret label');
+  });
+});
+
+describe('backlinks and previews', () => {
+  it('lists the comments and feature pages linking to a feature, newest first', async () => {
+    const { id } = await callerFor(bo).comment.post({ target: feature(11), body: 'Compare with **[[synth/1-res/12]]**, it is the opposite.' });
+    await callerFor(bo).feature.edit({ model: 'synth', sae: '1-res', index: 13, label: 'opposites', body: `Pairs with http://${HOST}/synth/1-res/12`, summary: '', baseRevision: 0 });
+    const links = await callerFor(vi).featureLink.backlinks({ model: 'synth', sae: '1-res', index: 12 });
+    expect(links.map((l) => [l.kind, l.href, l.title])).toEqual([
+      ['feature_page', '/synth/1-res/13', 'synth/1-res/13 · opposites'],
+      ['comment', `/synth/1-res/11#comment-${id}`, 'synth/1-res/11'],
+    ]);
+    expect(links[1]!.snippet).toBe('Compare with synth/1-res/12, it is the opposite.');
+    expect(links[1]!.author).toBe('Bo Diddley');
+    // the description renders its link as a chip too, and an edit removing it removes the backlink
+    const page = await callerFor(vi).feature.get({ model: 'synth', sae: '1-res', index: 13 });
+    expect(page.page.html).toContain('class="feature-chip" data-feature="synth/1-res/12"');
+    await callerFor(bo).feature.edit({ model: 'synth', sae: '1-res', index: 13, label: 'opposites', body: 'No links now.', summary: '', baseRevision: 1 });
+    expect((await callerFor(vi).featureLink.backlinks({ model: 'synth', sae: '1-res', index: 12 })).map((l) => l.kind)).toEqual(['comment']);
+    // a comment in the feature's own thread is no backlink (it is on the page already)
+    await callerFor(bo).comment.post({ target: feature(12), body: 'This one, [[synth/1-res/12]], is odd.' });
+    expect((await callerFor(vi).featureLink.backlinks({ model: 'synth', sae: '1-res', index: 12 })).map((l) => l.kind)).toEqual(['comment']);
+    // deleted comments are no backlinks
+    await callerFor(bo).comment.delete({ id });
+    expect(await callerFor(vi).featureLink.backlinks({ model: 'synth', sae: '1-res', index: 12 })).toEqual([]);
+  });
+
+  it('previews a feature: label, density and the top activation around its peak', async () => {
+    const d = pub.saes[0]!.dashboards[4]!;
+    const p = await callerFor(null).featureLink.preview({ model: 'synth', sae: '1-res', index: 4 });
+    expect(p.label).toBe('quote marks');
+    expect(p.density).toBeCloseTo(d.density, 12);
+    expect(p.nonzeroCount).toBe(d.nonzeroCount);
+    if (d.topExamples.length > 0) {
+      const top = d.topExamples[0]!;
+      const from = Math.max(0, top.maxPos - 8);
+      expect(p.snippet!.pieces).toEqual(top.tokens.slice(from, Math.min(top.tokens.length, top.maxPos + 4)).map((t) => pub.vocab[t]));
+      expect(p.snippet!.pieces[p.snippet!.peak]).toBe(pub.vocab[top.tokens[top.maxPos]!]);
+      expect(p.snippet!.act).toBeCloseTo(top.maxAct, 5);
+    } else {
+      expect(p.snippet).toBeNull();
+    }
+  });
+
+  it('renders chips in a preview of an unsaved comment', async () => {
+    const { html } = await callerFor(vi).comment.preview({ body: '[[synth/1-res/4]] <script>x</script>' });
+    expect(html).toContain('quote marks');
+    expect(html).not.toContain('<script');
+  });
+});
+
+describe('odd addresses', () => {
+  it('treats odd slugs as data', async () => {
+    const { html } = await callerFor(vi).comment.preview({ body: "[[a'b/c/1]] [[a.b/c--d/1]] [[x.y/z_w/2]]" });
+    expect(html).toContain("[[a'b/c/1]]"); // not an address: stays text
+    expect(html.match(/class="feature-link broken"/g)).toHaveLength(2);
+  });
+});
