@@ -7,22 +7,10 @@
  * Seeded like feature.spec.ts (the fixture SAE on stories260K with dashboards), made here when missing.
  * Screenshots go to test-results/screenshots/.
  */
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { expect as baseExpect, test, type Browser, type Page } from '@playwright/test';
-import pg from 'pg';
+import { expect as baseExpect, test, type Page } from '@playwright/test';
 import { XSS_PAYLOADS } from '../helpers/xss-payloads';
-import { FIXTURES_DIR } from '../shared';
+import { ensureSae, MODEL, SAE, shot, signedIn, sql } from './support';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const DATA_DIR = process.env.LEXICON_E2E_DATA!;
-const SHOTS = path.join(ROOT, 'test-results/screenshots');
-const MODEL = 'stories260K';
-const SAE = 'e2e-l2';
-const CORPUS = 'e2e-corpus';
-const PASSWORD = 'a long password';
 const run = Date.now().toString(36);
 // pages refresh from the server after each post; on shared, busy machines that can take a few seconds
 const expect = baseExpect.configure({ timeout: 20_000 });
@@ -33,42 +21,6 @@ let host: number;
 let hostile: number;
 let saeId: string;
 const at = (index: number) => `/${MODEL}/${SAE}/${index}`;
-
-function lexicon(...args: string[]): string {
-  return execFileSync(process.execPath, [path.join(ROOT, 'bin/lexicon.mjs'), ...args], {
-    cwd: ROOT,
-    env: { ...process.env, LEXICON_DATA_DIR: DATA_DIR },
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: 540_000,
-  });
-}
-
-async function sql<T = Record<string, unknown>>(text: string, values: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client(fs.readFileSync(path.join(DATA_DIR, 'pg-url'), 'utf8').trim());
-  await client.connect();
-  try {
-    return (await client.query(text, values)).rows as T[];
-  } finally {
-    await client.end();
-  }
-}
-
-async function signedIn(browser: Browser, name: string): Promise<Page> {
-  const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-  await page.goto('/signup');
-  await page.getByLabel('Name').fill(name);
-  await page.getByLabel('Email').fill(`${name.toLowerCase()}-${run}@example.org`);
-  await page.getByLabel(/^Password/).fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign up' }).click();
-  await expect(page.getByTestId('current-user')).toContainText(name, { timeout: 60_000 });
-  return page;
-}
-
-async function shot(page: Page, name: string, fullPage = true) {
-  fs.mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage });
-}
 
 /** Writes into one of the thread's forms (a new comment, a reply, an edit) and submits it. */
 async function post(page: Page, body: string, form: 'New comment' | 'Reply' | 'Edit the comment' = 'New comment') {
@@ -82,15 +34,7 @@ async function post(page: Page, body: string, form: 'New comment' | 'Reply' | 'E
 
 test.beforeAll(async ({}, info) => {
   info.setTimeout(600_000);
-  const [existing] = await sql<{ current_run_id: string | null }>(
-    'select s.current_run_id from sae s join model m on m.id = s.model_id where m.slug = $1 and s.slug = $2',
-    [MODEL, SAE],
-  );
-  if (!existing) lexicon('sae', 'add', path.join(FIXTURES_DIR, 'sae-stories260K-l2-standard'), '--model', MODEL, '--slug', SAE);
-  if (!existing?.current_run_id) {
-    lexicon('corpus', 'sample', '--model', MODEL, '--max-tokens', '8192', '--context', '128', '--seed', '1', '--name', CORPUS);
-    lexicon('dashboards', '--model', MODEL, '--sae', SAE, '--corpus', CORPUS);
-  }
+  await ensureSae(SAE, { dashboards: true });
   const rows = await sql<{ index: number; sae_id: string }>(
     `select f.index, s.id as sae_id from feature f join sae s on s.current_run_id = f.run_id
      where s.slug = $1 and f.density between 0.001 and 0.2 order by f.max_act desc, f.index limit 40`,
@@ -147,7 +91,7 @@ test('post, reply, edit, delete; chips with a preview; a broken link; the backli
   await expect(preview).toContainText(label);
   await expect(preview).toContainText(/density \d/);
   await expect(preview.getByTestId('feature-preview-snippet')).toBeVisible();
-  await shot(dee, 'discussion-chip-preview', false);
+  await shot(dee, 'discussion-chip-preview', { fullPage: false });
   await dee.mouse.move(0, 0);
   await expect(preview).toHaveCount(0);
   await chip.focus();
@@ -273,5 +217,5 @@ test(`${XSS_PAYLOADS.length} hostile markdown payloads render without executing 
   expect(verdict).toEqual({ xss: null, scripts: 0, forbidden: [], handlers: [], urls: [], fixed: 0 });
   expect(dialogs).toEqual([]);
   await thread.getByTestId('comment').nth(Math.floor(XSS_PAYLOADS.length / 2)).scrollIntoViewIfNeeded();
-  await shot(page, 'discussion-xss', false);
+  await shot(page, 'discussion-xss', { fullPage: false });
 });

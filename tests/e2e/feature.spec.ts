@@ -4,84 +4,17 @@
  * dashboards, and one feature again with the ablation loss change), so this file needs nothing from other tests.
  * Screenshots go to test-results/screenshots/.
  */
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { expect, test, type Browser, type Page } from '@playwright/test';
-import pg from 'pg';
-import { FIXTURES_DIR } from '../shared';
+import { expect, test } from '@playwright/test';
+import { ensureSae, lexicon, MODEL, newPage, SAE, shot, signedIn, signUp, sql } from './support';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const DATA_DIR = process.env.LEXICON_E2E_DATA!;
-const SHOTS = path.join(ROOT, 'test-results/screenshots');
-const MODEL = 'stories260K';
-const SAE = 'e2e-l2';
-const CORPUS = 'e2e-corpus';
-const PASSWORD = 'a long password';
 const run = Date.now().toString(36);
 
 let feature: number;
 let url: string;
 
-function lexicon(...args: string[]): string {
-  return execFileSync(process.execPath, [path.join(ROOT, 'bin/lexicon.mjs'), ...args], {
-    cwd: ROOT,
-    env: { ...process.env, LEXICON_DATA_DIR: DATA_DIR },
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: 540_000,
-  });
-}
-
-async function sql<T = Record<string, unknown>>(text: string, values: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client(fs.readFileSync(path.join(DATA_DIR, 'pg-url'), 'utf8').trim());
-  await client.connect();
-  try {
-    return (await client.query(text, values)).rows as T[];
-  } finally {
-    await client.end();
-  }
-}
-
-async function signUp(page: Page, name: string): Promise<string> {
-  const email = `${name.toLowerCase()}-${run}@example.org`;
-  await page.goto('/signup');
-  await page.getByLabel('Name').fill(name);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel(/^Password/).fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign up' }).click();
-  await expect(page.getByTestId('current-user')).toContainText(name, { timeout: 60_000 });
-  return email;
-}
-
-async function signedInPage(browser: Browser, name: string): Promise<{ page: Page; email: string }> {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  const email = await signUp(page, name);
-  return { page, email };
-}
-
-async function shot(page: Page, name: string, fullPage = true, charts = true) {
-  fs.mkdirSync(SHOTS, { recursive: true });
-  // charts drawn before the picture is taken (they load after the page)
-  for (const chart of charts ? await page.locator('figure.plot').all() : []) {
-    if (await chart.isVisible()) await expect(chart).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
-  }
-  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage });
-}
-
 test.beforeAll(async ({}, info) => {
   info.setTimeout(600_000);
-  const [existing] = await sql<{ current_run_id: string | null }>(
-    'select s.current_run_id from sae s join model m on m.id = s.model_id where m.slug = $1 and s.slug = $2',
-    [MODEL, SAE],
-  );
-  if (!existing) lexicon('sae', 'add', path.join(FIXTURES_DIR, 'sae-stories260K-l2-standard'), '--model', MODEL, '--slug', SAE);
-  if (!existing?.current_run_id) {
-    lexicon('corpus', 'sample', '--model', MODEL, '--max-tokens', '8192', '--context', '128', '--seed', '1', '--name', CORPUS);
-    lexicon('dashboards', '--model', MODEL, '--sae', SAE, '--corpus', CORPUS);
-  }
+  await ensureSae(SAE, { dashboards: true });
   // A feature firing on a few percent of tokens, with the clearest peak; computed again with the ablation loss change.
   const [row] = await sql<{ index: number; corpus_id: string }>(
     `select f.index, r.corpus_id from feature f join sae s on s.current_run_id = f.run_id join dashboard_run r on r.id = s.current_run_id
@@ -135,7 +68,7 @@ test('the feature page shows the label, statistics, histograms, logit weights an
   const peakPos = Number(await peak.getAttribute('data-pos'));
   await page.keyboard.press('ArrowRight');
   await expect(first.locator(':focus')).toHaveAttribute('data-pos', String(peakPos + 1));
-  await shot(page, 'feature-page-focus', false);
+  await shot(page, 'feature-page-focus', { fullPage: false });
 
   // The context expands to all its tokens and collapses again.
   const shown = await first.locator('[data-pos]').count();
@@ -172,7 +105,7 @@ test('the feature page reads without JavaScript', async ({ browser }) => {
   await expect(page.getByTestId('quantiles')).toBeVisible();
   // charts say what they would show
   await expect(page.getByTestId('activation-histogram')).toContainText('Histogram of the');
-  await shot(page, 'feature-page-no-js', true, false);
+  await shot(page, 'feature-page-no-js', { charts: false });
   await context.close();
 });
 
@@ -190,7 +123,7 @@ test('the page is usable on a phone', async ({ browser }) => {
 });
 
 test('an editor edits the label and description; hostile markdown is neutralised', async ({ browser }) => {
-  const { page } = await signedInPage(browser, 'Edith');
+  const page = await signedIn(browser, 'Edith', { width: 1280, height: 720 });
   await page.goto(url);
   await page.getByTestId('edit-feature').click();
   await page.getByRole('textbox', { name: 'Label' }).fill(`fires on j ${run}`);
@@ -235,46 +168,46 @@ test('an editor edits the label and description; hostile markdown is neutralised
 });
 
 test('a stale edit is refused and both versions are shown', async ({ browser }) => {
-  const a = await signedInPage(browser, 'Ada');
-  const b = await signedInPage(browser, 'Bo');
-  await a.page.goto(url);
-  await b.page.goto(url);
-  await a.page.getByTestId('edit-feature').click();
-  await b.page.getByTestId('edit-feature').click();
+  const ada = await signedIn(browser, 'Ada', { width: 1280, height: 720 });
+  const bo = await signedIn(browser, 'Bo', { width: 1280, height: 720 });
+  await ada.goto(url);
+  await bo.goto(url);
+  await ada.getByTestId('edit-feature').click();
+  await bo.getByTestId('edit-feature').click();
 
-  await b.page.getByRole('textbox', { name: 'Label' }).fill(`Bo's label ${run}`);
-  await b.page.getByRole('textbox', { name: /^Description/ }).fill('Bo thinks this is about names.');
-  await b.page.getByRole('button', { name: 'Save', exact: true }).click();
-  await expect(b.page.getByTestId('feature-label')).toHaveText(`Bo's label ${run}`);
+  await bo.getByRole('textbox', { name: 'Label' }).fill(`Bo's label ${run}`);
+  await bo.getByRole('textbox', { name: /^Description/ }).fill('Bo thinks this is about names.');
+  await bo.getByRole('button', { name: 'Save', exact: true }).click();
+  await expect(bo.getByTestId('feature-label')).toHaveText(`Bo's label ${run}`);
 
-  await a.page.getByRole('textbox', { name: 'Label' }).fill(`Ada's label ${run}`);
-  await a.page.getByRole('textbox', { name: /^Description/ }).fill('Ada thinks this is about the letter j.');
-  await a.page.getByRole('button', { name: 'Save', exact: true }).click();
-  const conflict = a.page.getByTestId('edit-conflict');
+  await ada.getByRole('textbox', { name: 'Label' }).fill(`Ada's label ${run}`);
+  await ada.getByRole('textbox', { name: /^Description/ }).fill('Ada thinks this is about the letter j.');
+  await ada.getByRole('button', { name: 'Save', exact: true }).click();
+  const conflict = ada.getByTestId('edit-conflict');
   await expect(conflict).toBeVisible();
   await expect(conflict.getByTestId('conflict-theirs')).toContainText(`Bo's label ${run}`);
   await expect(conflict.getByTestId('conflict-theirs')).toContainText('Bo thinks this is about names.');
   await expect(conflict.getByTestId('conflict-mine')).toContainText(`Ada's label ${run}`);
   await expect(conflict.getByTestId('conflict-mine')).toContainText('Ada thinks this is about the letter j.');
   await expect(conflict).toContainText('by Bo');
-  await shot(a.page, 'feature-edit-conflict');
+  await shot(ada, 'feature-edit-conflict');
 
   // Nothing was overwritten; then Ada saves deliberately on top of Bo's revision.
-  await b.page.reload();
-  await expect(b.page.getByTestId('feature-label')).toHaveText(`Bo's label ${run}`);
+  await bo.reload();
+  await expect(bo.getByTestId('feature-label')).toHaveText(`Bo's label ${run}`);
   await conflict.getByRole('button', { name: /Save mine over revision/ }).click();
-  await expect(a.page.getByTestId('feature-label')).toHaveText(`Ada's label ${run}`);
+  await expect(ada.getByTestId('feature-label')).toHaveText(`Ada's label ${run}`);
   const revisions = await sql<{ label: string }>(
     `select r.label from feature_revision r join sae s on s.id = r.sae_id where s.slug = $1 and r.index = $2 order by r.revision`,
     [SAE, feature],
   );
   expect(revisions.map((r) => r.label).slice(-2)).toEqual([`Bo's label ${run}`, `Ada's label ${run}`]);
-  await a.page.context().close();
-  await b.page.context().close();
+  await ada.context().close();
+  await bo.context().close();
 });
 
 test('Test your text runs through the worker and shades the tokens', async ({ browser }) => {
-  const { page } = await signedInPage(browser, 'Tess');
+  const page = await signedIn(browser, 'Tess', { width: 1280, height: 720 });
   await page.goto(url);
   const panel = page.getByTestId('panel-test');
   await expect(panel.getByRole('textbox', { name: 'Text' })).not.toHaveValue('');
@@ -288,7 +221,7 @@ test('Test your text runs through the worker and shades the tokens', async ({ br
   expect(Number(await peak.getAttribute('data-value'))).toBeGreaterThan(0);
   await peak.focus();
   expect(await peak.evaluate((el) => getComputedStyle(el, '::after').content)).toContain('act');
-  await shot(page, 'panel-test-your-text', false);
+  await shot(page, 'panel-test-your-text', { fullPage: false });
 
   // An empty text is refused before any job is made.
   await panel.getByRole('textbox', { name: 'Text' }).fill('   ');
@@ -298,7 +231,7 @@ test('Test your text runs through the worker and shades the tokens', async ({ br
 });
 
 test('Ablate shows the loss change per token and the most changed logits', async ({ browser }) => {
-  const { page } = await signedInPage(browser, 'Abe');
+  const page = await signedIn(browser, 'Abe', { width: 1280, height: 720 });
   await page.goto(url);
   await page.getByRole('tab', { name: 'Ablate' }).click();
   const panel = page.getByTestId('panel-ablate');
@@ -308,7 +241,7 @@ test('Ablate shows the loss change per token and the most changed logits', async
   expect(await panel.getByTestId('ablate-tokens').locator('[data-pos]').count()).toBeGreaterThan(3);
   expect(await panel.getByTestId('ablate-table').locator('tbody tr').count()).toBeGreaterThan(3);
   await expect(panel.getByTestId('ablate-logits').locator('tr')).toHaveCount(10);
-  await shot(page, 'panel-ablate', false);
+  await shot(page, 'panel-ablate', { fullPage: false });
 
   // Job errors are shown: a position past the end of the text.
   await panel.getByLabel('Positions').fill('9999');
@@ -319,7 +252,7 @@ test('Ablate shows the loss change per token and the most changed logits', async
 });
 
 test('Steer plots the loss and a token logit against the coefficient', async ({ browser }) => {
-  const { page } = await signedInPage(browser, 'Stu');
+  const page = await signedIn(browser, 'Stu', { width: 1280, height: 720 });
   await page.goto(url);
   await page.getByRole('tab', { name: 'Steer' }).click();
   const panel = page.getByTestId('panel-steer');
@@ -333,7 +266,7 @@ test('Steer plots the loss and a token logit against the coefficient', async ({ 
   await expect(panel.getByTestId('steer-plot').locator('.main-svg').first()).toBeVisible();
   await expect(panel.getByTestId('steer-table').locator('tbody tr')).toHaveCount(9);
   await expect(panel.getByTestId('steer-table')).toContainText('logit');
-  await shot(page, 'panel-steer', false);
+  await shot(page, 'panel-steer', { fullPage: false });
 
   // An unknown target token is refused with a message.
   await panel.getByLabel('Target token').fill('no-such-token-piece');
@@ -343,7 +276,7 @@ test('Steer plots the loss and a token logit against the coefficient', async ({ 
 });
 
 test('Recompute shows its progress and the page updates when it finishes', async ({ browser }) => {
-  const { page } = await signedInPage(browser, 'Rex');
+  const page = await signedIn(browser, 'Rex', { width: 1280, height: 720 });
   // Make the stored data visibly stale, so the update is visible.
   await sql(
     `update feature f set max_act = 999 from sae s where s.slug = $1 and f.run_id = s.current_run_id and f.index = $2`,
@@ -358,11 +291,11 @@ test('Recompute shows its progress and the page updates when it finishes', async
   await expect(panel.getByRole('progressbar')).toBeVisible();
   // (a fast backend may finish between two polls)
   await expect(panel.getByTestId('recompute-job-state')).toHaveText(/running|done/, { timeout: 60_000 });
-  await shot(page, 'panel-recompute-progress', false);
+  await shot(page, 'panel-recompute-progress', { fullPage: false });
   await expect(panel.getByTestId('recompute-job-state')).toHaveText('done', { timeout: 180_000 });
   await expect(panel.getByTestId('recompute-updated')).toBeVisible();
   await expect(page.getByTestId('stat-max')).not.toHaveText('999.000', { timeout: 30_000 });
-  await shot(page, 'panel-recompute-done', false);
+  await shot(page, 'panel-recompute-done', { fullPage: false });
 
   // The logit weights alone.
   await sql(
@@ -379,7 +312,8 @@ test('Recompute shows its progress and the page updates when it finishes', async
 });
 
 test('viewers read but cannot edit or recompute; visitors cannot run the panels', async ({ browser }) => {
-  const { page, email } = await signedInPage(browser, 'Vera');
+  const page = await newPage(browser, { width: 1280, height: 720 });
+  const email = await signUp(page, 'Vera');
   await sql(`update "user" set role = 'viewer' where email = $1`, [email]);
   await page.goto(url);
   await expect(page.getByTestId('current-user')).toContainText('viewer');

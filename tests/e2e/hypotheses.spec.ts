@@ -4,73 +4,18 @@
  * filter the list and the feature table. Seeds the fixture SAE with dashboards through the `lexicon` CLI (shared with
  * feature.spec.ts when that ran first). Screenshots go to test-results/screenshots/.
  */
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { expect, test, type Page } from '@playwright/test';
-import pg from 'pg';
-import { FIXTURES_DIR } from '../shared';
+import { expect, test } from '@playwright/test';
+import { ensureSae, MODEL, SAE, shot, signUp, sql } from './support';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const DATA_DIR = process.env.LEXICON_E2E_DATA!;
-const SHOTS = path.join(ROOT, 'test-results/screenshots');
-const MODEL = 'stories260K';
-const SAE = 'e2e-l2';
 const run = Date.now().toString(36);
 const STATEMENT = `Feature fires on story openings (${run})`;
 
 let feature: number;
 let url: string;
 
-function lexicon(...args: string[]): string {
-  return execFileSync(process.execPath, [path.join(ROOT, 'bin/lexicon.mjs'), ...args], {
-    cwd: ROOT,
-    env: { ...process.env, LEXICON_DATA_DIR: DATA_DIR },
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: 540_000,
-  });
-}
-
-async function sql<T = Record<string, unknown>>(text: string, values: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client(fs.readFileSync(path.join(DATA_DIR, 'pg-url'), 'utf8').trim());
-  await client.connect();
-  try {
-    return (await client.query(text, values)).rows as T[];
-  } finally {
-    await client.end();
-  }
-}
-
-async function signUp(page: Page, name: string) {
-  await page.goto('/signup');
-  await page.getByLabel('Name').fill(name);
-  await page.getByLabel('Email').fill(`${name.toLowerCase()}-${run}@example.org`);
-  await page.getByLabel(/^Password/).fill('a long password');
-  await page.getByRole('button', { name: 'Sign up' }).click();
-  await expect(page.getByTestId('current-user')).toContainText(name, { timeout: 60_000 });
-}
-
-async function shot(page: Page, name: string) {
-  fs.mkdirSync(SHOTS, { recursive: true });
-  for (const chart of await page.locator('figure.plot').all()) {
-    if (await chart.isVisible()) await expect(chart).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
-  }
-  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
-}
-
 test.beforeAll(async ({}, info) => {
   info.setTimeout(600_000);
-  const [existing] = await sql<{ current_run_id: string | null }>(
-    'select s.current_run_id from sae s join model m on m.id = s.model_id where m.slug = $1 and s.slug = $2',
-    [MODEL, SAE],
-  );
-  if (!existing) lexicon('sae', 'add', path.join(FIXTURES_DIR, 'sae-stories260K-l2-standard'), '--model', MODEL, '--slug', SAE);
-  if (!existing?.current_run_id) {
-    lexicon('corpus', 'sample', '--model', MODEL, '--max-tokens', '8192', '--context', '128', '--seed', '1', '--name', 'e2e-corpus');
-    lexicon('dashboards', '--model', MODEL, '--sae', SAE, '--corpus', 'e2e-corpus');
-  }
+  await ensureSae(SAE, { dashboards: true });
   const [row] = await sql<{ index: number }>(
     `select f.index from feature f join sae s on s.current_run_id = f.run_id
      where s.slug = $1 and f.density between 0.005 and 0.1 order by f.max_act desc, f.index limit 1`,

@@ -4,48 +4,11 @@
  * watcher's unread count and notifications page. Seeds only the fixture SAE (no dashboards: the page still renders).
  * Screenshots go to test-results/screenshots/.
  */
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { expect, test, type Browser, type Page } from '@playwright/test';
-import pg from 'pg';
-import { FIXTURES_DIR } from '../shared';
+import { expect, test, type Page } from '@playwright/test';
+import { ensureSae, MODEL, SAE, shot, signedIn, sql } from './support';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const DATA_DIR = process.env.LEXICON_E2E_DATA!;
-const SHOTS = path.join(ROOT, 'test-results/screenshots');
-const MODEL = 'stories260K';
-const SAE = 'e2e-l2';
-const PASSWORD = 'a long password';
 const run = Date.now().toString(36);
 const FEATURE = 11;
-
-async function sql<T = Record<string, unknown>>(text: string, values: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client(fs.readFileSync(path.join(DATA_DIR, 'pg-url'), 'utf8').trim());
-  await client.connect();
-  try {
-    return (await client.query(text, values)).rows as T[];
-  } finally {
-    await client.end();
-  }
-}
-
-async function signedIn(browser: Browser, name: string): Promise<Page> {
-  const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-  await page.goto('/signup');
-  await page.getByLabel('Name').fill(name);
-  await page.getByLabel('Email').fill(`${name.toLowerCase()}-${run}@example.org`);
-  await page.getByLabel(/^Password/).fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign up' }).click();
-  await expect(page.getByTestId('current-user')).toContainText(name, { timeout: 60_000 });
-  return page;
-}
-
-async function shot(page: Page, name: string) {
-  fs.mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
-}
 
 /** Marks the page's window: still there later means the page was never reloaded. */
 const mark = (page: Page) => page.evaluate(() => ((window as unknown as { liveMark: string }).liveMark = 'not reloaded'));
@@ -53,14 +16,7 @@ const stillMarked = (page: Page) => page.evaluate(() => (window as unknown as { 
 
 test.beforeAll(async ({}, info) => {
   info.setTimeout(300_000);
-  const [existing] = await sql('select 1 from sae s join model m on m.id = s.model_id where m.slug = $1 and s.slug = $2', [MODEL, SAE]);
-  if (!existing)
-    execFileSync(process.execPath, [path.join(ROOT, 'bin/lexicon.mjs'), 'sae', 'add', path.join(FIXTURES_DIR, 'sae-stories260K-l2-standard'), '--model', MODEL, '--slug', SAE], {
-      cwd: ROOT,
-      env: { ...process.env, LEXICON_DATA_DIR: DATA_DIR },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: 240_000,
-    });
+  await ensureSae(SAE);
 });
 
 test('two people on one feature page: presence, a label change and a comment arrive live, the watcher is notified', async ({ browser }) => {
@@ -100,9 +56,9 @@ test('two people on one feature page: presence, a label change and a comment arr
   await expect(bo.getByTestId('unread-count')).toHaveText('2', { timeout: 15_000 });
   expect(await stillMarked(bo), 'the page was updated in place, not reloaded').toBe('not reloaded');
   await bo.getByTestId('comment-body').filter({ hasText: comment }).scrollIntoViewIfNeeded();
-  await shot(bo, 'live-feature-watcher');
+  await shot(bo, 'live-feature-watcher', { fullPage: false });
   await bo.evaluate(() => window.scrollTo(0, 0));
-  await shot(bo, 'live-feature-watcher-top');
+  await shot(bo, 'live-feature-watcher-top', { fullPage: false });
 
   // Ada leaves: Bo is alone again
   await ada.goto('/');
@@ -116,7 +72,7 @@ test('two people on one feature page: presence, a label change and a comment arr
   await expect(items.nth(0)).toContainText(`commented on`);
   await expect(items.nth(1)).toContainText(`${MODEL}/${SAE}/${FEATURE} is now labelled “${label}”`);
   await expect(items.nth(1).getByRole('link')).toHaveAttribute('href', url);
-  await shot(bo, 'notifications');
+  await shot(bo, 'notifications', { fullPage: false });
   await bo.getByTestId('mark-all-read').click();
   await expect(bo.getByTestId('unread-count')).toHaveCount(0, { timeout: 10_000 });
   await expect(bo.locator('[data-testid="notification"][data-unread]')).toHaveCount(0);

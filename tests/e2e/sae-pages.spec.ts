@@ -5,59 +5,13 @@
  * dashboards: the same workspace as feature.spec.ts, made here when missing). Labels are added through the queue.
  * Screenshots go to test-results/screenshots/ and each test checks its key elements are visible.
  */
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { expect, test, type Browser, type Page } from '@playwright/test';
-import pg from 'pg';
-import { FIXTURES_DIR } from '../shared';
+import { ensureSae, MODEL, SAE, shot, signedIn as signedInAs, sql } from './support';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const DATA_DIR = process.env.LEXICON_E2E_DATA!;
-const SHOTS = path.join(ROOT, 'test-results/screenshots');
-const MODEL = 'stories260K';
-const SAE = 'e2e-l2';
-const CORPUS = 'e2e-corpus';
-const PASSWORD = 'a long password';
 const run = Date.now().toString(36);
 const LABELS = [`quote opener ${run}`, `story ending ${run}`, `name after Once ${run}`];
 
-function lexicon(...args: string[]): string {
-  return execFileSync(process.execPath, [path.join(ROOT, 'bin/lexicon.mjs'), ...args], {
-    cwd: ROOT,
-    env: { ...process.env, LEXICON_DATA_DIR: DATA_DIR },
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: 540_000,
-  });
-}
-
-async function sql<T = Record<string, unknown>>(text: string, values: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client(fs.readFileSync(path.join(DATA_DIR, 'pg-url'), 'utf8').trim());
-  await client.connect();
-  try {
-    return (await client.query(text, values)).rows as T[];
-  } finally {
-    await client.end();
-  }
-}
-
-async function signedIn(browser: Browser, name: string): Promise<Page> {
-  const page = await (await browser.newContext({ viewport: { width: 1366, height: 900 } })).newPage();
-  await page.goto('/signup');
-  await page.getByLabel('Name').fill(name);
-  await page.getByLabel('Email').fill(`${name.toLowerCase()}-${run}@example.org`);
-  await page.getByLabel(/^Password/).fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign up' }).click();
-  await expect(page.getByTestId('current-user')).toContainText(name, { timeout: 60_000 });
-  return page;
-}
-
-async function shot(page: Page, name: string, fullPage = true) {
-  fs.mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage });
-}
+const signedIn = (browser: Browser, name: string) => signedInAs(browser, name, { width: 1366, height: 900 });
 
 /** Every listed element is inside the viewport's width (nothing pushed off a phone screen) and visible. */
 async function visibleAndInside(page: Page, testIds: string[]) {
@@ -75,15 +29,7 @@ let labelled: number[] = [];
 
 test.beforeAll(async ({}, info) => {
   info.setTimeout(600_000);
-  const [existing] = await sql<{ current_run_id: string | null }>(
-    'select s.current_run_id from sae s join model m on m.id = s.model_id where m.slug = $1 and s.slug = $2',
-    [MODEL, SAE],
-  );
-  if (!existing) lexicon('sae', 'add', path.join(FIXTURES_DIR, 'sae-stories260K-l2-standard'), '--model', MODEL, '--slug', SAE);
-  if (!existing?.current_run_id) {
-    lexicon('corpus', 'sample', '--model', MODEL, '--max-tokens', '8192', '--context', '128', '--seed', '1', '--name', CORPUS);
-    lexicon('dashboards', '--model', MODEL, '--sae', SAE, '--corpus', CORPUS);
-  }
+  await ensureSae(SAE, { dashboards: true });
 });
 
 test.describe.configure({ mode: 'serial' });
@@ -166,14 +112,14 @@ test('the SAE overview shows evals with token counts, charts, the scatter and it
   await expect(selection.getByRole('heading')).toContainText(/\d+ selected features?/);
   expect(await selection.locator('tbody tr').count()).toBeGreaterThan(5);
   await expect(selection.getByText(LABELS[0]!)).toBeVisible();
-  await shot(page, 'sae-overview-selection', false);
+  await shot(page, 'sae-overview-selection', { fullPage: false });
 
   // The other projections and the 3-D view.
   await page.getByRole('tab', { name: 'log density × encoder bias' }).click();
   await expect(scatter).toHaveAttribute('data-state', 'ready');
   await page.getByRole('tab', { name: '3-D' }).click();
   await expect(page.getByRole('tab', { name: '3-D' })).toHaveAttribute('aria-selected', 'true');
-  await shot(page, 'sae-overview-3d', false);
+  await shot(page, 'sae-overview-3d', { fullPage: false });
 
   // On a phone: the page stacks, and nothing is pushed off screen.
   await page.setViewportSize({ width: 390, height: 844 });

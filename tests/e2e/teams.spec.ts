@@ -4,73 +4,25 @@
  * the audit log shows the changes. The SAE is the fixture SAE on stories260K registered under a slug of its own, so
  * hiding it changes nothing for the other spec files. Screenshots go to test-results/screenshots/.
  */
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { expect, test, type Browser, type Page } from '@playwright/test';
-import pg from 'pg';
-import { FIXTURES_DIR } from '../shared';
+import { expect, test, type Page } from '@playwright/test';
+import { ensureSae, MODEL, newPage, shot, signedIn, signUp, sql } from './support';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const DATA_DIR = process.env.LEXICON_E2E_DATA!;
-const SHOTS = path.join(ROOT, 'test-results/screenshots');
-const MODEL = 'stories260K';
 const SAE = 'e2e-team';
-const PASSWORD = 'a long password';
 const run = Date.now().toString(36);
 const LABEL = `lighthouse keeper ${run}`;
 const TEAM = `lab-${run}`;
 const FEATURE_URL = `/${MODEL}/${SAE}/3`;
-
-function lexicon(...args: string[]): string {
-  return execFileSync(process.execPath, [path.join(ROOT, 'bin/lexicon.mjs'), ...args], {
-    cwd: ROOT,
-    env: { ...process.env, LEXICON_DATA_DIR: DATA_DIR },
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: 300_000,
-  });
-}
-
-async function sql<T = Record<string, unknown>>(text: string, values: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client(fs.readFileSync(path.join(DATA_DIR, 'pg-url'), 'utf8').trim());
-  await client.connect();
-  try {
-    return (await client.query(text, values)).rows as T[];
-  } finally {
-    await client.end();
-  }
-}
-
-const emailOf = (name: string) => `${name.toLowerCase()}-${run}@example.org`;
-
-async function signedIn(browser: Browser, name: string): Promise<Page> {
-  const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-  await page.goto('/signup');
-  await page.getByLabel('Name').fill(name);
-  await page.getByLabel('Email').fill(emailOf(name));
-  await page.getByLabel(/^Password/).fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign up' }).click();
-  await expect(page.getByTestId('current-user')).toContainText(name, { timeout: 60_000 });
-  return page;
-}
-
-async function shot(page: Page, name: string) {
-  fs.mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
-}
 
 test.describe.configure({ mode: 'serial' });
 
 let admin: Page;
 let member: Page;
 let outsider: Page;
+let memberEmail: string;
 
 test.beforeAll(async ({ browser }, info) => {
   info.setTimeout(600_000);
-  const [existing] = await sql('select s.id from sae s join model m on m.id = s.model_id where m.slug = $1 and s.slug = $2', [MODEL, SAE]);
-  if (!existing) lexicon('sae', 'add', path.join(FIXTURES_DIR, 'sae-stories260K-l2-standard'), '--model', MODEL, '--slug', SAE);
+  await ensureSae(SAE);
   // A labelled feature to search for (the wiki edit itself is feature.spec.ts's business).
   await sql(
     `insert into feature_page (sae_id, index, label, body, revision)
@@ -78,9 +30,10 @@ test.beforeAll(async ({ browser }, info) => {
      on conflict (sae_id, index) do update set label = excluded.label`,
     [MODEL, SAE, LABEL],
   );
-  admin = await signedIn(browser, 'Ada');
-  await sql(`update "user" set role = 'admin' where email = $1`, [emailOf('Ada')]);
-  member = await signedIn(browser, 'Mel');
+  admin = await newPage(browser);
+  await sql(`update "user" set role = 'admin' where email = $1`, [await signUp(admin, 'Ada')]);
+  member = await newPage(browser);
+  memberEmail = await signUp(member, 'Mel');
   outsider = await signedIn(browser, 'Otto');
 });
 
@@ -92,7 +45,7 @@ test('an admin creates a team, adds a member and makes an SAE team-only', async 
   await admin.getByRole('button', { name: 'Create team' }).click();
   await expect(admin).toHaveURL(new RegExp(`/teams/${TEAM}$`));
   await expect(admin.getByTestId('members')).toContainText('Ada');
-  await admin.getByTestId('member-email').fill(emailOf('Mel'));
+  await admin.getByTestId('member-email').fill(memberEmail);
   await admin.getByTestId('member-role').selectOption('editor');
   await admin.getByRole('button', { name: 'Add member' }).click();
   await expect(admin.getByTestId('members')).toContainText('Mel');

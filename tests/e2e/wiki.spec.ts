@@ -5,49 +5,12 @@
  * (added through the `lexicon` CLI when missing); it works on a feature nobody else has touched.
  * Screenshots go to test-results/screenshots/wiki-*.png.
  */
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { expect, test, type Browser, type Page } from '@playwright/test';
-import pg from 'pg';
-import { FIXTURES_DIR } from '../shared';
+import { expect, test, type Page } from '@playwright/test';
+import { ensureSae, MODEL, SAE, shot, signedIn, sql } from './support';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const DATA_DIR = process.env.LEXICON_E2E_DATA!;
-const SHOTS = path.join(ROOT, 'test-results/screenshots');
-const MODEL = 'stories260K';
-const SAE = 'e2e-l2';
-const PASSWORD = 'a long password';
 const run = Date.now().toString(36);
 
 let url: string;
-
-async function sql<T = Record<string, unknown>>(text: string, values: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client(fs.readFileSync(path.join(DATA_DIR, 'pg-url'), 'utf8').trim());
-  await client.connect();
-  try {
-    return (await client.query(text, values)).rows as T[];
-  } finally {
-    await client.end();
-  }
-}
-
-async function signedIn(browser: Browser, name: string): Promise<Page> {
-  const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-  await page.goto('/signup');
-  await page.getByLabel('Name').fill(name);
-  await page.getByLabel('Email').fill(`${name.toLowerCase()}-${run}@example.org`);
-  await page.getByLabel(/^Password/).fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign up' }).click();
-  await expect(page.getByTestId('current-user')).toContainText(name, { timeout: 60_000 });
-  return page;
-}
-
-async function shot(page: Page, name: string) {
-  fs.mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SHOTS, `wiki-${name}.png`), fullPage: true });
-}
 
 async function edit(page: Page, label: string, body: string, summary: string) {
   await page.getByTestId('edit-feature').click();
@@ -60,14 +23,7 @@ async function edit(page: Page, label: string, body: string, summary: string) {
 
 test.beforeAll(async ({}, info) => {
   info.setTimeout(300_000);
-  const [existing] = await sql('select s.id from sae s join model m on m.id = s.model_id where m.slug = $1 and s.slug = $2', [MODEL, SAE]);
-  if (!existing)
-    execFileSync(process.execPath, [path.join(ROOT, 'bin/lexicon.mjs'), 'sae', 'add', path.join(FIXTURES_DIR, 'sae-stories260K-l2-standard'), '--model', MODEL, '--slug', SAE], {
-      cwd: ROOT,
-      env: { ...process.env, LEXICON_DATA_DIR: DATA_DIR },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: 240_000,
-    });
+  await ensureSae(SAE);
   // A feature with no page, proposals or votes yet (other specs label the busiest ones).
   const [free] = await sql<{ index: number }>(
     `select i as index from generate_series(255, 0, -1) i
@@ -105,7 +61,7 @@ test('history with word diffs and revert, label votes, recent changes and contri
   // Insertions and deletions read without colour: underlined and struck through.
   expect(await alice.getByTestId('diff-label').locator('del').first().evaluate((e) => getComputedStyle(e).textDecorationLine)).toBe('line-through');
   expect(await alice.getByTestId('diff-body').locator('ins').first().evaluate((e) => getComputedStyle(e).textDecorationLine)).toBe('underline');
-  await shot(alice, 'history-diff');
+  await shot(alice, 'wiki-history-diff');
 
   // Revert to revision 1: a new revision 3, and the feature shows revision 1's text again.
   await alice.getByTestId('revert-1').click();
@@ -139,7 +95,7 @@ test('history with word diffs and revert, label votes, recent changes and contri
   await expect(winner).toContainText('by Bob');
   await expect(proposals(alice).getByTestId('proposal').filter({ hasText: `speech start ${run}` })).toHaveAttribute('data-votes', '0');
   await expect(alice.getByTestId('feature-label')).toHaveText(`dialogue ${run}`);
-  await shot(alice, 'proposals');
+  await shot(alice, 'wiki-proposals');
 
   // Recent changes: the vote that changed the label, the revert and the edits; filtered to Bob by the URL.
   await alice.getByRole('link', { name: 'Recent changes' }).click();
@@ -148,7 +104,7 @@ test('history with word diffs and revert, label votes, recent changes and contri
   await expect(mine.first()).toContainText(`dialogue ${run}`);
   await expect(mine.filter({ hasText: 'Reverted to revision 1' })).toHaveAttribute('data-kind', 'revert');
   await expect(mine).toHaveCount(5); // two edits, the revert, two label changes by vote
-  await shot(alice, 'changes');
+  await shot(alice, 'wiki-changes');
   const bobId = (await bob.getByRole('link', { name: 'Contributions' }).getAttribute('href'))!.split('/').at(-1)!;
   await alice.goto(`/changes?user=${bobId}`);
   await expect(alice.getByTestId('change')).toHaveCount(2);
@@ -160,5 +116,5 @@ test('history with word diffs and revert, label votes, recent changes and contri
   await expect(alice.getByTestId('user-revisions').getByTestId('change')).toHaveCount(3);
   await expect(alice.getByTestId('user-proposals')).toContainText(`speech start ${run}`);
   await expect(alice.getByTestId('user-proposals')).toContainText(`opening quotation mark ${run}`);
-  await shot(alice, 'contributions');
+  await shot(alice, 'wiki-contributions');
 });
