@@ -1,7 +1,7 @@
 /**
  * `npm run bench:web`: the web tier at scale (issue 5). Prints figures; not a test.
  *
- *   npm run bench:web [-- --features 1000000 --saes 40 --with-examples 200000 --duration 20 --connections 32 --no-build --keep]
+ *   npm run bench:web [-- --features 1000000 --saes 40 --with-examples 200000 --duration 20 --connections 32 --no-build --keep --profile DIR]
  *
  * 1. Starts a fresh embedded PostgreSQL in a temp dir, applies the migrations, and fills it with COPY: one model (a
  *    GPT-2-sized vocabulary of 50257 pieces), one corpus of 128-token contexts, `--saes` SAEs with `--features`
@@ -15,7 +15,8 @@
  *    autocannon (`--connections` concurrent clients, `--duration` seconds each after a warm-up):
  *      - the feature page /{model}/{sae}/{index} of random features that have top examples,
  *      - the SAE feature table page /{model}/{sae}/features with random sorts, filters and keyset cursors,
- *      - label search /search?q=WORD with words of every frequency;
+ *      - label search /search?q=WORD with words of every frequency,
+ *      - the sign-in page, the cheapest page there is (the layout and a form): the floor under every other figure;
  *    and, for comparison, the bare SQL of the feature page (the statement server/features.ts sends) at the same
  *    concurrency through a pool as large as the app's (10), and with one client.
  * 4. Stops everything and removes the temp dir (unless --keep).
@@ -54,6 +55,8 @@ const WARMUP = Number(option('warmup', '5'));
 const CONNECTIONS = Number(option('connections', '32'));
 const BUILD = !argv.includes('--no-build');
 const KEEP = argv.includes('--keep');
+/** `--profile DIR`: the web server writes a V8 CPU profile there when it stops (open it in Chrome's DevTools). */
+const PROFILE = option('profile', '');
 const MODEL = 'bench';
 const PER_SAE = Math.ceil(N_FEATURES / N_SAES);
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -296,6 +299,8 @@ interface Figures {
   rps: number;
   requests: number;
   errors: number;
+  /** mean response body size */
+  bytes?: number;
   /** the web server's CPU time (user + system) per request while measured: what a request costs, whatever the load */
   cpuPerRequest?: number;
 }
@@ -341,6 +346,7 @@ async function load(url: string, paths: () => string, seconds: number, connectio
   const cpuAfter = cpuMs(server?.pid);
   latencies.sort((a, b) => a - b);
   return {
+    bytes: r.throughput.total / Math.max(1, r.requests.total),
     cpuPerRequest: cpuBefore !== undefined && cpuAfter !== undefined ? (cpuAfter - cpuBefore) / Math.max(1, latencies.length) : undefined,
     p50: percentile(latencies, 50),
     p95: percentile(latencies, 95),
@@ -403,6 +409,7 @@ async function featurePageStatement(pool: pg.Pool, sae: string, index: number): 
 
 const fmt = (f: Figures) =>
   `p50 ${f.p50.toFixed(1)} ms · p95 ${f.p95.toFixed(1)} ms · p99 ${f.p99.toFixed(1)} ms · mean ${f.mean.toFixed(1)} ms · ${f.rps.toFixed(1)} req/s (${f.requests} requests, ${f.errors} errors)` +
+  (f.bytes !== undefined ? ` · ${(f.bytes / 1024).toFixed(0)} KiB/response` : '') +
   (f.cpuPerRequest !== undefined ? ` · server CPU ${f.cpuPerRequest.toFixed(1)} ms/request` : '');
 
 // ---- main -------------------------------------------------------------------------------------------------------
@@ -461,7 +468,8 @@ try {
   }
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  server = spawn(path.join(ROOT, 'node_modules/.bin/next'), ['start', '-p', String(port), '-H', '127.0.0.1'], {
+  const profile = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(PROFILE)}`] : [];
+  server = spawn(process.execPath, [...profile, path.join(ROOT, 'node_modules/next/dist/bin/next'), 'start', '-p', String(port), '-H', '127.0.0.1'], {
     cwd: ROOT,
     env: { ...process.env, LEXICON_NEXT_DIST_DIR: DIST_DIR, NODE_ENV: 'production', DATABASE_URL: database.url, AUTH_SECRET: randomBytes(32).toString('base64url'), AUTH_TRUST_HOST: 'true' },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -508,12 +516,16 @@ try {
   console.log(`  SAE feature table   ${fmt(table)}`);
   const search = await load(url, searchPath, DURATION);
   console.log(`  label search        ${fmt(search)}`);
+  // The floor: the cheapest page the app serves (the layout and a form, no query), as loaded.
+  const floor = await load(url, () => '/signin', DURATION);
+  console.log(`  sign-in page        ${fmt(floor)}   ← floor: any page costs this much`);
 
   // One client at a time: what a request costs without queueing behind others.
   console.log(`\nHTTP, 1 client, 10 s each`);
   console.log(`  feature page        ${fmt(await load(url, featurePath, 10, 1))}`);
   console.log(`  SAE feature table   ${fmt(await load(url, tablePath, 10, 1))}`);
   console.log(`  label search        ${fmt(await load(url, searchPath, 10, 1))}`);
+  console.log(`  sign-in page        ${fmt(await load(url, () => '/signin', 10, 1))}`);
 
   // The feature page's bare SQL, same concurrency, through a pool as large as the app's.
   server.kill('SIGTERM');
@@ -530,6 +542,7 @@ try {
   console.log(`  1 client                 ${fmt(single)}`);
   console.log(`\nFeature page p95 / bare SQL p95 at the same concurrency: ${(feature.p95 / bare.p95).toFixed(2)}×`);
   console.log(`Targets: feature page p95 ≤ 100 ms (${feature.p95 <= 100 ? 'met' : 'NOT met'}) and ≤ 3× bare SQL (${feature.p95 <= 3 * bare.p95 ? 'met' : 'NOT met'}); search p95 ≤ 150 ms (${search.p95 <= 150 ? 'met' : 'NOT met'})`);
+  console.log(`Floor: the sign-in page's p95 at ${CONNECTIONS} clients is ${floor.p95.toFixed(1)} ms; the feature page's is ${(feature.p95 / floor.p95).toFixed(2)}× it, search ${(search.p95 / floor.p95).toFixed(2)}×`);
   log(`load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   log('done');
 } catch (err) {
