@@ -97,6 +97,8 @@ export async function restartScenario(
   const start = performance.now();
   const deadline = start + options.durationMs;
   const retriesBefore = connectionRetries.count;
+  // markers unique to this call: a later round must not find an earlier round's writes
+  const round = `r${Date.now().toString(36)}`;
 
   // Someone viewing a feature page throughout, through the real subscription.
   const watched = options.writers % setup.dSae;
@@ -115,7 +117,7 @@ export async function restartScenario(
     const index = w % setup.dSae;
     let base = (await currentPageVersion(db, setup.saeId, index)).revision;
     for (let i = 0; performance.now() < deadline; i++) {
-      const marker = `w${w}-i${i}`;
+      const marker = `${round}-w${w}-i${i}`;
       const began = performance.now();
       if (i % 2 === 0) {
         const target = (w + i) % setup.dSae;
