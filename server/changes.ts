@@ -152,16 +152,7 @@ export async function contributor(db: Db, viewer: Viewer, userId: string): Promi
 
 /** The label proposals a user made, newest first, with their votes (latest 100, visible SAEs only). */
 export async function proposalsBy(db: Db, viewer: Viewer, userId: string): Promise<ProposalContribution[]> {
-  const { rows } = await db.execute<{
-    id: string;
-    model: string;
-    sae: string;
-    index: number;
-    label: string;
-    votes: number;
-    shown: boolean;
-    created_at: string;
-  }>(sql`
+  const { rows } = await db.execute<Omit<ProposalContribution, 'at'> & { created_at: string }>(sql`
     select p.id, m.slug as model, s.slug as sae, p.index, p.label, p.created_at,
            (select count(*)::int from label_vote v where v.proposal_id = p.id) as votes,
            coalesce(fp.label = p.label, false) as shown
@@ -172,14 +163,5 @@ export async function proposalsBy(db: Db, viewer: Viewer, userId: string): Promi
      where p.author_id = ${userId} and ${visibleSaeSql(viewer, sql`p.sae_id`)}
      order by p.created_at desc, p.id desc
      limit 100`);
-  return rows.map((r) => ({
-    id: r.id,
-    model: r.model,
-    sae: r.sae,
-    index: r.index,
-    label: r.label,
-    votes: r.votes,
-    shown: r.shown,
-    at: new Date(r.created_at),
-  }));
+  return rows.map(({ created_at, ...r }) => ({ ...r, at: new Date(created_at) }));
 }

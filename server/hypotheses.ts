@@ -274,6 +274,15 @@ export async function listHypotheses(db: Db, viewer: Viewer, filter: HypothesisF
                             where hf.hypothesis_id = h.id and m.slug = ${filter.sae.model} and s.slug = ${filter.sae.sae})`);
   if (filter.before) where.push(sql`(h.created_at, h.id) < (${filter.before.createdAt.toISOString()}::timestamptz, ${filter.before.id}::uuid)`);
   const { rows } = await db.execute<Record<string, unknown>>(sql`
+    ${SUMMARY_SELECT}
+     where ${sql.join(where, sql` and `)}
+     order by h.created_at desc, h.id desc
+     limit ${Math.min(filter.limit ?? 50, 200)}`);
+  return rows.map(summaryOf);
+}
+
+/** The columns of a HypothesisSummary (summaryOf reads them), from hypothesis h and its author u. */
+const SUMMARY_SELECT = sql`
     select h.id, h.statement, h.status, h.author_id, u.name as author_name, h.created_at, h.status_changed_at,
            (select coalesce(sum(v.value), 0) from hypothesis_vote v where v.hypothesis_id = h.id)::int as score,
            (select count(*) from hypothesis_vote v where v.hypothesis_id = h.id)::int as votes,
@@ -283,12 +292,7 @@ export async function listHypotheses(db: Db, viewer: Viewer, filter: HypothesisF
               from hypothesis_feature hf join sae s on s.id = hf.sae_id join model m on m.id = s.model_id
               left join feature_page p on p.sae_id = hf.sae_id and p.index = hf.index
              where hf.hypothesis_id = h.id) as features
-      from hypothesis h left join "user" u on u.id = h.author_id
-     where ${sql.join(where, sql` and `)}
-     order by h.created_at desc, h.id desc
-     limit ${Math.min(filter.limit ?? 50, 200)}`);
-  return rows.map(summaryOf);
-}
+      from hypothesis h left join "user" u on u.id = h.author_id`;
 
 function summaryOf(r: Record<string, unknown>): HypothesisSummary {
   return {
@@ -331,18 +335,7 @@ export async function getHypothesis(db: Db, viewer: Viewer, id: string): Promise
   const features = await hypothesisFeaturesFor(db, viewer, id, 'read');
   const [[summary], [extra], history, mine, can] = await Promise.all([
     db
-      .execute<Record<string, unknown>>(sql`
-        select h.id, h.statement, h.status, h.author_id, u.name as author_name, h.created_at, h.status_changed_at,
-               (select coalesce(sum(v.value), 0) from hypothesis_vote v where v.hypothesis_id = h.id)::int as score,
-               (select count(*) from hypothesis_vote v where v.hypothesis_id = h.id)::int as votes,
-               (select count(*) from evidence e where e.hypothesis_id = h.id)::int as evidence,
-               (select json_agg(json_build_object('model', m.slug, 'sae', s.slug, 'index', hf.index, 'saeId', s.id,
-                                                  'label', nullif(p.label, '')) order by m.slug, s.slug, hf.index)
-                  from hypothesis_feature hf join sae s on s.id = hf.sae_id join model m on m.id = s.model_id
-                  left join feature_page p on p.sae_id = hf.sae_id and p.index = hf.index
-                 where hf.hypothesis_id = h.id) as features
-          from hypothesis h left join "user" u on u.id = h.author_id
-         where h.id = ${id}`)
+      .execute<Record<string, unknown>>(sql`${SUMMARY_SELECT} where h.id = ${id}`)
       .then((r) => r.rows),
     db
       .select({ body: hypotheses.body, updatedAt: hypotheses.updatedAt, modelSlug: models.slug, changedBy: sql<string | null>`(select name from "user" where id = ${hypotheses.statusChangedBy})` })
