@@ -7,6 +7,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { visibleSaeSql, type Viewer } from './authz';
 import type { Db } from './db';
+import { displayNameSql } from './users';
 
 export type ChangeKind = 'edit' | 'revert' | 'vote';
 
@@ -87,7 +88,7 @@ export async function recentChanges(db: Db, viewer: Viewer, filter: ChangeFilter
     cursor_at: string;
   }>(sql`
     select r.id, m.slug as model, s.slug as sae, r.index, r.revision, r.label, prev.label as previous_label, r.summary,
-           r.author_id, coalesce(u.name, 'user ' || left(u.id, 8)) as author_name, r.created_at,
+           r.author_id, ${displayNameSql()} as author_name, r.created_at,
            r.created_at::text as cursor_at
       from feature_revision r
       join sae s on s.id = r.sae_id
@@ -142,7 +143,7 @@ export interface Contributor {
 /** Who the user is and how much they contributed where the viewer can see; undefined for an unknown id. */
 export async function contributor(db: Db, viewer: Viewer, userId: string): Promise<Contributor | undefined> {
   const { rows } = await db.execute<{ id: string; name: string; role: string; created_at: string; revisions: number; proposals: number }>(sql`
-    select u.id, coalesce(u.name, 'user ' || left(u.id, 8)) as name, u.role, u.created_at,
+    select u.id, ${displayNameSql()} as name, u.role, u.created_at,
            (select count(*)::int from feature_revision r where r.author_id = u.id and ${visibleSaeSql(viewer, sql`r.sae_id`)}) as revisions,
            (select count(*)::int from label_proposal p where p.author_id = u.id and ${visibleSaeSql(viewer, sql`p.sae_id`)}) as proposals
       from "user" u where u.id = ${userId}`);

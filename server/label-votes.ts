@@ -13,6 +13,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import { featurePages, labelProposals, labelVotes } from '@/drizzle/schema';
 import type { Db } from './db';
 import { editFeature } from './features';
+import { displayNameSql } from './users';
 
 export interface Feature {
   saeId: string;
@@ -51,7 +52,7 @@ export async function labelStanding(db: Db, saeId: string, index: number, viewer
     votes: number;
     mine: boolean;
   }>(sql`
-    select p.id, p.label, p.author_id, coalesce(u.name, 'user ' || left(u.id, 8)) as author_name, p.created_at,
+    select p.id, p.label, p.author_id, ${displayNameSql()} as author_name, p.created_at,
            count(v.user_id)::int as votes, coalesce(bool_or(v.user_id = ${viewerId}), false) as mine
       from label_proposal p
       left join label_vote v on v.proposal_id = p.id
@@ -61,7 +62,7 @@ export async function labelStanding(db: Db, saeId: string, index: number, viewer
      order by votes desc, p.created_at, p.id`);
   // The revision since which the label has been what it is: the first after the last one with another label.
   const { rows: since } = await db.execute<{ label: string; author_id: string | null; author_name: string | null; created_at: string; summary: string }>(sql`
-    select p.label, r.author_id, coalesce(u.name, 'user ' || left(u.id, 8)) as author_name, r.created_at, r.summary
+    select p.label, r.author_id, ${displayNameSql()} as author_name, r.created_at, r.summary
       from feature_page p
       join feature_revision r on r.sae_id = p.sae_id and r.index = p.index
       left join "user" u on u.id = r.author_id

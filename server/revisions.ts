@@ -8,6 +8,7 @@ import { and, desc, eq, sql } from 'drizzle-orm';
 import { featureRevisions, users } from '@/drizzle/schema';
 import type { Db } from './db';
 import { editFeature } from './features';
+import { displayNameSql } from './users';
 
 export interface RevisionSummary {
   revision: number;
@@ -36,7 +37,7 @@ export interface RevisionDiff {
   body: DiffPart[];
 }
 
-const authorName = sql<string>`coalesce(${users.name}, 'user ' || left(${users.id}, 8))`;
+const authorName = sql<string>`${displayNameSql('"user"')}`;
 
 /** Every revision of a feature page, newest first. */
 export async function featureHistory(db: Db, saeId: string, index: number): Promise<RevisionSummary[]> {

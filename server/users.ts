@@ -9,6 +9,9 @@ import { withTransaction, type Db } from './db';
 export type UserRow = typeof users.$inferSelect;
 export type Role = UserRow['role'];
 
+/** A user's name as pages show it, in SQL: their name, else "user" and the start of their id. `alias` is the "user" row's. */
+export const displayNameSql = (alias = 'u') => sql.raw(`coalesce(${alias}.name, 'user ' || left(${alias}.id, 8))`);
+
 export const signUpInput = z.object({
   name: z.string().trim().min(1, 'name is required').max(80, 'name is longer than 80 characters'),
   email: z.string().trim().toLowerCase().pipe(z.email('not a valid email address')),
