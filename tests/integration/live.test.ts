@@ -5,7 +5,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hypotheses, jobs, resourceAccess } from '@/drizzle/schema';
+import { hypotheses, hypothesisFeatures, jobs, resourceAccess } from '@/drizzle/schema';
 import { createCaller } from '@/server/api/root';
 import type { Context } from '@/server/api/trpc';
 import { viewerOf } from '@/server/authz';
@@ -158,6 +158,7 @@ describe('subscriptions through tRPC', () => {
 describe('hypothesis subscriptions', () => {
   it('relay the hypothesis topic, for hypotheses that exist', async () => {
     const [h] = await getDb().insert(hypotheses).values({ modelId: model.id, statement: 'feature 3 fires on cats', authorId: editor.id }).returning();
+    await getDb().insert(hypothesisFeatures).values({ hypothesisId: h!.id, saeId, index: 3 });
     const abort = new AbortController();
     const stream = (await callerFor(null, abort.signal).live.hypothesis({ id: h!.id })) as AsyncIterable<unknown>;
     const log = new EventLog<Live>((async function* () {
@@ -167,8 +168,9 @@ describe('hypothesis subscriptions', () => {
     await publish(getDb(), { topic: hypothesisTopic(h!.id), type: 'evidence', id: 'e1' });
     expect(await log.next((e) => e.type === 'evidence')).toEqual({ type: 'evidence', id: 'e1' });
     abort.abort();
-    const missing = (await callerFor(null).live.hypothesis({ id: crypto.randomUUID() })) as AsyncIterable<unknown>;
-    await expect((async () => { for await (const _ of missing) return; })()).rejects.toThrow('no such hypothesis');
+    const id = crypto.randomUUID();
+    const missing = (await callerFor(null).live.hypothesis({ id })) as AsyncIterable<unknown>;
+    await expect((async () => { for await (const _ of missing) return; })()).rejects.toThrow(`no hypothesis ${id}`);
   });
 });
 

@@ -127,6 +127,18 @@ describe('a team-only SAE', () => {
     expect((await callerFor(member).job.get({ id: hiddenJob })).id).toBe(hiddenJob);
   });
 
+  it('keeps its hypotheses from outsiders in a public model: no page, no watch, no live stream', async () => {
+    const { id } = await callerFor(member).hypothesis.create({ statement: 'stripes of a zebra', features: [`vis/${HIDDEN}/1`] });
+    for (const user of [null, outsider]) {
+      const caller = callerFor(user);
+      await expect(caller.hypothesis.get({ id })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      const stream = (await caller.live.hypothesis({ id })) as AsyncIterable<unknown>;
+      await expect((async () => { for await (const _ of stream) return; })()).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    }
+    await expect(callerFor(outsider).notification.watch({ kind: 'hypothesis', targetId: id, watching: true })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(await callerFor(member).notification.watch({ kind: 'hypothesis', targetId: id, watching: true })).toBe(true);
+  });
+
   it('drops out of lists for those who cannot see it', async () => {
     const entries = async (user: UserRow | null) => (await callerFor(user).list.get({ id: listId })).entries.map((e) => e.sae);
     expect(await entries(outsider)).toEqual([OPEN]);

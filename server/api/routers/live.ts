@@ -5,12 +5,11 @@
  * saw, and is told to re-read (`resync`): events published while it was away are not kept.
  */
 import { TRPCError, tracked } from '@trpc/server';
-import { eq } from 'drizzle-orm';
 import { z } from 'zod';
-import { hypotheses } from '@/drizzle/schema';
 import { authorize } from '../../authz';
 import { eventHub, featureTopic, hypothesisTopic, userTopic, type DeliveredEvent } from '../../events';
 import { findSae } from '../../features';
+import { hypothesisFeaturesFor } from '../../hypotheses';
 import { createTRPCRouter, protectedProcedure, publicProcedure } from '../trpc';
 
 const slug = z.string().min(1).max(200);
@@ -51,9 +50,8 @@ export const liveRouter = createTRPCRouter({
 
   /** A hypothesis page: status changes, evidence, comments. */
   hypothesis: publicProcedure.input(z.object({ id: z.uuid(), lastEventId })).subscription(async function* ({ ctx, input, signal }) {
-    const [row] = await ctx.db.select({ modelId: hypotheses.modelId }).from(hypotheses).where(eq(hypotheses.id, input.id));
-    if (!row) throw new TRPCError({ code: 'NOT_FOUND', message: 'no such hypothesis' });
-    await authorize(ctx.db, ctx.viewer, 'read', { model: row.modelId }, 'such hypothesis');
+    // read on every SAE the hypothesis touches, as its page needs
+    await hypothesisFeaturesFor(ctx.db, ctx.viewer, input.id, 'read');
     yield* relay(hypothesisTopic(input.id), { signal, lastEventId: input.lastEventId });
   }),
 

@@ -2,9 +2,10 @@
 import { TRPCError } from '@trpc/server';
 import { and, desc, eq, isNull, lt, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { hypotheses, notifications, saes, users, watches } from '@/drizzle/schema';
-import { authorize, type Target } from '../../authz';
+import { notifications, saes, users, watches } from '@/drizzle/schema';
+import { authorize, type Viewer } from '../../authz';
 import type { Db } from '../../db';
+import { hypothesisFeaturesFor } from '../../hypotheses';
 import { markRead, unwatch, watch } from '../../notifications';
 import { createTRPCRouter, protectedProcedure, publicProcedure } from '../trpc';
 
@@ -17,20 +18,18 @@ type WatchTarget = z.infer<typeof watchTarget>;
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** What authorisation decides on for a watch target; NOT_FOUND for ids that cannot exist. */
-async function targetOf(db: Db, { kind, targetId }: WatchTarget): Promise<Target> {
+/** Watching needs the comment action on what is watched (on every SAE a hypothesis touches); NOT_FOUND for ids that cannot exist. */
+async function authorizeWatch(db: Db, viewer: Viewer, { kind, targetId }: WatchTarget): Promise<void> {
   const notFound = () => new TRPCError({ code: 'NOT_FOUND', message: `no ${kind} "${targetId}"` });
   if (kind === 'hypothesis') {
-    if (!uuid.test(targetId)) throw notFound();
-    const [row] = await db.select({ modelId: hypotheses.modelId }).from(hypotheses).where(eq(hypotheses.id, targetId));
-    if (!row) throw notFound();
-    return { model: row.modelId };
+    await hypothesisFeaturesFor(db, viewer, targetId, 'comment');
+    return;
   }
   const match = kind === 'feature' ? /^([^/]+)\/(\d{1,10})$/.exec(targetId) : [targetId, targetId];
   if (!match || !uuid.test(match[1]!)) throw notFound();
   const [sae] = await db.select({ dSae: saes.dSae }).from(saes).where(eq(saes.id, match[1]!));
   if (!sae || (kind === 'feature' && Number(match[2]) >= sae.dSae)) throw notFound();
-  return { sae: match[1]! };
+  await authorize(db, viewer, 'comment', { sae: match[1]! }, `${kind} "${targetId}"`);
 }
 
 export const notificationRouter = createTRPCRouter({
@@ -90,9 +89,8 @@ export const notificationRouter = createTRPCRouter({
     return rows.length > 0;
   }),
 
-  /** Watching needs the comment action on what is watched. */
   watch: protectedProcedure.input(watchTarget.extend({ watching: z.boolean() })).mutation(async ({ ctx, input }) => {
-    await authorize(ctx.db, ctx.viewer, 'comment', await targetOf(ctx.db, input), `${input.kind} "${input.targetId}"`);
+    await authorizeWatch(ctx.db, ctx.viewer, input);
     if (input.watching) await watch(ctx.db, ctx.session.user.id, input.kind, input.targetId);
     else await unwatch(ctx.db, ctx.session.user.id, input.kind, input.targetId);
     return input.watching;
