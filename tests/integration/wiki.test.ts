@@ -81,11 +81,16 @@ describe('history, diff and revert', () => {
     await callerFor(bo).feature.edit({ ...f, label: 'quotation marks', body: 'Fires on the opening quote of speech.', summary: 'first', baseRevision: 0 });
     await callerFor(cy).feature.edit({ ...f, label: 'opening quotation marks', body: 'Fires on the opening quote of direct speech.', summary: 'more precise', baseRevision: 1 });
 
-    const history = await callerFor(null).wiki.history(f);
+    const { revisions: history } = await callerFor(null).wiki.history(f);
     expect(history.map((r) => [r.revision, r.label, r.summary, r.author?.name])).toEqual([
       [2, 'opening quotation marks', 'more precise', 'Cy'],
       [1, 'quotation marks', 'first', 'Bo'],
     ]);
+
+    // revert needs edit on this SAE: the history says who may
+    expect((await callerFor(null).wiki.history(f)).can.edit).toBe(false);
+    expect((await callerFor(vi).wiki.history(f)).can.edit).toBe(false);
+    expect((await callerFor(bo).wiki.history(f)).can.edit).toBe(true);
 
     const diff = await callerFor(null).wiki.compare({ ...f, from: 1, to: 2 });
     expect(diff.label.filter((p) => p.kind !== 'same').map((p) => [p.kind, p.text.trim()])).toEqual([['ins', 'opening']]);
@@ -110,7 +115,7 @@ describe('history, diff and revert', () => {
     expect(await callerFor(bo).wiki.revert({ ...f, revision: 1, baseRevision: 2 })).toEqual({ revision: 3 });
     const current = await callerFor(null).feature.current(f);
     expect([current.label, current.body, current.revision, current.updatedBy]).toEqual(['quotation marks', 'Fires on the opening quote of speech.', 3, 'Bo']);
-    const [latest] = await callerFor(null).wiki.history(f);
+    const [latest] = (await callerFor(null).wiki.history(f)).revisions;
     expect([latest!.summary, latest!.author?.name]).toEqual(['Reverted to revision 1', 'Bo']);
   });
 
@@ -149,7 +154,7 @@ describe('label proposals and votes', () => {
       ['speech verbs', 1, true, true, 'Cy'],
       ['dialogue start', 0, false, false, 'Bo'],
     ]);
-    const [revision] = await callerFor(null).wiki.history(f);
+    const [revision] = (await callerFor(null).wiki.history(f)).revisions;
     expect([revision!.summary, revision!.author?.name]).toEqual(['Label chosen by vote: speech verbs', 'Vi']);
     const notes = await getDb().select().from(notifications).where(eq(notifications.userId, admin.id));
     expect(notes.map((n) => [n.kind, n.url])).toEqual([['label', '/wiki/open/3']]);
@@ -239,7 +244,8 @@ describe('recent changes and contributions', () => {
 
     for (const who of [member, admin]) {
       expect((await callerFor(who).wiki.changes({})).changes.some((c) => c.label === 'hidden label')).toBe(true);
-      expect(await callerFor(who).wiki.history(f)).toHaveLength(1);
+      expect((await callerFor(who).wiki.history(f)).revisions).toHaveLength(1);
+      expect((await callerFor(who).wiki.history(f)).can.edit).toBe(true); // Mo edits as the team's editor
     }
     for (const who of [null, cy, vi]) {
       expect((await callerFor(who).wiki.changes({})).changes.some((c) => c.sae === 'secret')).toBe(false);
@@ -281,7 +287,7 @@ describe('concurrent votes', () => {
     const [first, second] = standing.proposals;
     expect(first!.votes).toBeGreaterThanOrEqual(second!.votes);
     if (first!.votes > 0) expect(standing.label).toBe(first!.label);
-    const revisions = (await callerFor(null).wiki.history(f)).map((r) => r.revision).reverse();
+    const revisions = (await callerFor(null).wiki.history(f)).revisions.map((r) => r.revision).reverse();
     expect(revisions).toEqual(revisions.map((_, k) => k + 1));
   });
 });

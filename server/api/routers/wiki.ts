@@ -5,7 +5,7 @@
  */
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
-import { authorize, type Action, type Viewer } from '../../authz';
+import { authorize, permissions, type Action, type Level, type Viewer } from '../../authz';
 import { BadCursor, contributor, proposalsBy, recentChanges } from '../../changes';
 import type { Db } from '../../db';
 import { EditConflict, findSae } from '../../features';
@@ -20,14 +20,14 @@ const address = z.object({ model: slug, sae: slug, index: z.number().int().min(0
 const revision = z.number().int().min(1).max(2 ** 31 - 1);
 
 /** The feature at the address, once the viewer may do `action` there (NOT_FOUND for what they cannot see). */
-async function feature(ctx: Ctx, input: z.infer<typeof address>, action: Action): Promise<Feature> {
+async function feature(ctx: Ctx, input: z.infer<typeof address>, action: Action): Promise<Feature & { level: Level }> {
   const what = `feature ${input.model}/${input.sae}/${input.index}`;
   const sae = await findSae(ctx.db, input.model, input.sae);
   if (!sae) throw new TRPCError({ code: 'NOT_FOUND', message: `no ${what}` });
-  await authorize(ctx.db, ctx.viewer, action, { sae: sae.saeId }, what);
+  const level = await authorize(ctx.db, ctx.viewer, action, { sae: sae.saeId }, what);
   if (input.index >= sae.dSae)
     throw new TRPCError({ code: 'NOT_FOUND', message: `feature ${input.index} is out of range: this SAE has features 0..${sae.dSae - 1}` });
-  return { saeId: sae.saeId, index: input.index };
+  return { saeId: sae.saeId, index: input.index, level };
 }
 
 function signedIn(ctx: Ctx): string {
@@ -49,10 +49,10 @@ async function answer<T>(work: Promise<T>): Promise<T> {
 }
 
 export const wikiRouter = createTRPCRouter({
-  /** Every revision of the feature's label and description, newest first. */
+  /** Every revision of the feature's label and description, newest first, and what the viewer may do here (revert: edit). */
   history: publicProcedure.input(address).query(async ({ ctx, input }) => {
     const f = await feature(ctx, input, 'read');
-    return featureHistory(ctx.db, f.saeId, f.index);
+    return { revisions: await featureHistory(ctx.db, f.saeId, f.index), can: permissions(f.level) };
   }),
 
   /** Word-level diff of label and description between two revisions. */

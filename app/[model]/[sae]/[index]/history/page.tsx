@@ -32,10 +32,10 @@ export default async function HistoryPage({ params, searchParams }: { params: Pr
   if (index === null) notFound();
   const address = { model, sae, index };
   const caller = await api();
-  const [history, me] = await Promise.all([orNotFound(caller.wiki.history(address)), caller.auth.me()]);
+  const { revisions: history, can } = await orNotFound(caller.wiki.history(address));
   const path = `/${model}/${sae}/${index}`;
   const current = history[0]?.revision ?? 0;
-  const canEdit = me?.role === 'editor' || me?.role === 'admin';
+  const canEdit = can.edit;
 
   // Default comparison: the latest change (previous → current).
   const to = parseNumber(search.to) ?? (current >= 1 ? current : null);
