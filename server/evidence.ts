@@ -222,7 +222,7 @@ export async function rerunEvidence(db: Db, viewer: Viewer, evidenceId: string):
       params: jobParams[type].parse(row.params) as never,
       userId: viewer!.id,
       modelId: sae!.modelId,
-    });
+    }, { requestedBy: viewer! }); // a re-run is a compute job like any other: it counts against the rate limit
     const [inserted] = await db.insert(evidenceReruns).values({ evidenceId, requestedBy: viewer!.id, jobId: job.id }).returning({ id: evidenceReruns.id });
     rerun = { id: inserted!.id, jobId: job.id };
   }
