@@ -60,6 +60,18 @@ interface PresenceAnnouncement {
   /** the announcing process */
   id: string;
   count: number;
+  /**
+   * Increases with each announcement of the process. Announcements go through different pool connections, so
+   * they can arrive out of order; an older one than the last heard from that process is stale and ignored.
+   */
+  seq: number;
+}
+
+interface RemotePresence {
+  count: number;
+  seq: number;
+  /** when it was heard (Date.now()) */
+  at: number;
 }
 
 /** Exported for tests that need a second process's hub; everything else uses `eventHub()`. */
@@ -77,8 +89,9 @@ export class EventHub {
   connections = 0;
   /** topic → viewer key → open subscriptions of this process */
   private readonly localViewers = new Map<string, Map<string, number>>();
-  /** topic → process id → its latest announcement */
-  private readonly remoteViewers = new Map<string, Map<string, { count: number; at: number }>>();
+  /** topic → process id → its latest announcement (kept at count 0 too, so a stale one cannot revive it) */
+  private readonly remoteViewers = new Map<string, Map<string, RemotePresence>>();
+  private announcements = 0;
 
   constructor() {
     this.emitter.setMaxListeners(0);
@@ -211,7 +224,8 @@ export class EventHub {
 
   private async announce(topic: string) {
     this.emitPresence(topic);
-    const announcement: PresenceAnnouncement = { topic, type: 'presence', id: this.processId, count: this.localViewers.get(topic)?.size ?? 0 };
+    const count = this.localViewers.get(topic)?.size ?? 0;
+    const announcement: PresenceAnnouncement = { topic, type: 'presence', id: this.processId, count, seq: ++this.announcements };
     try {
       await getPool().query('select pg_notify($1, $2)', [EVENT_CHANNEL, JSON.stringify(announcement)]);
     } catch (err) {
@@ -229,12 +243,13 @@ export class EventHub {
   }
 
   private onPresence(a: PresenceAnnouncement) {
-    if (a.id === this.processId || typeof a.count !== 'number') return;
-    const entries = this.remoteViewers.get(a.topic) ?? new Map<string, { count: number; at: number }>();
+    if (a.id === this.processId || typeof a.count !== 'number' || typeof a.seq !== 'number') return;
+    const entries = this.remoteViewers.get(a.topic) ?? new Map<string, RemotePresence>();
     this.remoteViewers.set(a.topic, entries);
-    const known = entries.has(a.id);
-    if (a.count > 0) entries.set(a.id, { count: a.count, at: Date.now() });
-    else entries.delete(a.id);
+    const last = entries.get(a.id);
+    if (last && a.seq <= last.seq) return;
+    const known = (last?.count ?? 0) > 0;
+    entries.set(a.id, { count: a.count, seq: a.seq, at: Date.now() });
     // A process new to this topic has not heard our count yet: tell it now rather than at the next heartbeat.
     if (!known && a.count > 0 && this.localViewers.has(a.topic)) void this.announce(a.topic);
     else this.emitPresence(a.topic);

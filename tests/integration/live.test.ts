@@ -10,7 +10,7 @@ import { createCaller } from '@/server/api/root';
 import type { Context } from '@/server/api/trpc';
 import { viewerOf } from '@/server/authz';
 import { getDb, getPool, withTransaction } from '@/server/db';
-import { EventHub, eventHub, featureTopic, hypothesisTopic, publish, type DeliveredEvent } from '@/server/events';
+import { EVENT_CHANNEL, EventHub, eventHub, featureTopic, hypothesisTopic, publish, type DeliveredEvent } from '@/server/events';
 import { markDone, markRunning } from '@/server/jobs';
 import { signUp, type UserRow } from '@/server/users';
 import { startTestDatabase, type TestDatabase } from '../helpers/database';
@@ -114,6 +114,16 @@ describe('the event hub', () => {
     expect(other.viewing(topic)).toBe(2);
     leaveThere();
     await here.next((e) => e.type === 'presence' && e.count === 1, 10_000, here.seen.length);
+    // An announcement older than the last one heard from that process (they can arrive out of order) is ignored;
+    // the marker after it, on the same connection, arrives after it.
+    const stale = { topic, type: 'presence', id: other.processId, count: 1, seq: 0 };
+    await getPool().query('select pg_notify($1, $2), pg_notify($1, $3)', [
+      EVENT_CHANNEL,
+      JSON.stringify(stale),
+      JSON.stringify({ topic, type: 'comment', id: 'marker' }),
+    ]);
+    await here.next((e) => e.id === 'marker');
+    expect(eventHub().viewing(topic)).toBe(1);
     leaveTwice();
     expect(eventHub().viewing(topic)).toBe(1);
     leaveHere();
