@@ -202,7 +202,11 @@ export async function rerunEvidence(db: Db, viewer: Viewer, evidenceId: string):
   if (!row.saeId) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'the SAE this evidence was computed on is gone' });
   await authorize(db, viewer, 'compute', { sae: row.saeId }, 'evidence');
   const [sae] = await db.select({ modelId: saes.modelId }).from(saes).where(eq(saes.id, row.saeId));
-  let rerun: { id: string; jobId: string | null };
+  const insertRerun = async (tx: Db, values: Omit<typeof evidenceReruns.$inferInsert, 'evidenceId' | 'requestedBy'>) => {
+    const [inserted] = await tx.insert(evidenceReruns).values({ evidenceId, requestedBy: viewer!.id, ...values }).returning({ id: evidenceReruns.id });
+    await publishHypothesisEvent(tx, row.hypothesisId, 'evidence', features, evidenceId);
+    return { id: inserted!.id, jobId: values.jobId ?? null };
+  };
   if (row.kind === 'dashboard') {
     const [address] = await db.execute<{ model: string; sae: string }>(sql`
       select m.slug as model, s.slug as sae from sae s join model m on m.id = s.model_id where s.id = ${row.saeId}`).then((r) => r.rows);
@@ -210,23 +214,18 @@ export async function rerunEvidence(db: Db, viewer: Viewer, evidenceId: string):
     const comparison = now?.result
       ? compareEvidence('dashboard', row.result, now.result, row.provenance as Provenance, now.provenance)
       : { ...emptyComparison(row.provenance as Provenance, {}), mismatch: 'the feature has no dashboard now' };
-    const [inserted] = await db
-      .insert(evidenceReruns)
-      .values({ evidenceId, requestedBy: viewer!.id, agrees: comparison.agrees, comparison })
-      .returning({ id: evidenceReruns.id });
-    rerun = { id: inserted!.id, jobId: null };
-  } else {
-    const type = row.kind as JobType;
-    const job = await enqueueJob(await getQueue(), {
-      type,
-      params: jobParams[type].parse(row.params) as never,
-      userId: viewer!.id,
-      modelId: sae!.modelId,
-    }, { requestedBy: viewer! }); // a re-run is a compute job like any other: it counts against the rate limit
-    const [inserted] = await db.insert(evidenceReruns).values({ evidenceId, requestedBy: viewer!.id, jobId: job.id }).returning({ id: evidenceReruns.id });
-    rerun = { id: inserted!.id, jobId: job.id };
+    return withTransaction((tx) => insertRerun(tx, { agrees: comparison.agrees, comparison }));
   }
-  await publishHypothesisEvent(db, row.hypothesisId, 'evidence', features, evidenceId);
+  const type = row.kind as JobType;
+  let rerun!: { id: string; jobId: string | null };
+  await enqueueJob(
+    await getQueue(),
+    { type, params: jobParams[type].parse(row.params) as never, userId: viewer!.id, modelId: sae!.modelId },
+    {
+      requestedBy: viewer!, // a re-run is a compute job like any other: it counts against the rate limit
+      alongside: async (tx, job) => void (rerun = await insertRerun(tx, { jobId: job.id })),
+    },
+  );
   return rerun;
 }
 

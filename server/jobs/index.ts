@@ -13,11 +13,14 @@ import { notifyJob } from './queue';
 
 export type JobRow = typeof jobs.$inferSelect;
 
-/** Enqueues a job; `options.requestedBy` (a signed-in user asking through the API) counts it against their rate limit. */
+/**
+ * Enqueues a job; `options.requestedBy` (a signed-in user asking through the API) counts it against their rate limit,
+ * and `options.alongside` writes what refers to the job in the same transaction (so neither exists without the other).
+ */
 export async function enqueueJob<T extends JobType>(
   boss: PgBoss,
   job: { type: T; params: JobParams<T>; userId: string | null; modelId: string | null },
-  options: { requestedBy?: NonNullable<Viewer> } = {},
+  options: { requestedBy?: NonNullable<Viewer>; alongside?: (tx: Db, job: JobRow) => Promise<void> } = {},
 ): Promise<JobRow> {
   const params = jobParams[job.type].parse(job.params);
   const id = crypto.randomUUID();
@@ -30,6 +33,7 @@ export async function enqueueJob<T extends JobType>(
     // Same client, same transaction: the queue never holds a job whose record is missing.
     await boss.send(job.type, { jobId: id }, { id, db: { executeSql: (text, values) => client.query(text, values) } });
     await notifyJob(client, job.type); // wakes an idle worker at commit, instead of at its next poll
+    await options.alongside?.(tx, row!);
     return row!;
   });
 }

@@ -16,6 +16,7 @@ import { compareEvidence } from '@/server/evidence';
 import { getQueue } from '@/server/jobs/queue';
 import { jobParams } from '@/server/jobs/types';
 import { watch } from '@/server/notifications';
+import { JOB_RATE_PER_MINUTE } from '@/server/rate-limit';
 import { registerModel } from '@/server/register-models';
 import { registerSae } from '@/server/register-saes';
 import { setRole, signUp, type UserRow } from '@/server/users';
@@ -250,6 +251,22 @@ describe('evidence', () => {
     // settled once: reading again changes nothing
     const again = (await callerFor(editor).hypothesis.get({ id })).evidence.find((e) => e.id === saved.id)!.reruns[0]!;
     expect(again).toEqual(r);
+  });
+
+  it('counts re-runs against the compute rate limit; a refused one writes nothing', async () => {
+    const saved = await savedTestRun();
+    const rows = async () => (await getDb().execute<{ jobs: number; reruns: number }>(sql`
+      select (select count(*)::int from job) as jobs, (select count(*)::int from evidence_rerun) as reruns`)).rows[0]!;
+    // the viewer has started a minute's worth of jobs already
+    await getDb().execute(sql`
+      insert into job (id, type, params, user_id) select gen_random_uuid(), 'activations', '{}', ${viewer.id} from generate_series(1, ${JOB_RATE_PER_MINUTE})`);
+    const before = await rows();
+    await expect(callerFor(viewer).hypothesis.rerun({ evidenceId: saved.id })).rejects.toMatchObject({ code: 'TOO_MANY_REQUESTS' });
+    expect(await rows()).toEqual(before);
+    await getDb().execute(sql`delete from job where user_id = ${viewer.id} and params = '{}'::jsonb`);
+    const rerun = await callerFor(viewer).hypothesis.rerun({ evidenceId: saved.id });
+    expect(await rows()).toEqual({ jobs: before.jobs - JOB_RATE_PER_MINUTE + 1, reruns: before.reruns + 1 });
+    await execute(rerun.jobId!);
   });
 
   it('saves ablations and steering scans, and their re-runs agree', async () => {
