@@ -6,6 +6,7 @@
  */
 import { sql, type SQL } from 'drizzle-orm';
 import { visibleSaeSql, type Viewer } from './authz';
+import { decodeCursor, encodeCursor } from './cursor';
 import type { Db } from './db';
 import { displayNameSql } from './users';
 
@@ -46,21 +47,6 @@ function kindOf(summary: string): ChangeKind {
   if (summary.startsWith('Label chosen by vote: ')) return 'vote';
   if (/^Reverted to revision \d+$/.test(summary)) return 'revert';
   return 'edit';
-}
-
-/** A cursor: the row's timestamp as PostgreSQL prints it (microseconds kept) and its id. */
-const encodeCursor = (at: string, id: string) => Buffer.from(`${at}|${id}`).toString('base64url');
-
-export class BadCursor extends Error {
-  constructor() {
-    super('the page cursor is not valid: start again from the first page');
-  }
-}
-
-function decodeCursor(cursor: string): { at: string; id: string } {
-  const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|');
-  if (!at || !id || !/^[0-9a-f-]{36}$/.test(id) || !/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{1,6})?[+-]\d\d(:\d\d)?$/.test(at)) throw new BadCursor();
-  return { at, id };
 }
 
 export async function recentChanges(db: Db, viewer: Viewer, filter: ChangeFilter = {}): Promise<ChangePage> {

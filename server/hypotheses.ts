@@ -9,6 +9,7 @@ import { and, eq, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { hypotheses, hypothesisFeatures, hypothesisStatusChanges, hypothesisStatusEnum, hypothesisVotes, models } from '@/drizzle/schema';
 import { authorize, visibleSaeSql, type Action, type Viewer } from './authz';
+import { decodeCursor, encodeCursor } from './cursor';
 import { withTransaction, type Db } from './db';
 import { featureTopic, hypothesisTopic, publish, type EventType } from './events';
 import { syncFeatureLinks } from './feature-links';
@@ -250,9 +251,15 @@ export interface HypothesisFilter {
   sae?: { model: string; sae: string };
   /** the author's user id */
   author?: string;
-  /** newer than this hypothesis come before it: keyset by (created_at, id) descending */
-  before?: { createdAt: Date; id: string };
+  /** the cursor (`next`) of the previous page: keyset by (created_at, id) descending */
+  before?: string;
   limit?: number;
+}
+
+export interface HypothesisPage {
+  rows: HypothesisSummary[];
+  /** the cursor for the next (older) page, null on the last page */
+  next: string | null;
 }
 
 /** The condition that keeps out hypotheses touching an SAE the viewer may not see. */
@@ -261,7 +268,8 @@ export function visibleHypothesisSql(viewer: Viewer, hypothesisId: SQL): SQL {
 }
 
 /** Hypotheses matching the filter, newest first, each with its features, votes and evidence count (one query). */
-export async function listHypotheses(db: Db, viewer: Viewer, filter: HypothesisFilter = {}): Promise<HypothesisSummary[]> {
+export async function listHypotheses(db: Db, viewer: Viewer, filter: HypothesisFilter = {}): Promise<HypothesisPage> {
+  const limit = Math.min(Math.max(filter.limit ?? 50, 1), 200);
   const where: SQL[] = [visibleHypothesisSql(viewer, sql`h.id`)];
   if (filter.status) where.push(sql`h.status = ${filter.status}`);
   if (filter.author) where.push(sql`h.author_id = ${filter.author}`);
@@ -272,18 +280,25 @@ export async function listHypotheses(db: Db, viewer: Viewer, filter: HypothesisF
   if (filter.sae)
     where.push(sql`exists (select 1 from hypothesis_feature hf join sae s on s.id = hf.sae_id join model m on m.id = s.model_id
                             where hf.hypothesis_id = h.id and m.slug = ${filter.sae.model} and s.slug = ${filter.sae.sae})`);
-  if (filter.before) where.push(sql`(h.created_at, h.id) < (${filter.before.createdAt.toISOString()}::timestamptz, ${filter.before.id}::uuid)`);
+  if (filter.before) {
+    const { at, id } = decodeCursor(filter.before);
+    where.push(sql`(h.created_at, h.id) < (${at}::timestamptz, ${id}::uuid)`);
+  }
   const { rows } = await db.execute<Record<string, unknown>>(sql`
     ${SUMMARY_SELECT}
      where ${sql.join(where, sql` and `)}
      order by h.created_at desc, h.id desc
-     limit ${Math.min(filter.limit ?? 50, 200)}`);
-  return rows.map(summaryOf);
+     limit ${limit + 1}`);
+  const last = rows[limit - 1];
+  return {
+    rows: rows.slice(0, limit).map(summaryOf),
+    next: rows.length > limit && last ? encodeCursor(last.cursor_at as string, last.id as string) : null,
+  };
 }
 
 /** The columns of a HypothesisSummary (summaryOf reads them), from hypothesis h and its author u. */
 const SUMMARY_SELECT = sql`
-    select h.id, h.statement, h.status, h.author_id, u.name as author_name, h.created_at, h.status_changed_at,
+    select h.id, h.statement, h.status, h.author_id, u.name as author_name, h.created_at, h.created_at::text as cursor_at, h.status_changed_at,
            (select coalesce(sum(v.value), 0) from hypothesis_vote v where v.hypothesis_id = h.id)::int as score,
            (select count(*) from hypothesis_vote v where v.hypothesis_id = h.id)::int as votes,
            (select count(*) from evidence e where e.hypothesis_id = h.id)::int as evidence,
@@ -378,7 +393,7 @@ async function permissions(db: Db, viewer: Viewer, saeIds: string[]) {
 
 /** The visible hypotheses about one feature (the feature page's box), open ones first. */
 export async function hypothesesOfFeature(db: Db, viewer: Viewer, address: FeatureAddress): Promise<HypothesisSummary[]> {
-  const list = await listHypotheses(db, viewer, { feature: address, limit: 100 });
+  const { rows } = await listHypotheses(db, viewer, { feature: address, limit: 100 });
   const order = (s: HypothesisStatus) => (s === 'open' ? 0 : 1);
-  return list.sort((a, b) => order(a.status) - order(b.status));
+  return rows.sort((a, b) => order(a.status) - order(b.status));
 }

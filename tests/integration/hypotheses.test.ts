@@ -182,6 +182,19 @@ describe('hypotheses', () => {
     const first = await callerFor(editor).hypothesis.list({ limit: 2 });
     expect(first.rows).toHaveLength(2);
     expect((await callerFor(editor).hypothesis.list({ limit: 2, before: first.next! })).rows.map((r) => r.id)).toEqual([id]);
+    // created within one millisecond (microseconds apart): pages of one still walk all three, in order
+    await getDb().execute(sql`
+      update hypothesis h set created_at = timestamptz '2026-06-01 12:00:00.000100+00' + o.n * interval '1 microsecond'
+        from (values (${id}::uuid, 1), (${other.id}::uuid, 2), (${synthOnly.id}::uuid, 3)) as o(id, n) where h.id = o.id`);
+    const walked: string[] = [];
+    let before: string | undefined;
+    do {
+      const page = await callerFor(editor).hypothesis.list({ limit: 1, before });
+      walked.push(...page.rows.map((r) => r.id));
+      before = page.next ?? undefined;
+    } while (before);
+    expect(walked).toEqual([synthOnly.id, other.id, id]);
+    await expect(list({ before: 'garbage' })).rejects.toMatchObject({ code: 'BAD_REQUEST', message: expect.stringContaining('cursor is not valid') });
     await expect(list({ feature: 'nonsense' })).rejects.toThrow('"nonsense" is not a feature address');
     expect((await callerFor(null).hypothesis.forFeature({ model: 'stories260K', sae: 'l2', index: feature })).map((h) => h.id)).toEqual([id]);
   });

@@ -33,18 +33,10 @@ export const hypothesisListInput = z.object({
   sae: z.string().max(300).optional(),
   /** a user id */
   author: z.string().max(200).optional(),
-  /** `createdAtISO_id` of the last row of the previous page */
-  before: z.string().max(100).optional(),
+  /** the previous page's `next` */
+  before: z.string().max(200).optional(),
   limit: z.number().int().min(1).max(200).default(50),
 });
-
-function parseBefore(text: string | undefined) {
-  if (!text) return undefined;
-  const m = /^(.+)_([0-9a-f-]{36})$/i.exec(text);
-  const createdAt = m ? new Date(m[1]!) : undefined;
-  if (!m || Number.isNaN(createdAt!.getTime())) throw new TRPCError({ code: 'BAD_REQUEST', message: 'the page cursor is malformed' });
-  return { createdAt: createdAt!, id: m[2]! };
-}
 
 export const hypothesisRouter = createTRPCRouter({
   list: publicProcedure.input(hypothesisListInput).query(async ({ ctx, input }) => {
@@ -52,19 +44,14 @@ export const hypothesisRouter = createTRPCRouter({
     if (input.feature && !feature) throw new TRPCError({ code: 'BAD_REQUEST', message: `"${input.feature}" is not a feature address (model/sae/index)` });
     const saeMatch = input.sae ? /^([A-Za-z0-9][A-Za-z0-9._-]*)\/([A-Za-z0-9][A-Za-z0-9._-]*)$/.exec(input.sae.trim()) : undefined;
     if (input.sae && !saeMatch) throw new TRPCError({ code: 'BAD_REQUEST', message: `"${input.sae}" is not an SAE address (model/sae)` });
-    const rows = await listHypotheses(ctx.db, ctx.viewer, {
+    return listHypotheses(ctx.db, ctx.viewer, {
       status: input.status,
       feature,
       sae: saeMatch ? { model: saeMatch[1]!, sae: saeMatch[2]! } : undefined,
       author: input.author,
-      before: parseBefore(input.before),
-      limit: input.limit + 1,
+      before: input.before,
+      limit: input.limit,
     });
-    const last = rows[input.limit - 1];
-    return {
-      rows: rows.slice(0, input.limit),
-      next: rows.length > input.limit && last ? `${last.createdAt.toISOString()}_${last.id}` : null,
-    };
   }),
 
   /** The hypotheses about one feature (its page's box). */

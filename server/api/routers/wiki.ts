@@ -6,7 +6,7 @@
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { authorize, permissions, type Action, type Level, type Viewer } from '../../authz';
-import { BadCursor, contributor, proposalsBy, recentChanges } from '../../changes';
+import { contributor, proposalsBy, recentChanges } from '../../changes';
 import type { Db } from '../../db';
 import { EditConflict, findSae } from '../../features';
 import { labelStanding, ProposalError, proposeLabel, unvoteLabel, voteLabel, type Feature } from '../../label-votes';
@@ -43,7 +43,6 @@ async function answer<T>(work: Promise<T>): Promise<T> {
     if (err instanceof EditConflict) throw new TRPCError({ code: 'CONFLICT', message: err.message, cause: err });
     if (err instanceof RevisionNotFound) throw new TRPCError({ code: 'NOT_FOUND', message: err.message });
     if (err instanceof ProposalError) throw new TRPCError({ code: 'BAD_REQUEST', message: err.message });
-    if (err instanceof BadCursor) throw new TRPCError({ code: 'BAD_REQUEST', message: err.message });
     throw err;
   }
 }
