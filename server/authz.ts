@@ -42,6 +42,8 @@ export const ACTION_NEEDS: Record<Action, Level> = {
 const rank = (level: Level) => LEVELS.indexOf(level);
 export const atLeast = (level: Level, needed: Level) => rank(level) >= rank(needed);
 const lower = (a: Level, b: Level): Level => (rank(a) <= rank(b) ? a : b);
+/** The lowest of several levels (of a thing that is about several resources, like a hypothesis); none of none. */
+export const lowest = (levels: Level[]): Level => (levels.length === 0 ? 'none' : levels.reduce(lower));
 
 export function viewerOf(session: { user?: { id: string; role: Role } } | null | undefined): Viewer {
   return session?.user ? { id: session.user.id, role: session.user.role } : null;
@@ -119,7 +121,11 @@ export class AccessError extends TRPCError {}
 
 /** Throws unless `viewer` may do `action` on the target. `what` names it in the not-found message. */
 export async function authorize(db: Db, viewer: Viewer, action: Action, target: Target, what = 'that'): Promise<Level> {
-  const level = await levelOn(db, viewer, target);
+  return requireLevel(viewer, await levelOn(db, viewer, target), action, what);
+}
+
+/** Throws unless `level` (the viewer's, found by the caller) allows `action`; the same answers as authorize. */
+export function requireLevel(viewer: Viewer, level: Level, action: Action, what = 'that'): Level {
   if (level === 'none') throw new AccessError({ code: 'NOT_FOUND', message: `no ${what}` });
   const needed = ACTION_NEEDS[action];
   if (atLeast(level, needed)) return level;

@@ -13,11 +13,11 @@ import { TRPCError } from '@trpc/server';
 import { and, asc, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { commentRevisions, comments, hypotheses, models, saes, users } from '@/drizzle/schema';
-import { authorize, levelOn, permissions, type Action, type Level, type Viewer } from './authz';
+import { authorize, levelOn, permissions, requireLevel, type Action, type Level, type Viewer } from './authz';
 import { withTransaction, type Db } from './db';
 import { featureTopic, hypothesisTopic, publish, saeTopic } from './events';
 import { renderWithChips, syncFeatureLinks } from './feature-links';
-import { hypothesisFeaturesFor, hypothesisHref } from './hypotheses';
+import { hypothesisAccess, hypothesisHref } from './hypotheses';
 import { parseMarkdown } from './markdown';
 import { notifyUsers, notifyWatchers, watch, type WatchKind } from './notifications';
 import type { Role } from './users';
@@ -64,8 +64,8 @@ async function openThread(db: Db, viewer: Viewer, target: ThreadTarget, action: 
   if (target.kind === 'hypothesis') {
     const [h] = await db.select({ statement: hypotheses.statement }).from(hypotheses).where(eq(hypotheses.id, target.hypothesisId));
     if (!h) throw notFound(`hypothesis ${target.hypothesisId}`);
-    await hypothesisFeaturesFor(db, viewer, target.hypothesisId, action);
-    const level = await hypothesisLevel(db, viewer, target.hypothesisId);
+    const { level } = await hypothesisAccess(db, viewer, target.hypothesisId);
+    requireLevel(viewer, level, action, `hypothesis ${target.hypothesisId}`);
     return {
       target,
       href: hypothesisHref(target.hypothesisId),
@@ -73,7 +73,7 @@ async function openThread(db: Db, viewer: Viewer, target: ThreadTarget, action: 
       topic: hypothesisTopic(target.hypothesisId),
       watch: { kind: 'hypothesis', targetId: target.hypothesisId },
       level,
-      canRead: async (user) => (await hypothesisLevel(db, user, target.hypothesisId)) !== 'none',
+      canRead: async (user) => (await hypothesisAccess(db, user, target.hypothesisId)).level !== 'none',
       where: eq(comments.hypothesisId, target.hypothesisId),
     };
   }
@@ -101,19 +101,6 @@ async function openThread(db: Db, viewer: Viewer, target: ThreadTarget, action: 
       isFeature ? eq(comments.featureIndex, target.index) : isNull(comments.featureIndex),
     )!,
   };
-}
-
-/** A hypothesis's level is the lowest over the SAEs it is about. */
-async function hypothesisLevel(db: Db, viewer: Viewer, id: string): Promise<Level> {
-  for (const action of ['moderate', 'edit', 'comment', 'read'] as const) {
-    try {
-      await hypothesisFeaturesFor(db, viewer, id, action);
-      return ({ moderate: 'maintainer', edit: 'editor', comment: 'viewer', read: 'read' } as const)[action];
-    } catch (err) {
-      if (err instanceof TRPCError && err.code === 'NOT_FOUND') return 'none';
-    }
-  }
-  return 'none';
 }
 
 const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);

@@ -8,7 +8,7 @@ import { TRPCError } from '@trpc/server';
 import { and, eq, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { hypotheses, hypothesisFeatures, hypothesisStatusChanges, hypothesisStatusEnum, hypothesisVotes, models } from '@/drizzle/schema';
-import { authorize, visibleSaeSql, type Action, type Viewer } from './authz';
+import { levelOn, lowest, permissions, requireLevel, visibleSaeSql, type Action, type Level, type Viewer } from './authz';
 import { decodeCursor, encodeCursor } from './cursor';
 import { withTransaction, type Db } from './db';
 import { featureTopic, hypothesisTopic, publish, type EventType } from './events';
@@ -81,9 +81,16 @@ export async function resolveFeatures(db: Db, viewer: Viewer, addresses: string[
   return { modelId: [...modelIds][0]!, features };
 }
 
+/** The viewer's lowest level over these SAEs: what they may do with something about all of them. */
+async function levelOnAll(db: Db, viewer: Viewer, saeIds: string[]): Promise<Level> {
+  const levels: Level[] = [];
+  for (const id of new Set(saeIds)) levels.push(await levelOn(db, viewer, { sae: id }));
+  return lowest(levels);
+}
+
 /** Throws unless the viewer may do `action` on every one of these SAEs. */
 async function authorizeAll(db: Db, viewer: Viewer, action: Action, saeIds: string[]): Promise<void> {
-  for (const id of new Set(saeIds)) await authorize(db, viewer, action, { sae: id }, 'hypothesis');
+  requireLevel(viewer, await levelOnAll(db, viewer, saeIds), action, 'hypothesis');
 }
 
 /** Publishes an event on the hypothesis's topic and on each of its features' topics. */
@@ -92,21 +99,24 @@ export async function publishHypothesisEvent(db: Db, id: string, type: EventType
   for (const f of features) await publish(db, { topic: featureTopic(f.saeId, f.index), type, id: eventId });
 }
 
-/** The hypothesis's features (SAE ids and indices), or NOT_FOUND when it does not exist or the viewer may not `action` on all. */
-export async function hypothesisFeaturesFor(db: Db, viewer: Viewer, id: string, action: Action): Promise<{ saeId: string; index: number }[]> {
-  if (!z.string().uuid().safeParse(id).success) throw new TRPCError({ code: 'NOT_FOUND', message: `no hypothesis ${id}` });
-  const rows = await db
+/**
+ * The viewer's level on a hypothesis, the lowest over the SAEs it is about ('none' when it does not exist), and its
+ * features (SAE ids and indices).
+ */
+export async function hypothesisAccess(db: Db, viewer: Viewer, id: string): Promise<{ level: Level; features: { saeId: string; index: number }[] }> {
+  if (!z.string().uuid().safeParse(id).success) return { level: 'none', features: [] };
+  const features = await db
     .select({ saeId: hypothesisFeatures.saeId, index: hypothesisFeatures.index })
     .from(hypothesisFeatures)
     .where(eq(hypothesisFeatures.hypothesisId, id));
-  if (rows.length === 0) throw new TRPCError({ code: 'NOT_FOUND', message: `no hypothesis ${id}` });
-  try {
-    await authorizeAll(db, viewer, action, rows.map((r) => r.saeId));
-  } catch (err) {
-    if (err instanceof TRPCError && err.code === 'NOT_FOUND') throw new TRPCError({ code: 'NOT_FOUND', message: `no hypothesis ${id}` });
-    throw err;
-  }
-  return rows;
+  return { level: await levelOnAll(db, viewer, features.map((f) => f.saeId)), features };
+}
+
+/** The hypothesis's features, or NOT_FOUND when it does not exist or the viewer may not `action` on all its SAEs. */
+export async function hypothesisFeaturesFor(db: Db, viewer: Viewer, id: string, action: Action): Promise<{ saeId: string; index: number }[]> {
+  const { level, features } = await hypothesisAccess(db, viewer, id);
+  requireLevel(viewer, level, action, `hypothesis ${id}`);
+  return features;
 }
 
 export interface NewHypothesis {
@@ -347,8 +357,10 @@ export interface HypothesisView extends HypothesisSummary {
 
 /** One hypothesis as its page shows it; NOT_FOUND when missing or touching an SAE the viewer may not see. */
 export async function getHypothesis(db: Db, viewer: Viewer, id: string): Promise<HypothesisView> {
-  const features = await hypothesisFeaturesFor(db, viewer, id, 'read');
-  const [[summary], [extra], history, mine, can] = await Promise.all([
+  const { level } = await hypothesisAccess(db, viewer, id);
+  requireLevel(viewer, level, 'read', `hypothesis ${id}`);
+  const may = permissions(level);
+  const [[summary], [extra], history, mine] = await Promise.all([
     db
       .execute<Record<string, unknown>>(sql`${SUMMARY_SELECT} where h.id = ${id}`)
       .then((r) => r.rows),
@@ -367,7 +379,6 @@ export async function getHypothesis(db: Db, viewer: Viewer, id: string): Promise
           .from(hypothesisVotes)
           .where(and(eq(hypothesisVotes.hypothesisId, id), eq(hypothesisVotes.userId, viewer.id)))
       : [],
-    permissions(db, viewer, features.map((f) => f.saeId)),
   ]);
   return {
     ...summaryOf(summary!),
@@ -377,18 +388,8 @@ export async function getHypothesis(db: Db, viewer: Viewer, id: string): Promise
     updatedAt: extra!.updatedAt,
     history: history.rows.map((r) => ({ status: r.status, note: r.note, userName: r.user_name, createdAt: new Date(r.created_at) })),
     myVote: mine[0]?.value ?? 0,
-    can,
+    can: { edit: may.edit, vote: may.comment, compute: may.compute },
   };
-}
-
-async function permissions(db: Db, viewer: Viewer, saeIds: string[]) {
-  const may = (action: Action) =>
-    authorizeAll(db, viewer, action, saeIds).then(
-      () => true,
-      () => false,
-    );
-  const [edit, vote, compute] = await Promise.all([may('edit'), may('comment'), may('compute')]);
-  return { edit, vote, compute };
 }
 
 /** The visible hypotheses about one feature (the feature page's box), open ones first. */
