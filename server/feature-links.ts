@@ -8,11 +8,12 @@
  */
 import { sql } from 'drizzle-orm';
 import { featureLinks } from '@/drizzle/schema';
-import { AccessError, authorize, visibleSaeSql, type Viewer } from './authz';
+import { visibleSaeSql, type Viewer } from './authz';
 import type { Db } from './db';
-import { findSae, vocabulary, type SaeAddress } from './features';
+import { vocabulary } from './features';
 import { hypothesisHref, visibleHypothesisSql } from './hypotheses';
 import { addressKey, parseMarkdown, plainText, toHtml, type ChipMap, type FeatureAddress, type ParsedMarkdown } from './markdown';
+import { featureAt } from './visibility';
 
 export type LinkSource = (typeof featureLinks.$inferSelect)['sourceKind'];
 
@@ -96,18 +97,9 @@ export interface FeaturePreview {
 const SNIPPET_BEFORE = 8;
 const SNIPPET_AFTER = 3;
 
-/** The feature's SAE once the viewer may read it; NOT_FOUND alike for missing and invisible features. */
-async function authorizeFeature(db: Db, viewer: Viewer, a: FeatureAddress): Promise<SaeAddress> {
-  const what = `feature ${addressKey(a)}`;
-  const sae = await findSae(db, a.model, a.sae);
-  if (!sae || a.index >= sae.dSae) throw new AccessError({ code: 'NOT_FOUND', message: `no ${what}` });
-  await authorize(db, viewer, 'read', { sae: sae.saeId }, what);
-  return sae;
-}
-
 /** What a chip's hover shows: label, density and the top example around its peak. NOT_FOUND when invisible. */
 export async function featurePreview(db: Db, viewer: Viewer, a: FeatureAddress): Promise<FeaturePreview> {
-  const sae = await authorizeFeature(db, viewer, a);
+  const sae = await featureAt(db, viewer, 'read', a);
   const { rows } = await db.execute<{
     label: string | null;
     density: number | null;
@@ -166,7 +158,7 @@ export interface Backlink {
 
 /** Texts linking to this feature that the viewer may read (newest first): comments, hypotheses, feature pages. */
 export async function backlinks(db: Db, viewer: Viewer, a: FeatureAddress, limit = 50): Promise<Backlink[]> {
-  await authorizeFeature(db, viewer, a);
+  await featureAt(db, viewer, 'read', a);
   const target = sql`l.model_slug = ${a.model} and l.sae_slug = ${a.sae} and l.index = ${a.index}`;
   const { rows } = await db.execute<{
     kind: LinkSource;

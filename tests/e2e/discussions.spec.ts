@@ -54,7 +54,7 @@ test('post, reply, edit, delete; chips with a preview; a broken link; the backli
   // Dee labels the target feature, then discusses it on another feature's page.
   await dee.goto(at(target));
   await dee.getByTestId('edit-feature').click();
-  await dee.getByRole('textbox', { name: 'Label' }).fill(label);
+  await dee.getByRole('textbox', { name: 'Label', exact: true }).fill(label);
   await dee.getByRole('button', { name: 'Save', exact: true }).click();
   await expect(dee.getByTestId('feature-label')).toHaveText(label);
 

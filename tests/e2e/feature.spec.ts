@@ -126,7 +126,7 @@ test('an editor edits the label and description; hostile markdown is neutralised
   const page = await signedIn(browser, 'Edith', { width: 1280, height: 720 });
   await page.goto(url);
   await page.getByTestId('edit-feature').click();
-  await page.getByRole('textbox', { name: 'Label' }).fill(`fires on j ${run}`);
+  await page.getByRole('textbox', { name: 'Label', exact: true }).fill(`fires on j ${run}`);
   await page.getByRole('textbox', { name: /^Description/ }).fill(
     [
       'Fires at the **start of words** beginning with j; see [[stories260K/e2e-l2/0]].',
@@ -175,12 +175,12 @@ test('a stale edit is refused and both versions are shown', async ({ browser }) 
   await ada.getByTestId('edit-feature').click();
   await bo.getByTestId('edit-feature').click();
 
-  await bo.getByRole('textbox', { name: 'Label' }).fill(`Bo's label ${run}`);
+  await bo.getByRole('textbox', { name: 'Label', exact: true }).fill(`Bo's label ${run}`);
   await bo.getByRole('textbox', { name: /^Description/ }).fill('Bo thinks this is about names.');
   await bo.getByRole('button', { name: 'Save', exact: true }).click();
   await expect(bo.getByTestId('feature-label')).toHaveText(`Bo's label ${run}`);
 
-  await ada.getByRole('textbox', { name: 'Label' }).fill(`Ada's label ${run}`);
+  await ada.getByRole('textbox', { name: 'Label', exact: true }).fill(`Ada's label ${run}`);
   await ada.getByRole('textbox', { name: /^Description/ }).fill('Ada thinks this is about the letter j.');
   await ada.getByRole('button', { name: 'Save', exact: true }).click();
   const conflict = ada.getByTestId('edit-conflict');

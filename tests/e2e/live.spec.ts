@@ -43,7 +43,7 @@ test('two people on one feature page: presence, a label change and a comment arr
   // Ada labels the feature: Bo's page shows it without a reload, and his unread count goes up
   const label = `story openings ${run}`;
   await ada.getByTestId('edit-feature').click();
-  await ada.getByRole('textbox', { name: 'Label' }).fill(label);
+  await ada.getByRole('textbox', { name: 'Label', exact: true }).fill(label);
   await ada.getByRole('button', { name: 'Save', exact: true }).click();
   await expect(bo.getByTestId('feature-label')).toHaveText(label, { timeout: 15_000 });
   await expect(bo.getByTestId('unread-count')).toHaveText('1', { timeout: 15_000 });
@@ -80,7 +80,7 @@ test('two people on one feature page: presence, a label change and a comment arr
   // a notification arriving while the notifications page is open shows up there, and in the count
   await ada.goto(url);
   await ada.getByTestId('edit-feature').click();
-  await ada.getByRole('textbox', { name: 'Label' }).fill(`${label} (revised)`);
+  await ada.getByRole('textbox', { name: 'Label', exact: true }).fill(`${label} (revised)`);
   await ada.getByRole('button', { name: 'Save', exact: true }).click();
   await expect(bo.getByTestId('unread-count')).toHaveText('1', { timeout: 15_000 });
   await expect(items).toHaveCount(3, { timeout: 15_000 });

@@ -14,7 +14,7 @@ let url: string;
 
 async function edit(page: Page, label: string, body: string, summary: string) {
   await page.getByTestId('edit-feature').click();
-  await page.getByRole('textbox', { name: 'Label' }).fill(label);
+  await page.getByRole('textbox', { name: 'Label', exact: true }).fill(label);
   await page.getByRole('textbox', { name: /^Description/ }).fill(body);
   await page.getByRole('textbox', { name: 'Summary of the change' }).fill(summary);
   await page.getByRole('button', { name: 'Save', exact: true }).click();

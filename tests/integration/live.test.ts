@@ -149,7 +149,7 @@ describe('subscriptions through tRPC', () => {
     // a client that reconnects names the last event it saw, and is told to re-read first (missed events are not kept)
     expect(await firstEvent(watcher, { ...at(3), lastEventId: 'abc-12' })).toEqual({ type: 'resync' });
 
-    await expect(firstEvent(watcher, at(99))).rejects.toThrow('no feature synth/1-res/99');
+    await expect(firstEvent(watcher, at(99))).rejects.toThrow('feature synth/1-res/99 is out of range: this SAE has features 0..19');
     await expect(firstEvent(watcher, { ...at(1), sae: 'nope' })).rejects.toThrow('no feature synth/nope/1');
     // a private SAE is invisible to everyone but its owner
     await getDb().insert(resourceAccess).values({ kind: 'sae', resourceId: saeId, visibility: 'private', ownerId: admin.id });

@@ -18,7 +18,7 @@ import { enqueueJob } from '../../jobs';
 import { getQueue } from '../../jobs/queue';
 import { tokenInput, type JobParams, type JobType } from '../../jobs/types';
 import { renderMarkdown } from '../../markdown';
-import { saeAt } from '../../visibility';
+import { featureAt, saeAt } from '../../visibility';
 import { createTRPCRouter, protectedProcedure, publicProcedure, type Context } from '../trpc';
 
 const slug = z.string().min(1).max(200);
@@ -26,10 +26,8 @@ const address = z.object({ model: slug, sae: slug, index: z.number().int().min(0
 
 /** The SAE of a feature, once the viewer may do `action` there (NOT_FOUND for what they cannot see). */
 async function saeOrThrow(ctx: Context, input: { model: string; sae: string; index?: number }, action: Action): Promise<SaeAddress> {
-  const sae = await saeAt(ctx.db, ctx.viewer, action, input.model, input.sae);
-  if (input.index !== undefined && input.index >= sae.dSae)
-    throw new TRPCError({ code: 'NOT_FOUND', message: `feature ${input.index} is out of range: this SAE has features 0..${sae.dSae - 1}` });
-  return sae;
+  const { model, sae, index } = input;
+  return index === undefined ? saeAt(ctx.db, ctx.viewer, action, model, sae) : featureAt(ctx.db, ctx.viewer, action, { model, sae, index });
 }
 
 /** A prompt that is not just whitespace (the worker checks the token length against the model's context). */

@@ -4,12 +4,11 @@
  * through the ordinary, authorised queries. Each event is `tracked`, so a client that reconnects sends the last id it
  * saw, and is told to re-read (`resync`): events published while it was away are not kept.
  */
-import { TRPCError, tracked } from '@trpc/server';
+import { tracked } from '@trpc/server';
 import { z } from 'zod';
-import { authorize } from '../../authz';
 import { eventHub, featureTopic, hypothesisTopic, userTopic, type DeliveredEvent } from '../../events';
-import { findSae } from '../../features';
 import { hypothesisFeaturesFor } from '../../hypotheses';
+import { featureAt } from '../../visibility';
 import { createTRPCRouter, protectedProcedure, publicProcedure } from '../trpc';
 
 const slug = z.string().min(1).max(200);
@@ -39,10 +38,7 @@ export const liveRouter = createTRPCRouter({
   feature: publicProcedure
     .input(z.object({ model: slug, sae: slug, index: z.number().int().min(0).max(2 ** 31 - 1), lastEventId }))
     .subscription(async function* ({ ctx, input, signal }) {
-      const what = `feature ${input.model}/${input.sae}/${input.index}`;
-      const sae = await findSae(ctx.db, input.model, input.sae);
-      if (!sae || input.index >= sae.dSae) throw new TRPCError({ code: 'NOT_FOUND', message: `no ${what}` });
-      await authorize(ctx.db, ctx.viewer, 'read', { sae: sae.saeId }, what);
+      const sae = await featureAt(ctx.db, ctx.viewer, 'read', input);
       // one person in several tabs counts once; anonymous visitors count per connection
       const viewer = ctx.viewer?.id ?? `anonymous-${crypto.randomUUID()}`;
       yield* relay(featureTopic(sae.saeId, input.index), { signal, lastEventId: input.lastEventId, viewer });

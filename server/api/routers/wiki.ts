@@ -1,16 +1,17 @@
 /**
  * The wiki around a feature page: its history (revisions, word-level diffs, revert), label proposals and votes,
- * recent changes and user contributions. Every read of one feature and every mutation goes through authorize();
- * lists leave out SAEs the viewer may not see.
+ * recent changes and user contributions. Every read of one feature and every mutation goes through featureAt
+ * (server/visibility.ts); lists leave out SAEs the viewer may not see.
  */
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
-import { authorize, permissions, type Action, type Level, type Viewer } from '../../authz';
+import { permissions, type Action, type Level, type Viewer } from '../../authz';
 import { contributor, proposalsBy, recentChanges } from '../../changes';
 import type { Db } from '../../db';
-import { EditConflict, findSae } from '../../features';
+import { EditConflict } from '../../features';
 import { labelStanding, ProposalError, proposeLabel, unvoteLabel, voteLabel, type Feature } from '../../label-votes';
 import { compareRevisions, featureHistory, revertFeature, RevisionNotFound } from '../../revisions';
+import { featureAt } from '../../visibility';
 import { createTRPCRouter, publicProcedure } from '../trpc';
 
 type Ctx = { db: Db; viewer: Viewer };
@@ -21,13 +22,8 @@ const revision = z.number().int().min(1).max(2 ** 31 - 1);
 
 /** The feature at the address, once the viewer may do `action` there (NOT_FOUND for what they cannot see). */
 async function feature(ctx: Ctx, input: z.infer<typeof address>, action: Action): Promise<Feature & { level: Level }> {
-  const what = `feature ${input.model}/${input.sae}/${input.index}`;
-  const sae = await findSae(ctx.db, input.model, input.sae);
-  if (!sae) throw new TRPCError({ code: 'NOT_FOUND', message: `no ${what}` });
-  const level = await authorize(ctx.db, ctx.viewer, action, { sae: sae.saeId }, what);
-  if (input.index >= sae.dSae)
-    throw new TRPCError({ code: 'NOT_FOUND', message: `feature ${input.index} is out of range: this SAE has features 0..${sae.dSae - 1}` });
-  return { saeId: sae.saeId, index: input.index, level };
+  const { saeId, index, level } = await featureAt(ctx.db, ctx.viewer, action, input);
+  return { saeId, index, level };
 }
 
 function signedIn(ctx: Ctx): string {
