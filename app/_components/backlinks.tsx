@@ -5,6 +5,7 @@
 import Link from 'next/link';
 import { api } from '@/server/api/server-caller';
 import type { FeatureAddress } from '@/server/markdown';
+import { day } from '../_lib/time';
 
 const KIND = { comment: 'comment', hypothesis: 'hypothesis', feature_page: 'feature page' } as const;
 
@@ -24,7 +25,7 @@ export async function Backlinks({ address }: { address: FeatureAddress }) {
               <span className="tag">{KIND[l.kind]}</span> <Link href={l.href}>{l.title}</Link>
               <span className="muted">
                 {' '}
-                · {l.author ?? 'someone'} · {l.at.toISOString().slice(0, 10)}
+                · {l.author ?? 'someone'} · {day(l.at)}
               </span>
               {l.snippet && <div className="muted">{l.snippet}</div>}
             </li>

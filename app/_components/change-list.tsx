@@ -2,8 +2,7 @@
 import Link from 'next/link';
 import type { Change } from '@/server/changes';
 import styles from './wiki.module.css';
-
-export const utc = (d: Date) => `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+import { utc } from '../_lib/time';
 
 const KIND_NAMES = { edit: 'edit', revert: 'revert', vote: 'vote' } as const;
 

@@ -7,6 +7,7 @@ import type { ThreadTarget } from '@/server/comments';
 import { useTRPC } from '../trpc';
 import styles from './comment-thread.module.css';
 import { MarkdownView } from './markdown-view';
+import { ErrorLine } from './error-line';
 
 const MAX_CHARS = 20_000;
 
@@ -65,11 +66,7 @@ export function CommentComposer(props: { target: ThreadTarget; parentId?: string
           {body.length.toLocaleString('en')} / {MAX_CHARS.toLocaleString('en')}
         </span>
       </div>
-      {error && (
-        <p className="error" role="alert" data-testid="comment-error">
-          {error.message}
-        </p>
-      )}
+      <ErrorLine error={error} testId="comment-error" />
       {preview !== null && (
         <div className={styles.preview} aria-label="Comment preview" data-testid="comment-preview">
           <MarkdownView html={preview || '<p><em>(empty)</em></p>'} />
@@ -111,7 +108,7 @@ export function CommentActions(props: { target: ThreadTarget; id: string; body: 
             Delete
           </button>
         )}
-        {remove.error && <span className="error">{remove.error.message}</span>}
+        <ErrorLine error={remove.error} inline />
       </div>
       {open === 'reply' && <CommentComposer target={props.target} parentId={props.id} onDone={() => setOpen(null)} />}
       {open === 'edit' && <CommentComposer target={props.target} editing={{ id: props.id, body: props.body }} onDone={() => setOpen(null)} />}

@@ -15,13 +15,12 @@ import type { CommentView, ThreadTarget } from '@/server/comments';
 import { CommentActions, CommentComposer } from './comment-form';
 import styles from './comment-thread.module.css';
 import { MarkdownView } from './markdown-view';
+import { utc } from '../_lib/time';
 
 export type { ThreadTarget };
 
 /** Replies nest visually this deep; deeper ones line up with their parent. */
 const MAX_INDENT = 4;
-
-const when = (d: Date) => d.toISOString().slice(0, 16).replace('T', ' ');
 
 export async function CommentThread({ target, title = 'Discussion' }: { target: ThreadTarget; title?: string }) {
   const thread = await (await api()).comment.thread(target);
@@ -37,13 +36,13 @@ export async function CommentThread({ target, title = 'Discussion' }: { target: 
       <div className={styles.meta}>
         {c.deleted ? (
           <span className="muted" data-testid="comment-tombstone">
-            comment deleted by {c.deleted.by} · {when(c.deleted.at)}
+            comment deleted by {c.deleted.by} · {utc(c.deleted.at)}
           </span>
         ) : (
           <>
             <strong data-testid="comment-author">{c.author.name}</strong>
             <a className="muted" href={`#comment-${c.id}`}>
-              <time dateTime={c.createdAt.toISOString()}>{when(c.createdAt)}</time>
+              <time dateTime={c.createdAt.toISOString()}>{utc(c.createdAt)}</time>
             </a>
             {c.history.length > 0 && (
               <details className={styles.history} data-testid="comment-history">
@@ -52,7 +51,7 @@ export async function CommentThread({ target, title = 'Discussion' }: { target: 
                   {c.history.map((h) => (
                     <li key={h.revision}>
                       <div className="muted">
-                        version {h.revision + 1} of {c.revision + 1} · {when(h.createdAt)}
+                        version {h.revision + 1} of {c.revision + 1} · {utc(h.createdAt)}
                       </div>
                       <MarkdownView html={h.html} />
                     </li>

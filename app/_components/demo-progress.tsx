@@ -9,6 +9,7 @@ import { useEffect, useRef } from 'react';
 import type { JobRow } from '@/server/jobs';
 import type { ProgressDetail } from '@/server/jobs/types';
 import { useTRPC } from '../trpc';
+import { ErrorLine } from './error-line';
 
 export function DemoProgress(props: { initial: JobRow | null; canCancel: boolean }) {
   const trpc = useTRPC();
@@ -42,9 +43,7 @@ export function DemoProgress(props: { initial: JobRow | null; canCancel: boolean
     <section className="panel" aria-label="Demo workspace" data-testid="demo-progress">
       <h2>Setting up the stories260K demo</h2>
       {data.status === 'failed' ? (
-        <p className="error" role="alert">
-          The demo failed: {data.error}
-        </p>
+        <ErrorLine error={`The demo failed: ${data.error}`} />
       ) : data.status === 'cancelled' ? (
         <p className="muted">The demo was cancelled. Run <code>npm run demo</code> to set it up.</p>
       ) : (
@@ -71,7 +70,7 @@ export function DemoProgress(props: { initial: JobRow | null; canCancel: boolean
           <p className="muted">
             A model, a corpus sampled from it, SAEs at two hooks, their feature dashboards and evals. You can browse as soon as it finishes.
           </p>
-          {cancel.error && <p className="error">{cancel.error.message}</p>}
+          <ErrorLine error={cancel.error} />
         </>
       )}
     </section>

@@ -1,14 +1,7 @@
 /** The home page's recent feature page edits (the jobs under way are in running-jobs.tsx). */
 import Link from 'next/link';
 import type { ActiveJob, RecentEdit } from '@/server/activity';
-
-export function ago(at: Date, now: number): string {
-  const s = Math.max(0, Math.round((now - at.getTime()) / 1000));
-  if (s < 60) return `${s}s ago`;
-  if (s < 3600) return `${Math.round(s / 60)} min ago`;
-  if (s < 86400) return `${Math.round(s / 3600)} h ago`;
-  return at.toISOString().slice(0, 10);
-}
+import { ago } from '../_lib/time';
 
 export function RecentActivity({ edits, now }: { edits: RecentEdit[]; now: number }) {
   return (

@@ -7,6 +7,7 @@ import { useQuery } from '@tanstack/react-query';
 import type { JobRow } from '@/server/jobs';
 import type { ProgressDetail } from '@/server/jobs/types';
 import { useTRPC } from '../trpc';
+import { ErrorLine } from './error-line';
 
 const NO_JOB = '00000000-0000-0000-0000-000000000000';
 
@@ -45,11 +46,7 @@ export function JobStatus({ job, showProgress = false, testId }: { job: JobSumma
         {!showProgress && running && <span className="muted">{job.status === 'queued' ? 'waiting for a worker…' : 'computing…'}</span>}
       </div>
       {showProgress && job.status === 'running' && detail && <p className="muted mono job-detail">{describeProgress(detail)}</p>}
-      {job.status === 'failed' && (
-        <p className="error" role="alert">
-          {job.error ?? 'the job failed'}
-        </p>
-      )}
+      <ErrorLine error={job.status === 'failed' && (job.error ?? 'the job failed')} />
       {job.status === 'cancelled' && <p className="muted">The job was cancelled.</p>}
     </div>
   );

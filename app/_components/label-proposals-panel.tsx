@@ -6,6 +6,7 @@ import { useState } from 'react';
 import type { LabelStanding } from '@/server/label-votes';
 import { useTRPC } from '../trpc';
 import styles from './wiki.module.css';
+import { ErrorLine } from './error-line';
 
 interface Props {
   address: { model: string; sae: string; index: number };
@@ -108,11 +109,7 @@ export function ProposalsPanel({ address, canEdit, signedIn, initial }: Props) {
           <Link href="/signin">Sign in</Link> to vote.
         </p>
       )}
-      {error && (
-        <p className="error small" role="alert">
-          {error.message}
-        </p>
-      )}
+      <ErrorLine error={error} small />
     </details>
   );
 }

@@ -6,6 +6,7 @@ import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import type { FeatureListView } from '@/server/lists';
 import { useTRPC } from '../trpc';
+import { ErrorLine } from './error-line';
 
 export function NewListForm() {
   const trpc = useTRPC();
@@ -35,11 +36,7 @@ export function NewListForm() {
           Create list
         </button>
       </div>
-      {create.error && (
-        <p className="error" role="alert">
-          {create.error.message}
-        </p>
-      )}
+      <ErrorLine error={create.error} />
     </form>
   );
 }
@@ -67,11 +64,7 @@ function NoteCell({ listId, entry }: { listId: string; entry: Entry }) {
           Save
         </button>
       )}
-      {save.error && (
-        <span className="error" role="alert">
-          {save.error.message}
-        </span>
-      )}
+      <ErrorLine error={save.error} inline />
     </form>
   );
 }
@@ -117,11 +110,7 @@ export function ListEditor({ list }: { list: FeatureListView }) {
           Add to list
         </button>
       </form>
-      {error && (
-        <p className="error" role="alert">
-          {error.message}
-        </p>
-      )}
+      <ErrorLine error={error} />
       {list.entries.length === 0 ? (
         <p className="muted">This list is empty: add features by their address.</p>
       ) : (

@@ -10,6 +10,7 @@ import { useId, useRef, useState, type FocusEvent, type MouseEvent } from 'react
 import { useTRPC } from '../trpc';
 import { displayPiece, formatValue } from './token-format';
 import styles from './markdown-view.module.css';
+import { ErrorLine } from './error-line';
 
 interface Active {
   address: { model: string; sae: string; index: number };
@@ -85,7 +86,7 @@ function Preview({ id, active }: { id: string; active: Active }) {
       {preview.isPending ? (
         <div className="muted">loading…</div>
       ) : preview.error ? (
-        <div className="error">{preview.error.message}</div>
+        <ErrorLine error={preview.error} />
       ) : (
         <>
           <div className={styles.label}>{p!.label || <span className="muted">unlabelled</span>}</div>

@@ -5,6 +5,7 @@ import Link from 'next/link';
 import { useState } from 'react';
 import type { JobRow } from '@/server/jobs';
 import { useTRPC } from '../trpc';
+import { ErrorLine } from './error-line';
 
 interface Prediction { id: number; piece: string; logit: number; prob: number }
 interface RunResult { tokens: number[]; pieces: string[]; top: Prediction[][]; generated: number[]; generatedText?: string }
@@ -68,11 +69,7 @@ export function RunPanel(props: { model: string; contextLength: number; initialR
           </button>
           <span className="muted">top-5 next-token predictions per position; Generate continues greedily ({GENERATE_TOKENS} tokens)</span>
         </div>
-        {run.error && (
-          <p className="error" role="alert">
-            {run.error.message}
-          </p>
-        )}
+        <ErrorLine error={run.error} />
       </section>
       {job.data && <JobView job={job.data} />}
       <h2>Recent runs</h2>
@@ -113,11 +110,7 @@ function JobView({ job }: { job: JobRow }) {
         </span>
         <span className="mono">{promptOf(job)}</span>
       </div>
-      {job.status === 'failed' && (
-        <p className="error" role="alert">
-          {job.error}
-        </p>
-      )}
+      <ErrorLine error={job.status === 'failed' && (job.error ?? 'the job failed')} />
       {job.status === 'done' && result && <Predictions result={result} />}
     </section>
   );

@@ -9,7 +9,7 @@ import { useRouter } from 'next/navigation';
 import { useEffect, useRef } from 'react';
 import type { ActiveJob } from '@/server/activity';
 import { useTRPC } from '../trpc';
-import { ago } from './home-activity';
+import { ago } from '../_lib/time';
 
 const POLL_MS = 2000;
 

@@ -8,6 +8,7 @@ import Link from 'next/link';
 import { useState } from 'react';
 import { useTRPC } from '../trpc';
 import styles from './hypotheses.module.css';
+import { ErrorLine } from './error-line';
 
 interface Address {
   model: string;
@@ -97,11 +98,7 @@ export function SaveEvidence({ address, jobId, what }: { address: Address; jobId
           Cancel
         </button>
       </div>
-      {save.error && (
-        <p className="error" role="alert">
-          {save.error.message}
-        </p>
-      )}
+      <ErrorLine error={save.error} />
     </div>
   );
 }

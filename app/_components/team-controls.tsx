@@ -4,14 +4,7 @@ import { useMutation } from '@tanstack/react-query';
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import { useTRPC } from '../trpc';
-
-function ErrorLine({ error }: { error: { message: string } | null }) {
-  return error ? (
-    <p className="error" role="alert">
-      {error.message}
-    </p>
-  ) : null;
-}
+import { ErrorLine } from './error-line';
 
 export function NewTeamForm() {
   const trpc = useTRPC();

@@ -5,6 +5,7 @@
  */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTRPC } from '../trpc';
+import { ErrorLine } from './error-line';
 
 export function WatchButton({ kind, targetId }: { kind: 'feature' | 'sae' | 'hypothesis'; targetId: string }) {
   const trpc = useTRPC();
@@ -31,7 +32,8 @@ export function WatchButton({ kind, targetId }: { kind: 'feature' | 'sae' | 'hyp
       >
         {on ? 'Unwatch' : 'Watch'}
       </button>
-      {toggle.error && <span className="error small"> {toggle.error.message}</span>}
+      {toggle.error && ' '}
+      <ErrorLine error={toggle.error} inline small />
     </span>
   );
 }

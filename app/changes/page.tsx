@@ -6,6 +6,7 @@ import type { Metadata } from 'next';
 import Link from 'next/link';
 import { api } from '@/server/api/server-caller';
 import { ChangeList } from '../_components/change-list';
+import { ErrorLine } from '../_components/error-line';
 
 export const metadata: Metadata = { title: 'Recent changes · Lexicon' };
 
@@ -57,9 +58,7 @@ export default async function ChangesPage({ searchParams }: { searchParams: Prom
         </p>
       )}
       {error ? (
-        <p className="error" role="alert">
-          {error}
-        </p>
+        <ErrorLine error={error} />
       ) : (
         <ChangeList changes={page.changes} />
       )}

@@ -4,6 +4,7 @@ import { useMutation } from '@tanstack/react-query';
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import { useTRPC } from '../trpc';
+import { ErrorLine } from '../_components/error-line';
 
 export interface HypothesisDraft {
   id?: string;
@@ -65,11 +66,7 @@ export function HypothesisForm({ initial, onDone }: { initial: HypothesisDraft; 
           </button>
         )}
       </div>
-      {error && (
-        <p className="error" role="alert">
-          {error.message}
-        </p>
-      )}
+      <ErrorLine error={error} />
     </form>
   );
 }

@@ -7,6 +7,8 @@ import Link from 'next/link';
 import { api } from '@/server/api/server-caller';
 import { HYPOTHESIS_STATUSES, type HypothesisStatus } from '@/server/hypotheses';
 import { scoreText, StatusBadge } from '../_components/hypothesis-status';
+import { ErrorLine } from '../_components/error-line';
+import { day } from '../_lib/time';
 
 export const metadata: Metadata = { title: 'Hypotheses · Lexicon' };
 
@@ -77,9 +79,7 @@ export default async function HypothesesPage(props: { searchParams: Promise<Sear
         </p>
       )}
       {error ? (
-        <p className="error" role="alert">
-          {error}
-        </p>
+        <ErrorLine error={error} />
       ) : page.rows.length === 0 ? (
         <p className="muted" data-testid="no-hypotheses">
           No hypotheses match.
@@ -121,7 +121,7 @@ export default async function HypothesesPage(props: { searchParams: Promise<Sear
                   <td className="num nowrap">{scoreText(h.score, h.votes)}</td>
                   <td className="num">{h.evidence}</td>
                   <td>{h.authorId ? <Link href={href({ author: h.authorId })}>{h.authorName ?? 'someone'}</Link> : <span className="muted">—</span>}</td>
-                  <td className="nowrap">{h.createdAt.toISOString().slice(0, 10)}</td>
+                  <td className="nowrap">{day(h.createdAt)}</td>
                 </tr>
               ))}
             </tbody>

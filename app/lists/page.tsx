@@ -3,6 +3,7 @@ import type { Metadata } from 'next';
 import { api } from '@/server/api/server-caller';
 import type { ListSummary } from '@/server/lists';
 import { NewListForm } from '../_components/list-editor';
+import { day } from '../_lib/time';
 
 export const metadata: Metadata = { title: 'Lists · Lexicon' };
 
@@ -28,7 +29,7 @@ function ListTable({ lists, testId }: { lists: ListSummary[]; testId: string }) 
               <td className="small">{l.description.length > 140 ? `${l.description.slice(0, 140)}…` : l.description}</td>
               <td className="num">{l.entries}</td>
               <td>{l.ownerName ?? <span className="muted">—</span>}</td>
-              <td className="nowrap">{l.createdAt.toISOString().slice(0, 10)}</td>
+              <td className="nowrap">{day(l.createdAt)}</td>
             </tr>
           ))}
         </tbody>

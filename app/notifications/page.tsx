@@ -3,6 +3,7 @@ import type { Metadata } from 'next';
 import Link from 'next/link';
 import { api } from '@/server/api/server-caller';
 import { MarkAllRead, MarkRead, RefreshOnNotification } from './actions';
+import { utc } from '../_lib/time';
 
 export const metadata: Metadata = { title: 'Notifications · Lexicon' };
 
@@ -55,7 +56,7 @@ export default async function NotificationsPage({ searchParams }: { searchParams
               <Link href={n.url}>{n.summary}</Link>
               <span className="muted small">
                 {n.actor && <>{n.actor} · </>}
-                {n.createdAt.toISOString().slice(0, 16).replace('T', ' ')} UTC
+                {utc(n.createdAt)}
               </span>
               {!n.readAt && <MarkRead id={n.id} />}
             </li>

@@ -2,6 +2,7 @@
 import { signIn } from 'next-auth/react';
 import Link from 'next/link';
 import { useState, type FormEvent } from 'react';
+import { ErrorLine } from '../_components/error-line';
 
 export function SignInForm({ callbackUrl }: { callbackUrl: string }) {
   const [error, setError] = useState<string | null>(null);
@@ -34,11 +35,7 @@ export function SignInForm({ callbackUrl }: { callbackUrl: string }) {
         Password
         <input name="password" type="password" autoComplete="current-password" required />
       </label>
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorLine error={error} />
       <button type="submit" disabled={pending}>
         Sign in
       </button>

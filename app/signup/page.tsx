@@ -4,6 +4,7 @@ import { signIn } from 'next-auth/react';
 import Link from 'next/link';
 import { useState, type FormEvent } from 'react';
 import { useTRPC } from '../trpc';
+import { ErrorLine } from '../_components/error-line';
 
 export default function SignUpPage() {
   const trpc = useTRPC();
@@ -43,11 +44,7 @@ export default function SignUpPage() {
           Password (8 characters or more)
           <input name="password" type="password" autoComplete="new-password" minLength={8} required />
         </label>
-        {error && (
-          <p className="error" role="alert">
-            {error}
-          </p>
-        )}
+        <ErrorLine error={error} />
         <button type="submit" disabled={signUp.isPending}>
           Sign up
         </button>

@@ -9,6 +9,7 @@ import { ProgressBar } from '../../_components/progress-bar';
 import { WatchButton } from '../../_components/watch-button';
 import { ByPositionChart, DensityHistogram, SaeScatter } from '../../_components/sae-charts';
 import { formatTokens, orNotFound, percent } from '../../_lib/not-found';
+import { utc } from '../../_lib/time';
 
 type Params = { model: string; sae: string };
 
@@ -120,7 +121,7 @@ export default async function SaeOverviewPage({ params }: { params: Promise<Para
         <>
           <p className="muted">
             Dashboards over <strong>{formatTokens(run.nTokens)}</strong> tokens of corpus “{run.corpusName}”
-            {run.completedAt && <> · computed {run.completedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC</>}
+            {run.completedAt && <> · computed {utc(run.completedAt)}</>}
           </p>
           <div className="grid-2">
             <section>

@@ -1,6 +1,7 @@
 import Link from 'next/link';
 import { UserControls } from '../../_components/team-controls';
 import { adminCaller } from '../admin-caller';
+import { day } from '../../_lib/time';
 
 export const metadata = { title: 'Accounts · Lexicon' };
 
@@ -32,7 +33,7 @@ export default async function UsersPage() {
                 {u.disabled && ' (disabled)'}
               </td>
               <td>{u.email}</td>
-              <td>{u.createdAt.toISOString().slice(0, 10)}</td>
+              <td>{day(u.createdAt)}</td>
               <UserControls userId={u.id} name={u.name ?? u.email ?? ''} role={u.role} disabled={u.disabled} />
             </tr>
           ))}

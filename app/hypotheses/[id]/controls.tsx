@@ -8,6 +8,7 @@ import { STATUS_CHOICES } from '../../_components/hypothesis-status';
 import styles from '../../_components/hypotheses.module.css';
 import { useTRPC } from '../../trpc';
 import { HypothesisForm, type HypothesisDraft } from '../hypothesis-form';
+import { ErrorLine } from '../../_components/error-line';
 
 export function Votes({ id, score, votes, mine, canVote }: { id: string; score: number; votes: number; mine: number; canVote: boolean }) {
   const trpc = useTRPC();
@@ -29,11 +30,7 @@ export function Votes({ id, score, votes, mine, canVote }: { id: string; score: 
       <span className="muted small">
         {votes} vote{votes === 1 ? '' : 's'}
       </span>
-      {vote.error && (
-        <span className="error" role="alert">
-          {vote.error.message}
-        </span>
-      )}
+      <ErrorLine error={vote.error} inline />
     </div>
   );
 }
@@ -77,11 +74,7 @@ export function StatusForm({ id, status }: { id: string; status: HypothesisStatu
       <button type="submit" disabled={change.isPending || next === status} data-testid="status-submit">
         Change status
       </button>
-      {change.error && (
-        <p className="error" role="alert">
-          {change.error.message}
-        </p>
-      )}
+      <ErrorLine error={change.error} />
     </form>
   );
 }

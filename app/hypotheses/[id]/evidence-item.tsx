@@ -18,6 +18,8 @@ import { JobStatus, useJob } from '../../_components/job-status';
 import { Plot } from '../../_components/plot';
 import { formatValue, TokenText } from '../../_components/tokens';
 import { useTRPC } from '../../trpc';
+import { ErrorLine } from '../../_components/error-line';
+import { utc } from '../../_lib/time';
 
 /** Dates travel to the client as ISO strings. */
 export type EvidenceProps = Omit<EvidenceView, 'createdAt' | 'reruns'> & { createdAt: string; reruns: (Omit<RerunView, 'createdAt'> & { createdAt: string })[] };
@@ -138,7 +140,7 @@ function SteerChart({ result }: { result: Steering & { pieces: string[] } }) {
 
 function RerunLine({ rerun }: { rerun: EvidenceProps['reruns'][number] }) {
   const c = rerun.comparison;
-  const when = `${rerun.createdAt.slice(0, 16).replace('T', ' ')} UTC${rerun.requestedByName ? ` by ${rerun.requestedByName}` : ''}`;
+  const when = `${utc(new Date(rerun.createdAt))}${rerun.requestedByName ? ` by ${rerun.requestedByName}` : ''}`;
   if (rerun.agrees === null)
     return (
       <li data-testid="rerun">
@@ -219,11 +221,7 @@ export function EvidenceItem({ item, hypothesisId, canRerun }: { item: EvidenceP
           Re-run
         </button>
         {job.data && jobId && <JobStatus job={job.data} testId="rerun-job" />}
-        {rerun.error && (
-          <span className="error" role="alert">
-            {rerun.error.message}
-          </span>
-        )}
+        <ErrorLine error={rerun.error} inline />
       </div>
       {item.reruns.length > 0 && (
         <ul className={styles.reruns} data-testid="reruns" aria-label={`re-runs of this evidence (hypothesis ${hypothesisId})`}>

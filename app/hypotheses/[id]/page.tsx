@@ -16,6 +16,7 @@ import styles from '../../_components/hypotheses.module.css';
 import { orNotFound } from '../../_lib/not-found';
 import { EditHypothesis, StatusForm, Votes } from './controls';
 import { EvidenceItem } from './evidence-item';
+import { utc } from '../../_lib/time';
 
 type Params = { id: string };
 
@@ -28,8 +29,6 @@ export async function generateMetadata({ params }: { params: Promise<Params> }):
   const h = await load((await params).id);
   return { title: `${h.statement.slice(0, 80)} · Hypothesis · Lexicon` };
 }
-
-const when = (d: Date) => `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 
 export default async function HypothesisPage({ params }: { params: Promise<Params> }) {
   const h = await load((await params).id);
@@ -46,11 +45,11 @@ export default async function HypothesisPage({ params }: { params: Promise<Param
         <WatchButton kind="hypothesis" targetId={h.id} />
       </div>
       <p className="muted small">
-        proposed by {h.authorId ? <Link href={`/hypotheses?author=${h.authorId}`}>{h.authorName ?? 'someone'}</Link> : 'a deleted account'} on {when(h.createdAt)}
+        proposed by {h.authorId ? <Link href={`/hypotheses?author=${h.authorId}`}>{h.authorName ?? 'someone'}</Link> : 'a deleted account'} on {utc(h.createdAt)}
         {h.statusChangedAt && (
           <>
             {' '}
-            · {h.status} since {when(h.statusChangedAt)}
+            · {h.status} since {utc(h.statusChangedAt)}
             {h.statusChangedByName ? ` (${h.statusChangedByName})` : ''}
           </>
         )}
@@ -110,7 +109,7 @@ export default async function HypothesisPage({ params }: { params: Promise<Param
             <ol className={styles.history} data-testid="status-history">
               {h.history.map((c, i) => (
                 <li key={i}>
-                  <StatusBadge status={c.status} /> {c.userName ?? 'someone'} · {when(c.createdAt)}
+                  <StatusBadge status={c.status} /> {c.userName ?? 'someone'} · {utc(c.createdAt)}
                   {c.note && <div className="muted">{c.note}</div>}
                 </li>
               ))}

@@ -5,6 +5,7 @@ import { api } from '@/server/api/server-caller';
 import { featureHref } from '@/server/search';
 import { ListEditor } from '../../_components/list-editor';
 import { orNotFound } from '../../_lib/not-found';
+import { day } from '../../_lib/time';
 
 export async function generateMetadata({ params }: { params: Promise<{ id: string }> }): Promise<Metadata> {
   const { id } = await params;
@@ -27,7 +28,7 @@ export default async function ListPage({ params }: { params: Promise<{ id: strin
       <h1>{list.name}</h1>
       <p className="muted">
         {list.entries.length} feature{list.entries.length === 1 ? '' : 's'} · by {list.ownerName ?? 'a deleted account'} · created{' '}
-        {list.createdAt.toISOString().slice(0, 10)} · share this page&apos;s address: <code>/lists/{list.id}</code>
+        {day(list.createdAt)} · share this page&apos;s address: <code>/lists/{list.id}</code>
       </p>
       {list.description && <p className="list-description">{list.description}</p>}
       {canEdit ? (

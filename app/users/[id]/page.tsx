@@ -5,8 +5,9 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
 import { api } from '@/server/api/server-caller';
-import { ChangeList, utc } from '../../_components/change-list';
+import { ChangeList } from '../../_components/change-list';
 import { orNotFound } from '../../_lib/not-found';
+import { day, utc } from '../../_lib/time';
 
 type Params = { id: string };
 
@@ -26,7 +27,7 @@ export default async function UserPage({ params, searchParams }: { params: Promi
     <div>
       <h1 data-testid="user-name">{user.name}</h1>
       <p className="muted">
-        {user.role} · joined {utc(user.joined).slice(0, 10)} · {user.revisions} revision{user.revisions === 1 ? '' : 's'} · {user.proposals} label
+        {user.role} · joined {day(user.joined)} · {user.revisions} revision{user.revisions === 1 ? '' : 's'} · {user.proposals} label
         proposal{user.proposals === 1 ? '' : 's'}
       </p>
 

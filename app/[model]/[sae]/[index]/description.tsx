@@ -13,6 +13,7 @@ import type { FeaturePage } from '@/server/features';
 import { MarkdownView } from '../../../_components/markdown-view';
 import { useTRPC } from '../../../trpc';
 import styles from './feature.module.css';
+import { ErrorLine } from '../../../_components/error-line';
 
 interface Address {
   model: string;
@@ -161,11 +162,7 @@ export function Description(props: { address: Address; title: string; page: Feat
           </button>
           <span className="muted">based on revision {base}</span>
         </div>
-        {save.error && !conflict && (
-          <p className="error" role="alert">
-            {save.error.message}
-          </p>
-        )}
+        <ErrorLine error={!conflict && save.error} />
       </form>
       {preview !== null && (
         <section className={styles.preview} aria-label="Preview">

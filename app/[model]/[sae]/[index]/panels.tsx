@@ -18,6 +18,7 @@ import { SaveEvidence } from '../../../_components/save-evidence';
 import { displayPiece, formatValue, TokenText } from '../../../_components/tokens';
 import { useTRPC } from '../../../trpc';
 import styles from './feature.module.css';
+import { ErrorLine } from '../../../_components/error-line';
 
 interface Address {
   model: string;
@@ -133,15 +134,6 @@ function useStartedJob() {
   return { jobId, setJobId, job: jobId ? job.data : undefined };
 }
 
-function MutationError({ error }: { error: { message: string } | null }) {
-  if (!error) return null;
-  return (
-    <p className="error" role="alert">
-      {error.message}
-    </p>
-  );
-}
-
 // ------------------------------------------------------------------------------------------------------------
 // Test your text
 
@@ -164,7 +156,7 @@ function TestPanel(props: TextProps) {
           Run
         </button>
       </div>
-      <MutationError error={run.error} />
+      <ErrorLine error={run.error} />
       {job && <JobStatus job={job} testId="test-job" />}
       {result && <ActivationsResult result={result} feature={props.address.index} maxAct={props.maxAct} />}
       {result && props.canEdit && <SaveEvidence key={job!.id} address={props.address} jobId={job!.id} what="this test run" />}
@@ -268,12 +260,8 @@ function AblatePanel(props: TextProps) {
           Ablate
         </button>
       </div>
-      {formError && (
-        <p className="error" role="alert">
-          {formError}
-        </p>
-      )}
-      <MutationError error={run.error} />
+      <ErrorLine error={formError} />
+      <ErrorLine error={run.error} />
       {job && <JobStatus job={job} testId="ablate-job" />}
       {result && <AblationView result={result} />}
       {result && props.canEdit && <SaveEvidence key={job!.id} address={props.address} jobId={job!.id} what="this ablation" />}
@@ -399,12 +387,8 @@ function SteerPanel(props: TextProps) {
           Steer
         </button>
       </div>
-      {formError && (
-        <p className="error" role="alert">
-          {formError}
-        </p>
-      )}
-      <MutationError error={run.error} />
+      <ErrorLine error={formError} />
+      <ErrorLine error={run.error} />
       {job && <JobStatus job={job} testId="steer-job" />}
       {result && <SteeringView result={result} />}
       {result && props.canEdit && <SaveEvidence key={job!.id} address={props.address} jobId={job!.id} what="this steering scan" />}
@@ -547,7 +531,7 @@ function RecomputePanel(props: PanelsProps) {
           Recompute logit weights
         </button>
       </div>
-      <MutationError error={run.error} />
+      <ErrorLine error={run.error} />
       {current && (
         <div className={styles.result}>
           <p className="muted">Recomputing the {what}:</p>

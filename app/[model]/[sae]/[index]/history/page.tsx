@@ -7,11 +7,12 @@ import type { Metadata } from 'next';
 import Link from 'next/link';
 import { notFound } from 'next/navigation';
 import { api } from '@/server/api/server-caller';
-import { utc } from '../../../../_components/change-list';
 import styles from '../../../../_components/wiki.module.css';
 import { DiffLegend, WordDiff } from '../../../../_components/word-diff';
 import { orNotFound } from '../../../../_lib/not-found';
 import { RevertButton } from './revert-button';
+import { ErrorLine } from '../../../../_components/error-line';
+import { utc } from '../../../../_lib/time';
 
 type Params = { model: string; sae: string; index: string };
 type Search = { from?: string; to?: string };
@@ -115,11 +116,7 @@ export default async function HistoryPage({ params, searchParams }: { params: Pr
         </form>
       )}
 
-      {diffError && (
-        <p className="error" role="alert">
-          {diffError}
-        </p>
-      )}
+      <ErrorLine error={diffError} />
       {diff && (
         <section aria-labelledby="diff-h" data-testid="diff">
           <h2 id="diff-h">

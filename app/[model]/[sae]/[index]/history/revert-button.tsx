@@ -3,6 +3,7 @@
 import { useMutation } from '@tanstack/react-query';
 import { useRouter } from 'next/navigation';
 import { useTRPC } from '../../../../trpc';
+import { ErrorLine } from '../../../../_components/error-line';
 
 export function RevertButton(props: { address: { model: string; sae: string; index: number }; revision: number; baseRevision: number }) {
   const trpc = useTRPC();
@@ -19,12 +20,7 @@ export function RevertButton(props: { address: { model: string; sae: string; ind
       >
         {revert.isPending ? 'Reverting…' : `Revert to ${props.revision}`}
       </button>
-      {revert.error && (
-        <span className="error small" role="alert">
-          {' '}
-          {revert.error.message}
-        </span>
-      )}
+      <ErrorLine error={revert.error} inline small />
     </span>
   );
 }
