@@ -3,6 +3,7 @@ import { sql } from 'drizzle-orm';
 import { visibleSaeSql, type Viewer } from './authz';
 import type { Db } from './db';
 import { jobVisibleSql } from './jobs';
+import { displayNameSql } from './users';
 
 export interface RecentEdit {
   model: string;
@@ -22,7 +23,7 @@ export interface RecentEdit {
 export async function recentEdits(db: Db, viewer: Viewer, limit = 15): Promise<RecentEdit[]> {
   const { rows } = await db.execute<Record<string, unknown>>(sql`
     select m.slug as model, s.slug as sae, r.index, r.revision, r.label, r.summary, r.created_at,
-           coalesce(u.name, u.email) as author
+           ${displayNameSql()} as author
       from (select * from feature_revision fr where ${visibleSaeSql(viewer, sql`fr.sae_id`)} order by created_at desc limit ${limit}) r
       join sae s on s.id = r.sae_id
       join model m on m.id = s.model_id

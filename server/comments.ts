@@ -14,13 +14,14 @@ import { and, asc, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { commentRevisions, comments, hypotheses, models, saes, users } from '@/drizzle/schema';
 import { authorize, levelOn, permissions, requireLevel, type Action, type Level, type Viewer } from './authz';
-import { withTransaction, type Db } from './db';
+import { isUuid, withTransaction, type Db } from './db';
 import { featureTopic, hypothesisTopic, publish, saeTopic } from './events';
 import { renderWithChips, syncFeatureLinks } from './feature-links';
 import { hypothesisAccess, hypothesisHref } from './hypotheses';
-import { parseMarkdown } from './markdown';
+import { clip, parseMarkdown } from './markdown';
 import { notifyUsers, notifyWatchers, watch, type WatchKind } from './notifications';
 import type { Role } from './users';
+import { displayNameSql } from './users';
 
 export const MAX_COMMENT_CHARS = 20_000;
 /** at most this many distinct @handles of one comment are looked up */
@@ -103,8 +104,6 @@ async function openThread(db: Db, viewer: Viewer, target: ThreadTarget, action: 
   };
 }
 
-const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
-
 function targetOfRow(row: typeof comments.$inferSelect): ThreadTarget {
   if (row.threadKind === 'hypothesis') return { kind: 'hypothesis', hypothesisId: row.hypothesisId! };
   if (row.threadKind === 'sae') return { kind: 'sae', saeId: row.saeId! };
@@ -113,7 +112,7 @@ function targetOfRow(row: typeof comments.$inferSelect): ThreadTarget {
 
 /** A comment and its thread, locked for the write, once the viewer may `action` on the thread. */
 async function commentForWrite(tx: Db, viewer: Viewer, id: string, action: Action) {
-  const [row] = z.string().uuid().safeParse(id).success ? await tx.select().from(comments).where(eq(comments.id, id)).for('update') : [];
+  const [row] = isUuid(id) ? await tx.select().from(comments).where(eq(comments.id, id)).for('update') : [];
   if (!row) throw notFound(`comment ${id}`);
   const thread = await openThread(tx, viewer, targetOfRow(row), action).catch((err) => {
     // a comment in a thread the viewer may not see does not exist for them
@@ -149,8 +148,8 @@ async function mentionedReaders(db: Db, handles: string[], thread: Thread): Prom
 }
 
 async function actorName(db: Db, viewer: NonNullable<Viewer>): Promise<string> {
-  const [u] = await db.select({ name: users.name, email: users.email }).from(users).where(eq(users.id, viewer.id));
-  return u?.name || u?.email?.split('@')[0] || 'someone';
+  const [u] = await db.select({ name: sql<string>`${displayNameSql('"user"')}` }).from(users).where(eq(users.id, viewer.id));
+  return u?.name ?? 'someone';
 }
 
 /** Mentions (new ones only, on an edit) and watchers are notified; the event goes out on commit. */
@@ -180,7 +179,7 @@ export async function postComment(viewer: Viewer, input: NewComment, hosts: read
   return withTransaction(async (tx) => {
     const thread = await openThread(tx, viewer, input.target, 'comment');
     if (input.parentId) {
-      const [parent] = z.string().uuid().safeParse(input.parentId).success
+      const [parent] = isUuid(input.parentId)
         ? await tx.select({ deletedAt: comments.deletedAt }).from(comments).where(and(eq(comments.id, input.parentId), thread.where))
         : [];
       if (!parent) throw new TRPCError({ code: 'BAD_REQUEST', message: `no comment ${input.parentId} in this thread to reply to` });
@@ -263,8 +262,6 @@ export interface ThreadView {
   viewer: { signedIn: boolean; canComment: boolean; canModerate: boolean };
 }
 
-const displayName = (name: string | null, email: string | null) => name || email?.split('@')[0] || 'a deleted account';
-
 /** Every comment of a thread in the order written (replies point at their parent), rendered with chips. */
 export async function readThread(db: Db, viewer: Viewer, target: ThreadTarget, hosts: readonly string[]): Promise<ThreadView> {
   const thread = await openThread(db, viewer, target, 'read');
@@ -272,8 +269,8 @@ export async function readThread(db: Db, viewer: Viewer, target: ThreadTarget, h
   const rows = await db
     .select({
       c: comments,
-      author: sql<string | null>`(select coalesce(nullif(u.name, ''), split_part(u.email, '@', 1)) from "user" u where u.id = ${comments.authorId})`,
-      deleter: sql<string | null>`(select coalesce(nullif(u.name, ''), split_part(u.email, '@', 1)) from "user" u where u.id = ${comments.deletedBy})`,
+      author: sql<string | null>`(select ${displayNameSql()} from "user" u where u.id = ${comments.authorId})`,
+      deleter: sql<string | null>`(select ${displayNameSql()} from "user" u where u.id = ${comments.deletedBy})`,
     })
     .from(comments)
     .where(thread.where)
@@ -304,14 +301,14 @@ export async function readThread(db: Db, viewer: Viewer, target: ThreadTarget, h
       return {
         id: c.id,
         parentId: c.parentId,
-        author: { id: c.authorId, name: displayName(author, null) },
+        author: { id: c.authorId, name: author ?? 'a deleted account' },
         createdAt: c.createdAt,
         editedAt: c.editedAt,
         body: c.body,
         html: html[i]!,
         revision: c.revision,
         history: history.get(c.id) ?? [],
-        deleted: c.deletedAt ? { at: c.deletedAt, by: displayName(deleter, null) } : null,
+        deleted: c.deletedAt ? { at: c.deletedAt, by: deleter ?? 'a deleted account' } : null,
         canEdit: mine && !c.deletedAt && may.comment,
         canDelete: !c.deletedAt && (mine || may.moderate),
       };

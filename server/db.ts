@@ -1,8 +1,12 @@
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
 import * as schema from '@/drizzle/schema';
+import { z } from 'zod';
 
 export type Db = NodePgDatabase<typeof schema>;
+
+/** Whether `id` can be compared with a uuid column: PostgreSQL fails the whole query on a malformed one. */
+export const isUuid = (id: string) => z.uuid().safeParse(id).success;
 
 export function requireDatabaseUrl(): string {
   const url = process.env.DATABASE_URL;

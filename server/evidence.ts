@@ -12,7 +12,7 @@ import { and, desc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { dashboardRuns, evidence, evidenceReruns, hypotheses, jobs, saes } from '@/drizzle/schema';
 import { authorize, type Viewer } from './authz';
-import { withTransaction, type Db } from './db';
+import { isUuid, withTransaction, type Db } from './db';
 import { getFeaturePage } from './features';
 import {
   hypothesisFeaturesFor,
@@ -27,6 +27,7 @@ import { getQueue } from './jobs/queue';
 import { jobParams, type JobType } from './jobs/types';
 import { notifyWatchers } from './notifications';
 import type { FeatureAddress } from './search';
+import { displayNameSql } from './users';
 
 export type EvidenceKind = (typeof evidence.$inferSelect)['kind'];
 export const JOB_EVIDENCE_KINDS = ['activations', 'ablate', 'steer'] as const;
@@ -52,7 +53,7 @@ const CODE_VERSION = process.env.npm_package_version ?? '0.1.0';
 /** What a finished panel job or the current dashboards would save, checked: the job is done and of a kind that can be evidence. */
 async function prepareEvidence(db: Db, viewer: Viewer, source: EvidenceSource): Promise<PreparedEvidence> {
   if (source.kind === 'job') {
-    const job = z.string().uuid().safeParse(source.jobId).success ? await db.query.jobs.findFirst({ where: eq(jobs.id, source.jobId) }) : undefined;
+    const job = isUuid(source.jobId) ? await db.query.jobs.findFirst({ where: eq(jobs.id, source.jobId) }) : undefined;
     if (!job) throw new TRPCError({ code: 'NOT_FOUND', message: `no job ${source.jobId}` });
     if (!(JOB_EVIDENCE_KINDS as readonly string[]).includes(job.type))
       throw new TRPCError({ code: 'BAD_REQUEST', message: `a ${job.type} job cannot be evidence: save a test-your-text, ablation or steering run` });
@@ -196,7 +197,7 @@ export const KIND_NAMES: Record<EvidenceKind, string> = {
 
 /** Re-runs a piece of evidence: the same job with the same params, or (a snapshot) a read of the current dashboards. */
 export async function rerunEvidence(db: Db, viewer: Viewer, evidenceId: string): Promise<{ id: string; jobId: string | null }> {
-  const row = z.string().uuid().safeParse(evidenceId).success ? await db.query.evidence.findFirst({ where: eq(evidence.id, evidenceId) }) : undefined;
+  const row = isUuid(evidenceId) ? await db.query.evidence.findFirst({ where: eq(evidence.id, evidenceId) }) : undefined;
   if (!row) throw new TRPCError({ code: 'NOT_FOUND', message: `no evidence ${evidenceId}` });
   const features = await hypothesisFeaturesFor(db, viewer, row.hypothesisId, 'read');
   if (!row.saeId) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'the SAE this evidence was computed on is gone' });
@@ -369,7 +370,8 @@ export async function settleReruns(db: Db, evidenceIds: string[]): Promise<numbe
   return settled;
 }
 
-export interface RerunView {
+// a type, not an interface, so that it is a row type for db.execute
+export type RerunView = {
   id: string;
   jobId: string | null;
   jobStatus: string | null;
@@ -377,7 +379,7 @@ export interface RerunView {
   comparison: Comparison | null;
   requestedByName: string | null;
   createdAt: Date;
-}
+};
 
 export interface EvidenceView {
   id: string;
@@ -400,7 +402,7 @@ const RERUNS_SHOWN = 5;
 export async function listEvidence(db: Db, hypothesisId: string): Promise<EvidenceView[]> {
   const rows = await db.execute<Record<string, unknown>>(sql`
     select e.id, e.kind, e.job_id, e.params, e.result, e.provenance, e.note, e.created_at, e.feature_index,
-           u.name as added_by_name, m.slug as model, s.slug as sae
+           ${displayNameSql()} as added_by_name, m.slug as model, s.slug as sae
       from evidence e
       left join "user" u on u.id = e.added_by
       left join sae s on s.id = e.sae_id left join model m on m.id = s.model_id
@@ -411,21 +413,20 @@ export async function listEvidence(db: Db, hypothesisId: string): Promise<Eviden
   const reruns =
     ids.length === 0
       ? []
-      : await db
-          .select({
-            id: evidenceReruns.id,
-            evidenceId: evidenceReruns.evidenceId,
-            jobId: evidenceReruns.jobId,
-            jobStatus: jobs.status,
-            agrees: evidenceReruns.agrees,
-            comparison: evidenceReruns.comparison,
-            requestedByName: sql<string | null>`(select name from "user" where id = ${evidenceReruns.requestedBy})`,
-            createdAt: evidenceReruns.createdAt,
-          })
-          .from(evidenceReruns)
-          .leftJoin(jobs, eq(jobs.id, evidenceReruns.jobId))
-          .where(inArray(evidenceReruns.evidenceId, ids))
-          .orderBy(desc(evidenceReruns.createdAt));
+      : (
+          await db.execute<RerunView & { evidenceId: string }>(sql`
+            select id, "evidenceId", "jobId", "jobStatus", agrees, comparison, "requestedByName", "createdAt" from (
+              select x.id, x.evidence_id as "evidenceId", x.job_id as "jobId", j.status as "jobStatus", x.agrees, x.comparison,
+                     ${displayNameSql('u')} as "requestedByName", x.created_at as "createdAt",
+                     row_number() over (partition by x.evidence_id order by x.created_at desc, x.id desc) as n
+                from evidence_rerun x
+                left join job j on j.id = x.job_id
+                left join "user" u on u.id = x.requested_by
+               where x.evidence_id in (${sql.join(ids.map((id) => sql`${id}::uuid`), sql`, `)})
+            ) newest
+             where n <= ${RERUNS_SHOWN}
+             order by "createdAt" desc, id desc`)
+        ).rows;
   return rows.rows.map((r) => ({
     id: r.id as string,
     kind: r.kind as EvidenceKind,
@@ -437,9 +438,6 @@ export async function listEvidence(db: Db, hypothesisId: string): Promise<Eviden
     note: r.note as string,
     addedByName: r.added_by_name as string | null,
     createdAt: new Date(r.created_at as string),
-    reruns: reruns
-      .filter((x) => x.evidenceId === r.id)
-      .slice(0, RERUNS_SHOWN)
-      .map(({ evidenceId: _e, comparison, ...x }) => ({ ...x, comparison: comparison as Comparison | null })),
+    reruns: reruns.filter((x) => x.evidenceId === r.id).map(({ evidenceId: _e, createdAt, ...x }) => ({ ...x, createdAt: new Date(createdAt) })),
   }));
 }

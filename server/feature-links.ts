@@ -14,6 +14,7 @@ import { vocabulary } from './features';
 import { hypothesisHref, visibleHypothesisSql } from './hypotheses';
 import { addressKey, parseMarkdown, plainText, toHtml, type ChipMap, type FeatureAddress, type ParsedMarkdown } from './markdown';
 import { featureAt } from './visibility';
+import { displayNameSql } from './users';
 
 export type LinkSource = (typeof featureLinks.$inferSelect)['sourceKind'];
 
@@ -174,7 +175,7 @@ export async function backlinks(db: Db, viewer: Viewer, a: FeatureAddress, limit
     statement: string | null;
     label: string | null;
   }>(sql`
-    (select 'comment' as kind, c.id::text as id, c.body, c.created_at as at, u.name as author, c.thread_kind::text as thread_kind,
+    (select 'comment' as kind, c.id::text as id, c.body, c.created_at as at, ${displayNameSql()} as author, c.thread_kind::text as thread_kind,
             m.slug as model, s.slug as sae, c.feature_index, c.hypothesis_id::text as hypothesis_id, h.statement, null as label
        from feature_link l
        join comment c on l.source_kind = 'comment' and c.id::text = l.source_id
@@ -189,13 +190,13 @@ export async function backlinks(db: Db, viewer: Viewer, a: FeatureAddress, limit
                  then ${visibleHypothesisSql(viewer, sql`h.id`)}
                  else ${visibleSaeSql(viewer, sql`c.sae_id`)} end)
     union all
-    (select 'hypothesis', h.id::text, h.statement || E'\n\n' || h.body, h.created_at, u.name, null, null, null, null, h.id::text, h.statement, null
+    (select 'hypothesis', h.id::text, h.statement || E'\n\n' || h.body, h.created_at, ${displayNameSql()}, null, null, null, null, h.id::text, h.statement, null
        from feature_link l
        join hypothesis h on l.source_kind = 'hypothesis' and h.id::text = l.source_id
        left join "user" u on u.id = h.author_id
       where ${target} and ${visibleHypothesisSql(viewer, sql`h.id`)})
     union all
-    (select 'feature_page', l.source_id, p.body, p.updated_at, u.name, null, m.slug, s.slug, p.index, null, null, p.label
+    (select 'feature_page', l.source_id, p.body, p.updated_at, ${displayNameSql()}, null, m.slug, s.slug, p.index, null, null, p.label
        from feature_link l
        join sae s on l.source_kind = 'feature_page' and s.id::text = split_part(l.source_id, '/', 1)
        join model m on m.id = s.model_id

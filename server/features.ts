@@ -12,6 +12,7 @@ import { featureTopic, publish } from './events';
 import { syncFeatureLinks } from './feature-links';
 import { renderMarkdown } from './markdown';
 import { notifyFeatureWatchers } from './notifications';
+import { displayNameSql, displayNameText } from './users';
 
 export interface TokenWeight {
   id: number;
@@ -182,7 +183,7 @@ select
      where x.feature_index = $3
      order by x.kind, x.interval desc, x.rank) e) as examples,
   (select json_build_object('label', p.label, 'body', p.body, 'revision', p.revision, 'updatedAt', p.updated_at,
-                            'updatedBy', u.name)
+                            'updatedBy', ${displayNameText()})
      from feature_page p join s on p.sae_id = s.id left join "user" u on u.id = p.updated_by
      where p.index = $3) as page,
   (select row_to_json(j) from (
@@ -384,7 +385,7 @@ export interface PageVersion {
 /** The label and description as they stand (revision 0, empty, when never edited). */
 export async function currentPageVersion(db: Db, saeId: string, index: number): Promise<PageVersion> {
   const [row] = await db.execute<{ label: string; body: string; revision: number; updated_at: Date; updated_by: string | null }>(sql`
-    select p.label, p.body, p.revision, p.updated_at, u.name as updated_by
+    select p.label, p.body, p.revision, p.updated_at, ${displayNameSql()} as updated_by
     from ${featurePages} p left join "user" u on u.id = p.updated_by
     where p.sae_id = ${saeId} and p.index = ${index}`).then((r) => r.rows);
   if (!row) return { label: '', body: '', revision: 0, updatedAt: null, updatedBy: null };

@@ -10,11 +10,13 @@ import { z } from 'zod';
 import { hypotheses, hypothesisFeatures, hypothesisStatusChanges, hypothesisStatusEnum, hypothesisVotes, models } from '@/drizzle/schema';
 import { levelOn, lowest, permissions, requireLevel, visibleSaeSql, type Action, type Level, type Viewer } from './authz';
 import { decodeCursor, encodeCursor } from './cursor';
-import { withTransaction, type Db } from './db';
+import { isUuid, withTransaction, type Db } from './db';
 import { featureTopic, hypothesisTopic, publish, type EventType } from './events';
 import { syncFeatureLinks } from './feature-links';
+import { clip } from './markdown';
 import { notifyWatchers, watch } from './notifications';
 import { parseFeatureAddress, type FeatureAddress } from './search';
+import { displayNameSql } from './users';
 
 export const HYPOTHESIS_STATUSES = hypothesisStatusEnum.enumValues;
 export type HypothesisStatus = (typeof HYPOTHESIS_STATUSES)[number];
@@ -104,7 +106,7 @@ export async function publishHypothesisEvent(db: Db, id: string, type: EventType
  * features (SAE ids and indices).
  */
 export async function hypothesisAccess(db: Db, viewer: Viewer, id: string): Promise<{ level: Level; features: { saeId: string; index: number }[] }> {
-  if (!z.string().uuid().safeParse(id).success) return { level: 'none', features: [] };
+  if (!isUuid(id)) return { level: 'none', features: [] };
   const features = await db
     .select({ saeId: hypothesisFeatures.saeId, index: hypothesisFeatures.index })
     .from(hypothesisFeatures)
@@ -234,7 +236,6 @@ export async function voteOnHypothesis(db: Db, viewer: Viewer, id: string, value
   return { score: row?.score ?? 0, mine: value };
 }
 
-const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
 // ---------------------------------------------------------------------------------------------------------------
 // Reads
@@ -308,7 +309,7 @@ export async function listHypotheses(db: Db, viewer: Viewer, filter: HypothesisF
 
 /** The columns of a HypothesisSummary (summaryOf reads them), from hypothesis h and its author u. */
 const SUMMARY_SELECT = sql`
-    select h.id, h.statement, h.status, h.author_id, u.name as author_name, h.created_at, h.created_at::text as cursor_at, h.status_changed_at,
+    select h.id, h.statement, h.status, h.author_id, ${displayNameSql()} as author_name, h.created_at, h.created_at::text as cursor_at, h.status_changed_at,
            (select coalesce(sum(v.value), 0) from hypothesis_vote v where v.hypothesis_id = h.id)::int as score,
            (select count(*) from hypothesis_vote v where v.hypothesis_id = h.id)::int as votes,
            (select count(*) from evidence e where e.hypothesis_id = h.id)::int as evidence,
@@ -365,12 +366,12 @@ export async function getHypothesis(db: Db, viewer: Viewer, id: string): Promise
       .execute<Record<string, unknown>>(sql`${SUMMARY_SELECT} where h.id = ${id}`)
       .then((r) => r.rows),
     db
-      .select({ body: hypotheses.body, updatedAt: hypotheses.updatedAt, modelSlug: models.slug, changedBy: sql<string | null>`(select name from "user" where id = ${hypotheses.statusChangedBy})` })
+      .select({ body: hypotheses.body, updatedAt: hypotheses.updatedAt, modelSlug: models.slug, changedBy: sql<string | null>`(select ${displayNameSql()} from "user" u where u.id = ${hypotheses.statusChangedBy})` })
       .from(hypotheses)
       .innerJoin(models, eq(models.id, hypotheses.modelId))
       .where(eq(hypotheses.id, id)),
     db.execute<{ status: HypothesisStatus; note: string; user_name: string | null; created_at: string }>(sql`
-      select c.status, c.note, u.name as user_name, c.created_at
+      select c.status, c.note, ${displayNameSql()} as user_name, c.created_at
         from hypothesis_status_change c left join "user" u on u.id = c.user_id
        where c.hypothesis_id = ${id} order by c.created_at, c.id`),
     viewer

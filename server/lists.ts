@@ -6,9 +6,10 @@ import { and, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { featureListEntries, featureLists } from '@/drizzle/schema';
 import { authorize, authorizeOwner, visibleSaeSql, type Viewer } from './authz';
-import { withTransaction, type Db } from './db';
+import { isUuid, withTransaction, type Db } from './db';
 import { parseFeatureAddress, type FeatureAddress } from './search';
 import type { Role } from './users';
+import { displayNameSql } from './users';
 
 export type FeatureListRow = typeof featureLists.$inferSelect;
 
@@ -68,9 +69,9 @@ export async function createList(db: Db, owner: Actor, input: z.input<typeof lis
 
 /** A list with its entries (label and density of each feature) that `viewer` may see, in one query for the entries. */
 export async function getList(db: Db, viewer: Viewer, id: string): Promise<FeatureListView | undefined> {
-  if (!z.string().uuid().safeParse(id).success) return undefined;
+  if (!isUuid(id)) return undefined;
   const { rows: lists } = await db.execute<Record<string, unknown>>(sql`
-    select l.id, l.name, l.description, l.owner_id, l.created_at, u.name as owner_name, u.email as owner_email
+    select l.id, l.name, l.description, l.owner_id, l.created_at, ${displayNameSql()} as owner_name
       from feature_list l left join "user" u on u.id = l.owner_id
      where l.id = ${id}`);
   const list = lists[0];
@@ -90,7 +91,7 @@ export async function getList(db: Db, viewer: Viewer, id: string): Promise<Featu
     name: list.name as string,
     description: list.description as string,
     ownerId: (list.owner_id as string | null) ?? null,
-    ownerName: ((list.owner_name ?? list.owner_email) as string | null) ?? null,
+    ownerName: (list.owner_name as string | null) ?? null,
     createdAt: new Date(list.created_at as string),
     entries: rows.map((r) => ({
       model: r.model as string,
@@ -109,7 +110,7 @@ export async function getList(db: Db, viewer: Viewer, id: string): Promise<Featu
 /** Lists, newest first: one owner's, or everyone's (counting the entries `viewer` may see). */
 export async function listLists(db: Db, viewer: Viewer, filter: { ownerId?: string; limit?: number } = {}): Promise<ListSummary[]> {
   const { rows } = await db.execute<Record<string, unknown>>(sql`
-    select l.id, l.name, l.description, l.created_at, coalesce(u.name, u.email) as owner_name,
+    select l.id, l.name, l.description, l.created_at, ${displayNameSql()} as owner_name,
            (select count(*) from feature_list_entry e where e.list_id = l.id and ${visibleSaeSql(viewer, sql`e.sae_id`)})::int as entries
       from feature_list l left join "user" u on u.id = l.owner_id
      where ${filter.ownerId ? sql`l.owner_id = ${filter.ownerId}` : sql`true`}
@@ -127,7 +128,7 @@ export async function listLists(db: Db, viewer: Viewer, filter: { ownerId?: stri
 
 /** The list, locked for the rest of the transaction, when `actor` may change it. */
 async function editableList(tx: Db, actor: Actor, listId: string): Promise<FeatureListRow> {
-  if (!z.string().uuid().safeParse(listId).success) throw new ListError(`no list ${listId}`, 'NOT_FOUND');
+  if (!isUuid(listId)) throw new ListError(`no list ${listId}`, 'NOT_FOUND');
   const [list] = await tx.select().from(featureLists).where(eq(featureLists.id, listId)).for('update');
   if (!list) throw new ListError(`no list ${listId}`, 'NOT_FOUND');
   authorizeOwner(actor, list.ownerId, 'only the owner of this list can change it');

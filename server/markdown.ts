@@ -231,9 +231,11 @@ export function renderMarkdown(markdown: string, options: HtmlOptions & { hosts?
   return toHtml(parseMarkdown(markdown, options.hosts), options);
 }
 
+/** `s` cut to at most `max` characters, an ellipsis marking the cut. */
+export const clip = (s: string, max: number) => (s.length > max ? `${s.slice(0, max - 1).trimEnd()}…` : s);
+
 /** The text of some markdown without its markup, cut to about `max` characters (for snippets). */
 export function plainText(markdown: string, max = 200): string {
   const { tree } = parseMarkdown(markdown);
-  const out = tree.children.map(textOf).join(' ').replace(/\s+/g, ' ').trim();
-  return out.length > max ? `${out.slice(0, max - 1).trimEnd()}…` : out;
+  return clip(tree.children.map(textOf).join(' ').replace(/\s+/g, ' ').trim(), max);
 }

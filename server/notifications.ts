@@ -2,10 +2,11 @@
  * Notifications: rows a user reads on /notifications (with an unread count in the header), written in the same
  * transaction as what caused them, each followed by a live event on the user's topic.
  */
-import { and, eq, inArray, ne } from 'drizzle-orm';
-import { models, notifications, saes, watches } from '@/drizzle/schema';
+import { and, desc, eq, inArray, isNull, lt, ne, sql } from 'drizzle-orm';
+import { models, notifications, saes, users, watches } from '@/drizzle/schema';
 import type { Db } from './db';
 import { publish, userTopic } from './events';
+import { displayNameSql } from './users';
 
 export type NotificationKind = 'mention' | 'comment' | 'label' | 'hypothesis-status' | 'evidence' | 'job';
 export type WatchKind = (typeof watches.$inferSelect)['kind'];
@@ -46,12 +47,54 @@ export async function unwatch(db: Db, userId: string, kind: WatchKind, targetId:
   await db.delete(watches).where(and(eq(watches.userId, userId), eq(watches.kind, kind), eq(watches.targetId, targetId)));
 }
 
-export async function markRead(db: Db, userId: string, ids: string[]): Promise<void> {
-  if (ids.length === 0) return;
+export async function isWatching(db: Db, userId: string, kind: WatchKind, targetId: string): Promise<boolean> {
+  const rows = await db
+    .select({ kind: watches.kind })
+    .from(watches)
+    .where(and(eq(watches.userId, userId), eq(watches.kind, kind), eq(watches.targetId, targetId)));
+  return rows.length > 0;
+}
+
+/** A user's notifications, newest first; `before` is the createdAt of the last one already shown. */
+export async function listNotifications(db: Db, userId: string, opts: { before?: Date; limit: number; unreadOnly: boolean }) {
+  return db
+    .select({
+      id: notifications.id,
+      kind: notifications.kind,
+      summary: notifications.summary,
+      url: notifications.url,
+      createdAt: notifications.createdAt,
+      readAt: notifications.readAt,
+      actor: sql<string | null>`${displayNameSql('"user"')}`,
+    })
+    .from(notifications)
+    .leftJoin(users, eq(users.id, notifications.actorId))
+    .where(
+      and(
+        eq(notifications.userId, userId),
+        opts.before ? lt(notifications.createdAt, opts.before) : undefined,
+        opts.unreadOnly ? isNull(notifications.readAt) : undefined,
+      ),
+    )
+    .orderBy(desc(notifications.createdAt))
+    .limit(opts.limit);
+}
+
+export async function unreadCount(db: Db, userId: string): Promise<number> {
+  const [row] = await db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(notifications)
+    .where(and(eq(notifications.userId, userId), isNull(notifications.readAt)));
+  return row?.n ?? 0;
+}
+
+/** Marks these notifications of the user read (all unread ones when `ids` is omitted). */
+export async function markRead(db: Db, userId: string, ids?: string[]): Promise<void> {
+  if (ids?.length === 0) return;
   await db
     .update(notifications)
     .set({ readAt: new Date() })
-    .where(and(eq(notifications.userId, userId), inArray(notifications.id, ids)));
+    .where(and(eq(notifications.userId, userId), ids ? inArray(notifications.id, ids) : isNull(notifications.readAt)));
 }
 
 /** model/sae of an SAE (undefined when it is gone). */

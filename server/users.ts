@@ -9,8 +9,14 @@ import { withTransaction, type Db } from './db';
 export type UserRow = typeof users.$inferSelect;
 export type Role = UserRow['role'];
 
-/** A user's name as pages show it, in SQL: their name, else "user" and the start of their id. `alias` is the "user" row's. */
-export const displayNameSql = (alias = 'u') => sql.raw(`coalesce(${alias}.name, 'user ' || left(${alias}.id, 8))`);
+/**
+ * A user's name as pages show it, in SQL: their name, else their email's local part (which is also their @handle),
+ * else "user" and the start of their id. `alias` is the "user" row's.
+ */
+export const displayNameText = (alias = 'u') =>
+  `coalesce(nullif(${alias}.name, ''), nullif(split_part(${alias}.email, '@', 1), ''), 'user ' || left(${alias}.id, 8))`;
+/** displayNameText for drizzle's sql`…` */
+export const displayNameSql = (alias = 'u') => sql.raw(displayNameText(alias));
 
 export const signUpInput = z.object({
   name: z.string().trim().min(1, 'name is required').max(80, 'name is longer than 80 characters'),

@@ -8,7 +8,7 @@
 import { and, eq } from 'drizzle-orm';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { featureLinks, notifications, resourceAccess, teamMembers, teams } from '@/drizzle/schema';
+import { featureLinks, notifications, resourceAccess, teamMembers, teams, users } from '@/drizzle/schema';
 import { createCaller } from '@/server/api/root';
 import type { Context } from '@/server/api/trpc';
 import type { ThreadTarget } from '@/server/comments';
@@ -217,6 +217,19 @@ describe('mentions', () => {
     await callerFor(eve).comment.edit({ id, body: 'Pinging @BoDiddley, @cyrus, @vi and @ada.' });
     expect((await notificationsOf(bo)).filter((n) => n.kind === 'mention')).toHaveLength(1);
     expect((await notificationsOf(ada)).filter((n) => n.kind === 'mention')).toHaveLength(1);
+  });
+
+  it('shows an account without a name (as GitHub may give) by its email’s local part, its @handle, everywhere', async () => {
+    const db = getDb();
+    const [gh] = await db.insert(users).values({ name: null, email: 'octo.cat@example.org', role: 'editor' }).returning();
+    const { id } = await callerFor(gh!).comment.post({ target: feature(9), body: 'Hello @BoDiddley' });
+    const thread = await callerFor(null).comment.thread(feature(9));
+    expect(thread.comments.find((c) => c.id === id)!.author.name).toBe('octo.cat');
+    const mention = (await notificationsOf(bo)).find((n) => n.url.endsWith(id))!;
+    expect(mention.summary).toBe('octo.cat mentioned you on synth/1-res/9');
+    expect((await callerFor(bo).notification.list()).find((n) => n.id === mention.id)!.actor).toBe('octo.cat');
+    await callerFor(gh!).feature.edit({ model: 'synth', sae: '1-res', index: 9, label: 'by a nameless account', body: '', summary: '', baseRevision: 0 });
+    expect((await callerFor(null).wiki.history({ model: 'synth', sae: '1-res', index: 9 })).revisions.map((r) => r.author?.name)).toEqual(['octo.cat']);
   });
 
   it('does not notify users who may not read the thread', async () => {
