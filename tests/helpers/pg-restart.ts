@@ -6,14 +6,13 @@
  * `npm run bench:pg-restart`.
  */
 import { sql } from 'drizzle-orm';
-import { createCaller } from '@/server/api/root';
-import type { Context } from '@/server/api/trpc';
 import { viewerOf } from '@/server/authz';
 import { postComment } from '@/server/comments';
 import { connectionRetries, getDb, isConnectionLoss } from '@/server/db';
 import { eventHub } from '@/server/events';
 import { EditConflict, currentPageVersion, editFeature } from '@/server/features';
 import type { UserRow } from '@/server/users';
+import { callerFor } from './caller';
 import type { TestDatabase } from './database';
 import { EventLog } from './events';
 
@@ -68,11 +67,6 @@ export interface RestartFigures {
 const FAILURE_PAUSE_MS = 100;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function callerFor(user: UserRow, signal?: AbortSignal) {
-  const session = { user: { id: user.id, role: user.role, name: user.name, email: user.email }, expires: '' };
-  return createCaller({ db: getDb(), session, viewer: viewerOf(session), headers: new Headers() } as Context, { signal });
-}
-
 export async function restartScenario(
   database: TestDatabase,
   setup: { users: UserRow[]; model: string; sae: string; saeId: string; dSae: number },
@@ -104,7 +98,7 @@ export async function restartScenario(
   const watched = options.writers % setup.dSae;
   const abort = new AbortController();
   const viewer = setup.users[setup.users.length - 1]!;
-  const stream = await callerFor(viewer, abort.signal).live.feature({ model: setup.model, sae: setup.sae, index: watched });
+  const stream = await callerFor(viewer, { signal: abort.signal }).live.feature({ model: setup.model, sae: setup.sae, index: watched });
   const live = new EventLog<{ type: string; id?: string }>(
     (async function* () {
       for await (const e of stream as AsyncIterable<unknown>) yield (Array.isArray(e) ? e[1] : e) as { type: string; id?: string };

@@ -9,8 +9,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { featureListEntries, teamMembers, users } from '@/drizzle/schema';
-import { appRouter, createCaller } from '@/server/api/root';
-import type { Context } from '@/server/api/trpc';
+import { appRouter } from '@/server/api/root';
 import { getDb, getPool } from '@/server/db';
 import { currentPageVersion, editFeature } from '@/server/features';
 import { enqueueJob } from '@/server/jobs';
@@ -18,6 +17,7 @@ import { getQueue } from '@/server/jobs/queue';
 import { createList } from '@/server/lists';
 import { addMember, createTeam, setAccess } from '@/server/teams';
 import { setRole, signUp, type Role, type UserRow } from '@/server/users';
+import { callerFor } from '../helpers/caller';
 import { startTestDatabase, type TestDatabase } from '../helpers/database';
 import { seedSyntheticModel } from '../helpers/synthetic';
 
@@ -78,12 +78,8 @@ const MODEL = 'mx';
 const SAE: Record<SaeKind, { slug: string; id: string }> = { team: { slug: 'team-sae', id: '' }, public: { slug: 'open-sae', id: '' } };
 let fresh = 0;
 
-function callerFor(persona: Persona) {
-  const u = persona === 'anonymous' ? null : user[persona];
-  const session = u && { user: { id: u.id, role: u.role, name: u.name, email: u.email }, expires: '' };
-  return createCaller({ db: getDb(), session, headers: new Headers({ host: 'localhost' }) } as Context);
-}
-type Caller = ReturnType<typeof callerFor>;
+const callerAs = (persona: Persona) => callerFor(persona === 'anonymous' ? null : user[persona], { host: 'localhost' });
+type Caller = ReturnType<typeof callerAs>;
 
 /** An account made directly (no password hashing), for rows that add, promote or disable someone. */
 async function freshUser(): Promise<UserRow> {
@@ -102,7 +98,7 @@ interface Call {
   n: number;
 }
 
-const admin = () => callerFor('admin');
+const admin = () => callerAs('admin');
 const feature = (c: Call, index = 1) => ({ model: c.sae.model, sae: c.sae.sae, index });
 const address = (c: Call, index = 1) => `${c.sae.model}/${c.sae.sae}/${index}`;
 
@@ -305,7 +301,7 @@ describe('the authorisation matrix', () => {
           const c: Call = {
             persona,
             kind,
-            caller: callerFor(persona),
+            caller: callerAs(persona),
             sae: { model: MODEL, sae: SAE[kind].slug, id: SAE[kind].id },
             me: persona === 'anonymous' ? user.admin : user[persona],
             n,
@@ -327,7 +323,7 @@ describe('the authorisation matrix', () => {
   }, 300_000);
 
   it('answers NOT_FOUND with the same message for an invisible SAE as for a missing one', async () => {
-    const outsider = callerFor('outsider');
+    const outsider = callerAs('outsider');
     const hidden = await outsider.feature.get({ model: MODEL, sae: SAE.team.slug, index: 1 }).catch((e: Error) => e.message);
     const missing = await outsider.feature.get({ model: MODEL, sae: 'no-such-sae', index: 1 }).catch((e: Error) => e.message);
     expect(hidden).toBe(`no feature ${MODEL}/${SAE.team.slug}/1`);

@@ -10,8 +10,6 @@ import path from 'node:path';
 import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { corpora, dashboardRuns, featureExamples, features, jobs, saes } from '@/drizzle/schema';
-import { createCaller } from '@/server/api/root';
-import type { Context } from '@/server/api/trpc';
 import { loadCorpusContexts, type CorpusRow } from '@/server/corpora';
 import { currentRunCounts } from '@/server/dashboards';
 import { getDb, getPool } from '@/server/db';
@@ -26,6 +24,7 @@ import { registerSae } from '@/server/register-saes';
 import type { SaeRow } from '@/server/saes';
 import { signUp, type UserRow } from '@/server/users';
 import { corpusHash } from '@/workers/corpus/contexts';
+import { callerFor } from '../helpers/caller';
 import { startTestDatabase, type TestDatabase } from '../helpers/database';
 import { startWorker, waitFor, type TestWorker } from '../helpers/worker';
 import { FIXTURES_DIR, SHARED_DIR, STORIES_DIR } from '../shared';
@@ -44,11 +43,6 @@ let model: ModelRow;
 let sae: SaeRow;
 /** sampled by the sample-corpus job; the dashboards tests run over it */
 let corpus: CorpusRow;
-
-function callerFor(user: UserRow | null) {
-  const session = user && { user: { id: user.id, role: user.role, name: user.name, email: user.email }, expires: '' };
-  return createCaller({ db: getDb(), session, headers: new Headers() } as Context);
-}
 
 async function enqueue<T extends JobType>(type: T, params: Partial<JobParams<T>>): Promise<JobRow> {
   return enqueueJob(await getQueue(), { type, params: params as JobParams<T>, userId: admin.id, modelId: model.id });

@@ -9,15 +9,16 @@ import { and, eq } from 'drizzle-orm';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { featureLinks, notifications, resourceAccess, teamMembers, teams, users } from '@/drizzle/schema';
-import { createCaller } from '@/server/api/root';
-import type { Context } from '@/server/api/trpc';
 import type { ThreadTarget } from '@/server/comments';
 import { getDb, getPool } from '@/server/db';
 import { setRole, signUp, type UserRow } from '@/server/users';
+import { callerFor } from '../helpers/caller';
 import { startTestDatabase, type TestDatabase } from '../helpers/database';
 import { countRows, labelFeatures, seedSyntheticModel, type SyntheticModel } from '../helpers/synthetic';
 
 const HOST = 'lexicon.test';
+/** Requests to this site's host, so that pasted URLs of its feature pages are feature links. */
+const caller = (user: UserRow | null) => callerFor(user, { host: HOST });
 let database: TestDatabase;
 let ada: UserRow; // admin
 let bo: UserRow; // editor
@@ -28,11 +29,6 @@ let pub: SyntheticModel;
 let secret: SyntheticModel;
 let listener: pg.Client;
 const events: { topic: string; type: string; id?: string }[] = [];
-
-function callerFor(user: UserRow | null) {
-  const session = user && { user: { id: user.id, role: user.role, name: user.name, email: user.email }, expires: '' };
-  return createCaller({ db: getDb(), session, headers: new Headers({ host: HOST }) } as Context);
-}
 
 const feature = (index: number): ThreadTarget => ({ kind: 'feature', saeId: pub.saes[0]!.id, index });
 const secretFeature = (index: number): ThreadTarget => ({ kind: 'feature', saeId: secret.saes[0]!.id, index });
@@ -98,8 +94,8 @@ describe('threads', () => {
       '',
       '[^1]: measured over 1M tokens',
     ].join('\n');
-    ({ id: first } = await callerFor(bo).comment.post({ target: feature(3), body }));
-    const thread = await callerFor(bo).comment.thread(feature(3));
+    ({ id: first } = await caller(bo).comment.post({ target: feature(3), body }));
+    const thread = await caller(bo).comment.thread(feature(3));
     expect(thread.comments).toHaveLength(1);
     const [c] = thread.comments;
     expect(c!.author.name).toBe('Bo Diddley');
@@ -117,14 +113,14 @@ describe('threads', () => {
   });
 
   it('shows the team member the chip of their team’s feature', async () => {
-    const thread = await callerFor(cy).comment.thread(feature(3));
+    const thread = await caller(cy).comment.thread(feature(3));
     expect(thread.comments[0]!.html).toContain('<span class="feature-chip-label">secret label</span>');
   });
 
   it('threads replies under their parent, and notifies the watching author', async () => {
-    ({ id: reply } = await callerFor(vi).comment.post({ target: feature(3), parentId: first, body: 'A viewer may reply.' }));
-    const { id: nested } = await callerFor(bo).comment.post({ target: feature(3), parentId: reply, body: 'And reply to replies.' });
-    const thread = await callerFor(null).comment.thread(feature(3));
+    ({ id: reply } = await caller(vi).comment.post({ target: feature(3), parentId: first, body: 'A viewer may reply.' }));
+    const { id: nested } = await caller(bo).comment.post({ target: feature(3), parentId: reply, body: 'And reply to replies.' });
+    const thread = await caller(null).comment.thread(feature(3));
     expect(thread.comments.map((c) => [c.id, c.parentId])).toEqual([
       [first, null],
       [reply, first],
@@ -143,19 +139,19 @@ describe('threads', () => {
 
   it('keeps SAE threads and other features’ threads apart', async () => {
     const sae: ThreadTarget = { kind: 'sae', saeId: pub.saes[0]!.id };
-    const { id } = await callerFor(eve).comment.post({ target: sae, body: 'About the whole SAE.' });
-    expect((await callerFor(eve).comment.thread(sae)).comments.map((c) => c.id)).toEqual([id]);
-    expect((await callerFor(eve).comment.thread(feature(4))).comments).toEqual([]);
+    const { id } = await caller(eve).comment.post({ target: sae, body: 'About the whole SAE.' });
+    expect((await caller(eve).comment.thread(sae)).comments.map((c) => c.id)).toEqual([id]);
+    expect((await caller(eve).comment.thread(feature(4))).comments).toEqual([]);
     await expect.poll(() => events.some((e) => e.id === id && e.topic === `sae:${pub.saes[0]!.id}`)).toBe(true);
   });
 
   it('edits keep the earlier versions, only for the author, and rewrite the feature links', async () => {
-    await expectCode(callerFor(vi).comment.edit({ id: first, body: 'hijacked' }), 'FORBIDDEN', /only its author/);
-    await expectCode(callerFor(ada).comment.edit({ id: first, body: 'hijacked' }), 'FORBIDDEN', /only its author/);
-    const { revision } = await callerFor(bo).comment.edit({ id: first, body: 'Now only about [[synth/1-res/7]].' });
+    await expectCode(caller(vi).comment.edit({ id: first, body: 'hijacked' }), 'FORBIDDEN', /only its author/);
+    await expectCode(caller(ada).comment.edit({ id: first, body: 'hijacked' }), 'FORBIDDEN', /only its author/);
+    const { revision } = await caller(bo).comment.edit({ id: first, body: 'Now only about [[synth/1-res/7]].' });
     expect(revision).toBe(1);
-    await callerFor(bo).comment.edit({ id: first, body: 'Now only about [[synth/1-res/7]], really.' });
-    const c = (await callerFor(vi).comment.thread(feature(3))).comments.find((x) => x.id === first)!;
+    await caller(bo).comment.edit({ id: first, body: 'Now only about [[synth/1-res/7]], really.' });
+    const c = (await caller(vi).comment.thread(feature(3))).comments.find((x) => x.id === first)!;
     expect(c.revision).toBe(2);
     expect(c.editedAt).not.toBeNull();
     expect(c.history.map((h) => h.revision)).toEqual([1, 0]);
@@ -166,9 +162,9 @@ describe('threads', () => {
   });
 
   it('deleting leaves a tombstone that keeps the replies, and removes text, history and links', async () => {
-    await expectCode(callerFor(vi).comment.delete({ id: first }), 'FORBIDDEN', /author or a moderator/);
-    await callerFor(ada).comment.delete({ id: first });
-    const thread = await callerFor(vi).comment.thread(feature(3));
+    await expectCode(caller(vi).comment.delete({ id: first }), 'FORBIDDEN', /author or a moderator/);
+    await caller(ada).comment.delete({ id: first });
+    const thread = await caller(vi).comment.thread(feature(3));
     const tomb = thread.comments.find((c) => c.id === first)!;
     expect(tomb.deleted?.by).toBe('Ada');
     expect(tomb.body).toBe('');
@@ -177,33 +173,33 @@ describe('threads', () => {
     expect(thread.comments.find((c) => c.id === reply)!.parentId).toBe(first);
     expect(await linksOf(first)).toEqual([]);
     expect(await countRows(getDb(), 'comment_revision')).toBe(0);
-    await expectCode(callerFor(bo).comment.edit({ id: first, body: 'back' }), 'BAD_REQUEST', /deleted/);
-    await expectCode(callerFor(bo).comment.post({ target: feature(3), parentId: first, body: 'hello?' }), 'BAD_REQUEST', /deleted/);
+    await expectCode(caller(bo).comment.edit({ id: first, body: 'back' }), 'BAD_REQUEST', /deleted/);
+    await expectCode(caller(bo).comment.post({ target: feature(3), parentId: first, body: 'hello?' }), 'BAD_REQUEST', /deleted/);
     // the author deletes their own
-    await callerFor(vi).comment.delete({ id: reply });
-    expect((await callerFor(vi).comment.thread(feature(3))).comments.find((c) => c.id === reply)!.deleted?.by).toBe('Vi');
+    await caller(vi).comment.delete({ id: reply });
+    expect((await caller(vi).comment.thread(feature(3))).comments.find((c) => c.id === reply)!.deleted?.by).toBe('Vi');
   });
 
   it('refuses bad input with a clear message, writing nothing', async () => {
     const before = await countRows(getDb(), 'comment');
-    await expectCode(callerFor(bo).comment.post({ target: feature(3), body: '  \n ' }), 'BAD_REQUEST', /the comment is empty/);
-    await expectCode(callerFor(bo).comment.post({ target: feature(3), body: 'x'.repeat(20_001) }), 'BAD_REQUEST', /longer than 20,000 characters/);
+    await expectCode(caller(bo).comment.post({ target: feature(3), body: '  \n ' }), 'BAD_REQUEST', /the comment is empty/);
+    await expectCode(caller(bo).comment.post({ target: feature(3), body: 'x'.repeat(20_001) }), 'BAD_REQUEST', /longer than 20,000 characters/);
     await expectCode(
-      callerFor(bo).comment.post({ target: feature(3), parentId: '00000000-0000-4000-8000-000000000000', body: 'hi' }),
+      caller(bo).comment.post({ target: feature(3), parentId: '00000000-0000-4000-8000-000000000000', body: 'hi' }),
       'BAD_REQUEST',
       /no comment .* in this thread/,
     );
-    await expectCode(callerFor(bo).comment.post({ target: feature(20), body: 'hi' }), 'NOT_FOUND', /no feature synth\/1-res\/20/);
-    await expectCode(callerFor(bo).comment.post({ target: { kind: 'sae', saeId: '00000000-0000-4000-8000-000000000000' }, body: 'hi' }), 'NOT_FOUND');
-    await expectCode(callerFor(null).comment.post({ target: feature(3), body: 'hi' }), 'UNAUTHORIZED');
-    await expectCode(callerFor(bo).comment.edit({ id: '00000000-0000-4000-8000-000000000000', body: 'hi' }), 'NOT_FOUND');
+    await expectCode(caller(bo).comment.post({ target: feature(20), body: 'hi' }), 'NOT_FOUND', /no feature synth\/1-res\/20/);
+    await expectCode(caller(bo).comment.post({ target: { kind: 'sae', saeId: '00000000-0000-4000-8000-000000000000' }, body: 'hi' }), 'NOT_FOUND');
+    await expectCode(caller(null).comment.post({ target: feature(3), body: 'hi' }), 'UNAUTHORIZED');
+    await expectCode(caller(bo).comment.edit({ id: '00000000-0000-4000-8000-000000000000', body: 'hi' }), 'NOT_FOUND');
     expect(await countRows(getDb(), 'comment')).toBe(before);
   });
 });
 
 describe('mentions', () => {
   it('notifies mentioned users (by name without spaces or email local part) who may read the thread', async () => {
-    const { id } = await callerFor(eve).comment.post({
+    const { id } = await caller(eve).comment.post({
       target: feature(8),
       body: 'Pinging @BoDiddley, @cyrus and @vi. Not `@ada` in code, nor eve@example.org.',
     });
@@ -214,7 +210,7 @@ describe('mentions', () => {
     }
     expect((await notificationsOf(ada)).filter((n) => n.kind === 'mention')).toEqual([]);
     // an edit notifies only the newly mentioned
-    await callerFor(eve).comment.edit({ id, body: 'Pinging @BoDiddley, @cyrus, @vi and @ada.' });
+    await caller(eve).comment.edit({ id, body: 'Pinging @BoDiddley, @cyrus, @vi and @ada.' });
     expect((await notificationsOf(bo)).filter((n) => n.kind === 'mention')).toHaveLength(1);
     expect((await notificationsOf(ada)).filter((n) => n.kind === 'mention')).toHaveLength(1);
   });
@@ -222,18 +218,18 @@ describe('mentions', () => {
   it('shows an account without a name (as GitHub may give) by its email’s local part, its @handle, everywhere', async () => {
     const db = getDb();
     const [gh] = await db.insert(users).values({ name: null, email: 'octo.cat@example.org', role: 'editor' }).returning();
-    const { id } = await callerFor(gh!).comment.post({ target: feature(9), body: 'Hello @BoDiddley' });
-    const thread = await callerFor(null).comment.thread(feature(9));
+    const { id } = await caller(gh!).comment.post({ target: feature(9), body: 'Hello @BoDiddley' });
+    const thread = await caller(null).comment.thread(feature(9));
     expect(thread.comments.find((c) => c.id === id)!.author.name).toBe('octo.cat');
     const mention = (await notificationsOf(bo)).find((n) => n.url.endsWith(id))!;
     expect(mention.summary).toBe('octo.cat mentioned you on synth/1-res/9');
-    expect((await callerFor(bo).notification.list()).find((n) => n.id === mention.id)!.actor).toBe('octo.cat');
-    await callerFor(gh!).feature.edit({ model: 'synth', sae: '1-res', index: 9, label: 'by a nameless account', body: '', summary: '', baseRevision: 0 });
-    expect((await callerFor(null).wiki.history({ model: 'synth', sae: '1-res', index: 9 })).revisions.map((r) => r.author?.name)).toEqual(['octo.cat']);
+    expect((await caller(bo).notification.list()).find((n) => n.id === mention.id)!.actor).toBe('octo.cat');
+    await caller(gh!).feature.edit({ model: 'synth', sae: '1-res', index: 9, label: 'by a nameless account', body: '', summary: '', baseRevision: 0 });
+    expect((await caller(null).wiki.history({ model: 'synth', sae: '1-res', index: 9 })).revisions.map((r) => r.author?.name)).toEqual(['octo.cat']);
   });
 
   it('does not notify users who may not read the thread', async () => {
-    const { id } = await callerFor(cy).comment.post({ target: secretFeature(1), body: 'Team only: @eve @bodiddley @ada, see [[synth/1-res/9]]' });
+    const { id } = await caller(cy).comment.post({ target: secretFeature(1), body: 'Team only: @eve @bodiddley @ada, see [[synth/1-res/9]]' });
     expect((await notificationsOf(eve)).filter((n) => n.url.includes(id))).toEqual([]);
     expect((await notificationsOf(bo)).filter((n) => n.url.includes(id))).toEqual([]);
     expect((await notificationsOf(ada)).filter((n) => n.url.includes(id))).toHaveLength(1);
@@ -242,31 +238,31 @@ describe('mentions', () => {
 
 describe('visibility', () => {
   it('hides a team’s threads, chips, previews and backlinks from everyone outside it', async () => {
-    const { id } = await callerFor(cy).comment.post({ target: secretFeature(3), body: 'Secret analysis of [[synth/1-res/10]]' });
+    const { id } = await caller(cy).comment.post({ target: secretFeature(3), body: 'Secret analysis of [[synth/1-res/10]]' });
     for (const outsider of [eve, bo, vi, null]) {
-      await expectCode(callerFor(outsider).comment.thread(secretFeature(3)), 'NOT_FOUND', /no feature/);
-      await expectCode(callerFor(outsider).featureLink.preview({ model: 'hidden', sae: 'h-res', index: 2 }), 'NOT_FOUND', /no feature hidden\/h-res\/2/);
-      await expectCode(callerFor(outsider).featureLink.backlinks({ model: 'hidden', sae: 'h-res', index: 2 }), 'NOT_FOUND');
-      expect(await callerFor(outsider).featureLink.backlinks({ model: 'synth', sae: '1-res', index: 10 })).toEqual([]);
+      await expectCode(caller(outsider).comment.thread(secretFeature(3)), 'NOT_FOUND', /no feature/);
+      await expectCode(caller(outsider).featureLink.preview({ model: 'hidden', sae: 'h-res', index: 2 }), 'NOT_FOUND', /no feature hidden\/h-res\/2/);
+      await expectCode(caller(outsider).featureLink.backlinks({ model: 'hidden', sae: 'h-res', index: 2 }), 'NOT_FOUND');
+      expect(await caller(outsider).featureLink.backlinks({ model: 'synth', sae: '1-res', index: 10 })).toEqual([]);
     }
-    await expectCode(callerFor(eve).comment.post({ target: secretFeature(3), body: 'let me in' }), 'NOT_FOUND');
-    await expectCode(callerFor(eve).comment.delete({ id }), 'NOT_FOUND', /no comment/);
+    await expectCode(caller(eve).comment.post({ target: secretFeature(3), body: 'let me in' }), 'NOT_FOUND');
+    await expectCode(caller(eve).comment.delete({ id }), 'NOT_FOUND', /no comment/);
     // a missing feature answers exactly as an invisible one
-    await expectCode(callerFor(eve).featureLink.preview({ model: 'hidden', sae: 'h-res', index: 99 }), 'NOT_FOUND', /no feature hidden\/h-res\/99/);
+    await expectCode(caller(eve).featureLink.preview({ model: 'hidden', sae: 'h-res', index: 99 }), 'NOT_FOUND', /no feature hidden\/h-res\/99/);
     // the team sees it all
-    expect((await callerFor(cy).comment.thread(secretFeature(3))).comments.map((c) => c.id)).toEqual([id]);
-    expect((await callerFor(cy).featureLink.backlinks({ model: 'synth', sae: '1-res', index: 10 })).map((b) => b.href)).toEqual([
+    expect((await caller(cy).comment.thread(secretFeature(3))).comments.map((c) => c.id)).toEqual([id]);
+    expect((await caller(cy).featureLink.backlinks({ model: 'synth', sae: '1-res', index: 10 })).map((b) => b.href)).toEqual([
       `/hidden/h-res/3#comment-${id}`,
     ]);
-    expect((await callerFor(cy).featureLink.preview({ model: 'hidden', sae: 'h-res', index: 2 })).label).toBe('secret label');
+    expect((await caller(cy).featureLink.preview({ model: 'hidden', sae: 'h-res', index: 2 })).label).toBe('secret label');
   });
 });
 
 describe('backlinks and previews', () => {
   it('lists the comments and feature pages linking to a feature, newest first', async () => {
-    const { id } = await callerFor(bo).comment.post({ target: feature(11), body: 'Compare with **[[synth/1-res/12]]**, it is the opposite.' });
-    await callerFor(bo).feature.edit({ model: 'synth', sae: '1-res', index: 13, label: 'opposites', body: `Pairs with http://${HOST}/synth/1-res/12`, summary: '', baseRevision: 0 });
-    const links = await callerFor(vi).featureLink.backlinks({ model: 'synth', sae: '1-res', index: 12 });
+    const { id } = await caller(bo).comment.post({ target: feature(11), body: 'Compare with **[[synth/1-res/12]]**, it is the opposite.' });
+    await caller(bo).feature.edit({ model: 'synth', sae: '1-res', index: 13, label: 'opposites', body: `Pairs with http://${HOST}/synth/1-res/12`, summary: '', baseRevision: 0 });
+    const links = await caller(vi).featureLink.backlinks({ model: 'synth', sae: '1-res', index: 12 });
     expect(links.map((l) => [l.kind, l.href, l.title])).toEqual([
       ['feature_page', '/synth/1-res/13', 'synth/1-res/13 · opposites'],
       ['comment', `/synth/1-res/11#comment-${id}`, 'synth/1-res/11'],
@@ -274,21 +270,21 @@ describe('backlinks and previews', () => {
     expect(links[1]!.snippet).toBe('Compare with synth/1-res/12, it is the opposite.');
     expect(links[1]!.author).toBe('Bo Diddley');
     // the description renders its link as a chip too, and an edit removing it removes the backlink
-    const page = await callerFor(vi).feature.get({ model: 'synth', sae: '1-res', index: 13 });
+    const page = await caller(vi).feature.get({ model: 'synth', sae: '1-res', index: 13 });
     expect(page.page.html).toContain('class="feature-chip" data-feature="synth/1-res/12"');
-    await callerFor(bo).feature.edit({ model: 'synth', sae: '1-res', index: 13, label: 'opposites', body: 'No links now.', summary: '', baseRevision: 1 });
-    expect((await callerFor(vi).featureLink.backlinks({ model: 'synth', sae: '1-res', index: 12 })).map((l) => l.kind)).toEqual(['comment']);
+    await caller(bo).feature.edit({ model: 'synth', sae: '1-res', index: 13, label: 'opposites', body: 'No links now.', summary: '', baseRevision: 1 });
+    expect((await caller(vi).featureLink.backlinks({ model: 'synth', sae: '1-res', index: 12 })).map((l) => l.kind)).toEqual(['comment']);
     // a comment in the feature's own thread is no backlink (it is on the page already)
-    await callerFor(bo).comment.post({ target: feature(12), body: 'This one, [[synth/1-res/12]], is odd.' });
-    expect((await callerFor(vi).featureLink.backlinks({ model: 'synth', sae: '1-res', index: 12 })).map((l) => l.kind)).toEqual(['comment']);
+    await caller(bo).comment.post({ target: feature(12), body: 'This one, [[synth/1-res/12]], is odd.' });
+    expect((await caller(vi).featureLink.backlinks({ model: 'synth', sae: '1-res', index: 12 })).map((l) => l.kind)).toEqual(['comment']);
     // deleted comments are no backlinks
-    await callerFor(bo).comment.delete({ id });
-    expect(await callerFor(vi).featureLink.backlinks({ model: 'synth', sae: '1-res', index: 12 })).toEqual([]);
+    await caller(bo).comment.delete({ id });
+    expect(await caller(vi).featureLink.backlinks({ model: 'synth', sae: '1-res', index: 12 })).toEqual([]);
   });
 
   it('previews a feature: label, density and the top activation around its peak', async () => {
     const d = pub.saes[0]!.dashboards[4]!;
-    const p = await callerFor(null).featureLink.preview({ model: 'synth', sae: '1-res', index: 4 });
+    const p = await caller(null).featureLink.preview({ model: 'synth', sae: '1-res', index: 4 });
     expect(p.label).toBe('quote marks');
     expect(p.density).toBeCloseTo(d.density, 12);
     expect(p.nonzeroCount).toBe(d.nonzeroCount);
@@ -304,7 +300,7 @@ describe('backlinks and previews', () => {
   });
 
   it('renders chips in a preview of an unsaved comment', async () => {
-    const { html } = await callerFor(vi).comment.preview({ body: '[[synth/1-res/4]] <script>x</script>' });
+    const { html } = await caller(vi).comment.preview({ body: '[[synth/1-res/4]] <script>x</script>' });
     expect(html).toContain('quote marks');
     expect(html).not.toContain('<script');
   });
@@ -312,7 +308,7 @@ describe('backlinks and previews', () => {
 
 describe('odd addresses', () => {
   it('treats odd slugs as data', async () => {
-    const { html } = await callerFor(vi).comment.preview({ body: "[[a'b/c/1]] [[a.b/c--d/1]] [[x.y/z_w/2]]" });
+    const { html } = await caller(vi).comment.preview({ body: "[[a'b/c/1]] [[a.b/c--d/1]] [[x.y/z_w/2]]" });
     expect(html).toContain("[[a'b/c/1]]"); // not an address: stays text
     expect(html.match(/class="feature-link broken"/g)).toHaveLength(2);
   });

@@ -3,43 +3,28 @@
  * handlers (run in this process through executeJob) compute with the real stories260K model and the fixture SAE,
  * and the job records carry what the panels show; a recompute rewrites the feature in the current run.
  */
-import path from 'node:path';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { corpora, jobs } from '@/drizzle/schema';
-import { createCaller } from '@/server/api/root';
-import type { Context } from '@/server/api/trpc';
-import { storeCorpus } from '@/server/corpora';
 import { getDb, getPool } from '@/server/db';
 import { getFeaturePage } from '@/server/features';
 import { getQueue } from '@/server/jobs/queue';
-import { jobParams } from '@/server/jobs/types';
-import { registerModel } from '@/server/register-models';
-import { registerSae } from '@/server/register-saes';
 import { signUp, type UserRow } from '@/server/users';
 import type { Ablation } from '@/workers/analyses/ablate';
 import type { FeatureActivations } from '@/workers/analyses/activations';
 import type { Steering } from '@/workers/analyses/steer';
 import { initBackend } from '@/workers/backend';
-import { chunkIntoContexts, parseCorpusFile, tokenizeDocuments } from '@/workers/corpus/contexts';
 import { executeJob } from '@/workers/jobs';
-import { computeAndStoreDashboards } from '@/workers/jobs/dashboards';
 import { coefficientScan } from '@/workers/jobs/steer';
-import { getModel, getSae } from '@/workers/model-cache';
+import { callerFor } from '../helpers/caller';
 import { startTestDatabase, type TestDatabase } from '../helpers/database';
-import { FIXTURES_DIR, STORIES_DIR } from '../shared';
+import { seedStoriesDashboards } from '../helpers/stories';
 
 let database: TestDatabase;
 let editor: UserRow;
 let backend: string;
 let feature: number;
-const SAE_DIR = path.join(FIXTURES_DIR, 'sae-stories260K-l2-standard');
 const TEXT = 'Once upon a time, there was a little girl named Lily. She loved to play with her ball.';
-
-function caller() {
-  const session = { user: { id: editor.id, role: editor.role, name: editor.name, email: editor.email }, expires: '' };
-  return createCaller({ db: getDb(), session, headers: new Headers() } as Context);
-}
 
 const at = () => ({ model: 'stories260K', sae: 'l2', index: feature });
 
@@ -53,26 +38,7 @@ beforeAll(async () => {
   database = await startTestDatabase();
   backend = await initBackend();
   editor = await signUp({ name: 'Ed', email: 'ed@example.org', password: 'correct horse' });
-  const modelRow = await registerModel(getDb(), STORIES_DIR);
-  const saeRow = await registerSae(getDb(), modelRow, SAE_DIR, { slug: 'l2' });
-  const model = await getModel(modelRow.path, modelRow.contentHash);
-  const file = path.resolve(import.meta.dirname, '../unit/fixtures/short-stories.txt');
-  const contexts = chunkIntoContexts(tokenizeDocuments(await parseCorpusFile(file), model.tokenizer), {
-    contextSize: 64,
-    prependBos: true,
-    bosId: model.tokenizer.bosId,
-  });
-  const corpus = await storeCorpus({ modelId: modelRow.id, name: 'short stories', contexts, contextSize: 64, prependBos: true, source: { file } });
-  await computeAndStoreDashboards({
-    db: getDb(),
-    model,
-    sae: await getSae(saeRow.path, saeRow.contentHash, model),
-    modelRow,
-    saeRow,
-    corpus,
-    params: jobParams.dashboards.parse({ saeId: saeRow.id, corpusId: corpus.id }),
-    jobId: null,
-  });
+  await seedStoriesDashboards(getDb());
   // the most active feature that fires on the text
   const [row] = await getDb().execute<{ index: number }>(
     `select index from feature where run_id = '${(await getDb().query.saes.findFirst())!.currentRunId}' and density between 0.01 and 0.2 order by max_act desc limit 1`,
@@ -88,7 +54,7 @@ afterAll(async () => {
 
 describe('compute panel jobs', () => {
   it('Test your text: the feature’s activation at every token, and the most active features', async () => {
-    const { id } = await caller().feature.activations({ ...at(), input: { text: TEXT } });
+    const { id } = await callerFor(editor).feature.activations({ ...at(), input: { text: TEXT } });
     const job = await execute(id);
     expect(job.status).toBe('done');
     const result = job.result as FeatureActivations;
@@ -99,7 +65,7 @@ describe('compute panel jobs', () => {
   });
 
   it('Ablate: loss before and after at each prediction, the logits that fell most, KL', async () => {
-    const { id } = await caller().feature.ablate({ ...at(), input: { text: TEXT } });
+    const { id } = await callerFor(editor).feature.ablate({ ...at(), input: { text: TEXT } });
     const job = await execute(id);
     expect(job.status).toBe('done');
     const result = job.result as Ablation & { pieces: string[] };
@@ -114,14 +80,14 @@ describe('compute panel jobs', () => {
   });
 
   it('Ablate: a bad position fails the job with a message naming it', async () => {
-    const { id } = await caller().feature.ablate({ ...at(), input: { text: 'Once upon a time' }, positions: [99] });
+    const { id } = await callerFor(editor).feature.ablate({ ...at(), input: { text: 'Once upon a time' }, positions: [99] });
     const job = await execute(id);
     expect(job.status).toBe('failed');
     expect(job.error).toMatch(/position 99 is out of range/);
   });
 
   it('Steer: one result per coefficient, with the target token’s logit', async () => {
-    const { id } = await caller().feature.steer({ ...at(), input: { text: TEXT }, coefficients: { from: -4, to: 4, steps: 5 }, targetToken: 'Lily' });
+    const { id } = await callerFor(editor).feature.steer({ ...at(), input: { text: TEXT }, coefficients: { from: -4, to: 4, steps: 5 }, targetToken: 'Lily' });
     const job = await execute(id);
     expect(job.status).toBe('done');
     const result = job.result as Steering & { pieces: string[] };
@@ -139,7 +105,7 @@ describe('compute panel jobs', () => {
   it('Recompute: the dashboard comes back with the ablation loss change; logit weights alone are rewritten', async () => {
     const before = (await getFeaturePage(getDb(), 'stories260K', 'l2', feature))!;
     expect(before.top[0]!.lossDelta).toBeNull();
-    const { id } = await caller().feature.recompute({ ...at(), what: 'dashboard' });
+    const { id } = await callerFor(editor).feature.recompute({ ...at(), what: 'dashboard' });
     const job = await execute(id);
     expect(job.status).toBe('done');
     expect(job.progressDetail).toBeTruthy();
@@ -150,7 +116,7 @@ describe('compute panel jobs', () => {
     expect(after.recompute).toMatchObject({ id, status: 'done' });
 
     await getDb().execute(`update feature set encoder_bias = 42, logit_top = '[]' where index = ${feature}`);
-    const weights = await execute((await caller().feature.recompute({ ...at(), what: 'logit-weights' })).id);
+    const weights = await execute((await callerFor(editor).feature.recompute({ ...at(), what: 'logit-weights' })).id);
     expect(weights.status).toBe('done');
     const rewritten = (await getFeaturePage(getDb(), 'stories260K', 'l2', feature))!;
     expect(rewritten.stats!.encoderBias).toBe(before.stats!.encoderBias);
@@ -161,7 +127,7 @@ describe('compute panel jobs', () => {
     const [corpus] = await getDb().select().from(corpora);
     expect(corpus).toBeTruthy();
     await getDb().execute(`update sae set current_run_id = null`);
-    await expect(caller().feature.recompute({ ...at(), what: 'dashboard' })).rejects.toMatchObject({ code: 'PRECONDITION_FAILED' });
-    await expect(caller().feature.recompute({ ...at(), what: 'logit-weights' })).rejects.toMatchObject({ code: 'PRECONDITION_FAILED' });
+    await expect(callerFor(editor).feature.recompute({ ...at(), what: 'dashboard' })).rejects.toMatchObject({ code: 'PRECONDITION_FAILED' });
+    await expect(callerFor(editor).feature.recompute({ ...at(), what: 'logit-weights' })).rejects.toMatchObject({ code: 'PRECONDITION_FAILED' });
   });
 });

@@ -6,8 +6,6 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { featurePages, featureRevisions, jobs, modelVocabs } from '@/drizzle/schema';
-import { createCaller } from '@/server/api/root';
-import type { Context } from '@/server/api/trpc';
 import { beginRun, completeRun, storeFeatureDashboards } from '@/server/dashboards';
 import { getDb, getPool } from '@/server/db';
 import { getFeaturePage, resolveToken, storeFeatureWeights } from '@/server/features';
@@ -15,6 +13,7 @@ import { getQueue } from '@/server/jobs/queue';
 import { registerModel } from '@/server/register-models';
 import { setRole, signUp, type UserRow } from '@/server/users';
 import type { FeatureDashboard } from '@/workers/dashboards/types';
+import { callerFor } from '../helpers/caller';
 import { startTestDatabase, type TestDatabase } from '../helpers/database';
 import { seedSyntheticModel, syntheticDashboard, type SyntheticModel } from '../helpers/synthetic';
 import { STORIES_DIR } from '../shared';
@@ -29,11 +28,6 @@ let viewer: UserRow;
 /** a feature with quantile intervals and the ablation loss change, stored through a subset run */
 const RICH = 7;
 let rich: FeatureDashboard;
-
-function callerFor(user: UserRow | null) {
-  const session = user && { user: { id: user.id, role: user.role, name: user.name, email: user.email }, expires: '' };
-  return createCaller({ db: getDb(), session, headers: new Headers() } as Context);
-}
 
 const at = (index: number) => ({ model: 'synth', sae: '1-res', index });
 

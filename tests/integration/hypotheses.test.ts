@@ -4,30 +4,21 @@
  * saved from real finished panel jobs (run in this process as a worker would) and from the dashboards; re-runs that
  * reproduce, and a tampered saved result reported as differing; visibility; the feature table's hypotheses filter.
  */
-import path from 'node:path';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evidence, featureLinks, hypotheses, jobs, notifications, resourceAccess } from '@/drizzle/schema';
-import { createCaller } from '@/server/api/root';
-import type { Context } from '@/server/api/trpc';
-import { storeCorpus } from '@/server/corpora';
 import { getDb, getPool } from '@/server/db';
 import { compareEvidence } from '@/server/evidence';
 import { getQueue } from '@/server/jobs/queue';
-import { jobParams } from '@/server/jobs/types';
 import { watch } from '@/server/notifications';
 import { JOB_RATE_PER_MINUTE } from '@/server/rate-limit';
-import { registerModel } from '@/server/register-models';
-import { registerSae } from '@/server/register-saes';
 import { setRole, signUp, type UserRow } from '@/server/users';
 import { initBackend } from '@/workers/backend';
-import { chunkIntoContexts, parseCorpusFile, tokenizeDocuments } from '@/workers/corpus/contexts';
 import { executeJob } from '@/workers/jobs';
-import { computeAndStoreDashboards } from '@/workers/jobs/dashboards';
-import { getModel, getSae } from '@/workers/model-cache';
+import { callerFor } from '../helpers/caller';
 import { startTestDatabase, type TestDatabase } from '../helpers/database';
+import { seedStoriesDashboards } from '../helpers/stories';
 import { seedSyntheticModel, type SyntheticModel } from '../helpers/synthetic';
-import { FIXTURES_DIR, STORIES_DIR } from '../shared';
 
 let database: TestDatabase;
 let admin: UserRow;
@@ -37,11 +28,6 @@ let backend: string;
 let feature: number;
 let synthetic: SyntheticModel;
 const TEXT = 'Once upon a time, there was a little girl named Lily. She loved to play with her ball.';
-
-function callerFor(user: UserRow | null) {
-  const session = user ? { user: { id: user.id, role: user.role, name: user.name, email: user.email }, expires: '' } : null;
-  return createCaller({ db: getDb(), session, headers: new Headers() } as Context);
-}
 
 const addr = (index = feature) => `stories260K/l2/${index}`;
 
@@ -60,22 +46,7 @@ beforeAll(async () => {
   viewer = await signUp({ name: 'Vi', email: 'vi@example.org', password: 'correct horse' });
   await setRole(getDb(), viewer.id, 'viewer');
   viewer = { ...viewer, role: 'viewer' };
-  const modelRow = await registerModel(getDb(), STORIES_DIR);
-  const saeRow = await registerSae(getDb(), modelRow, path.join(FIXTURES_DIR, 'sae-stories260K-l2-standard'), { slug: 'l2' });
-  const model = await getModel(modelRow.path, modelRow.contentHash);
-  const file = path.resolve(import.meta.dirname, '../unit/fixtures/short-stories.txt');
-  const contexts = chunkIntoContexts(tokenizeDocuments(await parseCorpusFile(file), model.tokenizer), { contextSize: 64, prependBos: true, bosId: model.tokenizer.bosId });
-  const corpus = await storeCorpus({ modelId: modelRow.id, name: 'short stories', contexts, contextSize: 64, prependBos: true, source: { file } });
-  await computeAndStoreDashboards({
-    db: getDb(),
-    model,
-    sae: await getSae(saeRow.path, saeRow.contentHash, model),
-    modelRow,
-    saeRow,
-    corpus,
-    params: jobParams.dashboards.parse({ saeId: saeRow.id, corpusId: corpus.id }),
-    jobId: null,
-  });
+  await seedStoriesDashboards(getDb());
   // the feature most active anywhere in TEXT, as Test your text's "most active features" lists them
   const probe = await execute((await callerFor(editor).feature.activations({ model: 'stories260K', sae: 'l2', index: 0, input: { text: TEXT } })).id);
   const top = (probe.result as { top: { feature: number; act: number }[][] }).top.flat();

@@ -6,13 +6,11 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hypotheses, hypothesisFeatures, jobs, resourceAccess } from '@/drizzle/schema';
-import { createCaller } from '@/server/api/root';
-import type { Context } from '@/server/api/trpc';
-import { viewerOf } from '@/server/authz';
 import { getDb, getPool, withTransaction } from '@/server/db';
 import { EVENT_CHANNEL, EventHub, eventHub, featureTopic, hypothesisTopic, publish, type DeliveredEvent } from '@/server/events';
 import { markDone, markRunning } from '@/server/jobs';
 import { signUp, type UserRow } from '@/server/users';
+import { callerFor } from '../helpers/caller';
 import { startTestDatabase, type TestDatabase } from '../helpers/database';
 import { EventLog, sleep } from '../helpers/events';
 import { seedSyntheticModel, type SyntheticModel } from '../helpers/synthetic';
@@ -24,11 +22,6 @@ let editor: UserRow;
 let watcher: UserRow;
 let saeId: string;
 
-function callerFor(user: UserRow | null, signal?: AbortSignal) {
-  const session = user && { user: { id: user.id, role: user.role, name: user.name, email: user.email }, expires: '' };
-  return createCaller({ db: getDb(), session, viewer: viewerOf(session), headers: new Headers() } as Context, { signal });
-}
-
 /** A subscription's yields are tracked envelopes [id, data]: the data. */
 const data = <T,>(e: unknown) => (Array.isArray(e) ? e[1] : e) as T;
 
@@ -36,7 +29,7 @@ type Live = { type: string; id?: string; count?: number };
 
 async function subscribeFeature(user: UserRow | null, index: number) {
   const abort = new AbortController();
-  const iterable = await callerFor(user, abort.signal).live.feature({ model: 'synth', sae: '1-res', index });
+  const iterable = await callerFor(user, { signal: abort.signal }).live.feature({ model: 'synth', sae: '1-res', index });
   const log = new EventLog<Live>((async function* () {
     for await (const e of iterable as AsyncIterable<unknown>) yield data<Live>(e);
   })());
@@ -46,7 +39,7 @@ async function subscribeFeature(user: UserRow | null, index: number) {
 /** The first thing a feature subscription yields (its errors surface there, not at the call). */
 async function firstEvent(user: UserRow | null, input: { model: string; sae: string; index: number; lastEventId?: string }) {
   const abort = new AbortController();
-  const iterable = (await callerFor(user, abort.signal).live.feature(input)) as AsyncIterable<unknown>;
+  const iterable = (await callerFor(user, { signal: abort.signal }).live.feature(input)) as AsyncIterable<unknown>;
   try {
     for await (const e of iterable) return data<Live>(e);
   } finally {
@@ -170,7 +163,7 @@ describe('hypothesis subscriptions', () => {
     const [h] = await getDb().insert(hypotheses).values({ modelId: model.id, statement: 'feature 3 fires on cats', authorId: editor.id }).returning();
     await getDb().insert(hypothesisFeatures).values({ hypothesisId: h!.id, saeId, index: 3 });
     const abort = new AbortController();
-    const stream = (await callerFor(null, abort.signal).live.hypothesis({ id: h!.id })) as AsyncIterable<unknown>;
+    const stream = (await callerFor(null, { signal: abort.signal }).live.hypothesis({ id: h!.id })) as AsyncIterable<unknown>;
     const log = new EventLog<Live>((async function* () {
       for await (const e of stream) yield data<Live>(e);
     })());
@@ -196,7 +189,7 @@ describe('watches and notifications', () => {
 
     const abort = new AbortController();
     const inbox = new EventLog<Live>((async function* () {
-      for await (const e of (await callerFor(watcher, abort.signal).live.notifications()) as AsyncIterable<unknown>) yield data<Live>(e);
+      for await (const e of (await callerFor(watcher, { signal: abort.signal }).live.notifications()) as AsyncIterable<unknown>) yield data<Live>(e);
     })());
     await sleep(500); // the subscription is listening (it yields nothing until an event)
     expect(await me.notification.unreadCount()).toBe(0);

@@ -4,14 +4,13 @@
  * stored through the server's own writing functions.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCaller } from '@/server/api/root';
-import type { Context } from '@/server/api/trpc';
 import { getDb, getPool } from '@/server/db';
 import { labelQueue } from '@/server/labelling';
 import { featureTable, parseCursor, cursorToString, saeSummaries, type FeatureSort, type FeatureTableQuery, type FeatureTableRow } from '@/server/saes';
 import { parseFeatureAddress, textQuery } from '@/server/search';
 import { signUp, type UserRow } from '@/server/users';
 import type { FeatureDashboard } from '@/workers/dashboards/types';
+import { callerFor } from '../helpers/caller';
 import { startTestDatabase, type TestDatabase } from '../helpers/database';
 import { labelFeatures, seedSyntheticModel, type SyntheticModel } from '../helpers/synthetic';
 
@@ -19,11 +18,6 @@ let database: TestDatabase;
 let model: SyntheticModel;
 let admin: UserRow;
 let editor: UserRow;
-
-function callerFor(user: UserRow | null) {
-  const session = user && { user: { id: user.id, role: user.role, name: user.name, email: user.email }, expires: '' };
-  return createCaller({ db: getDb(), session, headers: new Headers() } as Context);
-}
 
 const LABELS: Record<number, { label: string; body?: string }> = {
   3: { label: 'base64 detector', body: 'Fires inside base64 strings; see also the hex feature.' },

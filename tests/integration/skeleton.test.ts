@@ -5,14 +5,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCaller } from '@/server/api/root';
-import type { Context } from '@/server/api/trpc';
 import { getDb, getPool } from '@/server/db';
 import { checkHealth } from '@/server/health';
 import { getJob, type JobRow } from '@/server/jobs';
 import { getQueue } from '@/server/jobs/queue';
 import { registerModel } from '@/server/register-models';
 import { setDisabled, signUp, verifyCredentials, type UserRow } from '@/server/users';
+import { callerFor } from '../helpers/caller';
 import { startTestDatabase, type TestDatabase } from '../helpers/database';
 import { startWorker, waitFor, type TestWorker } from '../helpers/worker';
 import { STORIES_DIR } from '../shared';
@@ -20,11 +19,6 @@ import { STORIES_DIR } from '../shared';
 let database: TestDatabase;
 let worker: TestWorker;
 let admin: UserRow;
-
-function callerFor(user: UserRow | null) {
-  const session = user && { user: { id: user.id, role: user.role, name: user.name, email: user.email }, expires: '' };
-  return createCaller({ db: getDb(), session, headers: new Headers() } as Context);
-}
 
 async function finished(id: string): Promise<JobRow> {
   return waitFor(async () => {

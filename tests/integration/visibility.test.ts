@@ -6,8 +6,6 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { featureListEntries } from '@/drizzle/schema';
-import { createCaller } from '@/server/api/root';
-import type { Context } from '@/server/api/trpc';
 import { auditEntries } from '@/server/audit';
 import { getDb, getPool } from '@/server/db';
 import { enqueueJob } from '@/server/jobs';
@@ -15,6 +13,7 @@ import { getQueue } from '@/server/jobs/queue';
 import { JOB_RATE_PER_MINUTE } from '@/server/rate-limit';
 import { addMember, createTeam, setAccess } from '@/server/teams';
 import { signUp, type UserRow } from '@/server/users';
+import { callerFor } from '../helpers/caller';
 import { startTestDatabase, type TestDatabase } from '../helpers/database';
 import { countRows, labelFeatures, seedSyntheticModel, type SyntheticModel } from '../helpers/synthetic';
 
@@ -31,11 +30,6 @@ let token: string;
 
 const HIDDEN = 'secret-sae';
 const OPEN = 'open-sae';
-
-function callerFor(user: UserRow | null) {
-  const session = user && { user: { id: user.id, role: user.role, name: user.name, email: user.email }, expires: '' };
-  return createCaller({ db: getDb(), session, headers: new Headers() } as Context);
-}
 
 beforeAll(async () => {
   database = await startTestDatabase();

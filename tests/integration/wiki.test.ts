@@ -9,12 +9,11 @@ import pg from 'pg';
 import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { featureRevisions, labelProposals, labelVotes, notifications, resourceAccess, teamMembers, teams } from '@/drizzle/schema';
-import { createCaller } from '@/server/api/root';
-import type { Context } from '@/server/api/trpc';
 import { getDb, getPool } from '@/server/db';
 import { EVENT_CHANNEL } from '@/server/events';
 import { watch } from '@/server/notifications';
 import { setRole, signUp, type UserRow } from '@/server/users';
+import { callerFor } from '../helpers/caller';
 import { makeEditors, runConcurrentEditors } from '../helpers/concurrent-editors';
 import { startTestDatabase, type TestDatabase } from '../helpers/database';
 import { countRows, seedSyntheticModel, type SyntheticModel } from '../helpers/synthetic';
@@ -26,11 +25,6 @@ let bo: UserRow;
 let cy: UserRow;
 let vi: UserRow;
 let member: UserRow;
-
-function callerFor(user: UserRow | null) {
-  const session = user && { user: { id: user.id, role: user.role, name: user.name, email: user.email }, expires: '' };
-  return createCaller({ db: getDb(), session, headers: new Headers() } as unknown as Context);
-}
 
 const at = (index: number, sae = 'open') => ({ model: 'wiki', sae, index });
 
