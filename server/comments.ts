@@ -18,7 +18,7 @@ import { isUuid, withTransaction, type Db } from './db';
 import { featureTopic, hypothesisTopic, publish, saeTopic } from './events';
 import { renderWithChips, syncFeatureLinks } from './feature-links';
 import { hypothesisAccess, hypothesisHref } from './hypotheses';
-import { clip, parseMarkdown } from './markdown';
+import { clip, parseMarkdown, type ParsedMarkdown } from './markdown';
 import { notifyUsers, notifyWatchers, watch, type WatchKind } from './notifications';
 import type { Role } from './users';
 import { displayNameSql } from './users';
@@ -153,11 +153,11 @@ async function actorName(db: Db, viewer: NonNullable<Viewer>): Promise<string> {
 }
 
 /** Mentions (new ones only, on an edit) and watchers are notified; the event goes out on commit. */
-async function announce(tx: Db, viewer: NonNullable<Viewer>, thread: Thread, commentId: string, body: string, previous: string | null) {
+async function announce(tx: Db, viewer: NonNullable<Viewer>, thread: Thread, commentId: string, body: ParsedMarkdown, previous: string | null) {
   const name = await actorName(tx, viewer);
   const url = `${thread.href}#comment-${commentId}`;
   const before = new Set(previous === null ? [] : parseMarkdown(previous).mentions);
-  const handles = parseMarkdown(body).mentions.filter((h) => !before.has(h));
+  const handles = body.mentions.filter((h) => !before.has(h));
   const mentioned = await mentionedReaders(tx, handles, thread);
   await notifyUsers(tx, mentioned, { kind: 'mention', actorId: viewer.id, summary: `${name} mentioned you on ${thread.title}`, url });
   if (previous === null) {
@@ -198,8 +198,9 @@ export async function postComment(viewer: Viewer, input: NewComment, hosts: read
         body: input.body,
       })
       .returning({ id: comments.id });
-    await syncFeatureLinks(tx, 'comment', row!.id, input.body, hosts);
-    await announce(tx, viewer!, thread, row!.id, input.body, null);
+    const parsed = parseMarkdown(input.body, hosts);
+    await syncFeatureLinks(tx, 'comment', row!.id, parsed);
+    await announce(tx, viewer!, thread, row!.id, parsed, null);
     await watch(tx, viewer!.id, thread.watch.kind, thread.watch.targetId);
     return { id: row!.id };
   });
@@ -215,8 +216,9 @@ export async function editComment(viewer: Viewer, id: string, body: string, host
     await tx.insert(commentRevisions).values({ commentId: id, revision: row.revision, body: row.body, createdAt: row.editedAt ?? row.createdAt });
     const revision = row.revision + 1;
     await tx.update(comments).set({ body, revision, editedAt: new Date() }).where(eq(comments.id, id));
-    await syncFeatureLinks(tx, 'comment', id, body, hosts);
-    await announce(tx, viewer!, thread, id, body, row.body);
+    const parsed = parseMarkdown(body, hosts);
+    await syncFeatureLinks(tx, 'comment', id, parsed);
+    await announce(tx, viewer!, thread, id, parsed, row.body);
     return { revision };
   });
 }

@@ -37,11 +37,18 @@ export function siteHosts(headers?: Headers): string[] {
 
 /**
  * Replaces the feature links of one source (a comment, a hypothesis, a feature page's description: `${saeId}/${index}`)
- * with those its markdown has now; call it in the transaction that writes the text (an empty text removes them).
+ * with those its markdown (or the caller's parse of it) has now; call it in the transaction that writes the text (an
+ * empty text removes them).
  */
-export async function syncFeatureLinks(tx: Db, sourceKind: LinkSource, sourceId: string, markdown: string, hosts: readonly string[] = siteHosts()): Promise<void> {
+export async function syncFeatureLinks(
+  tx: Db,
+  sourceKind: LinkSource,
+  sourceId: string,
+  markdown: string | ParsedMarkdown,
+  hosts: readonly string[] = siteHosts(),
+): Promise<void> {
   await tx.execute(sql`delete from ${featureLinks} where source_kind = ${sourceKind} and source_id = ${sourceId}`);
-  const { features } = parseMarkdown(markdown, hosts);
+  const { features } = typeof markdown === 'string' ? parseMarkdown(markdown, hosts) : markdown;
   if (features.length === 0) return;
   await tx
     .insert(featureLinks)
