@@ -8,7 +8,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import { visibleSaeSql, type Viewer } from './authz';
 import { decodeCursor, encodeCursor } from './cursor';
 import type { Db } from './db';
-import { displayNameSql } from './users';
+import { displayNameSql, hasHandleSql, normaliseHandle } from './users';
 
 export type ChangeKind = 'edit' | 'revert' | 'vote';
 
@@ -30,7 +30,10 @@ export interface Change {
 export interface ChangeFilter {
   model?: string;
   sae?: string;
+  /** an account id */
   userId?: string;
+  /** or a handle (`@ada`, `AdaLovelace`: see hasHandleSql), which may name several accounts */
+  user?: string;
   /** the cursor of the last change of the previous page */
   after?: string;
   limit?: number;
@@ -55,6 +58,7 @@ export async function recentChanges(db: Db, viewer: Viewer, filter: ChangeFilter
   if (filter.model) where.push(sql`m.slug = ${filter.model}`);
   if (filter.sae) where.push(sql`s.slug = ${filter.sae}`);
   if (filter.userId) where.push(sql`r.author_id = ${filter.userId}`);
+  if (filter.user) where.push(sql`(r.author_id = ${filter.user} or ${hasHandleSql('u', [normaliseHandle(filter.user)])})`);
   if (filter.after) {
     const { at, id } = decodeCursor(filter.after);
     where.push(sql`(r.created_at, r.id) < (${at}::timestamptz, ${id}::uuid)`);

@@ -20,8 +20,7 @@ import { renderWithChips, syncFeatureLinks } from './feature-links';
 import { hypothesisAccess, hypothesisHref } from './hypotheses';
 import { clip, parseMarkdown, type ParsedMarkdown } from './markdown';
 import { notifyUsers, notifyWatchers, watch, type WatchKind } from './notifications';
-import type { Role } from './users';
-import { displayNameSql } from './users';
+import { displayNameSql, hasHandleSql, type Role } from './users';
 
 export const MAX_COMMENT_CHARS = 20_000;
 /** at most this many distinct @handles of one comment are looked up */
@@ -138,8 +137,7 @@ async function mentionedReaders(db: Db, handles: string[], thread: Thread): Prom
     .where(
       and(
         eq(users.disabled, false),
-        sql`(lower(regexp_replace(coalesce(${users.name}, ''), '\\s', '', 'g')) in ${wanted}
-             or lower(split_part(coalesce(${users.email}, ''), '@', 1)) in ${wanted})`,
+        hasHandleSql('"user"', wanted),
       ),
     );
   const readers: string[] = [];

@@ -1,6 +1,6 @@
 /** Accounts with email + password (argon2id). The first account becomes admin. */
 import argon2 from 'argon2';
-import { count, eq, sql } from 'drizzle-orm';
+import { count, eq, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { users } from '@/drizzle/schema';
 import { audit } from './audit';
@@ -17,6 +17,19 @@ export const displayNameText = (alias = 'u') =>
   `coalesce(nullif(${alias}.name, ''), nullif(split_part(${alias}.email, '@', 1), ''), 'user ' || left(${alias}.id, 8))`;
 /** displayNameText for drizzle's sql`…` */
 export const displayNameSql = (alias = 'u') => sql.raw(displayNameText(alias));
+
+/** `@Ada Lovelace`, `adalovelace` → `adalovelace`: a handle as it is matched (no @, no spaces, any case). */
+export const normaliseHandle = (handle: string) => handle.replace(/^@/, '').replace(/\s/g, '').toLowerCase();
+
+/**
+ * Whether the "user" row `alias` has one of these (normalised) handles: its name without spaces, or its email's
+ * local part. Several accounts may share one.
+ */
+export function hasHandleSql(alias: string, handles: string[]): SQL {
+  const u = sql.raw(alias);
+  return sql`(lower(regexp_replace(coalesce(${u}.name, ''), '\\s', '', 'g')) in ${handles}
+              or lower(split_part(coalesce(${u}.email, ''), '@', 1)) in ${handles})`;
+}
 
 export const signUpInput = z.object({
   name: z.string().trim().min(1, 'name is required').max(80, 'name is longer than 80 characters'),

@@ -1,6 +1,7 @@
 /**
  * Recent changes across the wiki, /changes: feature revisions (edits, reverts, labels chosen by vote), newest first,
- * filtered by model, SAE and user (?model=&sae=&user=), paged by keyset (?after=cursor). Only what the viewer can see.
+ * filtered by model, SAE and user (?model=&sae=&user=, the user by name, @handle or id), paged by keyset (?after=cursor).
+ * Only what the viewer can see.
  */
 import type { Metadata } from 'next';
 import Link from 'next/link';
@@ -31,7 +32,8 @@ export default async function ChangesPage({ searchParams }: { searchParams: Prom
     const s = params.toString();
     return s ? `/changes?${s}` : '/changes';
   };
-  const userName = filter.user ? page.changes.find((c) => c.author?.id === filter.user)?.author?.name : undefined;
+  // a handle may name several accounts: link each author the filter found
+  const authors = [...new Map(page.changes.flatMap((c) => (c.author ? [[c.author.id, c.author] as const] : []))).values()];
 
   return (
     <div>
@@ -46,15 +48,25 @@ export default async function ChangesPage({ searchParams }: { searchParams: Prom
           <input name="sae" defaultValue={filter.sae ?? ''} placeholder="any" />
         </label>
         <label>
-          User id
-          <input name="user" defaultValue={filter.user ?? ''} placeholder="anyone" />
+          User
+          <input name="user" defaultValue={filter.user ?? ''} placeholder="name, @handle or id" />
         </label>
         <button type="submit">Filter</button>
         {(filter.model || filter.sae || filter.user) && <Link href="/changes">Clear</Link>}
       </form>
       {filter.user && (
         <p className="muted">
-          Changes by {userName ? <Link href={`/users/${filter.user}`}>{userName}</Link> : <span className="mono">{filter.user}</span>}
+          Changes by{' '}
+          {authors.length === 0 ? (
+            <span className="mono">{filter.user}</span>
+          ) : (
+            authors.map((a, i) => (
+              <span key={a.id}>
+                {i > 0 && ', '}
+                <Link href={`/users/${a.id}`}>{a.name}</Link>
+              </span>
+            ))
+          )}
         </p>
       )}
       {error ? (

@@ -97,7 +97,7 @@ test('history with word diffs and revert, label votes, recent changes and contri
   await expect(alice.getByTestId('feature-label')).toHaveText(`dialogue ${run}`);
   await shot(alice, 'wiki-proposals');
 
-  // Recent changes: the vote that changed the label, the revert and the edits; filtered to Bob by the URL.
+  // Recent changes: the vote that changed the label, the revert and the edits; filtered to Bob by his id and by his handle.
   await alice.getByRole('link', { name: 'Recent changes' }).click();
   const mine = alice.getByTestId('change').filter({ hasText: new RegExp(`${MODEL}/${SAE}/${url.split('/').at(-1)}(?!\\d)`) });
   await expect(mine.first()).toHaveAttribute('data-kind', 'vote');
@@ -109,6 +109,13 @@ test('history with word diffs and revert, label votes, recent changes and contri
   await alice.goto(`/changes?user=${bobId}`);
   await expect(alice.getByTestId('change')).toHaveCount(2);
   await expect(alice.getByTestId('change').first()).toContainText(`Label chosen by vote: dialogue ${run}`);
+  // the same by his @handle, typed into the filter
+  await alice.goto('/changes');
+  await alice.getByRole('textbox', { name: 'User' }).fill('@bob');
+  await alice.getByRole('button', { name: 'Filter' }).click();
+  await expect(alice).toHaveURL(/user=%40bob/);
+  await expect(alice.getByTestId('change')).toHaveCount(2);
+  await expect(alice.getByRole('link', { name: 'Bob', exact: true })).toHaveAttribute('href', `/users/${bobId}`);
 
   // Alice's contributions: her revisions and proposals.
   await alice.getByRole('link', { name: 'Contributions' }).click();

@@ -206,6 +206,9 @@ describe('recent changes and contributions', () => {
     const byCy = await callerFor(null).wiki.changes({ user: cy.id });
     expect(byCy.changes.map((c) => c.author?.name)).toEqual(Array(byCy.changes.length).fill('Cy'));
     expect(byCy.changes.length).toBeGreaterThan(0);
+    // by handle: the name without spaces or the email's local part, any case, with or without @
+    for (const user of ['@cy', 'CY', ' c y ']) expect((await callerFor(null).wiki.changes({ user })).changes).toEqual(byCy.changes);
+    expect((await callerFor(null).wiki.changes({ user: '@nobody' })).changes).toEqual([]);
     expect((await callerFor(null).wiki.changes({ model: 'wiki', sae: 'open' })).changes).toHaveLength(all.changes.length);
     expect((await callerFor(null).wiki.changes({ model: 'nope' })).changes).toEqual([]);
 

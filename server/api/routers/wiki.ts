@@ -87,7 +87,7 @@ export const wikiRouter = createTRPCRouter({
     return answer(unvoteLabel(ctx.db, f, signedIn(ctx)));
   }),
 
-  /** Recent changes across the wiki (what the viewer can see), filtered by model, SAE and author. */
+  /** Recent changes across the wiki (what the viewer can see), filtered by model, SAE and author (an id or a handle). */
   changes: publicProcedure
     .input(
       z.object({
@@ -99,7 +99,7 @@ export const wikiRouter = createTRPCRouter({
       }),
     )
     .query(({ ctx, input }) =>
-      answer(recentChanges(ctx.db, ctx.viewer, { model: input.model, sae: input.sae, userId: input.user, after: input.after, limit: input.limit })),
+      answer(recentChanges(ctx.db, ctx.viewer, { model: input.model, sae: input.sae, user: input.user, after: input.after, limit: input.limit })),
     ),
 
   /** A user's page: who they are, their revisions (paged) and their label proposals, in what the viewer can see. */
