@@ -55,7 +55,7 @@ export default async function ChangesPage({ searchParams }: { searchParams: Prom
         {(filter.model || filter.sae || filter.user) && <Link href="/changes">Clear</Link>}
       </form>
       {filter.user && (
-        <p className="muted">
+        <p className="muted" data-testid="changes-by">
           Changes by{' '}
           {authors.length === 0 ? (
             <span className="mono">{filter.user}</span>

@@ -115,7 +115,8 @@ test('history with word diffs and revert, label votes, recent changes and contri
   await alice.getByRole('button', { name: 'Filter' }).click();
   await expect(alice).toHaveURL(/user=%40bob/);
   await expect(alice.getByTestId('change')).toHaveCount(2);
-  await expect(alice.getByRole('link', { name: 'Bob', exact: true })).toHaveAttribute('href', `/users/${bobId}`);
+  await expect(alice.getByTestId('changes-by').getByRole('link')).toHaveAttribute('href', `/users/${bobId}`);
+  await expect(alice.getByTestId('changes-by')).toHaveText('Changes by Bob');
 
   // Alice's contributions: her revisions and proposals.
   await alice.getByRole('link', { name: 'Contributions' }).click();
