@@ -287,6 +287,12 @@ describe('evidence', () => {
     expect(reruns.map((r) => r.agrees)).toEqual([false, true]);
     expect(reruns[0]!.comparison!.worst).toBe('stats.maxAct');
     await getDb().execute(sql`update feature set max_act = max_act / 1.01 where index = ${feature}`);
+    // the page shows the five newest re-runs, newest first
+    for (let i = 0; i < 4; i++) await callerFor(editor).hypothesis.rerun({ evidenceId: saved.id });
+    const shown = (await callerFor(editor).hypothesis.get({ id })).evidence.find((e) => e.id === saved.id)!.reruns;
+    expect(shown.map((r) => r.agrees)).toEqual([true, true, true, true, false]);
+    const times = shown.map((r) => r.createdAt.getTime());
+    expect([...times].sort((a, b) => b - a)).toEqual(times);
   });
 
   it('can start a new hypothesis, atomically', async () => {
