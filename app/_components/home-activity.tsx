@@ -1,6 +1,6 @@
 /** The home page's recent feature page edits (the jobs under way are in running-jobs.tsx). */
 import Link from 'next/link';
-import type { ActiveJob, RecentEdit } from '@/server/activity';
+import type { RecentEdit } from '@/server/activity';
 import { ago } from '../_lib/time';
 
 export function RecentActivity({ edits, now }: { edits: RecentEdit[]; now: number }) {

@@ -19,7 +19,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { sql } from 'drizzle-orm';
 import * as tf from '@tensorflow/tfjs-core';
 import { models, saes } from '@/drizzle/schema';
 import { storeCorpus, type CorpusRow } from '@/server/corpora';

@@ -9,7 +9,6 @@ import { sql } from 'drizzle-orm';
 import { viewerOf } from '@/server/authz';
 import { postComment } from '@/server/comments';
 import { connectionRetries, getDb, isConnectionLoss } from '@/server/db';
-import { eventHub } from '@/server/events';
 import { EditConflict, currentPageVersion, editFeature } from '@/server/features';
 import type { UserRow } from '@/server/users';
 import { callerFor } from './caller';
