@@ -14,9 +14,9 @@
  * account owns (`authorizeOwner`: lists, jobs) are decided here too; `authorizeSite` is what roleProcedure asks.
  */
 import { TRPCError } from '@trpc/server';
-import { and, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import type { AnyColumn } from 'drizzle-orm';
-import { resourceAccess, saes } from '@/drizzle/schema';
+import { resourceAccess, saes, users } from '@/drizzle/schema';
 import type { Db } from './db';
 import type { Role } from './users';
 
@@ -114,6 +114,44 @@ export async function levelOn(db: Db, viewer: Viewer, target: Target): Promise<L
   if (!row) return 'none';
   const levels = (['s', 'm'] as const).map((alias) => levelFromColumns(viewer, alias, row)).filter((l): l is Level => l !== undefined);
   return levels.length === 0 ? levelFor(viewer, undefined, new Map()) : levels.reduce(lower);
+}
+
+/** The viewer's lowest level over these SAEs: what they may do with something about all of them (a hypothesis). */
+export async function levelOnAll(db: Db, viewer: Viewer, saeIds: string[]): Promise<Level> {
+  const levels: Level[] = [];
+  for (const id of new Set(saeIds)) levels.push(await levelOn(db, viewer, { sae: id }));
+  return lowest(levels);
+}
+
+/**
+ * The viewer as they are now (role and disabled re-read from the database): for decisions made long after the
+ * request began, as a live stream's on each event. Null for anonymous visitors and for accounts disabled or gone.
+ */
+export async function currentViewer(db: Db, viewer: Viewer): Promise<Viewer> {
+  if (!viewer) return null;
+  const [row] = await db.select({ role: users.role, disabled: users.disabled }).from(users).where(eq(users.id, viewer.id));
+  return row && !row.disabled ? { id: viewer.id, role: row.role } : null;
+}
+
+/** What a job is for, as authorisation sees it. */
+export interface JobAccessRow {
+  userId: string | null;
+  modelId: string | null;
+  params: unknown;
+}
+
+/**
+ * Whether `viewer` sees a job's contents (its prompt and params, result, error, provenance and owner): its owner,
+ * admins, and the maintainers of its SAE (of its model, for a job on no SAE). Anyone else who may see its model and
+ * SAE learns at most that it exists (type, status, progress, times): jobs/index.ts `jobView`.
+ */
+export async function maySeeJobContents(db: Db, viewer: Viewer, job: JobAccessRow): Promise<boolean> {
+  if (!viewer) return false;
+  if (viewer.role === 'admin' || (job.userId !== null && job.userId === viewer.id)) return true;
+  const saeId = (job.params as { saeId?: unknown } | null)?.saeId;
+  if (typeof saeId === 'string') return permissions(await levelOn(db, viewer, { sae: saeId })).manage;
+  if (job.modelId) return permissions(await levelOn(db, viewer, { model: job.modelId })).manage;
+  return false;
 }
 
 /** An answer that hides what the viewer may not see (NOT_FOUND) or says what they lack. */

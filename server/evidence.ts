@@ -11,7 +11,7 @@ import { TRPCError } from '@trpc/server';
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { dashboardRuns, evidence, evidenceReruns, hypotheses, jobs, saes } from '@/drizzle/schema';
-import { authorize, type Viewer } from './authz';
+import { authorize, maySeeJobContents, visibleSaeSql, type Viewer } from './authz';
 import { isUuid, withTransaction, type Db } from './db';
 import { getFeaturePage } from './features';
 import {
@@ -42,6 +42,8 @@ interface PreparedEvidence {
   saeId: string;
   modelId: string;
   featureIndex: number;
+  /** the features of the SAE the computation is about (a test-your-text run may name several) */
+  features: number[];
   jobId: string | null;
   params: Record<string, unknown>;
   result: unknown;
@@ -60,13 +62,18 @@ async function prepareEvidence(db: Db, viewer: Viewer, source: EvidenceSource): 
     if (job.status !== 'done') throw new TRPCError({ code: 'PRECONDITION_FAILED', message: `the job is ${job.status}: only a finished job can be evidence` });
     const params = job.params as { saeId: string; feature?: number; features?: number[] };
     await authorize(db, viewer, 'read', { sae: params.saeId }, 'job');
+    // saving publishes the job's prompt and result: only those who may see them (its owner, the SAE's maintainers, admins)
+    if (!(await maySeeJobContents(db, viewer, job)))
+      throw new TRPCError({ code: 'FORBIDDEN', message: 'only the job’s owner (or a maintainer of its SAE) can save it as evidence' });
     const [sae] = await db.select({ modelId: saes.modelId }).from(saes).where(eq(saes.id, params.saeId));
     if (!sae) throw new TRPCError({ code: 'NOT_FOUND', message: `the job's SAE is gone` });
+    const features = params.feature !== undefined ? [params.feature] : (params.features ?? []);
     return {
       kind: job.type as JobEvidenceKind,
       saeId: params.saeId,
       modelId: sae.modelId,
-      featureIndex: params.feature ?? params.features![0]!,
+      featureIndex: features[0]!,
+      features,
       jobId: job.id,
       params: job.params as Record<string, unknown>,
       result: job.result,
@@ -83,6 +90,7 @@ async function prepareEvidence(db: Db, viewer: Viewer, source: EvidenceSource): 
     saeId: snapshot.saeId,
     modelId: snapshot.modelId,
     featureIndex: feature.index,
+    features: [feature.index],
     jobId: null,
     params: snapshot.params,
     result: snapshot.result,
@@ -147,13 +155,17 @@ export interface SaveEvidence {
   hosts?: readonly string[];
 }
 
-/** Attaches evidence to a hypothesis (needs edit on every SAE of the hypothesis); watchers are notified. */
+/**
+ * Attaches evidence to a hypothesis (needs edit on every SAE of the hypothesis); watchers are notified. The evidence
+ * must be about one of the hypothesis's features (its SAE and index): a hypothesis is as visible as its SAEs, so a
+ * computation on any other SAE (a team's, a private one) would show its prompt and activations to the hypothesis's
+ * readers.
+ */
 export async function saveEvidence(db: Db, viewer: Viewer, input: SaveEvidence): Promise<{ id: string; hypothesisId: string }> {
   if (!viewer) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'sign in first' });
   if ((input.hypothesisId === undefined) === (input.newHypothesis === undefined))
     throw new TRPCError({ code: 'BAD_REQUEST', message: 'choose a hypothesis, or write a new one' });
   const note = evidenceNoteInput.parse(input.note ?? '');
-  const prepared = await prepareEvidence(db, viewer, input.source);
   const newHypothesis = input.newHypothesis ? await prepareHypothesis(db, viewer, input.newHypothesis) : undefined;
   let features: { saeId: string; index: number }[];
   let modelId: string;
@@ -165,10 +177,15 @@ export async function saveEvidence(db: Db, viewer: Viewer, input: SaveEvidence):
     const [row] = await db.select({ modelId: hypotheses.modelId }).from(hypotheses).where(eq(hypotheses.id, input.hypothesisId!));
     modelId = row!.modelId;
   }
+  const prepared = await prepareEvidence(db, viewer, input.source);
   if (modelId !== prepared.modelId) throw new TRPCError({ code: 'BAD_REQUEST', message: 'the evidence is a computation on another model than the hypothesis is about' });
+  const about = prepared.features.find((index) => features.some((f) => f.saeId === prepared.saeId && f.index === index));
+  if (about === undefined)
+    throw new TRPCError({ code: 'BAD_REQUEST', message: 'the evidence is about a feature the hypothesis is not about: save it on a hypothesis about that feature' });
   return withTransaction(async (tx) => {
     const hypothesisId = newHypothesis ? (await insertHypothesis(tx, viewer.id, newHypothesis, input.hosts)).id : input.hypothesisId!;
-    const { modelId: _model, ...row } = prepared;
+    const { modelId: _model, features: _features, ...rest } = prepared;
+    const row = { ...rest, featureIndex: about };
     const [saved] = await tx
       .insert(evidence)
       .values({ ...row, hypothesisId, note, addedBy: viewer.id })
@@ -398,8 +415,13 @@ export interface EvidenceView {
 
 const RERUNS_SHOWN = 5;
 
-/** A hypothesis's evidence, oldest first, each with its latest re-runs (finished ones compared first). The caller authorised the read. */
-export async function listEvidence(db: Db, hypothesisId: string): Promise<EvidenceView[]> {
+/**
+ * A hypothesis's evidence that `viewer` may see, oldest first, each with its latest re-runs (finished ones compared
+ * first). The caller authorised reading the hypothesis; each piece is checked again on its own SAE, as it is now
+ * (evidence saved before it had to be about the hypothesis's features, or whose SAE has become private or a team's
+ * since, is left out), and evidence whose SAE is gone is kept (it shows no feature).
+ */
+export async function listEvidence(db: Db, viewer: Viewer, hypothesisId: string): Promise<EvidenceView[]> {
   const rows = await db.execute<Record<string, unknown>>(sql`
     select e.id, e.kind, e.job_id, e.params, e.result, e.provenance, e.note, e.created_at, e.feature_index,
            ${displayNameSql()} as added_by_name, m.slug as model, s.slug as sae
@@ -407,6 +429,7 @@ export async function listEvidence(db: Db, hypothesisId: string): Promise<Eviden
       left join "user" u on u.id = e.added_by
       left join sae s on s.id = e.sae_id left join model m on m.id = s.model_id
      where e.hypothesis_id = ${hypothesisId}
+       and (e.sae_id is null or ${visibleSaeSql(viewer, sql`e.sae_id`)})
      order by e.created_at, e.id`);
   const ids = rows.rows.map((r) => r.id as string);
   await settleReruns(db, ids);

@@ -8,7 +8,7 @@ import { TRPCError } from '@trpc/server';
 import { and, eq, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { hypotheses, hypothesisFeatures, hypothesisStatusChanges, hypothesisStatusEnum, hypothesisVotes, models } from '@/drizzle/schema';
-import { levelOn, lowest, permissions, requireLevel, visibleSaeSql, type Action, type Level, type Viewer } from './authz';
+import { levelOnAll, permissions, requireLevel, visibleSaeSql, type Action, type Level, type Viewer } from './authz';
 import { decodeCursor, encodeCursor } from './cursor';
 import { isUuid, withTransaction, type Db } from './db';
 import { featureTopic, hypothesisTopic, publish, type EventType } from './events';
@@ -81,13 +81,6 @@ export async function resolveFeatures(db: Db, viewer: Viewer, addresses: string[
     throw new TRPCError({ code: 'BAD_REQUEST', message: `a hypothesis is about features of one model; these are from ${slugs}` });
   }
   return { modelId: [...modelIds][0]!, features };
-}
-
-/** The viewer's lowest level over these SAEs: what they may do with something about all of them. */
-async function levelOnAll(db: Db, viewer: Viewer, saeIds: string[]): Promise<Level> {
-  const levels: Level[] = [];
-  for (const id of new Set(saeIds)) levels.push(await levelOn(db, viewer, { sae: id }));
-  return lowest(levels);
 }
 
 /** Throws unless the viewer may do `action` on every one of these SAEs. */
@@ -296,7 +289,7 @@ export async function listHypotheses(db: Db, viewer: Viewer, filter: HypothesisF
     where.push(sql`(h.created_at, h.id) < (${at}::timestamptz, ${id}::uuid)`);
   }
   const { rows } = await db.execute<Record<string, unknown>>(sql`
-    ${SUMMARY_SELECT}
+    ${summarySelect(viewer)}
      where ${sql.join(where, sql` and `)}
      order by h.created_at desc, h.id desc
      limit ${limit + 1}`);
@@ -307,12 +300,12 @@ export async function listHypotheses(db: Db, viewer: Viewer, filter: HypothesisF
   };
 }
 
-/** The columns of a HypothesisSummary (summaryOf reads them), from hypothesis h and its author u. */
-const SUMMARY_SELECT = sql`
+/** The columns of a HypothesisSummary (summaryOf reads them), from hypothesis h and its author u; evidence counted as `viewer` sees it (listEvidence). */
+const summarySelect = (viewer: Viewer) => sql`
     select h.id, h.statement, h.status, h.author_id, ${displayNameSql()} as author_name, h.created_at, h.created_at::text as cursor_at, h.status_changed_at,
            (select coalesce(sum(v.value), 0) from hypothesis_vote v where v.hypothesis_id = h.id)::int as score,
            (select count(*) from hypothesis_vote v where v.hypothesis_id = h.id)::int as votes,
-           (select count(*) from evidence e where e.hypothesis_id = h.id)::int as evidence,
+           (select count(*) from evidence e where e.hypothesis_id = h.id and (e.sae_id is null or ${visibleSaeSql(viewer, sql`e.sae_id`)}))::int as evidence,
            (select json_agg(json_build_object('model', m.slug, 'sae', s.slug, 'index', hf.index, 'saeId', s.id,
                                               'label', nullif(p.label, '')) order by m.slug, s.slug, hf.index)
               from hypothesis_feature hf join sae s on s.id = hf.sae_id join model m on m.id = s.model_id
@@ -363,7 +356,7 @@ export async function getHypothesis(db: Db, viewer: Viewer, id: string): Promise
   const may = permissions(level);
   const [[summary], [extra], history, mine] = await Promise.all([
     db
-      .execute<Record<string, unknown>>(sql`${SUMMARY_SELECT} where h.id = ${id}`)
+      .execute<Record<string, unknown>>(sql`${summarySelect(viewer)} where h.id = ${id}`)
       .then((r) => r.rows),
     db
       .select({ body: hypotheses.body, updatedAt: hypotheses.updatedAt, modelSlug: models.slug, changedBy: sql<string | null>`(select ${displayNameSql()} from "user" u where u.id = ${hypotheses.statusChangedBy})` })

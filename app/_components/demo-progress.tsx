@@ -6,12 +6,12 @@
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { useRouter } from 'next/navigation';
 import { useEffect, useRef } from 'react';
-import type { JobRow } from '@/server/jobs';
+import type { JobView } from '@/server/jobs';
 import type { ProgressDetail } from '@/server/jobs/types';
 import { useTRPC } from '../trpc';
 import { ErrorLine } from './error-line';
 
-export function DemoProgress(props: { initial: JobRow | null; canCancel: boolean }) {
+export function DemoProgress(props: { initial: JobView | null; canCancel: boolean }) {
   const trpc = useTRPC();
   const router = useRouter();
   const job = useQuery({
@@ -43,7 +43,7 @@ export function DemoProgress(props: { initial: JobRow | null; canCancel: boolean
     <section className="panel" aria-label="Demo workspace" data-testid="demo-progress">
       <h2>Setting up the stories260K demo</h2>
       {data.status === 'failed' ? (
-        <ErrorLine error={`The demo failed: ${data.error}`} />
+        <ErrorLine error={data.error ? `The demo failed: ${data.error}` : 'The demo failed.'} />
       ) : data.status === 'cancelled' ? (
         <p className="muted">The demo was cancelled. Run <code>npm run demo</code> to set it up.</p>
       ) : (

@@ -4,15 +4,15 @@
  * done, rate, ETA) and error, as the worker wrote them to the job record.
  */
 import { useQuery } from '@tanstack/react-query';
-import type { JobRow } from '@/server/jobs';
+import type { JobRow, JobView } from '@/server/jobs';
 import type { ProgressDetail } from '@/server/jobs/types';
 import { useTRPC } from '../trpc';
 import { ErrorLine } from './error-line';
 
 const NO_JOB = '00000000-0000-0000-0000-000000000000';
 
-/** The job record, refetched twice a second until it is done, failed or cancelled. */
-export function useJob(id: string | null, initial?: JobRow | null) {
+/** The job record (as job.get shows it to this reader), refetched twice a second until it is done, failed or cancelled. */
+export function useJob(id: string | null, initial?: JobView | null) {
   const trpc = useTRPC();
   return useQuery({
     ...trpc.job.get.queryOptions({ id: id ?? NO_JOB }),

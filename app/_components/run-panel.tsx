@@ -1,9 +1,12 @@
 'use client';
-/** Run the model on a prompt through the worker: status while it runs, then per-position predictions. */
+/**
+ * Run the model on a prompt through the worker: status while it runs, then per-position predictions. Other accounts'
+ * runs are listed as runs only (job.get/recent leave out their prompts and results, `redacted`).
+ */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useState } from 'react';
-import type { JobRow } from '@/server/jobs';
+import type { JobView as Job } from '@/server/jobs';
 import { useTRPC } from '../trpc';
 import { ErrorLine } from './error-line';
 
@@ -12,11 +15,11 @@ interface RunResult { tokens: number[]; pieces: string[]; top: Prediction[][]; g
 
 const GENERATE_TOKENS = 48;
 
-export function RunPanel(props: { model: string; contextLength: number; initialRecent: JobRow[]; signedIn: boolean }) {
+export function RunPanel(props: { model: string; contextLength: number; initialRecent: Job[]; signedIn: boolean }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const [prompt, setPrompt] = useState('Once upon a time');
-  const [jobId, setJobId] = useState<string | null>(props.initialRecent[0]?.id ?? null);
+  const [jobId, setJobId] = useState<string | null>(props.initialRecent.find((r) => !r.redacted)?.id ?? null);
 
   const run = useMutation(
     trpc.job.run.mutationOptions({
@@ -81,9 +84,13 @@ export function RunPanel(props: { model: string; contextLength: number; initialR
                 <span className={`status ${r.status}`}>{r.status}</span>
               </td>
               <td className="mono">
-                <button className="link" onClick={() => setJobId(r.id)}>
-                  {promptOf(r)}
-                </button>
+                {r.redacted ? (
+                  <span className="muted">{promptOf(r)}</span>
+                ) : (
+                  <button className="link" onClick={() => setJobId(r.id)}>
+                    {promptOf(r)}
+                  </button>
+                )}
               </td>
               <td className="muted">{new Date(r.createdAt).toLocaleString()}</td>
             </tr>
@@ -94,13 +101,14 @@ export function RunPanel(props: { model: string; contextLength: number; initialR
   );
 }
 
-function promptOf(job: JobRow): string {
+function promptOf(job: Job): string {
+  if (job.redacted) return '(another account’s run)';
   const input = (job.params as { input?: { text?: string; tokenIds?: number[] } }).input;
   const text = input?.text ?? input?.tokenIds?.join(',') ?? '';
   return text.length > 80 ? `${text.slice(0, 80)}…` : text || '(empty)';
 }
 
-function JobView({ job }: { job: JobRow }) {
+function JobView({ job }: { job: Job }) {
   const result = job.result as RunResult | null;
   return (
     <section className="panel" aria-label="Run result">

@@ -2,7 +2,7 @@
 import { and, desc, eq, inArray, isNull, not, or, sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import type PgBoss from 'pg-boss';
 import { jobs, workers } from '@/drizzle/schema';
-import { visibleModelSql, visibleSaeSql, type Viewer } from '../authz';
+import { maySeeJobContents, visibleModelSql, visibleSaeSql, type Viewer } from '../authz';
 import type { Db } from '../db';
 import { withTransaction } from '../db';
 import { jobParams, type JobParams, type JobType } from './types';
@@ -53,13 +53,42 @@ export async function getVisibleJob(db: Db, viewer: Viewer, id: string): Promise
   return row;
 }
 
-export async function recentJobs(db: Db, filter: { modelId: string; type?: JobType; limit?: number }): Promise<JobRow[]> {
-  return db
+/**
+ * A job as one reader may see it: in full for its owner, admins and its SAE's (model's) maintainers
+ * (authz.maySeeJobContents); for anyone else only that it exists — its type, model, status, progress (the worker's
+ * phase, counts, rate and ETA) and times — with the params (the prompt), result, error, provenance, owner and
+ * worker left out (null) and `redacted` set.
+ */
+export type JobView = JobRow & { redacted: boolean };
+
+/** The job rows as `viewer` may see them (the rows are ones they may see exist: jobVisibleSql). */
+export async function jobViews(db: Db, viewer: Viewer, rows: JobRow[]): Promise<JobView[]> {
+  const decided = new Map<string, boolean>();
+  const out: JobView[] = [];
+  for (const row of rows) {
+    const saeId = (row.params as { saeId?: unknown } | null)?.saeId;
+    // one decision per owner and SAE (or model): a page of jobs costs a few queries, not one per job
+    const key = `${row.userId}|${typeof saeId === 'string' ? saeId : `model:${row.modelId}`}`;
+    let full = decided.get(key);
+    if (full === undefined) decided.set(key, (full = await maySeeJobContents(db, viewer, row)));
+    out.push(full ? { ...row, redacted: false } : { ...row, params: null, result: null, error: null, provenance: null, userId: null, workerId: null, redacted: true });
+  }
+  return out;
+}
+
+export async function jobView(db: Db, viewer: Viewer, row: JobRow): Promise<JobView> {
+  return (await jobViews(db, viewer, [row]))[0]!;
+}
+
+/** The newest jobs on a model that `viewer` may see exist (as jobViews shows them). */
+export async function recentJobs(db: Db, viewer: Viewer, filter: { modelId: string; type?: JobType; limit?: number }): Promise<JobView[]> {
+  const rows = await db
     .select()
     .from(jobs)
-    .where(and(eq(jobs.modelId, filter.modelId), filter.type ? eq(jobs.type, filter.type) : undefined))
+    .where(and(eq(jobs.modelId, filter.modelId), filter.type ? eq(jobs.type, filter.type) : undefined, jobVisibleSql(viewer)))
     .orderBy(desc(jobs.createdAt))
     .limit(filter.limit ?? 10);
+  return jobViews(db, viewer, rows);
 }
 
 /**
@@ -90,20 +119,21 @@ export async function liveWorkerCount(db: Db): Promise<number> {
   return row?.n ?? 0;
 }
 
-/** The newest job of a type (any status) that `viewer` may see, e.g. the demo for the home page. */
-export async function latestJob(db: Db, viewer: Viewer, type: JobType): Promise<JobRow | undefined> {
+/** The newest job of a type (any status) that `viewer` may see exist, e.g. the demo for the home page (as jobViews shows it). */
+export async function latestJob(db: Db, viewer: Viewer, type: JobType): Promise<JobView | undefined> {
   const [row] = await db.select().from(jobs).where(and(eq(jobs.type, type), jobVisibleSql(viewer))).orderBy(desc(jobs.createdAt)).limit(1);
-  return row;
+  return row && jobView(db, viewer, row);
 }
 
-/** Queued and running jobs `viewer` may see, newest first. */
-export async function activeJobs(db: Db, viewer: Viewer, filter: { type?: JobType; limit?: number } = {}): Promise<JobRow[]> {
-  return db
+/** Queued and running jobs `viewer` may see exist, newest first (as jobViews shows them). */
+export async function activeJobs(db: Db, viewer: Viewer, filter: { type?: JobType; limit?: number } = {}): Promise<JobView[]> {
+  const rows = await db
     .select()
     .from(jobs)
     .where(and(inArray(jobs.status, ['queued', 'running']), filter.type ? eq(jobs.type, filter.type) : undefined, jobVisibleSql(viewer)))
     .orderBy(desc(jobs.createdAt))
     .limit(filter.limit ?? 20);
+  return jobViews(db, viewer, rows);
 }
 
 const workerAlive = (workerId: AnyColumn) =>

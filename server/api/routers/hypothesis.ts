@@ -61,7 +61,7 @@ export const hypothesisRouter = createTRPCRouter({
     const hypothesis = await getHypothesis(ctx.db, ctx.viewer, input.id);
     const [[html], evidence] = await Promise.all([
       renderWithChips(ctx.db, ctx.viewer, [{ markdown: hypothesis.body, idPrefix: 'h-' }], siteHosts(ctx.headers)),
-      listEvidence(ctx.db, input.id),
+      listEvidence(ctx.db, ctx.viewer, input.id),
     ]);
     return { ...hypothesis, html: html!, evidence };
   }),

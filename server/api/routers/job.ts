@@ -1,7 +1,7 @@
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { authorizeOwner, levelOn, permissions } from '../../authz';
-import { activeJobs, cancelJob, enqueueJob, getVisibleJob, latestJob, recentJobs } from '../../jobs';
+import { activeJobs, cancelJob, enqueueJob, getVisibleJob, jobView, latestJob, recentJobs } from '../../jobs';
 import { getQueue } from '../../jobs/queue';
 import { JOB_TYPES, tokenInput, type JobType } from '../../jobs/types';
 import { modelAt } from '../../visibility';
@@ -30,17 +30,22 @@ export const jobRouter = createTRPCRouter({
       return { id: job.id };
     }),
 
+  /**
+   * A job: in full for its owner, admins and the maintainers of its SAE (or model); anyone else who may see its model
+   * and SAE gets only that it exists (type, status, progress, times; `redacted`), never its prompt, result or owner.
+   */
   get: publicProcedure.input(z.object({ id: z.string().uuid() })).query(async ({ ctx, input }) => {
     const job = await getVisibleJob(ctx.db, ctx.viewer, input.id);
     if (!job) throw new TRPCError({ code: 'NOT_FOUND', message: `no job ${input.id}` });
-    return job;
+    return jobView(ctx.db, ctx.viewer, job);
   }),
 
+  /** The model's newest runs, each shown as `get` shows it to this viewer. */
   recent: publicProcedure
     .input(z.object({ model: z.string(), limit: z.number().int().min(1).max(50).default(10) }))
     .query(async ({ ctx, input }) => {
       const model = await modelAt(ctx.db, ctx.viewer, 'read', input.model);
-      return recentJobs(ctx.db, { modelId: model.id, type: 'run', limit: input.limit });
+      return recentJobs(ctx.db, ctx.viewer, { modelId: model.id, type: 'run', limit: input.limit });
     }),
 
   /** Queued and running jobs (of one type), newest first: what the workers are busy with. */
