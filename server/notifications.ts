@@ -1,10 +1,16 @@
 /**
  * Notifications: rows a user reads on /notifications (with an unread count in the header), written in the same
  * transaction as what caused them, each followed by a live event on the user's topic.
+ *
+ * Access is checked when it is read, not only when it was written: a watcher is notified only while they may read
+ * what they watch (as they are now: their role, their teams, the SAE's visibility), and a notification is listed with
+ * its summary and link only while its reader may see the page it links to (a feature, an SAE or a hypothesis);
+ * otherwise it is listed as one about something they can no longer see, without its text.
  */
 import { and, desc, eq, inArray, isNull, lt, ne, sql } from 'drizzle-orm';
-import { models, notifications, saes, users, watches } from '@/drizzle/schema';
-import type { Db } from './db';
+import { hypothesisFeatures, models, notifications, saes, users, watches } from '@/drizzle/schema';
+import { levelOn, levelOnAll, type Viewer } from './authz';
+import { isUuid, type Db } from './db';
 import { publish, userTopic } from './events';
 import { displayNameSql } from './users';
 
@@ -29,14 +35,36 @@ export async function notifyUsers(db: Db, userIds: string[], input: Notification
   for (const row of rows) await publish(db, { topic: userTopic(row.userId), type: 'notification', id: row.id });
 }
 
-/** Notifies everyone watching the target (`${saeId}/${index}` for a feature), except the actor and `except`. */
+/** Whether `viewer` (as they are now) may read a watched feature, SAE or hypothesis. */
+export async function mayReadWatched(db: Db, viewer: Viewer, watch: { kind: WatchKind; targetId: string }): Promise<boolean> {
+  if (watch.kind === 'hypothesis') return (await levelOnAll(db, viewer, await hypothesisSaeIds(db, watch.targetId))) !== 'none';
+  const saeId = watch.kind === 'feature' ? watch.targetId.split('/')[0]! : watch.targetId;
+  return (await levelOn(db, viewer, { sae: saeId })) !== 'none';
+}
+
+async function hypothesisSaeIds(db: Db, id: string): Promise<string[]> {
+  if (!isUuid(id)) return [];
+  const rows = await db.select({ saeId: hypothesisFeatures.saeId }).from(hypothesisFeatures).where(eq(hypothesisFeatures.hypothesisId, id));
+  return rows.map((r) => r.saeId);
+}
+
+/**
+ * Notifies everyone watching the target (`${saeId}/${index}` for a feature), except the actor and `except`, and
+ * except watchers who may no longer read it (they left its team, it became private, their account was disabled).
+ */
 export async function notifyWatchers(db: Db, watch: { kind: WatchKind; targetId: string }, input: NotificationInput, except: string[] = []): Promise<void> {
   const rows = await db
-    .select({ userId: watches.userId })
+    .select({ id: watches.userId, role: users.role, disabled: users.disabled })
     .from(watches)
+    .innerJoin(users, eq(users.id, watches.userId))
     .where(and(eq(watches.kind, watch.kind), eq(watches.targetId, watch.targetId), input.actorId ? ne(watches.userId, input.actorId) : undefined));
   const skip = new Set(except);
-  await notifyUsers(db, rows.map((r) => r.userId).filter((id) => !skip.has(id)), input);
+  const recipients: string[] = [];
+  for (const user of rows) {
+    if (skip.has(user.id) || user.disabled) continue;
+    if (await mayReadWatched(db, { id: user.id, role: user.role }, watch)) recipients.push(user.id);
+  }
+  await notifyUsers(db, recipients, input);
 }
 
 export async function watch(db: Db, userId: string, kind: WatchKind, targetId: string): Promise<void> {
@@ -55,9 +83,40 @@ export async function isWatching(db: Db, userId: string, kind: WatchKind, target
   return rows.length > 0;
 }
 
-/** A user's notifications, newest first; `before` is the createdAt of the last one already shown. */
-export async function listNotifications(db: Db, userId: string, opts: { before?: Date; limit: number; unreadOnly: boolean }) {
-  return db
+/** What a notification's link leads to, as access sees it (undefined: a link of no known shape). */
+type LinkTarget = { hypothesis: string } | { model: string; sae: string };
+
+/** Notification links are `/hypotheses/{id}`, `/{model}/{sae}` or `/{model}/{sae}/{index}`, perhaps with `#…`. */
+function linkTarget(url: string): LinkTarget | undefined {
+  const path = url.split(/[?#]/)[0]!;
+  const hypothesis = /^\/hypotheses\/([0-9a-f-]{36})$/i.exec(path);
+  if (hypothesis && isUuid(hypothesis[1]!)) return { hypothesis: hypothesis[1]! };
+  const sae = /^\/([^/]+)\/([^/]+)(?:\/\d+)?$/.exec(path);
+  return sae ? { model: sae[1]!, sae: sae[2]! } : undefined;
+}
+
+/** Whether `viewer` may see the page a link leads to now; a link to nothing that exists (or of no known shape): no. */
+async function mayFollow(db: Db, viewer: Viewer, target: LinkTarget | undefined): Promise<boolean> {
+  if (!target) return false;
+  if ('hypothesis' in target) return (await levelOnAll(db, viewer, await hypothesisSaeIds(db, target.hypothesis))) !== 'none';
+  const [sae] = await db
+    .select({ id: saes.id })
+    .from(saes)
+    .innerJoin(models, eq(models.id, saes.modelId))
+    .where(and(eq(models.slug, target.model), eq(saes.slug, target.sae)));
+  return !!sae && (await levelOn(db, viewer, { sae: sae.id })) !== 'none';
+}
+
+/** What a notification says to a reader who may no longer see what it is about. */
+export const HIDDEN_SUMMARY = 'Something you can no longer see changed';
+
+/**
+ * A user's notifications, newest first; `before` is the createdAt of the last one already shown. Each is checked
+ * against `viewer` (the user, as they are now): one about something they may no longer see keeps its kind and time,
+ * but not its summary, link or actor (`hidden`).
+ */
+export async function listNotifications(db: Db, viewer: NonNullable<Viewer>, opts: { before?: Date; limit: number; unreadOnly: boolean }) {
+  const rows = await db
     .select({
       id: notifications.id,
       kind: notifications.kind,
@@ -71,13 +130,25 @@ export async function listNotifications(db: Db, userId: string, opts: { before?:
     .leftJoin(users, eq(users.id, notifications.actorId))
     .where(
       and(
-        eq(notifications.userId, userId),
+        eq(notifications.userId, viewer.id),
         opts.before ? lt(notifications.createdAt, opts.before) : undefined,
         opts.unreadOnly ? isNull(notifications.readAt) : undefined,
       ),
     )
     .orderBy(desc(notifications.createdAt))
     .limit(opts.limit);
+  const visible = new Map<string, Promise<boolean>>();
+  const follow = (url: string) => {
+    const target = linkTarget(url);
+    const key = JSON.stringify(target ?? null);
+    if (!visible.has(key)) visible.set(key, mayFollow(db, viewer, target));
+    return visible.get(key)!;
+  };
+  const out = [];
+  for (const row of rows) {
+    out.push((await follow(row.url)) ? { ...row, hidden: false } : { ...row, summary: HIDDEN_SUMMARY, url: '/notifications', actor: null, hidden: true });
+  }
+  return out;
 }
 
 export async function unreadCount(db: Db, userId: string): Promise<number> {

@@ -53,7 +53,7 @@ export default async function NotificationsPage({ searchParams }: { searchParams
           {items.map((n) => (
             <li key={n.id} className={n.readAt ? 'read' : 'unread'} data-testid="notification" data-unread={n.readAt ? undefined : ''}>
               <span className="tag">{KIND_NAMES[n.kind] ?? n.kind}</span>
-              <Link href={n.url}>{n.summary}</Link>
+              {n.hidden ? <span className="muted" data-testid="notification-hidden">{n.summary}</span> : <Link href={n.url}>{n.summary}</Link>}
               <span className="muted small">
                 {n.actor && <>{n.actor} · </>}
                 {utc(n.createdAt)}

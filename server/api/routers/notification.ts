@@ -31,10 +31,10 @@ async function authorizeWatch(db: Db, viewer: Viewer, { kind, targetId }: WatchT
 }
 
 export const notificationRouter = createTRPCRouter({
-  /** The signed-in user's notifications, newest first (`before`: the createdAt of the last one shown). */
+  /** The signed-in user's notifications, newest first (`before`: the createdAt of the last one shown); those about what they may no longer see without their text. */
   list: protectedProcedure
     .input(z.object({ before: z.date().optional(), limit: z.number().int().min(1).max(100).default(50), unreadOnly: z.boolean().default(false) }).default({ limit: 50, unreadOnly: false }))
-    .query(({ ctx, input }) => listNotifications(ctx.db, ctx.session.user.id, input)),
+    .query(({ ctx, input }) => listNotifications(ctx.db, ctx.viewer, input)),
 
   unreadCount: protectedProcedure.query(({ ctx }) => unreadCount(ctx.db, ctx.session.user.id)),
 
