@@ -1,10 +1,13 @@
 /**
  * The audit log: role, account, team and visibility changes, each written in the transaction that makes the change
  * (so a change without its row, or a row without its change, cannot happen). Admins read it on /admin/audit.
+ * Each entry also publishes an `access` event (on commit), on which open live streams check their reader's access
+ * again and end when it is gone.
  */
 import { sql } from 'drizzle-orm';
 import { auditLog } from '@/drizzle/schema';
 import type { Db } from './db';
+import { ACCESS_TOPIC, publish } from './events';
 
 export type AuditAction =
   | 'user.role'
@@ -26,6 +29,7 @@ export interface AuditEntry {
 
 export async function audit(tx: Db, entry: AuditEntry): Promise<void> {
   await tx.insert(auditLog).values(entry);
+  await publish(tx, { topic: ACCESS_TOPIC, type: 'access' });
 }
 
 export interface AuditRow extends AuditEntry {

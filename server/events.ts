@@ -4,7 +4,9 @@
  * only if it commits. Subscribers (tRPC subscriptions over SSE) read the details through the normal, authorised
  * queries: an event carries ids, never content.
  *
- * Topics: `feature:${saeId}/${index}`, `sae:${saeId}`, `hypothesis:${id}`, `user:${userId}` (notifications).
+ * Topics: `feature:${saeId}/${index}`, `sae:${saeId}`, `hypothesis:${id}`, `user:${userId}` (notifications), and
+ * `access`: a role, account, team membership or visibility changed (server/audit.ts publishes it with each audit
+ * entry), which every subscriber of every topic hears, so that live streams check their reader's access again.
  */
 import { EventEmitter, on } from 'node:events';
 import { sql } from 'drizzle-orm';
@@ -13,7 +15,7 @@ import { getPool, requireDatabaseUrl, type Db } from './db';
 
 export const EVENT_CHANNEL = 'lexicon_event';
 
-export type EventType = 'comment' | 'label' | 'job' | 'hypothesis' | 'evidence' | 'notification' | 'presence';
+export type EventType = 'comment' | 'label' | 'job' | 'hypothesis' | 'evidence' | 'notification' | 'presence' | 'access';
 
 export interface LexiconEvent {
   topic: string;
@@ -26,6 +28,8 @@ export const featureTopic = (saeId: string, index: number) => `feature:${saeId}/
 export const saeTopic = (saeId: string) => `sae:${saeId}`;
 export const hypothesisTopic = (id: string) => `hypothesis:${id}`;
 export const userTopic = (userId: string) => `user:${userId}`;
+/** Access changed somewhere: delivered on every topic (see the module comment). */
+export const ACCESS_TOPIC = 'access';
 
 /** Publishes on commit when `db` is a transaction, at once otherwise. */
 export async function publish(db: Db, event: LexiconEvent): Promise<void> {
@@ -164,6 +168,11 @@ export class EventHub {
     }
     if (typeof event.topic !== 'string') return;
     if (event.type === 'presence') return this.onPresence(event as PresenceAnnouncement);
+    if (event.topic === ACCESS_TOPIC) {
+      for (const topic of this.emitter.eventNames())
+        if (topic !== 'error') this.emitter.emit(topic, { topic: String(topic), type: 'access' } satisfies DeliveredEvent);
+      return;
+    }
     this.emitter.emit(event.topic, { topic: event.topic, type: event.type, id: event.id } satisfies DeliveredEvent);
   }
 

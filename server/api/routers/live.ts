@@ -1,11 +1,16 @@
 /**
- * Live updates over SSE (tRPC subscriptions; the client uses httpSubscriptionLink). A subscription is authorised once,
- * when it starts, and then relays the ids-only events of its topic (server/events.ts); the page re-reads what changed
- * through the ordinary, authorised queries. Each event is `tracked`, so a client that reconnects sends the last id it
- * saw, and is told to re-read (`resync`): events published while it was away are not kept.
+ * Live updates over SSE (tRPC subscriptions; the client uses httpSubscriptionLink). A subscription is authorised when
+ * it starts, and then relays the ids-only events of its topic (server/events.ts); the page re-reads what changed
+ * through the ordinary, authorised queries. Access is checked again, for the reader as they are now (role, account,
+ * teams, visibility), before each event is relayed (presence counts aside) and whenever access changes anywhere (the
+ * `access` event): once the reader may no longer see the topic, the stream says `access` and ends. Each event is
+ * `tracked`, so a client that reconnects sends the last id it saw, and is told to re-read (`resync`): events
+ * published while it was away are not kept.
  */
-import { tracked } from '@trpc/server';
+import { tracked, TRPCError } from '@trpc/server';
 import { z } from 'zod';
+import { currentViewer, type Viewer } from '../../authz';
+import type { Db } from '../../db';
 import { eventHub, featureTopic, hypothesisTopic, userTopic, type DeliveredEvent } from '../../events';
 import { hypothesisFeaturesFor } from '../../hypotheses';
 import { featureAt } from '../../visibility';
@@ -19,15 +24,40 @@ export type LiveEvent = Omit<DeliveredEvent, 'topic'>;
 let sequence = 0;
 const nextId = () => `${eventHub().processId.slice(0, 8)}-${++sequence}`;
 
-/** The events of `topic` until the client goes away; with `viewer`, counted as viewing it while subscribed. */
-async function* relay(topic: string, opts: { signal?: AbortSignal; lastEventId?: string | null; viewer?: string }) {
+/**
+ * Whether the reader still may do what `authorise` checks (it throws a TRPCError when they may not), decided for them
+ * as they are now: a signed-in reader whose account was disabled or removed may not.
+ */
+async function stillAllowed(db: Db, viewer: Viewer, authorise: (now: Viewer) => Promise<unknown>): Promise<boolean> {
+  const now = await currentViewer(db, viewer);
+  if (viewer && !now) return false;
+  try {
+    await authorise(now);
+    return true;
+  } catch (err) {
+    if (err instanceof TRPCError) return false;
+    throw err;
+  }
+}
+
+/**
+ * The events of `topic` until the client goes away or `allowed` says no (checked before relaying anything but
+ * presence, and on `access` events, which are not relayed); with `viewer`, counted as viewing it while subscribed.
+ */
+async function* relay(topic: string, opts: { signal?: AbortSignal; lastEventId?: string | null; viewer?: string; allowed: () => Promise<boolean> }) {
   const hub = eventHub();
   const events = hub.events(topic, opts.signal); // listen before anything else, so nothing falls in between
   const leave = opts.viewer ? hub.join(topic, opts.viewer) : undefined;
   try {
     if (opts.lastEventId) yield tracked(nextId(), { type: 'resync' } as LiveEvent);
     if (leave) yield tracked(nextId(), { type: 'presence', count: hub.viewing(topic) } as LiveEvent);
-    for await (const { topic: _topic, ...event } of events) yield tracked(nextId(), event as LiveEvent);
+    for await (const { topic: _topic, ...event } of events) {
+      if (event.type !== 'presence' && !(await opts.allowed())) {
+        yield tracked(nextId(), { type: 'access' } as LiveEvent); // the page re-reads, and is told what it may see now
+        return;
+      }
+      if (event.type !== 'access') yield tracked(nextId(), event as LiveEvent);
+    }
   } finally {
     leave?.();
   }
@@ -41,18 +71,22 @@ export const liveRouter = createTRPCRouter({
       const sae = await featureAt(ctx.db, ctx.viewer, 'read', input);
       // one person in several tabs counts once; anonymous visitors count per connection
       const viewer = ctx.viewer?.id ?? `anonymous-${crypto.randomUUID()}`;
-      yield* relay(featureTopic(sae.saeId, input.index), { signal, lastEventId: input.lastEventId, viewer });
+      const allowed = () => stillAllowed(ctx.db, ctx.viewer, (now) => featureAt(ctx.db, now, 'read', input));
+      yield* relay(featureTopic(sae.saeId, input.index), { signal, lastEventId: input.lastEventId, viewer, allowed });
     }),
 
   /** A hypothesis page: status changes, evidence, comments. */
   hypothesis: publicProcedure.input(z.object({ id: z.uuid(), lastEventId })).subscription(async function* ({ ctx, input, signal }) {
     // read on every SAE the hypothesis touches, as its page needs
     await hypothesisFeaturesFor(ctx.db, ctx.viewer, input.id, 'read');
-    yield* relay(hypothesisTopic(input.id), { signal, lastEventId: input.lastEventId });
+    const allowed = () => stillAllowed(ctx.db, ctx.viewer, (now) => hypothesisFeaturesFor(ctx.db, now, input.id, 'read'));
+    yield* relay(hypothesisTopic(input.id), { signal, lastEventId: input.lastEventId, allowed });
   }),
 
   /** The signed-in user's new notifications (the unread count in the header follows them). */
   notifications: protectedProcedure.input(z.object({ lastEventId }).optional()).subscription(async function* ({ ctx, input, signal }) {
-    yield* relay(userTopic(ctx.session.user.id), { signal, lastEventId: input?.lastEventId });
+    // the account's own topic: it ends when the account is disabled (or removed)
+    const allowed = () => stillAllowed(ctx.db, ctx.viewer, async () => undefined);
+    yield* relay(userTopic(ctx.session.user.id), { signal, lastEventId: input?.lastEventId, allowed });
   }),
 });
