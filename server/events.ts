@@ -91,6 +91,8 @@ export class EventHub {
   private live = false;
   /** connections made so far (the first is not a reconnect) */
   connections = 0;
+  /** `access` events heard so far: access decisions made before the latest one are not reused (live.ts) */
+  accessChanges = 0;
   /** topic → viewer key → open subscriptions of this process */
   private readonly localViewers = new Map<string, Map<string, number>>();
   /** topic → process id → its latest announcement (kept at count 0 too, so a stale one cannot revive it) */
@@ -169,6 +171,7 @@ export class EventHub {
     if (typeof event.topic !== 'string') return;
     if (event.type === 'presence') return this.onPresence(event as PresenceAnnouncement);
     if (event.topic === ACCESS_TOPIC) {
+      this.accessChanges++;
       for (const topic of this.emitter.eventNames())
         if (topic !== 'error') this.emitter.emit(topic, { topic: String(topic), type: 'access' } satisfies DeliveredEvent);
       return;

@@ -41,6 +41,27 @@ async function stillAllowed(db: Db, viewer: Viewer, authorise: (now: Viewer) => 
 }
 
 /**
+ * Access decisions shared for a moment by the streams of one topic and reader (every anonymous visitor is the same
+ * reader): an event on a page 300 people have open costs one check, not 300. A decision is reused only until the next
+ * `access` event (its key holds the count of them) and for at most DECISION_MS, which bounds how late a change made
+ * without an audit entry (straight in the database) is noticed.
+ */
+const DECISION_MS = 500;
+const decisions = new Map<string, Promise<boolean>>();
+
+function sharedDecision(key: string, decide: () => Promise<boolean>): Promise<boolean> {
+  const full = `${eventHub().accessChanges}|${key}`;
+  let decision = decisions.get(full);
+  if (!decision) {
+    decision = decide();
+    decisions.set(full, decision);
+    const forget = () => void setTimeout(() => decisions.delete(full), DECISION_MS).unref();
+    decision.then(forget, () => decisions.delete(full)); // a failed check is not reused
+  }
+  return decision;
+}
+
+/**
  * The events of `topic` until the client goes away or `allowed` says no (checked before relaying anything but
  * presence, and on `access` events, which are not relayed); with `viewer`, counted as viewing it while subscribed.
  */
@@ -71,16 +92,18 @@ export const liveRouter = createTRPCRouter({
       const sae = await featureAt(ctx.db, ctx.viewer, 'read', input);
       // one person in several tabs counts once; anonymous visitors count per connection
       const viewer = ctx.viewer?.id ?? `anonymous-${crypto.randomUUID()}`;
-      const allowed = () => stillAllowed(ctx.db, ctx.viewer, (now) => featureAt(ctx.db, now, 'read', input));
-      yield* relay(featureTopic(sae.saeId, input.index), { signal, lastEventId: input.lastEventId, viewer, allowed });
+      const topic = featureTopic(sae.saeId, input.index);
+      const allowed = () => sharedDecision(`${topic}|${ctx.viewer?.id ?? ''}`, () => stillAllowed(ctx.db, ctx.viewer, (now) => featureAt(ctx.db, now, 'read', input)));
+      yield* relay(topic, { signal, lastEventId: input.lastEventId, viewer, allowed });
     }),
 
   /** A hypothesis page: status changes, evidence, comments. */
   hypothesis: publicProcedure.input(z.object({ id: z.uuid(), lastEventId })).subscription(async function* ({ ctx, input, signal }) {
     // read on every SAE the hypothesis touches, as its page needs
     await hypothesisFeaturesFor(ctx.db, ctx.viewer, input.id, 'read');
-    const allowed = () => stillAllowed(ctx.db, ctx.viewer, (now) => hypothesisFeaturesFor(ctx.db, now, input.id, 'read'));
-    yield* relay(hypothesisTopic(input.id), { signal, lastEventId: input.lastEventId, allowed });
+    const topic = hypothesisTopic(input.id);
+    const allowed = () => sharedDecision(`${topic}|${ctx.viewer?.id ?? ''}`, () => stillAllowed(ctx.db, ctx.viewer, (now) => hypothesisFeaturesFor(ctx.db, now, input.id, 'read')));
+    yield* relay(topic, { signal, lastEventId: input.lastEventId, allowed });
   }),
 
   /** The signed-in user's new notifications (the unread count in the header follows them). */
