@@ -19,11 +19,14 @@ export type LiveEvent = Omit<DeliveredEvent, 'topic'>;
 let sequence = 0;
 const nextId = () => `${eventHub().processId.slice(0, 8)}-${++sequence}`;
 
-/** The events of `topic` until the client goes away; with `viewer`, counted as viewing it while subscribed. */
-async function* relay(topic: string, opts: { signal?: AbortSignal; lastEventId?: string | null; viewer?: string }) {
+/**
+ * The events of `topic` until the client goes away; with `presence`, counted as viewing it while subscribed (as
+ * `viewer`, or anonymously without one).
+ */
+async function* relay(topic: string, opts: { signal?: AbortSignal; lastEventId?: string | null; presence?: boolean; viewer?: string }) {
   const hub = eventHub();
   const events = hub.events(topic, opts.signal); // listen before anything else, so nothing falls in between
-  const leave = opts.viewer ? hub.join(topic, opts.viewer) : undefined;
+  const leave = opts.presence ? hub.join(topic, opts.viewer) : undefined;
   try {
     if (opts.lastEventId) yield tracked(nextId(), { type: 'resync' } as LiveEvent);
     if (leave) yield tracked(nextId(), { type: 'presence', count: hub.viewing(topic) } as LiveEvent);
@@ -40,8 +43,7 @@ export const liveRouter = createTRPCRouter({
     .subscription(async function* ({ ctx, input, signal }) {
       const sae = await featureAt(ctx.db, ctx.viewer, 'read', input);
       // one person in several tabs counts once; anonymous visitors count per connection
-      const viewer = ctx.viewer?.id ?? `anonymous-${crypto.randomUUID()}`;
-      yield* relay(featureTopic(sae.saeId, input.index), { signal, lastEventId: input.lastEventId, viewer });
+      yield* relay(featureTopic(sae.saeId, input.index), { signal, lastEventId: input.lastEventId, presence: true, viewer: ctx.viewer?.id });
     }),
 
   /** A hypothesis page: status changes, evidence, comments. */
