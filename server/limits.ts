@@ -110,8 +110,12 @@ export class StreamSlots {
   }
 }
 
-/** The response with `release` called once its body has ended, failed or been cancelled (the client went away). */
-export function releasingWhenDone(res: Response, release: () => void, signal?: AbortSignal): Response {
+/** The response with `releaseOnce` called once its body has ended, failed or been cancelled (the client went away). */
+export function releasingWhenDone(res: Response, releaseOnce: () => void, signal?: AbortSignal): Response {
+  let released = false;
+  const release = () => {
+    if (!released) (released = true), releaseOnce();
+  };
   signal?.addEventListener('abort', release, { once: true });
   if (!res.body) {
     release();
