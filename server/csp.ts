@@ -7,6 +7,7 @@
  * - scripts: only those carrying the nonce, and what they load ('strict-dynamic': the chunks, Plotly on demand)
  * - styles: this site's, and inline ones: KaTeX sets `style` attributes, and Plotly writes its own <style>
  * - images: this site's and data: URLs; no frames of this site elsewhere (frame-ancestors)
+ * - what the browser refuses it reports to /api/csp-report, which logs it
  */
 import { NextResponse, type NextRequest } from 'next/server';
 
@@ -23,6 +24,8 @@ export function contentSecurityPolicy(nonce: string, dev = process.env.NODE_ENV 
     `base-uri 'self'`,
     `form-action 'self'`,
     `frame-ancestors 'none'`,
+    // what was refused is logged (app/api/csp-report)
+    `report-uri /api/csp-report`,
   ].join('; ');
 }
 
