@@ -22,7 +22,11 @@ const streams = (globalForStreams.lexiconStreamSlots ??= new StreamSlots());
 function procedurePaths(req: Request): string[] {
   const { pathname } = new URL(req.url);
   const rest = pathname.slice(pathname.indexOf('/api/trpc/') + '/api/trpc/'.length);
-  return decodeURIComponent(rest).split(',');
+  try {
+    return decodeURIComponent(rest).split(',');
+  } catch {
+    return []; // malformed: tRPC answers it
+  }
 }
 
 function refuse(status: number, message: string, headers: Record<string, string> = {}): Response {
