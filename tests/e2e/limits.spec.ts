@@ -5,6 +5,7 @@
  * without SQL, forged cursors as BAD_REQUEST, the Origin check on mutations, Plotly hover text escaped, and the cap
  * on live streams from one address while /api/health stays fast.
  */
+import fs from 'node:fs';
 import http from 'node:http';
 import { expect, test, type Page } from '@playwright/test';
 import { ensureSae, MODEL, newPage, SAE, signedIn, sql } from './support';
@@ -87,6 +88,24 @@ test('every main page hydrates under the CSP, with charts and formulas, and noth
   expect(problems).toEqual([]);
   await page.context().close();
   await anonymous.context().close();
+});
+
+test('an inline script that was not in the page is refused, and the refusal reported', async ({ browser }) => {
+  const page = await newPage(browser);
+  const refusals: string[] = [];
+  page.on('console', (m) => /Content Security Policy/i.test(m.text()) && refusals.push(m.text()));
+  // `csp-probe` in the address: tests/e2e/teardown.ts does not count this page's report as a failure
+  await page.goto(`/?csp-probe=${run}`);
+  await page.evaluate(() => {
+    const script = document.createElement('script');
+    script.textContent = 'window.injected = true';
+    document.body.append(script);
+  });
+  await expect.poll(() => refusals.length).toBeGreaterThan(0);
+  expect(await page.evaluate(() => (window as unknown as { injected?: boolean }).injected)).toBeUndefined();
+  const reports = process.env.LEXICON_E2E_CSP_REPORTS!;
+  await expect.poll(() => (fs.existsSync(reports) ? fs.readFileSync(reports, 'utf8') : ''), { timeout: 15_000 }).toContain(`csp-probe=${run}`);
+  await page.context().close();
 });
 
 test('Plotly shows a label with markup as text, not as markup', async ({ browser }) => {
