@@ -20,7 +20,7 @@ export const MAX_BATCH_SIZE = 32;
 /** Bytes in one request body (tRPC and sign-in); a larger one is answered 413 before it is parsed. */
 export const maxBodyBytes = () => positiveInt('LEXICON_MAX_BODY_BYTES', 1024 * 1024);
 /** Open live streams (SSE) from one client address, and in this process. */
-export const maxStreamsPerAddress = () => positiveInt('LEXICON_MAX_STREAMS_PER_ADDRESS', 64);
+export const maxStreamsPerAddress = () => positiveInt('LEXICON_MAX_STREAMS_PER_ADDRESS', 256);
 export const maxStreamsPerProcess = () => positiveInt('LEXICON_MAX_STREAMS', 1000);
 
 export class BodyTooLarge extends Error {
