@@ -8,12 +8,16 @@ process.env.LEXICON_E2E_PORT ??= String(3100 + Math.floor(Math.random() * 800));
 process.env.LEXICON_E2E_DATA ??= path.join(os.tmpdir(), `lexicon-e2e-${process.env.LEXICON_E2E_PORT}`);
 const PORT = Number(process.env.LEXICON_E2E_PORT);
 const DATA_DIR = process.env.LEXICON_E2E_DATA;
+/** what the pages' Content-Security-Policy refused during the run (the server appends; tests/e2e/teardown.ts checks) */
+process.env.LEXICON_E2E_CSP_REPORTS ??= path.join(DATA_DIR, 'csp-reports.jsonl');
 
 export default defineConfig({
   testDir: 'tests/e2e',
   outputDir: 'test-results',
   timeout: 120_000,
   workers: 1,
+  // fails the run when any page's Content-Security-Policy refused something (a script, a style, an image, eval)
+  globalTeardown: './tests/e2e/teardown.ts',
   reporter: [['list']],
   use: {
     baseURL: `http://127.0.0.1:${PORT}`,
@@ -32,6 +36,6 @@ export default defineConfig({
     reuseExistingServer: false,
     stdout: 'pipe',
     // LEXICON_DEMO=0: a fresh database would otherwise set up the stories260K demo (minutes of worker time)
-    env: { LEXICON_DATA_DIR: DATA_DIR, LEXICON_MODELS_DIR: path.join(SHARED_DIR, 'models'), PORT: String(PORT), LEXICON_DEMO: '0' },
+    env: { LEXICON_DATA_DIR: DATA_DIR, LEXICON_MODELS_DIR: path.join(SHARED_DIR, 'models'), PORT: String(PORT), LEXICON_DEMO: '0', LEXICON_CSP_REPORT_FILE: process.env.LEXICON_E2E_CSP_REPORTS },
   },
 });

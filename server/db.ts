@@ -14,12 +14,25 @@ export function requireDatabaseUrl(): string {
   return url;
 }
 
+/**
+ * In the web process (the Next.js server: NEXT_RUNTIME is set in its bundles) no statement runs longer than
+ * LEXICON_STATEMENT_TIMEOUT_MS (default 15 s): a request that would hold a pooled connection longer fails instead of
+ * starving the others. Workers and the CLI run long jobs on purpose and have no limit.
+ */
+export function webStatementTimeout(): { statement_timeout?: number } {
+  if (!process.env.NEXT_RUNTIME) return {};
+  const raw = process.env.LEXICON_STATEMENT_TIMEOUT_MS;
+  const ms = raw === undefined || raw.trim() === '' ? 15_000 : Number(raw);
+  if (!(Number.isInteger(ms) && ms >= 0)) throw new Error(`LEXICON_STATEMENT_TIMEOUT_MS must be a whole number of milliseconds, got "${raw}"`);
+  return ms > 0 ? { statement_timeout: ms } : {};
+}
+
 // One pool per process, kept across Next.js dev reloads.
 const globalForDb = globalThis as unknown as { lexiconPool?: pg.Pool; lexiconDb?: Db };
 
 export function getPool(): pg.Pool {
   if (!globalForDb.lexiconPool) {
-    const pool = new pg.Pool({ connectionString: requireDatabaseUrl(), max: 10 });
+    const pool = new pg.Pool({ connectionString: requireDatabaseUrl(), max: 10, ...webStatementTimeout() });
     // An idle client losing its connection (e.g. PostgreSQL restarting) must not crash the process.
     pool.on('error', (err) => console.error('[db] idle client error:', err.message));
     // A checked-out client has no listener of the pool's, and an 'error' event without one would crash the process

@@ -56,6 +56,11 @@ const RECONNECT_MAX_MS = 2_000;
 /** Each process re-announces its viewers this often; an announcement older than PRESENCE_TTL_MS is dropped. */
 const PRESENCE_HEARTBEAT_MS = 10_000;
 const PRESENCE_TTL_MS = 3 * PRESENCE_HEARTBEAT_MS;
+/**
+ * Presence changes are gathered for this long and then announced and delivered once per topic: a crowd arriving on
+ * one page costs one announcement and one event per subscriber, not one per arrival per subscriber.
+ */
+const PRESENCE_COALESCE_MS = 250;
 
 /** The announcement a process publishes for a topic: its number of viewers there. */
 interface PresenceAnnouncement {
@@ -93,11 +98,20 @@ export class EventHub {
   connections = 0;
   /** `access` events heard so far: access decisions made before the latest one are not reused (live.ts) */
   accessChanges = 0;
-  /** topic → viewer key → open subscriptions of this process */
-  private readonly localViewers = new Map<string, Map<string, number>>();
+  /** topic → signed-in viewer key → open subscriptions of this process, and the anonymous ones as a bare count */
+  private readonly localViewers = new Map<string, { keys: Map<string, number>; anonymous: number }>();
   /** topic → process id → its latest announcement (kept at count 0 too, so a stale one cannot revive it) */
   private readonly remoteViewers = new Map<string, Map<string, RemotePresence>>();
   private announcements = 0;
+  /** topics whose count changed here (to announce and deliver) or elsewhere (to deliver), until the next flush */
+  private readonly toAnnounce = new Set<string>();
+  private readonly toDeliver = new Set<string>();
+  private flushTimer: NodeJS.Timeout | null = null;
+
+  /** Presence announcements this process has published (tests count them). */
+  get announcementCount(): number {
+    return this.announcements;
+  }
 
   constructor() {
     this.emitter.setMaxListeners(0);
@@ -202,29 +216,58 @@ export class EventHub {
   // Presence: each process counts its own viewers per topic and announces the count (on change and on a
   // heartbeat); the total is the sum of the fresh announcements of every process.
 
-  /** Counts `viewerKey` as viewing `topic` until the returned function is called. */
-  join(topic: string, viewerKey: string): () => void {
-    const viewers = this.localViewers.get(topic) ?? new Map<string, number>();
-    this.localViewers.set(topic, viewers);
-    const before = viewers.size;
-    viewers.set(viewerKey, (viewers.get(viewerKey) ?? 0) + 1);
-    if (viewers.size !== before) void this.announce(topic);
+  /**
+   * Counts `viewerKey` as viewing `topic` until the returned function is called (one person in several tabs counts
+   * once); without a key, one anonymous viewer, counted per subscription.
+   */
+  join(topic: string, viewerKey?: string): () => void {
+    let viewers = this.localViewers.get(topic);
+    if (!viewers) this.localViewers.set(topic, (viewers = { keys: new Map(), anonymous: 0 }));
+    const local = viewers;
+    const before = this.localCount(topic);
+    if (viewerKey === undefined) local.anonymous++;
+    else local.keys.set(viewerKey, (local.keys.get(viewerKey) ?? 0) + 1);
+    if (this.localCount(topic) !== before) this.presenceChanged(topic, true);
     let left = false;
     return () => {
       if (left) return;
       left = true;
-      const n = viewers.get(viewerKey)! - 1;
-      if (n > 0) return void viewers.set(viewerKey, n);
-      viewers.delete(viewerKey);
-      if (viewers.size === 0) this.localViewers.delete(topic);
-      void this.announce(topic);
+      if (viewerKey === undefined) local.anonymous--;
+      else {
+        const n = local.keys.get(viewerKey)! - 1;
+        if (n > 0) return void local.keys.set(viewerKey, n);
+        local.keys.delete(viewerKey);
+      }
+      if (local.keys.size === 0 && local.anonymous === 0 && this.localViewers.get(topic) === local) this.localViewers.delete(topic);
+      this.presenceChanged(topic, true);
     };
+  }
+
+  private localCount(topic: string): number {
+    const viewers = this.localViewers.get(topic);
+    return viewers ? viewers.keys.size + viewers.anonymous : 0;
+  }
+
+  /** Delivers the new count of `topic` (and announces it, when it changed here) at the next flush. */
+  private presenceChanged(topic: string, announce: boolean) {
+    (announce ? this.toAnnounce : this.toDeliver).add(topic);
+    this.flushTimer ??= setTimeout(() => void this.flushPresence(), PRESENCE_COALESCE_MS);
+  }
+
+  private async flushPresence() {
+    this.flushTimer = null;
+    const announce = [...this.toAnnounce];
+    const deliver = [...this.toDeliver].filter((topic) => !this.toAnnounce.has(topic));
+    this.toAnnounce.clear();
+    this.toDeliver.clear();
+    for (const topic of deliver) this.emitPresence(topic);
+    await this.announce(announce);
   }
 
   /** People viewing `topic` across all processes, as this process knows it. */
   viewing(topic: string): number {
     const now = Date.now();
-    let total = this.localViewers.get(topic)?.size ?? 0;
+    let total = this.localCount(topic);
     for (const [processId, entry] of this.remoteViewers.get(topic) ?? [])
       if (processId !== this.processId && now - entry.at < PRESENCE_TTL_MS) total += entry.count;
     return total;
@@ -234,12 +277,15 @@ export class EventHub {
     this.emitter.emit(topic, { topic, type: 'presence', count: this.viewing(topic) } satisfies DeliveredEvent);
   }
 
-  private async announce(topic: string) {
-    this.emitPresence(topic);
-    const count = this.localViewers.get(topic)?.size ?? 0;
-    const announcement: PresenceAnnouncement = { topic, type: 'presence', id: this.processId, count, seq: ++this.announcements };
+  /** Delivers the counts of `topics` here and announces them to the other processes, in one statement. */
+  private async announce(topics: string[]) {
+    if (topics.length === 0) return;
+    for (const topic of topics) this.emitPresence(topic);
+    const announcements = topics.map((topic) =>
+      JSON.stringify({ topic, type: 'presence', id: this.processId, count: this.localCount(topic), seq: ++this.announcements } satisfies PresenceAnnouncement),
+    );
     try {
-      await getPool().query('select pg_notify($1, $2)', [EVENT_CHANNEL, JSON.stringify(announcement)]);
+      await getPool().query('select pg_notify($1, a) from unnest($2::text[]) with ordinality as t(a, n) order by n', [EVENT_CHANNEL, announcements]);
     } catch (err) {
       console.error(`[events] presence not announced: ${(err as Error).message}`);
     }
@@ -251,7 +297,7 @@ export class EventHub {
       for (const [processId, entry] of entries) if (now - entry.at >= PRESENCE_TTL_MS) entries.delete(processId);
       if (entries.size === 0) this.remoteViewers.delete(topic);
     }
-    await Promise.all([...this.localViewers.keys()].map((topic) => this.announce(topic)));
+    await this.announce([...this.localViewers.keys()]);
   }
 
   private onPresence(a: PresenceAnnouncement) {
@@ -263,8 +309,7 @@ export class EventHub {
     const known = (last?.count ?? 0) > 0;
     entries.set(a.id, { count: a.count, seq: a.seq, at: Date.now() });
     // A process new to this topic has not heard our count yet: tell it now rather than at the next heartbeat.
-    if (!known && a.count > 0 && this.localViewers.has(a.topic)) void this.announce(a.topic);
-    else this.emitPresence(a.topic);
+    this.presenceChanged(a.topic, !known && a.count > 0 && this.localViewers.has(a.topic));
   }
 
   /** Closes the connection (tests, shutdown); a later subscribe opens it again. */
@@ -272,7 +317,10 @@ export class EventHub {
     this.closed = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     if (this.heartbeat) clearInterval(this.heartbeat);
-    this.reconnectTimer = this.heartbeat = null;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.reconnectTimer = this.heartbeat = this.flushTimer = null;
+    this.toAnnounce.clear();
+    this.toDeliver.clear();
     const client = this.client;
     this.client = null;
     this.listening = null;

@@ -78,6 +78,11 @@ function scopeFilter(scope: SearchScope): SQL {
  * Past this many matches (in index order) the best are ranked among these only.
  */
 const RANKED_MATCHES = 2000;
+/**
+ * Snippets come from this many leading characters of a description: ts_headline re-parses the whole text it is given,
+ * so a huge body would cost every search that shows it (a match further in gets a snippet of the opening instead).
+ */
+const SNIPPET_SOURCE_CHARS = 8000;
 
 /**
  * Feature pages whose label or description match, best first (ts_rank_cd with the label weighted above the body;
@@ -107,7 +112,7 @@ export async function searchText(db: Db, text: string, scope: SearchScope, limit
     )
     select h.model, h.sae, h.index, h.label, h.rank,
            case when h.body = '' then ''
-                else ts_headline('english', h.body, q.q, 'StartSel=⟦,StopSel=⟧,MaxWords=24,MinWords=8,MaxFragments=1') end as snippet,
+                else ts_headline('english', left(h.body, ${SNIPPET_SOURCE_CHARS}), q.q, 'StartSel=⟦,StopSel=⟧,MaxWords=24,MinWords=8,MaxFragments=1') end as snippet,
            f.density, f.n_tokens
       from hits h
       cross join q

@@ -14,6 +14,32 @@ function loadPlotly(): Promise<PlotlyModule> {
   return plotlyPromise;
 }
 
+/**
+ * `text` as Plotly shows it literally. Plotly reads hover text, trace names and annotations as a small HTML subset
+ * (`<b>`, `<br>`, `<a href>`, `<span style>`) and decodes entities, so a label or token piece must be escaped before
+ * it reaches a chart.
+ */
+export function plotlyText(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/**
+ * Whether WebGL traces (scattergl) can be drawn: Plotly's WebGL layer (regl) compiles its draw calls with
+ * `new Function`, which the Content-Security-Policy (no 'unsafe-eval') refuses. Charts use SVG traces instead then.
+ */
+let webgl: boolean | undefined;
+export function webglAllowed(): boolean {
+  if (webgl === undefined) {
+    try {
+      new Function('');
+      webgl = true;
+    } catch {
+      webgl = false; // (the browser logs the refusal once)
+    }
+  }
+  return webgl;
+}
+
 export interface PlotProps {
   data: Data[];
   layout?: Partial<Layout>;

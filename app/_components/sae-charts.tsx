@@ -8,7 +8,7 @@ import type { Data, Layout, PlotSelectionEvent } from 'plotly.js';
 import Link from 'next/link';
 import { useMemo, useState } from 'react';
 import type { ScatterPoints, StoredEvals } from '@/server/saes';
-import { Plot } from './plot';
+import { Plot, plotlyText, webglAllowed } from './plot';
 
 const BLUE = '#1f5fbf';
 const ORANGE = '#c2571a';
@@ -104,7 +104,7 @@ const AXIS = {
   de: 'D/E projection (W_enc·W_dec)',
 };
 
-/** Above this many points the 2-D views draw with WebGL (scattergl). */
+/** Above this many points the 2-D views draw with WebGL (scattergl), where the page's CSP lets Plotly's WebGL layer run. */
 const WEBGL_FROM = 5000;
 const LIST_LIMIT = 200;
 
@@ -136,7 +136,7 @@ export function SaeScatter(props: { points: ScatterPoints; model: string; sae: s
   const { data, layout } = useMemo(() => {
     const value = { density: logDensity, bias: p.encoderBias, de: p.deDot };
     const [xKey, yKey] = view === 'density-de' ? (['density', 'de'] as const) : view === 'density-bias' ? (['density', 'bias'] as const) : (['bias', 'de'] as const);
-    const text = (rows: number[]) => rows.map((i) => `#${p.index[i]}${p.labels[p.index[i]!] ? ` ${p.labels[p.index[i]!]}` : ''}`);
+    const text = (rows: number[]) => rows.map((i) => `#${p.index[i]}${p.labels[p.index[i]!] ? ` ${plotlyText(p.labels[p.index[i]!]!)}` : ''}`);
     if (view === '3d') {
       const data: Data[] = groups.map((g) => ({
         type: 'scatter3d',
@@ -162,7 +162,7 @@ export function SaeScatter(props: { points: ScatterPoints; model: string; sae: s
       };
       return { data, layout };
     }
-    const gl = p.index.length >= WEBGL_FROM;
+    const gl = p.index.length >= WEBGL_FROM && webglAllowed();
     const data: Data[] = groups.map((g) => ({
       type: gl ? 'scattergl' : 'scatter',
       mode: 'markers',

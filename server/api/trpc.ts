@@ -19,15 +19,17 @@ const t = initTRPC.context<Context>().create({
   // Subscriptions (server/api/routers/live.ts) stream over SSE; pings keep proxies from closing an idle stream, and a
   // client that hears nothing (not even a ping) for a while reconnects.
   sse: { ping: { enabled: true, intervalMs: 10_000 }, client: { reconnectAfterInactivityMs: 25_000 } },
-  errorFormatter({ shape, error }) {
+  errorFormatter({ shape, error, path }) {
     // Input errors are shown to the user as one readable line naming the field.
-    const message =
-      error.cause instanceof ZodError
-        ? z.prettifyError(error.cause)
-        : isConnectionLoss(error)
-          ? 'the database is unreachable right now (restarting?): try again in a moment'
-          : shape.message;
-    return { ...shape, message };
+    if (error.cause instanceof ZodError) return { ...shape, message: z.prettifyError(error.cause) };
+    if (isConnectionLoss(error)) return { ...shape, message: 'the database is unreachable right now (restarting?): try again in a moment' };
+    if (error.code !== 'INTERNAL_SERVER_ERROR') return shape;
+    // An unexpected failure: its message may hold SQL text and parameters, a stack, paths. The client gets an id to
+    // quote; the server's log has the rest under that id.
+    const id = crypto.randomUUID().slice(0, 8);
+    console.error(`[trpc] internal error ${id} in ${path ?? '(unknown procedure)'}:`, error);
+    const { stack: _stack, ...data } = shape.data;
+    return { ...shape, message: `internal error (${id}): it has been logged; try again, or report this id`, data };
   },
 });
 

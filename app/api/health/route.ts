@@ -1,9 +1,9 @@
-import { getDb } from '@/server/db';
-import { checkHealth } from '@/server/health';
+import { healthProbe } from '@/server/health';
 
 export const dynamic = 'force-dynamic';
 
+/** On a connection of its own (server/health.ts): a busy request pool never delays it. */
 export async function GET() {
-  const health = await checkHealth(getDb());
+  const health = await healthProbe().check();
   return Response.json(health, { status: health.ok ? 200 : 503 });
 }

@@ -15,7 +15,7 @@ import type { FeatureActivations } from '@/workers/analyses/activations';
 import type { Steering } from '@/workers/analyses/steer';
 import styles from '../../_components/hypotheses.module.css';
 import { JobStatus, useJob } from '../../_components/job-status';
-import { Plot } from '../../_components/plot';
+import { Plot, plotlyText } from '../../_components/plot';
 import { formatValue, TokenText } from '../../_components/tokens';
 import { useTRPC } from '../../trpc';
 import { ErrorLine } from '../../_components/error-line';
@@ -126,7 +126,7 @@ function SteerChart({ result }: { result: Steering & { pieces: string[] } }) {
     const x = result.results.map((r) => r.coefficient);
     const data: Data[] = [{ type: 'scatter', mode: 'lines+markers', x, y: result.results.map((r) => r.loss), name: 'mean loss', line: { color: '#1f5fbf' } }];
     if (result.target)
-      data.push({ type: 'scatter', mode: 'lines+markers', x, y: result.results.map((r) => r.targetLogit), name: `logit of ${JSON.stringify(result.target.piece)}`, yaxis: 'y2', line: { color: '#e07000', dash: 'dash' } });
+      data.push({ type: 'scatter', mode: 'lines+markers', x, y: result.results.map((r) => r.targetLogit), name: `logit of ${plotlyText(JSON.stringify(result.target.piece))}`, yaxis: 'y2', line: { color: '#e07000', dash: 'dash' } });
     const layout: Partial<Layout> = {
       margin: { l: 48, r: 48, t: 24, b: 40 },
       xaxis: { title: { text: 'c' } },

@@ -63,12 +63,16 @@ function sharedDecision(key: string, decide: () => Promise<boolean>): Promise<bo
 
 /**
  * The events of `topic` until the client goes away or `allowed` says no (checked before relaying anything but
- * presence, and on `access` events, which are not relayed); with `viewer`, counted as viewing it while subscribed.
+ * presence, and on `access` events, which are not relayed); with `presence`, counted as viewing it while subscribed
+ * (as `viewer`, or anonymously without one).
  */
-async function* relay(topic: string, opts: { signal?: AbortSignal; lastEventId?: string | null; viewer?: string; allowed: () => Promise<boolean> }) {
+async function* relay(
+  topic: string,
+  opts: { signal?: AbortSignal; lastEventId?: string | null; presence?: boolean; viewer?: string; allowed: () => Promise<boolean> },
+) {
   const hub = eventHub();
   const events = hub.events(topic, opts.signal); // listen before anything else, so nothing falls in between
-  const leave = opts.viewer ? hub.join(topic, opts.viewer) : undefined;
+  const leave = opts.presence ? hub.join(topic, opts.viewer) : undefined;
   try {
     if (opts.lastEventId) yield tracked(nextId(), { type: 'resync' } as LiveEvent);
     if (leave) yield tracked(nextId(), { type: 'presence', count: hub.viewing(topic) } as LiveEvent);
@@ -91,10 +95,9 @@ export const liveRouter = createTRPCRouter({
     .subscription(async function* ({ ctx, input, signal }) {
       const sae = await featureAt(ctx.db, ctx.viewer, 'read', input);
       // one person in several tabs counts once; anonymous visitors count per connection
-      const viewer = ctx.viewer?.id ?? `anonymous-${crypto.randomUUID()}`;
       const topic = featureTopic(sae.saeId, input.index);
       const allowed = () => sharedDecision(`${topic}|${ctx.viewer?.id ?? ''}`, () => stillAllowed(ctx.db, ctx.viewer, (now) => featureAt(ctx.db, now, 'read', input)));
-      yield* relay(topic, { signal, lastEventId: input.lastEventId, viewer, allowed });
+      yield* relay(topic, { signal, lastEventId: input.lastEventId, presence: true, viewer: ctx.viewer?.id, allowed });
     }),
 
   /** A hypothesis page: status changes, evidence, comments. */

@@ -13,7 +13,7 @@ import type { Ablation } from '@/workers/analyses/ablate';
 import type { FeatureActivations } from '@/workers/analyses/activations';
 import type { Steering } from '@/workers/analyses/steer';
 import { JobStatus, useJob } from '../../../_components/job-status';
-import { Plot } from '../../../_components/plot';
+import { Plot, plotlyText } from '../../../_components/plot';
 import { SaveEvidence } from '../../../_components/save-evidence';
 import { displayPiece, formatValue, TokenText } from '../../../_components/tokens';
 import { useTRPC } from '../../../trpc';
@@ -417,7 +417,7 @@ function SteeringView({ result }: { result: SteeringResult }) {
         mode: 'lines+markers',
         x,
         y: result.results.map((r) => r.targetLogit),
-        name: `logit of ${JSON.stringify(result.target.piece)} (right)`,
+        name: `logit of ${plotlyText(JSON.stringify(result.target.piece))} (right)`,
         yaxis: 'y2',
         line: { color: '#e07000', width: 2, dash: 'dash' },
         marker: { symbol: 'square', size: 5 },
