@@ -32,7 +32,7 @@ export interface ChangeFilter {
   sae?: string;
   /** an account id */
   userId?: string;
-  /** or a handle (`@ada`, `AdaLovelace`: see hasHandleSql), which may name several accounts */
+  /** or a handle (`@ada`, `AdaLovelace`: see hasHandleSql), which names at most one account */
   user?: string;
   /** the cursor of the last change of the previous page */
   after?: string;
