@@ -18,9 +18,12 @@ const INVISIBLE = /[\p{Cc}\p{Cf}\p{Co}\p{Cs}\p{Zl}\p{Zp}\u034F\u115F\u1160\u17B4
 
 export const MAX_NAME_LENGTH = 80;
 
-/** NFKC, white space collapsed, trimmed. */
+/**
+ * NFKC, runs of spaces one space, trimmed. Only space separators (\p{Zs}) count as spaces here: a tab, a newline
+ * or a byte-order mark is left in place, for badNameReason to refuse.
+ */
 export function normaliseName(name: string): string {
-  return name.normalize('NFKC').replace(/\s+/gu, ' ').trim();
+  return name.normalize('NFKC').replace(/\p{Zs}+/gu, ' ').replace(/^ | $/g, '');
 }
 
 /** Why `name` (already normalised) cannot be a display name, or null. */
