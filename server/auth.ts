@@ -15,7 +15,9 @@ import { cookies, headers } from 'next/headers';
 import { cache } from 'react';
 import GitHub from 'next-auth/providers/github';
 import { accounts, sessions, users, verificationTokens } from '@/drizzle/schema';
+import { eq } from 'drizzle-orm';
 import { getDb } from './db';
+import { cleanName } from './names';
 import { Argon2Busy } from './passwords';
 import { localPath, secureCookies } from './safe-redirect';
 import { clientAddress } from './signin-throttle';
@@ -69,6 +71,13 @@ export const { handlers, auth, signIn, signOut } = NextAuth(async (request) => {
       }),
       ...(process.env.AUTH_GITHUB_ID && process.env.AUTH_GITHUB_SECRET ? [GitHub] : []),
     ],
+    events: {
+      /** An account made by an OAuth sign-in: its name normalised like a typed one (see server/names.ts). */
+      async createUser({ user }) {
+        const name = cleanName(user.name);
+        if (user.id && name !== user.name) await db.update(users).set({ name }).where(eq(users.id, user.id));
+      },
+    },
     callbacks: {
       /** Only to this site, and never to `//host` or `/\\host` (which browsers read as another host). */
       redirect({ url, baseUrl }) {

@@ -26,6 +26,18 @@ export function normaliseName(name: string): string {
   return name.normalize('NFKC').replace(/\p{Zs}+/gu, ' ').replace(/^ | $/g, '');
 }
 
+/**
+ * A name from elsewhere (a GitHub profile), which cannot be refused: normalised, its invisible and direction-control
+ * characters dropped, cut to MAX_NAME_LENGTH; null when nothing is left.
+ */
+export function cleanName(name: string | null | undefined): string | null {
+  const clean = normaliseName(normaliseName(name ?? '').replace(new RegExp(INVISIBLE.source, 'gu'), ''))
+    .replace(/^\p{M}+/u, '')
+    .slice(0, MAX_NAME_LENGTH)
+    .trim();
+  return clean || null;
+}
+
 /** Why `name` (already normalised) cannot be a display name, or null. */
 export function badNameReason(name: string): string | null {
   if (name.length === 0) return 'name is required';

@@ -1,6 +1,6 @@
 /** Sign-in's pure parts: where a callbackUrl may lead, Secure cookies, passwords, names and handles, argon2's queue. */
 import { describe, expect, it } from 'vitest';
-import { badNameReason, displayNameInput, handleBase, handleInput, normaliseName } from '@/server/names';
+import { badNameReason, cleanName, displayNameInput, handleBase, handleInput, normaliseName } from '@/server/names';
 import { Argon2Busy, BoundedQueue, isCommonPassword, weakPasswordReason } from '@/server/passwords';
 import { localPath, secureCookies } from '@/server/safe-redirect';
 import { clientAddress } from '@/server/signin-throttle';
@@ -137,6 +137,11 @@ describe('names', () => {
   ])('refuse %s', (_what, name, code) => {
     expect(badNameReason(normaliseName(name))).toContain(`U+${code}`);
     expect(displayNameInput.safeParse(name).success).toBe(false);
+  });
+  it('from GitHub are cleaned rather than refused', () => {
+    expect(cleanName('Ａｄａ\u202e\u200b Lovelace')).toBe('Ada Lovelace');
+    expect(cleanName('\u200b')).toBeNull();
+    expect(cleanName(null)).toBeNull();
   });
   it('refuse an empty or too long name', () => {
     expect(displayNameInput.safeParse('   ').success).toBe(false);
