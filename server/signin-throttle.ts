@@ -44,16 +44,18 @@ export class SignInThrottled extends Error {
 export function clientAddress(headers: Headers | undefined | null): string | null {
   const forwarded = headers?.get('x-forwarded-for');
   const last = forwarded?.split(',').at(-1)?.trim();
-  return (last || headers?.get('x-real-ip')?.trim()) ?? null;
+  // an address is short; whatever a client put there is cut so that it cannot bloat the table
+  return (last || headers?.get('x-real-ip')?.trim())?.slice(0, 64) || null;
 }
 
-export const accountKey = (email: string) => email.trim().toLowerCase();
+/** The account a sign-in names: its email as sign-up stores it (trimmed, lower case), cut to an email's longest. */
+export const accountKey = (email: string) => email.trim().toLowerCase().slice(0, 320);
 
 type Key = { kind: 'account' | 'address'; key: string };
 
 function keysOf(email: string, address: string | null): Key[] {
   const keys: Key[] = [{ kind: 'account', key: accountKey(email) }];
-  if (address) keys.push({ kind: 'address', key: address });
+  if (address) keys.push({ kind: 'address', key: address.slice(0, 64) });
   return keys;
 }
 
@@ -62,7 +64,7 @@ export async function checkSignInAllowed(db: Db, email: string, address: string 
   const { rows } = await db.execute<{ wait: number | null }>(sql`
     select ceil(extract(epoch from max(locked_until) - clock_timestamp()))::int as wait
       from sign_in_failure
-     where (kind = 'account' and key = ${accountKey(email)}) or (kind = 'address' and key = ${address ?? ''})`);
+     where (kind = 'account' and key = ${accountKey(email)}) or (kind = 'address' and key = ${address?.slice(0, 64) ?? ''})`);
   const wait = rows[0]?.wait;
   if (wait !== null && wait !== undefined && wait > 0) throw new SignInThrottled(wait);
 }
