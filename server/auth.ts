@@ -9,13 +9,13 @@
  * HTTPS (AUTH_URL https, or the request's x-forwarded-proto / URL: secureCookies).
  */
 import { DrizzleAdapter } from '@auth/drizzle-adapter';
+import { eq } from 'drizzle-orm';
 import NextAuth, { CredentialsSignin, type DefaultSession } from 'next-auth';
 import Credentials from 'next-auth/providers/credentials';
 import { cookies, headers } from 'next/headers';
 import { cache } from 'react';
 import GitHub from 'next-auth/providers/github';
 import { accounts, sessions, users, verificationTokens } from '@/drizzle/schema';
-import { eq } from 'drizzle-orm';
 import { getDb } from './db';
 import { cleanName } from './names';
 import { Argon2Busy } from './passwords';
@@ -79,7 +79,7 @@ export const { handlers, auth, signIn, signOut } = NextAuth(async (request) => {
       },
     },
     callbacks: {
-      /** Only to this site, and never to `//host` or `/\\host` (which browsers read as another host). */
+      /** Only to this site, and never to `//host` or `/\host` (which browsers read as another host). */
       redirect({ url, baseUrl }) {
         return new URL(localPath(url, baseUrl), baseUrl).toString();
       },
