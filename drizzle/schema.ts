@@ -19,6 +19,7 @@ import {
   text,
   timestamp,
   unique,
+  uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
 
@@ -38,7 +39,13 @@ export const users = pgTable('user', {
   role: roleEnum('role').notNull().default('viewer'),
   disabled: boolean('disabled').notNull().default(false),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-});
+  /**
+   * The @handle mentions name: lower case, unique, what server/markdown.ts's mention pattern matches. Sign-up picks
+   * one from the name (or the email's local part) with a numeric suffix when taken; '' on insert (OAuth accounts
+   * created by the adapter) has the user_handle_default trigger pick one the same way (migration 0004).
+   */
+  handle: text('handle').notNull().default(''),
+}, (t) => [uniqueIndex('user_handle_idx').on(t.handle)]);
 
 export const accounts = pgTable(
   'account',
@@ -425,6 +432,25 @@ export const teamMembers = pgTable(
 );
 
 /**
+ * A pending invitation to a team, by email: whether or not an account has that email (the inviter is not told).
+ * The account with the email (now or once it signs up) accepts or declines it on /teams; accepting makes it a member.
+ */
+export const teamInvitations = pgTable(
+  'team_invitation',
+  {
+    teamId: uuid('team_id')
+      .notNull()
+      .references(() => teams.id, { onDelete: 'cascade' }),
+    /** normalised (trimmed, lower case) */
+    email: text('email').notNull(),
+    role: teamRoleEnum('role').notNull().default('viewer'),
+    invitedBy: text('invited_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.teamId, t.email] }), index('team_invitation_email_idx').on(t.email)],
+);
+
+/**
  * Who may see a model or an SAE (one row per resource; none means public with no team). An SAE is visible when
  * both it and its model are. Kept beside the resources so registering them stays as it was.
  */
@@ -719,4 +745,21 @@ export const auditLog = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [index('audit_log_created_idx').on(t.createdAt.desc())],
+);
+
+/**
+ * Failed sign-ins, per account (the normalised email, known or not) and per client address: after a few, each
+ * further failure doubles the wait before the next try (server/signin-throttle.ts). Shared by every web process.
+ */
+export const signInFailures = pgTable(
+  'sign_in_failure',
+  {
+    kind: text('kind', { enum: ['account', 'address'] }).notNull(),
+    key: text('key').notNull(),
+    failures: integer('failures').notNull().default(0),
+    lastFailureAt: timestamp('last_failure_at', { withTimezone: true }).notNull().defaultNow(),
+    /** no try before this (null: not locked) */
+    lockedUntil: timestamp('locked_until', { withTimezone: true }),
+  },
+  (t) => [primaryKey({ columns: [t.kind, t.key] }), index('sign_in_failure_last_idx').on(t.lastFailureAt)],
 );

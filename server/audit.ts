@@ -14,6 +14,8 @@ export type AuditAction =
   | 'user.disabled'
   | 'team.create'
   | 'team.member.add'
+  | 'team.invite'
+  | 'team.invite.cancel'
   | 'team.member.role'
   | 'team.member.remove'
   | 'access.set';

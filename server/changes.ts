@@ -32,7 +32,7 @@ export interface ChangeFilter {
   sae?: string;
   /** an account id */
   userId?: string;
-  /** or a handle (`@ada`, `AdaLovelace`: see hasHandleSql), which may name several accounts */
+  /** or a handle (`@ada`, `AdaLovelace`: see hasHandleSql), which names at most one account */
   user?: string;
   /** the cursor of the last change of the previous page */
   after?: string;
@@ -123,6 +123,8 @@ export interface ProposalContribution {
 export interface Contributor {
   id: string;
   name: string;
+  /** their @handle, what a mention names */
+  handle: string;
   role: string;
   joined: Date;
   /** revisions in SAEs the viewer can see */
@@ -130,15 +132,15 @@ export interface Contributor {
   proposals: number;
 }
 
-/** Who the user is and how much they contributed where the viewer can see; undefined for an unknown id. */
+/** Who the user (an id, or an @handle) is and how much they contributed where the viewer can see; undefined for neither. */
 export async function contributor(db: Db, viewer: Viewer, userId: string): Promise<Contributor | undefined> {
-  const { rows } = await db.execute<{ id: string; name: string; role: string; created_at: string; revisions: number; proposals: number }>(sql`
-    select u.id, ${displayNameSql()} as name, u.role, u.created_at,
+  const { rows } = await db.execute<{ id: string; name: string; role: string; created_at: string; handle: string; revisions: number; proposals: number }>(sql`
+    select u.id, ${displayNameSql()} as name, u.handle, u.role, u.created_at,
            (select count(*)::int from feature_revision r where r.author_id = u.id and ${visibleSaeSql(viewer, sql`r.sae_id`)}) as revisions,
            (select count(*)::int from label_proposal p where p.author_id = u.id and ${visibleSaeSql(viewer, sql`p.sae_id`)}) as proposals
-      from "user" u where u.id = ${userId}`);
+      from "user" u where u.id = ${userId} or u.handle = ${normaliseHandle(userId)} order by u.id = ${userId} desc limit 1`);
   const r = rows[0];
-  return r && { id: r.id, name: r.name, role: r.role, joined: new Date(r.created_at), revisions: r.revisions, proposals: r.proposals };
+  return r && { id: r.id, name: r.name, handle: r.handle, role: r.role, joined: new Date(r.created_at), revisions: r.revisions, proposals: r.proposals };
 }
 
 /** The label proposals a user made, newest first, with their votes (latest 100, visible SAEs only). */

@@ -6,8 +6,9 @@
  * - The author or a moderator deletes: the row stays as a tombstone ("comment deleted by X", body and history
  *   gone) so that replies keep their place.
  * - Every write rewrites the comment's feature links in its transaction, publishes a `comment` event on the
- *   thread's topic, and notifies: `@handle` mentions (a user's name without spaces, or their email's local part,
- *   case-insensitively; only users who may read the thread), then the thread's watchers. Posting watches the thread.
+ *   thread's topic, and notifies: `@handle` mentions (the account's unique handle, case-insensitively, so a mention
+ *   reaches exactly one account; only if it may read the thread), then the thread's watchers. Posting watches the
+ *   thread.
  */
 import { TRPCError } from '@trpc/server';
 import { and, asc, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';

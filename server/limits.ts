@@ -74,10 +74,11 @@ export async function withCappedBody(req: Request, limit = maxBodyBytes()): Prom
  * Next.js itself when there is none, added). Without a proxy a client can send its own header, so the per-address
  * cap is a courtesy; the per-process cap is the bound that holds.
  */
-export function clientAddress(headers: Headers): string {
-  const forwarded = headers.get('x-forwarded-for');
+export function clientAddress(headers: Headers | undefined | null): string | null {
+  const forwarded = headers?.get('x-forwarded-for');
   const last = forwarded?.split(',').at(-1)?.trim();
-  return last || headers.get('x-real-ip') || 'unknown';
+  // an address is short; whatever a client put there is cut so that it cannot bloat a table or a map
+  return (last || headers?.get('x-real-ip')?.trim())?.slice(0, 64) || null;
 }
 
 /** Counts open live streams per address and in all; `take` refuses past the caps. */

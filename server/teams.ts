@@ -2,14 +2,20 @@
  * Teams and who owns what: teams with members (viewer, editor, maintainer), and the team and visibility of each
  * model and SAE (resource_access). What a member may do is decided in ./authz; this module changes the rows, each
  * change in one transaction with its audit row. A team always keeps at least one maintainer.
+ *
+ * Members join by invitation (inviteMember): a maintainer invites an email, and the answer is the same whether or not
+ * an account has that email, so inviting does not tell who has an account here. The invitation waits, listed on the
+ * team's page for its maintainers by email; the account with that email (an existing one, or one that signs up with
+ * it later) sees it on /teams and accepts (it becomes a member with the invited role) or declines.
  */
 import { TRPCError } from '@trpc/server';
 import { and, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { resourceAccess, teamMembers, teams, users } from '@/drizzle/schema';
+import { resourceAccess, teamInvitations, teamMembers, teams, users } from '@/drizzle/schema';
 import { authorize, visibleModelSql, visibleSaeSql, type Viewer } from './authz';
 import { audit } from './audit';
 import { withTransaction, type Db } from './db';
+import { displayNameSql } from './users';
 
 export type TeamRole = (typeof teamMembers.$inferSelect)['role'];
 export type Visibility = (typeof resourceAccess.$inferSelect)['visibility'];
@@ -63,7 +69,9 @@ export interface TeamView {
   slug: string;
   name: string;
   createdAt: Date;
-  members: { userId: string; name: string | null; email: string | null; role: TeamRole; addedAt: Date }[];
+  members: { userId: string; name: string | null; handle: string; email: string | null; role: TeamRole; addedAt: Date }[];
+  /** invitations not yet taken up: for the team's maintainers and admins only (else empty) */
+  invitations: { email: string; role: TeamRole; invitedAt: Date }[];
   /** the team's models and SAEs that the viewer may see */
   models: { slug: string; visibility: Visibility }[];
   saes: { model: string; slug: string; visibility: Visibility }[];
@@ -74,7 +82,7 @@ export async function getTeam(db: Db, viewer: Viewer, slug: string): Promise<Tea
   if (!team) return undefined;
   const [members, models, saes] = await Promise.all([
     db
-      .select({ userId: teamMembers.userId, name: users.name, email: users.email, role: teamMembers.role, addedAt: teamMembers.addedAt })
+      .select({ userId: teamMembers.userId, name: users.name, handle: users.handle, email: users.email, role: teamMembers.role, addedAt: teamMembers.addedAt })
       .from(teamMembers)
       .innerJoin(users, eq(users.id, teamMembers.userId))
       .where(eq(teamMembers.teamId, team.id))
@@ -88,9 +96,18 @@ export async function getTeam(db: Db, viewer: Viewer, slug: string): Promise<Tea
   ]);
   // Email addresses are for the team's own members and admins.
   const insider = viewer?.role === 'admin' || members.some((m) => m.userId === viewer?.id);
+  const manager = viewer?.role === 'admin' || members.some((m) => m.userId === viewer?.id && m.role === 'maintainer');
+  const invitations = manager
+    ? await db
+        .select({ email: teamInvitations.email, role: teamInvitations.role, invitedAt: teamInvitations.createdAt })
+        .from(teamInvitations)
+        .where(eq(teamInvitations.teamId, team.id))
+        .orderBy(teamInvitations.createdAt)
+    : [];
   return {
     ...team,
     members: members.map((m) => ({ ...m, email: insider ? m.email : null })),
+    invitations,
     models: models.rows,
     saes: saes.rows,
   };
@@ -127,7 +144,10 @@ async function keepAMaintainer(tx: Db, teamId: string, leaving: string): Promise
   if (rows[0]!.n === 0) throw new TRPCError({ code: 'CONFLICT', message: 'a team needs a maintainer: make someone else maintainer first' });
 }
 
-/** Adds an account (by email) to the team with a role. */
+/**
+ * Adds an account (by email) to the team with a role at once: for the command line and tests. The site invites
+ * instead (inviteMember), which does not tell whether the email has an account.
+ */
 export async function addMember(actor: Viewer, teamId: string, email: string, role: TeamRole): Promise<{ userId: string }> {
   return withTransaction(async (tx) => {
     const team = await managedTeam(tx, actor, teamId);
@@ -137,6 +157,106 @@ export async function addMember(actor: Viewer, teamId: string, email: string, ro
     if (added.length === 0) throw new TRPCError({ code: 'CONFLICT', message: `${user.name ?? email} is already a member of ${team.slug}` });
     await audit(tx, { actorId: actor!.id, action: 'team.member.add', targetKind: 'team', targetId: teamId, detail: { user: user.id, name: user.name, after: role } });
     return { userId: user.id };
+  });
+}
+
+export const inviteEmail = z.string().trim().toLowerCase().pipe(z.email('not a valid email address')).pipe(z.string().max(320));
+
+/** What inviting answers: the same whether or not the email has an account. */
+export interface Invited {
+  email: string;
+  role: TeamRole;
+  message: string;
+}
+
+/**
+ * Invites an email to the team with a role (inviting it again changes the role). The answer does not depend on
+ * whether an account has the email; an email the team's members already have is refused (their emails are on the
+ * team's page for its maintainers anyway).
+ */
+export async function inviteMember(actor: Viewer, teamId: string, rawEmail: string, role: TeamRole): Promise<Invited> {
+  const email = inviteEmail.parse(rawEmail);
+  return withTransaction(async (tx) => {
+    const team = await managedTeam(tx, actor, teamId);
+    const { rows } = await tx.execute<{ name: string | null }>(sql`
+      select u.name from team_member m join "user" u on u.id = m.user_id where m.team_id = ${teamId} and u.email = ${email}`);
+    if (rows.length > 0) throw new TRPCError({ code: 'CONFLICT', message: `${rows[0]!.name ?? email} is already a member of ${team.slug}` });
+    await tx
+      .insert(teamInvitations)
+      .values({ teamId, email, role, invitedBy: actor!.id })
+      .onConflictDoUpdate({ target: [teamInvitations.teamId, teamInvitations.email], set: { role, invitedBy: actor!.id, createdAt: new Date() } });
+    await audit(tx, { actorId: actor!.id, action: 'team.invite', targetKind: 'team', targetId: teamId, detail: { email, after: role } });
+    return { email, role, message: `invited ${email} as ${role}: the account with that email, now or once it signs up, can join ${team.slug} from its Teams page` };
+  });
+}
+
+/** A maintainer withdraws an invitation (nothing happens when there is none). */
+export async function cancelInvitation(actor: Viewer, teamId: string, rawEmail: string): Promise<void> {
+  const email = rawEmail.trim().toLowerCase();
+  await withTransaction(async (tx) => {
+    await managedTeam(tx, actor, teamId);
+    const gone = await tx.delete(teamInvitations).where(and(eq(teamInvitations.teamId, teamId), eq(teamInvitations.email, email))).returning();
+    if (gone.length > 0) await audit(tx, { actorId: actor!.id, action: 'team.invite.cancel', targetKind: 'team', targetId: teamId, detail: { email } });
+  });
+}
+
+export interface Invitation {
+  teamId: string;
+  slug: string;
+  name: string;
+  role: TeamRole;
+  invitedBy: string | null;
+  invitedAt: Date;
+}
+
+async function emailOf(db: Db, viewer: NonNullable<Viewer>): Promise<string | null> {
+  const [row] = await db.select({ email: users.email }).from(users).where(eq(users.id, viewer.id));
+  return row?.email ?? null;
+}
+
+/** The invitations waiting for the viewer's email, newest first. */
+export async function invitationsFor(db: Db, viewer: Viewer): Promise<Invitation[]> {
+  if (!viewer) return [];
+  const email = await emailOf(db, viewer);
+  if (!email) return [];
+  const { rows } = await db.execute<{ team_id: string; slug: string; name: string; role: TeamRole; invited_by: string | null; created_at: string }>(sql`
+    select i.team_id, t.slug, t.name, i.role, (select ${displayNameSql()} from "user" u where u.id = i.invited_by) as invited_by, i.created_at
+      from team_invitation i join team t on t.id = i.team_id
+     where i.email = ${email} order by i.created_at desc`);
+  return rows.map((r) => ({ teamId: r.team_id, slug: r.slug, name: r.name, role: r.role, invitedBy: r.invited_by, invitedAt: new Date(r.created_at) }));
+}
+
+/** The viewer takes up an invitation to their email: they become a member with its role. */
+export async function acceptInvitation(viewer: Viewer, teamId: string): Promise<{ slug: string; role: TeamRole }> {
+  if (!viewer) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'sign in to join a team' });
+  return withTransaction(async (tx) => {
+    const email = await emailOf(tx, viewer);
+    const [invitation] = email
+      ? await tx.delete(teamInvitations).where(and(eq(teamInvitations.teamId, teamId), eq(teamInvitations.email, email))).returning()
+      : [];
+    if (!invitation) throw new TRPCError({ code: 'NOT_FOUND', message: 'no invitation to that team for your email' });
+    const [team] = await tx.select().from(teams).where(eq(teams.id, teamId)).for('update');
+    const added = await tx.insert(teamMembers).values({ teamId, userId: viewer.id, role: invitation.role }).onConflictDoNothing().returning();
+    if (added.length > 0) {
+      const [me] = await tx.select({ name: users.name }).from(users).where(eq(users.id, viewer.id));
+      await audit(tx, {
+        actorId: viewer.id,
+        action: 'team.member.add',
+        targetKind: 'team',
+        targetId: teamId,
+        detail: { user: viewer.id, name: me?.name ?? null, after: invitation.role, invitedBy: invitation.invitedBy },
+      });
+    }
+    return { slug: team!.slug, role: invitation.role };
+  });
+}
+
+/** The viewer turns down an invitation to their email (nothing happens when there is none). */
+export async function declineInvitation(viewer: Viewer, teamId: string): Promise<void> {
+  if (!viewer) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'sign in first' });
+  await withTransaction(async (tx) => {
+    const email = await emailOf(tx, viewer);
+    if (email) await tx.delete(teamInvitations).where(and(eq(teamInvitations.teamId, teamId), eq(teamInvitations.email, email)));
   });
 }
 

@@ -42,13 +42,17 @@ export function NewTeamForm() {
 const TEAM_ROLES = ['viewer', 'editor', 'maintainer'] as const;
 type TeamRole = (typeof TEAM_ROLES)[number];
 
-export function AddMemberForm({ teamId }: { teamId: string }) {
+/**
+ * Maintainers invite an email with a role. The answer is the same whether or not an account has the email
+ * (server/teams.ts inviteMember); the account joins when it accepts on its Teams page.
+ */
+export function InviteForm({ teamId }: { teamId: string }) {
   const trpc = useTRPC();
   const router = useRouter();
   const [email, setEmail] = useState('');
   const [role, setRole] = useState<TeamRole>('viewer');
-  const add = useMutation(
-    trpc.team.addMember.mutationOptions({
+  const invite = useMutation(
+    trpc.team.invite.mutationOptions({
       onSuccess: () => {
         setEmail('');
         router.refresh();
@@ -57,29 +61,71 @@ export function AddMemberForm({ teamId }: { teamId: string }) {
   );
   return (
     <form
-      className="row"
+      className="stack"
       onSubmit={(e) => {
         e.preventDefault();
-        add.mutate({ teamId, email, role });
+        invite.mutate({ teamId, email, role });
       }}
     >
-      <label>
-        Email
-        <input type="email" value={email} onChange={(e) => setEmail(e.target.value)} required data-testid="member-email" />
-      </label>
-      <label>
-        Role
-        <select value={role} onChange={(e) => setRole(e.target.value as TeamRole)} data-testid="member-role">
-          {TEAM_ROLES.map((r) => (
-            <option key={r}>{r}</option>
-          ))}
-        </select>
-      </label>
-      <button type="submit" disabled={add.isPending}>
-        Add member
-      </button>
-      <ErrorLine error={add.error} />
+      <div className="row">
+        <label>
+          Email
+          <input type="email" value={email} onChange={(e) => setEmail(e.target.value)} required data-testid="member-email" />
+        </label>
+        <label>
+          Role
+          <select value={role} onChange={(e) => setRole(e.target.value as TeamRole)} data-testid="member-role">
+            {TEAM_ROLES.map((r) => (
+              <option key={r}>{r}</option>
+            ))}
+          </select>
+        </label>
+        <button type="submit" disabled={invite.isPending}>
+          Invite
+        </button>
+      </div>
+      {invite.data && (
+        <p className="muted" role="status" data-testid="invited">
+          {invite.data.message}
+        </p>
+      )}
+      <ErrorLine error={invite.error} />
     </form>
+  );
+}
+
+/** A maintainer withdraws an invitation not yet taken up. */
+export function CancelInvitation({ teamId, email }: { teamId: string; email: string }) {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const cancel = useMutation(trpc.team.cancelInvitation.mutationOptions({ onSuccess: () => router.refresh() }));
+  return (
+    <>
+      <button type="button" className="secondary" disabled={cancel.isPending} onClick={() => cancel.mutate({ teamId, email })}>
+        Withdraw
+      </button>
+      <ErrorLine error={cancel.error} inline />
+    </>
+  );
+}
+
+/** The invited account joins the team, or turns the invitation down. */
+export function InvitationControls({ teamId, slug }: { teamId: string; slug: string }) {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const accept = useMutation(trpc.team.acceptInvitation.mutationOptions({ onSuccess: () => router.push(`/teams/${slug}`) }));
+  const decline = useMutation(trpc.team.declineInvitation.mutationOptions({ onSuccess: () => router.refresh() }));
+  const pending = accept.isPending || decline.isPending;
+  return (
+    <>
+      <button type="button" disabled={pending} onClick={() => accept.mutate({ teamId })}>
+        Join
+      </button>{' '}
+      <button type="button" className="secondary" disabled={pending} onClick={() => decline.mutate({ teamId })}>
+        Decline
+      </button>
+      <ErrorLine error={accept.error ?? decline.error} inline />
+    </>
   );
 }
 

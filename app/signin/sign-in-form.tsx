@@ -4,6 +4,18 @@ import Link from 'next/link';
 import { useState, type FormEvent } from 'react';
 import { ErrorLine } from '../_components/error-line';
 
+/** What a refused sign-in says (server/auth.ts: codes wait-N and busy). */
+export function signInError(code: string | undefined): string {
+  const wait = /^wait-(\d+)$/.exec(code ?? '');
+  if (wait) {
+    const s = Number(wait[1]);
+    const when = s < 90 ? `${s} second${s === 1 ? '' : 's'}` : `${Math.ceil(s / 60)} minutes`;
+    return `Too many failed sign-ins for this account or from this address: try again in ${when}.`;
+  }
+  if (code === 'busy') return 'The server is busy checking passwords: try again in a few seconds.';
+  return 'Wrong email or password.';
+}
+
 export function SignInForm({ callbackUrl }: { callbackUrl: string }) {
   const [error, setError] = useState<string | null>(null);
   const [pending, setPending] = useState(false);
@@ -20,7 +32,7 @@ export function SignInForm({ callbackUrl }: { callbackUrl: string }) {
       redirect: false,
     });
     setPending(false);
-    if (res?.error) return setError('Wrong email or password.');
+    if (res?.error) return setError(signInError(res.code));
     // A full navigation, so server components render with the new session.
     window.location.assign(callbackUrl);
   }

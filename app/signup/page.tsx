@@ -5,6 +5,7 @@ import Link from 'next/link';
 import { useState, type FormEvent } from 'react';
 import { useTRPC } from '../trpc';
 import { ErrorLine } from '../_components/error-line';
+import { signInError } from '../signin/sign-in-form';
 
 export default function SignUpPage() {
   const trpc = useTRPC();
@@ -23,8 +24,12 @@ export default function SignUpPage() {
     } catch (err) {
       return setError((err as Error).message);
     }
+    // Sign-up answers the same whether or not the email had an account (server/users.ts register): signing in tells.
     const res = await signIn('credentials', { email, password, redirect: false });
-    if (res?.error) return setError('Account created, but signing in failed; try the sign-in page.');
+    if (res?.error) {
+      if (res.code && res.code !== 'credentials') return setError(signInError(res.code));
+      return setError('Signing in failed. If this email already has an account, sign in with its password on the sign-in page.');
+    }
     window.location.assign('/');
   }
 
@@ -41,7 +46,7 @@ export default function SignUpPage() {
           <input name="email" type="email" autoComplete="email" required />
         </label>
         <label>
-          Password (8 characters or more)
+          Password (8 characters or more, not a common one)
           <input name="password" type="password" autoComplete="new-password" minLength={8} required />
         </label>
         <ErrorLine error={error} />

@@ -18,7 +18,7 @@ export const MODEL = 'stories260K';
 /** The SAELens fixture trained on stories260K (../shared/fixtures), as most specs read it. */
 export const SAE = 'e2e-l2';
 export const CORPUS = 'e2e-corpus';
-const PASSWORD = 'a long password';
+export const PASSWORD = 'a long password';
 
 /** `npx lexicon …` against the test server's database. */
 export function lexicon(...args: string[]): string {

@@ -1,5 +1,6 @@
 /**
- * Teams and visibility in the browser: an admin creates a team, adds a member, makes an SAE team-only; an outsider
+ * Teams and visibility in the browser: an admin creates a team, invites a member (who accepts on the Teams page),
+ * makes an SAE team-only; an outsider
  * then no longer sees it anywhere (home page, search, its feature URL answers the 404 page) while the member does;
  * the audit log shows the changes. The SAE is the fixture SAE on stories260K registered under a slug of its own, so
  * hiding it changes nothing for the other spec files. Screenshots go to test-results/screenshots/.
@@ -37,7 +38,7 @@ test.beforeAll(async ({ browser }, info) => {
   outsider = await signedIn(browser, 'Otto');
 });
 
-test('an admin creates a team, adds a member and makes an SAE team-only', async () => {
+test('an admin creates a team, invites a member who joins, and makes an SAE team-only', async () => {
   await admin.goto('/teams');
   await expect(admin.getByTestId('current-user')).toContainText('admin');
   await admin.getByLabel('Name').fill('The Lab');
@@ -47,8 +48,21 @@ test('an admin creates a team, adds a member and makes an SAE team-only', async 
   await expect(admin.getByTestId('members')).toContainText('Ada');
   await admin.getByTestId('member-email').fill(memberEmail);
   await admin.getByTestId('member-role').selectOption('editor');
-  await admin.getByRole('button', { name: 'Add member' }).click();
+  await admin.getByRole('button', { name: 'Invite' }).click();
+  // the same answer whether or not the email has an account; the invitation waits until Mel accepts
+  await expect(admin.getByTestId('invited')).toContainText(`invited ${memberEmail} as editor`);
+  await expect(admin.getByTestId('invitations')).toContainText(memberEmail);
+  await expect(admin.getByTestId('members')).not.toContainText('Mel');
+  await member.goto('/teams');
+  const invitations = member.getByTestId('my-invitations');
+  await expect(invitations).toContainText('The Lab invites you as editor');
+  await shot(member, 'team-invitation');
+  await invitations.getByRole('button', { name: 'Join' }).click();
+  await expect(member).toHaveURL(new RegExp(`/teams/${TEAM}$`));
+  await expect(member.getByTestId('members')).toContainText('Mel');
+  await admin.reload();
   await expect(admin.getByTestId('members')).toContainText('Mel');
+  await expect(admin.getByTestId('invitations')).toHaveCount(0);
   await expect(admin.getByLabel('Role of Mel')).toHaveValue('editor');
   // A team always keeps a maintainer: demoting the only one is refused, with the reason.
   await admin.getByLabel('Role of Ada').selectOption('viewer');

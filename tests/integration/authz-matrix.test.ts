@@ -8,7 +8,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { featureListEntries, teamMembers, users } from '@/drizzle/schema';
+import { featureListEntries, teamInvitations, teamMembers, users } from '@/drizzle/schema';
 import { appRouter } from '@/server/api/root';
 import { getDb, getPool } from '@/server/db';
 import { currentPageVersion, editFeature } from '@/server/features';
@@ -125,6 +125,7 @@ async function hypothesisOn(c: Call): Promise<string> {
 /** One row per mutation: what it needs (in order), and how to call it. */
 const MATRIX: Record<string, { needs: Check[]; call: (c: Call) => Promise<unknown> }> = {
   'auth.signUp': { needs: [], call: (c) => c.caller.auth.signUp({ name: 'New', email: `new${c.n}@example.org`, password: 'long enough' }) },
+  'auth.updateProfile': { needs: ['signedIn'], call: (c) => c.caller.auth.updateProfile({ name: c.me.name! }) },
 
   'job.run': { needs: ['signedIn'], call: (c) => c.caller.job.run({ model: MODEL, input: { text: 'Once' } }) },
   // not the persona's own job: its model's maintainers (admins here) cancel it
@@ -220,7 +221,18 @@ const MATRIX: Record<string, { needs: Check[]; call: (c: Call) => Promise<unknow
   'notification.watch': { needs: ['signedIn', 'comment'], call: (c) => c.caller.notification.watch({ kind: 'sae', targetId: c.sae.id, watching: true }) },
 
   'team.create': { needs: ['signedIn'], call: (c) => c.caller.team.create({ slug: `team-${c.n}`, name: `Team ${c.n}` }) },
-  'team.addMember': { needs: ['teamManage'], call: async (c) => c.caller.team.addMember({ teamId: teamT, email: (await freshUser()).email!, role: 'viewer' }) },
+  'team.invite': { needs: ['teamManage'], call: async (c) => c.caller.team.invite({ teamId: teamT, email: (await freshUser()).email!, role: 'viewer' }) },
+  'team.cancelInvitation': { needs: ['teamManage'], call: (c) => c.caller.team.cancelInvitation({ teamId: teamT, email: `nobody${c.n}@example.org` }) },
+  // an invitation to a team of its own for the persona's email, then taken up
+  'team.acceptInvitation': {
+    needs: ['signedIn'],
+    call: async (c) => {
+      const team = await createTeam(user.outsider, { slug: `inv-${c.n}`, name: `Invited ${c.n}` });
+      await getDb().insert(teamInvitations).values({ teamId: team.id, email: c.me.email!, role: 'viewer' });
+      return c.caller.team.acceptInvitation({ teamId: team.id });
+    },
+  },
+  'team.declineInvitation': { needs: ['signedIn'], call: (c) => c.caller.team.declineInvitation({ teamId: teamT }) },
   'team.setRole': {
     needs: ['teamManage'],
     call: async (c) => {

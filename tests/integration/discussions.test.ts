@@ -198,10 +198,11 @@ describe('threads', () => {
 });
 
 describe('mentions', () => {
-  it('notifies mentioned users (by name without spaces or email local part) who may read the thread', async () => {
+  it('notifies mentioned users (by their @handle, any case) who may read the thread', async () => {
+    expect([ada, bo, cy, vi, eve].map((u) => u.handle)).toEqual(['ada', 'bodiddley', 'cy', 'vi', 'eve']);
     const { id } = await caller(eve).comment.post({
       target: feature(8),
-      body: 'Pinging @BoDiddley, @cyrus and @vi. Not `@ada` in code, nor eve@example.org.',
+      body: 'Pinging @BoDiddley, @Cy and @vi. Not `@ada` in code, nor eve@example.org, nor @cyrus (an email’s local part, not a handle).',
     });
     for (const user of [bo, cy, vi]) {
       const mentions = (await notificationsOf(user)).filter((n) => n.kind === 'mention');
@@ -210,7 +211,7 @@ describe('mentions', () => {
     }
     expect((await notificationsOf(ada)).filter((n) => n.kind === 'mention')).toEqual([]);
     // an edit notifies only the newly mentioned
-    await caller(eve).comment.edit({ id, body: 'Pinging @BoDiddley, @cyrus, @vi and @ada.' });
+    await caller(eve).comment.edit({ id, body: 'Pinging @BoDiddley, @cy, @vi and @ada.' });
     expect((await notificationsOf(bo)).filter((n) => n.kind === 'mention')).toHaveLength(1);
     expect((await notificationsOf(ada)).filter((n) => n.kind === 'mention')).toHaveLength(1);
   });

@@ -49,10 +49,13 @@ describe('accounts', () => {
     expect(second.role).toBe('editor');
   });
 
-  it('rejects a duplicate email, whatever its case', async () => {
-    await expect(callerFor(null).auth.signUp({ name: 'A', email: 'ADA@example.org', password: 'whatever123' })).rejects.toThrow(
-      /already exists/,
-    );
+  it('answers a sign-up with a taken email, whatever its case, as any other, and leaves that account alone', async () => {
+    const fresh = await callerFor(null).auth.signUp({ name: 'Cy', email: 'cy@example.org', password: 'whatever123' });
+    const taken = await callerFor(null).auth.signUp({ name: 'A', email: 'ADA@example.org', password: 'whatever123' });
+    expect(taken).toEqual(fresh);
+    await expect(signUp({ name: 'A', email: 'ADA@example.org', password: 'whatever123' })).rejects.toThrow(/already exists/);
+    expect((await verifyCredentials(getDb(), 'ada@example.org', 'correct horse'))?.name).toBe('Ada');
+    expect(await verifyCredentials(getDb(), 'ada@example.org', 'whatever123')).toBeNull();
   });
 
   it('rejects a short password and a malformed email with messages naming them', async () => {

@@ -14,12 +14,16 @@ function show(v: unknown): string {
 
 /** What changed, as a reader says it: "role viewer → editor". */
 function change(e: AuditRow): string {
-  const d = e.detail as { before?: unknown; after?: unknown; name?: string; user?: string; slug?: string };
+  const d = e.detail as { before?: unknown; after?: unknown; name?: string; user?: string; slug?: string; email?: string };
   switch (e.action) {
     case 'team.create':
       return `created (${d.slug})`;
     case 'team.member.add':
       return `added ${d.name ?? d.user} as ${show(d.after)}`;
+    case 'team.invite':
+      return `invited ${d.email} as ${show(d.after)}`;
+    case 'team.invite.cancel':
+      return `withdrew the invitation of ${d.email}`;
     case 'team.member.remove':
       return `removed a member (${show(d.before)})`;
     default:

@@ -1,11 +1,11 @@
 import Link from 'next/link';
 import { api } from '@/server/api/server-caller';
-import { AddMemberForm, MemberControls } from '../../_components/team-controls';
+import { CancelInvitation, InviteForm, MemberControls } from '../../_components/team-controls';
 import { orNotFound } from '../../_lib/not-found';
 
 const SEEN_BY = { public: 'everyone', team: 'team only', private: 'owner only' } as const;
 
-/** A team: its members (maintainers change roles and add people) and the models and SAEs it owns that you may see. */
+/** A team: its members (maintainers change roles and invite people) and the models and SAEs it owns that you may see. */
 export default async function TeamPage({ params }: { params: Promise<{ slug: string }> }) {
   const { slug } = await params;
   const caller = await api();
@@ -24,6 +24,7 @@ export default async function TeamPage({ params }: { params: Promise<{ slug: str
           <thead>
             <tr>
               <th>Name</th>
+              <th>Handle</th>
               <th>Email</th>
               <th>Role</th>
               <th />
@@ -33,13 +34,33 @@ export default async function TeamPage({ params }: { params: Promise<{ slug: str
             {team.members.map((m) => (
               <tr key={m.userId}>
                 <td>{m.name}</td>
+                <td className="mono">@{m.handle}</td>
                 <td className="muted">{m.email ?? '—'}</td>
                 <MemberControls teamId={team.id} userId={m.userId} name={m.name ?? ''} role={m.role} canManage={canManage} isMe={m.userId === me?.id} />
               </tr>
             ))}
           </tbody>
         </table>
-        {canManage && <AddMemberForm teamId={team.id} />}
+        {canManage && team.invitations.length > 0 && (
+          <>
+            <h3>Invited</h3>
+            <table data-testid="invitations">
+              <tbody>
+                {team.invitations.map((i) => (
+                  <tr key={i.email}>
+                    <td>{i.email}</td>
+                    <td>{i.role}</td>
+                    <td className="muted">{i.invitedAt.toISOString().slice(0, 10)}</td>
+                    <td>
+                      <CancelInvitation teamId={team.id} email={i.email} />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </>
+        )}
+        {canManage && <InviteForm teamId={team.id} />}
       </section>
       <section>
         <h2>Models and SAEs</h2>

@@ -1,11 +1,13 @@
 /**
- * A user's contributions, /users/{id}: their feature revisions (paged: ?after=cursor) and label proposals with
+ * A user's contributions, /users/{id} (or /users/@handle), with their @handle (and, on their own page, a form to
+ * change their name and handle): their feature revisions (paged: ?after=cursor) and label proposals with
  * votes, in what the viewer can see.
  */
 import type { Metadata } from 'next';
 import Link from 'next/link';
 import { api } from '@/server/api/server-caller';
 import { ChangeList } from '../../_components/change-list';
+import { ProfileForm } from '../../_components/profile-form';
 import { orNotFound } from '../../_lib/not-found';
 import { day, utc } from '../../_lib/time';
 
@@ -20,16 +22,22 @@ export async function generateMetadata({ params }: { params: Promise<Params> }):
 export default async function UserPage({ params, searchParams }: { params: Promise<Params>; searchParams: Promise<{ after?: string }> }) {
   const id = decodeURIComponent((await params).id);
   const { after } = await searchParams;
-  const { user, revisions, proposals } = await orNotFound((await api()).wiki.contributions({ user: id, after: after || undefined }));
+  const caller = await api();
+  const [{ user, revisions, proposals }, me] = await Promise.all([orNotFound(caller.wiki.contributions({ user: id, after: after || undefined })), caller.auth.me()]);
   const self = `/users/${encodeURIComponent(user.id)}`;
 
   return (
     <div>
       <h1 data-testid="user-name">{user.name}</h1>
       <p className="muted">
-        {user.role} · joined {day(user.joined)} · {user.revisions} revision{user.revisions === 1 ? '' : 's'} · {user.proposals} label
+        <span className="mono" data-testid="user-handle">
+          @{user.handle}
+        </span>{' '}
+        · {user.role} · joined {day(user.joined)} · {user.revisions} revision{user.revisions === 1 ? '' : 's'} · {user.proposals} label
         proposal{user.proposals === 1 ? '' : 's'}
       </p>
+
+      {me?.id === user.id && <ProfileForm name={user.name} handle={user.handle} />}
 
       <section aria-labelledby="revisions-h" data-testid="user-revisions">
         <h2 id="revisions-h">Revisions</h2>

@@ -3,10 +3,14 @@ import { z } from 'zod';
 import { permissions, type Viewer } from '../../authz';
 import type { Db } from '../../db';
 import {
+  acceptInvitation,
   accessInput,
   accessOf,
-  addMember,
+  cancelInvitation,
   createTeam,
+  declineInvitation,
+  invitationsFor,
+  inviteMember,
   getTeam,
   listTeams,
   removeMember,
@@ -53,9 +57,25 @@ export const teamRouter = createTRPCRouter({
   /** Any signed-in account creates a team and becomes its maintainer. */
   create: protectedProcedure.input(teamInput).mutation(({ ctx, input }) => createTeam(ctx.viewer!, input)),
 
-  addMember: publicProcedure
-    .input(z.object({ teamId, email: z.string().trim().min(1, 'give the email of an account').max(320), role: role.default('viewer') }))
-    .mutation(({ ctx, input }) => addMember(ctx.viewer, input.teamId, input.email, input.role)),
+  /**
+   * Invites an email (server/teams.ts inviteMember): the same answer whether or not an account has it; the account
+   * joins when it accepts.
+   */
+  invite: publicProcedure
+    .input(z.object({ teamId, email: z.string().trim().min(1, 'give an email to invite').max(320), role: role.default('viewer') }))
+    .mutation(({ ctx, input }) => inviteMember(ctx.viewer, input.teamId, input.email, input.role)),
+
+  /** Maintainers withdraw an invitation. */
+  cancelInvitation: publicProcedure
+    .input(z.object({ teamId, email: z.string().trim().min(1).max(320) }))
+    .mutation(({ ctx, input }) => cancelInvitation(ctx.viewer, input.teamId, input.email)),
+
+  /** The invitations waiting for the signed-in account's email. */
+  invitations: publicProcedure.query(({ ctx }) => invitationsFor(ctx.db, ctx.viewer)),
+
+  /** The signed-in account joins a team it was invited to, or turns the invitation down. */
+  acceptInvitation: protectedProcedure.input(z.object({ teamId })).mutation(({ ctx, input }) => acceptInvitation(ctx.viewer, input.teamId)),
+  declineInvitation: protectedProcedure.input(z.object({ teamId })).mutation(({ ctx, input }) => declineInvitation(ctx.viewer, input.teamId)),
 
   setRole: publicProcedure
     .input(z.object({ teamId, userId, role }))

@@ -102,15 +102,15 @@ export const wikiRouter = createTRPCRouter({
       answer(recentChanges(ctx.db, ctx.viewer, { model: input.model, sae: input.sae, user: input.user, after: input.after, limit: input.limit })),
     ),
 
-  /** A user's page: who they are, their revisions (paged) and their label proposals, in what the viewer can see. */
+  /** A user's page (by id or @handle): who they are, their revisions (paged) and their label proposals, in what the viewer can see. */
   contributions: publicProcedure
     .input(z.object({ user: z.string().min(1).max(200), after: z.string().max(500).optional() }))
     .query(async ({ ctx, input }) => {
       const who = await contributor(ctx.db, ctx.viewer, input.user);
       if (!who) throw new TRPCError({ code: 'NOT_FOUND', message: `no user ${input.user}` });
       const [revisions, proposals] = await Promise.all([
-        answer(recentChanges(ctx.db, ctx.viewer, { userId: input.user, after: input.after })),
-        proposalsBy(ctx.db, ctx.viewer, input.user),
+        answer(recentChanges(ctx.db, ctx.viewer, { userId: who.id, after: input.after })),
+        proposalsBy(ctx.db, ctx.viewer, who.id),
       ]);
       return { user: who, revisions, proposals };
     }),

@@ -43,7 +43,7 @@ async function handler(req: Request): Promise<Response> {
 
   let release: (() => void) | null = null;
   if (defs.some((d) => d?.type === 'subscription')) {
-    release = streams.take(clientAddress(req.headers));
+    release = streams.take(clientAddress(req.headers) ?? 'unknown');
     if (!release) return refuse(429, 'too many live connections: close some tabs, or try again later', { 'retry-after': '30' });
   }
 
