@@ -3,8 +3,9 @@
  * is set), migrations, models found on disk, the Next.js server and one compute worker.
  * Ctrl-C / SIGTERM stops the children, then PostgreSQL, cleanly.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { config } from '@/server/config';
@@ -12,8 +13,9 @@ import { getDb, getPool } from '@/server/db';
 import { demoWanted, enqueueDemo } from '@/server/demo';
 import { startQueue } from '@/server/jobs/queue';
 import { runMigrations } from '@/server/migrate';
-import { openDatabase } from '@/server/postgres';
+import { openDatabase, type RunningPostgres } from '@/server/postgres';
 import { registerModelsIn } from '@/server/register-models';
+import { acquireBuildLock } from './build-lock';
 
 const dev = process.argv.includes('--dev');
 const root = path.resolve(import.meta.dirname, '..');
@@ -27,9 +29,17 @@ function authSecret(): string {
   return fs.readFileSync(file, 'utf8').trim();
 }
 
+let stopping = false;
+const children: ChildProcess[] = [];
+/** PostgreSQL, once asked for: a signal before it is up still waits for it, then stops it */
+let opening: Promise<RunningPostgres> | undefined;
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
+
 fs.mkdirSync(config.dataDir, { recursive: true });
 const started = Date.now();
-const pg = await openDatabase({ dataDir: config.dataDir, port: config.pgPort });
+opening = openDatabase({ dataDir: config.dataDir, port: config.pgPort });
+const pg = await opening;
 console.log(`[lexicon] database ready${process.env.DATABASE_URL ? '' : ' (embedded)'}`);
 process.env.DATABASE_URL = pg.url;
 await runMigrations(pg.url);
@@ -60,50 +70,47 @@ function sourceStamp(): string {
 
 const stampFile = path.join(root, '.next/lexicon-source-stamp');
 const stamp = sourceStamp();
-if (!dev && (!fs.existsSync(path.join(root, '.next/BUILD_ID')) || !fs.existsSync(stampFile) || fs.readFileSync(stampFile, 'utf8') !== stamp)) {
-  const lock = path.join(root, '.next-build.lock');
-  // Two starts at once (e.g. test runs) must not build into the same .next together.
-  while (!tryLock(lock)) await new Promise((r) => setTimeout(r, 1000));
+const built = () => fs.existsSync(path.join(root, '.next/BUILD_ID')) && fs.existsSync(stampFile) && fs.readFileSync(stampFile, 'utf8') === stamp;
+/** the `next build` running now, if any: a signal stops it (see stop below) */
+let building: ChildProcess | undefined;
+if (!dev && !built()) {
+  // Two starts at once (e.g. test runs) must not build into the same .next together. The lock is released on every
+  // exit, a dead owner's is taken over at once, and a start that waits says so.
+  const lock = await acquireBuildLock(path.join(root, '.next-build.lock'), { log: (line) => console.log(`[lexicon] ${line}`) });
   try {
-    if (!fs.existsSync(stampFile) || fs.readFileSync(stampFile, 'utf8') !== stamp) {
+    if (!built()) {
       console.log('[lexicon] building the web app (sources changed since the last build)…');
-      const build = spawnSync(bin('next'), ['build'], { cwd: root, stdio: 'inherit' });
-      if (build.status !== 0) {
-        await pg.stop();
-        process.exit(build.status ?? 1);
+      building = spawn(bin('next'), ['build'], { cwd: root, stdio: 'inherit' });
+      const [code, signal] = (await once(building, 'exit')) as [number | null, NodeJS.Signals | null];
+      building = undefined;
+      if (code !== 0) {
+        lock.release();
+        if (!stopping) {
+          console.error(`[lexicon] the web app build failed (${signal ?? `exit ${code}`})`);
+          await stop(code ?? 1);
+        }
+        await new Promise(() => undefined); // stop() exits
       }
       fs.writeFileSync(stampFile, stamp);
     }
   } finally {
-    fs.rmSync(lock, { recursive: true, force: true });
+    lock.release();
   }
 }
 
-/** A directory as a lock: mkdir is atomic. A lock older than 10 minutes is a crashed build's. */
-function tryLock(dir: string): boolean {
-  try {
-    fs.mkdirSync(dir);
-    return true;
-  } catch {
-    const stat = fs.statSync(dir, { throwIfNoEntry: false });
-    if (stat && Date.now() - stat.mtimeMs > 10 * 60_000) fs.rmSync(dir, { recursive: true, force: true });
-    return false;
-  }
-}
-
+if (stopping) await new Promise(() => undefined); // a signal came during the build: stop() exits
 const env = { ...process.env, DATABASE_URL: pg.url, AUTH_SECRET: authSecret(), PORT: String(config.port) };
-const children: ChildProcess[] = [
+children.push(
   spawn(bin('next'), [dev ? 'dev' : 'start', '-p', String(config.port)], { cwd: root, env, stdio: 'inherit' }),
   spawn(bin('tsx'), ['workers/main.ts'], { cwd: root, env, stdio: 'inherit' }),
-];
+);
 console.log(`[lexicon] http://localhost:${config.port} (ready in a moment; database and models took ${((Date.now() - started) / 1000).toFixed(1)} s)`);
 
-let stopping = false;
 async function stop(code: number) {
   if (stopping) return;
   stopping = true;
   await Promise.all(
-    children.map(
+    [...children, ...(building ? [building] : [])].map(
       (child) =>
         new Promise<void>((resolve) => {
           if (child.exitCode !== null || child.signalCode !== null) return resolve();
@@ -113,10 +120,8 @@ async function stop(code: number) {
         }),
     ),
   );
-  await pg.stop();
+  await (await opening?.catch(() => undefined))?.stop();
   console.log('[lexicon] stopped');
   process.exit(code);
 }
-process.on('SIGINT', () => void stop(0));
-process.on('SIGTERM', () => void stop(0));
 for (const child of children) child.on('exit', (code) => void stop(code ?? 1));
