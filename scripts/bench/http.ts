@@ -130,7 +130,14 @@ export interface NextServer {
 }
 
 /** `next start` of the build in `distDir` on 127.0.0.1 (a free port) against `databaseUrl`, once /api/health answers. */
-export async function startNext(options: { distDir: string; databaseUrl: string; nodeArgs?: string[]; env?: NodeJS.ProcessEnv }): Promise<NextServer> {
+export async function startNext(options: {
+  distDir: string;
+  databaseUrl: string;
+  nodeArgs?: string[];
+  env?: NodeJS.ProcessEnv;
+  /** where its output goes (appended); else its stderr is ours and its stdout dropped */
+  logFile?: string;
+}): Promise<NextServer> {
   if (!fs.existsSync(path.join(ROOT, options.distDir, 'BUILD_ID'))) throw new Error(`no build in ${options.distDir}`);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -146,7 +153,7 @@ export async function startNext(options: { distDir: string; databaseUrl: string;
       AUTH_TRUST_HOST: 'true',
       ...options.env,
     },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: options.logFile ? ['ignore', fs.openSync(options.logFile, 'a'), fs.openSync(options.logFile, 'a')] : ['ignore', 'ignore', 'inherit'],
   });
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
