@@ -536,7 +536,7 @@ try {
       ]),
     ),
   );
-  console.log(`\nHostile comments stored: ${accepted.length} of ${HOSTILE.length}`);
+  if (ONLY.has('a')) console.log(`\nHostile comments stored: ${accepted.length} of ${HOSTILE.length}`);
   console.log('\nDatabase consistency');
   problems = await consistency(database.url, { users: 2, featureComments: accepted.length, saeId });
   const health = await fetch(`${base}/api/health`).then((r) => r.status, (err) => errorText(err));
