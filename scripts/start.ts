@@ -113,8 +113,9 @@ if (!dev && !built()) {
       if (code !== 0) {
         lock.release();
         if (!stopping) {
-          console.error(`[lexicon] the web app build failed (${signal ?? `exit ${code}`}); its output is above`);
-          await stop(code ?? 1);
+          // a Ctrl-C reaches the build too: that is a stop, not a failure
+          if (!signal) console.error(`[lexicon] the web app build failed (exit ${code}); its output is above`);
+          await stop(signal === 'SIGINT' || signal === 'SIGTERM' ? 0 : (code ?? 1));
         }
         await new Promise(() => undefined); // stop() exits
       }

@@ -72,7 +72,7 @@ const MARKS: Record<string, RegExp> = {
   database: /\[lexicon\] database ready/,
   models: /\[lexicon\] models from/,
   build: /\[lexicon\] building the web app/,
-  spawned: /\[lexicon\] http:\/\/localhost/,
+  spawned: /\[lexicon\] web server and worker starting/,
   next: /Ready in|✓ Ready/,
   worker: /\[worker\] .* ready/,
 };
