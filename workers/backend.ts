@@ -78,7 +78,8 @@ async function setBackend(tfName: string): Promise<void> {
 }
 
 function report(name: BackendName): BackendName {
-  // stderr, so that commands printing JSON on stdout stay parseable
-  console.error(`[worker] tfjs backend: ${name}`);
+  // stderr, so that commands printing JSON on stdout stay parseable; not under `npm start`, whose worker names its
+  // backend in its "ready" line (LEXICON_QUIET_BACKEND)
+  if (process.env.LEXICON_QUIET_BACKEND !== '1') console.error(`[worker] tfjs backend: ${name}`);
   return name;
 }

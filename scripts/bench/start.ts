@@ -21,6 +21,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '@/server/postgres';
+import { Client, signUpAndIn } from './http';
 import { loadLlama2cTokenizer } from '@/workers/tokenizer/llama2c';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -71,7 +72,7 @@ const MARKS: Record<string, RegExp> = {
   database: /\[lexicon\] database ready/,
   models: /\[lexicon\] models from/,
   build: /\[lexicon\] building the web app/,
-  spawned: /\[lexicon\] http:\/\/localhost/,
+  spawned: /\[lexicon\] web server and worker starting/,
   next: /Ready in|✓ Ready/,
   worker: /\[worker\] .* ready/,
 };
@@ -264,81 +265,11 @@ function freshDataDir(): string {
 
 // ---- HTTP as the UI does it --------------------------------------------------------------------------------------
 
-/** A minimal cookie jar: name → value, from Set-Cookie headers. */
-class Cookies {
-  private readonly jar = new Map<string, string>();
-
-  take(res: Response): void {
-    for (const header of res.headers.getSetCookie()) {
-      const [pair] = header.split(';');
-      const at = pair.indexOf('=');
-      const [name, value] = [pair.slice(0, at).trim(), pair.slice(at + 1).trim()];
-      if (value === '' || /max-age=0|expires=thu, 01 jan 1970/i.test(header)) this.jar.delete(name);
-      else this.jar.set(name, value);
-    }
-  }
-
-  header(): string {
-    return [...this.jar].map(([n, v]) => `${n}=${v}`).join('; ');
-  }
-
-  names(): string[] {
-    return [...this.jar.keys()];
-  }
-}
-
-class Client {
-  readonly cookies = new Cookies();
-
-  constructor(private readonly base: string) {}
-
-  async fetch(url: string, init: RequestInit = {}): Promise<Response> {
-    const headers = new Headers(init.headers);
-    if (this.cookies.header()) headers.set('cookie', this.cookies.header());
-    const res = await fetch(this.base + url, { ...init, headers, redirect: 'manual', signal: AbortSignal.timeout(30_000) });
-    this.cookies.take(res);
-    return res;
-  }
-
-  /** a tRPC mutation over HTTP (superjson: the input goes as {"json": input}) */
-  async mutation<T>(proc: string, input: unknown): Promise<T> {
-    const res = await this.fetch(`/api/trpc/${proc}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ json: input }),
-    });
-    return unwrap<T>(proc, res);
-  }
-
-  async query<T>(proc: string, input: unknown): Promise<T> {
-    const res = await this.fetch(`/api/trpc/${proc}?input=${encodeURIComponent(JSON.stringify({ json: input }))}`);
-    return unwrap<T>(proc, res);
-  }
-}
-
-async function unwrap<T>(proc: string, res: Response): Promise<T> {
-  const body = (await res.json()) as { result?: { data: { json: T } }; error?: { json: { message: string } } };
-  if (!res.ok || !body.result) throw new Error(`${proc}: HTTP ${res.status} ${body.error?.json.message ?? JSON.stringify(body)}`);
-  return body.result.data.json;
-}
-
-async function signUpAndIn(client: Client): Promise<string> {
+/** Signs up a fresh account through the UI's HTTP path and signs in; returns "email (role)". */
+async function signUpAndInFresh(client: Client): Promise<string> {
   const email = `bench-${Date.now()}@example.org`;
-  const password = 'bench password 123';
-  // sign-up answers the same for a new email and a taken one: the session says who signed in
-  await client.mutation<{ ok: boolean }>('auth.signUp', { name: 'Bench', email, password });
-  const csrfRes = await client.fetch('/api/auth/csrf');
-  const { csrfToken } = (await csrfRes.json()) as { csrfToken: string };
-  const signIn = await client.fetch('/api/auth/callback/credentials', {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ csrfToken, email, password, callbackUrl: '/' }),
-  });
-  const session = (await (await client.fetch('/api/auth/session')).json()) as { user?: { id: string; email: string; role: string } } | null;
-  if (session?.user?.email !== email) {
-    throw new Error(`sign-in failed: callback HTTP ${signIn.status} (${signIn.headers.get('location')}), cookies ${client.cookies.names().join(', ')}`);
-  }
-  return `${email} (${session.user.role})`;
+  const user = await signUpAndIn(client, { name: 'Bench', email, password: 'bench password 123' });
+  return `${email} (${user.role})`;
 }
 
 /** A text that the llama2.c tokenizer turns into exactly `count` tokens with BOS. */
@@ -488,7 +419,7 @@ try {
 
   // (c) the UI path on the warm server
   const client = new Client(`http://127.0.0.1:${server.port}`);
-  account = await signUpAndIn(client);
+  account = await signUpAndInFresh(client);
   log(`  signed up and in as ${account}; ${RUNS} runs of a ${PROMPT_TOKENS}-token prompt`);
   await timedRun(client, prompt); // warm-up: the worker loads the model on its first run
   runs = [];

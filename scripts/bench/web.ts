@@ -21,8 +21,7 @@
  *    concurrency through a pool as large as the app's (10), and with one client.
  * 4. Stops everything and removes the temp dir (unless --keep).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,8 +31,9 @@ import autocannon from 'autocannon';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { runMigrations } from '@/server/migrate';
-import { freePort, startEmbeddedPostgres } from '@/server/postgres';
+import { startEmbeddedPostgres } from '@/server/postgres';
 import { seededRandom } from '@/workers/random';
+import { buildWebApp, startNext } from './http';
 
 // ---- options ----------------------------------------------------------------------------------------------------
 
@@ -461,25 +461,14 @@ try {
 
   if (BUILD) {
     log('building the web app (next build)…');
-    const build = spawnSync(path.join(ROOT, 'node_modules/.bin/next'), ['build'], { cwd: ROOT, stdio: 'ignore', env: { ...process.env, LEXICON_NEXT_DIST_DIR: DIST_DIR } });
-    if (build.status !== 0) throw new Error('next build failed: run `npx next build` to see why');
+    buildWebApp(DIST_DIR);
   } else if (!fs.existsSync(path.join(ROOT, DIST_DIR, 'BUILD_ID'))) {
     throw new Error(`--no-build, but there is no build in ${DIST_DIR}`);
   }
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
   const profile = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(PROFILE)}`] : [];
-  server = spawn(process.execPath, [...profile, path.join(ROOT, 'node_modules/next/dist/bin/next'), 'start', '-p', String(port), '-H', '127.0.0.1'], {
-    cwd: ROOT,
-    env: { ...process.env, LEXICON_NEXT_DIST_DIR: DIST_DIR, NODE_ENV: 'production', DATABASE_URL: database.url, AUTH_SECRET: randomBytes(32).toString('base64url'), AUTH_TRUST_HOST: 'true' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  for (let i = 0; ; i++) {
-    const ok = await fetch(`${url}/api/health`).then((r) => r.status < 500, () => false);
-    if (ok) break;
-    if (i > 120) throw new Error('next start did not answer in 60 s');
-    await new Promise((r) => setTimeout(r, 500));
-  }
+  const next = await startNext({ distDir: DIST_DIR, databaseUrl: database.url, nodeArgs: profile });
+  server = next.child;
+  const url = next.url;
   log(`next start on ${url}`);
 
   // Check each page answers before timing it.
