@@ -10,7 +10,7 @@ import type { Pool } from 'pg';
 import { getPool, type Db } from './db';
 import { featureTopic, publish } from './events';
 import { renderForWrite, siteHosts, syncFeatureLinks } from './feature-links';
-import { renderStoredOrPlaceholder, type StoredRendering } from './markdown';
+import { applyChips, renderStoredOrPlaceholder, type StoredRendering } from './markdown';
 import { notifyFeatureWatchers } from './notifications';
 import { displayNameSql, displayNameText } from './users';
 
@@ -96,7 +96,8 @@ export interface FeaturePage {
   top: FeatureExample[];
   /** highest interval first */
   intervals: FeatureInterval[];
-  page: { label: string; body: string; html: string; revision: number; updatedAt: string | null; updatedBy: string | null };
+  /** html: the description with plain feature links; storedHtml: as stored (server/markdown.ts applyChips) */
+  page: { label: string; body: string; html: string; storedHtml?: string; revision: number; updatedAt: string | null; updatedBy: string | null };
   /** the display piece of every token id the page shows (examples and logit weights) */
   pieces: Record<number, string>;
   /** the latest dashboard or logit-weight recompute of this feature in the last day */
@@ -277,6 +278,7 @@ export async function getFeaturePage(db: Db, modelSlug: string, saeSlug: string,
 
   const { intervals: _intervals, ...stats } = row.stats ?? ({} as NonNullable<PageRow['stats']>);
   const body = row.page?.body ?? '';
+  const storedHtml = row.page ? await descriptionHtml(db, row.sae.id, index, row.page.revision, body, row.page.html) : '';
   return {
     model: {
       id: row.model.id,
@@ -311,8 +313,9 @@ export async function getFeaturePage(db: Db, modelSlug: string, saeSlug: string,
     page: {
       label: row.page?.label ?? '',
       body,
-      // as stored (feature links neutral: the router puts in the viewer's chips)
-      html: row.page ? await descriptionHtml(db, row.sae.id, index, row.page.revision, body, row.page.html) : '',
+      // feature links plain; `stored` keeps them neutral for the router to put in the viewer's chips
+      html: applyChips(storedHtml),
+      storedHtml,
       revision: row.page?.revision ?? 0,
       updatedAt: row.page?.updatedAt ?? null,
       updatedBy: row.page?.updatedBy ?? null,

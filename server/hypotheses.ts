@@ -13,7 +13,7 @@ import { decodeCursor, encodeCursor } from './cursor';
 import { isUuid, withTransaction, type Db } from './db';
 import { featureTopic, hypothesisTopic, publish, type EventType } from './events';
 import { renderForWrite, siteHosts, syncFeatureLinks } from './feature-links';
-import { addressKey, clip, parseMarkdown, renderStoredOrPlaceholder, type FeatureAddress as LinkedFeature, type StoredRendering } from './markdown';
+import { addressKey, clip, MarkdownRefused, parseMarkdown, renderStoredOrPlaceholder, type FeatureAddress as LinkedFeature, type StoredRendering } from './markdown';
 import { notifyWatchers, watch } from './notifications';
 import { parseFeatureAddress, type FeatureAddress } from './search';
 import { displayNameSql } from './users';
@@ -177,7 +177,14 @@ const renderBody = (body: string, hosts?: readonly string[]): StoredRendering =>
 /** The hypothesis's feature links: those of its statement and of its body (backlinks read both). */
 function linkedFeatures(statement: string, body: StoredRendering, hosts?: readonly string[]): { features: LinkedFeature[] } {
   const all = new Map<string, LinkedFeature>();
-  for (const f of [...parseMarkdown(statement, hosts ?? siteHosts()).features, ...body.features]) all.set(addressKey(f), f);
+  let inStatement: LinkedFeature[] = [];
+  try {
+    inStatement = parseMarkdown(statement, hosts ?? siteHosts()).features;
+  } catch (err) {
+    // the statement is shown as text, never rendered: one over the markdown bounds just links nothing
+    if (!(err instanceof MarkdownRefused)) throw err;
+  }
+  for (const f of [...inStatement, ...body.features]) all.set(addressKey(f), f);
   return { features: [...all.values()] };
 }
 

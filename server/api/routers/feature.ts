@@ -48,8 +48,9 @@ export const featureRouter = createTRPCRouter({
     if (!page) throw new TRPCError({ code: 'NOT_FOUND', message: `no ${what}` });
     const level = await authorize(ctx.db, ctx.viewer, 'read', { sae: page.sae.id }, what);
     // the description's feature links as chips with the labels this viewer may see
-    [page.page.html] = await withChips(ctx.db, ctx.viewer, [page.page.html]);
-    return { ...page, can: permissions(level) };
+    const { storedHtml, ...description } = page.page;
+    const [html] = await withChips(ctx.db, ctx.viewer, [storedHtml ?? description.html]);
+    return { ...page, page: { ...description, html: html! }, can: permissions(level) };
   }),
 
   /** The label and description as they stand now (after an edit conflict: the version to merge with). */
