@@ -409,11 +409,14 @@ const DESCRIPTION_IDS = 'd-';
 async function descriptionHtml(db: Db, saeId: string, index: number, revision: number, body: string, html: string | null): Promise<string> {
   if (html !== null) return html;
   const rendered = renderStoredOrPlaceholder(body, 'description', { hosts: siteHosts(), idPrefix: DESCRIPTION_IDS }).html;
-  await db
-    .update(featurePages)
-    .set({ bodyHtml: rendered })
-    .where(and(eq(featurePages.saeId, saeId), eq(featurePages.index, index), eq(featurePages.revision, revision)))
-    .catch((err) => console.error('storing a rendered description failed:', err));
+  try {
+    await db
+      .update(featurePages)
+      .set({ bodyHtml: rendered })
+      .where(and(eq(featurePages.saeId, saeId), eq(featurePages.index, index), eq(featurePages.revision, revision)));
+  } catch (err) {
+    console.error('storing a rendered description failed:', err); // the next reader renders it again
+  }
   return rendered;
 }
 
