@@ -11,7 +11,7 @@
 import { and, eq } from 'drizzle-orm';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { comments, featureLinks, featurePages, notifications, resourceAccess, teamMembers, teams, users } from '@/drizzle/schema';
+import { comments, featureLinks, featurePages, hypotheses, notifications, resourceAccess, teamMembers, teams, users } from '@/drizzle/schema';
 import type { ThreadTarget } from '@/server/comments';
 import { getDb, getPool } from '@/server/db';
 import { renderCount } from '@/server/markdown';
@@ -383,7 +383,13 @@ describe('cost bounds and stored HTML', () => {
     expect(performance.now() - t0).toBeLessThan(2_000);
     expect(renderCount.value - before).toBe(4);
     expect(again.comments.find((c) => c.id === fine!.id)!.html).toContain('<span class="feature-chip-label">secret label</span>');
-    // an edit of the hostile comment to something fine is accepted, and so is a label vote on the hostile page
+    // a hypothesis whose stored reasoning is hostile shows the placeholder in its place, the rest of its page as usual
+    const { id: hypothesisId } = await caller(bo).hypothesis.create({ statement: 'Old reasoning', body: 'fine', features: ['synth/1-res/16'] });
+    await db.update(hypotheses).set({ body: NESTED_SQRT, bodyHtml: null }).where(eq(hypotheses.id, hypothesisId));
+    const h = await caller(vi).hypothesis.get({ id: hypothesisId });
+    expect(h.statement).toBe('Old reasoning');
+    expect(h.html).toContain('This hypothesis could not be shown (a formula longer than 1,000 characters)');
+    // an edit of the hostile comment to something fine is accepted
     await caller(bo).comment.edit({ id: quotes!.id, body: 'Fixed.' });
     expect((await caller(bo).comment.thread(feature(16))).comments.find((c) => c.id === quotes!.id)!.html).toBe('<p>Fixed.</p>');
   });
