@@ -341,6 +341,9 @@ export const featurePages = pgTable(
     index: integer('index').notNull(),
     label: text('label').notNull().default(''),
     body: text('body').notNull().default(''),
+    /** the body rendered to HTML when written (server/markdown.ts renderStored; feature links neutral, chips added
+     * on read); null for rows written before it existed, rendered and stored on first read */
+    bodyHtml: text('body_html'),
     /** the revision this state is; an edit names the revision it started from */
     revision: integer('revision').notNull().default(0),
     updatedBy: text('updated_by').references(() => users.id, { onDelete: 'set null' }),
@@ -516,6 +519,9 @@ export const hypotheses = pgTable(
     statement: text('statement').notNull(),
     /** markdown: the reasoning, how to test it */
     body: text('body').notNull().default(''),
+    /** the body rendered to HTML when written (server/markdown.ts renderStored; feature links neutral, chips added
+     * on read); null for rows written before it existed, rendered and stored on first read */
+    bodyHtml: text('body_html'),
     status: hypothesisStatusEnum('status').notNull().default('open'),
     statusChangedBy: text('status_changed_by').references(() => users.id, { onDelete: 'set null' }),
     statusChangedAt: timestamp('status_changed_at', { withTimezone: true }),
@@ -640,6 +646,9 @@ export const comments = pgTable(
     parentId: uuid('parent_id'),
     authorId: text('author_id').references(() => users.id, { onDelete: 'set null' }),
     body: text('body').notNull(),
+    /** the body rendered to HTML when written (server/markdown.ts renderStored; feature links neutral, chips added
+     * on read); null for rows written before it existed, rendered and stored on first read */
+    bodyHtml: text('body_html'),
     /** bumped by each edit; earlier bodies are in comment_revision */
     revision: integer('revision').notNull().default(0),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
@@ -663,6 +672,9 @@ export const commentRevisions = pgTable(
       .references(() => comments.id, { onDelete: 'cascade' }),
     revision: integer('revision').notNull(),
     body: text('body').notNull(),
+    /** the body rendered to HTML when written (server/markdown.ts renderStored; feature links neutral, chips added
+     * on read); null for rows written before it existed, rendered and stored on first read */
+    bodyHtml: text('body_html'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
   },
   (t) => [primaryKey({ columns: [t.commentId, t.revision] })],

@@ -5,21 +5,26 @@
  * - Only the author edits; each edit keeps the earlier body as a comment_revision (the visible "edited" history).
  * - The author or a moderator deletes: the row stays as a tombstone ("comment deleted by X", body and history
  *   gone) so that replies keep their place.
+ * - Each body is rendered to HTML when written and stored beside it (body_html; server/markdown.ts), so reading a
+ *   thread parses no markdown: chips are put into the stored HTML for the reader. A body over the bounds of
+ *   server/markdown.ts is refused; one stored before the bounds (or before body_html) renders once, on first read,
+ *   and one that cannot be rendered shows a placeholder instead, leaving the rest of the thread as it is.
  * - Every write rewrites the comment's feature links in its transaction, publishes a `comment` event on the
  *   thread's topic, and notifies: `@handle` mentions (the account's unique handle, case-insensitively, so a mention
  *   reaches exactly one account; only if it may read the thread), then the thread's watchers. Posting watches the
  *   thread.
  */
+import { randomUUID } from 'node:crypto';
 import { TRPCError } from '@trpc/server';
 import { and, asc, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { commentRevisions, comments, hypotheses, models, saes, users } from '@/drizzle/schema';
 import { authorize, levelOn, permissions, requireLevel, type Action, type Level, type Viewer } from './authz';
-import { isUuid, withTransaction, type Db } from './db';
+import { getDb, isUuid, withTransaction, type Db } from './db';
 import { featureTopic, hypothesisTopic, publish, saeTopic } from './events';
-import { renderWithChips, syncFeatureLinks } from './feature-links';
+import { renderForWrite, syncFeatureLinks, withChips } from './feature-links';
 import { hypothesisAccess, hypothesisHref } from './hypotheses';
-import { clip, parseMarkdown, type ParsedMarkdown } from './markdown';
+import { clip, parseMarkdown, renderStoredOrPlaceholder } from './markdown';
 import { notifyUsers, notifyWatchers, watch, type WatchKind } from './notifications';
 import { displayNameSql, hasHandleSql, type Role } from './users';
 
@@ -123,6 +128,18 @@ async function commentForWrite(tx: Db, viewer: Viewer, id: string, action: Actio
   return { row, thread };
 }
 
+/** Footnote ids of one revision of one comment, unique on a page showing several. */
+const idPrefix = (id: string, revision: number) => `c${id.slice(0, 8)}r${revision}-`;
+
+/** The @handles of a stored body (an earlier one may be over today's bounds: then none). */
+function mentionsOf(body: string): string[] {
+  try {
+    return parseMarkdown(body).mentions;
+  } catch {
+    return [];
+  }
+}
+
 function checkBody(body: string): void {
   const parsed = commentBodyInput.safeParse(body);
   if (!parsed.success) throw new TRPCError({ code: 'BAD_REQUEST', message: parsed.error.issues[0]!.message });
@@ -152,10 +169,10 @@ async function actorName(db: Db, viewer: NonNullable<Viewer>): Promise<string> {
 }
 
 /** Mentions (new ones only, on an edit) and watchers are notified; the event goes out on commit. */
-async function announce(tx: Db, viewer: NonNullable<Viewer>, thread: Thread, commentId: string, body: ParsedMarkdown, previous: string | null) {
+async function announce(tx: Db, viewer: NonNullable<Viewer>, thread: Thread, commentId: string, body: { mentions: string[] }, previous: string | null) {
   const name = await actorName(tx, viewer);
   const url = `${thread.href}#comment-${commentId}`;
-  const before = new Set(previous === null ? [] : parseMarkdown(previous).mentions);
+  const before = new Set(previous === null ? [] : mentionsOf(previous));
   const handles = body.mentions.filter((h) => !before.has(h));
   const mentioned = await mentionedReaders(tx, handles, thread);
   await notifyUsers(tx, mentioned, { kind: 'mention', actorId: viewer.id, summary: `${name} mentioned you on ${thread.title}`, url });
@@ -175,6 +192,9 @@ export interface NewComment {
 /** Posts a comment (or a reply); `hosts` are this site's, for pasted feature URLs. */
 export async function postComment(viewer: Viewer, input: NewComment, hosts: readonly string[]): Promise<{ id: string }> {
   checkBody(input.body);
+  // rendered (or refused) before the transaction: the id is chosen here so its footnote ids can be
+  const id = randomUUID();
+  const rendered = renderForWrite(input.body, { hosts, idPrefix: idPrefix(id, 0) });
   return withTransaction(async (tx) => {
     const thread = await openThread(tx, viewer, input.target, 'comment');
     if (input.parentId) {
@@ -188,6 +208,7 @@ export async function postComment(viewer: Viewer, input: NewComment, hosts: read
     const [row] = await tx
       .insert(comments)
       .values({
+        id,
         threadKind: t.kind,
         saeId: t.kind === 'hypothesis' ? null : t.saeId,
         featureIndex: t.kind === 'feature' ? t.index : null,
@@ -195,11 +216,11 @@ export async function postComment(viewer: Viewer, input: NewComment, hosts: read
         parentId: input.parentId ?? null,
         authorId: viewer!.id,
         body: input.body,
+        bodyHtml: rendered.html,
       })
       .returning({ id: comments.id });
-    const parsed = parseMarkdown(input.body, hosts);
-    await syncFeatureLinks(tx, 'comment', row!.id, parsed);
-    await announce(tx, viewer!, thread, row!.id, parsed, null);
+    await syncFeatureLinks(tx, 'comment', row!.id, rendered);
+    await announce(tx, viewer!, thread, row!.id, rendered, null);
     await watch(tx, viewer!.id, thread.watch.kind, thread.watch.targetId);
     return { id: row!.id };
   });
@@ -208,16 +229,22 @@ export async function postComment(viewer: Viewer, input: NewComment, hosts: read
 /** The author changes their comment; the earlier body becomes a revision anyone reading the thread can open. */
 export async function editComment(viewer: Viewer, id: string, body: string, hosts: readonly string[]): Promise<{ revision: number }> {
   checkBody(body);
+  // rendered (or refused) before the transaction, for the revision the edit will most likely make
+  const [current] = isUuid(id) ? await getDb().select({ revision: comments.revision }).from(comments).where(eq(comments.id, id)) : [];
+  let rendered = renderForWrite(body, { hosts, idPrefix: idPrefix(id, (current?.revision ?? 0) + 1) });
   return withTransaction(async (tx) => {
     const { row, thread } = await commentForWrite(tx, viewer, id, 'comment');
     if (row.authorId !== viewer!.id) throw new TRPCError({ code: 'FORBIDDEN', message: 'only its author can edit a comment' });
     if (row.body === body) return { revision: row.revision };
-    await tx.insert(commentRevisions).values({ commentId: id, revision: row.revision, body: row.body, createdAt: row.editedAt ?? row.createdAt });
+    await tx
+      .insert(commentRevisions)
+      .values({ commentId: id, revision: row.revision, body: row.body, bodyHtml: row.bodyHtml, createdAt: row.editedAt ?? row.createdAt });
     const revision = row.revision + 1;
-    await tx.update(comments).set({ body, revision, editedAt: new Date() }).where(eq(comments.id, id));
-    const parsed = parseMarkdown(body, hosts);
-    await syncFeatureLinks(tx, 'comment', id, parsed);
-    await announce(tx, viewer!, thread, id, parsed, row.body);
+    // another edit came between: its footnote ids are for this revision
+    if (revision !== (current?.revision ?? 0) + 1) rendered = renderForWrite(body, { hosts, idPrefix: idPrefix(id, revision) });
+    await tx.update(comments).set({ body, bodyHtml: rendered.html, revision, editedAt: new Date() }).where(eq(comments.id, id));
+    await syncFeatureLinks(tx, 'comment', id, rendered);
+    await announce(tx, viewer!, thread, id, rendered, row.body);
     return { revision };
   });
 }
@@ -229,7 +256,7 @@ export async function deleteComment(viewer: Viewer, id: string): Promise<void> {
     if (!viewer) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'sign in first' });
     if (row.authorId !== viewer.id && !permissions(thread.level).moderate)
       throw new TRPCError({ code: 'FORBIDDEN', message: 'only its author or a moderator can delete a comment' });
-    await tx.update(comments).set({ body: '', deletedAt: new Date(), deletedBy: viewer.id }).where(eq(comments.id, id));
+    await tx.update(comments).set({ body: '', bodyHtml: '', deletedAt: new Date(), deletedBy: viewer.id }).where(eq(comments.id, id));
     await tx.delete(commentRevisions).where(eq(commentRevisions.commentId, id));
     await syncFeatureLinks(tx, 'comment', id, '');
     await publish(tx, { topic: thread.topic, type: 'comment', id });
@@ -280,13 +307,20 @@ export async function readThread(db: Db, viewer: Viewer, target: ThreadTarget, h
   const revisions = ids.length
     ? await db.select().from(commentRevisions).where(inArray(commentRevisions.commentId, ids)).orderBy(sql`${commentRevisions.revision} desc`)
     : [];
-  const prefix = (id: string, revision: number) => `c${id.slice(0, 8)}r${revision}-`;
-  const html = await renderWithChips(
-    db,
-    viewer,
-    [...rows.map((r) => ({ markdown: r.c.body, idPrefix: prefix(r.c.id, r.c.revision) })), ...revisions.map((r) => ({ markdown: r.body, idPrefix: prefix(r.commentId, r.revision) }))],
-    hosts,
-  );
+  // Stored HTML; a row written before body_html existed renders once, here, and keeps its HTML (or the placeholder).
+  const stored = await Promise.all([
+    ...rows.map(({ c }) =>
+      c.bodyHtml ?? storeLegacyHtml(c.body, idPrefix(c.id, c.revision), hosts, (html) =>
+        db.update(comments).set({ bodyHtml: html }).where(and(eq(comments.id, c.id), eq(comments.revision, c.revision), isNull(comments.bodyHtml))),
+      ),
+    ),
+    ...revisions.map((r) =>
+      r.bodyHtml ?? storeLegacyHtml(r.body, idPrefix(r.commentId, r.revision), hosts, (html) =>
+        db.update(commentRevisions).set({ bodyHtml: html }).where(and(eq(commentRevisions.commentId, r.commentId), eq(commentRevisions.revision, r.revision))),
+      ),
+    ),
+  ]);
+  const html = await withChips(db, viewer, stored);
   const history = new Map<string, CommentView['history']>();
   revisions.forEach((r, i) => {
     const list = history.get(r.commentId) ?? [];
@@ -315,4 +349,11 @@ export async function readThread(db: Db, viewer: Viewer, target: ThreadTarget, h
       };
     }),
   };
+}
+
+/** Renders a body stored without its HTML (placeholder when it cannot be), and stores the result; best effort. */
+async function storeLegacyHtml(body: string, prefix: string, hosts: readonly string[], store: (html: string) => Promise<unknown>): Promise<string> {
+  const { html } = renderStoredOrPlaceholder(body, 'comment', { hosts, idPrefix: prefix });
+  await store(html).catch((err) => console.error('storing a rendered comment failed:', err));
+  return html;
 }

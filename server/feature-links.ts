@@ -6,13 +6,14 @@
  * Nothing here shows what the viewer may not see: chips resolve only features of visible SAEs (an invisible one
  * renders exactly like a missing one: a broken link), and backlinks come only from sources the viewer may read.
  */
+import { TRPCError } from '@trpc/server';
 import { sql } from 'drizzle-orm';
 import { featureLinks } from '@/drizzle/schema';
 import { visibleSaeSql, type Viewer } from './authz';
 import type { Db } from './db';
 import { vocabulary } from './features';
 import { hypothesisHref, visibleHypothesisSql } from './hypotheses';
-import { addressKey, parseMarkdown, plainText, toHtml, type ChipMap, type FeatureAddress, type ParsedMarkdown } from './markdown';
+import { addressKey, applyChips, featuresInHtml, MarkdownRefused, parseMarkdown, plainText, renderStored, type ChipMap, type FeatureAddress, type StoredRendering } from './markdown';
 import { featureAt } from './visibility';
 import { displayNameSql } from './users';
 
@@ -37,23 +38,36 @@ export function siteHosts(headers?: Headers): string[] {
 
 /**
  * Replaces the feature links of one source (a comment, a hypothesis, a feature page's description: `${saeId}/${index}`)
- * with those its markdown (or the caller's parse of it) has now; call it in the transaction that writes the text (an
+ * with those its markdown (or the caller's rendering of it) has now; call it in the transaction that writes the text (an
  * empty text removes them).
  */
 export async function syncFeatureLinks(
   tx: Db,
   sourceKind: LinkSource,
   sourceId: string,
-  markdown: string | ParsedMarkdown,
+  markdown: string | { features: FeatureAddress[] },
   hosts: readonly string[] = siteHosts(),
 ): Promise<void> {
   await tx.execute(sql`delete from ${featureLinks} where source_kind = ${sourceKind} and source_id = ${sourceId}`);
-  const { features } = typeof markdown === 'string' ? parseMarkdown(markdown, hosts) : markdown;
+  const { features } = typeof markdown === 'string' ? (markdown.trim() === '' ? { features: [] } : parseMarkdown(markdown, hosts)) : markdown;
   if (features.length === 0) return;
   await tx
     .insert(featureLinks)
     .values(features.map((f) => ({ sourceKind, sourceId, modelSlug: f.model, saeSlug: f.sae, index: f.index })))
     .onConflictDoNothing();
+}
+
+/**
+ * Markdown being written (a comment, a description, a hypothesis) rendered for storing beside it; a text over the
+ * bounds of server/markdown.ts is refused with BAD_REQUEST and a message saying which bound.
+ */
+export function renderForWrite(markdown: string, options: { hosts?: readonly string[]; idPrefix?: string }): StoredRendering {
+  try {
+    return renderStored(markdown, options);
+  } catch (err) {
+    if (err instanceof MarkdownRefused) throw new TRPCError({ code: 'BAD_REQUEST', message: `this text is too complex to show: ${err.message}`, cause: err });
+    throw err;
+  }
 }
 
 /** The labels of the linked features the viewer may see (in range, of a visible SAE): one query for all of them. */
@@ -72,19 +86,21 @@ export async function resolveChips(db: Db, viewer: Viewer, addresses: FeatureAdd
   return chips;
 }
 
-export interface MarkdownSource {
-  markdown: string;
-  /** makes footnote ids unique on a page with several texts */
-  idPrefix?: string;
+/**
+ * Stored HTML (server/markdown.ts renderStored) of several texts as this viewer sees it: feature chips with the current
+ * labels of the features they may see, resolved in one query for all the texts. No markdown is parsed.
+ */
+export async function withChips(db: Db, viewer: Viewer, htmls: string[]): Promise<string[]> {
+  const wanted = new Map<string, FeatureAddress>();
+  for (const html of htmls) for (const f of featuresInHtml(html)) wanted.set(addressKey(f), f);
+  const chips = await resolveChips(db, viewer, [...wanted.values()]);
+  return htmls.map((html) => applyChips(html, chips));
 }
 
-/** Several texts as HTML with feature chips, resolving every linked feature of all of them in one query. */
-export async function renderWithChips(db: Db, viewer: Viewer, sources: MarkdownSource[], hosts: readonly string[]): Promise<string[]> {
-  const parsed: (ParsedMarkdown | null)[] = sources.map((s) => (s.markdown.trim() === '' ? null : parseMarkdown(s.markdown, hosts)));
-  const wanted = new Map<string, FeatureAddress>();
-  for (const p of parsed) for (const f of p?.features ?? []) wanted.set(addressKey(f), f);
-  const chips = await resolveChips(db, viewer, [...wanted.values()]);
-  return parsed.map((p, i) => (p ? toHtml(p, { chips, idPrefix: sources[i]!.idPrefix }) : ''));
+/** A preview of unsaved markdown with chips: rendered now, refused (BAD_REQUEST) over the bounds as a write would be. */
+export async function previewWithChips(db: Db, viewer: Viewer, markdown: string, idPrefix: string, hosts: readonly string[]): Promise<string> {
+  const [html] = await withChips(db, viewer, [renderForWrite(markdown, { hosts, idPrefix }).html]);
+  return html!;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -9,8 +9,8 @@ import { featurePages, featureRevisions, features, labelProposals, models, model
 import type { Pool } from 'pg';
 import { getPool, type Db } from './db';
 import { featureTopic, publish } from './events';
-import { syncFeatureLinks } from './feature-links';
-import { renderMarkdown } from './markdown';
+import { renderForWrite, siteHosts, syncFeatureLinks } from './feature-links';
+import { applyChips, renderStoredOrPlaceholder, type StoredRendering } from './markdown';
 import { notifyFeatureWatchers } from './notifications';
 import { displayNameSql, displayNameText } from './users';
 
@@ -96,7 +96,8 @@ export interface FeaturePage {
   top: FeatureExample[];
   /** highest interval first */
   intervals: FeatureInterval[];
-  page: { label: string; body: string; html: string; revision: number; updatedAt: string | null; updatedBy: string | null };
+  /** html: the description with plain feature links; storedHtml: as stored (server/markdown.ts applyChips) */
+  page: { label: string; body: string; html: string; storedHtml?: string; revision: number; updatedAt: string | null; updatedBy: string | null };
   /** the display piece of every token id the page shows (examples and logit weights) */
   pieces: Record<number, string>;
   /** the latest dashboard or logit-weight recompute of this feature in the last day */
@@ -182,7 +183,7 @@ select
      join corpus_context cc on cc.corpus_id = r.corpus_id and cc.index = x.context_index
      where x.feature_index = $3
      order by x.kind, x.interval desc, x.rank) e) as examples,
-  (select json_build_object('label', p.label, 'body', p.body, 'revision', p.revision, 'updatedAt', p.updated_at,
+  (select json_build_object('label', p.label, 'body', p.body, 'html', p.body_html, 'revision', p.revision, 'updatedAt', p.updated_at,
                             'updatedBy', ${displayNameText()})
      from feature_page p join s on p.sae_id = s.id left join "user" u on u.id = p.updated_by
      where p.index = $3) as page,
@@ -222,7 +223,7 @@ interface PageRow {
     loss_delta: string | null;
     tokens: number[];
   }[];
-  page: { label: string; body: string; revision: number; updatedAt: string; updatedBy: string | null } | null;
+  page: { label: string; body: string; html: string | null; revision: number; updatedAt: string; updatedBy: string | null } | null;
   recompute: {
     id: string;
     type: string;
@@ -277,6 +278,7 @@ export async function getFeaturePage(db: Db, modelSlug: string, saeSlug: string,
 
   const { intervals: _intervals, ...stats } = row.stats ?? ({} as NonNullable<PageRow['stats']>);
   const body = row.page?.body ?? '';
+  const storedHtml = row.page ? await descriptionHtml(db, row.sae.id, index, row.page.revision, body, row.page.html) : '';
   return {
     model: {
       id: row.model.id,
@@ -311,7 +313,9 @@ export async function getFeaturePage(db: Db, modelSlug: string, saeSlug: string,
     page: {
       label: row.page?.label ?? '',
       body,
-      html: renderMarkdown(body),
+      // feature links plain; `stored` keeps them neutral for the router to put in the viewer's chips
+      html: applyChips(storedHtml),
+      storedHtml,
       revision: row.page?.revision ?? 0,
       updatedAt: row.page?.updatedAt ?? null,
       updatedBy: row.page?.updatedBy ?? null,
@@ -377,6 +381,8 @@ export async function findSae(db: Db, modelSlug: string, saeSlug: string): Promi
 export interface PageVersion {
   label: string;
   body: string;
+  /** the body's stored HTML (feature links neutral: server/markdown.ts applyChips) */
+  html: string;
   revision: number;
   updatedAt: Date | null;
   updatedBy: string | null;
@@ -384,12 +390,34 @@ export interface PageVersion {
 
 /** The label and description as they stand (revision 0, empty, when never edited). */
 export async function currentPageVersion(db: Db, saeId: string, index: number): Promise<PageVersion> {
-  const [row] = await db.execute<{ label: string; body: string; revision: number; updated_at: Date; updated_by: string | null }>(sql`
-    select p.label, p.body, p.revision, p.updated_at, ${displayNameSql()} as updated_by
+  const [row] = await db.execute<{ label: string; body: string; body_html: string | null; revision: number; updated_at: Date; updated_by: string | null }>(sql`
+    select p.label, p.body, p.body_html, p.revision, p.updated_at, ${displayNameSql()} as updated_by
     from ${featurePages} p left join "user" u on u.id = p.updated_by
     where p.sae_id = ${saeId} and p.index = ${index}`).then((r) => r.rows);
-  if (!row) return { label: '', body: '', revision: 0, updatedAt: null, updatedBy: null };
-  return { label: row.label, body: row.body, revision: row.revision, updatedAt: new Date(row.updated_at), updatedBy: row.updated_by };
+  if (!row) return { label: '', body: '', html: '', revision: 0, updatedAt: null, updatedBy: null };
+  const html = await descriptionHtml(db, saeId, index, row.revision, row.body, row.body_html);
+  return { label: row.label, body: row.body, html, revision: row.revision, updatedAt: new Date(row.updated_at), updatedBy: row.updated_by };
+}
+
+/** Footnote ids of a description (one per page). */
+const DESCRIPTION_IDS = 'd-';
+
+/**
+ * A description's stored HTML; one written before body_html existed renders now (a placeholder when it cannot be)
+ * and is stored for the next reader.
+ */
+async function descriptionHtml(db: Db, saeId: string, index: number, revision: number, body: string, html: string | null): Promise<string> {
+  if (html !== null) return html;
+  const rendered = renderStoredOrPlaceholder(body, 'description', { hosts: siteHosts(), idPrefix: DESCRIPTION_IDS }).html;
+  try {
+    await db
+      .update(featurePages)
+      .set({ bodyHtml: rendered })
+      .where(and(eq(featurePages.saeId, saeId), eq(featurePages.index, index), eq(featurePages.revision, revision)));
+  } catch (err) {
+    console.error('storing a rendered description failed:', err); // the next reader renders it again
+  }
+  return rendered;
 }
 
 /** The edit was based on a revision that is no longer the current one. */
@@ -410,6 +438,11 @@ export interface FeatureEdit {
   authorId: string;
   /** this site's hosts, so pasted feature URLs in the description count as links (server/feature-links.ts) */
   hosts?: readonly string[];
+  /**
+   * the body is the page's current one, unchanged (a label chosen by vote): one stored before today's bounds is kept
+   * with a placeholder rendering instead of refusing the edit
+   */
+  bodyUnchanged?: boolean;
 }
 
 /**
@@ -418,7 +451,12 @@ export interface FeatureEdit {
  */
 export async function editFeature(db: Db, edit: FeatureEdit): Promise<{ revision: number }> {
   const revision = edit.baseRevision + 1;
-  const values = { label: edit.label, body: edit.body, revision, updatedBy: edit.authorId, updatedAt: new Date() };
+  // rendered (or refused, BAD_REQUEST, over the bounds of server/markdown.ts) before the transaction
+  const renderOptions = { hosts: edit.hosts ?? siteHosts(), idPrefix: DESCRIPTION_IDS };
+  const rendered: StoredRendering = edit.bodyUnchanged
+    ? renderStoredOrPlaceholder(edit.body, 'description', renderOptions)
+    : renderForWrite(edit.body, renderOptions);
+  const values = { label: edit.label, body: edit.body, bodyHtml: rendered.html, revision, updatedBy: edit.authorId, updatedAt: new Date() };
   const applied = await db.transaction(async (tx) => {
     // The conditional write is the check: only one of two edits based on the same revision can match it.
     const rows =
@@ -448,7 +486,7 @@ export async function editFeature(db: Db, edit: FeatureEdit): Promise<{ revision
       authorId: edit.authorId,
     });
     await announceEdit(tx, edit, revision);
-    await syncFeatureLinks(tx, 'feature_page', `${edit.saeId}/${edit.index}`, edit.body, edit.hosts);
+    await syncFeatureLinks(tx, 'feature_page', `${edit.saeId}/${edit.index}`, rendered);
     // A label written directly joins the alternatives votes choose from (server/label-votes.ts).
     if (edit.label) await tx.insert(labelProposals).values({ saeId: edit.saeId, index: edit.index, label: edit.label, authorId: edit.authorId }).onConflictDoNothing();
     return true;

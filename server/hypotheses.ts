@@ -12,8 +12,8 @@ import { levelOnAll, permissions, requireLevel, visibleSaeSql, type Action, type
 import { decodeCursor, encodeCursor } from './cursor';
 import { isUuid, withTransaction, type Db } from './db';
 import { featureTopic, hypothesisTopic, publish, type EventType } from './events';
-import { syncFeatureLinks } from './feature-links';
-import { clip } from './markdown';
+import { renderForWrite, siteHosts, syncFeatureLinks } from './feature-links';
+import { addressKey, clip, MarkdownRefused, parseMarkdown, renderStoredOrPlaceholder, type FeatureAddress as LinkedFeature, type StoredRendering } from './markdown';
 import { notifyWatchers, watch } from './notifications';
 import { parseFeatureAddress, type FeatureAddress } from './search';
 import { displayNameSql } from './users';
@@ -142,12 +142,16 @@ export async function prepareHypothesis(db: Db, viewer: Viewer, input: NewHypoth
  * by its author, its text's feature links kept (`hosts`: this site's, for pasted feature URLs).
  */
 export async function insertHypothesis(tx: Db, authorId: string, h: PreparedHypothesis, hosts?: readonly string[]): Promise<{ id: string }> {
-  const [row] = await tx.insert(hypotheses).values({ modelId: h.modelId, statement: h.statement, body: h.body, authorId }).returning({ id: hypotheses.id });
+  const rendered = renderBody(h.body, hosts);
+  const [row] = await tx
+    .insert(hypotheses)
+    .values({ modelId: h.modelId, statement: h.statement, body: h.body, bodyHtml: rendered.html, authorId })
+    .returning({ id: hypotheses.id });
   const id = row!.id;
   await tx.insert(hypothesisFeatures).values(h.features.map((f) => ({ hypothesisId: id, saeId: f.saeId, index: f.index })));
   await tx.insert(hypothesisStatusChanges).values({ hypothesisId: id, status: 'open', note: 'proposed', userId: authorId });
   await watch(tx, authorId, 'hypothesis', id);
-  await syncFeatureLinks(tx, 'hypothesis', id, linkedText(h.statement, h.body), hosts);
+  await syncFeatureLinks(tx, 'hypothesis', id, linkedFeatures(h.statement, rendered, hosts));
   await publishHypothesisEvent(tx, id, 'hypothesis', h.features);
   return { id };
 }
@@ -157,8 +161,25 @@ export async function createHypothesis(db: Db, viewer: Viewer, input: NewHypothe
   return withTransaction((tx) => insertHypothesis(tx, viewer!.id, prepared, hosts));
 }
 
-/** The text whose feature links are the hypothesis's (backlinks read the same). */
-const linkedText = (statement: string, body: string) => `${statement}\n\n${body}`;
+/** Footnote ids of a hypothesis's body (one per page). */
+const BODY_IDS = 'h-';
+
+/** The body rendered for storing (server/markdown.ts), refused (BAD_REQUEST) over the bounds. */
+const renderBody = (body: string, hosts?: readonly string[]): StoredRendering => renderForWrite(body, { hosts: hosts ?? siteHosts(), idPrefix: BODY_IDS });
+
+/** The hypothesis's feature links: those of its statement and of its body (backlinks read both). */
+function linkedFeatures(statement: string, body: StoredRendering, hosts?: readonly string[]): { features: LinkedFeature[] } {
+  const all = new Map<string, LinkedFeature>();
+  let inStatement: LinkedFeature[] = [];
+  try {
+    inStatement = parseMarkdown(statement, hosts ?? siteHosts()).features;
+  } catch (err) {
+    // the statement is shown as text, never rendered: one over the markdown bounds just links nothing
+    if (!(err instanceof MarkdownRefused)) throw err;
+  }
+  for (const f of [...inStatement, ...body.features]) all.set(addressKey(f), f);
+  return { features: [...all.values()] };
+}
 
 /** Rewrites the statement, body and (optionally) features; needs edit on every SAE before and after. */
 export async function updateHypothesis(
@@ -178,9 +199,11 @@ export async function updateHypothesis(
     if (row && row.modelId !== after.modelId)
       throw new TRPCError({ code: 'BAD_REQUEST', message: 'the features must stay in the hypothesis’s model' });
   }
+  const rendered = renderBody(body, hosts);
+  const links = linkedFeatures(statement, rendered, hosts);
   await withTransaction(async (tx) => {
-    await tx.update(hypotheses).set({ statement, body, updatedAt: new Date() }).where(eq(hypotheses.id, id));
-    await syncFeatureLinks(tx, 'hypothesis', id, linkedText(statement, body), hosts);
+    await tx.update(hypotheses).set({ statement, body, bodyHtml: rendered.html, updatedAt: new Date() }).where(eq(hypotheses.id, id));
+    await syncFeatureLinks(tx, 'hypothesis', id, links);
     if (after) {
       await tx.delete(hypothesisFeatures).where(eq(hypothesisFeatures.hypothesisId, id));
       await tx.insert(hypothesisFeatures).values(after.features.map((f) => ({ hypothesisId: id, saeId: f.saeId, index: f.index })));
@@ -337,8 +360,10 @@ export interface StatusChange {
 }
 
 export interface HypothesisView extends HypothesisSummary {
-  /** markdown (the router renders it, with feature chips) */
+  /** markdown */
   body: string;
+  /** the body's stored HTML (feature links neutral: the router puts in the viewer's chips) */
+  html: string;
   modelSlug: string;
   statusChangedByName: string | null;
   updatedAt: Date;
@@ -359,7 +384,7 @@ export async function getHypothesis(db: Db, viewer: Viewer, id: string): Promise
       .execute<Record<string, unknown>>(sql`${summarySelect(viewer)} where h.id = ${id}`)
       .then((r) => r.rows),
     db
-      .select({ body: hypotheses.body, updatedAt: hypotheses.updatedAt, modelSlug: models.slug, changedBy: sql<string | null>`(select ${displayNameSql()} from "user" u where u.id = ${hypotheses.statusChangedBy})` })
+      .select({ body: hypotheses.body, bodyHtml: hypotheses.bodyHtml, updatedAt: hypotheses.updatedAt, modelSlug: models.slug, changedBy: sql<string | null>`(select ${displayNameSql()} from "user" u where u.id = ${hypotheses.statusChangedBy})` })
       .from(hypotheses)
       .innerJoin(models, eq(models.id, hypotheses.modelId))
       .where(eq(hypotheses.id, id)),
@@ -377,6 +402,7 @@ export async function getHypothesis(db: Db, viewer: Viewer, id: string): Promise
   return {
     ...summaryOf(summary!),
     body: extra!.body,
+    html: extra!.bodyHtml ?? (await storeLegacyHtml(db, id, extra!.body)),
     modelSlug: extra!.modelSlug,
     statusChangedByName: extra!.changedBy,
     updatedAt: extra!.updatedAt,
@@ -391,4 +417,15 @@ export async function hypothesesOfFeature(db: Db, viewer: Viewer, address: Featu
   const { rows } = await listHypotheses(db, viewer, { feature: address, limit: 100 });
   const order = (s: HypothesisStatus) => (s === 'open' ? 0 : 1);
   return rows.sort((a, b) => order(a.status) - order(b.status));
+}
+
+/** Renders a body stored before body_html existed (a placeholder when it cannot be) and stores it; best effort. */
+async function storeLegacyHtml(db: Db, id: string, body: string): Promise<string> {
+  const { html } = renderStoredOrPlaceholder(body, 'hypothesis', { hosts: siteHosts(), idPrefix: BODY_IDS });
+  await db
+    .update(hypotheses)
+    .set({ bodyHtml: html })
+    .where(and(eq(hypotheses.id, id), eq(hypotheses.body, body)))
+    .catch((err) => console.error('storing a rendered hypothesis failed:', err));
+  return html;
 }

@@ -152,6 +152,7 @@ async function changeVotes(db: Db, feature: Feature, voterId: string, change: (t
       summary: `Label chosen by vote: ${after.label}`,
       baseRevision: page?.revision ?? 0,
       authorId: voterId,
+      bodyUnchanged: true,
     });
     return { labelChanged: after.label, revision };
   });

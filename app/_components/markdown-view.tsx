@@ -61,7 +61,7 @@ export function MarkdownView({ html, className, testId }: { html: string; classN
         if (chip) hide(chip, e.relatedTarget);
       }}
     >
-      {/* Rendered from markdown and sanitised on the server (server/markdown.ts). */}
+      {/* Rendered from markdown and sanitised on the server when the text was written (server/markdown.ts), chips put in for this reader. */}
       <div className={`markdown ${className ?? ''}`} data-testid={testId} dangerouslySetInnerHTML={{ __html: html }} />
       {active && <Preview id={tooltipId} active={active} />}
     </div>

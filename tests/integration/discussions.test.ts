@@ -3,14 +3,18 @@
  * with their history; tombstones that keep replies; refusals (empty, oversized, unknown parent, wrong author,
  * anonymous) that leave nothing behind; mentions and watchers notified; events on the thread's topic; feature links
  * kept in feature_link (comments and feature descriptions) and shown as chips and backlinks; and a team's private
- * model invisible to everyone outside the team in threads, chips, previews and backlinks.
+ * model invisible to everyone outside the team in threads, chips, previews and backlinks. Cost bounds (issue 10): the
+ * markdown attacks are refused at write time (posts, edits, previews, descriptions, hypotheses); hostile text stored
+ * before the bounds shows a placeholder and leaves the rest readable; reads serve stored HTML without parsing, with
+ * chips of current labels for the reader.
  */
 import { and, eq } from 'drizzle-orm';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { featureLinks, notifications, resourceAccess, teamMembers, teams, users } from '@/drizzle/schema';
+import { comments, featureLinks, featurePages, hypotheses, notifications, resourceAccess, teamMembers, teams, users } from '@/drizzle/schema';
 import type { ThreadTarget } from '@/server/comments';
 import { getDb, getPool } from '@/server/db';
+import { renderCount } from '@/server/markdown';
 import { setRole, signUp, type UserRow } from '@/server/users';
 import { callerFor } from '../helpers/caller';
 import { startTestDatabase, type TestDatabase } from '../helpers/database';
@@ -312,5 +316,112 @@ describe('odd addresses', () => {
     const { html } = await caller(vi).comment.preview({ body: "[[a'b/c/1]] [[a.b/c--d/1]] [[x.y/z_w/2]]" });
     expect(html).toContain("[[a'b/c/1]]"); // not an address: stays text
     expect(html.match(/class="feature-link broken"/g)).toHaveLength(2);
+  });
+});
+
+describe('cost bounds and stored HTML', () => {
+  // The three attacks of issue 10.
+  const NESTED_QUOTES = '>'.repeat(2500) + ' boom';
+  const DEEP_QUOTES = Array.from({ length: 4000 }, (_, i) => '> '.repeat(i + 1)).join('\n').slice(0, 20_000);
+  const NESTED_SQRT = '$' + '\\sqrt{'.repeat(300) + 'x' + '}'.repeat(300) + '$';
+  const ATTACKS = [
+    [NESTED_QUOTES, /too complex to show: nesting deeper than 16 levels/],
+    [DEEP_QUOTES, /too complex to show: nesting deeper than 16 levels/],
+    [NESTED_SQRT, /too complex to show: a formula longer than 1,000 characters/],
+  ] as const;
+
+  it('refuses the attacks of issue 10 when written, with a message, and stores nothing', async () => {
+    for (const [body, message] of ATTACKS) {
+      await expectCode(caller(bo).comment.post({ target: feature(15), body }), 'BAD_REQUEST', message);
+      await expectCode(caller(bo).comment.preview({ body }), 'BAD_REQUEST', message);
+      await expectCode(caller(bo).feature.preview({ body }), 'BAD_REQUEST', message);
+      await expectCode(
+        caller(bo).feature.edit({ model: 'synth', sae: '1-res', index: 15, label: 'x', body, summary: '', baseRevision: 0 }),
+        'BAD_REQUEST',
+        message,
+      );
+      await expectCode(caller(bo).hypothesis.create({ statement: 'hostile', body, features: ['synth/1-res/15'] }), 'BAD_REQUEST', message);
+    }
+    const { id } = await caller(bo).comment.post({ target: feature(15), body: 'A fine comment.' });
+    for (const [body, message] of ATTACKS) await expectCode(caller(bo).comment.edit({ id, body }), 'BAD_REQUEST', message);
+    const thread = await caller(bo).comment.thread(feature(15));
+    expect(thread.comments.map((c) => c.body)).toEqual(['A fine comment.']);
+    expect((await caller(bo).feature.get({ model: 'synth', sae: '1-res', index: 15 })).page.revision).toBe(0);
+  });
+
+  it('shows a placeholder for hostile text stored before the bounds, and the rest of the page as usual', async () => {
+    const db = getDb();
+    const saeId = pub.saes[0]!.id;
+    // rows as written before this version: no stored HTML, and no bound checked
+    const legacy = (body: string) => ({ threadKind: 'feature' as const, saeId, featureIndex: 16, authorId: bo.id, body });
+    const [quotes, fine, sqrt] = await db
+      .insert(comments)
+      .values([legacy(NESTED_QUOTES), legacy('Old but fine: [[synth/1-res/4]] and [[hidden/h-res/2]].'), legacy(NESTED_SQRT)])
+      .returning({ id: comments.id });
+    await db.insert(featurePages).values({ saeId, index: 16, label: 'old page', body: DEEP_QUOTES, revision: 1 });
+    const before = renderCount.value;
+    let t0 = performance.now();
+    const thread = await caller(vi).comment.thread(feature(16));
+    const page = await caller(null).feature.get({ model: 'synth', sae: '1-res', index: 16 });
+    expect(performance.now() - t0, 'first read, rendering the old rows').toBeLessThan(10_000);
+    const html = (id: string) => thread.comments.find((c) => c.id === id)!.html;
+    expect(html(quotes!.id)).toBe(
+      '<p class="render-refused"><em>This comment could not be shown (nesting deeper than 16 levels (quotes and lists inside each other)).</em></p>',
+    );
+    expect(html(sqrt!.id)).toContain('This comment could not be shown (a formula longer than 1,000 characters)');
+    expect(html(fine!.id)).toContain('<span class="feature-chip-label">quote marks</span>');
+    expect(html(fine!.id)).toContain('<a href="/hidden/h-res/2" class="feature-link broken" title="no such feature">');
+    expect(page.page.label).toBe('old page');
+    expect(page.page.html).toContain('This description could not be shown (nesting deeper than 16 levels');
+    expect((await caller(null).feature.current({ model: 'synth', sae: '1-res', index: 16 })).html).toContain('could not be shown');
+    expect(renderCount.value - before).toBe(4);
+    // what the first read rendered is stored: the next reads render nothing, and each reader still gets their chips
+    const stored = await db.select({ html: comments.bodyHtml }).from(comments).where(eq(comments.featureIndex, 16));
+    expect(stored.every((r) => r.html !== null)).toBe(true);
+    t0 = performance.now();
+    const again = await caller(cy).comment.thread(feature(16));
+    await caller(null).feature.get({ model: 'synth', sae: '1-res', index: 16 });
+    expect(performance.now() - t0).toBeLessThan(2_000);
+    expect(renderCount.value - before).toBe(4);
+    expect(again.comments.find((c) => c.id === fine!.id)!.html).toContain('<span class="feature-chip-label">secret label</span>');
+    // a hypothesis whose stored reasoning is hostile shows the placeholder in its place, the rest of its page as usual
+    const { id: hypothesisId } = await caller(bo).hypothesis.create({ statement: 'Old reasoning', body: 'fine', features: ['synth/1-res/16'] });
+    await db.update(hypotheses).set({ body: NESTED_SQRT, bodyHtml: null }).where(eq(hypotheses.id, hypothesisId));
+    const h = await caller(vi).hypothesis.get({ id: hypothesisId });
+    expect(h.statement).toBe('Old reasoning');
+    expect(h.html).toContain('This hypothesis could not be shown (a formula longer than 1,000 characters)');
+    // an edit of the hostile comment to something fine is accepted
+    await caller(bo).comment.edit({ id: quotes!.id, body: 'Fixed.' });
+    expect((await caller(bo).comment.thread(feature(16))).comments.find((c) => c.id === quotes!.id)!.html).toBe('<p>Fixed.</p>');
+  });
+
+  it('serves a thread of 50 comments from stored HTML, with the current labels, rendering nothing', async () => {
+    await labelFeatures(getDb(), pub.saes[0]!.id, [{ index: 18, label: 'first label' }], ada.id);
+    for (let i = 0; i < 50; i++) {
+      const body = `Comment ${i} on [[synth/1-res/18]] with *some* **markup**, $x_${i}^2$ and a footnote[^n].\n\n[^n]: note ${i}`;
+      await caller(bo).comment.post({ target: feature(17), body });
+    }
+    const before = renderCount.value;
+    const t0 = performance.now();
+    const thread = await caller(vi).comment.thread(feature(17));
+    const ms = performance.now() - t0;
+    expect(thread.comments).toHaveLength(50);
+    expect(renderCount.value).toBe(before);
+    expect(ms, 'reading 50 stored comments').toBeLessThan(3_000);
+    expect(thread.comments[7]!.html).toContain('<span class="feature-chip-label">first label</span>');
+    expect(thread.comments[7]!.html).toContain(`id="user-content-c${thread.comments[7]!.id.slice(0, 8)}r0-fn-n"`);
+    expect(JSON.stringify(thread).length).toBeLessThan(50 * 8_000);
+    // a new label shows at once, without re-rendering anything
+    await caller(ada).feature.edit({ model: 'synth', sae: '1-res', index: 18, label: 'second label', body: '', summary: '', baseRevision: 1 });
+    const after = await caller(vi).comment.thread(feature(17));
+    expect(after.comments.every((c) => c.html.includes('<span class="feature-chip-label">second label</span>'))).toBe(true);
+    expect(renderCount.value).toBe(before); // the edit's description is empty
+  });
+
+  it('never makes readers load an image: it shows as a link', async () => {
+    const { id } = await caller(bo).comment.post({ target: feature(19), body: 'Look: ![the plot](https://tracker.example/p.png?who=me)' });
+    const c = (await caller(vi).comment.thread(feature(19))).comments.find((x) => x.id === id)!;
+    expect(c.html).not.toContain('<img');
+    expect(c.html).toContain('<a href="https://tracker.example/p.png?who=me" class="image-link" rel="nofollow noopener noreferrer">image: the plot</a>');
   });
 });

@@ -1,12 +1,27 @@
 /**
  * server/markdown.ts without a database: feature links ([[...]], [[...|text]], bare paths, pasted URLs of this site
  * only), chips and broken links, mentions, maths, footnotes with per-text ids, and sanitising of hostile markdown
- * (tests/helpers/xss-payloads.ts): the HTML is parsed and every element and attribute checked.
+ * (tests/helpers/xss-payloads.ts): the HTML is parsed and every element and attribute checked. The cost bounds: the
+ * attacks of issue 10 (2.5 KB of nested quotes, 4,000 levels, 2 KB of nested \sqrt) and their kin are refused
+ * quickly and with a message, before any parse; stored HTML takes its chips without a parse; images are never loaded.
  */
 import type { Element, Root } from 'hast';
 import { fromHtml } from 'hast-util-from-html';
 import { describe, expect, it } from 'vitest';
-import { featureAddressOf, parseMarkdown, plainText, renderMarkdown, toHtml } from '@/server/markdown';
+import {
+  applyChips,
+  checkMarkdown,
+  featureAddressOf,
+  featuresInHtml,
+  MARKDOWN_LIMITS,
+  MarkdownRefused,
+  parseMarkdown,
+  plainText,
+  renderMarkdown,
+  renderStored,
+  renderStoredOrPlaceholder,
+  toHtml,
+} from '@/server/markdown';
 import { XSS_PAYLOADS } from '../helpers/xss-payloads';
 
 const HOSTS = ['lexicon.example.org', '127.0.0.1:3000'];
@@ -147,5 +162,108 @@ describe('sanitising hostile markdown', () => {
         expect(String(el.properties.style ?? '')).not.toContain('fixed');
       }
     }
+  });
+});
+
+/** Runs `f`, which must throw MarkdownRefused; its message and how long it took. */
+function refusal(f: () => unknown): { message: string; ms: number } {
+  const t0 = performance.now();
+  try {
+    f();
+  } catch (err) {
+    expect(err).toBeInstanceOf(MarkdownRefused);
+    return { message: (err as Error).message, ms: performance.now() - t0 };
+  }
+  throw new Error('not refused');
+}
+
+describe('cost bounds', () => {
+  // The three attacks of issue 10.
+  const NESTED_QUOTES = '>'.repeat(2500) + ' boom'; // 2.5 KB: overflowed the stack of the renderer (500 for everyone)
+  const DEEP_QUOTES = Array.from({ length: 4000 }, (_, i) => '> '.repeat(Math.min(i + 1, 4000))).join('\n').slice(0, 20_000); // 4,000 levels
+  const DEEP_QUOTES_ONE_LINE = '> '.repeat(4000) + 'x';
+  const NESTED_SQRT = '$' + '\\sqrt{'.repeat(300) + 'x' + '}'.repeat(300) + '$'; // 2 KB: 4 s and 1.1 MiB per reader
+
+  it('refuses the attacks of issue 10 quickly, before parsing, with a message naming the bound', () => {
+    expect(NESTED_SQRT.length).toBeGreaterThan(2000);
+    for (const [md, message] of [
+      [NESTED_QUOTES, /nesting deeper than 16 levels/],
+      [DEEP_QUOTES, /nesting deeper than 16 levels/],
+      [DEEP_QUOTES_ONE_LINE, /nesting deeper than 16 levels/],
+      [NESTED_SQRT, /a formula longer than 1,000 characters/],
+    ] as const) {
+      const r = refusal(() => renderStored(md));
+      expect(r.message).toMatch(message);
+      expect(r.ms, r.message).toBeLessThan(500);
+    }
+    // a shorter chain of roots is refused for its nesting, and lists nest like quotes
+    expect(refusal(() => renderStored('$' + '\\sqrt{'.repeat(40) + 'x' + '}'.repeat(40) + '$')).message).toMatch(/a formula nested deeper than 8 levels/);
+    expect(refusal(() => renderStored('- '.repeat(40) + 'x')).message).toMatch(/nesting deeper than 16 levels/);
+    expect(refusal(() => renderStored(Array.from({ length: 40 }, (_, i) => `${'  '.repeat(i)}- item`).join('\n'))).message).toMatch(/nesting deeper/);
+  });
+
+  it('bounds tables, brackets, emphasis, lines and maths per text', () => {
+    const table = (cols: number, rows: number) => `|${'a|'.repeat(cols)}\n|${'-|'.repeat(cols)}\n${'x\n'.repeat(rows)}`;
+    expect(refusal(() => checkMarkdown(table(100, 1))).message).toMatch(/a table wider than 64 columns/);
+    // rows are padded to the header's width: 10 KB used to render to 5 MB
+    expect(refusal(() => checkMarkdown(table(60, 1000))).message).toMatch(/tables with more than 10,000 cells/);
+    expect(refusal(() => checkMarkdown('['.repeat(40) + 'x')).message).toMatch(/brackets nested deeper than 32 levels/);
+    expect(refusal(() => checkMarkdown('*a '.repeat(3000))).message).toMatch(/more than 1,000 emphasis marks/);
+    expect(refusal(() => checkMarkdown('[a][b] '.repeat(1000))).message).toMatch(/more than 1,000 links/);
+    expect(refusal(() => checkMarkdown('a\n=\n'.repeat(60))).message).toMatch(/more than 50 heading underlines/);
+    expect(refusal(() => checkMarkdown('word\n'.repeat(2001))).message).toMatch(/more than 2,000 lines/);
+    expect(refusal(() => renderStored('$x$ '.repeat(MARKDOWN_LIMITS.formulas + 1))).message).toMatch(/more than 100 formulas/);
+    expect(refusal(() => renderStored(`$${'\\frac{a}{b}'.repeat(30)}$`)).message).toMatch(/more than 24 roots and fractions/);
+    // ordinary texts pass: prose, a table, a few formulas, quotes and lists, code with brackets
+    const ordinary = [
+      '# A heading\n\nSome *emphasis*, **strong**, ~~struck~~ and `code` [a link](https://example.org).',
+      table(5, 20),
+      '> a quote\n> > nested\n\n- a\n  - b\n    - c\n\n1. one\n2. two',
+      '$$\n\\sum_{i=1}^n \\frac{x_i}{\\sqrt{n}}\n$$',
+      '```lisp\n(defun f (x) (if (> x 0) (f (- x 1)) x))\n```',
+      '---\n\n***\n\n- - - - - - - - - - - - - - - - - - - -',
+    ].join('\n\n');
+    expect(() => renderStored(ordinary)).not.toThrow();
+  });
+
+  it('shows a placeholder for a stored text over the bounds, instead of failing', () => {
+    const { html, features } = renderStoredOrPlaceholder(NESTED_QUOTES, 'comment');
+    expect(html).toBe('<p class="render-refused"><em>This comment could not be shown (nesting deeper than 16 levels (quotes and lists inside each other)).</em></p>');
+    expect(features).toEqual([]);
+    // snippets of such a text are still plain text, from a bounded prefix
+    expect(plainText(`${'>'.repeat(30)} boom`, 20)).toBe('boom');
+    expect(plainText(NESTED_QUOTES, 20)).toBe('');
+  });
+});
+
+describe('stored HTML', () => {
+  it('keeps feature links neutral, and takes the reader’s chips without parsing markdown', () => {
+    const stored = renderStored('[[m/s/1]] and [my **words**](/m/s/2) and https://lexicon.example.org/m/s/1 and [[m/s/3]]', { hosts: HOSTS });
+    expect(stored.features.map((f) => `${f.model}/${f.sae}/${f.index}`)).toEqual(['m/s/1', 'm/s/2', 'm/s/3']);
+    expect(featuresInHtml(stored.html)).toEqual(stored.features);
+    const chips = new Map([['m/s/1', { label: 'quote <marks> & more' }], ['m/s/2', { label: 'x' }]]);
+    const html = applyChips(stored.html, chips);
+    expect(html).toContain(
+      '<a href="/m/s/1" class="feature-chip" data-feature="m/s/1"><span class="feature-chip-id">m/s/1</span><span class="feature-chip-label">quote &#x3C;marks> &#x26; more</span></a>',
+    );
+    expect(html).toContain('<span class="feature-chip-label">my <strong>words</strong></span>');
+    expect(html).toContain('<a href="https://lexicon.example.org/m/s/1" class="feature-chip" data-feature="m/s/1">');
+    expect(html).toContain('<a href="/m/s/3" class="feature-link broken" title="no such feature">m/s/3</a>');
+    expect(html).not.toContain('data-feature-link');
+    // the same HTML as rendering with the chips directly
+    expect(html).toBe(toHtml(parseMarkdown('[[m/s/1]] and [my **words**](/m/s/2) and https://lexicon.example.org/m/s/1 and [[m/s/3]]', HOSTS), { chips }));
+    // without a map: plain links
+    expect(applyChips(stored.html)).toContain('<a href="/m/s/1" class="feature-link">m/s/1</a>');
+    // user markup cannot pose as a neutral link: raw HTML is dropped, and text is escaped
+    const fake = renderStored('<a href="/x/y/1" class="feature-link" data-feature-link="x/y/1">t</a> `<a data-feature-link="x/y/2">`');
+    expect(featuresInHtml(fake.html)).toEqual([]);
+  });
+
+  it('never loads images: each becomes a link to it with its alt text', () => {
+    const html = renderMarkdown('![a cat](https://tracker.example/cat.png) and [![logo](https://x.example/l.png)](https://example.org) ![](/local.png)');
+    expect(html).not.toMatch(/<img/);
+    expect(html).toContain('<a href="https://tracker.example/cat.png" class="image-link" rel="nofollow noopener noreferrer">image: a cat</a>');
+    expect(html).toContain('<a href="https://example.org"><span class="image-link">image: logo</span></a>');
+    expect(html).toContain('<a href="/local.png" class="image-link" rel="nofollow noopener noreferrer">image: /local.png</a>');
   });
 });

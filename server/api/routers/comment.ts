@@ -1,7 +1,7 @@
 /** Discussions (server/comments.ts): read a thread, post, reply, edit, delete, and preview markdown with chips. */
 import { z } from 'zod';
 import { commentBodyInput, deleteComment, editComment, postComment, readThread, threadTargetInput } from '../../comments';
-import { renderWithChips, siteHosts } from '../../feature-links';
+import { previewWithChips, siteHosts } from '../../feature-links';
 import { createTRPCRouter, protectedProcedure, publicProcedure } from '../trpc';
 
 const commentId = z.string().uuid('not a comment id');
@@ -20,9 +20,8 @@ export const commentRouter = createTRPCRouter({
 
   delete: protectedProcedure.input(z.object({ id: commentId })).mutation(({ ctx, input }) => deleteComment(ctx.viewer, input.id)),
 
-  /** Markdown as a comment will show it (sanitised, chips for the features the viewer may see). */
+  /** Markdown as a comment will show it (sanitised, chips for the features the viewer may see); refused as a post would be. */
   preview: protectedProcedure.input(z.object({ body: z.string().max(20_000, 'the comment is longer than 20,000 characters') })).mutation(async ({ ctx, input }) => {
-    const [html] = await renderWithChips(ctx.db, ctx.viewer, [{ markdown: input.body, idPrefix: 'preview-' }], siteHosts(ctx.headers));
-    return { html: html! };
+    return { html: await previewWithChips(ctx.db, ctx.viewer, input.body, 'preview-', siteHosts(ctx.headers)) };
   }),
 });

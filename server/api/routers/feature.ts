@@ -13,11 +13,11 @@ import {
   vocabulary,
   type SaeAddress,
 } from '../../features';
-import { renderWithChips, siteHosts } from '../../feature-links';
+import { previewWithChips, siteHosts, withChips } from '../../feature-links';
 import { enqueueJob } from '../../jobs';
 import { getQueue } from '../../jobs/queue';
 import { tokenInput, type JobParams, type JobType } from '../../jobs/types';
-import { renderMarkdown } from '../../markdown';
+import { applyChips } from '../../markdown';
 import { featureAt, saeAt } from '../../visibility';
 import { createTRPCRouter, protectedProcedure, publicProcedure, type Context } from '../trpc';
 
@@ -48,21 +48,21 @@ export const featureRouter = createTRPCRouter({
     if (!page) throw new TRPCError({ code: 'NOT_FOUND', message: `no ${what}` });
     const level = await authorize(ctx.db, ctx.viewer, 'read', { sae: page.sae.id }, what);
     // the description's feature links as chips with the labels this viewer may see
-    [page.page.html] = await renderWithChips(ctx.db, ctx.viewer, [{ markdown: page.page.body, idPrefix: 'd-' }], siteHosts(ctx.headers));
-    return { ...page, can: permissions(level) };
+    const { storedHtml, ...description } = page.page;
+    const [html] = await withChips(ctx.db, ctx.viewer, [storedHtml ?? description.html]);
+    return { ...page, page: { ...description, html: html! }, can: permissions(level) };
   }),
 
   /** The label and description as they stand now (after an edit conflict: the version to merge with). */
   current: publicProcedure.input(address).query(async ({ ctx, input }) => {
     const sae = await saeOrThrow(ctx, input, 'read');
     const version = await currentPageVersion(ctx.db, sae.saeId, input.index);
-    return { ...version, html: renderMarkdown(version.body) };
+    return { ...version, html: applyChips(version.html) };
   }),
 
-  /** Markdown rendered as the page will show it (sanitised). */
+  /** Markdown rendered as the page will show it (sanitised); refused as a save would be. */
   preview: protectedProcedure.input(z.object({ body: z.string().max(100_000) })).mutation(async ({ ctx, input }) => {
-    const [html] = await renderWithChips(ctx.db, ctx.viewer, [{ markdown: input.body, idPrefix: 'd-' }], siteHosts(ctx.headers));
-    return { html: html! };
+    return { html: await previewWithChips(ctx.db, ctx.viewer, input.body, 'd-', siteHosts(ctx.headers)) };
   }),
 
   /** Saves the label and description as a new revision; refused (CONFLICT) when the page moved past baseRevision. */

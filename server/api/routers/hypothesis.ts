@@ -15,7 +15,7 @@ import {
   updateHypothesis,
   voteOnHypothesis,
 } from '../../hypotheses';
-import { renderWithChips, siteHosts } from '../../feature-links';
+import { siteHosts, withChips } from '../../feature-links';
 import { parseFeatureAddress } from '../../search';
 import { createTRPCRouter, protectedProcedure, publicProcedure } from '../trpc';
 
@@ -60,7 +60,7 @@ export const hypothesisRouter = createTRPCRouter({
   get: publicProcedure.input(z.object({ id })).query(async ({ ctx, input }) => {
     const hypothesis = await getHypothesis(ctx.db, ctx.viewer, input.id);
     const [[html], evidence] = await Promise.all([
-      renderWithChips(ctx.db, ctx.viewer, [{ markdown: hypothesis.body, idPrefix: 'h-' }], siteHosts(ctx.headers)),
+      withChips(ctx.db, ctx.viewer, [hypothesis.html]),
       listEvidence(ctx.db, ctx.viewer, input.id),
     ]);
     return { ...hypothesis, html: html!, evidence };
