@@ -46,7 +46,7 @@ export async function registerSae(db: Db, model: ModelRow, dir: string, options:
   const lm = await loadModel(model.path);
   const sae = await loadSae(absolute);
   try {
-    validateSaeForModel(sae, { hookNames: lm.hookNames, dModel: lm.config.dModel, dMlp: lm.config.dMlp });
+    validateSaeForModel(sae, { ...lm.config, hookNames: lm.hookNames });
     const slug = options.slug ?? defaultSaeSlug(sae.cfg.hookName);
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(slug)) throw new InputError(`SAE slug "${slug}" may only use letters, digits, '.', '_' and '-'`);
     const check = await runImportCheck(lm, sae);

@@ -40,7 +40,7 @@ function logits(ids: number[][], options = {}): number[][][] {
 function capture(ids: number[][], name: string, options = {}): number[][][] {
   const { logits, cache } = model.forward(ids, { capture: [name], ...options });
   logits?.dispose();
-  const values = cache.get(name)!.arraySync();
+  const values = (cache.get(name) as tf.Tensor3D).arraySync();
   tf.dispose([...cache.values()]);
   return values;
 }
@@ -99,7 +99,7 @@ describe('hook points', () => {
     const seq = fixture.sequences[1];
     const { logits, cache } = model.forward([seq.ids], { capture: [HOOK], stopAt: HOOK });
     expect(logits).toBeUndefined();
-    expectClose(cache.get(HOOK)!.arraySync()[0], seq.hook_in);
+    expectClose((cache.get(HOOK) as tf.Tensor3D).arraySync()[0], seq.hook_in);
     tf.dispose([...cache.values()]);
   });
 

@@ -31,11 +31,11 @@ export async function* collectHookActivations(
   }
 }
 
-/** The width of the activation at `hookName` (d_model, d_mlp, ...), from a one-token forward pass. */
+/** The width of one token's activation at `hookName` (d_model, d_mlp, heads·d_head, ...), from a one-token forward pass. */
 export function hookWidth(model: LanguageModel, hookName: string): number {
   const { cache } = model.forward([[model.tokenizer.bosId]], { capture: [hookName], stopAt: hookName });
   const act = cache.get(hookName)!;
-  const width = act.shape[2];
+  const width = act.size;
   tf.dispose([...cache.values()]);
   return width;
 }
