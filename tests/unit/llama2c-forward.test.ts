@@ -58,7 +58,7 @@ describe('stories260K forward pass against llama2.c', () => {
     expect(model.config).toMatchObject({
       architecture: 'llama', dModel: 64, nLayers: 5, nHeads: 8, nKvHeads: 4, dMlp: 172, vocabSize: 512, contextLength: 512,
     });
-    expect(model.hookNames).toHaveLength(1 + 5 * 6 + 1);
+    expect(model.hookNames).toHaveLength(1 + 5 * 16 + 1);
     expect(model.unembed.shape).toEqual([64, 512]);
     expect(model.mlpOut(4).shape).toEqual([172, 64]);
   });

@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +13,7 @@ import { computeDashboards } from '@/workers/dashboards/compute';
 import { nextTokenLosses } from '@/workers/dashboards/losses';
 import { loadModel } from '@/workers/model/load';
 import type { LanguageModel } from '@/workers/model/types';
+import { parseSaeConfig } from '@/workers/sae/config';
 import { loadSae, validateSaeForModel } from '@/workers/sae/load';
 import type { Sae } from '@/workers/sae/sae';
 import { STORIES_DIR } from '../shared';
@@ -190,6 +193,38 @@ describe('skip transcoder (blocks.0.ln2.hook_normalized → blocks.0.hook_mlp_ou
     const out = expected.sequences.flatMap((s) => s.transcoder.out.slice(0, 10));
     const mse = target.flat().reduce((sum, v, i) => sum + (v - out.flat()[i]) ** 2, 0) / target.flat().length;
     expect(sae.mse).toBeCloseTo(mse, 3);
+  });
+});
+
+describe('SAEs at hooks they cannot read', () => {
+  const host = () => ({ ...model.config, hookNames: model.hookNames });
+  const at = (raw: Record<string, unknown>) => {
+    const cfg = parseSaeConfig({ architecture: 'standard', d_in: 64, d_sae: 8, ...raw });
+    return { cfg, dIn: cfg.dIn, dSae: cfg.dSae } as Sae;
+  };
+
+  it('a per-head hook needs reshape_activations "hook_z"; patterns are no SAE input; widths are heads·d_head', () => {
+    expect(() => validateSaeForModel(at({ hook_name: 'blocks.1.attn.hook_z', reshape_activations: 'none' }), host())).toThrow(
+      /SAE hook "blocks.1.attn.hook_z" \(cfg.json hook_name\) is per attention head; an SAE there needs reshape_activations "hook_z"/,
+    );
+    expect(() => validateSaeForModel(at({ hook_name: 'blocks.1.attn.hook_pattern' }), host())).toThrow(/holds attention patterns/);
+    expect(() => validateSaeForModel(at({ hook_name: 'blocks.1.attn.hook_z', d_in: 16 }), host())).toThrow(
+      /SAE d_in = 16 does not match the width of "blocks.1.attn.hook_z" in this model \(n_heads·d_head = 64\)/,
+    );
+    // before SAELens 6 a hook_z SAE had no reshape_activations: its hook name says it
+    expect(at({ hook_name: 'blocks.1.attn.hook_z' }).cfg.reshapeActivations).toBe('hook_z');
+  });
+
+  it('a transcoder is read with its decoder d_out wide', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'lexicon-kinds-'));
+    try {
+      await cp(path.join(REFERENCE_DIR, 'skip-transcoder'), dir, { recursive: true });
+      const cfg = JSON.parse(await readFile(path.join(dir, 'cfg.json'), 'utf8'));
+      await writeFile(path.join(dir, 'cfg.json'), JSON.stringify({ ...cfg, d_out: 32 }));
+      await expect(loadSae(dir)).rejects.toThrow(/tensor "W_dec" has shape \[48, 64\], expected \[d_sae, d_out\] = \[48, 32\]/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

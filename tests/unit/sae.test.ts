@@ -299,7 +299,7 @@ describe('config parsing', () => {
     expect(bad(cfg6('standard', { d_sae: -3 }))).toThrow(/field "d_sae".*got -3/);
     expect(bad(cfg6('standard', {}, { hook_name: 42 }))).toThrow(/field "metadata\.hook_name".*got 42/);
     expect(bad(cfg6('standard', { normalize_activations: 'whiten' }))).toThrow(/field "normalize_activations"/);
-    expect(bad(cfg6('standard', { reshape_activations: 'hook_z' }))).toThrow(/field "reshape_activations": "hook_z" concatenates attention heads, but hook_name is "blocks.3.hook_resid_pre"/);
+    expect(bad(cfg6('standard', { reshape_activations: 'hook_z' }))).toThrow(/field "reshape_activations": "hook_z" concatenates attention heads, but hook_name is "blocks.1.hook_resid_post", not an attn.hook_z/);
     expect(bad(cfg6('standard', { reshape_activations: 'hook_q' }))).toThrow(/field "reshape_activations"/);
     expect(bad(cfg6('matryoshka'))).toThrow(/field "architecture": unknown SAE architecture "matryoshka" \(supported: standard, topk, jumprelu, gated, transcoder, skip_transcoder, jumprelu_transcoder, jumprelu_skip_transcoder\)/);
     // what SAELens writes but we cannot read is named, with the reason
