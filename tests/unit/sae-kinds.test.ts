@@ -17,6 +17,7 @@ import { parseSaeConfig } from '@/workers/sae/config';
 import { loadSae, validateSaeForModel } from '@/workers/sae/load';
 import type { Sae } from '@/workers/sae/sae';
 import { STORIES_DIR } from '../shared';
+import { lexicon } from './cli-helpers';
 import { expectClose, GPT2_TINY_DIR } from './gpt2-helpers';
 
 /**
@@ -133,6 +134,19 @@ describe('hook_z SAE (reshape_activations "hook_z")', () => {
       expect(Math.abs(dfa.sources.reduce((a, b) => a + b, 0) + dfa.bias - dfa.pre)).toBeLessThan(1e-4);
     });
   }
+
+  it('the dfa command prints the same attribution as JSON', async () => {
+    const seq = expected.sequences[1];
+    const { feature, position, sources } = seq.hook_z_sae.dfa;
+    const { code, stdout, stderr } = await lexicon(
+      'dfa', '--token-ids', seq.ids.join(','), '--feature', String(feature), '--position', String(position),
+      '--model', GPT2_TINY_DIR, '--sae', path.join(REFERENCE_DIR, 'hook-z-sae'), '--json',
+    );
+    expect(code, stderr).toBe(0);
+    const result = JSON.parse(stdout);
+    expect(result).toMatchObject({ feature, position });
+    expectClose(result.sources, sources);
+  });
 
   it('DFA defaults to the position where the feature is largest, and refuses SAEs not on hook_z', () => {
     const seq = expected.sequences[0];
