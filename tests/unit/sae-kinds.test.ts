@@ -14,6 +14,7 @@ import { nextTokenLosses } from '@/workers/dashboards/losses';
 import { loadModel } from '@/workers/model/load';
 import type { LanguageModel } from '@/workers/model/types';
 import { parseSaeConfig } from '@/workers/sae/config';
+import { importCheck } from '@/workers/sae/import-check';
 import { loadSae, validateSaeForModel } from '@/workers/sae/load';
 import type { Sae } from '@/workers/sae/sae';
 import { STORIES_DIR } from '../shared';
@@ -183,6 +184,24 @@ describe('skip transcoder (blocks.0.ln2.hook_normalized → blocks.0.hook_mlp_ou
       expect(Math.max(...ablation.lossAblated.map((l, t) => Math.abs(l - ablation.lossClean[t])))).toBeGreaterThan(1e-3);
     });
   }
+
+  it('the import check scores a transcoder against its output hook and has no flag to flip', () => {
+    const rows = (hook: string) => {
+      const { cache } = model.forward(expected.sequences.map((seq) => seq.ids.slice(0, 10)), { capture: [hook], stopAt: hook });
+      const x = cache.get(hook)!;
+      const out = tf.reshape(x, [-1, 64]) as tf.Tensor2D;
+      x.dispose();
+      return out;
+    };
+    const [X, Y] = [rows('blocks.0.ln2.hook_normalized'), rows('blocks.0.hook_mlp_out')];
+    const check = importCheck(X, transcoder, Y);
+    const target = expected.sequences.flatMap((seq) => seq.transcoder.target.slice(0, 10)).flat();
+    const out = expected.sequences.flatMap((seq) => seq.transcoder.out.slice(0, 10)).flat();
+    const mse = target.reduce((sum, v, i) => sum + (v - out[i]) ** 2, 0) / target.length;
+    expect(check.asGiven.mse).toBeCloseTo(mse, 3);
+    expect(check.flipped).toBeUndefined();
+    tf.dispose([X, Y]);
+  });
 
   it('steering writes at the output hook: x_out + c·W_dec[f] at every position', () => {
     const seq = expected.sequences[0];

@@ -366,7 +366,7 @@ describe('import check on a synthetic SAE', () => {
 
     const wrong = await saeFrom('lossless-wrong', cfg(false), losslessTensors());
     const bad = importCheck(x, wrong);
-    expect(bad.flipped.varianceExplained).toBeCloseTo(1, 5);
+    expect(bad.flipped!.varianceExplained).toBeCloseTo(1, 5);
     expect(bad.asGiven.varianceExplained).toBeLessThan(0);
     expect(bad.warnings).toHaveLength(2);
     expect(bad.warnings[0]).toMatch(/^apply_b_dec_to_input is almost certainly wrong: cfg.json says false, but with true/);
