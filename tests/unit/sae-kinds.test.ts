@@ -220,12 +220,15 @@ describe('skip transcoder (blocks.0.ln2.hook_normalized → blocks.0.hook_mlp_ou
 
   it('dashboards: the reconstruction is scored against the output hook', async () => {
     const contexts = expected.sequences.map((s) => s.ids.slice(0, 10));
-    const { sae } = await computeDashboards({ model, sae: transcoder, contexts, features: [0, 1], topK: 2 });
+    const { sae, features } = await computeDashboards({ model, sae: transcoder, contexts, features: [0, 1], topK: 2 });
     // the transcoder is random, so its error against hook_mlp_out is large but finite; scored against its input it would differ
     const target = expected.sequences.flatMap((s) => s.transcoder.target.slice(0, 10));
     const out = expected.sequences.flatMap((s) => s.transcoder.out.slice(0, 10));
     const mse = target.flat().reduce((sum, v, i) => sum + (v - out.flat()[i]) ** 2, 0) / target.flat().length;
     expect(sae.mse).toBeCloseTo(mse, 3);
+    // the D/E projection compares vectors at one hook: not defined across a transcoder's two
+    expect(features.map((f) => [f.deDot, f.deCos])).toEqual([[0, 0], [0, 0]]);
+    expect(features[0].decoderNorm).toBeGreaterThan(0);
   });
 });
 
