@@ -188,6 +188,11 @@ def tc_forward(x):
     return pre, acts, acts @ TC['W_dec'] + TC['b_dec'] + x @ TC['W_skip'].T
 
 
+def top10(values):
+    order = np.argsort(-values, kind='stable')[:10]
+    return [[int(i), r(values[i])] for i in order]
+
+
 def dfa(v, pattern, feature, position):
     """SAEDashboard's direct feature attribution of a hook_z feature at one destination position: for each source
     position s, sum over heads of pattern[h, position, s] · (v[s, h] · W_enc[h's slice, feature])."""
@@ -212,6 +217,8 @@ expected = {
                       'out = acts @ W_dec + b_dec + x @ W_skip.T, approximating blocks.0.hook_mlp_out',
         'ablation': 'zero-ablation of one feature at the output hook, every position: act_out - acts[:, f] * W_dec[f] '
                     '(per head for hook_z), then the model runs on; per_token_loss as in gpt2-tiny-a/expected.json',
+        'logit_weights': 'raw direct path of the hook_z feature: W_dec[f] @ W_O @ W_U, W_O = h.1.attn.c_proj.weight '
+                         '(heads concatenated), W_U = wte.T, no final LayerNorm; top10 as [token_id, value]',
         'dfa': 'for the hook_z feature at `position`: sources[s] = sum_h pattern[h, position, s] * '
                '(v[s, h] . W_enc[h*d_head:(h+1)*d_head, feature]); sum(sources) + bias = pre, '
                'bias = b_enc[f] - b_dec . W_enc[:, f]',
@@ -237,6 +244,8 @@ for name, ids in SEQUENCES.items():
         'acts': r(z_acts),
         'min_abs_pre': r(np.abs(z_pre).min()),
         'ablation': {'feature': f_z, 'per_token_loss': r(losses(forward(ids, ablate_z)[0], ids))},
+        # raw logit weights (no final LayerNorm folded in): W_dec[f] through W_O (c_proj, without its bias) to W_U
+        'logit_weights': {'feature': f_z, 'top10': top10(Z_SAE['W_dec'][f_z] @ W['h.1.attn.c_proj.weight'] @ W['wte.weight'].T)},
         'dfa': {'feature': f_z, 'position': position, 'pre': r(z_pre[position, f_z]), 'bias': r(bias),
                 'sources': r(sources)},
     }

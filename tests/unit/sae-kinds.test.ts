@@ -5,8 +5,10 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ablateFeature } from '@/workers/analyses/ablate';
+import { tidyData } from '@/workers/analyses/common';
 import { featureActivations } from '@/workers/analyses/activations';
 import { directFeatureAttribution } from '@/workers/analyses/dfa';
+import { directionLogits, rankLogits } from '@/workers/analyses/logit-weights';
 import { steer } from '@/workers/analyses/steer';
 import { initBackend } from '@/workers/backend';
 import { computeDashboards } from '@/workers/dashboards/compute';
@@ -40,6 +42,7 @@ interface KindsSequence {
     acts: number[][];
     ablation: { feature: number; per_token_loss: number[] };
     dfa: { feature: number; position: number; pre: number; bias: number; sources: number[] };
+    logit_weights: { feature: number; top10: [number, number][] };
   };
   transcoder: { acts: number[][]; out: number[][]; target: number[][]; ablation: { feature: number; per_token_loss: number[] } };
 }
@@ -135,6 +138,13 @@ describe('hook_z SAE (reshape_activations "hook_z")', () => {
       expect(Math.abs(dfa.sources.reduce((a, b) => a + b, 0) + dfa.bias - dfa.pre)).toBeLessThan(1e-4);
     });
   }
+
+  it('logit weights go through the attention output W_O (raw direct path)', () => {
+    const { feature, top10 } = expected.sequences[0].hook_z_sae.logit_weights;
+    const [ranked] = tidyData(() => rankLogits(directionLogits(model, hookZ, tf.gather(hookZ.weights.W_dec, [feature])), 10));
+    expect(ranked.top.map((w) => w.id)).toEqual(top10.map(([id]) => id));
+    expectClose(ranked.top.map((w) => w.value), top10.map(([, value]) => value));
+  });
 
   it('the dfa command prints the same attribution as JSON', async () => {
     const seq = expected.sequences[1];
