@@ -18,6 +18,8 @@ import type { LanguageModel } from '@/workers/model/types';
 import { parseSaeConfig } from '@/workers/sae/config';
 import { importCheck } from '@/workers/sae/import-check';
 import { loadSae, validateSaeForModel } from '@/workers/sae/load';
+import { writeSaeLensDirectory } from '@/workers/sae/save';
+import { trainSaeAtHook } from '@/workers/sae/train-at-hook';
 import type { Sae } from '@/workers/sae/sae';
 import { STORIES_DIR } from '../shared';
 import { lexicon } from './cli-helpers';
@@ -239,6 +241,29 @@ describe('skip transcoder (blocks.0.ln2.hook_normalized → blocks.0.hook_mlp_ou
     // the D/E projection compares vectors at one hook: not defined across a transcoder's two
     expect(features.map((f) => [f.deDot, f.deCos])).toEqual([[0, 0], [0, 0]]);
     expect(features[0].decoderNorm).toBeGreaterThan(0);
+  });
+});
+
+describe('training at attn.hook_z', () => {
+  it('trains on the heads concatenated, writes reshape_activations "hook_z", and the SAE loads for the model', async () => {
+    const contexts = expected.sequences.map((seq) => seq.ids.slice(0, 10));
+    const trained = await trainSaeAtHook(model, contexts, { hookName: 'blocks.0.attn.hook_z', dSae: 16, architecture: 'standard', steps: 5, batchSize: 8 });
+    expect(trained.dIn).toBe(64);
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'lexicon-kinds-'));
+    try {
+      await writeSaeLensDirectory(dir, trained.weights, {
+        architecture: 'standard', modelName: 'gpt2-tiny-a', hookName: 'blocks.0.attn.hook_z', prependBos: false, contextSize: 16, datasetPath: 'test',
+      });
+      const sae = await loadSae(dir);
+      expect(sae.cfg.reshapeActivations).toBe('hook_z');
+      expect(() => validateSaeForModel(sae, { ...model.config, hookNames: model.hookNames })).not.toThrow();
+      sae.dispose();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    await expect(trainSaeAtHook(model, contexts, { hookName: 'blocks.0.attn.hook_pattern', dSae: 16, architecture: 'standard', steps: 1 })).rejects.toThrow(
+      /an SAE needs one vector per token; "blocks.0.attn.hook_pattern" is not one/,
+    );
   });
 });
 

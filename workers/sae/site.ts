@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { InputError } from '../errors';
 import type { Activation, HookFn } from '../model/types';
 import type { Sae } from './sae';
 
@@ -38,4 +39,14 @@ export function tokenVectorHook(fn: (x: tf.Tensor3D) => tf.Tensor3D | void): Hoo
     const out = fn(tokenVectors(act));
     return out && (act.rank === 3 ? out : (tf.reshape(out, act.shape) as Activation));
   };
+}
+
+/**
+ * Refuses hooks an SAE cannot be trained or evaluated on: attention patterns and scores (a row per query, not a
+ * vector per token) and per-head q, k, v (SAELens reshapes only hook_z's heads into one vector).
+ */
+export function checkSaeHook(hookName: string): void {
+  if (/\.attn\.hook_(q|k|v|pattern|attn_scores)$/.test(hookName)) {
+    throw new InputError(`an SAE needs one vector per token; "${hookName}" is not one (of the attention hooks, only attn.hook_z, heads concatenated, is)`);
+  }
 }
