@@ -148,6 +148,21 @@ describe('hook_z SAE (reshape_activations "hook_z")', () => {
     expectClose(ranked.top.map((w) => w.value), top10.map(([, value]) => value));
   });
 
+  it('dashboards: examples, evals and top-example ablations at hook_z, leaving no tensors behind', async () => {
+    const contexts = expected.sequences.map((seq) => seq.ids.slice(0, 10));
+    const before = tf.memory().numTensors;
+    const { features, sae } = await computeDashboards({ model, sae: hookZ, contexts, features: [expected.sequences[0].hook_z_sae.dfa.feature], topK: 2, ablateTopExamples: true });
+    expect(tf.memory().numTensors).toBe(before);
+    const acts = expected.sequences.flatMap((seq) => seq.hook_z_sae.acts.slice(0, 10).map((row) => row[features[0].index]));
+    expect(features[0].maxAct).toBeCloseTo(Math.max(...acts), 4);
+    expect(features[0].topExampleAblation).toHaveLength(2);
+    expect(sae.ceSpliced).not.toBeNull();
+    // a second pass over cached evals reads the hook again (heads concatenated)
+    const again = await computeDashboards({ model, sae: hookZ, contexts, features: [features[0].index], topK: 2, evals: sae });
+    expect(again.features[0].maxAct).toBeCloseTo(features[0].maxAct, 5);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('the dfa command prints the same attribution as JSON', async () => {
     const seq = expected.sequences[1];
     const { feature, position, sources } = seq.hook_z_sae.dfa;

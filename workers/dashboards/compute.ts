@@ -243,7 +243,7 @@ class DashboardRun {
         });
       });
     } finally {
-      tf.dispose([logits!, ...cache.values()]);
+      tf.dispose([logits!, x, ...cache.values()]); // x is a cached tensor, or for hook_z a reshape of one
     }
   }
 
@@ -304,7 +304,10 @@ class DashboardRun {
     const cached = this.s.hookCache?.get(first, ids.length);
     if (cached) return cached;
     const { cache } = this.clock.time('model', () => this.s.model.forward(ids, { capture: [this.hook], stopAt: this.hook }));
-    return tokenVectors(cache.get(this.hook)!);
+    const act = cache.get(this.hook)!;
+    const x = tokenVectors(act);
+    if (x !== act) act.dispose(); // the reshape keeps the data
+    return x;
   }
 
   /** The computed features' columns of the activations [n, d_sae]. */
