@@ -69,10 +69,15 @@ D = W['wte.weight'].shape[1]
 D_HEAD = D // N_HEADS
 
 
-def layer_norm(x, w, b):
+def normalize(x):
+    """LayerNorm before its weight and bias: TransformerLens's hook_normalized."""
     mean = x.mean(-1, keepdims=True)
     var = ((x - mean) ** 2).mean(-1, keepdims=True)
-    return (x - mean) / np.sqrt(var + EPS) * w + b
+    return (x - mean) / np.sqrt(var + EPS)
+
+
+def layer_norm(x, w, b):
+    return normalize(x) * w + b
 
 
 def gelu_new(x):
@@ -96,7 +101,7 @@ def forward(ids, hooks=None):
         p = f'h.{l}.'
         b = f'blocks.{l}.'
         x = at(b + 'hook_resid_pre', x)
-        h = at(b + 'ln1.hook_normalized', layer_norm(x, W[p + 'ln_1.weight'], W[p + 'ln_1.bias']))
+        h = at(b + 'ln1.hook_normalized', normalize(x)) * W[p + 'ln_1.weight'] + W[p + 'ln_1.bias']
         qkv = h @ W[p + 'attn.c_attn.weight'] + W[p + 'attn.c_attn.bias']
         q, k, v = (qkv[:, i * D:(i + 1) * D].reshape(T, N_HEADS, D_HEAD) for i in range(3))  # [pos, head, d_head]
         q = at(b + 'attn.hook_q', q)
@@ -110,7 +115,7 @@ def forward(ids, hooks=None):
         z = at(b + 'attn.hook_z', np.einsum('hqk,khd->qhd', pattern, v))
         attn_out = at(b + 'hook_attn_out', z.reshape(T, D) @ W[p + 'attn.c_proj.weight'] + W[p + 'attn.c_proj.bias'])
         x = at(b + 'hook_resid_mid', x + attn_out)
-        h2 = at(b + 'ln2.hook_normalized', layer_norm(x, W[p + 'ln_2.weight'], W[p + 'ln_2.bias']))
+        h2 = at(b + 'ln2.hook_normalized', normalize(x)) * W[p + 'ln_2.weight'] + W[p + 'ln_2.bias']
         pre = at(b + 'mlp.hook_pre', h2 @ W[p + 'mlp.c_fc.weight'] + W[p + 'mlp.c_fc.bias'])
         post = at(b + 'mlp.hook_post', gelu_new(pre))
         mlp_out = at(b + 'hook_mlp_out', post @ W[p + 'mlp.c_proj.weight'] + W[p + 'mlp.c_proj.bias'])
@@ -210,7 +215,8 @@ expected = {
     'definitions': {
         'hooks': 'TransformerLens names and shapes without the batch axis: hook_q/k/v/z [pos, head, d_head]; '
                  'hook_attn_scores / hook_pattern [head, query_pos, key_pos] (scores scaled by 1/sqrt(d_head), '
-                 'masked entries null = -inf); ln*.hook_normalized the LayerNorm output including weight and bias',
+                 'masked entries null = -inf); ln1/ln2.hook_normalized (x - mean) / sqrt(var + eps), before the '
+                 'LayerNorm weight and bias, as TransformerLens (which folds them into the next layer by default)',
         'hook_z_sae': 'standard SAE on blocks.1.attn.hook_z with heads concatenated (head-major): '
                       'acts = relu((z - b_dec) @ W_enc + b_enc)',
         'transcoder': 'skip transcoder: acts = relu(x @ W_enc + b_enc) with x = blocks.0.ln2.hook_normalized; '

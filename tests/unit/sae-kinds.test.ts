@@ -335,6 +335,8 @@ describe('Llama hooks (stories260K)', () => {
       expect(get('attn.hook_pattern').shape).toEqual([1, nHeads, 8, 8]);
       expect(get('attn.hook_z').shape).toEqual([1, 8, nHeads, hd]);
       expect(get('mlp.hook_pre').shape).toEqual([1, 8, dMlp]);
+      // ln hook_normalized is before the RMSNorm weight: unit root-mean-square per token (up to eps)
+      expectClose(tf.mean(tf.square(get('ln1.hook_normalized')), -1).dataSync(), new Array(8).fill(1), 1e-3, 0);
       // every pattern row sums to 1 over the keys it may see
       expectClose(tf.sum(get('attn.hook_pattern'), -1).dataSync(), new Array(nHeads * 8).fill(1), 1e-5, 0);
       // hook_z·W_O is hook_attn_out; silu(hook_pre)·hook_pre_linear is hook_post

@@ -134,10 +134,12 @@ export class Gpt2Model implements LanguageModel {
     const eps = this.config.layerNormEps;
     const hook = (name: (typeof BLOCK_HOOKS)[number], act: tf.Tensor3D) => hooks.at(name, act);
     const residPre = hook('hook_resid_pre', resid);
-    const attnIn = hook('ln1.hook_normalized', layerNorm(residPre, w.ln1, eps));
+    // ln1/ln2.hook_normalized are before the LayerNorm's weight and bias, as TransformerLens (which folds them into
+    // the next layer by default, so SAEs and transcoders trained there read exactly this)
+    const attnIn = scaleAndShift(hook('ln1.hook_normalized', normalize(residPre, eps)), w.ln1);
     const attnOut = hook('hook_attn_out', this.attention(attnIn, w, hooks));
     const residMid = hook('hook_resid_mid', tf.add(residPre, attnOut));
-    const mlpIn = hook('ln2.hook_normalized', layerNorm(residMid, w.ln2, eps));
+    const mlpIn = scaleAndShift(hook('ln2.hook_normalized', normalize(residMid, eps)), w.ln2);
     const pre = hook('mlp.hook_pre', conv1d(mlpIn, w.mlpIn));
     const post = hook('mlp.hook_post', geluNew(pre));
     const mlpOut = hook('hook_mlp_out', conv1d(post, w.mlpOut));
@@ -171,9 +173,17 @@ function swapHeadAndPos(t: tf.Tensor4D): tf.Tensor4D {
 
 /** LayerNorm over the last axis with biased variance, as torch.nn.LayerNorm. */
 function layerNorm(x: tf.Tensor3D, w: LayerNormWeights, eps: number): tf.Tensor3D {
+  return scaleAndShift(normalize(x, eps), w);
+}
+
+/** (x − mean) / √(variance + eps): LayerNorm before its weight and bias. */
+function normalize(x: tf.Tensor3D, eps: number): tf.Tensor3D {
   const { mean, variance } = tf.moments(x, -1, true);
-  const normalized = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
-  return tf.add(tf.mul(normalized, w.weight), w.bias);
+  return tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
+}
+
+function scaleAndShift(x: tf.Tensor3D, w: LayerNormWeights): tf.Tensor3D {
+  return tf.add(tf.mul(x, w.weight), w.bias);
 }
 
 /** Hugging Face Conv1D: x·W + b on the last axis. */

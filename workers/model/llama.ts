@@ -57,9 +57,10 @@ export function disposeLlamaWeights(weights: LlamaWeights): void {
 }
 
 /**
- * Hook points of one block, in forward order (TransformerLens names without the `blocks.L.` prefix). The norms'
- * hook_normalized include the RMSNorm weight; hook_q and hook_k are before RoPE, in llama2.c's interleaved-pair
- * order within each head (a Hugging Face checkpoint's rows are permuted into it, see LlamaBlockWeights).
+ * Hook points of one block, in forward order (TransformerLens names without the `blocks.L.` prefix). ln1/ln2
+ * hook_normalized are before the RMSNorm weight, as TransformerLens (which folds the weight into the next layer by
+ * default, so SAEs trained there read exactly this); hook_q and hook_k are before RoPE, in llama2.c's
+ * interleaved-pair order within each head (a Hugging Face checkpoint's rows are permuted into it, see LlamaBlockWeights).
  */
 const BLOCK_HOOKS = [
   'hook_resid_pre',
@@ -239,10 +240,11 @@ export class LlamaModel implements LanguageModel {
     this.params.blocks.forEach((w, l) => {
       const { at } = points.block(l);
       x = at('hook_resid_pre', x);
-      const attnIn = at('ln1.hook_normalized', rmsNorm(x, w.attnNorm, eps));
+      // ln1/ln2.hook_normalized are before the RMSNorm weight, as TransformerLens (see BLOCK_HOOKS)
+      const attnIn = tf.mul<tf.Tensor3D>(at('ln1.hook_normalized', rmsNormalize(x, eps)), w.attnNorm);
       const attnOut = at('hook_attn_out', this.attention(attnIn, w, rope, points.block(l)));
       x = at('hook_resid_mid', tf.add(x, attnOut));
-      const h = at('ln2.hook_normalized', rmsNorm(x, w.mlpNorm, eps));
+      const h = tf.mul<tf.Tensor3D>(at('ln2.hook_normalized', rmsNormalize(x, eps)), w.mlpNorm);
       const gate = at('mlp.hook_pre', linear(h, w.w1));
       const post = at('mlp.hook_post', tf.mul<tf.Tensor3D>(silu(gate), at('mlp.hook_pre_linear', linear(h, w.w3))));
       const mlpOut = at('hook_mlp_out', linear(post, w.w2));
@@ -308,8 +310,13 @@ function linear(x: tf.Tensor3D, w: tf.Tensor2D): tf.Tensor3D {
 }
 
 function rmsNorm(x: tf.Tensor3D, weight: tf.Tensor1D, eps: number): tf.Tensor3D {
+  return tf.mul(rmsNormalize(x, eps), weight);
+}
+
+/** x / √(mean(x²) + eps): RMSNorm before its weight. */
+function rmsNormalize(x: tf.Tensor3D, eps: number): tf.Tensor3D {
   const meanSquare = tf.mean(tf.square(x), -1, true);
-  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(meanSquare, eps))), weight);
+  return tf.mul(x, tf.rsqrt(tf.add(meanSquare, eps)));
 }
 
 function silu(x: tf.Tensor3D): tf.Tensor3D {
