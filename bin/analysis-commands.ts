@@ -2,6 +2,7 @@ import path from 'node:path';
 import { ablateFeature, type AblationMode } from '../workers/analyses/ablate';
 import { featureActivations } from '../workers/analyses/activations';
 import { checkSaeForModel } from '../workers/analyses/common';
+import { directFeatureAttribution } from '../workers/analyses/dfa';
 import { COMPOSE_MODES, type Compose, type ComposedDirection, type FeatureDirection } from '../workers/analyses/direction';
 import { featureStats } from '../workers/analyses/feature-stats';
 import { logitWeights } from '../workers/analyses/logit-weights';
@@ -73,6 +74,26 @@ export const analysisCommands: Record<string, Command> = {
               return `${JSON.stringify(up.piece).padEnd(16)} ${fixed(up.value).padStart(9)}    ${JSON.stringify(down.piece).padEnd(16)} ${fixed(down.value).padStart(9)}`;
             })
             .join('\n'),
+        );
+      });
+    },
+  },
+
+  dfa: {
+    usage: `--model DIR --sae DIR --feature F ${PROMPT_USAGE} [--position T] [--json]`,
+    summary: "a hook_z SAE feature's direct feature attribution: each source token's share of its pre-activation at position T (default: its peak)",
+    options: { ...MODEL_AND_SAE, ...PROMPT_OPTIONS, feature: { type: 'string' }, position: { type: 'string' } },
+    async run(values) {
+      const input = promptInput(values);
+      const feature = featureIndex(values);
+      const position = values.position === undefined ? undefined : integer(values, 'position', 0);
+      await withModelAndSae(values, (model, sae) => {
+        const result = directFeatureAttribution(model, sae, prepareInput(model, input), feature, position);
+        print(values, result, () =>
+          [
+            `feature ${feature} at position ${result.position} ${JSON.stringify(result.pieces[result.position])}: act ${fixed(result.act)}, pre ${fixed(result.pre)} = Σ sources + bias ${fixed(result.bias)}`,
+            ...result.sources.map((value, s) => `${String(s).padStart(4)}  ${JSON.stringify(result.pieces[s]).padEnd(14)} ${fixed(value).padStart(9)}`),
+          ].join('\n'),
         );
       });
     },

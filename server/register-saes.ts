@@ -46,7 +46,7 @@ export async function registerSae(db: Db, model: ModelRow, dir: string, options:
   const lm = await loadModel(model.path);
   const sae = await loadSae(absolute);
   try {
-    validateSaeForModel(sae, { hookNames: lm.hookNames, dModel: lm.config.dModel, dMlp: lm.config.dMlp });
+    validateSaeForModel(sae, { ...lm.config, hookNames: lm.hookNames });
     const slug = options.slug ?? defaultSaeSlug(sae.cfg.hookName);
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(slug)) throw new InputError(`SAE slug "${slug}" may only use letters, digits, '.', '_' and '-'`);
     const check = await runImportCheck(lm, sae);
@@ -84,19 +84,24 @@ async function runImportCheck(
     maxTokens: Math.min(CHECK_TOKENS, lm.config.contextLength),
     seed: 0,
   });
-  const rows: Float32Array[] = [];
-  for await (const batch of collectHookActivations(lm, contexts, sae.cfg.hookName)) rows.push(batch);
-  const n = rows.reduce((sum, r) => sum + r.length, 0) / sae.dIn;
-  const data = new Float32Array(n * sae.dIn);
-  let offset = 0;
-  for (const r of rows) {
-    data.set(r, offset);
-    offset += r.length;
-  }
-  const X = tf.tensor2d(data, [n, sae.dIn]);
+  const activations = async (hook: string, width: number) => {
+    const rows: Float32Array[] = [];
+    for await (const batch of collectHookActivations(lm, contexts, hook)) rows.push(batch);
+    const n = rows.reduce((sum, r) => sum + r.length, 0) / width;
+    const data = new Float32Array(n * width);
+    let offset = 0;
+    for (const r of rows) {
+      data.set(r, offset);
+      offset += r.length;
+    }
+    return tf.tensor2d(data, [n, width]);
+  };
+  const X = await activations(sae.cfg.hookName, sae.dIn);
+  // a transcoder is scored against what it stands in for: the activations at its output hook
+  const Y = sae.cfg.hookNameOut === sae.cfg.hookName ? undefined : await activations(sae.cfg.hookNameOut, sae.cfg.dOut);
   try {
-    return importCheck(X, sae);
+    return importCheck(X, sae, Y);
   } finally {
-    X.dispose();
+    tf.dispose([X, ...(Y ? [Y] : [])]);
   }
 }

@@ -41,7 +41,7 @@ export function getSae(path: string, contentHash: string, model: LanguageModel):
   return saes.get(`${path}#${contentHash}`, async () => {
     const sae = await loadSae(path);
     try {
-      validateSaeForModel(sae, { hookNames: model.hookNames, dModel: model.config.dModel, dMlp: model.config.dMlp });
+      validateSaeForModel(sae, { ...model.config, hookNames: model.hookNames });
     } catch (err) {
       sae.dispose();
       throw err;

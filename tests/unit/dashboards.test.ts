@@ -9,7 +9,7 @@ import { computeDashboards, type DashboardOptions } from '@/workers/dashboards/c
 import type { DashboardProgress, DashboardResult, FeatureDashboard } from '@/workers/dashboards/types';
 import { InputError } from '@/workers/errors';
 import { loadModel } from '@/workers/model/load';
-import type { LanguageModel } from '@/workers/model/types';
+import type { Activation, LanguageModel } from '@/workers/model/types';
 import { loadSae } from '@/workers/sae/load';
 import { createSae, type Sae } from '@/workers/sae/sae';
 import { FIXTURES_DIR, STORIES_DIR } from '../shared';
@@ -266,7 +266,7 @@ describe('computeDashboards', () => {
       const T = contexts[c].length;
       const ablated = tf.tidy(() => {
         const acts = tf.tensor3d([Array.from({ length: T }, (_, t) => [act(c, t, feature)])]);
-        const hook = (x: tf.Tensor3D) => tf.sub(x, tf.mul(acts, tf.tensor1d(direction))) as tf.Tensor3D;
+        const hook = (x: Activation) => tf.sub(x, tf.mul(acts, tf.tensor1d(direction))) as tf.Tensor3D;
         return losses(model.forward([contexts[c]], { hooks: { [sae.cfg.hookName]: hook } }).logits!, [contexts[c]])[0];
       });
       expect(lossDelta).toHaveLength(T - 1);
@@ -326,7 +326,7 @@ function bruteForce(all: number[][]): Direct {
       const { logits, cache } = model.forward(ids, { capture: [hook] });
       const x = cache.get(hook)!;
       const { acts, reconstruction } = sae.forward(tf.reshape(x, [-1, sae.dIn]) as tf.Tensor2D);
-      const spliced = model.forward(ids, { hooks: { [hook]: () => tf.reshape(reconstruction, x.shape) as tf.Tensor3D } }).logits!;
+      const spliced = model.forward(ids, { hooks: { [hook]: () => tf.reshape(reconstruction, x.shape) as Activation } }).logits!;
       const split = (t: tf.Tensor, width: number) => {
         const data = t.dataSync() as Float32Array;
         return rows.map((_, b) => data.slice(b * T * width, (b + 1) * T * width));
@@ -349,7 +349,7 @@ function bruteForce(all: number[][]): Direct {
   for (const rows of byLength.values()) {
     const ids = rows.map((c) => all[c]);
     const ablated = tf.tidy(() => {
-      const hook = (x: tf.Tensor3D) => tf.broadcastTo(tf.tensor1d(Float32Array.from(mean)), x.shape) as tf.Tensor3D;
+      const hook = (x: Activation) => tf.broadcastTo(tf.tensor1d(Float32Array.from(mean)), x.shape) as Activation;
       return losses(model.forward(ids, { hooks: { [sae.cfg.hookName]: hook } }).logits!, ids);
     });
     rows.forEach((c, b) => (out.losses.ablated[c] = ablated[b]));

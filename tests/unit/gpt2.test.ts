@@ -173,7 +173,7 @@ describe('GPT-2 input errors', () => {
 
   it('rejects an unknown hook name', () => {
     expect(() => model.forward([[1]], { capture: ['blocks.7.hook_resid_pre'] })).toThrow(/unknown hook "blocks\.7\.hook_resid_pre"/);
-    expect(() => model.forward([[1]], { stopAt: 'blocks.0.attn.hook_z' })).toThrow(InputError);
+    expect(() => model.forward([[1]], { stopAt: 'blocks.0.attn.hook_rot_q' })).toThrow(InputError);
   });
 });
 

@@ -120,8 +120,8 @@ describe('import check', () => {
     expect(tf.memory().numTensors).toBe(before);
     X.dispose();
     expect(result.asGiven.varianceExplained).toBeGreaterThan(0.75);
-    expect(result.flipped.varianceExplained).toBeLessThan(result.asGiven.varianceExplained);
-    expect(result.flipped.mse).toBeGreaterThan(result.asGiven.mse);
+    expect(result.flipped!.varianceExplained).toBeLessThan(result.asGiven.varianceExplained);
+    expect(result.flipped!.mse).toBeGreaterThan(result.asGiven.mse);
     expect(result.warnings).toEqual([]);
   });
 
@@ -137,7 +137,7 @@ describe('import check', () => {
     const result = importCheck(X, wrong);
     X.dispose();
     wrong.dispose();
-    expect(result.flipped.varianceExplained).toBeGreaterThan(result.asGiven.varianceExplained);
+    expect(result.flipped!.varianceExplained).toBeGreaterThan(result.asGiven.varianceExplained);
     expect(result.warnings).toHaveLength(1);
     expect(result.warnings[0]).toMatch(/^apply_b_dec_to_input looks wrong: cfg.json says false, but with true the SAE reconstructs better/);
   });

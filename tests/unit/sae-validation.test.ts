@@ -102,7 +102,7 @@ describe('loadSae rejects bad directories', () => {
   it('an unknown architecture', async () => {
     const dir = await saeDir(cfg({ architecture: 'crosscoder' }), tensors());
     expect((await loadError(dir)).message).toBe(
-      `${path.join(dir, 'cfg.json')}: field "architecture": unknown SAE architecture "crosscoder" (supported: standard, topk, jumprelu, gated)`,
+      `${path.join(dir, 'cfg.json')}: field "architecture": unknown SAE architecture "crosscoder" (supported: standard, topk, jumprelu, gated, transcoder, skip_transcoder, jumprelu_transcoder, jumprelu_skip_transcoder)`,
     );
   });
 

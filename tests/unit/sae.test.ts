@@ -299,8 +299,19 @@ describe('config parsing', () => {
     expect(bad(cfg6('standard', { d_sae: -3 }))).toThrow(/field "d_sae".*got -3/);
     expect(bad(cfg6('standard', {}, { hook_name: 42 }))).toThrow(/field "metadata\.hook_name".*got 42/);
     expect(bad(cfg6('standard', { normalize_activations: 'whiten' }))).toThrow(/field "normalize_activations"/);
-    expect(bad(cfg6('standard', { reshape_activations: 'hook_z' }))).toThrow(/field "reshape_activations": only "none" is supported/);
-    expect(bad(cfg6('matryoshka'))).toThrow(/field "architecture": unknown SAE architecture "matryoshka" \(supported: standard, topk, jumprelu, gated\)/);
+    expect(bad(cfg6('standard', { reshape_activations: 'hook_z' }))).toThrow(/field "reshape_activations": "hook_z" concatenates attention heads, but hook_name is "blocks.1.hook_resid_post", not an attn.hook_z/);
+    expect(bad(cfg6('standard', { reshape_activations: 'hook_q' }))).toThrow(/field "reshape_activations"/);
+    expect(bad(cfg6('matryoshka'))).toThrow(/field "architecture": unknown SAE architecture "matryoshka" \(supported: standard, topk, jumprelu, gated, transcoder, skip_transcoder, jumprelu_transcoder, jumprelu_skip_transcoder\)/);
+    // what SAELens writes but we cannot read is named, with the reason
+    expect(bad(cfg6('batchtopk'))).toThrow(/field "architecture": "batchtopk" is a BatchTopK training checkpoint; SAELens saves the finished SAE as "jumprelu"/);
+    expect(bad(cfg6('matryoshka_batchtopk'))).toThrow(/"matryoshka_batchtopk" is a Matryoshka BatchTopK training checkpoint/);
+    expect(bad(cfg6('temporal'))).toThrow(/"temporal" is a temporal SAE .* not supported/);
+    expect(bad(cfg6('clt'))).toThrow(/"clt" is a cross-layer transcoder/);
+    // transcoders need their output side, and only they have one
+    expect(bad(cfg6('transcoder', { apply_b_dec_to_input: false, hook_name_out: 'blocks.3.hook_mlp_out' }))).toThrow(/field "d_out": a transcoder needs d_out/);
+    expect(bad(cfg6('skip_transcoder', { apply_b_dec_to_input: false, d_out: 8 }))).toThrow(/field "hook_name_out": a skip_transcoder needs hook_name_out/);
+    expect(bad(cfg6('transcoder', { d_out: 8, hook_name_out: 'blocks.3.hook_mlp_out', apply_b_dec_to_input: true }))).toThrow(/field "apply_b_dec_to_input": a transcoder never subtracts/);
+    expect(bad(cfg6('standard', { d_out: 8 }))).toThrow(/field "d_out": only transcoders have d_out/);
     expect(bad(cfg6('topk'))).toThrow(/field "k": a topk SAE needs k/);
     expect(bad(cfg6('topk', { k: 41 }))).toThrow(/field "k": k = 41 exceeds d_sae = 40/);
     expect(bad(cfgLegacy({ activation_fn_str: 'tanh-relu' }))).toThrow(/field "activation_fn_str": activation function "tanh-relu" is not supported/);
@@ -355,7 +366,7 @@ describe('import check on a synthetic SAE', () => {
 
     const wrong = await saeFrom('lossless-wrong', cfg(false), losslessTensors());
     const bad = importCheck(x, wrong);
-    expect(bad.flipped.varianceExplained).toBeCloseTo(1, 5);
+    expect(bad.flipped!.varianceExplained).toBeCloseTo(1, 5);
     expect(bad.asGiven.varianceExplained).toBeLessThan(0);
     expect(bad.warnings).toHaveLength(2);
     expect(bad.warnings[0]).toMatch(/^apply_b_dec_to_input is almost certainly wrong: cfg.json says false, but with true/);

@@ -3,6 +3,7 @@ import { nextTokenLosses } from '../dashboards/losses';
 import { InputError } from '../errors';
 import type { LanguageModel } from '../model/types';
 import type { Sae } from '../sae/sae';
+import { inputHook, tokenRows } from '../sae/site';
 import { checkFeatures, checkSaeForModel, checkTokens, numbers, tidyData } from './common';
 import { decoderDirection } from './direction';
 import { interventionPositions, logitsWithShift } from './intervene';
@@ -41,7 +42,7 @@ export interface Ablation {
 }
 
 /**
- * Ablates (or clamps) one feature at the SAE's hook and compares the model's predictions with the clean run
+ * Ablates (or clamps) one feature at the SAE's output hook (a transcoder's hook_name_out) and compares the model's predictions with the clean run
  * (DESIGN.md "Ablation"). Zero: x ← x − acts_f·W_dec[f]; clamp: x ← x + (v − acts_f)·W_dec[f]; at the chosen
  * positions only. The SAE is not spliced in, so its error term x − x̂ stays in the activation.
  */
@@ -58,13 +59,13 @@ export function ablateFeature(model: LanguageModel, sae: Sae, ids: number[], fea
   const positions = interventionPositions(ids.length, options.positions);
 
   return tidyData(() => {
-    const hook = sae.cfg.hookName;
+    const hook = inputHook(sae);
     const { logits, cache } = model.forward([ids], { capture: [hook] });
     const clean = logits!;
     const x = cache.get(hook)!;
     let acts: number[];
     try {
-      acts = numbers(tf.gather(sae.encode(tf.reshape(x, [ids.length, sae.dIn])), [feature], 1));
+      acts = numbers(tf.gather(sae.encode(tokenRows(x)), [feature], 1));
     } finally {
       x.dispose(); // captured activations are kept outside any tidy
     }

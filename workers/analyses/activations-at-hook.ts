@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../errors';
 import type { LanguageModel } from '../model/types';
+import { checkSaeHook } from '../sae/site';
 
 export interface CollectOptions {
   /** contexts per forward pass */
@@ -8,7 +9,7 @@ export interface CollectOptions {
 }
 
 /**
- * The activations at `hookName` for every position of every context, one yield per forward pass of `batchSize`
+ * The activations at `hookName` for every position of every context (per-head hook_z: heads concatenated), one yield per forward pass of `batchSize`
  * contexts: a Float32Array of [contexts × positions, d] rows, context-major. The forward pass stops at the hook,
  * so later blocks and the unembedding are not computed.
  */
@@ -21,6 +22,7 @@ export async function* collectHookActivations(
   if (!model.hookNames.includes(hookName)) {
     throw new InputError(`unknown hook "${hookName}"; this model has ${model.hookNames.join(', ')}`);
   }
+  checkSaeHook(hookName);
   if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new InputError(`batchSize must be a positive integer, got ${batchSize}`);
   for (let start = 0; start < contexts.length; start += batchSize) {
     const { cache } = model.forward(contexts.slice(start, start + batchSize), { capture: [hookName], stopAt: hookName });
@@ -31,11 +33,11 @@ export async function* collectHookActivations(
   }
 }
 
-/** The width of the activation at `hookName` (d_model, d_mlp, ...), from a one-token forward pass. */
+/** The width of one token's activation at `hookName` (d_model, d_mlp, heads·d_head, ...), from a one-token forward pass. */
 export function hookWidth(model: LanguageModel, hookName: string): number {
   const { cache } = model.forward([[model.tokenizer.bosId]], { capture: [hookName], stopAt: hookName });
   const act = cache.get(hookName)!;
-  const width = act.shape[2];
+  const width = act.size;
   tf.dispose([...cache.values()]);
   return width;
 }

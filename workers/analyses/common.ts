@@ -4,13 +4,13 @@ import { validateIds } from '../model/common';
 import type { LanguageModel } from '../model/types';
 import { validateSaeForModel } from '../sae/load';
 import type { Sae } from '../sae/sae';
+import { inputHook, tokenRows } from '../sae/site';
 
 /** What the SAE analyses share: input checks, the activation at the SAE's hook, and tensor bookkeeping. */
 
 /** Checks that `sae` can be attached to `model`: its hook exists there and has width d_in. */
 export function checkSaeForModel(model: LanguageModel, sae: Sae): void {
-  const { hookNames, config } = model;
-  validateSaeForModel(sae, { hookNames, dModel: config.dModel, dMlp: config.dMlp });
+  validateSaeForModel(sae, { ...model.config, hookNames: model.hookNames });
 }
 
 /** Checks a token sequence before any work is done: not empty, within the context, ids in the vocabulary. */
@@ -30,12 +30,12 @@ export function checkFeatures(sae: Sae, features: readonly number[]): void {
   }
 }
 
-/** The activation at the SAE's hook for one sequence, [pos, d_in]; the forward pass stops there. */
+/** The activation at the SAE's input hook for one sequence, [pos, d_in]; the forward pass stops there. */
 export function hookActivations(model: LanguageModel, sae: Sae, ids: number[]): tf.Tensor2D {
-  const hook = sae.cfg.hookName;
+  const hook = inputHook(sae);
   const { cache } = model.forward([ids], { capture: [hook], stopAt: hook });
   const x = cache.get(hook)!;
-  const rows = tf.reshape(x, [ids.length, x.shape[2]]) as tf.Tensor2D;
+  const rows = tokenRows(x);
   x.dispose();
   return rows;
 }

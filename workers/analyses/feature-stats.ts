@@ -16,9 +16,9 @@ export interface FeatureStats {
   encoderNorm: number;
   /** ‖W_dec[f]‖ */
   decoderNorm: number;
-  /** W_enc[:, f]·W_dec[f] */
+  /** W_enc[:, f]·W_dec[f]; 0 for a transcoder, whose encoder and decoder live at different hooks */
   deDot: number;
-  /** deDot / (encoderNorm·decoderNorm); 0 when either vector is zero */
+  /** deDot / (encoderNorm·decoderNorm); 0 when either vector is zero, and for a transcoder */
   deCos: number;
 }
 
@@ -30,18 +30,19 @@ export function featureStats(sae: Sae, features?: number[]): FeatureStats[] {
   const wanted = features ?? Array.from({ length: sae.dSae }, (_, f) => f);
   checkFeatures(sae, wanted);
   const { W_enc, W_dec, b_enc, b_gate } = sae.weights;
+  const transcoder = sae.cfg.hookNameOut !== sae.cfg.hookName;
   const stats: FeatureStats[] = [];
   for (let start = 0; start < wanted.length; start += STATS_CHUNK_FEATURES) {
     const chunk = wanted.slice(start, start + STATS_CHUNK_FEATURES);
     const [bias, encoderNorm, decoderNorm, deDot] = tidyData(() => {
       const index = tf.tensor1d(chunk, 'int32');
       const encoder = tf.transpose(tf.gather(W_enc, index, 1)); // [chunk, d_in]
-      const decoder = tf.gather(W_dec, index); // [chunk, d_in]
+      const decoder = tf.gather(W_dec, index); // [chunk, d_out]
       return [
         tf.gather((b_enc ?? b_gate)!, index),
         tf.norm(encoder, 'euclidean', 1),
         tf.norm(decoder, 'euclidean', 1),
-        tf.sum(tf.mul(encoder, decoder), 1),
+        transcoder ? tf.zeros([chunk.length]) : tf.sum(tf.mul(encoder, decoder), 1),
       ].map((t) => t.dataSync());
     });
     chunk.forEach((feature, i) => {

@@ -2,9 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../errors';
 import type { LanguageModel } from '../model/types';
 import type { Sae } from '../sae/sae';
+import { outputHook, tokenVectorHook } from '../sae/site';
 
 /**
- * Interventions at the SAE's hook (DESIGN.md "Ablation", "Steering"): the activation is moved along one direction
+ * Interventions at the SAE's output hook (DESIGN.md "Ablation", "Steering"): the activation is moved along one direction
  * (a decoder row, or a composed direction) by an amount per sequence and position, and the model runs on to the
  * logits. Zero-ablation (amount −acts_f), clamping (v − acts_f) and steering (c) are all this one operation; the
  * rest of the activation, SAE error term included, is left as it was.
@@ -19,7 +20,7 @@ export function shiftAlong(x: tf.Tensor3D, direction: tf.Tensor1D, amounts: numb
   return tf.tidy(() => tf.add(x, tf.mul(tf.tensor3d(amounts.flat(), [batch, seq, 1]), direction)));
 }
 
-/** The logits [batch, pos, vocab] of `ids` with the SAE's hook activation shifted by `amounts` along `direction`. */
+/** The logits [batch, pos, vocab] of `ids` with the activation at the SAE's output hook shifted by `amounts` along `direction`. */
 export function logitsWithShift(
   model: LanguageModel,
   sae: Sae,
@@ -27,7 +28,7 @@ export function logitsWithShift(
   direction: tf.Tensor1D,
   amounts: number[][],
 ): tf.Tensor3D {
-  const { logits } = model.forward(ids, { hooks: { [sae.cfg.hookName]: (x) => shiftAlong(x, direction, amounts) } });
+  const { logits } = model.forward(ids, { hooks: { [outputHook(sae)]: tokenVectorHook((x) => shiftAlong(x, direction, amounts)) } });
   return logits!;
 }
 

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../errors';
 import type { LanguageModel } from '../model/types';
 import type { Sae } from '../sae/sae';
+import { outputHook } from '../sae/site';
 import { checkFeatures, checkSaeForModel, tidyData } from './common';
 import { decoderDirection, type FeatureDirection } from './direction';
 
@@ -99,18 +100,21 @@ export function rankLogits(logits: tf.Tensor2D, k: number): { top: TokenWeight[]
 }
 
 /**
- * The matrix taking the SAE's hook space to the residual stream: the MLP's output weights for mlp.hook_post,
- * none for hooks in (or added straight into) the residual stream.
+ * The matrix taking the space the SAE's decoder writes to (its output hook) to the residual stream: the MLP's output
+ * weights for mlp.hook_post, the attention's W_O for attn.hook_z (heads concatenated), none for hooks in (or added
+ * straight into) the residual stream.
  */
 function residualMap(model: LanguageModel, sae: Sae): tf.Tensor2D | undefined {
-  const hook = sae.cfg.hookName;
-  const mlp = /^blocks\.(\d+)\.mlp\.hook_(pre|post)$/.exec(hook);
-  if (mlp?.[2] === 'pre') {
+  const hook = outputHook(sae);
+  const mlp = /^blocks\.(\d+)\.mlp\.hook_(pre|pre_linear|post)$/.exec(hook);
+  if (mlp && mlp[2] !== 'post') {
     throw new InputError(`logit weights are not defined for an SAE on ${hook}: the MLP's nonlinearity lies between it and the residual stream`);
   }
   if (mlp) return model.mlpOut(Number(mlp[1]));
-  if (sae.dIn !== model.config.dModel) {
-    throw new InputError(`the SAE's d_in is ${sae.dIn} but ${hook} has the model's width ${model.config.dModel}`);
+  const z = /^blocks\.(\d+)\.attn\.hook_z$/.exec(hook);
+  if (z) return model.attnOut(Number(z[1]));
+  if (sae.cfg.dOut !== model.config.dModel || /\.attn\./.test(hook) || /\.ln\d\./.test(hook)) {
+    throw new InputError(`logit weights are not defined for an SAE writing to ${hook}: it is not in, or added straight into, the residual stream`);
   }
   return undefined;
 }

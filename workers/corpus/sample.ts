@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../errors';
-import type { LanguageModel } from '../model/types';
+import type { Activation, LanguageModel } from '../model/types';
 import { deriveSeed, seededRandom, type Random } from '../random';
 
 /**
@@ -94,8 +94,8 @@ export async function sampleCorpus(model: LanguageModel, options: SampleCorpusOp
 /** Logits at the last position of every row, [rows × vocab] flattened; only that position is unembedded. */
 function lastPositionLogits(model: LanguageModel, ids: number[][]): Float32Array {
   let last: tf.Tensor2D | undefined;
-  const keepLast = (act: tf.Tensor3D) => {
-    const [batch, seq, d] = act.shape;
+  const keepLast = (act: Activation) => {
+    const [batch, seq, d] = act.shape as [number, number, number];
     last = tf.keep(tf.reshape(tf.slice(act, [0, seq - 1, 0], [batch, 1, d]), [batch, d]) as tf.Tensor2D);
   };
   model.forward(ids, { hooks: { [LAST_HOOK]: keepLast }, stopAt: LAST_HOOK });

@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../errors';
-import type { LanguageModel } from '../model/types';
+import type { Activation, HookFn, LanguageModel } from '../model/types';
 import type { Sae } from '../sae/sae';
+import { inputHook, outputHook, tokenVectors } from '../sae/site';
 import { ablatedLosses } from './ablation';
 import { EvalAccumulator } from './evals';
 import { ActivationSamples, ActivationTotals } from './features';
-import { lossesWithHook, nextTokenLosses } from './losses';
+import { lossesWithHooks, nextTokenLosses } from './losses';
 import type {
   ActivationExample, DashboardPhase, DashboardProgress, DashboardResult, DashboardTimings, ExampleAblation, FeatureDashboard, SaeEvals,
 } from './types';
@@ -112,7 +113,9 @@ export class HookActivationCache {
 
 class DashboardRun {
   private readonly s: Settings;
+  /** the SAE reads at `hook` and writes (splices, ablates) at `outHook`: the same hook but for a transcoder */
   private readonly hook: string;
+  private readonly outHook: string;
   private readonly nTokens: number;
   private readonly clock = new Stopwatch();
   private readonly progress: ProgressTracker;
@@ -126,13 +129,14 @@ class DashboardRun {
   constructor(options: DashboardOptions) {
     this.s = settings(options);
     const { sae, contexts, features, topK, ablateTopExamples } = this.s;
-    this.hook = sae.cfg.hookName;
+    this.hook = inputHook(sae);
+    this.outHook = outputHook(sae);
     this.nTokens = contexts.reduce((n, context) => n + context.length, 0);
     // until pass 1 finds the top examples, assume every feature has topK of average length
     const ablationEstimate = ablateTopExamples ? features.length * Math.min(topK, contexts.length) * (this.nTokens / contexts.length) : 0;
     this.progress = new ProgressTracker(2 * this.nTokens + ablationEstimate, options.onProgress, options.signal);
     const longest = contexts.reduce((max, context) => Math.max(max, context.length), 0);
-    this.evals = new EvalAccumulator(sae.dIn, sae.dSae, longest);
+    this.evals = new EvalAccumulator(sae.cfg.dOut, sae.dSae, longest);
     this.totals = new ActivationTotals(features.length, topK);
     if (!(features.length === sae.dSae && features.every((f, i) => f === i))) this.selected = tf.tensor1d(features, 'int32');
   }
@@ -210,17 +214,19 @@ class DashboardRun {
       }
       return;
     }
-    const { logits, cache } = this.clock.time('model', () => model.forward(ids, { capture: [this.hook] }));
-    const x = cache.get(this.hook)!;
+    const { logits, cache } = this.clock.time('model', () => model.forward(ids, { capture: [this.hook, this.outHook] }));
+    const x = tokenVectors(cache.get(this.hook)!);
+    // what the SAE reconstructs: its input, or a transcoder's output hook
+    const target = cache.get(this.outHook)!;
     this.s.hookCache?.put(first, x);
     try {
       tf.tidy(() => {
         const clean = this.clock.time('model', () => nextTokenLosses(logits!, ids));
         const { acts, reconstruction } = this.clock.time('sae', () => sae.forward(flatten(x)));
         const spliced = this.clock.time('model', () =>
-          lossesWithHook(model, ids, this.hook, () => tf.reshape(reconstruction, x.shape)));
+          lossesWithHooks(model, ids, { [this.outHook]: () => tf.reshape(reconstruction, target.shape) as Activation }));
         this.clock.time('bookkeeping', () => {
-          this.evals.addReconstruction(x, acts, reconstruction);
+          this.evals.addReconstruction(tokenVectors(target), acts, reconstruction);
           this.evals.addLosses('clean', clean, batch);
           this.evals.addLosses('spliced', spliced, batch);
           const featureActs = this.columns(acts);
@@ -237,7 +243,7 @@ class DashboardRun {
         });
       });
     } finally {
-      tf.dispose([logits!, x]);
+      tf.dispose([logits!, x, ...cache.values()]); // x is a cached tensor, or for hook_z a reshape of one
     }
   }
 
@@ -272,12 +278,15 @@ class DashboardRun {
   private examplesBatch(first: number, ids: number[][], mean: tf.Tensor1D, samples: ActivationSamples): void {
     const { model, sae } = this.s;
     const recorded: { x?: tf.Tensor3D } = {};
+    const record = (act: Activation) => {
+      recorded.x = tf.keep(tf.clone(tokenVectors(act)));
+    };
+    const meanAblate = (act: Activation) => tf.reshape(tf.broadcastTo(mean, tokenVectors(act).shape), act.shape) as Activation;
     try {
-      const ablated = this.clock.time('model', () =>
-        lossesWithHook(model, ids, this.hook, (act) => {
-          recorded.x = tf.keep(tf.clone(act));
-          return tf.broadcastTo(mean, act.shape) as tf.Tensor3D;
-        }));
+      // one forward pass reads the SAE's input and mean-ablates its output hook (the same hook but for a transcoder)
+      const hooks: Record<string, HookFn> =
+        this.hook === this.outHook ? { [this.hook]: (act) => (record(act), meanAblate(act)) } : { [this.hook]: record, [this.outHook]: meanAblate };
+      const ablated = this.clock.time('model', () => lossesWithHooks(model, ids, hooks));
       tf.tidy(() => {
         const acts = this.clock.time('sae', () => sae.encode(flatten(recorded.x!)));
         this.clock.time('bookkeeping', () => {
@@ -295,7 +304,10 @@ class DashboardRun {
     const cached = this.s.hookCache?.get(first, ids.length);
     if (cached) return cached;
     const { cache } = this.clock.time('model', () => this.s.model.forward(ids, { capture: [this.hook], stopAt: this.hook }));
-    return cache.get(this.hook)!;
+    const act = cache.get(this.hook)!;
+    const x = tokenVectors(act);
+    if (x !== act) act.dispose(); // the reshape keeps the data
+    return x;
   }
 
   /** The computed features' columns of the activations [n, d_sae]. */

@@ -26,9 +26,9 @@ export function nextTokenLosses(logits: tf.Tensor3D, ids: number[][]): Float32Ar
   return losses;
 }
 
-/** Next-token losses of a forward pass with `hook` run at `hookName` (see nextTokenLosses for the layout). */
-export function lossesWithHook(model: LanguageModel, ids: number[][], hookName: string, hook: HookFn): Float32Array {
-  const { logits } = model.forward(ids, { hooks: { [hookName]: hook } });
+/** Next-token losses of a forward pass with `hooks` run, by hook name (see nextTokenLosses for the layout). */
+export function lossesWithHooks(model: LanguageModel, ids: number[][], hooks: Record<string, HookFn>): Float32Array {
+  const { logits } = model.forward(ids, { hooks });
   try {
     return nextTokenLosses(logits!, ids);
   } finally {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../errors';
-import type { ForwardOptions, ModelConfig } from './types';
+import type { Activation, ForwardOptions, ModelConfig } from './types';
 
 /** Thrown by `HookPoints.at` to unwind the forward pass at `stopAt`; never escapes `HookPoints.run`. */
 class StopForward extends Error {}
@@ -11,7 +11,7 @@ class StopForward extends Error {}
  */
 export class HookPoints {
   /** captured activations, owned by the caller once the forward pass returns */
-  readonly cache = new Map<string, tf.Tensor3D>();
+  readonly cache = new Map<string, Activation>();
   private readonly capture: Set<string>;
 
   constructor(
@@ -38,9 +38,14 @@ export class HookPoints {
     }
   }
 
+  /** Whether anything (a hook, a capture, the stop) looks at hook point `name`; hooks that cost a reshape skip it when not. */
+  wants(name: string): boolean {
+    return this.capture.has(name) || this.options.hooks?.[name] !== undefined || this.options.stopAt === name;
+  }
+
   /** The activation at hook point `name`: the hook's replacement if it returns one, else `act`. */
-  at(name: string, act: tf.Tensor3D): tf.Tensor3D {
-    const replaced = this.options.hooks?.[name]?.(act, name);
+  at<T extends Activation>(name: string, act: T): T {
+    const replaced = this.options.hooks?.[name]?.(act, name) as T | undefined;
     if (replaced && !tf.util.arraysEqual(replaced.shape, act.shape)) {
       throw new InputError(`hook at ${name} returned shape [${replaced.shape}], expected [${act.shape}]`);
     }
@@ -50,7 +55,23 @@ export class HookPoints {
     if (name === this.options.stopAt) throw new StopForward();
     return out;
   }
+
+  /** The hook points of block `layer`, named without the `blocks.L.` prefix. */
+  block(layer: number): BlockHooks {
+    return {
+      at: (name, act) => this.at(`blocks.${layer}.${name}`, act),
+      wants: (name) => this.wants(`blocks.${layer}.${name}`),
+    };
+  }
 }
+
+export interface BlockHooks {
+  at<T extends Activation>(name: string, act: T): T;
+  wants(name: string): boolean;
+}
+
+/** TransformerLens's attention hook points inside a block, in forward order (the model adds `ln1.hook_normalized` before them). */
+export const ATTENTION_HOOKS = ['attn.hook_q', 'attn.hook_k', 'attn.hook_v', 'attn.hook_attn_scores', 'attn.hook_pattern', 'attn.hook_z'] as const;
 
 /** Rejects what no model can run: no tokens, rows of different lengths, too long, ids outside the vocabulary. */
 export function validateIds(ids: number[][], config: Pick<ModelConfig, 'contextLength' | 'vocabSize'>): void {
@@ -72,13 +93,13 @@ export function validateIds(ids: number[][], config: Pick<ModelConfig, 'contextL
 /**
  * Causal softmax attention. q: [batch, head, pos, headDim]; k, v: [batch, kvHead, pos, headDim], where
  * each kv head serves nHeads/nKvHeads consecutive query heads (grouped-query attention).
- * Returns [batch, head, pos, headDim].
+ * Returns [batch, head, pos, headDim]. With `hooks`, runs the block's `attn.hook_attn_scores` and `attn.hook_pattern`.
  *
  * Computed with two plain 2-D matMuls per (sequence, kv head), which tfjs-wasm runs with XNNPACK; its batched matMul
  * (and any matMul with a transposed operand) is a naive loop several times slower. The `group` query heads of one kv
  * head are consecutive rows of q, so they share one matMul with that head's keys.
  */
-export function causalAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D): tf.Tensor4D {
+export function causalAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, hooks?: BlockHooks): tf.Tensor4D {
   const [batch, nHeads, seq, headDim] = q.shape;
   const nKv = k.shape[1];
   const group = nHeads / nKv;
@@ -88,7 +109,12 @@ export function causalAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D):
   const vs = unstack(tf.reshape(v, [pairs, seq, headDim])) as tf.Tensor2D[];
   // every head's scores at once, so the mask and softmax are one kernel each: [batch·head, pos, pos]
   const scores = tf.reshape(tf.stack(qs.map((qBlock, i) => tf.matMul(qBlock, kTs[i]))), [batch * nHeads, seq, seq]);
-  const patterns = unstack(tf.reshape(tf.softmax(tf.add(scores, causalMask(seq))), [pairs, group * seq, seq])) as tf.Tensor2D[];
+  // hook_attn_scores and hook_pattern see [batch, head, query_pos, key_pos], the same memory layout
+  const perHead = (name: string, t: tf.Tensor): tf.Tensor =>
+    hooks?.wants(name) ? hooks.at(name, tf.reshape(t, [batch, nHeads, seq, seq]) as tf.Tensor4D) : t;
+  const masked = perHead('attn.hook_attn_scores', tf.add(scores, causalMask(seq)));
+  const pattern = perHead('attn.hook_pattern', tf.softmax(tf.reshape(masked, [batch * nHeads, seq, seq])));
+  const patterns = unstack(tf.reshape(pattern, [pairs, group * seq, seq])) as tf.Tensor2D[];
   return tf.reshape(tf.stack(patterns.map((pattern, i) => tf.matMul(pattern, vs[i]))), [batch, nHeads, seq, headDim]);
 }
 

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../errors';
 import type { Tokenizer } from '../tokenizer/types';
 import type { ForwardOptions, ForwardResult, LanguageModel, ModelConfig } from './types';
-import { causalAttention, HookPoints, validateIds } from './common';
+import { ATTENTION_HOOKS, causalAttention, HookPoints, validateIds, type BlockHooks } from './common';
 
 /** GPT-2 hyperparameters (Hugging Face `config.json` names in the comments). */
 export interface Gpt2Config extends ModelConfig {
@@ -50,6 +50,7 @@ export interface Gpt2Weights {
 const BLOCK_HOOKS = [
   'hook_resid_pre',
   'ln1.hook_normalized',
+  ...ATTENTION_HOOKS,
   'hook_attn_out',
   'hook_resid_mid',
   'ln2.hook_normalized',
@@ -83,9 +84,12 @@ export class Gpt2Model implements LanguageModel {
 
   /** mlp.c_proj.weight, stored as [dMlp, d] already; owned by the model (do not dispose). */
   mlpOut(layer: number): tf.Tensor2D {
-    const block = this.weights.blocks[layer];
-    if (!block) throw new InputError(`layer ${layer} is out of range: the model has layers 0..${this.config.nLayers - 1}`);
-    return block.mlpOut.weight;
+    return this.layer(layer).mlpOut.weight;
+  }
+
+  /** attn.c_proj.weight, [nHeads·dHead, d] with heads concatenated as hook_z's; owned by the model (do not dispose). */
+  attnOut(layer: number): tf.Tensor2D {
+    return this.layer(layer).attnOut.weight;
   }
 
   forward(ids: number[][], options: ForwardOptions = {}): ForwardResult {
@@ -98,6 +102,12 @@ export class Gpt2Model implements LanguageModel {
   dispose(): void {
     // tf.dispose walks nested objects and arrays of tensors
     tf.dispose([this.weights as unknown as tf.TensorContainer, this.unembed]);
+  }
+
+  private layer(layer: number): Gpt2BlockWeights {
+    const block = this.weights.blocks[layer];
+    if (!block) throw new InputError(`layer ${layer} is out of range: the model has layers 0..${this.config.nLayers - 1}`);
+    return block;
   }
 
   private run(ids: number[][], hooks: HookPoints): tf.Tensor3D {
@@ -113,51 +123,67 @@ export class Gpt2Model implements LanguageModel {
       // One tidy per block: a block's intermediates are freed before the next runs, so a batch's peak memory is one
       // block's working set rather than the whole forward pass's (32 × 128 tokens would not fit tfjs-wasm's 4 GB heap).
       const input = x;
-      x = tf.tidy(() => this.block(input, block, (name, act) => hooks.at(`blocks.${l}.${name}`, act)));
+      x = tf.tidy(() => this.block(input, block, hooks.block(l)));
     });
     const normalized = hooks.at('ln_final.hook_normalized', layerNorm(x, this.weights.lnFinal, layerNormEps));
     const logits = tf.matMul(tf.reshape(normalized, [batch * seq, dModel]), this.unembed);
     return tf.reshape(logits, [batch, seq, vocabSize]);
   }
 
-  private block(
-    resid: tf.Tensor3D,
-    w: Gpt2BlockWeights,
-    hook: (name: (typeof BLOCK_HOOKS)[number], act: tf.Tensor3D) => tf.Tensor3D,
-  ): tf.Tensor3D {
+  private block(resid: tf.Tensor3D, w: Gpt2BlockWeights, hooks: BlockHooks): tf.Tensor3D {
     const eps = this.config.layerNormEps;
+    const hook = (name: (typeof BLOCK_HOOKS)[number], act: tf.Tensor3D) => hooks.at(name, act);
     const residPre = hook('hook_resid_pre', resid);
-    const attnIn = hook('ln1.hook_normalized', layerNorm(residPre, w.ln1, eps));
-    const attnOut = hook('hook_attn_out', this.attention(attnIn, w));
+    // ln1/ln2.hook_normalized are before the LayerNorm's weight and bias, as TransformerLens (which folds them into
+    // the next layer by default, so SAEs and transcoders trained there read exactly this)
+    const attnIn = scaleAndShift(hook('ln1.hook_normalized', normalize(residPre, eps)), w.ln1);
+    const attnOut = hook('hook_attn_out', this.attention(attnIn, w, hooks));
     const residMid = hook('hook_resid_mid', tf.add(residPre, attnOut));
-    const mlpIn = hook('ln2.hook_normalized', layerNorm(residMid, w.ln2, eps));
+    const mlpIn = scaleAndShift(hook('ln2.hook_normalized', normalize(residMid, eps)), w.ln2);
     const pre = hook('mlp.hook_pre', conv1d(mlpIn, w.mlpIn));
     const post = hook('mlp.hook_post', geluNew(pre));
     const mlpOut = hook('hook_mlp_out', conv1d(post, w.mlpOut));
     return hook('hook_resid_post', tf.add(residMid, mlpOut));
   }
 
-  private attention(x: tf.Tensor3D, w: Gpt2BlockWeights): tf.Tensor3D {
+  private attention(x: tf.Tensor3D, w: Gpt2BlockWeights, hooks: BlockHooks): tf.Tensor3D {
     const [batch, seq, d] = x.shape;
     const { nHeads } = this.config;
     const headDim = d / nHeads;
     // [batch, pos, 3·head, headDim] → [batch, 3·head, pos, headDim] → q, k, v as [batch, head, pos, headDim].
     // (Rank-4 transposes only: tfjs-wasm has fast kernels up to rank 4 and a per-element loop beyond, ≈ 100× slower.)
     const heads = tf.transpose(tf.reshape(conv1d(x, w.attnQkv), [batch, seq, 3 * nHeads, headDim]), [0, 2, 1, 3]);
+    // hook_q/k/v are [batch, pos, head, headDim] as in TransformerLens: transposed there and back only when hooked
     const [q, k, v] = tf
       .split(tf.reshape(heads, [batch, 3, nHeads * seq * headDim]), 3, 1)
-      .map((t) => tf.reshape(t, [batch, nHeads, seq, headDim]) as tf.Tensor4D);
-    const z = causalAttention(q, k, v);
-    const merged = tf.reshape(tf.transpose(z, [0, 2, 1, 3]), [batch, seq, d]) as tf.Tensor3D;
-    return conv1d(merged, w.attnOut);
+      .map((t, i) => {
+        const perHead = tf.reshape(t, [batch, nHeads, seq, headDim]) as tf.Tensor4D;
+        const name = ATTENTION_HOOKS[i];
+        return hooks.wants(name) ? swapHeadAndPos(hooks.at(name, swapHeadAndPos(perHead))) : perHead;
+      });
+    const z = hooks.at('attn.hook_z', swapHeadAndPos(causalAttention(q, k, v, hooks)));
+    return conv1d(tf.reshape(z, [batch, seq, d]) as tf.Tensor3D, w.attnOut);
   }
+}
+
+/** [batch, head, pos, headDim] ⇄ [batch, pos, head, headDim] */
+function swapHeadAndPos(t: tf.Tensor4D): tf.Tensor4D {
+  return tf.transpose(t, [0, 2, 1, 3]);
 }
 
 /** LayerNorm over the last axis with biased variance, as torch.nn.LayerNorm. */
 function layerNorm(x: tf.Tensor3D, w: LayerNormWeights, eps: number): tf.Tensor3D {
+  return scaleAndShift(normalize(x, eps), w);
+}
+
+/** (x − mean) / √(variance + eps): LayerNorm before its weight and bias. */
+function normalize(x: tf.Tensor3D, eps: number): tf.Tensor3D {
   const { mean, variance } = tf.moments(x, -1, true);
-  const normalized = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
-  return tf.add(tf.mul(normalized, w.weight), w.bias);
+  return tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
+}
+
+function scaleAndShift(x: tf.Tensor3D, w: LayerNormWeights): tf.Tensor3D {
+  return tf.add(tf.mul(x, w.weight), w.bias);
 }
 
 /** Hugging Face Conv1D: x·W + b on the last axis. */

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../errors';
 import type { Tokenizer } from '../tokenizer/types';
-import { HookPoints, validateIds } from './common';
+import { ATTENTION_HOOKS, causalAttention, HookPoints, validateIds, type BlockHooks } from './common';
 import type { Decoder, ForwardOptions, ForwardResult, LanguageModel, ModelConfig } from './types';
 
 export interface LlamaConfig extends ModelConfig {
@@ -56,6 +56,26 @@ export function disposeLlamaWeights(weights: LlamaWeights): void {
   for (const block of weights.blocks) tf.dispose(Object.values(block));
 }
 
+/**
+ * Hook points of one block, in forward order (TransformerLens names without the `blocks.L.` prefix). ln1/ln2
+ * hook_normalized are before the RMSNorm weight, as TransformerLens (which folds the weight into the next layer by
+ * default, so SAEs trained there read exactly this); hook_q and hook_k are before RoPE, in llama2.c's
+ * interleaved-pair order within each head (a Hugging Face checkpoint's rows are permuted into it, see LlamaBlockWeights).
+ */
+const BLOCK_HOOKS = [
+  'hook_resid_pre',
+  'ln1.hook_normalized',
+  ...ATTENTION_HOOKS,
+  'hook_attn_out',
+  'hook_resid_mid',
+  'ln2.hook_normalized',
+  'mlp.hook_pre',
+  'mlp.hook_pre_linear',
+  'mlp.hook_post',
+  'hook_mlp_out',
+  'hook_resid_post',
+] as const;
+
 /** The model's own copy of the weights, matrices as [in, out]: x·W is several times faster than x·Wᵀ in tfjs-wasm. */
 interface Params {
   /** [vocab, dModel] (gathered, not multiplied) */
@@ -104,9 +124,7 @@ export class LlamaModel implements LanguageModel {
 
     this.hookNames = [
       'hook_embed',
-      ...weights.blocks.flatMap((_, l) =>
-        ['hook_resid_pre', 'hook_attn_out', 'hook_resid_mid', 'mlp.hook_post', 'hook_mlp_out', 'hook_resid_post']
-          .map((point) => `blocks.${l}.${point}`)),
+      ...weights.blocks.flatMap((_, l) => BLOCK_HOOKS.map((point) => `blocks.${l}.${point}`)),
       'ln_final.hook_normalized',
     ];
   }
@@ -118,10 +136,19 @@ export class LlamaModel implements LanguageModel {
 
   /** w2 of block `layer` as [dMlp, dModel]; owned by the model (do not dispose). */
   mlpOut(layer: number): tf.Tensor2D {
+    return this.layer(layer).w2;
+  }
+
+  /** wo of block `layer` as [nHeads·headDim, dModel], heads concatenated as hook_z's; owned by the model (do not dispose). */
+  attnOut(layer: number): tf.Tensor2D {
+    return this.layer(layer).wo;
+  }
+
+  private layer(layer: number): LlamaBlockWeights {
     if (!Number.isInteger(layer) || layer < 0 || layer >= this.config.nLayers) {
       throw new InputError(`layer ${layer} is out of range: the model has layers 0..${this.config.nLayers - 1}`);
     }
-    return this.params.blocks[layer].w2;
+    return this.params.blocks[layer];
   }
 
   /**
@@ -206,19 +233,20 @@ export class LlamaModel implements LanguageModel {
 
   private run(ids: number[][], points: HookPoints): tf.Tensor3D {
     const { rmsNormEps: eps } = this.config;
-    const seqLen = ids[0].length;
-    const rope = this.ropeTables(seqLen);
-    const mask = causalMask(seqLen);
+    const rope = this.ropeTables(ids[0].length);
 
     const tokens = tf.tensor2d(ids, undefined, 'int32');
     let x = points.at('hook_embed', tf.gather<tf.Tensor>(this.params.embedding, tokens) as tf.Tensor3D);
     this.params.blocks.forEach((w, l) => {
-      const at = (point: string, act: tf.Tensor3D) => points.at(`blocks.${l}.${point}`, act);
+      const { at } = points.block(l);
       x = at('hook_resid_pre', x);
-      const attnOut = at('hook_attn_out', this.attention(rmsNorm(x, w.attnNorm, eps), w, rope, mask));
+      // ln1/ln2.hook_normalized are before the RMSNorm weight, as TransformerLens (see BLOCK_HOOKS)
+      const attnIn = tf.mul<tf.Tensor3D>(at('ln1.hook_normalized', rmsNormalize(x, eps)), w.attnNorm);
+      const attnOut = at('hook_attn_out', this.attention(attnIn, w, rope, points.block(l)));
       x = at('hook_resid_mid', tf.add(x, attnOut));
-      const h = rmsNorm(x, w.mlpNorm, eps);
-      const post = at('mlp.hook_post', tf.mul(silu(linear(h, w.w1)), linear(h, w.w3)));
+      const h = tf.mul<tf.Tensor3D>(at('ln2.hook_normalized', rmsNormalize(x, eps)), w.mlpNorm);
+      const gate = at('mlp.hook_pre', linear(h, w.w1));
+      const post = at('mlp.hook_post', tf.mul<tf.Tensor3D>(silu(gate), at('mlp.hook_pre_linear', linear(h, w.w3))));
       const mlpOut = at('hook_mlp_out', linear(post, w.w2));
       x = at('hook_resid_post', tf.add(x, mlpOut));
     });
@@ -226,30 +254,18 @@ export class LlamaModel implements LanguageModel {
     return linear(normalized, this.params.unembed);
   }
 
-  private attention(h: tf.Tensor3D, w: LlamaBlockWeights, rope: RopeTables, mask: tf.Tensor2D): tf.Tensor3D {
+  private attention(h: tf.Tensor3D, w: LlamaBlockWeights, rope: RopeTables, hooks: BlockHooks): tf.Tensor3D {
     const [batch, seqLen] = h.shape;
     const { nHeads, nKvHeads } = this.config;
     const hd = this.headDim;
-    const group = nHeads / nKvHeads;
-    const heads = (t: tf.Tensor3D, n: number) => tf.reshape(t, [batch, seqLen, n, hd]) as tf.Tensor4D;
-    const q = applyRope(heads(linear(h, w.wq), nHeads), rope);
-    const k = applyRope(heads(linear(h, w.wk), nKvHeads), rope);
-    const v = heads(linear(h, w.wv), nKvHeads);
-
-    // Grouped-query attention, one (sequence, kv head) pair at a time: query head i uses kv head
-    // floor(i / group), so in [batch, head, pos, hd] layout the `group` query heads of one kv head are
-    // consecutive and form a [group·pos, hd] block of rows. Each step is then two 2-D matMuls, which
-    // tfjs-wasm runs with XNNPACK (its batched matMul kernel is naive and several times slower).
-    const qBlocks = tf.unstack(tf.reshape(tf.transpose(q, [0, 2, 1, 3]), [-1, group * seqLen, hd])) as tf.Tensor2D[];
-    const kTs = tf.unstack(tf.reshape(tf.transpose(k, [0, 2, 3, 1]), [-1, hd, seqLen])) as tf.Tensor2D[];
-    const vs = tf.unstack(tf.reshape(tf.transpose(v, [0, 2, 1, 3]), [-1, seqLen, hd])) as tf.Tensor2D[];
-    const z = tf.stack(qBlocks.map((qBlock, i) => {
-      const scores = tf.reshape(tf.mul(tf.matMul(qBlock, kTs[i]), 1 / Math.sqrt(hd)), [group, seqLen, seqLen]);
-      const pattern = tf.reshape(tf.softmax(tf.add(scores, mask)), [group * seqLen, seqLen]);
-      return tf.matMul(pattern, vs[i]);
-    })); // [batch·kvHead, group·pos, hd] = [batch, head, pos, hd]
-    const merged = tf.transpose(tf.reshape(z, [batch, nHeads, seqLen, hd]), [0, 2, 1, 3]);
-    return linear(tf.reshape(merged, [batch, seqLen, nHeads * hd]) as tf.Tensor3D, w.wo);
+    // hook_q/k/v see [batch, pos, head, hd] (TransformerLens's shape, kv heads for k and v), q and k before RoPE
+    const heads = (name: string, t: tf.Tensor3D, n: number) => hooks.at(name, tf.reshape(t, [batch, seqLen, n, hd]) as tf.Tensor4D);
+    const toAttention = (t: tf.Tensor4D) => tf.transpose(t, [0, 2, 1, 3]); // [batch, head, pos, hd]
+    const q = applyRope(heads('attn.hook_q', linear(h, w.wq), nHeads), rope);
+    const k = applyRope(heads('attn.hook_k', linear(h, w.wk), nKvHeads), rope);
+    const v = heads('attn.hook_v', linear(h, w.wv), nKvHeads);
+    const z = hooks.at('attn.hook_z', toAttention(causalAttention(toAttention(q), toAttention(k), toAttention(v), hooks)));
+    return linear(tf.reshape(z, [batch, seqLen, nHeads * hd]) as tf.Tensor3D, w.wo);
   }
 
   /**
@@ -294,8 +310,13 @@ function linear(x: tf.Tensor3D, w: tf.Tensor2D): tf.Tensor3D {
 }
 
 function rmsNorm(x: tf.Tensor3D, weight: tf.Tensor1D, eps: number): tf.Tensor3D {
+  return tf.mul(rmsNormalize(x, eps), weight);
+}
+
+/** x / √(mean(x²) + eps): RMSNorm before its weight. */
+function rmsNormalize(x: tf.Tensor3D, eps: number): tf.Tensor3D {
   const meanSquare = tf.mean(tf.square(x), -1, true);
-  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(meanSquare, eps))), weight);
+  return tf.mul(x, tf.rsqrt(tf.add(meanSquare, eps)));
 }
 
 function silu(x: tf.Tensor3D): tf.Tensor3D {
@@ -305,13 +326,6 @@ function silu(x: tf.Tensor3D): tf.Tensor3D {
 /** Rotates each interleaved pair (2i, 2i+1) of every head of x [batch, pos, head, hd]. */
 function applyRope(x: tf.Tensor4D, { cos, sin, swapPairs }: RopeTables): tf.Tensor4D {
   return tf.add(tf.mul(x, cos), tf.mul(tf.gather(x, swapPairs, 3), sin));
-}
-
-/** [pos, pos]: 0 where a query may attend (key ≤ query), −∞ above the diagonal. */
-function causalMask(seqLen: number): tf.Tensor2D {
-  const mask = new Float32Array(seqLen * seqLen);
-  for (let query = 0; query < seqLen; query++) mask.fill(-Infinity, query * seqLen + query + 1, (query + 1) * seqLen);
-  return tf.tensor2d(mask, [seqLen, seqLen]);
 }
 
 /** Shape checks, so a loader's mistake is reported by tensor name instead of failing mid-forward. */

@@ -15,11 +15,19 @@ export interface ModelConfig {
 }
 
 /**
- * A hook sees the activation at one TransformerLens hook point, shaped [batch, pos, d].
- * Returning a tensor replaces the activation for the rest of the forward pass (to add,
- * return `act.add(delta)`); returning nothing only reads it. The hook must not dispose `act`.
+ * The activation at a hook point, shaped as TransformerLens shapes it:
+ * - [batch, pos, d] for the residual stream, norms, MLP and attention outputs (d is d_model, or d_mlp inside the MLP);
+ * - [batch, pos, head, d_head] for `attn.hook_q`, `hook_k`, `hook_v`, `hook_z` (k and v have the kv heads);
+ * - [batch, head, query_pos, key_pos] for `attn.hook_attn_scores` (scaled, causally masked with −∞) and `hook_pattern`.
  */
-export type HookFn = (act: tf.Tensor3D, name: string) => tf.Tensor3D | void;
+export type Activation = tf.Tensor3D | tf.Tensor4D;
+
+/**
+ * A hook sees the activation at one TransformerLens hook point. Returning a tensor of the same shape replaces the
+ * activation for the rest of the forward pass (to add, return `act.add(delta)`); returning nothing only reads it.
+ * The hook must not dispose `act`.
+ */
+export type HookFn = (act: Activation, name: string) => Activation | void;
 
 export interface ForwardOptions {
   /** hook names whose activations are returned in `cache` (the caller disposes them) */
@@ -33,7 +41,7 @@ export interface ForwardOptions {
 export interface ForwardResult {
   /** [batch, pos, vocab]; absent when `stopAt` was given */
   logits?: tf.Tensor3D;
-  cache: Map<string, tf.Tensor3D>;
+  cache: Map<string, Activation>;
 }
 
 export interface LanguageModel {
@@ -45,6 +53,8 @@ export interface LanguageModel {
   readonly unembed: tf.Tensor2D;
   /** MLP output weights of layer L as [dMlp, dModel], to map `blocks.L.mlp.hook_post` directions to the residual stream */
   mlpOut(layer: number): tf.Tensor2D;
+  /** attention output weights W_O of layer L as [nHeads·dHead, dModel], to map `blocks.L.attn.hook_z` directions to the residual stream */
+  attnOut(layer: number): tf.Tensor2D;
   /** ids: [batch][pos], every row the same length */
   forward(ids: number[][], options?: ForwardOptions): ForwardResult;
   /**

@@ -10,8 +10,34 @@ import { InputError } from '../errors';
  * Both are normalised into one SaeConfig.
  */
 
-export const SAE_ARCHITECTURES = ['standard', 'topk', 'jumprelu', 'gated'] as const;
+export const SAE_ARCHITECTURES = [
+  'standard', 'topk', 'jumprelu', 'gated',
+  'transcoder', 'skip_transcoder', 'jumprelu_transcoder', 'jumprelu_skip_transcoder',
+] as const;
 export type SaeArchitecture = (typeof SAE_ARCHITECTURES)[number];
+
+/**
+ * Transcoders (SAELens Transcoder, SkipTranscoder, JumpReLU variants): encode the activation at `hook_name`, decode
+ * to `hook_name_out` ([d_sae, d_out] decoder, b_dec of width d_out, never subtracted from the input); a skip
+ * transcoder adds x·W_skipᵀ.
+ */
+export const TRANSCODER_ARCHITECTURES: readonly SaeArchitecture[] = ['transcoder', 'skip_transcoder', 'jumprelu_transcoder', 'jumprelu_skip_transcoder'];
+
+/**
+ * Architectures SAELens names in cfg.json that we cannot read, and why. BatchTopK and Matryoshka SAEs are trained
+ * under these names but saved for inference as `jumprelu` (with a threshold), which we read.
+ */
+const UNREADABLE_ARCHITECTURES: Record<string, string> = {
+  batchtopk: 'a BatchTopK training checkpoint; SAELens saves the finished SAE as "jumprelu", load that one',
+  matryoshka_batchtopk: 'a Matryoshka BatchTopK training checkpoint; SAELens saves the finished SAE as "jumprelu", load that one',
+  temporal: 'a temporal SAE (its encoding depends on earlier tokens) is not supported',
+  matching_pursuit: 'a matching-pursuit SAE (iterative encoding) is not supported',
+  clt: 'a cross-layer transcoder (one encoder per layer, decoders to every later layer) is not supported',
+};
+
+/** SAELens reshape_activations: "hook_z" concatenates the attention heads of a [batch, pos, head, d_head] hook. */
+export const RESHAPE_ACTIVATIONS = ['none', 'hook_z'] as const;
+export type ReshapeActivations = (typeof RESHAPE_ACTIVATIONS)[number];
 
 export const NORMALIZE_ACTIVATIONS = ['none', 'expected_average_only_in', 'constant_norm_rescale', 'layer_norm'] as const;
 export type NormalizeActivations = (typeof NORMALIZE_ACTIVATIONS)[number];
@@ -20,6 +46,8 @@ export interface SaeConfig {
   architecture: SaeArchitecture;
   dIn: number;
   dSae: number;
+  /** the decoder's width: d_in for an SAE, cfg `d_out` for a transcoder */
+  dOut: number;
   /** the dtype the SAE was saved in (e.g. "float32", "bfloat16"); we always compute in float32 */
   dtype: string;
   /** subtract b_dec from the (normalised) input before encoding: SAELens's "tied decoder bias" */
@@ -40,7 +68,12 @@ export interface SaeConfig {
   rescaleActsByDecoderNorm: boolean;
   /** pre-6.0: feature activations are multiplied by the `scaling_factor` tensor before decoding */
   finetuningScalingFactor: boolean;
+  /** where the SAE reads (TransformerLens hook name) */
   hookName: string;
+  /** where the decoder writes: hookName for an SAE, cfg `hook_name_out` for a transcoder */
+  hookNameOut: string;
+  /** "hook_z": the input hook is per-head, [batch, pos, head, d_head], read with the heads concatenated */
+  reshapeActivations: ReshapeActivations;
   /** from `hook_layer`, else parsed from `blocks.L.` in the hook name; null for e.g. `hook_embed` */
   hookLayer: number | null;
   hookHeadIndex: number | null;
@@ -78,7 +111,9 @@ const flatSchema = z.looseObject({
   apply_b_dec_to_input: z.boolean().optional(),
   normalize_activations: z.union([z.enum(NORMALIZE_ACTIVATIONS), z.boolean(), z.null()]).optional(),
   norm_scaling_factor: z.number().positive().nullable().optional(),
-  reshape_activations: z.enum(['none'], { error: 'only "none" is supported (hook_z reshaping is not)' }).nullable().optional(),
+  reshape_activations: z.enum(RESHAPE_ACTIVATIONS).nullable().optional(),
+  d_out: z.int().positive().optional(),
+  hook_name_out: z.string().min(1).optional(),
   k: z.int().positive().optional(),
   rescale_acts_by_decoder_norm: z.boolean().optional(),
   activation_fn: z.string().optional(),
@@ -128,8 +163,24 @@ export function parseSaeConfig(raw: unknown, source = 'cfg.json'): SaeConfig {
     if (architecture !== 'standard' && architecture !== 'topk') fail('activation_fn', `topk cannot be combined with architecture "${architecture}"`);
     architecture = 'topk';
   }
+  if (architecture in UNREADABLE_ARCHITECTURES) fail('architecture', `"${architecture}" is ${UNREADABLE_ARCHITECTURES[architecture]}`);
   if (!(SAE_ARCHITECTURES as readonly string[]).includes(architecture)) {
     fail('architecture', `unknown SAE architecture "${architecture}" (supported: ${SAE_ARCHITECTURES.join(', ')})`);
+  }
+  const transcoder = TRANSCODER_ARCHITECTURES.includes(architecture as SaeArchitecture);
+  if (transcoder) {
+    if (c.d_out === undefined) fail('d_out', `a ${architecture} needs d_out, the width of its output hook`);
+    if (c.hook_name_out === undefined) fail('hook_name_out', `a ${architecture} needs hook_name_out, the hook it writes to`);
+    if (c.apply_b_dec_to_input) fail('apply_b_dec_to_input', 'a transcoder never subtracts its output bias b_dec from its input');
+  } else {
+    for (const field of ['d_out', 'hook_name_out'] as const) {
+      if (c[field] !== undefined) fail(field, `only transcoders have ${field}; is architecture "${architecture}" right?`);
+    }
+  }
+  // Before reshape_activations (SAELens 6) a hook_z SAE was recognised by its hook name.
+  const reshapeActivations = c.reshape_activations ?? (c.hook_name.endsWith('.hook_z') ? 'hook_z' : 'none');
+  if (reshapeActivations === 'hook_z' && !c.hook_name.endsWith('.hook_z')) {
+    fail('reshape_activations', `"hook_z" concatenates attention heads, but hook_name is "${c.hook_name}", not an attn.hook_z`);
   }
 
   let k: number | undefined;
@@ -143,20 +194,26 @@ export function parseSaeConfig(raw: unknown, source = 'cfg.json'): SaeConfig {
   const normalize = c.normalize_activations;
   const normalizeActivations: NormalizeActivations =
     normalize === true ? 'expected_average_only_in' : normalize === false || normalize == null ? 'none' : normalize;
+  if (transcoder && normalizeActivations !== 'none') {
+    fail('normalize_activations', `"${normalizeActivations}" is not supported for a transcoder (its input and output scales differ)`);
+  }
 
   const hookLayer = c.hook_layer ?? layerOfHook(c.hook_name);
   return {
     architecture: architecture as SaeArchitecture,
     dIn: c.d_in,
     dSae: c.d_sae,
+    dOut: c.d_out ?? c.d_in,
     dtype: c.dtype ?? 'float32',
-    applyBDecToInput: c.apply_b_dec_to_input ?? true,
+    applyBDecToInput: c.apply_b_dec_to_input ?? !transcoder,
     normalizeActivations,
     normScalingFactor: c.norm_scaling_factor ?? null,
     ...(k !== undefined && { k }),
     rescaleActsByDecoderNorm: architecture === 'topk' && (c.rescale_acts_by_decoder_norm ?? false),
     finetuningScalingFactor: c.finetuning_scaling_factor ?? false,
     hookName: c.hook_name,
+    hookNameOut: c.hook_name_out ?? c.hook_name,
+    reshapeActivations,
     hookLayer,
     hookHeadIndex: c.hook_head_index ?? null,
     prependBos: c.prepend_bos ?? true,

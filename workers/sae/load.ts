@@ -3,7 +3,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../errors';
 import { readSafetensors, readSafetensorsHeader, type SafetensorsTensor } from '../weights/safetensors';
-import { parseSaeConfig, type SaeConfig } from './config';
+import { parseSaeConfig, TRANSCODER_ARCHITECTURES, type SaeConfig } from './config';
 import { ARCHITECTURE_TENSORS, createSae, type Sae, type SaeWeights } from './sae';
 
 /** SAELens directory layout */
@@ -60,16 +60,16 @@ function foldScales(
 ): SaeConfig {
   const W_enc = arrays.get('W_enc')!.data;
   const W_dec = arrays.get('W_dec')!.data;
-  const { dIn, dSae } = cfg;
+  const { dOut, dSae } = cfg;
   let folded = cfg;
 
   if (cfg.rescaleActsByDecoderNorm) {
     const b_enc = arrays.get('b_enc')!.data;
     for (let f = 0; f < dSae; f++) {
-      const row = W_dec.subarray(f * dIn, (f + 1) * dIn);
+      const row = W_dec.subarray(f * dOut, (f + 1) * dOut);
       // a zero row never contributes; the clamp (as in SAELens's fold_W_dec_norm) only avoids dividing by zero
       const norm = Math.max(euclideanNorm(row), 1e-8);
-      for (let i = 0; i < dIn; i++) W_enc[i * dSae + f] *= norm;
+      for (let i = 0; i < cfg.dIn; i++) W_enc[i * dSae + f] *= norm;
       b_enc[f] *= norm;
       multiply(row, 1 / norm);
     }
@@ -82,7 +82,7 @@ function foldScales(
     if (!cfg.finetuningScalingFactor) {
       throw new InputError(`${files.weightsFile}: tensor "${FINETUNING_SCALE}" is not all ones but cfg.json has finetuning_scaling_factor false`);
     }
-    for (let f = 0; f < dSae; f++) multiply(W_dec.subarray(f * dIn, (f + 1) * dIn), scale.data[f]);
+    for (let f = 0; f < dSae; f++) multiply(W_dec.subarray(f * dOut, (f + 1) * dOut), scale.data[f]);
   }
 
   if (cfg.normalizeActivations === 'expected_average_only_in') {
@@ -120,13 +120,17 @@ async function readConfig(file: string): Promise<SaeConfig> {
 
 /** The shape each tensor must have, by name. */
 function expectedShapes(cfg: SaeConfig): Map<string, { shape: number[]; dims: string }> {
-  const { dIn, dSae } = cfg;
+  const { dIn, dSae, dOut } = cfg;
+  // a transcoder's decoder is d_out wide; for an SAE d_out is d_in
+  const out = TRANSCODER_ARCHITECTURES.includes(cfg.architecture) ? 'd_out' : 'd_in';
   const shapes = new Map([
     ['W_enc', { shape: [dIn, dSae], dims: 'd_in, d_sae' }],
-    ['W_dec', { shape: [dSae, dIn], dims: 'd_sae, d_in' }],
-    ['b_dec', { shape: [dIn], dims: 'd_in' }],
+    ['W_dec', { shape: [dSae, dOut], dims: `d_sae, ${out}` }],
+    ['b_dec', { shape: [dOut], dims: out }],
   ]);
-  for (const name of ARCHITECTURE_TENSORS[cfg.architecture]) shapes.set(name, { shape: [dSae], dims: 'd_sae' });
+  for (const name of ARCHITECTURE_TENSORS[cfg.architecture]) {
+    shapes.set(name, name === 'W_skip' ? { shape: [dOut, dIn], dims: 'd_out, d_in' } : { shape: [dSae], dims: 'd_sae' });
+  }
   return shapes;
 }
 
@@ -203,30 +207,63 @@ function sameShape(a: number[], b: number[]): boolean {
 export interface SaeHostModel {
   hookNames: readonly string[];
   dModel: number;
-  /** width of `blocks.L.mlp.hook_pre` / `mlp.hook_post`; needed only for SAEs on those hooks */
+  /** width of `blocks.L.mlp.hook_pre` / `hook_pre_linear` / `hook_post`; needed only for SAEs on those hooks */
   dMlp?: number;
+  /** needed only for SAEs on attention heads (`attn.hook_q/k/v/z`) */
+  nHeads?: number;
+  nKvHeads?: number;
 }
 
-/** Checks that the SAE can be attached to the model: its hook exists there and has width d_in. */
+/**
+ * Checks that the SAE can be attached to the model: its input hook (and a transcoder's output hook) exist there and
+ * have widths d_in (and d_out). A per-head hook's width is its heads concatenated, as reshape_activations "hook_z" reads it.
+ */
 export function validateSaeForModel(sae: Sae, model: SaeHostModel): void {
-  const { hookName, hookHeadIndex } = sae.cfg;
-  if (!model.hookNames.includes(hookName)) {
-    const kind = hookName.replace(/^blocks\.\d+\./, '');
-    const sameKind = model.hookNames.filter((h) => h.replace(/^blocks\.\d+\./, '') === kind);
-    const hint = sameKind.length
-      ? `hooks of this kind here: ${sameKind.join(', ')}`
-      : `its hooks include ${model.hookNames.slice(0, 8).join(', ')}${model.hookNames.length > 8 ? ', …' : ''}`;
-    throw new InputError(`SAE hook "${hookName}" (cfg.json hook_name) does not exist in this model; ${hint}`);
-  }
+  const { hookName, hookNameOut, hookHeadIndex, reshapeActivations } = sae.cfg;
   if (hookHeadIndex !== null) {
     throw new InputError(`SAE on a single attention head (hook_head_index ${hookHeadIndex} of "${hookName}") is not supported`);
   }
-  const isMlpHidden = /\.mlp\.hook_(pre|post)$/.test(hookName);
-  const width = isMlpHidden ? model.dMlp : model.dModel;
-  if (width === undefined) throw new Error(`validateSaeForModel: dMlp is needed to check an SAE on ${hookName}`);
-  if (sae.dIn !== width) {
-    throw new InputError(
-      `SAE d_in = ${sae.dIn} does not match the width of "${hookName}" in this model (${isMlpHidden ? 'd_mlp' : 'd_model'} = ${width})`,
-    );
+  const transcoder = hookNameOut !== hookName || TRANSCODER_ARCHITECTURES.includes(sae.cfg.architecture);
+  const sites = transcoder
+    ? [{ hook: hookName, width: sae.dIn, dim: 'd_in', field: 'hook_name' }, { hook: hookNameOut, width: sae.cfg.dOut, dim: 'd_out', field: 'hook_name_out' }]
+    : [{ hook: hookName, width: sae.dIn, dim: 'd_in', field: 'hook_name' }];
+  for (const { hook, width, dim, field } of sites) {
+    checkHookExists(hook, field, model);
+    const perHead = /\.attn\.hook_(q|k|v|z)$/.exec(hook);
+    if (/\.attn\.hook_(pattern|attn_scores)$/.test(hook)) {
+      throw new InputError(`SAE hook "${hook}" (cfg.json ${field}) holds attention patterns, [head, query, key], not one vector per token`);
+    }
+    if (perHead && reshapeActivations !== 'hook_z') {
+      throw new InputError(`SAE hook "${hook}" (cfg.json ${field}) is per attention head; an SAE there needs reshape_activations "hook_z"`);
+    }
+    const [expected, what] = hookWidth(hook, model);
+    if (width !== expected) {
+      throw new InputError(`SAE ${dim} = ${width} does not match the width of "${hook}" in this model (${what} = ${expected})`);
+    }
   }
+}
+
+function checkHookExists(hook: string, field: string, model: SaeHostModel): void {
+  if (model.hookNames.includes(hook)) return;
+  const kind = hook.replace(/^blocks\.\d+\./, '');
+  const sameKind = model.hookNames.filter((h) => h.replace(/^blocks\.\d+\./, '') === kind);
+  const hint = sameKind.length
+    ? `hooks of this kind here: ${sameKind.join(', ')}`
+    : `its hooks include ${model.hookNames.slice(0, 8).join(', ')}${model.hookNames.length > 8 ? ', …' : ''}`;
+  throw new InputError(`SAE hook "${hook}" (cfg.json ${field}) does not exist in this model; ${hint}`);
+}
+
+/** The width of one token's activation at `hook` (heads concatenated), and how it is named. */
+function hookWidth(hook: string, model: SaeHostModel): [number, string] {
+  const need = (value: number | undefined, name: string): number => {
+    if (value === undefined) throw new Error(`validateSaeForModel: ${name} is needed to check an SAE on ${hook}`);
+    return value;
+  };
+  if (/\.mlp\.hook_(pre|pre_linear|post)$/.test(hook)) return [need(model.dMlp, 'dMlp'), 'd_mlp'];
+  if (/\.attn\.hook_(k|v)$/.test(hook)) {
+    const dHead = model.dModel / need(model.nHeads, 'nHeads');
+    return [need(model.nKvHeads, 'nKvHeads') * dHead, 'n_kv_heads·d_head'];
+  }
+  if (/\.attn\.hook_(q|z)$/.test(hook)) return [model.dModel, 'n_heads·d_head'];
+  return [model.dModel, 'd_model'];
 }

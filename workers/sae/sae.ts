@@ -8,6 +8,8 @@ import type { SaeArchitecture, SaeConfig } from './config';
  *   acts  = architecture-specific function of x'
  *   x̂     = unnorm(acts · W_dec + b_dec)
  * with W_enc [d_in, d_sae] and W_dec [d_sae, d_in]. Inputs are one row per token.
+ * A transcoder decodes to another hook: W_dec [d_sae, d_out], b_dec [d_out], never subtracted from the input;
+ * a skip transcoder adds x·W_skipᵀ to x̂.
  * The weights are those that act on the model's activations: scale factors that SAELens applies around them are
  * folded in by loadSae, so feature f always contributes exactly acts[:, f] · W_dec[f] (before unnorm).
  */
@@ -16,10 +18,12 @@ export interface SaeWeights {
   W_enc: tf.Tensor2D;
   W_dec: tf.Tensor2D;
   b_dec: tf.Tensor1D;
-  /** standard, topk, jumprelu */
+  /** standard, topk, jumprelu, transcoders */
   b_enc?: tf.Tensor1D;
-  /** jumprelu */
+  /** jumprelu, jumprelu transcoders */
   threshold?: tf.Tensor1D;
+  /** skip transcoders: [d_out, d_in], the output adds x·W_skipᵀ */
+  W_skip?: tf.Tensor2D;
   /** gated */
   b_gate?: tf.Tensor1D;
   b_mag?: tf.Tensor1D;
@@ -32,6 +36,10 @@ export const ARCHITECTURE_TENSORS: Record<SaeArchitecture, readonly (keyof SaeWe
   topk: ['b_enc'],
   jumprelu: ['b_enc', 'threshold'],
   gated: ['b_gate', 'b_mag', 'r_mag'],
+  transcoder: ['b_enc'],
+  skip_transcoder: ['b_enc', 'W_skip'],
+  jumprelu_transcoder: ['b_enc', 'threshold'],
+  jumprelu_skip_transcoder: ['b_enc', 'threshold', 'W_skip'],
 };
 
 export interface Sae {
@@ -50,8 +58,8 @@ export interface Sae {
    */
   encoderInput(x: tf.Tensor2D): tf.Tensor2D;
   /**
-   * acts [n, d_sae] → reconstruction [n, d_in]. With a per-token normalisation (constant_norm_rescale,
-   * layer_norm) the input the acts came from is needed to undo it, and must be passed as `x`.
+   * acts [n, d_sae] → reconstruction [n, d_out] (d_out = d_in but for transcoders). With a per-token normalisation
+   * (constant_norm_rescale, layer_norm) or a skip connection the input the acts came from is needed, as `x`.
    */
   decode(acts: tf.Tensor2D, x?: tf.Tensor2D): tf.Tensor2D;
   forward(x: tf.Tensor2D): { acts: tf.Tensor2D; reconstruction: tf.Tensor2D };
@@ -106,7 +114,12 @@ abstract class BaseSae implements Sae {
       throw new InputError(`SAE activations must be [n, d_sae = ${this.dSae}], got [${acts.shape}]`);
     }
     if (x && x.shape[0] !== acts.shape[0]) throw new InputError(`decode: x has ${x.shape[0]} rows but acts has ${acts.shape[0]}`);
-    return tf.tidy(() => this.denormalize(this.decodeLinear(acts), x));
+    const { W_skip } = this.weights;
+    if (W_skip && !x) throw new Error('decoding a skip transcoder needs its input x for the skip connection');
+    return tf.tidy(() => {
+      const out = this.denormalize(this.decodeLinear(acts), x);
+      return W_skip ? tf.add(out, tf.matMul(x!, W_skip, false, true)) : out;
+    });
   }
 
   forward(x: tf.Tensor2D): { acts: tf.Tensor2D; reconstruction: tf.Tensor2D } {
@@ -220,6 +233,10 @@ const CLASSES: Record<SaeArchitecture, new (cfg: SaeConfig, weights: SaeWeights,
   topk: TopKSae,
   jumprelu: JumpReluSae,
   gated: GatedSae,
+  transcoder: StandardSae,
+  skip_transcoder: StandardSae,
+  jumprelu_transcoder: JumpReluSae,
+  jumprelu_skip_transcoder: JumpReluSae,
 };
 
 /**

@@ -46,7 +46,8 @@ export async function writeSaeLensDirectory(
     device: 'cpu',
     apply_b_dec_to_input: true,
     normalize_activations: 'none',
-    reshape_activations: 'none',
+    // an SAE trained at attn.hook_z saw the heads concatenated
+    reshape_activations: fields.hookName.endsWith('.attn.hook_z') ? 'hook_z' : 'none',
     ...(fields.architecture === 'topk' && { k: fields.k, rescale_acts_by_decoder_norm: false }),
     metadata: {
       model_name: fields.modelName,

@@ -6,6 +6,7 @@ import { AccessPanel } from '../../_components/access-panel';
 import { CommentThread } from '../../_components/comment-thread';
 import { FeatureTable, TABLE_DEFAULTS } from '../../_components/feature-table';
 import { ProgressBar } from '../../_components/progress-bar';
+import { saeHooks } from '../../_components/sae-hooks';
 import { WatchButton } from '../../_components/watch-button';
 import { ByPositionChart, DensityHistogram, SaeScatter } from '../../_components/sae-charts';
 import { formatTokens, orNotFound, percent } from '../../_lib/not-found';
@@ -94,7 +95,7 @@ export default async function SaeOverviewPage({ params }: { params: Promise<Para
         <WatchButton kind="sae" targetId={overview.sae.id} />
       </div>
       <p className="muted mono">
-        {overview.sae.hookName} · {overview.sae.architecture} · d_in {overview.sae.dIn} · d_sae {overview.sae.dSae.toLocaleString('en')}
+        {saeHooks(overview.sae.hookName, overview.sae.cfg)} · {overview.sae.architecture} · d_in {overview.sae.dIn} · d_sae {overview.sae.dSae.toLocaleString('en')}
         {context !== null && <> · trained on {context}-token contexts</>} · sha256 {overview.sae.contentHash.slice(0, 12)}
       </p>
       <AccessPanel model={model} sae={sae} />

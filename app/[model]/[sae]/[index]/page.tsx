@@ -13,6 +13,7 @@ import type { FeatureExample, FeaturePage as FeaturePageData, TokenWeight } from
 import { HypothesesBox } from '../../../_components/hypotheses-box';
 import { LabelProposals } from '../../../_components/label-proposals';
 import { LiveFeature } from '../../../_components/live-feature';
+import { saeHooks } from '../../../_components/sae-hooks';
 import { displayPiece, formatValue } from '../../../_components/token-format';
 import { orNotFound } from '../../../_lib/not-found';
 import { FeatureDiscussion } from '../../../_components/feature-discussion';
@@ -165,7 +166,7 @@ export default async function FeaturePage({ params }: { params: Promise<Params> 
       />
       <LabelProposals address={{ model: model.slug, sae: sae.slug, index }} canEdit={canEdit} signedIn={!!me} />
       <p className={`muted mono ${styles.meta}`}>
-        {sae.hookName} · {sae.architecture} · d_sae {sae.dSae.toLocaleString('en')}
+        {saeHooks(sae.hookName, sae.cfg)} · {sae.architecture} · d_sae {sae.dSae.toLocaleString('en')}
         {run ? (
           <>
             {' '}

@@ -11,12 +11,14 @@ import { useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import type { FeatureJobSummary } from '@/server/features';
 import type { Ablation } from '@/workers/analyses/ablate';
 import type { FeatureActivations } from '@/workers/analyses/activations';
+import type { FeatureAttribution } from '@/workers/analyses/dfa';
 import type { Steering } from '@/workers/analyses/steer';
 import { JobStatus, useJob } from '../../../_components/job-status';
 import { Plot, plotlyText } from '../../../_components/plot';
 import { SaveEvidence } from '../../../_components/save-evidence';
 import { displayPiece, formatValue, TokenText } from '../../../_components/tokens';
 import { useTRPC } from '../../../trpc';
+import { DirectFeatureAttribution } from './dfa';
 import styles from './feature.module.css';
 import { ErrorLine } from '../../../_components/error-line';
 
@@ -137,11 +139,14 @@ function useStartedJob() {
 // ------------------------------------------------------------------------------------------------------------
 // Test your text
 
+/** a hook_z SAE's test run also says where the feature reads from (see workers/jobs/activations.ts) */
+type TestResult = FeatureActivations & { dfa?: FeatureAttribution };
+
 function TestPanel(props: TextProps) {
   const trpc = useTRPC();
   const { setJobId, job } = useStartedJob();
   const run = useMutation(trpc.feature.activations.mutationOptions({ onSuccess: ({ id }) => setJobId(id) }));
-  const result = job?.status === 'done' ? (job.result as FeatureActivations) : null;
+  const result = job?.status === 'done' ? (job.result as TestResult) : null;
   return (
     <form
       onSubmit={(e) => {
@@ -159,6 +164,7 @@ function TestPanel(props: TextProps) {
       <ErrorLine error={run.error} />
       {job && <JobStatus job={job} testId="test-job" />}
       {result && <ActivationsResult result={result} feature={props.address.index} maxAct={props.maxAct} />}
+      {result?.dfa && <DirectFeatureAttribution dfa={result.dfa} />}
       {result && props.canEdit && <SaveEvidence key={job!.id} address={props.address} jobId={job!.id} what="this test run" />}
     </form>
   );
