@@ -67,6 +67,8 @@ export const jobParams = {
     corpusId: z.string().uuid(),
     features: z.array(z.number().int().nonnegative()).min(1).optional(),
     ablateTopExamples: z.boolean().default(false),
+    /** logit weights with the final norm folded into W_U (TransformerLens fold_ln, as Neuronpedia shows them); false: raw W_dec·W_U */
+    foldLn: z.boolean().default(true),
     batchSize: z.number().int().min(1).max(256).default(8),
     seed: z.number().int().default(0),
   }),
@@ -107,6 +109,7 @@ export const jobParams = {
     saeId: z.string().uuid(),
     features: z.array(z.number().int().nonnegative()).min(1).max(4096),
     k: z.number().int().min(1).max(100).default(10),
+    foldLn: z.boolean().default(true),
   }),
   /** A corpus sampled from the model itself (seeded; a fine default where no dataset is at hand, e.g. stories260K). */
   'sample-corpus': sampleCorpusParams,

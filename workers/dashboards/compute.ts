@@ -33,6 +33,8 @@ export interface DashboardOptions {
   histogramBins?: number;
   /** tokens listed in the logit weights, top and bottom (default 10) */
   logitWeightCount?: number;
+  /** logit weights with the final norm folded into W_U, as TransformerLens fold_ln (default true; false: raw W_dec·W_U) */
+  foldLn?: boolean;
   /** also measure each top example's per-token loss change with the feature ablated (default false) */
   ablateTopExamples?: boolean;
   /** seeds the interval sampling (default 0) */
@@ -351,6 +353,7 @@ function settings(options: DashboardOptions): Settings {
     examplesPerInterval: count('examplesPerInterval', 5, 0),
     histogramBins: count('histogramBins', 50),
     logitWeightCount: count('logitWeightCount', 10),
+    foldLn: options.foldLn ?? true,
     ablateTopExamples: options.ablateTopExamples ?? false,
     seed: count('seed', 0, 0),
     evals: options.evals,

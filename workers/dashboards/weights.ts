@@ -16,7 +16,7 @@ export type FeatureWeights = Pick<
 export const weightsChunkSize = logitChunkSize;
 
 /**
- * The weight-based part of the dashboards of `features`: logit weights W_dec[f]·W_U with the histogram of all
+ * The weight-based part of the dashboards of `features`: logit weights W_dec[f]·W_U (final norm folded in or not) with the histogram of all
  * vocabulary entries (analyses/logit-weights.ts has the definition), and the encoder/decoder statistics
  * (analyses/feature-stats.ts).
  */
@@ -24,12 +24,12 @@ export function featureWeights(
   model: LanguageModel,
   sae: Sae,
   features: number[],
-  options: { logitWeightCount: number; histogramBins: number },
+  options: { logitWeightCount: number; histogramBins: number; foldLn: boolean },
 ): FeatureWeights[] {
   const vocab = model.config.vocabSize;
   const k = Math.min(options.logitWeightCount, vocab);
   const { logits, ranked } = tidyData(() => {
-    const rows = directionLogits(model, sae, tf.gather(sae.weights.W_dec, features)); // [features, vocab]
+    const rows = directionLogits(model, sae, tf.gather(sae.weights.W_dec, features), options); // [features, vocab]
     return { logits: rows.dataSync() as Float32Array, ranked: rankLogits(rows, k) };
   });
   return featureStats(sae, features).map(({ feature: _, ...stats }, i) => ({

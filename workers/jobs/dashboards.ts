@@ -116,6 +116,7 @@ export async function computeAndStoreDashboards(input: DashboardsInput): Promise
         features: wanted.slice(c * featureChunk, (c + 1) * featureChunk),
         batchSize: params.batchSize,
         ablateTopExamples: params.ablateTopExamples,
+        foldLn: params.foldLn,
         seed: params.seed,
         ...(reuse && evals && { evals }),
         hookCache,
