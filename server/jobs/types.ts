@@ -69,6 +69,10 @@ export const jobParams = {
     ablateTopExamples: z.boolean().default(false),
     /** logit weights with the final norm folded into W_U (TransformerLens fold_ln, as Neuronpedia shows them); false: raw W_dec·W_U */
     foldLn: z.boolean().default(true),
+    /** leave BOS out of the examples, the max and the histogram (density counts it, and each feature's BOS count is stored) */
+    excludeBos: z.boolean().default(true),
+    /** contexts drawn at random among those where a feature fires, shown beside the top ones */
+    randomExamples: z.number().int().min(0).max(100).default(10),
     batchSize: z.number().int().min(1).max(256).default(8),
     seed: z.number().int().default(0),
   }),

@@ -9,7 +9,7 @@ import type { FeatureDashboard } from './types';
 
 export type FeatureWeights = Pick<
   FeatureDashboard,
-  'logitWeights' | 'logitHistogram' | 'encoderBias' | 'encoderNorm' | 'decoderNorm' | 'deDot' | 'deCos'
+  'logitWeights' | 'logitFoldLn' | 'logitHistogram' | 'encoderBias' | 'encoderNorm' | 'decoderNorm' | 'deDot' | 'deCos'
 >;
 
 /** How many features featureWeights should be given at once (their logit rows are computed together). */
@@ -34,6 +34,7 @@ export function featureWeights(
   });
   return featureStats(sae, features).map(({ feature: _, ...stats }, i) => ({
     logitWeights: ranked[i],
+    logitFoldLn: options.foldLn,
     logitHistogram: histogramOf(logits.subarray(i * vocab, (i + 1) * vocab), options.histogramBins),
     ...stats,
   }));

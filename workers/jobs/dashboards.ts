@@ -117,6 +117,8 @@ export async function computeAndStoreDashboards(input: DashboardsInput): Promise
         batchSize: params.batchSize,
         ablateTopExamples: params.ablateTopExamples,
         foldLn: params.foldLn,
+        excludeBos: params.excludeBos,
+        randomExamples: params.randomExamples,
         seed: params.seed,
         ...(reuse && evals && { evals }),
         hookCache,
