@@ -197,7 +197,14 @@ export async function dashboardsJob(params: JobParams<'dashboards'>, ctx: JobCon
       reporter.report({ fraction, phase, done, total, unit: extra.unit, extra, force: true }),
   });
   return {
-    result: { runId: outcome.runId, features: outcome.features, nTokens: outcome.nTokens, timings: outcome.timings },
+    result: {
+      runId: outcome.runId,
+      features: outcome.features,
+      nTokens: outcome.nTokens,
+      foldLn: params.foldLn,
+      excludeBos: params.excludeBos,
+      timings: outcome.timings,
+    },
     inputs: { model: modelRow.contentHash, sae: saeRow.contentHash, corpus: corpus.contentHash },
   };
 }

@@ -27,5 +27,5 @@ export async function logitWeightsJob(params: JobParams<'logit-weights'>, ctx: J
   if (updated.length === 0) {
     throw new InputError('this SAE has no dashboards for these features yet: recompute the dashboard instead');
   }
-  return { result: { features: updated }, inputs: { model: modelRow.contentHash, sae: row.contentHash } };
+  return { result: { features: updated, foldLn: params.foldLn }, inputs: { model: modelRow.contentHash, sae: row.contentHash } };
 }
