@@ -286,7 +286,7 @@ export function workspaceCommands(withDatabase: WithDatabase): Record<string, Co
           console.log(`the demo is ready (${result.seconds.total.toFixed(0)} s): ${result.saes.map((s) => `stories260K/${s.slug}`).join(', ')}`);
           for (const sae of result.saes) {
             const e = sae.evals;
-            if (e) console.log(`  ${sae.slug}: L0 ${e.l0.toFixed(1)}, variance explained ${fmt(e.varianceExplained)}, CE loss recovered ${fmt(e.ceRecovered)}`);
+            if (e) console.log(`  ${sae.slug}: L0 ${e.l0.toFixed(1)}, variance explained ${fmt(e.varianceExplained)}, CE loss recovered (mean ablation) ${fmt(e.ceRecovered)}`);
           }
         } else if (job.status !== 'queued') {
           console.log(`the demo job is ${job.status}`);
