@@ -14,7 +14,7 @@ import { loadModel } from '../workers/model/load';
 import type { LanguageModel } from '../workers/model/types';
 import { loadSae } from '../workers/sae/load';
 import type { Sae } from '../workers/sae/sae';
-import { integer, integerList, number, PROMPT_OPTIONS, promptInput, requiredString, UsageError, type Command, type Options, type Values } from './args';
+import { describeFoldLn, FOLD_LN_OPTIONS, foldLn, integer, integerList, number, PROMPT_OPTIONS, promptInput, requiredString, UsageError, type Command, type Options, type Values } from './args';
 
 /** The SAE analyses as `lexicon` commands (workers/analyses/*): each loads a model and an SAE from their directories. */
 
@@ -59,21 +59,25 @@ export const analysisCommands: Record<string, Command> = {
   },
 
   'logit-weights': {
-    usage: `--model DIR --sae DIR ${DIRECTION_USAGE} [--k 10] [--json]`,
-    summary: "the tokens whose logits a feature (or a composed direction) raises and lowers most on the direct path: W_dec[f]·W_U",
-    options: { ...MODEL_AND_SAE, ...DIRECTION_OPTIONS, k: { type: 'string' } },
+    usage: `--model DIR --sae DIR ${DIRECTION_USAGE} [--k 10] [--fold-ln | --no-fold-ln] [--json]`,
+    summary:
+      'the tokens whose logits a feature (or a composed direction) raises and lowers most on the direct path: W_dec[f]·W_U, ' +
+      'with the final norm folded into W_U as TransformerLens fold_ln (the default, as Neuronpedia shows them) or raw (--no-fold-ln)',
+    options: { ...MODEL_AND_SAE, ...DIRECTION_OPTIONS, ...FOLD_LN_OPTIONS, k: { type: 'string' } },
     async run(values) {
       const direction = featureDirection(values);
       const k = integer(values, 'k', 10);
+      const folded = foldLn(values);
       await withModelAndSae(values, (model, sae) => {
-        const result = logitWeights(model, sae, direction, k);
+        const result = { foldLn: folded, ...logitWeights(model, sae, direction, k, { foldLn: folded }) };
         print(values, result, () =>
-          result.top
-            .map((up, i) => {
+          [
+            `logit weights: ${describeFoldLn(folded)}`,
+            ...result.top.map((up, i) => {
               const down = result.bottom[i];
               return `${JSON.stringify(up.piece).padEnd(16)} ${fixed(up.value).padStart(9)}    ${JSON.stringify(down.piece).padEnd(16)} ${fixed(down.value).padStart(9)}`;
-            })
-            .join('\n'),
+            }),
+          ].join('\n'),
         );
       });
     },

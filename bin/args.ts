@@ -67,3 +67,19 @@ export function promptInput(values: Values): { text?: string; tokenIds?: number[
   if ((text === undefined) === (tokenIds === undefined)) throw new UsageError('give exactly one of --text and --token-ids');
   return { text, tokenIds };
 }
+
+/** --fold-ln (the default) / --no-fold-ln: logit weights with the final norm folded into W_U, or raw W_dec·W_U. */
+export const FOLD_LN_OPTIONS: Options = {
+  'fold-ln': { type: 'boolean' },
+  'no-fold-ln': { type: 'boolean' },
+};
+
+export function foldLn(values: Values): boolean {
+  if (values['fold-ln'] && values['no-fold-ln']) throw new UsageError('give at most one of --fold-ln and --no-fold-ln');
+  return values['no-fold-ln'] !== true;
+}
+
+/** How a page or a command names the logit-weight convention it used. */
+export function describeFoldLn(folded: boolean): string {
+  return folded ? 'final norm folded into W_U (TransformerLens fold_ln)' : 'raw W_dec·W_U (final norm not folded)';
+}

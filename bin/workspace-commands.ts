@@ -9,7 +9,7 @@ import type { JobRow } from '../server/jobs';
 import type { ProgressDetail } from '../server/jobs/types';
 import type { ModelRow } from '../server/models';
 import { InputError } from '../workers/errors';
-import { integer, integerList, number, requiredString, UsageError, type Command } from './args';
+import { describeFoldLn, FOLD_LN_OPTIONS, foldLn, integer, integerList, number, requiredString, UsageError, type Command } from './args';
 import { progressBar } from './progress';
 
 type WithDatabase = <T>(fn: (db: Db) => Promise<T>) => Promise<T>;
@@ -136,7 +136,9 @@ export function workspaceCommands(withDatabase: WithDatabase): Record<string, Co
     },
 
     dashboards: {
-      usage: '--model SLUG --sae SLUG [--corpus ID|NAME] [--features 0,5,9] [--batch 16] [--ablate] [--json]',
+      usage:
+        '--model SLUG --sae SLUG [--corpus ID|NAME] [--features 0,5,9] [--batch 16] [--ablate] [--fold-ln | --no-fold-ln] [--include-bos] ' +
+        '[--random-examples 10] [--json]',
       summary:
         "compute an SAE's feature dashboards and evals over a stored corpus in this process (progress on stderr) and store them " +
         'as its current dashboards (a run over --features replaces just those)',
@@ -147,6 +149,9 @@ export function workspaceCommands(withDatabase: WithDatabase): Record<string, Co
         features: { type: 'string' },
         batch: { type: 'string' },
         ablate: { type: 'boolean' },
+        ...FOLD_LN_OPTIONS,
+        'include-bos': { type: 'boolean' },
+        'random-examples': { type: 'string' },
         json: { type: 'boolean' },
       },
       async run(values) {
@@ -187,6 +192,9 @@ export function workspaceCommands(withDatabase: WithDatabase): Record<string, Co
             corpusId: corpus.id,
             features,
             ablateTopExamples: values.ablate === true,
+            foldLn: foldLn(values),
+            excludeBos: values['include-bos'] !== true,
+            randomExamples: integer(values, 'random-examples', 10),
             batchSize: values.batch === undefined ? 16 : integer(values, 'batch', 16),
           });
           await initBackend();
@@ -213,7 +221,7 @@ export function workspaceCommands(withDatabase: WithDatabase): Record<string, Co
               },
             });
             bar.finish(`${result.features} features over ${result.nTokens} tokens in ${result.timings.totalSeconds.toFixed(1)} s`);
-            return result;
+            return { ...result, foldLn: params.foldLn, excludeBos: params.excludeBos };
           } finally {
             sae.dispose();
             lm.dispose();
@@ -223,6 +231,9 @@ export function workspaceCommands(withDatabase: WithDatabase): Record<string, Co
         if (values.json) {
           console.log(JSON.stringify(outcome));
         } else {
+          console.log(
+            `logit weights: ${describeFoldLn(outcome.foldLn)}; BOS ${outcome.excludeBos ? 'left out of' : 'included in'} the examples, max and histogram`,
+          );
           console.log(
             `stored dashboard run ${outcome.runId}: ${outcome.features} feature${outcome.features === 1 ? '' : 's'}, ${outcome.nTokens} tokens, ${t.tokensPerSecond.toFixed(0)} tokens/s ` +
               `(model ${t.modelSeconds.toFixed(1)} s, SAE ${t.saeSeconds.toFixed(1)} s, bookkeeping ${t.bookkeepingSeconds.toFixed(1)} s, ` +
@@ -275,7 +286,7 @@ export function workspaceCommands(withDatabase: WithDatabase): Record<string, Co
           console.log(`the demo is ready (${result.seconds.total.toFixed(0)} s): ${result.saes.map((s) => `stories260K/${s.slug}`).join(', ')}`);
           for (const sae of result.saes) {
             const e = sae.evals;
-            if (e) console.log(`  ${sae.slug}: L0 ${e.l0.toFixed(1)}, variance explained ${fmt(e.varianceExplained)}, CE loss recovered ${fmt(e.ceRecovered)}`);
+            if (e) console.log(`  ${sae.slug}: L0 ${e.l0.toFixed(1)}, variance explained ${fmt(e.varianceExplained)}, CE loss recovered (mean ablation) ${fmt(e.ceRecovered)}`);
           }
         } else if (job.status !== 'queued') {
           console.log(`the demo job is ${job.status}`);

@@ -262,6 +262,10 @@ export const features = pgTable(
     index: integer('index').notNull(),
     nTokens: bigint('n_tokens', { mode: 'number' }).notNull(),
     nonzeroCount: bigint('nonzero_count', { mode: 'number' }).notNull(),
+    /** of nonzero_count, the firings at BOS tokens (null: computed before BOS was counted) */
+    bosCount: bigint('bos_count', { mode: 'number' }),
+    /** BOS tokens were left out of the examples, max_act and the histogram (density counts them either way) */
+    bosExcluded: boolean('bos_excluded').notNull().default(false),
     density: doublePrecision('density').notNull(),
     maxAct: real('max_act').notNull(),
     meanAct: real('mean_act').notNull(),
@@ -272,6 +276,8 @@ export const features = pgTable(
     intervals: jsonb('intervals').notNull(),
     logitTop: jsonb('logit_top').notNull(),
     logitBottom: jsonb('logit_bottom').notNull(),
+    /** the logit weights have the final norm folded into W_U (TransformerLens fold_ln); false: raw W_dec·W_U */
+    logitFoldLn: boolean('logit_fold_ln').notNull().default(false),
     logitHistogram: jsonb('logit_histogram').notNull(),
     encoderBias: real('encoder_bias').notNull(),
     encoderNorm: real('encoder_norm').notNull(),
@@ -291,7 +297,7 @@ export const features = pgTable(
   ],
 );
 
-export const exampleKindEnum = pgEnum('example_kind', ['top', 'interval']);
+export const exampleKindEnum = pgEnum('example_kind', ['top', 'interval', 'random']);
 
 /**
  * A context shown for a feature: its tokens live in corpus_context; the per-token activations are
@@ -305,7 +311,7 @@ export const featureExamples = pgTable(
       .references(() => dashboardRuns.id, { onDelete: 'cascade' }),
     featureIndex: integer('feature_index').notNull(),
     kind: exampleKindEnum('kind').notNull(),
-    /** the quantile interval (interval examples), -1 for top examples */
+    /** the quantile interval (interval examples), -1 for top and random examples */
     interval: smallint('interval').notNull(),
     rank: smallint('rank').notNull(),
     contextIndex: integer('context_index').notNull(),

@@ -49,6 +49,8 @@ export async function storeFeatureDashboards(db: Db, runId: string, saeId: strin
           index: d.index,
           nTokens: d.nTokens,
           nonzeroCount: d.nonzeroCount,
+          bosCount: d.bosCount,
+          bosExcluded: d.bosExcluded,
           density: d.density,
           maxAct: d.maxAct,
           meanAct: d.meanAct,
@@ -57,6 +59,7 @@ export async function storeFeatureDashboards(db: Db, runId: string, saeId: strin
           intervals: d.intervals.map(({ lo, hi, count }) => ({ lo, hi, count })),
           logitTop: d.logitWeights.top,
           logitBottom: d.logitWeights.bottom,
+          logitFoldLn: d.logitFoldLn,
           logitHistogram: d.logitHistogram,
           encoderBias: d.encoderBias,
           encoderNorm: d.encoderNorm,
@@ -68,6 +71,7 @@ export async function storeFeatureDashboards(db: Db, runId: string, saeId: strin
     }
     const examples = dashboards.flatMap((d) => [
       ...d.topExamples.map((e, rank) => exampleRow(runId, d.index, 'top', -1, rank, e, d.topExampleAblation?.[rank]?.lossDelta)),
+      ...d.randomExamples.map((e, rank) => exampleRow(runId, d.index, 'random', -1, rank, e)),
       ...d.intervals.flatMap((interval, i) =>
         interval.examples.map((e, rank) => ({ ...exampleRow(runId, d.index, 'interval', i, rank, e), position: e.position })),
       ),
@@ -81,7 +85,7 @@ export async function storeFeatureDashboards(db: Db, runId: string, saeId: strin
 function exampleRow(
   runId: string,
   featureIndex: number,
-  kind: 'top' | 'interval',
+  kind: 'top' | 'interval' | 'random',
   interval: number,
   rank: number,
   e: ActivationExample,

@@ -26,8 +26,8 @@ export interface Histogram {
 
 /** A context shown for a feature, with its tokens and the feature's activation at each. */
 export interface FeatureExample {
-  kind: 'top' | 'interval';
-  /** the quantile interval (interval examples), -1 for top examples */
+  kind: 'top' | 'interval' | 'random';
+  /** the quantile interval (interval examples), -1 for top and random examples */
   interval: number;
   rank: number;
   contextIndex: number;
@@ -51,6 +51,10 @@ export interface FeatureInterval {
 export interface FeatureStats {
   nTokens: number;
   nonzeroCount: number;
+  /** of nonzeroCount, the firings at BOS (null: computed before BOS was counted) */
+  bosCount: number | null;
+  /** BOS was left out of the examples, maxAct and the histogram */
+  bosExcluded: boolean;
   density: number;
   maxAct: number;
   meanAct: number;
@@ -58,6 +62,8 @@ export interface FeatureStats {
   histogram: Histogram;
   logitTop: TokenWeight[];
   logitBottom: TokenWeight[];
+  /** the final norm folded into W_U (TransformerLens fold_ln); false: raw W_dec·W_U */
+  logitFoldLn: boolean;
   logitHistogram: Histogram;
   encoderBias: number;
   encoderNorm: number;
@@ -94,6 +100,8 @@ export interface FeaturePage {
   /** null when the current run has no dashboard for this feature */
   stats: FeatureStats | null;
   top: FeatureExample[];
+  /** a uniform sample of the contexts where the feature fires, in corpus order */
+  random: FeatureExample[];
   /** highest interval first */
   intervals: FeatureInterval[];
   /** html: the description with plain feature links; storedHtml: as stored (server/markdown.ts applyChips) */
@@ -169,9 +177,10 @@ select
   (select row_to_json(s) from s) as sae,
   (select row_to_json(r) from r) as run,
   (select json_build_object(
-            'nTokens', f.n_tokens, 'nonzeroCount', f.nonzero_count, 'density', f.density, 'maxAct', f.max_act,
+            'nTokens', f.n_tokens, 'nonzeroCount', f.nonzero_count, 'bosCount', f.bos_count, 'bosExcluded', f.bos_excluded,
+            'density', f.density, 'maxAct', f.max_act,
             'meanAct', f.mean_act, 'meanActAll', f.mean_act_all, 'histogram', f.histogram, 'intervals', f.intervals,
-            'logitTop', f.logit_top, 'logitBottom', f.logit_bottom, 'logitHistogram', f.logit_histogram,
+            'logitTop', f.logit_top, 'logitBottom', f.logit_bottom, 'logitFoldLn', f.logit_fold_ln, 'logitHistogram', f.logit_histogram,
             'encoderBias', f.encoder_bias, 'encoderNorm', f.encoder_norm, 'decoderNorm', f.decoder_norm,
             'deDot', f.de_dot, 'deCos', f.de_cos)
      from feature f join s on f.run_id = s.current_run_id where f.index = $3) as stats,
@@ -212,7 +221,7 @@ interface PageRow {
   run: { id: string; corpus_id: string; corpus_name: string; n_tokens: number | null; completed_at: string | null; ablated: boolean } | null;
   stats: (FeatureStats & { intervals: { lo: number; hi: number; count: number }[] }) | null;
   examples: {
-    kind: 'top' | 'interval';
+    kind: FeatureExample['kind'];
     interval: number;
     rank: number;
     context_index: number;
@@ -307,8 +316,16 @@ export async function getFeaturePage(db: Db, modelSlug: string, saeSlug: string,
       completedAt: row.run.completed_at,
       ablated: row.run.ablated,
     },
-    stats: row.stats ? { ...stats, nTokens: Number(stats.nTokens), nonzeroCount: Number(stats.nonzeroCount) } : null,
+    stats: row.stats
+      ? {
+          ...stats,
+          nTokens: Number(stats.nTokens),
+          nonzeroCount: Number(stats.nonzeroCount),
+          bosCount: stats.bosCount === null ? null : Number(stats.bosCount),
+        }
+      : null,
     top: examples.filter((e) => e.kind === 'top'),
+    random: examples.filter((e) => e.kind === 'random'),
     intervals,
     page: {
       label: row.page?.label ?? '',
@@ -516,6 +533,7 @@ async function announceEdit(tx: Db, edit: FeatureEdit, revision: number): Promis
 export interface FeatureWeightsUpdate {
   index: number;
   logitWeights: { top: TokenWeight[]; bottom: TokenWeight[] };
+  logitFoldLn: boolean;
   logitHistogram: Histogram;
   encoderBias: number;
   encoderNorm: number;
@@ -536,6 +554,7 @@ export async function storeFeatureWeights(db: Db, saeId: string, updates: Featur
         .set({
           logitTop: u.logitWeights.top,
           logitBottom: u.logitWeights.bottom,
+          logitFoldLn: u.logitFoldLn,
           logitHistogram: u.logitHistogram,
           encoderBias: u.encoderBias,
           encoderNorm: u.encoderNorm,

@@ -20,7 +20,7 @@ export function ByPositionChart(props: { evals: StoredEvals; trainedContext: num
     const x = rows.map((r) => r.position);
     const data: Data[] = [
       { x, y: rows.map((r) => r.varianceExplained), name: 'variance explained', type: 'scatter', mode: 'lines', line: { color: BLUE, width: 2 } },
-      { x, y: rows.map((r) => r.ceRecovered), name: 'CE loss recovered', type: 'scatter', mode: 'lines', line: { color: ORANGE, width: 2, dash: 'dash' } },
+      { x, y: rows.map((r) => r.ceRecovered), name: 'CE loss recovered (mean ablation)', type: 'scatter', mode: 'lines', line: { color: ORANGE, width: 2, dash: 'dash' } },
       { x, y: rows.map((r) => r.l0), name: 'L0 (right axis)', type: 'scatter', mode: 'lines', yaxis: 'y2', line: { color: GREY, width: 1.5, dash: 'dot' } },
     ];
     // Position 0 (BOS) is often far off (its activation is nothing like the rest): keep the axis on the others.

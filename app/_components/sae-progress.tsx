@@ -20,7 +20,7 @@ export function SaeProgressTable({ saes, showModel = false }: { saes: SaeSummary
             <th className="num">d_sae</th>
             <th className="num">L0</th>
             <th className="num">var. expl.</th>
-            <th className="num">CE rec.</th>
+            <th className="num" title="CE loss recovered against mean ablation (the hook replaced by its mean over all corpus tokens); the SAE page also shows it against zero ablation (SAELens ce_loss_score)">CE rec. (mean abl.)</th>
             <th className="num">dead</th>
             <th className="num">tokens</th>
           </tr>

@@ -67,6 +67,12 @@ export const jobParams = {
     corpusId: z.string().uuid(),
     features: z.array(z.number().int().nonnegative()).min(1).optional(),
     ablateTopExamples: z.boolean().default(false),
+    /** logit weights with the final norm folded into W_U (TransformerLens fold_ln, as Neuronpedia shows them); false: raw W_dec·W_U */
+    foldLn: z.boolean().default(true),
+    /** leave BOS out of the examples, the max and the histogram (density counts it, and each feature's BOS count is stored) */
+    excludeBos: z.boolean().default(true),
+    /** contexts drawn at random among those where a feature fires, shown beside the top ones */
+    randomExamples: z.number().int().min(0).max(100).default(10),
     batchSize: z.number().int().min(1).max(256).default(8),
     seed: z.number().int().default(0),
   }),
@@ -107,6 +113,7 @@ export const jobParams = {
     saeId: z.string().uuid(),
     features: z.array(z.number().int().nonnegative()).min(1).max(4096),
     k: z.number().int().min(1).max(100).default(10),
+    foldLn: z.boolean().default(true),
   }),
   /** A corpus sampled from the model itself (seeded; a fine default where no dataset is at hand, e.g. stories260K). */
   'sample-corpus': sampleCorpusParams,

@@ -47,6 +47,11 @@ test('the feature page shows the label, statistics, histograms, logit weights an
   expect(await top.count()).toBeGreaterThan(0);
   await expect(top.first()).toBeVisible();
   await expect(page.getByTestId('quantiles')).toBeVisible();
+  // The conventions are named: folded logit weights, top examples ranked by their maximum, BOS left out (and counted).
+  await expect(page.getByTestId('logit-convention')).toHaveText(/final norm folded into W_U/);
+  await expect(page.getByTestId('top-examples')).toContainText("ranked by each context’s maximum activation, BOS left out");
+  await expect(page.getByTestId('stat-bos')).toHaveText(/^\d/);
+  expect(await page.getByTestId('random-examples').getByTestId('example').count()).toBeGreaterThan(0);
 
   // The first example centres its peak: the outlined token's value is the feature's max activation.
   const first = top.first();

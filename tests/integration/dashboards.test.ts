@@ -220,9 +220,21 @@ describe('dashboards job', () => {
     expect(problems).toEqual([]);
     // activations are float32 bytes, one per token of the 64-token context
     expect(examples.every((e) => e.acts.length === 64 * 4)).toBe(true);
+    // the default conventions, stored with each feature: folded logit weights, BOS left out of the examples (and
+    // counted), up to 10 random contexts per firing feature
+    expect(rows.every((r) => r.logitFoldLn && r.bosExcluded && r.bosCount !== null && r.bosCount <= r.nonzeroCount)).toBe(true);
+    expect(rows.some((r) => r.bosCount! > 0)).toBe(true);
+    for (const feature of rows) {
+      const random = examples.filter((e) => e.feature === feature.index && e.kind === 'random');
+      if (random.length > 10 || (random.length > 0) !== (feature.nonzeroCount > feature.bosCount!)) problems.push(`${feature.index}: ${random.length} random`);
+    }
+    expect(problems).toEqual([]);
     const run = (await runsOf(sae.id))[0]!;
     expect(run.status).toBe('complete');
-    expect(run.evals).toMatchObject({ nTokens: corpus.nTokens, nFeatures: D_SAE });
+    expect(run.params).toMatchObject({ foldLn: true, excludeBos: true, randomExamples: 10 });
+    expect(run.evals).toMatchObject({ nTokens: corpus.nTokens, nFeatures: D_SAE, meanOver: 'all corpus tokens, BOS included' });
+    const evals = run.evals as { ceZeroAblated: number; ceRecoveredZero: number; ceSpliced: number; ceClean: number };
+    expect(evals.ceRecoveredZero).toBeCloseTo((evals.ceZeroAblated - evals.ceSpliced) / (evals.ceZeroAblated - evals.ceClean), 10);
     expect(job.progressDetail).toMatchObject({ phase: 'storing', chunk: 1, chunks: 1 });
   });
 

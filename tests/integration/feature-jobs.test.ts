@@ -24,6 +24,8 @@ let database: TestDatabase;
 let editor: UserRow;
 let backend: string;
 let feature: number;
+/** stories260K's BOS token */
+const BOS_ID = 1;
 const TEXT = 'Once upon a time, there was a little girl named Lily. She loved to play with her ball.';
 
 const at = () => ({ model: 'stories260K', sae: 'l2', index: feature });
@@ -121,6 +123,26 @@ describe('compute panel jobs', () => {
     const rewritten = (await getFeaturePage(getDb(), 'stories260K', 'l2', feature))!;
     expect(rewritten.stats!.encoderBias).toBe(before.stats!.encoderBias);
     expect(rewritten.stats!.logitTop).toEqual(before.stats!.logitTop);
+    expect(rewritten.stats!.logitFoldLn).toBe(true);
+
+    // the raw convention is one switch away, and the page then says which it shows
+    const raw = await execute((await callerFor(editor).feature.recompute({ ...at(), what: 'logit-weights', foldLn: false })).id);
+    expect(raw.result).toMatchObject({ foldLn: false });
+    const rawPage = (await getFeaturePage(getDb(), 'stories260K', 'l2', feature))!;
+    expect(rawPage.stats!.logitFoldLn).toBe(false);
+    expect(rawPage.stats!.logitTop).not.toEqual(rewritten.stats!.logitTop);
+  });
+
+  it('Recompute with BOS included ranks it like any token, and the page says so', async () => {
+    const before = (await getFeaturePage(getDb(), 'stories260K', 'l2', feature))!;
+    expect(before.stats).toMatchObject({ bosExcluded: true });
+    expect(before.random.length).toBeGreaterThan(0);
+    expect(before.random.every((e) => e.tokens[e.maxPos] !== BOS_ID)).toBe(true);
+    const job = await execute((await callerFor(editor).feature.recompute({ ...at(), what: 'dashboard', excludeBos: false })).id);
+    expect(job.status).toBe('done');
+    const after = (await getFeaturePage(getDb(), 'stories260K', 'l2', feature))!;
+    expect(after.stats).toMatchObject({ bosExcluded: false, bosCount: before.stats!.bosCount, nonzeroCount: before.stats!.nonzeroCount });
+    expect(after.stats!.maxAct).toBeGreaterThanOrEqual(before.stats!.maxAct);
   });
 
   it('Recompute needs dashboards to recompute into', async () => {

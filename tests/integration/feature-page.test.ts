@@ -295,14 +295,15 @@ describe('compute panels', () => {
     expect((await getFeaturePage(getDb(), 'synth', '1-res', 2))!.recompute).toBeNull();
   });
 
-  it('stores recomputed weights into the current run', async () => {
+  it('stores recomputed weights into the current run, with the logit-weight convention they were computed with', async () => {
     const top = [{ id: 5, value: 9 }];
+    expect((await getFeaturePage(getDb(), 'synth', '1-res', 1))!.stats!.logitFoldLn).toBe(true);
     const updated = await storeFeatureWeights(getDb(), model.saes[0]!.id, [
-      { index: 1, logitWeights: { top, bottom: top }, logitHistogram: { edges: [0, 1], counts: [64] }, encoderBias: -3, encoderNorm: 2, decoderNorm: 1, deDot: 0.5, deCos: 0.25 },
+      { index: 1, logitWeights: { top, bottom: top }, logitFoldLn: false, logitHistogram: { edges: [0, 1], counts: [64] }, encoderBias: -3, encoderNorm: 2, decoderNorm: 1, deDot: 0.5, deCos: 0.25 },
     ]);
     expect(updated).toEqual([1]);
     const page = (await getFeaturePage(getDb(), 'synth', '1-res', 1))!;
-    expect(page.stats).toMatchObject({ logitTop: top, encoderBias: -3, encoderNorm: 2, deCos: 0.25 });
+    expect(page.stats).toMatchObject({ logitTop: top, logitFoldLn: false, encoderBias: -3, encoderNorm: 2, deCos: 0.25 });
     expect(page.pieces[5]).toBe(model.vocab[5]);
   });
 });

@@ -51,18 +51,23 @@ describe('analysis commands print one JSON object with --json', () => {
     expect(composed.composed.act).toHaveLength(5);
   });
 
-  it('logit-weights: top and bottom tokens, of a feature or of a composed direction', async () => {
-    const [single, composed] = await Promise.all([
+  it('logit-weights: top and bottom tokens, of a feature or of a composed direction, folded unless --no-fold-ln', async () => {
+    const [single, composed, raw] = await Promise.all([
       json(SAE_DIR, ...COMMANDS['logit-weights']),
       json(SAE_DIR, 'logit-weights', '--features', '84,8', '--compose', 'sum', '--k', '4'),
+      json(SAE_DIR, ...COMMANDS['logit-weights'], '--no-fold-ln'),
     ]);
-    for (const result of [single, composed]) {
-      expect(Object.keys(result)).toEqual(['top', 'bottom']);
+    for (const result of [single, composed, raw]) {
+      expect(Object.keys(result)).toEqual(['foldLn', 'top', 'bottom']);
       expect(result.top).toHaveLength(4);
       expect(result.bottom).toHaveLength(4);
       expect(Object.keys(result.top[0])).toEqual(['id', 'piece', 'value']);
     }
-    expect(single.top[0]).toMatchObject({ id: 385, piece: ' One' });
+    // tests/reference/stories260K-folded-logit-weights.json: feature 84's top two tokens, folded and raw
+    expect([single.foldLn, raw.foldLn]).toEqual([true, false]);
+    expect(single.top.slice(0, 2).map((t: { id: number }) => t.id)).toEqual([385, 338]);
+    expect(raw.top.slice(0, 2).map((t: { id: number }) => t.id)).toEqual([385, 321]);
+    expect(raw.top[0].piece).toBe(' One');
     expect(composed.top).not.toEqual(single.top);
   });
 

@@ -15,7 +15,7 @@ import type { LanguageModel } from '@/workers/model/types';
 import { parseSaeConfig } from '@/workers/sae/config';
 import { loadSae } from '@/workers/sae/load';
 import { createSae, type Sae } from '@/workers/sae/sae';
-import { STORIES_DIR } from '../shared';
+import { FIXTURES_DIR, STORIES_DIR } from '../shared';
 import { readSaeFixture, SAE_DIR, writeNarrowSae, writeUnknownHookSae, type SaeFixture } from './analyses-helpers';
 import { gaussian, makeTempDir, seededRandom } from './sae-helpers';
 import { close, mismatch } from './sae-reference';
@@ -76,10 +76,72 @@ describe('activations', () => {
   });
 });
 
+/** Folded and raw logit weights of stories260K's reference SAE, from tests/reference/folded_logit_weights.py. */
+interface FoldedReference {
+  features: number[];
+  folded: Record<string, { top10: [number, number][]; bottom10: [number, number][] }>;
+  raw: Record<string, { top10: [number, number][]; bottom10: [number, number][] }>;
+}
+
 describe('logit weights', () => {
-  it('match the fixture top 10 and bottom 10 of every chosen feature', () => {
+  it('fold the final RMSNorm into W_U by default, matching the independent numpy reference', async () => {
+    const reference: FoldedReference = JSON.parse(
+      await fs.readFile(path.join(__dirname, '../reference/stories260K-folded-logit-weights.json'), 'utf8'),
+    );
+    for (const f of reference.features) {
+      for (const [convention, weights] of [
+        ['folded', logitWeights(model, sae, f, 10)],
+        ['raw', logitWeights(model, sae, f, 10, { foldLn: false })],
+      ] as const) {
+        const want = reference[convention][f];
+        const where = `feature ${f} ${convention}`;
+        expect(weights.top.map((w) => w.id), `${where} top`).toEqual(want.top10.map(([id]) => id));
+        expect(weights.bottom.map((w) => w.id), `${where} bottom`).toEqual(want.bottom10.map(([id]) => id));
+        expect(mismatch(weights.top.map((w) => w.value), want.top10.map(([, v]) => v), `${where} top`)).toBe('');
+        expect(mismatch(weights.bottom.map((w) => w.value), want.bottom10.map(([, v]) => v), `${where} bottom`)).toBe('');
+      }
+    }
+    // the two conventions order most features' top 10 differently, so the test tells them apart
+    const ids = (list: [number, number][]) => list.map(([id]) => id).join();
+    const differing = reference.features.filter((f) => ids(reference.folded[f].top10) !== ids(reference.raw[f].top10));
+    expect(differing.length).toBeGreaterThan(reference.features.length / 2);
+  });
+
+  it("fold GPT-2's final LayerNorm as TransformerLens does: W_U scaled by ln_f.weight, then its columns centred", async () => {
+    const gpt2 = await loadModel(path.join(FIXTURES_DIR, 'gpt2-tiny-a'));
+    const { dModel, vocabSize } = gpt2.config;
+    const random = seededRandom(5);
+    const cfg = parseSaeConfig({ architecture: 'standard', d_in: dModel, d_sae: 2, apply_b_dec_to_input: false, hook_name: 'blocks.1.hook_resid_post' });
+    const W_dec = gaussian(random, 2 * dModel);
+    const gpt2Sae = createSae(cfg, {
+      W_enc: tf.tensor2d(gaussian(random, dModel * 2), [dModel, 2]),
+      W_dec: tf.tensor2d(W_dec, [2, dModel]),
+      b_enc: tf.zeros([2]),
+      b_dec: tf.zeros([dModel]),
+    });
+    try {
+      // in float64, on W_U itself: W_U' = diag(w)·W_U, minus each column's mean over d_model
+      const W_U = gpt2.unembed.arraySync();
+      const w = gpt2.finalNorm.weight.arraySync();
+      const logits = Array.from({ length: vocabSize }, (_, v) => {
+        const column = W_U.map((row, i) => w[i] * row[v]);
+        const columnMean = column.reduce((a, b) => a + b, 0) / dModel;
+        return column.reduce((sum, x, i) => sum + W_dec[dModel + i] * (x - columnMean), 0);
+      });
+      const order = logits.map((_, v) => v).sort((a, b) => logits[b] - logits[a]);
+      const { top, bottom } = logitWeights(gpt2, gpt2Sae, 1, 5);
+      expect(top.map((t) => t.id)).toEqual(order.slice(0, 5));
+      expect(bottom.map((t) => t.id)).toEqual(order.slice(-5).reverse());
+      expect(mismatch(top.map((t) => t.value), order.slice(0, 5).map((v) => logits[v]), 'gpt2 folded top')).toBe('');
+    } finally {
+      gpt2Sae.dispose();
+      gpt2.dispose();
+    }
+  });
+
+  it('match the fixture top 10 and bottom 10 of every chosen feature (raw W_dec·W_U, as the fixture defines them)', () => {
     for (const f of fixture.chosen_features) {
-      const { top, bottom } = logitWeights(model, sae, f, 10);
+      const { top, bottom } = logitWeights(model, sae, f, 10, { foldLn: false });
       const want = fixture.logit_weights[f];
       expect(top.map((w) => w.id), `feature ${f} top`).toEqual(want.top10.map(([id]) => id));
       expect(bottom.map((w) => w.id), `feature ${f} bottom`).toEqual(want.bottom10.map(([id]) => id));
@@ -119,7 +181,7 @@ describe('logit weights', () => {
       const logits = Array.from({ length: vocabSize }, (_, v) => residual.reduce((sum, r, j) => sum + r * W_U[j][v], 0));
       const order = logits.map((_, v) => v).sort((a, b) => logits[b] - logits[a]);
 
-      const { top, bottom } = logitWeights(model, mlpSae, 2, 5);
+      const { top, bottom } = logitWeights(model, mlpSae, 2, 5, { foldLn: false });
       expect(top.map((w) => w.id)).toEqual(order.slice(0, 5));
       expect(bottom.map((w) => w.id)).toEqual(order.slice(-5).reverse());
       expect(mismatch(top.map((w) => w.value), order.slice(0, 5).map((v) => logits[v]), 'mlp top')).toBe('');
@@ -237,10 +299,10 @@ describe('composed directions', () => {
     const direction = W_dec[0].map((_, i) => mean(features.map((f) => W_dec[f][i])));
     const logits = W_U[0].map((_, v) => direction.reduce((sum, d, i) => sum + d * W_U[i][v], 0));
     const order = logits.map((_, v) => v).sort((a, b) => logits[b] - logits[a]);
-    const { top } = logitWeights(model, sae, { features, compose: 'mean' }, 10);
+    const { top } = logitWeights(model, sae, { features, compose: 'mean' }, 10, { foldLn: false });
     expect(top.map((w) => w.id)).toEqual(order.slice(0, 10));
     expect(mismatch(top.map((w) => w.value), order.slice(0, 10).map((v) => logits[v]), 'composed top')).toBe('');
-    const summed = logitWeights(model, sae, { features, compose: 'sum' }, 10);
+    const summed = logitWeights(model, sae, { features, compose: 'sum' }, 10, { foldLn: false });
     expect(mismatch(summed.top.map((w) => w.value), top.map((w) => 3 * w.value), 'sum = 3 × mean')).toBe('');
 
     // the sum probe is the sum of the features' pre-activations (x − b_dec)·W_enc[:, f] + b_enc[f]

@@ -16,11 +16,14 @@ import { FIXTURES_DIR, STORIES_DIR } from '../shared';
 
 /*
  * The dashboards of the fixture SAE over a small corpus sampled from stories260K, checked against a brute-force
- * run of model + SAE over every token at once, with the metrics recomputed from scratch in float64.
+ * run of model + SAE over every token at once, with the metrics recomputed from scratch in float64. The run uses the
+ * defaults: BOS left out of examples, maximum and histogram (but counted in density), folded logit weights.
  */
 
 const SAE_DIR = path.join(FIXTURES_DIR, 'sae-stories260K-l2-standard');
 const expected = JSON.parse(readFileSync(path.join(SAE_DIR, 'expected.json'), 'utf8'));
+/** Folded and raw logit weights from the independent numpy reference (tests/reference/folded_logit_weights.py). */
+const foldedReference = JSON.parse(readFileSync(path.join(__dirname, '../reference/stories260K-folded-logit-weights.json'), 'utf8'));
 
 const CONTEXT = 64;
 /** 16 contexts of 64 tokens, then 2 of 40: runs of unequal length, and ties (their prefixes repeat contexts 0, 1) */
@@ -75,42 +78,49 @@ describe('feature dashboards', () => {
     expect(problems).toEqual([]);
   });
 
-  it('counts density, max and means as a direct count does', () => {
+  it('counts density (BOS included, and its BOS firings), max (BOS left out) and means as a direct count does', () => {
+    let firesOnBos = 0;
     for (const feature of result.features) {
       const f = feature.index;
       let nonzero = 0;
+      let atBos = 0;
       let sum = 0;
       let max = 0;
       forEachToken((c, t) => {
         const a = act(c, t, f);
         if (a > 0) nonzero++;
+        if (a > 0 && isBos(c, t)) atBos++;
         sum += a;
-        max = Math.max(max, a);
+        if (!isBos(c, t)) max = Math.max(max, a);
       });
+      expect(feature.bosExcluded).toBe(true);
+      expect(feature.bosCount).toBe(atBos);
+      if (atBos > 0) firesOnBos++;
       expect(feature.nonzeroCount).toBe(nonzero);
       expect(feature.density).toBe(nonzero / direct.nTokens);
       expect(feature.maxAct).toBe(max);
       expect(feature.meanAct).toBeCloseTo(sum / nonzero, 5);
       expect(feature.meanActAll).toBeCloseTo(sum / direct.nTokens, 5);
     }
+    expect(firesOnBos).toBeGreaterThan(0); // so the BOS handling is exercised
   });
 
-  it('histograms the non-zero activations over [0, max]', () => {
+  it('histograms the non-zero activations other than at BOS over [0, max]', () => {
     for (const feature of result.features) {
       const { edges, counts } = feature.histogram;
       expect(counts).toHaveLength(50);
       expect(edges).toHaveLength(51);
       expect(edges[0]).toBe(0);
       expect(edges[50]).toBe(feature.maxAct);
-      expect(sum(counts)).toBe(feature.nonzeroCount);
+      expect(sum(counts)).toBe(feature.nonzeroCount - feature.bosCount);
     }
   });
 
-  it('draws interval examples from within their intervals', () => {
+  it('draws interval examples from within their intervals, never at BOS', () => {
     for (const feature of result.features) {
-      const { intervals, maxAct, nonzeroCount } = feature;
+      const { intervals, maxAct, nonzeroCount, bosCount } = feature;
       expect(intervals).toHaveLength(10);
-      expect(sum(intervals.map((i) => i.count))).toBe(nonzeroCount);
+      expect(sum(intervals.map((i) => i.count))).toBe(nonzeroCount - bosCount);
       intervals.forEach(({ lo, hi, count, examples }, i) => {
         expect(lo).toBeCloseTo((maxAct * i) / 10, 6);
         expect(hi).toBeCloseTo((maxAct * (i + 1)) / 10, 6);
@@ -119,19 +129,39 @@ describe('feature dashboards', () => {
           expect(example.act).toBeGreaterThanOrEqual(lo - 1e-6);
           expect(example.act).toBeLessThanOrEqual(hi + 1e-6);
           expect(example.acts[example.position]).toBe(example.act);
+          expect(isBos(example.contextIndex, example.position)).toBe(false);
           expect(close(example.act, act(example.contextIndex, example.position, feature.index))).toBe(true);
         }
       });
     }
   });
 
-  it('matches the fixture logit weights, and the encoder/decoder statistics of the weights', () => {
+  it('draws random contexts among those where the feature fires other than at BOS, each once, in corpus order', () => {
+    let sampled = 0;
+    for (const feature of result.features) {
+      const f = feature.index;
+      const firing = contexts.map((_, c) => c).filter((c) => contextMax(c, f) > 0);
+      const picked = feature.randomExamples.map((e) => e.contextIndex);
+      expect(picked).toHaveLength(Math.min(10, firing.length));
+      expect(picked).toEqual([...new Set(picked)].sort((a, b) => a - b));
+      expect(picked.every((c) => firing.includes(c))).toBe(true);
+      for (const e of feature.randomExamples) {
+        expect(e.tokens).toEqual(contexts[e.contextIndex]);
+        expect(close(e.maxAct, contextMax(e.contextIndex, f))).toBe(true);
+      }
+      if (firing.length > 10) sampled++;
+    }
+    expect(sampled).toBeGreaterThan(0); // some features fire in more contexts than are drawn
+  });
+
+  it('matches the independent reference for folded logit weights, and the encoder/decoder statistics of the weights', () => {
     const W_enc = sae.weights.W_enc.arraySync();
     const W_dec = sae.weights.W_dec.arraySync();
     const b_enc = sae.weights.b_enc!.arraySync();
     for (const f of expected.chosen_features as number[]) {
-      const { logitWeights, logitHistogram } = result.features[f];
-      const want = expected.logit_weights[String(f)];
+      const { logitWeights, logitHistogram, logitFoldLn } = result.features[f];
+      expect(logitFoldLn).toBe(true);
+      const want = foldedReference.folded[String(f)];
       for (const [side, key] of [['top', 'top10'], ['bottom', 'bottom10']] as const) {
         expect(logitWeights[side].map((w) => w.id)).toEqual(want[key].map(([id]: number[]) => id));
         logitWeights[side].forEach((w, i) => expect(w.value).toBeCloseTo(want[key][i][1], 5));
@@ -166,6 +196,11 @@ describe('SAE evals', () => {
     expect(evals.ceSpliced!).toBeCloseTo(want.ceSpliced, 4);
     expect(evals.ceAblated!).toBeCloseTo(want.ceAblated, 4);
     expect(evals.ceRecovered!).toBeCloseTo((want.ceAblated - want.ceSpliced) / (want.ceAblated - want.ceClean), 4);
+    // SAELens's ce_loss_score: the same ratio against the hook zeroed
+    expect(evals.ceZeroAblated!).toBeCloseTo(want.ceZeroAblated, 4);
+    expect(evals.ceRecoveredZero!).toBeCloseTo((want.ceZeroAblated - want.ceSpliced) / (want.ceZeroAblated - want.ceClean), 4);
+    expect(evals.ceZeroAblated).not.toBeCloseTo(evals.ceAblated!, 1);
+    expect(evals.meanOver).toBe('all corpus tokens, BOS included');
     // the fixture's own measurement on 25k tokens: L0 9.07, variance explained 0.864, 91.2% CE recovered
     expect(evals.l0).toBeGreaterThan(6);
     expect(evals.varianceExplained).toBeGreaterThan(0.7);
@@ -218,6 +253,25 @@ describe('computeDashboards', () => {
     const { modelSeconds, saeSeconds, bookkeepingSeconds, weightsSeconds, totalSeconds } = result.timings;
     expect(modelSeconds + saeSeconds + bookkeepingSeconds + weightsSeconds).toBeLessThanOrEqual(totalSeconds);
     expect(modelSeconds).toBeGreaterThan(0);
+  });
+
+  it('with excludeBos false and foldLn false, ranks BOS like any token and gives the raw W_dec·W_U of the fixture', async () => {
+    const features = expected.chosen_features as number[];
+    const run = await computeDashboards({ model, sae, contexts, batchSize: 5, seed: 3, features, excludeBos: false, foldLn: false });
+    let bosPeaks = 0;
+    for (const feature of run.features) {
+      const f = feature.index;
+      let max = 0;
+      forEachToken((c, t) => (max = Math.max(max, act(c, t, f))));
+      expect(feature.bosExcluded).toBe(false);
+      expect(feature.maxAct).toBe(max);
+      expect(sum(feature.histogram.counts)).toBe(feature.nonzeroCount);
+      bosPeaks += feature.topExamples.filter((e) => isBos(e.contextIndex, e.maxPos)).length;
+      expect(feature.logitFoldLn).toBe(false);
+      expect(feature.logitWeights.top.map((w) => w.id)).toEqual(expected.logit_weights[String(f)].top10.map(([id]: number[]) => id));
+    }
+    expect(bosPeaks).toBeGreaterThan(0); // the default run has none (checked above), this one has some
+    expect(result.features.flatMap((d) => d.topExamples).filter((e) => isBos(e.contextIndex, e.maxPos))).toEqual([]);
   });
 
   it('computes a subset of features only, each exactly as in the full run', async () => {
@@ -285,7 +339,7 @@ describe('computeDashboards', () => {
       const { features, sae: evals } = await computeDashboards({ model, sae: silenced, contexts, batchSize: 9, features: [dead] });
       expect(features[0]).toMatchObject({
         nonzeroCount: 0, density: 0, maxAct: 0, meanAct: 0, meanActAll: 0,
-        histogram: { edges: [], counts: [] }, topExamples: [], intervals: [],
+        histogram: { edges: [], counts: [] }, topExamples: [], randomExamples: [], intervals: [],
       });
       expect(evals.deadFraction).toBe(1 / sae.dSae);
       expect(evals.densityHistogram.dead).toBe(1);
@@ -311,14 +365,14 @@ interface Direct {
   x: Float32Array[];
   reconstruction: Float32Array[];
   /** per context, float64 next-token losses */
-  losses: Record<'clean' | 'spliced' | 'ablated', number[][]>;
+  losses: Record<'clean' | 'spliced' | 'ablated' | 'zeroAblated', number[][]>;
 }
 
 function bruteForce(all: number[][]): Direct {
   const hook = sae.cfg.hookName;
   const byLength = new Map<number, number[]>();
   all.forEach((c, i) => byLength.set(c.length, [...(byLength.get(c.length) ?? []), i]));
-  const out: Direct = { nTokens: sum(all.map((c) => c.length)), acts: [], x: [], reconstruction: [], losses: { clean: [], spliced: [], ablated: [] } };
+  const out: Direct = { nTokens: sum(all.map((c) => c.length)), acts: [], x: [], reconstruction: [], losses: { clean: [], spliced: [], ablated: [], zeroAblated: [] } };
   for (const rows of byLength.values()) {
     const ids = rows.map((c) => all[c]);
     const T = ids[0].length;
@@ -327,18 +381,20 @@ function bruteForce(all: number[][]): Direct {
       const x = cache.get(hook)!;
       const { acts, reconstruction } = sae.forward(tf.reshape(x, [-1, sae.dIn]) as tf.Tensor2D);
       const spliced = model.forward(ids, { hooks: { [hook]: () => tf.reshape(reconstruction, x.shape) as Activation } }).logits!;
+      const zeroed = model.forward(ids, { hooks: { [hook]: () => tf.zeros(x.shape) as Activation } }).logits!;
       const split = (t: tf.Tensor, width: number) => {
         const data = t.dataSync() as Float32Array;
         return rows.map((_, b) => data.slice(b * T * width, (b + 1) * T * width));
       };
       const [a, xs, r] = [split(acts, sae.dSae), split(x, sae.dIn), split(reconstruction, sae.dIn)];
-      const [clean, splicedLosses] = [losses(logits!, ids), losses(spliced, ids)];
+      const [clean, splicedLosses, zeroLosses] = [losses(logits!, ids), losses(spliced, ids), losses(zeroed, ids)];
       rows.forEach((c, b) => {
         out.acts[c] = a[b];
         out.x[c] = xs[b];
         out.reconstruction[c] = r[b];
         out.losses.clean[c] = clean[b];
         out.losses.spliced[c] = splicedLosses[b];
+        out.losses.zeroAblated[c] = zeroLosses[b];
       });
       x.dispose();
     });
@@ -396,6 +452,7 @@ function directEvals() {
     ceClean: ce('clean'),
     ceSpliced: ce('spliced'),
     ceAblated: ce('ablated'),
+    ceZeroAblated: ce('zeroAblated'),
   };
 }
 
@@ -403,10 +460,15 @@ function act(c: number, t: number, f: number): number {
   return direct.acts[c][t * sae.dSae + f];
 }
 
+/** Context c's largest activation of feature f at a token other than BOS (the default run leaves BOS out). */
 function contextMax(c: number, f: number): number {
   let max = 0;
-  for (let t = 0; t < contexts[c].length; t++) max = Math.max(max, act(c, t, f));
+  for (let t = 0; t < contexts[c].length; t++) if (!isBos(c, t)) max = Math.max(max, act(c, t, f));
   return max;
+}
+
+function isBos(c: number, t: number): boolean {
+  return contexts[c][t] === model.tokenizer.bosId;
 }
 
 function forEachToken(visit: (c: number, t: number) => void): void {

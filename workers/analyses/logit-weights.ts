@@ -8,7 +8,9 @@ import { decoderDirection, type FeatureDirection } from './direction';
 
 /**
  * Logit weights (DESIGN.md, RESEARCH.md item 3): a feature read as a direction in logit space, W_dec[f]·W_U on the
- * direct path, without the final norm. An SAE on `blocks.L.mlp.hook_post` lives in MLP-neuron space, so its
+ * direct path. By default the final norm is folded into W_U as TransformerLens `fold_ln=True` does (and so
+ * SAEDashboard and Neuronpedia show them): W_U ← diag(w)·W_U, and for LayerNorm W_U's columns centred over d_model.
+ * `foldLn: false` gives the raw W_dec[f]·W_U. An SAE on `blocks.L.mlp.hook_post` lives in MLP-neuron space, so its
  * decoder rows first go through that MLP's output weights into the residual stream.
  */
 
@@ -37,18 +39,29 @@ export interface FeatureLogitWeights extends LogitWeights {
   feature: number;
 }
 
+export interface LogitOptions {
+  /** fold the final norm's weight into W_U (TransformerLens fold_ln); default true */
+  foldLn?: boolean;
+}
+
 /** How many features' logit rows to compute at once so that one chunk stays near LOGIT_CHUNK_ELEMENTS floats. */
 export function logitChunkSize(model: LanguageModel): number {
   return Math.max(1, Math.floor(LOGIT_CHUNK_ELEMENTS / model.config.vocabSize));
 }
 
 /** The top and bottom `k` logit weights of one feature, or of a direction composed of several. */
-export function logitWeights(model: LanguageModel, sae: Sae, direction: FeatureDirection, k = 10): LogitWeights {
+export function logitWeights(
+  model: LanguageModel,
+  sae: Sae,
+  direction: FeatureDirection,
+  k = 10,
+  { foldLn = true }: LogitOptions = {},
+): LogitWeights {
   checkSaeForModel(model, sae);
   checkK(model, k);
   return tidyData(() => {
     const row = tf.expandDims(decoderDirection(sae, direction), 0) as tf.Tensor2D;
-    return withPieces(model, rankLogits(directionLogits(model, sae, row), k)[0]);
+    return withPieces(model, rankLogits(directionLogits(model, sae, row, { foldLn }), k)[0]);
   });
 }
 
@@ -59,9 +72,9 @@ export function logitWeights(model: LanguageModel, sae: Sae, direction: FeatureD
 export function* allLogitWeights(
   model: LanguageModel,
   sae: Sae,
-  options: { k?: number; features?: number[]; chunkSize?: number } = {},
+  options: { k?: number; features?: number[]; chunkSize?: number } & LogitOptions = {},
 ): Generator<FeatureLogitWeights[]> {
-  const { k = 10, features = Array.from({ length: sae.dSae }, (_, f) => f), chunkSize = logitChunkSize(model) } = options;
+  const { k = 10, features = Array.from({ length: sae.dSae }, (_, f) => f), chunkSize = logitChunkSize(model), foldLn = true } = options;
   checkSaeForModel(model, sae);
   checkK(model, k);
   checkFeatures(sae, features);
@@ -69,18 +82,30 @@ export function* allLogitWeights(
   for (let start = 0; start < features.length; start += chunkSize) {
     const chunk = features.slice(start, start + chunkSize);
     yield tidyData(() => {
-      const ranked = rankLogits(directionLogits(model, sae, tf.gather(sae.weights.W_dec, chunk)), k);
+      const ranked = rankLogits(directionLogits(model, sae, tf.gather(sae.weights.W_dec, chunk), { foldLn }), k);
       return ranked.map((weights, i) => ({ feature: chunk[i], ...withPieces(model, weights) }));
     });
   }
 }
 
 /** Logit weights [n, vocab] of directions [n, d_in] in the SAE's hook space. */
-export function directionLogits(model: LanguageModel, sae: Sae, directions: tf.Tensor2D): tf.Tensor2D {
+export function directionLogits(model: LanguageModel, sae: Sae, directions: tf.Tensor2D, { foldLn = true }: LogitOptions = {}): tf.Tensor2D {
   return tf.tidy(() => {
     const readOut = residualMap(model, sae);
-    return tf.matMul(readOut ? tf.matMul(directions, readOut) : directions, model.unembed);
+    const residual: tf.Tensor2D = readOut ? tf.matMul(directions, readOut) : directions;
+    return tf.matMul(foldLn ? foldFinalNorm(model, residual) : residual, model.unembed);
   });
+}
+
+/**
+ * d·W_U with the final norm folded into W_U, computed on the directions instead of on W_U (a copy of W_U would be
+ * vocab × d_model floats): d·C(diag(w)·W_U) = (C(d) ⊙ w)·W_U, where C centres over d_model (LayerNorm only; RMSNorm
+ * does not centre, so TransformerLens leaves its W_U uncentred).
+ */
+function foldFinalNorm(model: LanguageModel, residual: tf.Tensor2D): tf.Tensor2D {
+  const { kind, weight } = model.finalNorm;
+  const centred = kind === 'layer' ? tf.sub<tf.Tensor2D>(residual, tf.mean(residual, 1, true)) : residual;
+  return tf.mul<tf.Tensor2D>(centred, weight);
 }
 
 /** Each row's k largest entries (largest first) and k smallest (smallest first). */

@@ -30,10 +30,19 @@ export interface DashboardOptions {
   intervals?: number;
   /** examples drawn per interval (default 5) */
   examplesPerInterval?: number;
+  /** contexts drawn at random among those where the feature fires, beside the top ones (default 10) */
+  randomExamples?: number;
+  /**
+   * leave BOS tokens out of the top, interval and random examples, the maximum and the activation histogram, as
+   * SAEDashboard and Neuronpedia can (default true); density counts them either way, and bosCount says how many
+   */
+  excludeBos?: boolean;
   /** bins of the activation, logit-weight and log-density histograms (default 50) */
   histogramBins?: number;
   /** tokens listed in the logit weights, top and bottom (default 10) */
   logitWeightCount?: number;
+  /** logit weights with the final norm folded into W_U, as TransformerLens fold_ln (default true; false: raw W_dec·W_U) */
+  foldLn?: boolean;
   /** also measure each top example's per-token loss change with the feature ablated (default false) */
   ablateTopExamples?: boolean;
   /** seeds the interval sampling (default 0) */
@@ -60,12 +69,12 @@ export interface DashboardOptions {
  * Feature dashboards and SAE evals over a corpus, streamed through model → hook → SAE in batches:
  *
  * 0. 'weights': logit weights and encoder/decoder statistics, straight from the weights, in chunks.
- * 1. 'statistics': the clean forward pass (loss, hook activations), the SAE, the forward pass with the
- *    reconstruction spliced in (loss). Per feature: firing count, activation sum and the top contexts by maximum;
- *    per position: the eval sums, including the hook's mean, which pass 2 needs.
+ * 1. 'statistics': the clean forward pass (loss, hook activations), the SAE, the forward passes with the
+ *    reconstruction spliced in and with the hook zeroed (losses). Per feature: firing count, BOS firings, activation
+ *    sum and the top contexts by maximum; per position: the eval sums, including the hook's mean, which pass 2 needs.
  * 2. 'examples': the forward pass with the hook mean-ablated (loss), recording the hook activations on the way to
- *    re-encode them: with each feature's maximum known, histograms over [0, max], interval samples, and the
- *    per-token activations of the top contexts.
+ *    re-encode them: with each feature's maximum known, histograms over [0, max], interval samples, random
+ *    contexts, and the per-token activations of the top contexts.
  * 3. 'ablation' (optional): each top example re-run with its feature ablated.
  *
  * Two passes keep memory bounded by a batch plus the output (examples), at the price of encoding twice; pass 2's
@@ -116,6 +125,7 @@ class DashboardRun {
   /** the SAE reads at `hook` and writes (splices, ablates) at `outHook`: the same hook but for a transcoder */
   private readonly hook: string;
   private readonly outHook: string;
+  private readonly bosId: number;
   private readonly nTokens: number;
   private readonly clock = new Stopwatch();
   private readonly progress: ProgressTracker;
@@ -131,6 +141,7 @@ class DashboardRun {
     const { sae, contexts, features, topK, ablateTopExamples } = this.s;
     this.hook = inputHook(sae);
     this.outHook = outputHook(sae);
+    this.bosId = this.s.model.tokenizer.bosId;
     this.nTokens = contexts.reduce((n, context) => n + context.length, 0);
     // until pass 1 finds the top examples, assume every feature has topK of average length
     const ablationEstimate = ablateTopExamples ? features.length * Math.min(topK, contexts.length) * (this.nTokens / contexts.length) : 0;
@@ -152,7 +163,7 @@ class DashboardRun {
       }
       const firing = this.s.evals?.firingCounts ?? this.evals.firingCounts();
       const maxActs = this.totals.top.map((list) => list[0]?.maxAct ?? 0);
-      const samples = new ActivationSamples(maxActs, this.totals.top, s);
+      const samples = new ActivationSamples(maxActs, this.totals.top, { ...s, bosId: this.bosId });
       await this.examplesPass(samples);
       const ablations = s.ablateTopExamples ? await this.ablateTopExamples(samples.topExamples) : undefined;
 
@@ -160,12 +171,15 @@ class DashboardRun {
         index,
         nTokens: this.nTokens,
         nonzeroCount: firing[index],
+        bosCount: this.totals.bosCounts[f],
+        bosExcluded: s.excludeBos,
         density: firing[index] / this.nTokens,
         maxAct: maxActs[f],
         meanAct: firing[index] > 0 ? this.totals.sums[f] / firing[index] : 0,
         meanActAll: this.totals.sums[f] / this.nTokens,
         histogram: samples.histogram(f),
         topExamples: samples.topExamples[f],
+        randomExamples: samples.randomExamples(f),
         intervals: samples.intervals(f),
         ...weights[f],
         ...(ablations && { topExampleAblation: ablations[f] }),
@@ -198,16 +212,7 @@ class DashboardRun {
       try {
         tf.tidy(() => {
           const acts = this.clock.time('sae', () => sae.encode(flatten(x)));
-          this.clock.time('bookkeeping', () => {
-            const featureActs = this.columns(acts);
-            const perContext = tf.reshape(featureActs, [batch, seqLen, featureActs.shape[1]]);
-            this.totals.add(
-              first,
-              tf.max(perContext, 1).dataSync() as Float32Array,
-              tf.argMax(perContext, 1).dataSync() as Int32Array,
-              tf.sum(featureActs, 0).dataSync() as Float32Array,
-            );
-          });
+          this.clock.time('bookkeeping', () => this.addTotals(first, ids, this.columns(acts)));
         });
       } finally {
         x.dispose();
@@ -225,18 +230,13 @@ class DashboardRun {
         const { acts, reconstruction } = this.clock.time('sae', () => sae.forward(flatten(x)));
         const spliced = this.clock.time('model', () =>
           lossesWithHooks(model, ids, { [this.outHook]: () => tf.reshape(reconstruction, target.shape) as Activation }));
+        const zeroAblated = this.clock.time('model', () => lossesWithHooks(model, ids, { [this.outHook]: (act) => tf.zerosLike(act) }));
         this.clock.time('bookkeeping', () => {
           this.evals.addReconstruction(tokenVectors(target), acts, reconstruction);
           this.evals.addLosses('clean', clean, batch);
           this.evals.addLosses('spliced', spliced, batch);
-          const featureActs = this.columns(acts);
-          const perContext = tf.reshape(featureActs, [batch, seqLen, featureActs.shape[1]]);
-          this.totals.add(
-            first,
-            tf.max(perContext, 1).dataSync() as Float32Array,
-            tf.argMax(perContext, 1).dataSync() as Int32Array,
-            tf.sum(featureActs, 0).dataSync() as Float32Array,
-          );
+          this.evals.addLosses('zeroAblated', zeroAblated, batch);
+          this.addTotals(first, ids, this.columns(acts));
           if (this.s.ablateTopExamples) {
             for (let b = 0; b < batch; b++) this.cleanLosses[first + b] = clean.slice(b * (seqLen - 1), (b + 1) * (seqLen - 1));
           }
@@ -297,6 +297,26 @@ class DashboardRun {
     } finally {
       recorded.x?.dispose();
     }
+  }
+
+  /**
+   * Pass 1's per-feature bookkeeping of a batch: activation sums and BOS firings over every token, and each context's
+   * maximum (and its position) over the tokens that may be examples — with excludeBos, BOS activations count as 0.
+   */
+  private addTotals(first: number, ids: number[][], featureActs: tf.Tensor2D): void {
+    const [batch, seqLen] = [ids.length, ids[0].length];
+    tf.tidy(() => {
+      const bos = tf.tensor2d(ids.flatMap((row) => row.map((id) => (id === this.bosId ? 1 : 0))), [batch * seqLen, 1]);
+      const ranked = this.s.excludeBos ? tf.mul(featureActs, tf.sub(1, bos)) : featureActs;
+      const perContext = tf.reshape(ranked, [batch, seqLen, featureActs.shape[1]]);
+      this.totals.add(
+        first,
+        tf.max(perContext, 1).dataSync() as Float32Array,
+        tf.argMax(perContext, 1).dataSync() as Int32Array,
+        tf.sum(featureActs, 0).dataSync() as Float32Array,
+        tf.sum(tf.mul(tf.cast(tf.greater(featureActs, 0), 'float32'), bos), 0).dataSync() as Float32Array,
+      );
+    });
   }
 
   /** A batch's hook activations: from the cache when an earlier pass left them there, else the model up to the hook. */
@@ -361,8 +381,11 @@ function settings(options: DashboardOptions): Settings {
     topK: count('topK', 20),
     intervals: count('intervals', 10),
     examplesPerInterval: count('examplesPerInterval', 5, 0),
+    randomExamples: count('randomExamples', 10, 0),
+    excludeBos: options.excludeBos ?? true,
     histogramBins: count('histogramBins', 50),
     logitWeightCount: count('logitWeightCount', 10),
+    foldLn: options.foldLn ?? true,
     ablateTopExamples: options.ablateTopExamples ?? false,
     seed: count('seed', 0, 0),
     evals: options.evals,

@@ -5,7 +5,7 @@ import type { EvalMetrics, Histogram, SaeEvals } from './types';
 /** Features that fire, but on fewer than this fraction of tokens, count as ultra-rare (log10 density < −5). */
 export const ULTRA_RARE_DENSITY = 1e-5;
 
-export type LossKind = 'clean' | 'spliced' | 'ablated';
+export type LossKind = 'clean' | 'spliced' | 'ablated' | 'zeroAblated';
 
 /**
  * Whole-SAE evals, streamed batch by batch. Everything is kept as float64 sums per token position, so that the
@@ -40,7 +40,7 @@ export class EvalAccumulator {
     this.means = new Float64Array(maxLength * dIn);
     this.m2 = perPosition();
     this.predictions = perPosition();
-    this.losses = { clean: perPosition(), spliced: perPosition(), ablated: perPosition() };
+    this.losses = { clean: perPosition(), spliced: perPosition(), ablated: perPosition(), zeroAblated: perPosition() };
     this.firing = new Float64Array(dSae);
   }
 
@@ -114,6 +114,7 @@ export class EvalAccumulator {
     return {
       ...total,
       ablation: 'mean',
+      meanOver: 'all corpus tokens, BOS included',
       nFeatures: this.dSae,
       deadFraction: dead / this.dSae,
       ultraRareFraction: ultraRare / this.dSae,
@@ -138,6 +139,7 @@ export class EvalAccumulator {
         clean: this.losses.clean[t],
         spliced: this.losses.spliced[t],
         ablated: this.losses.ablated[t],
+        zeroAblated: this.losses.zeroAblated[t],
       };
     });
   }
@@ -154,7 +156,8 @@ export class EvalAccumulator {
 
   private metrics(s: MetricSums): EvalMetrics {
     const ce = (sum: number) => ratio(sum, s.predictions);
-    const [ceClean, ceSpliced, ceAblated] = [ce(s.clean), ce(s.spliced), ce(s.ablated)];
+    const [ceClean, ceSpliced, ceAblated, ceZeroAblated] = [ce(s.clean), ce(s.spliced), ce(s.ablated), ce(s.zeroAblated)];
+    const recovered = (ablated: number | null) => (ceClean === null ? null : ratio(ablated! - ceSpliced!, ablated! - ceClean));
     const varianceUnexplained = ratio(s.squaredError, s.centred);
     return {
       nTokens: s.tokens,
@@ -166,7 +169,9 @@ export class EvalAccumulator {
       ceClean,
       ceSpliced,
       ceAblated,
-      ceRecovered: ceClean === null ? null : ratio(ceAblated! - ceSpliced!, ceAblated! - ceClean),
+      ceRecovered: recovered(ceAblated),
+      ceZeroAblated,
+      ceRecoveredZero: recovered(ceZeroAblated),
     };
   }
 }
@@ -180,6 +185,7 @@ interface MetricSums {
   clean: number;
   spliced: number;
   ablated: number;
+  zeroAblated: number;
 }
 
 function addSums(a: MetricSums, b: MetricSums): MetricSums {

@@ -56,9 +56,15 @@ export interface FeatureDashboard {
   index: number;
   /** N: the tokens the activation statistics were measured over */
   nTokens: number;
+  /** tokens where the feature fired, BOS included (with excludeBos too: density counts every token) */
   nonzeroCount: number;
+  /** of nonzeroCount, the firings at BOS tokens */
+  bosCount: number;
+  /** BOS tokens were left out of the examples, maxAct and the histogram */
+  bosExcluded: boolean;
   /** nonzeroCount / nTokens */
   density: number;
+  /** the largest activation; with excludeBos, over the tokens other than BOS (as the examples and histogram) */
   maxAct: number;
   /** mean over the tokens where the feature fires (0 for a feature that never fired) */
   meanAct: number;
@@ -68,9 +74,13 @@ export interface FeatureDashboard {
   histogram: Histogram;
   /** the contexts with the largest maximum activation, largest first (ties: earlier context first) */
   topExamples: ActivationExample[];
+  /** a uniform sample of the contexts where the feature fires (reservoir sampling, seeded), in corpus order */
+  randomExamples: ActivationExample[];
   intervals: ActivationInterval[];
   /** W_dec[f]·W_U (through the MLP's output weights for an mlp.hook_post SAE), largest first / smallest first */
   logitWeights: { top: TokenWeight[]; bottom: TokenWeight[] };
+  /** whether the logit weights have the final norm folded into W_U (TransformerLens fold_ln) or are raw W_dec·W_U */
+  logitFoldLn: boolean;
   /** all vocabulary entries of W_dec[f]·W_U over [min, max] */
   logitHistogram: Histogram;
   /** b_enc[f] (b_gate[f] for a gated SAE) */
@@ -104,10 +114,14 @@ export interface EvalMetrics {
   ceClean: number | null;
   /** ... with the SAE reconstruction x̂ spliced in at the hook */
   ceSpliced: number | null;
-  /** ... with the hook replaced by its mean over the corpus */
+  /** ... with the hook replaced at every position by its mean over all corpus tokens (every position, BOS included) */
   ceAblated: number | null;
-  /** (ceAblated − ceSpliced) / (ceAblated − ceClean) */
+  /** (ceAblated − ceSpliced) / (ceAblated − ceClean): CE loss recovered against mean ablation */
   ceRecovered: number | null;
+  /** ... with the hook set to zero at every position (absent from runs before it was measured) */
+  ceZeroAblated?: number | null;
+  /** (ceZeroAblated − ceSpliced) / (ceZeroAblated − ceClean): SAELens's ce_loss_score (zero ablation) */
+  ceRecoveredZero?: number | null;
 }
 
 export interface PositionMetrics extends EvalMetrics {
@@ -118,6 +132,8 @@ export interface PositionMetrics extends EvalMetrics {
 export interface SaeEvals extends EvalMetrics {
   /** how the hook is ablated for ceAblated: replaced at every position by its mean over all corpus tokens */
   ablation: 'mean';
+  /** the tokens the mean-ablation value averages over */
+  meanOver: 'all corpus tokens, BOS included';
   nFeatures: number;
   /** fraction of features that never fired in nTokens tokens */
   deadFraction: number;

@@ -116,6 +116,9 @@ export async function computeAndStoreDashboards(input: DashboardsInput): Promise
         features: wanted.slice(c * featureChunk, (c + 1) * featureChunk),
         batchSize: params.batchSize,
         ablateTopExamples: params.ablateTopExamples,
+        foldLn: params.foldLn,
+        excludeBos: params.excludeBos,
+        randomExamples: params.randomExamples,
         seed: params.seed,
         ...(reuse && evals && { evals }),
         hookCache,
@@ -194,7 +197,14 @@ export async function dashboardsJob(params: JobParams<'dashboards'>, ctx: JobCon
       reporter.report({ fraction, phase, done, total, unit: extra.unit, extra, force: true }),
   });
   return {
-    result: { runId: outcome.runId, features: outcome.features, nTokens: outcome.nTokens, timings: outcome.timings },
+    result: {
+      runId: outcome.runId,
+      features: outcome.features,
+      nTokens: outcome.nTokens,
+      foldLn: params.foldLn,
+      excludeBos: params.excludeBos,
+      timings: outcome.timings,
+    },
     inputs: { model: modelRow.contentHash, sae: saeRow.contentHash, corpus: corpus.contentHash },
   };
 }

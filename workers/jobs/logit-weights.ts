@@ -8,7 +8,8 @@ import type { JobContext, JobOutput } from './context';
 const HISTOGRAM_BINS = 50;
 
 /**
- * Recomputes the weight-based part of some features' dashboards (logit weights W_dec[f]·W_U with their histogram,
+ * Recomputes the weight-based part of some features' dashboards (logit weights W_dec[f]·W_U, final norm folded in
+ * or not as asked, with their histogram,
  * encoder bias, norms, D/E projection) and writes it into the SAE's current run.
  */
 export async function logitWeightsJob(params: JobParams<'logit-weights'>, ctx: JobContext): Promise<JobOutput> {
@@ -16,7 +17,7 @@ export async function logitWeightsJob(params: JobParams<'logit-weights'>, ctx: J
   const outOfRange = params.features.find((f) => f >= sae.dSae);
   if (outOfRange !== undefined) throw new InputError(`feature ${outOfRange} is out of range: this SAE has ${sae.dSae} features`);
   await ctx.progress(0, { phase: 'weights', unit: 'features', done: 0, total: params.features.length });
-  const weights = featureWeights(model, sae, params.features, { logitWeightCount: params.k, histogramBins: HISTOGRAM_BINS });
+  const weights = featureWeights(model, sae, params.features, { logitWeightCount: params.k, histogramBins: HISTOGRAM_BINS, foldLn: params.foldLn });
   await ctx.progress(0.9, { phase: 'storing', unit: 'features', done: params.features.length, total: params.features.length });
   const updated = await storeFeatureWeights(
     ctx.db,
@@ -26,5 +27,5 @@ export async function logitWeightsJob(params: JobParams<'logit-weights'>, ctx: J
   if (updated.length === 0) {
     throw new InputError('this SAE has no dashboards for these features yet: recompute the dashboard instead');
   }
-  return { result: { features: updated }, inputs: { model: modelRow.contentHash, sae: row.contentHash } };
+  return { result: { features: updated, foldLn: params.foldLn }, inputs: { model: modelRow.contentHash, sae: row.contentHash } };
 }

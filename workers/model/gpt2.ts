@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../errors';
 import type { Tokenizer } from '../tokenizer/types';
-import type { ForwardOptions, ForwardResult, LanguageModel, ModelConfig } from './types';
+import type { FinalNorm, ForwardOptions, ForwardResult, LanguageModel, ModelConfig } from './types';
 import { ATTENTION_HOOKS, causalAttention, HookPoints, validateIds, type BlockHooks } from './common';
 
 /** GPT-2 hyperparameters (Hugging Face `config.json` names in the comments). */
@@ -80,6 +80,11 @@ export class Gpt2Model implements LanguageModel {
     const blockHooks = weights.blocks.flatMap((_, l) => BLOCK_HOOKS.map((h) => `blocks.${l}.${h}`));
     this.hookNames = ['hook_embed', 'hook_pos_embed', ...blockHooks, 'ln_final.hook_normalized'];
     this.unembed = tf.transpose(weights.lmHead ?? weights.tokenEmbedding);
+  }
+
+  /** ln_f; owned by the model (do not dispose). */
+  get finalNorm(): FinalNorm {
+    return { kind: 'layer', weight: this.weights.lnFinal.weight };
   }
 
   /** mlp.c_proj.weight, stored as [dMlp, d] already; owned by the model (do not dispose). */

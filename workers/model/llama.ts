@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../errors';
 import type { Tokenizer } from '../tokenizer/types';
 import { ATTENTION_HOOKS, causalAttention, HookPoints, validateIds, type BlockHooks } from './common';
-import type { Decoder, ForwardOptions, ForwardResult, LanguageModel, ModelConfig } from './types';
+import type { Decoder, FinalNorm, ForwardOptions, ForwardResult, LanguageModel, ModelConfig } from './types';
 
 export interface LlamaConfig extends ModelConfig {
   architecture: 'llama';
@@ -132,6 +132,11 @@ export class LlamaModel implements LanguageModel {
   /** W_U as [dModel, vocab]; owned by the model (do not dispose). */
   get unembed(): tf.Tensor2D {
     return this.params.unembed;
+  }
+
+  /** the final RMSNorm; owned by the model (do not dispose). */
+  get finalNorm(): FinalNorm {
+    return { kind: 'rms', weight: this.params.finalNorm };
   }
 
   /** w2 of block `layer` as [dMlp, dModel]; owned by the model (do not dispose). */

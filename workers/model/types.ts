@@ -44,6 +44,12 @@ export interface ForwardResult {
   cache: Map<string, Activation>;
 }
 
+/** RMSNorm (Llama) scales; LayerNorm (GPT-2) also centres, which is why folding it centres W_U's columns. */
+export interface FinalNorm {
+  kind: 'rms' | 'layer';
+  weight: tf.Tensor1D;
+}
+
 export interface LanguageModel {
   readonly config: ModelConfig;
   readonly tokenizer: Tokenizer;
@@ -51,6 +57,8 @@ export interface LanguageModel {
   readonly hookNames: readonly string[];
   /** unembedding W_U, [dModel, vocab] (direct path, no final norm) */
   readonly unembed: tf.Tensor2D;
+  /** the normalisation before the unembedding: its kind and its weight [dModel] (owned by the model) */
+  readonly finalNorm: FinalNorm;
   /** MLP output weights of layer L as [dMlp, dModel], to map `blocks.L.mlp.hook_post` directions to the residual stream */
   mlpOut(layer: number): tf.Tensor2D;
   /** attention output weights W_O of layer L as [nHeads·dHead, dModel], to map `blocks.L.attn.hook_z` directions to the residual stream */

@@ -37,8 +37,15 @@ function EvalsTable({ evals }: { evals: StoredEvals }) {
     ['variance explained (centred)', fmt(evals.varianceExplained), tokens],
     ['CE loss, clean', fmt(evals.ceClean), predictions],
     ['CE loss, SAE spliced in', fmt(evals.ceSpliced), predictions],
-    [`CE loss, hook ${evals.ablation}-ablated`, fmt(evals.ceAblated), predictions],
-    ['CE loss recovered', fmt(evals.ceRecovered), predictions],
+    // SAELens's ce_loss_score is against zero ablation; runs computed before it was measured have only the mean one
+    ...(evals.ceZeroAblated === undefined
+      ? []
+      : ([
+          ['CE loss, hook zero-ablated', fmt(evals.ceZeroAblated), predictions],
+          ['CE loss recovered, zero ablation (SAELens ce_loss_score)', fmt(evals.ceRecoveredZero), predictions],
+        ] as [string, string, string][])),
+    [`CE loss, hook ${evals.ablation}-ablated`, fmt(evals.ceAblated), `${predictions}; the mean over ${evals.meanOver ?? 'all corpus tokens'}`],
+    [`CE loss recovered, ${evals.ablation} ablation`, fmt(evals.ceRecovered), predictions],
     ['dead features', `${percent(evals.deadFraction * evals.nFeatures, evals.nFeatures)} (${Math.round(evals.deadFraction * evals.nFeatures)})`, `no firing in ${tokens}`],
     [
       'ultra-rare features',

@@ -145,21 +145,24 @@ export const featureRouter = createTRPCRouter({
       return enqueue(ctx, 'steer', params, sae);
     }),
 
-  /** Editors (of this SAE): recompute this feature's dashboard (over the current run's corpus) or just its logit weights. */
+  /**
+   * Editors (of this SAE): recompute this feature's dashboard (over the current run's corpus) or just its logit weights,
+   * with the final norm folded into W_U or not and BOS excluded from the examples or not.
+   */
   recompute: publicProcedure
-    .input(address.extend({ what: z.enum(['dashboard', 'logit-weights']) }))
+    .input(address.extend({ what: z.enum(['dashboard', 'logit-weights']), foldLn: z.boolean().default(true), excludeBos: z.boolean().default(true) }))
     .mutation(async ({ ctx, input }) => {
       const sae = await saeOrThrow(ctx, input, 'edit');
       if (input.what === 'logit-weights') {
         if (!sae.currentRunId)
           throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'this SAE has no dashboards yet: recompute the dashboard first' });
-        return enqueue(ctx, 'logit-weights', { saeId: sae.saeId, features: [input.index], k: 10 }, sae);
+        return enqueue(ctx, 'logit-weights', { saeId: sae.saeId, features: [input.index], k: 10, foldLn: input.foldLn }, sae);
       }
       // A subset run over an SAE without dashboards would become its only (one-feature) dashboards: refuse.
       const corpusId = sae.currentRunId ? await runCorpus(ctx.db, sae.currentRunId) : undefined;
       if (!corpusId)
         throw new TRPCError({ code: 'PRECONDITION_FAILED', message: `${sae.modelSlug}/${sae.saeSlug} has no dashboards yet: compute them for the whole SAE first` });
-      const params = { saeId: sae.saeId, corpusId, features: [input.index], ablateTopExamples: true, batchSize: 8, seed: 0 };
+      const params = { saeId: sae.saeId, corpusId, features: [input.index], ablateTopExamples: true, foldLn: input.foldLn, excludeBos: input.excludeBos, randomExamples: 10, batchSize: 8, seed: 0 };
       return enqueue(ctx, 'dashboards', params, sae);
     }),
 });

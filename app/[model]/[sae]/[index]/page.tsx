@@ -56,11 +56,28 @@ function densityText(s: NonNullable<FeaturePageData['stats']>): string {
   return `${shown} (${s.nonzeroCount.toLocaleString('en')} of ${s.nTokens.toLocaleString('en')} tokens)`;
 }
 
+function bosNote(s: NonNullable<FeaturePageData['stats']>): string {
+  return `counted in density; left out of the examples, the max and the histogram (${s.bosCount} of ${s.nonzeroCount} firings)`;
+}
+
+/** The activations the intervals divide: every firing, less those at BOS when BOS was left out. */
+function intervalTotal(s: NonNullable<FeaturePageData['stats']>): number {
+  return s.nonzeroCount - (s.bosExcluded ? (s.bosCount ?? 0) : 0);
+}
+
+/** How the page names the logit-weight convention its numbers follow. */
+function logitConvention(folded: boolean): string {
+  return folded ? 'final norm folded into W_U (TransformerLens fold_ln, as Neuronpedia)' : 'raw W_dec·W_U, final norm not folded';
+}
+
 function StatsTable({ data }: { data: FeaturePageData }) {
   const s = data.stats!;
   const rows: [key: string, name: string, value: string, note?: string][] = [
-    ['density', 'density', densityText(s), `fraction of tokens with activation > 0, over N = ${s.nTokens.toLocaleString('en')} tokens`],
-    ['max', 'max activation', num(s.maxAct)],
+    ['density', 'density', densityText(s), `fraction of tokens with activation > 0, over N = ${s.nTokens.toLocaleString('en')} tokens, BOS included`],
+    ...(s.bosCount === null
+      ? []
+      : [['bos', 'firings at BOS', `${s.bosCount.toLocaleString('en')}`, s.bosExcluded ? bosNote(s) : 'counted in density, and ranked in the examples like any token'] as [string, string, string, string]]),
+    ['max', 'max activation', num(s.maxAct), s.bosExcluded ? 'over the tokens other than BOS' : undefined],
     ['mean', 'mean activation', num(s.meanAct), 'over the tokens where it fires'],
     ['mean-all', 'mean over all tokens', num(s.meanActAll, 4)],
     ['encoder-bias', 'encoder bias', num(s.encoderBias, 4), 'b_enc[f]'],
@@ -191,6 +208,9 @@ export default async function FeaturePage({ params }: { params: Promise<Params> 
               </section>
               <section aria-labelledby="logits-h">
                 <h2 id="logits-h">Logit weights</h2>
+                <p className="muted" data-testid="logit-convention">
+                  {logitConvention(stats.logitFoldLn)}
+                </p>
                 <div className={styles.logitPair}>
                   <LogitTable title="raises" weights={stats.logitTop} pieces={data.pieces} testId="logit-top" sign={1} />
                   <LogitTable title="lowers" weights={stats.logitBottom} pieces={data.pieces} testId="logit-bottom" sign={-1} />
@@ -232,7 +252,8 @@ export default async function FeaturePage({ params }: { params: Promise<Params> 
                 <h2 id="top-h">
                   Top activations{' '}
                   <span className="muted">
-                    ({data.top.length} contexts{data.top.some((e) => e.lossDelta) ? '; hover a token for the loss change when the feature is ablated' : ''})
+                    ({data.top.length} contexts, ranked by each context&rsquo;s maximum activation{stats.bosExcluded ? ', BOS left out' : ''}
+                    {data.top.some((e) => e.lossDelta) ? '; hover a token for the loss change when the feature is ablated' : ''})
                   </span>
                 </h2>
                 {data.top.length === 0 ? (
@@ -241,6 +262,14 @@ export default async function FeaturePage({ params }: { params: Promise<Params> 
                   <ExampleList lines={examplesForClient(data.top, data.pieces)} scale={stats.maxAct} />
                 )}
               </section>
+              {data.random.length > 0 && (
+                <section aria-labelledby="random-h" data-testid="random-examples">
+                  <h2 id="random-h">
+                    Random contexts <span className="muted">(a uniform sample of the contexts where it fires, in corpus order)</span>
+                  </h2>
+                  <ExampleList lines={examplesForClient(data.random, data.pieces)} scale={stats.maxAct} />
+                </section>
+              )}
               {data.intervals.some((i) => i.examples.length > 0) && (
                 <section aria-labelledby="quantiles-h" data-testid="quantiles">
                   <h2 id="quantiles-h">
@@ -253,7 +282,7 @@ export default async function FeaturePage({ params }: { params: Promise<Params> 
                           {formatValue(interval.lo)} – {formatValue(interval.hi)}{' '}
                           <span className="muted">
                             · {interval.count.toLocaleString('en')} activation{interval.count === 1 ? '' : 's'}
-                            {stats.nonzeroCount > 0 && ` (${((100 * interval.count) / stats.nonzeroCount).toFixed(1)}%)`}
+                            {intervalTotal(stats) > 0 && ` (${((100 * interval.count) / intervalTotal(stats)).toFixed(1)}%)`}
                           </span>
                         </h3>
                         <ExampleList lines={examplesForClient(interval.examples, data.pieces)} scale={stats.maxAct} />

@@ -501,6 +501,10 @@ function RecomputePanel(props: PanelsProps) {
     if (status) seen.current = status;
   }, [status, router]);
 
+  // the conventions Neuronpedia shows by default; unticking gives the alternative
+  const [foldLn, setFoldLn] = useState(true);
+  const [excludeBos, setExcludeBos] = useState(true);
+
   const busy = run.isPending || isActive(current?.status);
   const what = (job.data?.type ?? props.recompute?.type) === 'logit-weights' ? 'logit weights' : 'dashboard';
   return (
@@ -511,13 +515,23 @@ function RecomputePanel(props: PanelsProps) {
       </p>
       {!props.canEdit && <p className="muted">Recomputing needs the editor role.</p>}
       <div className="row">
+        <label>
+          <input type="checkbox" checked={foldLn} onChange={(e) => setFoldLn(e.target.checked)} data-testid="recompute-fold-ln" /> fold the final
+          norm into W_U (TransformerLens fold_ln; unticked: raw W_dec·W_U)
+        </label>
+        <label>
+          <input type="checkbox" checked={excludeBos} onChange={(e) => setExcludeBos(e.target.checked)} data-testid="recompute-exclude-bos" /> leave
+          BOS out of the examples and the max (dashboard)
+        </label>
+      </div>
+      <div className="row">
         <button
           type="button"
           disabled={!props.canEdit || busy || !props.hasDashboards}
           onClick={() => {
             setUpdated(false);
             seen.current = 'queued';
-            run.mutate({ ...props.address, what: 'dashboard' });
+            run.mutate({ ...props.address, what: 'dashboard', foldLn, excludeBos });
           }}
           data-testid="recompute-dashboard"
         >
@@ -530,7 +544,7 @@ function RecomputePanel(props: PanelsProps) {
           onClick={() => {
             setUpdated(false);
             seen.current = 'queued';
-            run.mutate({ ...props.address, what: 'logit-weights' });
+            run.mutate({ ...props.address, what: 'logit-weights', foldLn });
           }}
           data-testid="recompute-logits"
         >
