@@ -196,6 +196,13 @@ const MATRIX: Record<string, { needs: Check[]; call: (c: Call) => Promise<unknow
     },
   },
   'wiki.unvote': { needs: ['comment'], call: (c) => c.caller.wiki.unvote(feature(c, 3)) },
+  'wiki.withdraw': {
+    needs: ['comment', 'author'],
+    call: async (c) => {
+      const { id } = await admin().wiki.propose({ ...feature(c, 3), label: `to withdraw ${c.n}` });
+      return c.caller.wiki.withdraw({ ...feature(c, 3), proposalId: id });
+    },
+  },
 
   'comment.post': { needs: ['signedIn', 'comment'], call: (c) => c.caller.comment.post({ target: { kind: 'sae', saeId: c.sae.id }, body: `hello ${c.n}` }) },
   // someone else's comment (the admin's): only its author edits it, moderators (maintainers, admins) delete it

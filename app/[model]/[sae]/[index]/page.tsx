@@ -163,7 +163,7 @@ export default async function FeaturePage({ params }: { params: Promise<Params> 
         canEdit={canEdit}
         signedIn={!!me}
       />
-      <LabelProposals address={{ model: model.slug, sae: sae.slug, index }} canEdit={canEdit} signedIn={!!me} />
+      <LabelProposals address={{ model: model.slug, sae: sae.slug, index }} canEdit={canEdit} signedIn={!!me} viewerId={me?.id ?? null} />
       <p className={`muted mono ${styles.meta}`}>
         {sae.hookName} · {sae.architecture} · d_sae {sae.dSae.toLocaleString('en')}
         {run ? (
