@@ -13,7 +13,7 @@ import type { FeatureExample, FeaturePage as FeaturePageData, TokenWeight } from
 import { HypothesesBox } from '../../../_components/hypotheses-box';
 import { LabelProposals } from '../../../_components/label-proposals';
 import { LiveFeature } from '../../../_components/live-feature';
-import { displayPiece, formatValue } from '../../../_components/token-format';
+import { displayPiece, formatFraction, formatValue } from '../../../_components/token-format';
 import { orNotFound } from '../../../_lib/not-found';
 import { FeatureDiscussion } from '../../../_components/feature-discussion';
 import { ActivationHistogram, LogitHistogram } from './charts';
@@ -51,8 +51,7 @@ const num = (v: number, digits = 3) => (Number.isFinite(v) ? v.toFixed(digits) :
 function densityText(s: NonNullable<FeaturePageData['stats']>): string {
   if (s.nonzeroCount === 0) return `dead: never fired in ${s.nTokens.toLocaleString('en')} tokens`;
   const d = s.density;
-  const shown = d >= 0.01 ? `${(100 * d).toFixed(2)}%` : d.toExponential(2);
-  return `${shown} (${s.nonzeroCount.toLocaleString('en')} of ${s.nTokens.toLocaleString('en')} tokens)`;
+  return `${formatFraction(d)} (${s.nonzeroCount.toLocaleString('en')} of ${s.nTokens.toLocaleString('en')} tokens)`;
 }
 
 function StatsTable({ data }: { data: FeaturePageData }) {
@@ -252,7 +251,7 @@ export default async function FeaturePage({ params }: { params: Promise<Params> 
                           {formatValue(interval.lo)} – {formatValue(interval.hi)}{' '}
                           <span className="muted">
                             · {interval.count.toLocaleString('en')} activation{interval.count === 1 ? '' : 's'}
-                            {stats.nonzeroCount > 0 && ` (${((100 * interval.count) / stats.nonzeroCount).toFixed(1)}%)`}
+                            {stats.nonzeroCount > 0 && ` (${formatFraction(interval.count / stats.nonzeroCount)})`}
                           </span>
                         </h3>
                         <ExampleList lines={examplesForClient(interval.examples, data.pieces)} scale={stats.maxAct} />

@@ -15,6 +15,7 @@ import type { Steering } from '@/workers/analyses/steer';
 import { JobStatus, useJob } from '../../../_components/job-status';
 import { Plot } from '../../../_components/plot';
 import { SaveEvidence } from '../../../_components/save-evidence';
+import { formatFraction } from '../../../_components/token-format';
 import { displayPiece, formatValue, TokenText } from '../../../_components/tokens';
 import { useTRPC } from '../../../trpc';
 import styles from './feature.module.css';
@@ -177,8 +178,8 @@ function ActivationsResult({ result, feature, maxAct }: { result: FeatureActivat
         ) : (
           <>
             Fires on {firing} of {acts.length} tokens; peak <strong className="mono">{formatValue(max)}</strong> at{' '}
-            <span className="mono">{JSON.stringify(displayPiece(result.pieces[peak] ?? ''))}</span> (position {peak})
-            {maxAct > 0 && <> — {((100 * max) / maxAct).toFixed(0)}% of its dashboard maximum</>}.
+            <code className="tok">{displayPiece(result.pieces[peak] ?? '')}</code> (position {peak})
+            {maxAct > 0 && <> — {formatFraction(max / maxAct)} of its dashboard maximum</>}.
           </>
         )}
       </p>
@@ -417,7 +418,7 @@ function SteeringView({ result }: { result: SteeringResult }) {
         mode: 'lines+markers',
         x,
         y: result.results.map((r) => r.targetLogit),
-        name: `logit of ${JSON.stringify(result.target.piece)} (right)`,
+        name: `logit of “${displayPiece(result.target.piece)}” (right)`,
         yaxis: 'y2',
         line: { color: '#e07000', width: 2, dash: 'dash' },
         marker: { symbol: 'square', size: 5 },
@@ -440,14 +441,14 @@ function SteeringView({ result }: { result: SteeringResult }) {
         data={data}
         layout={layout}
         height={280}
-        description={`Mean loss${result.target ? ` and the logit of ${JSON.stringify(result.target.piece)}` : ''} against the steering coefficient, ${result.coefficients.length} coefficients from ${result.coefficients[0]} to ${result.coefficients.at(-1)}.`}
+        description={`Mean loss${result.target ? ` and the logit of “${displayPiece(result.target.piece)}”` : ''} against the steering coefficient, ${result.coefficients.length} coefficients from ${result.coefficients[0]} to ${result.coefficients.at(-1)}.`}
       />
       <table className={styles.compact} data-testid="steer-table">
         <thead>
           <tr>
             <th className="num">c</th>
             <th className="num">loss</th>
-            {result.target && <th className="num">logit {JSON.stringify(displayPiece(result.target.piece))}</th>}
+            {result.target && <th className="num">logit <code className="tok">{displayPiece(result.target.piece)}</code></th>}
             <th>most likely next tokens</th>
           </tr>
         </thead>
@@ -460,7 +461,7 @@ function SteeringView({ result }: { result: SteeringResult }) {
               <td className="mono">
                 {r.top.map((p) => (
                   <span key={p.id} className={styles.nextTok}>
-                    {JSON.stringify(displayPiece(p.piece))} {(100 * p.prob).toFixed(0)}%
+                    <code className="tok">{displayPiece(p.piece)}</code> {formatFraction(p.prob)}
                   </span>
                 ))}
               </td>
