@@ -223,7 +223,7 @@ export function SaeScatter(props: { points: ScatterPoints; model: string; sae: s
         {view === '3d'
           ? 'Drag to rotate, scroll to zoom; switch to a 2-D view to select a region.'
           : 'Drag a lasso (or pick box select in the toolbar) round a cluster to list its features; double-click to clear.'}{' '}
-        Live features sit near D/E ≈ 1 (dotted line); ultra-rare ones spread round 0, often with large negative biases.
+        D/E is the projection W_enc[:, f]·W_dec[f] of a feature's decoder direction on its own encoder direction; the dotted line marks 1.
       </p>
       {selected && (
         <section aria-live="polite" data-testid="selection">

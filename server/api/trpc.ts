@@ -1,7 +1,8 @@
 /** tRPC setup: context (db + session), error shape, and the procedures every router builds on. */
 import { initTRPC } from '@trpc/server';
 import superjson from 'superjson';
-import { ZodError, z } from 'zod';
+import { ZodError } from 'zod';
+import { readableInputError } from './input-errors';
 import { currentSession } from '../auth';
 import { authorizeSite, viewerOf } from '../authz';
 import { getDb, isConnectionLoss, retryOnConnectionLoss } from '../db';
@@ -23,7 +24,7 @@ const t = initTRPC.context<Context>().create({
     // Input errors are shown to the user as one readable line naming the field.
     const message =
       error.cause instanceof ZodError
-        ? z.prettifyError(error.cause)
+        ? readableInputError(error.cause)
         : isConnectionLoss(error)
           ? 'the database is unreachable right now (restarting?): try again in a moment'
           : shape.message;
