@@ -187,6 +187,13 @@ const MATRIX: Record<string, { needs: Check[]; call: (c: Call) => Promise<unknow
       return c.caller.wiki.revert({ ...feature(c, 2), revision: revision + 1, baseRevision: revision + 1 });
     },
   },
+  'sae.setCurrentRun': {
+    needs: ['manage'],
+    call: async (c) => {
+      const { rows } = await getDb().execute<{ run: string }>(sql`select current_run_id as run from sae where id = ${c.sae.id}`);
+      return c.caller.sae.setCurrentRun({ model: c.sae.model, sae: c.sae.sae, runId: rows[0]!.run });
+    },
+  },
   'wiki.propose': { needs: ['edit'], call: (c) => c.caller.wiki.propose({ ...feature(c), label: `proposal ${c.n}` }) },
   'wiki.vote': {
     needs: ['comment'],
