@@ -6,7 +6,6 @@
 import { useMutation } from '@tanstack/react-query';
 import { useRouter } from 'next/navigation';
 import type { DashboardRunSummary } from '@/server/dashboards';
-import { formatTokens } from '../_lib/not-found';
 import { useTRPC } from '../trpc';
 import { ErrorLine } from './error-line';
 import { formatFraction } from './token-format';
@@ -36,7 +35,7 @@ export function DashboardRuns({ model, sae, runs, canManage }: { model: string; 
           {runs.map((r) => (
             <tr key={r.id} data-testid="dashboard-run" data-current={r.current}>
               <td>{r.corpus.name}</td>
-              <td className="num mono">{formatTokens(r.nTokens)}</td>
+              <td className="num mono">{r.nTokens.toLocaleString('en')}</td>
               <td className="num mono">{r.deadFraction === null ? '—' : formatFraction(r.deadFraction)}</td>
               <td className="muted">{new Date(r.completedAt).toISOString().slice(0, 16).replace('T', ' ')} UTC</td>
               <td>
