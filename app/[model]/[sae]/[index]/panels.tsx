@@ -427,9 +427,10 @@ function SteeringView({ result }: { result: SteeringResult }) {
     }
     const layout: Partial<Layout> = {
       margin: { l: 52, r: 56, t: 12, b: 64 },
-      xaxis: { title: { text: 'steering coefficient c' }, zeroline: true },
-      yaxis: { title: { text: 'mean next-token loss' }, zeroline: false },
-      yaxis2: { title: { text: 'target logit' }, overlaying: 'y', side: 'right', showgrid: false, zeroline: false },
+      // c = 0 (no steering) is marked by a tick, not a line across the plot; the right axis keeps its own round ticks
+      xaxis: { title: { text: 'steering coefficient c' }, zeroline: false },
+      yaxis: { title: { text: 'mean next-token loss' }, zeroline: false, nticks: 6 },
+      yaxis2: { title: { text: 'target logit' }, overlaying: 'y', side: 'right', showgrid: false, zeroline: false, nticks: 6 },
       legend: { orientation: 'h', y: -0.3 },
     };
     return { data, layout };
