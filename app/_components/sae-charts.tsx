@@ -73,7 +73,8 @@ export function DensityHistogram(props: { histogram: StoredEvals['densityHistogr
       },
     ];
     const layout: Partial<Layout> = {
-      xaxis: { title: { text: 'log10 density (fraction of tokens where the feature fires)' } },
+      // short enough for a phone's width; the description says what density is
+      xaxis: { title: { text: 'log10 density' } },
       yaxis: { title: { text: 'features' } },
       bargap: 0.05,
     };
@@ -86,7 +87,7 @@ export function DensityHistogram(props: { histogram: StoredEvals['densityHistogr
       data={data}
       layout={layout}
       height={300}
-      description={`Histogram of log10 density over ${total} features (${props.histogram.dead} dead), measured over ${props.nTokens.toLocaleString('en')} tokens.`}
+      description={`Histogram of log10 density (the fraction of tokens where a feature fires) over ${total} features (${props.histogram.dead} dead), measured over ${props.nTokens.toLocaleString('en')} tokens.`}
     />
   );
 }
