@@ -10,6 +10,9 @@ export function displayPiece(piece: string, inText = false): string {
   if (special) return special[1]!;
   // a token of nothing but spaces would be invisible on its own (in running text it is just a space)
   if (!inText && /^ +$/.test(piece)) return '␣'.repeat(piece.length);
+  // a printable ASCII byte token (<0x2B>) is just that character
+  const ascii = /^<0x([2-7][0-9A-Fa-f])>$/.exec(piece);
+  if (ascii && parseInt(ascii[1]!, 16) < 0x7f) return parseInt(ascii[1]!, 16) === 0x20 && !inText ? '␣' : String.fromCharCode(parseInt(ascii[1]!, 16));
   return piece
     .replace(/<0x0A>|\n/g, '⏎')
     .replace(/<0x09>|\t/g, '⇥')

@@ -13,6 +13,9 @@ describe('token display', () => {
     expect(displayPiece(' ')).toBe('␣');
     expect(displayPiece(' ', true)).toBe(' ');
     expect(displayPiece(' the')).toBe(' the');
+    expect(displayPiece('<0x2B>')).toBe('+');
+    expect(displayPiece('<0x20>')).toBe('␣');
+    expect(displayPiece('<0xC8>')).toBe('<0xC8>'); // a lone lead byte is no character
   });
 
   it('shows consecutive byte-fallback tokens as the characters they make, one token per byte still', () => {
