@@ -30,7 +30,7 @@ export function ByPositionChart(props: { evals: StoredEvals; trainedContext: num
       // One set of gridlines (the left axis's); the right axis starts at 0 with round ticks and draws no zero line.
       xaxis: { title: { text: 'token position' }, zeroline: false },
       yaxis: { title: { text: 'fraction (clipped below ' + lo.toFixed(2) + ')' }, range: [lo, 1.05], zeroline: false },
-      yaxis2: { title: { text: 'L0' }, overlaying: 'y', side: 'right', showgrid: false, zeroline: false, rangemode: 'tozero', nticks: 6 },
+      yaxis2: { title: { text: 'L0' }, overlaying: 'y', side: 'right', showgrid: false, zeroline: false, rangemode: 'tozero', tickmode: 'auto', nticks: 6 },
       margin: { l: 56, r: 56, t: 36, b: 48 },
       shapes:
         props.trainedContext !== null && props.trainedContext < rows.length

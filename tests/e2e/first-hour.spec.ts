@@ -65,6 +65,25 @@ async function clippedAxisTitles(page: Page): Promise<string[]> {
   });
 }
 
+/** Right (second) y axes whose ticks are not round: a step of 1, 2, 2.5 or 5 × 10^k, every tick a multiple of it. */
+async function unroundRightAxes(page: Page): Promise<string[]> {
+  const axes = await page.evaluate(() =>
+    [...document.querySelectorAll('figure.plot')].map((figure) =>
+      [...figure.querySelectorAll('.y2tick text')].map((t) => (t.textContent ?? '').replace('−', '-')),
+    ),
+  );
+  return axes
+    .filter((ticks) => ticks.length >= 2)
+    .filter((ticks) => {
+      const values = ticks.map(Number);
+      const step = Math.abs(values[1]! - values[0]!);
+      const mantissa = step / 10 ** Math.floor(Math.log10(step));
+      const roundStep = [1, 2, 2.5, 5, 10].some((m) => Math.abs(mantissa - m) < 1e-6);
+      return !roundStep || values.some((v) => Math.abs(v / step - Math.round(v / step)) > 1e-6);
+    })
+    .map((ticks) => ticks.join(', '));
+}
+
 for (const width of WIDTHS) {
   test(`every page at ${width} px: no console errors, no horizontal scroll, axis titles inside their charts`, async ({ browser }) => {
     test.setTimeout(300_000);
@@ -85,6 +104,7 @@ for (const width of WIDTHS) {
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
       if (overflow > 0) problems.push(`${p.name}: scrolls ${overflow} px sideways`);
       for (const clipped of await clippedAxisTitles(page)) problems.push(`${p.name}: axis title clipped: ${clipped}`);
+      for (const ticks of await unroundRightAxes(page)) problems.push(`${p.name}: right-axis ticks not round: ${ticks}`);
       await shot(page, `first-hour-${p.name}-${width}`);
     }
     expect(problems).toEqual([]);

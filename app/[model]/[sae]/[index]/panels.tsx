@@ -430,7 +430,7 @@ function SteeringView({ result }: { result: SteeringResult }) {
       // c = 0 (no steering) is marked by a tick, not a line across the plot; the right axis keeps its own round ticks
       xaxis: { title: { text: 'steering coefficient c' }, zeroline: false },
       yaxis: { title: { text: 'mean next-token loss' }, zeroline: false, nticks: 6 },
-      yaxis2: { title: { text: 'target logit' }, overlaying: 'y', side: 'right', showgrid: false, zeroline: false, nticks: 6 },
+      yaxis2: { title: { text: 'target logit' }, overlaying: 'y', side: 'right', showgrid: false, zeroline: false, tickmode: 'auto', nticks: 6 },
       legend: { orientation: 'h', y: -0.3 },
     };
     return { data, layout };
