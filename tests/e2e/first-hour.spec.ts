@@ -4,7 +4,7 @@
  * empty Hypotheses box, and the kept dashboard runs. Screenshots of every page go to test-results/screenshots/.
  */
 import { expect, test, type Page } from '@playwright/test';
-import { ensureSae, MODEL, SAE, shot, signedIn, sql } from './support';
+import { ensureSae, lexicon, MODEL, SAE, shot, signedIn, sql } from './support';
 
 const WIDTHS = [1280, 390] as const;
 let feature: number;
@@ -125,5 +125,23 @@ test('an empty Hypotheses box is one collapsed line below the title, so the dash
   await expect(box).not.toHaveAttribute('open');
   expect((await box.boundingBox())!.height).toBeLessThan(40);
   await expect(box.getByTestId('new-hypothesis')).toBeVisible();
+  await page.context().close();
+});
+
+test('a dashboard run over a tiny corpus is kept beside the current one, not put in its place', async ({ browser }) => {
+  test.setTimeout(300_000);
+  const [before] = await sql<{ run: string }>(`select current_run_id as run from sae where slug = $1`, [SAE]);
+  lexicon('corpus', 'sample', '--model', MODEL, '--max-tokens', '256', '--context', '128', '--seed', '2', '--name', 'first-hour-tiny');
+  lexicon('dashboards', '--model', MODEL, '--sae', SAE, '--corpus', 'first-hour-tiny');
+  const [after] = await sql<{ run: string }>(`select current_run_id as run from sae where slug = $1`, [SAE]);
+  expect(after!.run).toBe(before!.run);
+  const page = await signedIn(browser, 'Runa', { width: 1280, height: 900 });
+  await page.goto(`/${MODEL}/${SAE}`);
+  const runs = page.getByTestId('dashboard-runs');
+  await runs.locator('summary').click();
+  await expect(runs.getByTestId('dashboard-run')).toHaveCount(2);
+  await expect(runs.locator('[data-current="true"]')).toContainText('8,192');
+  await expect(runs.locator('[data-current="false"]')).toContainText('first-hour-tiny');
+  await shot(page, 'first-hour-dashboard-runs');
   await page.context().close();
 });
