@@ -27,46 +27,48 @@ export default async function HomePage() {
           No models registered. Put a model directory under LEXICON_MODELS_DIR, or run <code>npx lexicon model add DIR</code>.
         </p>
       ) : (
-        <table>
-          <thead>
-            <tr>
-              <th>Model</th>
-              <th>Architecture</th>
-              <th>Layers</th>
-              <th>d_model</th>
-              <th>Vocabulary</th>
-              <th>Context</th>
-              <th>SAEs</th>
-            </tr>
-          </thead>
-          <tbody>
-            {models.map((m) => {
-              const c = m.config as { nLayers: number; dModel: number; vocabSize: number; contextLength: number };
-              return (
-                <tr key={m.id}>
-                  <td>
-                    <Link href={`/${m.slug}`}>{m.slug}</Link>
-                  </td>
-                  <td>{m.architecture}</td>
-                  <td>{c.nLayers}</td>
-                  <td>{c.dModel}</td>
-                  <td>{c.vocabSize}</td>
-                  <td>{c.contextLength}</td>
-                  <td>
-                    {saes
-                      .filter((sae) => sae.model === m.slug)
-                      .map((sae) => (
-                        <span key={sae.slug} style={{ marginRight: 12 }} title={`${sae.hookName}, ${sae.architecture}, ${sae.dSae} features`}>
-                          <Link href={`/${m.slug}/${sae.slug}`}>{sae.slug}</Link>
-                          {!sae.hasDashboards && <span className="muted"> (no dashboards yet)</span>}
-                        </span>
-                      ))}
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
+        <div className="table-scroll">
+          <table>
+            <thead>
+              <tr>
+                <th>Model</th>
+                <th>Architecture</th>
+                <th>Layers</th>
+                <th>d_model</th>
+                <th>Vocabulary</th>
+                <th>Context</th>
+                <th>SAEs</th>
+              </tr>
+            </thead>
+            <tbody>
+              {models.map((m) => {
+                const c = m.config as { nLayers: number; dModel: number; vocabSize: number; contextLength: number };
+                return (
+                  <tr key={m.id}>
+                    <td>
+                      <Link href={`/${m.slug}`}>{m.slug}</Link>
+                    </td>
+                    <td>{m.architecture}</td>
+                    <td>{c.nLayers}</td>
+                    <td>{c.dModel}</td>
+                    <td>{c.vocabSize}</td>
+                    <td>{c.contextLength}</td>
+                    <td>
+                      {saes
+                        .filter((sae) => sae.model === m.slug)
+                        .map((sae) => (
+                          <span key={sae.slug} style={{ marginRight: 12 }} title={`${sae.hookName}, ${sae.architecture}, ${sae.dSae} features`}>
+                            <Link href={`/${m.slug}/${sae.slug}`}>{sae.slug}</Link>
+                            {!sae.hasDashboards && <span className="muted"> (no dashboards yet)</span>}
+                          </span>
+                        ))}
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
       )}
       {summaries.length > 0 && (
         <section>

@@ -240,6 +240,7 @@ export function workspaceCommands(withDatabase: WithDatabase): Record<string, Co
               `weights ${t.weightsSeconds.toFixed(1)} s, database ${t.databaseSeconds.toFixed(1)} s; ${t.chunks} pass${t.chunks === 1 ? '' : 'es'} over the corpus)`,
           );
         }
+        if (outcome.warning) console.error(`WARNING: dashboard run ${outcome.runId} ${outcome.warning}`);
       },
     },
 

@@ -8,6 +8,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import { visibleSaeSql, type Viewer } from './authz';
 import { decodeCursor, encodeCursor } from './cursor';
 import type { Db } from './db';
+import { labelSetBy } from './label-votes';
 import { displayNameSql, hasHandleSql, normaliseHandle } from './users';
 
 export type ChangeKind = 'edit' | 'revert' | 'vote';
@@ -47,7 +48,7 @@ export interface ChangePage {
 
 /** The summaries revert and vote write (server/revisions.ts, server/label-votes.ts) tell those changes apart. */
 function kindOf(summary: string): ChangeKind {
-  if (summary.startsWith('Label chosen by vote: ')) return 'vote';
+  if (labelSetBy(summary) !== 'edit') return 'vote'; // a vote, or a withdrawn vote or proposal
   if (/^Reverted to revision \d+$/.test(summary)) return 'revert';
   return 'edit';
 }

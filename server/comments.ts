@@ -168,16 +168,23 @@ async function actorName(db: Db, viewer: NonNullable<Viewer>): Promise<string> {
   return u?.name ?? 'someone';
 }
 
-/** Mentions (new ones only, on an edit) and watchers are notified; the event goes out on commit. */
-async function announce(tx: Db, viewer: NonNullable<Viewer>, thread: Thread, commentId: string, body: { mentions: string[] }, previous: string | null) {
+/** A comment's first line as a notification quotes it: “…”, at most 80 characters. */
+function firstLine(source: string): string {
+  const line = source.split('\n').map((l) => l.trim()).find((l) => l !== '') ?? '';
+  return `“${line.length > 80 ? `${line.slice(0, 79)}…` : line}”`;
+}
+
+/** Mentions (new ones only, on an edit) and watchers are notified, quoting the comment; the event goes out on commit. */
+async function announce(tx: Db, viewer: NonNullable<Viewer>, thread: Thread, commentId: string, source: string, body: { mentions: string[] }, previous: string | null) {
   const name = await actorName(tx, viewer);
+  const quote = firstLine(source);
   const url = `${thread.href}#comment-${commentId}`;
   const before = new Set(previous === null ? [] : mentionsOf(previous));
   const handles = body.mentions.filter((h) => !before.has(h));
   const mentioned = await mentionedReaders(tx, handles, thread);
-  await notifyUsers(tx, mentioned, { kind: 'mention', actorId: viewer.id, summary: `${name} mentioned you on ${thread.title}`, url });
+  await notifyUsers(tx, mentioned, { kind: 'mention', actorId: viewer.id, summary: `${name} mentioned you on ${thread.title}: ${quote}`, url });
   if (previous === null) {
-    await notifyWatchers(tx, thread.watch, { kind: 'comment', actorId: viewer.id, summary: `${name} commented on ${thread.title}`, url }, mentioned);
+    await notifyWatchers(tx, thread.watch, { kind: 'comment', actorId: viewer.id, summary: `${name} commented on ${thread.title}: ${quote}`, url }, mentioned);
   }
   await publish(tx, { topic: thread.topic, type: 'comment', id: commentId });
 }
@@ -220,7 +227,7 @@ export async function postComment(viewer: Viewer, input: NewComment, hosts: read
       })
       .returning({ id: comments.id });
     await syncFeatureLinks(tx, 'comment', row!.id, rendered);
-    await announce(tx, viewer!, thread, row!.id, rendered, null);
+    await announce(tx, viewer!, thread, row!.id, input.body, rendered, null);
     await watch(tx, viewer!.id, thread.watch.kind, thread.watch.targetId);
     return { id: row!.id };
   });
@@ -244,7 +251,7 @@ export async function editComment(viewer: Viewer, id: string, body: string, host
     if (revision !== (current?.revision ?? 0) + 1) rendered = renderForWrite(body, { hosts, idPrefix: idPrefix(id, revision) });
     await tx.update(comments).set({ body, bodyHtml: rendered.html, revision, editedAt: new Date() }).where(eq(comments.id, id));
     await syncFeatureLinks(tx, 'comment', id, rendered);
-    await announce(tx, viewer!, thread, id, rendered, row.body);
+    await announce(tx, viewer!, thread, id, body, rendered, row.body);
     return { revision };
   });
 }

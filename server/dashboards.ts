@@ -2,6 +2,11 @@
  * Dashboard runs in PostgreSQL. A run's rows are written while it is invisible; the SAE points at
  * its current run, and completing a run swaps that pointer in one transaction, so readers see the
  * old dashboards or the new ones, never a mixture. Cancelling or failing deletes the run's rows.
+ *
+ * An SAE keeps its latest complete run per corpus (a new run over the same corpus replaces the older one), so a run
+ * over another corpus does not throw the earlier dashboards away: maintainers switch the current run back and forth
+ * (setCurrentRun). A run over far fewer tokens than the current one (FAR_FEWER times fewer) is kept beside it but not
+ * made current: densities measured over a few hundred tokens would make most features look dead.
  */
 import { and, eq, inArray, ne, sql } from 'drizzle-orm';
 import { dashboardRuns, featureExamples, features, saes } from '@/drizzle/schema';
@@ -106,15 +111,26 @@ function exampleRow(
   };
 }
 
+/** A run over this many times fewer tokens than the current one does not replace it by itself. */
+export const FAR_FEWER = 10;
+
+export interface RunCompletion {
+  /** the run is now the SAE's current one (a subset run: its features were merged into the current run) */
+  current: boolean;
+  /** when it was not made current: the tokens of the current run it did not replace */
+  keptCurrentTokens?: number;
+}
+
 /**
- * Completes a run. A run over all features becomes the SAE's current run, and older runs go.
- * A run over some features replaces just those features in the current run.
+ * Completes a run. A run over all features becomes the SAE's current run (unless it is over far fewer tokens than
+ * the current one), and an older run over the same corpus goes. A run over some features replaces just those
+ * features in the current run.
  */
 export async function completeRun(
   runId: string,
   outcome: { evals: Omit<SaeEvals, 'firingCounts'> | null; timings: object; nTokens: number; subset: boolean },
-): Promise<void> {
-  await withTransaction(async (tx) => {
+): Promise<RunCompletion> {
+  return withTransaction(async (tx) => {
     const [run] = await tx
       .update(dashboardRuns)
       .set({ status: 'complete', evals: outcome.evals, timings: outcome.timings, nTokens: outcome.nTokens, completedAt: new Date() })
@@ -131,15 +147,76 @@ export async function completeRun(
       await tx.update(features).set({ runId: current }).where(eq(features.runId, runId));
       await tx.update(featureExamples).set({ runId: current }).where(eq(featureExamples.runId, runId));
       await tx.delete(dashboardRuns).where(eq(dashboardRuns.id, runId));
-      return;
+      return { current: true };
     }
-    await tx.update(saes).set({ currentRunId: runId }).where(eq(saes.id, run.saeId));
+    const [current] = sae!.currentRunId
+      ? await tx.select({ id: dashboardRuns.id, nTokens: dashboardRuns.nTokens }).from(dashboardRuns).where(eq(dashboardRuns.id, sae!.currentRunId))
+      : [];
+    const makeCurrent = !current?.nTokens || outcome.nTokens * FAR_FEWER > current.nTokens;
+    if (makeCurrent) await tx.update(saes).set({ currentRunId: runId }).where(eq(saes.id, run.saeId));
+    const currentId = makeCurrent ? runId : current!.id;
+    // the older complete runs over the same corpus are superseded by this one (never the current run)
     await tx
       .delete(dashboardRuns)
-      .where(and(eq(dashboardRuns.saeId, run.saeId), ne(dashboardRuns.id, runId), ne(dashboardRuns.status, 'running')));
+      .where(
+        and(
+          eq(dashboardRuns.saeId, run.saeId),
+          eq(dashboardRuns.corpusId, run.corpusId),
+          ne(dashboardRuns.id, runId),
+          ne(dashboardRuns.id, currentId),
+          ne(dashboardRuns.status, 'running'),
+        ),
+      );
+    return makeCurrent ? { current: true } : { current: false, keptCurrentTokens: current!.nTokens! };
   });
 }
 
+export interface DashboardRunSummary {
+  id: string;
+  current: boolean;
+  corpus: { id: string; name: string };
+  nTokens: number;
+  completedAt: Date;
+  /** the fraction of features that never fired in it (from its evals) */
+  deadFraction: number | null;
+}
+
+/** The SAE's complete runs, newest first, with their corpus and token count and which is current. */
+export async function dashboardRunsOf(db: Db, saeId: string): Promise<DashboardRunSummary[]> {
+  const { rows } = await db.execute<{ id: string; current: boolean; corpus_id: string; corpus_name: string; n_tokens: string; completed_at: string; dead: number | null }>(sql`
+    select r.id, r.id = s.current_run_id as current, c.id as corpus_id, c.name as corpus_name, r.n_tokens, r.completed_at,
+           (r.evals ->> 'deadFraction')::float8 as dead
+      from dashboard_run r
+      join sae s on s.id = r.sae_id
+      join corpus c on c.id = r.corpus_id
+     where r.sae_id = ${saeId} and r.status = 'complete'
+     order by r.completed_at desc, r.id`);
+  return rows.map((r) => ({
+    id: r.id,
+    current: r.current,
+    corpus: { id: r.corpus_id, name: r.corpus_name },
+    nTokens: Number(r.n_tokens),
+    completedAt: new Date(r.completed_at),
+    deadFraction: r.dead,
+  }));
+}
+
+export class RunNotFound extends Error {}
+
+/** Makes one of the SAE's complete runs its current one (a maintainer switching back to an earlier corpus). */
+export async function setCurrentRun(db: Db, saeId: string, runId: string): Promise<void> {
+  const switched = await db
+    .update(saes)
+    .set({ currentRunId: runId })
+    .where(
+      and(
+        eq(saes.id, saeId),
+        sql`exists (select 1 from ${dashboardRuns} where ${dashboardRuns.id} = ${runId} and ${dashboardRuns.saeId} = ${saeId} and ${dashboardRuns.status} = 'complete')`,
+      ),
+    )
+    .returning({ id: saes.id });
+  if (switched.length === 0) throw new RunNotFound('no such complete dashboard run of this SAE');
+}
 /** A cancelled or failed run leaves nothing behind; the current dashboards stay as they were. */
 export async function abandonRun(db: Db, runId: string): Promise<void> {
   await db.delete(dashboardRuns).where(eq(dashboardRuns.id, runId));

@@ -5,7 +5,7 @@
  * come from the model's vocabulary, cached per model in this process.
  */
 import { and, eq, sql } from 'drizzle-orm';
-import { featurePages, featureRevisions, features, labelProposals, models, modelVocabs, saes } from '@/drizzle/schema';
+import { featurePages, featureRevisions, features, labelProposals, labelVotes, models, modelVocabs, saes } from '@/drizzle/schema';
 import type { Pool } from 'pg';
 import { getPool, type Db } from './db';
 import { featureTopic, publish } from './events';
@@ -460,6 +460,13 @@ export interface FeatureEdit {
    * with a placeholder rendering instead of refusing the edit
    */
   bodyUnchanged?: boolean;
+  /** the label was chosen by votes (server/label-votes.ts), so the author's vote stays where it is */
+  byVote?: boolean;
+}
+
+/** Serialises the label votes of one feature (a transaction-scoped advisory lock); take it before the page row. */
+export async function lockLabelVotes(tx: Db, saeId: string, index: number): Promise<void> {
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`label-vote:${saeId}/${index}`}, 0))`);
 }
 
 /**
@@ -475,6 +482,7 @@ export async function editFeature(db: Db, edit: FeatureEdit): Promise<{ revision
     : renderForWrite(edit.body, renderOptions);
   const values = { label: edit.label, body: edit.body, bodyHtml: rendered.html, revision, updatedBy: edit.authorId, updatedAt: new Date() };
   const applied = await db.transaction(async (tx) => {
+    if (!edit.byVote) await lockLabelVotes(tx, edit.saeId, edit.index);
     // The conditional write is the check: only one of two edits based on the same revision can match it.
     const rows =
       edit.baseRevision === 0
@@ -502,29 +510,48 @@ export async function editFeature(db: Db, edit: FeatureEdit): Promise<{ revision
       summary: edit.summary,
       authorId: edit.authorId,
     });
-    await announceEdit(tx, edit, revision);
+    const labelChanged = await announceEdit(tx, edit, revision);
     await syncFeatureLinks(tx, 'feature_page', `${edit.saeId}/${edit.index}`, rendered);
-    // A label written directly joins the alternatives votes choose from (server/label-votes.ts).
-    if (edit.label) await tx.insert(labelProposals).values({ saeId: edit.saeId, index: edit.index, label: edit.label, authorId: edit.authorId }).onConflictDoNothing();
+    if (edit.label) await addLabelProposal(tx, edit, labelChanged && !edit.byVote);
     return true;
   });
   if (!applied) throw new EditConflict(await currentPageVersion(db, edit.saeId, edit.index));
   return { revision };
 }
 
-/** Live feature pages hear of every revision; the feature's watchers are notified when its label changed. */
-async function announceEdit(tx: Db, edit: FeatureEdit, revision: number): Promise<void> {
+/**
+ * A label written directly joins the alternatives votes choose from (server/label-votes.ts). An edit that changes
+ * the label also carries the editor's vote (moved from any other proposal): it counts as much as a vote, so a
+ * single self-vote for another proposal cannot undo it.
+ */
+async function addLabelProposal(tx: Db, edit: FeatureEdit, withVote: boolean): Promise<void> {
+  const feature = and(eq(labelProposals.saeId, edit.saeId), eq(labelProposals.index, edit.index));
+  await tx.insert(labelProposals).values({ saeId: edit.saeId, index: edit.index, label: edit.label, authorId: edit.authorId }).onConflictDoNothing();
+  if (!withVote) return;
+  const [proposal] = await tx.select({ id: labelProposals.id }).from(labelProposals).where(and(feature, eq(labelProposals.label, edit.label)));
+  await tx
+    .insert(labelVotes)
+    .values({ saeId: edit.saeId, index: edit.index, userId: edit.authorId, proposalId: proposal!.id })
+    .onConflictDoUpdate({ target: [labelVotes.saeId, labelVotes.index, labelVotes.userId], set: { proposalId: proposal!.id, createdAt: new Date() } });
+}
+
+/**
+ * Live feature pages hear of every revision; the feature's watchers are notified when its label changed. Whether
+ * it changed comes back.
+ */
+async function announceEdit(tx: Db, edit: FeatureEdit, revision: number): Promise<boolean> {
   await publish(tx, { topic: featureTopic(edit.saeId, edit.index), type: 'label', id: String(revision) });
   const [previous] = await tx
     .select({ label: featureRevisions.label })
     .from(featureRevisions)
     .where(and(eq(featureRevisions.saeId, edit.saeId), eq(featureRevisions.index, edit.index), eq(featureRevisions.revision, revision - 1)));
-  if ((previous?.label ?? '') === edit.label) return;
+  if ((previous?.label ?? '') === edit.label) return false;
   await notifyFeatureWatchers(tx, edit.saeId, [edit.index], {
     kind: 'label',
     actorId: edit.authorId,
     summary: (address) => (edit.label ? `${address} is now labelled “${edit.label}”` : `The label of ${address} was removed`),
   });
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

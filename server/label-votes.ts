@@ -1,18 +1,20 @@
 /**
  * Label proposals and votes. Editors propose labels for a feature; signed-in users vote (one vote per user per
- * feature: voting again moves it, unvoting removes it). The proposal with the most votes (ties: the earliest) is the
- * winner, and when a vote changes the winner, the winner's text becomes the feature's label: a feature revision
- * ("Label chosen by vote: …", by the voter) written through editFeature in the same transaction, a `label` event and
- * notifications to the feature's watchers.
+ * feature: voting again moves it, unvoting removes it); authors withdraw their proposals. The proposal with the most
+ * votes is the winner (ties: the label shown now, then the earliest), and when a change of votes changes the winner,
+ * the winner's text becomes the feature's label: a feature revision written through editFeature in the same
+ * transaction, a `label` event and notifications to the feature's watchers. The revision says what happened: "Label
+ * chosen by vote: …" by the voter, or "Label changed because Ada withdrew their vote: …" by the one who withdrew (they
+ * did not choose the new label, and the page says so).
  *
- * A direct edit of the label (editFeature) adds the new label as a proposal by the editor, with no votes: it is
- * shown at once, stays among the alternatives, and is replaced only when a later vote changes the winner. So votes
- * never silently undo an edit; they decide when they move.
+ * A direct edit of the label (editFeature) adds the new label as a proposal by the editor carrying the editor's vote:
+ * it is shown at once and is replaced only when a later change of votes makes another proposal lead. So one
+ * self-vote for a rival proposal only ties it (and ties keep the shown label).
  */
 import { and, eq, sql } from 'drizzle-orm';
 import { featurePages, labelProposals, labelVotes } from '@/drizzle/schema';
 import type { Db } from './db';
-import { editFeature } from './features';
+import { editFeature, lockLabelVotes } from './features';
 import { displayNameSql } from './users';
 
 export interface Feature {
@@ -36,12 +38,27 @@ export interface LabelStanding {
   proposals: LabelProposal[];
   /** the label shown now, and who set it (the author of the revision since which it has been the label) */
   label: string;
-  labelBy: { id: string; name: string; at: Date; summary: string } | null;
+  labelBy: { id: string; name: string; at: Date; summary: string; how: LabelSetBy; /** a withdrawal: what they withdrew */ withdrew?: string } | null;
+}
+
+/** How the shown label came to be: an edit (or revert), a vote for it, or someone withdrawing a vote or proposal. */
+export type LabelSetBy = 'edit' | 'vote' | 'withdrawal';
+
+const VOTE_SUMMARY = 'Label chosen by vote: ';
+const WITHDRAWAL_SUMMARY = 'Label changed because ';
+
+/** Read from the revision's summary (the words changeVotes writes). */
+export function labelSetBy(summary: string): LabelSetBy {
+  if (summary.startsWith(VOTE_SUMMARY)) return 'vote';
+  if (summary.startsWith(WITHDRAWAL_SUMMARY)) return 'withdrawal';
+  return 'edit';
 }
 
 export class ProposalError extends Error {}
+/** Someone other than its author tried to withdraw a proposal. */
+export class NotProposalAuthor extends Error {}
 
-/** The proposals for a feature, most votes first (ties: earliest), with the shown label and who set it. */
+/** The proposals for a feature in the order votes rank them (the winner first), with the shown label and who set it. */
 export async function labelStanding(db: Db, saeId: string, index: number, viewerId: string | null): Promise<LabelStanding> {
   const { rows } = await db.execute<{
     id: string;
@@ -57,9 +74,10 @@ export async function labelStanding(db: Db, saeId: string, index: number, viewer
       from label_proposal p
       left join label_vote v on v.proposal_id = p.id
       left join "user" u on u.id = p.author_id
+      left join feature_page f on f.sae_id = p.sae_id and f.index = p.index
      where p.sae_id = ${saeId} and p.index = ${index}
-     group by p.id, u.id
-     order by votes desc, p.created_at, p.id`);
+     group by p.id, u.id, f.label
+     order by votes desc, p.label is not distinct from f.label desc, p.created_at, p.id`);
   // The revision since which the label has been what it is: the first after the last one with another label.
   const { rows: since } = await db.execute<{ label: string; author_id: string | null; author_name: string | null; created_at: string; summary: string }>(sql`
     select p.label, r.author_id, ${displayNameSql()} as author_name, r.created_at, r.summary
@@ -85,7 +103,14 @@ export async function labelStanding(db: Db, saeId: string, index: number, viewer
     label,
     labelBy:
       since[0] && since[0].author_id
-        ? { id: since[0].author_id, name: since[0].author_name ?? '', at: new Date(since[0].created_at), summary: since[0].summary }
+        ? {
+            id: since[0].author_id,
+            name: since[0].author_name ?? '',
+            at: new Date(since[0].created_at),
+            summary: since[0].summary,
+            how: labelSetBy(since[0].summary),
+            withdrew: /^Label changed because .+? withdrew (their vote|the proposal “.*”): /.exec(since[0].summary)?.[1],
+          }
         : null,
   };
 }
@@ -112,9 +137,10 @@ async function winner(db: Db, saeId: string, index: number): Promise<Winner | un
   const { rows } = await db.execute<Winner>(sql`
     select p.id, p.label
       from label_proposal p join label_vote v on v.proposal_id = p.id
+      left join feature_page f on f.sae_id = p.sae_id and f.index = p.index
      where p.sae_id = ${saeId} and p.index = ${index}
-     group by p.id
-     order by count(*) desc, p.created_at, p.id
+     group by p.id, f.label
+     order by count(*) desc, p.label is not distinct from f.label desc, p.created_at, p.id
      limit 1`);
   return rows[0];
 }
@@ -125,13 +151,16 @@ export interface VoteResult {
   revision: number | null;
 }
 
+/** Why the winner changed, as its revision's summary says it: `what` is the rest of the sentence after the name. */
+type Reason = { kind: 'vote' } | { kind: 'withdrawal'; what: string };
+
 /**
- * Runs a change of votes for one feature, serialised per feature (a transaction-scoped advisory lock), and applies
- * the winner when the change moved it. Everything commits together or not at all.
+ * Runs a change of votes for one feature, serialised per feature (lockLabelVotes), and applies the winner when the
+ * change moved it. Everything commits together or not at all.
  */
-async function changeVotes(db: Db, feature: Feature, voterId: string, change: (tx: Db) => Promise<void>): Promise<VoteResult> {
+async function changeVotes(db: Db, feature: Feature, voterId: string, reason: Reason, change: (tx: Db) => Promise<void>): Promise<VoteResult> {
   return db.transaction(async (tx) => {
-    await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`label-vote:${feature.saeId}/${feature.index}`}, 0))`);
+    await lockLabelVotes(tx, feature.saeId, feature.index);
     const before = await winner(tx, feature.saeId, feature.index);
     await change(tx);
     const after = await winner(tx, feature.saeId, feature.index);
@@ -143,16 +172,19 @@ async function changeVotes(db: Db, feature: Feature, voterId: string, change: (t
       .where(and(eq(featurePages.saeId, feature.saeId), eq(featurePages.index, feature.index)))
       .for('update');
     if (page?.label === after.label) return { labelChanged: null, revision: null };
+    const summary =
+      reason.kind === 'vote' ? `${VOTE_SUMMARY}${after.label}` : `${WITHDRAWAL_SUMMARY}${await nameOf(tx, voterId)} ${reason.what}: ${after.label}`;
     // editFeature also publishes the `label` event and notifies the feature's watchers, in this transaction.
     const { revision } = await editFeature(tx, {
       saeId: feature.saeId,
       index: feature.index,
       label: after.label,
       body: page?.body ?? '',
-      summary: `Label chosen by vote: ${after.label}`,
+      summary,
       baseRevision: page?.revision ?? 0,
       authorId: voterId,
       bodyUnchanged: true,
+      byVote: true,
     });
     return { labelChanged: after.label, revision };
   });
@@ -160,7 +192,7 @@ async function changeVotes(db: Db, feature: Feature, voterId: string, change: (t
 
 /** The user's vote on this feature goes to `proposalId` (moved from any other proposal). */
 export async function voteLabel(db: Db, feature: Feature, proposalId: string, userId: string): Promise<VoteResult> {
-  return changeVotes(db, feature, userId, async (tx) => {
+  return changeVotes(db, feature, userId, { kind: 'vote' }, async (tx) => {
     const [proposal] = await tx
       .select({ id: labelProposals.id })
       .from(labelProposals)
@@ -175,7 +207,28 @@ export async function voteLabel(db: Db, feature: Feature, proposalId: string, us
 
 /** Withdraws the user's vote on this feature (nothing happens when they had none). */
 export async function unvoteLabel(db: Db, feature: Feature, userId: string): Promise<VoteResult> {
-  return changeVotes(db, feature, userId, async (tx) => {
+  return changeVotes(db, feature, userId, { kind: 'withdrawal', what: 'withdrew their vote' }, async (tx) => {
     await tx.delete(labelVotes).where(and(eq(labelVotes.saeId, feature.saeId), eq(labelVotes.index, feature.index), eq(labelVotes.userId, userId)));
   });
+}
+
+/**
+ * The author withdraws their proposal, and its votes with it. When it was leading, the next proposal with votes
+ * becomes the label; with none left the label stays as it is (an edit changes it).
+ */
+export async function withdrawProposal(db: Db, feature: Feature, proposalId: string, userId: string): Promise<VoteResult> {
+  const [proposal] = await db
+    .select({ label: labelProposals.label, authorId: labelProposals.authorId })
+    .from(labelProposals)
+    .where(and(eq(labelProposals.id, proposalId), eq(labelProposals.saeId, feature.saeId), eq(labelProposals.index, feature.index)));
+  if (!proposal) throw new ProposalError('no such label proposal for this feature');
+  if (proposal.authorId !== userId) throw new NotProposalAuthor('only its author can withdraw a proposal');
+  return changeVotes(db, feature, userId, { kind: 'withdrawal', what: `withdrew the proposal “${proposal.label}”` }, async (tx) => {
+    await tx.delete(labelProposals).where(eq(labelProposals.id, proposalId));
+  });
+}
+
+async function nameOf(tx: Db, userId: string): Promise<string> {
+  const { rows } = await tx.execute<{ name: string }>(sql`select ${displayNameSql()} as name from "user" u where u.id = ${userId}`);
+  return rows[0]?.name ?? 'someone';
 }

@@ -5,6 +5,7 @@
 import Link from 'next/link';
 import type { FeatureTablePage } from '@/server/saes';
 import { cursorToString } from '@/server/saes';
+import { formatFraction, formatValue } from './token-format';
 
 export interface TableParams {
   sort: 'index' | 'density' | 'maxAct' | 'encoderBias' | 'deCos';
@@ -67,7 +68,7 @@ const COLUMNS: { key: TableParams['sort'] | null; name: string; numeric: boolean
 
 function formatDensity(density: number, nTokens: number): string {
   if (density === 0) return `dead (0 / ${nTokens.toLocaleString('en')})`;
-  return `${density < 1e-3 ? density.toExponential(2) : density.toFixed(4)}`;
+  return formatFraction(density);
 }
 
 export function FeatureTable(props: {
@@ -186,8 +187,8 @@ export function FeatureTable(props: {
                   {formatDensity(r.density, r.nTokens)}
                   {r.density > 0 && r.density < props.ultraRareDensity && <span className="tag">ultra-rare</span>}
                 </td>
-                <td className="num mono">{r.maxAct.toFixed(3)}</td>
-                <td className="num mono">{r.encoderBias.toFixed(3)}</td>
+                <td className="num mono">{formatValue(r.maxAct)}</td>
+                <td className="num mono">{formatValue(r.encoderBias)}</td>
                 <td className="num mono">{r.deCos.toFixed(3)}</td>
               </tr>
             ))}

@@ -12,10 +12,12 @@ interface Props {
   address: { model: string; sae: string; index: number };
   canEdit: boolean;
   signedIn: boolean;
+  /** the viewer's account, whose proposals they may withdraw */
+  viewerId: string | null;
   initial: LabelStanding;
 }
 
-export function ProposalsPanel({ address, canEdit, signedIn, initial }: Props) {
+export function ProposalsPanel({ address, canEdit, signedIn, viewerId, initial }: Props) {
   const trpc = useTRPC();
   const router = useRouter();
   const queryClient = useQueryClient();
@@ -28,6 +30,7 @@ export function ProposalsPanel({ address, canEdit, signedIn, initial }: Props) {
   };
   const vote = useMutation(trpc.wiki.vote.mutationOptions({ onSuccess: changed }));
   const unvote = useMutation(trpc.wiki.unvote.mutationOptions({ onSuccess: changed }));
+  const withdraw = useMutation(trpc.wiki.withdraw.mutationOptions({ onSuccess: changed }));
   const propose = useMutation(
     trpc.wiki.propose.mutationOptions({
       onSuccess: async () => {
@@ -36,10 +39,9 @@ export function ProposalsPanel({ address, canEdit, signedIn, initial }: Props) {
       },
     }),
   );
-  const error = vote.error ?? unvote.error ?? propose.error;
-  const busy = vote.isPending || unvote.isPending;
+  const error = vote.error ?? unvote.error ?? withdraw.error ?? propose.error;
+  const busy = vote.isPending || unvote.isPending || withdraw.isPending;
   const by = standing.labelBy;
-  const byVote = by?.summary.startsWith('Label chosen by vote');
 
   return (
     <details className={styles.proposals} open={standing.proposals.length > 1} data-testid="label-proposals">
@@ -49,7 +51,16 @@ export function ProposalsPanel({ address, canEdit, signedIn, initial }: Props) {
             Label{' '}
             {by && (
               <span data-testid="label-author">
-                set by <Link href={`/users/${by.id}`}>{by.name}</Link> {byVote ? 'through a vote' : 'in an edit'}
+                {by.how === 'withdrawal' ? (
+                  // the one who withdrew did not choose the new label: say what happened instead
+                  <>
+                    changed because <Link href={`/users/${by.id}`}>{by.name}</Link> withdrew {by.withdrew}
+                  </>
+                ) : (
+                  <>
+                    set by <Link href={`/users/${by.id}`}>{by.name}</Link> {by.how === 'vote' ? 'through a vote' : 'in an edit'}
+                  </>
+                )}
               </span>
             )}
           </>
@@ -70,6 +81,17 @@ export function ProposalsPanel({ address, canEdit, signedIn, initial }: Props) {
               <span className="muted small">
                 by {p.author ? <Link href={`/users/${p.author.id}`}>{p.author.name}</Link> : 'a deleted user'}
               </span>{' '}
+              {p.author?.id === viewerId && (
+                <button
+                  type="button"
+                  className="link small"
+                  disabled={busy}
+                  onClick={() => withdraw.mutate({ ...address, proposalId: p.id })}
+                  aria-label={`Withdraw your proposal “${p.label}”`}
+                >
+                  withdraw proposal
+                </button>
+              )}{' '}
               {signedIn &&
                 (p.mine ? (
                   <button type="button" className="link small" disabled={busy} onClick={() => unvote.mutate(address)}>

@@ -6,7 +6,7 @@
 import { api } from '@/server/api/server-caller';
 import { ProposalsPanel } from './label-proposals-panel';
 
-export async function LabelProposals(props: { address: { model: string; sae: string; index: number }; canEdit: boolean; signedIn: boolean }) {
+export async function LabelProposals(props: { address: { model: string; sae: string; index: number }; canEdit: boolean; signedIn: boolean; viewerId: string | null }) {
   const standing = await (await api()).wiki.proposals(props.address);
   return <ProposalsPanel {...props} initial={standing} />;
 }

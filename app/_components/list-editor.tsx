@@ -7,6 +7,7 @@ import { useState } from 'react';
 import type { FeatureListView } from '@/server/lists';
 import { useTRPC } from '../trpc';
 import { ErrorLine } from './error-line';
+import { formatFraction } from './token-format';
 
 export function NewListForm() {
   const trpc = useTRPC();
@@ -137,7 +138,7 @@ export function ListEditor({ list }: { list: FeatureListView }) {
                   <td>
                     <NoteCell listId={list.id} entry={e} />
                   </td>
-                  <td className="num mono">{e.density === null ? '—' : e.density === 0 ? 'dead' : e.density.toExponential(2)}</td>
+                  <td className="num mono">{e.density === null ? '—' : e.density === 0 ? 'dead' : formatFraction(e.density)}</td>
                   <td className="nowrap">
                     <button type="button" className="link" aria-label={`Move ${addressOf(e)} up`} disabled={i === 0} onClick={() => move.mutate({ id: list.id, address: addressOf(e), direction: 'up' })}>
                       ↑

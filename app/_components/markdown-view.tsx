@@ -8,7 +8,7 @@ import 'katex/dist/katex.min.css';
 import { useQuery } from '@tanstack/react-query';
 import { useId, useRef, useState, type FocusEvent, type MouseEvent } from 'react';
 import { useTRPC } from '../trpc';
-import { displayPiece, formatValue } from './token-format';
+import { displayPiece, formatFraction, formatValue } from './token-format';
 import styles from './markdown-view.module.css';
 import { ErrorLine } from './error-line';
 
@@ -73,7 +73,7 @@ const key = (a: Active | null) => a && `${a.address.model}/${a.address.sae}/${a.
 function densityText(p: { density: number | null; nonzeroCount: number | null; nTokens: number | null }): string {
   if (p.density === null) return 'no dashboards yet';
   if (p.nonzeroCount === 0) return `dead over ${p.nTokens?.toLocaleString('en')} tokens`;
-  return `density ${p.density >= 0.01 ? `${(100 * p.density).toFixed(2)}%` : p.density.toExponential(2)}`;
+  return `density ${formatFraction(p.density)}`;
 }
 
 function Preview({ id, active }: { id: string; active: Active }) {

@@ -9,6 +9,7 @@ import { useState } from 'react';
 import type { JobView as Job } from '@/server/jobs';
 import { useTRPC } from '../trpc';
 import { ErrorLine } from './error-line';
+import { displayPiece, formatFraction } from './token-format';
 
 interface Prediction { id: number; piece: string; logit: number; prob: number }
 interface RunResult { tokens: number[]; pieces: string[]; top: Prediction[][]; generated: number[]; generatedText?: string }
@@ -147,14 +148,14 @@ function Predictions({ result }: { result: RunResult }) {
                 <td className="muted">{pos}</td>
                 <td>
                   <span className="tok mono" title={`id ${id}`}>
-                    {result.pieces[pos]!.replace(/\n/g, '↵')}
+                    {displayPiece(result.pieces[pos]!)}
                   </span>
                 </td>
                 <td>
                   {result.top[pos]!.map((p) => (
                     <span key={p.id} className="mono" style={{ marginRight: 12 }} title={`id ${p.id}, logit ${p.logit.toFixed(3)}`}>
                       <span className="prob-bar" style={{ width: Math.max(2, p.prob * 40) }} />
-                      <span className="tok">{p.piece.replace(/\n/g, '↵')}</span> {(p.prob * 100).toFixed(1)}%
+                      <span className="tok">{displayPiece(p.piece)}</span> {formatFraction(p.prob)}
                     </span>
                   ))}
                 </td>

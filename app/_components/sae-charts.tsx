@@ -27,9 +27,10 @@ export function ByPositionChart(props: { evals: StoredEvals; trainedContext: num
     const rest = rows.slice(1).flatMap((r) => [r.varianceExplained, r.ceRecovered]).filter((v): v is number => v !== null && Number.isFinite(v));
     const lo = Math.max(-0.5, Math.min(0, ...rest) - 0.05);
     const layout: Partial<Layout> = {
-      xaxis: { title: { text: 'token position' } },
-      yaxis: { title: { text: 'fraction (clipped below ' + lo.toFixed(2) + ')' }, range: [lo, 1.05] },
-      yaxis2: { title: { text: 'L0' }, overlaying: 'y', side: 'right', showgrid: false },
+      // One set of gridlines (the left axis's); the right axis starts at 0 with round ticks and draws no zero line.
+      xaxis: { title: { text: 'token position' }, zeroline: false },
+      yaxis: { title: { text: 'fraction (clipped below ' + lo.toFixed(2) + ')' }, range: [lo, 1.05], zeroline: false },
+      yaxis2: { title: { text: 'L0' }, overlaying: 'y', side: 'right', showgrid: false, zeroline: false, rangemode: 'tozero', tickmode: 'auto', nticks: 6 },
       margin: { l: 56, r: 56, t: 36, b: 48 },
       shapes:
         props.trainedContext !== null && props.trainedContext < rows.length
@@ -72,7 +73,8 @@ export function DensityHistogram(props: { histogram: StoredEvals['densityHistogr
       },
     ];
     const layout: Partial<Layout> = {
-      xaxis: { title: { text: 'log10 density (fraction of tokens where the feature fires)' } },
+      // short enough for a phone's width; the description says what density is
+      xaxis: { title: { text: 'log10 density' } },
       yaxis: { title: { text: 'features' } },
       bargap: 0.05,
     };
@@ -85,7 +87,7 @@ export function DensityHistogram(props: { histogram: StoredEvals['densityHistogr
       data={data}
       layout={layout}
       height={300}
-      description={`Histogram of log10 density over ${total} features (${props.histogram.dead} dead), measured over ${props.nTokens.toLocaleString('en')} tokens.`}
+      description={`Histogram of log10 density (the fraction of tokens where a feature fires) over ${total} features (${props.histogram.dead} dead), measured over ${props.nTokens.toLocaleString('en')} tokens.`}
     />
   );
 }
@@ -223,7 +225,7 @@ export function SaeScatter(props: { points: ScatterPoints; model: string; sae: s
         {view === '3d'
           ? 'Drag to rotate, scroll to zoom; switch to a 2-D view to select a region.'
           : 'Drag a lasso (or pick box select in the toolbar) round a cluster to list its features; double-click to clear.'}{' '}
-        Live features sit near D/E ≈ 1 (dotted line); ultra-rare ones spread round 0, often with large negative biases.
+        D/E is the projection W_enc[:, f]·W_dec[f] of a feature's decoder direction on its own encoder direction; the dotted line marks 1.
       </p>
       {selected && (
         <section aria-live="polite" data-testid="selection">

@@ -3,6 +3,7 @@ import Link from 'next/link';
 import type { SaeSummary } from '@/server/saes';
 import { formatTokens } from '../_lib/not-found';
 import { ProgressBar } from './progress-bar';
+import { formatFraction } from './token-format';
 
 export function SaeProgressTable({ saes, showModel = false }: { saes: SaeSummary[]; showModel?: boolean }) {
   const byHook = new Map<string, SaeSummary[]>();
@@ -59,7 +60,7 @@ export function SaeProgressTable({ saes, showModel = false }: { saes: SaeSummary
                 <td className="num mono">{s.l0 === null ? '—' : s.l0.toFixed(1)}</td>
                 <td className="num mono">{s.varianceExplained === null ? '—' : s.varianceExplained.toFixed(3)}</td>
                 <td className="num mono">{s.ceRecovered === null ? '—' : s.ceRecovered.toFixed(3)}</td>
-                <td className="num mono">{s.deadFraction === null ? '—' : `${(100 * s.deadFraction).toFixed(1)}%`}</td>
+                <td className="num mono">{s.deadFraction === null ? '—' : formatFraction(s.deadFraction)}</td>
                 <td className="num" title={s.nTokens === null ? undefined : `${s.nTokens.toLocaleString('en')} tokens`}>
                   {formatTokens(s.nTokens)}
                 </td>

@@ -27,7 +27,7 @@ export function NewTeamForm() {
       </label>
       <label>
         Slug (its address: /teams/slug)
-        <input value={slug} onChange={(e) => setSlug(e.target.value)} maxLength={40} pattern="[A-Za-z0-9][A-Za-z0-9-]{1,39}" required />
+        <input value={slug} onChange={(e) => setSlug(e.target.value)} maxLength={40} pattern="[a-z0-9][a-z0-9\-]{1,39}" title="2 to 40 lowercase letters, digits or dashes" required />
       </label>
       <div className="row">
         <button type="submit" disabled={create.isPending}>

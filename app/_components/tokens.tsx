@@ -12,7 +12,7 @@
  * works on the DOM.
  */
 import { useId, useMemo, useState, type FocusEvent, type KeyboardEvent } from 'react';
-import { displayPiece, formatValue } from './token-format';
+import { decodeByteTokens, displayPiece, formatValue } from './token-format';
 import styles from './tokens.module.css';
 
 export { displayPiece, formatValue };
@@ -59,17 +59,26 @@ function tokenSpans(props: TokenTextProps, start: number, end: number, focus: nu
   const pieces = props.pieces as Record<number, string> | undefined;
   const tokenClass = styles.tok!;
   const focusClass = `${styles.tok} ${styles.focus}`;
+  const raw = Array.from({ length: end - start }, (_, k) => {
+    const token = tokens[start + k]!;
+    return typeof token === 'string' ? token : (pieces?.[token] ?? `<${token}>`);
+  });
+  const shown = decodeByteTokens(raw);
   let html = '';
   for (let t = start; t < end; t++) {
-    const token = tokens[t]!;
-    const piece = typeof token === 'string' ? token : (pieces?.[token] ?? `<${token}>`);
+    const piece = raw[t - start]!;
+    const text = shown[t - start]!;
+    // a decoded character names the byte tokens it is made of, so the boundaries stay visible on hover
+    let bytes = piece;
+    for (let k = t - start + 1; text !== piece && text !== '' && shown[k] === ''; k++) bytes += raw[k];
     const value = values[t] ?? null;
     const extra = props.details?.(t);
-    const tip = `${JSON.stringify(piece)} · ${valueName} ${value === null ? '—' : formatValue(value)}${extra ? ` · ${extra}` : ''}`;
+    const name = text === piece || text === '' ? JSON.stringify(piece) : `${JSON.stringify(text)} (${bytes})`;
+    const tip = `${name} · ${valueName} ${value === null ? '—' : formatValue(value)}${extra ? ` · ${extra}` : ''}`;
     const bg = background(value, scale, shading);
     html +=
       `<span class="${t === focus ? focusClass : tokenClass}"${bg ? ` style="background:${bg}"` : ''} data-pos="${t}" data-value="${value ?? ''}"` +
-      ` aria-label="${escapeHtml(tip)}" tabindex="${t === (focus ?? start) ? 0 : -1}">${escapeHtml(displayPiece(piece, true))}</span>`;
+      ` aria-label="${escapeHtml(tip)}" tabindex="${t === (focus ?? start) ? 0 : -1}">${escapeHtml(displayPiece(text, true))}</span>`;
   }
   return html;
 }

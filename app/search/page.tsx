@@ -3,6 +3,7 @@ import { redirect } from 'next/navigation';
 import type { Metadata } from 'next';
 import { api } from '@/server/api/server-caller';
 import { featureHref, parseFeatureAddress } from '@/server/search';
+import { formatFraction, formatValue } from '../_components/token-format';
 
 export const metadata: Metadata = { title: 'Search · Lexicon' };
 
@@ -21,7 +22,7 @@ function Snippet({ text }: { text: string }) {
 
 function density(d: number | null) {
   if (d === null) return <span className="muted">—</span>;
-  return d === 0 ? 'dead' : d.toExponential(2);
+  return d === 0 ? 'dead' : formatFraction(d);
 }
 
 /**
@@ -171,7 +172,7 @@ export default async function SearchPage(props: { searchParams: Promise<Search> 
                             </td>
                             <td>{h.label ?? <span className="muted">—</span>}</td>
                             <td className="num">{h.examples}</td>
-                            <td className="num mono">{h.maxAct.toFixed(2)}</td>
+                            <td className="num mono">{formatValue(h.maxAct)}</td>
                           </tr>
                         ))}
                       </tbody>
@@ -201,7 +202,7 @@ export default async function SearchPage(props: { searchParams: Promise<Search> 
                               </Link>
                             </td>
                             <td>{h.label ?? <span className="muted">—</span>}</td>
-                            <td className="num mono">{h.weight.toFixed(3)}</td>
+                            <td className="num mono">{formatValue(h.weight)}</td>
                           </tr>
                         ))}
                       </tbody>

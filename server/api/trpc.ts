@@ -1,7 +1,8 @@
 /** tRPC setup: context (db + session), error shape, and the procedures every router builds on. */
 import { initTRPC } from '@trpc/server';
 import superjson from 'superjson';
-import { ZodError, z } from 'zod';
+import { ZodError } from 'zod';
+import { readableInputError } from './input-errors';
 import { currentSession } from '../auth';
 import { authorizeSite, viewerOf } from '../authz';
 import { getDb, isConnectionLoss, retryOnConnectionLoss } from '../db';
@@ -21,7 +22,7 @@ const t = initTRPC.context<Context>().create({
   sse: { ping: { enabled: true, intervalMs: 10_000 }, client: { reconnectAfterInactivityMs: 25_000 } },
   errorFormatter({ shape, error, path }) {
     // Input errors are shown to the user as one readable line naming the field.
-    if (error.cause instanceof ZodError) return { ...shape, message: z.prettifyError(error.cause) };
+    if (error.cause instanceof ZodError) return { ...shape, message: readableInputError(error.cause) };
     if (isConnectionLoss(error)) return { ...shape, message: 'the database is unreachable right now (restarting?): try again in a moment' };
     if (error.code !== 'INTERNAL_SERVER_ERROR') return shape;
     // An unexpected failure: its message may hold SQL text and parameters, a stack, paths. The client gets an id to

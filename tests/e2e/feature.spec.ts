@@ -172,7 +172,7 @@ test('an editor edits the label and description; hostile markdown is neutralised
   await page.context().close();
 });
 
-test('a stale edit is refused and both versions are shown', async ({ browser }) => {
+test('a stale edit is refused and both versions are shown; editing the current one keeps the draft', async ({ browser }) => {
   const ada = await signedIn(browser, 'Ada', { width: 1280, height: 720 });
   const bo = await signedIn(browser, 'Bo', { width: 1280, height: 720 });
   await ada.goto(url);
@@ -197,11 +197,22 @@ test('a stale edit is refused and both versions are shown', async ({ browser }) 
   await expect(conflict).toContainText('by Bo');
   await shot(ada, 'feature-edit-conflict');
 
-  // Nothing was overwritten; then Ada saves deliberately on top of Bo's revision.
-  await bo.reload();
+  // Nothing was overwritten (Bo still sees "Saved." on his revision).
   await expect(bo.getByTestId('feature-label')).toHaveText(`Bo's label ${run}`);
-  await conflict.getByRole('button', { name: /Save mine over revision/ }).click();
+  await expect(bo.getByRole('status').filter({ hasText: 'Saved.' })).toBeVisible();
+  // Ada edits the current version instead: her draft stays beside the editor, which now holds Bo's text.
+  await conflict.getByRole('button', { name: 'Edit the current version instead' }).click();
+  const draft = ada.getByTestId('kept-draft');
+  await expect(draft).toContainText(`Ada's label ${run}`);
+  await expect(draft).toContainText('Ada thinks this is about the letter j.');
+  await expect(ada.getByRole('textbox', { name: 'Label', exact: true })).toHaveValue(`Bo's label ${run}`);
+  await shot(ada, 'feature-edit-kept-draft');
+  await ada.getByRole('textbox', { name: 'Label', exact: true }).fill(`Ada's label ${run}`);
+  await ada.getByRole('button', { name: 'Save', exact: true }).click();
   await expect(ada.getByTestId('feature-label')).toHaveText(`Ada's label ${run}`);
+  // Ada's revision reaches Bo's open page live, and his "Saved." goes: it is no longer his revision on show.
+  await expect(bo.getByTestId('feature-label')).toHaveText(`Ada's label ${run}`, { timeout: 15_000 });
+  await expect(bo.getByText('Saved.')).toHaveCount(0);
   const revisions = await sql<{ label: string }>(
     `select r.label from feature_revision r join sae s on s.id = r.sae_id where s.slug = $1 and r.index = $2 order by r.revision`,
     [SAE, feature],

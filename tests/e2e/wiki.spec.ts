@@ -70,9 +70,16 @@ test('history with word diffs and revert, label votes, recent changes and contri
   await expect(alice.getByTestId('feature-label')).toHaveText(`opening quote ${run}`);
   await expect(alice.getByTestId('feature-description')).toHaveText('Fires on the opening quote.');
 
+  // Alice's edits carried her vote (so a single rival vote cannot undo them); she withdraws it to let the votes decide.
+  const proposals = (page: Page) => page.getByTestId('label-proposals');
+  const edited = proposals(alice).getByTestId('proposal').filter({ hasText: `opening quote ${run}` });
+  await expect(edited).toHaveAttribute('data-votes', '1');
+  await edited.getByRole('button', { name: '✓ your vote (withdraw)' }).click();
+  await expect(edited).toHaveAttribute('data-votes', '0');
+  await expect(alice.getByTestId('feature-label')).toHaveText(`opening quote ${run}`);
+
   // Two users propose labels; Bob's vote makes Alice's the label, then both vote for Bob's: it wins 2–0.
   const bob = await signedIn(browser, 'Bob');
-  const proposals = (page: Page) => page.getByTestId('label-proposals');
   await proposals(alice).getByLabel('Propose a label').fill(`speech start ${run}`);
   await proposals(alice).getByRole('button', { name: 'Propose' }).click();
   await expect(proposals(alice).getByTestId('proposal').filter({ hasText: `speech start ${run}` })).toBeVisible();

@@ -188,6 +188,13 @@ const MATRIX: Record<string, { needs: Check[]; call: (c: Call) => Promise<unknow
       return c.caller.wiki.revert({ ...feature(c, 2), revision: revision + 1, baseRevision: revision + 1 });
     },
   },
+  'sae.setCurrentRun': {
+    needs: ['manage'],
+    call: async (c) => {
+      const { rows } = await getDb().execute<{ run: string }>(sql`select current_run_id as run from sae where id = ${c.sae.id}`);
+      return c.caller.sae.setCurrentRun({ model: c.sae.model, sae: c.sae.sae, runId: rows[0]!.run });
+    },
+  },
   'wiki.propose': { needs: ['edit'], call: (c) => c.caller.wiki.propose({ ...feature(c), label: `proposal ${c.n}` }) },
   'wiki.vote': {
     needs: ['comment'],
@@ -197,6 +204,13 @@ const MATRIX: Record<string, { needs: Check[]; call: (c: Call) => Promise<unknow
     },
   },
   'wiki.unvote': { needs: ['comment'], call: (c) => c.caller.wiki.unvote(feature(c, 3)) },
+  'wiki.withdraw': {
+    needs: ['comment', 'author'],
+    call: async (c) => {
+      const { id } = await admin().wiki.propose({ ...feature(c, 3), label: `to withdraw ${c.n}` });
+      return c.caller.wiki.withdraw({ ...feature(c, 3), proposalId: id });
+    },
+  },
 
   'comment.post': { needs: ['signedIn', 'comment'], call: (c) => c.caller.comment.post({ target: { kind: 'sae', saeId: c.sae.id }, body: `hello ${c.n}` }) },
   // someone else's comment (the admin's): only its author edits it, moderators (maintainers, admins) delete it

@@ -134,7 +134,7 @@ describe('threads', () => {
     // posting watched the thread: Bo hears of Vi's reply (and not of his own)
     const mine = await notificationsOf(bo);
     expect(mine.filter((n) => n.kind === 'comment').map((n) => n.url)).toEqual([`/synth/1-res/3#comment-${reply}`]);
-    expect(mine[0]!.summary).toBe('Vi commented on synth/1-res/3');
+    expect(mine[0]!.summary).toBe('Vi commented on synth/1-res/3: “A viewer may reply.”');
   });
 
   it('publishes a comment event on the thread’s topic', async () => {
@@ -211,7 +211,7 @@ describe('mentions', () => {
     for (const user of [bo, cy, vi]) {
       const mentions = (await notificationsOf(user)).filter((n) => n.kind === 'mention');
       expect(mentions.map((n) => n.url), user.name!).toEqual([`/synth/1-res/8#comment-${id}`]);
-      expect(mentions[0]!.summary).toBe('Eve mentioned you on synth/1-res/8');
+      expect(mentions[0]!.summary).toBe('Eve mentioned you on synth/1-res/8: “Pinging @BoDiddley, @cyrus and @vi. Not `@ada` in code, nor eve@example.org.”');
     }
     expect((await notificationsOf(ada)).filter((n) => n.kind === 'mention')).toEqual([]);
     // an edit notifies only the newly mentioned
@@ -227,7 +227,7 @@ describe('mentions', () => {
     const thread = await caller(null).comment.thread(feature(9));
     expect(thread.comments.find((c) => c.id === id)!.author.name).toBe('octo.cat');
     const mention = (await notificationsOf(bo)).find((n) => n.url.endsWith(id))!;
-    expect(mention.summary).toBe('octo.cat mentioned you on synth/1-res/9');
+    expect(mention.summary).toBe('octo.cat mentioned you on synth/1-res/9: “Hello @BoDiddley”');
     expect((await caller(bo).notification.list()).find((n) => n.id === mention.id)!.actor).toBe('octo.cat');
     await caller(gh!).feature.edit({ model: 'synth', sae: '1-res', index: 9, label: 'by a nameless account', body: '', summary: '', baseRevision: 0 });
     expect((await caller(null).wiki.history({ model: 'synth', sae: '1-res', index: 9 })).revisions.map((r) => r.author?.name)).toEqual(['octo.cat']);

@@ -16,7 +16,7 @@ import { setRole, signUp, type UserRow } from '@/server/users';
 import { callerFor } from '../helpers/caller';
 import { makeEditors, runConcurrentEditors } from '../helpers/concurrent-editors';
 import { startTestDatabase, type TestDatabase } from '../helpers/database';
-import { countRows, seedSyntheticModel, type SyntheticModel } from '../helpers/synthetic';
+import { seedSyntheticModel, type SyntheticModel } from '../helpers/synthetic';
 
 let database: TestDatabase;
 let model: SyntheticModel;
@@ -122,7 +122,7 @@ describe('history, diff and revert', () => {
 });
 
 describe('label proposals and votes', () => {
-  it('lets editors propose, users vote once per feature, and the winner (ties: earliest) becomes the label', async () => {
+  it('lets editors propose, users vote once per feature, and the winner (ties: the shown label, then the earliest) becomes the label', async () => {
     const f = at(3);
     const saeId = model.saes[0]!.id;
     await watch(getDb(), admin.id, 'feature', `${saeId}/3`);
@@ -155,20 +155,23 @@ describe('label proposals and votes', () => {
     expect(notes[0]!.summary).toBe('wiki/open/3 is now labelled “speech verbs”');
     expect(notes[0]!.actorId).toBe(vi.id);
 
-    // A tie (1–1) goes to the earliest proposal: A.
-    expect((await callerFor(bo).wiki.vote({ ...f, proposalId: a.id })).labelChanged).toBe('dialogue start');
-    // Voting again moves the vote (one per user): A 2, B 0; the winner stays, so nothing is written.
+    // A tie (1–1) keeps the shown label (B); Vi moving their vote to A (A 2, B 0) makes A the label.
+    expect((await callerFor(bo).wiki.vote({ ...f, proposalId: a.id })).labelChanged).toBeNull();
+    expect((await callerFor(vi).wiki.vote({ ...f, proposalId: a.id })).labelChanged).toBe('dialogue start');
+    // Voting again for the same proposal changes nothing (one vote per user).
     expect(await callerFor(vi).wiki.vote({ ...f, proposalId: a.id })).toEqual({ labelChanged: null, revision: null });
-    expect(await countRows(getDb(), 'label_vote')).toBe(2);
     standing = await callerFor(null).wiki.proposals(f);
     expect(standing.proposals.map((p) => [p.label, p.votes])).toEqual([
       ['dialogue start', 2],
       ['speech verbs', 0],
     ]);
-    // Unvoting: A 1, still the winner; then Cy's vote for B ties, and the earliest (A) keeps it.
+    // Unvoting: A 1, still the winner; then Cy's vote for B ties, and the shown label (A) keeps it.
     expect((await callerFor(vi).wiki.unvote(f)).labelChanged).toBeNull();
     expect((await callerFor(cy).wiki.vote({ ...f, proposalId: b.id })).labelChanged).toBeNull();
+    // Bo withdrawing their vote makes B lead: the page says so, and does not credit Bo with choosing B.
     expect((await callerFor(bo).wiki.unvote(f)).labelChanged).toBe('speech verbs');
+    standing = await callerFor(null).wiki.proposals(f);
+    expect(standing.labelBy).toMatchObject({ name: 'Bo', how: 'withdrawal', withdrew: 'their vote', summary: 'Label changed because Bo withdrew their vote: speech verbs' });
     expect(await revisionCount(saeId, 3)).toBe(3);
     // one label event per revision a vote wrote, on the feature's topic, delivered on commit
     await new Promise((r) => setTimeout(r, 200));
@@ -187,7 +190,25 @@ describe('label proposals and votes', () => {
     standing = await callerFor(null).wiki.proposals(f);
     expect(standing.label).toBe('quoted speech');
     expect(standing.labelBy?.name).toBe('Ada');
-    expect(standing.proposals.find((p) => p.label === 'quoted speech')).toMatchObject({ votes: 0, shown: true, author: { name: 'Ada' } });
+    expect(standing.labelBy?.how).toBe('edit');
+    // The edit carries the editor's vote, so a rival proposal with one self-vote only ties it, and ties keep it.
+    expect(standing.proposals.find((p) => p.label === 'quoted speech')).toMatchObject({ votes: 1, shown: true, author: { name: 'Ada' } });
+    const rival = await callerFor(bo).wiki.propose({ ...f, label: 'narration' });
+    expect((await callerFor(bo).wiki.vote({ ...f, proposalId: rival.id })).labelChanged).toBeNull();
+    expect((await callerFor(null).feature.current(f)).label).toBe('quoted speech');
+
+    // Authors withdraw their own proposals (with the votes for them), nobody else's.
+    const quoted = standing.proposals.find((p) => p.label === 'quoted speech')!;
+    await rejects(callerFor(bo).wiki.withdraw({ ...f, proposalId: quoted.id }), 'FORBIDDEN', /only its author/);
+    expect((await callerFor(bo).wiki.withdraw({ ...f, proposalId: rival.id })).labelChanged).toBeNull();
+    // Withdrawing the shown label's proposal hands the label to the next one with votes (B, Cy's vote), saying why.
+    expect((await callerFor(admin).wiki.withdraw({ ...f, proposalId: quoted.id })).labelChanged).toBe('speech verbs');
+    standing = await callerFor(null).wiki.proposals(f);
+    expect(standing.proposals.map((p) => [p.label, p.votes])).toEqual([
+      ['speech verbs', 1],
+      ['dialogue start', 0],
+    ]);
+    expect(standing.labelBy).toMatchObject({ name: 'Ada', how: 'withdrawal', summary: 'Label changed because Ada withdrew the proposal “quoted speech”: speech verbs' });
 
   });
 });
@@ -201,7 +222,7 @@ describe('recent changes and contributions', () => {
     const times = all.changes.map((c) => c.at.getTime());
     expect([...times].sort((x, y) => y - x)).toEqual(times);
     const vote = all.changes.find((c) => c.kind === 'vote' && c.label === 'dialogue start')!;
-    expect([vote.previousLabel, vote.author?.name, vote.index]).toEqual(['speech verbs', 'Bo', 3]);
+    expect([vote.previousLabel, vote.author?.name, vote.index]).toEqual(['speech verbs', 'Vi', 3]);
 
     const byCy = await callerFor(null).wiki.changes({ user: cy.id });
     expect(byCy.changes.map((c) => c.author?.name)).toEqual(Array(byCy.changes.length).fill('Cy'));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { displayPiece, formatValue } from '@/app/_components/token-format';
+import { decodeByteTokens, displayPiece, formatFraction, formatValue } from '@/app/_components/token-format';
 import { renderMarkdown } from '@/server/markdown';
 import { vocabularyPieces } from '@/server/register-models';
 import { coefficientScan } from '@/workers/jobs/steer';
@@ -8,11 +8,36 @@ describe('token display', () => {
   it('makes whitespace and byte tokens visible, and shows special tokens plainly', () => {
     expect(displayPiece('\n<s>\n')).toBe('<s>');
     expect(displayPiece('<|endoftext|>')).toBe('<|endoftext|>');
-    expect(displayPiece('<0x0A>')).toBe('↵');
+    expect(displayPiece('<0x0A>')).toBe('⏎');
     expect(displayPiece('a\tb\r')).toBe('a⇥b␍');
     expect(displayPiece(' ')).toBe('␣');
     expect(displayPiece(' ', true)).toBe(' ');
     expect(displayPiece(' the')).toBe(' the');
+    expect(displayPiece('<0x2B>')).toBe('+');
+    expect(displayPiece('<0x20>')).toBe('␣');
+    expect(displayPiece('<0xC8>')).toBe('<0xC8>'); // a lone lead byte is no character
+  });
+
+  it('shows consecutive byte-fallback tokens as the characters they make, one token per byte still', () => {
+    expect(decodeByteTokens(['▁na', '<0xC3>', '<0xAF>', 've'])).toEqual(['▁na', 'ï', '', 've']);
+    // an emoji is four byte tokens: one character, three empty tokens after it
+    expect(decodeByteTokens(['<0xF0>', '<0x9F>', '<0x98>', '<0x80>', '!'])).toEqual(['😀', '', '', '', '!']);
+    // bytes that make no character (a cut-off sequence, a stray continuation byte) stay as they are
+    expect(decodeByteTokens(['<0xC3>', 'x', '<0xAF>'])).toEqual(['<0xC3>', 'x', '<0xAF>']);
+    expect(decodeByteTokens(['<0xE2>', '<0x82>'])).toEqual(['<0xE2>', '<0x82>']);
+    expect(decodeByteTokens(['<0xED>', '<0xA0>', '<0x80>'])).toEqual(['<0xED>', '<0xA0>', '<0x80>']); // a surrogate
+    // single-byte characters (newline) are left to displayPiece
+    expect(decodeByteTokens(['<0x0A>'])).toEqual(['<0x0A>']);
+  });
+
+  it('writes densities and probabilities as percentages with three significant digits', () => {
+    expect(formatFraction(0.1531)).toBe('15.3%');
+    expect(formatFraction(0.00085)).toBe('0.085%');
+    expect(formatFraction(1.234e-5)).toBe('0.00123%');
+    expect(formatFraction(1)).toBe('100%');
+    expect(formatFraction(0)).toBe('0%');
+    expect(formatFraction(3e-9)).toBe('3.0e-7%');
+    expect(formatFraction(Number.NaN)).toBe('—');
   });
 
   it('writes values with about four significant digits', () => {

@@ -59,6 +59,10 @@ export interface DashboardsOutcome {
   features: number;
   nTokens: number;
   timings: DashboardsTimings;
+  /** whether the run became current: one over far fewer tokens than the current run is kept beside it instead */
+  current: boolean;
+  /** why it did not: a sentence for the job's result and the command line */
+  warning?: string;
 }
 
 /**
@@ -165,12 +169,17 @@ export async function computeAndStoreDashboards(input: DashboardsInput): Promise
     };
     const completeStart = performance.now();
     const stored = evals && (({ firingCounts: _counts, ...rest }) => rest)(evals);
-    await completeRun(run.id, { evals: subset ? null : stored, timings, nTokens: corpus.nTokens, subset });
+    const completion = await completeRun(run.id, { evals: subset ? null : stored, timings, nTokens: corpus.nTokens, subset });
     timings.databaseSeconds += (performance.now() - completeStart) / 1000;
     timings.databaseWaitSeconds += (performance.now() - completeStart) / 1000;
     timings.totalSeconds = (performance.now() - started) / 1000;
     timings.tokensPerSecond = corpus.nTokens / timings.totalSeconds;
-    return { runId: run.id, features: wanted.length, nTokens: corpus.nTokens, timings };
+    const warning = completion.current
+      ? undefined
+      : `kept beside the current dashboards, not made current: this corpus has ${corpus.nTokens.toLocaleString('en')} tokens, the current run ` +
+        `${completion.keptCurrentTokens!.toLocaleString('en')} (densities over far fewer tokens make rare features look dead); a maintainer ` +
+        `can make it current on the SAE's page`;
+    return { runId: run.id, features: wanted.length, nTokens: corpus.nTokens, timings, current: completion.current, warning };
   } catch (err) {
     await storing.catch(() => undefined); // no insert may land after the run is deleted
     await abandonRun(db, run.id);
@@ -204,6 +213,8 @@ export async function dashboardsJob(params: JobParams<'dashboards'>, ctx: JobCon
       foldLn: params.foldLn,
       excludeBos: params.excludeBos,
       timings: outcome.timings,
+      current: outcome.current,
+      warning: outcome.warning,
     },
     inputs: { model: modelRow.contentHash, sae: saeRow.contentHash, corpus: corpus.contentHash },
   };

@@ -11,6 +11,7 @@ import { WatchButton } from '../../_components/watch-button';
 import { ByPositionChart, DensityHistogram, SaeScatter } from '../../_components/sae-charts';
 import { formatTokens, orNotFound, percent } from '../../_lib/not-found';
 import { utc } from '../../_lib/time';
+import { DashboardRuns } from '../../_components/dashboard-runs';
 
 type Params = { model: string; sae: string };
 
@@ -131,6 +132,7 @@ export default async function SaeOverviewPage({ params }: { params: Promise<Para
             Dashboards over <strong>{formatTokens(run.nTokens)}</strong> tokens of corpus “{run.corpusName}”
             {run.completedAt && <> · computed {utc(run.completedAt)}</>}
           </p>
+          <DashboardRuns model={model} sae={sae} runs={overview.runs} canManage={overview.can.manage} />
           <div className="grid-2">
             <section>
               <h2>Evals</h2>

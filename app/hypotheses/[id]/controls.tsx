@@ -38,7 +38,7 @@ export function Votes({ id, score, votes, mine, canVote }: { id: string; score: 
 export function StatusForm({ id, status }: { id: string; status: HypothesisStatus }) {
   const trpc = useTRPC();
   const router = useRouter();
-  const [next, setNext] = useState<HypothesisStatus>(status === 'open' ? 'supported' : 'open');
+  const [next, setNext] = useState<HypothesisStatus>(status);
   const [note, setNote] = useState('');
   const change = useMutation(
     trpc.hypothesis.setStatus.mutationOptions({

@@ -20,6 +20,7 @@ import { formatValue, TokenText } from '../../_components/tokens';
 import { useTRPC } from '../../trpc';
 import { ErrorLine } from '../../_components/error-line';
 import { utc } from '../../_lib/time';
+import { formatFraction } from '../../_components/token-format';
 
 /** Dates travel to the client as ISO strings. */
 export type EvidenceProps = Omit<EvidenceView, 'createdAt' | 'reruns'> & { createdAt: string; reruns: (Omit<RerunView, 'createdAt'> & { createdAt: string })[] };
@@ -107,7 +108,7 @@ function Result({ item }: { item: EvidenceProps }) {
       return (
         <>
           <p className="small">
-            {r.label ? <>label “{r.label}” · </> : null}density <span className="mono">{r.stats.density!.toExponential(3)}</span> over {r.stats.nTokens!.toLocaleString('en')} tokens · max{' '}
+            {r.label ? <>label “{r.label}” · </> : null}density <span className="mono">{formatFraction(r.stats.density!)}</span> over {r.stats.nTokens!.toLocaleString('en')} tokens · max{' '}
             <span className="mono">{formatValue(r.stats.maxAct!)}</span> · mean <span className="mono">{formatValue(r.stats.meanAct!)}</span>
           </p>
           {r.top.slice(0, 3).map((e) => (

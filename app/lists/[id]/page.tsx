@@ -6,6 +6,7 @@ import { featureHref } from '@/server/search';
 import { ListEditor } from '../../_components/list-editor';
 import { orNotFound } from '../../_lib/not-found';
 import { day } from '../../_lib/time';
+import { formatFraction } from '../../_components/token-format';
 
 export async function generateMetadata({ params }: { params: Promise<{ id: string }> }): Promise<Metadata> {
   const { id } = await params;
@@ -56,7 +57,7 @@ export default async function ListPage({ params }: { params: Promise<{ id: strin
                   </td>
                   <td>{e.label ?? <span className="muted">—</span>}</td>
                   <td className="note">{e.note}</td>
-                  <td className="num mono">{e.density === null ? '—' : e.density === 0 ? 'dead' : e.density.toExponential(2)}</td>
+                  <td className="num mono">{e.density === null ? '—' : e.density === 0 ? 'dead' : formatFraction(e.density)}</td>
                 </tr>
               ))}
             </tbody>

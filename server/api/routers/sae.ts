@@ -1,7 +1,8 @@
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { defaultStart, labelQueue } from '../../labelling';
-import { authorize, permissions, visibleSaeIds, type Viewer } from '../../authz';
+import { authorize, permissions, requireLevel, visibleSaeIds, type Viewer } from '../../authz';
+import { dashboardRunsOf, RunNotFound, setCurrentRun } from '../../dashboards';
 import { modelAt } from '../../visibility';
 import {
   FEATURE_SORTS,
@@ -63,8 +64,21 @@ export const saeRouter = createTRPCRouter({
     const { level } = await saeOrThrow(ctx.db, ctx.viewer, input.model, input.sae);
     const overview = await saeOverview(ctx.db, input.model, input.sae);
     if (!overview) throw new TRPCError({ code: 'NOT_FOUND', message: `no SAE "${input.model}/${input.sae}"` });
-    const points = overview.run ? await scatterPoints(ctx.db, overview.sae.id, overview.run.id) : null;
-    return { ...overview, points, can: permissions(level) };
+    const [points, runs] = await Promise.all([overview.run ? scatterPoints(ctx.db, overview.sae.id, overview.run.id) : null, dashboardRunsOf(ctx.db, overview.sae.id)]);
+    return { ...overview, points, runs, can: permissions(level) };
+  }),
+
+  /** Maintainers choose which of the SAE's kept dashboard runs is current (switching back to another corpus). */
+  setCurrentRun: publicProcedure.input(address.extend({ runId: z.uuid('not a dashboard run id') })).mutation(async ({ ctx, input }) => {
+    const sae = await saeOrThrow(ctx.db, ctx.viewer, input.model, input.sae);
+    requireLevel(ctx.viewer, sae.level, 'manage', `SAE "${input.model}/${input.sae}"`);
+    try {
+      await setCurrentRun(ctx.db, sae.id, input.runId);
+    } catch (err) {
+      if (err instanceof RunNotFound) throw new TRPCError({ code: 'NOT_FOUND', message: err.message });
+      throw err;
+    }
+    return { runId: input.runId };
   }),
 
   /** One page of the feature table (keyset pagination). */

@@ -9,7 +9,7 @@ import { permissions, type Action, type Level, type Viewer } from '../../authz';
 import { contributor, proposalsBy, recentChanges } from '../../changes';
 import type { Db } from '../../db';
 import { EditConflict } from '../../features';
-import { labelStanding, ProposalError, proposeLabel, unvoteLabel, voteLabel, type Feature } from '../../label-votes';
+import { labelStanding, NotProposalAuthor, ProposalError, proposeLabel, unvoteLabel, voteLabel, withdrawProposal, type Feature } from '../../label-votes';
 import { compareRevisions, featureHistory, revertFeature, RevisionNotFound } from '../../revisions';
 import { featureAt } from '../../visibility';
 import { createTRPCRouter, publicProcedure } from '../trpc';
@@ -39,6 +39,7 @@ async function answer<T>(work: Promise<T>): Promise<T> {
     if (err instanceof EditConflict) throw new TRPCError({ code: 'CONFLICT', message: err.message, cause: err });
     if (err instanceof RevisionNotFound) throw new TRPCError({ code: 'NOT_FOUND', message: err.message });
     if (err instanceof ProposalError) throw new TRPCError({ code: 'BAD_REQUEST', message: err.message });
+    if (err instanceof NotProposalAuthor) throw new TRPCError({ code: 'FORBIDDEN', message: err.message });
     throw err;
   }
 }
@@ -85,6 +86,12 @@ export const wikiRouter = createTRPCRouter({
   unvote: publicProcedure.input(address).mutation(async ({ ctx, input }) => {
     const f = await feature(ctx, input, 'comment');
     return answer(unvoteLabel(ctx.db, f, signedIn(ctx)));
+  }),
+
+  /** Its author withdraws a proposal (and the votes for it). */
+  withdraw: publicProcedure.input(address.extend({ proposalId: z.uuid('not a proposal id') })).mutation(async ({ ctx, input }) => {
+    const f = await feature(ctx, input, 'comment');
+    return answer(withdrawProposal(ctx.db, f, input.proposalId, signedIn(ctx)));
   }),
 
   /** Recent changes across the wiki (what the viewer can see), filtered by model, SAE and author (an id or a handle). */

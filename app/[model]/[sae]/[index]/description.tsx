@@ -42,12 +42,15 @@ export function Description(props: { address: Address; title: string; page: Feat
   const [preview, setPreview] = useState<string | null>(null);
   const [conflict, setConflict] = useState<Conflict | null>(null);
   const [saved, setSaved] = useState(false);
+  /** the user's own text, kept beside the editor after they chose to edit the current version instead */
+  const [draft, setDraft] = useState<{ label: string; body: string } | null>(null);
 
   const save = useMutation(
     trpc.feature.edit.mutationOptions({
       onSuccess: ({ revision }) => {
         setEditing(false);
         setConflict(null);
+        setDraft(null);
         setBase(revision);
         setSaved(true);
         router.refresh();
@@ -69,6 +72,7 @@ export function Description(props: { address: Address; title: string; page: Feat
     setSummary('');
     setPreview(null);
     setConflict(null);
+    setDraft(null);
     setSaved(false);
     setEditing(true);
   };
@@ -98,7 +102,8 @@ export function Description(props: { address: Address; title: string; page: Feat
         </h1>
         <div className="row">
           {history}
-          {saved && (
+          {/* only while the page is still the revision this user saved: a newer one arriving live is someone else's */}
+          {saved && page.revision === base && (
             <span role="status" className={styles.saved}>
               Saved.
             </span>
@@ -169,6 +174,18 @@ export function Description(props: { address: Address; title: string; page: Feat
           <MarkdownView html={preview || '<p><em>(empty)</em></p>'} className={styles.markdown} />
         </section>
       )}
+      {draft && (
+        <section className={styles.preview} aria-label="Your draft" data-testid="kept-draft">
+          <h3>Your draft (not saved), kept beside the current version</h3>
+          <p>
+            <strong>{draft.label || <span className="muted">no label</span>}</strong>
+          </p>
+          <pre className={styles.source}>{draft.body || '(empty)'}</pre>
+          <button type="button" className="secondary small" onClick={() => setDraft(null)}>
+            Dismiss the draft
+          </button>
+        </section>
+      )}
       {conflict && (
         <section className={styles.conflict} role="alert" data-testid="edit-conflict">
           <p>
@@ -199,6 +216,7 @@ export function Description(props: { address: Address; title: string; page: Feat
               type="button"
               className="secondary"
               onClick={() => {
+                setDraft({ label, body });
                 setLabel(conflict.label);
                 setBody(conflict.body);
                 setBase(conflict.revision);

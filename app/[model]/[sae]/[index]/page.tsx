@@ -14,7 +14,7 @@ import { HypothesesBox } from '../../../_components/hypotheses-box';
 import { LabelProposals } from '../../../_components/label-proposals';
 import { LiveFeature } from '../../../_components/live-feature';
 import { saeHooks } from '../../../_components/sae-hooks';
-import { displayPiece, formatValue } from '../../../_components/token-format';
+import { displayPiece, formatFraction, formatValue } from '../../../_components/token-format';
 import { orNotFound } from '../../../_lib/not-found';
 import { FeatureDiscussion } from '../../../_components/feature-discussion';
 import { ActivationHistogram, LogitHistogram } from './charts';
@@ -52,8 +52,7 @@ const num = (v: number, digits = 3) => (Number.isFinite(v) ? v.toFixed(digits) :
 function densityText(s: NonNullable<FeaturePageData['stats']>): string {
   if (s.nonzeroCount === 0) return `dead: never fired in ${s.nTokens.toLocaleString('en')} tokens`;
   const d = s.density;
-  const shown = d >= 0.01 ? `${(100 * d).toFixed(2)}%` : d.toExponential(2);
-  return `${shown} (${s.nonzeroCount.toLocaleString('en')} of ${s.nTokens.toLocaleString('en')} tokens)`;
+  return `${formatFraction(d)} (${s.nonzeroCount.toLocaleString('en')} of ${s.nTokens.toLocaleString('en')} tokens)`;
 }
 
 function bosNote(s: NonNullable<FeaturePageData['stats']>): string {
@@ -181,7 +180,7 @@ export default async function FeaturePage({ params }: { params: Promise<Params> 
         canEdit={canEdit}
         signedIn={!!me}
       />
-      <LabelProposals address={{ model: model.slug, sae: sae.slug, index }} canEdit={canEdit} signedIn={!!me} />
+      <LabelProposals address={{ model: model.slug, sae: sae.slug, index }} canEdit={canEdit} signedIn={!!me} viewerId={me?.id ?? null} />
       <p className={`muted mono ${styles.meta}`}>
         {saeHooks(sae.hookName, sae.cfg)} · {sae.architecture} · d_sae {sae.dSae.toLocaleString('en')}
         {run ? (
@@ -282,7 +281,7 @@ export default async function FeaturePage({ params }: { params: Promise<Params> 
                           {formatValue(interval.lo)} – {formatValue(interval.hi)}{' '}
                           <span className="muted">
                             · {interval.count.toLocaleString('en')} activation{interval.count === 1 ? '' : 's'}
-                            {intervalTotal(stats) > 0 && ` (${((100 * interval.count) / intervalTotal(stats)).toFixed(1)}%)`}
+                            {intervalTotal(stats) > 0 && ` (${formatFraction(interval.count / intervalTotal(stats))})`}
                           </span>
                         </h3>
                         <ExampleList lines={examplesForClient(interval.examples, data.pieces)} scale={stats.maxAct} />

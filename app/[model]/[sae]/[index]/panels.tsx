@@ -16,6 +16,7 @@ import type { Steering } from '@/workers/analyses/steer';
 import { JobStatus, useJob } from '../../../_components/job-status';
 import { Plot, plotlyText } from '../../../_components/plot';
 import { SaveEvidence } from '../../../_components/save-evidence';
+import { formatFraction } from '../../../_components/token-format';
 import { displayPiece, formatValue, TokenText } from '../../../_components/tokens';
 import { useTRPC } from '../../../trpc';
 import { DirectFeatureAttribution } from './dfa';
@@ -183,8 +184,8 @@ function ActivationsResult({ result, feature, maxAct }: { result: FeatureActivat
         ) : (
           <>
             Fires on {firing} of {acts.length} tokens; peak <strong className="mono">{formatValue(max)}</strong> at{' '}
-            <span className="mono">{JSON.stringify(displayPiece(result.pieces[peak] ?? ''))}</span> (position {peak})
-            {maxAct > 0 && <> — {((100 * max) / maxAct).toFixed(0)}% of its dashboard maximum</>}.
+            <code className="tok">{displayPiece(result.pieces[peak] ?? '')}</code> (position {peak})
+            {maxAct > 0 && <> — {formatFraction(max / maxAct)} of its dashboard maximum</>}.
           </>
         )}
       </p>
@@ -423,7 +424,7 @@ function SteeringView({ result }: { result: SteeringResult }) {
         mode: 'lines+markers',
         x,
         y: result.results.map((r) => r.targetLogit),
-        name: `logit of ${plotlyText(JSON.stringify(result.target.piece))} (right)`,
+        name: `logit of “${plotlyText(displayPiece(result.target.piece))}” (right)`,
         yaxis: 'y2',
         line: { color: '#e07000', width: 2, dash: 'dash' },
         marker: { symbol: 'square', size: 5 },
@@ -432,9 +433,10 @@ function SteeringView({ result }: { result: SteeringResult }) {
     }
     const layout: Partial<Layout> = {
       margin: { l: 52, r: 56, t: 12, b: 64 },
-      xaxis: { title: { text: 'steering coefficient c' }, zeroline: true },
-      yaxis: { title: { text: 'mean next-token loss' }, zeroline: false },
-      yaxis2: { title: { text: 'target logit' }, overlaying: 'y', side: 'right', showgrid: false, zeroline: false },
+      // c = 0 (no steering) is marked by a tick, not a line across the plot; the right axis keeps its own round ticks
+      xaxis: { title: { text: 'steering coefficient c' }, zeroline: false },
+      yaxis: { title: { text: 'mean next-token loss' }, zeroline: false, nticks: 6 },
+      yaxis2: { title: { text: 'target logit' }, overlaying: 'y', side: 'right', showgrid: false, zeroline: false, tickmode: 'auto', nticks: 6 },
       legend: { orientation: 'h', y: -0.3 },
     };
     return { data, layout };
@@ -446,14 +448,14 @@ function SteeringView({ result }: { result: SteeringResult }) {
         data={data}
         layout={layout}
         height={280}
-        description={`Mean loss${result.target ? ` and the logit of ${JSON.stringify(result.target.piece)}` : ''} against the steering coefficient, ${result.coefficients.length} coefficients from ${result.coefficients[0]} to ${result.coefficients.at(-1)}.`}
+        description={`Mean loss${result.target ? ` and the logit of “${displayPiece(result.target.piece)}”` : ''} against the steering coefficient, ${result.coefficients.length} coefficients from ${result.coefficients[0]} to ${result.coefficients.at(-1)}.`}
       />
       <table className={styles.compact} data-testid="steer-table">
         <thead>
           <tr>
             <th className="num">c</th>
             <th className="num">loss</th>
-            {result.target && <th className="num">logit {JSON.stringify(displayPiece(result.target.piece))}</th>}
+            {result.target && <th className="num">logit <code className="tok">{displayPiece(result.target.piece)}</code></th>}
             <th>most likely next tokens</th>
           </tr>
         </thead>
@@ -466,7 +468,7 @@ function SteeringView({ result }: { result: SteeringResult }) {
               <td className="mono">
                 {r.top.map((p) => (
                   <span key={p.id} className={styles.nextTok}>
-                    {JSON.stringify(displayPiece(p.piece))} {(100 * p.prob).toFixed(0)}%
+                    <code className="tok">{displayPiece(p.piece)}</code> {formatFraction(p.prob)}
                   </span>
                 ))}
               </td>

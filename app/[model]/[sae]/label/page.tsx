@@ -5,6 +5,7 @@ import { LabelForm } from '../../../_components/label-form';
 import { ProgressBar } from '../../../_components/progress-bar';
 import { TokenText } from '../../../_components/tokens';
 import { orNotFound } from '../../../_lib/not-found';
+import { formatFraction, formatValue } from '../../../_components/token-format';
 
 type Params = { model: string; sae: string };
 
@@ -57,8 +58,8 @@ export default async function LabelQueuePage(props: { params: Promise<Params>; s
           </h2>
           {feature.stats && (
             <p className="muted mono small">
-              density {feature.stats.density.toExponential(2)} over {feature.stats.nTokens.toLocaleString('en')} tokens · max act{' '}
-              {feature.stats.maxAct.toFixed(2)} · D/E {feature.stats.deDot.toFixed(2)}
+              density {formatFraction(feature.stats.density)} over {feature.stats.nTokens.toLocaleString('en')} tokens · max act{' '}
+              {formatValue(feature.stats.maxAct)} · D/E {formatValue(feature.stats.deDot)}
             </p>
           )}
           {feature.stats && (
@@ -87,7 +88,7 @@ export default async function LabelQueuePage(props: { params: Promise<Params>; s
                   scale={feature.stats?.maxAct || e.maxAct}
                   focus={e.maxPos}
                   radius={RADIUS}
-                  label={`top example ${e.rank + 1}, max activation ${e.maxAct.toFixed(2)}`}
+                  label={`top example ${e.rank + 1}, max activation ${formatValue(e.maxAct)}`}
                 />
               </li>
             ))}
