@@ -211,7 +211,7 @@ describe('mentions', () => {
     for (const user of [bo, cy, vi]) {
       const mentions = (await notificationsOf(user)).filter((n) => n.kind === 'mention');
       expect(mentions.map((n) => n.url), user.name!).toEqual([`/synth/1-res/8#comment-${id}`]);
-      expect(mentions[0]!.summary).toBe('Eve mentioned you on synth/1-res/8: “Pinging @BoDiddley, @cyrus and @vi. Not `@ada` in code, nor eve@example.org.”');
+      expect(mentions[0]!.summary).toBe('Eve mentioned you on synth/1-res/8: “Pinging @BoDiddley, @Cy and @vi. Not `@ada` in code, nor eve@example.org, nor @…”');
     }
     expect((await notificationsOf(ada)).filter((n) => n.kind === 'mention')).toEqual([]);
     // an edit notifies only the newly mentioned
