@@ -33,7 +33,7 @@ test('propose a hypothesis, back it with a re-runnable test of text, settle it, 
   // from the feature page's Hypotheses box to the form, with the feature filled in
   await page.goto(url);
   const box = page.getByTestId('hypotheses-box');
-  await expect(box).toContainText('None about this feature yet');
+  await expect(box).toContainText('none about this feature yet');
   await box.getByTestId('new-hypothesis').click();
   await expect(page.getByLabel(/^Features/)).toHaveValue(`${MODEL}/${SAE}/${feature}`);
   await page.getByLabel(/^Statement/).fill(STATEMENT);
