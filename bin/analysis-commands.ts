@@ -1,22 +1,22 @@
 import path from 'node:path';
-import { ablateFeature, type AblationMode } from '../workers/analyses/ablate';
-import { featureActivations } from '../workers/analyses/activations';
-import { checkSaeForModel } from '../workers/analyses/common';
-import { directFeatureAttribution } from '../workers/analyses/dfa';
-import { COMPOSE_MODES, type Compose, type ComposedDirection, type FeatureDirection } from '../workers/analyses/direction';
-import { featureStats } from '../workers/analyses/feature-stats';
-import { logitWeights } from '../workers/analyses/logit-weights';
-import { prepareInput } from '../workers/analyses/predict';
-import { steer } from '../workers/analyses/steer';
-import { initBackend } from '../workers/backend';
-import { InputError } from '../workers/errors';
-import { loadModel } from '../workers/model/load';
-import type { LanguageModel } from '../workers/model/types';
-import { loadSae } from '../workers/sae/load';
-import type { Sae } from '../workers/sae/sae';
+import { ablateFeature, type AblationMode } from '../compute/analyses/ablate';
+import { featureActivations } from '../compute/analyses/activations';
+import { checkSaeForModel } from '../compute/analyses/common';
+import { directFeatureAttribution } from '../compute/analyses/dfa';
+import { COMPOSE_MODES, type Compose, type ComposedDirection, type FeatureDirection } from '../compute/analyses/direction';
+import { featureStats } from '../compute/analyses/feature-stats';
+import { logitWeights } from '../compute/analyses/logit-weights';
+import { prepareInput } from '../compute/analyses/predict';
+import { steer } from '../compute/analyses/steer';
+import { initBackend } from '../compute/backend';
+import { InputError } from '../compute/errors';
+import { loadModel } from '../compute/model/load';
+import type { LanguageModel } from '../compute/model/types';
+import { loadSae } from '../compute/sae/load';
+import type { Sae } from '../compute/sae/sae';
 import { describeFoldLn, FOLD_LN_OPTIONS, foldLn, integer, integerList, number, PROMPT_OPTIONS, promptInput, requiredString, UsageError, type Command, type Options, type Values } from './args';
 
-/** The SAE analyses as `lexicon` commands (workers/analyses/*): each loads a model and an SAE from their directories. */
+/** The SAE analyses as `lexicon` commands (compute/analyses/*): each loads a model and an SAE from their directories. */
 
 const MODEL_AND_SAE: Options = {
   model: { type: 'string' },

@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { predict, prepareInput, type Prediction } from '../workers/analyses/predict';
-import { initBackend } from '../workers/backend';
-import { InputError } from '../workers/errors';
-import { loadModel } from '../workers/model/load';
-import type { LanguageModel } from '../workers/model/types';
+import { predict, prepareInput, type Prediction } from '../compute/analyses/predict';
+import { initBackend } from '../compute/backend';
+import { InputError } from '../compute/errors';
+import { loadModel } from '../compute/model/load';
+import type { LanguageModel } from '../compute/model/types';
 import { analysisCommands } from './analysis-commands';
 import { integer, PROMPT_OPTIONS, promptInput, requiredString, UsageError, type Command, type Values } from './args';
 import { trainSaeCommand } from './train-sae';

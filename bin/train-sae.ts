@@ -1,10 +1,10 @@
 import path from 'node:path';
-import { initBackend } from '../workers/backend';
-import { buildCorpus } from '../workers/corpus/build';
-import { loadModel } from '../workers/model/load';
-import { writeSaeLensDirectory } from '../workers/sae/save';
-import { trainSaeAtHook } from '../workers/sae/train-at-hook';
-import type { TrainableArchitecture } from '../workers/sae/train';
+import { initBackend } from '../compute/backend';
+import { buildCorpus } from '../compute/corpus/build';
+import { loadModel } from '../compute/model/load';
+import { writeSaeLensDirectory } from '../compute/sae/save';
+import { trainSaeAtHook } from '../compute/sae/train-at-hook';
+import type { TrainableArchitecture } from '../compute/sae/train';
 import { integer, number, requiredString, UsageError, type Command } from './args';
 import { progressBar } from './progress';
 

@@ -6,9 +6,9 @@
 import path from 'node:path';
 import type { Db } from '../server/db';
 import type { JobRow } from '../server/jobs';
-import type { ProgressDetail } from '../server/jobs/types';
+import type { ProgressDetail } from '../jobs/types';
 import type { ModelRow } from '../server/models';
-import { InputError } from '../workers/errors';
+import { InputError } from '../compute/errors';
 import { describeFoldLn, FOLD_LN_OPTIONS, foldLn, integer, integerList, number, requiredString, UsageError, type Command } from './args';
 import { progressBar } from './progress';
 
@@ -72,7 +72,7 @@ export function workspaceCommands(withDatabase: WithDatabase): Record<string, Co
       },
       async run(values) {
         const modelSlug = requiredString(values, 'model');
-        const { jobParams } = await import('../server/jobs/types');
+        const { jobParams } = await import('../jobs/types');
         const parsed = jobParams['sample-corpus'].safeParse({
           modelId: '00000000-0000-0000-0000-000000000000',
           documents: values.documents === undefined ? undefined : integer(values, 'documents', 0),
@@ -87,9 +87,9 @@ export function workspaceCommands(withDatabase: WithDatabase): Record<string, Co
         const params = parsed.data;
         const [{ storeCorpus }, { initBackend }, { loadModel }, { sampleModelCorpus }] = await Promise.all([
           import('../server/corpora'),
-          import('../workers/backend'),
-          import('../workers/model/load'),
-          import('../workers/corpus/sampled'),
+          import('../compute/backend'),
+          import('../compute/model/load'),
+          import('../compute/corpus/sampled'),
         ]);
         const corpus = await withDatabase(async (db) => {
           const model = await modelBySlug(db, modelSlug);
@@ -162,11 +162,11 @@ export function workspaceCommands(withDatabase: WithDatabase): Record<string, Co
           await Promise.all([
             import('../server/corpora'),
             import('../server/saes'),
-            import('../server/jobs/types'),
-            import('../workers/backend'),
-            import('../workers/model/load'),
-            import('../workers/sae/load'),
-            import('../workers/jobs/dashboards'),
+            import('../jobs/types'),
+            import('../compute/backend'),
+            import('../compute/model/load'),
+            import('../compute/sae/load'),
+            import('../worker/jobs/dashboards'),
           ]);
         const outcome = await withDatabase(async (db) => {
           const model = await modelBySlug(db, modelSlug);
@@ -337,9 +337,9 @@ async function followJob(db: Db, id: string, getJob: (db: Db, id: string) => Pro
 /** Runs a queued job here as a worker would: with a heartbeat, so that if this process dies a worker takes it over. */
 async function runInProcess(db: Db, jobId: string): Promise<void> {
   const [{ initBackend }, { startHeartbeat }, { executeJob }] = await Promise.all([
-    import('../workers/backend'),
-    import('../workers/heartbeat'),
-    import('../workers/jobs'),
+    import('../compute/backend'),
+    import('../worker/heartbeat'),
+    import('../worker/jobs'),
   ]);
   const backend = await initBackend();
   const heartbeat = await startHeartbeat(db, backend, `cli:${process.pid}`);

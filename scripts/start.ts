@@ -131,7 +131,7 @@ if (stopping) await new Promise(() => undefined); // a signal came during the bu
 const env = { ...process.env, DATABASE_URL: pg.url, AUTH_SECRET: authSecret(), PORT: String(config.port) };
 children.push(
   spawn(bin('next'), [dev ? 'dev' : 'start', '-p', String(config.port)], { cwd: root, env, stdio: 'inherit' }),
-  spawn(bin('tsx'), ['workers/main.ts'], { cwd: root, env, stdio: 'inherit' }),
+  spawn(bin('tsx'), ['worker/main.ts'], { cwd: root, env, stdio: 'inherit' }),
 );
 say(`web server and worker starting: http://localhost:${config.port} (ready in a few seconds)`);
 void followDemo(pg.url);

@@ -1,7 +1,7 @@
 /** Corpora: fixed-length token contexts in PostgreSQL, deduplicated by content hash. */
 import { and, asc, eq, gte, lt } from 'drizzle-orm';
 import { corpora, corpusContexts } from '@/drizzle/schema';
-import { corpusHash } from '@/workers/corpus/contexts';
+import { corpusHash } from '@/compute/corpus/contexts';
 import { withTransaction, type Db } from './db';
 
 export type CorpusRow = typeof corpora.$inferSelect;

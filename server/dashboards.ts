@@ -10,7 +10,7 @@
  */
 import { and, eq, inArray, ne, sql } from 'drizzle-orm';
 import { dashboardRuns, featureExamples, features, saes } from '@/drizzle/schema';
-import type { ActivationExample, FeatureDashboard, SaeEvals } from '@/workers/dashboards/types';
+import type { ActivationExample, FeatureDashboard, SaeEvals } from '@/compute/dashboards/types';
 import { withTransaction, type Db } from './db';
 
 export type DashboardRunRow = typeof dashboardRuns.$inferSelect;

@@ -1,6 +1,6 @@
 /**
  * The demo workspace (stories260K, a sampled corpus, SAEs at two hooks, their dashboards and evals): where its model
- * comes from, and when it is set up. The demo itself is a job (workers/jobs/demo.ts).
+ * comes from, and when it is set up. The demo itself is a job (worker/jobs/demo.ts).
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -8,11 +8,11 @@ import path from 'node:path';
 import type PgBoss from 'pg-boss';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { jobs, saes } from '@/drizzle/schema';
-import { InputError } from '@/workers/errors';
+import { InputError } from '@/compute/errors';
 import { config } from './config';
 import type { Db } from './db';
 import { enqueueJob, type JobRow } from './jobs';
-import type { JobParams } from './jobs/types';
+import type { JobParams } from '@/jobs/types';
 
 export const DEMO_MODEL = 'stories260K';
 

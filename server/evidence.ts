@@ -24,7 +24,7 @@ import {
 } from './hypotheses';
 import { enqueueJob } from './jobs';
 import { getQueue } from './jobs/queue';
-import { jobParams, type JobType } from './jobs/types';
+import { jobParams, type JobType } from '@/jobs/types';
 import { notifyWatchers } from './notifications';
 import type { FeatureAddress } from './search';
 import { displayNameSql } from './users';

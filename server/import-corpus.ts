@@ -4,11 +4,11 @@
  * BOS from an SAE's cfg unless given), stored with its content hash. Nothing is stored unless the whole file is good.
  */
 import path from 'node:path';
-import { initBackend } from '@/workers/backend';
-import { chunkIntoContexts, parseCorpusFile, tokenizeDocuments } from '@/workers/corpus/contexts';
-import { InputError } from '@/workers/errors';
-import { loadModel } from '@/workers/model/load';
-import { parseSaeConfig } from '@/workers/sae/config';
+import { initBackend } from '@/compute/backend';
+import { chunkIntoContexts, parseCorpusFile, tokenizeDocuments } from '@/compute/corpus/contexts';
+import { InputError } from '@/compute/errors';
+import { loadModel } from '@/compute/model/load';
+import { parseSaeConfig } from '@/compute/sae/config';
 import { storeCorpus, type CorpusRow } from './corpora';
 import type { Db } from './db';
 import type { ModelRow } from './models';

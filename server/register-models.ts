@@ -4,8 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { models, modelVocabs } from '@/drizzle/schema';
-import { initBackend } from '@/workers/backend';
-import { loadModel } from '@/workers/model/load';
+import { initBackend } from '@/compute/backend';
+import { loadModel } from '@/compute/model/load';
 import type { Db } from './db';
 import type { ModelRow } from './models';
 

@@ -5,7 +5,7 @@
  */
 import { and, eq, sql, type SQL } from 'drizzle-orm';
 import { models, saes } from '@/drizzle/schema';
-import type { SaeEvals } from '@/workers/dashboards/types';
+import type { SaeEvals } from '@/compute/dashboards/types';
 import { visibleSaeSql, type Viewer } from './authz';
 import type { Db } from './db';
 import { visibleHypothesisSql } from './hypotheses';

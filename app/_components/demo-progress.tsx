@@ -7,7 +7,7 @@ import { useMutation, useQuery } from '@tanstack/react-query';
 import { useRouter } from 'next/navigation';
 import { useEffect, useRef } from 'react';
 import type { JobView } from '@/server/jobs';
-import type { ProgressDetail } from '@/server/jobs/types';
+import type { ProgressDetail } from '@/jobs/types';
 import { useTRPC } from '../trpc';
 import { ErrorLine } from './error-line';
 

@@ -5,7 +5,7 @@
  */
 import { useQuery } from '@tanstack/react-query';
 import type { JobRow, JobView } from '@/server/jobs';
-import type { ProgressDetail } from '@/server/jobs/types';
+import type { ProgressDetail } from '@/jobs/types';
 import { useTRPC } from '../trpc';
 import { ErrorLine } from './error-line';
 

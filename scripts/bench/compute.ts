@@ -7,7 +7,7 @@
  * 24576-feature standard SAE at blocks.6.hook_resid_pre (built through createSae), and for stories260K with the
  * fixture SAE (loaded through loadModel / loadSae), it measures:
  *   - one activations request for a 128-token prompt, as the worker serves it (featureActivations in
- *     workers/analyses/activations.ts: forward pass stopped at the SAE's hook, SAE encode, the top-5 features of every
+ *     compute/analyses/activations.ts: forward pass stopped at the SAE's hook, SAE encode, the top-5 features of every
  *     token read back to JS); median and p95 over the requests after the warm-up ones;
  *   - tokens per second for forward-to-hook + SAE encode (+ top-k read back) on a batch of 32 × 128 tokens, as one
  *     forward pass and as 32 single requests;
@@ -23,17 +23,17 @@ import path from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import * as tf from '@tensorflow/tfjs-core';
-import { featureActivations } from '@/workers/analyses/activations';
-import { initBackend } from '@/workers/backend';
-import { Gpt2Model, type Gpt2Config, type Gpt2Weights } from '@/workers/model/gpt2';
-import { loadModel } from '@/workers/model/load';
-import type { LanguageModel } from '@/workers/model/types';
-import { gaussian, seededRandom, type Random } from '@/workers/random';
-import { parseSaeConfig } from '@/workers/sae/config';
-import { loadSae } from '@/workers/sae/load';
-import { createSae, type Sae } from '@/workers/sae/sae';
-import { gpt2Tokenizer } from '@/workers/tokenizer/gpt2';
-import { writeSafetensors } from '@/workers/weights/safetensors';
+import { featureActivations } from '@/compute/analyses/activations';
+import { initBackend } from '@/compute/backend';
+import { Gpt2Model, type Gpt2Config, type Gpt2Weights } from '@/compute/model/gpt2';
+import { loadModel } from '@/compute/model/load';
+import type { LanguageModel } from '@/compute/model/types';
+import { gaussian, seededRandom, type Random } from '@/compute/random';
+import { parseSaeConfig } from '@/compute/sae/config';
+import { loadSae } from '@/compute/sae/load';
+import { createSae, type Sae } from '@/compute/sae/sae';
+import { gpt2Tokenizer } from '@/compute/tokenizer/gpt2';
+import { writeSafetensors } from '@/compute/weights/safetensors';
 
 // ---- options --------------------------------------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 /**
  * `npm run bench:dashboards`: throughput of the dashboard job (issue 4) — computation and storing into a real
- * (embedded) PostgreSQL, through the same code as the job (workers/jobs/dashboards.ts computeAndStoreDashboards).
+ * (embedded) PostgreSQL, through the same code as the job (worker/jobs/dashboards.ts computeAndStoreDashboards).
  * Prints figures; not a test.
  *
  *   npm run bench:dashboards [-- --models stories,gpt2] [--stories-tokens 32768] [--gpt2-tokens 1024] [--batch 16]
@@ -23,22 +23,22 @@ import * as tf from '@tensorflow/tfjs-core';
 import { models, saes } from '@/drizzle/schema';
 import { storeCorpus, type CorpusRow } from '@/server/corpora';
 import { getDb, getPool } from '@/server/db';
-import { jobParams } from '@/server/jobs/types';
+import { jobParams } from '@/jobs/types';
 import { runMigrations } from '@/server/migrate';
 import type { ModelRow } from '@/server/models';
 import { startEmbeddedPostgres } from '@/server/postgres';
 import type { SaeRow } from '@/server/saes';
-import { initBackend } from '@/workers/backend';
-import { sampleModelCorpus } from '@/workers/corpus/sampled';
-import { computeAndStoreDashboards, type DashboardsOutcome } from '@/workers/jobs/dashboards';
-import { Gpt2Model, type Gpt2Config, type Gpt2Weights } from '@/workers/model/gpt2';
-import { loadModel } from '@/workers/model/load';
-import type { LanguageModel } from '@/workers/model/types';
-import { gaussian, seededRandom, type Random } from '@/workers/random';
-import { parseSaeConfig } from '@/workers/sae/config';
-import { loadSae } from '@/workers/sae/load';
-import { createSae, type Sae } from '@/workers/sae/sae';
-import { gpt2Tokenizer } from '@/workers/tokenizer/gpt2';
+import { initBackend } from '@/compute/backend';
+import { sampleModelCorpus } from '@/compute/corpus/sampled';
+import { computeAndStoreDashboards, type DashboardsOutcome } from '@/worker/jobs/dashboards';
+import { Gpt2Model, type Gpt2Config, type Gpt2Weights } from '@/compute/model/gpt2';
+import { loadModel } from '@/compute/model/load';
+import type { LanguageModel } from '@/compute/model/types';
+import { gaussian, seededRandom, type Random } from '@/compute/random';
+import { parseSaeConfig } from '@/compute/sae/config';
+import { loadSae } from '@/compute/sae/load';
+import { createSae, type Sae } from '@/compute/sae/sae';
+import { gpt2Tokenizer } from '@/compute/tokenizer/gpt2';
 
 // ---- options --------------------------------------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '@/server/postgres';
 import { Client, signUpAndIn } from './http';
-import { loadLlama2cTokenizer } from '@/workers/tokenizer/llama2c';
+import { loadLlama2cTokenizer } from '@/compute/tokenizer/llama2c';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const argv = process.argv.slice(2);

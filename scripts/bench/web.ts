@@ -32,7 +32,7 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { runMigrations } from '@/server/migrate';
 import { startEmbeddedPostgres } from '@/server/postgres';
-import { seededRandom } from '@/workers/random';
+import { seededRandom } from '@/compute/random';
 import { buildWebApp, startNext } from './http';
 
 // ---- options ----------------------------------------------------------------------------------------------------

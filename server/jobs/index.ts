@@ -5,7 +5,7 @@ import { jobs, workers } from '@/drizzle/schema';
 import { maySeeJobContents, visibleModelSql, visibleSaeSql, type Viewer } from '../authz';
 import type { Db } from '../db';
 import { withTransaction } from '../db';
-import { jobParams, type JobParams, type JobType } from './types';
+import { jobParams, type JobParams, type JobType } from '@/jobs/types';
 import { featureTopic, publish, saeTopic } from '../events';
 import { notifyFeatureWatchers, notifySaeWatchers } from '../notifications';
 import { checkJobRate } from '../rate-limit';

@@ -2,7 +2,7 @@
 import pg from 'pg';
 import PgBoss from 'pg-boss';
 import { requireDatabaseUrl } from '../db';
-import { JOB_EXPIRY_SECONDS, JOB_TYPES, type JobType } from './types';
+import { JOB_EXPIRY_SECONDS, JOB_TYPES, type JobType } from '@/jobs/types';
 
 const globalForBoss = globalThis as unknown as { lexiconBoss?: Promise<PgBoss> };
 
@@ -11,7 +11,7 @@ export async function startQueue(url: string): Promise<PgBoss> {
   boss.on('error', (err) => console.error('[queue]', err.message));
   await boss.start();
   for (const type of JOB_TYPES) {
-    // A crashed worker's job is queued again by the heartbeat sweep (workers/main.ts); expiry is the backstop.
+    // A crashed worker's job is queued again by the heartbeat sweep (worker/main.ts); expiry is the backstop.
     await boss.createQueue(type, { name: type, retryLimit: 2, expireInSeconds: JOB_EXPIRY_SECONDS[type] });
   }
   return boss;

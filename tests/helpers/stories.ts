@@ -5,12 +5,12 @@
 import path from 'node:path';
 import { storeCorpus } from '@/server/corpora';
 import type { Db } from '@/server/db';
-import { jobParams } from '@/server/jobs/types';
+import { jobParams } from '@/jobs/types';
 import { registerModel } from '@/server/register-models';
 import { registerSae } from '@/server/register-saes';
-import { chunkIntoContexts, parseCorpusFile, tokenizeDocuments } from '@/workers/corpus/contexts';
-import { computeAndStoreDashboards } from '@/workers/jobs/dashboards';
-import { getModel, getSae } from '@/workers/model-cache';
+import { chunkIntoContexts, parseCorpusFile, tokenizeDocuments } from '@/compute/corpus/contexts';
+import { computeAndStoreDashboards } from '@/worker/jobs/dashboards';
+import { getModel, getSae } from '@/worker/model-cache';
 import { FIXTURES_DIR, STORIES_DIR } from '../shared';
 
 export const STORIES_SAE_DIR = path.join(FIXTURES_DIR, 'sae-stories260K-l2-standard');

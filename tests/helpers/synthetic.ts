@@ -9,8 +9,8 @@ import { models, modelVocabs, saes } from '@/drizzle/schema';
 import { storeCorpus } from '@/server/corpora';
 import { beginRun, completeRun, storeFeatureDashboards } from '@/server/dashboards';
 import type { Db } from '@/server/db';
-import { seededRandom, type Random } from '@/workers/random';
-import type { FeatureDashboard, PositionMetrics, SaeEvals } from '@/workers/dashboards/types';
+import { seededRandom, type Random } from '@/compute/random';
+import type { FeatureDashboard, PositionMetrics, SaeEvals } from '@/compute/dashboards/types';
 
 export interface SyntheticSae {
   id: string;

@@ -1,4 +1,4 @@
-/** A real compute worker process (`tsx workers/main.ts`) against the test database. */
+/** A real compute worker process (`tsx worker/main.ts`) against the test database. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +15,7 @@ export interface TestWorker {
 export async function startWorker(databaseUrl: string, env: Record<string, string> = {}): Promise<TestWorker> {
   // node itself (not the tsx wrapper, which runs node as a child): the process's pid is the worker's, so a signal
   // (a test's SIGKILL) reaches the worker and not just a wrapper
-  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts'], {
     cwd: ROOT,
     env: { ...process.env, ...env, DATABASE_URL: databaseUrl },
     stdio: ['ignore', 'pipe', 'pipe'],

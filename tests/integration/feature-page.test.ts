@@ -12,12 +12,12 @@ import { getFeaturePage, resolveToken, storeFeatureWeights } from '@/server/feat
 import { getQueue } from '@/server/jobs/queue';
 import { registerModel } from '@/server/register-models';
 import { setRole, signUp, type UserRow } from '@/server/users';
-import type { FeatureDashboard } from '@/workers/dashboards/types';
+import type { FeatureDashboard } from '@/compute/dashboards/types';
 import { callerFor } from '../helpers/caller';
 import { startTestDatabase, type TestDatabase } from '../helpers/database';
 import { seedSyntheticModel, syntheticDashboard, type SyntheticModel } from '../helpers/synthetic';
 import { STORIES_DIR } from '../shared';
-import { seededRandom } from '@/workers/random';
+import { seededRandom } from '@/compute/random';
 
 let database: TestDatabase;
 let model: SyntheticModel;

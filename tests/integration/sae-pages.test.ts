@@ -9,7 +9,7 @@ import { labelQueue } from '@/server/labelling';
 import { featureTable, parseCursor, cursorToString, saeSummaries, type FeatureSort, type FeatureTableQuery, type FeatureTableRow } from '@/server/saes';
 import { parseFeatureAddress, textQuery } from '@/server/search';
 import { signUp, type UserRow } from '@/server/users';
-import type { FeatureDashboard } from '@/workers/dashboards/types';
+import type { FeatureDashboard } from '@/compute/dashboards/types';
 import { callerFor } from '../helpers/caller';
 import { startTestDatabase, type TestDatabase } from '../helpers/database';
 import { labelFeatures, seedSyntheticModel, type SyntheticModel } from '../helpers/synthetic';

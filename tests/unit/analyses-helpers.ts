@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { writeSafetensors } from '@/workers/weights/safetensors';
+import { writeSafetensors } from '@/compute/weights/safetensors';
 import { FIXTURES_DIR } from '../shared';
 import { gaussian, seededRandom } from './sae-helpers';
 

@@ -5,16 +5,16 @@
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '@/workers/backend';
-import { chunkIntoContexts } from '@/workers/corpus/contexts';
-import { sampleCorpus } from '@/workers/corpus/sample';
-import { computeDashboards, HookActivationCache } from '@/workers/dashboards/compute';
-import type { DashboardResult, FeatureDashboard } from '@/workers/dashboards/types';
-import { InputError } from '@/workers/errors';
-import { loadModel } from '@/workers/model/load';
-import type { LanguageModel } from '@/workers/model/types';
-import { loadSae } from '@/workers/sae/load';
-import type { Sae } from '@/workers/sae/sae';
+import { initBackend } from '@/compute/backend';
+import { chunkIntoContexts } from '@/compute/corpus/contexts';
+import { sampleCorpus } from '@/compute/corpus/sample';
+import { computeDashboards, HookActivationCache } from '@/compute/dashboards/compute';
+import type { DashboardResult, FeatureDashboard } from '@/compute/dashboards/types';
+import { InputError } from '@/compute/errors';
+import { loadModel } from '@/compute/model/load';
+import type { LanguageModel } from '@/compute/model/types';
+import { loadSae } from '@/compute/sae/load';
+import type { Sae } from '@/compute/sae/sae';
 import { FIXTURES_DIR, STORIES_DIR } from '../shared';
 
 let model: LanguageModel;

@@ -2,16 +2,16 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '@/workers/backend';
-import { chunkIntoContexts } from '@/workers/corpus/contexts';
-import { sampleCorpus } from '@/workers/corpus/sample';
-import { computeDashboards, type DashboardOptions } from '@/workers/dashboards/compute';
-import type { DashboardProgress, DashboardResult, FeatureDashboard } from '@/workers/dashboards/types';
-import { InputError } from '@/workers/errors';
-import { loadModel } from '@/workers/model/load';
-import type { Activation, LanguageModel } from '@/workers/model/types';
-import { loadSae } from '@/workers/sae/load';
-import { createSae, type Sae } from '@/workers/sae/sae';
+import { initBackend } from '@/compute/backend';
+import { chunkIntoContexts } from '@/compute/corpus/contexts';
+import { sampleCorpus } from '@/compute/corpus/sample';
+import { computeDashboards, type DashboardOptions } from '@/compute/dashboards/compute';
+import type { DashboardProgress, DashboardResult, FeatureDashboard } from '@/compute/dashboards/types';
+import { InputError } from '@/compute/errors';
+import { loadModel } from '@/compute/model/load';
+import type { Activation, LanguageModel } from '@/compute/model/types';
+import { loadSae } from '@/compute/sae/load';
+import { createSae, type Sae } from '@/compute/sae/sae';
 import { FIXTURES_DIR, STORIES_DIR } from '../shared';
 
 /*

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '@/workers/backend';
-import { InputError } from '@/workers/errors';
-import { loadModel } from '@/workers/model/load';
-import type { LanguageModel } from '@/workers/model/types';
-import { gpt2Tokenizer } from '@/workers/tokenizer/gpt2';
+import { initBackend } from '@/compute/backend';
+import { InputError } from '@/compute/errors';
+import { loadModel } from '@/compute/model/load';
+import type { LanguageModel } from '@/compute/model/types';
+import { gpt2Tokenizer } from '@/compute/tokenizer/gpt2';
 import {
   expectClose,
   expectTop5,

@@ -2,8 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
-import type { Llama2cCheckpoint } from '@/workers/model/llama2c';
-import { writeSafetensors } from '@/workers/weights/safetensors';
+import type { Llama2cCheckpoint } from '@/compute/model/llama2c';
+import { writeSafetensors } from '@/compute/weights/safetensors';
 
 /** Tensors to write, by name: float32 values in row-major order. */
 export type TensorRecord = Record<string, { shape: number[]; data: Float32Array }>;

@@ -3,12 +3,12 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import gpt2Ranks from 'js-tiktoken/ranks/gpt2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '@/workers/backend';
-import { InputError } from '@/workers/errors';
-import { loadModel } from '@/workers/model/load';
-import { gpt2Tokenizer } from '@/workers/tokenizer/gpt2';
-import { HuggingFaceTokenizer } from '@/workers/tokenizer/huggingface';
-import { readSafetensors } from '@/workers/weights/safetensors';
+import { initBackend } from '@/compute/backend';
+import { InputError } from '@/compute/errors';
+import { loadModel } from '@/compute/model/load';
+import { gpt2Tokenizer } from '@/compute/tokenizer/gpt2';
+import { HuggingFaceTokenizer } from '@/compute/tokenizer/huggingface';
+import { readSafetensors } from '@/compute/weights/safetensors';
 import { expectClose, GPT2_TINY_DIR, logitRows, sequence, worstExcess } from './gpt2-helpers';
 import { gpt2TokenizerJson, removeTempDirs, tempDir, writeCheckpoint, type FloatDtype, type TensorRecord } from './huggingface-helpers';
 

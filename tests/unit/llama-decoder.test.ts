@@ -1,10 +1,10 @@
 /** The key/value-cache decoder of the Llama model (used to sample corpora) against the full forward pass. */
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '@/workers/backend';
-import { sampleCorpus } from '@/workers/corpus/sample';
-import { loadModel } from '@/workers/model/load';
-import type { LanguageModel } from '@/workers/model/types';
+import { initBackend } from '@/compute/backend';
+import { sampleCorpus } from '@/compute/corpus/sample';
+import { loadModel } from '@/compute/model/load';
+import type { LanguageModel } from '@/compute/model/types';
 import { STORIES_DIR } from '../shared';
 
 const README_GREEDY = [1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426, 338, 401, 396, 267, 337, 410, 408, 419, 292];

@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { greedyContinuation, predict } from '@/workers/analyses/predict';
-import { initBackend } from '@/workers/backend';
-import { loadModel } from '@/workers/model/load';
-import type { LanguageModel } from '@/workers/model/types';
+import { greedyContinuation, predict } from '@/compute/analyses/predict';
+import { initBackend } from '@/compute/backend';
+import { loadModel } from '@/compute/model/load';
+import type { LanguageModel } from '@/compute/model/types';
 import { FIXTURES_DIR, STORIES_DIR } from '../shared';
 
 // stories260K/README.md: llama2.c run.c's own outputs

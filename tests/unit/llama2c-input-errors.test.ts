@@ -3,11 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { prepareInput } from '@/workers/analyses/predict';
-import { initBackend } from '@/workers/backend';
-import { InputError } from '@/workers/errors';
-import { loadModel } from '@/workers/model/load';
-import type { LanguageModel } from '@/workers/model/types';
+import { prepareInput } from '@/compute/analyses/predict';
+import { initBackend } from '@/compute/backend';
+import { InputError } from '@/compute/errors';
+import { loadModel } from '@/compute/model/load';
+import type { LanguageModel } from '@/compute/model/types';
 import { STORIES_DIR } from '../shared';
 
 const CHECKPOINT = path.join(STORIES_DIR, 'stories260K.bin');

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadLlama2cTokenizer, type Llama2cTokenizer } from '@/workers/tokenizer/llama2c';
+import { loadLlama2cTokenizer, type Llama2cTokenizer } from '@/compute/tokenizer/llama2c';
 import { STORIES_DIR } from '../shared';
 
 // ids of llama2.c's greedy decode from BOS (stories260K/README.md): "Once upon a time, there ..."

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { writeSafetensors } from '@/workers/weights/safetensors';
+import { writeSafetensors } from '@/compute/weights/safetensors';
 
 /** Test helpers shared by the safetensors and SAE tests: temp dirs, seeded data, hand-built files. */
 

@@ -1,11 +1,11 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '@/workers/backend';
-import { InputError } from '@/workers/errors';
-import { loadSae, validateSaeForModel } from '@/workers/sae/load';
-import type { Sae } from '@/workers/sae/sae';
-import { writeSafetensors } from '@/workers/weights/safetensors';
+import { initBackend } from '@/compute/backend';
+import { InputError } from '@/compute/errors';
+import { loadSae, validateSaeForModel } from '@/compute/sae/load';
+import type { Sae } from '@/compute/sae/sae';
+import { writeSafetensors } from '@/compute/weights/safetensors';
 import { gaussian, makeTempDir, seededRandom, writeSaeDir, type SaeTensors } from './sae-helpers';
 
 /** Bad SAE directories and SAE/model mismatches: each an InputError whose message names the problem. */

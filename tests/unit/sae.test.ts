@@ -2,12 +2,12 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '@/workers/backend';
-import { parseSaeConfig } from '@/workers/sae/config';
-import { importCheck } from '@/workers/sae/import-check';
-import { loadSae } from '@/workers/sae/load';
-import { GatedSae, JumpReluSae, StandardSae, TopKSae, type Sae } from '@/workers/sae/sae';
-import { writeSafetensors } from '@/workers/weights/safetensors';
+import { initBackend } from '@/compute/backend';
+import { parseSaeConfig } from '@/compute/sae/config';
+import { importCheck } from '@/compute/sae/import-check';
+import { loadSae } from '@/compute/sae/load';
+import { GatedSae, JumpReluSae, StandardSae, TopKSae, type Sae } from '@/compute/sae/sae';
+import { writeSafetensors } from '@/compute/weights/safetensors';
 import { gaussian, gridValues, makeTempDir, seededRandom, writeSaeDir, type SaeTensors } from './sae-helpers';
 import { mismatch, referenceForward, type ReferenceSpec } from './sae-reference';
 

@@ -1,8 +1,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InputError } from '@/workers/errors';
-import { readSafetensors, readSafetensorsHeader, readShardedSafetensors, writeSafetensors } from '@/workers/weights/safetensors';
+import { InputError } from '@/compute/errors';
+import { readSafetensors, readSafetensorsHeader, readShardedSafetensors, writeSafetensors } from '@/compute/weights/safetensors';
 import { FIXTURES_DIR } from '../shared';
 import { f32Bytes, makeTempDir, rawSafetensors, u16Bytes, type RawTensor } from './sae-helpers';
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeByteTokens, displayPiece, formatFraction, formatValue } from '@/app/_components/token-format';
 import { renderMarkdown } from '@/server/markdown';
 import { vocabularyPieces } from '@/server/register-models';
-import { coefficientScan } from '@/workers/jobs/steer';
+import { coefficientScan } from '@/worker/jobs/steer';
 
 describe('token display', () => {
   it('makes whitespace and byte tokens visible, and shows special tokens plainly', () => {

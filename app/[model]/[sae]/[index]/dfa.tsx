@@ -1,5 +1,5 @@
 'use client';
-import type { FeatureAttribution } from '@/workers/analyses/dfa';
+import type { FeatureAttribution } from '@/compute/analyses/dfa';
 import { displayPiece, formatValue, TokenText } from '../../../_components/tokens';
 import styles from './feature.module.css';
 

@@ -9,10 +9,10 @@ import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import type { FeatureJobSummary } from '@/server/features';
-import type { Ablation } from '@/workers/analyses/ablate';
-import type { FeatureActivations } from '@/workers/analyses/activations';
-import type { FeatureAttribution } from '@/workers/analyses/dfa';
-import type { Steering } from '@/workers/analyses/steer';
+import type { Ablation } from '@/compute/analyses/ablate';
+import type { FeatureActivations } from '@/compute/analyses/activations';
+import type { FeatureAttribution } from '@/compute/analyses/dfa';
+import type { Steering } from '@/compute/analyses/steer';
 import { JobStatus, useJob } from '../../../_components/job-status';
 import { Plot, plotlyText } from '../../../_components/plot';
 import { SaveEvidence } from '../../../_components/save-evidence';
@@ -140,7 +140,7 @@ function useStartedJob() {
 // ------------------------------------------------------------------------------------------------------------
 // Test your text
 
-/** a hook_z SAE's test run also says where the feature reads from (see workers/jobs/activations.ts) */
+/** a hook_z SAE's test run also says where the feature reads from (see worker/jobs/activations.ts) */
 type TestResult = FeatureActivations & { dfa?: FeatureAttribution };
 
 function TestPanel(props: TextProps) {

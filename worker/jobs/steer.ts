@@ -1,6 +1,6 @@
-import type { JobParams } from '@/server/jobs/types';
-import { prepareInput } from '../analyses/predict';
-import { steer } from '../analyses/steer';
+import type { JobParams } from '@/jobs/types';
+import { prepareInput } from '@/compute/analyses/predict';
+import { steer } from '@/compute/analyses/steer';
 import type { JobContext, JobOutput } from './context';
 
 /** The evenly spaced coefficients from `from` to `to`, both included. */

@@ -1,8 +1,8 @@
 /** Models and SAEs kept loaded in the worker between jobs, keyed by path and content hash. */
-import type { LanguageModel } from './model/types';
-import { loadModel } from './model/load';
-import { loadSae, validateSaeForModel } from './sae/load';
-import type { Sae } from './sae/sae';
+import type { LanguageModel } from '@/compute/model/types';
+import { loadModel } from '@/compute/model/load';
+import { loadSae, validateSaeForModel } from '@/compute/sae/load';
+import type { Sae } from '@/compute/sae/sae';
 
 /** A small least-recently-used cache of loads; evicted entries are disposed. */
 class LoadCache<T extends { dispose(): void }> {

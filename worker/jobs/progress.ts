@@ -3,7 +3,7 @@
  * throttled to one database write a second (the job row is what the pages poll). A report is also where a job
  * notices it was cancelled: `ctx.progress` aborts `ctx.signal`, and the reporter then throws its reason.
  */
-import type { ProgressDetail } from '@/server/jobs/types';
+import type { ProgressDetail } from '@/jobs/types';
 import type { JobContext } from './context';
 
 const REPORT_INTERVAL_MS = 1000;

@@ -1,7 +1,7 @@
-import type { JobParams } from '@/server/jobs/types';
-import { featureActivations } from '../analyses/activations';
-import { directFeatureAttribution } from '../analyses/dfa';
-import { prepareInput } from '../analyses/predict';
+import type { JobParams } from '@/jobs/types';
+import { featureActivations } from '@/compute/analyses/activations';
+import { directFeatureAttribution } from '@/compute/analyses/dfa';
+import { prepareInput } from '@/compute/analyses/predict';
 import type { JobContext, JobOutput } from './context';
 
 /**

@@ -1,6 +1,6 @@
-import type { JobParams } from '@/server/jobs/types';
-import { ablateFeature } from '../analyses/ablate';
-import { prepareInput } from '../analyses/predict';
+import type { JobParams } from '@/jobs/types';
+import { ablateFeature } from '@/compute/analyses/ablate';
+import { prepareInput } from '@/compute/analyses/predict';
 import type { JobContext, JobOutput } from './context';
 
 /** The feature ablated (or clamped) at its hook on the user's text: per-token loss change, KL and the logits that fell most. */

@@ -2,10 +2,10 @@
 import { eq } from 'drizzle-orm';
 import { models, saes } from '@/drizzle/schema';
 import { markDone, markFailed, markProgress, markRunning } from '@/server/jobs';
-import { jobParams, type JobParams, type JobType } from '@/server/jobs/types';
+import { jobParams, type JobParams, type JobType } from '@/jobs/types';
 import type { Db } from '@/server/db';
-import { InputError } from '../errors';
-import { getModel, getSae } from '../model-cache';
+import { InputError } from '@/compute/errors';
+import { getModel, getSae } from '@/worker/model-cache';
 import { ablateJob } from './ablate';
 import { activationsJob } from './activations';
 import type { JobContext, JobOutput } from './context';

@@ -6,7 +6,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { corpora, dashboardRuns } from '@/drizzle/schema';
 import { DEMO_MODEL, ensureDemoModel } from '@/server/demo';
-import { jobParams, type JobParams, type ProgressDetail } from '@/server/jobs/types';
+import { jobParams, type JobParams, type ProgressDetail } from '@/jobs/types';
 import { registerModel } from '@/server/register-models';
 import { defaultSaeSlug } from '@/server/register-saes';
 import { getSaeBySlug } from '@/server/saes';

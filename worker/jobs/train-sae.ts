@@ -2,13 +2,13 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { config } from '@/server/config';
 import { loadCorpusContexts } from '@/server/corpora';
-import type { JobParams } from '@/server/jobs/types';
+import type { JobParams } from '@/jobs/types';
 import { defaultSaeSlug, registerSae } from '@/server/register-saes';
 import { getSaeBySlug } from '@/server/saes';
-import { collectHookActivations, hookWidth } from '../analyses/activations-at-hook';
-import { InputError } from '../errors';
-import { writeSaeLensDirectory } from '../sae/save';
-import { trainSae } from '../sae/train';
+import { collectHookActivations, hookWidth } from '@/compute/analyses/activations-at-hook';
+import { InputError } from '@/compute/errors';
+import { writeSaeLensDirectory } from '@/compute/sae/save';
+import { trainSae } from '@/compute/sae/train';
 import type { JobContext, JobOutput } from './context';
 import { ProgressReporter } from './progress';
 
@@ -24,7 +24,7 @@ export function trainedSaeDir(modelSlug: string, saeSlug: string): string {
 }
 
 /**
- * Trains an SAE on the model's activations at a hook over a stored corpus (workers/sae/train.ts), writes it as a
+ * Trains an SAE on the model's activations at a hook over a stored corpus (compute/sae/train.ts), writes it as a
  * SAELens directory under the data dir and registers it (with the import check) as model/slug.
  */
 export async function trainSaeJob(params: JobParams<'train-sae'>, ctx: JobContext): Promise<JobOutput> {

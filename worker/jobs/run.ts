@@ -1,5 +1,5 @@
-import type { JobParams } from '@/server/jobs/types';
-import { predict, prepareInput } from '../analyses/predict';
+import type { JobParams } from '@/jobs/types';
+import { predict, prepareInput } from '@/compute/analyses/predict';
 import type { JobContext, JobOutput } from './context';
 
 export async function runJob(params: JobParams<'run'>, ctx: JobContext): Promise<JobOutput> {

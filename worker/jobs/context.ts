@@ -1,5 +1,5 @@
-import type { LanguageModel } from '../model/types';
-import type { Sae } from '../sae/sae';
+import type { LanguageModel } from '@/compute/model/types';
+import type { Sae } from '@/compute/sae/sae';
 import type { Db } from '@/server/db';
 import type { ModelRow } from '@/server/models';
 import type { SaeRow } from '@/server/saes';

@@ -1,7 +1,7 @@
 import { storeFeatureWeights } from '@/server/features';
-import type { JobParams } from '@/server/jobs/types';
-import { featureWeights } from '../dashboards/weights';
-import { InputError } from '../errors';
+import type { JobParams } from '@/jobs/types';
+import { featureWeights } from '@/compute/dashboards/weights';
+import { InputError } from '@/compute/errors';
 import type { JobContext, JobOutput } from './context';
 
 /** Histogram bins of the logit weights, as the dashboards compute them. */

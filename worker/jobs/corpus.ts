@@ -1,6 +1,6 @@
 import { storeCorpus } from '@/server/corpora';
-import type { JobParams } from '@/server/jobs/types';
-import { sampleModelCorpus } from '../corpus/sampled';
+import type { JobParams } from '@/jobs/types';
+import { sampleModelCorpus } from '@/compute/corpus/sampled';
 import type { JobContext, JobOutput } from './context';
 import { ProgressReporter } from './progress';
 
