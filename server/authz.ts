@@ -143,7 +143,7 @@ export interface JobAccessRow {
 /**
  * Whether `viewer` sees a job's contents (its prompt and params, result, error, provenance and owner): its owner,
  * admins, and the maintainers of its SAE (of its model, for a job on no SAE). Anyone else who may see its model and
- * SAE learns at most that it exists (type, status, progress, times): jobs/index.ts `jobView`.
+ * SAE learns at most that it exists (type, status, progress, times): server/jobs/index.ts `jobView`.
  */
 export async function maySeeJobContents(db: Db, viewer: Viewer, job: JobAccessRow): Promise<boolean> {
   if (!viewer) return false;

@@ -1,6 +1,6 @@
 /**
  * SAEs on disk (SAELens directories), registered under a model: validated against the model and
- * checked on import (RESEARCH.md item 4) before anything is stored.
+ * checked on import (docs/compute.md#import-check) before anything is stored.
  */
 import fs from 'node:fs';
 import path from 'node:path';

@@ -43,7 +43,7 @@ export interface Ablation {
 
 /**
  * Ablates (or clamps) one feature at the SAE's output hook (a transcoder's hook_name_out) and compares the model's predictions with the clean run
- * (DESIGN.md "Ablation"). Zero: x ← x − acts_f·W_dec[f]; clamp: x ← x + (v − acts_f)·W_dec[f]; at the chosen
+ * (docs/compute.md#ablation). Zero: x ← x − acts_f·W_dec[f]; clamp: x ← x + (v − acts_f)·W_dec[f]; at the chosen
  * positions only. The SAE is not spliced in, so its error term x − x̂ stays in the activation.
  */
 export function ablateFeature(model: LanguageModel, sae: Sae, ids: number[], feature: number, options: AblateOptions = {}): Ablation {

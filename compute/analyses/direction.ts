@@ -4,7 +4,7 @@ import type { Sae } from '../sae/sae';
 import { checkFeatures } from './common';
 
 /**
- * Directions that are not single features (RESEARCH.md item 7): several features combined into one direction
+ * Directions that are not single features (docs/compute.md#composed-directions): several features combined into one direction
  * that the analyses treat like a feature.
  *
  * - As a write direction (logit weights, steering): the mean or sum of the features' decoder rows W_dec[f].

@@ -3,7 +3,7 @@ import type { Sae } from '../sae/sae';
 import { checkFeatures, tidyData } from './common';
 
 /**
- * Per-feature weight statistics (RESEARCH.md item 1): encoder bias, encoder and decoder norms, and the D/E
+ * Per-feature weight statistics (docs/compute.md#weight-statistics): encoder bias, encoder and decoder norms, and the D/E
  * projection W_enc[:, f]·W_dec[f] as a dot product and a cosine. Live features sit near D/E ≈ 1; ultra-rare ones
  * spread around 0, often with large negative biases.
  */

@@ -5,7 +5,7 @@ import type { Sae } from '../sae/sae';
 import { outputHook, tokenVectorHook } from '../sae/site';
 
 /**
- * Interventions at the SAE's output hook (DESIGN.md "Ablation", "Steering"): the activation is moved along one direction
+ * Interventions at the SAE's output hook (docs/compute.md#ablation, #steering): the activation is moved along one direction
  * (a decoder row, or a composed direction) by an amount per sequence and position, and the model runs on to the
  * logits. Zero-ablation (amount −acts_f), clamping (v − acts_f) and steering (c) are all this one operation; the
  * rest of the activation, SAE error term included, is left as it was.

@@ -7,7 +7,7 @@ import { checkFeatures, checkSaeForModel, tidyData } from './common';
 import { decoderDirection, type FeatureDirection } from './direction';
 
 /**
- * Logit weights (DESIGN.md, RESEARCH.md item 3): a feature read as a direction in logit space, W_dec[f]·W_U on the
+ * Logit weights (docs/compute.md#logit-weights): a feature read as a direction in logit space, W_dec[f]·W_U on the
  * direct path. By default the final norm is folded into W_U as TransformerLens `fold_ln=True` does (and so
  * SAEDashboard and Neuronpedia show them): W_U ← diag(w)·W_U, and for LayerNorm W_U's columns centred over d_model.
  * `foldLn: false` gives the raw W_dec[f]·W_U. An SAE on `blocks.L.mlp.hook_post` lives in MLP-neuron space, so its

@@ -44,7 +44,7 @@ export interface Steering {
 }
 
 /**
- * Steering (DESIGN.md, RESEARCH.md item 6): x ← x + c·W_dec[f] at every position of the SAE's hook, for each
+ * Steering (docs/compute.md#steering): x ← x + c·W_dec[f] at every position of the SAE's hook, for each
  * coefficient c of a scan; a composed direction steers along its combined decoder row instead.
  */
 export function steer(model: LanguageModel, sae: Sae, ids: number[], direction: FeatureDirection, options: SteerOptions): Steering {

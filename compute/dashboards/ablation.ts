@@ -13,7 +13,7 @@ export interface AblationRow {
 
 /**
  * Next-token losses [rows·(T−1)] with each row's feature ablated at the SAE's output hook at every position:
- * x ← x − acts_f·W_dec[f] (DESIGN.md; the SAE error term is kept, the SAE is not spliced in).
+ * x ← x − acts_f·W_dec[f] (docs/compute.md#ablation; the SAE error term is kept, the SAE is not spliced in).
  * All rows must have the same length.
  */
 export function ablatedLosses(model: LanguageModel, sae: Sae, rows: AblationRow[]): Float32Array {

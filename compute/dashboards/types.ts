@@ -45,7 +45,7 @@ export interface TokenWeight {
   value: number;
 }
 
-/** The loss change in one top example when the feature is ablated at every position (DESIGN.md "Ablation"). */
+/** The loss change in one top example when the feature is ablated at every position (docs/compute.md#examples). */
 export interface ExampleAblation {
   contextIndex: number;
   /** [t] = ablated − clean loss of predicting token t+1, t = 0..T−2 */

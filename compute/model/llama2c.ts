@@ -18,7 +18,7 @@ export interface Llama2cCheckpoint {
 }
 
 /**
- * Reads a llama2.c legacy checkpoint (`run.c` format, see docs/FORMATS.md). The header and the file
+ * Reads a llama2.c legacy checkpoint (`run.c` format, see docs/formats.md). The header and the file
  * length are validated before any tensor is created, so a bad file leaves nothing to dispose.
  */
 export function parseLlama2cCheckpoint(bytes: Uint8Array, file: string): Llama2cCheckpoint {

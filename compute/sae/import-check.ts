@@ -3,7 +3,7 @@ import { InputError } from '../errors';
 import { createSae, type Sae } from './sae';
 
 /**
- * The import check (RESEARCH.md item 4): a wrong `apply_b_dec_to_input` makes a good SAE look like a bad one
+ * The import check (docs/compute.md#import-check): a wrong `apply_b_dec_to_input` makes a good SAE look like a bad one
  * (high L0, bad MSE). Reconstruct activations sampled at the SAE's hook with the cfg as given and with that flag
  * flipped, and say loudly when the flipped version is much better or the given one is poor. A transcoder is scored
  * against its output hook's activations, and has no flag to flip (it never subtracts b_dec from its input).
