@@ -94,6 +94,9 @@ const METADATA_KEYS = [
   'neuronpedia_id', 'sae_lens_version',
 ] as const;
 
+/** A transcoder's output hook: at the top level in SAELens's transcoder configs, under `metadata` in some exports. */
+const OUTPUT_HOOK_KEYS = ['hook_name_out', 'hook_layer_out', 'hook_head_index_out'] as const;
+
 /** Pre-6.0 names of the same fields (SAELens renames them when loading old configs). */
 const LEGACY_NAMES: Record<string, string> = {
   hook_point: 'hook_name',
@@ -240,7 +243,7 @@ function flatten(cfg: Record<string, unknown>): { flat: Record<string, unknown>;
     origin.set(name, key);
   }
   if (isPlainObject(cfg.metadata)) {
-    for (const key of METADATA_KEYS) {
+    for (const key of [...METADATA_KEYS, ...OUTPUT_HOOK_KEYS]) {
       if (key in cfg.metadata) {
         flat[key] = cfg.metadata[key];
         origin.set(key, `metadata.${key}`);

@@ -311,6 +311,8 @@ describe('config parsing', () => {
     expect(bad(cfg6('transcoder', { apply_b_dec_to_input: false, hook_name_out: 'blocks.3.hook_mlp_out' }))).toThrow(/field "d_out": a transcoder needs d_out/);
     expect(bad(cfg6('skip_transcoder', { apply_b_dec_to_input: false, d_out: 8 }))).toThrow(/field "hook_name_out": a skip_transcoder needs hook_name_out/);
     expect(bad(cfg6('transcoder', { d_out: 8, hook_name_out: 'blocks.3.hook_mlp_out', apply_b_dec_to_input: true }))).toThrow(/field "apply_b_dec_to_input": a transcoder never subtracts/);
+    // the output hook is also read where some exports put it, under metadata
+    expect(parseSaeConfig(cfg6('transcoder', { apply_b_dec_to_input: false, d_out: 8 }, { hook_name_out: 'blocks.3.hook_mlp_out' }))).toMatchObject({ hookNameOut: 'blocks.3.hook_mlp_out' });
     expect(bad(cfg6('standard', { d_out: 8 }))).toThrow(/field "d_out": only transcoders have d_out/);
     expect(bad(cfg6('topk'))).toThrow(/field "k": a topk SAE needs k/);
     expect(bad(cfg6('topk', { k: 41 }))).toThrow(/field "k": k = 41 exceeds d_sae = 40/);
