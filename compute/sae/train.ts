@@ -59,7 +59,6 @@ export interface TrainingProgress {
   lr: number;
 }
 
-/** The learning-rate schedule's options (lr-schedule.ts) come with the rest. */
 export interface TrainSaeOptions extends LrScheduleOptions {
   /** training activations, [n, dIn] row-major, or batches of whole rows (gathered into memory before training) */
   activations: Float32Array | AsyncIterable<Float32Array>;
