@@ -1,3 +1,5 @@
+import type { ProgressDetail } from '../jobs/types';
+
 /**
  * A one-line progress bar on stderr (stdout stays clean for --json). On a terminal the line is redrawn in place,
  * at most 10 times a second; otherwise (logs, CI) a line is printed at every tenth of the way.
@@ -41,4 +43,22 @@ export function progressBar(label: string, stream: NodeJS.WriteStream = process.
       stream.write(stream.isTTY ? `\r${final}\x1b[K\n` : `${final}\n`);
     },
   };
+}
+
+/** One line for a job's progress detail: the phase, units done, rate and ETA. */
+export function describeDetail(detail: ProgressDetail): string {
+  const parts: string[] = [];
+  if (detail.step) parts.push(`step ${detail.stepNumber}/${detail.steps} ${detail.step}`);
+  parts.push(detail.phase);
+  if (detail.done !== undefined && detail.total !== undefined && detail.unit) parts.push(`${Math.round(detail.done)}/${detail.total} ${detail.unit}`);
+  if (detail.rate) parts.push(`${detail.rate.toFixed(detail.rate < 10 ? 1 : 0)} ${detail.unit ?? 'tokens'}/s`);
+  const eta = (detail.jobEtaSeconds as number | null | undefined) ?? detail.etaSeconds;
+  if (eta !== null && eta !== undefined) parts.push(`ETA ${formatSeconds(eta)}`);
+  return parts.join(' · ');
+}
+
+function formatSeconds(seconds: number): string {
+  if (seconds < 60) return `${Math.round(seconds)} s`;
+  const minutes = Math.floor(seconds / 60);
+  return minutes < 60 ? `${minutes} min ${Math.round(seconds % 60)} s` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }

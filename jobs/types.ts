@@ -3,6 +3,7 @@
  * worker that computes. One pg-boss queue per type.
  */
 import { z } from 'zod';
+import { LR_SCHEDULES } from '../compute/sae/lr-schedule';
 
 export const tokenInput = z
   .object({
@@ -43,6 +44,13 @@ export const trainSaeParams = z
     l1: z.number().min(0).optional(),
     /** Adam learning rate (trainSae's default when absent) */
     lr: z.number().positive().optional(),
+    /** the learning rate per step (compute/sae/lr-schedule.ts; SAELens's names): constant (default) or cosineannealing */
+    lrSchedule: z.enum(LR_SCHEDULES).optional(),
+    /** linear warm-up steps at the start, linear decay steps to 0 at the end (default 0 each) */
+    lrWarmupSteps: z.number().int().min(0).optional(),
+    lrDecaySteps: z.number().int().min(0).optional(),
+    /** where cosineannealing ends (default lr / 10) */
+    lrEnd: z.number().min(0).optional(),
     /** optimizer steps (default: `epochs` passes over the corpus) */
     steps: z.number().int().min(1).max(1_000_000).optional(),
     epochs: z.number().int().min(1).max(1000).optional(),

@@ -21,6 +21,8 @@ export interface Corpus {
   contexts: number[][];
   /** corpusHash of the contexts */
   hash: string;
+  /** tokens in the whole contexts of the file before maxTokens kept the first ones (a sampled corpus: the contexts' tokens) */
+  availableTokens: number;
   /** where it came from, for SAELens `dataset_path` and provenance */
   source: string;
 }
@@ -52,7 +54,10 @@ export async function buildCorpus(model: LanguageModel, options: BuildCorpusOpti
     });
     source = `sampled from the model (seed ${seed}, temperature ${temperature}, up to ${contextSize} tokens per document)`;
   }
-  const contexts = chunkIntoContexts(documents, { contextSize, prependBos, bosId: model.tokenizer.bosId }).slice(0, wanted);
+  const all = chunkIntoContexts(documents, { contextSize, prependBos, bosId: model.tokenizer.bosId });
+  const contexts = all.slice(0, wanted);
   if (contexts.length === 0) throw new InputError(`the corpus holds fewer than ${contextSize} tokens, not one full context`);
-  return { contexts, hash: corpusHash(contexts), source };
+  // sampling stops at maxTokens: what it samples beyond the last whole context is no part of the corpus
+  const availableTokens = (file ? all.length : contexts.length) * contextSize;
+  return { contexts, hash: corpusHash(contexts), source, availableTokens };
 }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../errors';
 import { gaussian, permutation, seededRandom, type Random } from '../random';
+import { learningRateAt, lrSchedule, type LrSchedule, type LrScheduleOptions } from './lr-schedule';
 
 /**
  * Trains a sparse autoencoder on activations, as SAELens trains its standard and TopK SAEs:
@@ -54,9 +55,11 @@ export interface TrainingProgress {
   deadFraction: number;
   /** features resampled so far */
   resampled: number;
+  /** the learning rate of this step, as the schedule gives it */
+  lr: number;
 }
 
-export interface TrainSaeOptions {
+export interface TrainSaeOptions extends LrScheduleOptions {
   /** training activations, [n, dIn] row-major, or batches of whole rows (gathered into memory before training) */
   activations: Float32Array | AsyncIterable<Float32Array>;
   dIn: number;
@@ -66,7 +69,7 @@ export interface TrainSaeOptions {
   k?: number;
   /** standard: sparsity penalty (SAELens l1_coefficient); default 1 */
   l1Coefficient?: number;
-  /** Adam learning rate; default 3e-3 */
+  /** Adam learning rate (the schedule's peak); default 3e-3 */
   lr?: number;
   /**
    * tokens per step; default 512 (less when there are fewer activations). Small models gain more from more steps
@@ -106,6 +109,10 @@ export interface TrainSaeResult {
   /** after training, measured on all the training activations */
   metrics: SaeTrainingMetrics;
   steps: number;
+  /** tokens per step, as trained (at most the activations there are) */
+  batchSize: number;
+  /** activations that went into at least one step: all of them unless steps × batchSize is fewer (batches draw without replacement) */
+  tokensUsed: number;
   /** features re-initialised by resampling, over the whole run */
   resampled: number;
 }
@@ -134,7 +141,7 @@ export async function trainSae(options: TrainSaeOptions): Promise<TrainSaeResult
   const data = await gatherActivations(options.activations, dIn);
   const n = data.length / dIn;
   const settings = checkOptions(options, n);
-  const { steps, batchSize, lr, remedy, window } = settings;
+  const { steps, batchSize, remedy, window } = settings;
   const random = seededRandom(seed);
 
   const mean = columnMean(data, dIn);
@@ -150,6 +157,7 @@ export async function trainSae(options: TrainSaeOptions): Promise<TrainSaeResult
       const x = tf.tensor2d(gatherRows(data, batches.next(), dIn), [batchSize, dIn]);
       const dead = remedy === 'auxk' ? deadFeatureIndices(stepsSinceFired, window) : null;
       const { grads, stats } = tf.tidy(() => lossAndGradients(params, x, meanTensor, dead, settings));
+      const lr = learningRateAt(settings.schedule, step);
       const updated = adamStep(params, grads, moments, step, lr);
       tf.dispose([x, ...(dead ? [dead] : []), ...tensorsOf(grads, params, moments.m, moments.v)]);
       ({ params, moments } = updated);
@@ -177,12 +185,13 @@ export async function trainSae(options: TrainSaeOptions): Promise<TrainSaeResult
         varianceExplained: sqDev > 0 ? 1 - sqErr / sqDev : 0,
         deadFraction: stepsSinceFired.filter((s) => s >= window).length / dSae,
         resampled,
+        lr,
       });
       // let the event loop run (progress output, job heartbeats) between steps
       await new Promise((resolve) => setImmediate(resolve));
     }
     const metrics = evaluate(params, data, dIn, mean, settings);
-    return { weights: toArrays(params), metrics, steps, resampled };
+    return { weights: toArrays(params), metrics, steps, batchSize, tokensUsed: Math.min(n, steps * batchSize), resampled };
   } finally {
     tf.dispose([meanTensor, ...tensorsOf(params, moments.m, moments.v)]);
   }
@@ -195,6 +204,7 @@ interface Settings {
   k: number;
   l1: number;
   lr: number;
+  schedule: LrSchedule;
   batchSize: number;
   steps: number;
   remedy: DeadFeatureRemedy;
@@ -227,7 +237,7 @@ function checkOptions(options: TrainSaeOptions, n: number): Settings {
   return {
     dIn, dSae, architecture, k,
     l1: architecture === 'standard' ? l1 : 0,
-    lr, batchSize, steps, remedy,
+    lr, schedule: lrSchedule(options, lr, steps), batchSize, steps, remedy,
     window: Math.max(1, Math.min(options.deadFeatureWindow ?? Math.ceil(DEAD_WINDOW_TOKENS / batchSize), Math.floor(steps / 4))),
     auxK: Math.max(1, Math.floor(dIn / 2)),
     auxKCoefficient: options.auxKCoefficient ?? 1 / 32,

@@ -398,3 +398,28 @@ describe('demo', () => {
     expect((error as Error).message).toContain(path.join(offline, 'models', 'stories260K'));
   });
 });
+
+describe('train-sae job', () => {
+  it('says in its result and last progress report how many of the corpus tokens it trained on, and why not all', async () => {
+    const job = await finished(
+      (
+        await enqueue('train-sae', {
+          modelId: model.id,
+          corpusId: corpus.id,
+          hookName: 'blocks.0.hook_resid_post',
+          slug: 'cut-corpus',
+          dSae: 32,
+          maxTokens: 4096,
+          steps: 4,
+          batchSize: 256,
+          lrSchedule: 'cosineannealing',
+          lrWarmupSteps: 2,
+        })
+      ).id,
+    );
+    expect(job.error).toBeNull();
+    const note = "trained on 1024 of the corpus's 8192 tokens: maxTokens 4096 kept the first 4096; 4 steps × 256 tokens per step reach 1024 of those 4096";
+    expect(job.result).toMatchObject({ steps: 4, tokens: { corpusTokens: 8192, selectedTokens: 4096, tokensUsed: 1024, steps: 4, batchSize: 256 }, note });
+    expect(job.progressDetail).toMatchObject({ phase: 'registering', tokensUsed: 1024, corpusTokens: 8192, note });
+  });
+});

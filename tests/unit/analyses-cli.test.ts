@@ -14,7 +14,7 @@ const COMMANDS: Record<string, string[]> = {
   activations: ['activations', ...PROMPT, '--features', '84,8', '--top-k', '3'],
   'logit-weights': ['logit-weights', '--feature', '84', '--k', '4'],
   ablate: ['ablate', ...PROMPT, '--feature', '8', '--top', '3'],
-  steer: ['steer', ...PROMPT, '--feature', '84', '--coefficients=-10:10:21', '--target-token', ' One', '--top', '2'],
+  steer: ['steer', ...PROMPT, '--feature', '84', '--coefficients', '-10:10:21', '--target-token', ' One', '--top', '2'],
   'feature-stats': ['feature-stats', '--features', '84,8,0'],
 };
 
@@ -91,6 +91,17 @@ describe('analysis commands print one JSON object with --json', () => {
     expect(Object.keys(result.results[0])).toEqual(['coefficient', 'loss', 'top', 'targetLogit']);
     expect(Object.keys(result.results[0].top[0])).toEqual(['id', 'piece', 'prob']);
     expect(result.results[20].targetLogit).toBeGreaterThan(result.results[0].targetLogit);
+  });
+
+  it('negative option values as written: --coefficients -4:4:5, --value -3', async () => {
+    const [steer, clamped] = await Promise.all([
+      json(SAE_DIR, 'steer', ...PROMPT, '--feature', '84', '--coefficients', '-4:4:5'),
+      json(SAE_DIR, 'ablate', ...PROMPT, '--feature', '8', '--mode', 'clamp', '--value', '-3'),
+    ]);
+    expect(steer.coefficients).toEqual([-4, -2, 0, 2, 4]);
+    expect(steer.results.map((r: { coefficient: number }) => r.coefficient)).toEqual([-4, -2, 0, 2, 4]);
+    // clamped to -3, the feature's contribution is -3·W_dec[8] at every position: the loss moves
+    expect(clamped.lossAblated).not.toEqual(clamped.lossClean);
   });
 
   it('feature-stats: one entry per feature asked for', async () => {

@@ -13,6 +13,7 @@ import { InputError } from '@/compute/errors';
 import { loadModel } from '@/compute/model/load';
 import type { LanguageModel } from '@/compute/model/types';
 import { loadSae } from '@/compute/sae/load';
+import { learningRateAt, lrSchedule } from '@/compute/sae/lr-schedule';
 import { writeSaeLensDirectory } from '@/compute/sae/save';
 import { trainSae, type SaeParameters, type TrainingProgress, type TrainSaeOptions } from '@/compute/sae/train';
 import { STORIES_DIR } from '../shared';
@@ -102,6 +103,28 @@ describe('trainSae on stories260K activations at blocks.1.hook_resid_post', () =
     await expect(train({ activations: bad })).rejects.toThrow(/activation row 3 holds NaN/);
     await expect(train({ architecture: 'topk' })).rejects.toThrow(InputError);
     await expect(train({ deadFeatureRemedy: 'auxk' })).rejects.toThrow(/AuxK loss needs a topk SAE/);
+  });
+
+  it('reports its batch size and how many activations went into a step: all, unless steps × batch size are fewer', async () => {
+    const short = await train({ steps: 3, batchSize: 100 });
+    expect(short).toMatchObject({ steps: 3, batchSize: 100, tokensUsed: 300 });
+    expect(short.metrics.nTokens).toBe(nTokens);
+    const wholeBatch = await train({ steps: 2, batchSize: nTokens + 1000 });
+    expect(wholeBatch).toMatchObject({ batchSize: nTokens, tokensUsed: nTokens });
+    const epochs = await train({ steps: undefined, epochs: 1, batchSize: 512 });
+    expect(epochs).toMatchObject({ steps: Math.ceil(nTokens / 512), tokensUsed: nTokens });
+  });
+
+  it('steps with the learning rate of its schedule, and the schedule changes the result', async () => {
+    const options = { steps: 12, lr: 1e-3, lrSchedule: 'cosineannealing' as const, lrWarmupSteps: 4, lrDecaySteps: 2 };
+    const progress: TrainingProgress[] = [];
+    const scheduled = await train({ ...options, onProgress: (p) => progress.push(p) });
+    const schedule = lrSchedule(options, 1e-3, 12);
+    expect(progress.map((p) => p.lr)).toEqual(Array.from({ length: 12 }, (_, i) => learningRateAt(schedule, i + 1)));
+    expect(progress.slice(0, 4).map((p) => p.lr)).toEqual([0.25e-3, 0.5e-3, 0.75e-3, 1e-3]);
+    const constant = await train({ steps: 12, lr: 1e-3 });
+    expect(scheduled.weights.W_enc).not.toEqual(constant.weights.W_enc);
+    await expect(train({ steps: 12, lrWarmupSteps: 10, lrDecaySteps: 5 })).rejects.toThrow(/10 warm-up and 5 decay steps do not fit in a run of 12 steps/);
   });
 
   it('is reproducible: the same seed gives identical weights, another seed different ones', async () => {
@@ -233,6 +256,32 @@ describe('lexicon train-sae', () => {
     const sae = await loadSae(out);
     expect(sae.cfg).toMatchObject({ architecture: 'topk', k: 8, dSae: 128, hookName: HOOK, contextSize: 64, modelName: 'stories260K' });
     sae.dispose();
+  });
+
+  it('says how many of the corpus tokens it trained on when --tokens and --steps × --batch-size cut them', async () => {
+    const out = path.join(tmp, 'cli-cut');
+    const args = ['train-sae', '--model', STORIES_DIR, '--hook', HOOK, '--out', out, '--corpus', STORIES_FILE, '--context', '64', '--d-sae', '64'];
+    const options = ['--tokens', '1024', '--steps', '3', '--batch-size', '256', '--lr-schedule', 'cosineannealing', '--lr-warmup-steps', '1'];
+    const run = await promisify(execFile)('node', [LEXICON, ...args, ...options, '--json'], { cwd: os.tmpdir() });
+    const summary = JSON.parse(run.stdout);
+    const corpusTokens = corpus.contexts.length * 64;
+    expect(corpusTokens).toBeGreaterThan(1024);
+    expect(summary).toMatchObject({ steps: 3, batchSize: 256, tokensUsed: 768, corpus: { tokens: 1024, availableTokens: corpusTokens } });
+    expect(summary.note).toBe(
+      `trained on 768 of the corpus's ${corpusTokens} tokens: --tokens 1024 kept the first 1024; 3 steps × 256 tokens per step reach 768 of those 1024`,
+    );
+    expect(run.stderr).toMatch(/training: 3 steps × 256 tokens/);
+    expect(run.stderr).toMatch(/lr [\d.e-]+/);
+
+    const readable = await promisify(execFile)('node', [LEXICON, ...args, '--epochs', '1'], { cwd: os.tmpdir() });
+    expect(readable.stdout).not.toMatch(/trained on/);
+    const cut = await promisify(execFile)('node', [LEXICON, ...args, '--tokens', '1024', '--epochs', '1'], { cwd: os.tmpdir() });
+    expect(cut.stdout).toContain(`trained on 1024 of the corpus's ${corpusTokens} tokens: --tokens 1024 kept the first 1024\n`);
+  });
+
+  it('takes a negative number as an option value, and the trainer refuses it by name', async () => {
+    const run = promisify(execFile)('node', [LEXICON, 'train-sae', '--model', STORIES_DIR, '--hook', HOOK, '--out', tmp, '--corpus', STORIES_FILE, '--context', '64', '--lr', '-0.1']);
+    await expect(run).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/lexicon: lr must be > 0, got -0\.1/) });
   });
 
   it('rejects an unknown architecture as a usage error', async () => {

@@ -9,6 +9,7 @@ import { collectHookActivations, hookWidth } from '@/compute/analyses/activation
 import { InputError } from '@/compute/errors';
 import { writeSaeLensDirectory } from '@/compute/sae/save';
 import { trainSae } from '@/compute/sae/train';
+import { describeTokenUse } from '@/compute/sae/token-use';
 import type { JobContext, JobOutput } from './context';
 import { ProgressReporter } from './progress';
 
@@ -74,6 +75,10 @@ export async function trainSaeJob(params: JobParams<'train-sae'>, ctx: JobContex
     k: params.k,
     l1Coefficient: params.l1,
     lr: params.lr,
+    lrSchedule: params.lrSchedule,
+    lrWarmupSteps: params.lrWarmupSteps,
+    lrDecaySteps: params.lrDecaySteps,
+    lrEnd: params.lrEnd,
     steps: params.steps,
     epochs: params.epochs,
     batchSize: params.batchSize,
@@ -85,12 +90,21 @@ export async function trainSaeJob(params: JobParams<'train-sae'>, ctx: JobContex
         done: p.step,
         total: p.steps,
         unit: 'steps',
-        extra: { loss: p.loss, l0: p.l0, varianceExplained: p.varianceExplained, deadFraction: p.deadFraction },
+        extra: { loss: p.loss, l0: p.l0, varianceExplained: p.varianceExplained, deadFraction: p.deadFraction, lr: p.lr, corpusTokens: corpus.nTokens, trainingTokens: nTokens },
       }),
   });
   await reporter.flush();
+  const tokens = { corpusTokens: corpus.nTokens, selectedTokens: nTokens, tokensUsed: result.tokensUsed, steps: result.steps, batchSize: result.batchSize };
+  const tokenNote = describeTokenUse(tokens, `maxTokens ${params.maxTokens}`);
 
-  await reporter.report({ fraction: COLLECT_SHARE + TRAIN_SHARE, phase: 'registering', done: 0, total: 1, unit: 'steps' });
+  await reporter.report({
+    fraction: COLLECT_SHARE + TRAIN_SHARE,
+    phase: 'registering',
+    done: 0,
+    total: 1,
+    unit: 'steps',
+    extra: { tokensUsed: result.tokensUsed, corpusTokens: corpus.nTokens, ...(tokenNote && { note: tokenNote }) },
+  });
   // an earlier attempt (a crashed worker) may have left a directory behind: it is not registered, so replace it
   await fs.rm(dir, { recursive: true, force: true });
   await writeSaeLensDirectory(
@@ -110,7 +124,17 @@ export async function trainSaeJob(params: JobParams<'train-sae'>, ctx: JobContex
   const sae = await registerSae(ctx.db, modelRow, dir, { slug });
   const { featureDensity: _density, ...metrics } = result.metrics;
   return {
-    result: { saeId: sae.id, slug: sae.slug, path: dir, steps: result.steps, resampled: result.resampled, metrics, importCheck: sae.importCheck },
+    result: {
+      saeId: sae.id,
+      slug: sae.slug,
+      path: dir,
+      steps: result.steps,
+      resampled: result.resampled,
+      tokens,
+      ...(tokenNote && { note: tokenNote }),
+      metrics,
+      importCheck: sae.importCheck,
+    },
     inputs: { model: modelRow.contentHash, corpus: corpus.contentHash, sae: sae.contentHash },
   };
 }
