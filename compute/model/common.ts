@@ -95,10 +95,10 @@ export function validateIds(ids: number[][], config: Pick<ModelConfig, 'contextL
 
 /**
  * Multi-head attention up to hook_z, shared by every architecture, for a whole sequence or, with `cache`, for the
- * next positions after the cached ones. q: [batch, pos, head, headDim]; k, v: [batch, pos, kvHead, headDim], where
+ * next positions after the cached ones. q: [batch, head, pos, headDim]; k, v: [batch, kvHead, pos, headDim], where
  * each kv head serves nHeads/nKvHeads consecutive query heads (grouped-query attention). Runs the block's attention
- * hooks (TransformerLens's names and shapes, see ATTENTION_HOOKS); `rotate` is the positional rotation of q and k
- * after their hooks (Llama's RoPE). Returns z with the heads concatenated, [batch, pos, head·headDim].
+ * hooks (ATTENTION_HOOKS, in TransformerLens's shapes); `rotate` is the positional rotation of q and k after their
+ * hooks (Llama's RoPE). Returns z with the heads concatenated, [batch, pos, head·headDim].
  */
 export function multiHeadAttention(
   q: tf.Tensor4D,
@@ -107,10 +107,12 @@ export function multiHeadAttention(
   hooks: BlockHooks,
   { rotate = (t) => t, cache }: { rotate?: (t: tf.Tensor4D) => tf.Tensor4D; cache?: LayerKvCache } = {},
 ): tf.Tensor3D {
-  const [batch, seq, nHeads, headDim] = q.shape;
-  const query = swapHeadAndPos(rotate(hooks.at('attn.hook_q', q)));
-  let keys = swapHeadAndPos(rotate(hooks.at('attn.hook_k', k)));
-  let values = swapHeadAndPos(hooks.at('attn.hook_v', v));
+  const [batch, nHeads, seq, headDim] = q.shape;
+  // hook_q/k/v are [batch, pos, head, headDim] as in TransformerLens: transposed there and back only when hooked
+  const hooked = (name: string, t: tf.Tensor4D) => (hooks.wants(name) ? swapHeadAndPos(hooks.at(name, swapHeadAndPos(t))) : t);
+  const query = rotate(hooked('attn.hook_q', q));
+  let keys = rotate(hooked('attn.hook_k', k));
+  let values = hooked('attn.hook_v', v);
   if (cache) ({ keys, values } = cache.extend(keys, values));
   const z = hooks.at('attn.hook_z', swapHeadAndPos(causalAttention(query, keys, values, hooks)));
   return tf.reshape(z, [batch, seq, nHeads * headDim]);
@@ -133,9 +135,8 @@ function causalAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, hooks: 
   const pairs = batch * nKv;
   const rows = (nHeads / nKv) * seq;
   const qs = tf.reshape(tf.mul(q, 1 / Math.sqrt(headDim)), [pairs, rows, headDim]) as tf.Tensor3D;
-  const kTs = tf.reshape(tf.transpose(k, [0, 1, 3, 2]), [pairs, headDim, keyPos]) as tf.Tensor3D;
   // every head's scores at once, so the mask and softmax are one kernel each: [batch·head, pos, keyPos]
-  const scores = tf.reshape(matMulPerPair(qs, kTs, seq), [batch * nHeads, seq, keyPos]);
+  const scores = tf.reshape(matMulPerPair(qs, tf.reshape(k, [pairs, keyPos, headDim]), seq, true), [batch * nHeads, seq, keyPos]);
   // hook_attn_scores and hook_pattern see [batch, head, query_pos, key_pos], the same memory layout
   const perHead = (name: string, t: tf.Tensor): tf.Tensor =>
     hooks.wants(name) ? hooks.at(name, tf.reshape(t, [batch, nHeads, seq, keyPos]) as tf.Tensor4D) : t;
@@ -146,14 +147,14 @@ function causalAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, hooks: 
 }
 
 /**
- * a[i]·b[i] for every (sequence, kv head) pair i: [pairs, m, k]·[pairs, k, n] → [pairs, m, n]. Over a whole sequence,
- * as two plain 2-D matMuls per pair, which tfjs-wasm runs with XNNPACK: its batched matMul (and any matMul with a
- * transposed operand) is a naive loop several times slower. With one query position per sequence (decoding) the
- * pairs' matMuls are a few rows each, and cutting the operands into pairs would cost far more than the naive loop.
+ * a[i]·b[i] (b[i]ᵀ with `transposeB`) for every (sequence, kv head) pair i: [pairs, m, k]·[pairs, k, n] → [pairs, m, n].
+ * Over a whole sequence, as plain 2-D matMuls per pair, which tfjs-wasm runs with XNNPACK: its batched matMul (and any
+ * matMul with a transposed operand) is a naive loop several times slower. With one query position per sequence
+ * (decoding) the pairs' matMuls are a few rows each, and cutting the operands into pairs would cost far more.
  */
-function matMulPerPair(a: tf.Tensor, b: tf.Tensor, queryPositions: number): tf.Tensor3D {
-  if (queryPositions === 1) return tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D);
-  const bs = unstack(b) as tf.Tensor2D[];
+function matMulPerPair(a: tf.Tensor, b: tf.Tensor, queryPositions: number, transposeB = false): tf.Tensor3D {
+  if (queryPositions === 1) return tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D, false, transposeB);
+  const bs = unstack(transposeB ? tf.transpose(b, [0, 2, 1]) : b) as tf.Tensor2D[];
   return tf.stack((unstack(a) as tf.Tensor2D[]).map((aPair, i) => tf.matMul(aPair, bs[i]))) as tf.Tensor3D;
 }
 

@@ -160,8 +160,13 @@ export class Gpt2Model implements LanguageModel {
   private attention(x: tf.Tensor3D, w: Gpt2BlockWeights, hooks: BlockHooks, cache?: LayerKvCache): tf.Tensor3D {
     const [batch, seq, d] = x.shape;
     const { nHeads } = this.config;
-    // c_attn's output is q, k, v side by side, each [batch, pos, head·headDim]
-    const [q, k, v] = tf.split(conv1d(x, w.attnQkv), 3, 2).map((t) => tf.reshape(t, [batch, seq, nHeads, d / nHeads]) as tf.Tensor4D);
+    const headDim = d / nHeads;
+    // [batch, pos, 3·head, headDim] → [batch, 3·head, pos, headDim] → q, k, v as [batch, head, pos, headDim].
+    // (Rank-4 transposes only: tfjs-wasm has fast kernels up to rank 4 and a per-element loop beyond, ≈ 100× slower.)
+    const heads = tf.transpose(tf.reshape(conv1d(x, w.attnQkv), [batch, seq, 3 * nHeads, headDim]), [0, 2, 1, 3]);
+    const [q, k, v] = tf
+      .split(tf.reshape(heads, [batch, 3, nHeads * seq * headDim]), 3, 1)
+      .map((t) => tf.reshape(t, [batch, nHeads, seq, headDim]) as tf.Tensor4D);
     return conv1d(multiHeadAttention(q, k, v, hooks, { cache }), w.attnOut);
   }
 }

@@ -203,7 +203,8 @@ export class LlamaModel implements LanguageModel {
   private attention(h: tf.Tensor3D, w: LlamaBlockWeights, rope: RopeTables, hooks: BlockHooks, cache?: LayerKvCache): tf.Tensor3D {
     const [batch, seqLen] = h.shape;
     const { nHeads, nKvHeads } = this.config;
-    const heads = (t: tf.Tensor3D, n: number) => tf.reshape(t, [batch, seqLen, n, this.headDim]) as tf.Tensor4D;
+    // [batch, pos, head, hd] → [batch, head, pos, hd]
+    const heads = (t: tf.Tensor3D, n: number) => tf.transpose(tf.reshape(t, [batch, seqLen, n, this.headDim]), [0, 2, 1, 3]) as tf.Tensor4D;
     const q = heads(linear(h, w.wq), nHeads);
     const k = heads(linear(h, w.wk), nKvHeads);
     const v = heads(linear(h, w.wv), nKvHeads);
@@ -212,7 +213,7 @@ export class LlamaModel implements LanguageModel {
 
   /**
    * RoPE as x·cos + swapPairs(x)·sin, per element j of a head: cos[j] = cos(θ_i) and sin[j] = ∓sin(θ_i)
-   * for j = 2i / 2i+1, θ_i = pos·theta^(-2i/headDim). Shaped [1, pos, 1, headDim] to broadcast over heads.
+   * for j = 2i / 2i+1, θ_i = pos·theta^(-2i/headDim). Shaped [1, 1, pos, headDim] to broadcast over heads.
    */
   private ropeTables(seqLen: number, start = 0): RopeTables {
     const hd = this.headDim;
@@ -229,7 +230,7 @@ export class LlamaModel implements LanguageModel {
     }
     // element j of a head swapped with its pair partner: [1, 0, 3, 2, ...]
     const swapPairs = tf.tensor1d(Array.from({ length: hd }, (_, j) => j ^ 1), 'int32');
-    return { cos: tf.tensor4d(cos, [1, seqLen, 1, hd]), sin: tf.tensor4d(sin, [1, seqLen, 1, hd]), swapPairs };
+    return { cos: tf.tensor4d(cos, [1, 1, seqLen, hd]), sin: tf.tensor4d(sin, [1, 1, seqLen, hd]), swapPairs };
   }
 
   dispose(): void {
@@ -265,7 +266,7 @@ function silu(x: tf.Tensor3D): tf.Tensor3D {
   return tf.mul(x, tf.sigmoid(x));
 }
 
-/** Rotates each interleaved pair (2i, 2i+1) of every head of x [batch, pos, head, hd]. */
+/** Rotates each interleaved pair (2i, 2i+1) of every head of x [batch, head, pos, hd]. */
 function applyRope(x: tf.Tensor4D, { cos, sin, swapPairs }: RopeTables): tf.Tensor4D {
   return tf.add(tf.mul(x, cos), tf.mul(tf.gather(x, swapPairs, 3), sin));
 }
