@@ -1,6 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../errors';
-import type { Activation, LanguageModel } from '../model/types';
+import type { LanguageModel } from '../model/types';
 import { deriveSeed, seededRandom, type Random } from '../random';
 
 /**
@@ -11,8 +10,7 @@ import { deriveSeed, seededRandom, type Random } from '../random';
  * Reproducible: document i draws from its own mulberry32 stream seeded by (seed, i), so it does not depend on the
  * batch size or on when other documents in its batch ended.
  *
- * Cost: with the model's key/value-cache decoder (Llama models have one) a document of T tokens costs T
- * token-forwards; a model without one re-runs the whole prefix at every step, about T²/2 token-forwards.
+ * Cost: with the model's key/value-cache decoder a document of T tokens costs T token-forwards.
  */
 
 export interface SampleCorpusOptions {
@@ -34,9 +32,6 @@ export interface SampleCorpusOptions {
   onProgress?: (progress: { documents: number; tokens: number }) => void;
 }
 
-/** The final-norm output is the last hook before the unembedding, in every architecture we load. */
-const LAST_HOOK = 'ln_final.hook_normalized';
-
 export async function sampleCorpus(model: LanguageModel, options: SampleCorpusOptions): Promise<number[][]> {
   const { documents, maxTokens, seed, temperature = 1, batchSize = 32, stopAfterTokens = Infinity, onProgress } = options;
   const { bosId, eosId } = model.tokenizer;
@@ -56,11 +51,11 @@ export async function sampleCorpus(model: LanguageModel, options: SampleCorpusOp
       random: seededRandom(deriveSeed(seed, first + i)),
     }));
     const finished: typeof active = [];
-    const decoder = model.decoder?.();
+    const decoder = model.decoder();
     try {
       while (active.length > 0) {
-        // with a decoder, each row feeds only its newest token; its cache holds the rest
-        const logits = decoder ? decoder.step(active.map((doc) => doc.ids[doc.ids.length - 1])) : lastPositionLogits(model, active.map((doc) => doc.ids));
+        // each row feeds only its newest token; the decoder's cache holds the rest
+        const logits = decoder.step(active.map((doc) => doc.ids[doc.ids.length - 1]));
         const vocab = logits.length / active.length;
         const continuing: typeof active = [];
         const kept: number[] = [];
@@ -75,7 +70,7 @@ export async function sampleCorpus(model: LanguageModel, options: SampleCorpusOp
             kept.push(row);
           }
         }
-        if (decoder && continuing.length > 0 && continuing.length < active.length) decoder.select(kept);
+        if (continuing.length > 0 && continuing.length < active.length) decoder.select(kept);
         active = continuing;
         const sampledSoFar = [...finished, ...active].reduce((sum, doc) => sum + doc.ids.length, tokens);
         onProgress?.({ documents: sampled.length + finished.length, tokens: sampledSoFar });
@@ -83,26 +78,12 @@ export async function sampleCorpus(model: LanguageModel, options: SampleCorpusOp
         await new Promise((resolve) => setImmediate(resolve));
       }
     } finally {
-      decoder?.dispose();
+      decoder.dispose();
     }
     sampled.push(...finished.sort((a, b) => a.index - b.index).map((doc) => doc.ids));
     tokens += finished.reduce((sum, doc) => sum + doc.ids.length, 0);
   }
   return sampled;
-}
-
-/** Logits at the last position of every row, [rows × vocab] flattened; only that position is unembedded. */
-function lastPositionLogits(model: LanguageModel, ids: number[][]): Float32Array {
-  let last: tf.Tensor2D | undefined;
-  const keepLast = (act: Activation) => {
-    const [batch, seq, d] = act.shape as [number, number, number];
-    last = tf.keep(tf.reshape(tf.slice(act, [0, seq - 1, 0], [batch, 1, d]), [batch, d]) as tf.Tensor2D);
-  };
-  model.forward(ids, { hooks: { [LAST_HOOK]: keepLast }, stopAt: LAST_HOOK });
-  const logits = tf.matMul(last!, model.unembed);
-  const values = logits.dataSync() as Float32Array;
-  tf.dispose([last!, logits]);
-  return values;
 }
 
 /** Draws from softmax(logits / temperature), in float64. */

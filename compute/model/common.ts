@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../errors';
-import type { Activation, ForwardOptions, ModelConfig } from './types';
+import type { Activation, Decoder, ForwardOptions, ModelConfig } from './types';
 
 /** Thrown by `HookPoints.at` to unwind the forward pass at `stopAt`; never escapes `HookPoints.run`. */
 class StopForward extends Error {}
@@ -70,7 +70,10 @@ export interface BlockHooks {
   wants(name: string): boolean;
 }
 
-/** TransformerLens's attention hook points inside a block, in forward order (the model adds `ln1.hook_normalized` before them). */
+/**
+ * TransformerLens's attention hook points inside a block, in forward order (the model adds `ln1.hook_normalized`
+ * before them), all run by `multiHeadAttention`.
+ */
 export const ATTENTION_HOOKS = ['attn.hook_q', 'attn.hook_k', 'attn.hook_v', 'attn.hook_attn_scores', 'attn.hook_pattern', 'attn.hook_z'] as const;
 
 /** Rejects what no model can run: no tokens, rows of different lengths, too long, ids outside the vocabulary. */
@@ -91,31 +94,68 @@ export function validateIds(ids: number[][], config: Pick<ModelConfig, 'contextL
 }
 
 /**
- * Causal softmax attention. q: [batch, head, pos, headDim]; k, v: [batch, kvHead, pos, headDim], where
- * each kv head serves nHeads/nKvHeads consecutive query heads (grouped-query attention).
- * Returns [batch, head, pos, headDim]. With `hooks`, runs the block's `attn.hook_attn_scores` and `attn.hook_pattern`.
- *
- * Computed with two plain 2-D matMuls per (sequence, kv head), which tfjs-wasm runs with XNNPACK; its batched matMul
- * (and any matMul with a transposed operand) is a naive loop several times slower. The `group` query heads of one kv
- * head are consecutive rows of q, so they share one matMul with that head's keys.
+ * Multi-head attention up to hook_z, shared by every architecture, for a whole sequence or, with `cache`, for the
+ * next positions after the cached ones. q: [batch, head, pos, headDim]; k, v: [batch, kvHead, pos, headDim], where
+ * each kv head serves nHeads/nKvHeads consecutive query heads (grouped-query attention). Runs the block's attention
+ * hooks (ATTENTION_HOOKS, in TransformerLens's shapes); `rotate` is the positional rotation of q and k after their
+ * hooks (Llama's RoPE). Returns z with the heads concatenated, [batch, pos, head·headDim].
  */
-export function causalAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, hooks?: BlockHooks): tf.Tensor4D {
+export function multiHeadAttention(
+  q: tf.Tensor4D,
+  k: tf.Tensor4D,
+  v: tf.Tensor4D,
+  hooks: BlockHooks,
+  { rotate = (t) => t, cache }: { rotate?: (t: tf.Tensor4D) => tf.Tensor4D; cache?: LayerKvCache } = {},
+): tf.Tensor3D {
   const [batch, nHeads, seq, headDim] = q.shape;
-  const nKv = k.shape[1];
-  const group = nHeads / nKv;
+  // hook_q/k/v are [batch, pos, head, headDim] as in TransformerLens: transposed there and back only when hooked
+  const hooked = (name: string, t: tf.Tensor4D) => (hooks.wants(name) ? swapHeadAndPos(hooks.at(name, swapHeadAndPos(t))) : t);
+  const query = rotate(hooked('attn.hook_q', q));
+  let keys = rotate(hooked('attn.hook_k', k));
+  let values = hooked('attn.hook_v', v);
+  if (cache) ({ keys, values } = cache.extend(keys, values));
+  const z = hooks.at('attn.hook_z', swapHeadAndPos(causalAttention(query, keys, values, hooks)));
+  return tf.reshape(z, [batch, seq, nHeads * headDim]);
+}
+
+/** [batch, pos, head, headDim] ⇄ [batch, head, pos, headDim] */
+function swapHeadAndPos(t: tf.Tensor4D): tf.Tensor4D {
+  return tf.transpose(t, [0, 2, 1, 3]);
+}
+
+/**
+ * Causal softmax attention. q: [batch, head, pos, headDim]; k, v: [batch, kvHead, keyPos, headDim], where the last
+ * `pos` keys are at the queries' positions and any before them earlier (cached) ones.
+ * Returns [batch, head, pos, headDim]. Runs the block's `attn.hook_attn_scores` and `attn.hook_pattern`.
+ * The `group` query heads of one kv head are consecutive rows of q, so they share one matMul with that head's keys.
+ */
+function causalAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, hooks: BlockHooks): tf.Tensor4D {
+  const [batch, nHeads, seq, headDim] = q.shape;
+  const [, nKv, keyPos] = k.shape;
   const pairs = batch * nKv;
-  const qs = unstack(tf.reshape(tf.mul(q, 1 / Math.sqrt(headDim)), [pairs, group * seq, headDim])) as tf.Tensor2D[];
-  const kTs = unstack(tf.reshape(tf.transpose(k, [0, 1, 3, 2]), [pairs, headDim, seq])) as tf.Tensor2D[];
-  const vs = unstack(tf.reshape(v, [pairs, seq, headDim])) as tf.Tensor2D[];
-  // every head's scores at once, so the mask and softmax are one kernel each: [batch·head, pos, pos]
-  const scores = tf.reshape(tf.stack(qs.map((qBlock, i) => tf.matMul(qBlock, kTs[i]))), [batch * nHeads, seq, seq]);
+  const rows = (nHeads / nKv) * seq;
+  const qs = tf.reshape(tf.mul(q, 1 / Math.sqrt(headDim)), [pairs, rows, headDim]) as tf.Tensor3D;
+  // every head's scores at once, so the mask and softmax are one kernel each: [batch·head, pos, keyPos]
+  const scores = tf.reshape(matMulPerPair(qs, tf.reshape(k, [pairs, keyPos, headDim]), seq, true), [batch * nHeads, seq, keyPos]);
   // hook_attn_scores and hook_pattern see [batch, head, query_pos, key_pos], the same memory layout
   const perHead = (name: string, t: tf.Tensor): tf.Tensor =>
-    hooks?.wants(name) ? hooks.at(name, tf.reshape(t, [batch, nHeads, seq, seq]) as tf.Tensor4D) : t;
-  const masked = perHead('attn.hook_attn_scores', tf.add(scores, causalMask(seq)));
-  const pattern = perHead('attn.hook_pattern', tf.softmax(tf.reshape(masked, [batch * nHeads, seq, seq])));
-  const patterns = unstack(tf.reshape(pattern, [pairs, group * seq, seq])) as tf.Tensor2D[];
-  return tf.reshape(tf.stack(patterns.map((pattern, i) => tf.matMul(pattern, vs[i]))), [batch, nHeads, seq, headDim]);
+    hooks.wants(name) ? hooks.at(name, tf.reshape(t, [batch, nHeads, seq, keyPos]) as tf.Tensor4D) : t;
+  const masked = perHead('attn.hook_attn_scores', tf.add(scores, causalMask(seq, keyPos)));
+  const pattern = perHead('attn.hook_pattern', tf.softmax(tf.reshape(masked, [batch * nHeads, seq, keyPos])));
+  const z = matMulPerPair(tf.reshape(pattern, [pairs, rows, keyPos]), tf.reshape(v, [pairs, keyPos, headDim]), seq);
+  return tf.reshape(z, [batch, nHeads, seq, headDim]);
+}
+
+/**
+ * a[i]·b[i] (b[i]ᵀ with `transposeB`) for every (sequence, kv head) pair i: [pairs, m, k]·[pairs, k, n] → [pairs, m, n].
+ * Over a whole sequence, as plain 2-D matMuls per pair, which tfjs-wasm runs with XNNPACK: its batched matMul (and any
+ * matMul with a transposed operand) is a naive loop several times slower. With one query position per sequence
+ * (decoding) the pairs' matMuls are a few rows each, and cutting the operands into pairs would cost far more.
+ */
+function matMulPerPair(a: tf.Tensor, b: tf.Tensor, queryPositions: number, transposeB = false): tf.Tensor3D {
+  if (queryPositions === 1) return tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D, false, transposeB);
+  const bs = unstack(transposeB ? tf.transpose(b, [0, 2, 1]) : b) as tf.Tensor2D[];
+  return tf.stack((unstack(a) as tf.Tensor2D[]).map((aPair, i) => tf.matMul(aPair, bs[i]))) as tf.Tensor3D;
 }
 
 /**
@@ -132,9 +172,112 @@ function unstack(t: tf.Tensor): tf.Tensor[] {
   return pieces;
 }
 
-/** [pos, pos]: 0 where a query may attend (key ≤ query), −∞ above the diagonal. */
-function causalMask(seq: number): tf.Tensor2D {
-  const mask = new Float32Array(seq * seq);
-  for (let q = 0; q < seq; q++) mask.fill(-Infinity, q * seq + q + 1, (q + 1) * seq);
-  return tf.tensor2d(mask, [seq, seq]);
+/** [pos, keyPos]: 0 where a query may attend (key ≤ query; the queries are the last `pos` keys), −∞ after it. */
+function causalMask(seq: number, keyPos: number): tf.Tensor2D {
+  const mask = new Float32Array(seq * keyPos);
+  const past = keyPos - seq;
+  for (let q = 0; q < seq; q++) mask.fill(-Infinity, q * keyPos + past + q + 1, (q + 1) * keyPos);
+  return tf.tensor2d(mask, [seq, keyPos]);
+}
+
+/** [batch, kvHead, pos, headDim] each */
+interface LayerKeysValues {
+  keys: tf.Tensor4D;
+  values: tf.Tensor4D;
+}
+
+/** One layer's share of a KvCache, as `multiHeadAttention` uses it. */
+export interface LayerKvCache {
+  /** the layer's cached keys and values followed by these (the next positions'), [batch, kvHead, keyPos, headDim] */
+  extend(keys: tf.Tensor4D, values: tf.Tensor4D): LayerKeysValues;
+}
+
+/**
+ * Every layer's keys and values (Llama's after RoPE) of the positions run so far, [batch, kvHead, pos, headDim]: a
+ * forward pass over the next positions extends each layer's through `layer(l)` inside `step`, which then makes the
+ * extended ones the cache.
+ */
+export class KvCache {
+  /** positions cached */
+  length = 0;
+  private layers: LayerKeysValues[] = [];
+  /** what the step in progress extended */
+  private extended: LayerKeysValues[] = [];
+
+  /** sequences cached; undefined before the first step */
+  get batch(): number | undefined {
+    return this.layers[0]?.keys.shape[0];
+  }
+
+  layer(layer: number): LayerKvCache {
+    return {
+      extend: (keys, values) => {
+        const cached = this.layers[layer];
+        // kept: the step's forward pass runs in a tf.tidy, and these outlive it
+        const extend = (old: tf.Tensor4D | undefined, next: tf.Tensor4D) => tf.keep(old ? tf.concat([old, next], 2) : next);
+        this.extended[layer] = { keys: extend(cached?.keys, keys), values: extend(cached?.values, values) };
+        return this.extended[layer];
+      },
+    };
+  }
+
+  /** Runs `forward` over the next `positions` positions; the layers it extended become the cache once it returns. */
+  step<T>(positions: number, forward: () => T): T {
+    this.extended = [];
+    try {
+      const out = forward();
+      this.replace(this.extended);
+      this.length += positions;
+      return out;
+    } catch (err) {
+      tf.dispose(this.extended.flatMap(({ keys, values }) => [keys, values]));
+      throw err;
+    } finally {
+      this.extended = [];
+    }
+  }
+
+  /** keeps only these sequences (row indices of the current batch), in this order */
+  select(rows: number[]): void {
+    if (this.length === 0) return;
+    const index = tf.tensor1d(rows, 'int32');
+    const gather = (t: tf.Tensor4D) => tf.gather(t, index, 0) as tf.Tensor4D;
+    this.replace(this.layers.map(({ keys, values }) => ({ keys: gather(keys), values: gather(values) })));
+    index.dispose();
+  }
+
+  dispose(): void {
+    this.replace([]);
+  }
+
+  private replace(layers: LayerKeysValues[]): void {
+    tf.dispose(this.layers.flatMap(({ keys, values }) => [keys, values]));
+    this.layers = layers;
+  }
+}
+
+/**
+ * Incremental decoding: each step runs one new position per sequence through the model's forward pass `run` (the
+ * same blocks as a whole-sequence forward pass), against the keys and values `cache` holds of the earlier ones, so a
+ * sequence of T tokens costs T token-forwards instead of T²/2. `run` returns the logits of the positions it ran,
+ * [batch, pos, vocab].
+ */
+export function kvCacheDecoder(config: ModelConfig, run: (ids: number[][], cache: KvCache) => tf.Tensor3D): Decoder {
+  const { contextLength, vocabSize } = config;
+  const cache = new KvCache();
+  return {
+    step: (tokens) => {
+      if (cache.length >= contextLength) throw new InputError(`cannot decode past the model's context length ${contextLength}`);
+      validateIds([tokens], { contextLength: Infinity, vocabSize });
+      if (cache.batch !== undefined && cache.batch !== tokens.length) {
+        throw new InputError(`decoder holds ${cache.batch} sequences, got ${tokens.length} tokens`);
+      }
+      const logits = cache.step(1, () => tf.tidy(() => run(tokens.map((token) => [token]), cache)));
+      const out = Float32Array.from(logits.dataSync() as Float32Array);
+      logits.dispose();
+      return out;
+    },
+    select: (rows) => cache.select(rows),
+    dispose: () => cache.dispose(),
+  };
 }

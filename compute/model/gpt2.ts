@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../errors';
 import type { Tokenizer } from '../tokenizer/types';
-import type { FinalNorm, ForwardOptions, ForwardResult, LanguageModel, ModelConfig } from './types';
-import { ATTENTION_HOOKS, causalAttention, HookPoints, validateIds, type BlockHooks } from './common';
+import { ATTENTION_HOOKS, HookPoints, KvCache, kvCacheDecoder, multiHeadAttention, validateIds, type BlockHooks, type LayerKvCache } from './common';
+import type { Decoder, FinalNorm, ForwardOptions, ForwardResult, LanguageModel, ModelConfig } from './types';
 
 /** GPT-2 hyperparameters (Hugging Face `config.json` names in the comments). */
 export interface Gpt2Config extends ModelConfig {
@@ -104,6 +104,11 @@ export class Gpt2Model implements LanguageModel {
     return { logits, cache: hooks.cache };
   }
 
+  /** Incremental decoding with a key/value cache, through the blocks `forward` runs. */
+  decoder(): Decoder {
+    return kvCacheDecoder(this.config, (ids, cache) => this.run(ids, new HookPoints(this.hookNames, {}), cache));
+  }
+
   dispose(): void {
     // tf.dispose walks nested objects and arrays of tensors
     tf.dispose([this.weights as unknown as tf.TensorContainer, this.unembed]);
@@ -115,34 +120,35 @@ export class Gpt2Model implements LanguageModel {
     return block;
   }
 
-  private run(ids: number[][], hooks: HookPoints): tf.Tensor3D {
+  /** The forward pass over `ids`, or with `cache` over the positions after the cached ones. */
+  private run(ids: number[][], hooks: HookPoints, cache?: KvCache): tf.Tensor3D {
     const [batch, seq] = [ids.length, ids[0].length];
     const { dModel, vocabSize, layerNormEps } = this.config;
     const tokens = tf.reshape<tf.Rank.R3>(tf.gather(this.weights.tokenEmbedding, ids.flat()), [batch, seq, dModel]);
     // TransformerLens shapes hook_pos_embed like the residual stream, [batch, pos, d]
     // (concat rather than tile: tfjs-wasm's tile computes every element's index, concat copies rows)
-    const position = tf.expandDims<tf.Tensor3D>(tf.slice(this.weights.positionEmbedding, 0, seq));
+    const position = tf.expandDims<tf.Tensor3D>(tf.slice(this.weights.positionEmbedding, cache?.length ?? 0, seq));
     const positions = batch === 1 ? position : tf.concat(Array.from({ length: batch }, () => position), 0);
     let x = tf.add<tf.Tensor3D>(hooks.at('hook_embed', tokens), hooks.at('hook_pos_embed', positions));
     this.weights.blocks.forEach((block, l) => {
       // One tidy per block: a block's intermediates are freed before the next runs, so a batch's peak memory is one
       // block's working set rather than the whole forward pass's (32 × 128 tokens would not fit tfjs-wasm's 4 GB heap).
       const input = x;
-      x = tf.tidy(() => this.block(input, block, hooks.block(l)));
+      x = tf.tidy(() => this.block(input, block, hooks.block(l), cache?.layer(l)));
     });
     const normalized = hooks.at('ln_final.hook_normalized', layerNorm(x, this.weights.lnFinal, layerNormEps));
     const logits = tf.matMul(tf.reshape(normalized, [batch * seq, dModel]), this.unembed);
     return tf.reshape(logits, [batch, seq, vocabSize]);
   }
 
-  private block(resid: tf.Tensor3D, w: Gpt2BlockWeights, hooks: BlockHooks): tf.Tensor3D {
+  private block(resid: tf.Tensor3D, w: Gpt2BlockWeights, hooks: BlockHooks, cache?: LayerKvCache): tf.Tensor3D {
     const eps = this.config.layerNormEps;
     const hook = (name: (typeof BLOCK_HOOKS)[number], act: tf.Tensor3D) => hooks.at(name, act);
     const residPre = hook('hook_resid_pre', resid);
     // ln1/ln2.hook_normalized are before the LayerNorm's weight and bias, as TransformerLens (which folds them into
     // the next layer by default, so SAEs and transcoders trained there read exactly this)
     const attnIn = scaleAndShift(hook('ln1.hook_normalized', normalize(residPre, eps)), w.ln1);
-    const attnOut = hook('hook_attn_out', this.attention(attnIn, w, hooks));
+    const attnOut = hook('hook_attn_out', this.attention(attnIn, w, hooks, cache));
     const residMid = hook('hook_resid_mid', tf.add(residPre, attnOut));
     const mlpIn = scaleAndShift(hook('ln2.hook_normalized', normalize(residMid, eps)), w.ln2);
     const pre = hook('mlp.hook_pre', conv1d(mlpIn, w.mlpIn));
@@ -151,29 +157,18 @@ export class Gpt2Model implements LanguageModel {
     return hook('hook_resid_post', tf.add(residMid, mlpOut));
   }
 
-  private attention(x: tf.Tensor3D, w: Gpt2BlockWeights, hooks: BlockHooks): tf.Tensor3D {
+  private attention(x: tf.Tensor3D, w: Gpt2BlockWeights, hooks: BlockHooks, cache?: LayerKvCache): tf.Tensor3D {
     const [batch, seq, d] = x.shape;
     const { nHeads } = this.config;
     const headDim = d / nHeads;
     // [batch, pos, 3·head, headDim] → [batch, 3·head, pos, headDim] → q, k, v as [batch, head, pos, headDim].
     // (Rank-4 transposes only: tfjs-wasm has fast kernels up to rank 4 and a per-element loop beyond, ≈ 100× slower.)
     const heads = tf.transpose(tf.reshape(conv1d(x, w.attnQkv), [batch, seq, 3 * nHeads, headDim]), [0, 2, 1, 3]);
-    // hook_q/k/v are [batch, pos, head, headDim] as in TransformerLens: transposed there and back only when hooked
     const [q, k, v] = tf
       .split(tf.reshape(heads, [batch, 3, nHeads * seq * headDim]), 3, 1)
-      .map((t, i) => {
-        const perHead = tf.reshape(t, [batch, nHeads, seq, headDim]) as tf.Tensor4D;
-        const name = ATTENTION_HOOKS[i];
-        return hooks.wants(name) ? swapHeadAndPos(hooks.at(name, swapHeadAndPos(perHead))) : perHead;
-      });
-    const z = hooks.at('attn.hook_z', swapHeadAndPos(causalAttention(q, k, v, hooks)));
-    return conv1d(tf.reshape(z, [batch, seq, d]) as tf.Tensor3D, w.attnOut);
+      .map((t) => tf.reshape(t, [batch, nHeads, seq, headDim]) as tf.Tensor4D);
+    return conv1d(multiHeadAttention(q, k, v, hooks, { cache }), w.attnOut);
   }
-}
-
-/** [batch, head, pos, headDim] ⇄ [batch, pos, head, headDim] */
-function swapHeadAndPos(t: tf.Tensor4D): tf.Tensor4D {
-  return tf.transpose(t, [0, 2, 1, 3]);
 }
 
 /** LayerNorm over the last axis with biased variance, as torch.nn.LayerNorm. */

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../errors';
 import type { Tokenizer } from '../tokenizer/types';
-import { ATTENTION_HOOKS, causalAttention, HookPoints, validateIds, type BlockHooks } from './common';
+import { ATTENTION_HOOKS, HookPoints, KvCache, kvCacheDecoder, multiHeadAttention, validateIds, type BlockHooks, type LayerKvCache } from './common';
 import type { Decoder, FinalNorm, ForwardOptions, ForwardResult, LanguageModel, ModelConfig } from './types';
 
 export interface LlamaConfig extends ModelConfig {
@@ -168,114 +168,52 @@ export class LlamaModel implements LanguageModel {
     return { logits, cache: points.cache };
   }
 
-  /**
-   * Incremental decoding: each step runs one new position per sequence against the cached keys and values of the
-   * earlier ones (RoPE applied before caching), so a sequence of T tokens costs T token-forwards instead of T²/2.
-   * Same arithmetic as `forward` at the last position, up to float rounding.
-   */
+  /** Incremental decoding with a key/value cache (RoPE applied before caching), through the blocks `forward` runs. */
   decoder(): Decoder {
-    const { nHeads, nKvHeads, rmsNormEps: eps, contextLength, vocabSize } = this.config;
-    const hd = this.headDim;
-    const group = nHeads / nKvHeads;
-    const { blocks, embedding, finalNorm, unembed } = this.params;
-    /** per layer, [batch, kvHead, pos, hd] */
-    let keys: tf.Tensor4D[] = [];
-    let values: tf.Tensor4D[] = [];
-    let pos = 0;
-    const replaceCache = (nextKeys: tf.Tensor4D[], nextValues: tf.Tensor4D[]) => {
-      tf.dispose([...keys, ...values]);
-      keys = nextKeys;
-      values = nextValues;
-    };
-    return {
-      step: (tokens) => {
-        if (pos >= contextLength) throw new InputError(`cannot decode past the model's context length ${contextLength}`);
-        validateIds([tokens], { contextLength: Infinity, vocabSize });
-        const batch = tokens.length;
-        if (pos > 0 && keys[0].shape[0] !== batch) throw new InputError(`decoder holds ${keys[0].shape[0]} sequences, got ${batch} tokens`);
-        const rope = this.ropeTables(1, pos);
-        const nextKeys: tf.Tensor4D[] = [];
-        const nextValues: tf.Tensor4D[] = [];
-        const logits = tf.tidy(() => {
-          let x = tf.reshape(tf.gather(embedding, tf.tensor1d(tokens, 'int32')), [batch, 1, -1]) as tf.Tensor3D;
-          blocks.forEach((w, l) => {
-            const h = rmsNorm(x, w.attnNorm, eps);
-            const q = applyRope(tf.reshape(linear(h, w.wq), [batch, 1, nHeads, hd]), rope);
-            const k = applyRope(tf.reshape(linear(h, w.wk), [batch, 1, nKvHeads, hd]), rope);
-            const v = tf.reshape(linear(h, w.wv), [batch, nKvHeads, 1, hd]) as tf.Tensor4D;
-            const kNew = tf.transpose(k, [0, 2, 1, 3]);
-            const K = tf.keep(pos === 0 ? kNew : tf.concat([keys[l], kNew], 2));
-            const V = tf.keep(pos === 0 ? v : tf.concat([values[l], v], 2));
-            nextKeys.push(K);
-            nextValues.push(V);
-            // query head i reads kv head floor(i / group): the group's heads are consecutive rows
-            const qGroups = tf.reshape(tf.mul(q, 1 / Math.sqrt(hd)), [batch * nKvHeads, group, hd]) as tf.Tensor3D;
-            const scores = tf.matMul(qGroups, tf.reshape(K, [batch * nKvHeads, pos + 1, hd]) as tf.Tensor3D, false, true);
-            const z = tf.matMul(tf.softmax(scores), tf.reshape(V, [batch * nKvHeads, pos + 1, hd]) as tf.Tensor3D);
-            x = tf.add(x, linear(tf.reshape(z, [batch, 1, nHeads * hd]) as tf.Tensor3D, w.wo));
-            const m = rmsNorm(x, w.mlpNorm, eps);
-            x = tf.add(x, linear(tf.mul(silu(linear(m, w.w1)), linear(m, w.w3)), w.w2));
-          });
-          return linear(rmsNorm(x, finalNorm, eps), unembed);
-        });
-        tf.dispose([rope.cos, rope.sin, rope.swapPairs]);
-        replaceCache(nextKeys, nextValues);
-        pos++;
-        const out = Float32Array.from(logits.dataSync() as Float32Array);
-        logits.dispose();
-        return out;
-      },
-      select: (rows) => {
-        if (pos === 0) return;
-        const index = tf.tensor1d(rows, 'int32');
-        const gather = (t: tf.Tensor4D) => tf.gather(t, index, 0) as tf.Tensor4D;
-        replaceCache(keys.map(gather), values.map(gather));
-        index.dispose();
-      },
-      dispose: () => replaceCache([], []),
-    };
+    return kvCacheDecoder(this.config, (ids, cache) => this.run(ids, new HookPoints(this.hookNames, {}), cache));
   }
 
-  private run(ids: number[][], points: HookPoints): tf.Tensor3D {
-    const { rmsNormEps: eps } = this.config;
-    const rope = this.ropeTables(ids[0].length);
-
+  /** The forward pass over `ids`, or with `cache` over the positions after the cached ones. */
+  private run(ids: number[][], points: HookPoints, cache?: KvCache): tf.Tensor3D {
+    const rope = this.ropeTables(ids[0].length, cache?.length);
     const tokens = tf.tensor2d(ids, undefined, 'int32');
     let x = points.at('hook_embed', tf.gather<tf.Tensor>(this.params.embedding, tokens) as tf.Tensor3D);
     this.params.blocks.forEach((w, l) => {
-      const { at } = points.block(l);
-      x = at('hook_resid_pre', x);
-      // ln1/ln2.hook_normalized are before the RMSNorm weight, as TransformerLens (see BLOCK_HOOKS)
-      const attnIn = tf.mul<tf.Tensor3D>(at('ln1.hook_normalized', rmsNormalize(x, eps)), w.attnNorm);
-      const attnOut = at('hook_attn_out', this.attention(attnIn, w, rope, points.block(l)));
-      x = at('hook_resid_mid', tf.add(x, attnOut));
-      const h = tf.mul<tf.Tensor3D>(at('ln2.hook_normalized', rmsNormalize(x, eps)), w.mlpNorm);
-      const gate = at('mlp.hook_pre', linear(h, w.w1));
-      const post = at('mlp.hook_post', tf.mul<tf.Tensor3D>(silu(gate), at('mlp.hook_pre_linear', linear(h, w.w3))));
-      const mlpOut = at('hook_mlp_out', linear(post, w.w2));
-      x = at('hook_resid_post', tf.add(x, mlpOut));
+      x = this.block(x, w, rope, points.block(l), cache?.layer(l));
     });
-    const normalized = points.at('ln_final.hook_normalized', rmsNorm(x, this.params.finalNorm, eps));
+    const normalized = points.at('ln_final.hook_normalized', rmsNorm(x, this.params.finalNorm, this.config.rmsNormEps));
     return linear(normalized, this.params.unembed);
   }
 
-  private attention(h: tf.Tensor3D, w: LlamaBlockWeights, rope: RopeTables, hooks: BlockHooks): tf.Tensor3D {
+  private block(resid: tf.Tensor3D, w: LlamaBlockWeights, rope: RopeTables, hooks: BlockHooks, cache?: LayerKvCache): tf.Tensor3D {
+    const eps = this.config.rmsNormEps;
+    const hook = (name: (typeof BLOCK_HOOKS)[number], act: tf.Tensor3D) => hooks.at(name, act);
+    const residPre = hook('hook_resid_pre', resid);
+    // ln1/ln2.hook_normalized are before the RMSNorm weight, as TransformerLens (see BLOCK_HOOKS)
+    const attnIn = tf.mul<tf.Tensor3D>(hook('ln1.hook_normalized', rmsNormalize(residPre, eps)), w.attnNorm);
+    const attnOut = hook('hook_attn_out', this.attention(attnIn, w, rope, hooks, cache));
+    const residMid = hook('hook_resid_mid', tf.add(residPre, attnOut));
+    const h = tf.mul<tf.Tensor3D>(hook('ln2.hook_normalized', rmsNormalize(residMid, eps)), w.mlpNorm);
+    const gate = hook('mlp.hook_pre', linear(h, w.w1));
+    const post = hook('mlp.hook_post', tf.mul<tf.Tensor3D>(silu(gate), hook('mlp.hook_pre_linear', linear(h, w.w3))));
+    const mlpOut = hook('hook_mlp_out', linear(post, w.w2));
+    return hook('hook_resid_post', tf.add(residMid, mlpOut));
+  }
+
+  private attention(h: tf.Tensor3D, w: LlamaBlockWeights, rope: RopeTables, hooks: BlockHooks, cache?: LayerKvCache): tf.Tensor3D {
     const [batch, seqLen] = h.shape;
     const { nHeads, nKvHeads } = this.config;
-    const hd = this.headDim;
-    // hook_q/k/v see [batch, pos, head, hd] (TransformerLens's shape, kv heads for k and v), q and k before RoPE
-    const heads = (name: string, t: tf.Tensor3D, n: number) => hooks.at(name, tf.reshape(t, [batch, seqLen, n, hd]) as tf.Tensor4D);
-    const toAttention = (t: tf.Tensor4D) => tf.transpose(t, [0, 2, 1, 3]); // [batch, head, pos, hd]
-    const q = applyRope(heads('attn.hook_q', linear(h, w.wq), nHeads), rope);
-    const k = applyRope(heads('attn.hook_k', linear(h, w.wk), nKvHeads), rope);
-    const v = heads('attn.hook_v', linear(h, w.wv), nKvHeads);
-    const z = hooks.at('attn.hook_z', toAttention(causalAttention(toAttention(q), toAttention(k), toAttention(v), hooks)));
-    return linear(tf.reshape(z, [batch, seqLen, nHeads * hd]) as tf.Tensor3D, w.wo);
+    // [batch, pos, head, hd] → [batch, head, pos, hd]
+    const heads = (t: tf.Tensor3D, n: number) => tf.transpose(tf.reshape(t, [batch, seqLen, n, this.headDim]), [0, 2, 1, 3]) as tf.Tensor4D;
+    const q = heads(linear(h, w.wq), nHeads);
+    const k = heads(linear(h, w.wk), nKvHeads);
+    const v = heads(linear(h, w.wv), nKvHeads);
+    return linear(multiHeadAttention(q, k, v, hooks, { rotate: (t) => applyRope(t, rope), cache }), w.wo);
   }
 
   /**
    * RoPE as x·cos + swapPairs(x)·sin, per element j of a head: cos[j] = cos(θ_i) and sin[j] = ∓sin(θ_i)
-   * for j = 2i / 2i+1, θ_i = pos·theta^(-2i/headDim). Shaped [1, pos, 1, headDim] to broadcast over heads.
+   * for j = 2i / 2i+1, θ_i = pos·theta^(-2i/headDim). Shaped [1, 1, pos, headDim] to broadcast over heads.
    */
   private ropeTables(seqLen: number, start = 0): RopeTables {
     const hd = this.headDim;
@@ -292,7 +230,7 @@ export class LlamaModel implements LanguageModel {
     }
     // element j of a head swapped with its pair partner: [1, 0, 3, 2, ...]
     const swapPairs = tf.tensor1d(Array.from({ length: hd }, (_, j) => j ^ 1), 'int32');
-    return { cos: tf.tensor4d(cos, [1, seqLen, 1, hd]), sin: tf.tensor4d(sin, [1, seqLen, 1, hd]), swapPairs };
+    return { cos: tf.tensor4d(cos, [1, 1, seqLen, hd]), sin: tf.tensor4d(sin, [1, 1, seqLen, hd]), swapPairs };
   }
 
   dispose(): void {
@@ -328,7 +266,7 @@ function silu(x: tf.Tensor3D): tf.Tensor3D {
   return tf.mul(x, tf.sigmoid(x));
 }
 
-/** Rotates each interleaved pair (2i, 2i+1) of every head of x [batch, pos, head, hd]. */
+/** Rotates each interleaved pair (2i, 2i+1) of every head of x [batch, head, pos, hd]. */
 function applyRope(x: tf.Tensor4D, { cos, sin, swapPairs }: RopeTables): tf.Tensor4D {
   return tf.add(tf.mul(x, cos), tf.mul(tf.gather(x, swapPairs, 3), sin));
 }

@@ -65,11 +65,8 @@ export interface LanguageModel {
   attnOut(layer: number): tf.Tensor2D;
   /** ids: [batch][pos], every row the same length */
   forward(ids: number[][], options?: ForwardOptions): ForwardResult;
-  /**
-   * Incremental decoding with a key/value cache, for sampling (optional: without it, a sampler re-runs the whole
-   * prefix at every step). Runs no hooks.
-   */
-  decoder?(): Decoder;
+  /** Incremental decoding with a key/value cache, for sampling: the blocks of `forward`, one position at a time. Runs no hooks. */
+  decoder(): Decoder;
   dispose(): void;
 }
 

@@ -42,8 +42,14 @@ export const ARCHITECTURE_TENSORS: Record<SaeArchitecture, readonly (keyof SaeWe
   jumprelu_skip_transcoder: ['b_enc', 'threshold', 'W_skip'],
 };
 
-export interface Sae {
-  readonly cfg: SaeConfig;
+/**
+ * What an SAE's arithmetic reads from its config; the rest of SaeConfig records where it reads and what it was
+ * trained on. trainSae computes with an SAE built on just these.
+ */
+export type SaeArithmeticConfig = Pick<SaeConfig, 'architecture' | 'dIn' | 'dSae' | 'k' | 'applyBDecToInput' | 'normalizeActivations' | 'rescaleActsByDecoderNorm'>;
+
+export interface Sae<Cfg extends SaeArithmeticConfig = SaeConfig> {
+  readonly cfg: Cfg;
   readonly dIn: number;
   readonly dSae: number;
   /** owned by the SAE; disposed by dispose() */
@@ -69,12 +75,23 @@ export interface Sae {
 /** SAELens's layer_norm normalisation adds this to the standard deviation. */
 const LAYER_NORM_EPS = 1e-5;
 
-abstract class BaseSae implements Sae {
+/**
+ * An SAE whose feature activations are a function of the pre-activations x'·W_enc + b_enc alone (standard, topk):
+ * encode(x) = activate(preActivations(encoderInput(x))). trainSae differentiates through these steps.
+ */
+export interface TrainableSae<Cfg extends SaeArithmeticConfig = SaeConfig> extends Sae<Cfg> {
+  /** SAE input x' [n, d_in] → x'·W_enc + b_enc [n, d_sae] */
+  preActivations(saeIn: tf.Tensor2D): tf.Tensor2D;
+  /** pre-activations [n, d_sae] → feature activations */
+  activate(pre: tf.Tensor2D): tf.Tensor2D;
+}
+
+abstract class BaseSae<Cfg extends SaeArithmeticConfig = SaeConfig> implements Sae<Cfg> {
   readonly dIn: number;
   readonly dSae: number;
 
   constructor(
-    readonly cfg: SaeConfig,
+    readonly cfg: Cfg,
     readonly weights: SaeWeights,
     readonly logSparsity?: Float32Array,
   ) {
@@ -134,7 +151,7 @@ abstract class BaseSae implements Sae {
   }
 
   /** x'·W_enc + b_enc, with `activation` applied in the same kernel (one pass over the [n, d_sae] result). */
-  protected preActivations(saeIn: tf.Tensor2D, activation?: 'relu'): tf.Tensor2D {
+  preActivations(saeIn: tf.Tensor2D, activation?: 'relu'): tf.Tensor2D {
     return tf.fused.matMul({ a: saeIn, b: this.weights.W_enc, bias: this.weights.b_enc!, activation }) as tf.Tensor2D;
   }
 
@@ -179,9 +196,13 @@ abstract class BaseSae implements Sae {
 }
 
 /** acts = relu(pre) */
-export class StandardSae extends BaseSae {
+export class StandardSae<Cfg extends SaeArithmeticConfig = SaeConfig> extends BaseSae<Cfg> implements TrainableSae<Cfg> {
   protected activations(saeIn: tf.Tensor2D): tf.Tensor2D {
     return this.preActivations(saeIn, 'relu');
+  }
+
+  activate(pre: tf.Tensor2D): tf.Tensor2D {
+    return tf.relu(pre);
   }
 }
 
@@ -197,17 +218,27 @@ export class JumpReluSae extends BaseSae {
  * Keeps the k largest pre-activations of each token, relu'd; the rest are 0. (SAELens's
  * rescale_acts_by_decoder_norm is folded into the weights by loadSae.)
  */
-export class TopKSae extends BaseSae {
+export class TopKSae<Cfg extends SaeArithmeticConfig = SaeConfig> extends BaseSae<Cfg> implements TrainableSae<Cfg> {
   protected activations(saeIn: tf.Tensor2D): tf.Tensor2D {
-    const k = this.cfg.k!;
-    const pre = this.preActivations(saeIn);
-    const [n] = pre.shape;
-    const { values, indices } = tf.topk(pre, k);
-    // scatter the k values back to their feature columns: coordinates (row, feature) for each kept value
-    const rows = tf.tile(tf.expandDims(tf.range(0, n, 1, 'int32'), 1), [1, k]);
-    const coords = tf.stack([tf.reshape(rows, [-1]), tf.reshape(indices, [-1])], 1);
-    return tf.scatterND(coords, tf.reshape(tf.relu(values), [-1]), [n, this.dSae]) as tf.Tensor2D;
+    return this.activate(this.preActivations(saeIn));
   }
+
+  activate(pre: tf.Tensor2D): tf.Tensor2D {
+    const top = topK(pre, this.cfg.k!);
+    return top.scatter(tf.relu(top.values));
+  }
+}
+
+/**
+ * The k largest entries of each row, and `scatter`, which puts one value per entry back at its [row, feature]
+ * position with 0 elsewhere.
+ */
+export function topK(pre: tf.Tensor2D, k: number): { values: tf.Tensor2D; scatter: (perEntry: tf.Tensor) => tf.Tensor2D } {
+  const [rows, cols] = pre.shape;
+  const { values, indices } = tf.topk(pre, k);
+  const rowIndex = tf.tile(tf.expandDims(tf.range(0, rows, 1, 'int32'), 1), [1, k]);
+  const coords = tf.stack([tf.reshape(rowIndex, [-1]), tf.reshape(indices, [-1])], 1);
+  return { values, scatter: (perEntry) => tf.scatterND(coords, tf.reshape(perEntry, [-1]), [rows, cols]) as tf.Tensor2D };
 }
 
 /**

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../errors';
 import { gaussian, permutation, seededRandom, type Random } from '../random';
 import { learningRateAt, lrSchedule, type LrSchedule, type LrScheduleOptions } from './lr-schedule';
+import { StandardSae, TopKSae, topK, type SaeArithmeticConfig, type SaeWeights, type TrainableSae } from './sae';
 
 /**
  * Trains a sparse autoencoder on activations, as SAELens trains its standard and TopK SAEs:
@@ -288,10 +289,11 @@ function initialParameters(dIn: number, dSae: number, mean: Float32Array, random
  */
 function lossAndGradients(p: Params, x: tf.Tensor2D, mean: tf.Tensor1D, dead: tf.Tensor1D | null, s: Settings) {
   const batch = x.shape[0];
-  const xIn = tf.sub(x, p.b_dec);
-  const pre = preActivations(p, xIn);
-  const acts = activate(pre, s);
-  const err = tf.sub(tf.add(tf.matMul(acts, p.W_dec), p.b_dec), x); // x̂ − x
+  const sae = saeOf(p, s);
+  const xIn = sae.encoderInput(x);
+  const pre = sae.preActivations(xIn);
+  const acts = sae.activate(pre);
+  const err = tf.sub(sae.decode(acts), x); // x̂ − x
   const active = tf.cast(tf.greater(acts, 0), 'float32');
   const W_decT = tf.transpose(p.W_dec);
 
@@ -343,28 +345,17 @@ function lossAndGradients(p: Params, x: tf.Tensor2D, mean: tf.Tensor1D, dead: tf
   return { grads, stats };
 }
 
-/** x'·W_enc + b_enc, in one kernel as the loaded SAE computes it. */
-function preActivations(p: Params, xIn: tf.Tensor): tf.Tensor2D {
-  return tf.fused.matMul({ a: xIn as tf.Tensor2D, b: p.W_enc as tf.Tensor2D, bias: p.b_enc }) as tf.Tensor2D;
-}
-
-/** Feature activations from pre-activations: relu, or for TopK the k largest per token, relu'd, the rest 0. */
-function activate(pre: tf.Tensor2D, s: Settings): tf.Tensor2D {
-  if (s.architecture === 'standard') return tf.relu(pre);
-  const top = topK(pre, s.k);
-  return top.scatter(tf.relu(top.values));
-}
-
 /**
- * The k largest entries of each row, and `scatter`, which puts one value per entry back at its [row, feature]
- * position with 0 elsewhere. Scattered as the TopKSae that loads the result does, so training and inference agree.
+ * The SAE that `p` are, computing as the SAE loaded from the saved directory does (x' = x − b_dec, no normalisation).
+ * It shares `p`: not to be disposed.
  */
-function topK(pre: tf.Tensor2D, k: number): { values: tf.Tensor2D; scatter: (perEntry: tf.Tensor) => tf.Tensor2D } {
-  const [rows, cols] = pre.shape;
-  const { values, indices } = tf.topk(pre, k);
-  const rowIndex = tf.tile(tf.expandDims(tf.range(0, rows, 1, 'int32'), 1), [1, k]);
-  const coords = tf.stack([tf.reshape(rowIndex, [-1]), tf.reshape(indices, [-1])], 1);
-  return { values, scatter: (perEntry) => tf.scatterND(coords, tf.reshape(perEntry, [-1]), [rows, cols]) as tf.Tensor2D };
+function saeOf(p: Params, s: Settings): TrainableSae<SaeArithmeticConfig> {
+  const cfg: SaeArithmeticConfig = {
+    architecture: s.architecture, dIn: s.dIn, dSae: s.dSae, k: s.k,
+    applyBDecToInput: true, normalizeActivations: 'none', rescaleActsByDecoderNorm: false,
+  };
+  const weights = p as SaeWeights; // shaped by toTensors
+  return s.architecture === 'topk' ? new TopKSae(cfg, weights) : new StandardSae(cfg, weights);
 }
 
 /** g minus its component along each (unit) row of W. */
@@ -421,7 +412,7 @@ function resample(
   const inputs = gatherRows(data, candidates, dIn);
   const errors = tf.tidy(() => {
     const x = tf.tensor2d(inputs, [candidates.length, dIn]);
-    const { reconstruction } = forward(params, x, s);
+    const { reconstruction } = saeOf(params, s).forward(x);
     return tf.sum(tf.square(tf.sub(x, reconstruction)), 1);
   });
   const weights = Array.from(errors.dataSync(), (e) => e * e); // ∝ loss², as Anthropic
@@ -468,12 +459,6 @@ function resample(
   return next;
 }
 
-/** The SAE forward pass at inference (same activation function as training). */
-function forward(p: Params, x: tf.Tensor2D, s: Settings): { acts: tf.Tensor2D; reconstruction: tf.Tensor2D } {
-  const acts = activate(preActivations(p, tf.sub(x, p.b_dec)), s);
-  return { acts, reconstruction: tf.add(tf.matMul(acts, p.W_dec), p.b_dec) as tf.Tensor2D };
-}
-
 /** Final metrics over all activations, in chunks; sums in float64. */
 function evaluate(params: Params, data: Float32Array, dIn: number, mean: Float32Array, s: Settings): SaeTrainingMetrics {
   const n = data.length / dIn;
@@ -486,7 +471,7 @@ function evaluate(params: Params, data: Float32Array, dIn: number, mean: Float32
     const chunk = data.subarray(start * dIn, (start + rows) * dIn);
     const stats = tf.tidy(() => {
       const x = tf.tensor2d(chunk, [rows, dIn]);
-      const { acts, reconstruction } = forward(params, x, s);
+      const { acts, reconstruction } = saeOf(params, s).forward(x);
       const on = tf.cast(tf.greater(acts, 0), 'float32');
       return tf.concat([tf.stack([tf.sum(tf.square(tf.sub(x, reconstruction))), tf.sum(tf.square(tf.sub(x, mean)))]), tf.sum(on, 0)]);
     });
