@@ -72,8 +72,8 @@ export function workspaceCommands(withDatabase: WithDatabase): Record<string, Co
       },
       async run(values) {
         const modelSlug = requiredString(values, 'model');
-        const { jobParams } = await import('../jobs/types');
-        const parsed = jobParams['sample-corpus'].safeParse({
+        const { jobKinds } = await import('../jobs');
+        const parsed = jobKinds['sample-corpus'].params.safeParse({
           modelId: '00000000-0000-0000-0000-000000000000',
           documents: values.documents === undefined ? undefined : integer(values, 'documents', 0),
           maxTokens: values['max-tokens'] === undefined ? undefined : integer(values, 'max-tokens', 0),
@@ -158,11 +158,11 @@ export function workspaceCommands(withDatabase: WithDatabase): Record<string, Co
         const modelSlug = requiredString(values, 'model');
         const saeSlug = requiredString(values, 'sae');
         const features = values.features === undefined ? undefined : integerList(values.features as string, 'features');
-        const [{ listCorpora }, { getSaeBySlug }, { jobParams }, { initBackend }, { loadModel }, { loadSae, validateSaeForModel }, { computeAndStoreDashboards }] =
+        const [{ listCorpora }, { getSaeBySlug }, { jobKinds }, { initBackend }, { loadModel }, { loadSae, validateSaeForModel }, { computeAndStoreDashboards }] =
           await Promise.all([
             import('../server/corpora'),
             import('../server/saes'),
-            import('../jobs/types'),
+            import('../jobs'),
             import('../compute/backend'),
             import('../compute/model/load'),
             import('../compute/sae/load'),
@@ -187,7 +187,7 @@ export function workspaceCommands(withDatabase: WithDatabase): Record<string, Co
             );
           }
           if (!wanted) console.error(`corpus: ${describeCorpus(corpus)} (${currentRun?.corpusId === corpus.id ? 'that of the current dashboards' : 'the newest'}; choose with --corpus)`);
-          const params = jobParams.dashboards.parse({
+          const params = jobKinds.dashboards.params.parse({
             saeId: saeRow.id,
             corpusId: corpus.id,
             features,

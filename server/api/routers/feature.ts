@@ -16,7 +16,8 @@ import {
 import { previewWithChips, siteHosts, withChips } from '../../feature-links';
 import { enqueueJob } from '../../jobs';
 import { getQueue } from '../../jobs/queue';
-import { tokenInput, type JobParams, type JobType } from '@/jobs/types';
+import type { JobParams, JobType } from '@/jobs';
+import { tokenInput } from '@/jobs/types';
 import { applyChips } from '../../markdown';
 import { featureAt, saeAt } from '../../visibility';
 import { createTRPCRouter, protectedProcedure, publicProcedure, type Context } from '../trpc';
