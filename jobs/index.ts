@@ -13,6 +13,7 @@ import { logitWeights } from './kinds/logit-weights';
 import { run } from './kinds/run';
 import { sampleCorpus } from './kinds/sample-corpus';
 import { steer } from './kinds/steer';
+import { topFeatures } from './kinds/top-features';
 import { trainSae } from './kinds/train-sae';
 
 export const jobKinds = {
@@ -25,6 +26,7 @@ export const jobKinds = {
   'sample-corpus': sampleCorpus,
   'train-sae': trainSae,
   demo,
+  'top-features': topFeatures,
 } as const satisfies Record<string, JobKind>;
 
 export type JobType = keyof typeof jobKinds;

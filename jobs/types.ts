@@ -8,6 +8,9 @@ export const tokenInput = z
   })
   .refine((v) => (v.text === undefined) !== (v.tokenIds === undefined), 'give either text or token ids');
 
+/** A prompt typed on a page: not just whitespace (the worker checks the token length against the model's context). */
+export const promptInput = tokenInput.refine((v) => v.text === undefined || v.text.trim() !== '', 'the text is empty');
+
 export const hookName = z.string().regex(/^[A-Za-z0-9_.]+$/, 'a TransformerLens hook name such as blocks.1.hook_resid_post');
 
 /** Token ids and their pieces as the model's tokenizer shows them: how results carry the user's text. */

@@ -6,6 +6,7 @@ const activations = { tokens: [1, 2], pieces: ['<s>', ' Lily'], features: { '5':
 
 describe('job kinds', () => {
   it('registers each kind with an expiry, a title and schemas; the evidence kinds are those that say what a re-run must reproduce', () => {
+    expect(JOB_TYPES).toContain('top-features');
     for (const type of JOB_TYPES) {
       expect(jobKinds[type].expirySeconds).toBeGreaterThan(0);
       expect(jobKinds[type].title).not.toBe('');
@@ -20,6 +21,9 @@ describe('job kinds', () => {
     );
     expect(() => parseResult('ablate', { tokens: [1], acts: [0], lossClean: [], lossAblated: [], logitDeltas: [], kl: [0] })).toThrow(
       "the ablate job's result does not match its schema: pieces: Invalid input: expected array, received undefined",
+    );
+    expect(() => parseResult('top-features', { tokens: [1], pieces: ['<s>'], features: [{ feature: 3, maxAct: 1, position: 0, firing: 1 }] })).toThrow(
+      "the top-features job's result does not match its schema: features[0].label: Invalid input: expected string, received undefined",
     );
   });
 

@@ -15,6 +15,7 @@ import { demoJob } from './demo';
 import { logitWeightsJob } from './logit-weights';
 import { runJob } from './run';
 import { steerJob } from './steer';
+import { topFeaturesJob } from './top-features';
 import { trainSaeJob } from './train-sae';
 
 /** The handler of each job kind: a kind without one is a type error. */
@@ -28,6 +29,7 @@ const handlers: { [T in JobType]: (params: JobParams<T>, ctx: JobContext) => Pro
   'sample-corpus': sampleCorpusJob,
   'train-sae': trainSaeJob,
   demo: demoJob,
+  'top-features': topFeaturesJob,
 };
 
 const CODE_VERSION = process.env.npm_package_version ?? '0.1.0';

@@ -17,7 +17,7 @@ import { previewWithChips, siteHosts, withChips } from '../../feature-links';
 import { enqueueJob } from '../../jobs';
 import { getQueue } from '../../jobs/queue';
 import type { JobParams, JobType } from '@/jobs';
-import { tokenInput } from '@/jobs/types';
+import { promptInput } from '@/jobs/types';
 import { applyChips } from '../../markdown';
 import { featureAt, saeAt } from '../../visibility';
 import { createTRPCRouter, protectedProcedure, publicProcedure, type Context } from '../trpc';
@@ -30,9 +30,6 @@ async function saeOrThrow(ctx: Context, input: { model: string; sae: string; ind
   const { model, sae, index } = input;
   return index === undefined ? saeAt(ctx.db, ctx.viewer, action, model, sae) : featureAt(ctx.db, ctx.viewer, action, { model, sae, index });
 }
-
-/** A prompt that is not just whitespace (the worker checks the token length against the model's context). */
-const promptInput = tokenInput.refine((v) => v.text === undefined || v.text.trim() !== '', 'the text is empty');
 
 /** Enqueues a job for the signed-in viewer (authorised before), counted against their rate limit. */
 async function enqueue<T extends JobType>(ctx: Context, type: T, params: JobParams<T>, sae: SaeAddress) {
