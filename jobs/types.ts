@@ -1,5 +1,5 @@
 /** What the job kinds' params share (jobs/kinds/*), and what a running job reports as progress. */
-import { z } from 'zod';
+import { z } from './zod';
 
 export const tokenInput = z
   .object({

@@ -1,5 +1,5 @@
 /** Zero-ablates (or clamps) one feature at its hook on the user's text: per-token loss change and moved logits. */
-import { z } from 'zod';
+import { z } from '../zod';
 import type { Ablation } from '@/compute/analyses/ablate';
 import { describes, type JobKind } from '../kind';
 import { pieces, tokenIds, tokenInput } from '../types';

@@ -1,5 +1,5 @@
 /** A feature page's "Test your text": the SAE's activations of some features (and the most active ones) per token. */
-import { z } from 'zod';
+import { z } from '../zod';
 import type { FeatureActivations } from '@/compute/analyses/activations';
 import type { FeatureAttribution } from '@/compute/analyses/dfa';
 import { describes, type JobKind } from '../kind';

@@ -1,5 +1,5 @@
 /** Feature dashboards and SAE evals over a corpus (all features, or some: a recompute from a feature page). */
-import { z } from 'zod';
+import { z } from '../zod';
 import type { DashboardTimings } from '@/compute/dashboards/types';
 import { describes, type JobKind } from '../kind';
 

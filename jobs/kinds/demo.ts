@@ -2,7 +2,7 @@
  * The stories260K workspace: the model (local or downloaded), a sampled corpus, an SAE at each hook, their
  * dashboards and evals. Each step is skipped when an earlier attempt already did it, so a retried job resumes.
  */
-import { z } from 'zod';
+import { z } from '../zod';
 import type { JobKind } from '../kind';
 import { hookName } from '../types';
 

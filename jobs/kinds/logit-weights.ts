@@ -1,5 +1,5 @@
 /** Recomputes the weight-based dashboard data (logit weights and histogram, encoder/decoder stats) of some features. */
-import { z } from 'zod';
+import { z } from '../zod';
 import type { JobKind } from '../kind';
 
 export const logitWeights = {

@@ -1,5 +1,5 @@
 /** The model alone on a text: the most likely next tokens at every position, and a greedy continuation. */
-import { z } from 'zod';
+import { z } from '../zod';
 import type { Prediction } from '@/compute/analyses/predict';
 import { describes, type JobKind } from '../kind';
 import { pieces, tokenIds, tokenInput } from '../types';

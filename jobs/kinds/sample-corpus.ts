@@ -1,5 +1,5 @@
 /** A corpus sampled from the model itself (seeded; a fine default where no dataset is at hand, e.g. stories260K). */
-import { z } from 'zod';
+import { z } from '../zod';
 import type { JobKind } from '../kind';
 
 export const sampleCorpus = {

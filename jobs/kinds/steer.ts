@@ -1,5 +1,5 @@
 /** Steering scan: x ← x + c·W_dec[f] for each coefficient c from `from` to `to` in `steps` even steps. */
-import { z } from 'zod';
+import { z } from '../zod';
 import type { Steering, SteeringResult } from '@/compute/analyses/steer';
 import { describes, type JobKind } from '../kind';
 import { pieces, tokenIds, tokenInput } from '../types';

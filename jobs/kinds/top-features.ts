@@ -1,5 +1,5 @@
 /** Search by inference: the features of an SAE that fire most on a text (the SAE page's "Which features fire on my text?"). */
-import { z } from 'zod';
+import { z } from '../zod';
 import type { PromptFeatures } from '@/compute/analyses/top-features';
 import { describes, type JobKind } from '../kind';
 import { pieces, tokenIds, tokenInput } from '../types';

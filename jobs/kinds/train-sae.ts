@@ -1,5 +1,5 @@
 /** Trains an SAE on the model's activations over a corpus, writes a SAELens directory under the data dir, registers it. */
-import { z } from 'zod';
+import { z } from '../zod';
 import type { JobKind } from '../kind';
 import { hookName } from '../types';
 
