@@ -89,7 +89,7 @@ function sourceStamp(): string {
     if (stat.isDirectory()) for (const name of fs.readdirSync(p).sort()) visit(path.join(p, name));
     else hash.update(`${path.relative(root, p)} ${stat.size} ${stat.mtimeMs}\n`);
   };
-  for (const entry of ['app', 'server', 'drizzle', 'next.config.mjs', 'package-lock.json', 'tsconfig.json']) visit(path.join(root, entry));
+  for (const entry of ['app', 'server', 'jobs', 'compute', 'drizzle', 'next.config.mjs', 'package-lock.json', 'tsconfig.json']) visit(path.join(root, entry));
   return hash.digest('hex');
 }
 

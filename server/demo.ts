@@ -12,7 +12,7 @@ import { InputError } from '@/compute/errors';
 import { config } from './config';
 import type { Db } from './db';
 import { enqueueJob, type JobRow } from './jobs';
-import type { JobParams } from '@/jobs/types';
+import type { JobParams } from '@/jobs';
 
 export const DEMO_MODEL = 'stories260K';
 

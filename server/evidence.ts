@@ -24,14 +24,13 @@ import {
 } from './hypotheses';
 import { enqueueJob } from './jobs';
 import { getQueue } from './jobs/queue';
-import { jobParams, type JobType } from '@/jobs/types';
+import { EVIDENCE_JOB_TYPES, jobKinds, type EvidenceJobType, type JobResult } from '@/jobs';
+import { describeIssues } from '@/jobs/kind';
 import { notifyWatchers } from './notifications';
 import type { FeatureAddress } from './search';
 import { displayNameSql } from './users';
 
 export type EvidenceKind = (typeof evidence.$inferSelect)['kind'];
-export const JOB_EVIDENCE_KINDS = ['activations', 'ablate', 'steer'] as const;
-type JobEvidenceKind = (typeof JOB_EVIDENCE_KINDS)[number];
 
 export const evidenceNoteInput = z.string().max(10_000, 'the note is longer than 10000 characters');
 
@@ -57,7 +56,7 @@ async function prepareEvidence(db: Db, viewer: Viewer, source: EvidenceSource): 
   if (source.kind === 'job') {
     const job = isUuid(source.jobId) ? await db.query.jobs.findFirst({ where: eq(jobs.id, source.jobId) }) : undefined;
     if (!job) throw new TRPCError({ code: 'NOT_FOUND', message: `no job ${source.jobId}` });
-    if (!(JOB_EVIDENCE_KINDS as readonly string[]).includes(job.type))
+    if (!(EVIDENCE_JOB_TYPES as string[]).includes(job.type))
       throw new TRPCError({ code: 'BAD_REQUEST', message: `a ${job.type} job cannot be evidence: save a test-your-text, ablation or steering run` });
     if (job.status !== 'done') throw new TRPCError({ code: 'PRECONDITION_FAILED', message: `the job is ${job.status}: only a finished job can be evidence` });
     const params = job.params as { saeId: string; feature?: number; features?: number[] };
@@ -69,7 +68,7 @@ async function prepareEvidence(db: Db, viewer: Viewer, source: EvidenceSource): 
     if (!sae) throw new TRPCError({ code: 'NOT_FOUND', message: `the job's SAE is gone` });
     const features = params.feature !== undefined ? [params.feature] : (params.features ?? []);
     return {
-      kind: job.type as JobEvidenceKind,
+      kind: job.type as EvidenceJobType,
       saeId: params.saeId,
       modelId: sae.modelId,
       featureIndex: features[0]!,
@@ -234,11 +233,11 @@ export async function rerunEvidence(db: Db, viewer: Viewer, evidenceId: string):
       : { ...emptyComparison(row.provenance as Provenance, {}), mismatch: 'the feature has no dashboard now' };
     return withTransaction((tx) => insertRerun(tx, { agrees: comparison.agrees, comparison }));
   }
-  const type = row.kind as JobType;
+  const type = row.kind;
   let rerun!: { id: string; jobId: string | null };
   await enqueueJob(
     await getQueue(),
-    { type, params: jobParams[type].parse(row.params) as never, userId: viewer!.id, modelId: sae!.modelId },
+    { type, params: jobKinds[type].params.parse(row.params) as never, userId: viewer!.id, modelId: sae!.modelId },
     {
       requestedBy: viewer!, // a re-run is a compute job like any other: it counts against the rate limit
       alongside: async (tx, job) => void (rerun = await insertRerun(tx, { jobId: job.id })),
@@ -272,27 +271,17 @@ export const ATOL = 1e-5;
 const EXACT = new Set(['tokens', 'coefficients', 'contextIndex', 'maxPos', 'id', 'nTokens', 'nonzeroCount']);
 const PROVENANCE_KEYS = ['model', 'sae', 'run', 'corpus', 'codeVersion', 'backend'];
 
-/** What of a result is compared: the numbers that carry the finding, not presentation (pieces) or near-tie orderings. */
-function comparable(kind: EvidenceKind, result: unknown): unknown {
-  const r = result as Record<string, unknown>;
-  switch (kind) {
-    case 'activations':
-      return { tokens: r.tokens, features: r.features };
-    case 'ablate':
-      return { tokens: r.tokens, acts: r.acts, lossClean: r.lossClean, lossAblated: r.lossAblated, kl: r.kl };
-    case 'steer':
-      return {
-        tokens: r.tokens,
-        coefficients: r.coefficients,
-        results: (r.results as { loss: number | null; targetLogit: number | null }[] | undefined)?.map((x) => ({ loss: x.loss, targetLogit: x.targetLogit })),
-      };
-    case 'dashboard':
-      return {
-        stats: r.stats,
-        logitTop: r.logitTop,
-        top: (r.top as DashboardSnapshotResult['top'] | undefined)?.map((e) => ({ contextIndex: e.contextIndex, maxAct: e.maxAct, tokens: e.tokens, acts: e.acts })),
-      };
+/**
+ * What of a result is compared: the numbers that carry the finding, not presentation (pieces) or near-tie orderings.
+ * A job kind says which (its `evidence` schema, jobs/kinds/); a snapshot's statistics, logit weights and top examples.
+ */
+function comparable(kind: EvidenceKind, result: unknown): { value: unknown } | { problem: string } {
+  if (kind === 'dashboard') {
+    const r = result as Partial<DashboardSnapshotResult>;
+    return { value: { stats: r.stats, logitTop: r.logitTop, top: r.top?.map((e) => ({ contextIndex: e.contextIndex, maxAct: e.maxAct, tokens: e.tokens, acts: e.acts })) } };
   }
+  const parsed = jobKinds[kind].evidence.safeParse(result);
+  return parsed.success ? { value: parsed.data } : { problem: describeIssues(parsed.error) };
 }
 
 function emptyComparison(saved: Provenance, rerun: Provenance): Comparison {
@@ -344,7 +333,10 @@ export function compareEvidence(kind: EvidenceKind, saved: unknown, fresh: unkno
     }
     if (a !== b && !(a == null && b == null)) out.mismatch = `${path || 'the result'} differs: ${JSON.stringify(a)} saved, ${JSON.stringify(b)} now`;
   };
-  walk(comparable(kind, saved), comparable(kind, fresh), '', false);
+  const [a, b] = [comparable(kind, saved), comparable(kind, fresh)];
+  if ('problem' in a) out.mismatch = `the saved result is not a ${KIND_NAMES[kind]} result: ${a.problem}`;
+  else if ('problem' in b) out.mismatch = `the re-run's result is not a ${KIND_NAMES[kind]} result: ${b.problem}`;
+  else walk(a.value, b.value, '', false);
   out.agrees = out.mismatch === null && within;
   return out;
 }
@@ -398,20 +390,34 @@ export type RerunView = {
   createdAt: Date;
 };
 
-export interface EvidenceView {
+/**
+ * What was saved, read by its kind: a job's result through its kind's schema (null, with the reason, when the stored
+ * result no longer fits it), a snapshot as dashboardSnapshot wrote it.
+ */
+export type EvidenceContent =
+  | { [K in EvidenceJobType]: { kind: K; result: JobResult<K>; unreadable: null } | { kind: K; result: null; unreadable: string } }[EvidenceJobType]
+  | { kind: 'dashboard'; result: DashboardSnapshotResult; unreadable: null };
+
+function readContent(kind: EvidenceKind, result: unknown): EvidenceContent {
+  if (kind === 'dashboard') return { kind, result: result as DashboardSnapshotResult, unreadable: null };
+  const parsed = jobKinds[kind].result.safeParse(result);
+  if (!parsed.success) return { kind, result: null, unreadable: `the saved result does not fit a ${KIND_NAMES[kind]} result: ${describeIssues(parsed.error)}` };
+  // the kind and its schema's output go together (TypeScript does not correlate the two unions itself)
+  return { kind, result: parsed.data, unreadable: null } as EvidenceContent;
+}
+
+export type EvidenceView = EvidenceContent & {
   id: string;
-  kind: EvidenceKind;
   feature: FeatureAddress | null;
   jobId: string | null;
   params: Record<string, unknown>;
-  result: unknown;
   provenance: Provenance;
   note: string;
   addedByName: string | null;
   createdAt: Date;
   /** newest first, at most RERUNS_SHOWN */
   reruns: RerunView[];
-}
+};
 
 const RERUNS_SHOWN = 5;
 
@@ -452,11 +458,10 @@ export async function listEvidence(db: Db, viewer: Viewer, hypothesisId: string)
         ).rows;
   return rows.rows.map((r) => ({
     id: r.id as string,
-    kind: r.kind as EvidenceKind,
+    ...readContent(r.kind as EvidenceKind, r.result),
     feature: r.model ? { model: r.model as string, sae: r.sae as string, index: r.feature_index as number } : null,
     jobId: r.job_id as string | null,
     params: r.params as Record<string, unknown>,
-    result: r.result,
     provenance: r.provenance as Provenance,
     note: r.note as string,
     addedByName: r.added_by_name as string | null,

@@ -5,7 +5,7 @@
 import { getDb, getPool, requireDatabaseUrl } from '@/server/db';
 import { ORPHAN_SWEEP_MS, orphanedJobs } from '@/server/jobs';
 import { listenForJobs, notifyJob, startQueue } from '@/server/jobs/queue';
-import { JOB_TYPES, type JobType } from '@/jobs/types';
+import { JOB_TYPES, type JobType } from '@/jobs';
 import { initBackend } from '@/compute/backend';
 import { startHeartbeat } from './heartbeat';
 import { executeJob } from './jobs';

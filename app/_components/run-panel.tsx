@@ -6,13 +6,11 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useState } from 'react';
+import { doneResult, type JobResult } from '@/jobs';
 import type { JobView as Job } from '@/server/jobs';
 import { useTRPC } from '../trpc';
 import { ErrorLine } from './error-line';
 import { displayPiece, formatFraction } from './token-format';
-
-interface Prediction { id: number; piece: string; logit: number; prob: number }
-interface RunResult { tokens: number[]; pieces: string[]; top: Prediction[][]; generated: number[]; generatedText?: string }
 
 const GENERATE_TOKENS = 48;
 
@@ -110,7 +108,7 @@ function promptOf(job: Job): string {
 }
 
 function JobView({ job }: { job: Job }) {
-  const result = job.result as RunResult | null;
+  const result = doneResult('run', job);
   return (
     <section className="panel" aria-label="Run result">
       <div className="row">
@@ -120,12 +118,12 @@ function JobView({ job }: { job: Job }) {
         <span className="mono">{promptOf(job)}</span>
       </div>
       <ErrorLine error={job.status === 'failed' && (job.error ?? 'the job failed')} />
-      {job.status === 'done' && result && <Predictions result={result} />}
+      {result && <Predictions result={result} />}
     </section>
   );
 }
 
-function Predictions({ result }: { result: RunResult }) {
+function Predictions({ result }: { result: JobResult<'run'> }) {
   return (
     <>
       {result.generated.length > 0 && (

@@ -18,8 +18,8 @@ export const corpusSample: Command = {
   },
   async run(values) {
     const modelSlug = requiredString(values, 'model');
-    const { jobParams } = await import('../../jobs/types');
-    const parsed = jobParams['sample-corpus'].safeParse({
+    const { jobKinds } = await import('../../jobs');
+    const parsed = jobKinds['sample-corpus'].params.safeParse({
       modelId: '00000000-0000-0000-0000-000000000000',
       documents: optionalInteger(values, 'documents'),
       maxTokens: optionalInteger(values, 'max-tokens'),

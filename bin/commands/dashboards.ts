@@ -28,11 +28,11 @@ export const dashboards: Command = {
     const modelSlug = requiredString(values, 'model');
     const saeSlug = requiredString(values, 'sae');
     const features = values.features === undefined ? undefined : integerList(values.features as string, 'features');
-    const [{ listCorpora }, { getSaeBySlug }, { jobParams }, { initBackend }, { loadModel }, { loadSae, validateSaeForModel }, { computeAndStoreDashboards }] =
+    const [{ listCorpora }, { getSaeBySlug }, { jobKinds }, { initBackend }, { loadModel }, { loadSae, validateSaeForModel }, { computeAndStoreDashboards }] =
       await Promise.all([
         import('../../server/corpora'),
         import('../../server/saes'),
-        import('../../jobs/types'),
+        import('../../jobs'),
         import('../../compute/backend'),
         import('../../compute/model/load'),
         import('../../compute/sae/load'),
@@ -57,7 +57,7 @@ export const dashboards: Command = {
         );
       }
       if (!wanted) console.error(`corpus: ${describeCorpus(corpus)} (${currentRun?.corpusId === corpus.id ? 'that of the current dashboards' : 'the newest'}; choose with --corpus)`);
-      const params = jobParams.dashboards.parse({
+      const params = jobKinds.dashboards.params.parse({
         saeId: saeRow.id,
         corpusId: corpus.id,
         features,

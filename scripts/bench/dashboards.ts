@@ -23,7 +23,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { models, saes } from '@/drizzle/schema';
 import { storeCorpus, type CorpusRow } from '@/server/corpora';
 import { getDb, getPool } from '@/server/db';
-import { jobParams } from '@/jobs/types';
+import { jobKinds } from '@/jobs';
 import { runMigrations } from '@/server/migrate';
 import type { ModelRow } from '@/server/models';
 import { startEmbeddedPostgres } from '@/server/postgres';
@@ -182,7 +182,7 @@ interface Figures {
 
 async function measure(subject: Subject): Promise<Figures> {
   log(`${subject.name}: ${subject.setup}`);
-  const params = jobParams.dashboards.parse({ saeId: subject.saeRow.id, corpusId: subject.corpus.id, batchSize: subject.batchSize });
+  const params = jobKinds.dashboards.params.parse({ saeId: subject.saeRow.id, corpusId: subject.corpus.id, batchSize: subject.batchSize });
   let lastLog = 0;
   const outcome = await computeAndStoreDashboards({
     db: getDb(),

@@ -5,7 +5,7 @@ import { jobs, workers } from '@/drizzle/schema';
 import { maySeeJobContents, visibleModelSql, visibleSaeSql, type Viewer } from '../authz';
 import type { Db } from '../db';
 import { withTransaction } from '../db';
-import { jobParams, type JobParams, type JobType } from '@/jobs/types';
+import { jobKinds, type JobParams, type JobType } from '@/jobs';
 import { featureTopic, publish, saeTopic } from '../events';
 import { notifyFeatureWatchers, notifySaeWatchers } from '../notifications';
 import { checkJobRate } from '../rate-limit';
@@ -22,7 +22,7 @@ export async function enqueueJob<T extends JobType>(
   job: { type: T; params: JobParams<T>; userId: string | null; modelId: string | null },
   options: { requestedBy?: NonNullable<Viewer>; alongside?: (tx: Db, job: JobRow) => Promise<void> } = {},
 ): Promise<JobRow> {
-  const params = jobParams[job.type].parse(job.params);
+  const params = jobKinds[job.type].params.parse(job.params);
   const id = crypto.randomUUID();
   return withTransaction(async (tx, client) => {
     if (options.requestedBy) await checkJobRate(tx, options.requestedBy);

@@ -2,7 +2,7 @@
 import pg from 'pg';
 import PgBoss from 'pg-boss';
 import { requireDatabaseUrl } from '../db';
-import { JOB_EXPIRY_SECONDS, JOB_TYPES, type JobType } from '@/jobs/types';
+import { JOB_TYPES, jobKinds, type JobType } from '@/jobs';
 
 const globalForBoss = globalThis as unknown as { lexiconBoss?: Promise<PgBoss> };
 
@@ -12,7 +12,7 @@ export async function startQueue(url: string): Promise<PgBoss> {
   await boss.start();
   for (const type of JOB_TYPES) {
     // A crashed worker's job is queued again by the heartbeat sweep (worker/main.ts); expiry is the backstop.
-    await boss.createQueue(type, { name: type, retryLimit: 2, expireInSeconds: JOB_EXPIRY_SECONDS[type] });
+    await boss.createQueue(type, { name: type, retryLimit: 2, expireInSeconds: jobKinds[type].expirySeconds });
   }
   return boss;
 }

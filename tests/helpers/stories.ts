@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { storeCorpus } from '@/server/corpora';
 import type { Db } from '@/server/db';
-import { jobParams } from '@/jobs/types';
+import { jobKinds } from '@/jobs';
 import { registerModel } from '@/server/register-models';
 import { registerSae } from '@/server/register-saes';
 import { chunkIntoContexts, parseCorpusFile, tokenizeDocuments } from '@/compute/corpus/contexts';
@@ -34,7 +34,7 @@ export async function seedStoriesDashboards(db: Db) {
     modelRow,
     saeRow,
     corpus,
-    params: jobParams.dashboards.parse({ saeId: saeRow.id, corpusId: corpus.id }),
+    params: jobKinds.dashboards.params.parse({ saeId: saeRow.id, corpusId: corpus.id }),
     jobId: null,
   });
   return { modelRow, saeRow, corpus };

@@ -195,6 +195,7 @@ const MATRIX: Record<string, { needs: Check[]; call: (c: Call) => Promise<unknow
       return c.caller.sae.setCurrentRun({ model: c.sae.model, sae: c.sae.sae, runId: rows[0]!.run });
     },
   },
+  'sae.topFeatures': { needs: ['signedIn', 'compute'], call: (c) => c.caller.sae.topFeatures({ model: c.sae.model, sae: c.sae.sae, input: { text: 'Once' } }) },
   'wiki.propose': { needs: ['edit'], call: (c) => c.caller.wiki.propose({ ...feature(c), label: `proposal ${c.n}` }) },
   'wiki.vote': {
     needs: ['comment'],

@@ -15,6 +15,8 @@ import type { FeatureActivations } from '@/compute/analyses/activations';
 import type { Steering } from '@/compute/analyses/steer';
 import { initBackend } from '@/compute/backend';
 import { executeJob } from '@/worker/jobs';
+import { parseResult } from '@/jobs';
+import { enqueueJob } from '@/server/jobs';
 import { coefficientScan } from '@/worker/jobs/steer';
 import { callerFor } from '../helpers/caller';
 import { startTestDatabase, type TestDatabase } from '../helpers/database';
@@ -52,6 +54,37 @@ afterAll(async () => {
   await (await getQueue().catch(() => null))?.stop({ graceful: false });
   await getPool().end();
   await database?.stop();
+});
+
+describe('search by inference', () => {
+  it('finds the SAE’s features that fire most on a text, largest first, with their labels', async () => {
+    await expect(callerFor(null).sae.topFeatures({ model: 'stories260K', sae: 'l2', input: { text: TEXT } })).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    const search = async () => {
+      const job = await execute((await callerFor(editor).sae.topFeatures({ model: 'stories260K', sae: 'l2', input: { text: TEXT }, top: 10 })).id);
+      expect(job.status).toBe('done');
+      return parseResult('top-features', job.result);
+    };
+    const first = await search();
+    expect(first.features).toHaveLength(10);
+    const maxima = first.features.map((f) => f.maxAct);
+    expect(maxima).toEqual([...maxima].sort((a, b) => b - a));
+    for (const f of first.features) {
+      expect(f.position).toBeLessThan(first.tokens.length);
+      expect(f.firing).toBeGreaterThan(0);
+    }
+    // the same maxima as Test your text reads for the first two features
+    const picked = first.features.slice(0, 2).map((f) => f.feature);
+    const sae = (await getDb().query.saes.findFirst())!;
+    const params = { saeId: sae.id, input: { text: TEXT }, features: picked, topK: 0 };
+    const test = await execute((await enqueueJob(await getQueue(), { type: 'activations', params, userId: editor.id, modelId: sae.modelId })).id);
+    const read = parseResult('activations', test.result);
+    expect(picked.map((f) => Math.max(...read.features[String(f)]!))).toEqual(first.features.slice(0, 2).map((f) => f.maxAct));
+
+    const top = first.features[0]!;
+    expect(top.label).toBe('');
+    await callerFor(editor).feature.edit({ model: 'stories260K', sae: 'l2', index: top.feature, label: 'girls’ names', body: '', baseRevision: 0 });
+    expect((await search()).features[0]).toMatchObject({ feature: top.feature, label: 'girls’ names' });
+  });
 });
 
 describe('compute panel jobs', () => {

@@ -1,3 +1,4 @@
+import type { JobResult, JobType } from '@/jobs';
 import type { LanguageModel } from '@/compute/model/types';
 import type { Sae } from '@/compute/sae/sae';
 import type { Db } from '@/server/db';
@@ -17,8 +18,9 @@ export interface JobContext {
   sae(id: string): Promise<{ row: SaeRow; sae: Sae; modelRow: ModelRow; model: LanguageModel }>;
 }
 
-export interface JobOutput {
-  result: unknown;
+/** What a handler of kind T produces: its result (checked against the kind's schema when written) and its inputs. */
+export interface JobOutput<T extends JobType> {
+  result: JobResult<T>;
   /** content hashes of the inputs that make the result reproducible */
   inputs: Record<string, string>;
 }

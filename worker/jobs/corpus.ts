@@ -1,11 +1,11 @@
 import { storeCorpus } from '@/server/corpora';
-import type { JobParams } from '@/jobs/types';
+import type { JobParams } from '@/jobs';
 import { sampleModelCorpus } from '@/compute/corpus/sampled';
 import type { JobContext, JobOutput } from './context';
 import { ProgressReporter } from './progress';
 
 /** Samples a corpus from the model and stores it (an identical corpus already stored is returned instead). */
-export async function sampleCorpusJob(params: JobParams<'sample-corpus'>, ctx: JobContext): Promise<JobOutput> {
+export async function sampleCorpusJob(params: JobParams<'sample-corpus'>, ctx: JobContext): Promise<JobOutput<'sample-corpus'>> {
   const { row, model } = await ctx.model(params.modelId);
   const reporter = new ProgressReporter(ctx);
   const sampled = await sampleModelCorpus(model, {

@@ -3,7 +3,8 @@ import { corpora } from '@/drizzle/schema';
 import { loadCorpusContexts, type CorpusRow } from '@/server/corpora';
 import { abandonRun, beginRun, completeRun, storeFeatureDashboards } from '@/server/dashboards';
 import type { Db } from '@/server/db';
-import type { JobParams, ProgressDetail } from '@/jobs/types';
+import type { JobParams } from '@/jobs';
+import type { ProgressDetail } from '@/jobs/types';
 import type { ModelRow } from '@/server/models';
 import type { SaeRow } from '@/server/saes';
 import { computeDashboards, HookActivationCache } from '@/compute/dashboards/compute';
@@ -187,7 +188,7 @@ export async function computeAndStoreDashboards(input: DashboardsInput): Promise
   }
 }
 
-export async function dashboardsJob(params: JobParams<'dashboards'>, ctx: JobContext): Promise<JobOutput> {
+export async function dashboardsJob(params: JobParams<'dashboards'>, ctx: JobContext): Promise<JobOutput<'dashboards'>> {
   const { row: saeRow, sae, modelRow, model } = await ctx.sae(params.saeId);
   const corpus = await ctx.db.query.corpora.findFirst({ where: eq(corpora.id, params.corpusId) });
   if (!corpus) throw new InputError(`corpus ${params.corpusId} does not exist`);

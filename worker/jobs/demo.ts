@@ -6,7 +6,8 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { corpora, dashboardRuns } from '@/drizzle/schema';
 import { DEMO_MODEL, ensureDemoModel } from '@/server/demo';
-import { jobParams, type JobParams, type ProgressDetail } from '@/jobs/types';
+import { jobKinds, type JobParams } from '@/jobs';
+import type { ProgressDetail } from '@/jobs/types';
 import { registerModel } from '@/server/register-models';
 import { defaultSaeSlug } from '@/server/register-saes';
 import { getSaeBySlug } from '@/server/saes';
@@ -25,7 +26,7 @@ interface Step {
   weight: number;
 }
 
-export async function demoJob(params: JobParams<'demo'>, ctx: JobContext): Promise<JobOutput> {
+export async function demoJob(params: JobParams<'demo'>, ctx: JobContext): Promise<JobOutput<'demo'>> {
   const started = performance.now();
   const steps: Step[] = [
     { name: 'model', weight: WEIGHT.model },
@@ -89,7 +90,7 @@ export async function demoJob(params: JobParams<'demo'>, ctx: JobContext): Promi
       .limit(1);
     if (existing) return existing.id;
     const sampled = await sampleCorpusJob(
-      jobParams['sample-corpus'].parse({
+      jobKinds['sample-corpus'].params.parse({
         modelId: modelRow.id,
         name: `demo: stories sampled from ${DEMO_MODEL} (seed ${params.seed})`,
         maxTokens: params.tokens,
@@ -100,7 +101,7 @@ export async function demoJob(params: JobParams<'demo'>, ctx: JobContext): Promi
       }),
       stepCtx,
     );
-    return (sampled.result as { corpusId: string }).corpusId;
+    return sampled.result.corpusId;
   });
 
   const trained: { slug: string; id: string }[] = [];
@@ -111,7 +112,7 @@ export async function demoJob(params: JobParams<'demo'>, ctx: JobContext): Promi
         const existing = await getSaeBySlug(ctx.db, modelRow.id, slug);
         if (existing) return { slug, id: existing.id };
         const output = await trainSaeJob(
-          jobParams['train-sae'].parse({
+          jobKinds['train-sae'].params.parse({
             modelId: modelRow.id,
             corpusId,
             hookName,
@@ -128,12 +129,12 @@ export async function demoJob(params: JobParams<'demo'>, ctx: JobContext): Promi
           }),
           stepCtx,
         );
-        return { slug, id: (output.result as { saeId: string }).saeId };
+        return { slug, id: output.result.saeId };
       }),
     );
   }
 
-  const saes: { slug: string; id: string; runId: string; evals: unknown }[] = [];
+  const saes: { slug: string; id: string; runId: string; evals: ReturnType<typeof summary> }[] = [];
   for (const sae of trained) {
     saes.push(
       await step(async (stepCtx) => {
@@ -142,8 +143,8 @@ export async function demoJob(params: JobParams<'demo'>, ctx: JobContext): Promi
           const run = await ctx.db.query.dashboardRuns.findFirst({ where: eq(dashboardRuns.id, current.currentRunId) });
           if (run?.corpusId === corpusId) return { ...sae, runId: run.id, evals: summary(run.evals) };
         }
-        const output = await dashboardsJob(jobParams.dashboards.parse({ saeId: sae.id, corpusId, batchSize: DASHBOARD_BATCH }), stepCtx);
-        const runId = (output.result as { runId: string }).runId;
+        const output = await dashboardsJob(jobKinds.dashboards.params.parse({ saeId: sae.id, corpusId, batchSize: DASHBOARD_BATCH }), stepCtx);
+        const runId = output.result.runId;
         const run = await ctx.db.query.dashboardRuns.findFirst({ where: eq(dashboardRuns.id, runId) });
         return { ...sae, runId, evals: summary(run?.evals) };
       }),

@@ -2,7 +2,7 @@
 import { eq } from 'drizzle-orm';
 import { models, saes } from '@/drizzle/schema';
 import { markDone, markFailed, markProgress, markRunning } from '@/server/jobs';
-import { jobParams, type JobParams, type JobType } from '@/jobs/types';
+import { jobKinds, parseResult, type JobParams, type JobType } from '@/jobs';
 import type { Db } from '@/server/db';
 import { InputError } from '@/compute/errors';
 import { getModel, getSae } from '@/worker/model-cache';
@@ -15,9 +15,11 @@ import { demoJob } from './demo';
 import { logitWeightsJob } from './logit-weights';
 import { runJob } from './run';
 import { steerJob } from './steer';
+import { topFeaturesJob } from './top-features';
 import { trainSaeJob } from './train-sae';
 
-const handlers: { [T in JobType]: (params: JobParams<T>, ctx: JobContext) => Promise<JobOutput> } = {
+/** The handler of each job kind: a kind without one is a type error. */
+const handlers: { [T in JobType]: (params: JobParams<T>, ctx: JobContext) => Promise<JobOutput<T>> } = {
   run: runJob,
   dashboards: dashboardsJob,
   activations: activationsJob,
@@ -27,6 +29,7 @@ const handlers: { [T in JobType]: (params: JobParams<T>, ctx: JobContext) => Pro
   'sample-corpus': sampleCorpusJob,
   'train-sae': trainSaeJob,
   demo: demoJob,
+  'top-features': topFeaturesJob,
 };
 
 const CODE_VERSION = process.env.npm_package_version ?? '0.1.0';
@@ -57,9 +60,11 @@ export async function executeJob(db: Db, worker: { id: string; backend: string }
     },
   };
   try {
-    const params = jobParams[type].parse(job.params);
-    const output = await (handlers[type] as (p: typeof params, c: JobContext) => Promise<JobOutput>)(params, ctx);
-    await markDone(db, jobId, output.result, { ...output.inputs, codeVersion: CODE_VERSION, backend: worker.backend });
+    const params = jobKinds[type].params.parse(job.params);
+    const output = await (handlers[type] as (p: typeof params, c: JobContext) => Promise<JobOutput<JobType>>)(params, ctx);
+    // A result its kind does not describe is a bug in the handler: fail the job rather than store what pages cannot read.
+    const result = parseResult(type, output.result);
+    await markDone(db, jobId, result, { ...output.inputs, codeVersion: CODE_VERSION, backend: worker.backend });
   } catch (err) {
     if (cancel.signal.aborted) return; // the record already says cancelled
     // Input problems are the user's to fix; anything else is ours, so keep the stack in the log.

@@ -1,5 +1,5 @@
 import { storeFeatureWeights } from '@/server/features';
-import type { JobParams } from '@/jobs/types';
+import type { JobParams } from '@/jobs';
 import { featureWeights } from '@/compute/dashboards/weights';
 import { InputError } from '@/compute/errors';
 import type { JobContext, JobOutput } from './context';
@@ -12,7 +12,7 @@ const HISTOGRAM_BINS = 50;
  * or not as asked, with their histogram,
  * encoder bias, norms, D/E projection) and writes it into the SAE's current run.
  */
-export async function logitWeightsJob(params: JobParams<'logit-weights'>, ctx: JobContext): Promise<JobOutput> {
+export async function logitWeightsJob(params: JobParams<'logit-weights'>, ctx: JobContext): Promise<JobOutput<'logit-weights'>> {
   const { row, sae, modelRow, model } = await ctx.sae(params.saeId);
   const outOfRange = params.features.find((f) => f >= sae.dSae);
   if (outOfRange !== undefined) throw new InputError(`feature ${outOfRange} is out of range: this SAE has ${sae.dSae} features`);

@@ -1,8 +1,8 @@
-import type { JobParams } from '@/jobs/types';
+import type { JobParams } from '@/jobs';
 import { predict, prepareInput } from '@/compute/analyses/predict';
 import type { JobContext, JobOutput } from './context';
 
-export async function runJob(params: JobParams<'run'>, ctx: JobContext): Promise<JobOutput> {
+export async function runJob(params: JobParams<'run'>, ctx: JobContext): Promise<JobOutput<'run'>> {
   const { row, model } = await ctx.model(params.modelId);
   const ids = prepareInput(model, params.input);
   const result = predict(model, ids, { top: params.top, generate: params.generate });

@@ -1,4 +1,4 @@
-import type { JobParams } from '@/jobs/types';
+import type { JobParams } from '@/jobs';
 import { prepareInput } from '@/compute/analyses/predict';
 import { steer } from '@/compute/analyses/steer';
 import type { JobContext, JobOutput } from './context';
@@ -12,7 +12,7 @@ export function coefficientScan({ from, to, steps }: { from: number; to: number;
 }
 
 /** Steering scan: x ← x + c·W_dec[f] at every position, for each coefficient; loss, next tokens and a target logit. */
-export async function steerJob(params: JobParams<'steer'>, ctx: JobContext): Promise<JobOutput> {
+export async function steerJob(params: JobParams<'steer'>, ctx: JobContext): Promise<JobOutput<'steer'>> {
   const { row, sae, modelRow, model } = await ctx.sae(params.saeId);
   const ids = prepareInput(model, params.input);
   const steering = steer(model, sae, ids, params.feature, {

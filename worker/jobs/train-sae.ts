@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { config } from '@/server/config';
 import { loadCorpusContexts } from '@/server/corpora';
-import type { JobParams } from '@/jobs/types';
+import type { JobParams } from '@/jobs';
 import { defaultSaeSlug, registerSae } from '@/server/register-saes';
 import { getSaeBySlug } from '@/server/saes';
 import { collectHookActivations, hookWidth } from '@/compute/analyses/activations-at-hook';
@@ -28,7 +28,7 @@ export function trainedSaeDir(modelSlug: string, saeSlug: string): string {
  * Trains an SAE on the model's activations at a hook over a stored corpus (compute/sae/train.ts), writes it as a
  * SAELens directory under the data dir and registers it (with the import check) as model/slug.
  */
-export async function trainSaeJob(params: JobParams<'train-sae'>, ctx: JobContext): Promise<JobOutput> {
+export async function trainSaeJob(params: JobParams<'train-sae'>, ctx: JobContext): Promise<JobOutput<'train-sae'>> {
   const { row: modelRow, model } = await ctx.model(params.modelId);
   const corpus = await ctx.db.query.corpora.findFirst({ where: (c, { eq }) => eq(c.id, params.corpusId) });
   if (!corpus) throw new InputError(`corpus ${params.corpusId} does not exist`);

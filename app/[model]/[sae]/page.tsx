@@ -12,6 +12,7 @@ import { ByPositionChart, DensityHistogram, SaeScatter } from '../../_components
 import { formatTokens, orNotFound, percent } from '../../_lib/not-found';
 import { utc } from '../../_lib/time';
 import { DashboardRuns } from '../../_components/dashboard-runs';
+import { TopFeaturesPanel } from '../../_components/top-features-panel';
 
 type Params = { model: string; sae: string };
 
@@ -176,6 +177,7 @@ export default async function SaeOverviewPage({ params }: { params: Promise<Para
           </section>
         </>
       )}
+      <TopFeaturesPanel model={model} sae={sae} canCompute={overview.can.compute} />
       <CommentThread target={{ kind: 'sae', saeId: overview.sae.id }} />
     </>
   );

@@ -5,32 +5,25 @@
  * whether each reproduced the saved result. "Re-run" starts the same computation; the page compares once it is done.
  */
 import { useMutation } from '@tanstack/react-query';
-import type { Data, Layout } from 'plotly.js';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useState } from 'react';
+import { jobKinds } from '@/jobs';
 import type { DashboardSnapshotResult, EvidenceView, RerunView } from '@/server/evidence';
-import type { Ablation } from '@/compute/analyses/ablate';
-import type { FeatureActivations } from '@/compute/analyses/activations';
-import type { Steering } from '@/compute/analyses/steer';
 import styles from '../../_components/hypotheses.module.css';
 import { JobStatus, useJob } from '../../_components/job-status';
-import { Plot, plotlyText } from '../../_components/plot';
+import { JobResultView } from '../../_components/results';
 import { formatValue, TokenText } from '../../_components/tokens';
 import { useTRPC } from '../../trpc';
 import { ErrorLine } from '../../_components/error-line';
 import { utc } from '../../_lib/time';
 import { formatFraction } from '../../_components/token-format';
 
-/** Dates travel to the client as ISO strings. */
-export type EvidenceProps = Omit<EvidenceView, 'createdAt' | 'reruns'> & { createdAt: string; reruns: (Omit<RerunView, 'createdAt'> & { createdAt: string })[] };
+/** Dates travel to the client as ISO strings (each kind of evidence keeps its own result type). */
+type Serialized<V> = V extends unknown ? Omit<V, 'createdAt' | 'reruns'> & { createdAt: string; reruns: (Omit<RerunView, 'createdAt'> & { createdAt: string })[] } : never;
+export type EvidenceProps = Serialized<EvidenceView>;
 
-const KIND_TITLES: Record<EvidenceView['kind'], string> = {
-  activations: 'Test your text',
-  ablate: 'Ablation',
-  steer: 'Steering scan',
-  dashboard: 'Dashboard snapshot',
-};
+const title = (kind: EvidenceView['kind']) => (kind === 'dashboard' ? 'Dashboard snapshot' : jobKinds[kind].title);
 
 const short = (v: unknown) => (typeof v === 'string' && /^[0-9a-f]{16,}$/.test(v) ? v.slice(0, 12) : String(v ?? '—'));
 
@@ -61,82 +54,25 @@ function ParamsLine({ item }: { item: EvidenceProps }) {
 }
 
 function Result({ item }: { item: EvidenceProps }) {
-  const f = item.feature?.index ?? 0;
-  switch (item.kind) {
-    case 'activations': {
-      const r = item.result as FeatureActivations;
-      const acts = r.features[String(f)] ?? [];
-      const max = Math.max(0, ...acts);
-      const peak = acts.indexOf(max);
-      return (
-        <>
-          <p className="small">
-            {max > 0 ? (
-              <>
-                fires on {acts.filter((a) => a > 0).length} of {acts.length} tokens, peak <strong className="mono">{formatValue(max)}</strong> at position {peak}
-              </>
-            ) : (
-              <>does not fire on these {acts.length} tokens</>
-            )}
-          </p>
-          <div className={styles.tokens}>
-            <TokenText tokens={r.pieces} values={acts} scale={max || 1} focus={max > 0 ? peak : undefined} label="the text, shaded by the feature's activation" testId="evidence-tokens" />
-          </div>
-        </>
-      );
-    }
-    case 'ablate': {
-      const r = item.result as Ablation & { pieces: string[] };
-      const deltas = r.tokens.map((_, t) => (t === 0 ? null : r.lossAblated[t - 1]! - r.lossClean[t - 1]!));
-      const scale = Math.max(1e-6, ...deltas.map((d) => Math.abs(d ?? 0)));
-      const mean = deltas.reduce<number>((s, d) => s + (d ?? 0), 0) / Math.max(1, deltas.length - 1);
-      return (
-        <>
-          <p className="small">
-            mean loss change <strong className="mono">{formatValue(mean)}</strong> over {deltas.length - 1} predictions (blue: the loss rose without the feature)
-          </p>
-          <div className={styles.tokens}>
-            <TokenText tokens={r.pieces} values={deltas} scale={scale} shading="diverging" valueName="Δloss" label="the text, shaded by the loss change" testId="evidence-tokens" />
-          </div>
-        </>
-      );
-    }
-    case 'steer':
-      return <SteerChart result={item.result as Steering & { pieces: string[] }} />;
-    case 'dashboard': {
-      const r = item.result as DashboardSnapshotResult;
-      return (
-        <>
-          <p className="small">
-            {r.label ? <>label “{r.label}” · </> : null}density <span className="mono">{formatFraction(r.stats.density!)}</span> over {r.stats.nTokens!.toLocaleString('en')} tokens · max{' '}
-            <span className="mono">{formatValue(r.stats.maxAct!)}</span> · mean <span className="mono">{formatValue(r.stats.meanAct!)}</span>
-          </p>
-          {r.top.slice(0, 3).map((e) => (
-            <div key={e.contextIndex} className={styles.tokens}>
-              <TokenText tokens={e.tokens} pieces={r.pieces} values={e.acts} scale={r.stats.maxAct || 1} focus={e.maxPos} radius={12} label="a top example" testId="evidence-tokens" />
-            </div>
-          ))}
-        </>
-      );
-    }
-  }
+  if (item.kind === 'dashboard') return <DashboardSnapshot result={item.result} />;
+  if (item.result === null) return <ErrorLine error={item.unreadable} />;
+  return <JobResultView {...item} feature={item.feature?.index ?? 0} compact testId="evidence" />;
 }
 
-function SteerChart({ result }: { result: Steering & { pieces: string[] } }) {
-  const { data, layout } = useMemo(() => {
-    const x = result.results.map((r) => r.coefficient);
-    const data: Data[] = [{ type: 'scatter', mode: 'lines+markers', x, y: result.results.map((r) => r.loss), name: 'mean loss', line: { color: '#1f5fbf' } }];
-    if (result.target)
-      data.push({ type: 'scatter', mode: 'lines+markers', x, y: result.results.map((r) => r.targetLogit), name: `logit of ${plotlyText(JSON.stringify(result.target.piece))}`, yaxis: 'y2', line: { color: '#e07000', dash: 'dash' } });
-    const layout: Partial<Layout> = {
-      margin: { l: 48, r: 48, t: 24, b: 40 },
-      xaxis: { title: { text: 'c' } },
-      yaxis: { title: { text: 'loss' } },
-      yaxis2: { overlaying: 'y', side: 'right', showgrid: false, title: { text: 'logit' } },
-    };
-    return { data, layout };
-  }, [result]);
-  return <Plot data={data} layout={layout} height={200} testId="evidence-plot" description={`Mean loss against the steering coefficient over ${result.coefficients.length} coefficients.`} />;
+function DashboardSnapshot({ result: r }: { result: DashboardSnapshotResult }) {
+  return (
+    <>
+      <p className="small">
+        {r.label ? <>label “{r.label}” · </> : null}density <span className="mono">{formatFraction(r.stats.density!)}</span> over {r.stats.nTokens!.toLocaleString('en')} tokens · max{' '}
+        <span className="mono">{formatValue(r.stats.maxAct!)}</span> · mean <span className="mono">{formatValue(r.stats.meanAct!)}</span>
+      </p>
+      {r.top.slice(0, 3).map((e) => (
+        <div key={e.contextIndex} className={styles.tokens}>
+          <TokenText tokens={e.tokens} pieces={r.pieces} values={e.acts} scale={r.stats.maxAct || 1} focus={e.maxPos} radius={12} label="a top example" testId="evidence-tokens" />
+        </div>
+      ))}
+    </>
+  );
 }
 
 function RerunLine({ rerun }: { rerun: EvidenceProps['reruns'][number] }) {
@@ -203,7 +139,7 @@ export function EvidenceItem({ item, hypothesisId, canRerun }: { item: EvidenceP
   return (
     <article className={styles.evidence} data-testid="evidence" id={`evidence-${item.id}`}>
       <h3>
-        {KIND_TITLES[item.kind]}
+        {title(item.kind)}
         {address && (
           <Link href={`/${address}`} className="mono small">
             {address}

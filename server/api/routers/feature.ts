@@ -16,7 +16,8 @@ import {
 import { previewWithChips, siteHosts, withChips } from '../../feature-links';
 import { enqueueJob } from '../../jobs';
 import { getQueue } from '../../jobs/queue';
-import { tokenInput, type JobParams, type JobType } from '@/jobs/types';
+import type { JobParams, JobType } from '@/jobs';
+import { promptInput } from '@/jobs/types';
 import { applyChips } from '../../markdown';
 import { featureAt, saeAt } from '../../visibility';
 import { createTRPCRouter, protectedProcedure, publicProcedure, type Context } from '../trpc';
@@ -29,9 +30,6 @@ async function saeOrThrow(ctx: Context, input: { model: string; sae: string; ind
   const { model, sae, index } = input;
   return index === undefined ? saeAt(ctx.db, ctx.viewer, action, model, sae) : featureAt(ctx.db, ctx.viewer, action, { model, sae, index });
 }
-
-/** A prompt that is not just whitespace (the worker checks the token length against the model's context). */
-const promptInput = tokenInput.refine((v) => v.text === undefined || v.text.trim() !== '', 'the text is empty');
 
 /** Enqueues a job for the signed-in viewer (authorised before), counted against their rate limit. */
 async function enqueue<T extends JobType>(ctx: Context, type: T, params: JobParams<T>, sae: SaeAddress) {

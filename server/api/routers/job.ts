@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { authorizeOwner, levelOn, permissions } from '../../authz';
 import { activeJobs, cancelJob, enqueueJob, getVisibleJob, jobView, latestJob, recentJobs } from '../../jobs';
 import { getQueue } from '../../jobs/queue';
-import { JOB_TYPES, tokenInput, type JobType } from '@/jobs/types';
+import { JOB_TYPES, type JobType } from '@/jobs';
+import { tokenInput } from '@/jobs/types';
 import { modelAt } from '../../visibility';
 import { createTRPCRouter, publicProcedure } from '../trpc';
 

@@ -3,7 +3,11 @@ import { z } from 'zod';
 import { defaultStart, labelQueue } from '../../labelling';
 import { authorize, permissions, requireLevel, visibleSaeIds, type Viewer } from '../../authz';
 import { dashboardRunsOf, RunNotFound, setCurrentRun } from '../../dashboards';
-import { modelAt } from '../../visibility';
+import { enqueueJob } from '../../jobs';
+import { getQueue } from '../../jobs/queue';
+import { modelAt, saeAt } from '../../visibility';
+import { jobKinds } from '@/jobs';
+import { promptInput } from '@/jobs/types';
 import {
   FEATURE_SORTS,
   featureTable,
@@ -15,7 +19,7 @@ import {
   scatterPoints,
 } from '../../saes';
 import type { Db } from '../../db';
-import { createTRPCRouter, publicProcedure } from '../trpc';
+import { createTRPCRouter, protectedProcedure, publicProcedure } from '../trpc';
 
 const slug = z.string().min(1).max(200);
 const address = z.object({ model: slug, sae: slug });
@@ -45,6 +49,16 @@ export const featureTableInput = address.extend({
 export type FeatureTableInput = z.input<typeof featureTableInput>;
 
 export const saeRouter = createTRPCRouter({
+  /** Search by inference: a job finding the SAE's features that fire most on a text (counted against the rate limit). */
+  topFeatures: protectedProcedure
+    .input(address.extend({ input: promptInput, top: jobKinds['top-features'].params.shape.top }))
+    .mutation(async ({ ctx, input }) => {
+      const sae = await saeAt(ctx.db, ctx.viewer, 'compute', input.model, input.sae);
+      const params = { saeId: sae.saeId, input: input.input, top: input.top };
+      const job = await enqueueJob(await getQueue(), { type: 'top-features', params, userId: ctx.viewer.id, modelId: sae.modelId }, { requestedBy: ctx.viewer });
+      return { id: job.id };
+    }),
+
   byModel: publicProcedure.input(z.object({ model: z.string() })).query(async ({ ctx, input }) => {
     const model = await modelAt(ctx.db, ctx.viewer, 'read', input.model);
     const saes = await listSaes(ctx.db, model.id);

@@ -4,22 +4,17 @@
  * enqueues a job through a tRPC mutation, follows the job record, and shows its status, progress and error.
  */
 import { useMutation } from '@tanstack/react-query';
-import type { Data, Layout } from 'plotly.js';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import type { FeatureJobSummary } from '@/server/features';
-import type { Ablation } from '@/compute/analyses/ablate';
-import type { FeatureActivations } from '@/compute/analyses/activations';
-import type { FeatureAttribution } from '@/compute/analyses/dfa';
-import type { Steering } from '@/compute/analyses/steer';
+import { doneResult, type JobType } from '@/jobs';
 import { JobStatus, useJob } from '../../../_components/job-status';
-import { Plot, plotlyText } from '../../../_components/plot';
+import { AblationView } from '../../../_components/results/ablate';
+import { ActivationsView } from '../../../_components/results/activations';
+import { SteeringView } from '../../../_components/results/steer';
 import { SaveEvidence } from '../../../_components/save-evidence';
-import { formatFraction } from '../../../_components/token-format';
-import { displayPiece, formatValue, TokenText } from '../../../_components/tokens';
 import { useTRPC } from '../../../trpc';
-import { DirectFeatureAttribution } from './dfa';
 import styles from './feature.module.css';
 import { ErrorLine } from '../../../_components/error-line';
 
@@ -130,24 +125,22 @@ function PromptField({ text, setText, id }: { text: string; setText: (t: string)
   );
 }
 
-/** The job a panel started: its record while it runs, its result when done. */
-function useStartedJob() {
+/** The job of `kind` a panel started: its record while it runs, its result (read by the kind's schema) when done. */
+function useStartedJob<T extends JobType>(kind: T) {
   const [jobId, setJobId] = useState<string | null>(null);
   const job = useJob(jobId);
-  return { jobId, setJobId, job: jobId ? job.data : undefined };
+  const current = jobId ? job.data : undefined;
+  const result = useMemo(() => doneResult(kind, current), [kind, current]);
+  return { setJobId, job: current, result };
 }
 
 // ------------------------------------------------------------------------------------------------------------
 // Test your text
 
-/** a hook_z SAE's test run also says where the feature reads from (see worker/jobs/activations.ts) */
-type TestResult = FeatureActivations & { dfa?: FeatureAttribution };
-
 function TestPanel(props: TextProps) {
   const trpc = useTRPC();
-  const { setJobId, job } = useStartedJob();
+  const { setJobId, job, result } = useStartedJob('activations');
   const run = useMutation(trpc.feature.activations.mutationOptions({ onSuccess: ({ id }) => setJobId(id) }));
-  const result = job?.status === 'done' ? (job.result as TestResult) : null;
   return (
     <form
       onSubmit={(e) => {
@@ -164,53 +157,14 @@ function TestPanel(props: TextProps) {
       </div>
       <ErrorLine error={run.error} />
       {job && <JobStatus job={job} testId="test-job" />}
-      {result && <ActivationsResult result={result} feature={props.address.index} maxAct={props.maxAct} />}
-      {result?.dfa && <DirectFeatureAttribution dfa={result.dfa} />}
+      {result && <ActivationsView result={result} feature={props.address.index} maxAct={props.maxAct} testId="test" />}
       {result && props.canEdit && <SaveEvidence key={job!.id} address={props.address} jobId={job!.id} what="this test run" />}
     </form>
   );
 }
 
-function ActivationsResult({ result, feature, maxAct }: { result: FeatureActivations; feature: number; maxAct: number }) {
-  const acts = result.features[String(feature)] ?? [];
-  const peak = acts.reduce((best, v, t) => (v > acts[best]! ? t : best), 0);
-  const max = acts[peak] ?? 0;
-  const firing = acts.filter((v) => v > 0).length;
-  return (
-    <div className={styles.result} data-testid="test-result">
-      <p className="muted">
-        {firing === 0 ? (
-          <>It does not fire on this text ({acts.length} tokens).</>
-        ) : (
-          <>
-            Fires on {firing} of {acts.length} tokens; peak <strong className="mono">{formatValue(max)}</strong> at{' '}
-            <code className="tok">{displayPiece(result.pieces[peak] ?? '')}</code> (position {peak})
-            {maxAct > 0 && <> — {formatFraction(max / maxAct)} of its dashboard maximum</>}.
-          </>
-        )}
-      </p>
-      <div className={styles.resultText}>
-        <TokenText
-          tokens={result.pieces}
-          values={acts}
-          scale={Math.max(maxAct, max)}
-          focus={firing > 0 ? peak : undefined}
-          label="your text, shaded by the feature's activation"
-          testId="test-tokens"
-          details={(t) => {
-            const others = result.top[t]?.filter((a) => a.feature !== feature).slice(0, 3) ?? [];
-            return others.length ? `most active: ${others.map((a) => `#${a.feature} ${formatValue(a.act)}`).join(', ')}` : null;
-          }}
-        />
-      </div>
-    </div>
-  );
-}
-
 // ------------------------------------------------------------------------------------------------------------
 // Ablate
-
-type AblationResult = Ablation & { pieces: string[] };
 
 function parsePositions(raw: string): number[] | undefined | 'bad' {
   if (raw.trim() === '') return undefined;
@@ -221,13 +175,12 @@ function parsePositions(raw: string): number[] | undefined | 'bad' {
 
 function AblatePanel(props: TextProps) {
   const trpc = useTRPC();
-  const { setJobId, job } = useStartedJob();
+  const { setJobId, job, result } = useStartedJob('ablate');
   const [mode, setMode] = useState<'zero' | 'clamp'>('zero');
   const [value, setValue] = useState('0');
   const [positions, setPositions] = useState('');
   const [formError, setFormError] = useState<string | null>(null);
   const run = useMutation(trpc.feature.ablate.mutationOptions({ onSuccess: ({ id }) => setJobId(id) }));
-  const result = job?.status === 'done' ? (job.result as AblationResult) : null;
   return (
     <form
       onSubmit={(e) => {
@@ -270,96 +223,24 @@ function AblatePanel(props: TextProps) {
       <ErrorLine error={formError} />
       <ErrorLine error={run.error} />
       {job && <JobStatus job={job} testId="ablate-job" />}
-      {result && <AblationView result={result} />}
+      {result && <AblationView result={result} feature={props.address.index} testId="ablate" />}
       {result && props.canEdit && <SaveEvidence key={job!.id} address={props.address} jobId={job!.id} what="this ablation" />}
     </form>
-  );
-}
-
-function AblationView({ result }: { result: AblationResult }) {
-  const n = result.tokens.length;
-  // deltas[t]: the loss change of predicting token t (at position t − 1); nothing predicts the first token
-  const deltas: (number | null)[] = Array.from({ length: n }, (_, t) =>
-    t === 0 ? null : result.lossAblated[t - 1]! - result.lossClean[t - 1]!,
-  );
-  const scale = Math.max(1e-6, ...deltas.map((d) => Math.abs(d ?? 0)));
-  const total = deltas.reduce<number>((s, d) => s + (d ?? 0), 0);
-  return (
-    <div className={styles.result} data-testid="ablate-result">
-      <p className="muted">
-        Mean loss change {n > 1 ? formatValue(total / (n - 1)) : '—'} over {n - 1} predictions. Blue: the loss rose without the feature (it helped
-        predict that token); red: it fell.
-      </p>
-      <div className={styles.resultText}>
-        <TokenText
-          tokens={result.pieces}
-          values={deltas}
-          scale={scale}
-          shading="diverging"
-          valueName="Δloss"
-          label="your text, shaded by the loss change of predicting each token"
-          testId="ablate-tokens"
-          details={(t) => `act ${formatValue(result.acts[t] ?? 0)}`}
-        />
-      </div>
-      <div className={styles.twoCol}>
-        <table className={styles.compact} data-testid="ablate-table">
-          <thead>
-            <tr>
-              <th>pos</th>
-              <th>token</th>
-              <th className="num">act</th>
-              <th className="num">loss</th>
-              <th className="num">ablated</th>
-              <th className="num">Δ</th>
-              <th className="num">KL</th>
-            </tr>
-          </thead>
-          <tbody>
-            {result.tokens.map((_, t) => (
-              <tr key={t}>
-                <td className="muted">{t}</td>
-                <td className="mono">{displayPiece(result.pieces[t] ?? '')}</td>
-                <td className="num mono">{formatValue(result.acts[t] ?? 0)}</td>
-                <td className="num mono">{t > 0 ? formatValue(result.lossClean[t - 1]!) : ''}</td>
-                <td className="num mono">{t > 0 ? formatValue(result.lossAblated[t - 1]!) : ''}</td>
-                <td className="num mono">{deltas[t] === null ? '' : `${deltas[t]! >= 0 ? '+' : ''}${formatValue(deltas[t]!)}`}</td>
-                <td className="num mono">{formatValue(result.kl[t] ?? 0)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-        <table className={styles.compact} data-testid="ablate-logits">
-          <caption>Most decreased logits at the last position</caption>
-          <tbody>
-            {result.logitDeltas.map((d) => (
-              <tr key={d.id}>
-                <td className="mono">{displayPiece(d.piece)}</td>
-                <td className="num mono">{formatValue(d.delta)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-    </div>
   );
 }
 
 // ------------------------------------------------------------------------------------------------------------
 // Steer
 
-type SteeringResult = Steering & { pieces: string[] };
-
 function SteerPanel(props: TextProps) {
   const trpc = useTRPC();
-  const { setJobId, job } = useStartedJob();
+  const { setJobId, job, result } = useStartedJob('steer');
   const [from, setFrom] = useState('-10');
   const [to, setTo] = useState('10');
   const [steps, setSteps] = useState('21');
   const [target, setTarget] = useState(props.defaultTarget);
   const [formError, setFormError] = useState<string | null>(null);
   const run = useMutation(trpc.feature.steer.mutationOptions({ onSuccess: ({ id }) => setJobId(id) }));
-  const result = job?.status === 'done' ? (job.result as SteeringResult) : null;
   return (
     <form
       onSubmit={(e) => {
@@ -397,86 +278,9 @@ function SteerPanel(props: TextProps) {
       <ErrorLine error={formError} />
       <ErrorLine error={run.error} />
       {job && <JobStatus job={job} testId="steer-job" />}
-      {result && <SteeringView result={result} />}
+      {result && <SteeringView result={result} feature={props.address.index} testId="steer" />}
       {result && props.canEdit && <SaveEvidence key={job!.id} address={props.address} jobId={job!.id} what="this steering scan" />}
     </form>
-  );
-}
-
-function SteeringView({ result }: { result: SteeringResult }) {
-  const { data, layout } = useMemo(() => {
-    const x = result.results.map((r) => r.coefficient);
-    const data: Data[] = [
-      {
-        type: 'scatter',
-        mode: 'lines+markers',
-        x,
-        y: result.results.map((r) => r.loss),
-        name: 'mean loss',
-        line: { color: '#1f5fbf', width: 2 },
-        marker: { symbol: 'circle', size: 5 },
-        hovertemplate: 'c = %{x}: loss %{y:.3f}<extra></extra>',
-      },
-    ];
-    if (result.target) {
-      data.push({
-        type: 'scatter',
-        mode: 'lines+markers',
-        x,
-        y: result.results.map((r) => r.targetLogit),
-        name: `logit of “${plotlyText(displayPiece(result.target.piece))}” (right)`,
-        yaxis: 'y2',
-        line: { color: '#e07000', width: 2, dash: 'dash' },
-        marker: { symbol: 'square', size: 5 },
-        hovertemplate: 'c = %{x}: logit %{y:.3f}<extra></extra>',
-      });
-    }
-    const layout: Partial<Layout> = {
-      margin: { l: 52, r: 56, t: 12, b: 64 },
-      // c = 0 (no steering) is marked by a tick, not a line across the plot; the right axis keeps its own round ticks
-      xaxis: { title: { text: 'steering coefficient c' }, zeroline: false },
-      yaxis: { title: { text: 'mean next-token loss' }, zeroline: false, nticks: 6 },
-      yaxis2: { title: { text: 'target logit' }, overlaying: 'y', side: 'right', showgrid: false, zeroline: false, tickmode: 'auto', nticks: 6 },
-      legend: { orientation: 'h', y: -0.3 },
-    };
-    return { data, layout };
-  }, [result]);
-  return (
-    <div className={styles.result} data-testid="steer-result">
-      <Plot
-        testId="steer-plot"
-        data={data}
-        layout={layout}
-        height={280}
-        description={`Mean loss${result.target ? ` and the logit of “${displayPiece(result.target.piece)}”` : ''} against the steering coefficient, ${result.coefficients.length} coefficients from ${result.coefficients[0]} to ${result.coefficients.at(-1)}.`}
-      />
-      <table className={styles.compact} data-testid="steer-table">
-        <thead>
-          <tr>
-            <th className="num">c</th>
-            <th className="num">loss</th>
-            {result.target && <th className="num">logit <code className="tok">{displayPiece(result.target.piece)}</code></th>}
-            <th>most likely next tokens</th>
-          </tr>
-        </thead>
-        <tbody>
-          {result.results.map((r) => (
-            <tr key={r.coefficient}>
-              <td className="num mono">{r.coefficient}</td>
-              <td className="num mono">{r.loss === null ? '—' : formatValue(r.loss)}</td>
-              {result.target && <td className="num mono">{r.targetLogit === null ? '—' : formatValue(r.targetLogit)}</td>}
-              <td className="mono">
-                {r.top.map((p) => (
-                  <span key={p.id} className={styles.nextTok}>
-                    <code className="tok">{displayPiece(p.piece)}</code> {formatFraction(p.prob)}
-                  </span>
-                ))}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
   );
 }
 

@@ -1,7 +1,7 @@
 'use client';
 import type { FeatureAttribution } from '@/compute/analyses/dfa';
-import { displayPiece, formatValue, TokenText } from '../../../_components/tokens';
-import styles from './feature.module.css';
+import { displayPiece, formatValue, TokenText } from '../tokens';
+import styles from './results.module.css';
 
 /**
  * Direct feature attribution of a hook_z SAE's feature (as SAEDashboard shows it): how much each earlier token,
@@ -30,7 +30,7 @@ export function DirectFeatureAttribution({ dfa }: { dfa: FeatureAttribution }) {
         ))}
         .
       </p>
-      <div className={styles.resultText}>
+      <div className={styles.text}>
         <TokenText
           tokens={dfa.pieces}
           values={values}

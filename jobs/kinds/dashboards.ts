@@ -1,0 +1,51 @@
+/** Feature dashboards and SAE evals over a corpus (all features, or some: a recompute from a feature page). */
+import { z } from '../zod';
+import type { DashboardTimings } from '@/compute/dashboards/types';
+import { describes, type JobKind } from '../kind';
+
+/** where the time went: the computation's parts summed over the feature chunks, and the database */
+const timings = describes<DashboardTimings>()(
+  z.object({
+    modelSeconds: z.number(),
+    saeSeconds: z.number(),
+    bookkeepingSeconds: z.number(),
+    weightsSeconds: z.number(),
+    totalSeconds: z.number(),
+    tokensPerSecond: z.number(),
+    /** reading the corpus, beginning, storing and completing the run, and the part of it the computation waited for */
+    databaseSeconds: z.number(),
+    databaseWaitSeconds: z.number(),
+    /** passes over the corpus (feature chunks) */
+    chunks: z.number().int(),
+  }),
+);
+
+export const dashboards = {
+  title: 'Dashboards',
+  params: z.object({
+    saeId: z.string().uuid(),
+    corpusId: z.string().uuid(),
+    features: z.array(z.number().int().nonnegative()).min(1).optional(),
+    ablateTopExamples: z.boolean().default(false),
+    /** logit weights with the final norm folded into W_U (TransformerLens fold_ln, as Neuronpedia shows them); false: raw W_dec·W_U */
+    foldLn: z.boolean().default(true),
+    /** leave BOS out of the examples, the max and the histogram (density counts it, and each feature's BOS count is stored) */
+    excludeBos: z.boolean().default(true),
+    /** contexts drawn at random among those where a feature fires, shown beside the top ones */
+    randomExamples: z.number().int().min(0).max(100).default(10),
+    batchSize: z.number().int().min(1).max(256).default(8),
+    seed: z.number().int().default(0),
+  }),
+  /** the stored run (the dashboards themselves are rows of it), where the time went, and whether it became current */
+  result: z.object({
+    runId: z.string().uuid(),
+    features: z.number().int(),
+    nTokens: z.number().int(),
+    foldLn: z.boolean(),
+    excludeBos: z.boolean(),
+    timings,
+    current: z.boolean(),
+    warning: z.string().optional(),
+  }),
+  expirySeconds: 12 * 60 * 60,
+} satisfies JobKind;
