@@ -2,7 +2,7 @@ import Link from 'next/link';
 import { redirect } from 'next/navigation';
 import type { Metadata } from 'next';
 import { api } from '@/server/api/server-caller';
-import { featureHref, parseFeatureAddress } from '@/server/search';
+import { featureHref, parseFeatureAddress } from '@/server/addresses';
 import { formatFraction, formatValue } from '../_components/token-format';
 
 export const metadata: Metadata = { title: 'Search · Lexicon' };

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { featureListEntries, teamInvitations, teamMembers, users } from '@/drizzle/schema';
 import { appRouter } from '@/server/api/root';
 import { getDb, getPool } from '@/server/db';
-import { currentPageVersion, editFeature } from '@/server/features';
+import { currentPageVersion, editFeature } from '@/server/descriptions';
 import { enqueueJob } from '@/server/jobs';
 import { getQueue } from '@/server/jobs/queue';
 import { createList } from '@/server/lists';

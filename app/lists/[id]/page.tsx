@@ -2,7 +2,7 @@ import Link from 'next/link';
 import type { Metadata } from 'next';
 import { notFound } from 'next/navigation';
 import { api } from '@/server/api/server-caller';
-import { featureHref } from '@/server/search';
+import { featureHref } from '@/server/addresses';
 import { ListEditor } from '../../_components/list-editor';
 import { orNotFound } from '../../_lib/not-found';
 import { day } from '../../_lib/time';

@@ -9,7 +9,7 @@ import { notFound } from 'next/navigation';
 import { cache } from 'react';
 import { api } from '@/server/api/server-caller';
 import type { Action } from '@/server/authz';
-import type { FeatureExample, FeaturePage as FeaturePageData, TokenWeight } from '@/server/features';
+import type { FeatureExample, FeaturePage as FeaturePageData, TokenWeight } from '@/server/feature-page';
 import { HypothesesBox } from '../../../_components/hypotheses-box';
 import { LabelProposals } from '../../../_components/label-proposals';
 import { LiveFeature } from '../../../_components/live-feature';

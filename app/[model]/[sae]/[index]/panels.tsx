@@ -8,7 +8,7 @@ import type { Data, Layout } from 'plotly.js';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
-import type { FeatureJobSummary } from '@/server/features';
+import type { FeatureJobSummary } from '@/server/feature-page';
 import type { Ablation } from '@/compute/analyses/ablate';
 import type { FeatureActivations } from '@/compute/analyses/activations';
 import type { FeatureAttribution } from '@/compute/analyses/dfa';
