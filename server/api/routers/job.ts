@@ -62,7 +62,7 @@ export const jobRouter = createTRPCRouter({
    * Cancels a queued or running job: its owner, or a maintainer of its model (admins everywhere). A running job
    * stops at its next progress report.
    */
-  cancel: publicProcedure.input(z.object({ id: z.string().uuid() })).mutation(async ({ ctx, input }) => {
+  cancel: protectedProcedure.input(z.object({ id: z.string().uuid() })).mutation(async ({ ctx, input }) => {
     const job = await getVisibleJob(ctx.db, ctx.viewer, input.id);
     if (!job) throw notFound(`no job ${input.id}`);
     const maintainer = job.modelId !== null && permissions(await levelOn(ctx.db, ctx.viewer, { model: job.modelId })).manage;
