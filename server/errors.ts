@@ -25,4 +25,3 @@ export const conflict = (message: string) => new DomainError('conflict', message
 export const badInput = (message: string, cause?: unknown) => new DomainError('bad-input', message, { cause });
 /** What was asked for needs something done first (a dashboard computed, a job finished). */
 export const notReady = (message: string) => new DomainError('not-ready', message);
-export const rateLimited = (message: string) => new DomainError('rate-limited', message);

@@ -10,7 +10,7 @@ import { badInput } from './errors';
 /** Shared with ./feature-page, whose one statement reads a vocabulary along with the page when it is not cached. */
 export const vocabCache = new Map<string, { contentHash: string; pieces: string[] }>();
 
-export function cachedVocabulary(modelSlug: string, contentHash: string): string[] | undefined {
+function cachedVocabulary(modelSlug: string, contentHash: string): string[] | undefined {
   const entry = vocabCache.get(modelSlug);
   return entry && entry.contentHash === contentHash ? entry.pieces : undefined;
 }

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { InputError } from '@/compute/errors';
 import { createTRPCRouter, publicProcedure, type Context } from '@/server/api/trpc';
-import { badInput, conflict, forbidden, notFound, notReady, rateLimited, unauthenticated, type DomainError } from '@/server/errors';
+import { badInput, conflict, DomainError, forbidden, notFound, notReady, unauthenticated } from '@/server/errors';
 
 const KINDS: [DomainError, TRPC_ERROR_CODE_KEY][] = [
   [notFound('no model "gpt2"'), 'NOT_FOUND'],
@@ -14,7 +14,7 @@ const KINDS: [DomainError, TRPC_ERROR_CODE_KEY][] = [
   [conflict('the handle @ada is taken'), 'CONFLICT'],
   [badInput('the prompt is empty'), 'BAD_REQUEST'],
   [notReady('this SAE has no dashboards yet'), 'PRECONDITION_FAILED'],
-  [rateLimited('you started 30 jobs in the last minute: try again in 5 s'), 'TOO_MANY_REQUESTS'],
+  [new DomainError('rate-limited', 'you started 30 jobs in the last minute: try again in 5 s'), 'TOO_MANY_REQUESTS'],
 ];
 
 let thrown: unknown;
