@@ -10,6 +10,7 @@
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { dashboardRuns, evidence, evidenceReruns, hypotheses, jobs, saes } from '@/drizzle/schema';
+import { hypothesisHref, type FeatureAddress } from './addresses';
 import { authorize, maySeeJobContents, visibleSaeSql, type Viewer } from './authz';
 import { isUuid, withTransaction, type Db } from './db';
 import { badInput, forbidden, notFound, notReady, unauthenticated } from './errors';
@@ -25,7 +26,6 @@ import { enqueueJob } from './jobs';
 import { getQueue } from './jobs/queue';
 import { jobParams, type JobType } from '@/jobs/types';
 import { notifyWatchers } from './notifications';
-import { hypothesisHref, type FeatureAddress } from './addresses';
 import { displayNameSql } from './users';
 
 export type EvidenceKind = (typeof evidence.$inferSelect)['kind'];

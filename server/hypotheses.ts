@@ -6,8 +6,8 @@
  */
 import { and, eq, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
-import { formatFeatureAddress, hypothesisHref, parseFeatureAddress, type FeatureAddress } from './addresses';
 import { hypotheses, hypothesisFeatures, hypothesisStatusChanges, hypothesisStatusEnum, hypothesisVotes, models } from '@/drizzle/schema';
+import { formatFeatureAddress, hypothesisHref, parseFeatureAddress, type FeatureAddress } from './addresses';
 import { levelOnAll, permissions, requireLevel, visibleSaeSql, type Action, type Level, type Viewer } from './authz';
 import { decodeCursor, encodeCursor } from './cursor';
 import { isUuid, withTransaction, type Db } from './db';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { featureAddressInput, parseFeatureAddress, parseSaeAddress } from '../../addresses';
 import { evidenceNoteInput, listEvidence, rerunEvidence, saveEvidence } from '../../evidence';
 import {
   createHypothesis,
@@ -14,7 +15,6 @@ import {
   updateHypothesis,
   voteOnHypothesis,
 } from '../../hypotheses';
-import { featureAddressInput, parseFeatureAddress, parseSaeAddress } from '../../addresses';
 import { badInput } from '../../errors';
 import { siteHosts, withChips } from '../../feature-links';
 import { createTRPCRouter, protectedProcedure, publicProcedure } from '../trpc';
