@@ -1,9 +1,9 @@
 /**
  * How things are addressed: a feature as `model/sae/index` (in text, wiki links and page URLs), an SAE as
- * `model/sae`, the slugs in them, the zod inputs routers take them as, and the URLs of their pages (links on pages
- * and in notifications). Pure (zod only), so app pages and client components use it too.
+ * `model/sae`, the slugs in them, and the URLs of their pages (links on pages and in notifications). Plain code,
+ * so client components use it too; the zod inputs routers take addresses as are in ./address-inputs (building a zod
+ * object schema probes `new Function`, which the pages' Content-Security-Policy refuses and reports).
  */
-import { z } from 'zod';
 
 /** A model or SAE slug: letters, digits, '.', '_' and '-', not starting with punctuation. */
 export const SLUG_PATTERN = '[A-Za-z0-9][A-Za-z0-9._-]*';
@@ -19,12 +19,6 @@ export interface SaeAddress {
 export interface FeatureAddress extends SaeAddress {
   index: number;
 }
-
-// Routers take slugs as any short text: one that is not registered is NOT_FOUND, like one the viewer may not see.
-export const slugInput = z.string().min(1).max(200);
-export const featureIndexInput = z.number().int().min(0).max(MAX_FEATURE_INDEX);
-export const saeAddressInput = z.object({ model: slugInput, sae: slugInput });
-export const featureAddressInput = saeAddressInput.extend({ index: featureIndexInput });
 
 const FEATURE_ADDRESS = new RegExp(`^(${SLUG_PATTERN})/(${SLUG_PATTERN})/(\\d{1,9})$`);
 const SAE_ADDRESS = new RegExp(`^(${SLUG_PATTERN})/(${SLUG_PATTERN})$`);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { featureAddressInput } from '@/server/address-inputs';
 import {
-  featureAddressInput,
   featureHistoryHref,
   featureHref,
   formatFeatureAddress,

@@ -1,5 +1,5 @@
 /** Feature links (server/feature-links.ts): a chip's hover preview and a feature's backlinks. */
-import { featureAddressInput } from '../../addresses';
+import { featureAddressInput } from '../../address-inputs';
 import { backlinks, featurePreview } from '../../feature-links';
 import { createTRPCRouter, publicProcedure } from '../trpc';
 

@@ -1,7 +1,8 @@
 import { eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { dashboardRuns } from '@/drizzle/schema';
-import { featureAddressInput, formatFeatureAddress } from '../../addresses';
+import { featureAddressInput } from '../../address-inputs';
+import { formatFeatureAddress } from '../../addresses';
 import { authorize, permissions, type Viewer } from '../../authz';
 import type { Db } from '../../db';
 import { currentPageVersion, editFeature } from '../../descriptions';

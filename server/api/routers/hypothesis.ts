@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { featureAddressInput, parseFeatureAddress, parseSaeAddress } from '../../addresses';
+import { featureAddressInput } from '../../address-inputs';
+import { parseFeatureAddress, parseSaeAddress } from '../../addresses';
 import { evidenceNoteInput, listEvidence, rerunEvidence, saveEvidence } from '../../evidence';
 import {
   createHypothesis,

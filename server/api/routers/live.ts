@@ -9,7 +9,7 @@
  */
 import { tracked } from '@trpc/server';
 import { z } from 'zod';
-import { featureAddressInput } from '../../addresses';
+import { featureAddressInput } from '../../address-inputs';
 import { currentViewer, type Viewer } from '../../authz';
 import type { Db } from '../../db';
 import { DomainError } from '../../errors';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defaultStart, labelQueue } from '../../labelling';
-import { saeAddressInput, slugInput } from '../../addresses';
+import { saeAddressInput, slugInput } from '../../address-inputs';
 import { permissions, requireLevel, visibleSaeIds } from '../../authz';
 import { dashboardRunsOf, setCurrentRun } from '../../dashboards';
 import {

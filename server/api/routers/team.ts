@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { formatSaeAddress, slugInput } from '../../addresses';
+import { slugInput } from '../../address-inputs';
+import { formatSaeAddress } from '../../addresses';
 import { permissions, type Viewer } from '../../authz';
 import type { Db } from '../../db';
 import { notFound } from '../../errors';

@@ -4,7 +4,7 @@
  * (server/visibility.ts); lists leave out SAEs the viewer may not see.
  */
 import { z } from 'zod';
-import { featureAddressInput, slugInput } from '../../addresses';
+import { featureAddressInput, slugInput } from '../../address-inputs';
 import { permissions, type Action, type Level, type Viewer } from '../../authz';
 import { contributor, proposalsBy, recentChanges } from '../../changes';
 import type { Db } from '../../db';
