@@ -1,6 +1,7 @@
 import Link from 'next/link';
 import { api } from '@/server/api/server-caller';
 import { currentSession } from '@/server/auth';
+import { modelHref, saeHref } from '@/server/addresses';
 import { DemoProgress } from './_components/demo-progress';
 import { RecentActivity } from './_components/home-activity';
 import { RunningJobs } from './_components/running-jobs';
@@ -46,7 +47,7 @@ export default async function HomePage() {
                 return (
                   <tr key={m.id}>
                     <td>
-                      <Link href={`/${m.slug}`}>{m.slug}</Link>
+                      <Link href={modelHref(m.slug)}>{m.slug}</Link>
                     </td>
                     <td>{m.architecture}</td>
                     <td>{c.nLayers}</td>
@@ -58,7 +59,7 @@ export default async function HomePage() {
                         .filter((sae) => sae.model === m.slug)
                         .map((sae) => (
                           <span key={sae.slug} style={{ marginRight: 12 }} title={`${sae.hookName}, ${sae.architecture}, ${sae.dSae} features`}>
-                            <Link href={`/${m.slug}/${sae.slug}`}>{sae.slug}</Link>
+                            <Link href={saeHref({ model: m.slug, sae: sae.slug })}>{sae.slug}</Link>
                             {!sae.hasDashboards && <span className="muted"> (no dashboards yet)</span>}
                           </span>
                         ))}

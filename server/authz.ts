@@ -13,7 +13,7 @@
  * never FORBIDDEN, so that nobody learns they exist. Site-wide administration (`authorizeAdmin`) and things one
  * account owns (`authorizeOwner`: lists, jobs) are decided here too; `authorizeSite` is what roleProcedure asks.
  */
-import { TRPCError } from '@trpc/server';
+import { forbidden, notFound, unauthenticated } from './errors';
 import { and, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import type { AnyColumn } from 'drizzle-orm';
 import { resourceAccess, saes, users } from '@/drizzle/schema';
@@ -154,9 +154,6 @@ export async function maySeeJobContents(db: Db, viewer: Viewer, job: JobAccessRo
   return false;
 }
 
-/** An answer that hides what the viewer may not see (NOT_FOUND) or says what they lack. */
-export class AccessError extends TRPCError {}
-
 /** Throws unless `viewer` may do `action` on the target. `what` names it in the not-found message. */
 export async function authorize(db: Db, viewer: Viewer, action: Action, target: Target, what = 'that'): Promise<Level> {
   return requireLevel(viewer, await levelOn(db, viewer, target), action, what);
@@ -164,11 +161,11 @@ export async function authorize(db: Db, viewer: Viewer, action: Action, target: 
 
 /** Throws unless `level` (the viewer's, found by the caller) allows `action`; the same answers as authorize. */
 export function requireLevel(viewer: Viewer, level: Level, action: Action, what = 'that'): Level {
-  if (level === 'none') throw new AccessError({ code: 'NOT_FOUND', message: `no ${what}` });
+  if (level === 'none') throw notFound(`no ${what}`);
   const needed = ACTION_NEEDS[action];
   if (atLeast(level, needed)) return level;
-  if (!viewer) throw new AccessError({ code: 'UNAUTHORIZED', message: 'sign in first' });
-  throw new AccessError({ code: 'FORBIDDEN', message: `you need the ${needed} role here to ${action} this` });
+  if (!viewer) throw unauthenticated();
+  throw forbidden(`you need the ${needed} role here to ${action} this`);
 }
 
 /** What a level allows, for pages that show or hide controls (the server checks again on every mutation). */
@@ -180,14 +177,14 @@ const SITE_RANK: Record<Role, number> = { viewer: 0, editor: 1, admin: 2 };
 
 /** Site-wide actions that belong to no model or SAE (administration: admin; making lists: editor). */
 export function authorizeSite(viewer: Viewer, role: Role): asserts viewer is NonNullable<Viewer> {
-  if (!viewer) throw new AccessError({ code: 'UNAUTHORIZED', message: 'sign in first' });
-  if (SITE_RANK[viewer.role] < SITE_RANK[role]) throw new AccessError({ code: 'FORBIDDEN', message: `this needs the ${role} role` });
+  if (!viewer) throw unauthenticated();
+  if (SITE_RANK[viewer.role] < SITE_RANK[role]) throw forbidden(`this needs the ${role} role`);
 }
 
 /** Things that belong to one account (a list, a job): its owner or an admin. */
 export function authorizeOwner(viewer: Viewer, ownerId: string | null, refusal: string): asserts viewer is NonNullable<Viewer> {
-  if (!viewer) throw new AccessError({ code: 'UNAUTHORIZED', message: 'sign in first' });
-  if (ownerId !== viewer.id && viewer.role !== 'admin') throw new AccessError({ code: 'FORBIDDEN', message: refusal });
+  if (!viewer) throw unauthenticated();
+  if (ownerId !== viewer.id && viewer.role !== 'admin') throw forbidden(refusal);
 }
 
 /**

@@ -15,15 +15,17 @@
  *   thread.
  */
 import { randomUUID } from 'node:crypto';
-import { TRPCError } from '@trpc/server';
 import { and, asc, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { commentRevisions, comments, hypotheses, models, saes, users } from '@/drizzle/schema';
+import { featureIndexInput } from './address-inputs';
+import { featureHref, formatFeatureAddress, formatSaeAddress, hypothesisHref, saeHref } from './addresses';
 import { authorize, levelOn, permissions, requireLevel, type Action, type Level, type Viewer } from './authz';
 import { getDb, isUuid, withTransaction, type Db } from './db';
+import { DomainError, badInput, forbidden, notFound, unauthenticated } from './errors';
 import { featureTopic, hypothesisTopic, publish, saeTopic } from './events';
 import { renderForWrite, syncFeatureLinks, withChips } from './feature-links';
-import { hypothesisAccess, hypothesisHref } from './hypotheses';
+import { hypothesisAccess } from './hypotheses';
 import { clip, parseMarkdown, renderStoredOrPlaceholder } from './markdown';
 import { notifyUsers, notifyWatchers, watch, type WatchKind } from './notifications';
 import { displayNameSql, hasHandleSql, type Role } from './users';
@@ -36,7 +38,7 @@ const MAX_MENTIONS = 20;
 export type ThreadTarget = { kind: 'feature'; saeId: string; index: number } | { kind: 'sae'; saeId: string } | { kind: 'hypothesis'; hypothesisId: string };
 
 export const threadTargetInput = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('feature'), saeId: z.string().uuid(), index: z.number().int().min(0).max(2 ** 31 - 1) }),
+  z.object({ kind: z.literal('feature'), saeId: z.string().uuid(), index: featureIndexInput }),
   z.object({ kind: z.literal('sae'), saeId: z.string().uuid() }),
   z.object({ kind: z.literal('hypothesis'), hypothesisId: z.string().uuid() }),
 ]);
@@ -63,13 +65,11 @@ interface Thread {
   where: SQL;
 }
 
-const notFound = (what: string) => new TRPCError({ code: 'NOT_FOUND', message: `no ${what}` });
-
 /** The thread of a target, once the viewer is allowed `action` on it (NOT_FOUND when they may not see it). */
 async function openThread(db: Db, viewer: Viewer, target: ThreadTarget, action: Action): Promise<Thread> {
   if (target.kind === 'hypothesis') {
     const [h] = await db.select({ statement: hypotheses.statement }).from(hypotheses).where(eq(hypotheses.id, target.hypothesisId));
-    if (!h) throw notFound(`hypothesis ${target.hypothesisId}`);
+    if (!h) throw notFound(`no hypothesis ${target.hypothesisId}`);
     const { level } = await hypothesisAccess(db, viewer, target.hypothesisId);
     requireLevel(viewer, level, action, `hypothesis ${target.hypothesisId}`);
     return {
@@ -89,13 +89,13 @@ async function openThread(db: Db, viewer: Viewer, target: ThreadTarget, action: 
     .innerJoin(models, eq(models.id, saes.modelId))
     .where(eq(saes.id, target.saeId));
   const isFeature = target.kind === 'feature';
-  const address = sae && (isFeature ? `${sae.model}/${sae.sae}/${target.index}` : `${sae.model}/${sae.sae}`);
+  const address = sae && (isFeature ? formatFeatureAddress({ ...sae, index: target.index }) : formatSaeAddress(sae));
   const what = isFeature ? `feature ${address ?? `${target.saeId}/${target.index}`}` : `SAE ${address ?? target.saeId}`;
-  if (!sae || (isFeature && target.index >= sae.dSae)) throw notFound(what);
+  if (!sae || (isFeature && target.index >= sae.dSae)) throw notFound(`no ${what}`);
   const level = await authorize(db, viewer, action, { sae: target.saeId }, what);
   return {
     target,
-    href: `/${address}`,
+    href: isFeature ? featureHref({ ...sae, index: target.index }) : saeHref(sae),
     title: address!,
     topic: isFeature ? featureTopic(target.saeId, target.index) : saeTopic(target.saeId),
     watch: { kind: target.kind, targetId: isFeature ? `${target.saeId}/${target.index}` : target.saeId },
@@ -118,13 +118,13 @@ function targetOfRow(row: typeof comments.$inferSelect): ThreadTarget {
 /** A comment and its thread, locked for the write, once the viewer may `action` on the thread. */
 async function commentForWrite(tx: Db, viewer: Viewer, id: string, action: Action) {
   const [row] = isUuid(id) ? await tx.select().from(comments).where(eq(comments.id, id)).for('update') : [];
-  if (!row) throw notFound(`comment ${id}`);
+  if (!row) throw notFound(`no comment ${id}`);
   const thread = await openThread(tx, viewer, targetOfRow(row), action).catch((err) => {
     // a comment in a thread the viewer may not see does not exist for them
-    if (err instanceof TRPCError && err.code === 'NOT_FOUND') throw notFound(`comment ${id}`);
+    if (err instanceof DomainError && err.kind === 'not-found') throw notFound(`no comment ${id}`);
     throw err;
   });
-  if (row.deletedAt) throw new TRPCError({ code: 'BAD_REQUEST', message: 'that comment was deleted' });
+  if (row.deletedAt) throw badInput('that comment was deleted');
   return { row, thread };
 }
 
@@ -142,7 +142,7 @@ function mentionsOf(body: string): string[] {
 
 function checkBody(body: string): void {
   const parsed = commentBodyInput.safeParse(body);
-  if (!parsed.success) throw new TRPCError({ code: 'BAD_REQUEST', message: parsed.error.issues[0]!.message });
+  if (!parsed.success) throw badInput(parsed.error.issues[0]!.message);
 }
 
 /** Users the handles name (see the module comment), who may read the thread. */
@@ -208,8 +208,8 @@ export async function postComment(viewer: Viewer, input: NewComment, hosts: read
       const [parent] = isUuid(input.parentId)
         ? await tx.select({ deletedAt: comments.deletedAt }).from(comments).where(and(eq(comments.id, input.parentId), thread.where))
         : [];
-      if (!parent) throw new TRPCError({ code: 'BAD_REQUEST', message: `no comment ${input.parentId} in this thread to reply to` });
-      if (parent.deletedAt) throw new TRPCError({ code: 'BAD_REQUEST', message: 'that comment was deleted: reply to the thread instead' });
+      if (!parent) throw badInput(`no comment ${input.parentId} in this thread to reply to`);
+      if (parent.deletedAt) throw badInput('that comment was deleted: reply to the thread instead');
     }
     const t = input.target;
     const [row] = await tx
@@ -241,7 +241,7 @@ export async function editComment(viewer: Viewer, id: string, body: string, host
   let rendered = renderForWrite(body, { hosts, idPrefix: idPrefix(id, (current?.revision ?? 0) + 1) });
   return withTransaction(async (tx) => {
     const { row, thread } = await commentForWrite(tx, viewer, id, 'comment');
-    if (row.authorId !== viewer!.id) throw new TRPCError({ code: 'FORBIDDEN', message: 'only its author can edit a comment' });
+    if (row.authorId !== viewer!.id) throw forbidden('only its author can edit a comment');
     if (row.body === body) return { revision: row.revision };
     await tx
       .insert(commentRevisions)
@@ -260,9 +260,9 @@ export async function editComment(viewer: Viewer, id: string, body: string, host
 export async function deleteComment(viewer: Viewer, id: string): Promise<void> {
   await withTransaction(async (tx) => {
     const { row, thread } = await commentForWrite(tx, viewer, id, 'read');
-    if (!viewer) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'sign in first' });
+    if (!viewer) throw unauthenticated();
     if (row.authorId !== viewer.id && !permissions(thread.level).moderate)
-      throw new TRPCError({ code: 'FORBIDDEN', message: 'only its author or a moderator can delete a comment' });
+      throw forbidden('only its author or a moderator can delete a comment');
     await tx.update(comments).set({ body: '', bodyHtml: '', deletedAt: new Date(), deletedBy: viewer.id }).where(eq(comments.id, id));
     await tx.delete(commentRevisions).where(eq(commentRevisions.commentId, id));
     await syncFeatureLinks(tx, 'comment', id, '');

@@ -3,13 +3,13 @@
  * it (`created_at::text`, microseconds kept, so rows created in the same millisecond are not skipped) and its id,
  * opaque to the client.
  */
-import { TRPCError } from '@trpc/server';
+import { DomainError } from './errors';
 
 export const encodeCursor = (at: string, id: string) => Buffer.from(`${at}|${id}`).toString('base64url');
 
-export class BadCursor extends TRPCError {
+export class BadCursor extends DomainError {
   constructor() {
-    super({ code: 'BAD_REQUEST', message: 'the page cursor is not valid: start again from the first page' });
+    super('bad-input', 'the page cursor is not valid: start again from the first page');
   }
 }
 
@@ -17,7 +17,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const TIMESTAMP = /^(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)(?:\.\d{1,6})?[+-](\d\d)(?::(\d\d))?$/;
 
 /**
- * The cursor's timestamp and id; BadCursor (BAD_REQUEST) for anything PostgreSQL would not take as a timestamptz and
+ * The cursor's timestamp and id; BadCursor (bad input) for anything PostgreSQL would not take as a timestamptz and
  * a uuid, so a forged cursor never reaches a query (where it would fail as an internal error).
  */
 export function decodeCursor(cursor: string): { at: string; id: string } {

@@ -12,6 +12,7 @@ import { and, eq, inArray, ne, sql } from 'drizzle-orm';
 import { dashboardRuns, featureExamples, features, saes } from '@/drizzle/schema';
 import type { ActivationExample, FeatureDashboard, SaeEvals } from '@/compute/dashboards/types';
 import { withTransaction, type Db } from './db';
+import { notFound } from './errors';
 
 export type DashboardRunRow = typeof dashboardRuns.$inferSelect;
 
@@ -201,8 +202,6 @@ export async function dashboardRunsOf(db: Db, saeId: string): Promise<DashboardR
   }));
 }
 
-export class RunNotFound extends Error {}
-
 /** Makes one of the SAE's complete runs its current one (a maintainer switching back to an earlier corpus). */
 export async function setCurrentRun(db: Db, saeId: string, runId: string): Promise<void> {
   const switched = await db
@@ -215,7 +214,7 @@ export async function setCurrentRun(db: Db, saeId: string, runId: string): Promi
       ),
     )
     .returning({ id: saes.id });
-  if (switched.length === 0) throw new RunNotFound('no such complete dashboard run of this SAE');
+  if (switched.length === 0) throw notFound('no such complete dashboard run of this SAE');
 }
 /** A cancelled or failed run leaves nothing behind; the current dashboards stay as they were. */
 export async function abandonRun(db: Db, runId: string): Promise<void> {

@@ -7,16 +7,16 @@
  * conditional UPDATE, so concurrent readers agree), and keeps whether it agrees, the largest difference and what
  * changed in the provenance.
  */
-import { TRPCError } from '@trpc/server';
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { dashboardRuns, evidence, evidenceReruns, hypotheses, jobs, saes } from '@/drizzle/schema';
+import { hypothesisHref, type FeatureAddress } from './addresses';
 import { authorize, maySeeJobContents, visibleSaeSql, type Viewer } from './authz';
 import { isUuid, withTransaction, type Db } from './db';
-import { getFeaturePage } from './features';
+import { badInput, forbidden, notFound, notReady, unauthenticated } from './errors';
+import { getFeaturePage } from './feature-page';
 import {
   hypothesisFeaturesFor,
-  hypothesisHref,
   insertHypothesis,
   prepareHypothesis,
   publishHypothesisEvent,
@@ -27,7 +27,6 @@ import { getQueue } from './jobs/queue';
 import { EVIDENCE_JOB_TYPES, jobKinds, type EvidenceJobType, type JobResult } from '@/jobs';
 import { describeIssues } from '@/jobs/kind';
 import { notifyWatchers } from './notifications';
-import type { FeatureAddress } from './search';
 import { displayNameSql } from './users';
 
 export type EvidenceKind = (typeof evidence.$inferSelect)['kind'];
@@ -55,17 +54,17 @@ const CODE_VERSION = process.env.npm_package_version ?? '0.1.0';
 async function prepareEvidence(db: Db, viewer: Viewer, source: EvidenceSource): Promise<PreparedEvidence> {
   if (source.kind === 'job') {
     const job = isUuid(source.jobId) ? await db.query.jobs.findFirst({ where: eq(jobs.id, source.jobId) }) : undefined;
-    if (!job) throw new TRPCError({ code: 'NOT_FOUND', message: `no job ${source.jobId}` });
+    if (!job) throw notFound(`no job ${source.jobId}`);
     if (!(EVIDENCE_JOB_TYPES as string[]).includes(job.type))
-      throw new TRPCError({ code: 'BAD_REQUEST', message: `a ${job.type} job cannot be evidence: save a test-your-text, ablation or steering run` });
-    if (job.status !== 'done') throw new TRPCError({ code: 'PRECONDITION_FAILED', message: `the job is ${job.status}: only a finished job can be evidence` });
+      throw badInput(`a ${job.type} job cannot be evidence: save a test-your-text, ablation or steering run`);
+    if (job.status !== 'done') throw notReady(`the job is ${job.status}: only a finished job can be evidence`);
     const params = job.params as { saeId: string; feature?: number; features?: number[] };
     await authorize(db, viewer, 'read', { sae: params.saeId }, 'job');
     // saving publishes the job's prompt and result: only those who may see them (its owner, the SAE's maintainers, admins)
     if (!(await maySeeJobContents(db, viewer, job)))
-      throw new TRPCError({ code: 'FORBIDDEN', message: 'only the job’s owner (or a maintainer of its SAE) can save it as evidence' });
+      throw forbidden('only the job’s owner (or a maintainer of its SAE) can save it as evidence');
     const [sae] = await db.select({ modelId: saes.modelId }).from(saes).where(eq(saes.id, params.saeId));
-    if (!sae) throw new TRPCError({ code: 'NOT_FOUND', message: `the job's SAE is gone` });
+    if (!sae) throw notFound(`the job's SAE is gone`);
     const features = params.feature !== undefined ? [params.feature] : (params.features ?? []);
     return {
       kind: job.type as EvidenceJobType,
@@ -81,9 +80,9 @@ async function prepareEvidence(db: Db, viewer: Viewer, source: EvidenceSource): 
   }
   const { feature } = source;
   const snapshot = await dashboardSnapshot(db, feature);
-  if (!snapshot) throw new TRPCError({ code: 'NOT_FOUND', message: `no feature ${feature.model}/${feature.sae}/${feature.index}` });
+  if (!snapshot) throw notFound(`no feature ${feature.model}/${feature.sae}/${feature.index}`);
   await authorize(db, viewer, 'read', { sae: snapshot.saeId }, `feature ${feature.model}/${feature.sae}/${feature.index}`);
-  if (!snapshot.result) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'this feature has no dashboard to snapshot yet' });
+  if (!snapshot.result) throw notReady('this feature has no dashboard to snapshot yet');
   return {
     kind: 'dashboard',
     saeId: snapshot.saeId,
@@ -161,9 +160,9 @@ export interface SaveEvidence {
  * readers.
  */
 export async function saveEvidence(db: Db, viewer: Viewer, input: SaveEvidence): Promise<{ id: string; hypothesisId: string }> {
-  if (!viewer) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'sign in first' });
+  if (!viewer) throw unauthenticated();
   if ((input.hypothesisId === undefined) === (input.newHypothesis === undefined))
-    throw new TRPCError({ code: 'BAD_REQUEST', message: 'choose a hypothesis, or write a new one' });
+    throw badInput('choose a hypothesis, or write a new one');
   const note = evidenceNoteInput.parse(input.note ?? '');
   const newHypothesis = input.newHypothesis ? await prepareHypothesis(db, viewer, input.newHypothesis) : undefined;
   let features: { saeId: string; index: number }[];
@@ -177,10 +176,10 @@ export async function saveEvidence(db: Db, viewer: Viewer, input: SaveEvidence):
     modelId = row!.modelId;
   }
   const prepared = await prepareEvidence(db, viewer, input.source);
-  if (modelId !== prepared.modelId) throw new TRPCError({ code: 'BAD_REQUEST', message: 'the evidence is a computation on another model than the hypothesis is about' });
+  if (modelId !== prepared.modelId) throw badInput('the evidence is a computation on another model than the hypothesis is about');
   const about = prepared.features.find((index) => features.some((f) => f.saeId === prepared.saeId && f.index === index));
   if (about === undefined)
-    throw new TRPCError({ code: 'BAD_REQUEST', message: 'the evidence is about a feature the hypothesis is not about: save it on a hypothesis about that feature' });
+    throw badInput('the evidence is about a feature the hypothesis is not about: save it on a hypothesis about that feature');
   return withTransaction(async (tx) => {
     const hypothesisId = newHypothesis ? (await insertHypothesis(tx, viewer.id, newHypothesis, input.hosts)).id : input.hypothesisId!;
     const { modelId: _model, features: _features, ...rest } = prepared;
@@ -214,9 +213,9 @@ export const KIND_NAMES: Record<EvidenceKind, string> = {
 /** Re-runs a piece of evidence: the same job with the same params, or (a snapshot) a read of the current dashboards. */
 export async function rerunEvidence(db: Db, viewer: Viewer, evidenceId: string): Promise<{ id: string; jobId: string | null }> {
   const row = isUuid(evidenceId) ? await db.query.evidence.findFirst({ where: eq(evidence.id, evidenceId) }) : undefined;
-  if (!row) throw new TRPCError({ code: 'NOT_FOUND', message: `no evidence ${evidenceId}` });
+  if (!row) throw notFound(`no evidence ${evidenceId}`);
   const features = await hypothesisFeaturesFor(db, viewer, row.hypothesisId, 'read');
-  if (!row.saeId) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'the SAE this evidence was computed on is gone' });
+  if (!row.saeId) throw notReady('the SAE this evidence was computed on is gone');
   await authorize(db, viewer, 'compute', { sae: row.saeId }, 'evidence');
   const [sae] = await db.select({ modelId: saes.modelId }).from(saes).where(eq(saes.id, row.saeId));
   const insertRerun = async (tx: Db, values: Omit<typeof evidenceReruns.$inferInsert, 'evidenceId' | 'requestedBy'>) => {

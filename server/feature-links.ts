@@ -6,14 +6,15 @@
  * Nothing here shows what the viewer may not see: chips resolve only features of visible SAEs (an invisible one
  * renders exactly like a missing one: a broken link), and backlinks come only from sources the viewer may read.
  */
-import { TRPCError } from '@trpc/server';
 import { sql } from 'drizzle-orm';
 import { featureLinks } from '@/drizzle/schema';
 import { visibleSaeSql, type Viewer } from './authz';
 import type { Db } from './db';
-import { vocabulary } from './features';
-import { hypothesisHref, visibleHypothesisSql } from './hypotheses';
-import { addressKey, applyChips, featuresInHtml, MarkdownRefused, parseMarkdown, plainText, renderStored, type ChipMap, type FeatureAddress, type StoredRendering } from './markdown';
+import { badInput } from './errors';
+import { vocabulary } from './vocabulary';
+import { visibleHypothesisSql } from './hypotheses';
+import { featureHref, formatFeatureAddress, formatSaeAddress, hypothesisHref, saeHref, type FeatureAddress } from './addresses';
+import { applyChips, featuresInHtml, MarkdownRefused, parseMarkdown, plainText, renderStored, type ChipMap, type StoredRendering } from './markdown';
 import { featureAt } from './visibility';
 import { displayNameSql } from './users';
 
@@ -65,7 +66,7 @@ export function renderForWrite(markdown: string, options: { hosts?: readonly str
   try {
     return renderStored(markdown, options);
   } catch (err) {
-    if (err instanceof MarkdownRefused) throw new TRPCError({ code: 'BAD_REQUEST', message: `this text is too complex to show: ${err.message}`, cause: err });
+    if (err instanceof MarkdownRefused) throw badInput(`this text is too complex to show: ${err.message}`, err);
     throw err;
   }
 }
@@ -82,7 +83,7 @@ export async function resolveChips(db: Db, viewer: Viewer, addresses: FeatureAdd
       join sae s on s.model_id = m.id and s.slug = v.sae
       left join feature_page p on p.sae_id = s.id and p.index = v.idx
      where v.idx < s.d_sae and ${visibleSaeSql(viewer, sql`s.id`)}`);
-  for (const r of rows) chips.set(addressKey({ model: r.model, sae: r.sae, index: r.idx }), { label: r.label ?? '' });
+  for (const r of rows) chips.set(formatFeatureAddress({ model: r.model, sae: r.sae, index: r.idx }), { label: r.label ?? '' });
   return chips;
 }
 
@@ -92,7 +93,7 @@ export async function resolveChips(db: Db, viewer: Viewer, addresses: FeatureAdd
  */
 export async function withChips(db: Db, viewer: Viewer, htmls: string[]): Promise<string[]> {
   const wanted = new Map<string, FeatureAddress>();
-  for (const html of htmls) for (const f of featuresInHtml(html)) wanted.set(addressKey(f), f);
+  for (const html of htmls) for (const f of featuresInHtml(html)) wanted.set(formatFeatureAddress(f), f);
   const chips = await resolveChips(db, viewer, [...wanted.values()]);
   return htmls.map((html) => applyChips(html, chips));
 }
@@ -155,7 +156,7 @@ export async function featurePreview(db: Db, viewer: Viewer, a: FeatureAddress):
     };
   }
   return {
-    address: addressKey(a),
+    address: formatFeatureAddress(a),
     label: row.label ?? '',
     density: row.density,
     nonzeroCount: row.nonzero_count === null ? null : Number(row.nonzero_count),
@@ -232,16 +233,17 @@ export async function backlinks(db: Db, viewer: Viewer, a: FeatureAddress, limit
     const at = new Date(r.at);
     if (r.kind === 'hypothesis') return { kind: r.kind, href: hypothesisHref(r.id), title: r.statement!, snippet: plainText(r.body, 160), author: r.author, at };
     if (r.kind === 'feature_page') {
-      const address = `${r.model}/${r.sae}/${r.feature_index}`;
-      return { kind: r.kind, href: `/${address}`, title: r.label ? `${address} · ${r.label}` : address, snippet: plainText(r.body, 160), author: r.author, at };
+      const feature = { model: r.model!, sae: r.sae!, index: r.feature_index! };
+      const address = formatFeatureAddress(feature);
+      return { kind: r.kind, href: featureHref(feature), title: r.label ? `${address} · ${r.label}` : address, snippet: plainText(r.body, 160), author: r.author, at };
     }
     const anchor = `#comment-${r.id}`;
     const [href, title] =
       r.thread_kind === 'hypothesis'
         ? [hypothesisHref(r.hypothesis_id!), r.statement!]
         : r.thread_kind === 'feature'
-          ? [`/${r.model}/${r.sae}/${r.feature_index}`, `${r.model}/${r.sae}/${r.feature_index}`]
-          : [`/${r.model}/${r.sae}`, `${r.model}/${r.sae}`];
+          ? [featureHref({ model: r.model!, sae: r.sae!, index: r.feature_index! }), formatFeatureAddress({ model: r.model!, sae: r.sae!, index: r.feature_index! })]
+          : [saeHref({ model: r.model!, sae: r.sae! }), formatSaeAddress({ model: r.model!, sae: r.sae! })];
     return { kind: r.kind, href: href + anchor, title, snippet: plainText(r.body, 160), author: r.author, at };
   });
 }

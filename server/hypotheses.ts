@@ -4,18 +4,18 @@
  * (server/evidence.ts). A hypothesis is as visible as the least visible of its SAEs: lists and reads leave out
  * any hypothesis touching an SAE the viewer may not see. Writing one needs `edit` on every SAE it touches.
  */
-import { TRPCError } from '@trpc/server';
 import { and, eq, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { hypotheses, hypothesisFeatures, hypothesisStatusChanges, hypothesisStatusEnum, hypothesisVotes, models } from '@/drizzle/schema';
+import { formatFeatureAddress, hypothesisHref, parseFeatureAddress, type FeatureAddress } from './addresses';
 import { levelOnAll, permissions, requireLevel, visibleSaeSql, type Action, type Level, type Viewer } from './authz';
 import { decodeCursor, encodeCursor } from './cursor';
 import { isUuid, withTransaction, type Db } from './db';
+import { badInput, notFound, unauthenticated } from './errors';
 import { featureTopic, hypothesisTopic, publish, type EventType } from './events';
 import { renderForWrite, siteHosts, syncFeatureLinks } from './feature-links';
-import { addressKey, clip, MarkdownRefused, parseMarkdown, renderStoredOrPlaceholder, type FeatureAddress as LinkedFeature, type StoredRendering } from './markdown';
+import { clip, MarkdownRefused, parseMarkdown, renderStoredOrPlaceholder, type StoredRendering } from './markdown';
 import { notifyWatchers, watch } from './notifications';
-import { parseFeatureAddress, type FeatureAddress } from './search';
 import { displayNameSql } from './users';
 
 export const HYPOTHESIS_STATUSES = hypothesisStatusEnum.enumValues;
@@ -33,8 +33,6 @@ export const featureAddressesInput = z
   .min(1, 'name at least one feature')
   .max(50, 'a hypothesis is about at most 50 features');
 export const statusNoteInput = z.string().trim().max(2000, 'the note is longer than 2000 characters');
-
-export const hypothesisHref = (id: string) => `/hypotheses/${id}`;
 
 /** A feature a hypothesis is about, resolved. */
 export interface HypothesisFeature extends FeatureAddress {
@@ -54,7 +52,7 @@ interface ResolvedFeatures {
 export async function resolveFeatures(db: Db, viewer: Viewer, addresses: string[]): Promise<ResolvedFeatures> {
   const parsed = addresses.map((text) => {
     const address = parseFeatureAddress(text);
-    if (!address) throw new TRPCError({ code: 'BAD_REQUEST', message: `"${text}" is not a feature address (model/sae/index)` });
+    if (!address) throw badInput(`"${text}" is not a feature address (model/sae/index)`);
     return address;
   });
   const pairs = [...new Set(parsed.map((a) => `${a.model}/${a.sae}`))];
@@ -67,9 +65,9 @@ export async function resolveFeatures(db: Db, viewer: Viewer, addresses: string[
   const features: HypothesisFeature[] = [];
   for (const a of parsed) {
     const sae = byPair.get(`${a.model}/${a.sae}`);
-    if (!sae) throw new TRPCError({ code: 'NOT_FOUND', message: `no SAE "${a.model}/${a.sae}" (in ${a.model}/${a.sae}/${a.index})` });
+    if (!sae) throw notFound(`no SAE "${a.model}/${a.sae}" (in ${a.model}/${a.sae}/${a.index})`);
     if (a.index >= sae.d_sae)
-      throw new TRPCError({ code: 'BAD_REQUEST', message: `feature ${a.model}/${a.sae}/${a.index} is out of range: this SAE has features 0..${sae.d_sae - 1}` });
+      throw badInput(`feature ${a.model}/${a.sae}/${a.index} is out of range: this SAE has features 0..${sae.d_sae - 1}`);
     const key = `${sae.id}/${a.index}`;
     if (seen.has(key)) continue;
     seen.add(key);
@@ -78,7 +76,7 @@ export async function resolveFeatures(db: Db, viewer: Viewer, addresses: string[
   const modelIds = new Set(features.map((f) => byPair.get(`${f.model}/${f.sae}`)!.model_id));
   if (modelIds.size > 1) {
     const slugs = [...new Set(features.map((f) => f.model))].join(', ');
-    throw new TRPCError({ code: 'BAD_REQUEST', message: `a hypothesis is about features of one model; these are from ${slugs}` });
+    throw badInput(`a hypothesis is about features of one model; these are from ${slugs}`);
   }
   return { modelId: [...modelIds][0]!, features };
 }
@@ -129,7 +127,7 @@ export interface PreparedHypothesis {
 
 /** Validates a new hypothesis (text, features, the right to edit every SAE it touches) without writing anything. */
 export async function prepareHypothesis(db: Db, viewer: Viewer, input: NewHypothesis): Promise<PreparedHypothesis> {
-  if (!viewer) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'sign in first' });
+  if (!viewer) throw unauthenticated();
   const statement = statementInput.parse(input.statement);
   const body = hypothesisBodyInput.parse(input.body ?? '');
   const { modelId, features } = await resolveFeatures(db, viewer, featureAddressesInput.parse(input.features));
@@ -168,16 +166,16 @@ const BODY_IDS = 'h-';
 const renderBody = (body: string, hosts?: readonly string[]): StoredRendering => renderForWrite(body, { hosts: hosts ?? siteHosts(), idPrefix: BODY_IDS });
 
 /** The hypothesis's feature links: those of its statement and of its body (backlinks read both). */
-function linkedFeatures(statement: string, body: StoredRendering, hosts?: readonly string[]): { features: LinkedFeature[] } {
-  const all = new Map<string, LinkedFeature>();
-  let inStatement: LinkedFeature[] = [];
+function linkedFeatures(statement: string, body: StoredRendering, hosts?: readonly string[]): { features: FeatureAddress[] } {
+  const all = new Map<string, FeatureAddress>();
+  let inStatement: FeatureAddress[] = [];
   try {
     inStatement = parseMarkdown(statement, hosts ?? siteHosts()).features;
   } catch (err) {
     // the statement is shown as text, never rendered: one over the markdown bounds just links nothing
     if (!(err instanceof MarkdownRefused)) throw err;
   }
-  for (const f of [...inStatement, ...body.features]) all.set(addressKey(f), f);
+  for (const f of [...inStatement, ...body.features]) all.set(formatFeatureAddress(f), f);
   return { features: [...all.values()] };
 }
 
@@ -197,7 +195,7 @@ export async function updateHypothesis(
     await authorizeAll(db, viewer, 'edit', after.features.map((f) => f.saeId));
     const [row] = await db.select({ modelId: hypotheses.modelId }).from(hypotheses).where(eq(hypotheses.id, id));
     if (row && row.modelId !== after.modelId)
-      throw new TRPCError({ code: 'BAD_REQUEST', message: 'the features must stay in the hypothesis’s model' });
+      throw badInput('the features must stay in the hypothesis’s model');
   }
   const rendered = renderBody(body, hosts);
   const links = linkedFeatures(statement, rendered, hosts);

@@ -14,7 +14,8 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { featurePages, labelProposals, labelVotes } from '@/drizzle/schema';
 import type { Db } from './db';
-import { editFeature, lockLabelVotes } from './features';
+import { badInput, forbidden } from './errors';
+import { editFeature, lockLabelVotes } from './descriptions';
 import { displayNameSql } from './users';
 
 export interface Feature {
@@ -53,10 +54,6 @@ export function labelSetBy(summary: string): LabelSetBy {
   if (summary.startsWith(WITHDRAWAL_SUMMARY)) return 'withdrawal';
   return 'edit';
 }
-
-export class ProposalError extends Error {}
-/** Someone other than its author tried to withdraw a proposal. */
-export class NotProposalAuthor extends Error {}
 
 /** The proposals for a feature in the order votes rank them (the winner first), with the shown label and who set it. */
 export async function labelStanding(db: Db, saeId: string, index: number, viewerId: string | null): Promise<LabelStanding> {
@@ -118,13 +115,13 @@ export async function labelStanding(db: Db, saeId: string, index: number, viewer
 /** Adds a proposal (no votes yet); a label already proposed for this feature is refused. */
 export async function proposeLabel(db: Db, feature: Feature, label: string, authorId: string): Promise<{ id: string }> {
   const text = label.trim();
-  if (!text) throw new ProposalError('the label is empty');
+  if (!text) throw badInput('the label is empty');
   const [row] = await db
     .insert(labelProposals)
     .values({ saeId: feature.saeId, index: feature.index, label: text, authorId })
     .onConflictDoNothing()
     .returning({ id: labelProposals.id });
-  if (!row) throw new ProposalError(`“${text}” is already proposed for this feature: vote for it instead`);
+  if (!row) throw badInput(`“${text}” is already proposed for this feature: vote for it instead`);
   return row;
 }
 
@@ -197,7 +194,7 @@ export async function voteLabel(db: Db, feature: Feature, proposalId: string, us
       .select({ id: labelProposals.id })
       .from(labelProposals)
       .where(and(eq(labelProposals.id, proposalId), eq(labelProposals.saeId, feature.saeId), eq(labelProposals.index, feature.index)));
-    if (!proposal) throw new ProposalError('no such label proposal for this feature');
+    if (!proposal) throw badInput('no such label proposal for this feature');
     await tx
       .insert(labelVotes)
       .values({ saeId: feature.saeId, index: feature.index, userId, proposalId })
@@ -221,8 +218,8 @@ export async function withdrawProposal(db: Db, feature: Feature, proposalId: str
     .select({ label: labelProposals.label, authorId: labelProposals.authorId })
     .from(labelProposals)
     .where(and(eq(labelProposals.id, proposalId), eq(labelProposals.saeId, feature.saeId), eq(labelProposals.index, feature.index)));
-  if (!proposal) throw new ProposalError('no such label proposal for this feature');
-  if (proposal.authorId !== userId) throw new NotProposalAuthor('only its author can withdraw a proposal');
+  if (!proposal) throw badInput('no such label proposal for this feature');
+  if (proposal.authorId !== userId) throw forbidden('only its author can withdraw a proposal');
   return changeVotes(db, feature, userId, { kind: 'withdrawal', what: `withdrew the proposal “${proposal.label}”` }, async (tx) => {
     await tx.delete(labelProposals).where(eq(labelProposals.id, proposalId));
   });

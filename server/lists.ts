@@ -4,12 +4,14 @@
  */
 import { and, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
+import { formatSaeAddress, parseFeatureAddress, type FeatureAddress } from './addresses';
 import { featureListEntries, featureLists } from '@/drizzle/schema';
 import { authorize, authorizeOwner, visibleSaeSql, type Viewer } from './authz';
 import { isUuid, withTransaction, type Db } from './db';
-import { parseFeatureAddress, type FeatureAddress } from './search';
+import { badInput, notFound } from './errors';
 import type { Role } from './users';
 import { displayNameSql } from './users';
+import { findSae } from './visibility';
 
 export type FeatureListRow = typeof featureLists.$inferSelect;
 
@@ -18,15 +20,6 @@ export const listInput = z.object({
   description: z.string().max(5000, 'the description is longer than 5000 characters').default(''),
 });
 export const noteInput = z.string().max(5000, 'the note is longer than 5000 characters');
-
-export class ListError extends Error {
-  constructor(
-    message: string,
-    readonly code: 'NOT_FOUND' | 'FORBIDDEN' | 'BAD_REQUEST' | 'CONFLICT',
-  ) {
-    super(message);
-  }
-}
 
 export interface Actor {
   id: string;
@@ -128,28 +121,26 @@ export async function listLists(db: Db, viewer: Viewer, filter: { ownerId?: stri
 
 /** The list, locked for the rest of the transaction, when `actor` may change it. */
 async function editableList(tx: Db, actor: Actor, listId: string): Promise<FeatureListRow> {
-  if (!isUuid(listId)) throw new ListError(`no list ${listId}`, 'NOT_FOUND');
+  if (!isUuid(listId)) throw notFound(`no list ${listId}`);
   const [list] = await tx.select().from(featureLists).where(eq(featureLists.id, listId)).for('update');
-  if (!list) throw new ListError(`no list ${listId}`, 'NOT_FOUND');
+  if (!list) throw notFound(`no list ${listId}`);
   authorizeOwner(actor, list.ownerId, 'only the owner of this list can change it');
   return list;
 }
 
 /** The SAE of a feature `actor` may see (the same NOT_FOUND as for one that does not exist). */
 async function saeIdOf(tx: Db, actor: Actor, address: FeatureAddress): Promise<string> {
-  const { rows } = await tx.execute<{ id: string; d_sae: number }>(sql`
-    select s.id, s.d_sae from sae s join model m on m.id = s.model_id where m.slug = ${address.model} and s.slug = ${address.sae}`);
-  const sae = rows[0];
-  const what = `SAE ${address.model}/${address.sae}`;
-  if (!sae) throw new ListError(`no ${what}`, 'NOT_FOUND');
-  await authorize(tx, actor, 'read', { sae: sae.id }, what);
-  if (address.index >= sae.d_sae) throw new ListError(`${address.model}/${address.sae} has ${sae.d_sae} features: no feature ${address.index}`, 'BAD_REQUEST');
-  return sae.id;
+  const sae = await findSae(tx, address.model, address.sae);
+  const what = `SAE ${formatSaeAddress(address)}`;
+  if (!sae) throw notFound(`no ${what}`);
+  await authorize(tx, actor, 'read', { sae: sae.saeId }, what);
+  if (address.index >= sae.dSae) throw badInput(`${formatSaeAddress(address)} has ${sae.dSae} features: no feature ${address.index}`);
+  return sae.saeId;
 }
 
 export function addressOrThrow(text: string): FeatureAddress {
   const address = parseFeatureAddress(text);
-  if (!address) throw new ListError(`"${text}" is not a feature address (model/sae/index)`, 'BAD_REQUEST');
+  if (!address) throw badInput(`"${text}" is not a feature address (model/sae/index)`);
   return address;
 }
 
@@ -197,7 +188,7 @@ export async function setEntryNote(db: Db, actor: Actor, listId: string, address
       .set({ note })
       .where(and(eq(featureListEntries.listId, listId), eq(featureListEntries.saeId, saeId), eq(featureListEntries.index, address.index)))
       .returning({ index: featureListEntries.index });
-    if (rows.length === 0) throw new ListError('that feature is not in this list', 'NOT_FOUND');
+    if (rows.length === 0) throw notFound('that feature is not in this list');
   });
 }
 
@@ -222,7 +213,7 @@ export async function moveEntry(db: Db, actor: Actor, listId: string, address: F
       .where(eq(featureListEntries.listId, listId))
       .orderBy(featureListEntries.position, featureListEntries.addedAt);
     const at = entries.findIndex((e) => e.saeId === saeId && e.index === address.index);
-    if (at < 0) throw new ListError('that feature is not in this list', 'NOT_FOUND');
+    if (at < 0) throw notFound('that feature is not in this list');
     const other = entries[direction === 'up' ? at - 1 : at + 1];
     if (!other) return;
     // Renumber densely in the new order (positions may have gaps after removals).

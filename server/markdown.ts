@@ -19,11 +19,8 @@ import remarkMath from 'remark-math';
 import remarkParse from 'remark-parse';
 import remarkRehype from 'remark-rehype';
 import { unified } from 'unified';
-import type { FeatureAddress } from './search';
+import { formatFeatureAddress, MAX_FEATURE_INDEX, SLUG_PATTERN as SLUG, type FeatureAddress } from './addresses';
 
-export type { FeatureAddress };
-
-const SLUG = '[A-Za-z0-9][A-Za-z0-9._-]*';
 /** `[[stories260K/2-res/17]]` or `[[stories260K/2-res/17|the quote feature]]`: a stable feature address. */
 export const FEATURE_LINK = new RegExp(`\\[\\[(${SLUG})/(${SLUG})/(\\d{1,10})(?:\\|([^\\]\\n]{1,200}))?\\]\\]`, 'g');
 /** `/stories260K/2-res/17` standing alone in text (not inside a longer path or a URL). */
@@ -31,8 +28,6 @@ const BARE_PATH = new RegExp(`(?<![\\w/.:@-])/(${SLUG})/(${SLUG})/(\\d{1,10})(?!
 const FEATURE_PATH = new RegExp(`^/(${SLUG})/(${SLUG})/(\\d{1,10})/?(?:[?#].*)?$`);
 /** `@name`: not inside a word or an email address (the user lookup is in server/comments.ts). */
 const MENTION = /(?<![\w@.+-])@([A-Za-z0-9](?:[A-Za-z0-9._-]{0,62}[A-Za-z0-9_])?)/g;
-
-export const addressKey = (a: FeatureAddress) => `${a.model}/${a.sae}/${a.index}`;
 
 /** What a chip shows for a feature the viewer may see; features absent from the map render as broken links. */
 export interface ChipInfo {
@@ -58,7 +53,7 @@ export function featureAddressOf(href: string, hosts: readonly string[]): Featur
   const m = FEATURE_PATH.exec(path);
   if (!m) return null;
   const index = Number(m[3]);
-  return index <= 2 ** 31 - 1 ? { model: m[1]!, sae: m[2]!, index } : null;
+  return index <= MAX_FEATURE_INDEX ? { model: m[1]!, sae: m[2]!, index } : null;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -369,7 +364,7 @@ export function parseMarkdown(markdown: string, hosts: readonly string[] = []): 
           const feature = featureAddressOf(href, lowerHosts);
           if (feature) {
             const text = child.children.map(textOf).join('').trim();
-            const key = addressKey(feature);
+            const key = formatFeatureAddress(feature);
             child.data = { ...child.data, feature, auto: text === key || text === `/${key}` || text === href } as Element['data'];
             features.set(key, feature);
           }
@@ -422,7 +417,7 @@ function decorate(node: HastRoot | Element, idPrefix: string, inLink: boolean) {
     const link = child.data as LinkData | undefined;
     if (child.tagName === 'a' && link?.feature && !hasLink(child)) {
       // the neutral form applyChips recognises: exactly these attributes, in this order
-      child.properties = { href: p.href, className: ['feature-link'], dataFeatureLink: addressKey(link.feature), ...(link.auto ? { dataAuto: true } : {}) };
+      child.properties = { href: p.href, className: ['feature-link'], dataFeatureLink: formatFeatureAddress(link.feature), ...(link.auto ? { dataAuto: true } : {}) };
     }
     decorate(child, idPrefix, inLink || child.tagName === 'a');
   }

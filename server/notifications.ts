@@ -9,6 +9,7 @@
  */
 import { and, desc, eq, inArray, isNull, lt, ne, sql } from 'drizzle-orm';
 import { hypothesisFeatures, models, notifications, saes, users, watches } from '@/drizzle/schema';
+import { featureHref, formatFeatureAddress, formatSaeAddress, saeHref, type SaeAddress } from './addresses';
 import { levelOn, levelOnAll, type Viewer } from './authz';
 import { isUuid, type Db } from './db';
 import { publish, userTopic } from './events';
@@ -169,13 +170,13 @@ export async function markRead(db: Db, userId: string, ids?: string[]): Promise<
 }
 
 /** model/sae of an SAE (undefined when it is gone). */
-async function saeAddress(db: Db, saeId: string): Promise<string | undefined> {
+async function saeAddress(db: Db, saeId: string): Promise<SaeAddress | undefined> {
   const [sae] = await db
     .select({ model: models.slug, sae: saes.slug })
     .from(saes)
     .innerJoin(models, eq(models.id, saes.modelId))
     .where(eq(saes.id, saeId));
-  return sae && `${sae.model}/${sae.sae}`;
+  return sae;
 }
 
 type AddressedInput = { kind: NotificationKind; actorId: string | null; summary: (address: string) => string };
@@ -188,14 +189,14 @@ export async function notifyFeatureWatchers(db: Db, saeId: string, indices: numb
   const sae = await saeAddress(db, saeId);
   if (!sae) return;
   for (const index of new Set(indices)) {
-    const address = `${sae}/${index}`;
-    await notifyWatchers(db, { kind: 'feature', targetId: `${saeId}/${index}` }, { kind: input.kind, actorId: input.actorId, summary: input.summary(address), url: `/${address}` });
+    const feature = { ...sae, index };
+    await notifyWatchers(db, { kind: 'feature', targetId: `${saeId}/${index}` }, { kind: input.kind, actorId: input.actorId, summary: input.summary(formatFeatureAddress(feature)), url: featureHref(feature) });
   }
 }
 
 /** Notifies the watchers of an SAE, with a summary naming it (model/sae) and a link to its page. */
 export async function notifySaeWatchers(db: Db, saeId: string, input: AddressedInput): Promise<void> {
-  const address = await saeAddress(db, saeId);
-  if (!address) return;
-  await notifyWatchers(db, { kind: 'sae', targetId: saeId }, { kind: input.kind, actorId: input.actorId, summary: input.summary(address), url: `/${address}` });
+  const sae = await saeAddress(db, saeId);
+  if (!sae) return;
+  await notifyWatchers(db, { kind: 'sae', targetId: saeId }, { kind: input.kind, actorId: input.actorId, summary: input.summary(formatSaeAddress(sae)), url: saeHref(sae) });
 }

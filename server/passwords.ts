@@ -11,6 +11,7 @@ import os from 'node:os';
 import crypto from 'node:crypto';
 import argon2 from 'argon2';
 import { COMMON_PASSWORDS } from './common-passwords';
+import { DomainError } from './errors';
 
 export const MIN_PASSWORD_LENGTH = 8;
 export const MAX_PASSWORD_LENGTH = 200;
@@ -54,10 +55,9 @@ function positiveInt(name: string, fallback: number): number {
 }
 
 /** A hash or verify refused at once: ARGON2_CONCURRENCY are running and ARGON2_QUEUE wait already. */
-export class Argon2Busy extends Error {
-  readonly retryAfterSeconds = 2;
+export class Argon2Busy extends DomainError {
   constructor() {
-    super('the server is busy checking passwords: try again in a few seconds');
+    super('rate-limited', 'the server is busy checking passwords: try again in a few seconds');
   }
 }
 

@@ -3,10 +3,10 @@
  * are exempt), counted from the job table (job_user_created_idx) inside the transaction that enqueues, so it holds
  * across web processes and restarts.
  */
-import { TRPCError } from '@trpc/server';
 import { sql } from 'drizzle-orm';
 import type { Viewer } from './authz';
 import type { Db } from './db';
+import { DomainError } from './errors';
 
 export const JOB_RATE_PER_MINUTE = jobRate();
 
@@ -18,9 +18,9 @@ function jobRate(): number {
   return value;
 }
 
-export class RateLimited extends TRPCError {
+export class RateLimited extends DomainError {
   constructor(readonly retryAfterSeconds: number) {
-    super({ code: 'TOO_MANY_REQUESTS', message: `you started ${JOB_RATE_PER_MINUTE} jobs in the last minute: try again in ${retryAfterSeconds} s` });
+    super('rate-limited', `you started ${JOB_RATE_PER_MINUTE} jobs in the last minute: try again in ${retryAfterSeconds} s`);
   }
 }
 

@@ -6,6 +6,7 @@ import { sql } from 'drizzle-orm';
 import { models, modelVocabs } from '@/drizzle/schema';
 import { initBackend } from '@/compute/backend';
 import { loadModel } from '@/compute/model/load';
+import { SLUG } from './addresses';
 import type { Db } from './db';
 import type { ModelRow } from './models';
 
@@ -27,7 +28,7 @@ export async function hashDirectory(dir: string): Promise<string> {
 export async function registerModel(db: Db, dir: string, options: { slug?: string } = {}): Promise<ModelRow> {
   const absolute = path.resolve(dir);
   const slug = options.slug ?? path.basename(absolute);
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(slug)) throw new Error(`model slug "${slug}" may only use letters, digits, '.', '_' and '-'`);
+  if (!SLUG.test(slug)) throw new Error(`model slug "${slug}" may only use letters, digits, '.', '_' and '-'`);
   await initBackend();
   // Loading validates the files and reports the architecture's shape and hook names.
   const model = await loadModel(absolute);

@@ -13,6 +13,7 @@ import { InputError } from '@/compute/errors';
 import { loadModel } from '@/compute/model/load';
 import { importCheck, type ImportCheckResult } from '@/compute/sae/import-check';
 import { loadSae, validateSaeForModel } from '@/compute/sae/load';
+import { SLUG } from './addresses';
 import type { Db } from './db';
 import type { ModelRow } from './models';
 import { hashDirectory } from './register-models';
@@ -48,7 +49,7 @@ export async function registerSae(db: Db, model: ModelRow, dir: string, options:
   try {
     validateSaeForModel(sae, { ...lm.config, hookNames: lm.hookNames });
     const slug = options.slug ?? defaultSaeSlug(sae.cfg.hookName);
-    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(slug)) throw new InputError(`SAE slug "${slug}" may only use letters, digits, '.', '_' and '-'`);
+    if (!SLUG.test(slug)) throw new InputError(`SAE slug "${slug}" may only use letters, digits, '.', '_' and '-'`);
     const check = await runImportCheck(lm, sae);
     for (const warning of check.warnings) console.warn(`[sae] ${model.slug}/${slug}: ${warning}`);
     const values = {

@@ -7,7 +7,8 @@ import { diffWords } from 'diff';
 import { and, desc, eq, sql } from 'drizzle-orm';
 import { featureRevisions, users } from '@/drizzle/schema';
 import type { Db } from './db';
-import { editFeature } from './features';
+import { notFound } from './errors';
+import { editFeature } from './descriptions';
 import { displayNameSql } from './users';
 
 export interface RevisionSummary {
@@ -83,17 +84,13 @@ export function wordDiff(from: string, to: string): DiffPart[] {
   return diffWords(from, to).map((c) => ({ text: c.value, kind: c.added ? 'ins' : c.removed ? 'del' : 'same' }));
 }
 
-export class RevisionNotFound extends Error {
-  constructor(readonly revision: number) {
-    super(`this feature has no revision ${revision}`);
-  }
-}
+const revisionNotFound = (revision: number) => notFound(`this feature has no revision ${revision}`);
 
 /** The word-level diff of the label and of the description between two revisions (either order). */
 export async function compareRevisions(db: Db, saeId: string, index: number, fromRevision: number, toRevision: number): Promise<RevisionDiff> {
   const [from, to] = await Promise.all([getRevision(db, saeId, index, fromRevision), getRevision(db, saeId, index, toRevision)]);
-  if (!from) throw new RevisionNotFound(fromRevision);
-  if (!to) throw new RevisionNotFound(toRevision);
+  if (!from) throw revisionNotFound(fromRevision);
+  if (!to) throw revisionNotFound(toRevision);
   return { from, to, label: wordDiff(from.label, to.label), body: wordDiff(from.body, to.body) };
 }
 
@@ -110,7 +107,7 @@ export interface Revert {
 /** Writes revision `toRevision`'s text as a new revision ("Reverted to revision N"); throws EditConflict when stale. */
 export async function revertFeature(db: Db, revert: Revert): Promise<{ revision: number }> {
   const target = await getRevision(db, revert.saeId, revert.index, revert.toRevision);
-  if (!target) throw new RevisionNotFound(revert.toRevision);
+  if (!target) throw revisionNotFound(revert.toRevision);
   // editFeature publishes the `label` event and notifies watchers when the label changes.
   return editFeature(db, {
     saeId: revert.saeId,

@@ -4,10 +4,11 @@
  * Registering SAEs from disk is in ./register-saes (it needs the worker).
  */
 import { and, eq, sql, type SQL } from 'drizzle-orm';
-import { models, saes } from '@/drizzle/schema';
+import { saes } from '@/drizzle/schema';
 import type { SaeEvals } from '@/compute/dashboards/types';
 import { visibleSaeSql, type Viewer } from './authz';
 import type { Db } from './db';
+import type { ResolvedSae } from './visibility';
 import { visibleHypothesisSql } from './hypotheses';
 
 export type SaeRow = typeof saes.$inferSelect;
@@ -21,16 +22,6 @@ export async function listSaes(db: Db, modelId: string): Promise<SaeRow[]> {
 
 export async function getSaeBySlug(db: Db, modelId: string, slug: string): Promise<SaeRow | undefined> {
   return db.query.saes.findFirst({ where: and(eq(saes.modelId, modelId), eq(saes.slug, slug)) });
-}
-
-/** The SAE at `model/sae` (slugs), with its model's slug; undefined when either is unknown. One query. */
-export async function findSae(db: Db, modelSlug: string, saeSlug: string): Promise<(SaeRow & { modelSlug: string }) | undefined> {
-  const [row] = await db
-    .select({ sae: saes, modelSlug: models.slug })
-    .from(saes)
-    .innerJoin(models, eq(models.id, saes.modelId))
-    .where(and(eq(models.slug, modelSlug), eq(saes.slug, saeSlug)));
-  return row && { ...row.sae, modelSlug: row.modelSlug };
 }
 
 // ---- labelling progress ---------------------------------------------------------------------------------------
@@ -109,10 +100,11 @@ export interface SaeOverview {
   } | null;
 }
 
-export async function saeOverview(db: Db, modelSlug: string, saeSlug: string): Promise<SaeOverview | undefined> {
-  const sae = await findSae(db, modelSlug, saeSlug);
+export async function saeOverview(db: Db, found: ResolvedSae): Promise<SaeOverview | undefined> {
+  const [sae] = await db.select().from(saes).where(eq(saes.id, found.saeId));
   if (!sae) return undefined;
-  const { path: _path, ...rest } = sae;
+  const { path: _path, ...row } = sae;
+  const rest = { ...row, modelSlug: found.modelSlug };
   const { rows } = await db.execute<Record<string, unknown>>(sql`
     select (select count(*) from feature_page p where p.sae_id = ${sae.id} and p.label <> '')::int as labelled,
            r.id as run_id, r.n_tokens, r.completed_at, r.evals, c.name as corpus_name, c.n_tokens as corpus_tokens

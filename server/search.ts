@@ -1,36 +1,11 @@
 /**
  * Finding features: by label and description text (PostgreSQL full-text search over feature_page.search, ranked),
- * by token (which features' top examples peak on it, which have it among their top logits), and by address.
+ * by token (which features' top examples peak on it, which have it among their top logits).
  */
 import { sql, type SQL } from 'drizzle-orm';
 import { visibleSaeSql, type Viewer } from './authz';
+import type { FeatureAddress } from './addresses';
 import type { Db } from './db';
-
-// ---- addresses ------------------------------------------------------------------------------------------------
-
-export interface FeatureAddress {
-  model: string;
-  sae: string;
-  index: number;
-}
-
-/**
- * `model/sae/index`, also as a wiki link `[[model/sae/index]]` or a page URL (`https://host/model/sae/index`);
- * undefined when the text is not one.
- */
-export function parseFeatureAddress(text: string): FeatureAddress | undefined {
-  let t = text.trim();
-  const link = /^\[\[(.+)\]\]$/.exec(t);
-  if (link) t = link[1]!.trim();
-  t = t.replace(/^https?:\/\/[^/]+\//, '').replace(/^\//, '').replace(/[?#].*$/, '').replace(/\/$/, '');
-  const match = /^([A-Za-z0-9][A-Za-z0-9._-]*)\/([A-Za-z0-9][A-Za-z0-9._-]*)\/(\d{1,9})$/.exec(t);
-  if (!match) return undefined;
-  return { model: match[1]!, sae: match[2]!, index: Number(match[3]) };
-}
-
-export function featureHref(a: FeatureAddress): string {
-  return `/${encodeURIComponent(a.model)}/${encodeURIComponent(a.sae)}/${a.index}`;
-}
 
 // ---- text search ------------------------------------------------------------------------------------------------
 

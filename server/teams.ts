@@ -8,13 +8,13 @@
  * team's page for its maintainers by email; the account with that email (an existing one, or one that signs up with
  * it later) sees it on /teams and accepts (it becomes a member with the invited role) or declines.
  */
-import { TRPCError } from '@trpc/server';
 import { and, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { resourceAccess, teamInvitations, teamMembers, teams, users } from '@/drizzle/schema';
 import { authorize, visibleModelSql, visibleSaeSql, type Viewer } from './authz';
 import { audit } from './audit';
 import { withTransaction, type Db } from './db';
+import { conflict, notFound, unauthenticated } from './errors';
 import { displayNameSql } from './users';
 
 export type TeamRole = (typeof teamMembers.$inferSelect)['role'];
@@ -37,7 +37,7 @@ export async function createTeam(actor: Actor, input: z.input<typeof teamInput>)
   const { slug, name } = teamInput.parse(input);
   return withTransaction(async (tx) => {
     const [team] = await tx.insert(teams).values({ slug, name }).onConflictDoNothing().returning();
-    if (!team) throw new TRPCError({ code: 'CONFLICT', message: `a team with the slug "${slug}" already exists` });
+    if (!team) throw conflict(`a team with the slug "${slug}" already exists`);
     await tx.insert(teamMembers).values({ teamId: team.id, userId: actor.id, role: 'maintainer' });
     await audit(tx, { actorId: actor.id, action: 'team.create', targetKind: 'team', targetId: team.id, detail: { slug, name, maintainer: actor.id } });
     return { id: team.id, slug };
@@ -141,7 +141,7 @@ async function memberRole(tx: Db, teamId: string, userId: string): Promise<TeamR
 async function keepAMaintainer(tx: Db, teamId: string, leaving: string): Promise<void> {
   const { rows } = await tx.execute<{ n: number }>(sql`
     select count(*)::int as n from team_member where team_id = ${teamId} and role = 'maintainer' and user_id <> ${leaving}`);
-  if (rows[0]!.n === 0) throw new TRPCError({ code: 'CONFLICT', message: 'a team needs a maintainer: make someone else maintainer first' });
+  if (rows[0]!.n === 0) throw conflict('a team needs a maintainer: make someone else maintainer first');
 }
 
 /**
@@ -152,9 +152,9 @@ export async function addMember(actor: Viewer, teamId: string, email: string, ro
   return withTransaction(async (tx) => {
     const team = await managedTeam(tx, actor, teamId);
     const user = await tx.query.users.findFirst({ where: eq(users.email, email.trim().toLowerCase()) });
-    if (!user) throw new TRPCError({ code: 'NOT_FOUND', message: `no account with the email ${email.trim()}` });
+    if (!user) throw notFound(`no account with the email ${email.trim()}`);
     const added = await tx.insert(teamMembers).values({ teamId, userId: user.id, role }).onConflictDoNothing().returning();
-    if (added.length === 0) throw new TRPCError({ code: 'CONFLICT', message: `${user.name ?? email} is already a member of ${team.slug}` });
+    if (added.length === 0) throw conflict(`${user.name ?? email} is already a member of ${team.slug}`);
     await audit(tx, { actorId: actor!.id, action: 'team.member.add', targetKind: 'team', targetId: teamId, detail: { user: user.id, name: user.name, after: role } });
     return { userId: user.id };
   });
@@ -180,7 +180,7 @@ export async function inviteMember(actor: Viewer, teamId: string, rawEmail: stri
     const team = await managedTeam(tx, actor, teamId);
     const { rows } = await tx.execute<{ name: string | null }>(sql`
       select u.name from team_member m join "user" u on u.id = m.user_id where m.team_id = ${teamId} and u.email = ${email}`);
-    if (rows.length > 0) throw new TRPCError({ code: 'CONFLICT', message: `${rows[0]!.name ?? email} is already a member of ${team.slug}` });
+    if (rows.length > 0) throw conflict(`${rows[0]!.name ?? email} is already a member of ${team.slug}`);
     await tx
       .insert(teamInvitations)
       .values({ teamId, email, role, invitedBy: actor!.id })
@@ -228,13 +228,13 @@ export async function invitationsFor(db: Db, viewer: Viewer): Promise<Invitation
 
 /** The viewer takes up an invitation to their email: they become a member with its role. */
 export async function acceptInvitation(viewer: Viewer, teamId: string): Promise<{ slug: string; role: TeamRole }> {
-  if (!viewer) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'sign in to join a team' });
+  if (!viewer) throw unauthenticated('sign in to join a team');
   return withTransaction(async (tx) => {
     const email = await emailOf(tx, viewer);
     const [invitation] = email
       ? await tx.delete(teamInvitations).where(and(eq(teamInvitations.teamId, teamId), eq(teamInvitations.email, email))).returning()
       : [];
-    if (!invitation) throw new TRPCError({ code: 'NOT_FOUND', message: 'no invitation to that team for your email' });
+    if (!invitation) throw notFound('no invitation to that team for your email');
     const [team] = await tx.select().from(teams).where(eq(teams.id, teamId)).for('update');
     const added = await tx.insert(teamMembers).values({ teamId, userId: viewer.id, role: invitation.role }).onConflictDoNothing().returning();
     if (added.length > 0) {
@@ -253,7 +253,7 @@ export async function acceptInvitation(viewer: Viewer, teamId: string): Promise<
 
 /** The viewer turns down an invitation to their email (nothing happens when there is none). */
 export async function declineInvitation(viewer: Viewer, teamId: string): Promise<void> {
-  if (!viewer) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'sign in first' });
+  if (!viewer) throw unauthenticated();
   await withTransaction(async (tx) => {
     const email = await emailOf(tx, viewer);
     if (email) await tx.delete(teamInvitations).where(and(eq(teamInvitations.teamId, teamId), eq(teamInvitations.email, email)));
@@ -264,7 +264,7 @@ export async function setMemberRole(actor: Viewer, teamId: string, userId: strin
   await withTransaction(async (tx) => {
     const team = await managedTeam(tx, actor, teamId);
     const before = await memberRole(tx, teamId, userId);
-    if (!before) throw new TRPCError({ code: 'NOT_FOUND', message: `that account is not a member of ${team.slug}` });
+    if (!before) throw notFound(`that account is not a member of ${team.slug}`);
     if (before === role) return;
     if (before === 'maintainer') await keepAMaintainer(tx, teamId, userId);
     await tx.update(teamMembers).set({ role }).where(and(eq(teamMembers.teamId, teamId), eq(teamMembers.userId, userId)));
@@ -280,7 +280,7 @@ export async function removeMember(actor: Viewer, teamId: string, userId: string
       ? (await tx.select().from(teams).where(eq(teams.id, teamId)).for('update'))[0]!
       : await managedTeam(tx, actor, teamId);
     const before = await memberRole(tx, teamId, userId);
-    if (!before) throw new TRPCError({ code: 'NOT_FOUND', message: `that account is not a member of ${team.slug}` });
+    if (!before) throw notFound(`that account is not a member of ${team.slug}`);
     if (before === 'maintainer') await keepAMaintainer(tx, teamId, userId);
     await tx.delete(teamMembers).where(and(eq(teamMembers.teamId, teamId), eq(teamMembers.userId, userId)));
     await audit(tx, { actorId: actor!.id, action: 'team.member.remove', targetKind: 'team', targetId: teamId, detail: { user: userId, before } });

@@ -14,6 +14,7 @@ import { z } from 'zod';
 import { users } from '@/drizzle/schema';
 import { audit } from './audit';
 import { withTransaction, type Db } from './db';
+import { conflict, notFound } from './errors';
 import { displayNameInput, handleBase, handleInput, normaliseHandle } from './names';
 import { hashPassword, MAX_PASSWORD_LENGTH, verifyDummy, verifyPassword, weakPasswordReason } from './passwords';
 import { checkSignInAllowed, clearAccountFailures, recordSignInFailure, SignInThrottled } from './signin-throttle';
@@ -126,18 +127,14 @@ export async function signInWithPassword(db: Db, email: string, password: string
 /** Changes an account's own name and handle; a handle someone else has is refused. */
 export const profileInput = z.object({ name: displayNameInput.optional(), handle: handleInput.optional() });
 
-export class HandleTakenError extends Error {
-  constructor(handle: string) {
-    super(`the handle @${handle} is taken`);
-  }
-}
+const handleTaken = (handle: string) => conflict(`the handle @${handle} is taken`);
 
 export async function updateProfile(db: Db, id: string, input: z.input<typeof profileInput>): Promise<Pick<UserRow, 'name' | 'handle'>> {
   const { name, handle } = profileInput.parse(input);
   return db.transaction(async (tx) => {
     if (handle !== undefined) {
       const taken = await tx.query.users.findFirst({ where: sql`${users.handle} = ${handle} and ${users.id} <> ${id}` });
-      if (taken) throw new HandleTakenError(handle);
+      if (taken) throw handleTaken(handle);
     }
     const [row] = await tx
       .update(users)
@@ -146,26 +143,16 @@ export async function updateProfile(db: Db, id: string, input: z.input<typeof pr
       .returning({ name: users.name, handle: users.handle })
       .catch((err: { code?: string; cause?: { code?: string } }) => {
         // two accounts taking the same free handle at once: the unique index decides
-        if ((err.code ?? err.cause?.code) === '23505') throw new HandleTakenError(handle!);
+        if ((err.code ?? err.cause?.code) === '23505') throw handleTaken(handle!);
         throw err;
       });
-    if (!row) throw new UserChangeError(`no account ${id}`, 'NOT_FOUND');
+    if (!row) throw notFound(`no account ${id}`);
     return row;
   });
 }
 
 export async function getUser(db: Db, id: string): Promise<UserRow | undefined> {
   return db.query.users.findFirst({ where: eq(users.id, id) });
-}
-
-/** A site-role or account change the site cannot take: unknown account, or the last active admin going away. */
-export class UserChangeError extends Error {
-  constructor(
-    message: string,
-    readonly code: 'NOT_FOUND' | 'CONFLICT',
-  ) {
-    super(message);
-  }
 }
 
 /**
@@ -177,11 +164,11 @@ async function changeUser(db: Db, id: string, change: { role?: Role; disabled?: 
     // One change of admins at a time, so two admins cannot demote each other at once.
     await tx.execute(sql`select pg_advisory_xact_lock(hashtext('lexicon.admins'))`);
     const [before] = await tx.select().from(users).where(eq(users.id, id)).for('update');
-    if (!before) throw new UserChangeError(`no account ${id}`, 'NOT_FOUND');
+    if (!before) throw notFound(`no account ${id}`);
     const after = { role: change.role ?? before.role, disabled: change.disabled ?? before.disabled };
     if (before.role === 'admin' && !before.disabled && (after.role !== 'admin' || after.disabled)) {
       const [{ n }] = await tx.select({ n: count() }).from(users).where(sql`${users.role} = 'admin' and not ${users.disabled} and ${users.id} <> ${id}`);
-      if (n === 0) throw new UserChangeError(`${before.name ?? before.email} is the only active admin: make someone else admin first`, 'CONFLICT');
+      if (n === 0) throw conflict(`${before.name ?? before.email} is the only active admin: make someone else admin first`);
     }
     await tx.update(users).set(after).where(eq(users.id, id));
     const detail = { name: before.name, email: before.email };

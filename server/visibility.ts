@@ -2,17 +2,49 @@
  * Looking a model, an SAE or a feature up by its slugs for a viewer: found only when they may see it (and do `action`), with
  * the same NOT_FOUND as for one that does not exist. Lists and searches filter with authz's SQL conditions instead.
  */
-import { TRPCError } from '@trpc/server';
+import { and, eq, sql } from 'drizzle-orm';
+import { models, saes } from '@/drizzle/schema';
 import { authorize, type Action, type Level, type Viewer } from './authz';
 import type { Db } from './db';
-import { findSae, type SaeAddress } from './features';
+import { notFound } from './errors';
 import { getModelBySlug, type ModelRow } from './models';
 
+/** An SAE found by its address, with what the server needs of it and of its model. */
+export interface ResolvedSae {
+  modelId: string;
+  modelSlug: string;
+  modelContentHash: string;
+  vocabSize: number;
+  saeId: string;
+  saeSlug: string;
+  dSae: number;
+  currentRunId: string | null;
+}
+
+/** The SAE at model/sae whoever asks (undefined: none); saeAt and featureAt are the lookups for a viewer. */
+export async function findSae(db: Db, modelSlug: string, saeSlug: string): Promise<ResolvedSae | undefined> {
+  const [row] = await db
+    .select({
+      modelId: models.id,
+      modelSlug: models.slug,
+      modelContentHash: models.contentHash,
+      vocabSize: sql<number>`(${models.config}->>'vocabSize')::int`,
+      saeId: saes.id,
+      saeSlug: saes.slug,
+      dSae: saes.dSae,
+      currentRunId: saes.currentRunId,
+    })
+    .from(saes)
+    .innerJoin(models, eq(saes.modelId, models.id))
+    .where(and(eq(models.slug, modelSlug), eq(saes.slug, saeSlug)));
+  return row;
+}
+
 /** The SAE at model/sae, once `viewer` may do `action` on it; its level comes along for the page's controls. */
-export async function saeAt(db: Db, viewer: Viewer, action: Action, model: string, sae: string): Promise<SaeAddress & { level: Level }> {
+export async function saeAt(db: Db, viewer: Viewer, action: Action, model: string, sae: string): Promise<ResolvedSae & { level: Level }> {
   const what = `SAE "${model}/${sae}"`;
   const row = await findSae(db, model, sae);
-  if (!row) throw new TRPCError({ code: 'NOT_FOUND', message: `no ${what}` });
+  if (!row) throw notFound(`no ${what}`);
   return { ...row, level: await authorize(db, viewer, action, { sae: row.saeId }, what) };
 }
 
@@ -25,12 +57,12 @@ export async function featureAt(
   viewer: Viewer,
   action: Action,
   a: { model: string; sae: string; index: number },
-): Promise<SaeAddress & { index: number; level: Level }> {
+): Promise<ResolvedSae & { index: number; level: Level }> {
   const what = `feature ${a.model}/${a.sae}/${a.index}`;
   const row = await findSae(db, a.model, a.sae);
-  if (!row) throw new TRPCError({ code: 'NOT_FOUND', message: `no ${what}` });
+  if (!row) throw notFound(`no ${what}`);
   const level = await authorize(db, viewer, action, { sae: row.saeId }, what);
-  if (a.index >= row.dSae) throw new TRPCError({ code: 'NOT_FOUND', message: `${what} is out of range: this SAE has features 0..${row.dSae - 1}` });
+  if (a.index >= row.dSae) throw notFound(`${what} is out of range: this SAE has features 0..${row.dSae - 1}`);
   return { ...row, index: a.index, level };
 }
 
@@ -38,6 +70,6 @@ export async function featureAt(
 export async function modelAt(db: Db, viewer: Viewer, action: Action, slug: string): Promise<ModelRow & { level: Level }> {
   const what = `model "${slug}"`;
   const model = await getModelBySlug(db, slug);
-  if (!model) throw new TRPCError({ code: 'NOT_FOUND', message: `no ${what}` });
+  if (!model) throw notFound(`no ${what}`);
   return { ...model, level: await authorize(db, viewer, action, { model: model.id }, what) };
 }

@@ -4,7 +4,7 @@
  */
 import Link from 'next/link';
 import { api } from '@/server/api/server-caller';
-import type { FeatureAddress } from '@/server/markdown';
+import type { FeatureAddress } from '@/server/addresses';
 import { day } from '../_lib/time';
 
 const KIND = { comment: 'comment', hypothesis: 'hypothesis', feature_page: 'feature page' } as const;

@@ -1,6 +1,7 @@
 /** A list of wiki changes (recent changes, a user's contributions): feature, label change, kind, author, time. */
 import Link from 'next/link';
 import type { Change } from '@/server/changes';
+import { featureHref } from '@/server/addresses';
 import styles from './wiki.module.css';
 import { utc } from '../_lib/time';
 
@@ -11,7 +12,7 @@ export function ChangeList({ changes, showAuthor = true }: { changes: Change[]; 
   return (
     <ul className="activity" data-testid="change-list">
       {changes.map((c) => {
-        const path = `/${c.model}/${c.sae}/${c.index}`;
+        const path = featureHref(c);
         return (
           <li key={c.id} data-testid="change" data-kind={c.kind}>
             <span className={styles.kind} data-kind={c.kind}>

@@ -5,6 +5,7 @@
 import Link from 'next/link';
 import type { FeatureTablePage } from '@/server/saes';
 import { cursorToString } from '@/server/saes';
+import { featureHref } from '@/server/addresses';
 import { formatFraction, formatValue } from './token-format';
 
 export interface TableParams {
@@ -180,7 +181,7 @@ export function FeatureTable(props: {
             {page.rows.map((r) => (
               <tr key={r.index}>
                 <td className="mono">
-                  <Link href={`/${props.model}/${props.sae}/${r.index}`}>#{r.index}</Link>
+                  <Link href={featureHref({ model: props.model, sae: props.sae, index: r.index })}>#{r.index}</Link>
                 </td>
                 <td>{r.label ?? <span className="muted">—</span>}</td>
                 <td className="num mono" title={`${r.density} over ${r.nTokens.toLocaleString('en')} tokens`}>

@@ -1,6 +1,7 @@
 /** The home page's recent feature page edits (the jobs under way are in running-jobs.tsx). */
 import Link from 'next/link';
 import type { RecentEdit } from '@/server/activity';
+import { featureHref, formatFeatureAddress } from '@/server/addresses';
 import { ago } from '../_lib/time';
 
 export function RecentActivity({ edits, now }: { edits: RecentEdit[]; now: number }) {
@@ -12,8 +13,8 @@ export function RecentActivity({ edits, now }: { edits: RecentEdit[]; now: numbe
       ) : (
         <ul className="activity">
           {edits.map((e) => (
-            <li key={`${e.model}/${e.sae}/${e.index}/${e.revision}`}>
-              <Link href={`/${e.model}/${e.sae}/${e.index}`} className="mono">
+            <li key={`${formatFeatureAddress(e)}/${e.revision}`}>
+              <Link href={featureHref(e)} className="mono">
                 {e.model}/{e.sae}/{e.index}
               </Link>{' '}
               {e.label ? <>“{e.label}”</> : <span className="muted">(label cleared)</span>}

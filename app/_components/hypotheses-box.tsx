@@ -4,6 +4,7 @@
  */
 import Link from 'next/link';
 import { api } from '@/server/api/server-caller';
+import { formatFeatureAddress } from '@/server/addresses';
 import { SaveEvidence } from './save-evidence';
 import { scoreText, StatusBadge } from './hypothesis-status';
 import styles from './hypotheses.module.css';
@@ -11,7 +12,7 @@ import styles from './hypotheses.module.css';
 export async function HypothesesBox({ model, sae, index, canEdit, hasDashboard }: { model: string; sae: string; index: number; canEdit: boolean; hasDashboard: boolean }) {
   const caller = await api();
   const list = await caller.hypothesis.forFeature({ model, sae, index });
-  const address = `${model}/${sae}/${index}`;
+  const address = formatFeatureAddress({ model, sae, index });
   const links = (
     <span className="muted small">
       ({list.length}) · <Link href={`/hypotheses?feature=${encodeURIComponent(address)}`}>all</Link>

@@ -7,6 +7,7 @@ import { useMutation } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useEffect, useRef, useState } from 'react';
+import { saeHref } from '@/server/addresses';
 import { useTRPC } from '../trpc';
 
 export function LabelForm(props: {
@@ -25,7 +26,7 @@ export function LabelForm(props: {
   const [body, setBody] = useState(props.body);
   const [showBody, setShowBody] = useState(props.body !== '');
   const input = useRef<HTMLInputElement>(null);
-  const nextHref = `/${props.model}/${props.sae}/label?at=${props.index + 1}`;
+  const nextHref = `${saeHref(props)}/label?at=${props.index + 1}`;
   const skip = () => router.push(nextHref);
   const edit = useMutation(trpc.feature.edit.mutationOptions({ onSuccess: () => router.push(nextHref) }));
 

@@ -4,6 +4,7 @@ import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import type { LabelStanding } from '@/server/label-votes';
+import { featureHistoryHref } from '@/server/addresses';
 import { useTRPC } from '../trpc';
 import styles from './wiki.module.css';
 import { ErrorLine } from './error-line';
@@ -67,7 +68,7 @@ export function ProposalsPanel({ address, canEdit, signedIn, viewerId, initial }
         ) : (
           'No label yet'
         )}{' '}
-        · {standing.proposals.length} proposal{standing.proposals.length === 1 ? '' : 's'} · <Link href={`/${address.model}/${address.sae}/${address.index}/history`}>History</Link>
+        · {standing.proposals.length} proposal{standing.proposals.length === 1 ? '' : 's'} · <Link href={featureHistoryHref(address)}>History</Link>
       </summary>
       {standing.proposals.length > 0 && (
         <ol>

@@ -5,6 +5,7 @@ import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import type { FeatureListView } from '@/server/lists';
+import { featureHref, formatFeatureAddress } from '@/server/addresses';
 import { useTRPC } from '../trpc';
 import { ErrorLine } from './error-line';
 import { formatFraction } from './token-format';
@@ -43,7 +44,6 @@ export function NewListForm() {
 }
 
 type Entry = FeatureListView['entries'][number];
-const addressOf = (e: Entry) => `${e.model}/${e.sae}/${e.index}`;
 
 function NoteCell({ listId, entry }: { listId: string; entry: Entry }) {
   const trpc = useTRPC();
@@ -56,10 +56,10 @@ function NoteCell({ listId, entry }: { listId: string; entry: Entry }) {
       className="note-form"
       onSubmit={(e) => {
         e.preventDefault();
-        save.mutate({ id: listId, address: addressOf(entry), note });
+        save.mutate({ id: listId, address: formatFeatureAddress(entry), note });
       }}
     >
-      <input aria-label={`Note on ${addressOf(entry)}`} value={note} onChange={(e) => setNote(e.target.value)} maxLength={5000} placeholder="add a note" />
+      <input aria-label={`Note on ${formatFeatureAddress(entry)}`} value={note} onChange={(e) => setNote(e.target.value)} maxLength={5000} placeholder="add a note" />
       {dirty && (
         <button type="submit" className="secondary small-button" disabled={save.isPending}>
           Save
@@ -130,9 +130,9 @@ export function ListEditor({ list }: { list: FeatureListView }) {
             </thead>
             <tbody>
               {list.entries.map((e, i) => (
-                <tr key={addressOf(e)}>
+                <tr key={formatFeatureAddress(e)}>
                   <td className="mono nowrap">
-                    <Link href={`/${e.model}/${e.sae}/${e.index}`}>{addressOf(e)}</Link>
+                    <Link href={featureHref(e)}>{formatFeatureAddress(e)}</Link>
                   </td>
                   <td>{e.label ?? <span className="muted">—</span>}</td>
                   <td>
@@ -140,19 +140,19 @@ export function ListEditor({ list }: { list: FeatureListView }) {
                   </td>
                   <td className="num mono">{e.density === null ? '—' : e.density === 0 ? 'dead' : formatFraction(e.density)}</td>
                   <td className="nowrap">
-                    <button type="button" className="link" aria-label={`Move ${addressOf(e)} up`} disabled={i === 0} onClick={() => move.mutate({ id: list.id, address: addressOf(e), direction: 'up' })}>
+                    <button type="button" className="link" aria-label={`Move ${formatFeatureAddress(e)} up`} disabled={i === 0} onClick={() => move.mutate({ id: list.id, address: formatFeatureAddress(e), direction: 'up' })}>
                       ↑
                     </button>{' '}
                     <button
                       type="button"
                       className="link"
-                      aria-label={`Move ${addressOf(e)} down`}
+                      aria-label={`Move ${formatFeatureAddress(e)} down`}
                       disabled={i === list.entries.length - 1}
-                      onClick={() => move.mutate({ id: list.id, address: addressOf(e), direction: 'down' })}
+                      onClick={() => move.mutate({ id: list.id, address: formatFeatureAddress(e), direction: 'down' })}
                     >
                       ↓
                     </button>{' '}
-                    <button type="button" className="link danger" onClick={() => remove.mutate({ id: list.id, address: addressOf(e) })}>
+                    <button type="button" className="link danger" onClick={() => remove.mutate({ id: list.id, address: formatFeatureAddress(e) })}>
                       Remove
                     </button>
                   </td>

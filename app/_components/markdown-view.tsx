@@ -7,6 +7,7 @@
 import 'katex/dist/katex.min.css';
 import { useQuery } from '@tanstack/react-query';
 import { useId, useRef, useState, type FocusEvent, type MouseEvent } from 'react';
+import { formatFeatureAddress } from '@/server/addresses';
 import { useTRPC } from '../trpc';
 import { displayPiece, formatFraction, formatValue } from './token-format';
 import styles from './markdown-view.module.css';
@@ -68,7 +69,7 @@ export function MarkdownView({ html, className, testId }: { html: string; classN
   );
 }
 
-const key = (a: Active | null) => a && `${a.address.model}/${a.address.sae}/${a.address.index}`;
+const key = (a: Active | null) => a && formatFeatureAddress(a.address);
 
 function densityText(p: { density: number | null; nonzeroCount: number | null; nTokens: number | null }): string {
   if (p.density === null) return 'no dashboards yet';

@@ -8,6 +8,7 @@ import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useEffect, useRef } from 'react';
 import type { ActiveJob } from '@/server/activity';
+import { modelHref, saeHref } from '@/server/addresses';
 import { useTRPC } from '../trpc';
 import { ago } from '../_lib/time';
 
@@ -47,7 +48,7 @@ export function RunningJobs({ jobs: initial, now }: { jobs: ActiveJob[]; now: nu
                 <>
                   {' '}
                   on{' '}
-                  <Link href={j.sae ? `/${j.model}/${j.sae}` : `/${j.model}`} className="mono">
+                  <Link href={j.sae ? saeHref({ model: j.model, sae: j.sae }) : modelHref(j.model)} className="mono">
                     {j.model}
                     {j.sae ? `/${j.sae}` : ''}
                   </Link>

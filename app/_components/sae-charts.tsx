@@ -8,6 +8,7 @@ import type { Data, Layout, PlotSelectionEvent } from 'plotly.js';
 import Link from 'next/link';
 import { useMemo, useState } from 'react';
 import type { ScatterPoints, StoredEvals } from '@/server/saes';
+import { featureHref } from '@/server/addresses';
 import { Plot, plotlyText, webglAllowed } from './plot';
 
 const BLUE = '#1f5fbf';
@@ -250,7 +251,7 @@ export function SaeScatter(props: { points: ScatterPoints; model: string; sae: s
                   return (
                     <tr key={index}>
                       <td>
-                        <Link href={`/${props.model}/${props.sae}/${index}`}>#{index}</Link>
+                        <Link href={featureHref({ model: props.model, sae: props.sae, index })}>#{index}</Link>
                       </td>
                       <td>{p.labels[index] ?? <span className="muted">unlabelled</span>}</td>
                       <td className="num">{p.density[i] === 0 ? 'dead' : logDensity[i]!.toFixed(2)}</td>

@@ -1,6 +1,7 @@
 /** SAEs grouped by hook, with labelling progress (labelled / total), headline evals and links: home and model pages. */
 import Link from 'next/link';
 import type { SaeSummary } from '@/server/saes';
+import { modelHref, saeHref } from '@/server/addresses';
 import { formatTokens } from '../_lib/not-found';
 import { ProgressBar } from './progress-bar';
 import { formatFraction } from './token-format';
@@ -32,7 +33,7 @@ export function SaeProgressTable({ saes, showModel = false }: { saes: SaeSummary
               <th colSpan={8} scope="colgroup">
                 {showModel && (
                   <>
-                    <Link href={`/${group[0]!.modelSlug}`}>{group[0]!.modelSlug}</Link> ·{' '}
+                    <Link href={modelHref(group[0]!.modelSlug)}>{group[0]!.modelSlug}</Link> ·{' '}
                   </>
                 )}
                 <span className="mono">{group[0]!.hookName}</span>
@@ -41,14 +42,14 @@ export function SaeProgressTable({ saes, showModel = false }: { saes: SaeSummary
             {group.map((s) => (
               <tr key={s.id}>
                 <td className="mono nowrap">
-                  <Link href={`/${s.modelSlug}/${s.slug}`}>{s.slug}</Link>
+                  <Link href={saeHref({ model: s.modelSlug, sae: s.slug })}>{s.slug}</Link>
                   <span className="muted"> · {s.architecture}</span>
                 </td>
                 <td>
                   {s.computed > 0 ? (
                     <>
                       <ProgressBar done={s.labelled} total={s.dSae} />{' '}
-                      <Link href={`/${s.modelSlug}/${s.slug}/label`} className="small">
+                      <Link href={`${saeHref({ model: s.modelSlug, sae: s.slug })}/label`} className="small">
                         label
                       </Link>
                     </>

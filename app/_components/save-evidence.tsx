@@ -6,6 +6,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useState } from 'react';
+import { formatFeatureAddress } from '@/server/addresses';
 import { useTRPC } from '../trpc';
 import styles from './hypotheses.module.css';
 import { ErrorLine } from './error-line';
@@ -85,7 +86,7 @@ export function SaveEvidence({ address, jobId, what }: { address: Address; jobId
           onClick={() =>
             save.mutate({
               ...(selected === NEW
-                ? { newHypothesis: { statement, body: '', features: [`${address.model}/${address.sae}/${address.index}`] } }
+                ? { newHypothesis: { statement, body: '', features: [formatFeatureAddress(address)] } }
                 : { hypothesisId: selected }),
               source: jobId ? { kind: 'job', jobId } : { kind: 'snapshot', feature: address },
               note,

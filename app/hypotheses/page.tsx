@@ -6,6 +6,7 @@ import type { Metadata } from 'next';
 import Link from 'next/link';
 import { api } from '@/server/api/server-caller';
 import { HYPOTHESIS_STATUSES, type HypothesisStatus } from '@/server/hypotheses';
+import { formatFeatureAddress } from '@/server/addresses';
 import { scoreText, StatusBadge } from '../_components/hypothesis-status';
 import { ErrorLine } from '../_components/error-line';
 import { day } from '../_lib/time';
@@ -112,7 +113,7 @@ export default async function HypothesesPage(props: { searchParams: Promise<Sear
                   <td className="small">
                     {h.features.map((f) => (
                       <div key={`${f.sae}/${f.index}`}>
-                        <Link href={href({ feature: `${f.model}/${f.sae}/${f.index}` })} title={f.label ?? undefined} className="mono">
+                        <Link href={href({ feature: formatFeatureAddress(f) })} title={f.label ?? undefined} className="mono">
                           {f.model}/{f.sae}/{f.index}
                         </Link>
                       </div>

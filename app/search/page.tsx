@@ -2,7 +2,7 @@ import Link from 'next/link';
 import { redirect } from 'next/navigation';
 import type { Metadata } from 'next';
 import { api } from '@/server/api/server-caller';
-import { featureHref, parseFeatureAddress } from '@/server/search';
+import { featureHref, formatFeatureAddress, parseFeatureAddress } from '@/server/addresses';
 import { formatFraction, formatValue } from '../_components/token-format';
 
 export const metadata: Metadata = { title: 'Search · Lexicon' };
@@ -112,7 +112,7 @@ export default async function SearchPage(props: { searchParams: Promise<Search> 
                 </thead>
                 <tbody>
                   {text.map((h) => (
-                    <tr key={`${h.model}/${h.sae}/${h.index}`}>
+                    <tr key={formatFeatureAddress(h)}>
                       <td className="mono nowrap">
                         <Link href={featureHref(h)}>
                           {h.model}/{h.sae}/{h.index}

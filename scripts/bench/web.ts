@@ -17,7 +17,7 @@
  *      - the SAE feature table page /{model}/{sae}/features with random sorts, filters and keyset cursors,
  *      - label search /search?q=WORD with words of every frequency,
  *      - the sign-in page, the cheapest page there is (the layout and a form): the floor under every other figure;
- *    and, for comparison, the bare SQL of the feature page (the statement server/features.ts sends) at the same
+ *    and, for comparison, the bare SQL of the feature page (the statement server/feature-page.ts sends) at the same
  *    concurrency through a pool as large as the app's (10), and with one client.
  * 4. Stops everything and removes the temp dir (unless --keep).
  */
@@ -389,9 +389,9 @@ async function bareSql(pool: pg.Pool, text: string, values: () => unknown[], cli
   };
 }
 
-/** The feature page's statement, as server/features.ts sends it (captured from one call). */
+/** The feature page's statement, as server/feature-page.ts sends it (captured from one call). */
 async function featurePageStatement(pool: pg.Pool, sae: string, index: number): Promise<string> {
-  const { getFeaturePage } = await import('@/server/features');
+  const { getFeaturePage } = await import('@/server/feature-page');
   let text: string | undefined;
   const spy = {
     $client: {

@@ -1,11 +1,13 @@
 /** tRPC setup: context (db + session), error shape, and the procedures every router builds on. */
-import { initTRPC } from '@trpc/server';
+import { initTRPC, TRPCError, type TRPC_ERROR_CODE_KEY } from '@trpc/server';
 import superjson from 'superjson';
 import { ZodError } from 'zod';
+import { InputError } from '@/compute/errors';
 import { readableInputError } from './input-errors';
 import { currentSession } from '../auth';
 import { authorizeSite, viewerOf } from '../authz';
 import { getDb, isConnectionLoss, retryOnConnectionLoss } from '../db';
+import { DomainError, type DomainErrorKind } from '../errors';
 import type { Role } from '../users';
 
 export async function createContext(opts: { headers: Headers }) {
@@ -37,6 +39,47 @@ const t = initTRPC.context<Context>().create({
 export const createTRPCRouter = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
+const CODE_OF: Record<DomainErrorKind, TRPC_ERROR_CODE_KEY> = {
+  'not-found': 'NOT_FOUND',
+  unauthenticated: 'UNAUTHORIZED',
+  forbidden: 'FORBIDDEN',
+  conflict: 'CONFLICT',
+  'bad-input': 'BAD_REQUEST',
+  'not-ready': 'PRECONDITION_FAILED',
+  'rate-limited': 'TOO_MANY_REQUESTS',
+};
+
+/**
+ * The one place domain errors become tRPC's: a DomainError keeps its message under its kind's code, the compute
+ * library's InputError (a bad prompt, an unknown token) is bad input; anything else stays as it was (unexpected
+ * failures are internal errors, which the formatter gives an id).
+ */
+function toTRPCError(err: unknown): TRPCError | undefined {
+  const cause = err instanceof TRPCError && err.code === 'INTERNAL_SERVER_ERROR' ? err.cause : err;
+  if (cause instanceof DomainError) return new TRPCError({ code: CODE_OF[cause.kind], message: cause.message, cause });
+  if (cause instanceof InputError) return new TRPCError({ code: 'BAD_REQUEST', message: cause.message, cause });
+  return undefined;
+}
+
+/** A subscription's events, with what it throws while streaming (an access check) mapped as above. */
+async function* mappingErrors<T>(events: AsyncIterable<T>): AsyncGenerator<T> {
+  try {
+    yield* events;
+  } catch (err) {
+    throw toTRPCError(err) ?? err;
+  }
+}
+
+const domainErrors = t.middleware(async ({ type, next }) => {
+  const result = await next();
+  if (!result.ok) return { ...result, error: toTRPCError(result.error) ?? result.error };
+  if (type === 'subscription' && isAsyncIterable(result.data)) return { ...result, data: mappingErrors(result.data) };
+  return result;
+});
+
+const isAsyncIterable = (value: unknown): value is AsyncIterable<unknown> =>
+  typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
+
 /**
  * Queries are reads: one that failed because PostgreSQL went away (a restart) is run again for a few seconds before
  * the error reaches the client. Mutations are not retried: the client is told, and decides.
@@ -57,6 +100,7 @@ const retryReads = t.middleware(async ({ type, next }) => {
 
 /** `ctx.viewer` always follows the session, also in contexts built from a session alone (callers in tests). */
 export const publicProcedure = t.procedure
+  .use(domainErrors)
   .use(retryReads)
   .use(({ ctx, next }) => next({ ctx: { ...ctx, viewer: viewerOf(ctx.session) } }));
 

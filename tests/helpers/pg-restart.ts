@@ -9,7 +9,7 @@ import { sql } from 'drizzle-orm';
 import { viewerOf } from '@/server/authz';
 import { postComment } from '@/server/comments';
 import { connectionRetries, getDb, isConnectionLoss } from '@/server/db';
-import { EditConflict, currentPageVersion, editFeature } from '@/server/features';
+import { EditConflict, currentPageVersion, editFeature } from '@/server/descriptions';
 import type { UserRow } from '@/server/users';
 import { callerFor } from './caller';
 import type { TestDatabase } from './database';

@@ -199,7 +199,7 @@ export async function labelFeatures(
   pages: { index: number; label: string; body?: string }[],
   authorId: string,
 ): Promise<void> {
-  const { editFeature } = await import('@/server/features');
+  const { editFeature } = await import('@/server/descriptions');
   for (const p of pages) {
     await editFeature(db, { saeId, index: p.index, label: p.label, body: p.body ?? '', summary: 'synthetic', baseRevision: 0, authorId });
   }

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evidence, jobs, notifications, resourceAccess, teamMembers, users } from '@/drizzle/schema';
 import { getDb, getPool } from '@/server/db';
 import { eventHub, featureTopic, publish } from '@/server/events';
-import { currentPageVersion } from '@/server/features';
+import { currentPageVersion } from '@/server/descriptions';
 import { HIDDEN_SUMMARY } from '@/server/notifications';
 import { createTeam, removeMember, setAccess } from '@/server/teams';
 import { setDisabled, type Role, type UserRow } from '@/server/users';

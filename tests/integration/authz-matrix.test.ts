@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { featureListEntries, teamInvitations, teamMembers, users } from '@/drizzle/schema';
 import { appRouter } from '@/server/api/root';
 import { getDb, getPool } from '@/server/db';
-import { currentPageVersion, editFeature } from '@/server/features';
+import { currentPageVersion, editFeature } from '@/server/descriptions';
 import { enqueueJob } from '@/server/jobs';
 import { getQueue } from '@/server/jobs/queue';
 import { createList } from '@/server/lists';
@@ -129,20 +129,20 @@ const MATRIX: Record<string, { needs: Check[]; call: (c: Call) => Promise<unknow
 
   'job.run': { needs: ['signedIn'], call: (c) => c.caller.job.run({ model: MODEL, input: { text: 'Once' } }) },
   // not the persona's own job: its model's maintainers (admins here) cancel it
-  'job.cancel': { needs: ['read', 'modelManage'], call: async (c) => c.caller.job.cancel({ id: await jobOn(c) }) },
+  'job.cancel': { needs: ['signedIn', 'read', 'modelManage'], call: async (c) => c.caller.job.cancel({ id: await jobOn(c) }) },
 
   'feature.preview': { needs: ['signedIn'], call: (c) => c.caller.feature.preview({ body: '*hi*' }) },
   'feature.edit': {
-    needs: ['edit'],
+    needs: ['signedIn', 'edit'],
     call: async (c) => {
       const { revision } = await currentPageVersion(getDb(), c.sae.id, 1);
       return c.caller.feature.edit({ ...feature(c), label: `label ${c.n}`, body: '', baseRevision: revision });
     },
   },
-  'feature.activations': { needs: ['compute'], call: (c) => c.caller.feature.activations({ ...feature(c), input: { text: 'Once' } }) },
-  'feature.ablate': { needs: ['compute'], call: (c) => c.caller.feature.ablate({ ...feature(c), input: { text: 'Once' } }) },
-  'feature.steer': { needs: ['compute'], call: (c) => c.caller.feature.steer({ ...feature(c), input: { text: 'Once' } }) },
-  'feature.recompute': { needs: ['edit'], call: (c) => c.caller.feature.recompute({ ...feature(c), what: 'logit-weights' }) },
+  'feature.activations': { needs: ['signedIn', 'compute'], call: (c) => c.caller.feature.activations({ ...feature(c), input: { text: 'Once' } }) },
+  'feature.ablate': { needs: ['signedIn', 'compute'], call: (c) => c.caller.feature.ablate({ ...feature(c), input: { text: 'Once' } }) },
+  'feature.steer': { needs: ['signedIn', 'compute'], call: (c) => c.caller.feature.steer({ ...feature(c), input: { text: 'Once' } }) },
+  'feature.recompute': { needs: ['signedIn', 'edit'], call: (c) => c.caller.feature.recompute({ ...feature(c), what: 'logit-weights' }) },
 
   'hypothesis.create': { needs: ['signedIn', 'edit'], call: (c) => c.caller.hypothesis.create({ statement: `mine ${c.n}`, features: [address(c)] }) },
   'hypothesis.update': {
@@ -181,7 +181,7 @@ const MATRIX: Record<string, { needs: Check[]; call: (c: Call) => Promise<unknow
   },
 
   'wiki.revert': {
-    needs: ['edit'],
+    needs: ['signedIn', 'edit'],
     call: async (c) => {
       const { revision } = await currentPageVersion(getDb(), c.sae.id, 2);
       await editFeature(getDb(), { saeId: c.sae.id, index: 2, label: `r${c.n}`, body: '', summary: '', baseRevision: revision, authorId: user.admin.id });
@@ -189,24 +189,24 @@ const MATRIX: Record<string, { needs: Check[]; call: (c: Call) => Promise<unknow
     },
   },
   'sae.setCurrentRun': {
-    needs: ['manage'],
+    needs: ['signedIn', 'manage'],
     call: async (c) => {
       const { rows } = await getDb().execute<{ run: string }>(sql`select current_run_id as run from sae where id = ${c.sae.id}`);
       return c.caller.sae.setCurrentRun({ model: c.sae.model, sae: c.sae.sae, runId: rows[0]!.run });
     },
   },
   'sae.topFeatures': { needs: ['signedIn', 'compute'], call: (c) => c.caller.sae.topFeatures({ model: c.sae.model, sae: c.sae.sae, input: { text: 'Once' } }) },
-  'wiki.propose': { needs: ['edit'], call: (c) => c.caller.wiki.propose({ ...feature(c), label: `proposal ${c.n}` }) },
+  'wiki.propose': { needs: ['signedIn', 'edit'], call: (c) => c.caller.wiki.propose({ ...feature(c), label: `proposal ${c.n}` }) },
   'wiki.vote': {
-    needs: ['comment'],
+    needs: ['signedIn', 'comment'],
     call: async (c) => {
       const { id } = await admin().wiki.propose({ ...feature(c, 3), label: `to vote ${c.n}` });
       return c.caller.wiki.vote({ ...feature(c, 3), proposalId: id });
     },
   },
-  'wiki.unvote': { needs: ['comment'], call: (c) => c.caller.wiki.unvote(feature(c, 3)) },
+  'wiki.unvote': { needs: ['signedIn', 'comment'], call: (c) => c.caller.wiki.unvote(feature(c, 3)) },
   'wiki.withdraw': {
-    needs: ['comment', 'author'],
+    needs: ['signedIn', 'comment', 'author'],
     call: async (c) => {
       const { id } = await admin().wiki.propose({ ...feature(c, 3), label: `to withdraw ${c.n}` });
       return c.caller.wiki.withdraw({ ...feature(c, 3), proposalId: id });
@@ -266,7 +266,7 @@ const MATRIX: Record<string, { needs: Check[]; call: (c: Call) => Promise<unknow
   },
   // the SAE keeps the access it has (team T's, or public): only who may set it is tested here
   'team.setAccess': {
-    needs: ['manage'],
+    needs: ['signedIn', 'manage'],
     call: (c) =>
       c.caller.team.setAccess({ model: c.sae.model, sae: c.sae.sae, ...(c.kind === 'team' ? { teamId: teamT, visibility: 'team' } : { teamId: null, visibility: 'public' }) }),
   },

@@ -7,7 +7,7 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { corpora, jobs } from '@/drizzle/schema';
 import { getDb, getPool } from '@/server/db';
-import { getFeaturePage } from '@/server/features';
+import { getFeaturePage } from '@/server/feature-page';
 import { getQueue } from '@/server/jobs/queue';
 import { signUp, type UserRow } from '@/server/users';
 import type { Ablation } from '@/compute/analyses/ablate';

@@ -167,6 +167,7 @@ describe('hypotheses', () => {
     expect(walked).toEqual([synthOnly.id, other.id, id]);
     await expect(list({ before: 'garbage' })).rejects.toMatchObject({ code: 'BAD_REQUEST', message: expect.stringContaining('cursor is not valid') });
     await expect(list({ feature: 'nonsense' })).rejects.toThrow('"nonsense" is not a feature address');
+    await expect(list({ author: 'ada' })).rejects.toMatchObject({ code: 'BAD_REQUEST', message: expect.stringContaining('the author is not a user id') });
     expect((await callerFor(null).hypothesis.forFeature({ model: 'stories260K', sae: 'l2', index: feature })).map((h) => h.id)).toEqual([id]);
   });
 

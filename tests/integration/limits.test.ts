@@ -114,7 +114,7 @@ describe('errors', () => {
     const logged = vi.spyOn(console, 'error').mockImplementation(() => undefined);
     await getPool().query('alter table hypothesis rename to hypothesis_away');
     try {
-      const { status, text } = await anonymous('hypothesis.list', { author: 'secret-parameter' });
+      const { status, text } = await anonymous('hypothesis.list', { feature: 'secret-parameter/x/1' });
       expect(status).toBe(500);
       const message = JSON.parse(text).error.json.message as string;
       expect(message).toMatch(/^internal error \(([0-9a-f]{8})\)/);
@@ -126,6 +126,12 @@ describe('errors', () => {
       await getPool().query('alter table hypothesis_away rename to hypothesis');
       logged.mockRestore();
     }
+  });
+
+  it('an author filter that is not a user id is BAD_REQUEST, never a failed query', async () => {
+    const { status, text } = await anonymous('hypothesis.list', { author: 'ada' });
+    expect(status, text).toBe(400);
+    expect(JSON.parse(text).error.json).toMatchObject({ message: 'the author is not a user id', data: { code: 'BAD_REQUEST' } });
   });
 
   it('forged page cursors are BAD_REQUEST, never a failed query', async () => {

@@ -110,7 +110,7 @@ describe('page cursors', () => {
     try {
       decodeCursor(cursor);
     } catch (err) {
-      expect((err as BadCursor).code).toBe('BAD_REQUEST');
+      expect((err as BadCursor).kind).toBe('bad-input');
     }
   });
 });

@@ -1,4 +1,4 @@
-import { storeFeatureWeights } from '@/server/features';
+import { storeFeatureWeights } from '@/server/feature-weights';
 import type { JobParams } from '@/jobs';
 import { featureWeights } from '@/compute/dashboards/weights';
 import { InputError } from '@/compute/errors';

@@ -2,6 +2,7 @@ import Link from 'next/link';
 import type { Metadata } from 'next';
 import { api } from '@/server/api/server-caller';
 import { DEFAULT_ULTRA_RARE_DENSITY, type StoredEvals } from '@/server/saes';
+import { modelHref, saeHref } from '@/server/addresses';
 import { AccessPanel } from '../../_components/access-panel';
 import { CommentThread } from '../../_components/comment-thread';
 import { FeatureTable, TABLE_DEFAULTS } from '../../_components/feature-table';
@@ -90,12 +91,12 @@ export default async function SaeOverviewPage({ params }: { params: Promise<Para
   ]);
   const { run, points } = overview;
   const evals = run?.evals ?? null;
-  const base = `/${model}/${sae}`;
+  const base = saeHref({ model, sae });
   const context = trainedContext(overview.sae.cfg);
   return (
     <>
       <nav className="crumbs" aria-label="Breadcrumb">
-        <Link href={`/${model}`}>{model}</Link> / <span>{sae}</span>
+        <Link href={modelHref(model)}>{model}</Link> / <span>{sae}</span>
       </nav>
       <div className="row spread">
         <h1>

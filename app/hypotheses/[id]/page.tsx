@@ -7,6 +7,7 @@ import Link from 'next/link';
 import { notFound } from 'next/navigation';
 import { cache } from 'react';
 import { api } from '@/server/api/server-caller';
+import { featureHref, formatFeatureAddress } from '@/server/addresses';
 import { CommentThread } from '../../_components/comment-thread';
 import { StatusBadge } from '../../_components/hypothesis-status';
 import { LiveHypothesis } from '../../_components/live-hypothesis';
@@ -32,7 +33,7 @@ export async function generateMetadata({ params }: { params: Promise<Params> }):
 
 export default async function HypothesisPage({ params }: { params: Promise<Params> }) {
   const h = await load((await params).id);
-  const addresses = h.features.map((f) => `${f.model}/${f.sae}/${f.index}`);
+  const addresses = h.features.map(formatFeatureAddress);
   return (
     <>
       <nav className="crumbs" aria-label="Breadcrumb">
@@ -62,7 +63,7 @@ export default async function HypothesisPage({ params }: { params: Promise<Param
       </p>
       <div className={styles.chips} aria-label="Features">
         {h.features.map((f) => (
-          <Link key={`${f.saeId}/${f.index}`} href={`/${f.model}/${f.sae}/${f.index}`} className={styles.chip} data-testid="hypothesis-feature">
+          <Link key={`${f.saeId}/${f.index}`} href={featureHref(f)} className={styles.chip} data-testid="hypothesis-feature">
             <span className="mono">
               {f.model}/{f.sae}/{f.index}
             </span>

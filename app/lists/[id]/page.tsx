@@ -2,7 +2,7 @@ import Link from 'next/link';
 import type { Metadata } from 'next';
 import { notFound } from 'next/navigation';
 import { api } from '@/server/api/server-caller';
-import { featureHref } from '@/server/search';
+import { featureHref, formatFeatureAddress } from '@/server/addresses';
 import { ListEditor } from '../../_components/list-editor';
 import { orNotFound } from '../../_lib/not-found';
 import { day } from '../../_lib/time';
@@ -49,7 +49,7 @@ export default async function ListPage({ params }: { params: Promise<{ id: strin
             </thead>
             <tbody>
               {list.entries.map((e) => (
-                <tr key={`${e.model}/${e.sae}/${e.index}`}>
+                <tr key={formatFeatureAddress(e)}>
                   <td className="mono nowrap">
                     <Link href={featureHref(e)}>
                       {e.model}/{e.sae}/{e.index}

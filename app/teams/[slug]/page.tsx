@@ -1,5 +1,6 @@
 import Link from 'next/link';
 import { api } from '@/server/api/server-caller';
+import { formatSaeAddress, modelHref, saeHref } from '@/server/addresses';
 import { CancelInvitation, InviteForm, MemberControls } from '../../_components/team-controls';
 import { orNotFound } from '../../_lib/not-found';
 
@@ -70,12 +71,12 @@ export default async function TeamPage({ params }: { params: Promise<{ slug: str
           <ul data-testid="team-resources">
             {team.models.map((m) => (
               <li key={m.slug}>
-                model <Link href={`/${m.slug}`}>{m.slug}</Link> <span className="muted">({SEEN_BY[m.visibility]})</span>
+                model <Link href={modelHref(m.slug)}>{m.slug}</Link> <span className="muted">({SEEN_BY[m.visibility]})</span>
               </li>
             ))}
             {team.saes.map((s) => (
               <li key={`${s.model}/${s.slug}`}>
-                SAE <Link href={`/${s.model}/${s.slug}`}>{`${s.model}/${s.slug}`}</Link> <span className="muted">({SEEN_BY[s.visibility]})</span>
+                SAE <Link href={saeHref({ model: s.model, sae: s.slug })}>{formatSaeAddress({ model: s.model, sae: s.slug })}</Link> <span className="muted">({SEEN_BY[s.visibility]})</span>
               </li>
             ))}
           </ul>

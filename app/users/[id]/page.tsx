@@ -6,6 +6,7 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
 import { api } from '@/server/api/server-caller';
+import { featureHref } from '@/server/addresses';
 import { ChangeList } from '../../_components/change-list';
 import { ProfileForm } from '../../_components/profile-form';
 import { orNotFound } from '../../_lib/not-found';
@@ -57,7 +58,7 @@ export default async function UserPage({ params, searchParams }: { params: Promi
           <ul className="activity">
             {proposals.map((p) => (
               <li key={p.id} data-testid="user-proposal">
-                <Link href={`/${p.model}/${p.sae}/${p.index}`} className="mono">
+                <Link href={featureHref(p)} className="mono">
                   {p.model}/{p.sae}/{p.index}
                 </Link>{' '}
                 <strong>{p.label}</strong> · {p.votes} vote{p.votes === 1 ? '' : 's'}

@@ -1,49 +1,35 @@
-import { TRPCError } from '@trpc/server';
 import { eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { dashboardRuns } from '@/drizzle/schema';
+import { featureAddressInput } from '../../address-inputs';
+import { formatFeatureAddress } from '../../addresses';
+import { authorize, permissions, type Viewer } from '../../authz';
 import type { Db } from '../../db';
-import { authorize, permissions, type Action } from '../../authz';
-import {
-  currentPageVersion,
-  EditConflict,
-  editFeature,
-  getFeaturePage,
-  resolveToken,
-  vocabulary,
-  type SaeAddress,
-} from '../../features';
+import { currentPageVersion, editFeature } from '../../descriptions';
+import { badInput, notFound, notReady } from '../../errors';
+import { getFeaturePage } from '../../feature-page';
 import { previewWithChips, siteHosts, withChips } from '../../feature-links';
 import { enqueueJob } from '../../jobs';
 import { getQueue } from '../../jobs/queue';
 import type { JobParams, JobType } from '@/jobs';
 import { promptInput } from '@/jobs/types';
 import { applyChips } from '../../markdown';
-import { featureAt, saeAt } from '../../visibility';
-import { createTRPCRouter, protectedProcedure, publicProcedure, type Context } from '../trpc';
+import { featureAt, type ResolvedSae } from '../../visibility';
+import { resolveToken, vocabulary } from '../../vocabulary';
+import { createTRPCRouter, protectedProcedure, publicProcedure } from '../trpc';
 
-const slug = z.string().min(1).max(200);
-const address = z.object({ model: slug, sae: slug, index: z.number().int().min(0).max(2 ** 31 - 1) });
-
-/** The SAE of a feature, once the viewer may do `action` there (NOT_FOUND for what they cannot see). */
-async function saeOrThrow(ctx: Context, input: { model: string; sae: string; index?: number }, action: Action): Promise<SaeAddress> {
-  const { model, sae, index } = input;
-  return index === undefined ? saeAt(ctx.db, ctx.viewer, action, model, sae) : featureAt(ctx.db, ctx.viewer, action, { model, sae, index });
-}
-
-/** Enqueues a job for the signed-in viewer (authorised before), counted against their rate limit. */
-async function enqueue<T extends JobType>(ctx: Context, type: T, params: JobParams<T>, sae: SaeAddress) {
-  const user = ctx.viewer!;
+/** Enqueues a job for the signed-in `user` (authorised before), counted against their rate limit. */
+async function enqueue<T extends JobType>(user: NonNullable<Viewer>, type: T, params: JobParams<T>, sae: ResolvedSae) {
   const job = await enqueueJob(await getQueue(), { type, params, userId: user.id, modelId: sae.modelId }, { requestedBy: user });
   return { id: job.id };
 }
 
 export const featureRouter = createTRPCRouter({
   /** Everything the feature page shows (one SQL round trip). */
-  get: publicProcedure.input(address).query(async ({ ctx, input }) => {
-    const what = `feature ${input.model}/${input.sae}/${input.index}`;
+  get: publicProcedure.input(featureAddressInput).query(async ({ ctx, input }) => {
+    const what = `feature ${formatFeatureAddress(input)}`;
     const page = await getFeaturePage(ctx.db, input.model, input.sae, input.index);
-    if (!page) throw new TRPCError({ code: 'NOT_FOUND', message: `no ${what}` });
+    if (!page) throw notFound(`no ${what}`);
     const level = await authorize(ctx.db, ctx.viewer, 'read', { sae: page.sae.id }, what);
     // the description's feature links as chips with the labels this viewer may see
     const { storedHtml, ...description } = page.page;
@@ -52,8 +38,8 @@ export const featureRouter = createTRPCRouter({
   }),
 
   /** The label and description as they stand now (after an edit conflict: the version to merge with). */
-  current: publicProcedure.input(address).query(async ({ ctx, input }) => {
-    const sae = await saeOrThrow(ctx, input, 'read');
+  current: publicProcedure.input(featureAddressInput).query(async ({ ctx, input }) => {
+    const sae = await featureAt(ctx.db, ctx.viewer, 'read', input);
     const version = await currentPageVersion(ctx.db, sae.saeId, input.index);
     return { ...version, html: applyChips(version.html) };
   }),
@@ -64,9 +50,9 @@ export const featureRouter = createTRPCRouter({
   }),
 
   /** Saves the label and description as a new revision; refused (CONFLICT) when the page moved past baseRevision. */
-  edit: publicProcedure
+  edit: protectedProcedure
     .input(
-      address.extend({
+      featureAddressInput.extend({
         label: z.string().trim().max(200, 'the label is longer than 200 characters'),
         body: z.string().max(100_000, 'the description is longer than 100000 characters'),
         summary: z.string().trim().max(500, 'the summary is longer than 500 characters').default(''),
@@ -74,35 +60,30 @@ export const featureRouter = createTRPCRouter({
       }),
     )
     .mutation(async ({ ctx, input }) => {
-      const sae = await saeOrThrow(ctx, input, 'edit');
-      try {
-        return await editFeature(ctx.db, {
-          saeId: sae.saeId,
-          index: input.index,
-          label: input.label,
-          body: input.body,
-          summary: input.summary,
-          baseRevision: input.baseRevision,
-          authorId: ctx.viewer!.id,
-          hosts: siteHosts(ctx.headers),
-        });
-      } catch (err) {
-        if (err instanceof EditConflict) throw new TRPCError({ code: 'CONFLICT', message: err.message, cause: err });
-        throw err;
-      }
+      const sae = await featureAt(ctx.db, ctx.viewer, 'edit', input);
+      return editFeature(ctx.db, {
+        saeId: sae.saeId,
+        index: input.index,
+        label: input.label,
+        body: input.body,
+        summary: input.summary,
+        baseRevision: input.baseRevision,
+        authorId: ctx.viewer.id,
+        hosts: siteHosts(ctx.headers),
+      });
     }),
 
   /** Test your text: this feature's activation (and the most active features) at every token. */
-  activations: publicProcedure
-    .input(address.extend({ input: promptInput }))
+  activations: protectedProcedure
+    .input(featureAddressInput.extend({ input: promptInput }))
     .mutation(async ({ ctx, input }) => {
-      const sae = await saeOrThrow(ctx, input, 'compute');
-      return enqueue(ctx, 'activations', { saeId: sae.saeId, input: input.input, features: [input.index], topK: 5 }, sae);
+      const sae = await featureAt(ctx.db, ctx.viewer, 'compute', input);
+      return enqueue(ctx.viewer, 'activations', { saeId: sae.saeId, input: input.input, features: [input.index], topK: 5 }, sae);
     }),
 
-  ablate: publicProcedure
+  ablate: protectedProcedure
     .input(
-      address.extend({
+      featureAddressInput.extend({
         input: promptInput,
         positions: z.array(z.number().int().nonnegative()).min(1).max(8192).optional(),
         mode: z.enum(['zero', 'clamp']).default('zero'),
@@ -110,16 +91,16 @@ export const featureRouter = createTRPCRouter({
       }),
     )
     .mutation(async ({ ctx, input }) => {
-      const sae = await saeOrThrow(ctx, input, 'compute');
+      const sae = await featureAt(ctx.db, ctx.viewer, 'compute', input);
       if ((input.mode === 'clamp') !== (input.value !== undefined))
-        throw new TRPCError({ code: 'BAD_REQUEST', message: 'give a value to clamp to with mode clamp (and only then)' });
+        throw badInput('give a value to clamp to with mode clamp (and only then)');
       const params = { saeId: sae.saeId, feature: input.index, input: input.input, positions: input.positions, mode: input.mode, value: input.value, top: 10 };
-      return enqueue(ctx, 'ablate', params, sae);
+      return enqueue(ctx.viewer, 'ablate', params, sae);
     }),
 
-  steer: publicProcedure
+  steer: protectedProcedure
     .input(
-      address.extend({
+      featureAddressInput.extend({
         input: promptInput,
         coefficients: z
           .object({ from: z.number().finite().min(-1e4).max(1e4), to: z.number().finite().min(-1e4).max(1e4), steps: z.number().int().min(1).max(201) })
@@ -129,39 +110,35 @@ export const featureRouter = createTRPCRouter({
       }),
     )
     .mutation(async ({ ctx, input }) => {
-      const sae = await saeOrThrow(ctx, input, 'compute');
+      const sae = await featureAt(ctx.db, ctx.viewer, 'compute', input);
       let targetToken: number | undefined;
       if (input.targetToken !== undefined && input.targetToken !== '') {
         const pieces = await vocabulary(ctx.db, sae.modelId, sae.modelSlug, sae.modelContentHash);
-        try {
-          targetToken = resolveToken(pieces, input.targetToken, sae.vocabSize);
-        } catch (err) {
-          throw new TRPCError({ code: 'BAD_REQUEST', message: (err as Error).message });
-        }
+        targetToken = resolveToken(pieces, input.targetToken, sae.vocabSize);
       }
       const params = { saeId: sae.saeId, feature: input.index, input: input.input, coefficients: input.coefficients, targetToken, top: 5 };
-      return enqueue(ctx, 'steer', params, sae);
+      return enqueue(ctx.viewer, 'steer', params, sae);
     }),
 
   /**
    * Editors (of this SAE): recompute this feature's dashboard (over the current run's corpus) or just its logit weights,
    * with the final norm folded into W_U or not and BOS excluded from the examples or not.
    */
-  recompute: publicProcedure
-    .input(address.extend({ what: z.enum(['dashboard', 'logit-weights']), foldLn: z.boolean().default(true), excludeBos: z.boolean().default(true) }))
+  recompute: protectedProcedure
+    .input(featureAddressInput.extend({ what: z.enum(['dashboard', 'logit-weights']), foldLn: z.boolean().default(true), excludeBos: z.boolean().default(true) }))
     .mutation(async ({ ctx, input }) => {
-      const sae = await saeOrThrow(ctx, input, 'edit');
+      const sae = await featureAt(ctx.db, ctx.viewer, 'edit', input);
       if (input.what === 'logit-weights') {
         if (!sae.currentRunId)
-          throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'this SAE has no dashboards yet: recompute the dashboard first' });
-        return enqueue(ctx, 'logit-weights', { saeId: sae.saeId, features: [input.index], k: 10, foldLn: input.foldLn }, sae);
+          throw notReady('this SAE has no dashboards yet: recompute the dashboard first');
+        return enqueue(ctx.viewer, 'logit-weights', { saeId: sae.saeId, features: [input.index], k: 10, foldLn: input.foldLn }, sae);
       }
       // A subset run over an SAE without dashboards would become its only (one-feature) dashboards: refuse.
       const corpusId = sae.currentRunId ? await runCorpus(ctx.db, sae.currentRunId) : undefined;
       if (!corpusId)
-        throw new TRPCError({ code: 'PRECONDITION_FAILED', message: `${sae.modelSlug}/${sae.saeSlug} has no dashboards yet: compute them for the whole SAE first` });
+        throw notReady(`${sae.modelSlug}/${sae.saeSlug} has no dashboards yet: compute them for the whole SAE first`);
       const params = { saeId: sae.saeId, corpusId, features: [input.index], ablateTopExamples: true, foldLn: input.foldLn, excludeBos: input.excludeBos, randomExamples: 10, batchSize: 8, seed: 0 };
-      return enqueue(ctx, 'dashboards', params, sae);
+      return enqueue(ctx.viewer, 'dashboards', params, sae);
     }),
 });
 

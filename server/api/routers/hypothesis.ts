@@ -1,5 +1,6 @@
-import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
+import { featureAddressInput } from '../../address-inputs';
+import { parseFeatureAddress, parseSaeAddress } from '../../addresses';
 import { evidenceNoteInput, listEvidence, rerunEvidence, saveEvidence } from '../../evidence';
 import {
   createHypothesis,
@@ -15,13 +16,11 @@ import {
   updateHypothesis,
   voteOnHypothesis,
 } from '../../hypotheses';
+import { badInput } from '../../errors';
 import { siteHosts, withChips } from '../../feature-links';
-import { parseFeatureAddress } from '../../search';
 import { createTRPCRouter, protectedProcedure, publicProcedure } from '../trpc';
 
 const id = z.string().uuid('not a hypothesis id');
-const slug = z.string().min(1).max(200);
-const featureAddress = z.object({ model: slug, sae: slug, index: z.number().int().min(0).max(2 ** 31 - 1) });
 const newHypothesis = z.object({ statement: statementInput, body: hypothesisBodyInput.default(''), features: featureAddressesInput });
 
 /** The list's filters as the URL carries them. */
@@ -32,7 +31,7 @@ export const hypothesisListInput = z.object({
   /** model/sae */
   sae: z.string().max(300).optional(),
   /** a user id */
-  author: z.string().max(200).optional(),
+  author: z.uuid('the author is not a user id').optional(),
   /** the previous page's `next` */
   before: z.string().max(200).optional(),
   limit: z.number().int().min(1).max(200).default(50),
@@ -41,13 +40,13 @@ export const hypothesisListInput = z.object({
 export const hypothesisRouter = createTRPCRouter({
   list: publicProcedure.input(hypothesisListInput).query(async ({ ctx, input }) => {
     const feature = input.feature ? parseFeatureAddress(input.feature) : undefined;
-    if (input.feature && !feature) throw new TRPCError({ code: 'BAD_REQUEST', message: `"${input.feature}" is not a feature address (model/sae/index)` });
-    const saeMatch = input.sae ? /^([A-Za-z0-9][A-Za-z0-9._-]*)\/([A-Za-z0-9][A-Za-z0-9._-]*)$/.exec(input.sae.trim()) : undefined;
-    if (input.sae && !saeMatch) throw new TRPCError({ code: 'BAD_REQUEST', message: `"${input.sae}" is not an SAE address (model/sae)` });
+    if (input.feature && !feature) throw badInput(`"${input.feature}" is not a feature address (model/sae/index)`);
+    const sae = input.sae ? parseSaeAddress(input.sae) : undefined;
+    if (input.sae && !sae) throw badInput(`"${input.sae}" is not an SAE address (model/sae)`);
     return listHypotheses(ctx.db, ctx.viewer, {
       status: input.status,
       feature,
-      sae: saeMatch ? { model: saeMatch[1]!, sae: saeMatch[2]! } : undefined,
+      sae,
       author: input.author,
       before: input.before,
       limit: input.limit,
@@ -55,7 +54,7 @@ export const hypothesisRouter = createTRPCRouter({
   }),
 
   /** The hypotheses about one feature (its page's box). */
-  forFeature: publicProcedure.input(featureAddress).query(({ ctx, input }) => hypothesesOfFeature(ctx.db, ctx.viewer, input)),
+  forFeature: publicProcedure.input(featureAddressInput).query(({ ctx, input }) => hypothesesOfFeature(ctx.db, ctx.viewer, input)),
 
   get: publicProcedure.input(z.object({ id })).query(async ({ ctx, input }) => {
     const hypothesis = await getHypothesis(ctx.db, ctx.viewer, input.id);
@@ -94,7 +93,7 @@ export const hypothesisRouter = createTRPCRouter({
         newHypothesis: newHypothesis.optional(),
         source: z.discriminatedUnion('kind', [
           z.object({ kind: z.literal('job'), jobId: z.string().uuid('not a job id') }),
-          z.object({ kind: z.literal('snapshot'), feature: featureAddress }),
+          z.object({ kind: z.literal('snapshot'), feature: featureAddressInput }),
         ]),
         note: evidenceNoteInput.default(''),
       }),

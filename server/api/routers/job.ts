@@ -1,16 +1,16 @@
-import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { authorizeOwner, levelOn, permissions } from '../../authz';
 import { activeJobs, cancelJob, enqueueJob, getVisibleJob, jobView, latestJob, recentJobs } from '../../jobs';
 import { getQueue } from '../../jobs/queue';
 import { JOB_TYPES, type JobType } from '@/jobs';
 import { tokenInput } from '@/jobs/types';
+import { badInput, conflict, notFound } from '../../errors';
 import { modelAt } from '../../visibility';
-import { createTRPCRouter, publicProcedure } from '../trpc';
+import { createTRPCRouter, protectedProcedure, publicProcedure } from '../trpc';
 
 export const jobRouter = createTRPCRouter({
   /** Run the model on a prompt: top next-token predictions per position, optionally a greedy continuation. */
-  run: publicProcedure
+  run: protectedProcedure
     .input(
       z.object({
         model: z.string(),
@@ -21,12 +21,12 @@ export const jobRouter = createTRPCRouter({
     )
     .mutation(async ({ ctx, input }) => {
       if (input.input.text !== undefined && input.input.text.trim() === '')
-        throw new TRPCError({ code: 'BAD_REQUEST', message: 'the prompt is empty' });
+        throw badInput('the prompt is empty');
       const model = await modelAt(ctx.db, ctx.viewer, 'compute', input.model);
       const job = await enqueueJob(
         await getQueue(),
-        { type: 'run', params: { modelId: model.id, input: input.input, top: input.top, generate: input.generate }, userId: ctx.viewer!.id, modelId: model.id },
-        { requestedBy: ctx.viewer! },
+        { type: 'run', params: { modelId: model.id, input: input.input, top: input.top, generate: input.generate }, userId: ctx.viewer.id, modelId: model.id },
+        { requestedBy: ctx.viewer },
       );
       return { id: job.id };
     }),
@@ -37,7 +37,7 @@ export const jobRouter = createTRPCRouter({
    */
   get: publicProcedure.input(z.object({ id: z.string().uuid() })).query(async ({ ctx, input }) => {
     const job = await getVisibleJob(ctx.db, ctx.viewer, input.id);
-    if (!job) throw new TRPCError({ code: 'NOT_FOUND', message: `no job ${input.id}` });
+    if (!job) throw notFound(`no job ${input.id}`);
     return jobView(ctx.db, ctx.viewer, job);
   }),
 
@@ -63,13 +63,13 @@ export const jobRouter = createTRPCRouter({
    * Cancels a queued or running job: its owner, or a maintainer of its model (admins everywhere). A running job
    * stops at its next progress report.
    */
-  cancel: publicProcedure.input(z.object({ id: z.string().uuid() })).mutation(async ({ ctx, input }) => {
+  cancel: protectedProcedure.input(z.object({ id: z.string().uuid() })).mutation(async ({ ctx, input }) => {
     const job = await getVisibleJob(ctx.db, ctx.viewer, input.id);
-    if (!job) throw new TRPCError({ code: 'NOT_FOUND', message: `no job ${input.id}` });
+    if (!job) throw notFound(`no job ${input.id}`);
     const maintainer = job.modelId !== null && permissions(await levelOn(ctx.db, ctx.viewer, { model: job.modelId })).manage;
     if (!maintainer) authorizeOwner(ctx.viewer, job.userId, 'only the job’s owner or an admin (or a maintainer of its model) can cancel it');
     const cancelled = await cancelJob(ctx.db, input.id);
-    if (!cancelled) throw new TRPCError({ code: 'CONFLICT', message: `the job is already ${job.status === 'queued' || job.status === 'running' ? 'finishing' : job.status}` });
+    if (!cancelled) throw conflict(`the job is already ${job.status === 'queued' || job.status === 'running' ? 'finishing' : job.status}`);
     return cancelled;
   }),
 });

@@ -7,16 +7,17 @@
  * `tracked`, so a client that reconnects sends the last id it saw, and is told to re-read (`resync`): events
  * published while it was away are not kept.
  */
-import { tracked, TRPCError } from '@trpc/server';
+import { tracked } from '@trpc/server';
 import { z } from 'zod';
+import { featureAddressInput } from '../../address-inputs';
 import { currentViewer, type Viewer } from '../../authz';
 import type { Db } from '../../db';
+import { DomainError } from '../../errors';
 import { eventHub, featureTopic, hypothesisTopic, userTopic, type DeliveredEvent } from '../../events';
 import { hypothesisFeaturesFor } from '../../hypotheses';
 import { featureAt } from '../../visibility';
 import { createTRPCRouter, protectedProcedure, publicProcedure } from '../trpc';
 
-const slug = z.string().min(1).max(200);
 const lastEventId = z.string().max(100).nullish();
 
 export type LiveEvent = Omit<DeliveredEvent, 'topic'>;
@@ -25,7 +26,7 @@ let sequence = 0;
 const nextId = () => `${eventHub().processId.slice(0, 8)}-${++sequence}`;
 
 /**
- * Whether the reader still may do what `authorise` checks (it throws a TRPCError when they may not), decided for them
+ * Whether the reader still may do what `authorise` checks (it throws a DomainError when they may not), decided for them
  * as they are now: a signed-in reader whose account was disabled or removed may not.
  */
 async function stillAllowed(db: Db, viewer: Viewer, authorise: (now: Viewer) => Promise<unknown>): Promise<boolean> {
@@ -35,7 +36,7 @@ async function stillAllowed(db: Db, viewer: Viewer, authorise: (now: Viewer) => 
     await authorise(now);
     return true;
   } catch (err) {
-    if (err instanceof TRPCError) return false;
+    if (err instanceof DomainError) return false;
     throw err;
   }
 }
@@ -91,7 +92,7 @@ async function* relay(
 export const liveRouter = createTRPCRouter({
   /** A feature page: comments, label changes, recompute jobs, hypotheses and evidence, and how many are viewing. */
   feature: publicProcedure
-    .input(z.object({ model: slug, sae: slug, index: z.number().int().min(0).max(2 ** 31 - 1), lastEventId }))
+    .input(featureAddressInput.extend({ lastEventId }))
     .subscription(async function* ({ ctx, input, signal }) {
       const sae = await featureAt(ctx.db, ctx.viewer, 'read', input);
       // one person in several tabs counts once; anonymous visitors count per connection

@@ -1,10 +1,10 @@
 /** Notifications (the /notifications page and the unread count in the header) and watches. */
-import { TRPCError } from '@trpc/server';
 import { eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { saes } from '@/drizzle/schema';
 import { authorize, type Viewer } from '../../authz';
 import { isUuid, type Db } from '../../db';
+import { notFound } from '../../errors';
 import { hypothesisFeaturesFor } from '../../hypotheses';
 import { isWatching, listNotifications, markRead, unreadCount, unwatch, watch } from '../../notifications';
 import { createTRPCRouter, protectedProcedure, publicProcedure } from '../trpc';
@@ -18,15 +18,15 @@ type WatchTarget = z.infer<typeof watchTarget>;
 
 /** Watching needs the comment action on what is watched (on every SAE a hypothesis touches); NOT_FOUND for ids that cannot exist. */
 async function authorizeWatch(db: Db, viewer: Viewer, { kind, targetId }: WatchTarget): Promise<void> {
-  const notFound = () => new TRPCError({ code: 'NOT_FOUND', message: `no ${kind} "${targetId}"` });
+  const unknown = () => notFound(`no ${kind} "${targetId}"`);
   if (kind === 'hypothesis') {
     await hypothesisFeaturesFor(db, viewer, targetId, 'comment');
     return;
   }
   const match = kind === 'feature' ? /^([^/]+)\/(\d{1,10})$/.exec(targetId) : [targetId, targetId];
-  if (!match || !isUuid(match[1]!)) throw notFound();
+  if (!match || !isUuid(match[1]!)) throw unknown();
   const [sae] = await db.select({ dSae: saes.dSae }).from(saes).where(eq(saes.id, match[1]!));
-  if (!sae || (kind === 'feature' && Number(match[2]) >= sae.dSae)) throw notFound();
+  if (!sae || (kind === 'feature' && Number(match[2]) >= sae.dSae)) throw unknown();
   await authorize(db, viewer, 'comment', { sae: match[1]! }, `${kind} "${targetId}"`);
 }
 

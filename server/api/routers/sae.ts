@@ -1,17 +1,11 @@
-import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { defaultStart, labelQueue } from '../../labelling';
-import { authorize, permissions, requireLevel, visibleSaeIds, type Viewer } from '../../authz';
-import { dashboardRunsOf, RunNotFound, setCurrentRun } from '../../dashboards';
-import { enqueueJob } from '../../jobs';
-import { getQueue } from '../../jobs/queue';
-import { modelAt, saeAt } from '../../visibility';
-import { jobKinds } from '@/jobs';
-import { promptInput } from '@/jobs/types';
+import { saeAddressInput, slugInput } from '../../address-inputs';
+import { permissions, requireLevel, visibleSaeIds } from '../../authz';
+import { dashboardRunsOf, setCurrentRun } from '../../dashboards';
 import {
   FEATURE_SORTS,
   featureTable,
-  findSae,
   listSaes,
   parseCursor,
   saeOverview,
@@ -19,20 +13,16 @@ import {
   scatterPoints,
 } from '../../saes';
 import type { Db } from '../../db';
+import { badInput, notFound } from '../../errors';
+import { enqueueJob } from '../../jobs';
+import { getQueue } from '../../jobs/queue';
+import { modelAt, saeAt } from '../../visibility';
+import { jobKinds } from '@/jobs';
+import { promptInput } from '@/jobs/types';
 import { createTRPCRouter, protectedProcedure, publicProcedure } from '../trpc';
 
-const slug = z.string().min(1).max(200);
-const address = z.object({ model: slug, sae: slug });
-
-/** The SAE, when the viewer may see it (the same NOT_FOUND as for one that does not exist). */
-async function saeOrThrow(db: Db, viewer: Viewer, model: string, sae: string) {
-  const row = await findSae(db, model, sae);
-  if (!row) throw new TRPCError({ code: 'NOT_FOUND', message: `no SAE "${model}/${sae}"` });
-  return { ...row, level: await authorize(db, viewer, 'read', { sae: row.id }, `SAE "${model}/${sae}"`) };
-}
-
 /** The feature table's query, as it appears in the page URL (so every view of the table has a stable link). */
-export const featureTableInput = address.extend({
+export const featureTableInput = saeAddressInput.extend({
   sort: z.enum(FEATURE_SORTS).default('density'),
   dir: z.enum(['asc', 'desc']).default('desc'),
   /** log10 density bounds */
@@ -51,7 +41,7 @@ export type FeatureTableInput = z.input<typeof featureTableInput>;
 export const saeRouter = createTRPCRouter({
   /** Search by inference: a job finding the SAE's features that fire most on a text (counted against the rate limit). */
   topFeatures: protectedProcedure
-    .input(address.extend({ input: promptInput, top: jobKinds['top-features'].params.shape.top }))
+    .input(saeAddressInput.extend({ input: promptInput, top: jobKinds['top-features'].params.shape.top }))
     .mutation(async ({ ctx, input }) => {
       const sae = await saeAt(ctx.db, ctx.viewer, 'compute', input.model, input.sae);
       const params = { saeId: sae.saeId, input: input.input, top: input.top };
@@ -67,46 +57,41 @@ export const saeRouter = createTRPCRouter({
   }),
 
   /** SAEs with labelling progress (labelled / total) and headline evals: of one model, or all. */
-  summaries: publicProcedure.input(z.object({ model: slug.optional() }).default({})).query(async ({ ctx, input }) => {
+  summaries: publicProcedure.input(z.object({ model: slugInput.optional() }).default({})).query(async ({ ctx, input }) => {
     if (!input.model) return saeSummaries(ctx.db, ctx.viewer);
     const model = await modelAt(ctx.db, ctx.viewer, 'read', input.model);
     return saeSummaries(ctx.db, ctx.viewer, { modelId: model.id });
   }),
 
   /** The SAE overview: evals with token counts and by-position metrics, and every feature for the scatter. */
-  overview: publicProcedure.input(address).query(async ({ ctx, input }) => {
-    const { level } = await saeOrThrow(ctx.db, ctx.viewer, input.model, input.sae);
-    const overview = await saeOverview(ctx.db, input.model, input.sae);
-    if (!overview) throw new TRPCError({ code: 'NOT_FOUND', message: `no SAE "${input.model}/${input.sae}"` });
+  overview: publicProcedure.input(saeAddressInput).query(async ({ ctx, input }) => {
+    const sae = await saeAt(ctx.db, ctx.viewer, 'read', input.model, input.sae);
+    const overview = await saeOverview(ctx.db, sae);
+    if (!overview) throw notFound(`no SAE "${input.model}/${input.sae}"`);
     const [points, runs] = await Promise.all([overview.run ? scatterPoints(ctx.db, overview.sae.id, overview.run.id) : null, dashboardRunsOf(ctx.db, overview.sae.id)]);
-    return { ...overview, points, runs, can: permissions(level) };
+    return { ...overview, points, runs, can: permissions(sae.level) };
   }),
 
   /** Maintainers choose which of the SAE's kept dashboard runs is current (switching back to another corpus). */
-  setCurrentRun: publicProcedure.input(address.extend({ runId: z.uuid('not a dashboard run id') })).mutation(async ({ ctx, input }) => {
-    const sae = await saeOrThrow(ctx.db, ctx.viewer, input.model, input.sae);
+  setCurrentRun: protectedProcedure.input(saeAddressInput.extend({ runId: z.uuid('not a dashboard run id') })).mutation(async ({ ctx, input }) => {
+    const sae = await saeAt(ctx.db, ctx.viewer, 'read', input.model, input.sae);
     requireLevel(ctx.viewer, sae.level, 'manage', `SAE "${input.model}/${input.sae}"`);
-    try {
-      await setCurrentRun(ctx.db, sae.id, input.runId);
-    } catch (err) {
-      if (err instanceof RunNotFound) throw new TRPCError({ code: 'NOT_FOUND', message: err.message });
-      throw err;
-    }
+    await setCurrentRun(ctx.db, sae.saeId, input.runId);
     return { runId: input.runId };
   }),
 
   /** One page of the feature table (keyset pagination). */
   features: publicProcedure.input(featureTableInput).query(async ({ ctx, input }) => {
-    const sae = await saeOrThrow(ctx.db, ctx.viewer, input.model, input.sae);
+    const sae = await saeAt(ctx.db, ctx.viewer, 'read', input.model, input.sae);
     if (!sae.currentRunId) return { rows: [], next: null, previous: null, total: 0, capped: false, ultraRareDensity: undefined };
     const after = parseCursor(input.after);
     const before = parseCursor(input.before);
     if ((input.after && !after) || (input.before && !before))
-      throw new TRPCError({ code: 'BAD_REQUEST', message: 'the page cursor is malformed' });
+      throw badInput('the page cursor is malformed');
     const ultraRareDensity = await ultraRareDensityOf(ctx.db, sae.currentRunId);
     const page = await featureTable(
       ctx.db,
-      { id: sae.id, runId: sae.currentRunId, ultraRareDensity },
+      { id: sae.saeId, runId: sae.currentRunId, ultraRareDensity },
       {
         sort: input.sort,
         dir: input.dir,
@@ -126,12 +111,12 @@ export const saeRouter = createTRPCRouter({
 
   /** The labelling queue: the next unlabelled live feature at or after `from` (default: the account's own start). */
   nextToLabel: publicProcedure
-    .input(address.extend({ from: z.number().int().min(0).optional(), includeDead: z.boolean().default(false) }))
+    .input(saeAddressInput.extend({ from: z.number().int().min(0).optional(), includeDead: z.boolean().default(false) }))
     .query(async ({ ctx, input }) => {
-      const sae = await saeOrThrow(ctx.db, ctx.viewer, input.model, input.sae);
+      const sae = await saeAt(ctx.db, ctx.viewer, 'read', input.model, input.sae);
       const from = input.from ?? defaultStart(ctx.session?.user?.id, sae.dSae);
       if (!sae.currentRunId) return { from, next: null, remaining: 0, live: 0, hasDashboards: false };
-      const state = await labelQueue(ctx.db, { id: sae.id, runId: sae.currentRunId }, from, { includeDead: input.includeDead });
+      const state = await labelQueue(ctx.db, { id: sae.saeId, runId: sae.currentRunId }, from, { includeDead: input.includeDead });
       return { from, ...state, hasDashboards: true };
     }),
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { featuresFiringOn, featuresPromoting, matchTokens, parseFeatureAddress, searchText } from '../../search';
+import { parseFeatureAddress } from '../../addresses';
+import { featuresFiringOn, featuresPromoting, matchTokens, searchText } from '../../search';
 import { modelAt } from '../../visibility';
 import { createTRPCRouter, publicProcedure } from '../trpc';
 

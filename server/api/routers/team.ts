@@ -1,7 +1,9 @@
-import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
+import { slugInput } from '../../address-inputs';
+import { formatSaeAddress } from '../../addresses';
 import { permissions, type Viewer } from '../../authz';
 import type { Db } from '../../db';
+import { notFound } from '../../errors';
 import {
   acceptInvitation,
   accessInput,
@@ -26,15 +28,14 @@ import { createTRPCRouter, protectedProcedure, publicProcedure } from '../trpc';
 const teamId = z.string().uuid('not a team id');
 const userId = z.string().min(1).max(100);
 const role = z.enum(TEAM_ROLES);
-const slug = z.string().min(1).max(200);
 /** a model (`model`), or an SAE (`model` and `sae`) */
-const resource = z.object({ model: slug, sae: slug.optional() });
+const resource = z.object({ model: slugInput, sae: slugInput.optional() });
 
 /** The model or SAE the input names, once the viewer may see it. */
 async function resourceAt(db: Db, viewer: Viewer, input: z.infer<typeof resource>) {
   if (input.sae) {
     const sae = await saeAt(db, viewer, 'read', input.model, input.sae);
-    return { kind: 'sae' as const, id: sae.saeId, level: sae.level, what: `SAE "${input.model}/${input.sae}"` };
+    return { kind: 'sae' as const, id: sae.saeId, level: sae.level, what: `SAE "${formatSaeAddress({ model: input.model, sae: input.sae })}"` };
   }
   const model = await modelAt(db, viewer, 'read', input.model);
   return { kind: 'model' as const, id: model.id, level: model.level, what: `model "${input.model}"` };
@@ -47,7 +48,7 @@ export const teamRouter = createTRPCRouter({
   /** A team's members and the models and SAEs it owns that the viewer may see. */
   get: publicProcedure.input(z.object({ slug: z.string().min(1).max(100) })).query(async ({ ctx, input }) => {
     const team = await getTeam(ctx.db, ctx.viewer, input.slug);
-    if (!team) throw new TRPCError({ code: 'NOT_FOUND', message: `no team "${input.slug}"` });
+    if (!team) throw notFound(`no team "${input.slug}"`);
     return team;
   }),
 
@@ -55,18 +56,18 @@ export const teamRouter = createTRPCRouter({
   maintained: publicProcedure.query(({ ctx }) => teamsMaintainedBy(ctx.db, ctx.viewer)),
 
   /** Any signed-in account creates a team and becomes its maintainer. */
-  create: protectedProcedure.input(teamInput).mutation(({ ctx, input }) => createTeam(ctx.viewer!, input)),
+  create: protectedProcedure.input(teamInput).mutation(({ ctx, input }) => createTeam(ctx.viewer, input)),
 
   /**
    * Invites an email (server/teams.ts inviteMember): the same answer whether or not an account has it; the account
    * joins when it accepts.
    */
-  invite: publicProcedure
+  invite: protectedProcedure
     .input(z.object({ teamId, email: z.string().trim().min(1, 'give an email to invite').max(320), role: role.default('viewer') }))
     .mutation(({ ctx, input }) => inviteMember(ctx.viewer, input.teamId, input.email, input.role)),
 
   /** Maintainers withdraw an invitation. */
-  cancelInvitation: publicProcedure
+  cancelInvitation: protectedProcedure
     .input(z.object({ teamId, email: z.string().trim().min(1).max(320) }))
     .mutation(({ ctx, input }) => cancelInvitation(ctx.viewer, input.teamId, input.email)),
 
@@ -77,7 +78,7 @@ export const teamRouter = createTRPCRouter({
   acceptInvitation: protectedProcedure.input(z.object({ teamId })).mutation(({ ctx, input }) => acceptInvitation(ctx.viewer, input.teamId)),
   declineInvitation: protectedProcedure.input(z.object({ teamId })).mutation(({ ctx, input }) => declineInvitation(ctx.viewer, input.teamId)),
 
-  setRole: publicProcedure
+  setRole: protectedProcedure
     .input(z.object({ teamId, userId, role }))
     .mutation(({ ctx, input }) => setMemberRole(ctx.viewer, input.teamId, input.userId, input.role)),
 
@@ -88,11 +89,11 @@ export const teamRouter = createTRPCRouter({
   }),
 
   /** Moves a model or an SAE into a team (or out) and sets who sees it: its maintainers and admins. */
-  setAccess: publicProcedure.input(resource.and(accessInput)).mutation(async ({ ctx, input }) => {
+  setAccess: protectedProcedure.input(resource.and(accessInput)).mutation(async ({ ctx, input }) => {
     const target = await resourceAt(ctx.db, ctx.viewer, input);
     return setAccess(ctx.viewer, target.kind, target.id, input, target.what);
   }),
 
   /** Maintainers remove members; every member may leave. */
-  removeMember: publicProcedure.input(z.object({ teamId, userId })).mutation(({ ctx, input }) => removeMember(ctx.viewer, input.teamId, input.userId)),
+  removeMember: protectedProcedure.input(z.object({ teamId, userId })).mutation(({ ctx, input }) => removeMember(ctx.viewer, input.teamId, input.userId)),
 });

@@ -9,7 +9,7 @@ import { TRPCClientError } from '@trpc/client';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
-import type { FeaturePage } from '@/server/features';
+import type { FeaturePage } from '@/server/feature-page';
 import { MarkdownView } from '../../../_components/markdown-view';
 import { useTRPC } from '../../../trpc';
 import styles from './feature.module.css';

@@ -9,7 +9,8 @@ import { notFound } from 'next/navigation';
 import { cache } from 'react';
 import { api } from '@/server/api/server-caller';
 import type { Action } from '@/server/authz';
-import type { FeatureExample, FeaturePage as FeaturePageData, TokenWeight } from '@/server/features';
+import type { FeatureExample, FeaturePage as FeaturePageData, TokenWeight } from '@/server/feature-page';
+import { formatFeatureAddress, modelHref, saeHref } from '@/server/addresses';
 import { HypothesesBox } from '../../../_components/hypotheses-box';
 import { LabelProposals } from '../../../_components/label-proposals';
 import { LiveFeature } from '../../../_components/live-feature';
@@ -44,7 +45,7 @@ export async function generateMetadata({ params }: { params: Promise<Params> }):
   const { model, sae, index } = await params;
   const data = await load(model, sae, index);
   const label = data.page.label ? ` · ${data.page.label}` : '';
-  return { title: `${data.model.slug}/${data.sae.slug}/${data.index}${label} · Lexicon` };
+  return { title: `${formatFeatureAddress({ model: data.model.slug, sae: data.sae.slug, index: data.index })}${label} · Lexicon` };
 }
 
 const num = (v: number, digits = 3) => (Number.isFinite(v) ? v.toFixed(digits) : '—');
@@ -144,7 +145,7 @@ export default async function FeaturePage({ params }: { params: Promise<Params> 
   const caller = await api();
   const me = await caller.auth.me();
   const { model, sae, index, stats, run } = data;
-  const base = `/${model.slug}/${sae.slug}`;
+  const base = saeHref({ model: model.slug, sae: sae.slug });
   const path = `${base}/${index}`;
   const canEdit = data.can.edit;
   const topLogit = stats?.logitTop[0];
@@ -152,7 +153,7 @@ export default async function FeaturePage({ params }: { params: Promise<Params> 
   return (
     <div className={styles.page}>
       <nav className={styles.crumbs} aria-label="Breadcrumb">
-        <Link href={`/${model.slug}`}>{model.slug}</Link> / <Link href={base}>{sae.slug}</Link> / <span>{index}</span>
+        <Link href={modelHref(model.slug)}>{model.slug}</Link> / <Link href={base}>{sae.slug}</Link> / <span>{index}</span>
         <span className={styles.nav}>
           {index > 0 ? (
             <Link href={`${base}/${index - 1}`} rel="prev" data-testid="prev-feature">
@@ -175,7 +176,7 @@ export default async function FeaturePage({ params }: { params: Promise<Params> 
 
       <Description
         address={{ model: model.slug, sae: sae.slug, index }}
-        title={`${model.slug}/${sae.slug}/${index}`}
+        title={formatFeatureAddress({ model: model.slug, sae: sae.slug, index })}
         page={data.page}
         canEdit={canEdit}
         signedIn={!!me}

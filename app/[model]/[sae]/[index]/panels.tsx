@@ -7,7 +7,7 @@ import { useMutation } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
-import type { FeatureJobSummary } from '@/server/features';
+import type { FeatureJobSummary } from '@/server/feature-page';
 import { doneResult, type JobType } from '@/jobs';
 import { JobStatus, useJob } from '../../../_components/job-status';
 import { AblationView } from '../../../_components/results/ablate';

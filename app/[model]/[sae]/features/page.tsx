@@ -2,6 +2,7 @@ import Link from 'next/link';
 import type { Metadata } from 'next';
 import { api } from '@/server/api/server-caller';
 import { DEFAULT_ULTRA_RARE_DENSITY } from '@/server/saes';
+import { modelHref, saeHref } from '@/server/addresses';
 import { FeatureTable, tableParams } from '../../../_components/feature-table';
 import { orNotFound } from '../../../_lib/not-found';
 
@@ -25,7 +26,7 @@ export default async function FeaturesPage(props: { params: Promise<Params>; sea
   return (
     <>
       <nav className="crumbs" aria-label="Breadcrumb">
-        <Link href={`/${model}`}>{model}</Link> / <Link href={`/${model}/${sae}`}>{sae}</Link> / <span>features</span>
+        <Link href={modelHref(model)}>{model}</Link> / <Link href={saeHref({ model, sae })}>{sae}</Link> / <span>features</span>
       </nav>
       <h1>
         Features of {model}/{sae}
@@ -34,7 +35,7 @@ export default async function FeaturesPage(props: { params: Promise<Params>; sea
         Densities are fractions of the tokens of the SAE&apos;s current dashboard run; hover one for
         the exact value and token count.
       </p>
-      <FeatureTable model={model} sae={sae} base={`/${model}/${sae}/features`} params={params} page={page} ultraRareDensity={page.ultraRareDensity ?? DEFAULT_ULTRA_RARE_DENSITY} />
+      <FeatureTable model={model} sae={sae} base={`${saeHref({ model, sae })}/features`} params={params} page={page} ultraRareDensity={page.ultraRareDensity ?? DEFAULT_ULTRA_RARE_DENSITY} />
     </>
   );
 }

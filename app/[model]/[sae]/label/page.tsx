@@ -1,6 +1,7 @@
 import Link from 'next/link';
 import type { Metadata } from 'next';
 import { api } from '@/server/api/server-caller';
+import { featureHref, modelHref, saeHref } from '@/server/addresses';
 import { LabelForm } from '../../../_components/label-form';
 import { ProgressBar } from '../../../_components/progress-bar';
 import { TokenText } from '../../../_components/tokens';
@@ -32,7 +33,7 @@ export default async function LabelQueuePage(props: { params: Promise<Params>; s
   return (
     <>
       <nav className="crumbs" aria-label="Breadcrumb">
-        <Link href={`/${model}`}>{model}</Link> / <Link href={`/${model}/${sae}`}>{sae}</Link> / <span>label</span>
+        <Link href={modelHref(model)}>{model}</Link> / <Link href={saeHref({ model, sae })}>{sae}</Link> / <span>label</span>
       </nav>
       <h1>
         Label {model}/{sae}
@@ -46,12 +47,12 @@ export default async function LabelQueuePage(props: { params: Promise<Params>; s
         <p className="panel">This SAE has no dashboards yet, so there is nothing to label from.</p>
       ) : queue.next === null || !feature ? (
         <p className="panel" data-testid="queue-done">
-          Every live feature of this SAE has a label. <Link href={`/${model}/${sae}/features?labelled=yes`}>Review them</Link>.
+          Every live feature of this SAE has a label. <Link href={`${saeHref({ model, sae })}/features?labelled=yes`}>Review them</Link>.
         </p>
       ) : (
         <article className="queue-item" data-testid="queue-item">
           <h2>
-            <Link href={`/${model}/${sae}/${feature.index}`}>
+            <Link href={featureHref({ model, sae, index: feature.index })}>
               {model}/{sae}/{feature.index}
             </Link>
             {feature.page.label && <span className="muted"> — {feature.page.label}</span>}

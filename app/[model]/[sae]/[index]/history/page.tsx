@@ -7,6 +7,7 @@ import type { Metadata } from 'next';
 import Link from 'next/link';
 import { notFound } from 'next/navigation';
 import { api } from '@/server/api/server-caller';
+import { featureHref, formatFeatureAddress, modelHref, saeHref } from '@/server/addresses';
 import styles from '../../../../_components/wiki.module.css';
 import { DiffLegend, WordDiff } from '../../../../_components/word-diff';
 import { orNotFound } from '../../../../_lib/not-found';
@@ -34,7 +35,7 @@ export default async function HistoryPage({ params, searchParams }: { params: Pr
   const address = { model, sae, index };
   const caller = await api();
   const { revisions: history, can } = await orNotFound(caller.wiki.history(address));
-  const path = `/${model}/${sae}/${index}`;
+  const path = featureHref(address);
   const current = history[0]?.revision ?? 0;
   const canEdit = can.edit;
 
@@ -54,10 +55,10 @@ export default async function HistoryPage({ params, searchParams }: { params: Pr
   return (
     <div>
       <nav className="crumbs" aria-label="Breadcrumb">
-        <Link href={`/${model}`}>{model}</Link> / <Link href={`/${model}/${sae}`}>{sae}</Link> / <Link href={path}>{index}</Link> / history
+        <Link href={modelHref(model)}>{model}</Link> / <Link href={saeHref({ model, sae })}>{sae}</Link> / <Link href={path}>{index}</Link> / history
       </nav>
       <h1>
-        History of <Link href={path} className="mono">{`${model}/${sae}/${index}`}</Link>{' '}
+        History of <Link href={path} className="mono">{formatFeatureAddress(address)}</Link>{' '}
         {history[0]?.label && <span data-testid="history-label">{history[0].label}</span>}
       </h1>
       {history.length === 0 ? (

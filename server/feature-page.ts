@@ -1,0 +1,315 @@
+/**
+ * A feature (model/sae/index) as its page shows it: the computed data of the SAE's current dashboard run (stats,
+ * histograms, logit weights, top and quantile-interval examples with their tokens), the human layer (label and
+ * markdown description), and the latest recompute job, read in one SQL round trip. Token pieces come from the model's
+ * vocabulary (./vocabulary).
+ */
+import type { Pool } from 'pg';
+import { MAX_FEATURE_INDEX } from './addresses';
+import { getPool, type Db } from './db';
+import { descriptionHtml } from './descriptions';
+import { applyChips } from './markdown';
+import { displayNameText } from './users';
+import { pieceOf, vocabCache } from './vocabulary';
+
+export interface TokenWeight {
+  id: number;
+  value: number;
+}
+
+export interface Histogram {
+  edges: number[];
+  counts: number[];
+}
+
+/** A context shown for a feature, with its tokens and the feature's activation at each. */
+export interface FeatureExample {
+  kind: 'top' | 'interval' | 'random';
+  /** the quantile interval (interval examples), -1 for top and random examples */
+  interval: number;
+  rank: number;
+  contextIndex: number;
+  /** the token an interval example was drawn for (its activation lies in the interval) */
+  position: number | null;
+  maxAct: number;
+  maxPos: number;
+  tokens: number[];
+  acts: number[];
+  /** [t] = loss change predicting token t+1 when the feature is ablated (top examples of an ablated run) */
+  lossDelta: number[] | null;
+}
+
+export interface FeatureInterval {
+  lo: number;
+  hi: number;
+  count: number;
+  examples: FeatureExample[];
+}
+
+export interface FeatureStats {
+  nTokens: number;
+  nonzeroCount: number;
+  /** of nonzeroCount, the firings at BOS (null: computed before BOS was counted) */
+  bosCount: number | null;
+  /** BOS was left out of the examples, maxAct and the histogram */
+  bosExcluded: boolean;
+  density: number;
+  maxAct: number;
+  meanAct: number;
+  meanActAll: number;
+  histogram: Histogram;
+  logitTop: TokenWeight[];
+  logitBottom: TokenWeight[];
+  /** the final norm folded into W_U (TransformerLens fold_ln); false: raw W_dec·W_U */
+  logitFoldLn: boolean;
+  logitHistogram: Histogram;
+  encoderBias: number;
+  encoderNorm: number;
+  decoderNorm: number;
+  deDot: number;
+  deCos: number;
+}
+
+export interface FeatureJobSummary {
+  id: string;
+  type: string;
+  status: 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+  progress: number;
+  progressDetail: Record<string, unknown> | null;
+  error: string | null;
+  createdAt: string;
+}
+
+export interface FeaturePage {
+  model: { id: string; slug: string; architecture: string; contentHash: string; vocabSize: number; contextLength: number };
+  sae: {
+    id: string;
+    slug: string;
+    hookName: string;
+    architecture: string;
+    dIn: number;
+    dSae: number;
+    cfg: Record<string, unknown>;
+    contentHash: string;
+  };
+  index: number;
+  /** the dashboard run the computed data comes from (null: none computed for this SAE yet) */
+  run: { id: string; corpusId: string; corpusName: string; nTokens: number | null; completedAt: string | null; ablated: boolean } | null;
+  /** null when the current run has no dashboard for this feature */
+  stats: FeatureStats | null;
+  top: FeatureExample[];
+  /** a uniform sample of the contexts where the feature fires, in corpus order */
+  random: FeatureExample[];
+  /** highest interval first */
+  intervals: FeatureInterval[];
+  /** html: the description with plain feature links; storedHtml: as stored (server/markdown.ts applyChips) */
+  page: { label: string; body: string; html: string; storedHtml?: string; revision: number; updatedAt: string | null; updatedBy: string | null };
+  /** the display piece of every token id the page shows (examples and logit weights) */
+  pieces: Record<number, string>;
+  /** the latest dashboard or logit-weight recompute of this feature in the last day */
+  recompute: FeatureJobSummary | null;
+}
+
+const PAGE_QUERY = `
+with m as (
+  select id, slug, architecture::text as architecture, content_hash,
+         (config->>'vocabSize')::int as vocab_size, (config->>'contextLength')::int as context_length
+  from model where slug = $1
+), s as (
+  select sae.id, sae.slug, sae.hook_name, sae.architecture, sae.d_in, sae.d_sae, sae.cfg, sae.content_hash,
+         sae.current_run_id, sae.model_id
+  from sae join m on sae.model_id = m.id where sae.slug = $2
+), r as (
+  select run.id, run.corpus_id, c.name as corpus_name, run.n_tokens, run.completed_at,
+         coalesce((run.params->>'ablateTopExamples')::boolean, false) as ablated
+  from dashboard_run run join s on run.id = s.current_run_id join corpus c on c.id = run.corpus_id
+)
+select
+  (select row_to_json(m) from m) as model,
+  (select row_to_json(s) from s) as sae,
+  (select row_to_json(r) from r) as run,
+  (select json_build_object(
+            'nTokens', f.n_tokens, 'nonzeroCount', f.nonzero_count, 'bosCount', f.bos_count, 'bosExcluded', f.bos_excluded,
+            'density', f.density, 'maxAct', f.max_act,
+            'meanAct', f.mean_act, 'meanActAll', f.mean_act_all, 'histogram', f.histogram, 'intervals', f.intervals,
+            'logitTop', f.logit_top, 'logitBottom', f.logit_bottom, 'logitFoldLn', f.logit_fold_ln, 'logitHistogram', f.logit_histogram,
+            'encoderBias', f.encoder_bias, 'encoderNorm', f.encoder_norm, 'decoderNorm', f.decoder_norm,
+            'deDot', f.de_dot, 'deCos', f.de_cos)
+     from feature f join s on f.run_id = s.current_run_id where f.index = $3) as stats,
+  (select coalesce(json_agg(e), '[]'::json) from (
+     select x.kind, x.interval, x.rank, x.context_index, x.position, x.max_act, x.max_pos,
+            encode(x.acts, 'base64') as acts, encode(x.loss_delta, 'base64') as loss_delta, cc.tokens
+     from feature_example x
+     join r on x.run_id = r.id
+     join corpus_context cc on cc.corpus_id = r.corpus_id and cc.index = x.context_index
+     where x.feature_index = $3
+     order by x.kind, x.interval desc, x.rank) e) as examples,
+  (select json_build_object('label', p.label, 'body', p.body, 'html', p.body_html, 'revision', p.revision, 'updatedAt', p.updated_at,
+                            'updatedBy', ${displayNameText()})
+     from feature_page p join s on p.sae_id = s.id left join "user" u on u.id = p.updated_by
+     where p.index = $3) as page,
+  (select row_to_json(j) from (
+     select job.id, job.type, job.status, job.progress, job.progress_detail, job.error, job.created_at
+     from job join s on job.model_id = s.model_id
+     where job.created_at > now() - interval '1 day' and job.type in ('dashboards', 'logit-weights')
+       and job.params->>'saeId' = s.id::text and job.params->'features' @> jsonb_build_array($3::int)
+     order by job.created_at desc limit 1) j) as recompute,
+  (select json_build_object('contentHash', v.content_hash, 'pieces', case when $4 then v.pieces end)
+     from model_vocab v join m on v.model_id = m.id) as vocab
+`;
+
+interface PageRow {
+  model: { id: string; slug: string; architecture: string; content_hash: string; vocab_size: number; context_length: number } | null;
+  sae: {
+    id: string;
+    slug: string;
+    hook_name: string;
+    architecture: string;
+    d_in: number;
+    d_sae: number;
+    cfg: Record<string, unknown>;
+    content_hash: string;
+  } | null;
+  run: { id: string; corpus_id: string; corpus_name: string; n_tokens: number | null; completed_at: string | null; ablated: boolean } | null;
+  stats: (FeatureStats & { intervals: { lo: number; hi: number; count: number }[] }) | null;
+  examples: {
+    kind: FeatureExample['kind'];
+    interval: number;
+    rank: number;
+    context_index: number;
+    position: number | null;
+    max_act: number;
+    max_pos: number;
+    acts: string;
+    loss_delta: string | null;
+    tokens: number[];
+  }[];
+  page: { label: string; body: string; html: string | null; revision: number; updatedAt: string; updatedBy: string | null } | null;
+  recompute: {
+    id: string;
+    type: string;
+    status: FeatureJobSummary['status'];
+    progress: number;
+    progress_detail: Record<string, unknown> | null;
+    error: string | null;
+    created_at: string;
+  } | null;
+  vocab: { contentHash: string; pieces: string[] | null } | null;
+}
+
+/** Everything the feature page shows, in one SQL round trip (two the first time a model's vocabulary is needed). */
+export async function getFeaturePage(db: Db, modelSlug: string, saeSlug: string, index: number): Promise<FeaturePage | null> {
+  if (!Number.isSafeInteger(index) || index < 0 || index > MAX_FEATURE_INDEX) return null;
+  // node-postgres prepares a named statement once per connection: later reads skip parsing and planning.
+  const client = (db as Db & { $client?: Pick<Pool, 'query'> }).$client ?? getPool();
+  const query = (withVocab: boolean) =>
+    client.query<PageRow>({ name: 'lexicon-feature-page', text: PAGE_QUERY, values: [modelSlug, saeSlug, index, withVocab] });
+  let cacheHit = vocabCache.get(modelSlug);
+  let [row] = (await query(cacheHit === undefined)).rows;
+  if (!row?.model || !row.sae || index >= row.sae.d_sae) return null;
+  // A vocabulary cached for older model files: read the stored one again (rare: the model was re-registered).
+  if (cacheHit && cacheHit.contentHash !== row.vocab?.contentHash) {
+    vocabCache.delete(modelSlug);
+    cacheHit = undefined;
+    [row] = (await query(true)).rows;
+    if (!row?.model || !row.sae) return null;
+  }
+  if (!cacheHit && row.vocab?.pieces) vocabCache.set(modelSlug, { contentHash: row.vocab.contentHash, pieces: row.vocab.pieces });
+  const pieces = vocabCache.get(modelSlug)?.pieces ?? null;
+
+  const examples: FeatureExample[] = row.examples.map((e) => ({
+    kind: e.kind,
+    interval: e.interval,
+    rank: e.rank,
+    contextIndex: e.context_index,
+    position: e.position,
+    maxAct: e.max_act,
+    maxPos: e.max_pos,
+    tokens: e.tokens,
+    acts: base64Floats(e.acts),
+    lossDelta: e.loss_delta === null ? null : base64Floats(e.loss_delta),
+  }));
+  const intervals: FeatureInterval[] = (row.stats?.intervals ?? [])
+    .map((interval, i) => ({ ...interval, examples: examples.filter((e) => e.kind === 'interval' && e.interval === i) }))
+    .reverse();
+
+  const used: Record<number, string> = {};
+  for (const e of examples) for (const id of e.tokens) used[id] ??= pieceOf(pieces, id);
+  for (const w of [...(row.stats?.logitTop ?? []), ...(row.stats?.logitBottom ?? [])]) used[w.id] ??= pieceOf(pieces, w.id);
+
+  const { intervals: _intervals, ...stats } = row.stats ?? ({} as NonNullable<PageRow['stats']>);
+  const body = row.page?.body ?? '';
+  const storedHtml = row.page ? await descriptionHtml(db, row.sae.id, index, row.page.revision, body, row.page.html) : '';
+  return {
+    model: {
+      id: row.model.id,
+      slug: row.model.slug,
+      architecture: row.model.architecture,
+      contentHash: row.model.content_hash,
+      vocabSize: row.model.vocab_size,
+      contextLength: row.model.context_length,
+    },
+    sae: {
+      id: row.sae.id,
+      slug: row.sae.slug,
+      hookName: row.sae.hook_name,
+      architecture: row.sae.architecture,
+      dIn: row.sae.d_in,
+      dSae: row.sae.d_sae,
+      cfg: row.sae.cfg,
+      contentHash: row.sae.content_hash,
+    },
+    index,
+    run: row.run && {
+      id: row.run.id,
+      corpusId: row.run.corpus_id,
+      corpusName: row.run.corpus_name,
+      nTokens: row.run.n_tokens === null ? null : Number(row.run.n_tokens),
+      completedAt: row.run.completed_at,
+      ablated: row.run.ablated,
+    },
+    stats: row.stats
+      ? {
+          ...stats,
+          nTokens: Number(stats.nTokens),
+          nonzeroCount: Number(stats.nonzeroCount),
+          bosCount: stats.bosCount === null ? null : Number(stats.bosCount),
+        }
+      : null,
+    top: examples.filter((e) => e.kind === 'top'),
+    random: examples.filter((e) => e.kind === 'random'),
+    intervals,
+    page: {
+      label: row.page?.label ?? '',
+      body,
+      // feature links plain; `stored` keeps them neutral for the router to put in the viewer's chips
+      html: applyChips(storedHtml),
+      storedHtml,
+      revision: row.page?.revision ?? 0,
+      updatedAt: row.page?.updatedAt ?? null,
+      updatedBy: row.page?.updatedBy ?? null,
+    },
+    pieces: used,
+    recompute: row.recompute && {
+      id: row.recompute.id,
+      type: row.recompute.type,
+      status: row.recompute.status,
+      progress: row.recompute.progress,
+      progressDetail: row.recompute.progress_detail,
+      error: row.recompute.error,
+      createdAt: row.recompute.created_at,
+    },
+  };
+}
+
+/** Little-endian float32 bytes (base64) as numbers, rounded to what a page can show. */
+function base64Floats(data: string): number[] {
+  const bytes = Buffer.from(data, 'base64');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = new Array<number>(bytes.byteLength >> 2);
+  for (let i = 0; i < out.length; i++) {
+    const v = view.getFloat32(i * 4, true);
+    out[i] = v === 0 ? 0 : Number(v.toPrecision(5));
+  }
+  return out;
+}

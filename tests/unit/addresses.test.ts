@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { featureAddressInput } from '@/server/address-inputs';
+import {
+  featureHistoryHref,
+  featureHref,
+  formatFeatureAddress,
+  formatSaeAddress,
+  parseFeatureAddress,
+  parseSaeAddress,
+  saeHref,
+  SLUG,
+} from '@/server/addresses';
+
+describe('feature and SAE addresses', () => {
+  it('parse model/sae/index as typed, linked or pasted as a page URL', () => {
+    const address = { model: 'stories260K', sae: 'l2.res_v1', index: 17 };
+    for (const text of ['stories260K/l2.res_v1/17', '  [[stories260K/l2.res_v1/17]] ', '/stories260K/l2.res_v1/17/', 'https://wiki.example.org/stories260K/l2.res_v1/17?tab=examples#top'])
+      expect(parseFeatureAddress(text), text).toEqual(address);
+    for (const text of ['stories260K/l2/x', 'stories260K/17', '-model/l2/1', 'a/b/1234567890', 'a/b/c/1', ''])
+      expect(parseFeatureAddress(text), text).toBeUndefined();
+  });
+
+  it('format back to what they parse from, and to the URLs of their pages', () => {
+    const feature = { model: 'gpt2-small', sae: '6-res-jb', index: 1234 };
+    expect(formatFeatureAddress(feature)).toBe('gpt2-small/6-res-jb/1234');
+    expect(parseFeatureAddress(formatFeatureAddress(feature))).toEqual(feature);
+    expect(formatSaeAddress(feature)).toBe('gpt2-small/6-res-jb');
+    expect(parseSaeAddress(' gpt2-small/6-res-jb ')).toEqual({ model: 'gpt2-small', sae: '6-res-jb' });
+    expect(parseSaeAddress('gpt2-small/6-res-jb/1')).toBeUndefined();
+    expect(featureHref(feature)).toBe('/gpt2-small/6-res-jb/1234');
+    expect(featureHistoryHref(feature)).toBe('/gpt2-small/6-res-jb/1234/history');
+    expect(saeHref(feature)).toBe('/gpt2-small/6-res-jb');
+  });
+
+  it('take slugs as registered and feature indices as PostgreSQL integers', () => {
+    expect(['stories260K', 'l2.res_v1', '6-res-jb'].every((s) => SLUG.test(s))).toBe(true);
+    expect(['', '.hidden', '-x', 'a/b', 'a b'].some((s) => SLUG.test(s))).toBe(false);
+    expect(featureAddressInput.safeParse({ model: 'm', sae: 's', index: 2 ** 31 - 1 }).success).toBe(true);
+    expect(featureAddressInput.safeParse({ model: 'm', sae: 's', index: 2 ** 31 }).success).toBe(false);
+    expect(featureAddressInput.safeParse({ model: '', sae: 's', index: 0 }).success).toBe(false);
+  });
+});
