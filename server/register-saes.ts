@@ -40,6 +40,11 @@ export function defaultSaeSlug(hookName: string): string {
   return `${match[1]}-${kinds[match[2]!] ?? match[2]!.replace(/[^A-Za-z0-9]+/g, '-')}`;
 }
 
+/** A slug names a directory too (trained SAEs), so it is checked before anything is written. */
+export function checkSaeSlug(slug: string): void {
+  if (!SLUG.test(slug)) throw new InputError(`SAE slug "${slug}" may only use letters, digits, '.', '_' and '-'`);
+}
+
 export async function registerSae(db: Db, model: ModelRow, dir: string, options: { slug?: string } = {}): Promise<SaeRow> {
   const absolute = path.resolve(dir);
   if (!fs.existsSync(path.join(absolute, 'cfg.json'))) throw new InputError(`${absolute} has no cfg.json: not an SAELens directory`);
@@ -49,7 +54,7 @@ export async function registerSae(db: Db, model: ModelRow, dir: string, options:
   try {
     validateSaeForModel(sae, { ...lm.config, hookNames: lm.hookNames });
     const slug = options.slug ?? defaultSaeSlug(sae.cfg.hookName);
-    if (!SLUG.test(slug)) throw new InputError(`SAE slug "${slug}" may only use letters, digits, '.', '_' and '-'`);
+    checkSaeSlug(slug);
     const check = await runImportCheck(lm, sae);
     for (const warning of check.warnings) console.warn(`[sae] ${model.slug}/${slug}: ${warning}`);
     const values = {

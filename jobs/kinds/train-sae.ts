@@ -20,8 +20,8 @@ export const trainSae = {
       modelId: z.string().uuid(),
       corpusId: z.string().uuid(),
       hookName,
-      /** registered as model/slug (default from the hook: blocks.1.hook_resid_post → 1-res) */
-      slug: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/).optional(),
+      /** registered as model/slug (default from the hook: blocks.1.hook_resid_post → 1-res); the worker checks it is a slug */
+      slug: z.string().min(1).max(200).optional(),
       dSae: z.number().int().min(1).max(65_536),
       architecture: z.enum(['standard', 'topk']).default('standard'),
       k: z.number().int().min(1).optional(),

@@ -423,4 +423,13 @@ describe('train-sae job', () => {
     expect(job.result).toMatchObject({ steps: 4, tokens: { corpusTokens: 8192, selectedTokens: 4096, tokensUsed: 1024, steps: 4, batchSize: 256 }, note });
     expect(job.progressDetail).toMatchObject({ phase: 'registering', tokensUsed: 1024, corpusTokens: 8192, note });
   });
+
+  it('refuses a slug that is not one before anything is trained or written', async () => {
+    const job = await finished(
+      (await enqueue('train-sae', { modelId: model.id, corpusId: corpus.id, hookName: 'blocks.0.hook_resid_post', slug: '../escape', dSae: 32, steps: 1 })).id,
+    );
+    expect(job.status).toBe('failed');
+    expect(job.error).toMatch(/SAE slug "\.\.\/escape" may only use letters/);
+    expect(job.progressDetail).toBeNull();
+  });
 });

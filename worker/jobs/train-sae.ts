@@ -3,7 +3,7 @@ import path from 'node:path';
 import { config } from '@/server/config';
 import { loadCorpusContexts } from '@/server/corpora';
 import type { JobParams } from '@/jobs';
-import { defaultSaeSlug, registerSae } from '@/server/register-saes';
+import { checkSaeSlug, defaultSaeSlug, registerSae } from '@/server/register-saes';
 import { getSaeBySlug } from '@/server/saes';
 import { collectHookActivations, hookWidth } from '@/compute/analyses/activations-at-hook';
 import { InputError } from '@/compute/errors';
@@ -37,6 +37,7 @@ export async function trainSaeJob(params: JobParams<'train-sae'>, ctx: JobContex
     throw new InputError(`unknown hook "${params.hookName}"; ${modelRow.slug} has ${model.hookNames.join(', ')}`);
   }
   const slug = params.slug ?? defaultSaeSlug(params.hookName);
+  checkSaeSlug(slug);
   const dir = trainedSaeDir(modelRow.slug, slug);
   const existing = await getSaeBySlug(ctx.db, modelRow.id, slug);
   if (existing) {
