@@ -13,7 +13,7 @@ import { visibleSaeSql, type Viewer } from './authz';
 import type { Db } from './db';
 import { vocabulary } from './features';
 import { hypothesisHref, visibleHypothesisSql } from './hypotheses';
-import { addressKey, applyChips, featuresInHtml, MarkdownRefused, parseMarkdown, plainText, renderStored, type ChipMap, type FeatureAddress, type StoredRendering } from './markdown';
+import { addressKey, applyChips, featuresInHtml, MarkdownRefused, parseMarkdown, plainText, renderStored, type ChipMap, type FeatureAddress, type StoredOptions, type StoredRendering } from './markdown';
 import { featureAt } from './visibility';
 import { displayNameSql } from './users';
 
@@ -61,7 +61,7 @@ export async function syncFeatureLinks(
  * Markdown being written (a comment, a description, a hypothesis) rendered for storing beside it; a text over the
  * bounds of server/markdown.ts is refused with BAD_REQUEST and a message saying which bound.
  */
-export function renderForWrite(markdown: string, options: { hosts?: readonly string[]; idPrefix?: string }): StoredRendering {
+export function renderForWrite(markdown: string, options: StoredOptions): StoredRendering {
   try {
     return renderStored(markdown, options);
   } catch (err) {
