@@ -3,8 +3,9 @@
  * remark-parse + GFM (tables, footnotes, autolinks) + remark-math, remark-rehype (raw HTML in the source is dropped,
  * never passed through), then rehype-sanitize with GitHub's schema (no scripts, no event handlers, no style, no
  * javascript:/data: URLs, ids prefixed). Only then do our own trusted steps run on the safe tree: feature links
- * become chips (or broken links) and maths is typeset by KaTeX (with `trust: false`, so \href, \url, \includegraphics
- * and \html* stay inert). The result is safe to put into a page as HTML.
+ * become chips (or broken links), @handles of the accounts the caller names become `a.mention` links, and maths is
+ * typeset by KaTeX (with `trust: false`, so \href, \url, \includegraphics and \html* stay inert). The result is
+ * safe to put into a page as HTML.
  *
  * Feature links: `[[model/sae/index]]`, `[[model/sae/index|plain text]]`, a bare path `/model/sae/index` in text, and
  * any link whose URL is such a path, relative or on one of this site's hosts (a pasted feature URL).
