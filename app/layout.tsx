@@ -5,6 +5,7 @@ import { currentSession, signOut } from '@/server/auth';
 import { UnreadCount } from './_components/unread-count';
 import { Providers } from './trpc';
 import './globals.css';
+import { userHref } from '@/server/addresses';
 
 export const metadata: Metadata = { title: 'Lexicon', description: 'A collaborative wiki for SAE features' };
 export const dynamic = 'force-dynamic';
@@ -26,7 +27,7 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
             <Link href="/search">Search</Link>
             <Link href="/lists">Lists</Link>
             <Link href="/changes">Recent changes</Link>
-            {session?.user && <Link href={`/users/${session.user.id}`}>Contributions</Link>}
+            {session?.user && <Link href={userHref(session.user.id)}>Contributions</Link>}
             <Link href="/hypotheses">Hypotheses</Link>
             <Link href="/teams">Teams</Link>
             {session?.user?.role === 'admin' && <Link href="/admin/users">Admin</Link>}

@@ -22,10 +22,10 @@ export const pieces = z.array(z.string());
  * the ETA of that phase; a demo adds its step.
  */
 export interface ProgressDetail {
-  /** e.g. sampling, activations, training, registering, weights, statistics, examples, storing */
+  /** e.g. sampling, activations, training, registering, loading the model, logit weights, first pass: statistics, storing */
   phase: string;
   /** what `done` and `total` count */
-  unit?: 'tokens' | 'steps' | 'contexts' | 'chunks';
+  unit?: 'tokens' | 'steps' | 'contexts' | 'chunks' | 'features';
   done?: number;
   total?: number;
   /** units per second in this phase */

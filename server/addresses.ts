@@ -51,3 +51,4 @@ export const saeHref = (a: SaeAddress) => `${modelHref(a.model)}/${encodeURIComp
 export const featureHref = (a: FeatureAddress) => `${saeHref(a)}/${a.index}`;
 export const featureHistoryHref = (a: FeatureAddress) => `${featureHref(a)}/history`;
 export const hypothesisHref = (id: string) => `/hypotheses/${id}`;
+export const userHref = (id: string) => `/users/${encodeURIComponent(id)}`;

@@ -7,8 +7,9 @@
  *   gone) so that replies keep their place.
  * - Each body is rendered to HTML when written and stored beside it (body_html; server/markdown.ts), so reading a
  *   thread parses no markdown: chips are put into the stored HTML for the reader. A body over the bounds of
- *   server/markdown.ts is refused; one stored before the bounds (or before body_html) renders once, on first read,
- *   and one that cannot be rendered shows a placeholder instead, leaving the rest of the thread as it is.
+ *   server/markdown.ts is refused; one stored before the bounds (or before body_html, or before mention links:
+ *   migration 0007) renders once, on first read, and one that cannot be rendered shows a placeholder instead, leaving
+ *   the rest of the thread as it is. `@handle`s of real accounts link to their pages (`a.mention`).
  * - Every write rewrites the comment's feature links in its transaction, publishes a `comment` event on the
  *   thread's topic, and notifies: `@handle` mentions (the account's unique handle, case-insensitively, so a mention
  *   reaches exactly one account; only if it may read the thread), then the thread's watchers. Posting watches the
@@ -26,7 +27,7 @@ import { DomainError, badInput, forbidden, notFound, unauthenticated } from './e
 import { featureTopic, hypothesisTopic, publish, saeTopic } from './events';
 import { renderForWrite, syncFeatureLinks, withChips } from './feature-links';
 import { hypothesisAccess } from './hypotheses';
-import { clip, parseMarkdown, renderStoredOrPlaceholder } from './markdown';
+import { clip, parseMarkdown, renderStoredOrPlaceholder, type StoredOptions } from './markdown';
 import { notifyUsers, notifyWatchers, watch, type WatchKind } from './notifications';
 import { displayNameSql, hasHandleSql, type Role } from './users';
 
@@ -145,22 +146,30 @@ function checkBody(body: string): void {
   if (!parsed.success) throw badInput(parsed.error.issues[0]!.message);
 }
 
+/** The enabled accounts of the first MAX_MENTIONS handles (each handle names at most one). */
+async function accountsOf(db: Db, handles: string[]) {
+  if (handles.length === 0) return [];
+  return db
+    .select({ id: users.id, role: users.role, handle: users.handle })
+    .from(users)
+    .where(and(eq(users.disabled, false), hasHandleSql('"user"', handles.slice(0, MAX_MENTIONS))));
+}
+
 /** Users the handles name (see the module comment), who may read the thread. */
 async function mentionedReaders(db: Db, handles: string[], thread: Thread): Promise<string[]> {
-  if (handles.length === 0) return [];
-  const wanted = handles.slice(0, MAX_MENTIONS);
-  const rows = await db
-    .select({ id: users.id, role: users.role })
-    .from(users)
-    .where(
-      and(
-        eq(users.disabled, false),
-        hasHandleSql('"user"', wanted),
-      ),
-    );
   const readers: string[] = [];
-  for (const user of rows) if (await thread.canRead(user)) readers.push(user.id);
+  for (const user of await accountsOf(db, handles)) if (await thread.canRead(user)) readers.push(user.id);
   return readers;
+}
+
+/**
+ * A comment's body rendered for storing, its @handles of real accounts linked to their pages (server/markdown.ts
+ * linkMentions); renderForWrite's refusals. Whether the account may read the thread does not matter here: the link
+ * shows whom the text names, the notification goes only to readers.
+ */
+async function renderComment(db: Db, body: string, options: { hosts: readonly string[]; idPrefix: string }, render = renderForWrite) {
+  const accounts = new Map((await accountsOf(db, mentionsOf(body))).map((a) => [a.handle, a.id]));
+  return render(body, { ...options, accounts });
 }
 
 async function actorName(db: Db, viewer: NonNullable<Viewer>): Promise<string> {
@@ -201,7 +210,7 @@ export async function postComment(viewer: Viewer, input: NewComment, hosts: read
   checkBody(input.body);
   // rendered (or refused) before the transaction: the id is chosen here so its footnote ids can be
   const id = randomUUID();
-  const rendered = renderForWrite(input.body, { hosts, idPrefix: idPrefix(id, 0) });
+  const rendered = await renderComment(getDb(), input.body, { hosts, idPrefix: idPrefix(id, 0) });
   return withTransaction(async (tx) => {
     const thread = await openThread(tx, viewer, input.target, 'comment');
     if (input.parentId) {
@@ -238,7 +247,7 @@ export async function editComment(viewer: Viewer, id: string, body: string, host
   checkBody(body);
   // rendered (or refused) before the transaction, for the revision the edit will most likely make
   const [current] = isUuid(id) ? await getDb().select({ revision: comments.revision }).from(comments).where(eq(comments.id, id)) : [];
-  let rendered = renderForWrite(body, { hosts, idPrefix: idPrefix(id, (current?.revision ?? 0) + 1) });
+  let rendered = await renderComment(getDb(), body, { hosts, idPrefix: idPrefix(id, (current?.revision ?? 0) + 1) });
   return withTransaction(async (tx) => {
     const { row, thread } = await commentForWrite(tx, viewer, id, 'comment');
     if (row.authorId !== viewer!.id) throw forbidden('only its author can edit a comment');
@@ -248,7 +257,7 @@ export async function editComment(viewer: Viewer, id: string, body: string, host
       .values({ commentId: id, revision: row.revision, body: row.body, bodyHtml: row.bodyHtml, createdAt: row.editedAt ?? row.createdAt });
     const revision = row.revision + 1;
     // another edit came between: its footnote ids are for this revision
-    if (revision !== (current?.revision ?? 0) + 1) rendered = renderForWrite(body, { hosts, idPrefix: idPrefix(id, revision) });
+    if (revision !== (current?.revision ?? 0) + 1) rendered = await renderComment(tx, body, { hosts, idPrefix: idPrefix(id, revision) });
     await tx.update(comments).set({ body, bodyHtml: rendered.html, revision, editedAt: new Date() }).where(eq(comments.id, id));
     await syncFeatureLinks(tx, 'comment', id, rendered);
     await announce(tx, viewer!, thread, id, body, rendered, row.body);
@@ -317,12 +326,12 @@ export async function readThread(db: Db, viewer: Viewer, target: ThreadTarget, h
   // Stored HTML; a row written before body_html existed renders once, here, and keeps its HTML (or the placeholder).
   const stored = await Promise.all([
     ...rows.map(({ c }) =>
-      c.bodyHtml ?? storeLegacyHtml(c.body, idPrefix(c.id, c.revision), hosts, (html) =>
+      c.bodyHtml ?? storeLegacyHtml(db, c.body, idPrefix(c.id, c.revision), hosts, (html) =>
         db.update(comments).set({ bodyHtml: html }).where(and(eq(comments.id, c.id), eq(comments.revision, c.revision), isNull(comments.bodyHtml))),
       ),
     ),
     ...revisions.map((r) =>
-      r.bodyHtml ?? storeLegacyHtml(r.body, idPrefix(r.commentId, r.revision), hosts, (html) =>
+      r.bodyHtml ?? storeLegacyHtml(db, r.body, idPrefix(r.commentId, r.revision), hosts, (html) =>
         db.update(commentRevisions).set({ bodyHtml: html }).where(and(eq(commentRevisions.commentId, r.commentId), eq(commentRevisions.revision, r.revision))),
       ),
     ),
@@ -359,8 +368,9 @@ export async function readThread(db: Db, viewer: Viewer, target: ThreadTarget, h
 }
 
 /** Renders a body stored without its HTML (placeholder when it cannot be), and stores the result; best effort. */
-async function storeLegacyHtml(body: string, prefix: string, hosts: readonly string[], store: (html: string) => Promise<unknown>): Promise<string> {
-  const { html } = renderStoredOrPlaceholder(body, 'comment', { hosts, idPrefix: prefix });
+async function storeLegacyHtml(db: Db, body: string, prefix: string, hosts: readonly string[], store: (html: string) => Promise<unknown>): Promise<string> {
+  const render = (markdown: string, options: StoredOptions) => renderStoredOrPlaceholder(markdown, 'comment', options);
+  const { html } = await renderComment(db, body, { hosts, idPrefix: prefix }, render);
   await store(html).catch((err) => console.error('storing a rendered comment failed:', err));
   return html;
 }

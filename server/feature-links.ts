@@ -14,7 +14,7 @@ import { badInput } from './errors';
 import { vocabulary } from './vocabulary';
 import { visibleHypothesisSql } from './hypotheses';
 import { featureHref, formatFeatureAddress, formatSaeAddress, hypothesisHref, saeHref, type FeatureAddress } from './addresses';
-import { applyChips, featuresInHtml, MarkdownRefused, parseMarkdown, plainText, renderStored, type ChipMap, type StoredRendering } from './markdown';
+import { applyChips, featuresInHtml, MarkdownRefused, parseMarkdown, plainText, renderStored, type ChipMap, type StoredOptions, type StoredRendering } from './markdown';
 import { featureAt } from './visibility';
 import { displayNameSql } from './users';
 
@@ -62,7 +62,7 @@ export async function syncFeatureLinks(
  * Markdown being written (a comment, a description, a hypothesis) rendered for storing beside it; a text over the
  * bounds of server/markdown.ts is refused with BAD_REQUEST and a message saying which bound.
  */
-export function renderForWrite(markdown: string, options: { hosts?: readonly string[]; idPrefix?: string }): StoredRendering {
+export function renderForWrite(markdown: string, options: StoredOptions): StoredRendering {
   try {
     return renderStored(markdown, options);
   } catch (err) {

@@ -3,8 +3,9 @@
  * remark-parse + GFM (tables, footnotes, autolinks) + remark-math, remark-rehype (raw HTML in the source is dropped,
  * never passed through), then rehype-sanitize with GitHub's schema (no scripts, no event handlers, no style, no
  * javascript:/data: URLs, ids prefixed). Only then do our own trusted steps run on the safe tree: feature links
- * become chips (or broken links) and maths is typeset by KaTeX (with `trust: false`, so \href, \url, \includegraphics
- * and \html* stay inert). The result is safe to put into a page as HTML.
+ * become chips (or broken links), @handles of the accounts the caller names become `a.mention` links, and maths is
+ * typeset by KaTeX (with `trust: false`, so \href, \url, \includegraphics and \html* stay inert). The result is
+ * safe to put into a page as HTML.
  *
  * Feature links: `[[model/sae/index]]`, `[[model/sae/index|plain text]]`, a bare path `/model/sae/index` in text, and
  * any link whose URL is such a path, relative or on one of this site's hosts (a pasted feature URL).
@@ -19,7 +20,7 @@ import remarkMath from 'remark-math';
 import remarkParse from 'remark-parse';
 import remarkRehype from 'remark-rehype';
 import { unified } from 'unified';
-import { formatFeatureAddress, MAX_FEATURE_INDEX, SLUG_PATTERN as SLUG, type FeatureAddress } from './addresses';
+import { formatFeatureAddress, MAX_FEATURE_INDEX, SLUG_PATTERN as SLUG, type FeatureAddress, userHref } from './addresses';
 
 /** `[[stories260K/2-res/17]]` or `[[stories260K/2-res/17|the quote feature]]`: a stable feature address. */
 export const FEATURE_LINK = new RegExp(`\\[\\[(${SLUG})/(${SLUG})/(\\d{1,10})(?:\\|([^\\]\\n]{1,200}))?\\]\\]`, 'g');
@@ -390,6 +391,17 @@ export interface HtmlOptions {
   idPrefix?: string;
 }
 
+/** The accounts a text's @handles name: handle (lower case) → user id. */
+export type MentionMap = ReadonlyMap<string, string>;
+
+/** Options of the stored rendering: this site's hosts, the footnote id prefix, and the accounts mentions link to. */
+export interface StoredOptions {
+  hosts?: readonly string[];
+  idPrefix?: string;
+  /** @handles found here become `<a class="mention" href="/users/<id>">`; others stay plain text */
+  accounts?: MentionMap;
+}
+
 const PREFIX = 'user-content-';
 
 const printer = unified()
@@ -426,6 +438,35 @@ function decorate(node: HastRoot | Element, idPrefix: string, inLink: boolean) {
 const span = (className: string, children: ElementContent[]): Element => ({ type: 'element', tagName: 'span', properties: { className: [className] }, children });
 const text = (value: string): HastText => ({ type: 'text', value });
 
+/**
+ * Links each @handle of a known account, in text outside code, maths and links (where parseMarkdown finds mentions).
+ * It runs on the sanitised tree, like the feature links: the sanitiser lets no class through from user markup, so
+ * `a.mention` is always ours.
+ */
+function linkMentions(node: HastRoot | Element, accounts: MentionMap) {
+  for (let i = 0; i < node.children.length; i++) {
+    const child = node.children[i]!;
+    if (child.type === 'element') {
+      if (child.tagName !== 'a' && child.tagName !== 'code' && child.tagName !== 'pre') linkMentions(child, accounts);
+      continue;
+    }
+    if (child.type !== 'text') continue;
+    const parts: ElementContent[] = [];
+    let last = 0;
+    for (const m of child.value.matchAll(MENTION)) {
+      const id = accounts.get(m[1]!.toLowerCase());
+      if (id === undefined) continue;
+      if (m.index > last) parts.push(text(child.value.slice(last, m.index)));
+      parts.push({ type: 'element', tagName: 'a', properties: { href: userHref(id), className: ['mention'] }, children: [text(m[0])] });
+      last = m.index + m[0].length;
+    }
+    if (parts.length === 0) continue;
+    if (last < child.value.length) parts.push(text(child.value.slice(last)));
+    node.children.splice(i, 1, ...(parts as typeof node.children));
+    i += parts.length - 1;
+  }
+}
+
 function imageLink(img: Element, inLink: boolean): Element {
   const src = typeof img.properties.src === 'string' ? img.properties.src : '';
   const alt = typeof img.properties.alt === 'string' ? img.properties.alt.trim() : '';
@@ -442,8 +483,9 @@ export interface StoredRendering {
 }
 
 /** Renders a parsed text (its tree is used up); throws MarkdownRefused when the HTML is too large. */
-function printStored(parsed: ParsedMarkdown, idPrefix = ''): string {
+function printStored(parsed: ParsedMarkdown, idPrefix = '', accounts?: MentionMap): string {
   if (parsed.tree.children.length === 0) return '';
+  if (accounts?.size) linkMentions(parsed.tree, accounts);
   decorate(parsed.tree, idPrefix, false);
   const html = printer.stringify(printer.runSync(parsed.tree) as HastRoot);
   if (html.length > L.htmlChars) refuse(`it renders to more than ${(L.htmlChars / 1e6).toLocaleString('en')} million characters of HTML`);
@@ -457,11 +499,11 @@ export const renderCount = { value: 0 };
  * Markdown to the HTML stored beside it (sanitised, maths typeset, feature links neutral: see applyChips), with its
  * feature links and mentions. Throws MarkdownRefused for a text over the bounds, with a message for its writer.
  */
-export function renderStored(markdown: string, options: { hosts?: readonly string[]; idPrefix?: string } = {}): StoredRendering {
+export function renderStored(markdown: string, options: StoredOptions = {}): StoredRendering {
   if (markdown.trim() === '') return { html: '', features: [], mentions: [] };
   renderCount.value++;
   const parsed = parseMarkdown(markdown, options.hosts);
-  return { html: printStored(parsed, options.idPrefix), features: parsed.features, mentions: parsed.mentions };
+  return { html: printStored(parsed, options.idPrefix, options.accounts), features: parsed.features, mentions: parsed.mentions };
 }
 
 const escapeText = (s: string) => s.replace(/&/g, '&#x26;').replace(/</g, '&#x3C;');
@@ -473,7 +515,7 @@ export function renderPlaceholder(what: string, err: unknown): string {
 }
 
 /** renderStored, but never throwing: a text that cannot be rendered gets the placeholder (for stored texts). */
-export function renderStoredOrPlaceholder(markdown: string, what: string, options: { hosts?: readonly string[]; idPrefix?: string } = {}): StoredRendering {
+export function renderStoredOrPlaceholder(markdown: string, what: string, options: StoredOptions = {}): StoredRendering {
   try {
     return renderStored(markdown, options);
   } catch (err) {

@@ -1,7 +1,7 @@
 /** A list of wiki changes (recent changes, a user's contributions): feature, label change, kind, author, time. */
 import Link from 'next/link';
 import type { Change } from '@/server/changes';
-import { featureHref } from '@/server/addresses';
+import { featureHref, userHref } from '@/server/addresses';
 import styles from './wiki.module.css';
 import { utc } from '../_lib/time';
 
@@ -40,7 +40,7 @@ export function ChangeList({ changes, showAuthor = true }: { changes: Change[]; 
             <div className="muted small">
               {showAuthor && (
                 <>
-                  {c.author ? <Link href={`/users/${c.author.id}`}>{c.author.name}</Link> : 'deleted user'} ·{' '}
+                  {c.author ? <Link href={userHref(c.author.id)}>{c.author.name}</Link> : 'deleted user'} ·{' '}
                 </>
               )}
               {utc(c.at)}

@@ -8,6 +8,7 @@ import { useRouter } from 'next/navigation';
 import { useEffect, useRef } from 'react';
 import type { JobView } from '@/server/jobs';
 import type { ProgressDetail } from '@/jobs/types';
+import { describeProgress, formatSeconds } from '../_lib/progress';
 import { useTRPC } from '../trpc';
 import { ErrorLine } from './error-line';
 
@@ -78,16 +79,5 @@ export function DemoProgress(props: { initial: JobView | null; canCancel: boolea
 }
 
 function describe(detail: ProgressDetail | null): string {
-  if (!detail) return 'starting…';
-  const parts = [detail.phase];
-  if (detail.done !== undefined && detail.total !== undefined && detail.unit && detail.unit !== 'chunks') {
-    parts.push(`${Math.round(detail.done).toLocaleString()} / ${detail.total.toLocaleString()} ${detail.unit}`);
-  }
-  if (detail.rate) parts.push(`${detail.rate.toFixed(detail.rate < 10 ? 1 : 0)} ${detail.unit ?? 'tokens'}/s`);
-  return parts.join(' · ');
-}
-
-function formatSeconds(seconds: number): string {
-  if (seconds < 60) return `${Math.max(1, Math.round(seconds))} s`;
-  return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
+  return detail ? describeProgress(detail, { eta: false }) : 'starting…';
 }

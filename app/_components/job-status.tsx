@@ -6,6 +6,7 @@
 import { useQuery } from '@tanstack/react-query';
 import type { JobRow, JobView } from '@/server/jobs';
 import type { ProgressDetail } from '@/jobs/types';
+import { describeProgress } from '../_lib/progress';
 import { useTRPC } from '../trpc';
 import { ErrorLine } from './error-line';
 
@@ -50,19 +51,4 @@ export function JobStatus({ job, showProgress = false, testId }: { job: JobSumma
       {job.status === 'cancelled' && <p className="muted">The job was cancelled.</p>}
     </div>
   );
-}
-
-export function describeProgress(detail: ProgressDetail): string {
-  const parts: string[] = [detail.phase];
-  if (detail.done !== undefined && detail.total !== undefined && detail.unit && detail.unit !== ('chunks' as string)) {
-    parts.push(`${Math.round(detail.done).toLocaleString('en')} / ${detail.total.toLocaleString('en')} ${detail.unit}`);
-  }
-  if (detail.rate) parts.push(`${detail.rate.toFixed(detail.rate < 10 ? 1 : 0)} ${detail.unit ?? 'tokens'}/s`);
-  if (typeof detail.etaSeconds === 'number') parts.push(`about ${formatSeconds(detail.etaSeconds)} left`);
-  return parts.join(' · ');
-}
-
-function formatSeconds(seconds: number): string {
-  if (seconds < 60) return `${Math.max(1, Math.round(seconds))} s`;
-  return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
 }

@@ -4,7 +4,7 @@ import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import type { LabelStanding } from '@/server/label-votes';
-import { featureHistoryHref } from '@/server/addresses';
+import { featureHistoryHref, userHref } from '@/server/addresses';
 import { useTRPC } from '../trpc';
 import styles from './wiki.module.css';
 import { ErrorLine } from './error-line';
@@ -55,11 +55,11 @@ export function ProposalsPanel({ address, canEdit, signedIn, viewerId, initial }
                 {by.how === 'withdrawal' ? (
                   // the one who withdrew did not choose the new label: say what happened instead
                   <>
-                    changed because <Link href={`/users/${by.id}`}>{by.name}</Link> withdrew {by.withdrew}
+                    changed because <Link href={userHref(by.id)}>{by.name}</Link> withdrew {by.withdrew}
                   </>
                 ) : (
                   <>
-                    set by <Link href={`/users/${by.id}`}>{by.name}</Link> {by.how === 'vote' ? 'through a vote' : 'in an edit'}
+                    set by <Link href={userHref(by.id)}>{by.name}</Link> {by.how === 'vote' ? 'through a vote' : 'in an edit'}
                   </>
                 )}
               </span>
@@ -80,7 +80,7 @@ export function ProposalsPanel({ address, canEdit, signedIn, viewerId, initial }
               <span className={p.shown ? styles.shown : undefined}>{p.label}</span>
               {p.shown && <span className="tag">shown</span>}{' '}
               <span className="muted small">
-                by {p.author ? <Link href={`/users/${p.author.id}`}>{p.author.name}</Link> : 'a deleted user'}
+                by {p.author ? <Link href={userHref(p.author.id)}>{p.author.name}</Link> : 'a deleted user'}
               </span>{' '}
               {p.author?.id === viewerId && (
                 <button

@@ -6,7 +6,7 @@
  */
 import type { Data, Layout, PlotSelectionEvent } from 'plotly.js';
 import Link from 'next/link';
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState, type RefObject } from 'react';
 import type { ScatterPoints, StoredEvals } from '@/server/saes';
 import { featureHref } from '@/server/addresses';
 import { Plot, plotlyText, webglAllowed } from './plot';
@@ -111,9 +111,46 @@ const AXIS = {
 const WEBGL_FROM = 5000;
 const LIST_LIMIT = 200;
 
+/** Below this width (CSS px) the 3-D view is a cube seen from farther off. */
+const NARROW_3D = 600;
+
+/**
+ * The 3-D scene for a chart `width` px wide. The perspective's field of view is vertical, so a scene as tall as it
+ * is wide leaves the sides empty on a desktop, and a narrow one (a phone) cuts the axis titles off at the sides:
+ * where there is room the box is wider than tall, and on a narrow chart the camera stands back (farther on the
+ * narrowest). The camera looks a little below the centre, lifting the box off the bottom, where the titles are.
+ * Both were checked at 300 to 2,000 px wide: no axis title or tick label reaches the chart's edge.
+ */
+function scene3d(width: number): Partial<Layout['scene']> {
+  const axes = { xaxis: { title: { text: AXIS.density } }, yaxis: { title: { text: AXIS.bias } }, zaxis: { title: { text: 'D/E' } } };
+  if (width >= NARROW_3D) {
+    return { ...axes, aspectmode: 'manual', aspectratio: { x: 1.8, y: 1.8, z: 0.9 }, camera: { eye: { x: 2.1, y: 2.1, z: 1.1 }, center: { x: 0, y: 0, z: -0.2 } } };
+  }
+  // a title's offset from its axis is a fixed number of pixels: the narrower the chart, the farther back
+  const back = Math.max(1, (400 / width) ** 2);
+  return { ...axes, aspectmode: 'cube', camera: { eye: { x: 2.05 * back, y: 2.05 * back, z: 1.15 * back }, center: { x: 0, y: 0, z: -0.15 } } };
+}
+
+/** The element's width in CSS px, followed as it changes (0 until measured). */
+function useWidth(ref: RefObject<HTMLElement | null>): number {
+  const [width, setWidth] = useState(0);
+  useEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    const observer = new ResizeObserver(() => setWidth(el.clientWidth));
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, [ref]);
+  return width;
+}
+
 export function SaeScatter(props: { points: ScatterPoints; model: string; sae: string }) {
   const [view, setView] = useState<View>('density-de');
   const [selected, setSelected] = useState<number[] | null>(null);
+  const box = useRef<HTMLDivElement>(null);
+  // the 3-D scene changes only across NARROW_3D and for phones' widths, not on every pixel of a resize
+  const width = useWidth(box);
+  const sceneWidth = width >= NARROW_3D ? NARROW_3D : Math.max(300, Math.round(width / 10) * 10);
   const p = props.points;
   const floor = Math.floor(Math.log10(1 / Math.max(1, p.nTokens)));
   /** dead features (density 0) sit half a decade below the measurable floor */
@@ -153,16 +190,7 @@ export function SaeScatter(props: { points: ScatterPoints; model: string; sae: s
         hovertemplate: '%{text}<br>log10 density %{x:.3f}<br>bias %{y:.3f}<br>D/E %{z:.3f}<extra></extra>',
         marker: { size: 2.5, color: g.color, symbol: g.symbol === 'circle-open' ? 'circle-open' : g.symbol === 'x' ? 'x' : 'circle' },
       }));
-      const layout: Partial<Layout> = {
-        scene: {
-          xaxis: { title: { text: AXIS.density } },
-          yaxis: { title: { text: AXIS.bias } },
-          zaxis: { title: { text: 'D/E' } },
-          camera: { eye: { x: 1.35, y: 1.35, z: 0.75 } },
-          aspectmode: 'cube',
-        },
-        margin: { l: 0, r: 0, t: 24, b: 0 },
-      };
+      const layout: Partial<Layout> = { scene: scene3d(sceneWidth), margin: { l: 0, r: 0, t: 24, b: 0 } };
       return { data, layout };
     }
     const gl = p.index.length >= WEBGL_FROM && webglAllowed();
@@ -184,7 +212,7 @@ export function SaeScatter(props: { points: ScatterPoints; model: string; sae: s
       shapes: yKey === 'de' ? [{ type: 'line', xref: 'paper', x0: 0, x1: 1, y0: 1, y1: 1, line: { color: GREY, dash: 'dot', width: 1 } }] : [],
     };
     return { data, layout };
-  }, [view, groups, logDensity, p]);
+  }, [view, groups, logDensity, p, sceneWidth]);
 
   const onSelected = (event: PlotSelectionEvent | undefined) => {
     if (!event) return setSelected(null);
@@ -194,7 +222,7 @@ export function SaeScatter(props: { points: ScatterPoints; model: string; sae: s
   const byIndex = useMemo(() => new Map(p.index.map((index, i) => [index, i])), [p.index]);
 
   return (
-    <div>
+    <div ref={box}>
       <div className="tabs" role="tablist" aria-label="Scatter view">
         {VIEWS.map((v) => (
           <button

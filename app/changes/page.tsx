@@ -8,6 +8,7 @@ import Link from 'next/link';
 import { api } from '@/server/api/server-caller';
 import { ChangeList } from '../_components/change-list';
 import { ErrorLine } from '../_components/error-line';
+import { userHref } from '@/server/addresses';
 
 export const metadata: Metadata = { title: 'Recent changes · Lexicon' };
 
@@ -63,7 +64,7 @@ export default async function ChangesPage({ searchParams }: { searchParams: Prom
             authors.map((a, i) => (
               <span key={a.id}>
                 {i > 0 && ', '}
-                <Link href={`/users/${a.id}`}>{a.name}</Link>
+                <Link href={userHref(a.id)}>{a.name}</Link>
               </span>
             ))
           )}

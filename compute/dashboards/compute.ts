@@ -194,10 +194,12 @@ class DashboardRun {
     const { model, sae, features } = this.s;
     const weights: FeatureWeights[] = [];
     const size = weightsChunkSize(model);
+    // a whole SAE's logit weights over a large vocabulary take minutes: say so from the start, then per chunk
+    await this.progress.weights(0, features.length);
     for (let start = 0; start < features.length; start += size) {
       const chunk = features.slice(start, start + size);
       weights.push(...this.clock.time('weights', () => featureWeights(model, sae, chunk, this.s)));
-      await this.progress.advance('weights', 0);
+      await this.progress.weights(start + chunk.length, features.length);
     }
     return weights;
   }
@@ -443,6 +445,7 @@ class Stopwatch {
 class ProgressTracker {
   private done = 0;
   private clockStart?: number;
+  private weightsStart?: number;
 
   constructor(
     public total: number,
@@ -461,13 +464,32 @@ class ProgressTracker {
     this.done += tokens;
     const seconds = this.clockStart === undefined ? 0 : (performance.now() - this.clockStart) / 1000;
     const rate = seconds > 0 ? this.done / seconds : 0;
-    await this.report?.({
+    await this.emit({
       phase,
       tokensDone: this.done,
       tokensTotal: this.total,
       tokensPerSecond: rate,
       etaSeconds: rate > 0 ? (this.total - this.done) / rate : null,
     });
+  }
+
+  /** The weights phase: `done` features of `total`, timed from the first call. */
+  async weights(done: number, total: number): Promise<void> {
+    this.weightsStart ??= performance.now();
+    const seconds = (performance.now() - this.weightsStart) / 1000;
+    const perSecond = seconds > 0 ? done / seconds : 0;
+    await this.emit({
+      phase: 'weights',
+      tokensDone: this.done,
+      tokensTotal: this.total,
+      tokensPerSecond: 0,
+      etaSeconds: perSecond > 0 ? (total - done) / perSecond : null,
+      features: { done, total, perSecond },
+    });
+  }
+
+  private async emit(progress: DashboardProgress): Promise<void> {
+    await this.report?.(progress);
     // The batches run synchronously: yield so that an abort (a timer, a message) can arrive, then honour it.
     await new Promise((resolve) => setImmediate(resolve));
     this.signal?.throwIfAborted();

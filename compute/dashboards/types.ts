@@ -152,7 +152,8 @@ export type DashboardPhase = 'weights' | 'statistics' | 'examples' | 'ablation';
 
 /**
  * Token positions run through the model, summed over the passes: each corpus token counts once in 'statistics'
- * and once in 'examples', and each top example's tokens once in 'ablation'. 'weights' runs no tokens.
+ * and once in 'examples', and each top example's tokens once in 'ablation'. 'weights' runs no tokens: it counts
+ * features instead, and its ETA is that of the weights.
  */
 export interface DashboardProgress {
   phase: DashboardPhase;
@@ -161,6 +162,8 @@ export interface DashboardProgress {
   tokensPerSecond: number;
   /** null until a batch has been timed */
   etaSeconds: number | null;
+  /** in the 'weights' phase: the features whose weights are done, of all the run computes */
+  features?: { done: number; total: number; perSecond: number };
 }
 
 /** Where the time went, for benchmarks: wall-clock seconds of the synchronous work in each part. */

@@ -8,6 +8,7 @@
  * before the bounds shows a placeholder and leaves the rest readable; reads serve stored HTML without parsing, with
  * chips of current labels for the reader.
  */
+import { readFileSync } from 'node:fs';
 import { and, eq } from 'drizzle-orm';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -231,6 +232,26 @@ describe('mentions', () => {
     expect((await caller(bo).notification.list()).find((n) => n.id === mention.id)!.actor).toBe('octo.cat');
     await caller(gh!).feature.edit({ model: 'synth', sae: '1-res', index: 9, label: 'by a nameless account', body: '', summary: '', baseRevision: 0 });
     expect((await caller(null).wiki.history({ model: 'synth', sae: '1-res', index: 9 })).revisions.map((r) => r.author?.name)).toEqual(['octo.cat']);
+  });
+
+  it('links the @handles of real accounts to their pages, and gives comments stored before that their links on first read', async () => {
+    const db = getDb();
+    await db.insert(users).values({ name: 'Gone', email: 'gone@example.org', handle: 'gone', role: 'editor', disabled: true });
+    const { id } = await caller(eve).comment.post({ target: feature(10), body: 'Thanks @Cy and @ada; not @nobody, not @gone, not `@vi`.' });
+    const mentionLinks = (html: string) => [...html.matchAll(/<a href="([^"]*)" class="mention">([^<]*)<\/a>/g)].map((m) => `${m[1]} ${m[2]}`);
+    const expected = [`/users/${cy.id} @Cy`, `/users/${ada.id} @ada`];
+    const thread = await caller(null).comment.thread(feature(10));
+    expect(mentionLinks(thread.comments.find((c) => c.id === id)!.html)).toEqual(expected);
+    // a comment stored before mention links (its HTML without them): migration 0007 drops the HTML, the next read renders it
+    await db.update(comments).set({ bodyHtml: '<p>Thanks @Cy and @ada</p>' }).where(eq(comments.id, id));
+    const migration = readFileSync(new URL('../../drizzle/migrations/0007_mention_links.sql', import.meta.url), 'utf8');
+    for (const statement of migration.split('--> statement-breakpoint')) await getPool().query(statement);
+    const before = renderCount.value;
+    const reread = await caller(vi).comment.thread(feature(10));
+    expect(mentionLinks(reread.comments.find((c) => c.id === id)!.html)).toEqual(expected);
+    expect(renderCount.value - before).toBe(1);
+    await caller(vi).comment.thread(feature(10));
+    expect(renderCount.value - before, 'stored again: the next read renders nothing').toBe(1);
   });
 
   it('does not notify users who may not read the thread', async () => {

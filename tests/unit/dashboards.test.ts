@@ -250,6 +250,13 @@ describe('computeDashboards', () => {
     expect(tokens.every((p, i) => i === 0 || p.tokensDone > tokens[i - 1].tokensDone)).toBe(true);
     expect(tokens.at(-1)).toMatchObject({ tokensDone: 2 * direct.nTokens, tokensTotal: 2 * direct.nTokens, etaSeconds: 0 });
     expect(tokens[0].tokensPerSecond).toBeGreaterThan(0);
+    // the weights come first and count features: none done, then all
+    const weights = progress.filter((p) => p.phase === 'weights');
+    expect(progress.slice(0, weights.length)).toEqual(weights);
+    expect(weights.map((p) => [p.features!.done, p.features!.total])).toEqual([
+      [0, sae.dSae],
+      [sae.dSae, sae.dSae],
+    ]);
     const { modelSeconds, saeSeconds, bookkeepingSeconds, weightsSeconds, totalSeconds } = result.timings;
     expect(modelSeconds + saeSeconds + bookkeepingSeconds + weightsSeconds).toBeLessThanOrEqual(totalSeconds);
     expect(modelSeconds).toBeGreaterThan(0);
@@ -304,7 +311,7 @@ describe('computeDashboards', () => {
       },
     });
     await expect(run).rejects.toMatchObject({ name: 'AbortError' });
-    expect(phases).toEqual(['weights', 'statistics']);
+    expect(phases).toEqual(['weights', 'weights', 'statistics']);
     expect(tf.memory().numTensors).toBe(before);
   });
 

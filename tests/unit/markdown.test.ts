@@ -92,6 +92,58 @@ describe('mentions', () => {
     const { mentions } = parseMarkdown('@Ada and @bo.b, thanks @ada! Mail cy@example.org, `@code`, [@link](https://x.org), @d_-');
     expect(mentions).toEqual(['ada', 'bo.b', 'd_']);
   });
+
+  const ACCOUNTS = new Map([
+    ['ada', 'u-ada'],
+    ['bo.b', 'u/bob?'],
+  ]);
+  const mentionLinks = (html: string) =>
+    elements(html)
+      .filter((e) => e.tagName === 'a' && String(e.properties.className) === 'mention')
+      .map((e) => `${e.properties.href} ${e.children.map((c) => (c.type === 'text' ? c.value : '?')).join('')}`);
+
+  it('links the @handles of known accounts in text, as written, and leaves unknown handles plain', () => {
+    const { html } = renderStored('Thanks @Ada, and @bo.b. Also @nobody and @ada again.', { accounts: ACCOUNTS });
+    expect(mentionLinks(html)).toEqual(['/users/u-ada @Ada', '/users/u%2Fbob%3F @bo.b', '/users/u-ada @ada']);
+    expect(html).toBe(
+      '<p>Thanks <a href="/users/u-ada" class="mention">@Ada</a>, and <a href="/users/u%2Fbob%3F" class="mention">@bo.b</a>. Also @nobody and <a href="/users/u-ada" class="mention">@ada</a> again.</p>',
+    );
+    // without accounts (a description, a hypothesis) nothing is linked
+    expect(mentionLinks(renderStored('Thanks @ada').html)).toEqual([]);
+  });
+
+  it('leaves mentions in code, maths, links and email addresses alone, and finds them in emphasis, lists and tables', () => {
+    const source = ['`@ada`', '```\n@ada\n```', '$@ada$', '[@ada](https://x.org)', '<https://x.org/@ada>', 'ada@ada.org', '*@ada*', '- @ada', '', '| a |\n|---|\n| @ada |'].join('\n\n');
+    const { html } = renderStored(source, { accounts: ACCOUNTS });
+    expect(mentionLinks(html)).toEqual(['/users/u-ada @ada', '/users/u-ada @ada', '/users/u-ada @ada']);
+    expect(html).toContain('<code>@ada</code>');
+    expect(html).toContain('<a href="https://x.org">@ada</a>');
+    expect(html).toContain('ada@ada.org');
+  });
+
+  it('lets hostile markup make no mention link, nor break out of one', () => {
+    const hostile = [
+      '<a class="mention" href="/users/u-ada">@ada</a>',
+      '<span class="mention">@ada</span>',
+      '[x](javascript:alert(1)) @ada"><script>alert(1)</script>',
+      '@ada<img src=x onerror=alert(1)>',
+      '@ada&quot; onmouseover=&quot;alert(1)',
+    ].join('\n\n');
+    const { html } = renderStored(hostile, { accounts: ACCOUNTS });
+    for (const e of elements(html)) {
+      expect(['p', 'a']).toContain(e.tagName);
+      if (e.tagName === 'a' && String(e.properties.className) === 'mention') {
+        expect(Object.keys(e.properties).sort()).toEqual(['className', 'href']);
+        expect(e.properties.href).toBe('/users/u-ada');
+        expect(e.children).toEqual([{ type: 'text', value: '@ada', position: expect.anything() }]);
+      } else if (e.tagName === 'a') {
+        expect(e.properties.className).toBeUndefined();
+      }
+    }
+    // the text of dropped raw HTML stays text, so each line still mentions @ada once
+    expect(mentionLinks(html)).toHaveLength(5);
+    expect(html).not.toMatch(/<script|<img/);
+  });
 });
 
 describe('maths, code and footnotes', () => {

@@ -8,12 +8,11 @@ import type { ProgressDetail } from '@/jobs/types';
 import type { ModelRow } from '@/server/models';
 import type { SaeRow } from '@/server/saes';
 import { computeDashboards, HookActivationCache } from '@/compute/dashboards/compute';
-import type { DashboardTimings, SaeEvals } from '@/compute/dashboards/types';
+import type { DashboardPhase, DashboardTimings, SaeEvals } from '@/compute/dashboards/types';
 import { InputError } from '@/compute/errors';
 import type { LanguageModel } from '@/compute/model/types';
 import type { Sae } from '@/compute/sae/sae';
 import type { JobContext, JobOutput } from './context';
-import { ProgressReporter } from './progress';
 
 /**
  * Features per pass over the corpus: bounds the examples held in memory (top and interval examples
@@ -22,8 +21,16 @@ import { ProgressReporter } from './progress';
  * the SAE encoder (or, past the budget, the model up to the hook).
  */
 const FEATURE_CHUNK = 4096;
-/** Progress reports at most this often. */
+/** Progress reports at most this often (and at each phase's first and last report). */
 const PROGRESS_INTERVAL_MS = 1000;
+
+/** What the pages call the computation's phases. */
+const PHASE_NAMES: Record<DashboardPhase, string> = {
+  weights: 'logit weights',
+  statistics: 'first pass: statistics',
+  examples: 'second pass: examples',
+  ablation: 'ablating the top examples',
+};
 
 export interface DashboardsInput {
   db: Db;
@@ -36,7 +43,7 @@ export interface DashboardsInput {
   /** the job the run belongs to (a retried job drops its earlier attempt's rows); null from the command line */
   jobId: string | null;
   signal?: AbortSignal;
-  /** the fraction done and what is going on, at most once a second (and at each phase's end); awaited */
+  /** the fraction done and what is going on (from reading the corpus on), at most once a second (and at each phase's start and end); awaited */
   onProgress?: (fraction: number, detail: ProgressDetail) => void | Promise<void>;
   /** features per pass over the corpus (default 4096) */
   featureChunk?: number;
@@ -101,6 +108,7 @@ export async function computeAndStoreDashboards(input: DashboardsInput): Promise
     }
   };
 
+  await input.onProgress?.(0, { phase: 'reading the corpus' });
   const contexts = await timed(() => loadCorpusContexts(db, corpus.id));
   const subset = params.features !== undefined;
   const wanted = params.features ?? Array.from({ length: sae.dSae }, (_, i) => i);
@@ -113,6 +121,7 @@ export async function computeAndStoreDashboards(input: DashboardsInput): Promise
     const reuse = chunks > 1 && !params.ablateTopExamples;
     const hookCache = reuse ? new HookActivationCache() : undefined;
     let lastReport = 0;
+    let lastPhase: DashboardPhase | undefined;
     for (let c = 0; c < chunks; c++) {
       const result = await computeDashboards({
         model,
@@ -129,23 +138,27 @@ export async function computeAndStoreDashboards(input: DashboardsInput): Promise
         hookCache,
         signal,
         onProgress: async (p) => {
-          if (Date.now() - lastReport < PROGRESS_INTERVAL_MS && p.tokensDone < p.tokensTotal) return;
+          const last = p.features ? p.features.done >= p.features.total : p.tokensDone >= p.tokensTotal;
+          if (Date.now() - lastReport < PROGRESS_INTERVAL_MS && p.phase === lastPhase && !last) return;
           lastReport = Date.now();
+          lastPhase = p.phase;
           const total = p.tokensTotal * chunks;
           const done = c * p.tokensTotal + p.tokensDone;
-          await input.onProgress?.(done / Math.max(1, total), {
-            phase: p.phase,
-            unit: 'tokens',
-            done,
-            total,
-            rate: p.tokensPerSecond,
-            etaSeconds: p.tokensPerSecond > 0 ? (total - done) / p.tokensPerSecond : null,
-            tokensDone: done,
-            tokensTotal: total,
-            tokensPerSecond: p.tokensPerSecond,
-            chunk: c + 1,
-            chunks,
-          });
+          const tokens = { tokensDone: done, tokensTotal: total, tokensPerSecond: p.tokensPerSecond, chunk: c + 1, chunks };
+          await input.onProgress?.(
+            done / Math.max(1, total),
+            p.features
+              ? { phase: PHASE_NAMES.weights, unit: 'features', done: p.features.done, total: p.features.total, rate: p.features.perSecond, etaSeconds: p.etaSeconds, ...tokens }
+              : {
+                  phase: PHASE_NAMES[p.phase],
+                  unit: 'tokens',
+                  done,
+                  total,
+                  rate: p.tokensPerSecond,
+                  etaSeconds: p.tokensPerSecond > 0 ? (total - done) / p.tokensPerSecond : null,
+                  ...tokens,
+                },
+          );
         },
       });
       for (const key of Object.keys(parts) as (keyof typeof parts)[]) parts[key] += result.timings[key];
@@ -189,10 +202,15 @@ export async function computeAndStoreDashboards(input: DashboardsInput): Promise
 }
 
 export async function dashboardsJob(params: JobParams<'dashboards'>, ctx: JobContext): Promise<JobOutput<'dashboards'>> {
+  // pages poll the record from the start: a first load of a large model takes a while
+  const report = async (fraction: number, detail: ProgressDetail) => {
+    await ctx.progress(fraction, detail);
+    ctx.signal.throwIfAborted();
+  };
+  await report(0, { phase: 'loading the model' });
   const { row: saeRow, sae, modelRow, model } = await ctx.sae(params.saeId);
   const corpus = await ctx.db.query.corpora.findFirst({ where: eq(corpora.id, params.corpusId) });
   if (!corpus) throw new InputError(`corpus ${params.corpusId} does not exist`);
-  const reporter = new ProgressReporter(ctx);
   const outcome = await computeAndStoreDashboards({
     db: ctx.db,
     model,
@@ -203,8 +221,7 @@ export async function dashboardsJob(params: JobParams<'dashboards'>, ctx: JobCon
     params,
     jobId: ctx.jobId,
     signal: ctx.signal,
-    onProgress: (fraction, { phase, done = 0, total = 1, ...extra }) =>
-      reporter.report({ fraction, phase, done, total, unit: extra.unit, extra, force: true }),
+    onProgress: report,
   });
   return {
     result: {

@@ -6,7 +6,7 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
 import { api } from '@/server/api/server-caller';
-import { featureHref } from '@/server/addresses';
+import { featureHref, userHref } from '@/server/addresses';
 import { ChangeList } from '../../_components/change-list';
 import { ProfileForm } from '../../_components/profile-form';
 import { orNotFound } from '../../_lib/not-found';
@@ -25,7 +25,7 @@ export default async function UserPage({ params, searchParams }: { params: Promi
   const { after } = await searchParams;
   const caller = await api();
   const [{ user, revisions, proposals }, me] = await Promise.all([orNotFound(caller.wiki.contributions({ user: id, after: after || undefined })), caller.auth.me()]);
-  const self = `/users/${encodeURIComponent(user.id)}`;
+  const self = userHref(user.id);
 
   return (
     <div>

@@ -7,7 +7,7 @@ import type { Metadata } from 'next';
 import Link from 'next/link';
 import { notFound } from 'next/navigation';
 import { api } from '@/server/api/server-caller';
-import { featureHref, formatFeatureAddress, modelHref, saeHref } from '@/server/addresses';
+import { featureHref, formatFeatureAddress, modelHref, saeHref, userHref } from '@/server/addresses';
 import styles from '../../../../_components/wiki.module.css';
 import { DiffLegend, WordDiff } from '../../../../_components/word-diff';
 import { orNotFound } from '../../../../_lib/not-found';
@@ -97,7 +97,7 @@ export default async function HistoryPage({ params, searchParams }: { params: Pr
                     </td>
                     <td>{r.label || <span className="muted">unlabelled</span>}</td>
                     <td>{r.summary || <span className="muted">—</span>}</td>
-                    <td>{r.author ? <Link href={`/users/${r.author.id}`}>{r.author.name}</Link> : <span className="muted">deleted user</span>}</td>
+                    <td>{r.author ? <Link href={userHref(r.author.id)}>{r.author.name}</Link> : <span className="muted">deleted user</span>}</td>
                     <td className="nowrap">{utc(r.createdAt)}</td>
                     <td className="num">{r.bodyLength.toLocaleString('en')} chars</td>
                     {canEdit && (
