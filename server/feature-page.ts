@@ -11,16 +11,8 @@ import { descriptionHtml } from './descriptions';
 import { applyChips } from './markdown';
 import { displayNameText } from './users';
 import { pieceOf, vocabCache } from './vocabulary';
+import type { Histogram, TokenWeight } from '@/compute/dashboards/types';
 
-export interface TokenWeight {
-  id: number;
-  value: number;
-}
-
-export interface Histogram {
-  edges: number[];
-  counts: number[];
-}
 
 /** A context shown for a feature, with its tokens and the feature's activation at each. */
 export interface FeatureExample {

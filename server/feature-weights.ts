@@ -2,19 +2,13 @@
 import { and, eq } from 'drizzle-orm';
 import { features, saes } from '@/drizzle/schema';
 import type { Db } from './db';
-import type { Histogram, TokenWeight } from './feature-page';
+import type { FeatureDashboard } from '@/compute/dashboards/types';
 
-export interface FeatureWeightsUpdate {
-  index: number;
-  logitWeights: { top: TokenWeight[]; bottom: TokenWeight[] };
-  logitFoldLn: boolean;
-  logitHistogram: Histogram;
-  encoderBias: number;
-  encoderNorm: number;
-  decoderNorm: number;
-  deDot: number;
-  deCos: number;
-}
+/** What a logit-weights job recomputes of a feature's dashboard: the parts that depend on the weights alone. */
+export type FeatureWeightsUpdate = Pick<
+  FeatureDashboard,
+  'index' | 'logitWeights' | 'logitFoldLn' | 'logitHistogram' | 'encoderBias' | 'encoderNorm' | 'decoderNorm' | 'deDot' | 'deCos'
+>;
 
 /** Replaces the weight-based data of some features in the SAE's current run; the indices of features it updated. */
 export async function storeFeatureWeights(db: Db, saeId: string, updates: FeatureWeightsUpdate[]): Promise<number[]> {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../errors';
-import type { Activation, Decoder, ForwardOptions, ModelConfig } from './types';
+import type { Activation, Decoder, ForwardOptions, ForwardResult, ModelConfig } from './types';
 
 /** Thrown by `HookPoints.at` to unwind the forward pass at `stopAt`; never escapes `HookPoints.run`. */
 class StopForward extends Error {}
@@ -280,4 +280,28 @@ export function kvCacheDecoder(config: ModelConfig, run: (ids: number[][], cache
     select: (rows) => cache.select(rows),
     dispose: () => cache.dispose(),
   };
+}
+
+/** What every architecture does the same around its `run` (embed, blocks, final norm, unembed): hooks and decoding. */
+export abstract class HookedTransformer {
+  abstract readonly config: ModelConfig;
+  abstract readonly hookNames: readonly string[];
+  protected abstract run(ids: number[][], points: HookPoints, cache?: KvCache): tf.Tensor3D;
+
+  /**
+   * Runs the model on a batch of equal-length token sequences. Each hook point runs its hook (which may
+   * replace the activation), then captures the result (a copy the caller disposes); everything else
+   * created here is disposed before returning.
+   */
+  forward(ids: number[][], options: ForwardOptions = {}): ForwardResult {
+    validateIds(ids, this.config);
+    const points = new HookPoints(this.hookNames, options);
+    const logits = points.run(() => tf.tidy(() => this.run(ids, points)));
+    return { logits, cache: points.cache };
+  }
+
+  /** Incremental decoding with a key/value cache, through the blocks `forward` runs. */
+  decoder(): Decoder {
+    return kvCacheDecoder(this.config, (ids, cache) => this.run(ids, new HookPoints(this.hookNames, {}), cache));
+  }
 }

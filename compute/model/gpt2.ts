@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../errors';
 import type { Tokenizer } from '../tokenizer/types';
-import { ATTENTION_HOOKS, HookPoints, KvCache, kvCacheDecoder, multiHeadAttention, validateIds, type BlockHooks, type LayerKvCache } from './common';
-import type { Decoder, FinalNorm, ForwardOptions, ForwardResult, LanguageModel, ModelConfig } from './types';
+import { ATTENTION_HOOKS, HookedTransformer, HookPoints, KvCache, multiHeadAttention, type BlockHooks, type LayerKvCache } from './common';
+import type { FinalNorm, LanguageModel, ModelConfig } from './types';
 
 /** GPT-2 hyperparameters (Hugging Face `config.json` names in the comments). */
 export interface Gpt2Config extends ModelConfig {
@@ -64,7 +64,7 @@ const BLOCK_HOOKS = [
  * GPT-2 forward pass (pre-LN transformer, learned positions, gelu_new MLP), computed in float32.
  * The model owns `weights` and frees them in `dispose()`.
  */
-export class Gpt2Model implements LanguageModel {
+export class Gpt2Model extends HookedTransformer implements LanguageModel {
   readonly hookNames: readonly string[];
   /**
    * W_U as [d, vocab]; owned by the model (do not dispose). Stored transposed because tfjs-wasm
@@ -77,6 +77,7 @@ export class Gpt2Model implements LanguageModel {
     private readonly weights: Gpt2Weights,
     readonly tokenizer: Tokenizer,
   ) {
+    super();
     const blockHooks = weights.blocks.flatMap((_, l) => BLOCK_HOOKS.map((h) => `blocks.${l}.${h}`));
     this.hookNames = ['hook_embed', 'hook_pos_embed', ...blockHooks, 'ln_final.hook_normalized'];
     this.unembed = tf.transpose(weights.lmHead ?? weights.tokenEmbedding);
@@ -97,17 +98,7 @@ export class Gpt2Model implements LanguageModel {
     return this.layer(layer).attnOut.weight;
   }
 
-  forward(ids: number[][], options: ForwardOptions = {}): ForwardResult {
-    validateIds(ids, this.config);
-    const hooks = new HookPoints(this.hookNames, options);
-    const logits = hooks.run(() => tf.tidy(() => this.run(ids, hooks)));
-    return { logits, cache: hooks.cache };
-  }
 
-  /** Incremental decoding with a key/value cache, through the blocks `forward` runs. */
-  decoder(): Decoder {
-    return kvCacheDecoder(this.config, (ids, cache) => this.run(ids, new HookPoints(this.hookNames, {}), cache));
-  }
 
   dispose(): void {
     // tf.dispose walks nested objects and arrays of tensors
@@ -121,7 +112,7 @@ export class Gpt2Model implements LanguageModel {
   }
 
   /** The forward pass over `ids`, or with `cache` over the positions after the cached ones. */
-  private run(ids: number[][], hooks: HookPoints, cache?: KvCache): tf.Tensor3D {
+  protected run(ids: number[][], hooks: HookPoints, cache?: KvCache): tf.Tensor3D {
     const [batch, seq] = [ids.length, ids[0].length];
     const { dModel, vocabSize, layerNormEps } = this.config;
     const tokens = tf.reshape<tf.Rank.R3>(tf.gather(this.weights.tokenEmbedding, ids.flat()), [batch, seq, dModel]);

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../errors';
 import type { Tokenizer } from '../tokenizer/types';
-import { ATTENTION_HOOKS, HookPoints, KvCache, kvCacheDecoder, multiHeadAttention, validateIds, type BlockHooks, type LayerKvCache } from './common';
-import type { Decoder, FinalNorm, ForwardOptions, ForwardResult, LanguageModel, ModelConfig } from './types';
+import { ATTENTION_HOOKS, HookedTransformer, HookPoints, KvCache, multiHeadAttention, type BlockHooks, type LayerKvCache } from './common';
+import type { FinalNorm, LanguageModel, ModelConfig } from './types';
 
 export interface LlamaConfig extends ModelConfig {
   architecture: 'llama';
@@ -91,7 +91,7 @@ interface Params {
  * A Llama-architecture language model (RMSNorm, interleaved-pair RoPE, grouped-query attention,
  * SwiGLU MLP) with TransformerLens hook points.
  */
-export class LlamaModel implements LanguageModel {
+export class LlamaModel extends HookedTransformer implements LanguageModel {
   readonly hookNames: readonly string[];
   private readonly headDim: number;
   private readonly params: Params;
@@ -105,6 +105,7 @@ export class LlamaModel implements LanguageModel {
     weights: LlamaWeights,
     readonly tokenizer: Tokenizer,
   ) {
+    super();
     this.headDim = config.dModel / config.nHeads;
     checkWeights(config, weights);
     // kept, in case the model is built inside someone's tf.tidy
@@ -156,25 +157,10 @@ export class LlamaModel implements LanguageModel {
     return this.params.blocks[layer];
   }
 
-  /**
-   * Runs the model on a batch of equal-length token sequences. Each hook point runs its hook (which may
-   * replace the activation), then captures the result (a copy the caller disposes); everything else
-   * created here is disposed before returning.
-   */
-  forward(ids: number[][], options: ForwardOptions = {}): ForwardResult {
-    validateIds(ids, this.config);
-    const points = new HookPoints(this.hookNames, options);
-    const logits = points.run(() => tf.tidy(() => this.run(ids, points)));
-    return { logits, cache: points.cache };
-  }
 
-  /** Incremental decoding with a key/value cache (RoPE applied before caching), through the blocks `forward` runs. */
-  decoder(): Decoder {
-    return kvCacheDecoder(this.config, (ids, cache) => this.run(ids, new HookPoints(this.hookNames, {}), cache));
-  }
 
   /** The forward pass over `ids`, or with `cache` over the positions after the cached ones. */
-  private run(ids: number[][], points: HookPoints, cache?: KvCache): tf.Tensor3D {
+  protected run(ids: number[][], points: HookPoints, cache?: KvCache): tf.Tensor3D {
     const rope = this.ropeTables(ids[0].length, cache?.length);
     const tokens = tf.tensor2d(ids, undefined, 'int32');
     let x = points.at('hook_embed', tf.gather<tf.Tensor>(this.params.embedding, tokens) as tf.Tensor3D);

@@ -2,7 +2,7 @@
 /** The feature page's histograms, through the shared Plotly component. */
 import type { Data, Layout } from 'plotly.js';
 import { useMemo } from 'react';
-import type { Histogram } from '@/server/feature-page';
+import type { Histogram } from '@/compute/dashboards/types';
 import { Plot } from '../../../_components/plot';
 
 const ORANGE = '#e07000';
