@@ -6,6 +6,8 @@ import { sql, type SQL } from 'drizzle-orm';
 import { visibleSaeSql, type Viewer } from './authz';
 import type { FeatureAddress } from './addresses';
 import type { Db } from './db';
+import { badInput } from './errors';
+import { modelTokenizer, pieceOf, vocabulary } from './vocabulary';
 
 // ---- text search ------------------------------------------------------------------------------------------------
 
@@ -107,21 +109,91 @@ export async function searchText(db: Db, text: string, scope: SearchScope, limit
 
 // ---- token search -----------------------------------------------------------------------------------------------
 
+/** Typed text longer than this is refused for token search: no piece is nearly that long, and a word is shorter. */
+export const TOKEN_TEXT_MAX = 100;
+/** Piece-substring matches beyond this many are counted, not listed (nor searched for features). */
+export const SUBSTRING_MATCHES = 50;
+
+export interface VocabToken {
+  id: number;
+  /** the display piece (model_vocab) */
+  piece: string;
+}
+
+/** How token search matched typed text: which tokens, and by which mode. */
+export type TokenMatch =
+  /** tokens whose piece is the text (or is it once surrounding whitespace is ignored) */
+  | { mode: 'exact'; tokens: VocabToken[] }
+  /** no piece is the text: the tokens the model splits it into, as a word of its own and inside a longer word */
+  | { mode: 'tokenised'; tokens: VocabToken[]; spellings: { text: string; tokens: VocabToken[] }[] }
+  /** tokens whose piece contains the text, ignoring case: the first SUBSTRING_MATCHES of `total` */
+  | { mode: 'substring'; tokens: VocabToken[]; total: number };
+
+type TokenMatchHow = 'word' | 'substring';
+
 /**
- * Token ids of a model whose display piece (model_vocab) is `token`: exactly, or once surrounding whitespace is
- * ignored on both sides (so "the" finds " the" and "the"), exact matches first.
+ * The tokens typed text stands for in `model`. `word`: the tokens whose piece is the text, else the model's
+ * tokenisation of it (needs the model's tokenizer files); `substring`: the pieces containing it.
  */
-export async function matchTokens(db: Db, model: string, token: string, max = 8): Promise<{ id: number; piece: string }[]> {
-  if (token === '') return [];
+export async function matchTokens(
+  db: Db,
+  model: { id: string; slug: string; path: string; contentHash: string },
+  text: string,
+  how: TokenMatchHow,
+): Promise<TokenMatch> {
+  if (text === '') throw badInput('type a token');
+  if (text.length > TOKEN_TEXT_MAX) {
+    throw badInput(`the token text is ${text.length} characters long; token search takes at most ${TOKEN_TEXT_MAX}`);
+  }
+  if (how === 'substring') return piecesContaining(db, model.id, text);
+  const exact = await piecesEqual(db, model.id, text);
+  // whitespace alone is a piece or nothing: tokenising it would only find space tokens under another name
+  if (exact.length > 0 || text.trim() === '') return { mode: 'exact', tokens: exact };
+  return tokenisation(db, model, text.trim());
+}
+
+/** Tokens whose piece is `text` exactly, or once surrounding whitespace is ignored on both sides, exact first. */
+async function piecesEqual(db: Db, modelId: string, text: string, max = 8): Promise<VocabToken[]> {
   const { rows } = await db.execute<{ id: number; piece: string }>(sql`
     select (t.i - 1)::int as id, t.piece
-      from model m
-      join model_vocab v on v.model_id = m.id
+      from model_vocab v
       cross join lateral unnest(v.pieces) with ordinality as t(piece, i)
-     where m.slug = ${model} and (t.piece = ${token} or btrim(t.piece) = btrim(${token}))
-     order by (t.piece = ${token}) desc, t.i
+     where v.model_id = ${modelId} and (t.piece = ${text} or btrim(t.piece) = btrim(${text}))
+     order by (t.piece = ${text}) desc, t.i
      limit ${max}`);
   return rows;
+}
+
+/**
+ * Tokens whose piece contains `text`, ignoring case: a piece equal to it first, then shorter pieces first. strpos,
+ * not LIKE, so % _ and \ typed are plain characters. A scan of the one model_vocab row's array (no index can help a
+ * substring inside an array element): 512 pieces for stories260K, 50k for GPT-2's vocabulary.
+ */
+async function piecesContaining(db: Db, modelId: string, text: string): Promise<TokenMatch> {
+  const { rows } = await db.execute<{ id: number; piece: string; total: number }>(sql`
+    select (t.i - 1)::int as id, t.piece, count(*) over ()::int as total
+      from model_vocab v
+      cross join lateral unnest(v.pieces) with ordinality as t(piece, i)
+     where v.model_id = ${modelId} and strpos(lower(t.piece), lower(${text})) > 0
+     order by lower(t.piece) = lower(${text}) desc, length(t.piece), t.i
+     limit ${SUBSTRING_MATCHES}`);
+  return { mode: 'substring', tokens: rows.map(({ id, piece }) => ({ id, piece })), total: rows[0]?.total ?? 0 };
+}
+
+/**
+ * `word` as the model's tokenizer splits it, both as a word of its own (after a space: " ball") and inside a longer
+ * word ("ball" in "football"): SentencePiece and GPT-2's BPE give different pieces for the two.
+ */
+async function tokenisation(db: Db, model: { id: string; slug: string; path: string; contentHash: string }, word: string): Promise<TokenMatch> {
+  const [tokenizer, pieces] = await Promise.all([modelTokenizer(model), vocabulary(db, model.id, model.slug, model.contentHash)]);
+  const spellings: { text: string; tokens: VocabToken[] }[] = [];
+  for (const text of [` ${word}`, word]) {
+    const ids = tokenizer.encode(text, { dummyPrefix: false });
+    if (spellings.some((s) => s.tokens.map((t) => t.id).join() === ids.join())) continue;
+    spellings.push({ text, tokens: ids.map((id) => ({ id, piece: pieceOf(pieces, id) })) });
+  }
+  const distinct = new Map(spellings.flatMap((s) => s.tokens).map((t) => [t.id, t]));
+  return { mode: 'tokenised', tokens: [...distinct.values()], spellings };
 }
 
 export interface TokenHit extends FeatureAddress {

@@ -4,6 +4,9 @@
  */
 import { eq } from 'drizzle-orm';
 import { modelVocabs } from '@/drizzle/schema';
+import { InputError } from '@/compute/errors';
+import { loadModelTokenizer } from '@/compute/tokenizer/load';
+import type { Tokenizer } from '@/compute/tokenizer/types';
 import type { Db } from './db';
 import { badInput } from './errors';
 
@@ -46,4 +49,34 @@ export function resolveToken(pieces: string[] | null, spec: string, vocabSize: n
     if (first >= 0) return first;
   }
   throw badInput(`no token's piece is ${JSON.stringify(spec)}; give the token id instead`);
+}
+
+/** How many models' tokenizers this process keeps: each holds its whole vocabulary (GPT-2's: 50k pieces and ranks). */
+const CACHED_TOKENIZERS = 4;
+/** Tokenizers by model slug, least recently used first. */
+const tokenizerCache = new Map<string, { contentHash: string; tokenizer: Promise<Tokenizer> }>();
+
+/**
+ * The model's tokenizer, read from its directory without the weights (the web process never loads a model), for
+ * turning typed text into the model's tokens. Bad input when the directory's tokenizer cannot be read.
+ */
+export async function modelTokenizer(model: { slug: string; path: string; contentHash: string }): Promise<Tokenizer> {
+  const cached = tokenizerCache.get(model.slug);
+  tokenizerCache.delete(model.slug);
+  if (cached && cached.contentHash === model.contentHash) {
+    tokenizerCache.set(model.slug, cached);
+    return cached.tokenizer;
+  }
+  const entry = { contentHash: model.contentHash, tokenizer: loadModelTokenizer(model.path) };
+  tokenizerCache.set(model.slug, entry);
+  if (tokenizerCache.size > CACHED_TOKENIZERS) tokenizerCache.delete(tokenizerCache.keys().next().value!);
+  try {
+    return await entry.tokenizer;
+  } catch (err) {
+    // not cached: the files may be fixed or restored
+    if (tokenizerCache.get(model.slug) === entry) tokenizerCache.delete(model.slug);
+    // the message names no server path; the cause has the file's problem
+    if (err instanceof InputError) throw badInput(`the tokenizer files of model "${model.slug}" cannot be read, so text cannot be split into its tokens`, err);
+    throw err;
+  }
 }

@@ -3,7 +3,8 @@ import { redirect } from 'next/navigation';
 import type { Metadata } from 'next';
 import { api } from '@/server/api/server-caller';
 import { featureHref, formatFeatureAddress, parseFeatureAddress } from '@/server/addresses';
-import { formatFraction, formatValue } from '../_components/token-format';
+import type { TokenMatch, VocabToken } from '@/server/search';
+import { displayPiece, formatFraction, formatValue } from '../_components/token-format';
 
 export const metadata: Metadata = { title: 'Search · Lexicon' };
 
@@ -20,6 +21,70 @@ function Snippet({ text }: { text: string }) {
   );
 }
 
+function Piece({ token }: { token: VocabToken }) {
+  return (
+    <code className="tok" title={`token ${token.id}: ${JSON.stringify(token.piece)}`}>
+      {displayPiece(token.piece)}
+    </code>
+  );
+}
+
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
+/** What the typed text matched, and by which mode: the line above the token results. */
+function MatchSummary({ q, model, match }: { q: string; model: string; match: TokenMatch }) {
+  const typed = <code className="tok">{displayPiece(q)}</code>;
+  if (match.tokens.length === 0) {
+    return (
+      <h2>
+        No token of {model} {match.mode === 'substring' ? 'contains' : 'is'} {typed}
+      </h2>
+    );
+  }
+  switch (match.mode) {
+    case 'exact':
+      return match.tokens.length === 1 ? (
+        <p>
+          {typed} is one token (id {match.tokens[0]!.id}, exact piece): <Piece token={match.tokens[0]!} />
+        </p>
+      ) : (
+        <p>
+          {typed} is the piece of {match.tokens.length} tokens (exact piece, or ignoring surrounding spaces):{' '}
+          {match.tokens.map((t) => (
+            <Piece key={t.id} token={t} />
+          ))}
+        </p>
+      );
+    case 'tokenised':
+      return (
+        <div>
+          <p>No token&apos;s piece is {typed}; the model&apos;s tokenizer splits it (features for each token below):</p>
+          <ul data-testid="token-spellings">
+            {match.spellings.map((s) => (
+              <li key={s.text}>
+                {s.text.startsWith(' ') ? 'as a word of its own, ' : 'inside a longer word, '}
+                <code className="tok">{s.text}</code> becomes {plural(s.tokens.length, 'token', 'tokens')}:{' '}
+                {s.tokens.map((t, i) => (
+                  <Piece key={i} token={t} />
+                ))}
+              </li>
+            ))}
+          </ul>
+        </div>
+      );
+    case 'substring':
+      return (
+        <p>
+          {plural(match.total, 'token contains', 'tokens contain')} {typed}, ignoring case (showing{' '}
+          {match.tokens.length < match.total ? `the first ${match.tokens.length}, shortest first` : match.tokens.length}):{' '}
+          {match.tokens.map((t) => (
+            <Piece key={t.id} token={t} />
+          ))}
+        </p>
+      );
+  }
+}
+
 function density(d: number | null) {
   if (d === null) return <span className="muted">—</span>;
   return d === 0 ? 'dead' : formatFraction(d);
@@ -33,18 +98,27 @@ export default async function SearchPage(props: { searchParams: Promise<Search> 
   const search = await props.searchParams;
   const q = one(search, 'q').slice(0, 500);
   const mode = one(search, 'mode') === 'token' ? 'token' : 'text';
+  const match = one(search, 'match') === 'substring' ? 'substring' : 'word';
   const model = one(search, 'model');
   const sae = one(search, 'sae');
   const address = parseFeatureAddress(q);
   if (address) redirect(featureHref(address));
 
   const caller = await api();
+  let tokenError: string | null = null;
   const [models, saes, text, token] = await Promise.all([
     caller.model.list(),
     model ? caller.sae.byModel({ model }).catch(() => []) : Promise.resolve([]),
     mode === 'text' && q.trim() ? caller.search.text({ q, model: model || undefined, sae: (model && sae) || undefined }) : Promise.resolve(null),
-    mode === 'token' && q !== '' && model ? caller.search.token({ token: q, model, sae: sae || undefined }) : Promise.resolve(null),
+    mode === 'token' && q !== '' && model
+      ? caller.search.token({ token: q, match, model, sae: sae || undefined }).catch((err: Error) => {
+          tokenError = err.message;
+          return null;
+        })
+      : Promise.resolve(null),
   ]);
+  const pieceOf = new Map(token?.match.tokens.map((t) => [t.id, t]) ?? []);
+  const severalTokens = pieceOf.size > 1;
   const tokenModel = mode === 'token' && !model;
   return (
     <>
@@ -72,6 +146,15 @@ export default async function SearchPage(props: { searchParams: Promise<Search> 
             ))}
           </select>
         </label>
+        {mode === 'token' && (
+          <label>
+            Match
+            <select name="match" defaultValue={match}>
+              <option value="word">the piece, else its tokens</option>
+              <option value="substring">pieces containing it</option>
+            </select>
+          </label>
+        )}
         {model && saes.length > 0 && (
           <label>
             SAE
@@ -93,6 +176,11 @@ export default async function SearchPage(props: { searchParams: Promise<Search> 
       </p>
 
       {tokenModel && <p className="error">Choose a model to search by token: token ids belong to a model&apos;s vocabulary.</p>}
+      {tokenError && (
+        <p className="error" data-testid="token-error">
+          {tokenError}
+        </p>
+      )}
 
       {text && (
         <section data-testid="text-results">
@@ -134,18 +222,11 @@ export default async function SearchPage(props: { searchParams: Promise<Search> 
 
       {token && (
         <section data-testid="token-results">
-          {token.tokens.length === 0 ? (
-            <h2>No token of {model} is “{q}”</h2>
-          ) : (
+          <div data-testid="token-match">
+            <MatchSummary q={q} model={model} match={token.match} />
+          </div>
+          {token.match.tokens.length > 0 && (
             <>
-              <p>
-                Tokens matched:{' '}
-                {token.tokens.map((t) => (
-                  <code key={t.id} className="tok">
-                    {JSON.stringify(t.piece)} <span className="muted">#{t.id}</span>
-                  </code>
-                ))}
-              </p>
               <div className="grid-2">
                 <section>
                   <h2>Fire most on it</h2>
@@ -157,6 +238,7 @@ export default async function SearchPage(props: { searchParams: Promise<Search> 
                       <thead>
                         <tr>
                           <th>feature</th>
+                          {severalTokens && <th>token</th>}
                           <th>label</th>
                           <th className="num">top examples</th>
                           <th className="num">max act</th>
@@ -164,12 +246,13 @@ export default async function SearchPage(props: { searchParams: Promise<Search> 
                       </thead>
                       <tbody>
                         {token.firing.map((h) => (
-                          <tr key={`${h.sae}/${h.index}`}>
+                          <tr key={`${h.sae}/${h.index}/${h.tokenId}`}>
                             <td className="mono nowrap">
                               <Link href={featureHref(h)}>
                                 {h.sae}/{h.index}
                               </Link>
                             </td>
+                            {severalTokens && <td>{pieceOf.has(h.tokenId) && <Piece token={pieceOf.get(h.tokenId)!} />}</td>}
                             <td>{h.label ?? <span className="muted">—</span>}</td>
                             <td className="num">{h.examples}</td>
                             <td className="num mono">{formatValue(h.maxAct)}</td>
@@ -189,18 +272,20 @@ export default async function SearchPage(props: { searchParams: Promise<Search> 
                       <thead>
                         <tr>
                           <th>feature</th>
+                          {severalTokens && <th>token</th>}
                           <th>label</th>
                           <th className="num">logit weight</th>
                         </tr>
                       </thead>
                       <tbody>
                         {token.logits.map((h) => (
-                          <tr key={`${h.sae}/${h.index}`}>
+                          <tr key={`${h.sae}/${h.index}/${h.tokenId}`}>
                             <td className="mono nowrap">
                               <Link href={featureHref(h)}>
                                 {h.sae}/{h.index}
                               </Link>
                             </td>
+                            {severalTokens && <td>{pieceOf.has(h.tokenId) && <Piece token={pieceOf.get(h.tokenId)!} />}</td>}
                             <td>{h.label ?? <span className="muted">—</span>}</td>
                             <td className="num mono">{formatValue(h.weight)}</td>
                           </tr>

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../errors';
-import { gpt2Tokenizer } from '../tokenizer/gpt2';
-import { loadHuggingFaceTokenizer, readJsonObject } from '../tokenizer/huggingface';
+import { readJsonObject } from '../tokenizer/huggingface';
+import { huggingFaceDirectoryTokenizer } from '../tokenizer/load';
 import type { Tokenizer } from '../tokenizer/types';
 import { readShardedSafetensors, type SafetensorsTensor } from '../weights/safetensors';
 import { Gpt2Model, type Conv1DWeights, type Gpt2Config, type Gpt2Weights, type LayerNormWeights } from './gpt2';
@@ -172,10 +172,8 @@ function rotateHalfRowOf(row: number, headDim: number): number {
   return head * headDim + (within % 2) * (headDim / 2) + Math.floor(within / 2);
 }
 
-/** The directory's tokenizer.json, else GPT-2's BPE for a gpt2 model. */
 async function tokenizerFor(dir: string, config: HfConfig, cfg: ModelConfig): Promise<Tokenizer> {
-  const tokenizer = (await loadHuggingFaceTokenizer(dir, config)) ?? (cfg.architecture === 'gpt2' ? gpt2Tokenizer() : undefined);
-  if (!tokenizer) throw new InputError(`${dir}: no tokenizer.json beside the ${cfg.architecture} checkpoint`);
+  const tokenizer = await huggingFaceDirectoryTokenizer(dir, config);
   if (tokenizer.vocabSize > cfg.vocabSize) {
     throw new InputError(`${dir}: the tokenizer has ${tokenizer.vocabSize} tokens, more than the model's vocab_size ${cfg.vocabSize}`);
   }

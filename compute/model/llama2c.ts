@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../errors';
-import { loadLlama2cTokenizer } from '../tokenizer/llama2c';
+import { isLlama2cTokenizerFile, loadLlama2cTokenizer } from '../tokenizer/llama2c';
 import { disposeLlamaWeights, LlamaModel, type LlamaConfig, type LlamaWeights } from './llama';
 
 const HEADER_FIELDS = ['dim', 'hidden_dim', 'n_layers', 'n_heads', 'n_kv_heads', 'vocab_size', 'seq_len'] as const;
@@ -118,8 +118,6 @@ export function parseLlama2cCheckpoint(bytes: Uint8Array, file: string): Llama2c
   return { config, weights };
 }
 
-const isTokenizerFile = (name: string) => name === 'tokenizer.bin' || /^tok.*\.bin$/.test(name);
-
 /**
  * Finds a llama2.c model in `dir`: exactly one tokenizer (`tok*.bin` or `tokenizer.bin`) and exactly one
  * other `.bin` file, the checkpoint.
@@ -129,8 +127,8 @@ export async function findLlama2cFiles(dir: string): Promise<{ checkpoint: strin
     throw new InputError(`model directory ${dir} cannot be read`);
   });
   const names = entries.filter((name) => name.endsWith('.bin')).sort();
-  const tokenizers = names.filter(isTokenizerFile);
-  const checkpoints = names.filter((name) => !isTokenizerFile(name));
+  const tokenizers = names.filter(isLlama2cTokenizerFile);
+  const checkpoints = names.filter((name) => !isLlama2cTokenizerFile(name));
   const exactlyOne = (found: string[], what: string) => {
     if (found.length !== 1) {
       throw new InputError(`${dir}: expected exactly one llama2.c ${what}, found ${found.length ? found.join(', ') : 'none'}`);

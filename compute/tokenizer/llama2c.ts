@@ -11,6 +11,9 @@ const BYTE_OFFSET = 3;
 const MIN_MERGE_SCORE = -1e10;
 const BYTE_PIECE = /^<0x([0-9A-Fa-f]{2})>$/;
 
+/** A llama2.c model directory's tokenizer file: `tokenizer.bin` or `tok*.bin` (any other `.bin` is the checkpoint). */
+export const isLlama2cTokenizerFile = (name: string) => name === 'tokenizer.bin' || /^tok.*\.bin$/.test(name);
+
 /**
  * The llama2.c tokenizer (`tok512.bin`, `tokenizer.bin`): a sentencepiece vocabulary with merge scores,
  * encoded and decoded exactly as llama2.c's run.c does.
@@ -40,9 +43,10 @@ export class Llama2cTokenizer implements Tokenizer {
     });
   }
 
-  encode(text: string, options: { bos?: boolean } = {}): number[] {
+  encode(text: string, options: { bos?: boolean; dummyPrefix?: boolean } = {}): number[] {
     // sentencepiece's dummy prefix: non-empty text is encoded as if it began with a space
-    const tokens = text === '' ? [] : this.mergePairs(this.encodeCharacters(Buffer.from(' ' + text, 'utf8')));
+    const prefix = options.dummyPrefix === false ? '' : ' ';
+    const tokens = text === '' ? [] : this.mergePairs(this.encodeCharacters(Buffer.from(prefix + text, 'utf8')));
     return options.bos ? [BOS, ...tokens] : tokens;
   }
 

@@ -220,9 +220,10 @@ describe('search', () => {
   it('finds the features that peak most often on a token, and those with it in their top logits', async () => {
     const token = model.vocab[7]!; // " Lily"
     const result = await callerFor(null).search.token({ model: 'synth', token: token.trim() });
-    expect(result.tokens.map((t) => t.id)).toContain(7);
+    expect(result.match).toMatchObject({ mode: 'exact' });
+    expect(result.match.tokens.map((t) => t.id)).toContain(7);
     // Expected from the generated dashboards: features whose top examples peak on a matched id.
-    const ids = new Set(result.tokens.map((t) => t.id));
+    const ids = new Set(result.match.tokens.map((t) => t.id));
     const firing = model.saes.flatMap((s) =>
       s.dashboards.flatMap((d) => {
         const n = d.topExamples.filter((e) => ids.has(e.tokens[e.maxPos]!)).length;

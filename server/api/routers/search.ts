@@ -12,26 +12,32 @@ export const searchRouter = createTRPCRouter({
     .input(z.object({ q: z.string().max(500, 'the query is longer than 500 characters'), ...scope, limit: z.number().int().min(1).max(100).default(50) }))
     .query(({ ctx, input }) => searchText(ctx.db, input.q, { viewer: ctx.viewer, model: input.model, sae: input.sae }, input.limit)),
 
-  /** Which features fire most on a token, and which have it among their top logits (in one model's SAEs). */
+  /**
+   * Which tokens typed text matches (saying how), then which features fire most on them and which have them among
+   * their top logits (in one model's SAEs).
+   */
   token: publicProcedure
     .input(
       z.object({
-        token: z.string().min(1, 'type a token').max(100),
+        // the length limit with its own message is matchTokens' (TOKEN_TEXT_MAX); this only bounds the request
+        token: z.string().max(1000),
+        /** word: the piece, else the model's tokenisation; substring: the pieces containing it */
+        match: z.enum(['word', 'substring']).default('word'),
         model: z.string().min(1, 'choose a model').max(200),
         sae: scope.sae,
         limit: z.number().int().min(1).max(100).default(30),
       }),
     )
     .query(async ({ ctx, input }) => {
-      await modelAt(ctx.db, ctx.viewer, 'read', input.model);
-      const tokens = await matchTokens(ctx.db, input.model, input.token);
-      const ids = tokens.map((t) => t.id);
+      const model = await modelAt(ctx.db, ctx.viewer, 'read', input.model);
+      const match = await matchTokens(ctx.db, model, input.token, input.match);
+      const ids = match.tokens.map((t) => t.id);
       const where = { viewer: ctx.viewer, model: input.model, sae: input.sae };
       const [firing, logits] = await Promise.all([
         featuresFiringOn(ctx.db, ids, where, input.limit),
         featuresPromoting(ctx.db, ids, where, input.limit),
       ]);
-      return { tokens, firing, logits };
+      return { match, firing, logits };
     }),
 
   /** A feature address (model/sae/index, [[...]] or a page URL) parsed, or null. */
