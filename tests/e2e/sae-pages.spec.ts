@@ -184,10 +184,32 @@ test('search finds labels (ranked), tokens and addresses', async ({ page }) => {
   // By token: both tables, with links to features.
   await page.goto(`/search?mode=token&model=${MODEL}&q=the`);
   const token = page.getByTestId('token-results');
-  await expect(token).toContainText('Tokens matched');
+  await expect(page.getByTestId('token-match')).toContainText(/the\s*is one token \(id \d+, exact piece\)/);
   await expect(page.getByTestId('token-firing').or(token.getByText('No feature')).first()).toBeVisible();
   await expect(page.getByTestId('token-logits').or(token.getByText('No feature has it')).first()).toBeVisible();
   await shot(page, 'search-token');
+
+  // A word that is no piece: the tokens the model splits it into, as a word and inside a word, and features for each.
+  await page.goto(`/search?mode=token&model=${MODEL}&q=ball`);
+  const spellings = page.getByTestId('token-spellings').locator('li');
+  await expect(page.getByTestId('token-match')).toContainText("No token's piece is ball");
+  await expect(spellings).toHaveCount(2);
+  // (toHaveText trims; the leading space of " b" shows in the piece's title)
+  await expect(spellings.nth(0)).toContainText('as a word of its own, ball becomes 2 tokens');
+  await expect(spellings.nth(0).locator('code.tok')).toHaveText(['ball', 'b', 'all']);
+  await expect(spellings.nth(0).locator('code.tok').nth(1)).toHaveAttribute('title', /^token \d+: " b"$/);
+  await expect(spellings.nth(1)).toContainText('inside a longer word, ball becomes 2 tokens');
+  await expect(spellings.nth(1).locator('code.tok')).toHaveText(['ball', 'b', 'all']);
+  await expect(spellings.nth(1).locator('code.tok').nth(1)).toHaveAttribute('title', /^token \d+: "b"$/);
+  const firing = page.getByTestId('token-firing');
+  await expect(firing.getByRole('columnheader', { name: 'token' }).or(token.getByText('No feature')).first()).toBeVisible();
+  await shot(page, 'search-token-split');
+
+  // Pieces containing the text, and hostile text: an error that says the limit.
+  await page.goto(`/search?mode=token&match=substring&model=${MODEL}&q=HE`);
+  await expect(page.getByTestId('token-match')).toContainText('12 tokens contain HE, ignoring case (showing 12)');
+  await page.goto(`/search?mode=token&model=${MODEL}&q=${'x'.repeat(101)}`);
+  await expect(page.getByTestId('token-error')).toHaveText('the token text is 101 characters long; token search takes at most 100');
 
   // An address opens the feature page.
   await page.goto(`/search?q=${encodeURIComponent(`[[${MODEL}/${SAE}/${labelled[0]}]]`)}`);
