@@ -1,7 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadLlama2cTokenizer, type Llama2cTokenizer } from '@/compute/tokenizer/llama2c';
+import { loadModelTokenizer } from '@/compute/tokenizer/load';
 import { STORIES_DIR } from '../shared';
 
 // ids of llama2.c's greedy decode from BOS (stories260K/README.md): "Once upon a time, there ..."
@@ -26,6 +28,23 @@ describe('llama2.c tokenizer (tok512.bin)', () => {
     expect(tokenizer.encode('Once upon a time, there', { bos: true })).toEqual(README_GREEDY.slice(0, 7));
     expect(tokenizer.encode('')).toEqual([]);
     expect(tokenizer.encode('', { bos: true })).toEqual([1]);
+  });
+
+  it('encodes without the dummy prefix when asked: a word as the inside of a longer one', () => {
+    const ids = (text: string, dummyPrefix?: boolean) => tokenizer.encode(text, { dummyPrefix }).map((id) => tokenizer.piece(id));
+    expect(ids('ball')).toEqual([' b', 'all']);
+    expect(ids('ball', false)).toEqual(['b', 'all']);
+    expect(ids(' ball', false)).toEqual(ids('ball'));
+    expect(tokenizer.encode('', { dummyPrefix: false })).toEqual([]);
+  });
+
+  it('loads alone from a model directory', async () => {
+    const alone = await loadModelTokenizer(STORIES_DIR);
+    expect(alone.vocabSize).toBe(512);
+    expect(alone.encode('Once upon a time')).toEqual(tokenizer.encode('Once upon a time'));
+    const empty = mkdtempSync(path.join(tmpdir(), 'no-tokenizer-'));
+    await expect(loadModelTokenizer(empty)).rejects.toThrow(`${empty}: expected exactly one llama2.c tokenizer (tok*.bin or tokenizer.bin), found none`);
+    await expect(loadModelTokenizer(path.join(empty, 'missing'))).rejects.toThrow('cannot be read');
   });
 
   it('decodes like run.c: no leading space right after BOS', () => {
