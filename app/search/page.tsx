@@ -1,3 +1,4 @@
+import { TRPCError } from '@trpc/server';
 import Link from 'next/link';
 import { redirect } from 'next/navigation';
 import type { Metadata } from 'next';
@@ -111,7 +112,9 @@ export default async function SearchPage(props: { searchParams: Promise<Search> 
     model ? caller.sae.byModel({ model }).catch(() => []) : Promise.resolve([]),
     mode === 'text' && q.trim() ? caller.search.text({ q, model: model || undefined, sae: (model && sae) || undefined }) : Promise.resolve(null),
     mode === 'token' && q !== '' && model
-      ? caller.search.token({ token: q, match, model, sae: sae || undefined }).catch((err: Error) => {
+      ? caller.search.token({ token: q, match, model, sae: sae || undefined }).catch((err: unknown) => {
+          // text it cannot search (too long, a model without tokenizer files) is said on the page; anything else is a bug
+          if (!(err instanceof TRPCError && err.code === 'BAD_REQUEST')) throw err;
           tokenError = err.message;
           return null;
         })
