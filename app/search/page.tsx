@@ -232,7 +232,7 @@ export default async function SearchPage(props: { searchParams: Promise<Search> 
             <>
               <div className="grid-2">
                 <section>
-                  <h2>Fire most on it</h2>
+                  <h2>Fire most on {severalTokens ? 'them' : 'it'}</h2>
                   <p className="muted small">Features whose top examples peak on the token most often (then by activation).</p>
                   {token.firing.length === 0 ? (
                     <p className="muted">No feature&apos;s top examples peak on it.</p>
@@ -266,7 +266,7 @@ export default async function SearchPage(props: { searchParams: Promise<Search> 
                   )}
                 </section>
                 <section>
-                  <h2>Have it in their top logits</h2>
+                  <h2>Have {severalTokens ? 'them' : 'it'} in their top logits</h2>
                   <p className="muted small">Features whose decoder direction raises the token&apos;s logit most (W_dec·W_U).</p>
                   {token.logits.length === 0 ? (
                     <p className="muted">No feature has it among its top logits.</p>
