@@ -43,20 +43,27 @@ export interface DashboardOptions {
   logitWeightCount?: number;
   /** logit weights with the final norm folded into W_U, as TransformerLens fold_ln (default true; false: raw W_dec·W_U) */
   foldLn?: boolean;
-  /** also measure each top example's per-token loss change with the feature ablated (default false) */
+  /**
+   * also measure each top example's per-token loss change with the feature ablated (default false); the clean losses
+   * it compares with come from the evals' clean pass, or without one from a clean pass over the top examples' contexts
+   */
   ablateTopExamples?: boolean;
   /** seeds the interval sampling (default 0) */
   seed?: number;
   /**
-   * The SAE evals of an earlier pass over the same corpus with the same SAE (an earlier chunk of its features): reused
-   * instead of recomputed, with their firing counts. The pass then runs no losses — no full, spliced or mean-ablated
-   * forward passes — only the model up to the hook (or not at all, with `hookCache`) and the SAE encoder.
-   * Not with `ablateTopExamples` (which needs the clean losses).
+   * The SAE evals, which cover all features whatever `features` says:
+   * - 'compute' (default): the reconstruction metrics and the clean, spliced, zero- and mean-ablated losses;
+   * - 'skip': none (`sae` is null in the result), for a run of some features that stores no evals (a recompute from a
+   *   feature page);
+   * - the evals of an earlier pass over the same corpus with the same SAE (an earlier chunk of its features), reused.
+   * Unless computing them, the run computes no losses over the corpus — no full, spliced or mean-ablated forward
+   * passes — only the model up to the hook (or not at all, with `hookCache`) and the SAE encoder.
    */
-  evals?: SaeEvals;
+  evals?: 'compute' | 'skip' | SaeEvals;
   /**
-   * Hook activations shared by the passes over the same corpus (feature chunks): a pass that runs the model fills it,
-   * as far as its byte budget goes, and a pass reusing `evals` reads the hook activations from it instead.
+   * Hook activations shared by the passes over the same corpus: a pass that runs the model fills it, as far as its
+   * byte budget goes, and a run that does not compute the evals reads them from it instead (in its second pass, and
+   * in the passes of later feature chunks).
    */
   hookCache?: HookActivationCache;
   /** called after every batch; awaited, so it may write to a database */
@@ -78,18 +85,23 @@ export interface DashboardOptions {
  * 3. 'ablation' (optional): each top example re-run with its feature ablated.
  *
  * Two passes keep memory bounded by a batch plus the output (examples), at the price of encoding twice; pass 2's
- * forward pass would be needed anyway for the mean-ablated loss. Results are deterministic for a given backend,
- * corpus, batch size and seed.
+ * forward pass would be needed anyway for the mean-ablated loss. Without the evals (skipped or reused), pass 1 runs
+ * the model only up to the hook, and pass 2 not at all when the hook activations fit in a `hookCache`. Results are
+ * deterministic for a given backend, corpus, batch size and seed.
  */
-export async function computeDashboards(options: DashboardOptions): Promise<DashboardResult> {
-  return new DashboardRun(options).run();
+export async function computeDashboards<O extends DashboardOptions>(options: O): Promise<DashboardResult<EvalsOf<O>>> {
+  return (await new DashboardRun(options).run()) as DashboardResult<EvalsOf<O>>;
 }
 
-type Settings = Required<Omit<DashboardOptions, 'onProgress' | 'signal' | 'evals' | 'hookCache'>> & Pick<DashboardOptions, 'evals' | 'hookCache'>;
+/** The result's evals: null where the options may skip them. */
+type EvalsOf<O extends DashboardOptions> = O extends { evals?: infer E } ? ('skip' extends E ? SaeEvals | null : SaeEvals) : SaeEvals;
+
+type Settings = Required<Omit<DashboardOptions, 'onProgress' | 'signal' | 'hookCache'>> & Pick<DashboardOptions, 'hookCache'>;
 
 /**
- * Hook activations of a corpus, batch by batch, kept on the host between passes over it (feature chunks), so that
- * later passes need not run the model. Holds nothing once the activations would exceed the byte budget.
+ * Hook activations of a corpus, batch by batch, kept on the host between passes over it (a run's two passes without
+ * the evals, feature chunks), so that later passes need not run the model. Holds nothing once the activations would
+ * exceed the byte budget.
  */
 export class HookActivationCache {
   private readonly batches = new Map<string, { data: Float32Array; shape: [number, number, number] }>();
@@ -152,7 +164,7 @@ class DashboardRun {
     if (!(features.length === sae.dSae && features.every((f, i) => f === i))) this.selected = tf.tensor1d(features, 'int32');
   }
 
-  async run(): Promise<DashboardResult> {
+  async run(): Promise<DashboardResult<SaeEvals | null>> {
     const { s } = this;
     try {
       const weights = await this.weights();
@@ -161,7 +173,7 @@ class DashboardRun {
         this.statisticsBatch(first, items);
         await this.progress.advance('statistics', items.length * items[0].length);
       }
-      const firing = this.s.evals?.firingCounts ?? this.evals.firingCounts();
+      const firing = this.totals.firing;
       const maxActs = this.totals.top.map((list) => list[0]?.maxAct ?? 0);
       const samples = new ActivationSamples(maxActs, this.totals.top, { ...s, bosId: this.bosId });
       await this.examplesPass(samples);
@@ -170,12 +182,12 @@ class DashboardRun {
       const features = s.features.map((index, f): FeatureDashboard => ({
         index,
         nTokens: this.nTokens,
-        nonzeroCount: firing[index],
+        nonzeroCount: firing[f],
         bosCount: this.totals.bosCounts[f],
         bosExcluded: s.excludeBos,
-        density: firing[index] / this.nTokens,
+        density: firing[f] / this.nTokens,
         maxAct: maxActs[f],
-        meanAct: firing[index] > 0 ? this.totals.sums[f] / firing[index] : 0,
+        meanAct: firing[f] > 0 ? this.totals.sums[f] / firing[f] : 0,
         meanActAll: this.totals.sums[f] / this.nTokens,
         histogram: samples.histogram(f),
         topExamples: samples.topExamples[f],
@@ -184,7 +196,8 @@ class DashboardRun {
         ...weights[f],
         ...(ablations && { topExampleAblation: ablations[f] }),
       }));
-      return { features, sae: s.evals ?? this.evals.result(s.histogramBins), timings: this.clock.timings(this.nTokens) };
+      const evals = s.evals === 'compute' ? this.evals.result(s.histogramBins) : s.evals === 'skip' ? null : s.evals;
+      return { features, sae: evals, timings: this.clock.timings(this.nTokens) };
     } finally {
       this.selected?.dispose();
     }
@@ -207,9 +220,9 @@ class DashboardRun {
   /** Pass 1 over one batch of equal-length contexts. */
   private statisticsBatch(first: number, ids: number[][]): void {
     const { model, sae } = this.s;
-    const [batch, seqLen] = [ids.length, ids[0].length];
-    if (this.s.evals) {
-      // a later chunk: the evals are known, so only the features' own statistics are needed
+    const batch = ids.length;
+    if (this.s.evals !== 'compute') {
+      // only the features' own statistics are needed
       const x = this.hookActivations(first, ids);
       try {
         tf.tidy(() => {
@@ -239,9 +252,7 @@ class DashboardRun {
           this.evals.addLosses('spliced', spliced, batch);
           this.evals.addLosses('zeroAblated', zeroAblated, batch);
           this.addTotals(first, ids, this.columns(acts));
-          if (this.s.ablateTopExamples) {
-            for (let b = 0; b < batch; b++) this.cleanLosses[first + b] = clean.slice(b * (seqLen - 1), (b + 1) * (seqLen - 1));
-          }
+          if (this.s.ablateTopExamples) this.keepCleanLosses(ids.map((_, b) => first + b), clean);
         });
       });
     } finally {
@@ -251,7 +262,7 @@ class DashboardRun {
 
   /** Pass 2: the mean-ablated loss, and the activations re-encoded for histograms and examples. */
   private async examplesPass(samples: ActivationSamples): Promise<void> {
-    if (this.s.evals) {
+    if (this.s.evals !== 'compute') {
       for (const { first, items } of equalLengthBatches(this.s.contexts, (context) => context, this.s.batchSize)) {
         const x = this.hookActivations(first, items);
         try {
@@ -311,17 +322,22 @@ class DashboardRun {
       const bos = tf.tensor2d(ids.flatMap((row) => row.map((id) => (id === this.bosId ? 1 : 0))), [batch * seqLen, 1]);
       const ranked = this.s.excludeBos ? tf.mul(featureActs, tf.sub(1, bos)) : featureActs;
       const perContext = tf.reshape(ranked, [batch, seqLen, featureActs.shape[1]]);
+      const fires = tf.cast(tf.greater(featureActs, 0), 'float32');
       this.totals.add(
         first,
         tf.max(perContext, 1).dataSync() as Float32Array,
         tf.argMax(perContext, 1).dataSync() as Int32Array,
+        tf.sum(fires, 0).dataSync() as Float32Array,
         tf.sum(featureActs, 0).dataSync() as Float32Array,
-        tf.sum(tf.mul(tf.cast(tf.greater(featureActs, 0), 'float32'), bos), 0).dataSync() as Float32Array,
+        tf.sum(tf.mul(fires, bos), 0).dataSync() as Float32Array,
       );
     });
   }
 
-  /** A batch's hook activations: from the cache when an earlier pass left them there, else the model up to the hook. */
+  /**
+   * A batch's hook activations: from the cache when an earlier pass left them there, else the model up to the hook
+   * (leaving them in the cache for the next pass).
+   */
   private hookActivations(first: number, ids: number[][]): tf.Tensor3D {
     const cached = this.s.hookCache?.get(first, ids.length);
     if (cached) return cached;
@@ -329,7 +345,14 @@ class DashboardRun {
     const act = cache.get(this.hook)!;
     const x = tokenVectors(act);
     if (x !== act) act.dispose(); // the reshape keeps the data
+    this.s.hookCache?.put(first, x);
     return x;
+  }
+
+  /** Records the clean losses [batch·(T−1)] of a batch of equal-length contexts, by context index. */
+  private keepCleanLosses(contextIndices: number[], losses: Float32Array): void {
+    const predicted = losses.length / contextIndices.length;
+    contextIndices.forEach((c, b) => (this.cleanLosses[c] = losses.slice(b * predicted, (b + 1) * predicted)));
   }
 
   /** The computed features' columns of the activations [n, d_sae]. */
@@ -341,7 +364,18 @@ class DashboardRun {
   private async ablateTopExamples(topExamples: ActivationExample[][]): Promise<ExampleAblation[][]> {
     const { model, sae, features, batchSize } = this.s;
     const rows = features.flatMap((feature, f) => topExamples[f].map((example, rank) => ({ feature, f, rank, example })));
-    this.progress.total = 2 * this.nTokens + rows.reduce((n, row) => n + row.example.tokens.length, 0);
+    // without the evals' clean pass, the clean losses of the top examples' contexts (each once, in corpus order)
+    const unmeasured = [...new Set(rows.map((row) => row.example.contextIndex))]
+      .filter((c) => !this.cleanLosses[c])
+      .sort((a, b) => a - b);
+    const tokens = (indices: number[]) => indices.reduce((n, c) => n + this.s.contexts[c].length, 0);
+    this.progress.total = 2 * this.nTokens + tokens(unmeasured) + rows.reduce((n, row) => n + row.example.tokens.length, 0);
+    for (const { items } of equalLengthBatches(unmeasured, (c) => this.s.contexts[c], batchSize)) {
+      const ids = items.map((c) => this.s.contexts[c]);
+      const clean = this.clock.time('model', () => lossesWithHooks(model, ids, {}));
+      this.keepCleanLosses(items, clean);
+      await this.progress.advance('ablation', tokens(items));
+    }
     const ablations = topExamples.map((list) => new Array<ExampleAblation>(list.length));
     for (const { items } of equalLengthBatches(rows, (row) => row.example.tokens, batchSize)) {
       const losses = this.clock.time('model', () => ablatedLosses(model, sae, items));
@@ -367,8 +401,7 @@ function settings(options: DashboardOptions): Settings {
     if (!Number.isInteger(f) || f < 0 || f >= sae.dSae) throw new InputError(`feature ${f} is out of range: the SAE has features 0..${sae.dSae - 1}`);
   }
   if (new Set(features).size !== features.length) throw new InputError('features lists a feature more than once');
-  if (options.evals && options.ablateTopExamples) throw new InputError('ablating top examples needs the clean losses: compute the evals, do not reuse them');
-  if (options.evals && options.evals.firingCounts.length !== sae.dSae) throw new InputError(`the reused evals cover ${options.evals.firingCounts.length} features, the SAE has ${sae.dSae}`);
+  if (typeof options.evals === 'object' && options.evals.firingCounts.length !== sae.dSae) throw new InputError(`the reused evals cover ${options.evals.firingCounts.length} features, the SAE has ${sae.dSae}`);
   const count = (name: keyof DashboardOptions, fallback: number, min = 1): number => {
     const value = (options[name] as number | undefined) ?? fallback;
     if (!Number.isInteger(value) || value < min) throw new InputError(`${name} must be an integer ≥ ${min}, got ${value}`);
@@ -390,7 +423,7 @@ function settings(options: DashboardOptions): Settings {
     foldLn: options.foldLn ?? true,
     ablateTopExamples: options.ablateTopExamples ?? false,
     seed: count('seed', 0, 0),
-    evals: options.evals,
+    evals: options.evals ?? 'compute',
     hookCache: options.hookCache,
   };
 }

@@ -96,11 +96,6 @@ export class EvalAccumulator {
     return Float32Array.from(this.corpusMean());
   }
 
-  /** The feature firing counts so far, [d_sae]. */
-  firingCounts(): Float64Array {
-    return this.firing;
-  }
-
   result(densityBins: number): SaeEvals {
     const positions = this.positionSums();
     const total = this.metrics(positions.reduce(addSums));

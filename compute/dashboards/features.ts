@@ -15,11 +15,13 @@ export interface TopCandidate {
 }
 
 /**
- * Pass 1: activation sums and, per feature, the topK contexts by maximum activation. Each list is kept sorted,
- * largest first; a context replaces the smallest only when strictly larger, so ties keep the earlier context.
+ * Pass 1: firing counts, activation sums and, per feature, the topK contexts by maximum activation. Each list is kept
+ * sorted, largest first; a context replaces the smallest only when strictly larger, so ties keep the earlier context.
  * (Insertions are rare after the first few batches, so a sorted array beats a heap on simplicity at no cost.)
  */
 export class ActivationTotals {
+  /** tokens where the feature fires (BOS included) */
+  readonly firing: Float64Array;
   readonly sums: Float64Array;
   /** firings at BOS tokens */
   readonly bosCounts: Float64Array;
@@ -29,6 +31,7 @@ export class ActivationTotals {
     nFeatures: number,
     private readonly topK: number,
   ) {
+    this.firing = new Float64Array(nFeatures);
     this.sums = new Float64Array(nFeatures);
     this.bosCounts = new Float64Array(nFeatures);
     this.top = Array.from({ length: nFeatures }, () => []);
@@ -36,13 +39,14 @@ export class ActivationTotals {
 
   /**
    * For contexts first..first+batch−1: contextMax and contextArgMax are [batch, F] (each context's largest
-   * activation of each feature and its position, over the tokens that may be examples), batchSums [F] the
-   * activation sums over the batch and batchBos [F] the firings at BOS tokens.
+   * activation of each feature and its position, over the tokens that may be examples), batchFiring [F] the
+   * firings over the batch, batchSums [F] the activation sums over it and batchBos [F] the firings at BOS tokens.
    */
-  add(first: number, contextMax: Float32Array, contextArgMax: Int32Array, batchSums: Float32Array, batchBos: Float32Array): void {
+  add(first: number, contextMax: Float32Array, contextArgMax: Int32Array, batchFiring: Float32Array, batchSums: Float32Array, batchBos: Float32Array): void {
     const nFeatures = this.top.length;
     const batch = contextMax.length / nFeatures;
     for (let f = 0; f < nFeatures; f++) {
+      this.firing[f] += batchFiring[f];
       this.sums[f] += batchSums[f];
       this.bosCounts[f] += batchBos[f];
     }

@@ -181,9 +181,10 @@ export interface DashboardTimings {
   tokensPerSecond: number;
 }
 
-export interface DashboardResult {
+export interface DashboardResult<Evals extends SaeEvals | null = SaeEvals> {
   /** in the order of the `features` asked for */
   features: FeatureDashboard[];
-  sae: SaeEvals;
+  /** computed or reused; null when skipped */
+  sae: Evals;
   timings: DashboardTimings;
 }

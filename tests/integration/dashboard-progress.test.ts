@@ -88,7 +88,8 @@ function checkWrites(id: string, passes: string[]) {
   expect(weights.at(-1)!.done).toBe(weights.at(-1)!.total);
 
   const tokens = mine.filter((w) => passes.includes(w.detail.phase));
-  expect(tokens.length, 'token reports').toBeGreaterThanOrEqual(5);
+  // at least each pass's first report and the last: a job done in a few seconds (a recompute) writes no more
+  expect(tokens.length, 'token reports').toBeGreaterThanOrEqual(passes.length + 1);
   for (const { detail, fraction } of tokens) {
     expect(detail).toMatchObject({ unit: 'tokens', done: detail.tokensDone, total: detail.tokensTotal });
     expect(detail.done!).toBeLessThanOrEqual(detail.total!);

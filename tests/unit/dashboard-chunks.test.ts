@@ -10,7 +10,6 @@ import { chunkIntoContexts } from '@/compute/corpus/contexts';
 import { sampleCorpus } from '@/compute/corpus/sample';
 import { computeDashboards, HookActivationCache } from '@/compute/dashboards/compute';
 import type { DashboardResult, FeatureDashboard } from '@/compute/dashboards/types';
-import { InputError } from '@/compute/errors';
 import { loadModel } from '@/compute/model/load';
 import type { LanguageModel } from '@/compute/model/types';
 import { loadSae } from '@/compute/sae/load';
@@ -63,7 +62,17 @@ describe('dashboards in feature chunks', () => {
     expect(await inChunks()).toEqual(whole.features);
   });
 
-  it('refuses to reuse evals for ablations (they need the clean losses)', async () => {
-    await expect(computeDashboards({ model, sae, contexts, features: [0], evals: whole.sae, ablateTopExamples: true })).rejects.toThrow(InputError);
+  it('ablates the top examples with reused evals, against the clean losses of their contexts', async () => {
+    const features = whole.features.filter((f) => f.topExamples.length > 0).slice(0, 2).map((f) => f.index);
+    const options = { model, sae, contexts, batchSize: 3, seed: 2, features, ablateTopExamples: true };
+    const computed = await computeDashboards(options);
+    const reused = await computeDashboards({ ...options, evals: whole.sae });
+    expect(reused.sae).toBe(whole.sae);
+    reused.features.forEach(({ topExampleAblation, ...dashboard }, i) => {
+      const { topExampleAblation: expected, ...computedDashboard } = computed.features[i];
+      expect(dashboard).toEqual(computedDashboard);
+      expect(topExampleAblation!.map((a) => a.contextIndex)).toEqual(expected!.map((a) => a.contextIndex));
+      topExampleAblation!.forEach((a, rank) => a.lossDelta.forEach((delta, t) => expect(delta).toBeCloseTo(expected![rank].lossDelta[t], 5)));
+    });
   });
 });

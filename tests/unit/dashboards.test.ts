@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@/compute/backend';
 import { chunkIntoContexts } from '@/compute/corpus/contexts';
 import { sampleCorpus } from '@/compute/corpus/sample';
-import { computeDashboards, type DashboardOptions } from '@/compute/dashboards/compute';
+import { computeDashboards, HookActivationCache, type DashboardOptions } from '@/compute/dashboards/compute';
 import type { DashboardProgress, DashboardResult, FeatureDashboard } from '@/compute/dashboards/types';
 import { InputError } from '@/compute/errors';
 import { loadModel } from '@/compute/model/load';
@@ -289,6 +289,30 @@ describe('computeDashboards', () => {
     expect(subset.sae).toEqual(result.sae);
   });
 
+  it('skips the evals for a subset: the same dashboards and ablations, over one pass of the model up to the hook', async () => {
+    const features = [200, 84, 3];
+    const options = { sae, contexts, batchSize: 5, seed: 3, features, ablateTopExamples: true };
+    const withEvals = countingPasses();
+    const computed = await computeDashboards({ ...options, model: withEvals.model });
+    const withoutEvals = countingPasses();
+    const skipped = await computeDashboards({ ...options, model: withoutEvals.model, evals: 'skip', hookCache: new HookActivationCache() });
+
+    expect(skipped.sae).toBeNull();
+    skipped.features.forEach((f, i) => {
+      const { topExampleAblation, ...dashboard } = f;
+      expect(dashboard).toEqual(result.features[f.index]);
+      expect(topExampleAblation!.map((a) => a.contextIndex)).toEqual(f.topExamples.map((e) => e.contextIndex));
+      topExampleAblation!.forEach((a, rank) =>
+        a.lossDelta.forEach((delta, t) => expect(delta).toBeCloseTo(computed.features[i].topExampleAblation![rank].lossDelta[t], 5)));
+    });
+    // with the evals: the clean, spliced, zero- and mean-ablated passes over the corpus, then the ablations
+    const ablated = sum(computed.features.flatMap((f) => f.topExamples.map((e) => e.tokens.length)));
+    expect(withEvals.passes).toEqual({ upToHook: 0, whole: 4 * direct.nTokens + ablated });
+    // without: the model up to the hook once (the second pass reads the cache), and the clean losses of the top contexts only
+    const topContexts = new Set(skipped.features.flatMap((f) => f.topExamples.map((e) => e.contextIndex)));
+    expect(withoutEvals.passes).toEqual({ upToHook: direct.nTokens, whole: sum([...topContexts].map((c) => contexts[c].length)) + ablated });
+  });
+
   it('is deterministic for a seed, and the seed decides the interval examples', async () => {
     const options: DashboardOptions = { model, sae, contexts, batchSize: 5, seed: 3, features: [84, 250] };
     const again = await computeDashboards(options);
@@ -373,6 +397,17 @@ interface Direct {
   reconstruction: Float32Array[];
   /** per context, float64 next-token losses */
   losses: Record<'clean' | 'spliced' | 'ablated' | 'zeroAblated', number[][]>;
+}
+
+/** The model, counting the tokens it runs forward: through to the logits, or stopping at a hook. */
+function countingPasses(): { model: LanguageModel; passes: { upToHook: number; whole: number } } {
+  const passes = { upToHook: 0, whole: 0 };
+  const counted: LanguageModel = Object.create(model);
+  counted.forward = (ids, options) => {
+    passes[options?.stopAt ? 'upToHook' : 'whole'] += ids.length * ids[0].length;
+    return model.forward(ids, options);
+  };
+  return { model: counted, passes };
 }
 
 function bruteForce(all: number[][]): Direct {

@@ -8,7 +8,7 @@ import type { ProgressDetail } from '@/jobs/types';
 import type { ModelRow } from '@/server/models';
 import type { SaeRow } from '@/server/saes';
 import { computeDashboards, HookActivationCache } from '@/compute/dashboards/compute';
-import type { DashboardPhase, DashboardTimings, SaeEvals } from '@/compute/dashboards/types';
+import type { DashboardPhase, DashboardResult, DashboardTimings, SaeEvals } from '@/compute/dashboards/types';
 import { InputError } from '@/compute/errors';
 import type { LanguageModel } from '@/compute/model/types';
 import type { Sae } from '@/compute/sae/sae';
@@ -118,12 +118,15 @@ export async function computeAndStoreDashboards(input: DashboardsInput): Promise
   const run = await timed(() => beginRun(db, { saeId: saeRow.id, corpusId: corpus.id, jobId: input.jobId, params }));
   try {
     let evals: SaeEvals | null = null;
+    // A whole SAE's later chunks reuse the first chunk's evals (with ablations each computes them again, so that every
+    // ablation compares with the clean losses of a pass over the corpus); a subset's run skips them, as it stores
+    // none, and its second pass reads the hook activations from the cache.
     const reuse = chunks > 1 && !params.ablateTopExamples;
-    const hookCache = reuse ? new HookActivationCache() : undefined;
+    const hookCache = reuse || subset ? new HookActivationCache() : undefined;
     let lastReport = 0;
     let lastPhase: DashboardPhase | undefined;
     for (let c = 0; c < chunks; c++) {
-      const result = await computeDashboards({
+      const result: DashboardResult<SaeEvals | null> = await computeDashboards({
         model,
         sae,
         contexts,
@@ -134,7 +137,7 @@ export async function computeAndStoreDashboards(input: DashboardsInput): Promise
         excludeBos: params.excludeBos,
         randomExamples: params.randomExamples,
         seed: params.seed,
-        ...(reuse && evals && { evals }),
+        evals: subset ? 'skip' : (reuse && evals) || 'compute',
         hookCache,
         signal,
         onProgress: async (p) => {
@@ -167,7 +170,6 @@ export async function computeAndStoreDashboards(input: DashboardsInput): Promise
       storing = timed(() => storeFeatureDashboards(db, run.id, saeRow.id, result.features), false);
       // an unobserved rejection is seen at the next storingDone(); keep Node from reporting it meanwhile
       storing.catch(() => undefined);
-      // The evals cover every feature; the first chunk computes them, later ones reuse them.
       if (c === 0) evals = result.sae;
     }
     await storingDone();
@@ -183,7 +185,7 @@ export async function computeAndStoreDashboards(input: DashboardsInput): Promise
     };
     const completeStart = performance.now();
     const stored = evals && (({ firingCounts: _counts, ...rest }) => rest)(evals);
-    const completion = await completeRun(run.id, { evals: subset ? null : stored, timings, nTokens: corpus.nTokens, subset });
+    const completion = await completeRun(run.id, { evals: stored, timings, nTokens: corpus.nTokens, subset });
     timings.databaseSeconds += (performance.now() - completeStart) / 1000;
     timings.databaseWaitSeconds += (performance.now() - completeStart) / 1000;
     timings.totalSeconds = (performance.now() - started) / 1000;
