@@ -17,7 +17,7 @@ export interface DashboardOptions {
   sae: Sae;
   /** token ids per context, BOS included as the SAE was trained; runs of equal-length contexts are batched */
   contexts: number[][];
-  /** the features to compute dashboards for, in this order (default: all); the SAE evals always cover all */
+  /** the features to compute dashboards for, in this order (default: all); the SAE evals, when computed, cover all */
   features?: number[];
   /**
    * contexts per forward pass (default 8). Bounds memory: one batch's activations, [batch·T, d_sae] on the
