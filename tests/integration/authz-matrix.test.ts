@@ -196,6 +196,15 @@ const MATRIX: Record<string, { needs: Check[]; call: (c: Call) => Promise<unknow
     },
   },
   'sae.topFeatures': { needs: ['signedIn', 'compute'], call: (c) => c.caller.sae.topFeatures({ model: c.sae.model, sae: c.sae.sae, input: { text: 'Once' } }) },
+  // the model's search leaves out the SAEs the persona may not compute on, as if they were not there
+  'model.topFeatures': {
+    needs: ['signedIn', 'compute'],
+    call: async (c) => {
+      const { saes } = await c.caller.model.topFeatures({ model: c.sae.model, input: { text: 'Once' } });
+      if (!saes.some((s) => s.sae === c.sae.sae)) throw Object.assign(new Error(`${c.sae.sae} was not searched`), { code: 'NOT_FOUND' });
+      return saes;
+    },
+  },
   'wiki.propose': { needs: ['signedIn', 'edit'], call: (c) => c.caller.wiki.propose({ ...feature(c), label: `proposal ${c.n}` }) },
   'wiki.vote': {
     needs: ['signedIn', 'comment'],

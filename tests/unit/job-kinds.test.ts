@@ -22,7 +22,13 @@ describe('job kinds', () => {
     expect(() => parseResult('ablate', { tokens: [1], acts: [0], lossClean: [], lossAblated: [], logitDeltas: [], kl: [0] })).toThrow(
       "the ablate job's result does not match its schema: pieces: Invalid input: expected array, received undefined",
     );
-    expect(() => parseResult('top-features', { tokens: [1], pieces: ['<s>'], features: [{ feature: 3, maxAct: 1, position: 0, firing: 1 }] })).toThrow(
+    expect(() => parseResult('top-features', {
+        tokens: [1],
+        pieces: ['<s>'],
+        positions: [0],
+        densityRun: null,
+        features: [{ feature: 3, maxAct: 1, position: 0, firing: 1, sum: 1, acts: [1], density: null }],
+      })).toThrow(
       "the top-features job's result does not match its schema: features[0].label: Invalid input: expected string, received undefined",
     );
   });

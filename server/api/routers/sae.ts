@@ -14,11 +14,8 @@ import {
 } from '../../saes';
 import type { Db } from '../../db';
 import { badInput, notFound } from '../../errors';
-import { enqueueJob } from '../../jobs';
-import { getQueue } from '../../jobs/queue';
+import { searchOptionsInput, searchSae } from '../../search-by-inference';
 import { modelAt, saeAt } from '../../visibility';
-import { jobKinds } from '@/jobs';
-import { promptInput } from '@/jobs/types';
 import { createTRPCRouter, protectedProcedure, publicProcedure } from '../trpc';
 
 /** The feature table's query, as it appears in the page URL (so every view of the table has a stable link). */
@@ -39,15 +36,15 @@ export const featureTableInput = saeAddressInput.extend({
 export type FeatureTableInput = z.input<typeof featureTableInput>;
 
 export const saeRouter = createTRPCRouter({
-  /** Search by inference: a job finding the SAE's features that fire most on a text (counted against the rate limit). */
-  topFeatures: protectedProcedure
-    .input(saeAddressInput.extend({ input: promptInput, top: jobKinds['top-features'].params.shape.top }))
-    .mutation(async ({ ctx, input }) => {
-      const sae = await saeAt(ctx.db, ctx.viewer, 'compute', input.model, input.sae);
-      const params = { saeId: sae.saeId, input: input.input, top: input.top };
-      const job = await enqueueJob(await getQueue(), { type: 'top-features', params, userId: ctx.viewer.id, modelId: sae.modelId }, { requestedBy: ctx.viewer });
-      return { id: job.id };
-    }),
+  /**
+   * Search by inference: a job finding the SAE's features that fire most on a text (counted against the rate limit),
+   * or the finished one with the same options when there is one (`cached`).
+   */
+  topFeatures: protectedProcedure.input(saeAddressInput.extend(searchOptionsInput.shape)).mutation(async ({ ctx, input }) => {
+    const { model, sae: slug, ...options } = input;
+    const sae = await saeAt(ctx.db, ctx.viewer, 'compute', model, slug);
+    return searchSae(ctx.db, ctx.viewer, sae, options);
+  }),
 
   byModel: publicProcedure.input(z.object({ model: z.string() })).query(async ({ ctx, input }) => {
     const model = await modelAt(ctx.db, ctx.viewer, 'read', input.model);
