@@ -4,6 +4,7 @@ import { api } from '@/server/api/server-caller';
 import { AccessPanel } from '../_components/access-panel';
 import { RunPanel } from '../_components/run-panel';
 import { SaeProgressTable } from '../_components/sae-progress';
+import { TopFeaturesPanel } from '../_components/top-features-panel';
 
 export default async function ModelPage({ params }: { params: Promise<{ model: string }> }) {
   const { model: slug } = await params;
@@ -75,6 +76,7 @@ export default async function ModelPage({ params }: { params: Promise<{ model: s
           </details>
         </>
       )}
+      {saes.length > 0 && <TopFeaturesPanel model={model.slug} canCompute={!!me} />}
       <RunPanel model={model.slug} contextLength={c.contextLength} initialRecent={recent} signedIn={!!me} />
     </>
   );

@@ -6,6 +6,7 @@ import { api } from '@/server/api/server-caller';
 import { featureHref, formatFeatureAddress, parseFeatureAddress } from '@/server/addresses';
 import type { TokenMatch, VocabToken } from '@/server/search';
 import { displayPiece, formatFraction, formatValue } from '../_components/token-format';
+import { TopFeaturesPanel } from '../_components/top-features-panel';
 
 export const metadata: Metadata = { title: 'Search · Lexicon' };
 
@@ -98,7 +99,7 @@ function density(d: number | null) {
 export default async function SearchPage(props: { searchParams: Promise<Search> }) {
   const search = await props.searchParams;
   const q = one(search, 'q').slice(0, 500);
-  const mode = one(search, 'mode') === 'token' ? 'token' : 'text';
+  const mode = (['token', 'inference'] as const).find((m) => m === one(search, 'mode')) ?? 'text';
   const match = one(search, 'match') === 'substring' ? 'substring' : 'word';
   const model = one(search, 'model');
   const sae = one(search, 'sae');
@@ -107,8 +108,9 @@ export default async function SearchPage(props: { searchParams: Promise<Search> 
 
   const caller = await api();
   let tokenError: string | null = null;
-  const [models, saes, text, token] = await Promise.all([
+  const [models, me, saes, text, token] = await Promise.all([
     caller.model.list(),
+    caller.auth.me(),
     model ? caller.sae.byModel({ model }).catch(() => []) : Promise.resolve([]),
     mode === 'text' && q.trim() ? caller.search.text({ q, model: model || undefined, sae: (model && sae) || undefined }) : Promise.resolve(null),
     mode === 'token' && q !== '' && model
@@ -122,20 +124,27 @@ export default async function SearchPage(props: { searchParams: Promise<Search> 
   ]);
   const pieceOf = new Map(token?.match.tokens.map((t) => [t.id, t]) ?? []);
   const severalTokens = pieceOf.size > 1;
-  const tokenModel = mode === 'token' && !model;
+  const needsModel = mode !== 'text' && !model;
   return (
     <>
       <h1>Search</h1>
       <form method="get" action="/search" className="filters search-form" role="search">
         <label className="grow">
-          {mode === 'token' ? 'Token' : 'Label, description or feature address'}
-          <input name="q" defaultValue={q} type="search" placeholder={mode === 'token' ? 'e.g. the' : 'e.g. base64, or stories260K/2-res/17'} autoFocus />
+          {{ token: 'Token', inference: 'Text to run the model on', text: 'Label, description or feature address' }[mode]}
+          <input
+            name="q"
+            defaultValue={q}
+            type="search"
+            placeholder={{ token: 'e.g. the', inference: 'e.g. Once upon a time', text: 'e.g. base64, or stories260K/2-res/17' }[mode]}
+            autoFocus
+          />
         </label>
         <label>
           Search
           <select name="mode" defaultValue={mode}>
             <option value="text">labels and descriptions</option>
             <option value="token">by token</option>
+            <option value="inference">by inference (features that fire on a text)</option>
           </select>
         </label>
         <label>
@@ -173,12 +182,14 @@ export default async function SearchPage(props: { searchParams: Promise<Search> 
         )}
         <button type="submit">Search</button>
       </form>
-      <p className="muted small" hidden={mode === 'token'}>
+      <p className="muted small" hidden={mode !== 'text'}>
         Words match their stems (“detectors” finds “detector”), the last word also as a prefix; use “quotes” for a phrase, <code>or</code> and{' '}
         <code>-word</code>. A feature address (<code>model/sae/index</code>) opens that feature.
       </p>
 
-      {tokenModel && <p className="error">Choose a model to search by token: token ids belong to a model&apos;s vocabulary.</p>}
+      {needsModel && mode === 'token' && <p className="error">Choose a model to search by token: token ids belong to a model&apos;s vocabulary.</p>}
+      {needsModel && mode === 'inference' && <p className="error">Choose a model to search by inference: its SAEs are run on the text.</p>}
+      {mode === 'inference' && model && <TopFeaturesPanel key={`${model}/${sae}/${q}`} model={model} sae={sae || undefined} initialText={q} canCompute={!!me} />}
       {tokenError && (
         <p className="error" data-testid="token-error">
           {tokenError}
