@@ -9,6 +9,7 @@ import { jobs, resourceAccess, saes } from '@/drizzle/schema';
 import { getDb, getPool } from '@/server/db';
 import { getQueue } from '@/server/jobs/queue';
 import { registerSae } from '@/server/register-saes';
+import { MAX_SEARCHED_SAES } from '@/server/search-by-inference';
 import { signUp, type UserRow } from '@/server/users';
 import { initBackend } from '@/compute/backend';
 import { executeJob } from '@/worker/jobs';
@@ -112,5 +113,20 @@ describe('the cache of finished searches', () => {
 
     await callerFor(editor).feature.edit({ model: 'stories260K', sae: 'l2', index: 0, label: 'something', body: '', baseRevision: 0 });
     expect((await again()).cached).toBe(false);
+  });
+});
+
+describe('a model with more SAEs than are searched at once', () => {
+  it('searches the first MAX_SEARCHED_SAES in hook order and says how many were left out', async () => {
+    // rows only: these jobs are enqueued, never run
+    const { id: _id, slug: _slug, createdAt: _createdAt, ...row } = (await getDb().query.saes.findFirst({ where: eq(saes.id, l2.id) }))!;
+    await getDb()
+      .insert(saes)
+      .values(Array.from({ length: MAX_SEARCHED_SAES }, (_, k) => ({ ...row, slug: `more-${String(k).padStart(2, '0')}` })));
+    const fresh = await signUp({ name: 'Fay', email: 'fay@example.org', password: 'correct horse' });
+    const searched = await callerFor(fresh).model.topFeatures({ model: 'stories260K', input: { text: TEXT } });
+    expect(searched.saes).toHaveLength(MAX_SEARCHED_SAES);
+    expect(searched.capped).toBe(2); // l2, l2-copy and the extra rows, less the hidden one, past the cap
+    expect(searched.saes.slice(0, 3).map((s) => s.sae)).toEqual(['l2', 'l2-copy', 'more-00']);
   });
 });
