@@ -14,6 +14,14 @@ import { JobStatus, useJob } from './job-status';
 import { TopFeaturesView } from './results/top-features';
 
 type Rank = 'max' | 'sum';
+
+/** "2, 5 8" as token positions; empty: all of them (undefined); null: not a list of whole numbers. */
+function parsePositions(text: string): number[] | undefined | null {
+  const parts = text.split(/[\s,]+/).filter((p) => p !== '');
+  if (parts.length === 0) return undefined;
+  const positions = parts.map(Number);
+  return positions.every((p) => Number.isInteger(p) && p >= 0) ? positions : null;
+}
 interface Search {
   sae: string;
   id: string;
@@ -56,6 +64,8 @@ export function TopFeaturesPanel(props: { model: string; /** absent: all the mod
   const [text, setText] = useState(props.initialText ?? '');
   const [rank, setRank] = useState<Rank>('max');
   const [ignoreBos, setIgnoreBos] = useState(true);
+  const [positionsText, setPositionsText] = useState('');
+  const positions = parsePositions(positionsText);
   const [found, setFound] = useState<{ searches: Search[]; rank: Rank; capped: number } | null>(null);
   const one = useMutation(trpc.sae.topFeatures.mutationOptions({ onSuccess: (s, v) => setFound({ searches: [{ ...s, sae: v.sae }], rank: v.rank ?? 'max', capped: 0 }) }));
   const all = useMutation(
@@ -68,7 +78,8 @@ export function TopFeaturesPanel(props: { model: string; /** absent: all the mod
       <form
         onSubmit={(e) => {
           e.preventDefault();
-          const options = { input: { text }, rank, ignoreBos };
+          if (positions === null) return;
+          const options = { input: { text }, rank, ignoreBos, positions };
           if (sae) one.mutate({ model, sae, ...options });
           else all.mutate({ model, ...options });
         }}
@@ -86,9 +97,21 @@ export function TopFeaturesPanel(props: { model: string; /** absent: all the mod
             </select>
           </label>
           <label>
+            over token positions{' '}
+            <input
+              value={positionsText}
+              onChange={(e) => setPositionsText(e.target.value)}
+              placeholder="all"
+              size={10}
+              aria-invalid={positions === null}
+              title="e.g. 3, 5, 8 (0 is the first token, BOS); empty: all of them"
+              data-testid="top-features-positions"
+            />
+          </label>
+          <label>
             <input type="checkbox" checked={ignoreBos} onChange={(e) => setIgnoreBos(e.target.checked)} /> ignore BOS
           </label>
-          <button type="submit" disabled={!canCompute || pending || text.trim() === ''} data-testid="run-top-features">
+          <button type="submit" disabled={!canCompute || pending || text.trim() === '' || positions === null} data-testid="run-top-features">
             Run
           </button>
           {!canCompute && (
@@ -98,7 +121,7 @@ export function TopFeaturesPanel(props: { model: string; /** absent: all the mod
           )}
         </div>
       </form>
-      <ErrorLine error={one.error ?? all.error} />
+      <ErrorLine error={positions === null ? 'token positions are whole numbers from 0, separated by commas or spaces' : (one.error ?? all.error)} />
       {found && !sae && found.searches.length === 0 && <p className="muted">You may not run any of this model&apos;s SAEs.</p>}
       {found && found.capped > 0 && (
         <p className="muted" data-testid="top-features-capped">

@@ -85,14 +85,22 @@ test('the model page searches each of its SAEs, ranked by the sum, with links to
   await page.context().close();
 });
 
-test('/search by inference runs the chosen SAE on the typed text', async ({ browser }) => {
+test('/search by inference runs the chosen SAE on the typed text, over the token positions given', async ({ browser }) => {
   const page = await signedIn(browser, 'Ines');
   const q = 'She saw a big red ball.';
   await page.goto(`/search?mode=inference&model=${MODEL}&sae=${SAE}&q=${encodeURIComponent(q)}`);
   const panel = page.getByTestId('top-features');
   await expect(panel.getByRole('textbox', { name: 'Text' })).toHaveValue(q);
+  // ranked over chosen tokens only
+  await panel.getByTestId('top-features-positions').fill('two');
+  await expect(panel.getByRole('alert')).toContainText('token positions are whole numbers');
+  await expect(panel.getByTestId('run-top-features')).toBeDisabled();
+  await panel.getByTestId('top-features-positions').fill('1, 2');
   await panel.getByTestId('run-top-features').click();
   await expect(panel.getByTestId('top-features-job-state')).toHaveText('done', { timeout: 90_000 });
-  await expect(panel.getByTestId('top-features-table').locator('tbody tr').first()).toBeVisible();
+  await expect(panel.getByTestId('top-features-result')).toContainText(/ over 2 of \d+ tokens/);
+  const peaks = await panel.getByTestId('top-features-table').locator('tbody tr').evaluateAll((trs) => trs.map((tr) => tr.children[5]!.textContent));
+  expect(peaks.length).toBeGreaterThan(0);
+  expect(peaks.every((p) => /\(position [12]\)/.test(p!))).toBe(true);
   await page.context().close();
 });
