@@ -112,7 +112,7 @@ export function TopFeaturesPanel(props: { model: string; /** absent: all the mod
             <input type="checkbox" checked={ignoreBos} onChange={(e) => setIgnoreBos(e.target.checked)} /> ignore BOS
           </label>
           <button type="submit" disabled={!canCompute || pending || text.trim() === '' || positions === null} data-testid="run-top-features">
-            Run
+            Find features
           </button>
           {!canCompute && (
             <span className="muted">
