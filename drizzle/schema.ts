@@ -478,6 +478,26 @@ export const resourceAccess = pgTable(
 );
 
 /** A label someone proposes for a feature; votes pick the one shown (feature_page.label). */
+/**
+ * A label proposal made by a machine or brought in from elsewhere. `by` is how the page names its author
+ * ("auto (gpt-4o-mini)", "Neuronpedia export (gpt-4o-mini)"); the rest is kept so a reader can judge it.
+ */
+export interface ProposalProvenance {
+  by: string;
+  source: 'auto' | 'import';
+  /** the model that wrote the explanation */
+  model?: string;
+  /** the explanation method or type, as the source names it */
+  type?: string;
+  /** the prompt sent and the answer received (automatic explanations) */
+  prompt?: string;
+  answer?: string;
+  /** scores as the source reports them, each named by its method, e.g. { detection: { balancedAccuracy, n } } */
+  scores?: Record<string, unknown>;
+  /** where it came from: an import's source path or URL, a job id */
+  from?: string;
+}
+
 export const labelProposals = pgTable(
   'label_proposal',
   {
@@ -488,6 +508,8 @@ export const labelProposals = pgTable(
     index: integer('index').notNull(),
     label: text('label').notNull(),
     authorId: text('author_id').references(() => users.id, { onDelete: 'set null' }),
+    /** where a proposal no person wrote came from (an automatic explanation, an import); null for a person's */
+    provenance: jsonb('provenance').$type<ProposalProvenance>(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [unique('label_proposal_text').on(t.saeId, t.index, t.label)],

@@ -12,7 +12,7 @@
  * self-vote for a rival proposal only ties it (and ties keep the shown label).
  */
 import { and, eq, sql } from 'drizzle-orm';
-import { featurePages, labelProposals, labelVotes } from '@/drizzle/schema';
+import { featurePages, labelProposals, labelVotes, type ProposalProvenance } from '@/drizzle/schema';
 import type { Db } from './db';
 import { badInput, forbidden } from './errors';
 import { editFeature, lockLabelVotes } from './descriptions';
@@ -27,6 +27,8 @@ export interface LabelProposal {
   id: string;
   label: string;
   author: { id: string; name: string } | null;
+  /** set for a proposal no person wrote (an automatic explanation, an import) */
+  provenance: ProposalProvenance | null;
   createdAt: Date;
   votes: number;
   /** the viewer voted for it */
@@ -62,11 +64,12 @@ export async function labelStanding(db: Db, saeId: string, index: number, viewer
     label: string;
     author_id: string | null;
     author_name: string | null;
+    provenance: ProposalProvenance | null;
     created_at: string;
     votes: number;
     mine: boolean;
   }>(sql`
-    select p.id, p.label, p.author_id, ${displayNameSql()} as author_name, p.created_at,
+    select p.id, p.label, p.author_id, ${displayNameSql()} as author_name, p.provenance, p.created_at,
            count(v.user_id)::int as votes, coalesce(bool_or(v.user_id = ${viewerId}), false) as mine
       from label_proposal p
       left join label_vote v on v.proposal_id = p.id
@@ -92,6 +95,7 @@ export async function labelStanding(db: Db, saeId: string, index: number, viewer
       id: r.id,
       label: r.label,
       author: r.author_id ? { id: r.author_id, name: r.author_name ?? '' } : null,
+      provenance: r.provenance,
       createdAt: new Date(r.created_at),
       votes: r.votes,
       mine: r.mine,
@@ -123,6 +127,22 @@ export async function proposeLabel(db: Db, feature: Feature, label: string, auth
     .returning({ id: labelProposals.id });
   if (!row) throw badInput(`“${text}” is already proposed for this feature: vote for it instead`);
   return row;
+}
+
+/**
+ * Adds a proposal no person wrote (an automatic explanation, an import), kept with where it came from. It carries no
+ * vote, so it never changes the label shown: people choose by voting. Returns null when the same text is already
+ * proposed for the feature.
+ */
+export async function proposeFromSource(db: Db, feature: Feature, label: string, provenance: ProposalProvenance): Promise<{ id: string } | null> {
+  const text = label.trim();
+  if (!text) throw badInput('the label is empty');
+  const [row] = await db
+    .insert(labelProposals)
+    .values({ saeId: feature.saeId, index: feature.index, label: text, provenance })
+    .onConflictDoNothing()
+    .returning({ id: labelProposals.id });
+  return row ?? null;
 }
 
 type Winner = {

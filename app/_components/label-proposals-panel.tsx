@@ -80,7 +80,14 @@ export function ProposalsPanel({ address, canEdit, signedIn, viewerId, initial }
               <span className={p.shown ? styles.shown : undefined}>{p.label}</span>
               {p.shown && <span className="tag">shown</span>}{' '}
               <span className="muted small">
-                by {p.author ? <Link href={userHref(p.author.id)}>{p.author.name}</Link> : 'a deleted user'}
+                by{' '}
+                {p.author ? (
+                  <Link href={userHref(p.author.id)}>{p.author.name}</Link>
+                ) : p.provenance ? (
+                  <span data-testid="proposal-source">{p.provenance.by}</span>
+                ) : (
+                  'a deleted user'
+                )}
               </span>{' '}
               {p.author?.id === viewerId && (
                 <button

@@ -52,9 +52,13 @@ test('an empty prompt and an over-long prompt get clear errors', async ({ page }
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page.getByTestId('current-user')).toBeVisible();
   await page.goto('/stories260K');
-  await page.getByLabel('Prompt').fill('   ');
-  await page.getByRole('button', { name: 'Run', exact: true }).click();
-  await expect(page.locator('.error[role=alert]')).toContainText('empty');
+  // A click that lands before the panel hydrates does nothing; retry until the panel answers.
+  const runPanel = page.getByRole('region', { name: 'Run the model' });
+  await expect(async () => {
+    await runPanel.getByLabel('Prompt').fill('   ');
+    await runPanel.getByRole('button', { name: 'Run', exact: true }).click();
+    await expect(runPanel.locator('.error[role=alert]')).toContainText('empty', { timeout: 1_000 });
+  }).toPass({ timeout: 15_000 });
 
   await page.getByLabel('Prompt').fill('The cat sat on the mat. '.repeat(120));
   await page.getByRole('button', { name: 'Run', exact: true }).click();

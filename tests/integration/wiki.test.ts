@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { featureRevisions, labelProposals, labelVotes, notifications, resourceAccess, teamMembers, teams } from '@/drizzle/schema';
 import { getDb, getPool } from '@/server/db';
 import { EVENT_CHANNEL } from '@/server/events';
+import { proposeFromSource } from '@/server/label-votes';
 import { watch } from '@/server/notifications';
 import { setRole, signUp, type UserRow } from '@/server/users';
 import { callerFor } from '../helpers/caller';
@@ -210,6 +211,13 @@ describe('label proposals and votes', () => {
     ]);
     expect(standing.labelBy).toMatchObject({ name: 'Ada', how: 'withdrawal', summary: 'Label changed because Ada withdrew the proposal “quoted speech”: speech verbs' });
 
+    // A machine's proposal joins the alternatives with its provenance and no vote: the label people chose stays.
+    const provenance = { by: 'auto (test-model)', source: 'auto' as const, model: 'test-model', prompt: 'p', answer: 'a' };
+    expect(await proposeFromSource(getDb(), { saeId, index: 3 }, ' quotes ', provenance)).toMatchObject({ id: expect.any(String) });
+    expect(await proposeFromSource(getDb(), { saeId, index: 3 }, 'quotes', provenance)).toBeNull();
+    standing = await callerFor(null).wiki.proposals(f);
+    expect(standing.label).toBe('speech verbs');
+    expect(standing.proposals.find((p) => p.label === 'quotes')).toMatchObject({ votes: 0, shown: false, author: null, provenance });
   });
 });
 

@@ -1,0 +1,1 @@
+ALTER TABLE "label_proposal" ADD COLUMN "provenance" jsonb;
