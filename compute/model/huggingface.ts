@@ -1,7 +1,7 @@
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../errors';
-import { readJsonObject } from '../tokenizer/huggingface';
+import { readJsonObject } from '../json-file';
 import { huggingFaceDirectoryTokenizer } from '../tokenizer/load';
 import type { Tokenizer } from '../tokenizer/types';
 import { readShardedSafetensors, type SafetensorsTensor } from '../weights/safetensors';

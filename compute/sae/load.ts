@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../errors';
+import { readJsonFile } from '../json-file';
 import { readSafetensors, readSafetensorsHeader, type SafetensorsTensor } from '../weights/safetensors';
 import { parseSaeConfig, TRANSCODER_ARCHITECTURES, type SaeConfig } from './config';
 import { ARCHITECTURE_TENSORS, createSae, type Sae, type SaeWeights } from './sae';
@@ -102,19 +103,8 @@ function foldScales(
 }
 
 async function readConfig(file: string): Promise<SaeConfig> {
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new InputError(`${file}: not found (an SAELens SAE directory has cfg.json and ${WEIGHTS_FILE})`);
-    throw err;
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new InputError(`${file}: not valid JSON (${(err as Error).message})`);
-  }
+  const json = await readJsonFile(file);
+  if (json === undefined) throw new InputError(`${file}: not found (an SAELens SAE directory has cfg.json and ${WEIGHTS_FILE})`);
   return parseSaeConfig(json, file);
 }
 

@@ -1,11 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { InputError } from '../errors';
+import { readJsonObject, type JsonObject } from '../json-file';
 import { displayBytes } from './gpt2';
 import type { Tokenizer } from './types';
-
-type Json = Record<string, unknown>;
 
 /** Special-token ids as a model's config.json states them (they win over tokenizer_config.json). */
 export interface SpecialTokenIds {
@@ -27,7 +25,7 @@ export class HuggingFaceTokenizer implements Tokenizer {
   private readonly byteLevel: boolean;
   private readonly addedIds: Set<number>;
 
-  constructor(tokenizerJson: Json, tokenizerConfig: Json, modelConfig: SpecialTokenIds, source: string) {
+  constructor(tokenizerJson: JsonObject, tokenizerConfig: JsonObject, modelConfig: SpecialTokenIds, source: string) {
     this.hf = new HfTokenizer(tokenizerJson, tokenizerConfig);
     // ids may have gaps; a spread of a 100k+ vocabulary would overflow Math.max's argument list
     this.vocabSize = [...this.hf.get_vocab(true).values()].reduce((max, id) => Math.max(max, id), -1) + 1;
@@ -93,35 +91,17 @@ export async function loadHuggingFaceTokenizer(dir: string, modelConfig: Special
 }
 
 /** A JSON object from `file`, or undefined when the file does not exist. */
-export async function readJsonObject(file: string): Promise<Json | undefined> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new InputError(`${file}: not valid JSON (${(err as Error).message})`);
-  }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new InputError(`${file}: not a JSON object`);
-  return json as Json;
-}
-
 /** tokenizer_config.json writes special tokens as a string or as an AddedToken object `{content, ...}`. */
 function tokenConfigContent(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
-  if (value && typeof value === 'object' && typeof (value as Json).content === 'string') return (value as Json).content as string;
+  if (value && typeof value === 'object' && typeof (value as JsonObject).content === 'string') return (value as JsonObject).content as string;
   return undefined;
 }
 
 /** Whether a tokenizer.json component (possibly a `Sequence` of them) is or contains one of `type`. */
 function hasComponent(component: unknown, type: string): boolean {
   if (!component || typeof component !== 'object') return false;
-  const { type: own, decoders } = component as Json;
+  const { type: own, decoders } = component as JsonObject;
   return own === type || (Array.isArray(decoders) && decoders.some((d) => hasComponent(d, type)));
 }
 

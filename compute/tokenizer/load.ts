@@ -1,8 +1,9 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../errors';
+import { readJsonObject } from '../json-file';
 import { gpt2Tokenizer } from './gpt2';
-import { loadHuggingFaceTokenizer, readJsonObject } from './huggingface';
+import { loadHuggingFaceTokenizer } from './huggingface';
 import { isLlama2cTokenizerFile, loadLlama2cTokenizer } from './llama2c';
 import type { Tokenizer } from './types';
 
