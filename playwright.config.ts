@@ -8,6 +8,8 @@ process.env.LEXICON_E2E_PORT ??= String(3100 + Math.floor(Math.random() * 800));
 process.env.LEXICON_E2E_DATA ??= path.join(os.tmpdir(), `lexicon-e2e-${process.env.LEXICON_E2E_PORT}`);
 const PORT = Number(process.env.LEXICON_E2E_PORT);
 const DATA_DIR = process.env.LEXICON_E2E_DATA;
+/** web processes of the server under test: more than one, as `npm start` runs on any multi-core machine */
+process.env.LEXICON_WEB_PROCESSES ??= '2';
 /** what the pages' Content-Security-Policy refused during the run (the server appends; tests/e2e/teardown.ts checks) */
 process.env.LEXICON_E2E_CSP_REPORTS ??= path.join(DATA_DIR, 'csp-reports.jsonl');
 
@@ -36,6 +38,6 @@ export default defineConfig({
     reuseExistingServer: false,
     stdout: 'pipe',
     // LEXICON_DEMO=0: a fresh database would otherwise set up the stories260K demo (minutes of worker time)
-    env: { LEXICON_DATA_DIR: DATA_DIR, LEXICON_MODELS_DIR: path.join(SHARED_DIR, 'models'), PORT: String(PORT), LEXICON_DEMO: '0', LEXICON_CSP_REPORT_FILE: process.env.LEXICON_E2E_CSP_REPORTS },
+    env: { LEXICON_DATA_DIR: DATA_DIR, LEXICON_MODELS_DIR: path.join(SHARED_DIR, 'models'), PORT: String(PORT), LEXICON_DEMO: '0', LEXICON_WEB_PROCESSES: process.env.LEXICON_WEB_PROCESSES, LEXICON_CSP_REPORT_FILE: process.env.LEXICON_E2E_CSP_REPORTS },
   },
 });

@@ -1,10 +1,12 @@
 /**
  * `npm start`: the whole of Lexicon from one command. PostgreSQL (embedded unless DATABASE_URL
- * is set), migrations, models found on disk, the Next.js server and one compute worker.
+ * is set), migrations, models found on disk, the Next.js server (one process per core, LEXICON_WEB_PROCESSES) and
+ * the compute worker (LEXICON_WORKERS processes, default one).
  * Ctrl-C / SIGTERM stops the children, then PostgreSQL, cleanly (PostgreSQL runs in a process group of its own, so a
  * Ctrl-C in the terminal does not stop it under the children's feet).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import cluster from 'node:cluster';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import fs from 'node:fs';
@@ -129,11 +131,18 @@ if (!dev && !built()) {
 
 if (stopping) await new Promise(() => undefined); // a signal came during the build: stop() exits
 const env = { ...process.env, DATABASE_URL: pg.url, AUTH_SECRET: authSecret(), PORT: String(config.port) };
-children.push(
-  spawn(bin('next'), [dev ? 'dev' : 'start', '-p', String(config.port)], { cwd: root, env, stdio: 'inherit' }),
-  spawn(bin('tsx'), ['worker/main.ts'], { cwd: root, env, stdio: 'inherit' }),
+const webProcesses = dev ? 1 : config.webProcesses;
+if (dev) children.push(spawn(bin('next'), ['dev', '-p', String(config.port)], { cwd: root, env, stdio: 'inherit' }));
+else {
+  // `next start` in each cluster process: the port is opened once, here, and connections are handed round them.
+  cluster.setupPrimary({ exec: fs.realpathSync(bin('next')), args: ['start', '-p', String(config.port)], execArgv: [], cwd: root });
+  for (let i = 0; i < webProcesses; i++) children.push(cluster.fork(env).process);
+}
+children.push(spawn(bin('tsx'), ['worker/main.ts', '--concurrency', String(config.workers)], { cwd: root, env, stdio: 'inherit' }));
+say(
+  `web server (${webProcesses} process${webProcesses === 1 ? '' : 'es'}) and ${config.workers} worker${config.workers === 1 ? '' : 's'} starting: ` +
+    `http://localhost:${config.port} (ready in a few seconds)`,
 );
-say(`web server and worker starting: http://localhost:${config.port} (ready in a few seconds)`);
 void followDemo(pg.url);
 
 /**

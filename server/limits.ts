@@ -3,25 +3,18 @@
  * parses a request: a byte limit on bodies (read with a cap, never buffered whole), tRPC's batch size, connection
  * caps for live streams (SSE) per client address and per process, and an Origin check for mutations.
  *
- * This module imports nothing of the server's, so the browser's tRPC client can share MAX_BATCH_SIZE with it.
+ * This module imports nothing of the server's but server/env.ts, so the browser's tRPC client can share MAX_BATCH_SIZE with it.
  */
-
-function positiveInt(name: string, fallback: number): number {
-  const raw = typeof process === 'undefined' ? undefined : process.env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw);
-  if (!(Number.isInteger(value) && value > 0)) throw new Error(`${name} must be a positive whole number, got "${raw}"`);
-  return value;
-}
+import { wholeNumberSetting } from './env';
 
 /** Calls in one tRPC batch; the client's httpBatchLink splits larger batches (`maxItems`). */
 export const MAX_BATCH_SIZE = 32;
 
 /** Bytes in one request body (tRPC and sign-in); a larger one is answered 413 before it is parsed. */
-export const maxBodyBytes = () => positiveInt('LEXICON_MAX_BODY_BYTES', 1024 * 1024);
+export const maxBodyBytes = () => wholeNumberSetting('LEXICON_MAX_BODY_BYTES', 1024 * 1024);
 /** Open live streams (SSE) from one client address, and in this process. */
-export const maxStreamsPerAddress = () => positiveInt('LEXICON_MAX_STREAMS_PER_ADDRESS', 256);
-export const maxStreamsPerProcess = () => positiveInt('LEXICON_MAX_STREAMS', 1000);
+export const maxStreamsPerAddress = () => wholeNumberSetting('LEXICON_MAX_STREAMS_PER_ADDRESS', 256);
+export const maxStreamsPerProcess = () => wholeNumberSetting('LEXICON_MAX_STREAMS', 1000);
 
 export class BodyTooLarge extends Error {
   constructor(readonly limit: number) {

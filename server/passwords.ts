@@ -11,6 +11,7 @@ import os from 'node:os';
 import crypto from 'node:crypto';
 import argon2 from 'argon2';
 import { COMMON_PASSWORDS } from './common-passwords';
+import { wholeNumberSetting } from './env';
 import { DomainError } from './errors';
 
 export const MIN_PASSWORD_LENGTH = 8;
@@ -45,14 +46,6 @@ export function weakPasswordReason(password: string, account: { email?: string; 
 }
 
 // ---- the bounded argon2 queue --------------------------------------------------------------------------------------
-
-function positiveInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw);
-  if (!(Number.isInteger(value) && value >= 0)) throw new Error(`${name} must be a whole number ≥ 0, got "${raw}"`);
-  return value;
-}
 
 /** A hash or verify refused at once: ARGON2_CONCURRENCY are running and ARGON2_QUEUE wait already. */
 export class Argon2Busy extends DomainError {
@@ -100,8 +93,8 @@ export class BoundedQueue {
  */
 const DEFAULT_CONCURRENCY = Math.max(1, Math.min(Number(process.env.UV_THREADPOOL_SIZE) || 4, os.availableParallelism(), 8) - 1);
 export const argon2Queue = new BoundedQueue(
-  positiveInt('LEXICON_ARGON2_CONCURRENCY', DEFAULT_CONCURRENCY),
-  positiveInt('LEXICON_ARGON2_QUEUE', 32),
+  wholeNumberSetting('LEXICON_ARGON2_CONCURRENCY', DEFAULT_CONCURRENCY, { min: 0 }),
+  wholeNumberSetting('LEXICON_ARGON2_QUEUE', 32, { min: 0 }),
 );
 
 /** How many argon2 hashes and verifies this process has run (tests count the work of a sign-in). */

@@ -6,17 +6,10 @@
 import { sql } from 'drizzle-orm';
 import type { Viewer } from './authz';
 import type { Db } from './db';
+import { wholeNumberSetting } from './env';
 import { DomainError } from './errors';
 
-export const JOB_RATE_PER_MINUTE = jobRate();
-
-function jobRate(): number {
-  const raw = process.env.LEXICON_JOB_RATE;
-  if (raw === undefined || raw.trim() === '') return 30;
-  const value = Number(raw);
-  if (!(Number.isInteger(value) && value > 0)) throw new Error(`LEXICON_JOB_RATE must be a positive whole number of jobs per minute, got "${raw}"`);
-  return value;
-}
+export const JOB_RATE_PER_MINUTE = wholeNumberSetting('LEXICON_JOB_RATE', 30);
 
 export class RateLimited extends DomainError {
   constructor(readonly retryAfterSeconds: number) {

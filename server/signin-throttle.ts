@@ -12,19 +12,12 @@
  *   address's: an attacker's own account must not reset the address they guess from).
  */
 import { sql, type SQL } from 'drizzle-orm';
+import { wholeNumberSetting } from './env';
 import type { Db } from './db';
 
-function setting(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw);
-  if (!(Number.isInteger(value) && value > 0)) throw new Error(`${name} must be a positive whole number, got "${raw}"`);
-  return value;
-}
-
 export const throttle = {
-  FREE_FAILURES: setting('LEXICON_SIGNIN_FREE_FAILURES', 5),
-  FREE_FAILURES_PER_ADDRESS: setting('LEXICON_SIGNIN_FREE_FAILURES_PER_ADDRESS', 20),
+  FREE_FAILURES: wholeNumberSetting('LEXICON_SIGNIN_FREE_FAILURES', 5),
+  FREE_FAILURES_PER_ADDRESS: wholeNumberSetting('LEXICON_SIGNIN_FREE_FAILURES_PER_ADDRESS', 20),
   BASE_DELAY_S: 1,
   MAX_DELAY_S: 15 * 60,
   WINDOW_S: 60 * 60,

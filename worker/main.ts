@@ -1,7 +1,13 @@
 /**
  * The compute worker: picks the TensorFlow.js backend, announces itself, and consumes every job
  * queue. Start any number of them (`npm run worker`); they share the queue in PostgreSQL.
+ *
+ * `npm run worker -- --concurrency N` runs N worker processes (default: one per core), since the wasm backend
+ * computes on one thread: this process then only starts them, restarts one that dies, and stops them on a signal.
  */
+import cluster from 'node:cluster';
+import os from 'node:os';
+import { parseArgs } from 'node:util';
 import { getDb, getPool, requireDatabaseUrl } from '@/server/db';
 import { ORPHAN_SWEEP_MS, orphanedJobs } from '@/server/jobs';
 import { listenForJobs, notifyJob, startQueue } from '@/server/jobs/queue';
@@ -40,6 +46,7 @@ async function main() {
   };
   const sweeper = setInterval(sweep, ORPHAN_SWEEP_MS);
   console.log(`[worker] ${id} ready (${backend}), queues: ${JOB_TYPES.join(', ')}`);
+  process.send?.({ ready: true }); // to the supervising process, when there is one (--concurrency)
 
   let stopping = false;
   const stop = async () => {
@@ -57,7 +64,56 @@ async function main() {
   process.on('SIGINT', stop);
 }
 
-main().catch((err) => {
-  console.error('[worker] fatal:', err);
-  process.exit(1);
-});
+/** A process that dies before it was ready (a bad setting, no database) stops them all; one that dies later is replaced. */
+function supervise(concurrency: number) {
+  const ready = new Set<number>();
+  const fork = () => {
+    const worker = cluster.fork();
+    worker.on('message', (message: { ready?: boolean }) => void (message.ready && ready.add(worker.id)));
+  };
+  let stopping = false;
+  let exitCode = 0;
+  const stopAll = () => {
+    stopping = true;
+    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
+  };
+  cluster.on('exit', (worker, code, signal) => {
+    const how = signal ?? `with ${code}`;
+    if (!stopping && !ready.has(worker.id)) {
+      console.error(`[worker] a worker process exited ${how} before it was ready: stopping`);
+      exitCode = code || 1;
+      stopAll();
+    } else if (!stopping) {
+      // its job is an orphan now, which another worker takes over; this one replaces the lost capacity
+      console.error(`[worker] a worker process exited ${how}: starting another`);
+      fork();
+    }
+    if (stopping && Object.keys(cluster.workers ?? {}).length === 0) process.exit(exitCode);
+  });
+  process.on('SIGTERM', () => stopping || stopAll());
+  process.on('SIGINT', () => stopping || stopAll());
+  for (let i = 0; i < concurrency; i++) fork();
+}
+
+function concurrencyOption(): number {
+  const { values } = parseArgs({ options: { concurrency: { type: 'string' } }, strict: true });
+  if (values.concurrency === undefined) return os.availableParallelism();
+  const n = Number(values.concurrency);
+  if (!(Number.isInteger(n) && n > 0)) throw new Error(`--concurrency must be a whole number of processes ≥ 1, got "${values.concurrency}"`);
+  return n;
+}
+
+// Cluster children run main() without looking at the options (they share the primary's argv).
+let concurrency = 1;
+try {
+  if (cluster.isPrimary) concurrency = concurrencyOption();
+} catch (err) {
+  console.error(`[worker] ${(err as Error).message}`);
+  process.exit(2);
+}
+if (concurrency > 1) supervise(concurrency);
+else
+  main().catch((err) => {
+    console.error('[worker] fatal:', err);
+    process.exit(1);
+  });

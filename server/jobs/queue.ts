@@ -10,9 +10,18 @@ export async function startQueue(url: string): Promise<PgBoss> {
   const boss = new PgBoss({ connectionString: url, schema: 'pgboss', max: 4 });
   boss.on('error', (err) => console.error('[queue]', err.message));
   await boss.start();
-  for (const type of JOB_TYPES) {
-    // A crashed worker's job is queued again by the heartbeat sweep (worker/main.ts); expiry is the backstop.
-    await boss.createQueue(type, { name: type, retryLimit: 2, expireInSeconds: jobKinds[type].expirySeconds });
+  // Processes starting together (web processes, workers) would create the same queues at once and deadlock in
+  // pg-boss's queue table: one at a time, under an advisory lock.
+  const lock = new pg.Client({ connectionString: url });
+  await lock.connect();
+  try {
+    await lock.query(`select pg_advisory_lock(hashtext('lexicon.queue-setup'))`);
+    for (const type of JOB_TYPES) {
+      // A crashed worker's job is queued again by the heartbeat sweep (worker/main.ts); expiry is the backstop.
+      await boss.createQueue(type, { name: type, retryLimit: 2, expireInSeconds: jobKinds[type].expirySeconds });
+    }
+  } finally {
+    await lock.end(); // ending the session releases the lock
   }
   return boss;
 }

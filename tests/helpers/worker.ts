@@ -12,10 +12,11 @@ export interface TestWorker {
 }
 
 /** `env` adds to (or overrides) this process's environment, e.g. a data dir or LEXICON_WORKER_TIMEOUT_S. */
-export async function startWorker(databaseUrl: string, env: Record<string, string> = {}): Promise<TestWorker> {
+/** `concurrency` > 1: the supervising process with that many worker processes (ready when all of them are). */
+export async function startWorker(databaseUrl: string, env: Record<string, string> = {}, { concurrency = 1 } = {}): Promise<TestWorker> {
   // node itself (not the tsx wrapper, which runs node as a child): the process's pid is the worker's, so a signal
   // (a test's SIGKILL) reaches the worker and not just a wrapper
-  const child = spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts', '--concurrency', String(concurrency)], {
     cwd: ROOT,
     env: { ...process.env, ...env, DATABASE_URL: databaseUrl },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -26,7 +27,7 @@ export async function startWorker(databaseUrl: string, env: Record<string, strin
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`worker did not start:\n${output}`)), 60_000);
     child.stdout!.on('data', () => {
-      if (output.includes('ready')) {
+      if (output.split(' ready (').length > concurrency) {
         clearTimeout(timer);
         resolve();
       }
