@@ -12,6 +12,10 @@ export const config = {
   databaseUrl: process.env.DATABASE_URL,
   pgPort: process.env.LEXICON_PG_PORT ? Number(process.env.LEXICON_PG_PORT) : undefined,
   port: Number(process.env.PORT ?? 3000),
+  /** the Hugging Face Hub (or a mirror) that `hf:` addresses download from */
+  hfEndpoint: process.env.HF_ENDPOINT ?? 'https://huggingface.co',
+  /** sent as `Authorization: Bearer` to the Hub, for private and gated repositories */
+  hfToken: process.env.HF_TOKEN,
   /** longest prompt, in characters, a run accepts (the model's context bounds tokens) */
   maxPromptChars: 20_000,
 };
