@@ -79,7 +79,8 @@ export async function downloadFile(url: string, destination: string, options: Do
         received += chunk.length;
         options.onProgress?.({ file: destination, done, total: options.size ?? done, rate: received / Math.max((Date.now() - started) / 1000, 1e-3) });
       });
-      if (options.size === undefined || done === options.size) break;
+      // more bytes than listed is a wrong file: the hash check below says so
+      if (options.size === undefined || done >= options.size) break;
       throw new Error(`connection closed after ${done} of ${options.size} bytes`);
     } catch (err) {
       if (err instanceof HttpStatusError || attempt >= attempts) {

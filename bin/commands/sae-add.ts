@@ -16,17 +16,21 @@ export const saeAdd: Command = {
       import('../../server/hf-hub'),
       import('../../compute/sae/releases'),
     ]);
-    let dir: string;
-    if (values.release !== undefined) {
-      if (positionals.length > 0) throw new UsageError('give either a directory or --release, not both');
-      const release = resolveRelease(requiredString(values, 'release'), requiredString(values, 'sae-id'));
-      dir = await hf.downloadHfSae({ repoId: release.repoId, path: release.path }, { cfg: release.cfg, onProgress: downloadProgress() });
-    } else {
-      if (values['sae-id'] !== undefined) throw new UsageError('--sae-id goes with --release');
-      const given = onePositional(positionals, 'SAE directory, hf: address or --release');
-      dir = hf.isHfAddress(given) ? await hf.downloadHfSae(hf.parseHfAddress(given), { onProgress: downloadProgress() }) : given;
-    }
-    const sae = await withDatabase(async (db) => registerSae(db, await modelBySlug(db, modelSlug), dir, { slug: values.slug as string | undefined }));
+    const sae = await withDatabase(async (db) => {
+      // the model is looked up first, so a wrong --model costs no download
+      const model = await modelBySlug(db, modelSlug);
+      let dir: string;
+      if (values.release !== undefined) {
+        if (positionals.length > 0) throw new UsageError('give either a directory or --release, not both');
+        const release = resolveRelease(requiredString(values, 'release'), requiredString(values, 'sae-id'));
+        dir = await hf.downloadHfSae({ repoId: release.repoId, path: release.path }, { cfg: release.cfg, onProgress: downloadProgress() });
+      } else {
+        if (values['sae-id'] !== undefined) throw new UsageError('--sae-id goes with --release');
+        const given = onePositional(positionals, 'SAE directory, hf: address or --release');
+        dir = hf.isHfAddress(given) ? await hf.downloadHfSae(hf.parseHfAddress(given), { onProgress: downloadProgress() }) : given;
+      }
+      return registerSae(db, model, dir, { slug: values.slug as string | undefined });
+    });
     const check = sae.importCheck as { asGiven: { varianceExplained: number; l0: number }; warnings: string[] };
     console.log(
       `registered ${modelSlug}/${sae.slug} (${sae.architecture}, ${sae.hookName}, d_sae ${sae.dSae}); ` +

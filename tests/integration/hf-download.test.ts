@@ -14,7 +14,7 @@ import { registerModel } from '@/server/register-models';
 import { startTestDatabase, type TestDatabase } from '../helpers/database';
 import { serveFolder, startFakeHub, type FakeHub } from '../helpers/fake-hub';
 import { STORIES_SAE_DIR } from '../helpers/stories';
-import { STORIES_DIR } from '../shared';
+import { FIXTURES_DIR, STORIES_DIR } from '../shared';
 import { lexiconWithEnv } from '../unit/cli-helpers';
 
 const TOKEN = 'hf_test_token';
@@ -26,7 +26,8 @@ const RELEASE_FOLDER = 'jbloom/GPT2-Small-SAEs-Reformatted/blocks.8.hook_resid_p
 
 let database: TestDatabase;
 let hub: FakeHub;
-const read = (dir: string) => Object.fromEntries(fs.readdirSync(dir).filter((n) => !n.endsWith('.md')).map((n) => [n, fs.readFileSync(path.join(dir, n))]));
+const GPT2_DIR = path.join(FIXTURES_DIR, 'gpt2-tiny-a');
+const read = (dir: string) => Object.fromEntries(fs.readdirSync(dir).filter((n) => !n.endsWith('.md') && n !== 'expected.json').map((n) => [n, fs.readFileSync(path.join(dir, n))]));
 
 beforeAll(async () => {
   database = await startTestDatabase();
@@ -77,6 +78,18 @@ describe('hf: addresses', () => {
     const before = hub.requests.length;
     await downloadHfModel(parseHfAddress(`hf:${MODEL_REPO}/stories260K`), { endpoint: hub.endpoint, token: TOKEN, dataDir });
     expect(hub.requests.slice(before).map((r) => r.url)).toEqual([`/api/models/${MODEL_REPO}/tree/main/stories260K`]);
+  });
+
+  it('downloads of a Hugging Face checkpoint only what Lexicon reads', async () => {
+    const dataDir = path.join(database.dir, 'data-gpt2');
+    serveFolder(hub, 'someone/gpt2-tiny', {
+      ...read(GPT2_DIR),
+      'pytorch_model.bin': Buffer.from('not read'),
+      'onnx/model.onnx': Buffer.from('not read either'),
+    });
+    const dir = await downloadHfModel(parseHfAddress('hf:someone/gpt2-tiny'), { endpoint: hub.endpoint, token: TOKEN, dataDir });
+    expect(fs.readdirSync(dir).sort()).toEqual(['config.json', 'model.safetensors']);
+    expect(await registerModel(getDb(), dir)).toMatchObject({ slug: 'gpt2-tiny', architecture: 'gpt2' });
   });
 
   it('says HF_TOKEN is needed when the Hub refuses, and names what is missing', async () => {
