@@ -28,10 +28,9 @@ export interface DownloadOptions {
   size?: number;
   headers?: Record<string, string>;
   onProgress?: (progress: DownloadProgress) => void;
-  /** connections that may drop before the download gives up (each resumes where the last one stopped) */
-  attempts?: number;
 }
 
+/** connections that may drop before a download gives up (each resumes where the last one stopped) */
 const ATTEMPTS = 5;
 /** a connection silent this long is taken for dropped (and resumed) */
 const IDLE_TIMEOUT_MS = 60_000;
@@ -69,7 +68,6 @@ export async function downloadFile(url: string, destination: string, options: Do
 
   const started = Date.now();
   let received = 0;
-  const attempts = options.attempts ?? ATTEMPTS;
   for (let attempt = 1; ; attempt++) {
     if (options.size !== undefined && done === options.size) break;
     try {
@@ -83,7 +81,7 @@ export async function downloadFile(url: string, destination: string, options: Do
       if (options.size === undefined || done >= options.size) break;
       throw new Error(`connection closed after ${done} of ${options.size} bytes`);
     } catch (err) {
-      if (err instanceof HttpStatusError || attempt >= attempts) {
+      if (err instanceof HttpStatusError || attempt >= ATTEMPTS) {
         throw new InputError(`${url}: download failed (${(err as Error).message}); ${done} bytes kept in ${part}, a new run resumes from there`);
       }
     }

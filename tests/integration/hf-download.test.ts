@@ -2,6 +2,7 @@
  * `hf:` addresses and SAELens releases: downloads from a Hub served on 127.0.0.1 (tests/helpers/fake-hub.ts), with a
  * dropped connection, a wrong sha256 and a token, then the usual registration, through the functions and the CLI.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +10,7 @@ import { eq } from 'drizzle-orm';
 import { saes } from '@/drizzle/schema';
 import { resolveRelease } from '@/compute/sae/releases';
 import { getDb, getPool } from '@/server/db';
+import { downloadFile } from '@/server/download';
 import { downloadHfModel, downloadHfSae, parseHfAddress } from '@/server/hf-hub';
 import { registerModel } from '@/server/register-models';
 import { startTestDatabase, type TestDatabase } from '../helpers/database';
@@ -78,6 +80,21 @@ describe('hf: addresses', () => {
     const before = hub.requests.length;
     await downloadHfModel(parseHfAddress(`hf:${MODEL_REPO}/stories260K`), { endpoint: hub.endpoint, token: TOKEN, dataDir });
     expect(hub.requests.slice(before).map((r) => r.url)).toEqual([`/api/models/${MODEL_REPO}/tree/main/stories260K`]);
+  });
+
+  it('resumes the .part file an interrupted run left', async () => {
+    const file = path.join(database.dir, 'resume', 'tok512.bin');
+    const bytes = fs.readFileSync(path.join(STORIES_DIR, 'tok512.bin'));
+    fs.mkdirSync(path.dirname(file));
+    fs.writeFileSync(`${file}.part`, bytes.subarray(0, 1000));
+    const url = `${hub.endpoint}/${MODEL_REPO}/resolve/main/stories260K/tok512.bin`;
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const before = hub.requests.length;
+    const how = await downloadFile(url, file, { expected: { algorithm: 'sha256', hex: sha256 }, size: bytes.length, headers: { Authorization: `Bearer ${TOKEN}` } });
+    expect(how).toBe('downloaded');
+    expect(hub.requests.slice(before).map((r) => r.range)).toEqual(['bytes=1000-']);
+    expect(fs.readFileSync(file).equals(bytes)).toBe(true);
+    expect(fs.existsSync(`${file}.part`)).toBe(false);
   });
 
   it('downloads of a Hugging Face checkpoint only what Lexicon reads', async () => {
