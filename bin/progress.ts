@@ -62,3 +62,17 @@ function formatSeconds(seconds: number): string {
   const minutes = Math.floor(seconds / 60);
   return minutes < 60 ? `${minutes} min ${Math.round(seconds % 60)} s` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
+
+/** A progress bar per downloaded file (bytes on disk of the total, and the rate), for `onProgress` of a download. */
+export function downloadProgress(stream: NodeJS.WriteStream = process.stderr): (p: { file: string; done: number; total: number; rate: number }) => void {
+  let bar: ProgressBar | undefined;
+  let current = '';
+  return ({ file, done, total, rate }) => {
+    if (file !== current) {
+      current = file;
+      bar = progressBar(`downloading ${file.split('/').pop()}`, stream);
+    }
+    bar!.update(done, total, `bytes · ${(rate / 1e6).toFixed(1)} MB/s`);
+    if (done >= total) bar!.finish(`${(total / 1e6).toFixed(1)} MB at ${(rate / 1e6).toFixed(1)} MB/s`);
+  };
+}

@@ -18,6 +18,10 @@ export const config = {
   webProcesses: wholeNumberSetting('LEXICON_WEB_PROCESSES', os.availableParallelism()),
   /** compute worker processes `npm start` runs (each single-threaded on wasm: one job at a time) */
   workers: wholeNumberSetting('LEXICON_WORKERS', 1),
+  /** the Hugging Face Hub (or a mirror) that `hf:` addresses download from */
+  hfEndpoint: process.env.HF_ENDPOINT ?? 'https://huggingface.co',
+  /** sent as `Authorization: Bearer` to the Hub, for private and gated repositories */
+  hfToken: process.env.HF_TOKEN,
   /** longest prompt, in characters, a run accepts (the model's context bounds tokens) */
   maxPromptChars: 20_000,
 };

@@ -2,7 +2,6 @@
  * The demo workspace (stories260K, a sampled corpus, SAEs at two hooks, their dashboards and evals): where its model
  * comes from, and when it is set up. The demo itself is a job (worker/jobs/demo.ts).
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type PgBoss from 'pg-boss';
@@ -11,6 +10,7 @@ import { jobs, saes } from '@/drizzle/schema';
 import { InputError } from '@/compute/errors';
 import { config } from './config';
 import type { Db } from './db';
+import { downloadFile } from './download';
 import { enqueueJob, type JobRow } from './jobs';
 import type { JobParams } from '@/jobs';
 
@@ -26,8 +26,6 @@ export const STORIES260K_FILES = [
 export function stories260KBaseUrl(): string {
   return process.env.LEXICON_STORIES260K_URL ?? 'https://huggingface.co/karpathy/tinyllamas/resolve/main/stories260K';
 }
-
-const DOWNLOAD_TIMEOUT_MS = 120_000;
 
 export interface DemoModelLocation {
   dir: string;
@@ -55,10 +53,9 @@ export async function ensureDemoModel(
   try {
     fs.mkdirSync(target, { recursive: true });
     for (const file of STORIES260K_FILES) {
-      const destination = path.join(target, file.name);
-      if (fs.existsSync(destination) && (await sha256File(destination)) === file.sha256) continue;
-      log(`downloading ${baseUrl}/${file.name}`);
-      await download(`${baseUrl}/${file.name}`, destination, file.sha256);
+      const url = `${baseUrl}/${file.name}`;
+      const how = await downloadFile(url, path.join(target, file.name), { expected: { algorithm: 'sha256', hex: file.sha256 } });
+      if (how === 'downloaded') log(`downloaded ${url}`);
     }
   } catch (err) {
     const reason = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
@@ -74,34 +71,6 @@ export async function ensureDemoModel(
 
 function hasModelFiles(dir: string): boolean {
   return STORIES260K_FILES.every((file) => fs.existsSync(path.join(dir, file.name)));
-}
-
-async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of fs.createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
-/** Streams `url` into `destination` through a temporary file, renamed only when its sha256 matches. */
-async function download(url: string, destination: string, sha256: string): Promise<void> {
-  const response = await fetch(url, { redirect: 'follow', signal: AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS) });
-  if (!response.ok || !response.body) throw new Error(`${url} answered HTTP ${response.status}`);
-  const tmp = `${destination}.download-${process.pid}`;
-  const hash = createHash('sha256');
-  const out = fs.createWriteStream(tmp);
-  try {
-    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-      hash.update(chunk);
-      if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
-    }
-    await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
-    const actual = hash.digest('hex');
-    if (actual !== sha256) throw new Error(`${url} has sha256 ${actual}, expected ${sha256}`);
-    fs.renameSync(tmp, destination);
-  } finally {
-    out.destroy();
-    fs.rmSync(tmp, { force: true });
-  }
 }
 
 /**

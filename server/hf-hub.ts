@@ -1,0 +1,143 @@
+/**
+ * Models and SAEs from the Hugging Face Hub (`hf:OWNER/REPO[/PATH]`), downloaded into `<data dir>/hf/OWNER/REPO/PATH`
+ * before they are registered like a local directory. The Hub's tree API lists each file's size and hash (an LFS
+ * file's sha256, else its git blob sha1); files come from `/REPO/resolve/main/FILE`. This is network and disk I/O
+ * for the CLI, so it lives in server/, not in compute/ (which reads files, never fetches them).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { InputError } from '@/compute/errors';
+import { config } from './config';
+import { downloadFile, type DownloadProgress, type ExpectedHash } from './download';
+
+const PREFIX = 'hf:';
+const REVISION = 'main';
+
+export interface HfAddress {
+  repoId: string;
+  /** a folder inside the repository; '' for its root */
+  path: string;
+}
+
+export interface HubOptions {
+  endpoint?: string;
+  token?: string;
+  dataDir?: string;
+  onProgress?: (progress: DownloadProgress) => void;
+}
+
+/** One file as the tree API lists it. */
+interface HubFile {
+  path: string;
+  size: number;
+  expected: ExpectedHash;
+}
+
+export function isHfAddress(address: string): boolean {
+  return address.startsWith(PREFIX);
+}
+
+/** `hf:OWNER/REPO/PATH…` → repository and folder; anything else is an error saying what is expected. */
+export function parseHfAddress(address: string): HfAddress {
+  const parts = address.slice(PREFIX.length).split('/').filter((p) => p !== '');
+  if (!isHfAddress(address) || parts.length < 2 || parts.some((p) => p === '.' || p === '..')) {
+    throw new InputError(`"${address}" is not a Hugging Face address: write hf:OWNER/REPO or hf:OWNER/REPO/FOLDER`);
+  }
+  return { repoId: `${parts[0]}/${parts[1]}`, path: parts.slice(2).join('/') };
+}
+
+function hub(options: HubOptions) {
+  const endpoint = (options.endpoint ?? config.hfEndpoint).replace(/\/+$/, '');
+  const token = options.token ?? config.hfToken;
+  const headers: Record<string, string> = token ? { Authorization: `Bearer ${token}` } : {};
+  return { endpoint, headers };
+}
+
+const encodePath = (p: string) => p.split('/').map(encodeURIComponent).join('/');
+
+/** The files directly in the address's folder, following the tree API's pages (`Link: <…>; rel="next"`). */
+async function listFolder(address: HfAddress, options: HubOptions): Promise<HubFile[]> {
+  const { endpoint, headers } = hub(options);
+  const where = `hf:${address.repoId}${address.path ? `/${address.path}` : ''}`;
+  let url: string | null = `${endpoint}/api/models/${address.repoId}/tree/${REVISION}${address.path ? `/${encodePath(address.path)}` : ''}`;
+  const files: HubFile[] = [];
+  while (url) {
+    let response: Response;
+    try {
+      response = await fetch(url, { headers });
+    } catch (err) {
+      throw new InputError(`${where}: cannot reach ${endpoint} (${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}); HF_ENDPOINT names a mirror`);
+    }
+    if (response.status === 401 || response.status === 403 || response.status === 404) {
+      throw new InputError(`${where}: ${endpoint} answered HTTP ${response.status} (no such repository or folder, or a private or gated one: set HF_TOKEN)`);
+    }
+    if (!response.ok) throw new InputError(`${where}: ${endpoint} answered HTTP ${response.status} listing the files`);
+    const entries = (await response.json()) as { type: string; path: string; size: number; oid: string; lfs?: { oid: string } }[];
+    for (const entry of entries) {
+      if (entry.type !== 'file') continue;
+      files.push({
+        path: entry.path,
+        size: entry.size,
+        expected: entry.lfs ? { algorithm: 'sha256', hex: entry.lfs.oid } : { algorithm: 'git-sha1', hex: entry.oid },
+      });
+    }
+    url = /<([^>]+)>;\s*rel="next"/.exec(response.headers.get('link') ?? '')?.[1] ?? null;
+  }
+  return files;
+}
+
+async function download(address: HfAddress, files: HubFile[], options: HubOptions): Promise<string> {
+  const { endpoint, headers } = hub(options);
+  const dir = path.join(options.dataDir ?? config.dataDir, 'hf', address.repoId, address.path);
+  fs.mkdirSync(dir, { recursive: true });
+  for (const file of files) {
+    await downloadFile(`${endpoint}/${address.repoId}/resolve/${REVISION}/${encodePath(file.path)}`, path.join(dir, path.basename(file.path)), {
+      expected: file.expected,
+      size: file.size,
+      headers,
+      onProgress: options.onProgress,
+    });
+  }
+  return dir;
+}
+
+const SAE_FILES = ['cfg.json', 'sae_weights.safetensors', 'sparsity.safetensors'];
+const SAE_REQUIRED = ['cfg.json', 'sae_weights.safetensors'];
+
+/**
+ * Downloads the SAELens directory at the address (cfg.json, the weights, sparsity if there); returns the local folder.
+ * `cfg` is merged into its cfg.json (what a release table entry adds, compute/sae/releases.ts).
+ */
+export async function downloadHfSae(address: HfAddress, options: HubOptions & { cfg?: Record<string, unknown> } = {}): Promise<string> {
+  const files = (await listFolder(address, options)).filter((f) => SAE_FILES.includes(path.basename(f.path)));
+  const missing = SAE_REQUIRED.filter((name) => !files.some((f) => path.basename(f.path) === name));
+  if (missing.length > 0) {
+    throw new InputError(`hf:${address.repoId}/${address.path}: no ${missing.join(' or ')} there, so not an SAELens SAE directory`);
+  }
+  const dir = await download(address, files, options);
+  if (options.cfg && Object.keys(options.cfg).length > 0) {
+    const cfgFile = path.join(dir, 'cfg.json');
+    fs.writeFileSync(cfgFile, JSON.stringify({ ...JSON.parse(fs.readFileSync(cfgFile, 'utf8')), ...options.cfg }, null, 2));
+  }
+  return dir;
+}
+
+/** What Lexicon reads of a Hugging Face checkpoint (compute/model/huggingface.ts); other weight formats are left out. */
+const HF_MODEL_FILE = /^(config\.json|tokenizer\.json|tokenizer_config\.json|model\.safetensors\.index\.json|.*\.safetensors)$/;
+
+/**
+ * Downloads a model: a Hugging Face checkpoint (config.json, safetensors, tokenizer) or, in a folder without
+ * config.json, a llama2.c checkpoint and tokenizer (the `.bin` files). Returns the local folder.
+ */
+export async function downloadHfModel(address: HfAddress, options: HubOptions = {}): Promise<string> {
+  const listed = await listFolder(address, options);
+  const names = listed.map((f) => path.basename(f.path));
+  const wanted = names.includes('config.json') ? (n: string) => HF_MODEL_FILE.test(n) : (n: string) => n.endsWith('.bin');
+  const files = listed.filter((f) => wanted(path.basename(f.path)));
+  if (files.length === 0) {
+    throw new InputError(
+      `hf:${address.repoId}${address.path ? `/${address.path}` : ''}: neither a Hugging Face checkpoint (config.json) nor llama2.c .bin files there (found: ${names.join(', ') || 'nothing'})`,
+    );
+  }
+  return download(address, files, options);
+}
