@@ -58,6 +58,7 @@ export function credentialsFile(dir: string): string {
 /** Writes `text` to `file` readable by its owner only, atomically (a temporary file renamed over it). */
 export function writePrivateFile(file: string, text: string): void {
   const tmp = `${file}.${process.pid}.tmp`;
+  fs.mkdirSync(path.dirname(file), { recursive: true }); // a first CLI command may come before any start made the data dir
   fs.writeFileSync(tmp, text, { mode: 0o600 });
   fs.chmodSync(tmp, 0o600); // the umask may have narrowed it, never widened; chmod makes it exact
   fs.renameSync(tmp, file);
