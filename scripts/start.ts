@@ -6,7 +6,6 @@
  * Ctrl-C in the terminal does not stop it under the children's feet).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import cluster from 'node:cluster';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import fs from 'node:fs';
@@ -21,6 +20,7 @@ import { runMigrations } from '@/server/migrate';
 import { openDatabase, type RunningPostgres } from '@/server/postgres';
 import { registerModelsIn } from '@/server/register-models';
 import { acquireBuildLock } from './build-lock';
+import { forkWebProcesses } from './web-processes';
 
 const exitHook = createRequire(import.meta.url)('async-exit-hook') as { hookedEvents(): string[]; unhookEvent(event: string): void };
 const dev = process.argv.includes('--dev');
@@ -133,11 +133,7 @@ if (stopping) await new Promise(() => undefined); // a signal came during the bu
 const env = { ...process.env, DATABASE_URL: pg.url, AUTH_SECRET: authSecret(), PORT: String(config.port) };
 const webProcesses = dev ? 1 : config.webProcesses;
 if (dev) children.push(spawn(bin('next'), ['dev', '-p', String(config.port)], { cwd: root, env, stdio: 'inherit' }));
-else {
-  // `next start` in each cluster process: the port is opened once, here, and connections are handed round them.
-  cluster.setupPrimary({ exec: fs.realpathSync(bin('next')), args: ['start', '-p', String(config.port)], execArgv: [], cwd: root });
-  for (let i = 0; i < webProcesses; i++) children.push(cluster.fork(env).process);
-}
+else children.push(...forkWebProcesses({ count: webProcesses, port: config.port, env }));
 children.push(spawn(bin('tsx'), ['worker/main.ts', '--concurrency', String(config.workers)], { cwd: root, env, stdio: 'inherit' }));
 say(
   `web server (${webProcesses} process${webProcesses === 1 ? '' : 'es'}) and ${config.workers} worker${config.workers === 1 ? '' : 's'} starting: ` +

@@ -3,11 +3,12 @@
  * sign-in through next-auth's credentials callback) and to run one (`next build` into a directory of its own, `next
  * start` on 127.0.0.1 against a given database).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { freePort } from '@/server/postgres';
+import { forkWebProcesses } from '../web-processes';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -125,26 +126,34 @@ export function buildWebApp(distDir: string): void {
 
 export interface NextServer {
   url: string;
-  child: ChildProcess;
+  /** the `next start` processes (several share the port when asked for) */
+  processes: ChildProcess[];
   stop(): Promise<void>;
 }
 
-/** `next start` of the build in `distDir` on 127.0.0.1 (a free port) against `databaseUrl`, once /api/health answers. */
+/**
+ * `next start` of the build in `distDir` on 127.0.0.1 (a free port) against `databaseUrl`, in `processes` processes as
+ * `npm start` runs them (scripts/web-processes.ts), once /api/health answers.
+ */
 export async function startNext(options: {
   distDir: string;
   databaseUrl: string;
+  processes?: number;
   nodeArgs?: string[];
   env?: NodeJS.ProcessEnv;
-  /** where its output goes (appended); else its stderr is ours and its stdout dropped */
+  /** where their output goes (appended); else their stderr is ours and their stdout dropped */
   logFile?: string;
 }): Promise<NextServer> {
   if (!fs.existsSync(path.join(ROOT, options.distDir, 'BUILD_ID'))) throw new Error(`no build in ${options.distDir}`);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), path.join(ROOT, 'node_modules/next/dist/bin/next'), 'start', '-p', String(port), '-H', '127.0.0.1'], {
-    cwd: ROOT,
+  const processes = forkWebProcesses({
+    count: options.processes ?? 1,
+    port,
+    host: '127.0.0.1',
+    nodeArgs: options.nodeArgs,
+    silent: true,
     env: {
-      ...process.env,
       LEXICON_NEXT_DIST_DIR: options.distDir,
       NODE_ENV: 'production',
       NEXT_TELEMETRY_DISABLED: '1',
@@ -153,17 +162,30 @@ export async function startNext(options: {
       AUTH_TRUST_HOST: 'true',
       ...options.env,
     },
-    stdio: options.logFile ? ['ignore', fs.openSync(options.logFile, 'a'), fs.openSync(options.logFile, 'a')] : ['ignore', 'ignore', 'inherit'],
   });
+  const log = options.logFile ? fs.createWriteStream(options.logFile, { flags: 'a' }) : undefined;
+  for (const child of processes) {
+    if (log) child.stdout!.pipe(log, { end: false });
+    else child.stdout!.resume();
+    child.stderr!.pipe(log ?? process.stderr, { end: false });
+  }
+  const running = () => processes.filter((c) => c.exitCode === null && c.signalCode === null);
   const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await Promise.all(
+      running().map(async (child) => {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      }),
+    );
   };
   for (let i = 0; ; i++) {
-    if (child.exitCode !== null) throw new Error(`next start exited with ${child.exitCode}`);
+    const exited = processes.find((c) => c.exitCode !== null);
+    if (exited) {
+      await stop();
+      throw new Error(`next start exited with ${exited.exitCode}`);
+    }
     const ok = await fetch(`${url}/api/health`).then((r) => r.status < 500, () => false);
     if (ok) break;
     if (i > 120) {
@@ -172,5 +194,5 @@ export async function startNext(options: {
     }
     await new Promise((r) => setTimeout(r, 500));
   }
-  return { url, child, stop };
+  return { url, processes, stop };
 }

@@ -1,7 +1,7 @@
 /**
- * `npm run bench:web`: the web tier at scale (issue 5). Prints figures; not a test.
+ * `npm run bench:web`: the web tier at scale (issues 5 and 16). Prints figures; not a test.
  *
- *   npm run bench:web [-- --features 1000000 --saes 40 --with-examples 200000 --duration 20 --connections 32 --no-build --keep --profile DIR]
+ *   npm run bench:web [-- --features 1000000 --saes 40 --with-examples 200000 --duration 20 --connections 32 --processes 1,2 --no-build --keep --profile DIR]
  *
  * 1. Starts a fresh embedded PostgreSQL in a temp dir, applies the migrations, and fills it with COPY: one model (a
  *    GPT-2-sized vocabulary of 50257 pieces), one corpus of 128-token contexts, `--saes` SAEs with `--features`
@@ -11,17 +11,20 @@
  *    label (with a description and its revision) on 10% of the features. Secondary indexes are dropped during the
  *    load and rebuilt after it, then VACUUM ANALYZE.
  * 2. Reports the database size, per table and per feature (pg_total_relation_size).
- * 3. Builds the web app (unless --no-build) and runs `next start` against the database, then measures with
- *    autocannon (`--connections` concurrent clients, `--duration` seconds each after a warm-up):
- *      - the feature page /{model}/{sae}/{index} of random features that have top examples,
+ * 3. Builds the web app (unless --no-build) and runs `next start` against the database, as `npm start` does, in each
+ *    `--processes` count of web processes in turn (default 1 and one per core), then measures with autocannon
+ *    (`--connections` concurrent clients, `--duration` seconds each after a warm-up):
+ *      - the feature page /{model}/{sae}/{index} of random features that have top examples, drawn uniformly and
+ *        Zipf-like (a few hot pages, a long tail: the shape of wiki traffic),
  *      - the SAE feature table page /{model}/{sae}/features with random sorts, filters and keyset cursors,
  *      - label search /search?q=WORD with words of every frequency,
  *      - the sign-in page, the cheapest page there is (the layout and a form): the floor under every other figure;
  *    and, for comparison, the bare SQL of the feature page (the statement server/feature-page.ts sends) at the same
- *    concurrency through a pool as large as the app's (10), and with one client.
+ *    concurrency through a pool as large as the app's (10), and with one client. Then every figure as a ratio to
+ *    the sign-in page's in the same run, and the requests per second of the last process count to the first's.
  * 4. Stops everything and removes the temp dir (unless --keep).
  */
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,7 +36,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { runMigrations } from '@/server/migrate';
 import { startEmbeddedPostgres } from '@/server/postgres';
 import { seededRandom } from '@/compute/random';
-import { buildWebApp, startNext } from './http';
+import { buildWebApp, startNext, type NextServer } from './http';
 
 // ---- options ----------------------------------------------------------------------------------------------------
 
@@ -54,6 +57,10 @@ const DURATION = Number(option('duration', '20'));
 const WARMUP = Number(option('warmup', '5'));
 const CONNECTIONS = Number(option('connections', '32'));
 const BUILD = !argv.includes('--no-build');
+/** web process counts to measure in turn (`npm start` runs one per core); the first is also measured with 1 client */
+const PROCESSES = option('processes', [...new Set([1, os.availableParallelism()])].join(','))
+  .split(',')
+  .map(Number);
 const KEEP = argv.includes('--keep');
 /** `--profile DIR`: the web server writes a V8 CPU profile there when it stops (open it in Chrome's DevTools). */
 const PROFILE = option('profile', '');
@@ -83,7 +90,9 @@ const WORDS = Array.from({ length: 3000 }, (_, i) => {
   return w;
 });
 const CONCEPTS = ['detector', 'token', 'quote', 'bracket', 'number', 'name', 'verb', 'plural', 'negation', 'base64', 'code', 'story', 'ending', 'start'];
-const zipfWord = () => WORDS[Math.min(WORDS.length - 1, Math.floor(Math.exp(random() * Math.log(WORDS.length)) - 1))]!;
+/** an element drawn with a Zipf-like skew (P(rank ≤ r) ∝ log r): a few are drawn often, most rarely */
+const zipfPick = <T>(xs: readonly T[]) => xs[Math.min(xs.length - 1, Math.floor(Math.exp(random() * Math.log(xs.length)) - 1))]!;
+const zipfWord = () => zipfPick(WORDS);
 const labelText = () => `${CONCEPTS[randInt(CONCEPTS.length)]} ${zipfWord()}${random() < 0.5 ? ` ${zipfWord()}` : ''}`;
 const bodyText = () =>
   `Fires on ${zipfWord()} and ${zipfWord()} in ${CONCEPTS[randInt(CONCEPTS.length)]} contexts; ${random() < 0.5 ? 'mostly' : 'sometimes'} ${zipfWord()} ${zipfWord()}.`;
@@ -323,6 +332,12 @@ function cpuMs(pid: number | undefined): number | undefined {
   }
 }
 
+/** CPU time the web processes have used so far, in ms (undefined when it cannot be read) */
+function serverCpuMs(): number | undefined {
+  const each = (server?.processes ?? []).map((p) => cpuMs(p.pid));
+  return each.length === 0 || each.includes(undefined) ? undefined : each.reduce((a, b) => a! + b!, 0);
+}
+
 async function load(url: string, paths: () => string, seconds: number, connections = CONNECTIONS): Promise<Figures> {
   const run = (duration: number, latencies?: number[]) =>
     new Promise<autocannon.Result>((resolve, reject) => {
@@ -341,9 +356,9 @@ async function load(url: string, paths: () => string, seconds: number, connectio
     });
   await run(WARMUP);
   const latencies: number[] = [];
-  const cpuBefore = cpuMs(server?.pid);
+  const cpuBefore = serverCpuMs();
   const r = await run(seconds, latencies);
-  const cpuAfter = cpuMs(server?.pid);
+  const cpuAfter = serverCpuMs();
   latencies.sort((a, b) => a - b);
   return {
     bytes: r.throughput.total / Math.max(1, r.requests.total),
@@ -416,16 +431,12 @@ const fmt = (f: Figures) =>
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lexicon-bench-web-'));
 fs.chmodSync(dir, 0o755);
-let server: ChildProcess | undefined;
+let server: NextServer | undefined;
 let database: Awaited<ReturnType<typeof startEmbeddedPostgres>> | undefined;
 let pool: pg.Pool | undefined;
 
 async function cleanup() {
-  if (server && server.exitCode === null) {
-    const exited = new Promise((r) => server!.once('exit', r));
-    server.kill('SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-  }
+  await server?.stop();
   await pool?.end().catch(() => undefined);
   await database?.stop().catch(() => undefined);
   if (!KEEP) fs.rmSync(dir, { recursive: true, force: true });
@@ -466,23 +477,9 @@ try {
     throw new Error(`--no-build, but there is no build in ${DIST_DIR}`);
   }
   const profile = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(PROFILE)}`] : [];
-  const next = await startNext({ distDir: DIST_DIR, databaseUrl: database.url, nodeArgs: profile });
-  server = next.child;
-  const url = next.url;
-  log(`next start on ${url}`);
-
-  // Check each page answers before timing it.
   const [sae0, index0] = filled.withExamples[0]!;
-  for (const p of [`/${MODEL}/${sae0}/${index0}`, `/${MODEL}/${sae0}/features`, `/search?q=${WORDS[0]}`]) {
-    const r = await fetch(url + p);
-    if (r.status !== 200) throw new Error(`${p} answered ${r.status}`);
-  }
-
   const pick = <T>(xs: T[]) => xs[randInt(xs.length)]!;
-  const featurePath = () => {
-    const [sae, index] = pick(filled.withExamples);
-    return `/${MODEL}/${sae}/${index}`;
-  };
+  const featurePath = ([sae, index]: [string, number]) => `/${MODEL}/${sae}/${index}`;
   // Table pages: random SAE, sort, direction and filter; half of them deep pages (a keyset cursor from a real row).
   const { rows: cursorRows } = await pool.query<{ slug: string; index: number; density: number; max_act: number; encoder_bias: number; de_cos: number }>(
     `select s.slug, f.index, f.density, f.max_act, f.encoder_bias, f.de_cos from feature f tablesample system (1) join sae s on s.current_run_id = f.run_id limit 2000`,
@@ -498,27 +495,46 @@ try {
   };
   const searchPath = () => `/search?q=${encodeURIComponent(random() < 0.2 ? `${CONCEPTS[randInt(CONCEPTS.length)]} ${zipfWord()}` : zipfWord())}`;
 
-  console.log(`\nHTTP, ${CONNECTIONS} concurrent clients, ${DURATION} s each after ${WARMUP} s of warm-up (autocannon ${autocannonVersion()})`);
-  const feature = await load(url, featurePath, DURATION);
-  console.log(`  feature page        ${fmt(feature)}`);
-  const table = await load(url, tablePath, DURATION);
-  console.log(`  SAE feature table   ${fmt(table)}`);
-  const search = await load(url, searchPath, DURATION);
-  console.log(`  label search        ${fmt(search)}`);
-  // The floor: the cheapest page the app serves (the layout and a form, no query), as loaded.
-  const floor = await load(url, () => '/signin', DURATION);
-  console.log(`  sign-in page        ${fmt(floor)}   ← floor: any page costs this much`);
-
-  // One client at a time: what a request costs without queueing behind others.
-  console.log(`\nHTTP, 1 client, 10 s each`);
-  console.log(`  feature page        ${fmt(await load(url, featurePath, 10, 1))}`);
-  console.log(`  SAE feature table   ${fmt(await load(url, tablePath, 10, 1))}`);
-  console.log(`  label search        ${fmt(await load(url, searchPath, 10, 1))}`);
-  console.log(`  sign-in page        ${fmt(await load(url, () => '/signin', 10, 1))}`);
+  type Run = { feature: Figures; zipf: Figures; table: Figures; search: Figures; floor: Figures };
+  const runs = new Map<number, Run>();
+  for (const count of PROCESSES) {
+    server = await startNext({ distDir: DIST_DIR, databaseUrl: database.url, processes: count, nodeArgs: profile });
+    const url = server.url;
+    log(`next start on ${url}, ${count} web process${count === 1 ? '' : 'es'}`);
+    // Check each page answers before timing it.
+    for (const p of [featurePath([sae0, index0]), `/${MODEL}/${sae0}/features`, `/search?q=${WORDS[0]}`]) {
+      const r = await fetch(url + p);
+      if (r.status !== 200) throw new Error(`${p} answered ${r.status}`);
+    }
+    console.log(`\nHTTP, ${count} web process${count === 1 ? '' : 'es'}, ${CONNECTIONS} concurrent clients, ${DURATION} s each after ${WARMUP} s of warm-up (autocannon ${autocannonVersion()})`);
+    const run: Run = {
+      feature: await load(url, () => featurePath(pick(filled.withExamples)), DURATION),
+      // wiki traffic: a few hot pages and a long tail
+      zipf: await load(url, () => featurePath(zipfPick(filled.withExamples)), DURATION),
+      table: await load(url, tablePath, DURATION),
+      search: await load(url, searchPath, DURATION),
+      // The floor: the cheapest page the app serves (the layout and a form, no query), as loaded.
+      floor: await load(url, () => '/signin', DURATION),
+    };
+    runs.set(count, run);
+    console.log(`  feature page        ${fmt(run.feature)}`);
+    console.log(`  feature page, Zipf  ${fmt(run.zipf)}`);
+    console.log(`  SAE feature table   ${fmt(run.table)}`);
+    console.log(`  label search        ${fmt(run.search)}`);
+    console.log(`  sign-in page        ${fmt(run.floor)}   ← floor: any page costs this much`);
+    if (count === PROCESSES[0]) {
+      // One client at a time: what a request costs without queueing behind others.
+      console.log(`\nHTTP, ${count} web process${count === 1 ? '' : 'es'}, 1 client, 10 s each`);
+      console.log(`  feature page        ${fmt(await load(url, () => featurePath(pick(filled.withExamples)), 10, 1))}`);
+      console.log(`  SAE feature table   ${fmt(await load(url, tablePath, 10, 1))}`);
+      console.log(`  label search        ${fmt(await load(url, searchPath, 10, 1))}`);
+      console.log(`  sign-in page        ${fmt(await load(url, () => '/signin', 10, 1))}`);
+    }
+    await server.stop();
+    server = undefined;
+  }
 
   // The feature page's bare SQL, same concurrency, through a pool as large as the app's.
-  server.kill('SIGTERM');
-  await new Promise((r) => setTimeout(r, 1000));
   const statement = await featurePageStatement(pool, sae0, index0);
   const values = () => {
     const [sae, index] = pick(filled.withExamples);
@@ -529,9 +545,23 @@ try {
   console.log(`  ${CONNECTIONS} clients, pool of 10   ${fmt(bare)}`);
   const single = await bareSql(pool, statement, values, 1, 10);
   console.log(`  1 client                 ${fmt(single)}`);
-  console.log(`\nFeature page p95 / bare SQL p95 at the same concurrency: ${(feature.p95 / bare.p95).toFixed(2)}×`);
-  console.log(`Targets: feature page p95 ≤ 100 ms (${feature.p95 <= 100 ? 'met' : 'NOT met'}) and ≤ 3× bare SQL (${feature.p95 <= 3 * bare.p95 ? 'met' : 'NOT met'}); search p95 ≤ 150 ms (${search.p95 <= 150 ? 'met' : 'NOT met'})`);
-  console.log(`Floor: the sign-in page's p95 at ${CONNECTIONS} clients is ${floor.p95.toFixed(1)} ms; the feature page's is ${(feature.p95 / floor.p95).toFixed(2)}× it, search ${(search.p95 / floor.p95).toFixed(2)}×`);
+
+  // Everything as ratios to the floor measured in the same run (issue 16's targets).
+  const first = runs.get(PROCESSES[0]!)!;
+  const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined ? `${(a / b).toFixed(2)}×` : 'n/a');
+  const met = (ok: boolean) => (ok ? 'met' : 'NOT met');
+  console.log(`\nRatios to the sign-in page (the floor), ${PROCESSES[0]} web process${PROCESSES[0] === 1 ? '' : 'es'}, ${CONNECTIONS} clients`);
+  console.log(`  feature page: server CPU per request ${ratio(first.feature.cpuPerRequest, first.floor.cpuPerRequest)} (target ≤ 2×), p95 ${ratio(first.feature.p95, first.floor.p95)} (target ≤ 3×), ${((first.feature.bytes ?? 0) / 1024).toFixed(0)} KiB per response (target ≤ 64 KiB)`);
+  console.log(`  feature page, Zipf: server CPU per request ${ratio(first.zipf.cpuPerRequest, first.floor.cpuPerRequest)}, p95 ${ratio(first.zipf.p95, first.floor.p95)}`);
+  console.log(`  SAE feature table: p95 ${ratio(first.table.p95, first.floor.p95)} (target ≤ 3×); label search: p95 ${ratio(first.search.p95, first.floor.p95)} (target ≤ 3×)`);
+  console.log(`  feature page p95 / bare SQL p95 at the same concurrency: ${ratio(first.feature.p95, bare.p95)}`);
+  if (PROCESSES.length > 1) {
+    const last = PROCESSES.at(-1)!;
+    const scaled = runs.get(last)!;
+    const gain = scaled.feature.rps / first.feature.rps;
+    console.log(`\nScaling: ${last} web processes against ${PROCESSES[0]}, requests per second`);
+    console.log(`  feature page ${gain.toFixed(2)}× (target ≥ 1.6× for 2 on 2 cores: ${met(gain >= 1.6)}); Zipf ${(scaled.zipf.rps / first.zipf.rps).toFixed(2)}×; table ${(scaled.table.rps / first.table.rps).toFixed(2)}×; search ${(scaled.search.rps / first.search.rps).toFixed(2)}×; sign-in page ${(scaled.floor.rps / first.floor.rps).toFixed(2)}×`);
+  }
   log(`load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   log('done');
 } catch (err) {
