@@ -40,7 +40,8 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
                 }}
               >
                 <span className="muted" data-testid="current-user">
-                  {session.user.name ?? session.user.email} · {session.user.role}
+                  {/* your own page: profile and API tokens */}
+                  <Link href={userHref(session.user.id)}>{session.user.name ?? session.user.email}</Link> · {session.user.role}
                 </span>{' '}
                 <button type="submit" className="link">
                   Sign out

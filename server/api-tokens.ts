@@ -60,16 +60,18 @@ export type TokenHolder = { tokenId: string; scope: ApiTokenScope; viewer: NonNu
 
 /**
  * Who a bearer token acts for, with its scope; UNAUTHENTICATED for a malformed, unknown or revoked token or a
- * disabled account (a deleted account's tokens went with it). Marks the token used.
+ * disabled account (a deleted account's tokens went with it). Marks the token used, to the minute (a write per
+ * request would churn the row at every call of a busy notebook).
  */
 export async function tokenHolder(db: Db, token: string): Promise<TokenHolder> {
   if (!token.startsWith(TOKEN_PREFIX)) throw unauthenticated(`the bearer token is not a Lexicon token (they start with "${TOKEN_PREFIX}")`);
   const [row] = await db
-    .update(apiTokens)
-    .set({ lastUsedAt: new Date() })
-    .from(users)
-    .where(and(eq(apiTokens.tokenHash, hashOf(token)), isNull(apiTokens.revokedAt), eq(users.id, apiTokens.userId), eq(users.disabled, false)))
-    .returning({ tokenId: apiTokens.id, scope: apiTokens.scope, userId: users.id, role: users.role, name: users.name, email: users.email });
+    .select({ tokenId: apiTokens.id, scope: apiTokens.scope, lastUsedAt: apiTokens.lastUsedAt, userId: users.id, role: users.role, name: users.name, email: users.email })
+    .from(apiTokens)
+    .innerJoin(users, eq(users.id, apiTokens.userId))
+    .where(and(eq(apiTokens.tokenHash, hashOf(token)), isNull(apiTokens.revokedAt), eq(users.disabled, false)));
   if (!row) throw unauthenticated('the token is unknown or revoked (or its account is disabled): create a new one on your account page');
+  if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > 60_000)
+    await db.update(apiTokens).set({ lastUsedAt: new Date() }).where(eq(apiTokens.id, row.tokenId));
   return { tokenId: row.tokenId, scope: row.scope, viewer: { id: row.userId, role: row.role }, name: row.name, email: row.email };
 }

@@ -269,6 +269,9 @@ describe('the OpenAPI document', () => {
     const put = doc.paths['/{model}/{sae}/{index}/label']!.put!;
     expect(put.requestBody!.content['application/json']!.schema.properties).toHaveProperty('baseRevision');
     expect(doc.paths['/{model}/{sae}/features']!.get!.parameters.find((p) => p.name === 'cursor')).toMatchObject({ in: 'query', required: false });
+    // parameters arrive as strings but are documented as what they parse to
+    expect(doc.paths['/{model}/{sae}/{index}']!.get!.parameters.find((p) => p.name === 'index')).toMatchObject({ schema: { type: 'integer', minimum: 0 } });
+    expect(doc.paths['/search']!.get!.parameters.find((p) => p.name === 'q')).toMatchObject({ in: 'query', required: true });
   });
 
   it('describes routes that answer: every read succeeds, every write parses its body', async () => {

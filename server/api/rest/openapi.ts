@@ -8,16 +8,16 @@ function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, u
   return rest;
 }
 
-function parameters(schema: z.ZodType | undefined, where: 'path' | 'query') {
+/**
+ * Path and query parameters, each with the schema of what it parses to (a number's range and integrality, which the
+ * string it arrives as does not show); one that may be left out (optional or defaulted) is not required.
+ */
+function parameters(schema: z.ZodObject | undefined, where: 'path' | 'query') {
   if (!schema) return [];
-  const { properties = {}, required = [] } = jsonSchema(schema, 'input') as { properties?: Record<string, { description?: string }>; required?: string[] };
-  return Object.entries(properties).map(([name, { description, ...property }]) => ({
-    name,
-    in: where,
-    required: where === 'path' || required.includes(name),
-    ...(description ? { description } : {}),
-    schema: property,
-  }));
+  return Object.entries(schema.shape as Record<string, z.ZodType>).map(([name, field]) => {
+    const { description, ...property } = jsonSchema(field, 'output') as { description?: string };
+    return { name, in: where, required: !field.safeParse(undefined).success, ...(description ? { description } : {}), schema: property };
+  });
 }
 
 const ERROR_STATUSES: Record<number, string> = {
@@ -36,7 +36,7 @@ function operation(route: Route) {
     summary: route.summary,
     // reads work without a token (public data only); writes need a read-write one
     security: route.scope === 'write' ? [{ token: [] }] : [{}, { token: [] }],
-    parameters: [...parameters(route.params, 'path'), ...parameters(route.query, 'query')],
+    parameters: [...parameters(route.params as z.ZodObject | undefined, 'path'), ...parameters(route.query as z.ZodObject | undefined, 'query')],
     ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input') } } } } : {}),
     responses: {
       [ok]: { description: 'success', content: { 'application/json': { schema: jsonSchema(route.response, 'output') } } },
