@@ -40,8 +40,7 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
                 }}
               >
                 <span className="muted" data-testid="current-user">
-                  {/* your own page: profile and API tokens */}
-                  <Link href={userHref(session.user.id)}>{session.user.name ?? session.user.email}</Link> · {session.user.role}
+                  {session.user.name ?? session.user.email} · {session.user.role}
                 </span>{' '}
                 <button type="submit" className="link">
                   Sign out

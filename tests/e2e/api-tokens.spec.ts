@@ -22,7 +22,7 @@ test('create a token, see it once, use it, revoke it', async ({ browser, baseURL
   test.setTimeout(480_000);
   await ensureSae(SAE, { dashboards: true });
   const page = await signedIn(browser, 'Tokia');
-  await page.getByTestId('current-user').getByRole('link').click();
+  await page.getByRole('link', { name: 'Contributions' }).click(); // your own page
   const panel = page.getByTestId('api-tokens');
 
   await panel.getByTestId('token-name').fill('notebook');
