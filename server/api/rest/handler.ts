@@ -74,7 +74,11 @@ function limitRate(req: Request, holder: TokenHolder | null): void {
 const segmentsOf = (path: string) => path.split('/').filter(Boolean);
 const paramName = (segment: string) => (segment.startsWith('{') ? segment.slice(1, -1) : null);
 
-/** The routes whose path matches (a literal segment before a parameter, as they are ordered in ROUTES), with its parameters. */
+/**
+ * The routes of the path that matches, with its parameters; where several paths match, the one with a literal segment
+ * where the others have a parameter, leftmost first (`/jobs/{id}` before `/{model}/{sae}`, `/{model}/{sae}/features`
+ * before `/{model}/{sae}/{index}`).
+ */
 function matching(pathname: string): { route: Route; params: Record<string, string> }[] {
   let parts: string[];
   try {
@@ -82,18 +86,16 @@ function matching(pathname: string): { route: Route; params: Record<string, stri
   } catch {
     throw new ApiError(400, 'BAD_REQUEST', 'the path is not valid percent-encoding');
   }
-  const found: { route: Route; params: Record<string, string> }[] = [];
-  let shape: string | undefined;
+  const found: { route: Route; params: Record<string, string>; shape: string }[] = [];
   for (const route of ROUTES) {
     const segments = segmentsOf(route.path);
     if (segments.length !== parts.length) continue;
     const params: Record<string, string> = {};
     if (!segments.every((s, i) => (paramName(s) ? ((params[paramName(s)!] = parts[i]!), true) : s === parts[i]))) continue;
-    // a literal path (`/jobs/{id}`) hides the parameter paths it also matches (`/{model}/{sae}`)
-    shape ??= route.path;
-    if (route.path === shape) found.push({ route, params });
+    found.push({ route, params, shape: segments.map((s) => (paramName(s) ? '1' : '0')).join('') });
   }
-  return found;
+  const best = found.map((f) => f.shape).sort()[0];
+  return found.filter((f) => f.shape === best);
 }
 
 async function bodyOf(req: Request): Promise<unknown> {

@@ -61,8 +61,8 @@ const proposal = z.object({
   createdAt: timestamp,
 });
 
-const apiError = z.object({ error: z.object({ code: z.string(), message: z.string() }) }).describe('an error');
-export { apiError };
+/** What every refusal answers, with the HTTP status of its code. */
+export const apiError = z.object({ error: z.object({ code: z.string(), message: z.string() }) }).describe('an error');
 
 export const ROUTES: Route[] = [
   route({
