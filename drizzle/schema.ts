@@ -803,3 +803,27 @@ export const signInFailures = pgTable(
   },
   (t) => [primaryKey({ columns: [t.kind, t.key] }), index('sign_in_failure_last_idx').on(t.lastFailureAt)],
 );
+
+export const apiTokenScopeEnum = pgEnum('api_token_scope', ['read', 'read-write']);
+
+/**
+ * Personal access tokens for the REST API (/api/v1, server/api-tokens.ts): only the SHA-256 of the token is kept (the
+ * token is shown once, when created). A token acts as its user with the user's current role.
+ */
+export const apiTokens = pgTable(
+  'api_token',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    scope: apiTokenScopeEnum('scope').notNull(),
+    /** hex SHA-256 of the whole token (`lex_...`) */
+    tokenHash: text('token_hash').notNull().unique(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+  },
+  (t) => [index('api_token_user_idx').on(t.userId)],
+);

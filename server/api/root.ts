@@ -1,5 +1,6 @@
 import { activityRouter } from './routers/activity';
 import { adminRouter } from './routers/admin';
+import { apiTokenRouter } from './routers/api-token';
 import { authRouter } from './routers/auth';
 import { commentRouter } from './routers/comment';
 import { featureRouter } from './routers/feature';
@@ -33,6 +34,7 @@ export const appRouter = createTRPCRouter({
   featureLink: featureLinkRouter,
   team: teamRouter,
   admin: adminRouter,
+  apiToken: apiTokenRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -54,7 +54,7 @@ const CODE_OF: Record<DomainErrorKind, TRPC_ERROR_CODE_KEY> = {
  * library's InputError (a bad prompt, an unknown token) is bad input; anything else stays as it was (unexpected
  * failures are internal errors, which the formatter gives an id).
  */
-function toTRPCError(err: unknown): TRPCError | undefined {
+export function toTRPCError(err: unknown): TRPCError | undefined {
   const cause = err instanceof TRPCError && err.code === 'INTERNAL_SERVER_ERROR' ? err.cause : err;
   if (cause instanceof DomainError) return new TRPCError({ code: CODE_OF[cause.kind], message: cause.message, cause });
   if (cause instanceof InputError) return new TRPCError({ code: 'BAD_REQUEST', message: cause.message, cause });

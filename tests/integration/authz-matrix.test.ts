@@ -9,6 +9,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { featureListEntries, teamInvitations, teamMembers, users } from '@/drizzle/schema';
+import { createApiToken } from '@/server/api-tokens';
 import { appRouter } from '@/server/api/root';
 import { getDb, getPool } from '@/server/db';
 import { currentPageVersion, editFeature } from '@/server/descriptions';
@@ -126,6 +127,12 @@ async function hypothesisOn(c: Call): Promise<string> {
 const MATRIX: Record<string, { needs: Check[]; call: (c: Call) => Promise<unknown> }> = {
   'auth.signUp': { needs: [], call: (c) => c.caller.auth.signUp({ name: 'New', email: `new${c.n}@example.org`, password: 'long enough' }) },
   'auth.updateProfile': { needs: ['signedIn'], call: (c) => c.caller.auth.updateProfile({ name: c.me.name! }) },
+  // one's own tokens (another account's token is NOT_FOUND: tests/integration/api.test.ts)
+  'apiToken.create': { needs: ['signedIn'], call: (c) => c.caller.apiToken.create({ name: `t${c.n}`, scope: 'read' }) },
+  'apiToken.revoke': {
+    needs: ['signedIn'],
+    call: async (c) => c.caller.apiToken.revoke({ id: (await createApiToken(getDb(), c.me.id, { name: `t${c.n}`, scope: 'read' })).id }),
+  },
 
   'job.run': { needs: ['signedIn'], call: (c) => c.caller.job.run({ model: MODEL, input: { text: 'Once' } }) },
   // not the persona's own job: its model's maintainers (admins here) cancel it

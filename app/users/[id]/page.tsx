@@ -1,12 +1,13 @@
 /**
  * A user's contributions, /users/{id} (or /users/@handle), with their @handle (and, on their own page, a form to
- * change their name and handle): their feature revisions (paged: ?after=cursor) and label proposals with
+ * change their name and handle, and their API tokens): their feature revisions (paged: ?after=cursor) and label proposals with
  * votes, in what the viewer can see.
  */
 import type { Metadata } from 'next';
 import Link from 'next/link';
 import { api } from '@/server/api/server-caller';
 import { featureHref, userHref } from '@/server/addresses';
+import { ApiTokens } from '../../_components/api-tokens';
 import { ChangeList } from '../../_components/change-list';
 import { ProfileForm } from '../../_components/profile-form';
 import { orNotFound } from '../../_lib/not-found';
@@ -38,7 +39,12 @@ export default async function UserPage({ params, searchParams }: { params: Promi
         proposal{user.proposals === 1 ? '' : 's'}
       </p>
 
-      {me?.id === user.id && <ProfileForm name={user.name} handle={user.handle} />}
+      {me?.id === user.id && (
+        <>
+          <ProfileForm name={user.name} handle={user.handle} />
+          <ApiTokens />
+        </>
+      )}
 
       <section aria-labelledby="revisions-h" data-testid="user-revisions">
         <h2 id="revisions-h">Revisions</h2>
