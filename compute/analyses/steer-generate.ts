@@ -95,7 +95,7 @@ export function generateSteered(model: LanguageModel, sae: Sae, ids: number[], o
   });
   try {
     // the prompt runs through the same cache, one position per step, so it is steered exactly as the generation is
-    let logits = new Float32Array();
+    let logits: Float32Array = new Float32Array();
     for (const id of ids) logits = decoder.step(active.map(() => id));
     for (;;) {
       const continuing = active.filter((row, b) => {

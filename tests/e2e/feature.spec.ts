@@ -270,7 +270,7 @@ test('Ablate shows the loss change per token and the most changed logits', async
 test('Steer plots the loss and a token logit against the coefficient', async ({ browser }) => {
   const page = await signedIn(browser, 'Stu', { width: 1280, height: 720 });
   await page.goto(url);
-  await page.getByRole('tab', { name: 'Steer' }).click();
+  await page.getByRole('tab', { name: 'Steer', exact: true }).click();
   const panel = page.getByTestId('panel-steer');
   await expect(panel.getByLabel('Target token')).not.toHaveValue('');
   await panel.getByLabel('From').fill('-8');
