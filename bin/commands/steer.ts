@@ -64,8 +64,8 @@ async function generate(values: Values): Promise<void> {
   if (strength === undefined) throw new UsageError('--generate needs --strength');
   const temperature = number(values, 'temperature') ?? 0.5;
   const options = { maxTokens: integer(values, 'max-tokens', 32), temperature, seed: integer(values, 'seed', 16), topK: integer(values, 'top', 5) };
-  await withModelAndSae(values, (model, sae) => {
-    const result = generateSteered(model, sae, prepareInput(model, input), { steering: [{ direction, strength }], normalize: values.normalize === true, ...options });
+  await withModelAndSae(values, async (model, sae) => {
+    const result = await generateSteered(model, sae, prepareInput(model, input), { steering: [{ direction, strength }], normalize: values.normalize === true, ...options });
     const text = (c: Continuation) => `${JSON.stringify(c.pieces.join(''))}  (${c.tokens.length} tokens, ${c.stop}; mean log p ${fixed(c.logprobs.reduce((a, b) => a + b, 0) / (c.logprobs.length || 1))})`;
     print(values, result, () => [`default: ${text(result.default)}`, `steered: ${text(result.steered)}`, `steering vector norm ${fixed(result.steeringNorm)}`].join('\n'));
   });

@@ -31,6 +31,8 @@ export interface SteerGenerateOptions {
   seed: number;
   /** how many of the likeliest tokens to list with their log-probabilities at each generated position */
   topK: number;
+  /** called after each step: the tokens both continuations have generated so far */
+  onProgress?: (generated: number) => void;
 }
 
 export interface TokenLogprob {
@@ -68,8 +70,8 @@ export const MAX_GENERATED_TOKENS = 512;
 /** More terms than this is more likely a mistake than a plan. */
 export const MAX_STEERING_TERMS = 32;
 
-export function generateSteered(model: LanguageModel, sae: Sae, ids: number[], options: SteerGenerateOptions): SteeredGeneration {
-  const { steering, normalize = false, maxTokens, temperature, seed, topK } = options;
+export async function generateSteered(model: LanguageModel, sae: Sae, ids: number[], options: SteerGenerateOptions): Promise<SteeredGeneration> {
+  const { steering, normalize = false, maxTokens, temperature, seed, topK, onProgress } = options;
   const vocab = model.config.vocabSize;
   checkSaeForModel(model, sae);
   checkTokens(model, ids);
@@ -103,9 +105,12 @@ export function generateSteered(model: LanguageModel, sae: Sae, ids: number[], o
         if (stop) row.out.stop = stop;
         return stop === null;
       });
+      onProgress?.(rows[0].out.tokens.length + rows[1].out.tokens.length);
       if (continuing.length === 0) break;
       if (continuing.length < active.length) decoder.select(continuing.map((row) => active.indexOf(row)));
       active = continuing;
+      // let the event loop run (job heartbeats, progress writes) between forward passes
+      await new Promise((resolve) => setImmediate(resolve));
       logits = decoder.step(active.map((row) => row.ids[row.ids.length - 1]));
     }
   } finally {

@@ -37,15 +37,15 @@ const DEMO_D_SAE = 512;
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const ms = (v: number) => `${v.toFixed(1)} ms`;
 
-/** Runs `fn` once to warm up, then `RUNS` times; returns the median wall time in ms and the last result. */
-function timed<T>(fn: () => T): { ms: number; first: number; result: T } {
+/** Runs `fn` once to warm up, then `RUNS` times; returns the first and the median wall time in ms and the last result. */
+async function timed<T>(fn: () => T | Promise<T>): Promise<{ ms: number; first: number; result: T }> {
   let start = performance.now();
-  let result = fn();
+  let result = await fn();
   const first = performance.now() - start;
   const times: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     start = performance.now();
-    result = fn();
+    result = await fn();
     times.push(performance.now() - start);
   }
   return { ms: median(times), first, result };
@@ -79,7 +79,7 @@ async function main() {
   console.log('| sampling        | generated (default + steered) | time      | tokens/s |');
   console.log('|-----------------|-------------------------------|-----------|----------|');
   for (const temperature of [0, 1]) {
-    const run = timed(() => generateSteered(model, fixture, prompt, { steering: [{ direction: 8, strength: 10 }], maxTokens: GENERATED, temperature, seed: 3, topK: 5 }));
+    const run = await timed(() => generateSteered(model, fixture, prompt, { steering: [{ direction: 8, strength: 10 }], maxTokens: GENERATED, temperature, seed: 3, topK: 5 }));
     const tokens = run.result.default.tokens.length + run.result.steered.tokens.length;
     const label = temperature === 0 ? 'greedy' : 'temperature 1';
     console.log(`| ${label.padEnd(15)} | ${`${run.result.default.tokens.length} + ${run.result.steered.tokens.length}`.padEnd(29)} | ${ms(run.ms).padStart(9)} | ${(tokens / (run.ms / 1000)).toFixed(0).padStart(8)} |`);
@@ -99,7 +99,7 @@ async function main() {
   let total = 0;
   let demoTotal = 0;
   for (const { name, sae } of saes) {
-    const run = timed(() => topFeatures(model, sae, ids, { top: 20 }));
+    const run = await timed(() => topFeatures(model, sae, ids, { top: 20 }));
     total += run.ms;
     if (name.startsWith('demo')) demoTotal += run.ms;
     console.log(`| ${name.padEnd(41)} | ${ms(run.first).padStart(9)} | ${ms(run.ms).padStart(9)} |`);

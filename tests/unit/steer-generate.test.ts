@@ -38,9 +38,9 @@ const options = (over: Partial<SteerGenerateOptions> = {}): SteerGenerateOptions
 });
 
 describe('steered generation', () => {
-  it('at strength 0 continues exactly as the default, which is the greedy continuation at temperature 0', () => {
+  it('at strength 0 continues exactly as the default, which is the greedy continuation at temperature 0', async () => {
     for (const temperature of [0, 1]) {
-      const { default: plain, steered, steeringNorm } = generateSteered(model, sae, prompt, options({ steering: [{ direction: FEATURE, strength: 0 }], temperature }));
+      const { default: plain, steered, steeringNorm } = await generateSteered(model, sae, prompt, options({ steering: [{ direction: FEATURE, strength: 0 }], temperature }));
       expect(steeringNorm).toBe(0);
       expect(steered.tokens).toEqual(plain.tokens);
       expect(steered.logprobs).toEqual(plain.logprobs);
@@ -48,17 +48,17 @@ describe('steered generation', () => {
     }
   });
 
-  it('is determined by the seed: the same seed gives the same tokens, another seed others', () => {
+  it('is determined by the seed: the same seed gives the same tokens, another seed others', async () => {
     const run = (seed: number) => generateSteered(model, sae, prompt, options({ temperature: 1, seed, maxTokens: 32 }));
-    const [a, b, c] = [run(7), run(7), run(8)];
+    const [a, b, c] = [await run(7), await run(7), await run(8)];
     expect(b.default.tokens).toEqual(a.default.tokens);
     expect(b.steered.tokens).toEqual(a.steered.tokens);
     expect(b.steered.logprobs).toEqual(a.steered.logprobs);
     expect(c.default.tokens).not.toEqual(a.default.tokens);
   });
 
-  it('changes the continuation at a large strength, adding the same vector as a full forward pass steered at every position', () => {
-    const { default: plain, steered, steeringNorm } = generateSteered(model, sae, prompt, options({ steering: [{ direction: FEATURE, strength: 20 }] }));
+  it('changes the continuation at a large strength, adding the same vector as a full forward pass steered at every position', async () => {
+    const { default: plain, steered, steeringNorm } = await generateSteered(model, sae, prompt, options({ steering: [{ direction: FEATURE, strength: 20 }] }));
     expect(steered.tokens).not.toEqual(plain.tokens);
     const row = tf.reshape(tf.slice(sae.weights.W_dec, [FEATURE, 0], [1, -1]), [-1]) as tf.Tensor1D;
     expect(steeringNorm).toBeCloseTo(20 * tf.norm(row).dataSync()[0], 4);
@@ -70,8 +70,8 @@ describe('steered generation', () => {
     tf.dispose([row, logits]);
   });
 
-  it('lists the top-k log-probabilities at each generated token, sorted, at most a probability of 1 together', () => {
-    const { steered, default: plain } = generateSteered(model, sae, prompt, options({ temperature: 1, topK: 6 }));
+  it('lists the top-k log-probabilities at each generated token, sorted, at most a probability of 1 together', async () => {
+    const { steered, default: plain } = await generateSteered(model, sae, prompt, options({ temperature: 1, topK: 6 }));
     for (const c of [plain, steered]) {
       expect(c.top).toHaveLength(c.tokens.length);
       expect(c.pieces).toEqual(c.tokens.map((id) => model.tokenizer.piece(id)));
@@ -87,42 +87,44 @@ describe('steered generation', () => {
     }
   });
 
-  it('sums several features (or a composed direction) with their strengths; normalising divides each decoder row by its norm', () => {
+  it('sums several features (or a composed direction) with their strengths; normalising divides each decoder row by its norm', async () => {
     const [f, g] = [FEATURE, 3];
-    const pair = generateSteered(model, sae, prompt, options({ steering: [{ direction: f, strength: 6 }, { direction: g, strength: 6 }] }));
-    const composed = generateSteered(model, sae, prompt, options({ steering: [{ direction: { features: [f, g], compose: 'sum' }, strength: 6 }] }));
+    const pair = await generateSteered(model, sae, prompt, options({ steering: [{ direction: f, strength: 6 }, { direction: g, strength: 6 }] }));
+    const composed = await generateSteered(model, sae, prompt, options({ steering: [{ direction: { features: [f, g], compose: 'sum' }, strength: 6 }] }));
     expect(composed.steered.tokens).toEqual(pair.steered.tokens);
     expect(composed.steeringNorm).toBeCloseTo(pair.steeringNorm, 4);
 
     const length = tf.tidy(() => tf.norm(tf.slice(sae.weights.W_dec, [f, 0], [1, -1])).dataSync()[0]);
-    const unit = generateSteered(model, sae, prompt, options({ steering: [{ direction: f, strength: 12 }], normalize: true }));
-    const raw = generateSteered(model, sae, prompt, options({ steering: [{ direction: f, strength: 12 / length }] }));
+    const unit = await generateSteered(model, sae, prompt, options({ steering: [{ direction: f, strength: 12 }], normalize: true }));
+    const raw = await generateSteered(model, sae, prompt, options({ steering: [{ direction: f, strength: 12 / length }] }));
     expect(unit.steeringNorm).toBeCloseTo(12, 4);
     expect(unit.steered.tokens).toEqual(raw.steered.tokens);
   });
 
-  it('stops at maxTokens and when the model ends the story, each continuation on its own, and leaks no tensors', () => {
+  it('stops at maxTokens and when the model ends the story, each continuation on its own, and leaks no tensors', async () => {
     const before = tf.memory().numTensors;
-    const short = generateSteered(model, sae, prompt, options({ maxTokens: 3 }));
+    const progress: number[] = [];
+    const short = await generateSteered(model, sae, prompt, options({ maxTokens: 3, onProgress: (generated) => progress.push(generated) }));
+    expect(progress).toEqual([2, 4, 6]);
     expect(short.default.tokens).toHaveLength(3);
     expect(short.default.stop).toBe('max-tokens');
     // seed 1 at temperature 1: the steered story ends (BOS) first, the default one goes on alone to maxTokens
-    const long = generateSteered(model, sae, prompt, options({ maxTokens: 400, temperature: 1 }));
+    const long = await generateSteered(model, sae, prompt, options({ maxTokens: 400, temperature: 1 }));
     expect(long.steered.stop).toBe('end');
     expect(long.steered.tokens.length).toBeLessThan(400);
     expect(long.default.stop).toBe('max-tokens');
     expect(long.default.tokens).toHaveLength(400);
     // the default continuation does not depend on the steered one, nor on when it left the batch
-    const unsteered = generateSteered(model, sae, prompt, options({ maxTokens: 400, temperature: 1, steering: [{ direction: FEATURE, strength: 0 }] }));
+    const unsteered = await generateSteered(model, sae, prompt, options({ maxTokens: 400, temperature: 1, steering: [{ direction: FEATURE, strength: 0 }] }));
     expect(long.default.tokens).toEqual(unsteered.default.tokens);
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it('refuses bad options with messages naming them', () => {
-    expect(() => generateSteered(model, sae, prompt, options({ steering: [] }))).toThrow('give from 1 to 32 features to steer with, got 0');
-    expect(() => generateSteered(model, sae, prompt, options({ steering: [{ direction: 999, strength: 1 }] }))).toThrow('feature 999 is out of range');
-    expect(() => generateSteered(model, sae, prompt, options({ maxTokens: 0 }))).toThrow('maxTokens must be an integer from 1 to 512, got 0');
-    expect(() => generateSteered(model, sae, prompt, options({ temperature: -1 }))).toThrow('temperature must be a number ≥ 0, got -1');
-    expect(() => generateSteered(model, sae, prompt, options({ topK: 0 }))).toThrow('topK must be an integer from 1 to 512, got 0');
+  it('refuses bad options with messages naming them', async () => {
+    await expect(generateSteered(model, sae, prompt, options({ steering: [] }))).rejects.toThrow('give from 1 to 32 features to steer with, got 0');
+    await expect(generateSteered(model, sae, prompt, options({ steering: [{ direction: 999, strength: 1 }] }))).rejects.toThrow('feature 999 is out of range');
+    await expect(generateSteered(model, sae, prompt, options({ maxTokens: 0 }))).rejects.toThrow('maxTokens must be an integer from 1 to 512, got 0');
+    await expect(generateSteered(model, sae, prompt, options({ temperature: -1 }))).rejects.toThrow('temperature must be a number ≥ 0, got -1');
+    await expect(generateSteered(model, sae, prompt, options({ topK: 0 }))).rejects.toThrow('topK must be an integer from 1 to 512, got 0');
   });
 });
