@@ -308,10 +308,10 @@ test('Steer generation shows the default and the steered continuation side by si
   await panel.getByTestId('run-generate').click();
   await expect(panel.getByTestId('generate-job-state')).toHaveText('done', { timeout: 90_000 });
 
-  const prompt = await panel.getByTestId('generate-default').locator('[data-pos]').count();
   for (const side of ['default', 'steered']) {
-    const tokens = panel.getByTestId(`generate-${side}`).locator('[data-pos]');
-    const generated = (await tokens.count()) - prompt;
+    // the prompt's tokens carry no value; each generated one its probability
+    const tokens = panel.getByTestId(`generate-${side}`).locator('[data-pos]:not([data-value=""])');
+    const generated = await tokens.count();
     expect(generated).toBeGreaterThan(0);
     expect(generated).toBeLessThanOrEqual(12);
     // a generated token's log-prob and the likeliest alternatives are its label, shown on focus
@@ -324,6 +324,7 @@ test('Steer generation shows the default and the steered continuation side by si
     await panel.getByText('Log-probabilities of every generated token').click();
   }
   await panel.getByTestId('generate-steered').locator('[data-pos]').last().focus();
+  await expect(panel.getByTestId('generate-steered').locator('[data-pos]').last()).toBeFocused();
   await shot(page, 'panel-generate', { fullPage: false });
   await page.context().close();
 });
