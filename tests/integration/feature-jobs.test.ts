@@ -153,6 +153,7 @@ describe('compute panel jobs', () => {
       expect(c.top.every((top) => top.length === 5)).toBe(true);
     }
     expect(result.steered.tokens).not.toEqual(result.default.tokens);
+    expect(job.progressDetail).toMatchObject({ phase: 'generating', unit: 'tokens', total: 24 });
     expect(job.params).toMatchObject({ normalize: false, topK: 5, steering: request.steering });
 
     // evidence about the steered features: a re-run with the same seed gives the same tokens, log-probs within tolerance
