@@ -24,7 +24,7 @@ export const PROMPT_USAGE = '(--text TEXT | --token-ids 1,2,3)';
 export const DIRECTION_USAGE = '(--feature F | --features 3,17 --compose mean|sum)';
 
 /** Loads the model and the SAE, checks that the SAE fits the model, runs `analyse`, and disposes both. */
-export async function withModelAndSae(values: Values, analyse: (model: LanguageModel, sae: Sae) => void): Promise<void> {
+export async function withModelAndSae(values: Values, analyse: (model: LanguageModel, sae: Sae) => void | Promise<void>): Promise<void> {
   const modelDir = requiredString(values, 'model');
   const saeDir = requiredString(values, 'sae');
   await initBackend();
@@ -33,7 +33,7 @@ export async function withModelAndSae(values: Values, analyse: (model: LanguageM
     const sae = await loadSae(path.resolve(saeDir));
     try {
       checkSaeForModel(model, sae);
-      analyse(model, sae);
+      await analyse(model, sae);
     } finally {
       sae.dispose();
     }

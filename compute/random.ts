@@ -29,6 +29,22 @@ export function deriveSeed(seed: number, index: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
+/** Draws a token id from softmax(logits / temperature), in float64; temperature 0 takes the most likely. */
+export function sampleToken(logits: Float32Array, temperature: number, random: Random): number {
+  let best = 0;
+  for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
+  if (temperature === 0) return best;
+  const weights = new Float64Array(logits.length);
+  let total = 0;
+  for (let i = 0; i < logits.length; i++) total += weights[i] = Math.exp((logits[i] - logits[best]) / temperature);
+  let r = random() * total;
+  for (let i = 0; i < weights.length; i++) {
+    r -= weights[i];
+    if (r < 0) return i;
+  }
+  return best; // r can survive the loop only through rounding
+}
+
 /** Standard normal draws (Box–Muller). */
 export function gaussian(random: Random, n: number): Float32Array {
   const out = new Float32Array(n);

@@ -606,7 +606,7 @@ export const hypothesisVotes = pgTable(
   (t) => [primaryKey({ columns: [t.hypothesisId, t.userId] })],
 );
 
-export const evidenceKindEnum = pgEnum('evidence_kind', ['activations', 'ablate', 'steer', 'dashboard']);
+export const evidenceKindEnum = pgEnum('evidence_kind', ['activations', 'ablate', 'steer', 'steer-generate', 'dashboard']);
 
 /**
  * A saved computation attached to a hypothesis: its inputs, results and provenance (model and SAE content

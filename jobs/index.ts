@@ -13,6 +13,7 @@ import { logitWeights } from './kinds/logit-weights';
 import { run } from './kinds/run';
 import { sampleCorpus } from './kinds/sample-corpus';
 import { steer } from './kinds/steer';
+import { steerGenerate } from './kinds/steer-generate';
 import { topFeatures } from './kinds/top-features';
 import { trainSae } from './kinds/train-sae';
 
@@ -22,6 +23,7 @@ export const jobKinds = {
   activations,
   ablate,
   steer,
+  'steer-generate': steerGenerate,
   'logit-weights': logitWeights,
   'sample-corpus': sampleCorpus,
   'train-sae': trainSae,

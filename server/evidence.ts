@@ -26,6 +26,7 @@ import { enqueueJob } from './jobs';
 import { getQueue } from './jobs/queue';
 import { EVIDENCE_JOB_TYPES, jobKinds, type EvidenceJobType, type JobResult } from '@/jobs';
 import { describeIssues } from '@/jobs/kind';
+import { termFeatures, type SteeringTermParam } from '@/jobs/kinds/steer-generate';
 import { notifyWatchers } from './notifications';
 import { displayNameSql } from './users';
 
@@ -56,16 +57,17 @@ async function prepareEvidence(db: Db, viewer: Viewer, source: EvidenceSource): 
     const job = isUuid(source.jobId) ? await db.query.jobs.findFirst({ where: eq(jobs.id, source.jobId) }) : undefined;
     if (!job) throw notFound(`no job ${source.jobId}`);
     if (!(EVIDENCE_JOB_TYPES as string[]).includes(job.type))
-      throw badInput(`a ${job.type} job cannot be evidence: save a test-your-text, ablation or steering run`);
+      throw badInput(`a ${job.type} job cannot be evidence: save a test-your-text, ablation, steering or steered generation run`);
     if (job.status !== 'done') throw notReady(`the job is ${job.status}: only a finished job can be evidence`);
-    const params = job.params as { saeId: string; feature?: number; features?: number[] };
+    const params = job.params as { saeId: string; feature?: number; features?: number[]; steering?: SteeringTermParam[] };
     await authorize(db, viewer, 'read', { sae: params.saeId }, 'job');
     // saving publishes the job's prompt and result: only those who may see them (its owner, the SAE's maintainers, admins)
     if (!(await maySeeJobContents(db, viewer, job)))
       throw forbidden('only the job’s owner (or a maintainer of its SAE) can save it as evidence');
     const [sae] = await db.select({ modelId: saes.modelId }).from(saes).where(eq(saes.id, params.saeId));
     if (!sae) throw notFound(`the job's SAE is gone`);
-    const features = params.feature !== undefined ? [params.feature] : (params.features ?? []);
+    // a steered generation is about the features it steers with, the page's own first
+    const features = params.feature !== undefined ? [params.feature] : params.steering ? [...new Set(params.steering.flatMap(termFeatures))] : (params.features ?? []);
     return {
       kind: job.type as EvidenceJobType,
       saeId: params.saeId,
@@ -204,6 +206,7 @@ export const KIND_NAMES: Record<EvidenceKind, string> = {
   activations: 'test-your-text',
   ablate: 'ablation',
   steer: 'steering',
+  'steer-generate': 'steered generation',
   dashboard: 'dashboard snapshot',
 };
 

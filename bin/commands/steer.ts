@@ -1,14 +1,23 @@
 import { prepareInput } from '../../compute/analyses/predict';
 import { steer as steerScan } from '../../compute/analyses/steer';
+import { generateSteered, type Continuation } from '../../compute/analyses/steer-generate';
 import { InputError } from '../../compute/errors';
 import type { LanguageModel } from '../../compute/model/types';
 import { DIRECTION_OPTIONS, DIRECTION_USAGE, featureDirection, fixed, MODEL_AND_SAE, print, PROMPT_USAGE, withModelAndSae } from '../analysis';
-import { integer, PROMPT_OPTIONS, promptInput, requiredString, UsageError, type Command } from '../args';
+import { integer, number, PROMPT_OPTIONS, promptInput, requiredString, UsageError, type Command, type Values } from '../args';
+
+/** The options of a steered generation (--generate), and of a coefficient scan; neither takes the other's. */
+const GENERATE_ONLY = ['strength', 'max-tokens', 'temperature', 'seed', 'normalize'];
+const SCAN_ONLY = ['coefficients', 'target-token'];
 
 export const steer: Command = {
   name: 'steer',
-  usage: `--model DIR --sae DIR ${DIRECTION_USAGE} ${PROMPT_USAGE} --coefficients -10:10:21 [--target-token ID|PIECE] [--top 5] [--json]`,
-  summary: 'adds c·W_dec[f] at every position for each coefficient c (start:stop:count, or a list) and reports loss, predictions and a target logit',
+  usage:
+    `--model DIR --sae DIR ${DIRECTION_USAGE} ${PROMPT_USAGE} (--coefficients -10:10:21 [--target-token ID|PIECE]` +
+    ` | --generate --strength S [--max-tokens 32] [--temperature 0.5] [--seed 16] [--normalize]) [--top 5] [--json]`,
+  summary:
+    'adds c·W_dec[f] at every position for each coefficient c (start:stop:count, or a list) and reports loss, predictions and a target logit;' +
+    ' with --generate, continues the text as the model would and steered by S·W_dec[f], with each token’s top log-probs',
   options: {
     ...MODEL_AND_SAE,
     ...PROMPT_OPTIONS,
@@ -16,8 +25,17 @@ export const steer: Command = {
     coefficients: { type: 'string' },
     'target-token': { type: 'string' },
     top: { type: 'string' },
+    generate: { type: 'boolean' },
+    strength: { type: 'string' },
+    'max-tokens': { type: 'string' },
+    temperature: { type: 'string' },
+    seed: { type: 'string' },
+    normalize: { type: 'boolean' },
   },
   async run(values) {
+    const stray = (values.generate ? SCAN_ONLY : GENERATE_ONLY).find((name) => values[name] !== undefined);
+    if (stray) throw new UsageError(values.generate ? `--${stray} is for a coefficient scan, not --generate` : `--${stray} goes with --generate`);
+    if (values.generate) return generate(values);
     const input = promptInput(values);
     const direction = featureDirection(values);
     const coefficients = coefficientScan(requiredString(values, 'coefficients'));
@@ -37,6 +55,21 @@ export const steer: Command = {
     });
   },
 };
+
+/** Steered generation: the default and the steered continuation from one seed (docs/compute.md#steered-generation). */
+async function generate(values: Values): Promise<void> {
+  const input = promptInput(values);
+  const direction = featureDirection(values);
+  const strength = number(values, 'strength');
+  if (strength === undefined) throw new UsageError('--generate needs --strength');
+  const temperature = number(values, 'temperature') ?? 0.5;
+  const options = { maxTokens: integer(values, 'max-tokens', 32), temperature, seed: integer(values, 'seed', 16), topK: integer(values, 'top', 5) };
+  await withModelAndSae(values, async (model, sae) => {
+    const result = await generateSteered(model, sae, prepareInput(model, input), { steering: [{ direction, strength }], normalize: values.normalize === true, ...options });
+    const text = (c: Continuation) => `${JSON.stringify(c.pieces.join(''))}  (${c.tokens.length} tokens, ${c.stop}; mean log p ${fixed(c.logprobs.reduce((a, b) => a + b, 0) / (c.logprobs.length || 1))})`;
+    print(values, result, () => [`default: ${text(result.default)}`, `steered: ${text(result.steered)}`, `steering vector norm ${fixed(result.steeringNorm)}`].join('\n'));
+  });
+}
 
 /** "start:stop:count" (evenly spaced, both ends included) or a comma-separated list of numbers. */
 export function coefficientScan(spec: string): number[] {

@@ -1,6 +1,6 @@
 import { InputError } from '../errors';
 import type { LanguageModel } from '../model/types';
-import { deriveSeed, seededRandom, type Random } from '../random';
+import { deriveSeed, sampleToken, seededRandom } from '../random';
 
 /**
  * A corpus sampled from the model itself, for models whose training data is not at hand (stories260K: TinyStories
@@ -84,20 +84,4 @@ export async function sampleCorpus(model: LanguageModel, options: SampleCorpusOp
     tokens += finished.reduce((sum, doc) => sum + doc.ids.length, 0);
   }
   return sampled;
-}
-
-/** Draws from softmax(logits / temperature), in float64. */
-function sampleToken(logits: Float32Array, temperature: number, random: Random): number {
-  let best = 0;
-  for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
-  if (temperature === 0) return best;
-  const weights = new Float64Array(logits.length);
-  let total = 0;
-  for (let i = 0; i < logits.length; i++) total += weights[i] = Math.exp((logits[i] - logits[best]) / temperature);
-  let r = random() * total;
-  for (let i = 0; i < weights.length; i++) {
-    r -= weights[i];
-    if (r < 0) return i;
-  }
-  return best; // r can survive the loop only through rounding
 }

@@ -300,8 +300,10 @@ export abstract class HookedTransformer {
     return { logits, cache: points.cache };
   }
 
-  /** Incremental decoding with a key/value cache, through the blocks `forward` runs. */
-  decoder(): Decoder {
-    return kvCacheDecoder(this.config, (ids, cache) => this.run(ids, new HookPoints(this.hookNames, {}), cache));
+  /** Incremental decoding with a key/value cache, through the blocks (and hooks) `forward` runs. */
+  decoder({ hooks }: Pick<ForwardOptions, 'hooks'> = {}): Decoder {
+    // one set of hook points serves every step: they capture nothing and never stop
+    const points = new HookPoints(this.hookNames, { hooks });
+    return kvCacheDecoder(this.config, (ids, cache) => this.run(ids, points, cache));
   }
 }

@@ -65,8 +65,11 @@ export interface LanguageModel {
   attnOut(layer: number): tf.Tensor2D;
   /** ids: [batch][pos], every row the same length */
   forward(ids: number[][], options?: ForwardOptions): ForwardResult;
-  /** Incremental decoding with a key/value cache, for sampling: the blocks of `forward`, one position at a time. Runs no hooks. */
-  decoder(): Decoder;
+  /**
+   * Incremental decoding with a key/value cache, for sampling: the blocks of `forward`, one position at a time. Runs
+   * `hooks` at every step (each sees the step's position only, [batch, 1, …]); captures nothing.
+   */
+  decoder(options?: Pick<ForwardOptions, 'hooks'>): Decoder;
   dispose(): void;
 }
 

@@ -270,7 +270,7 @@ test('Ablate shows the loss change per token and the most changed logits', async
 test('Steer plots the loss and a token logit against the coefficient', async ({ browser }) => {
   const page = await signedIn(browser, 'Stu', { width: 1280, height: 720 });
   await page.goto(url);
-  await page.getByRole('tab', { name: 'Steer' }).click();
+  await page.getByRole('tab', { name: 'Steer', exact: true }).click();
   const panel = page.getByTestId('panel-steer');
   await expect(panel.getByLabel('Target token')).not.toHaveValue('');
   await panel.getByLabel('From').fill('-8');
@@ -288,6 +288,44 @@ test('Steer plots the loss and a token logit against the coefficient', async ({ 
   await panel.getByLabel('Target token').fill('no-such-token-piece');
   await panel.getByTestId('run-steer').click();
   await expect(panel.getByRole('alert')).toContainText('no token');
+  await page.context().close();
+});
+
+test('Steer generation shows the default and the steered continuation side by side, with each token’s log-probs', async ({ browser }) => {
+  const page = await signedIn(browser, 'Gen', { width: 1280, height: 800 });
+  await page.goto(url);
+  await page.getByRole('tab', { name: 'Steer generation' }).click();
+  const panel = page.getByTestId('panel-generate');
+  // it starts with this feature; a second one is one click away
+  await expect(panel.getByLabel('Feature', { exact: true }).first()).toHaveValue(String(feature));
+  await panel.getByLabel('Strength', { exact: true }).first().fill('30');
+  await panel.getByTestId('generate-add').click();
+  await expect(panel.getByTestId('generate-term')).toHaveCount(2);
+  await panel.getByLabel('Feature', { exact: true }).nth(1).fill('3');
+  await panel.getByLabel('Strength', { exact: true }).nth(1).fill('-5');
+  await panel.getByLabel('Temperature').fill('0');
+  await panel.getByLabel('Tokens', { exact: true }).fill('12');
+  await panel.getByTestId('run-generate').click();
+  await expect(panel.getByTestId('generate-job-state')).toHaveText('done', { timeout: 90_000 });
+
+  for (const side of ['default', 'steered']) {
+    // the prompt's tokens carry no value; each generated one its probability
+    const tokens = panel.getByTestId(`generate-${side}`).locator('[data-pos]:not([data-value=""])');
+    const generated = await tokens.count();
+    expect(generated).toBeGreaterThan(0);
+    expect(generated).toBeLessThanOrEqual(12);
+    // a generated token's log-prob and the likeliest alternatives are its label, shown on focus
+    const last = tokens.last();
+    await last.focus();
+    await expect(last).toHaveAttribute('aria-label', /log p -?\d.* · top: .+/);
+    // and the same numbers in a table, one row per generated token
+    await panel.getByText('Log-probabilities of every generated token').click();
+    await expect(panel.getByTestId(`generate-${side}-table`).locator('tbody tr')).toHaveCount(generated);
+    await panel.getByText('Log-probabilities of every generated token').click();
+  }
+  await panel.getByTestId('generate-steered').locator('[data-pos]').last().focus();
+  await expect(panel.getByTestId('generate-steered').locator('[data-pos]').last()).toBeFocused();
+  await shot(page, 'panel-generate', { fullPage: false });
   await page.context().close();
 });
 

@@ -74,7 +74,7 @@ test('propose a hypothesis, back it with a re-runnable test of text, settle it, 
   await expect(panel.getByTestId('evidence-saved')).toBeVisible();
 
   // a steering scan, and the feature's dashboard from the Hypotheses box
-  await page.getByRole('tab', { name: 'Steer' }).click();
+  await page.getByRole('tab', { name: 'Steer', exact: true }).click();
   const steer = page.getByTestId('panel-steer');
   await steer.getByLabel('Steps').fill('5');
   await steer.getByTestId('run-steer').click();

@@ -7,6 +7,7 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { corpora, jobs } from '@/drizzle/schema';
 import { getDb, getPool } from '@/server/db';
+import { compareEvidence } from '@/server/evidence';
 import { getFeaturePage } from '@/server/feature-page';
 import { getQueue } from '@/server/jobs/queue';
 import { signUp, type UserRow } from '@/server/users';
@@ -135,6 +136,39 @@ describe('compute panel jobs', () => {
       expect(r.top).toHaveLength(5);
     }
     expect(coefficientScan({ from: -10, to: 10, steps: 21 })[1]).toBe(-9);
+  });
+
+  it('Steer generation: default and steered continuations side by side; saved as evidence, a re-run reproduces them', async () => {
+    await expect(callerFor(null).feature.steerGenerate({ ...at(), input: { text: TEXT }, steering: [{ feature, strength: 10 }] })).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    const request = { ...at(), input: { text: 'Once upon a time' }, steering: [{ feature, strength: 20 }, { feature: 3, strength: -5 }], temperature: 1, seed: 5, maxTokens: 12 };
+    const job = await execute((await callerFor(editor).feature.steerGenerate(request)).id);
+    expect(job.status).toBe('done');
+    const result = parseResult('steer-generate', job.result);
+    expect(result.pieces[0]).toContain('<s>');
+    expect(result.steeringNorm).toBeGreaterThan(0);
+    for (const c of [result.default, result.steered]) {
+      expect(c.tokens.length).toBeGreaterThan(0);
+      expect(c.tokens.length).toBeLessThanOrEqual(12);
+      expect(c.logprobs).toHaveLength(c.tokens.length);
+      expect(c.top.every((top) => top.length === 5)).toBe(true);
+    }
+    expect(result.steered.tokens).not.toEqual(result.default.tokens);
+    expect(job.progressDetail).toMatchObject({ phase: 'generating', unit: 'tokens', total: 24 });
+    expect(job.params).toMatchObject({ normalize: false, topK: 5, steering: request.steering });
+
+    // evidence about the steered features: a re-run with the same seed gives the same tokens, log-probs within tolerance
+    const { id: hypothesisId } = await callerFor(editor).hypothesis.create({ statement: 'Steering it moves the story', features: [`stories260K/l2/${feature}`] });
+    const saved = await callerFor(editor).hypothesis.saveEvidence({ hypothesisId, source: { kind: 'job', jobId: job.id } });
+    const rerun = await callerFor(editor).hypothesis.rerun({ evidenceId: saved.id });
+    expect((await execute(rerun.jobId!)).status).toBe('done');
+    const item = (await callerFor(editor).hypothesis.get({ id: hypothesisId })).evidence.find((e) => e.id === saved.id)!;
+    expect(item).toMatchObject({ kind: 'steer-generate', feature: { index: feature } });
+    expect(item.reruns[0]).toMatchObject({ agrees: true, comparison: { mismatch: null } });
+    // the generated tokens and their log-probs of both continuations
+    expect(item.reruns[0]!.comparison!.compared).toBe(result.tokens.length + 2 * (result.default.tokens.length + result.steered.tokens.length));
+    // another token is a different finding, not a small difference
+    const other = { ...result, steered: { ...result.steered, tokens: [result.steered.tokens[0]! + 1, ...result.steered.tokens.slice(1)] } };
+    expect(compareEvidence('steer-generate', result, other, {}, {}).mismatch).toBe(`steered.tokens[0] differs: ${result.steered.tokens[0]} saved, ${result.steered.tokens[0]! + 1} now`);
   });
 
   it('Recompute: the dashboard comes back with the ablation loss change; logit weights alone are rewritten', async () => {

@@ -93,6 +93,26 @@ describe('analysis commands print one JSON object with --json', () => {
     expect(result.results[20].targetLogit).toBeGreaterThan(result.results[0].targetLogit);
   });
 
+  it('steer --generate: the default and the steered continuation, each token with its top log-probs; scan options refused', async () => {
+    const args = ['steer', '--generate', ...PROMPT, '--feature', '8', '--strength', '20', '--max-tokens', '6', '--temperature', '0', '--top', '3'];
+    const [result, stray] = await Promise.all([
+      json(SAE_DIR, ...args),
+      lexicon(...args, '--coefficients', '-4:4:5', '--model', STORIES_DIR, '--sae', SAE_DIR),
+    ]);
+    expect(Object.keys(result)).toEqual(['tokens', 'steeringNorm', 'default', 'steered']);
+    expect(result.tokens).toEqual([1, 403, 407, 261, 378]);
+    for (const c of [result.default, result.steered]) {
+      expect(Object.keys(c)).toEqual(['tokens', 'pieces', 'logprobs', 'top', 'stop']);
+      expect(c.tokens).toHaveLength(6);
+      expect(c.top[0]).toHaveLength(3);
+      // greedy: each token is the likeliest
+      expect(c.tokens).toEqual(c.top.map((top: { id: number }[]) => top[0]!.id));
+    }
+    expect(result.steered.tokens).not.toEqual(result.default.tokens);
+    expect(stray.code).toBe(2);
+    expect(stray.stderr).toContain('--coefficients is for a coefficient scan, not --generate');
+  });
+
   it('negative option values as written: --coefficients -4:4:5, --value -3', async () => {
     const [steer, clamped] = await Promise.all([
       json(SAE_DIR, 'steer', ...PROMPT, '--feature', '84', '--coefficients', '-4:4:5'),

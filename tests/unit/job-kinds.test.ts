@@ -11,7 +11,7 @@ describe('job kinds', () => {
       expect(jobKinds[type].expirySeconds).toBeGreaterThan(0);
       expect(jobKinds[type].title).not.toBe('');
     }
-    expect(EVIDENCE_JOB_TYPES).toEqual(['activations', 'ablate', 'steer']);
+    expect(EVIDENCE_JOB_TYPES).toEqual(['activations', 'ablate', 'steer', 'steer-generate']);
   });
 
   it('reads a result that fits its schema, and names where one does not', () => {

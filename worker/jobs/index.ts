@@ -15,6 +15,7 @@ import { demoJob } from './demo';
 import { logitWeightsJob } from './logit-weights';
 import { runJob } from './run';
 import { steerJob } from './steer';
+import { steerGenerateJob } from './steer-generate';
 import { topFeaturesJob } from './top-features';
 import { trainSaeJob } from './train-sae';
 
@@ -25,6 +26,7 @@ const handlers: { [T in JobType]: (params: JobParams<T>, ctx: JobContext) => Pro
   activations: activationsJob,
   ablate: ablateJob,
   steer: steerJob,
+  'steer-generate': steerGenerateJob,
   'logit-weights': logitWeightsJob,
   'sample-corpus': sampleCorpusJob,
   'train-sae': trainSaeJob,

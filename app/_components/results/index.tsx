@@ -8,6 +8,7 @@ import type { EvidenceJobType, JobResult } from '@/jobs';
 import { AblationView } from './ablate';
 import { ActivationsView } from './activations';
 import { SteeringView } from './steer';
+import { SteeredGenerationView } from './steer-generate';
 
 export interface ResultViewProps<T extends EvidenceJobType> {
   result: JobResult<T>;
@@ -32,6 +33,8 @@ export function JobResultView(props: KindResult & Omit<ResultViewProps<EvidenceJ
       return <AblationView {...props} />;
     case 'steer':
       return <SteeringView {...props} />;
+    case 'steer-generate':
+      return <SteeredGenerationView {...props} />;
     default:
       return unknownKind(props);
   }

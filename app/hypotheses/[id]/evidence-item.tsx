@@ -8,7 +8,8 @@ import { useMutation } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useEffect, useState } from 'react';
-import { jobKinds } from '@/jobs';
+import { jobKinds, type JobParams } from '@/jobs';
+import type { SteeringTermParam } from '@/jobs/kinds/steer-generate';
 import type { DashboardSnapshotResult, EvidenceView, RerunView } from '@/server/evidence';
 import styles from '../../_components/hypotheses.module.css';
 import { JobStatus, useJob } from '../../_components/job-status';
@@ -50,6 +51,11 @@ function ParamsLine({ item }: { item: EvidenceProps }) {
   if (p.input?.tokenIds) parts.push(`${p.input.tokenIds.length} token ids`);
   if (item.kind === 'ablate') parts.push(p.mode === 'clamp' ? `clamped to ${p.value}` : 'zero-ablated', p.positions ? `at ${p.positions.join(', ')}` : 'everywhere');
   if (p.coefficients) parts.push(`c from ${p.coefficients.from} to ${p.coefficients.to} in ${p.coefficients.steps} steps`);
+  if (item.kind === 'steer-generate') {
+    const g = item.params as JobParams<'steer-generate'>;
+    const term = (t: SteeringTermParam) => `${'feature' in t ? `#${t.feature}` : `${t.compose} of #${t.features.join(', #')}`} × ${t.strength}`;
+    parts.push(`steered with ${g.steering.map(term).join(', ')}${g.normalize ? ' (unit-normalised rows)' : ''}`, `temperature ${g.temperature}, seed ${g.seed}, ${g.maxTokens} tokens`);
+  }
   return <p className="small muted">{parts.join(' · ')}</p>;
 }
 

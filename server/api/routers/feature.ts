@@ -12,6 +12,7 @@ import { previewWithChips, siteHosts, withChips } from '../../feature-links';
 import { enqueueJob } from '../../jobs';
 import { getQueue } from '../../jobs/queue';
 import type { JobParams, JobType } from '@/jobs';
+import { steerGenerate } from '@/jobs/kinds/steer-generate';
 import { promptInput } from '@/jobs/types';
 import { applyChips } from '../../markdown';
 import { featureAt, type ResolvedSae } from '../../visibility';
@@ -118,6 +119,15 @@ export const featureRouter = createTRPCRouter({
       }
       const params = { saeId: sae.saeId, feature: input.index, input: input.input, coefficients: input.coefficients, targetToken, top: 5 };
       return enqueue(ctx.viewer, 'steer', params, sae);
+    }),
+
+  /** Steered generation: the text continued as the model would and steered along these features (the panel starts with this one). */
+  steerGenerate: protectedProcedure
+    .input(featureAddressInput.extend({ ...steerGenerate.params.omit({ saeId: true }).shape, input: promptInput }))
+    .mutation(async ({ ctx, input }) => {
+      const sae = await featureAt(ctx.db, ctx.viewer, 'compute', input);
+      const { model: _model, sae: _sae, index: _index, ...params } = input;
+      return enqueue(ctx.viewer, 'steer-generate', { saeId: sae.saeId, ...params }, sae);
     }),
 
   /**

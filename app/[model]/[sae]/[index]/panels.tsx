@@ -1,6 +1,7 @@
 'use client';
 /**
- * The feature page's compute panels: Test your text (activations), Ablate, Steer, and Recompute (editors). Each
+ * The feature page's compute panels: Test your text (activations), Ablate, Steer (a coefficient scan), Steer generation,
+ * and Recompute (editors). Each
  * enqueues a job through a tRPC mutation, follows the job record, and shows its status, progress and error.
  */
 import { useMutation } from '@tanstack/react-query';
@@ -13,6 +14,7 @@ import { JobStatus, useJob } from '../../../_components/job-status';
 import { AblationView } from '../../../_components/results/ablate';
 import { ActivationsView } from '../../../_components/results/activations';
 import { SteeringView } from '../../../_components/results/steer';
+import { SteeredGenerationView } from '../../../_components/results/steer-generate';
 import { SaveEvidence } from '../../../_components/save-evidence';
 import { useTRPC } from '../../../trpc';
 import styles from './feature.module.css';
@@ -35,11 +37,12 @@ export interface PanelsProps {
   maxAct: number;
 }
 
-type Tab = 'test' | 'ablate' | 'steer' | 'recompute';
+type Tab = 'test' | 'ablate' | 'steer' | 'generate' | 'recompute';
 const TABS: { id: Tab; label: string }[] = [
   { id: 'test', label: 'Test your text' },
   { id: 'ablate', label: 'Ablate' },
   { id: 'steer', label: 'Steer' },
+  { id: 'generate', label: 'Steer generation' },
   { id: 'recompute', label: 'Recompute' },
 ];
 
@@ -93,6 +96,9 @@ export function FeaturePanels(props: PanelsProps) {
       </TabPanel>
       <TabPanel id="steer" active={tab}>
         <SteerPanel {...props} text={text} setText={setText} />
+      </TabPanel>
+      <TabPanel id="generate" active={tab}>
+        <SteerGeneratePanel {...props} text={text} setText={setText} />
       </TabPanel>
       <TabPanel id="recompute" active={tab}>
         <RecomputePanel {...props} />
@@ -280,6 +286,95 @@ function SteerPanel(props: TextProps) {
       {job && <JobStatus job={job} testId="steer-job" />}
       {result && <SteeringView result={result} feature={props.address.index} testId="steer" />}
       {result && props.canEdit && <SaveEvidence key={job!.id} address={props.address} jobId={job!.id} what="this steering scan" />}
+    </form>
+  );
+}
+
+// ------------------------------------------------------------------------------------------------------------
+// Steer generation
+
+/** A strength that visibly steers a unit-norm decoder row on the small models here; the user tunes it. */
+const DEFAULT_STRENGTH = '10';
+
+function SteerGeneratePanel(props: TextProps) {
+  const trpc = useTRPC();
+  const { setJobId, job, result } = useStartedJob('steer-generate');
+  const [terms, setTerms] = useState([{ feature: String(props.address.index), strength: DEFAULT_STRENGTH }]);
+  const [normalize, setNormalize] = useState(false);
+  const [temperature, setTemperature] = useState('0.5');
+  const [seed, setSeed] = useState('16');
+  const [maxTokens, setMaxTokens] = useState('32');
+  const [formError, setFormError] = useState<string | null>(null);
+  const run = useMutation(trpc.feature.steerGenerate.mutationOptions({ onSuccess: ({ id }) => setJobId(id) }));
+  const setTerm = (i: number, change: Partial<(typeof terms)[number]>) => setTerms(terms.map((t, k) => (k === i ? { ...t, ...change } : t)));
+  return (
+    <form
+      onSubmit={(e) => {
+        e.preventDefault();
+        const steering = terms.map((t) => ({ feature: Number(t.feature), strength: Number(t.strength) }));
+        if (steering.some((t) => !Number.isInteger(t.feature) || t.feature < 0 || !Number.isFinite(t.strength)))
+          return setFormError('each feature must be an index (0, 1, …) with a number as its strength');
+        const [temp, s, n] = [Number(temperature), Number(seed), Number(maxTokens)];
+        if (!(temp >= 0) || !Number.isInteger(s) || s < 0 || !Number.isInteger(n) || n < 1 || n > 256)
+          return setFormError('the temperature must be ≥ 0, the seed a whole number ≥ 0, the tokens a whole number from 1 to 256');
+        setFormError(null);
+        run.mutate({ ...props.address, input: { text: props.text }, steering, normalize, temperature: temp, seed: s, maxTokens: n });
+      }}
+    >
+      <p className="muted">
+        Continues the text twice from the same seed: as the model would, and with Σ strength·W_dec[f] added at the SAE’s hook at every position
+        (Neuronpedia’s convention: the raw decoder rows unless normalised). Each generated token’s log-probability and the likeliest alternatives show on
+        hover or focus.
+      </p>
+      <PromptField text={props.text} setText={props.setText} id="generate-text" />
+      <fieldset className={styles.terms}>
+        <legend>Features to steer with</legend>
+        {terms.map((t, i) => (
+          <div className="row" key={i} data-testid="generate-term">
+            <label className={styles.inline}>
+              Feature
+              <input type="number" min={0} value={t.feature} onChange={(e) => setTerm(i, { feature: e.target.value })} style={{ width: 80 }} />
+            </label>
+            <label className={styles.inline}>
+              Strength
+              <input type="number" step="any" value={t.strength} onChange={(e) => setTerm(i, { strength: e.target.value })} style={{ width: 80 }} />
+            </label>
+            {terms.length > 1 && (
+              <button type="button" className="secondary" onClick={() => setTerms(terms.filter((_, k) => k !== i))} aria-label={`Remove feature ${t.feature}`}>
+                Remove
+              </button>
+            )}
+          </div>
+        ))}
+        <button type="button" className="secondary" onClick={() => setTerms([...terms, { feature: '', strength: DEFAULT_STRENGTH }])} data-testid="generate-add">
+          Add a feature
+        </button>
+      </fieldset>
+      <div className="row">
+        <label className={styles.inline}>
+          Temperature
+          <input type="number" min={0} step="any" value={temperature} onChange={(e) => setTemperature(e.target.value)} style={{ width: 64 }} />
+        </label>
+        <label className={styles.inline}>
+          Seed
+          <input type="number" min={0} value={seed} onChange={(e) => setSeed(e.target.value)} style={{ width: 72 }} />
+        </label>
+        <label className={styles.inline}>
+          Tokens
+          <input type="number" min={1} max={256} value={maxTokens} onChange={(e) => setMaxTokens(e.target.value)} style={{ width: 64 }} />
+        </label>
+        <label className={styles.inline}>
+          <input type="checkbox" checked={normalize} onChange={(e) => setNormalize(e.target.checked)} /> unit-normalise each decoder row
+        </label>
+        <button type="submit" disabled={!props.signedIn || run.isPending} data-testid="run-generate">
+          Generate
+        </button>
+      </div>
+      <ErrorLine error={formError} />
+      <ErrorLine error={run.error} />
+      {job && <JobStatus job={job} testId="generate-job" />}
+      {result && <SteeredGenerationView result={result} feature={props.address.index} testId="generate" />}
+      {result && props.canEdit && <SaveEvidence key={job!.id} address={props.address} jobId={job!.id} what="this steered generation" />}
     </form>
   );
 }
