@@ -56,6 +56,11 @@ export interface ListSummary {
   createdAt: Date;
 }
 
+/** Whether an account may make lists and add to its own (pages show the controls; the list router checks). */
+export function canMakeLists(account: { role: Role } | null | undefined): boolean {
+  return account?.role === 'editor' || account?.role === 'admin';
+}
+
 export async function createList(db: Db, owner: Actor, input: z.input<typeof listInput>): Promise<FeatureListRow> {
   const { name, description } = listInput.parse(input);
   const [row] = await db.insert(featureLists).values({ name, description, ownerId: owner.id }).returning();
