@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defaultStart, labelQueue } from '../../labelling';
-import { saeAddressInput, slugInput } from '../../address-inputs';
+import { featureIndexInput, saeAddressInput, slugInput } from '../../address-inputs';
 import { permissions, requireLevel, visibleSaeIds } from '../../authz';
 import { dashboardRunsOf, setCurrentRun } from '../../dashboards';
 import {
@@ -109,7 +109,7 @@ export const saeRouter = createTRPCRouter({
 
   /** The cards of some features (the scatter's selection), in the order asked; features without a dashboard are left out. */
   cards: publicProcedure
-    .input(saeAddressInput.extend({ indices: z.array(z.number().int().min(0)).max(MAX_CARDS, `ask for at most ${MAX_CARDS} features at once`) }))
+    .input(saeAddressInput.extend({ indices: z.array(featureIndexInput).max(MAX_CARDS, `ask for at most ${MAX_CARDS} features at once`) }))
     .query(async ({ ctx, input }) => {
       const sae = await saeAt(ctx.db, ctx.viewer, 'read', input.model, input.sae);
       return featureCards(ctx.db, sae, input.indices);
