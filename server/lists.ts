@@ -12,6 +12,7 @@ import { badInput, notFound } from './errors';
 import type { Role } from './users';
 import { displayNameSql } from './users';
 import { findSae } from './visibility';
+import { CARD_COLUMNS, cardEvidence, piecesByModel, type CardEvidence } from './feature-cards';
 
 export type FeatureListRow = typeof featureLists.$inferSelect;
 
@@ -26,7 +27,8 @@ export interface Actor {
   role: Role;
 }
 
-export interface ListEntry extends FeatureAddress {
+/** An entry: its feature's card (empty evidence where the SAE's current run has no dashboard for it) and the note. */
+export interface ListEntry extends FeatureAddress, CardEvidence {
   note: string;
   position: number;
   addedAt: Date;
@@ -54,13 +56,18 @@ export interface ListSummary {
   createdAt: Date;
 }
 
+/** Whether an account may make lists and add to its own (pages show the controls; the list router checks). */
+export function canMakeLists(account: { role: Role } | null | undefined): boolean {
+  return account?.role === 'editor' || account?.role === 'admin';
+}
+
 export async function createList(db: Db, owner: Actor, input: z.input<typeof listInput>): Promise<FeatureListRow> {
   const { name, description } = listInput.parse(input);
   const [row] = await db.insert(featureLists).values({ name, description, ownerId: owner.id }).returning();
   return row!;
 }
 
-/** A list with its entries (label and density of each feature) that `viewer` may see, in one query for the entries. */
+/** A list with the entries `viewer` may see (each with its feature's card), in one query for the entries. */
 export async function getList(db: Db, viewer: Viewer, id: string): Promise<FeatureListView | undefined> {
   if (!isUuid(id)) return undefined;
   const { rows: lists } = await db.execute<Record<string, unknown>>(sql`
@@ -70,8 +77,8 @@ export async function getList(db: Db, viewer: Viewer, id: string): Promise<Featu
   const list = lists[0];
   if (!list) return undefined;
   const { rows } = await db.execute<Record<string, unknown>>(sql`
-    select m.slug as model, s.slug as sae, e.index, e.note, e.position, e.added_at,
-           nullif(p.label, '') as label, f.density, f.n_tokens
+    select m.id as model_id, m.content_hash as model_content_hash, m.slug as model, s.slug as sae, e.index, e.note, e.position, e.added_at,
+           nullif(p.label, '') as label, f.density, f.n_tokens, ${CARD_COLUMNS}
       from feature_list_entry e
       join sae s on s.id = e.sae_id
       join model m on m.id = s.model_id
@@ -79,6 +86,10 @@ export async function getList(db: Db, viewer: Viewer, id: string): Promise<Featu
       left join feature f on f.run_id = s.current_run_id and f.index = e.index
      where e.list_id = ${id} and ${visibleSaeSql(viewer, sql`e.sae_id`)}
      order by e.position, e.added_at`);
+  const pieces = await piecesByModel(
+    db,
+    rows.map((r) => ({ id: r.model_id as string, slug: r.model as string, contentHash: r.model_content_hash as string })),
+  );
   return {
     id: list.id as string,
     name: list.name as string,
@@ -96,6 +107,7 @@ export async function getList(db: Db, viewer: Viewer, id: string): Promise<Featu
       label: (r.label as string | null) ?? null,
       density: (r.density as number | null) ?? null,
       nTokens: r.n_tokens === null ? null : Number(r.n_tokens),
+      ...cardEvidence(r, pieces.get(r.model_id as string) ?? null),
     })),
   };
 }
@@ -128,13 +140,14 @@ async function editableList(tx: Db, actor: Actor, listId: string): Promise<Featu
   return list;
 }
 
-/** The SAE of a feature `actor` may see (the same NOT_FOUND as for one that does not exist). */
-async function saeIdOf(tx: Db, actor: Actor, address: FeatureAddress): Promise<string> {
+/** The id of an SAE `actor` may see (the same NOT_FOUND as for one that does not exist) that has all these features. */
+async function saeIdOf(tx: Db, actor: Actor, address: { model: string; sae: string }, indices: number[]): Promise<string> {
   const sae = await findSae(tx, address.model, address.sae);
   const what = `SAE ${formatSaeAddress(address)}`;
   if (!sae) throw notFound(`no ${what}`);
   await authorize(tx, actor, 'read', { sae: sae.saeId }, what);
-  if (address.index >= sae.dSae) throw badInput(`${formatSaeAddress(address)} has ${sae.dSae} features: no feature ${address.index}`);
+  const unknown = indices.filter((i) => i >= sae.dSae);
+  if (unknown.length > 0) throw badInput(`${formatSaeAddress(address)} has ${sae.dSae} features: no feature ${unknown.join(', ')}`);
   return sae.saeId;
 }
 
@@ -164,7 +177,7 @@ export async function addEntry(db: Db, actor: Actor, listId: string, address: Fe
   noteInput.parse(note);
   await withTransaction(async (tx) => {
     await editableList(tx, actor, listId);
-    const saeId = await saeIdOf(tx, actor, address);
+    const saeId = await saeIdOf(tx, actor, address, [address.index]);
     const [{ next }] = (
       await tx.execute<{ next: number }>(sql`select coalesce(max(position) + 1, 0)::int as next from feature_list_entry where list_id = ${listId}`)
     ).rows as [{ next: number }];
@@ -178,11 +191,37 @@ export async function addEntry(db: Db, actor: Actor, listId: string, address: Fe
   });
 }
 
+/** The most features one request adds to a list. */
+export const MAX_BATCH = 200;
+
+/**
+ * Adds features of one SAE at the end of the list, in the order given; those already there keep their place and
+ * note. Refused whole when any index is not a feature of the SAE. Returns how many were new to the list.
+ */
+export async function addEntries(db: Db, actor: Actor, listId: string, sae: { model: string; sae: string }, indices: number[]): Promise<{ added: number }> {
+  const distinct = [...new Set(indices)];
+  if (distinct.length === 0) throw badInput('choose at least one feature to add');
+  if (distinct.length > MAX_BATCH) throw badInput(`add at most ${MAX_BATCH} features at once (${distinct.length} given)`);
+  return withTransaction(async (tx) => {
+    await editableList(tx, actor, listId);
+    const saeId = await saeIdOf(tx, actor, sae, distinct);
+    const [{ next }] = (
+      await tx.execute<{ next: number }>(sql`select coalesce(max(position) + 1, 0)::int as next from feature_list_entry where list_id = ${listId}`)
+    ).rows as [{ next: number }];
+    const added = await tx
+      .insert(featureListEntries)
+      .values(distinct.map((index, i) => ({ listId, saeId, index, note: '', position: next + i })))
+      .onConflictDoNothing()
+      .returning({ index: featureListEntries.index });
+    return { added: added.length };
+  });
+}
+
 export async function setEntryNote(db: Db, actor: Actor, listId: string, address: FeatureAddress, note: string): Promise<void> {
   noteInput.parse(note);
   await withTransaction(async (tx) => {
     await editableList(tx, actor, listId);
-    const saeId = await saeIdOf(tx, actor, address);
+    const saeId = await saeIdOf(tx, actor, address, [address.index]);
     const rows = await tx
       .update(featureListEntries)
       .set({ note })
@@ -195,7 +234,7 @@ export async function setEntryNote(db: Db, actor: Actor, listId: string, address
 export async function removeEntry(db: Db, actor: Actor, listId: string, address: FeatureAddress): Promise<void> {
   await withTransaction(async (tx) => {
     await editableList(tx, actor, listId);
-    const saeId = await saeIdOf(tx, actor, address);
+    const saeId = await saeIdOf(tx, actor, address, [address.index]);
     await tx
       .delete(featureListEntries)
       .where(and(eq(featureListEntries.listId, listId), eq(featureListEntries.saeId, saeId), eq(featureListEntries.index, address.index)));
@@ -206,7 +245,7 @@ export async function removeEntry(db: Db, actor: Actor, listId: string, address:
 export async function moveEntry(db: Db, actor: Actor, listId: string, address: FeatureAddress, direction: 'up' | 'down'): Promise<void> {
   await withTransaction(async (tx) => {
     await editableList(tx, actor, listId);
-    const saeId = await saeIdOf(tx, actor, address);
+    const saeId = await saeIdOf(tx, actor, address, [address.index]);
     const entries = await tx
       .select({ saeId: featureListEntries.saeId, index: featureListEntries.index, position: featureListEntries.position })
       .from(featureListEntries)

@@ -10,6 +10,7 @@ import { visibleSaeSql, type Viewer } from './authz';
 import type { Db } from './db';
 import type { ResolvedSae } from './visibility';
 import { visibleHypothesisSql } from './hypotheses';
+import { CARD_COLUMNS, cardEvidence, type FeatureCard } from './feature-cards';
 
 export type SaeRow = typeof saes.$inferSelect;
 
@@ -207,15 +208,12 @@ export interface FeatureTableQuery {
   limit: number;
 }
 
-export interface FeatureTableRow {
-  index: number;
-  density: number;
-  nTokens: number;
+/** A row of the table: the feature's card (./feature-cards) and the sortable statistics. */
+export interface FeatureTableRow extends FeatureCard {
   maxAct: number;
   encoderBias: number;
   deCos: number;
   deDot: number;
-  label: string | null;
 }
 
 export interface FeatureTablePage {
@@ -252,7 +250,7 @@ export function parseCursor(text: string | undefined | null): FeatureCursor | un
  */
 export async function featureTable(
   db: Db,
-  sae: { id: string; runId: string; ultraRareDensity?: number },
+  sae: { id: string; runId: string; ultraRareDensity?: number; pieces?: string[] | null },
   q: FeatureTableQuery,
 ): Promise<FeatureTablePage> {
   const { column, cast } = SORT_COLUMN[q.sort];
@@ -286,7 +284,7 @@ export async function featureTable(
 
   const [page, count] = await Promise.all([
     db.execute<Record<string, unknown>>(sql`
-      select f.index, f.density, f.n_tokens, f.max_act, f.encoder_bias, f.de_cos, f.de_dot, p.label
+      select f.index, f.density, f.n_tokens, f.max_act, f.encoder_bias, f.de_cos, f.de_dot, p.label, ${CARD_COLUMNS}
         from ${from}
        where ${where}${keyset}
        order by ${column} ${order}, f.index ${order}
@@ -307,6 +305,7 @@ export async function featureTable(
     deCos: r.de_cos as number,
     deDot: r.de_dot as number,
     label: (r.label as string | null) ?? null,
+    ...cardEvidence(r, sae.pieces ?? null),
   }));
   const more = rows.length > q.limit;
   rows = rows.slice(0, q.limit);

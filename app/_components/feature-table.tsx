@@ -7,6 +7,7 @@ import type { FeatureTablePage } from '@/server/saes';
 import { cursorToString } from '@/server/saes';
 import { featureHref } from '@/server/addresses';
 import { formatFraction, formatValue } from './token-format';
+import { CardSnippet, TopTokens } from './feature-card';
 
 export interface TableParams {
   sort: 'index' | 'density' | 'maxAct' | 'encoderBias' | 'deCos';
@@ -58,9 +59,11 @@ export function tableHref(base: string, params: TableParams, change: Partial<Tab
   return s ? `${base}?${s}` : base;
 }
 
-const COLUMNS: { key: TableParams['sort'] | null; name: string; numeric: boolean }[] = [
+const COLUMNS: { key: TableParams['sort'] | null; name: string; numeric: boolean; className?: string }[] = [
   { key: 'index', name: 'feature', numeric: false },
-  { key: null, name: 'label', numeric: false },
+  { key: null, name: 'label', numeric: false, className: 'label-cell' },
+  { key: null, name: 'top tokens', numeric: false },
+  { key: null, name: 'snippet', numeric: false, className: 'snippet-cell' },
   { key: 'density', name: 'density', numeric: true },
   { key: 'maxAct', name: 'max act', numeric: true },
   { key: 'encoderBias', name: 'encoder bias', numeric: true },
@@ -82,6 +85,8 @@ export function FeatureTable(props: {
   ultraRareDensity: number;
   /** show the filter form (the overview's preview leaves it to the full table) */
   filters?: boolean;
+  /** the id of the form (./add-to-list) that each row's checkbox belongs to; no checkboxes without it */
+  selectionForm?: string;
 }) {
   const { params, page, base } = props;
   const resetPaging = { after: undefined, before: undefined };
@@ -152,11 +157,16 @@ export function FeatureTable(props: {
         <table className="features">
           <thead>
             <tr>
+              {props.selectionForm && (
+                <th>
+                  <span className="sr-only">select</span>
+                </th>
+              )}
               {COLUMNS.map((c) => {
                 const active = c.key === params.sort;
                 const nextDir = active && params.dir === 'desc' ? 'asc' : 'desc';
                 return (
-                  <th key={c.name} className={c.numeric ? 'num' : undefined} aria-sort={active ? (params.dir === 'asc' ? 'ascending' : 'descending') : undefined}>
+                  <th key={c.name} className={c.numeric ? 'num' : c.className} aria-sort={active ? (params.dir === 'asc' ? 'ascending' : 'descending') : undefined}>
                     {c.key ? (
                       <Link href={tableHref(base, params, { sort: c.key, dir: nextDir, ...resetPaging })} title={`sort by ${c.name}`}>
                         {c.name}
@@ -173,17 +183,28 @@ export function FeatureTable(props: {
           <tbody>
             {page.rows.length === 0 && (
               <tr>
-                <td colSpan={COLUMNS.length} className="muted">
+                <td colSpan={COLUMNS.length + (props.selectionForm ? 1 : 0)} className="muted">
                   No features match these filters.
                 </td>
               </tr>
             )}
             {page.rows.map((r) => (
               <tr key={r.index}>
+                {props.selectionForm && (
+                  <td>
+                    <input type="checkbox" name="index" value={r.index} form={props.selectionForm} aria-label={`Select feature ${r.index}`} />
+                  </td>
+                )}
                 <td className="mono">
                   <Link href={featureHref({ model: props.model, sae: props.sae, index: r.index })}>#{r.index}</Link>
                 </td>
-                <td>{r.label ?? <span className="muted">—</span>}</td>
+                <td className="label-cell">{r.label ?? <span className="muted">—</span>}</td>
+                <td>
+                  <TopTokens card={r} />
+                </td>
+                <td className="snippet-cell">
+                  <CardSnippet snippet={r.snippet} />
+                </td>
                 <td className="num mono" title={`${r.density} over ${r.nTokens.toLocaleString('en')} tokens`}>
                   {formatDensity(r.density, r.nTokens)}
                   {r.density > 0 && r.density < props.ultraRareDensity && <span className="tag">ultra-rare</span>}

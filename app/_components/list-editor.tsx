@@ -9,6 +9,7 @@ import { featureHref, formatFeatureAddress } from '@/server/addresses';
 import { useTRPC } from '../trpc';
 import { ErrorLine } from './error-line';
 import { formatFraction } from './token-format';
+import { CardSnippet, TopTokens } from './feature-card';
 
 export function NewListForm() {
   const trpc = useTRPC();
@@ -121,6 +122,8 @@ export function ListEditor({ list }: { list: FeatureListView }) {
               <tr>
                 <th>feature</th>
                 <th>label</th>
+                <th>top tokens</th>
+                <th>snippet</th>
                 <th>note</th>
                 <th className="num">density</th>
                 <th>
@@ -135,6 +138,12 @@ export function ListEditor({ list }: { list: FeatureListView }) {
                     <Link href={featureHref(e)}>{formatFeatureAddress(e)}</Link>
                   </td>
                   <td>{e.label ?? <span className="muted">—</span>}</td>
+                  <td>
+                    <TopTokens card={e} />
+                  </td>
+                  <td className="snippet-cell">
+                    <CardSnippet snippet={e.snippet} />
+                  </td>
                   <td>
                     <NoteCell listId={list.id} entry={e} />
                   </td>

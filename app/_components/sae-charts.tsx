@@ -6,9 +6,13 @@
  */
 import type { Data, Layout, PlotSelectionEvent } from 'plotly.js';
 import Link from 'next/link';
+import { useQuery } from '@tanstack/react-query';
 import { useEffect, useMemo, useRef, useState, type RefObject } from 'react';
 import type { ScatterPoints, StoredEvals } from '@/server/saes';
 import { featureHref } from '@/server/addresses';
+import { useTRPC } from '../trpc';
+import { AddToList } from './add-to-list';
+import { CardSnippet, TopTokens } from './feature-card';
 import { Plot, plotlyText, webglAllowed } from './plot';
 
 const BLUE = '#1f5fbf';
@@ -109,6 +113,7 @@ const AXIS = {
 
 /** Above this many points the 2-D views draw with WebGL (scattergl), where the page's CSP lets Plotly's WebGL layer run. */
 const WEBGL_FROM = 5000;
+/** the selection lists (and fetches cards for, and adds to a list) this many features: server/feature-cards MAX_CARDS */
 const LIST_LIMIT = 200;
 
 /** Below this width (CSS px) the 3-D view is a cube seen from farther off. */
@@ -144,7 +149,7 @@ function useWidth(ref: RefObject<HTMLElement | null>): number {
   return width;
 }
 
-export function SaeScatter(props: { points: ScatterPoints; model: string; sae: string }) {
+export function SaeScatter(props: { points: ScatterPoints; model: string; sae: string; /** may add features to lists */ canList: boolean }) {
   const [view, setView] = useState<View>('density-de');
   const [selected, setSelected] = useState<number[] | null>(null);
   const box = useRef<HTMLDivElement>(null);
@@ -220,6 +225,10 @@ export function SaeScatter(props: { points: ScatterPoints; model: string; sae: s
     setSelected([...new Set(indices)].sort((a, b) => a - b));
   };
   const byIndex = useMemo(() => new Map(p.index.map((index, i) => [index, i])), [p.index]);
+  const shown = useMemo(() => selected?.slice(0, LIST_LIMIT) ?? [], [selected]);
+  const trpc = useTRPC();
+  const cards = useQuery(trpc.sae.cards.queryOptions({ model: props.model, sae: props.sae, indices: shown }, { enabled: shown.length > 0 }));
+  const cardOf = useMemo(() => new Map(cards.data?.map((c) => [c.index, c])), [cards.data]);
 
   return (
     <div ref={box}>
@@ -262,26 +271,34 @@ export function SaeScatter(props: { points: ScatterPoints; model: string; sae: s
             {selected.length} selected feature{selected.length === 1 ? '' : 's'}
             {selected.length > LIST_LIMIT ? ` (first ${LIST_LIMIT} shown)` : ''}
           </h3>
+          {props.canList && shown.length > 0 && (
+            <AddToList model={props.model} sae={props.sae} indices={shown} action={`Add ${selected.length > LIST_LIMIT ? 'the first ' : 'these '}${shown.length} to a list`} />
+          )}
           <div className="table-scroll">
             <table>
               <thead>
                 <tr>
                   <th>feature</th>
                   <th>label</th>
+                  <th>top tokens</th>
+                  <th>snippet</th>
                   <th className="num">log10 density</th>
                   <th className="num">encoder bias</th>
                   <th className="num">D/E</th>
                 </tr>
               </thead>
               <tbody>
-                {selected.slice(0, LIST_LIMIT).map((index) => {
+                {shown.map((index) => {
                   const i = byIndex.get(index)!;
+                  const card = cardOf.get(index);
                   return (
                     <tr key={index}>
                       <td>
                         <Link href={featureHref({ model: props.model, sae: props.sae, index })}>#{index}</Link>
                       </td>
                       <td>{p.labels[index] ?? <span className="muted">unlabelled</span>}</td>
+                      <td>{card ? <TopTokens card={card} /> : <span className="muted">{cards.isPending ? '…' : '—'}</span>}</td>
+                      <td className="snippet-cell">{card ? <CardSnippet snippet={card.snippet} /> : <span className="muted">{cards.isPending ? '…' : '—'}</span>}</td>
                       <td className="num">{p.density[i] === 0 ? 'dead' : logDensity[i]!.toFixed(2)}</td>
                       <td className="num">{p.encoderBias[i]!.toFixed(3)}</td>
                       <td className="num">{p.deDot[i]!.toFixed(3)}</td>

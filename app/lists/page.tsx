@@ -1,7 +1,7 @@
 import Link from 'next/link';
 import type { Metadata } from 'next';
 import { api } from '@/server/api/server-caller';
-import type { ListSummary } from '@/server/lists';
+import { canMakeLists, type ListSummary } from '@/server/lists';
 import { NewListForm } from '../_components/list-editor';
 import { day } from '../_lib/time';
 
@@ -42,7 +42,7 @@ function ListTable({ lists, testId }: { lists: ListSummary[]; testId: string }) 
 export default async function ListsPage() {
   const caller = await api();
   const [{ recent, mine }, me] = await Promise.all([caller.list.index(), caller.auth.me()]);
-  const canEdit = me?.role === 'editor' || me?.role === 'admin';
+  const canEdit = canMakeLists(me);
   return (
     <>
       <h1>Feature lists</h1>

@@ -40,21 +40,21 @@ test('the labelling queue saves with Enter, skips with Escape, and moves on', as
   const item = page.getByTestId('queue-item');
   await expect(item).toBeVisible();
   await expect(page.getByTestId('label-progress')).toContainText('labelled');
-  await expect(item.locator('ol.examples li').first()).toBeVisible();
+  await expect(item.getByTestId('example').first()).toBeVisible();
   const input = page.getByLabel('Label', { exact: true });
   await expect(input).toBeFocused();
   await shot(page, 'label-queue');
 
   for (const [i, label] of LABELS.entries()) {
-    const heading = await item.getByRole('heading').textContent();
+    const heading = await item.getByRole('heading', { level: 2 }).textContent();
     const index = Number(/\/(\d+)/.exec(heading!)![1]);
     if (i === 1) {
       // Skip one with Escape first: the queue moves past it without saving.
       await page.keyboard.press('Escape');
       await expect(page).toHaveURL(new RegExp(`label\\?at=${index + 1}$`));
-      await expect(item.getByRole('heading')).not.toHaveText(heading!);
+      await expect(item.getByRole('heading', { level: 2 })).not.toHaveText(heading!);
     }
-    const current = Number(/\/(\d+)/.exec((await item.getByRole('heading').textContent())!)![1]);
+    const current = Number(/\/(\d+)/.exec((await item.getByRole('heading', { level: 2 }).textContent())!)![1]);
     await page.getByLabel('Label', { exact: true }).fill(label);
     await page.keyboard.press('Enter');
     await expect(page).toHaveURL(new RegExp(`label\\?at=${current + 1}$`), { timeout: 15_000 });
@@ -69,7 +69,7 @@ test('the labelling queue saves with Enter, skips with Escape, and moves on', as
 
   // A save based on an old revision is refused, not applied.
   await page.goto(`/${MODEL}/${SAE}/label?at=${labelled[0]}`);
-  const shown = Number(/\/(\d+)/.exec((await item.getByRole('heading').textContent())!)![1]);
+  const shown = Number(/\/(\d+)/.exec((await item.getByRole('heading', { level: 2 }).textContent())!)![1]);
   expect(labelled).not.toContain(shown); // labelled features are not offered again
   await sql(`update feature_page set revision = revision + 1 where sae_id = (select id from sae where slug = $1) and index = $2`, [SAE, shown]).catch(() => undefined);
   await sql(
@@ -112,6 +112,9 @@ test('the SAE overview shows evals with token counts, charts, the scatter and it
   await expect(selection.getByRole('heading')).toContainText(/\d+ selected features?/);
   expect(await selection.locator('tbody tr').count()).toBeGreaterThan(5);
   await expect(selection.getByText(LABELS[0]!)).toBeVisible();
+  // each listed feature's card, fetched for the shown ones
+  await expect(selection.getByTestId('snippet').first().locator('mark')).not.toBeEmpty({ timeout: 30_000 });
+  await expect(selection.getByTestId('top-tokens').first()).toContainText('raises');
   await shot(page, 'sae-overview-selection', { fullPage: false });
 
   // The other projections and the 3-D view.
@@ -152,7 +155,7 @@ test('the feature table sorts, filters and pages by keyset, all in the URL', asy
   await expect(page).toHaveURL(/sort=maxAct/);
   const labels = await table.locator('tbody tr td:nth-child(2)').allTextContents();
   for (const label of LABELS) expect(labels).toContain(label);
-  const maxActs = (await table.locator('tbody tr td:nth-child(4)').allTextContents()).map(Number);
+  const maxActs = (await table.locator('tbody tr td:nth-child(6)').allTextContents()).map(Number);
   expect(maxActs).toEqual([...maxActs].sort((a, b) => b - a));
   await shot(page, 'feature-table');
 

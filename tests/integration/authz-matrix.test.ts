@@ -180,6 +180,11 @@ const MATRIX: Record<string, { needs: Check[]; call: (c: Call) => Promise<unknow
     needs: ['siteEditor', 'read'],
     call: async (c) => c.caller.list.addEntry({ id: (await createList(getDb(), c.me, { name: 'l' })).id, address: address(c) }),
   },
+  'list.addEntries': {
+    needs: ['siteEditor', 'read'],
+    call: async (c) =>
+      c.caller.list.addEntries({ id: (await createList(getDb(), c.me, { name: 'l' })).id, model: c.sae.model, sae: c.sae.sae, indices: [1, 2] }),
+  },
   'list.setNote': { needs: ['siteEditor', 'read'], call: async (c) => c.caller.list.setNote({ id: await listWithEntry(c), address: address(c), note: 'n' }) },
   'list.removeEntry': { needs: ['siteEditor', 'read'], call: async (c) => c.caller.list.removeEntry({ id: await listWithEntry(c), address: address(c) }) },
   'list.moveEntry': {

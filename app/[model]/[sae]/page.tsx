@@ -3,6 +3,7 @@ import type { Metadata } from 'next';
 import { api } from '@/server/api/server-caller';
 import { DEFAULT_ULTRA_RARE_DENSITY, type StoredEvals } from '@/server/saes';
 import { modelHref, saeHref } from '@/server/addresses';
+import { canMakeLists } from '@/server/lists';
 import { AccessPanel } from '../../_components/access-panel';
 import { CommentThread } from '../../_components/comment-thread';
 import { FeatureTable, TABLE_DEFAULTS } from '../../_components/feature-table';
@@ -85,9 +86,10 @@ function EvalsTable({ evals }: { evals: StoredEvals }) {
 export default async function SaeOverviewPage({ params }: { params: Promise<Params> }) {
   const { model, sae } = await params;
   const caller = await api();
-  const [overview, table] = await Promise.all([
+  const [overview, table, me] = await Promise.all([
     orNotFound(caller.sae.overview({ model, sae })),
     orNotFound(caller.sae.features({ model, sae, sort: 'density', dir: 'desc', limit: 15 })),
+    caller.auth.me(),
   ]);
   const { run, points } = overview;
   const evals = run?.evals ?? null;
@@ -158,7 +160,7 @@ export default async function SaeOverviewPage({ params }: { params: Promise<Para
           {points && (
             <section>
               <h2>Density, encoder bias and D/E projection</h2>
-              <SaeScatter points={points} model={model} sae={sae} />
+              <SaeScatter points={points} model={model} sae={sae} canList={canMakeLists(me)} />
             </section>
           )}
           <section>

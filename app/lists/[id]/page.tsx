@@ -7,6 +7,7 @@ import { ListEditor } from '../../_components/list-editor';
 import { orNotFound } from '../../_lib/not-found';
 import { day } from '../../_lib/time';
 import { formatFraction } from '../../_components/token-format';
+import { CardSnippet, TopTokens } from '../../_components/feature-card';
 
 export async function generateMetadata({ params }: { params: Promise<{ id: string }> }): Promise<Metadata> {
   const { id } = await params;
@@ -43,6 +44,8 @@ export default async function ListPage({ params }: { params: Promise<{ id: strin
               <tr>
                 <th>feature</th>
                 <th>label</th>
+                <th>top tokens</th>
+                <th>snippet</th>
                 <th>note</th>
                 <th className="num">density</th>
               </tr>
@@ -56,6 +59,12 @@ export default async function ListPage({ params }: { params: Promise<{ id: strin
                     </Link>
                   </td>
                   <td>{e.label ?? <span className="muted">—</span>}</td>
+                  <td>
+                    <TopTokens card={e} />
+                  </td>
+                  <td className="snippet-cell">
+                    <CardSnippet snippet={e.snippet} />
+                  </td>
                   <td className="note">{e.note}</td>
                   <td className="num mono">{e.density === null ? '—' : e.density === 0 ? 'dead' : formatFraction(e.density)}</td>
                 </tr>

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  addEntries,
   addEntry,
   addressOrThrow,
   createList,
@@ -8,6 +9,7 @@ import {
   listInput,
   listLists,
   listsHolding,
+  MAX_BATCH,
   moveEntry,
   noteInput,
   removeEntry,
@@ -15,6 +17,7 @@ import {
   updateList,
 } from '../../lists';
 import { notFound } from '../../errors';
+import { featureIndexInput, saeAddressInput } from '../../address-inputs';
 import { createTRPCRouter, publicProcedure, roleProcedure } from '../trpc';
 
 const listId = z.string().uuid('not a list id');
@@ -47,6 +50,9 @@ export const listRouter = createTRPCRouter({
     listsHolding(ctx.db, ctx.session.user, addressOrThrow(input.address)),
   ),
 
+  /** The signed-in account's own lists (for an "add these features to a list" menu). */
+  mine: editorProcedure.query(({ ctx }) => listLists(ctx.db, ctx.viewer, { ownerId: ctx.session.user.id, limit: 100 })),
+
   create: editorProcedure.input(listInput).mutation(async ({ ctx, input }) => {
     const row = await createList(ctx.db, ctx.session.user, input);
     return { id: row.id };
@@ -61,6 +67,16 @@ export const listRouter = createTRPCRouter({
   addEntry: editorProcedure
     .input(z.object({ id: listId, address, note: noteInput.default('') }))
     .mutation(({ ctx, input }) => addEntry(ctx.db, ctx.session.user, input.id, addressOrThrow(input.address), input.note)),
+
+  /** Adds features of one SAE (the feature table's ticked rows, the scatter's selection) at the end of a list. */
+  addEntries: editorProcedure
+    .input(
+      saeAddressInput.extend({
+        id: listId,
+        indices: z.array(featureIndexInput).min(1, 'choose at least one feature to add').max(MAX_BATCH, `add at most ${MAX_BATCH} features at once`),
+      }),
+    )
+    .mutation(({ ctx, input }) => addEntries(ctx.db, ctx.session.user, input.id, input, input.indices)),
 
   setNote: editorProcedure
     .input(z.object({ id: listId, address, note: noteInput }))

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defaultStart, labelQueue } from '../../labelling';
-import { saeAddressInput, slugInput } from '../../address-inputs';
+import { featureIndexInput, saeAddressInput, slugInput } from '../../address-inputs';
 import { permissions, requireLevel, visibleSaeIds } from '../../authz';
 import { dashboardRunsOf, setCurrentRun } from '../../dashboards';
 import {
@@ -13,6 +13,7 @@ import {
   scatterPoints,
 } from '../../saes';
 import type { Db } from '../../db';
+import { featureCards, MAX_CARDS, saePieces } from '../../feature-cards';
 import { badInput, notFound } from '../../errors';
 import { searchOptionsInput, searchSae } from '../../search-by-inference';
 import { modelAt, saeAt } from '../../visibility';
@@ -85,10 +86,10 @@ export const saeRouter = createTRPCRouter({
     const before = parseCursor(input.before);
     if ((input.after && !after) || (input.before && !before))
       throw badInput('the page cursor is malformed');
-    const ultraRareDensity = await ultraRareDensityOf(ctx.db, sae.currentRunId);
+    const [ultraRareDensity, pieces] = await Promise.all([ultraRareDensityOf(ctx.db, sae.currentRunId), saePieces(ctx.db, sae)]);
     const page = await featureTable(
       ctx.db,
-      { id: sae.saeId, runId: sae.currentRunId, ultraRareDensity },
+      { id: sae.saeId, runId: sae.currentRunId, ultraRareDensity, pieces },
       {
         sort: input.sort,
         dir: input.dir,
@@ -105,6 +106,14 @@ export const saeRouter = createTRPCRouter({
     );
     return { ...page, ultraRareDensity };
   }),
+
+  /** The cards of some features (the scatter's selection), in the order asked; features without a dashboard are left out. */
+  cards: publicProcedure
+    .input(saeAddressInput.extend({ indices: z.array(featureIndexInput).max(MAX_CARDS, `ask for at most ${MAX_CARDS} features at once`) }))
+    .query(async ({ ctx, input }) => {
+      const sae = await saeAt(ctx.db, ctx.viewer, 'read', input.model, input.sae);
+      return featureCards(ctx.db, sae, input.indices);
+    }),
 
   /** The labelling queue: the next unlabelled live feature at or after `from` (default: the account's own start). */
   nextToLabel: publicProcedure

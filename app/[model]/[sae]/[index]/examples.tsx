@@ -17,14 +17,14 @@ export interface ExampleLine {
   contextIndex: number;
 }
 
-/** Tokens either side of the peak before the line is expanded. */
+/** Tokens either side of the peak before the line is expanded, unless the list says otherwise. */
 const RADIUS = 18;
 
 /**
  * `lines` is the JSON of the ExampleLine[]: the server passes one string because React's flight serialiser visits
  * every element of a number array in JavaScript (thousands per page), where one string is copied whole.
  */
-export function ExampleList({ lines, scale }: { lines: string; scale: number }) {
+export function ExampleList({ lines, scale, radius = RADIUS }: { lines: string; scale: number; radius?: number }) {
   const examples = useMemo(() => JSON.parse(lines) as ExampleLine[], [lines]);
   return (
     <ol className={styles.examples}>
@@ -38,7 +38,7 @@ export function ExampleList({ lines, scale }: { lines: string; scale: number }) 
             values={e.acts}
             scale={scale}
             focus={e.focus}
-            radius={RADIUS}
+            radius={radius}
             label={`context ${e.contextIndex}, peak ${formatValue(e.maxAct)}`}
             details={e.lossDelta ? lossDetails(e.lossDelta) : undefined}
           />

@@ -9,20 +9,21 @@ import { notFound } from 'next/navigation';
 import { cache } from 'react';
 import { api } from '@/server/api/server-caller';
 import type { Action } from '@/server/authz';
-import type { TokenWeight } from '@/compute/dashboards/types';
-import type { FeatureExample, FeaturePage as FeaturePageData } from '@/server/feature-page';
+import type { FeaturePage as FeaturePageData } from '@/server/feature-page';
 import { formatFeatureAddress, modelHref, saeHref } from '@/server/addresses';
+import { canMakeLists } from '@/server/lists';
 import { HypothesesBox } from '../../../_components/hypotheses-box';
 import { LabelProposals } from '../../../_components/label-proposals';
 import { LiveFeature } from '../../../_components/live-feature';
 import { saeHooks } from '../../../_components/sae-hooks';
-import { displayPiece, formatFraction, formatValue } from '../../../_components/token-format';
+import { formatFraction } from '../../../_components/token-format';
 import { orNotFound } from '../../../_lib/not-found';
 import { FeatureDiscussion } from '../../../_components/feature-discussion';
+import { AddToList } from '../../../_components/add-to-list';
 import { ActivationHistogram, LogitHistogram } from './charts';
 import { CopyLink } from './copy-link';
 import { Description } from './description';
-import { ExampleList, type ExampleLine } from './examples';
+import { Examples, IntervalExamples, LogitWeights } from './evidence';
 import styles from './feature.module.css';
 import { FeaturePanels } from './panels';
 
@@ -61,11 +62,6 @@ function bosNote(s: NonNullable<FeaturePageData['stats']>): string {
   return `counted in density; left out of the examples, the max and the histogram (${s.bosCount} of ${s.nonzeroCount} firings)`;
 }
 
-/** The activations the intervals divide: every firing, less those at BOS when BOS was left out. */
-function intervalTotal(s: NonNullable<FeaturePageData['stats']>): number {
-  return s.nonzeroCount - (s.bosExcluded ? (s.bosCount ?? 0) : 0);
-}
-
 /** How the page names the logit-weight convention its numbers follow. */
 function logitConvention(folded: boolean): string {
   return folded ? 'final norm folded into W_U (TransformerLens fold_ln, as Neuronpedia)' : 'raw W_dec·W_U, final norm not folded';
@@ -101,43 +97,6 @@ function StatsTable({ data }: { data: FeaturePageData }) {
       </tbody>
     </table>
   );
-}
-
-function LogitTable({ title, weights, pieces, testId, sign }: { title: string; weights: TokenWeight[]; pieces: Record<number, string>; testId: string; sign: 1 | -1 }) {
-  const scale = Math.max(1e-9, ...weights.map((w) => Math.abs(w.value)));
-  return (
-    <table className={styles.logits} data-testid={testId}>
-      <caption>{title}</caption>
-      <tbody>
-        {weights.map((w) => (
-          <tr key={w.id}>
-            <td className={`mono ${styles.piece}`} title={`token id ${w.id}`}>
-              {displayPiece(pieces[w.id] ?? `<${w.id}>`)}
-            </td>
-            <td className={`mono ${styles.value}`}>
-              <span className={sign > 0 ? styles.barUp : styles.barDown} style={{ width: `${Math.round((40 * Math.abs(w.value)) / scale)}px` }} aria-hidden />
-              {w.value >= 0 ? '+' : ''}
-              {formatValue(w.value)}
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  );
-}
-
-/** Examples as the client component takes them (the whole context comes along for "expand"), as one JSON string. */
-function examplesForClient(examples: FeatureExample[], pieces: Record<number, string>): string {
-  const lines: ExampleLine[] = examples.map((e) => ({
-    key: `${e.kind}-${e.interval}-${e.rank}`,
-    pieces: e.tokens.map((id) => pieces[id] ?? `<${id}>`),
-    acts: e.acts,
-    lossDelta: e.lossDelta,
-    maxAct: e.maxAct,
-    focus: e.position ?? e.maxPos,
-    contextIndex: e.contextIndex,
-  }));
-  return JSON.stringify(lines);
 }
 
 export default async function FeaturePage({ params }: { params: Promise<Params> }) {
@@ -193,6 +152,7 @@ export default async function FeaturePage({ params }: { params: Promise<Params> 
           </>
         ) : null}
       </p>
+      {canMakeLists(me) && <AddToList model={model.slug} sae={sae.slug} indices={[index]} action="Add to list" />}
 
       <HypothesesBox model={model.slug} sae={sae.slug} index={index} canEdit={canEdit} hasDashboard={!!stats} />
       <div className={styles.columns}>
@@ -212,10 +172,7 @@ export default async function FeaturePage({ params }: { params: Promise<Params> 
                 <p className="muted" data-testid="logit-convention">
                   {logitConvention(stats.logitFoldLn)}
                 </p>
-                <div className={styles.logitPair}>
-                  <LogitTable title="raises" weights={stats.logitTop} pieces={data.pieces} testId="logit-top" sign={1} />
-                  <LogitTable title="lowers" weights={stats.logitBottom} pieces={data.pieces} testId="logit-bottom" sign={-1} />
-                </div>
+                <LogitWeights stats={stats} pieces={data.pieces} />
                 <LogitHistogram histogram={stats.logitHistogram} />
               </section>
             </>
@@ -260,7 +217,7 @@ export default async function FeaturePage({ params }: { params: Promise<Params> 
                 {data.top.length === 0 ? (
                   <p className="muted">It never fired in {stats.nTokens.toLocaleString('en')} tokens.</p>
                 ) : (
-                  <ExampleList lines={examplesForClient(data.top, data.pieces)} scale={stats.maxAct} />
+                  <Examples examples={data.top} pieces={data.pieces} scale={stats.maxAct} />
                 )}
               </section>
               {data.random.length > 0 && (
@@ -268,7 +225,7 @@ export default async function FeaturePage({ params }: { params: Promise<Params> 
                   <h2 id="random-h">
                     Random contexts <span className="muted">(a uniform sample of the contexts where it fires, in corpus order)</span>
                   </h2>
-                  <ExampleList lines={examplesForClient(data.random, data.pieces)} scale={stats.maxAct} />
+                  <Examples examples={data.random} pieces={data.pieces} scale={stats.maxAct} />
                 </section>
               )}
               {data.intervals.some((i) => i.examples.length > 0) && (
@@ -276,20 +233,7 @@ export default async function FeaturePage({ params }: { params: Promise<Params> 
                   <h2 id="quantiles-h">
                     Quantile intervals <span className="muted">(random tokens with an activation in each interval)</span>
                   </h2>
-                  {data.intervals.map((interval, i) =>
-                    interval.examples.length === 0 ? null : (
-                      <div key={i} className={styles.interval}>
-                        <h3>
-                          {formatValue(interval.lo)} – {formatValue(interval.hi)}{' '}
-                          <span className="muted">
-                            · {interval.count.toLocaleString('en')} activation{interval.count === 1 ? '' : 's'}
-                            {intervalTotal(stats) > 0 && ` (${formatFraction(interval.count / intervalTotal(stats))})`}
-                          </span>
-                        </h3>
-                        <ExampleList lines={examplesForClient(interval.examples, data.pieces)} scale={stats.maxAct} />
-                      </div>
-                    ),
-                  )}
+                  <IntervalExamples intervals={data.intervals} stats={stats} pieces={data.pieces} />
                 </section>
               )}
             </>

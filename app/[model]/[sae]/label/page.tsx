@@ -4,8 +4,8 @@ import { api } from '@/server/api/server-caller';
 import { featureHref, modelHref, saeHref } from '@/server/addresses';
 import { LabelForm } from '../../../_components/label-form';
 import { ProgressBar } from '../../../_components/progress-bar';
-import { TokenText } from '../../../_components/tokens';
 import { orNotFound } from '../../../_lib/not-found';
+import { Examples, IntervalExamples, LogitWeights } from '../[index]/evidence';
 import { formatFraction, formatValue } from '../../../_components/token-format';
 
 type Params = { model: string; sae: string };
@@ -15,8 +15,18 @@ export async function generateMetadata({ params }: { params: Promise<Params> }):
   return { title: `Label ${model}/${sae} · Lexicon` };
 }
 
-/** Tokens shown either side of each example's peak (expandable): enough to read it on a phone. */
-const RADIUS = 12;
+/** Tokens shown either side of each example's peak (expandable): enough to see what leads up to it. */
+const RADIUS = 32;
+/** Top examples shown; quantile intervals sampled (spread from the highest to the lowest) and examples shown of each. */
+const TOP_SHOWN = 8;
+const INTERVALS_SHOWN = 4;
+const PER_INTERVAL = 2;
+
+/** `n` of `items`, evenly spread from the first to the last. */
+function spread<T>(items: T[], n: number): T[] {
+  if (items.length <= n) return items;
+  return Array.from({ length: n }, (_, k) => items[Math.round((k * (items.length - 1)) / (n - 1))]!);
+}
 
 /**
  * The labelling queue: the next unlabelled live feature at or after ?at (wrapping round; without ?at each account
@@ -29,6 +39,10 @@ export default async function LabelQueuePage(props: { params: Promise<Params>; s
   const [queue, me] = await Promise.all([orNotFound(caller.sae.nextToLabel({ model, sae, from: at })), caller.auth.me()]);
   const feature = queue.next !== null ? await orNotFound(caller.feature.get({ model, sae, index: queue.next })) : null;
   const canEdit = feature?.can.edit ?? false;
+  const intervals = spread(feature?.intervals.filter((i) => i.examples.length > 0) ?? [], INTERVALS_SHOWN).map((i) => ({
+    ...i,
+    examples: i.examples.slice(0, PER_INTERVAL),
+  }));
   const labelled = queue.live - queue.remaining;
   return (
     <>
@@ -63,48 +77,46 @@ export default async function LabelQueuePage(props: { params: Promise<Params>; s
               {formatValue(feature.stats.maxAct)} · D/E {formatValue(feature.stats.deDot)}
             </p>
           )}
-          {feature.stats && (
-            <div className="logits">
-              <span className="muted">raises </span>
-              {feature.stats.logitTop.slice(0, 8).map((w) => (
-                <code key={`t${w.id}`} className="tok up" title={w.value.toFixed(3)}>
-                  {feature.pieces[w.id] ?? `<${w.id}>`}
-                </code>
-              ))}
-              <span className="muted"> lowers </span>
-              {feature.stats.logitBottom.slice(0, 5).map((w) => (
-                <code key={`b${w.id}`} className="tok down" title={w.value.toFixed(3)}>
-                  {feature.pieces[w.id] ?? `<${w.id}>`}
-                </code>
-              ))}
+          <div className="queue-body">
+            <div>
+              <LabelForm
+                key={`${feature.index}:${feature.page.revision}`}
+                model={model}
+                sae={sae}
+                index={feature.index}
+                label={feature.page.label}
+                body={feature.page.body}
+                revision={feature.page.revision}
+                canEdit={canEdit}
+                signedIn={!!me}
+              />
+              {feature.stats && (
+                <section aria-labelledby="queue-logits-h">
+                  <h3 id="queue-logits-h">Logit weights</h3>
+                  <LogitWeights stats={feature.stats} pieces={feature.pieces} />
+                </section>
+              )}
             </div>
-          )}
-          <ol className="examples" aria-label="Top activating examples">
-            {feature.top.slice(0, 6).map((e) => (
-              <li key={e.rank} className="example">
-                <TokenText
-                  tokens={e.tokens}
-                  pieces={feature.pieces}
-                  values={e.acts}
-                  scale={feature.stats?.maxAct || e.maxAct}
-                  focus={e.maxPos}
-                  radius={RADIUS}
-                  label={`top example ${e.rank + 1}, max activation ${formatValue(e.maxAct)}`}
-                />
-              </li>
-            ))}
-          </ol>
-          <LabelForm
-            key={`${feature.index}:${feature.page.revision}`}
-            model={model}
-            sae={sae}
-            index={feature.index}
-            label={feature.page.label}
-            body={feature.page.body}
-            revision={feature.page.revision}
-            canEdit={canEdit}
-            signedIn={!!me}
-          />
+            {feature.stats && (
+              <div>
+                <section data-testid="queue-top">
+                  <h3>
+                    Top activations <span className="muted small">({Math.min(TOP_SHOWN, feature.top.length)} of {feature.top.length})</span>
+                  </h3>
+                  <Examples examples={feature.top.slice(0, TOP_SHOWN)} pieces={feature.pieces} scale={feature.stats.maxAct} radius={RADIUS} />
+                </section>
+                {intervals.length > 0 && (
+                  <section data-testid="queue-intervals">
+                    <h3>
+                      Quantile intervals{' '}
+                      <span className="muted small">(random tokens from {intervals.length} of the {feature.intervals.length} intervals, highest to lowest)</span>
+                    </h3>
+                    <IntervalExamples intervals={intervals} stats={feature.stats} pieces={feature.pieces} radius={RADIUS} />
+                  </section>
+                )}
+              </div>
+            )}
+          </div>
         </article>
       )}
     </>
