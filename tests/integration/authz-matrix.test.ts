@@ -149,6 +149,10 @@ const MATRIX: Record<string, { needs: Check[]; call: (c: Call) => Promise<unknow
   'feature.activations': { needs: ['signedIn', 'compute'], call: (c) => c.caller.feature.activations({ ...feature(c), input: { text: 'Once' } }) },
   'feature.ablate': { needs: ['signedIn', 'compute'], call: (c) => c.caller.feature.ablate({ ...feature(c), input: { text: 'Once' } }) },
   'feature.steer': { needs: ['signedIn', 'compute'], call: (c) => c.caller.feature.steer({ ...feature(c), input: { text: 'Once' } }) },
+  'feature.steerGenerate': {
+    needs: ['signedIn', 'compute'],
+    call: (c) => c.caller.feature.steerGenerate({ ...feature(c), input: { text: 'Once' }, steering: [{ feature: 0, strength: 1 }] }),
+  },
   'feature.recompute': { needs: ['signedIn', 'edit'], call: (c) => c.caller.feature.recompute({ ...feature(c), what: 'logit-weights' }) },
 
   'hypothesis.create': { needs: ['signedIn', 'edit'], call: (c) => c.caller.hypothesis.create({ statement: `mine ${c.n}`, features: [address(c)] }) },
