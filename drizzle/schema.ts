@@ -803,3 +803,14 @@ export const signInFailures = pgTable(
   },
   (t) => [primaryKey({ columns: [t.kind, t.key] }), index('sign_in_failure_last_idx').on(t.lastFailureAt)],
 );
+
+/**
+ * Site settings an admin sets on a page (one row per setting, its value as JSON): the automatic explainer's endpoint
+ * (server/explainer/settings.ts). Secrets stored here (the explainer's API key) are never sent to a browser.
+ */
+export const siteSettings = pgTable('site_setting', {
+  key: text('key').primaryKey(),
+  value: jsonb('value').notNull(),
+  updatedBy: text('updated_by').references(() => users.id, { onDelete: 'set null' }),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
