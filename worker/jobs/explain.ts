@@ -30,10 +30,13 @@ export async function explainJob(params: JobParams<'explain'>, ctx: JobContext):
     : [];
   if (!run) throw new InputError(`SAE ${row.slug} has no dashboards yet: the explainer reads the top examples, so compute the dashboards first`);
 
-  const range = Array.isArray(params.features) ? null : (params.features ?? { from: 0, to: row.dSae - 1 });
-  const asked = range ? Array.from({ length: range.to - range.from + 1 }, (_, i) => range.from + i) : [...new Set(params.features)].sort((a, b) => a - b);
-  const outside = asked.find((f) => f >= row.dSae);
-  if (outside !== undefined) throw new InputError(`feature ${outside} is not in SAE ${row.slug} (it has features 0 to ${row.dSae - 1})`);
+  const chosen = params.features ?? { from: 0, to: row.dSae - 1 };
+  // checked before a range is spelled out
+  const last = Array.isArray(chosen) ? chosen.reduce((a, b) => Math.max(a, b)) : chosen.to;
+  if (last >= row.dSae) throw new InputError(`feature ${last} is not in SAE ${row.slug} (it has features 0 to ${row.dSae - 1})`);
+  const asked = Array.isArray(chosen)
+    ? [...new Set(chosen)].sort((a, b) => a - b)
+    : Array.from({ length: chosen.to - chosen.from + 1 }, (_, i) => chosen.from + i);
   const liveRows = await ctx.db
     .select({ index: featureRows.index })
     .from(featureRows)
