@@ -9,6 +9,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { features, jobs, labelProposals, type ProposalProvenance } from '@/drizzle/schema';
 import { getDb, getPool } from '@/server/db';
+import { cancelJob } from '@/server/jobs';
 import { getQueue } from '@/server/jobs/queue';
 import { signUp, setRole, type UserRow } from '@/server/users';
 import { examplesOf } from '@/server/explainer/explain';
@@ -233,6 +234,33 @@ describe('an explain job and the endpoint', () => {
     expect(failed.status).toBe('failed');
     expect(failed.error).toBe(`every feature failed (1); feature ${picked[0]}: the endpoint answered HTTP 500: the model crashed`);
   }, 60_000);
+
+  it('stops when cancelled, keeping the features it finished; a re-run explains the rest', async () => {
+    await useModel('fake-cancelled');
+    const { id } = await callerFor(admin).sae.explain(address);
+    const byLabel = chat.detect;
+    let detections = 0;
+    chat.detect = (label, excerpt) => {
+      if (detections++ === 0) void cancelJob(getDb(), id); // while the first feature is scored
+      return byLabel(label, excerpt);
+    };
+    try {
+      expect((await execute(id)).status).toBe('cancelled');
+    } finally {
+      chat.detect = byLabel;
+    }
+    const kept = (await autoProposals('fake-cancelled')).map((p) => p.index);
+    expect(kept.length).toBeGreaterThan(0);
+    expect(kept.length).toBeLessThan(live.length);
+    expect(kept).toEqual(live.slice(0, kept.length));
+    const rerun = parseResult('explain', (await execute((await callerFor(admin).sae.explain(address)).id)).result);
+    expect(rerun).toMatchObject({ skipped: kept.length, explained: live.length - kept.length, failed: 0 });
+  }, 120_000);
+
+  it('refuses features past the end of the SAE', async () => {
+    const job = await execute((await callerFor(admin).sae.explain({ ...address, features: { from: 250, to: 1_000_000 } })).id);
+    expect(job).toMatchObject({ status: 'failed', error: 'feature 1000000 is not in SAE l2 (it has features 0 to 255)' });
+  });
 
   it('explains one feature for an editor from its page; a detector that says yes to everything scores 0.5', async () => {
     await useModel('fake-yes');
