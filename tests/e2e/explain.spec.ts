@@ -34,10 +34,10 @@ test('without an endpoint, the panels say what to set', async ({ browser }) => {
   await editor.goto(`/${MODEL}/${SAE}`);
   const panel = editor.getByTestId('explain-panel');
   await expect(panel.getByRole('heading', { name: 'Automatic explanations' })).toBeVisible();
-  await expect(panel.getByTestId('explain-not-configured')).toContainText('/admin/explainer');
+  await expect(panel.getByTestId('explain-not-configured')).toContainText('/admin/explainer', { timeout: 30_000 });
   await expect(panel.getByTestId('explain-not-configured')).toContainText('LEXICON_EXPLAINER_URL, LEXICON_EXPLAINER_MODEL and LEXICON_EXPLAINER_KEY');
   await editor.goto(`/${MODEL}/${SAE}/${live[0]}`);
-  await expect(editor.getByTestId('explain-not-configured')).toContainText('No explainer endpoint is configured');
+  await expect(editor.getByTestId('explain-not-configured')).toContainText('No explainer endpoint is configured', { timeout: 30_000 });
   await expect(editor.getByRole('button', { name: 'Explain this feature' })).toHaveCount(0);
   await editor.context().close();
 });
@@ -66,12 +66,13 @@ test('an admin sets the endpoint; an editor explains a feature and reads its sco
 
   const editor = await signedIn(browser, 'Eve');
   await editor.goto(`/${MODEL}/${SAE}/${live[0]}`);
-  await editor.getByRole('button', { name: 'Explain this feature' }).click();
+  await editor.getByRole('button', { name: 'Explain this feature' }).click({ timeout: 30_000 });
   await expect(editor.getByTestId('explain-feature-job-state')).toHaveText('done', { timeout: 90_000 });
   const proposals = editor.getByTestId('label-proposals');
   const auto = proposals.getByTestId('proposal').filter({ has: editor.getByTestId('proposal-source') });
   await expect(auto.getByTestId('proposal-source')).toHaveText('auto (e2e-explainer)', { timeout: 30_000 });
   await expect(auto.getByTestId('proposal-score')).toHaveText(/^detection [01]\.\d\d, n=\d+$/);
+  await proposals.locator('summary').first().click(); // one proposal: the list starts closed
   await auto.getByText('prompt and answer').click();
   await expect(auto.getByTestId('proposal-provenance').locator('pre')).toContainText('<<');
   await expect(auto.getByTestId('proposal-provenance')).toContainText('Answer: the token');
@@ -82,7 +83,7 @@ test('an admin sets the endpoint; an editor explains a feature and reads its sco
   // a maintainer (the admin) explains a range from the SAE page; the explained feature is skipped
   await ada.goto(`/${MODEL}/${SAE}`);
   const panel = ada.getByTestId('explain-panel');
-  await expect(panel.getByTestId('explain-model')).toHaveText('e2e-explainer');
+  await expect(panel.getByTestId('explain-model')).toHaveText('e2e-explainer', { timeout: 30_000 });
   await panel.getByTestId('explain-features').fill(`${live[0]}-${live[3]}`);
   await panel.getByTestId('explain-start').click();
   await expect(panel.getByTestId('explain-result')).toContainText('e2e-explainer: 3 explained', { timeout: 120_000 });
