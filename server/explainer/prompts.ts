@@ -24,13 +24,14 @@ export function windowAround<T>(items: T[], at: number, size = WINDOW_TOKENS): T
   return items.slice(Math.max(0, end - size), end);
 }
 
-/** Pieces joined into text (sentencepiece's ▁ as a space), firing tokens marked when `mark`; newlines kept off the line. */
+/** Pieces joined into text (sentencepiece's ▁ as a space, newlines as \\n), firing tokens marked when `mark`. */
 export function renderExcerpt(excerpt: Excerpt, mark: boolean): string {
   let out = '';
   let open = false;
   excerpt.pieces.forEach((piece, i) => {
     const firing = mark && excerpt.acts[i]! > 0;
-    const text = piece.replace(/▁/g, ' ').replace(/\n/g, '\\n');
+    // a newline is a byte piece (<0x0A>) for sentencepiece tokenizers, itself for others: one line per excerpt either way
+    const text = piece.replace(/▁/g, ' ').replace(/\n|<0x0A>/g, '\\n');
     if (firing && !open) out += '<<';
     if (!firing && open) out += '>>';
     open = firing;

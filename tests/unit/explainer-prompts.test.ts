@@ -8,6 +8,7 @@ describe('excerpts', () => {
     const excerpt = { pieces: ['▁the', '▁big', '▁cat', '▁sat', '\n', '▁down'], acts: [0, 1.5, 0.2, 0, 0, 3] };
     expect(renderExcerpt(excerpt, true)).toBe('the<< big cat>> sat\\n<< down>>');
     expect(renderExcerpt(excerpt, false)).toBe('the big cat sat\\n down');
+    expect(renderExcerpt({ pieces: ['▁a', '<0x0A>', 'b'], acts: [0, 0, 0] }, false)).toBe('a\\nb');
   });
 
   it('shows a window ending a few tokens after the token it is for', () => {
