@@ -11,7 +11,7 @@ const featureIndex = z.number().int().nonnegative();
 /** a list of features or an index range (inclusive); absent: every live feature */
 export const explainFeatures = z
   .union([
-    z.array(featureIndex).min(1).max(1 << 20),
+    z.array(featureIndex).min(1).max(10_000, 'list at most 10000 features (or give a range)'),
     z.object({ from: featureIndex, to: featureIndex }).refine((r) => r.from <= r.to, 'the range ends before it starts'),
   ])
   .optional();

@@ -3,7 +3,7 @@
  * written as soon as its label is scored, so a cancelled or interrupted job keeps what it finished and a re-run goes
  * on from there. An endpoint's failure on one feature is counted and reported; the job fails only when every feature did.
  */
-import { and, eq, gt, inArray } from 'drizzle-orm';
+import { and, between, eq, gt, inArray } from 'drizzle-orm';
 import { corpora, corpusContexts, dashboardRuns, features as featureRows } from '@/drizzle/schema';
 import type { JobParams } from '@/jobs';
 import { InputError } from '@/compute/errors';
@@ -40,7 +40,13 @@ export async function explainJob(params: JobParams<'explain'>, ctx: JobContext):
   const liveRows = await ctx.db
     .select({ index: featureRows.index })
     .from(featureRows)
-    .where(and(eq(featureRows.runId, run.id), gt(featureRows.nonzeroCount, 0), ...(params.features ? [inArray(featureRows.index, asked)] : [])))
+    .where(
+      and(
+        eq(featureRows.runId, run.id),
+        gt(featureRows.nonzeroCount, 0),
+        Array.isArray(chosen) ? inArray(featureRows.index, asked) : between(featureRows.index, chosen.from, chosen.to),
+      ),
+    )
     .orderBy(featureRows.index);
   const live = liveRows.map((r) => r.index);
   const done = await explainedBy(ctx.db, row.id, endpoint.model);
