@@ -827,3 +827,14 @@ export const apiTokens = pgTable(
   },
   (t) => [index('api_token_user_idx').on(t.userId)],
 );
+
+/**
+ * Site settings an admin sets on a page (one row per setting, its value as JSON): the automatic explainer's endpoint
+ * (server/explainer/settings.ts). Secrets stored here (the explainer's API key) are never sent to a browser.
+ */
+export const siteSettings = pgTable('site_setting', {
+  key: text('key').primaryKey(),
+  value: jsonb('value').notNull(),
+  updatedBy: text('updated_by').references(() => users.id, { onDelete: 'set null' }),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});

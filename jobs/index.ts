@@ -9,6 +9,7 @@ import { ablate } from './kinds/ablate';
 import { activations } from './kinds/activations';
 import { dashboards } from './kinds/dashboards';
 import { demo } from './kinds/demo';
+import { explain } from './kinds/explain';
 import { logitWeights } from './kinds/logit-weights';
 import { run } from './kinds/run';
 import { sampleCorpus } from './kinds/sample-corpus';
@@ -29,6 +30,7 @@ export const jobKinds = {
   'train-sae': trainSae,
   demo,
   'top-features': topFeatures,
+  explain,
 } as const satisfies Record<string, JobKind>;
 
 export type JobType = keyof typeof jobKinds;

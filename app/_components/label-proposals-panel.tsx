@@ -3,6 +3,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
+import type { ProposalProvenance } from '@/drizzle/schema';
 import type { LabelStanding } from '@/server/label-votes';
 import { featureHistoryHref, userHref } from '@/server/addresses';
 import { useTRPC } from '../trpc';
@@ -89,6 +90,7 @@ export function ProposalsPanel({ address, canEdit, signedIn, viewerId, initial }
                   'a deleted user'
                 )}
               </span>{' '}
+              {p.provenance && <ProvenanceDetails provenance={p.provenance} />}
               {p.author?.id === viewerId && (
                 <button
                   type="button"
@@ -141,5 +143,36 @@ export function ProposalsPanel({ address, canEdit, signedIn, viewerId, initial }
       )}
       <ErrorLine error={error} small />
     </details>
+  );
+}
+
+/** `detection 0.82, n=40` from a proposal's scores, when it has a detection score. */
+function detectionText(scores: ProposalProvenance['scores']): string | null {
+  const d = scores?.detection as { balancedAccuracy?: unknown; n?: unknown } | undefined;
+  return typeof d?.balancedAccuracy === 'number' && typeof d.n === 'number' ? `detection ${d.balancedAccuracy.toFixed(2)}, n=${d.n}` : null;
+}
+
+/** A machine's proposal: its score, and the prompt and answer it came from for a reader to judge. */
+function ProvenanceDetails({ provenance }: { provenance: ProposalProvenance }) {
+  const score = detectionText(provenance.scores);
+  return (
+    <>
+      {score && (
+        <span className="tag" data-testid="proposal-score" title="balanced accuracy of telling held-out examples from contexts where the feature does not fire, by this label">
+          {score}
+        </span>
+      )}
+      {(provenance.prompt || provenance.answer) && (
+        <details className={styles.provenance} data-testid="proposal-provenance">
+          <summary className="small">prompt and answer</summary>
+          {provenance.prompt && <pre>{provenance.prompt}</pre>}
+          {provenance.answer !== undefined && (
+            <p className="small">
+              Answer: <code>{provenance.answer}</code>
+            </p>
+          )}
+        </details>
+      )}
+    </>
   );
 }

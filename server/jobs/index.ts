@@ -80,12 +80,19 @@ export async function jobView(db: Db, viewer: Viewer, row: JobRow): Promise<JobV
   return (await jobViews(db, viewer, [row]))[0]!;
 }
 
-/** The newest jobs on a model that `viewer` may see exist (as jobViews shows them). */
-export async function recentJobs(db: Db, viewer: Viewer, filter: { modelId: string; type?: JobType; limit?: number }): Promise<JobView[]> {
+/** The newest jobs on a model (of a type, on an SAE) that `viewer` may see exist (as jobViews shows them). */
+export async function recentJobs(db: Db, viewer: Viewer, filter: { modelId: string; type?: JobType; saeId?: string; limit?: number }): Promise<JobView[]> {
   const rows = await db
     .select()
     .from(jobs)
-    .where(and(eq(jobs.modelId, filter.modelId), filter.type ? eq(jobs.type, filter.type) : undefined, jobVisibleSql(viewer)))
+    .where(
+      and(
+        eq(jobs.modelId, filter.modelId),
+        filter.type ? eq(jobs.type, filter.type) : undefined,
+        filter.saeId ? sql`${jobs.params}->>'saeId' = ${filter.saeId}` : undefined,
+        jobVisibleSql(viewer),
+      ),
+    )
     .orderBy(desc(jobs.createdAt))
     .limit(filter.limit ?? 10);
   return jobViews(db, viewer, rows);

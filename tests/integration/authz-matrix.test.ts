@@ -15,6 +15,7 @@ import { getDb, getPool } from '@/server/db';
 import { currentPageVersion, editFeature } from '@/server/descriptions';
 import { enqueueJob } from '@/server/jobs';
 import { getQueue } from '@/server/jobs/queue';
+import { setExplainer } from '@/server/explainer/settings';
 import { createList } from '@/server/lists';
 import { addMember, createTeam, setAccess } from '@/server/teams';
 import { setRole, signUp, type Role, type UserRow } from '@/server/users';
@@ -100,6 +101,8 @@ interface Call {
 }
 
 const admin = () => callerAs('admin');
+/** an explainer endpoint (never asked: explain jobs are only enqueued here) */
+const EXPLAINER = { baseUrl: 'http://127.0.0.1:9/v1', model: 'matrix-explainer' };
 const feature = (c: Call, index = 1) => ({ model: c.sae.model, sae: c.sae.sae, index });
 const address = (c: Call, index = 1) => `${c.sae.model}/${c.sae.sae}/${index}`;
 
@@ -152,6 +155,13 @@ const MATRIX: Record<string, { needs: Check[]; call: (c: Call) => Promise<unknow
   'feature.steerGenerate': {
     needs: ['signedIn', 'compute'],
     call: (c) => c.caller.feature.steerGenerate({ ...feature(c), input: { text: 'Once' }, steering: [{ feature: 0, strength: 1 }] }),
+  },
+  'feature.explain': {
+    needs: ['signedIn', 'edit'],
+    call: async (c) => {
+      await setExplainer(getDb(), EXPLAINER, user.admin.id);
+      return c.caller.feature.explain(feature(c));
+    },
   },
   'feature.recompute': { needs: ['signedIn', 'edit'], call: (c) => c.caller.feature.recompute({ ...feature(c), what: 'logit-weights' }) },
 
@@ -209,6 +219,14 @@ const MATRIX: Record<string, { needs: Check[]; call: (c: Call) => Promise<unknow
     call: async (c) => {
       const { rows } = await getDb().execute<{ run: string }>(sql`select current_run_id as run from sae where id = ${c.sae.id}`);
       return c.caller.sae.setCurrentRun({ model: c.sae.model, sae: c.sae.sae, runId: rows[0]!.run });
+    },
+  },
+  // with an endpoint set (the admin rows above may have removed it); enqueued, never run
+  'sae.explain': {
+    needs: ['signedIn', 'manage'],
+    call: async (c) => {
+      await setExplainer(getDb(), EXPLAINER, user.admin.id);
+      return c.caller.sae.explain({ model: c.sae.model, sae: c.sae.sae, features: [1] });
     },
   },
   'sae.topFeatures': { needs: ['signedIn', 'compute'], call: (c) => c.caller.sae.topFeatures({ model: c.sae.model, sae: c.sae.sae, input: { text: 'Once' } }) },
@@ -298,6 +316,8 @@ const MATRIX: Record<string, { needs: Check[]; call: (c: Call) => Promise<unknow
 
   'admin.setRole': { needs: ['siteAdmin'], call: async (c) => c.caller.admin.setRole({ userId: (await freshUser()).id, role: 'viewer' }) },
   'admin.setDisabled': { needs: ['siteAdmin'], call: async (c) => c.caller.admin.setDisabled({ userId: (await freshUser()).id, disabled: true }) },
+  'admin.setExplainer': { needs: ['siteAdmin'], call: (c) => c.caller.admin.setExplainer(EXPLAINER) },
+  'admin.clearExplainer': { needs: ['siteAdmin'], call: (c) => c.caller.admin.clearExplainer() },
 };
 
 beforeAll(async () => {

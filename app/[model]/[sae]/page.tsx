@@ -15,6 +15,7 @@ import { formatTokens, orNotFound, percent } from '../../_lib/not-found';
 import { utc } from '../../_lib/time';
 import { DashboardRuns } from '../../_components/dashboard-runs';
 import { TopFeaturesPanel } from '../../_components/top-features-panel';
+import { ExplainPanel } from '../../_components/explain-panel';
 
 type Params = { model: string; sae: string };
 
@@ -181,6 +182,7 @@ export default async function SaeOverviewPage({ params }: { params: Promise<Para
         </>
       )}
       <TopFeaturesPanel model={model} sae={sae} canCompute={overview.can.compute} />
+      <ExplainPanel model={model} sae={sae} />
       <CommentThread target={{ kind: 'sae', saeId: overview.sae.id }} />
     </>
   );

@@ -12,7 +12,7 @@ export default async function UsersPage() {
     <>
       <h1>Accounts</h1>
       <p>
-        <Link href="/admin/audit">Audit log</Link>
+        <Link href="/admin/audit">Audit log</Link> · <Link href="/admin/explainer">Explainer endpoint</Link>
       </p>
       <p className="muted">Site roles: viewers read and run compute, editors also edit the wiki, admins manage everything. Teams grant their own roles.</p>
       <table data-testid="users">

@@ -8,6 +8,7 @@ import type { Db } from '../../db';
 import { currentPageVersion, editFeature } from '../../descriptions';
 import { badInput, notFound, notReady } from '../../errors';
 import { getFeaturePage } from '../../feature-page';
+import { enqueueExplain } from '../../explainer/jobs';
 import { previewWithChips, siteHosts, withChips } from '../../feature-links';
 import { enqueueJob } from '../../jobs';
 import { getQueue } from '../../jobs/queue';
@@ -134,6 +135,12 @@ export const featureRouter = createTRPCRouter({
    * Editors (of this SAE): recompute this feature's dashboard (over the current run's corpus) or just its logit weights,
    * with the final norm folded into W_U or not and BOS excluded from the examples or not.
    */
+  /** Editors (of this SAE): a one-feature automatic explanation with the configured endpoint. */
+  explain: protectedProcedure.input(featureAddressInput).mutation(async ({ ctx, input }) => {
+    const sae = await featureAt(ctx.db, ctx.viewer, 'edit', input);
+    return enqueueExplain(ctx.db, ctx.viewer, sae, [input.index]);
+  }),
+
   recompute: protectedProcedure
     .input(featureAddressInput.extend({ what: z.enum(['dashboard', 'logit-weights']), foldLn: z.boolean().default(true), excludeBos: z.boolean().default(true) }))
     .mutation(async ({ ctx, input }) => {

@@ -16,6 +16,8 @@ import type { Db } from '../../db';
 import { featureCards, MAX_CARDS, saePieces } from '../../feature-cards';
 import { badInput, notFound } from '../../errors';
 import { searchOptionsInput, searchSae } from '../../search-by-inference';
+import { enqueueExplain, explainerSummary, latestExplainJob } from '../../explainer/jobs';
+import { explainFeatures } from '@/jobs/kinds/explain';
 import { modelAt, saeAt } from '../../visibility';
 import { createTRPCRouter, protectedProcedure, publicProcedure } from '../trpc';
 
@@ -76,6 +78,22 @@ export const saeRouter = createTRPCRouter({
     requireLevel(ctx.viewer, sae.level, 'manage', `SAE "${input.model}/${input.sae}"`);
     await setCurrentRun(ctx.db, sae.saeId, input.runId);
     return { runId: input.runId };
+  }),
+
+  /**
+   * The "Automatic explanations" panel: whether an endpoint is set and its model (never where it is, nor its key), the
+   * newest explain job on this SAE, and what the viewer may do.
+   */
+  explainer: publicProcedure.input(saeAddressInput).query(async ({ ctx, input }) => {
+    const sae = await saeAt(ctx.db, ctx.viewer, 'read', input.model, input.sae);
+    const [endpoint, job] = await Promise.all([explainerSummary(ctx.db), latestExplainJob(ctx.db, ctx.viewer, sae)]);
+    return { endpoint, job, hasDashboards: sae.currentRunId !== null, can: permissions(sae.level) };
+  }),
+
+  /** Maintainers: explain the SAE's features (all live ones, a range or a list) with the configured endpoint. */
+  explain: protectedProcedure.input(saeAddressInput.extend({ features: explainFeatures })).mutation(async ({ ctx, input }) => {
+    const sae = await saeAt(ctx.db, ctx.viewer, 'manage', input.model, input.sae);
+    return enqueueExplain(ctx.db, ctx.viewer, sae, input.features);
   }),
 
   /** One page of the feature table (keyset pagination). */

@@ -14,6 +14,7 @@ import { formatFeatureAddress, modelHref, saeHref } from '@/server/addresses';
 import { canMakeLists } from '@/server/lists';
 import { HypothesesBox } from '../../../_components/hypotheses-box';
 import { LabelProposals } from '../../../_components/label-proposals';
+import { ExplainFeatureButton } from '../../../_components/explain-panel';
 import { LiveFeature } from '../../../_components/live-feature';
 import { saeHooks } from '../../../_components/sae-hooks';
 import { formatFraction } from '../../../_components/token-format';
@@ -142,6 +143,7 @@ export default async function FeaturePage({ params }: { params: Promise<Params> 
         signedIn={!!me}
       />
       <LabelProposals address={{ model: model.slug, sae: sae.slug, index }} canEdit={canEdit} signedIn={!!me} viewerId={me?.id ?? null} />
+      {canEdit && stats && <ExplainFeatureButton model={model.slug} sae={sae.slug} index={index} />}
       <p className={`muted mono ${styles.meta}`}>
         {saeHooks(sae.hookName, sae.cfg)} · {sae.architecture} · d_sae {sae.dSae.toLocaleString('en')}
         {run ? (
