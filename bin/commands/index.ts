@@ -7,8 +7,10 @@ import { corpusSample } from './corpus-sample';
 import { dashboards } from './dashboards';
 import { demo } from './demo';
 import { dfa } from './dfa';
+import { exportCommand } from './export';
 import { featureStats } from './feature-stats';
 import { help } from './help';
+import { importCommand } from './import';
 import { logitWeights } from './logit-weights';
 import { modelAdd } from './model-add';
 import { run } from './run';
@@ -32,6 +34,8 @@ export const COMMANDS: readonly Command[] = [
   corpusSample,
   corpusList,
   dashboards,
+  importCommand,
+  exportCommand,
   demo,
   help,
 ];
