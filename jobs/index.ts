@@ -9,6 +9,7 @@ import { ablate } from './kinds/ablate';
 import { activations } from './kinds/activations';
 import { dashboards } from './kinds/dashboards';
 import { demo } from './kinds/demo';
+import { importKind } from './kinds/import';
 import { logitWeights } from './kinds/logit-weights';
 import { run } from './kinds/run';
 import { sampleCorpus } from './kinds/sample-corpus';
@@ -27,6 +28,7 @@ export const jobKinds = {
   'train-sae': trainSae,
   demo,
   'top-features': topFeatures,
+  import: importKind,
 } as const satisfies Record<string, JobKind>;
 
 export type JobType = keyof typeof jobKinds;

@@ -78,6 +78,9 @@ export interface ImportProgress {
   phase: 'activations' | 'features' | 'explanations' | 'finishing';
   /** lines (or features) read so far in this phase */
   done: number;
+  /** the batch files of this phase, and how many of them were read whole */
+  files: number;
+  filesDone: number;
 }
 
 /** The per-feature weight statistics (compute/analyses/feature-stats), indexed by feature. */

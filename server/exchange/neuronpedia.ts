@@ -55,10 +55,11 @@ async function importSourceFolder(db: Db, dir: string, shown: string, request: I
     const run = await ImportRun.begin(tx, client, sae, { kind: 'neuronpedia', path: shown, modelId, sourceId, nTokensStated: meta.nTokens, inputsHash }, weightStats);
     const read = async (phase: 'activations' | 'features' | 'explanations', files: string[], take: (value: unknown, at: At) => Promise<void>) => {
       let done = 0;
-      for (const file of files) {
+      for (const [filesDone, file] of files.entries()) {
+        await request.onProgress?.({ phase, done, files: files.length, filesDone });
         for await (const { value, at } of jsonLines(dir, file)) {
           await take(value, at);
-          if (++done % PROGRESS_EVERY === 0) await request.onProgress?.({ phase, done });
+          if (++done % PROGRESS_EVERY === 0) await request.onProgress?.({ phase, done, files: files.length, filesDone });
         }
       }
     };
@@ -66,7 +67,7 @@ async function importSourceFolder(db: Db, dir: string, shown: string, request: I
     await read('activations', activationFiles, (value, at) => run.activation(parseActivation(object(value, at), at), at));
     await read('features', featureFiles, (value, at) => run.feature(parseFeature(object(value, at), at), at));
     await read('explanations', explanationFiles, (value, at) => run.explanation(parseExplanation(object(value, at), at), at));
-    await request.onProgress?.({ phase: 'finishing', done: 0 });
+    await request.onProgress?.({ phase: 'finishing', done: 0, files: 0, filesDone: 0 });
     return run.finish();
   });
   return { unchanged: false, ...names, ...summary };

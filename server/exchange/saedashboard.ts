@@ -28,7 +28,8 @@ export async function importSaeDashboard(db: Db, request: ImportRequest): Promis
   const summary = await withTransaction(async (tx, client) => {
     let run: ImportRun | null = null;
     let done = 0;
-    for (const file of files) {
+    for (const [filesDone, file] of files.entries()) {
+      await request.onProgress?.({ phase: 'features', done, files: files.length, filesDone });
       const name = path.relative(dir, file);
       const batch = object(await jsonFile(dir, file), { file: name, line: 'top level' });
       const list = batch.features;
@@ -46,11 +47,11 @@ export async function importSaeDashboard(db: Db, request: ImportRequest): Promis
           await run.activation(parseActivation(object(a, aAt), feature.index, aAt), aAt);
         }
         await run.feature(feature, at);
-        if (++done % 500 === 0) await request.onProgress?.({ phase: 'features', done });
+        done++;
       }
     }
     if (!run) throw new InputError(`${request.location}: the batch files hold no features`);
-    await request.onProgress?.({ phase: 'finishing', done });
+    await request.onProgress?.({ phase: 'finishing', done, files: files.length, filesDone: files.length });
     return run.finish();
   });
   return { unchanged: false, ...names, ...summary };

@@ -12,6 +12,7 @@ import type { JobContext, JobOutput } from './context';
 import { sampleCorpusJob } from './corpus';
 import { dashboardsJob } from './dashboards';
 import { demoJob } from './demo';
+import { importJob } from './import';
 import { logitWeightsJob } from './logit-weights';
 import { runJob } from './run';
 import { steerJob } from './steer';
@@ -30,6 +31,7 @@ const handlers: { [T in JobType]: (params: JobParams<T>, ctx: JobContext) => Pro
   'train-sae': trainSaeJob,
   demo: demoJob,
   'top-features': topFeaturesJob,
+  import: importJob,
 };
 
 const CODE_VERSION = process.env.npm_package_version ?? '0.1.0';
