@@ -112,6 +112,8 @@ export class ImportRun {
   /** per feature whose activations were read: its intervals and the largest activation among its examples */
   private readonly fromActivations = new Map<number, { intervals: IntervalSummary[]; maxAct: number }>();
   private contextLines: string[] = [];
+  /** the batch PostgreSQL is copying now */
+  private copying: Promise<void> = Promise.resolve();
   private exampleLines: string[] = [];
   private nContexts = 0;
   private nTokens = 0;
@@ -272,16 +274,28 @@ export class ImportRun {
     return maxAct;
   }
 
+  /**
+   * Starts copying the queued examples and their contexts, and returns once the previous batch's copy is done:
+   * PostgreSQL stores one batch while this process parses the next.
+   */
   private async flushExamples(): Promise<void> {
-    if (this.exampleLines.length === 0) return;
-    await copyLines(this.client, 'corpus_context (corpus_id, index, tokens)', this.contextLines);
-    await copyLines(
-      this.client,
-      'feature_example (run_id, feature_index, kind, interval, rank, context_index, position, max_act, max_pos, acts, loss_delta, max_token)',
-      this.exampleLines,
-    );
+    const [contexts, examples] = [this.contextLines, this.exampleLines];
     this.contextLines = [];
     this.exampleLines = [];
+    const previous = this.copying;
+    this.copying = (async () => {
+      await previous;
+      if (examples.length === 0) return;
+      await copyLines(this.client, 'corpus_context (corpus_id, index, tokens)', contexts);
+      await copyLines(
+        this.client,
+        'feature_example (run_id, feature_index, kind, interval, rank, context_index, position, max_act, max_pos, acts, loss_delta, max_token)',
+        examples,
+      );
+    })();
+    // a failed copy is reported by the next flush's await (or finish's), not as an unhandled rejection meanwhile
+    this.copying.catch(() => undefined);
+    await previous;
   }
 
   async feature(f: ImportedFeature, at: At): Promise<void> {
@@ -361,6 +375,7 @@ export class ImportRun {
   async finish(): Promise<ImportSummary> {
     await this.closeGroup();
     await this.flushExamples();
+    await this.copying;
     await this.flushFeatures();
     await this.flushExplanations();
     const { rows: orphans } = await this.tx.execute<{ feature_index: number }>(sql`
