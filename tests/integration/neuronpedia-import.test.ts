@@ -3,9 +3,11 @@
  * the tests write in those layouts: the mapping of features, examples and explanations, the no-op re-import, an
  * interrupted import leaving nothing, and bad input refused with the file and line named and the previous data intact.
  */
+import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -225,5 +227,30 @@ describe('SAEDashboard output import', () => {
     expect(page.stats!.maxAct).toBeCloseTo(expected.activations[0]!.maxValue, 5);
     expect(page.top.map((e) => e.tokens.map((id) => page.pieces[id]))).toEqual(expected.activations.slice(0, 3).map((a) => a.tokens));
     expect(page.intervals.map((i) => i.examples.length)).toEqual([2, 2]);
+  });
+});
+
+describe('the command line', () => {
+  const lexicon = (...args: string[]) =>
+    promisify(execFile)(process.execPath, [path.resolve('bin/lexicon.mjs'), ...args], { env: { ...process.env, DATABASE_URL: database.url } }).catch(
+      (err: { code: number; stdout: string; stderr: string }) => err,
+    );
+
+  it('imports, says when there is nothing to do, exports, and names the formats it knows', async () => {
+    const { dir } = await exportOf('cli', { seed: 40, nFeatures: 8 });
+    const first = await lexicon('import', '--format', 'neuronpedia', dir, '--sae', 'gpt2-syn/mlp8');
+    expect(first.stdout).toMatch(/^gpt2-syn\/mlp8: run [0-9a-f-]{36} is current: 8 features, 56 examples, 8 explanations proposed as labels \(0 already proposed\), 0 example tokens not in the model's vocabulary, in [\d.]+ s$/m);
+    expect(first.stderr).toContain('the weight statistics of mlp8 stay 0: its files at /nonexistent/mlp8 cannot be read');
+    const again = await lexicon('import', '--format', 'neuronpedia', dir, '--sae', 'gpt2-syn/mlp8');
+    expect(again.stdout).toMatch(/^gpt2-syn\/mlp8: already imported from these files \(run [0-9a-f-]{36}\); nothing to do$/m);
+
+    const out = path.join(tmp, 'cli-out');
+    const exported = await lexicon('export', '--sae', 'gpt2-syn/mlp8', '--format', 'neuronpedia', out);
+    expect(exported.stdout.trim()).toBe(`${path.join(out, 'gpt2-syn', 'mlp8')}: 8 features, 56 examples, 0 labels as explanations`);
+    expect((await fs.readdir(path.join(out, 'gpt2-syn', 'mlp8', 'activations'))).sort()).toEqual(['batch-0.jsonl.gz']);
+
+    const unknown = await lexicon('import', '--format', 'csv', dir);
+    expect('code' in unknown && unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('unknown format "csv": one of neuronpedia, saedashboard');
   });
 });
