@@ -53,7 +53,8 @@ export interface ImportedActivation {
   binContains: number | null;
   /** the token an interval example was drawn for */
   qualifyingTokenIndex: number | null;
-  lossValues: number[] | null;
+  /** the example's loss change (empty: none) */
+  lossValues: number[];
 }
 
 export interface ImportedExplanation {
@@ -266,7 +267,7 @@ export class ImportRun {
     this.corpusHash.update(new Uint8Array(Int32Array.from(tokens).buffer));
     this.contextLines.push(`${this.corpusId}\t${contextIndex}\t{${tokens.join(',')}}\n`);
     const bytes = (values: Float32Array) => `\\\\x${Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString('hex')}`;
-    const lossDelta = a.lossValues && a.lossValues.length > 0 ? bytes(Float32Array.from(a.lossValues)) : '\\N';
+    const lossDelta = a.lossValues.length > 0 ? bytes(Float32Array.from(a.lossValues)) : '\\N';
     this.exampleLines.push(
       [this.runId, a.index, kind, interval, rank, contextIndex, position ?? '\\N', Math.fround(maxAct), maxPos, bytes(acts), lossDelta, tokens[maxPos]!].join('\t') + '\n',
     );

@@ -158,7 +158,6 @@ type RunHead = {
   model_slug: string;
   sae_id: string;
   sae_slug: string;
-  hook_name: string;
   run_id: string | null;
   n_tokens: number | null;
   context_size: number;
@@ -174,7 +173,7 @@ type RunHead = {
 export async function exportNeuronpedia(db: Db, request: ExportRequest): Promise<ExportSummary> {
   const [modelSlug, saeSlug] = request.sae.split('/');
   const { rows } = await db.execute<RunHead>(sql`
-    select m.slug as model_slug, s.id as sae_id, s.slug as sae_slug, s.hook_name, r.id as run_id, r.n_tokens, c.context_size,
+    select m.slug as model_slug, s.id as sae_id, s.slug as sae_slug, r.id as run_id, r.n_tokens, c.context_size,
            r.source, v.pieces
       from sae s join model m on m.id = s.model_id
       left join dashboard_run r on r.id = s.current_run_id
@@ -194,7 +193,7 @@ export async function exportNeuronpedia(db: Db, request: ExportRequest): Promise
   const perPrompt = head.context_size > 0 && nTokens % head.context_size === 0 ? head.context_size : 1;
   await fs.writeFile(
     path.join(out, 'source.jsonl'),
-    JSON.stringify({ id: head.sae_slug, modelId: head.model_slug, hookName: head.hook_name, num_prompts: nTokens / perPrompt, num_tokens_in_prompt: perPrompt }) + '\n',
+    JSON.stringify({ id: head.sae_slug, modelId: head.model_slug, num_prompts: nTokens / perPrompt, num_tokens_in_prompt: perPrompt }) + '\n',
   );
   await fs.writeFile(path.join(out, 'model.jsonl'), JSON.stringify({ id: head.model_slug, displayName: head.model_slug }) + '\n');
 
@@ -222,7 +221,16 @@ export async function exportNeuronpedia(db: Db, request: ExportRequest): Promise
     await writeGzLines(path.join(out, 'activations', name), examples.map((x) => neuronpediaActivation(x, byIndex.get(x.feature_index)!, ids, piece)));
     await writeGzLines(
       path.join(out, 'explanations', name),
-      labels.map((l) => ({ ...ids, index: String(l.index), description: l.label, typeName: 'lexicon-label', explanationModelName: null, notes: l.body || null })),
+      labels.map((l) => ({
+        id: `${ids.layer}-${l.index}-label`,
+        ...ids,
+        index: String(l.index),
+        description: l.label,
+        authorId: null,
+        typeName: 'lexicon-label',
+        explanationModelName: null,
+        notes: l.body || null,
+      })),
     );
     summary.features += feats.length;
     summary.examples += examples.length;
@@ -292,8 +300,11 @@ function neuronpediaActivation(x: ExportExample, f: ExportFeature, ids: { modelI
   const interval = x.kind === 'interval' ? f.intervals[x.interval] : undefined;
   const nonzero = Number(f.nonzero_count);
   return {
+    // Neuronpedia's rows need an id and a creator: unique within the source, and none
+    id: `${ids.layer}-${x.feature_index}-${x.kind}-${x.interval}-${x.rank}`,
     ...ids,
     index: String(x.feature_index),
+    creatorId: null,
     tokens: x.tokens.map(piece),
     values,
     maxValue: f32(x.max_act),
