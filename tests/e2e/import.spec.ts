@@ -35,7 +35,7 @@ test('an admin imports a Neuronpedia export from the SAE page, and the pages say
 
   await page.goto(`/${MODEL}/${SLUG}/3`);
   await expect(page.getByTestId('run-source')).toContainText('imported from Neuronpedia export');
-  await expect(page.locator('ol.examples li').first()).toBeVisible();
+  await expect(page.getByTestId('example').first()).toBeVisible();
   await expect(page.getByTestId('proposal-source').first()).toHaveText('Neuronpedia (gpt-4o-mini)');
   await shot(page, 'feature-imported');
 });
