@@ -7,8 +7,9 @@
  * Writes a synthetic export (tests/helpers/neuronpedia-export.ts) of --features features, each with --top top
  * examples and --intervals × --per-interval interval examples of --context tokens and one explanation, registers a
  * synthetic model (4096 pieces) and SAE, and imports the export in a child process, which reports the import time,
- * features per second and its peak RSS (process.resourceUsage().maxRSS: the import alone, not the writing of the
- * export). Then one feature page is read, timed, to show the SAE is usable at once.
+ * features per second, its CPU time and its peak RSS (process.resourceUsage(): the import alone, not the writing of
+ * the export), and the load average (on a shared machine the wall time says more about the neighbours). Then one
+ * feature page is read, timed, to show the SAE is usable at once.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -37,7 +38,8 @@ if (argv[0] === '--child') {
   const outcome = await IMPORT_FORMATS.neuronpedia!(getDb(), { location: dir! });
   const seconds = (performance.now() - started) / 1000;
   await getPool().end();
-  console.log(JSON.stringify({ outcome, seconds, maxRssMiB: process.resourceUsage().maxRSS / 1024 }));
+  const { userCPUTime, systemCPUTime, maxRSS } = process.resourceUsage();
+  console.log(JSON.stringify({ outcome, seconds, cpuSeconds: (userCPUTime + systemCPUTime) / 1e6, maxRssMiB: maxRSS / 1024 }));
   process.exit(0);
 }
 
@@ -91,10 +93,11 @@ try {
     maxBuffer: 1 << 24,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const { outcome, seconds, maxRssMiB } = JSON.parse(child.toString().trim().split('\n').pop()!);
+  const { outcome, seconds, cpuSeconds, maxRssMiB } = JSON.parse(child.toString().trim().split('\n').pop()!);
   console.log(
     `import: ${outcome.features} features, ${outcome.examples} examples, ${outcome.explanations} explanations in ${seconds.toFixed(1)} s: ` +
-      `${Math.round(outcome.features / seconds)} features/s, ${Math.round(outcome.examples / seconds)} examples/s; peak RSS ${maxRssMiB.toFixed(0)} MiB`,
+      `${Math.round(outcome.features / seconds)} features/s, ${Math.round(outcome.examples / seconds)} examples/s; ` +
+      `${cpuSeconds.toFixed(1)} CPU seconds in the importing process (PostgreSQL's not counted); peak RSS ${maxRssMiB.toFixed(0)} MiB; load average ${os.loadavg()[0]!.toFixed(1)}`,
   );
 
   t = performance.now();
