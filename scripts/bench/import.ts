@@ -9,7 +9,7 @@
  * synthetic model (4096 pieces) and SAE, and imports the export in a child process, which reports the import time,
  * features per second, its CPU time and its peak RSS (process.resourceUsage(): the import alone, not the writing of
  * the export), and the load average (on a shared machine the wall time says more about the neighbours). Then one
- * feature page is read, timed, to show the SAE is usable at once.
+ * feature page is read, timed, to show the SAE is usable at once. BENCH_PROF=DIR writes the child's CPU profile there.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -89,7 +89,7 @@ try {
       `${(Number(bytes) / 2 ** 20).toFixed(0)} MiB gzipped, written in ${((performance.now() - t) / 1000).toFixed(1)} s`,
   );
 
-  const child = execFileSync(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'import.ts'), '--child', exportDir, pg.url], {
+  const child = execFileSync(process.execPath, [...(process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROF] : []), '--import', 'tsx', path.join(import.meta.dirname, 'import.ts'), '--child', exportDir, pg.url], {
     maxBuffer: 1 << 24,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
