@@ -223,6 +223,27 @@ export const corpusContexts = pgTable(
   (t) => [primaryKey({ columns: [t.corpusId, t.index] })],
 );
 
+/** An imported dashboard run's origin: pages say "imported from <kind> export <path>, N tokens as stated by the source". */
+export interface DashboardRunSource {
+  kind: 'neuronpedia' | 'saedashboard';
+  /** the directory or base URL imported */
+  path: string;
+  /** the export's own names for the model and the SAE (Neuronpedia's modelId and source id) */
+  modelId: string | null;
+  sourceId: string | null;
+  /** tokens the densities were measured over, as the source states them (null: it does not say) */
+  nTokensStated: number | null;
+  /** sha256 over the input files: importing the same files again is a no-op */
+  inputsHash: string;
+  /**
+   * Token strings of the examples and logit tables that are not pieces of the model's vocabulary: such a token is
+   * stored as id −1−k, k its place in this list, so pages and exports show the source's string.
+   */
+  extraPieces: string[];
+  /** example tokens that were stored as extra pieces */
+  unmatchedTokens: number;
+}
+
 export const dashboardRunStatusEnum = pgEnum('dashboard_run_status', ['running', 'complete', 'cancelled', 'failed']);
 
 /** One computation of an SAE's dashboards over a corpus. Rows below belong to a run, never half-visible. */
@@ -243,6 +264,8 @@ export const dashboardRuns = pgTable(
     evals: jsonb('evals'),
     timings: jsonb('timings'),
     nTokens: bigint('n_tokens', { mode: 'number' }),
+    /** where an imported run came from (null: computed here) */
+    source: jsonb('source').$type<DashboardRunSource>(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     completedAt: timestamp('completed_at', { withTimezone: true }),
   },

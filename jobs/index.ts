@@ -10,6 +10,7 @@ import { activations } from './kinds/activations';
 import { dashboards } from './kinds/dashboards';
 import { demo } from './kinds/demo';
 import { explain } from './kinds/explain';
+import { importKind } from './kinds/import';
 import { logitWeights } from './kinds/logit-weights';
 import { run } from './kinds/run';
 import { sampleCorpus } from './kinds/sample-corpus';
@@ -31,6 +32,7 @@ export const jobKinds = {
   demo,
   'top-features': topFeatures,
   explain,
+  import: importKind,
 } as const satisfies Record<string, JobKind>;
 
 export type JobType = keyof typeof jobKinds;

@@ -48,32 +48,7 @@ export async function storeFeatureDashboards(db: Db, runId: string, saeId: strin
     await tx.delete(features).where(and(eq(features.runId, runId), inArray(features.index, indices)));
     await tx.delete(featureExamples).where(and(eq(featureExamples.runId, runId), inArray(featureExamples.featureIndex, indices)));
     for (let start = 0; start < dashboards.length; start += FEATURE_BATCH) {
-      await tx.insert(features).values(
-        dashboards.slice(start, start + FEATURE_BATCH).map((d) => ({
-          runId,
-          saeId,
-          index: d.index,
-          nTokens: d.nTokens,
-          nonzeroCount: d.nonzeroCount,
-          bosCount: d.bosCount,
-          bosExcluded: d.bosExcluded,
-          density: d.density,
-          maxAct: d.maxAct,
-          meanAct: d.meanAct,
-          meanActAll: d.meanActAll,
-          histogram: d.histogram,
-          intervals: d.intervals.map(({ lo, hi, count }) => ({ lo, hi, count })),
-          logitTop: d.logitWeights.top,
-          logitBottom: d.logitWeights.bottom,
-          logitFoldLn: d.logitFoldLn,
-          logitHistogram: d.logitHistogram,
-          encoderBias: d.encoderBias,
-          encoderNorm: d.encoderNorm,
-          decoderNorm: d.decoderNorm,
-          deDot: d.deDot,
-          deCos: d.deCos,
-        })),
-      );
+      await tx.insert(features).values(dashboards.slice(start, start + FEATURE_BATCH).map((d) => featureRow(runId, saeId, d)));
     }
     const examples = dashboards.flatMap((d) => [
       ...d.topExamples.map((e, rank) => exampleRow(runId, d.index, 'top', -1, rank, e, d.topExampleAblation?.[rank]?.lossDelta)),
@@ -88,7 +63,43 @@ export async function storeFeatureDashboards(db: Db, runId: string, saeId: strin
   });
 }
 
-function exampleRow(
+/** A feature's row: its statistics, histograms and logit weights, and its intervals without their examples. */
+export function featureRow(
+  runId: string,
+  saeId: string,
+  d: Omit<FeatureDashboard, 'topExamples' | 'randomExamples' | 'topExampleAblation' | 'intervals' | 'bosCount'> & {
+    intervals: { lo: number; hi: number; count: number }[];
+    /** null: not known (an import) */
+    bosCount: number | null;
+  },
+) {
+  return {
+    runId,
+    saeId,
+    index: d.index,
+    nTokens: d.nTokens,
+    nonzeroCount: d.nonzeroCount,
+    bosCount: d.bosCount,
+    bosExcluded: d.bosExcluded,
+    density: d.density,
+    maxAct: d.maxAct,
+    meanAct: d.meanAct,
+    meanActAll: d.meanActAll,
+    histogram: d.histogram,
+    intervals: d.intervals.map(({ lo, hi, count }) => ({ lo, hi, count })),
+    logitTop: d.logitWeights.top,
+    logitBottom: d.logitWeights.bottom,
+    logitFoldLn: d.logitFoldLn,
+    logitHistogram: d.logitHistogram,
+    encoderBias: d.encoderBias,
+    encoderNorm: d.encoderNorm,
+    decoderNorm: d.decoderNorm,
+    deDot: d.deDot,
+    deCos: d.deCos,
+  };
+}
+
+export function exampleRow(
   runId: string,
   featureIndex: number,
   kind: 'top' | 'interval' | 'random',
@@ -127,49 +138,58 @@ export interface RunCompletion {
  * the current one), and an older run over the same corpus goes. A run over some features replaces just those
  * features in the current run.
  */
-export async function completeRun(
-  runId: string,
-  outcome: { evals: Omit<SaeEvals, 'firingCounts'> | null; timings: object; nTokens: number; subset: boolean },
-): Promise<RunCompletion> {
-  return withTransaction(async (tx) => {
-    const [run] = await tx
-      .update(dashboardRuns)
-      .set({ status: 'complete', evals: outcome.evals, timings: outcome.timings, nTokens: outcome.nTokens, completedAt: new Date() })
-      .where(eq(dashboardRuns.id, runId))
-      .returning();
-    if (!run) throw new Error(`dashboard run ${runId} no longer exists (cancelled?)`);
-    // Serialise completions per SAE, so two finishing runs cannot both become current.
-    const [sae] = await tx.select().from(saes).where(eq(saes.id, run.saeId)).for('update');
-    if (outcome.subset && sae!.currentRunId) {
-      const current = sae!.currentRunId;
-      const moved = tx.select({ index: features.index }).from(features).where(eq(features.runId, runId));
-      await tx.delete(features).where(and(eq(features.runId, current), inArray(features.index, moved)));
-      await tx.delete(featureExamples).where(and(eq(featureExamples.runId, current), inArray(featureExamples.featureIndex, moved)));
-      await tx.update(features).set({ runId: current }).where(eq(features.runId, runId));
-      await tx.update(featureExamples).set({ runId: current }).where(eq(featureExamples.runId, runId));
-      await tx.delete(dashboardRuns).where(eq(dashboardRuns.id, runId));
-      return { current: true };
-    }
-    const [current] = sae!.currentRunId
-      ? await tx.select({ id: dashboardRuns.id, nTokens: dashboardRuns.nTokens }).from(dashboardRuns).where(eq(dashboardRuns.id, sae!.currentRunId))
-      : [];
-    const makeCurrent = !current?.nTokens || outcome.nTokens * FAR_FEWER > current.nTokens;
-    if (makeCurrent) await tx.update(saes).set({ currentRunId: runId }).where(eq(saes.id, run.saeId));
-    const currentId = makeCurrent ? runId : current!.id;
-    // the older complete runs over the same corpus are superseded by this one (never the current run)
-    await tx
-      .delete(dashboardRuns)
-      .where(
-        and(
-          eq(dashboardRuns.saeId, run.saeId),
-          eq(dashboardRuns.corpusId, run.corpusId),
-          ne(dashboardRuns.id, runId),
-          ne(dashboardRuns.id, currentId),
-          ne(dashboardRuns.status, 'running'),
-        ),
-      );
-    return makeCurrent ? { current: true } : { current: false, keptCurrentTokens: current!.nTokens! };
-  });
+export async function completeRun(runId: string, outcome: RunOutcome): Promise<RunCompletion> {
+  return withTransaction((tx) => completeRunIn(tx, runId, outcome));
+}
+
+export interface RunOutcome {
+  evals: Omit<SaeEvals, 'firingCounts'> | null;
+  timings: object;
+  nTokens: number;
+  subset: boolean;
+  /** becomes current whatever its token count (an import someone asked for) */
+  replaceCurrent?: boolean;
+}
+
+/** completeRun inside the caller's transaction (an import writes its rows and completes in one). */
+export async function completeRunIn(tx: Db, runId: string, outcome: RunOutcome): Promise<RunCompletion> {
+  const [run] = await tx
+    .update(dashboardRuns)
+    .set({ status: 'complete', evals: outcome.evals, timings: outcome.timings, nTokens: outcome.nTokens, completedAt: new Date() })
+    .where(eq(dashboardRuns.id, runId))
+    .returning();
+  if (!run) throw new Error(`dashboard run ${runId} no longer exists (cancelled?)`);
+  // Serialise completions per SAE, so two finishing runs cannot both become current.
+  const [sae] = await tx.select().from(saes).where(eq(saes.id, run.saeId)).for('update');
+  if (outcome.subset && sae!.currentRunId) {
+    const current = sae!.currentRunId;
+    const moved = tx.select({ index: features.index }).from(features).where(eq(features.runId, runId));
+    await tx.delete(features).where(and(eq(features.runId, current), inArray(features.index, moved)));
+    await tx.delete(featureExamples).where(and(eq(featureExamples.runId, current), inArray(featureExamples.featureIndex, moved)));
+    await tx.update(features).set({ runId: current }).where(eq(features.runId, runId));
+    await tx.update(featureExamples).set({ runId: current }).where(eq(featureExamples.runId, runId));
+    await tx.delete(dashboardRuns).where(eq(dashboardRuns.id, runId));
+    return { current: true };
+  }
+  const [current] = sae!.currentRunId
+    ? await tx.select({ id: dashboardRuns.id, nTokens: dashboardRuns.nTokens }).from(dashboardRuns).where(eq(dashboardRuns.id, sae!.currentRunId))
+    : [];
+  const makeCurrent = outcome.replaceCurrent || !current?.nTokens || outcome.nTokens * FAR_FEWER > current.nTokens;
+  if (makeCurrent) await tx.update(saes).set({ currentRunId: runId }).where(eq(saes.id, run.saeId));
+  const currentId = makeCurrent ? runId : current!.id;
+  // the older complete runs over the same corpus are superseded by this one (never the current run)
+  await tx
+    .delete(dashboardRuns)
+    .where(
+      and(
+        eq(dashboardRuns.saeId, run.saeId),
+        eq(dashboardRuns.corpusId, run.corpusId),
+        ne(dashboardRuns.id, runId),
+        ne(dashboardRuns.id, currentId),
+        ne(dashboardRuns.status, 'running'),
+      ),
+    );
+  return makeCurrent ? { current: true } : { current: false, keptCurrentTokens: current!.nTokens! };
 }
 
 export interface DashboardRunSummary {

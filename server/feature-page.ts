@@ -12,6 +12,7 @@ import { applyChips } from './markdown';
 import { displayNameText } from './users';
 import { pieceOf, vocabCache } from './vocabulary';
 import type { Histogram, TokenWeight } from '@/compute/dashboards/types';
+import type { DashboardRunSource } from '@/drizzle/schema';
 
 
 /** A context shown for a feature, with its tokens and the feature's activation at each. */
@@ -86,7 +87,16 @@ export interface FeaturePage {
   };
   index: number;
   /** the dashboard run the computed data comes from (null: none computed for this SAE yet) */
-  run: { id: string; corpusId: string; corpusName: string; nTokens: number | null; completedAt: string | null; ablated: boolean } | null;
+  run: {
+    id: string;
+    corpusId: string;
+    corpusName: string;
+    nTokens: number | null;
+    completedAt: string | null;
+    ablated: boolean;
+    /** where an imported run came from (null: computed here) */
+    source: DashboardRunSource | null;
+  } | null;
   /** null when the current run has no dashboard for this feature */
   stats: FeatureStats | null;
   top: FeatureExample[];
@@ -112,7 +122,7 @@ with m as (
          sae.current_run_id, sae.model_id
   from sae join m on sae.model_id = m.id where sae.slug = $2
 ), r as (
-  select run.id, run.corpus_id, c.name as corpus_name, run.n_tokens, run.completed_at,
+  select run.id, run.corpus_id, c.name as corpus_name, run.n_tokens, run.completed_at, run.source,
          coalesce((run.params->>'ablateTopExamples')::boolean, false) as ablated
   from dashboard_run run join s on run.id = s.current_run_id join corpus c on c.id = run.corpus_id
 )
@@ -162,7 +172,7 @@ interface PageRow {
     cfg: Record<string, unknown>;
     content_hash: string;
   } | null;
-  run: { id: string; corpus_id: string; corpus_name: string; n_tokens: number | null; completed_at: string | null; ablated: boolean } | null;
+  run: { id: string; corpus_id: string; corpus_name: string; n_tokens: number | null; completed_at: string | null; ablated: boolean; source: DashboardRunSource | null } | null;
   stats: (FeatureStats & { intervals: { lo: number; hi: number; count: number }[] }) | null;
   examples: {
     kind: FeatureExample['kind'];
@@ -225,9 +235,12 @@ export async function getFeaturePage(db: Db, modelSlug: string, saeSlug: string,
     .map((interval, i) => ({ ...interval, examples: examples.filter((e) => e.kind === 'interval' && e.interval === i) }))
     .reverse();
 
+  // an imported run's tokens that are no piece of the vocabulary are its own pieces, −1−k (server/exchange)
+  const extra = row.run?.source?.extraPieces ?? [];
+  const piece = (id: number) => (id < 0 ? (extra[-id - 1] ?? `<${id}>`) : pieceOf(pieces, id));
   const used: Record<number, string> = {};
-  for (const e of examples) for (const id of e.tokens) used[id] ??= pieceOf(pieces, id);
-  for (const w of [...(row.stats?.logitTop ?? []), ...(row.stats?.logitBottom ?? [])]) used[w.id] ??= pieceOf(pieces, w.id);
+  for (const e of examples) for (const id of e.tokens) used[id] ??= piece(id);
+  for (const w of [...(row.stats?.logitTop ?? []), ...(row.stats?.logitBottom ?? [])]) used[w.id] ??= piece(w.id);
 
   const { intervals: _intervals, ...stats } = row.stats ?? ({} as NonNullable<PageRow['stats']>);
   const body = row.page?.body ?? '';
@@ -259,6 +272,7 @@ export async function getFeaturePage(db: Db, modelSlug: string, saeSlug: string,
       nTokens: row.run.n_tokens === null ? null : Number(row.run.n_tokens),
       completedAt: row.run.completed_at,
       ablated: row.run.ablated,
+      source: row.run.source,
     },
     stats: row.stats
       ? {

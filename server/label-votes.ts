@@ -135,14 +135,19 @@ export async function proposeLabel(db: Db, feature: Feature, label: string, auth
  * proposed for the feature.
  */
 export async function proposeFromSource(db: Db, feature: Feature, label: string, provenance: ProposalProvenance): Promise<{ id: string } | null> {
-  const text = label.trim();
-  if (!text) throw badInput('the label is empty');
-  const [row] = await db
-    .insert(labelProposals)
-    .values({ saeId: feature.saeId, index: feature.index, label: text, provenance })
-    .onConflictDoNothing()
-    .returning({ id: labelProposals.id });
+  const [row] = await proposeManyFromSource(db, [{ ...feature, label, provenance }]);
   return row ?? null;
+}
+
+/** proposeFromSource for many proposals in one statement (an import); texts already proposed are skipped. Returns the added. */
+export async function proposeManyFromSource(
+  db: Db,
+  proposals: (Feature & { label: string; provenance: ProposalProvenance })[],
+): Promise<{ id: string }[]> {
+  const rows = proposals.map((p) => ({ saeId: p.saeId, index: p.index, label: p.label.trim(), provenance: p.provenance }));
+  if (rows.some((r) => !r.label)) throw badInput('the label is empty');
+  if (rows.length === 0) return [];
+  return db.insert(labelProposals).values(rows).onConflictDoNothing().returning({ id: labelProposals.id });
 }
 
 type Winner = {

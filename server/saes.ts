@@ -4,7 +4,7 @@
  * Registering SAEs from disk is in ./register-saes (it needs the worker).
  */
 import { and, eq, sql, type SQL } from 'drizzle-orm';
-import { saes } from '@/drizzle/schema';
+import { saes, type DashboardRunSource } from '@/drizzle/schema';
 import type { SaeEvals } from '@/compute/dashboards/types';
 import { visibleSaeSql, type Viewer } from './authz';
 import type { Db } from './db';
@@ -98,6 +98,8 @@ export interface SaeOverview {
     nTokens: number | null;
     completedAt: Date | null;
     evals: StoredEvals | null;
+    /** where an imported run came from (null: computed here) */
+    source: DashboardRunSource | null;
   } | null;
 }
 
@@ -108,7 +110,7 @@ export async function saeOverview(db: Db, found: ResolvedSae): Promise<SaeOvervi
   const rest = { ...row, modelSlug: found.modelSlug };
   const { rows } = await db.execute<Record<string, unknown>>(sql`
     select (select count(*) from feature_page p where p.sae_id = ${sae.id} and p.label <> '')::int as labelled,
-           r.id as run_id, r.n_tokens, r.completed_at, r.evals, c.name as corpus_name, c.n_tokens as corpus_tokens
+           r.id as run_id, r.n_tokens, r.completed_at, r.evals, r.source, c.name as corpus_name, c.n_tokens as corpus_tokens
       from (select 1) one
       left join dashboard_run r on r.id = ${sae.currentRunId}
       left join corpus c on c.id = r.corpus_id`);
@@ -124,6 +126,7 @@ export async function saeOverview(db: Db, found: ResolvedSae): Promise<SaeOvervi
           nTokens: r.n_tokens === null ? null : Number(r.n_tokens),
           completedAt: r.completed_at ? new Date(r.completed_at as string) : null,
           evals: r.evals as StoredEvals | null,
+          source: r.source as DashboardRunSource | null,
         }
       : null,
   };

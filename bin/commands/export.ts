@@ -1,16 +1,27 @@
-import { choice, onePositional, type Command } from '../args';
+import { choice, onePositional, requiredString, type Command } from '../args';
 import { withDatabase } from '../workspace';
 
 export const exportCommand: Command = {
   name: 'export',
-  usage: '--format lexicon DIR',
-  summary: 'write the wiki (pages and revisions, label proposals and votes, discussions, hypotheses and evidence, lists, teams) as the Lexicon exchange format',
-  options: { format: { type: 'string' } },
+  usage: '--format lexicon DIR | --sae MODEL/SAE --format neuronpedia DIR',
+  summary:
+    'lexicon: write the wiki (pages and revisions, label proposals and votes, discussions, hypotheses and evidence, lists, teams) ' +
+    "as the Lexicon exchange format; neuronpedia: write an SAE's current dashboards and its features' labels in the Neuronpedia " +
+    'export layout, as DIR/<model>/<sae>/ (features, activations and explanations batch-N.jsonl.gz, source.jsonl)',
+  options: { format: { type: 'string' }, sae: { type: 'string' } },
   positionals: true,
   async run(values, positionals) {
-    choice(values, 'format', ['lexicon'] as const);
     const dir = onePositional(positionals, 'output directory');
-    const { exportLexicon } = await import('../../server/exchange/lexicon-format');
-    await withDatabase((db) => exportLexicon(db, dir, { log: (line) => console.log(line) }));
+    const { EXPORT_FORMATS } = await import('../../server/exchange');
+    const format = choice(values, 'format', ['lexicon', ...Object.keys(EXPORT_FORMATS)]);
+    if (format === 'lexicon') {
+      const { exportLexicon } = await import('../../server/exchange/lexicon-format');
+      await withDatabase((db) => exportLexicon(db, dir, { log: (line) => console.log(line) }));
+      return;
+    }
+    // the other formats carry one SAE's dashboards
+    const sae = requiredString(values, 'sae');
+    const summary = await withDatabase((db) => EXPORT_FORMATS[format]!(db, { sae, dir }));
+    console.log(`${summary.dir}: ${summary.features} features, ${summary.examples} examples, ${summary.explanations} labels as explanations`);
   },
 };

@@ -3,14 +3,49 @@ import { withDatabase } from '../workspace';
 
 export const importCommand: Command = {
   name: 'import',
-  usage: '--format lexicon DIR',
-  summary: 'restore a Lexicon export into a wiki with its models and SAEs registered and no content yet (all or nothing)',
-  options: { format: { type: 'string' } },
+  usage: '--format lexicon DIR | --format neuronpedia|saedashboard DIR_OR_URL [--sae MODEL/SAE] [--json]',
+  summary:
+    'lexicon: restore a Lexicon export into a wiki with its models and SAEs registered and no content yet (all or nothing); ' +
+    "the others import dashboards and explanations made elsewhere as an SAE's current dashboard run: a Neuronpedia export's source folder " +
+    "(<modelId>/<sourceId>/, a directory or base URL) or SAEDashboard's NeuronpediaRunner output (batch-N.json); the SAE is the " +
+    'one the export names unless --sae says; explanations become label proposals; importing the same files again does nothing',
+  options: { format: { type: 'string' }, sae: { type: 'string' }, json: { type: 'boolean' } },
   positionals: true,
   async run(values, positionals) {
-    choice(values, 'format', ['lexicon'] as const);
-    const dir = onePositional(positionals, 'export directory');
-    const { importLexicon } = await import('../../server/exchange/lexicon-format');
-    await withDatabase((db) => importLexicon(db, dir, { log: (line) => console.log(line) }));
+    const location = onePositional(positionals, 'export directory or URL');
+    const { IMPORT_FORMATS } = await import('../../server/exchange');
+    const format = choice(values, 'format', ['lexicon', ...Object.keys(IMPORT_FORMATS)]);
+    if (format === 'lexicon') {
+      const { importLexicon } = await import('../../server/exchange/lexicon-format');
+      await withDatabase((db) => importLexicon(db, location, { log: (line) => console.log(line) }));
+      return;
+    }
+    // the other formats bring one SAE's dashboards
+    const { readWeightStats } = await import('../../server/exchange/target-sae');
+    const importer = IMPORT_FORMATS[format]!;
+    const started = Date.now();
+    const outcome = await withDatabase((db) =>
+      importer(db, {
+        location,
+        sae: values.sae as string | undefined,
+        weightStats: readWeightStats,
+        onProgress: ({ phase, done }) => {
+          if (!values.json) process.stderr.write(`\r${phase}: ${done} read\x1b[K`);
+        },
+      }),
+    );
+    if (!values.json) process.stderr.write('\n');
+    if (values.json) {
+      console.log(JSON.stringify(outcome));
+    } else if (outcome.unchanged) {
+      console.log(`${outcome.model}/${outcome.sae}: already imported from these files (run ${outcome.runId}); nothing to do`);
+    } else {
+      const seconds = (Date.now() - started) / 1000;
+      console.log(
+        `${outcome.model}/${outcome.sae}: run ${outcome.runId} is current: ${outcome.features} features, ${outcome.examples} examples, ` +
+          `${outcome.explanations} explanations proposed as labels (${outcome.explanationsKept} already proposed), ` +
+          `${outcome.unmatchedTokens} example tokens not in the model's vocabulary, in ${seconds.toFixed(1)} s`,
+      );
+    }
   },
 };

@@ -229,6 +229,11 @@ const MATRIX: Record<string, { needs: Check[]; call: (c: Call) => Promise<unknow
       return c.caller.sae.explain({ model: c.sae.model, sae: c.sae.sae, features: [1] });
     },
   },
+  // a base URL: maintainers may; a directory on the server is for admins only (tests/integration/import-job.test.ts)
+  'sae.importDashboards': {
+    needs: ['signedIn', 'manage'],
+    call: (c) => c.caller.sae.importDashboards({ model: c.sae.model, sae: c.sae.sae, format: 'neuronpedia', location: 'http://127.0.0.1:9/export' }),
+  },
   'sae.topFeatures': { needs: ['signedIn', 'compute'], call: (c) => c.caller.sae.topFeatures({ model: c.sae.model, sae: c.sae.sae, input: { text: 'Once' } }) },
   // the model's search leaves out the SAEs the persona may not compute on, as if they were not there
   'model.topFeatures': {

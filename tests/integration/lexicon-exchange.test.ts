@@ -177,8 +177,8 @@ describe('lexicon import', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/exported 2 users, 1 teams/);
     expect(files(viaCli)).toEqual(files(exported));
-    const refused = await lexiconWithEnv({ DATABASE_URL: target.url }, 'import', '--format', 'neuronpedia', viaCli);
+    const refused = await lexiconWithEnv({ DATABASE_URL: target.url }, 'import', '--format', 'csv', viaCli);
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toContain('--format must be lexicon');
+    expect(refused.stderr).toContain('--format must be lexicon or neuronpedia or saedashboard, got "csv"');
   });
 });

@@ -13,6 +13,7 @@ import { sampleCorpusJob } from './corpus';
 import { dashboardsJob } from './dashboards';
 import { demoJob } from './demo';
 import { explainJob } from './explain';
+import { importJob } from './import';
 import { logitWeightsJob } from './logit-weights';
 import { runJob } from './run';
 import { steerJob } from './steer';
@@ -34,6 +35,7 @@ const handlers: { [T in JobType]: (params: JobParams<T>, ctx: JobContext) => Pro
   demo: demoJob,
   'top-features': topFeaturesJob,
   explain: explainJob,
+  import: importJob,
 };
 
 const CODE_VERSION = process.env.npm_package_version ?? '0.1.0';

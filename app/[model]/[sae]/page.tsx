@@ -14,6 +14,8 @@ import { ByPositionChart, DensityHistogram, SaeScatter } from '../../_components
 import { formatTokens, orNotFound, percent } from '../../_lib/not-found';
 import { utc } from '../../_lib/time';
 import { DashboardRuns } from '../../_components/dashboard-runs';
+import { describeRunSource } from '../../_components/run-source';
+import { ImportPanel } from '../../_components/import-panel';
 import { TopFeaturesPanel } from '../../_components/top-features-panel';
 import { ExplainPanel } from '../../_components/explain-panel';
 
@@ -127,16 +129,24 @@ export default async function SaeOverviewPage({ params }: { params: Promise<Para
         </span>
       </div>
 
+      {overview.can.manage && <ImportPanel model={model} sae={sae} />}
       {!run ? (
         <p className="panel" data-testid="no-dashboards">
           No dashboards have been computed for this SAE yet: its evals, densities and feature pages appear once a dashboards job has run.
         </p>
       ) : (
         <>
-          <p className="muted">
-            Dashboards over <strong>{formatTokens(run.nTokens)}</strong> tokens of corpus “{run.corpusName}”
-            {run.completedAt && <> · computed {utc(run.completedAt)}</>}
-          </p>
+          {run.source ? (
+            <p className="muted" data-testid="run-source">
+              Dashboards {describeRunSource(run.source)}
+              {run.completedAt && <> · imported {utc(run.completedAt)}</>}
+            </p>
+          ) : (
+            <p className="muted">
+              Dashboards over <strong>{formatTokens(run.nTokens)}</strong> tokens of corpus “{run.corpusName}”
+              {run.completedAt && <> · computed {utc(run.completedAt)}</>}
+            </p>
+          )}
           <DashboardRuns model={model} sae={sae} runs={overview.runs} canManage={overview.can.manage} />
           <div className="grid-2">
             <section>

@@ -13,8 +13,12 @@ import {
   scatterPoints,
 } from '../../saes';
 import type { Db } from '../../db';
+import { badInput, forbidden, notFound } from '../../errors';
+import { isUrl } from '../../exchange/neuronpedia-files';
 import { featureCards, MAX_CARDS, saePieces } from '../../feature-cards';
-import { badInput, notFound } from '../../errors';
+import { enqueueJob } from '../../jobs';
+import { getQueue } from '../../jobs/queue';
+import { DASHBOARD_IMPORT_FORMATS } from '@/jobs/kinds/import';
 import { searchOptionsInput, searchSae } from '../../search-by-inference';
 import { enqueueExplain, explainerSummary, latestExplainJob } from '../../explainer/jobs';
 import { explainFeatures } from '@/jobs/kinds/explain';
@@ -95,6 +99,24 @@ export const saeRouter = createTRPCRouter({
     const sae = await saeAt(ctx.db, ctx.viewer, 'manage', input.model, input.sae);
     return enqueueExplain(ctx.db, ctx.viewer, sae, input.features);
   }),
+
+  /**
+   * Imports dashboards made elsewhere (a Neuronpedia export, SAEDashboard output) into the SAE as a job: its
+   * maintainers from a base URL, admins also from a directory on the server (which nobody else may make it read).
+   */
+  importDashboards: protectedProcedure
+    .input(saeAddressInput.extend({ format: z.enum(DASHBOARD_IMPORT_FORMATS), location: z.string().trim().min(1).max(2000) }))
+    .mutation(async ({ ctx, input }) => {
+      const sae = await saeAt(ctx.db, ctx.viewer, 'read', input.model, input.sae);
+      requireLevel(ctx.viewer, sae.level, 'manage', `SAE "${input.model}/${input.sae}"`);
+      if (!isUrl(input.location) && ctx.viewer?.role !== 'admin') throw forbidden('only admins may import from a directory on the server; give a base URL (http or https)');
+      const job = await enqueueJob(
+        await getQueue(),
+        { type: 'import', params: { saeId: sae.saeId, format: input.format, location: input.location }, userId: ctx.viewer!.id, modelId: sae.modelId },
+        { requestedBy: ctx.viewer! },
+      );
+      return { jobId: job.id };
+    }),
 
   /** One page of the feature table (keyset pagination). */
   features: publicProcedure.input(featureTableInput).query(async ({ ctx, input }) => {

@@ -27,6 +27,7 @@ import { Description } from './description';
 import { Examples, IntervalExamples, LogitWeights } from './evidence';
 import styles from './feature.module.css';
 import { FeaturePanels } from './panels';
+import { describeRunSource } from '../../../_components/run-source';
 
 type Params = { model: string; sae: string; index: string };
 
@@ -149,8 +150,12 @@ export default async function FeaturePage({ params }: { params: Promise<Params> 
         {run ? (
           <>
             {' '}
-            · dashboards over {run.nTokens?.toLocaleString('en') ?? '?'} tokens of “{run.corpusName}”
-            {run.completedAt && <> · computed {run.completedAt.slice(0, 16).replace('T', ' ')} UTC</>}
+            {run.source ? (
+              <span data-testid="run-source">· dashboards {describeRunSource(run.source)}</span>
+            ) : (
+              <>· dashboards over {run.nTokens?.toLocaleString('en') ?? '?'} tokens of “{run.corpusName}”</>
+            )}
+            {run.completedAt && <> · {run.source ? 'imported' : 'computed'} {run.completedAt.slice(0, 16).replace('T', ' ')} UTC</>}
           </>
         ) : null}
       </p>

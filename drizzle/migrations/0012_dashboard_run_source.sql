@@ -1,0 +1,1 @@
+ALTER TABLE "dashboard_run" ADD COLUMN "source" jsonb;

@@ -1,0 +1,29 @@
+/**
+ * An import of dashboards and explanations made elsewhere into an SAE (server/exchange): started from the SAE page by
+ * its maintainers (a base URL) or an admin (also a directory on the server), with progress, as `lexicon import` does.
+ */
+import { z } from '../zod';
+import type { JobKind } from '../kind';
+
+export const DASHBOARD_IMPORT_FORMATS = ['neuronpedia', 'saedashboard'] as const;
+
+export const importKind = {
+  title: 'Dashboard import',
+  params: z.object({
+    saeId: z.string().uuid(),
+    format: z.enum(DASHBOARD_IMPORT_FORMATS),
+    /** a directory on the server, or a base URL (http, https) */
+    location: z.string().trim().min(1).max(2000),
+  }),
+  result: z.object({
+    /** the SAE's current run came from the same files already: nothing was done */
+    unchanged: z.boolean(),
+    runId: z.string().uuid(),
+    features: z.number().int().optional(),
+    examples: z.number().int().optional(),
+    explanations: z.number().int().optional(),
+    explanationsKept: z.number().int().optional(),
+    unmatchedTokens: z.number().int().optional(),
+  }),
+  expirySeconds: 6 * 60 * 60,
+} satisfies JobKind;

@@ -1,0 +1,110 @@
+/**
+ * `npm run bench:import`: throughput of importing a Neuronpedia export (issue 13) into a real (embedded) PostgreSQL,
+ * through the same code as `lexicon import --format neuronpedia` (server/exchange). Prints figures; not a test.
+ *
+ *   npm run bench:import [-- --features 24576] [--top 20] [--intervals 5] [--per-interval 5] [--context 128]
+ *
+ * Writes a synthetic export (tests/helpers/neuronpedia-export.ts) of --features features, each with --top top
+ * examples and --intervals × --per-interval interval examples of --context tokens and one explanation, registers a
+ * synthetic model (4096 pieces) and SAE, and imports the export in a child process, which reports the import time,
+ * features per second, its CPU time and its peak RSS (process.resourceUsage(): the import alone, not the writing of
+ * the export), and the load average (on a shared machine the wall time says more about the neighbours). Then one
+ * feature page is read, timed, to show the SAE is usable at once. BENCH_PROF=DIR writes the child's CPU profile there.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { saes } from '@/drizzle/schema';
+import { getDb, getPool } from '@/server/db';
+import { IMPORT_FORMATS } from '@/server/exchange';
+import { getFeaturePage } from '@/server/feature-page';
+import { runMigrations } from '@/server/migrate';
+import { startEmbeddedPostgres } from '@/server/postgres';
+import { writeNeuronpediaExport } from '@/tests/helpers/neuronpedia-export';
+import { seedSyntheticModel } from '@/tests/helpers/synthetic';
+
+const argv = process.argv.slice(2);
+const option = (name: string, fallback: number) => {
+  const at = argv.indexOf(`--${name}`);
+  return at >= 0 ? Number(argv[at + 1]) : fallback;
+};
+
+// The child: imports the export given, against the database given, and prints its figures as JSON.
+if (argv[0] === '--child') {
+  const [, dir, url] = argv;
+  process.env.DATABASE_URL = url;
+  const started = performance.now();
+  const outcome = await IMPORT_FORMATS.neuronpedia!(getDb(), { location: dir! });
+  const seconds = (performance.now() - started) / 1000;
+  await getPool().end();
+  const { userCPUTime, systemCPUTime, maxRSS } = process.resourceUsage();
+  console.log(JSON.stringify({ outcome, seconds, cpuSeconds: (userCPUTime + systemCPUTime) / 1e6, maxRssMiB: maxRSS / 1024 }));
+  process.exit(0);
+}
+
+const N_FEATURES = option('features', 24576);
+const TOP = option('top', 20);
+const INTERVALS = option('intervals', 5);
+const PER_INTERVAL = option('per-interval', 5);
+const CONTEXT = option('context', 128);
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lexicon-bench-import-'));
+fs.chmodSync(dir, 0o755);
+const pg = await startEmbeddedPostgres({ dir: path.join(dir, 'pg') });
+try {
+  await runMigrations(pg.url);
+  process.env.DATABASE_URL = pg.url;
+  const model = await seedSyntheticModel(getDb(), { slug: 'gpt2-bench', vocabSize: 4096, saes: [], nContexts: 1 });
+  await getDb()
+    .insert(saes)
+    .values({
+      modelId: model.id,
+      slug: '6-res-jb',
+      hookName: 'blocks.6.hook_resid_pre',
+      architecture: 'standard',
+      dIn: 768,
+      dSae: N_FEATURES,
+      cfg: {},
+      path: '/nonexistent',
+      contentHash: 'bench',
+    });
+
+  let t = performance.now();
+  const { dir: exportDir } = await writeNeuronpediaExport(path.join(dir, 'export'), {
+    modelId: 'gpt2-bench',
+    sourceId: '6-res-jb',
+    vocab: model.vocab,
+    nFeatures: N_FEATURES,
+    topExamples: TOP,
+    intervals: INTERVALS,
+    perInterval: PER_INTERVAL,
+    contextLength: CONTEXT,
+    nPrompts: 24576,
+    featuresPerBatch: 256,
+  });
+  const bytes = execFileSync('du', ['-sb', exportDir]).toString().split('\t')[0];
+  console.log(
+    `export: ${N_FEATURES} features × (${TOP} top + ${INTERVALS}×${PER_INTERVAL} interval examples of ${CONTEXT} tokens) + 1 explanation each: ` +
+      `${(Number(bytes) / 2 ** 20).toFixed(0)} MiB gzipped, written in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+  );
+
+  const child = execFileSync(process.execPath, [...(process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROF] : []), '--import', 'tsx', path.join(import.meta.dirname, 'import.ts'), '--child', exportDir, pg.url], {
+    maxBuffer: 1 << 24,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const { outcome, seconds, cpuSeconds, maxRssMiB } = JSON.parse(child.toString().trim().split('\n').pop()!);
+  console.log(
+    `import: ${outcome.features} features, ${outcome.examples} examples, ${outcome.explanations} explanations in ${seconds.toFixed(1)} s: ` +
+      `${Math.round(outcome.features / seconds)} features/s, ${Math.round(outcome.examples / seconds)} examples/s; ` +
+      `${cpuSeconds.toFixed(1)} CPU seconds in the importing process (PostgreSQL's not counted); peak RSS ${maxRssMiB.toFixed(0)} MiB; load average ${os.loadavg()[0]!.toFixed(1)}`,
+  );
+
+  t = performance.now();
+  const page = await getFeaturePage(getDb(), 'gpt2-bench', '6-res-jb', Math.floor(N_FEATURES / 2));
+  console.log(`first feature page after the import: ${(performance.now() - t).toFixed(0)} ms, ${page?.top.length} top examples`);
+} finally {
+  await getPool().end();
+  await pg.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+}

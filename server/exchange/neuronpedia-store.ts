@@ -1,0 +1,451 @@
+/**
+ * Storing an imported dashboard run (Neuronpedia export or SAEDashboard output, ./neuronpedia.ts, ./saedashboard.ts).
+ * Both layouts carry the same things, which the readers hand over as ImportedFeature / ImportedActivation /
+ * ImportedExplanation; an ImportRun writes them into a new dashboard run of the target SAE inside the caller's one
+ * transaction, so readers see the old dashboards or the new ones, never half an import, and an error leaves nothing.
+ *
+ * Tokens come as strings. Each example's tokens become one corpus_context row of a corpus made for the import, each
+ * string mapped to the model's token id whose display piece it is; a string that is no piece of the vocabulary (a
+ * tokenizer's out-of-range marker, a byte piece shown otherwise) is kept as an extra piece of the run: id −1−k, k its
+ * place in the run's source.extraPieces, so pages and exports show the source's string. An export of another model
+ * (more than MAX_EXTRA_PIECES distinct strings unmatched) is refused instead.
+ */
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { and, eq, ne, sql } from 'drizzle-orm';
+import { corpora, dashboardRuns, features, modelVocabs, type DashboardRunSource } from '@/drizzle/schema';
+import { InputError } from '@/compute/errors';
+import type { Histogram, TokenWeight } from '@/compute/dashboards/types';
+import type { FeatureStats } from '@/compute/analyses/feature-stats';
+import type { Db } from '../db';
+import { completeRunIn, featureRow } from '../dashboards';
+import { proposeManyFromSource } from '../label-votes';
+import type { SaeRow } from '../saes';
+import { where, type At } from './neuronpedia-files';
+
+/** A feature's statistics as both layouts give them (SAEDashboard's and Neuronpedia's field names). */
+export interface ImportedFeature {
+  index: number;
+  /** tokens frac_nonzero was measured over, when the feature says (SAEDashboard: n_prompts_total × n_tokens_in_prompt) */
+  nTokens: number | null;
+  fracNonzero: number;
+  maxActApprox: number | null;
+  /** bar centres and heights */
+  activationHistogram: { values: number[]; heights: number[] };
+  logitHistogram: { values: number[]; heights: number[] };
+  pos: { str: string[]; values: number[] };
+  neg: { str: string[]; values: number[] };
+}
+
+/** One example context: a top example (binMin −1 or absent) or one of a quantile interval's. */
+export interface ImportedActivation {
+  index: number;
+  tokens: string[];
+  values: number[];
+  maxValue: number | null;
+  maxValueTokenIndex: number | null;
+  binMin: number | null;
+  binMax: number | null;
+  /** the fraction of the feature's non-zero activations that lie in the interval */
+  binContains: number | null;
+  /** the token an interval example was drawn for */
+  qualifyingTokenIndex: number | null;
+  /** the example's loss change (empty: none) */
+  lossValues: number[];
+}
+
+export interface ImportedExplanation {
+  index: number;
+  description: string;
+  modelName: string | null;
+  type: string | null;
+  scores: Record<string, unknown> | null;
+}
+
+export interface ImportSummary {
+  runId: string;
+  features: number;
+  examples: number;
+  explanations: number;
+  /** explanations already proposed with the same text (kept as they were) */
+  explanationsKept: number;
+  unmatchedTokens: number;
+}
+
+export interface ImportProgress {
+  phase: 'activations' | 'features' | 'explanations' | 'finishing';
+  /** lines (or features) read so far in this phase */
+  done: number;
+  /** the batch files of this phase, and how many of them were read whole */
+  files: number;
+  filesDone: number;
+}
+
+/** The per-feature weight statistics (compute/analyses/feature-stats), indexed by feature. */
+export type WeightStats = Pick<FeatureStats, 'encoderBias' | 'encoderNorm' | 'decoderNorm' | 'deDot' | 'deCos'>;
+const NO_WEIGHT_STATS: WeightStats = { encoderBias: 0, encoderNorm: 0, decoderNorm: 0, deDot: 0, deCos: 0 };
+
+/** Distinct unmatched token strings beyond which the export is taken for another model's. */
+export const MAX_EXTRA_PIECES = 1000;
+/** Example rows per COPY (and the contexts they point at). */
+const EXAMPLE_BATCH = 5000;
+const FEATURE_BATCH = 500;
+const EXPLANATION_BATCH = 1000;
+
+interface IntervalSummary {
+  lo: number;
+  hi: number;
+  contains: number;
+}
+
+export class ImportRun {
+  private readonly pieceIds: Map<string, number>;
+  private readonly extraPieces: string[] = [];
+  private readonly extraIds = new Map<string, number>();
+  private unmatchedTokens = 0;
+
+  /** the feature whose activations are being gathered, and its activations */
+  private group: { index: number; items: { a: ImportedActivation; at: At }[] } | null = null;
+  private readonly grouped = new Set<number>();
+  /** per feature whose activations were read: its intervals and the largest activation among its examples */
+  private readonly fromActivations = new Map<number, { intervals: IntervalSummary[]; maxAct: number }>();
+  private contextLines: string[] = [];
+  /** the batch PostgreSQL is copying now */
+  private copying: Promise<void> = Promise.resolve();
+  private exampleLines: string[] = [];
+  private nContexts = 0;
+  private nTokens = 0;
+  private longest = 0;
+  private readonly corpusHash = createHash('sha256');
+
+  private readonly featureSeen = new Set<number>();
+  private featureRows: ReturnType<typeof featureRow>[] = [];
+  private explanations: ImportedExplanation[] = [];
+  private counts = { features: 0, examples: 0, explanations: 0, explanationsKept: 0 };
+  private readonly started = Date.now();
+
+  private constructor(
+    private readonly tx: Db,
+    private readonly client: pg.PoolClient,
+    private readonly sae: SaeRow,
+    private readonly runId: string,
+    private readonly corpusId: string,
+    private readonly source: Omit<DashboardRunSource, 'extraPieces' | 'unmatchedTokens'>,
+    pieces: string[],
+    private readonly weightStats: WeightStats[] | null,
+  ) {
+    this.pieceIds = new Map();
+    pieces.forEach((piece, id) => {
+      if (!this.pieceIds.has(piece)) this.pieceIds.set(piece, id);
+    });
+  }
+
+  /** Starts the run (invisible until finish) and the corpus its examples' contexts go into. */
+  static async begin(
+    tx: Db,
+    client: pg.PoolClient,
+    sae: SaeRow,
+    source: Omit<DashboardRunSource, 'extraPieces' | 'unmatchedTokens'>,
+    weightStats: WeightStats[] | null,
+  ): Promise<ImportRun> {
+    const vocab = await tx.query.modelVocabs.findFirst({ where: eq(modelVocabs.modelId, sae.modelId) });
+    if (!vocab) throw new InputError(`the SAE's model has no stored vocabulary to map the export's tokens to; register the model again`);
+    const [corpus] = await tx
+      .insert(corpora)
+      .values({
+        modelId: sae.modelId,
+        name: `${source.kind === 'neuronpedia' ? 'Neuronpedia export' : 'SAEDashboard output'} ${[source.modelId, source.sourceId].filter(Boolean).join('/') || source.path} (examples)`,
+        contextSize: 0,
+        prependBos: false,
+        // replaced by the hash of the tokens at finish
+        contentHash: `importing ${source.inputsHash} ${Date.now()}`,
+        nContexts: 0,
+        nTokens: 0,
+        source: { import: source.kind, path: source.path },
+      })
+      .returning({ id: corpora.id });
+    const [run] = await tx
+      .insert(dashboardRuns)
+      .values({ saeId: sae.id, corpusId: corpus!.id, jobId: null, params: { import: source.kind }, source: { ...source, extraPieces: [], unmatchedTokens: 0 } })
+      .returning({ id: dashboardRuns.id });
+    return new ImportRun(tx, client, sae, run!.id, corpus!.id, source, vocab.pieces, weightStats);
+  }
+
+  private checkIndex(index: number, at: At): void {
+    if (!Number.isSafeInteger(index) || index < 0 || index >= this.sae.dSae) {
+      throw new InputError(`${where(at)}: feature index ${index} is out of range: the SAE has ${this.sae.dSae} features (0–${this.sae.dSae - 1})`);
+    }
+  }
+
+  private tokenId(piece: string): number {
+    const id = this.pieceIds.get(piece) ?? this.extraIds.get(piece);
+    if (id !== undefined) return id;
+    this.extraPieces.push(piece);
+    if (this.extraPieces.length > MAX_EXTRA_PIECES) {
+      const examples = this.extraPieces.slice(0, 5).map((p) => JSON.stringify(p)).join(', ');
+      throw new InputError(
+        `more than ${MAX_EXTRA_PIECES} distinct token strings of the export are not in the model's vocabulary (e.g. ${examples}): is it an export of another model?`,
+      );
+    }
+    const extra = -this.extraPieces.length;
+    this.extraIds.set(piece, extra);
+    return extra;
+  }
+
+  private tokenWeights(table: { str: string[]; values: number[] }, at: At, name: string): TokenWeight[] {
+    if (table.str.length !== table.values.length) {
+      throw new InputError(`${where(at)}: ${name}_str has ${table.str.length} tokens but ${name}_values ${table.values.length} values`);
+    }
+    return table.str.map((piece, i) => ({ id: this.tokenId(piece), value: table.values[i]! }));
+  }
+
+  async activation(a: ImportedActivation, at: At): Promise<void> {
+    this.checkIndex(a.index, at);
+    if (a.tokens.length !== a.values.length) {
+      throw new InputError(`${where(at)}: feature ${a.index}'s activation has ${a.tokens.length} tokens but ${a.values.length} values`);
+    }
+    if (a.tokens.length === 0) throw new InputError(`${where(at)}: feature ${a.index}'s activation has no tokens`);
+    if (this.group?.index !== a.index) {
+      await this.closeGroup();
+      if (this.grouped.has(a.index)) {
+        throw new InputError(`${where(at)}: the activations of feature ${a.index} are not together (it appeared earlier, then other features did)`);
+      }
+      this.group = { index: a.index, items: [] };
+      this.grouped.add(a.index);
+    }
+    this.group!.items.push({ a, at });
+  }
+
+  /** Stores the gathered feature's examples: top ones by their maximum, intervals from the lowest, as computed runs do. */
+  private async closeGroup(): Promise<void> {
+    const group = this.group;
+    if (!group) return;
+    this.group = null;
+    const top = group.items.filter(({ a }) => a.binMin === null || a.binMin === -1);
+    const byBin = new Map<string, { lo: number; hi: number; contains: number; items: typeof top }>();
+    for (const item of group.items) {
+      if (item.a.binMin === null || item.a.binMin === -1) continue;
+      const key = `${item.a.binMin} ${item.a.binMax}`;
+      let bin = byBin.get(key);
+      if (!bin) byBin.set(key, (bin = { lo: item.a.binMin, hi: item.a.binMax ?? item.a.binMin, contains: item.a.binContains ?? 0, items: [] }));
+      bin.items.push(item);
+    }
+    const intervals = [...byBin.values()].sort((x, y) => x.lo - y.lo);
+    let maxAct = 0;
+    const add = (item: (typeof top)[number], kind: 'top' | 'interval', interval: number, rank: number) => {
+      const stored = this.example(item, kind, interval, rank);
+      maxAct = Math.max(maxAct, stored);
+    };
+    top
+      .map((item) => ({ item, max: item.a.maxValue ?? Math.max(...item.a.values) }))
+      .sort((x, y) => y.max - x.max)
+      .forEach(({ item }, rank) => add(item, 'top', -1, rank));
+    intervals.forEach((bin, i) => bin.items.forEach((item, rank) => add(item, 'interval', i, rank)));
+    this.fromActivations.set(group.index, { intervals: intervals.map(({ lo, hi, contains }) => ({ lo, hi, contains })), maxAct });
+    if (this.exampleLines.length >= EXAMPLE_BATCH) await this.flushExamples();
+  }
+
+  /** Queues one example and its context for COPY; returns its maximum activation. */
+  private example({ a, at }: { a: ImportedActivation; at: At }, kind: 'top' | 'interval', interval: number, rank: number): number {
+    const tokens = a.tokens.map((t) => {
+      const id = this.tokenId(t);
+      if (id < 0) this.unmatchedTokens++;
+      return id;
+    });
+    const acts = Float32Array.from(a.values);
+    let maxPos = a.maxValueTokenIndex ?? 0;
+    if (a.maxValueTokenIndex === null) for (let i = 1; i < acts.length; i++) if (acts[i]! > acts[maxPos]!) maxPos = i;
+    if (maxPos < 0 || maxPos >= tokens.length) throw new InputError(`${where(at)}: maxValueTokenIndex ${maxPos} is outside its ${tokens.length} tokens`);
+    const maxAct = a.maxValue ?? acts[maxPos]!;
+    const position = kind === 'interval' ? (a.qualifyingTokenIndex ?? maxPos) : null;
+    const contextIndex = this.nContexts++;
+    this.nTokens += tokens.length;
+    this.longest = Math.max(this.longest, tokens.length);
+    this.corpusHash.update(new Uint8Array(Int32Array.from(tokens).buffer));
+    this.contextLines.push(`${this.corpusId}\t${contextIndex}\t{${tokens.join(',')}}\n`);
+    const bytes = (values: Float32Array) => `\\\\x${Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString('hex')}`;
+    const lossDelta = a.lossValues.length > 0 ? bytes(Float32Array.from(a.lossValues)) : '\\N';
+    this.exampleLines.push(
+      [this.runId, a.index, kind, interval, rank, contextIndex, position ?? '\\N', Math.fround(maxAct), maxPos, bytes(acts), lossDelta, tokens[maxPos]!].join('\t') + '\n',
+    );
+    this.counts.examples++;
+    return maxAct;
+  }
+
+  /**
+   * Starts copying the queued examples and their contexts, and returns once the previous batch's copy is done:
+   * PostgreSQL stores one batch while this process parses the next.
+   */
+  private async flushExamples(): Promise<void> {
+    const [contexts, examples] = [this.contextLines, this.exampleLines];
+    this.contextLines = [];
+    this.exampleLines = [];
+    const previous = this.copying;
+    this.copying = (async () => {
+      await previous;
+      if (examples.length === 0) return;
+      await copyLines(this.client, 'corpus_context (corpus_id, index, tokens)', contexts);
+      await copyLines(
+        this.client,
+        'feature_example (run_id, feature_index, kind, interval, rank, context_index, position, max_act, max_pos, acts, loss_delta, max_token)',
+        examples,
+      );
+    })();
+    // a failed copy is reported by the next flush's await (or finish's), not as an unhandled rejection meanwhile
+    this.copying.catch(() => undefined);
+    await previous;
+  }
+
+  async feature(f: ImportedFeature, at: At): Promise<void> {
+    this.checkIndex(f.index, at);
+    if (this.featureSeen.has(f.index)) throw new InputError(`${where(at)}: feature ${f.index} appears a second time`);
+    this.featureSeen.add(f.index);
+    if (this.group?.index === f.index) await this.closeGroup();
+    const examples = this.fromActivations.get(f.index);
+    this.fromActivations.delete(f.index);
+    const nTokens = f.nTokens ?? this.source.nTokensStated ?? 0;
+    const nonzeroCount = Math.round(f.fracNonzero * nTokens);
+    const histogram = fromBars(f.activationHistogram, at, 'freq_hist_data');
+    const meanAct = barsMean(f.activationHistogram);
+    this.featureRows.push(
+      featureRow(this.runId, this.sae.id, {
+        index: f.index,
+        nTokens,
+        nonzeroCount,
+        bosCount: null,
+        bosExcluded: false,
+        density: f.fracNonzero,
+        maxAct: f.maxActApprox ?? examples?.maxAct ?? 0,
+        meanAct,
+        meanActAll: meanAct * f.fracNonzero,
+        histogram,
+        intervals: (examples?.intervals ?? []).map(({ lo, hi, contains }) => ({ lo, hi, count: Math.round(contains * nonzeroCount) })),
+        logitWeights: { top: this.tokenWeights(f.pos, at, 'pos'), bottom: this.tokenWeights(f.neg, at, 'neg') },
+        // SAEDashboard takes W_U from a TransformerLens model loaded with its defaults, which fold the final norm in
+        logitFoldLn: true,
+        logitHistogram: fromBars(f.logitHistogram, at, 'logits_hist_data'),
+        // not in the layout: from the SAE's own weights when the caller could read them, else 0
+        ...(this.weightStats?.[f.index] ?? NO_WEIGHT_STATS),
+      }),
+    );
+    this.counts.features++;
+    if (this.featureRows.length >= FEATURE_BATCH) await this.flushFeatures();
+  }
+
+  private async flushFeatures(): Promise<void> {
+    if (this.featureRows.length === 0) return;
+    await this.tx.insert(features).values(this.featureRows);
+    this.featureRows = [];
+  }
+
+  async explanation(e: ImportedExplanation, at: At): Promise<void> {
+    this.checkIndex(e.index, at);
+    if (e.description.trim() === '') return;
+    this.explanations.push(e);
+    if (this.explanations.length >= EXPLANATION_BATCH) await this.flushExplanations();
+  }
+
+  private async flushExplanations(): Promise<void> {
+    if (this.explanations.length === 0) return;
+    const from = this.source.path;
+    const added = await proposeManyFromSource(
+      this.tx,
+      this.explanations.map((e) => ({
+        saeId: this.sae.id,
+        index: e.index,
+        label: e.description,
+        provenance: {
+          by: `${this.source.kind === 'neuronpedia' ? 'Neuronpedia' : 'SAEDashboard'}${e.modelName ? ` (${e.modelName})` : ''}`,
+          source: 'import' as const,
+          ...(e.modelName ? { model: e.modelName } : {}),
+          ...(e.type ? { type: e.type } : {}),
+          ...(e.scores ? { scores: e.scores } : {}),
+          from,
+        },
+      })),
+    );
+    this.counts.explanations += added.length;
+    this.counts.explanationsKept += this.explanations.length - added.length;
+    this.explanations = [];
+  }
+
+  /** Writes what is left, checks that every example has its feature, and makes the run the SAE's current one. */
+  async finish(): Promise<ImportSummary> {
+    await this.closeGroup();
+    await this.flushExamples();
+    await this.copying;
+    await this.flushFeatures();
+    await this.flushExplanations();
+    const { rows: orphans } = await this.tx.execute<{ feature_index: number }>(sql`
+      select distinct x.feature_index from feature_example x
+       where x.run_id = ${this.runId}
+         and not exists (select 1 from feature f where f.run_id = x.run_id and f.index = x.feature_index)
+       order by 1 limit 5`);
+    if (orphans.length > 0) {
+      throw new InputError(`activations are given for feature(s) ${orphans.map((o) => o.feature_index).join(', ')} that the features files have no row for`);
+    }
+    await this.storeCorpus();
+    await this.tx
+      .update(dashboardRuns)
+      .set({ source: { ...this.source, extraPieces: this.extraPieces, unmatchedTokens: this.unmatchedTokens } })
+      .where(eq(dashboardRuns.id, this.runId));
+    await completeRunIn(this.tx, this.runId, {
+      evals: null,
+      timings: { importSeconds: (Date.now() - this.started) / 1000 },
+      nTokens: this.source.nTokensStated ?? 0,
+      subset: false,
+      replaceCurrent: true,
+    });
+    return { runId: this.runId, ...this.counts, unmatchedTokens: this.unmatchedTokens };
+  }
+
+  /** The corpus gets its hash; when the same contexts were imported before (another SAE's run), the run shares that corpus. */
+  private async storeCorpus(): Promise<void> {
+    const contentHash = this.corpusHash.digest('hex');
+    const [same] = await this.tx
+      .select({ id: corpora.id })
+      .from(corpora)
+      .where(and(eq(corpora.modelId, this.sae.modelId), eq(corpora.contentHash, contentHash), ne(corpora.id, this.corpusId)));
+    if (same) {
+      await this.tx.update(dashboardRuns).set({ corpusId: same.id }).where(eq(dashboardRuns.id, this.runId));
+      await this.tx.delete(corpora).where(eq(corpora.id, this.corpusId));
+      return;
+    }
+    await this.tx
+      .update(corpora)
+      .set({ contentHash, nContexts: this.nContexts, nTokens: this.nTokens, contextSize: this.longest })
+      .where(eq(corpora.id, this.corpusId));
+  }
+}
+
+/** Equal-width bars given by their centres, as edges and counts. */
+function fromBars(bars: { values: number[]; heights: number[] }, at: At, name: string): Histogram {
+  if (bars.values.length !== bars.heights.length) {
+    throw new InputError(`${where(at)}: ${name}_bar_values has ${bars.values.length} entries but ${name}_bar_heights ${bars.heights.length}`);
+  }
+  const n = bars.values.length;
+  if (n === 0) return { edges: [], counts: [] };
+  const width = n > 1 ? (bars.values[n - 1]! - bars.values[0]!) / (n - 1) : 0;
+  const first = bars.values[0]! - width / 2;
+  return { edges: Array.from({ length: n + 1 }, (_, i) => first + i * width), counts: bars.heights };
+}
+
+/** The mean of the histogrammed values, each bar counted at its centre. */
+function barsMean(bars: { values: number[]; heights: number[] }): number {
+  let sum = 0;
+  let count = 0;
+  bars.values.forEach((v, i) => {
+    sum += v * bars.heights[i]!;
+    count += bars.heights[i]!;
+  });
+  return count > 0 ? sum / count : 0;
+}
+
+/** COPY of text-format lines into `target` on the transaction's connection. */
+async function copyLines(client: pg.PoolClient, target: string, lines: string[]): Promise<void> {
+  const stream = client.query(copyFrom(`copy ${target} from stdin`));
+  await pipeline(Readable.from([lines.join('')]), stream);
+}

@@ -1,0 +1,256 @@
+/**
+ * Importing Neuronpedia exports and SAEDashboard output into a synthetic SAE, against a real PostgreSQL, with files
+ * the tests write in those layouts: the mapping of features, examples and explanations, the no-op re-import, an
+ * interrupted import leaving nothing, and bad input refused with the file and line named and the previous data intact.
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dashboardRuns } from '@/drizzle/schema';
+import { currentRunCounts } from '@/server/dashboards';
+import { getDb, getPool } from '@/server/db';
+import { IMPORT_FORMATS } from '@/server/exchange';
+import { getFeaturePage } from '@/server/feature-page';
+import { labelStanding } from '@/server/label-votes';
+import { signUp, type UserRow } from '@/server/users';
+import { startTestDatabase, type TestDatabase } from '../helpers/database';
+import { syntheticFeature, writeNeuronpediaExport, writeSaeDashboardOutput, type SyntheticExport } from '../helpers/neuronpedia-export';
+import { countRows, labelFeatures, seedSyntheticModel, type SyntheticModel } from '../helpers/synthetic';
+
+let database: TestDatabase;
+let model: SyntheticModel;
+let person: UserRow;
+let tmp: string;
+const D_SAE = 48;
+const N_FEATURES = 40;
+
+beforeAll(async () => {
+  database = await startTestDatabase();
+  person = await signUp({ name: 'Ada', email: 'ada@example.org', password: 'correct horse' });
+  model = await seedSyntheticModel(getDb(), {
+    slug: 'gpt2-syn',
+    saes: [
+      { slug: 'res8', hookName: 'blocks.8.hook_resid_pre', dSae: D_SAE },
+      { slug: 'mlp8', hookName: 'blocks.8.hook_mlp_out', dSae: D_SAE },
+    ],
+  });
+  tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'lexicon-np-'));
+}, 120_000);
+
+afterAll(async () => {
+  await getPool().end();
+  await database?.stop();
+  await fs.rm(tmp, { recursive: true, force: true });
+});
+
+const neuronpedia = IMPORT_FORMATS.neuronpedia!;
+const sae = () => model.saes[0]!;
+const exportOf = (name: string, extra: Partial<SyntheticExport> = {}) =>
+  writeNeuronpediaExport(path.join(tmp, name), { modelId: 'gpt2-syn', sourceId: '8-res-jb', vocab: model.vocab, nFeatures: N_FEATURES, ...extra });
+
+/** What must not change when an import fails: the current run, its rows, the runs, corpora and proposals. */
+async function snapshot() {
+  const counts = await currentRunCounts(getDb(), sae().id);
+  return { counts, runs: await countRows(getDb(), 'dashboard_run'), corpora: await countRows(getDb(), 'corpus'), proposals: await countRows(getDb(), 'label_proposal') };
+}
+
+describe('Neuronpedia export import', () => {
+  it('maps features, examples and explanations into a new current run of the SAE the source names, leaving a person’s label alone', async () => {
+    await labelFeatures(getDb(), sae().id, [{ index: 3, label: 'written by a person' }], person.id);
+    const { dir, options } = await exportOf('first');
+    const outcome = await neuronpedia(getDb(), { location: dir });
+    expect(outcome).toMatchObject({ unchanged: false, model: 'gpt2-syn', sae: 'res8', features: N_FEATURES, examples: N_FEATURES * 7, explanations: N_FEATURES, unmatchedTokens: 0 });
+    if (outcome.unchanged) throw new Error('unreachable');
+
+    const counts = await currentRunCounts(getDb(), sae().id);
+    expect(counts).toEqual({ runId: outcome.runId, features: N_FEATURES, examples: N_FEATURES * 7 });
+    const run = await getDb().query.dashboardRuns.findFirst({ where: eq(dashboardRuns.id, outcome.runId) });
+    expect(run).toMatchObject({ status: 'complete', nTokens: 8000, source: { kind: 'neuronpedia', path: dir, modelId: 'gpt2-syn', sourceId: '8-res-jb', nTokensStated: 8000 } });
+
+    const expected = syntheticFeature(options, 5);
+    const page = (await getFeaturePage(getDb(), 'gpt2-syn', 'res8', 5))!;
+    expect(page.run?.source).toMatchObject({ kind: 'neuronpedia', nTokensStated: 8000 });
+    expect(page.stats).toMatchObject({ density: expected.feature.frac_nonzero, nTokens: 8000, nonzeroCount: Math.round(expected.feature.frac_nonzero * 8000) });
+    expect(page.stats!.maxAct).toBeCloseTo(expected.feature.maxActApprox, 5);
+    // bar centres 0.25, 0.75, 1.25 × max: edges from 0 in steps of max / 2
+    page.stats!.histogram.edges.forEach((edge, i) => expect(edge).toBeCloseTo((i * expected.feature.maxActApprox) / 2, 5));
+    expect(page.stats!.histogram.counts).toEqual([30, 20, 10]);
+    expect(page.stats!.logitTop.map((w) => page.pieces[w.id])).toEqual(expected.feature.pos_str);
+    // top examples by maximum; intervals from the lowest, each with its share of the non-zero activations
+    expect(page.top.map((e) => e.tokens.map((id) => page.pieces[id]))).toEqual(expected.activations.slice(0, 3).map((a) => a.tokens));
+    expect(page.top.map((e) => e.maxPos)).toEqual(expected.activations.slice(0, 3).map((a) => a.maxValueTokenIndex));
+    expect(page.intervals.map((i) => [i.lo, i.count])).toEqual([
+      [expected.activations[3]!.binMin, Math.round(0.25 * page.stats!.nonzeroCount)],
+      [expected.activations[5]!.binMin, Math.round(0.25 * page.stats!.nonzeroCount)],
+    ]);
+    expect(page.intervals[0]!.examples.map((e) => e.position)).toEqual([expected.activations[3]!.qualifyingTokenIndex, expected.activations[4]!.qualifyingTokenIndex]);
+    page.intervals[0]!.examples[0]!.acts.forEach((v, i) => expect(v).toBeCloseTo(expected.activations[3]!.values[i]!, 4));
+
+    const standing = await labelStanding(getDb(), sae().id, 3, null);
+    expect(standing.label).toBe('written by a person');
+    const imported = standing.proposals.find((p) => p.provenance);
+    expect(imported).toMatchObject({
+      label: syntheticFeature(options, 3).explanation.description,
+      votes: 0,
+      shown: false,
+      provenance: { by: 'Neuronpedia (gpt-4o-mini)', source: 'import', model: 'gpt-4o-mini', type: 'oai_token-act-pair', from: dir },
+    });
+  });
+
+  it('does nothing when the same files are imported again', async () => {
+    const { dir } = await exportOf('first');
+    const before = await snapshot();
+    const outcome = await neuronpedia(getDb(), { location: dir });
+    expect(outcome).toEqual({ unchanged: true, model: 'gpt2-syn', sae: 'res8', runId: before.counts.runId });
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('leaves nothing behind when interrupted, and a re-run imports everything', async () => {
+    const { dir } = await exportOf('interrupted', { seed: 8 });
+    const before = await snapshot();
+    await expect(
+      neuronpedia(getDb(), {
+        location: dir,
+        onProgress: ({ phase }) => {
+          if (phase === 'finishing') throw new Error('worker stopped');
+        },
+      }),
+    ).rejects.toThrow('worker stopped');
+    expect(await snapshot()).toEqual(before);
+    const outcome = await neuronpedia(getDb(), { location: dir });
+    expect(outcome).toMatchObject({ unchanged: false, features: N_FEATURES });
+    expect((await currentRunCounts(getDb(), sae().id)).features).toBe(N_FEATURES);
+  });
+
+  it('goes into the SAE --sae names, and keeps token strings the vocabulary lacks as the run’s own pieces', async () => {
+    const { dir, options } = await exportOf('other', { seed: 9, explanations: false });
+    // feature 0's first top example carries a token no piece of the model spells
+    const file = path.join(dir, 'activations', 'batch-0.jsonl.gz');
+    const lines = (await import('node:zlib')).gunzipSync(await fs.readFile(file)).toString().trim().split('\n');
+    const first = JSON.parse(lines[0]!);
+    first.tokens[2] = '<|outofrange|>';
+    lines[0] = JSON.stringify(first);
+    await fs.writeFile(file, gzipSync(lines.join('\n') + '\n'));
+
+    const outcome = await neuronpedia(getDb(), { location: dir, sae: 'gpt2-syn/mlp8' });
+    expect(outcome).toMatchObject({ sae: 'mlp8', unmatchedTokens: 1 });
+    const page = (await getFeaturePage(getDb(), 'gpt2-syn', 'mlp8', 0))!;
+    expect(page.top[0]!.tokens[2]).toBe(-1);
+    expect(page.top[0]!.tokens.map((id) => page.pieces[id])).toEqual(first.tokens);
+    expect(page.top[1]!.tokens.map((id) => page.pieces[id])).toEqual(syntheticFeature(options, 0).activations[1]!.tokens);
+  });
+});
+
+describe('bad input', () => {
+  /** Writes an export, spoils it, and expects the import to fail with `message` and to change nothing. */
+  async function refused(name: string, spoil: (dir: string) => Promise<void>, message: RegExp, extra: Partial<SyntheticExport> = {}) {
+    const { dir } = await exportOf(name, { seed: 20 + name.length, ...extra });
+    await spoil(dir);
+    const before = await snapshot();
+    await expect(neuronpedia(getDb(), { location: dir })).rejects.toThrow(message);
+    expect(await snapshot()).toEqual(before);
+  }
+  const rewrite = async (file: string, edit: (lines: string[]) => string[]) => {
+    const lines = (await import('node:zlib')).gunzipSync(await fs.readFile(file)).toString().trim().split('\n');
+    await fs.writeFile(file, gzipSync(edit(lines).join('\n') + '\n'));
+  };
+
+  it('a truncated gzip file', async () => {
+    await refused(
+      'truncated',
+      async (dir) => {
+        const file = path.join(dir, 'activations', 'batch-1.jsonl.gz');
+        const bytes = await fs.readFile(file);
+        await fs.writeFile(file, bytes.subarray(0, bytes.length - 40));
+      },
+      /activations\/batch-1\.jsonl\.gz: the gzip stream is truncated or corrupt after line \d+/,
+    );
+  });
+
+  it('a line that is not JSON', async () => {
+    await refused(
+      'not-json',
+      (dir) => rewrite(path.join(dir, 'features', 'batch-0.jsonl.gz'), (lines) => [...lines.slice(0, 4), '{"index": "4", oops', ...lines.slice(5)]),
+      /features\/batch-0\.jsonl\.gz line 5: not JSON/,
+    );
+  });
+
+  it('a feature index out of range', async () => {
+    await refused(
+      'out-of-range',
+      (dir) => rewrite(path.join(dir, 'features', 'batch-1.jsonl.gz'), (lines) => [...lines.slice(0, 2), lines[2]!.replace('"index":"18"', `"index":"${D_SAE}"`), ...lines.slice(3)]),
+      new RegExp(`features/batch-1\\.jsonl\\.gz line 3: feature index ${D_SAE} is out of range: the SAE has ${D_SAE} features`),
+    );
+  });
+
+  it('a source that names no SAE', async () => {
+    const { dir } = await writeNeuronpediaExport(path.join(tmp, 'no-sae'), { modelId: 'gpt2-syn', sourceId: '5-res-jb', vocab: model.vocab, nFeatures: 4 });
+    const before = await snapshot();
+    await expect(neuronpedia(getDb(), { location: dir })).rejects.toThrow(
+      /the export's source "5-res-jb" of model "gpt2-syn" names no SAE registered in Lexicon \(the model's SAEs: mlp8 \(blocks\.8\.hook_mlp_out\), res8 \(blocks\.8\.hook_resid_pre\)\); give the target SAE with --sae MODEL\/SAE/,
+    );
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('an activation whose tokens and values differ in length', async () => {
+    await refused(
+      'lengths',
+      (dir) =>
+        rewrite(path.join(dir, 'activations', 'batch-0.jsonl.gz'), (lines) => {
+          const a = JSON.parse(lines[9]!);
+          a.values.pop();
+          return [...lines.slice(0, 9), JSON.stringify(a), ...lines.slice(10)];
+        }),
+      /activations\/batch-0\.jsonl\.gz line 10: feature 1's activation has 8 tokens but 7 values/,
+    );
+  });
+});
+
+describe('SAEDashboard output import', () => {
+  it('maps the runner’s batch files like an export', async () => {
+    const dir = path.join(tmp, 'saedashboard');
+    const { options } = await writeSaeDashboardOutput(dir, { modelId: 'gpt2-syn', layer: 8, saeSet: 'res-jb', vocab: model.vocab, nFeatures: 20, seed: 30 });
+    const proposals = await countRows(getDb(), 'label_proposal');
+    const outcome = await IMPORT_FORMATS.saedashboard!(getDb(), { location: dir });
+    expect(outcome).toMatchObject({ unchanged: false, sae: 'res8', features: 20, examples: 140, explanations: 0 });
+    expect(await countRows(getDb(), 'label_proposal')).toBe(proposals);
+    const expected = syntheticFeature(options, 7);
+    const page = (await getFeaturePage(getDb(), 'gpt2-syn', 'res8', 7))!;
+    expect(page.run?.source).toMatchObject({ kind: 'saedashboard', modelId: 'gpt2-syn', sourceId: '8-res-jb', nTokensStated: 8000 });
+    expect(page.stats).toMatchObject({ density: expected.feature.frac_nonzero, nTokens: 8000 });
+    // without maxActApprox the largest example activation stands for the maximum
+    expect(page.stats!.maxAct).toBeCloseTo(expected.activations[0]!.maxValue, 5);
+    expect(page.top.map((e) => e.tokens.map((id) => page.pieces[id]))).toEqual(expected.activations.slice(0, 3).map((a) => a.tokens));
+    expect(page.intervals.map((i) => i.examples.length)).toEqual([2, 2]);
+  });
+});
+
+describe('the command line', () => {
+  const lexicon = (...args: string[]) =>
+    promisify(execFile)(process.execPath, [path.resolve('bin/lexicon.mjs'), ...args], { env: { ...process.env, DATABASE_URL: database.url } }).catch(
+      (err: { code: number; stdout: string; stderr: string }) => err,
+    );
+
+  it('imports, says when there is nothing to do, exports, and names the formats it knows', async () => {
+    const { dir } = await exportOf('cli', { seed: 40, nFeatures: 8 });
+    const first = await lexicon('import', '--format', 'neuronpedia', dir, '--sae', 'gpt2-syn/mlp8');
+    expect(first.stdout).toMatch(/^gpt2-syn\/mlp8: run [0-9a-f-]{36} is current: 8 features, 56 examples, 8 explanations proposed as labels \(0 already proposed\), 0 example tokens not in the model's vocabulary, in [\d.]+ s$/m);
+    expect(first.stderr).toContain('the weight statistics of mlp8 stay 0: its files at /nonexistent/mlp8 cannot be read');
+    const again = await lexicon('import', '--format', 'neuronpedia', dir, '--sae', 'gpt2-syn/mlp8');
+    expect(again.stdout).toMatch(/^gpt2-syn\/mlp8: already imported from these files \(run [0-9a-f-]{36}\); nothing to do$/m);
+
+    const out = path.join(tmp, 'cli-out');
+    const exported = await lexicon('export', '--sae', 'gpt2-syn/mlp8', '--format', 'neuronpedia', out);
+    expect(exported.stdout.trim()).toBe(`${path.join(out, 'gpt2-syn', 'mlp8')}: 8 features, 56 examples, 0 labels as explanations`);
+    expect((await fs.readdir(path.join(out, 'gpt2-syn', 'mlp8', 'activations'))).sort()).toEqual(['batch-0.jsonl.gz']);
+
+    const unknown = await lexicon('import', '--format', 'csv', dir);
+    expect('code' in unknown && unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('--format must be lexicon or neuronpedia or saedashboard, got "csv"');
+  });
+});

@@ -1,0 +1,122 @@
+/**
+ * The Neuronpedia layout both ways on real dashboards: stories260K's dashboards over the short-stories corpus,
+ * exported, then imported into a second slot of the same SAE, give the same feature rows and examples (the fields
+ * the layout carries; the weight statistics come from the SAE's own files), and the labels come back as proposals.
+ */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getDb, getPool } from '@/server/db';
+import { EXPORT_FORMATS, IMPORT_FORMATS } from '@/server/exchange';
+import { readWeightStats } from '@/server/exchange/target-sae';
+import { labelStanding } from '@/server/label-votes';
+import { registerSae } from '@/server/register-saes';
+import type { SaeRow } from '@/server/saes';
+import { signUp } from '@/server/users';
+import { startTestDatabase, type TestDatabase } from '../helpers/database';
+import { seedStoriesDashboards, STORIES_SAE_DIR } from '../helpers/stories';
+import { labelFeatures } from '../helpers/synthetic';
+
+let database: TestDatabase;
+let modelSlug: string;
+let original: SaeRow;
+let copy: SaeRow;
+let tmp: string;
+
+beforeAll(async () => {
+  database = await startTestDatabase();
+  const seeded = await seedStoriesDashboards(getDb());
+  modelSlug = seeded.modelRow.slug;
+  original = seeded.saeRow;
+  copy = await registerSae(getDb(), seeded.modelRow, STORIES_SAE_DIR, { slug: 'l2-copy' });
+  const person = await signUp({ name: 'Ada', email: 'ada@example.org', password: 'correct horse' });
+  await labelFeatures(getDb(), original.id, [{ index: 1, label: 'once upon a time', body: 'Fires on story openings.' }], person.id);
+  tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'lexicon-roundtrip-'));
+}, 300_000);
+
+afterAll(async () => {
+  await getPool().end();
+  await database?.stop();
+  await fs.rm(tmp, { recursive: true, force: true });
+});
+
+interface FeatureRow {
+  index: number;
+  n_tokens: string;
+  nonzero_count: string;
+  density: number;
+  max_act: number;
+  histogram: { edges: number[]; counts: number[] };
+  intervals: { lo: number; hi: number; count: number }[];
+  logit_top: unknown;
+  logit_bottom: unknown;
+  logit_histogram: { edges: number[]; counts: number[] };
+  encoder_bias: number;
+  encoder_norm: number;
+  decoder_norm: number;
+  de_dot: number;
+  de_cos: number;
+}
+
+async function currentFeatures(saeId: string) {
+  const { rows } = await getDb().execute<FeatureRow & Record<string, unknown>>(sql`
+    select f.* from feature f join sae s on f.run_id = s.current_run_id where s.id = ${saeId} order by f.index`);
+  return rows;
+}
+
+/** Examples keyed by feature, kind, the interval's lower bound and rank, with their tokens. */
+async function currentExamples(saeId: string) {
+  const { rows } = await getDb().execute<{ key: string; tokens: number[]; acts: Buffer; max_act: number; max_pos: number; position: number | null; loss_delta: Buffer | null }>(sql`
+    select concat_ws(' ', x.feature_index, x.kind, case when x.kind = 'interval' then (f.intervals -> x.interval ->> 'lo') end, x.rank) as key,
+           cc.tokens, x.acts, x.max_act, x.max_pos, x.position, x.loss_delta
+      from sae s
+      join dashboard_run r on r.id = s.current_run_id
+      join feature_example x on x.run_id = r.id
+      join feature f on f.run_id = r.id and f.index = x.feature_index
+      join corpus_context cc on cc.corpus_id = r.corpus_id and cc.index = x.context_index
+     where s.id = ${saeId} and x.kind <> 'random'`);
+  return new Map(rows.map(({ key, ...rest }) => [key, rest]));
+}
+
+const closeAll = (actual: number[], expected: number[]) => {
+  expect(actual).toHaveLength(expected.length);
+  actual.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 5));
+};
+
+describe('Neuronpedia layout round trip', () => {
+  it('stories260K dashboards exported and imported into another slot give the same rows and examples', async () => {
+    const dir = path.join(tmp, 'out');
+    const exported = await EXPORT_FORMATS.neuronpedia!(getDb(), { sae: `${modelSlug}/${original.slug}`, dir });
+    expect(exported).toMatchObject({ dir: path.join(dir, modelSlug, original.slug), explanations: 1 });
+    expect(exported.features).toBe(original.dSae);
+
+    const outcome = await IMPORT_FORMATS.neuronpedia!(getDb(), { location: exported.dir, sae: `${modelSlug}/${copy.slug}`, weightStats: readWeightStats });
+    expect(outcome).toMatchObject({ unchanged: false, features: original.dSae, examples: exported.examples, explanations: 1, unmatchedTokens: 0 });
+
+    const [before, after] = [await currentFeatures(original.id), await currentFeatures(copy.id)];
+    expect(after.map((f) => f.index)).toEqual(before.map((f) => f.index));
+    before.forEach((b, i) => {
+      const a = after[i]!;
+      for (const key of ['index', 'n_tokens', 'nonzero_count', 'density', 'max_act', 'logit_top', 'logit_bottom', 'encoder_bias', 'encoder_norm', 'decoder_norm', 'de_dot', 'de_cos'] as const) {
+        expect(a[key], `feature ${b.index} ${key}`).toEqual(b[key]);
+      }
+      expect(a.histogram.counts).toEqual(b.histogram.counts);
+      closeAll(a.histogram.edges, b.histogram.edges);
+      expect(a.logit_histogram.counts).toEqual(b.logit_histogram.counts);
+      closeAll(a.logit_histogram.edges, b.logit_histogram.edges);
+      // an interval no activation fell in has no example, so no line in the layout
+      expect(a.intervals).toEqual(b.intervals.filter((iv) => iv.count > 0));
+    });
+
+    const [examplesBefore, examplesAfter] = [await currentExamples(original.id), await currentExamples(copy.id)];
+    expect(examplesAfter.size).toBe(examplesBefore.size);
+    expect(examplesAfter.size).toBe(exported.examples);
+    for (const [key, b] of examplesBefore) expect(examplesAfter.get(key), key).toEqual(b);
+
+    const standing = await labelStanding(getDb(), copy.id, 1, null);
+    expect(standing.proposals).toMatchObject([{ label: 'once upon a time', provenance: { by: 'Neuronpedia', source: 'import', type: 'lexicon-label' } }]);
+    expect(standing.label).toBe('');
+  });
+});
