@@ -6,7 +6,8 @@ import { tidyData } from './common';
  * Similar features (docs/compute.md#similar-features): for each row of A, the k rows of B with the largest cosine
  * similarity, largest first (ties: the lower index first). Rows are decoder rows W_dec[f] or encoder columns
  * W_enc[:, f]. A is taken `chunkRows` rows at a time against all of B, and only each chunk's top k is kept, so the
- * [n, m] matrix of cosines never exists: peak memory is A and B (normalised copies) and one [chunkRows, m] block.
+ * [n, m] matrix of cosines never exists: peak memory is A and B (normalised copies) and one [chunkRows, m] block
+ * (and its transpose for the reverse direction).
  */
 
 /** Row-major neighbour lists: row r's j-th neighbour is indices[r·k + j], with its cosine at the same place. */
@@ -58,16 +59,17 @@ export async function cosineNeighbours(a: tf.Tensor2D, b: tf.Tensor2D | null, op
   const ofA: Neighbours = { k: kA, indices: new Int32Array(n * kA), cosines: new Float32Array(n * kA) };
   const ofB: Neighbours | undefined = reverse ? { k: kB, indices: new Int32Array(m * kB), cosines: new Float32Array(m * kB).fill(-Infinity) } : undefined;
 
-  const unitRows = (x: tf.Tensor2D) => tf.tidy(() => tf.div(x, tf.maximum(tf.norm(x, 'euclidean', 1, true), NORM_FLOOR)) as tf.Tensor2D);
-  const unitA = unitRows(a);
-  const unitB = b ? unitRows(b) : unitA;
+  const unitRows = (x: tf.Tensor2D) => tf.div(x, tf.maximum(tf.norm(x, 'euclidean', 1, true), NORM_FLOOR)) as tf.Tensor2D;
+  const unitA = tf.tidy(() => unitRows(a));
+  // B's unit rows as columns [d, m]: the wasm backend multiplies by a transposed operand ten times slower
+  const unitBT = tf.tidy(() => tf.transpose(unitRows(b ?? a)));
   try {
     for (let start = 0; start < n; start += chunkRows) {
       const rows = Math.min(chunkRows, n - start);
       // within A the row itself is among the top k + 1 (or ties with a duplicate): taken, then dropped
       const take = Math.min(within ? kA + 1 : kA, m);
       const [values, indices, reverseValues, reverseIndices] = tidyData(() => {
-        const cos = tf.matMul(tf.slice(unitA, [start, 0], [rows, d]), unitB, false, true); // [rows, m]
+        const cos = tf.matMul(tf.slice(unitA, [start, 0], [rows, d]), unitBT); // [rows, m]
         const top = tf.topk(cos, take);
         const back = ofB ? tf.topk(tf.transpose(cos), Math.min(kB, rows)) : undefined;
         return [top.values, top.indices, back?.values, back?.indices].map((t) => t?.dataSync());
@@ -92,7 +94,7 @@ export async function cosineNeighbours(a: tf.Tensor2D, b: tf.Tensor2D | null, op
     }
   } finally {
     unitA.dispose();
-    if (unitB !== unitA) unitB.dispose();
+    unitBT.dispose();
   }
   return ofB ? { ofA, ofB } : { ofA };
 }
