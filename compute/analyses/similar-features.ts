@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../errors';
+import { layerOfHook } from '../sae/config';
 import { tidyData } from './common';
 
 /**
@@ -125,4 +126,21 @@ function mergeBlock(ofB: Neighbours, values: Float32Array, indices: Int32Array, 
     ofB.cosines.set(keptCosines, row * k);
     ofB.indices.set(keptIndices, row * k);
   }
+}
+
+/**
+ * SAEs ordered by how far their hook's layer is from `hookName`'s, nearest first (then the lower layer, the hook name
+ * and the slug); hooks outside the blocks come last.
+ */
+export function nearestLayersFirst<T extends { hookName: string; slug: string }>(hookName: string, saes: T[]): T[] {
+  const from = layerOfHook(hookName);
+  const distance = (s: T) => {
+    const layer = layerOfHook(s.hookName);
+    return layer === null || from === null ? Infinity : Math.abs(layer - from);
+  };
+  const key = (s: T) => ({ distance: distance(s), layer: layerOfHook(s.hookName) ?? Infinity });
+  return [...saes].sort((a, b) => {
+    const [x, y] = [key(a), key(b)];
+    return x.distance - y.distance || x.layer - y.layer || a.hookName.localeCompare(b.hookName) || a.slug.localeCompare(b.slug);
+  });
 }
