@@ -13,7 +13,7 @@ import { loadSae } from '@/compute/sae/load';
 import type { Sae } from '@/compute/sae/sae';
 
 /** Other SAEs a run compares with: each is loaded and compared in turn, the nearest layers first. */
-export const MAX_OTHER_SAES = 4;
+const MAX_OTHER_SAES = 4;
 
 export interface SimilarFeaturesInput {
   db: Db;
@@ -25,7 +25,7 @@ export interface SimilarFeaturesInput {
 }
 
 /** The other SAEs a run compares this one with: same model and d_in, nearest layers first, at most MAX_OTHER_SAES. */
-export async function comparedSaes(db: Db, saeRow: SaeRow): Promise<SaeRow[]> {
+async function comparedSaes(db: Db, saeRow: SaeRow): Promise<SaeRow[]> {
   const candidates = (await listSaes(db, saeRow.modelId)).filter((s) => s.id !== saeRow.id && s.dIn === saeRow.dIn);
   return nearestLayersFirst(saeRow.hookName, candidates).slice(0, MAX_OTHER_SAES);
 }
@@ -40,6 +40,7 @@ export async function computeSimilarFeatures(input: SimilarFeaturesInput): Promi
     await input.onProgress?.(before + done, total);
     if (done === rows) before += rows;
   };
+  await input.onProgress?.(0, total);
   const { W_dec, W_enc } = sae.weights;
   const sets: NeighbourSet[] = [];
   const own = (kind: NeighbourSet['kind'], neighbours: NeighbourSet['neighbours']) => sets.push({ saeId: saeRow.id, otherSaeId: saeRow.id, kind, neighbours });
