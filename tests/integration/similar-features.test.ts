@@ -2,7 +2,8 @@
  * Similar features against a real PostgreSQL, the real stories260K model and its fixture SAE (`l2`): a whole-SAE
  * dashboard run stores the neighbours within the SAE and in the other SAEs of the model (nearest layers first, at most
  * four, the same d_in), the other SAEs' neighbours in it too; a one-feature recompute keeps them; the feature page
- * lists them with their labels, grouped, leaving out an SAE the viewer may not see.
+ * lists them with their labels, grouped, leaving out an SAE the viewer may not see; an SAE to compare with that cannot be
+ * loaded fails the run by name.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -200,5 +201,26 @@ describe('the feature page’s similar features', () => {
       const page = await callerFor(viewer).feature.get({ model: 'stories260K', sae: 'l2', index: 2 });
       expect(page.similar.map((g) => g.sae.slug)).toEqual(['l2', 'l2', 'twin', 'l1', 'l0']);
     }
+  });
+});
+
+describe('an SAE to compare with that cannot be loaded', () => {
+  it('fails the run with a message naming it; the neighbours stored before stay', async () => {
+    const before = await getDb().select({ n: sql<number>`count(*)::int` }).from(similarFeatures);
+    fs.rmSync(path.join(dir, 'l0', 'sae_weights.safetensors'));
+    const lm = await getModel(model.path, model.contentHash);
+    const [corpus] = await getDb().query.corpora.findMany({ where: (c, { eq: is }) => is(c.modelId, model.id) });
+    const run = computeAndStoreDashboards({
+      db: getDb(),
+      model: lm,
+      sae: await getSae(l2.path, l2.contentHash, lm),
+      modelRow: model,
+      saeRow: l2,
+      corpus: corpus!,
+      params: jobKinds.dashboards.params.parse({ saeId: l2.id, corpusId: corpus!.id }),
+      jobId: null,
+    });
+    await expect(run).rejects.toThrow(/^similar features: SAE "l0" of this model, compared by decoder, could not be loaded: /);
+    expect(await getDb().select({ n: sql<number>`count(*)::int` }).from(similarFeatures)).toEqual(before);
   });
 });

@@ -9,6 +9,7 @@ import type { Db } from '@/server/db';
 import { listSaes, type SaeRow } from '@/server/saes';
 import type { NeighbourSet } from '@/server/similar-features';
 import { cosineNeighbours, nearestLayersFirst } from '@/compute/analyses/similar-features';
+import { InputError } from '@/compute/errors';
 import { loadSae } from '@/compute/sae/load';
 import type { Sae } from '@/compute/sae/sae';
 
@@ -52,7 +53,9 @@ export async function computeSimilarFeatures(input: SimilarFeaturesInput): Promi
     encoderColumns.dispose();
   }
   for (const row of others) {
-    const other = await loadSae(row.path);
+    const other = await loadSae(row.path).catch((err: Error) => {
+      throw new InputError(`similar features: SAE "${row.slug}" of this model, compared by decoder, could not be loaded: ${err.message}`);
+    });
     try {
       // a transcoder's decoder writes elsewhere: only decoders of one width are compared
       if (other.weights.W_dec.shape[1] !== W_dec.shape[1]) {
