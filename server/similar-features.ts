@@ -25,6 +25,8 @@ const arrayLiteral = (values: ArrayLike<number>) => `{${Array.prototype.join.cal
 
 /** Replaces each set's rows (inside the caller's transaction, so readers see the old set or the new one). */
 export async function replaceNeighbourSets(tx: Db, sets: NeighbourSet[]): Promise<void> {
+  // runs of two SAEs compared with each other both write each other's sets: one completion at a time replaces them
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtext('lexicon.similar_feature'))`);
   for (const { saeId, otherSaeId, kind, neighbours } of sets) {
     await tx
       .delete(similarFeatures)

@@ -2,8 +2,8 @@
  * Similar features against a real PostgreSQL, the real stories260K model and its fixture SAE (`l2`): a whole-SAE
  * dashboard run stores the neighbours within the SAE and in the other SAEs of the model (nearest layers first, at most
  * four, the same d_in), the other SAEs' neighbours in it too; a one-feature recompute keeps them; the feature page
- * lists them with their labels, grouped, leaving out an SAE the viewer may not see; an SAE to compare with that cannot be
- * loaded fails the run by name.
+ * lists them with their labels, grouped, leaving out an SAE the viewer may not see; two completions writing the same
+ * set take turns; an SAE to compare with that cannot be loaded fails the run by name.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,12 +12,13 @@ import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { similarFeatures } from '@/drizzle/schema';
 import { jobKinds } from '@/jobs';
-import { getDb, getPool } from '@/server/db';
+import { getDb, getPool, withTransaction } from '@/server/db';
 import { loadCorpusContexts } from '@/server/corpora';
 import type { ModelRow } from '@/server/models';
 import { registerModel } from '@/server/register-models';
 import { registerSae } from '@/server/register-saes';
 import type { SaeRow } from '@/server/saes';
+import { replaceNeighbourSets } from '@/server/similar-features';
 import { setAccess } from '@/server/teams';
 import { signUp, type UserRow } from '@/server/users';
 import { computeAndStoreDashboards } from '@/worker/jobs/dashboards';
@@ -175,6 +176,31 @@ describe('similar features in a whole-SAE dashboard run', () => {
     });
     const after = await getDb().select().from(similarFeatures).where(eq(similarFeatures.saeId, l2.id)).orderBy(similarFeatures.otherSaeId, similarFeatures.kind, similarFeatures.index, similarFeatures.rank);
     expect(after).toEqual(before);
+  });
+});
+
+describe('storing neighbour sets', () => {
+  it('lets two completions replace the same set at once: one after the other, never a duplicate row', async () => {
+    const k = 3;
+    const set = (shift: number) => ({
+      saeId: others.l4!.id,
+      otherSaeId: l2.id,
+      kind: 'decoder' as const,
+      neighbours: { k, indices: Int32Array.from({ length: 64 * k }, (_, i) => (i + shift) % FEATURES), cosines: new Float32Array(64 * k).fill(0.5) },
+    });
+    let second: Promise<void> | undefined;
+    await withTransaction(async (tx) => {
+      await replaceNeighbourSets(tx, [set(1)]);
+      // the second completion starts while the first has written its set and not yet committed
+      second = withTransaction((other) => replaceNeighbourSets(other, [set(2)]));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    });
+    await second;
+    const rows = await getDb().select().from(similarFeatures).where(and(eq(similarFeatures.saeId, others.l4!.id), eq(similarFeatures.otherSaeId, l2.id)));
+    expect(rows.length).toBe(64 * k);
+    // all from the second set, which replaced the first once it was committed
+    expect(new Set(rows.map((r) => (r.otherIndex - r.index * k - r.rank + FEATURES) % FEATURES))).toEqual(new Set([2]));
+    await getDb().delete(similarFeatures).where(eq(similarFeatures.saeId, others.l4!.id));
   });
 });
 

@@ -135,7 +135,7 @@ export async function computeAndStoreDashboards(input: DashboardsInput): Promise
             lastSimilarReport = Date.now();
             const seconds = (performance.now() - similarStart) / 1000;
             const rate = done / Math.max(seconds, 1e-3);
-            await input.onProgress?.(0, { phase: 'similar features', unit: 'features', done, total, rate, etaSeconds: (total - done) / rate });
+            await input.onProgress?.(0, { phase: 'similar features', unit: 'features', done, total, rate, etaSeconds: rate > 0 ? (total - done) / rate : null });
           },
         });
     const similarSeconds = (performance.now() - similarStart) / 1000;
