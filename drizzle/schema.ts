@@ -355,6 +355,38 @@ export const featureExamples = pgTable(
   ],
 );
 
+export const similarityKindEnum = pgEnum('similarity_kind', ['decoder', 'encoder']);
+
+/**
+ * A feature's nearest features by cosine (docs/compute.md#similar-features): of its decoder row among another SAE's
+ * decoder rows (or its own SAE's), or of its encoder column among its own SAE's. Computed from the weights by a whole-SAE
+ * dashboard run; each (sae, other SAE, kind) set is replaced at once when the run completes.
+ */
+export const similarFeatures = pgTable(
+  'similar_feature',
+  {
+    saeId: uuid('sae_id')
+      .notNull()
+      .references(() => saes.id, { onDelete: 'cascade' }),
+    index: integer('index').notNull(),
+    kind: similarityKindEnum('kind').notNull(),
+    /** the SAE the neighbour belongs to (the same SAE for within-SAE neighbours) */
+    otherSaeId: uuid('other_sae_id')
+      .notNull()
+      .references(() => saes.id, { onDelete: 'cascade' }),
+    otherIndex: integer('other_index').notNull(),
+    cosine: real('cosine').notNull(),
+    /** 0 for the most similar */
+    rank: smallint('rank').notNull(),
+  },
+  (t) => [
+    // the feature page reads one feature's neighbours in every set
+    primaryKey({ columns: [t.saeId, t.index, t.kind, t.otherSaeId, t.rank] }),
+    // deleting an SAE removes the neighbours other SAEs' features have in it
+    index('similar_feature_other_sae_idx').on(t.otherSaeId),
+  ],
+);
+
 const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' });
 
 /**

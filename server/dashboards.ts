@@ -13,6 +13,7 @@ import { dashboardRuns, featureExamples, features, saes } from '@/drizzle/schema
 import type { ActivationExample, FeatureDashboard, SaeEvals } from '@/compute/dashboards/types';
 import { withTransaction, type Db } from './db';
 import { notFound } from './errors';
+import { replaceNeighbourSets, type NeighbourSet } from './similar-features';
 
 export type DashboardRunRow = typeof dashboardRuns.$inferSelect;
 
@@ -136,7 +137,8 @@ export interface RunCompletion {
 /**
  * Completes a run. A run over all features becomes the SAE's current run (unless it is over far fewer tokens than
  * the current one), and an older run over the same corpus goes. A run over some features replaces just those
- * features in the current run.
+ * features in the current run. A whole-SAE run's similar-feature sets replace the earlier ones, whether or not it becomes
+ * current (they come from the weights alone).
  */
 export async function completeRun(runId: string, outcome: RunOutcome): Promise<RunCompletion> {
   return withTransaction((tx) => completeRunIn(tx, runId, outcome));
@@ -149,6 +151,8 @@ export interface RunOutcome {
   subset: boolean;
   /** becomes current whatever its token count (an import someone asked for) */
   replaceCurrent?: boolean;
+  /** the SAE's nearest-feature sets, computed from its weights (whole-SAE runs) */
+  similar?: NeighbourSet[];
 }
 
 /** completeRun inside the caller's transaction (an import writes its rows and completes in one). */
@@ -161,6 +165,7 @@ export async function completeRunIn(tx: Db, runId: string, outcome: RunOutcome):
   if (!run) throw new Error(`dashboard run ${runId} no longer exists (cancelled?)`);
   // Serialise completions per SAE, so two finishing runs cannot both become current.
   const [sae] = await tx.select().from(saes).where(eq(saes.id, run.saeId)).for('update');
+  if (outcome.similar) await replaceNeighbourSets(tx, outcome.similar);
   if (outcome.subset && sae!.currentRunId) {
     const current = sae!.currentRunId;
     const moved = tx.select({ index: features.index }).from(features).where(eq(features.runId, runId));

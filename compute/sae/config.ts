@@ -254,7 +254,8 @@ function flatten(cfg: Record<string, unknown>): { flat: Record<string, unknown>;
   return { flat, fieldPath };
 }
 
-function layerOfHook(hookName: string): number | null {
+/** The block of a hook name (`blocks.L.…`); null for the hooks outside the blocks (embeddings, final norm). */
+export function layerOfHook(hookName: string): number | null {
   const match = /^blocks\.(\d+)\./.exec(hookName);
   return match ? Number(match[1]) : null;
 }

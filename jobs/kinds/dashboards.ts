@@ -15,6 +15,8 @@ const timings = describes<DashboardTimings>()(
     /** reading the corpus, beginning, storing and completing the run, and the part of it the computation waited for */
     databaseSeconds: z.number(),
     databaseWaitSeconds: z.number(),
+    /** similar features from the weights (a whole-SAE run) */
+    similarSeconds: z.number().default(0),
     /** passes over the corpus (feature chunks) */
     chunks: z.number().int(),
   }),

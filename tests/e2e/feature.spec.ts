@@ -110,6 +110,14 @@ test('the feature page reads without JavaScript', async ({ browser }) => {
   await expect(page.getByTestId('quantiles')).toBeVisible();
   // charts say what they would show
   await expect(page.getByTestId('activation-histogram')).toContainText('Histogram of the');
+  // the SAE's nearest features by decoder and by encoder cosine, each with its cosine to 3 decimals and a link
+  const similar = page.getByTestId('similar-features');
+  for (const kind of ['decoder', 'encoder']) {
+    const rows = similar.getByTestId(`similar-own-${kind}`).locator('tr');
+    await expect(rows).toHaveCount(10);
+    await expect(rows.first().locator('td').last()).toHaveText(/^-?[01]\.\d{3}$/);
+    await expect(rows.first().getByRole('link')).toHaveAttribute('href', new RegExp(`^/${MODEL}/${SAE}/\\d+$`));
+  }
   await shot(page, 'feature-page-no-js', { charts: false });
   await context.close();
 });

@@ -2,9 +2,9 @@
  * A dashboards job's progress as the pages see it (issue 15: a one-feature recompute sat at "running 0%"). A worker
  * (executeJob, in this process, with the real stories260K model and the fixture SAE) runs a whole-SAE run and a
  * one-feature recompute while the test reads the job record a few times a second, and every progress write is
- * recorded as it happens. From the start each write names its phase (loading the model, reading the corpus, logit
- * weights counted in features, then the passes counted in tokens with an ETA); writes come at least every couple
- * of seconds; and the record read by the page moves forward while the job runs.
+ * recorded as it happens. From the start each write names its phase (loading the model, reading the corpus, a whole
+ * SAE's similar features and the logit weights counted in features, then the passes counted in tokens with an ETA);
+ * writes come at least every couple of seconds; and the record read by the page moves forward while the job runs.
  */
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -77,11 +77,17 @@ async function runWatched(id: string): Promise<number[]> {
   return seen;
 }
 
-/** What the job's progress writes said, checked against what the pages need. */
-function checkWrites(id: string, passes: string[]) {
+/** What the job's progress writes said, checked against what the pages need (similar features: a whole-SAE run's). */
+function checkWrites(id: string, passes: string[], { similar = false } = {}) {
   const mine = writes.filter((w) => w.id === id);
   const phases = mine.map((w) => w.detail.phase).filter((phase, i, all) => phase !== all[i - 1]);
-  expect(phases).toEqual(['loading the model', 'reading the corpus', 'logit weights', ...passes, 'storing']);
+  expect(phases).toEqual(['loading the model', 'reading the corpus', ...(similar ? ['similar features'] : []), 'logit weights', ...passes, 'storing']);
+
+  if (similar) {
+    const compared = mine.filter((w) => w.detail.phase === 'similar features').map((w) => w.detail);
+    expect(compared.every((d) => d.unit === 'features' && d.done! <= d.total!)).toBe(true);
+    expect(compared.at(-1)!.done).toBe(compared.at(-1)!.total);
+  }
 
   const weights = mine.filter((w) => w.detail.phase === 'logit weights').map((w) => w.detail);
   expect(weights[0]).toMatchObject({ unit: 'features', done: 0 });
@@ -107,7 +113,7 @@ function checkWrites(id: string, passes: string[]) {
 describe('dashboards progress', () => {
   it('a whole-SAE run reports its phases by name, then tokens done of the total with an ETA, every second or so', async () => {
     const seen = await runWatched(wholeSaeJob);
-    checkWrites(wholeSaeJob, ['first pass: statistics', 'second pass: examples']);
+    checkWrites(wholeSaeJob, ['first pass: statistics', 'second pass: examples'], { similar: true });
     // the page's reads saw the job move forward
     expect(new Set(seen).size, `progress seen: ${seen.join(', ')}`).toBeGreaterThanOrEqual(4);
     expect(seen.every((p, i) => i === 0 || p >= seen[i - 1]!)).toBe(true);

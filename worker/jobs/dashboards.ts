@@ -13,6 +13,7 @@ import { InputError } from '@/compute/errors';
 import type { LanguageModel } from '@/compute/model/types';
 import type { Sae } from '@/compute/sae/sae';
 import type { JobContext, JobOutput } from './context';
+import { computeSimilarFeatures } from './similar-features';
 
 /**
  * Features per pass over the corpus: bounds the examples held in memory (top and interval examples
@@ -55,6 +56,8 @@ export interface DashboardsTimings extends Omit<DashboardTimings, 'tokensPerSeco
   databaseSeconds: number;
   /** the part of databaseSeconds the computation waited for */
   databaseWaitSeconds: number;
+  /** similar features (a whole-SAE run): the SAE's and other SAEs' weights compared */
+  similarSeconds: number;
   totalSeconds: number;
   /** corpus tokens / totalSeconds */
   tokensPerSecond: number;
@@ -117,6 +120,25 @@ export async function computeAndStoreDashboards(input: DashboardsInput): Promise
   const parts = { modelSeconds: 0, saeSeconds: 0, bookkeepingSeconds: 0, weightsSeconds: 0 };
   const run = await timed(() => beginRun(db, { saeId: saeRow.id, corpusId: corpus.id, jobId: input.jobId, params }));
   try {
+    // from the weights alone, so first; a subset's run keeps the neighbours of the last whole-SAE run
+    const similarStart = performance.now();
+    let lastSimilarReport = 0;
+    const similar = subset
+      ? undefined
+      : await computeSimilarFeatures({
+          db,
+          sae,
+          saeRow,
+          signal,
+          onProgress: async (done, total) => {
+            if (Date.now() - lastSimilarReport < PROGRESS_INTERVAL_MS && done < total) return;
+            lastSimilarReport = Date.now();
+            const seconds = (performance.now() - similarStart) / 1000;
+            const rate = done / Math.max(seconds, 1e-3);
+            await input.onProgress?.(0, { phase: 'similar features', unit: 'features', done, total, rate, etaSeconds: rate > 0 ? (total - done) / rate : null });
+          },
+        });
+    const similarSeconds = (performance.now() - similarStart) / 1000;
     let evals: SaeEvals | null = null;
     // A whole SAE's later chunks reuse the first chunk's evals (with ablations each computes them again, so that every
     // ablation compares with the clean losses of a pass over the corpus); a subset's run skips them, as it stores
@@ -179,13 +201,14 @@ export async function computeAndStoreDashboards(input: DashboardsInput): Promise
       ...parts,
       databaseSeconds,
       databaseWaitSeconds,
+      similarSeconds,
       totalSeconds,
       tokensPerSecond: corpus.nTokens / totalSeconds,
       chunks,
     };
     const completeStart = performance.now();
     const stored = evals && (({ firingCounts: _counts, ...rest }) => rest)(evals);
-    const completion = await completeRun(run.id, { evals: stored, timings, nTokens: corpus.nTokens, subset });
+    const completion = await completeRun(run.id, { evals: stored, timings, nTokens: corpus.nTokens, subset, similar });
     timings.databaseSeconds += (performance.now() - completeStart) / 1000;
     timings.databaseWaitSeconds += (performance.now() - completeStart) / 1000;
     timings.totalSeconds = (performance.now() - started) / 1000;

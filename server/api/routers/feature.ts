@@ -16,6 +16,7 @@ import type { JobParams, JobType } from '@/jobs';
 import { steerGenerate } from '@/jobs/kinds/steer-generate';
 import { promptInput } from '@/jobs/types';
 import { applyChips } from '../../markdown';
+import { similarFeaturesOf } from '../../similar-features';
 import { featureAt, type ResolvedSae } from '../../visibility';
 import { resolveToken, vocabulary } from '../../vocabulary';
 import { createTRPCRouter, protectedProcedure, publicProcedure } from '../trpc';
@@ -33,10 +34,13 @@ export const featureRouter = createTRPCRouter({
     const page = await getFeaturePage(ctx.db, input.model, input.sae, input.index);
     if (!page) throw notFound(`no ${what}`);
     const level = await authorize(ctx.db, ctx.viewer, 'read', { sae: page.sae.id }, what);
-    // the description's feature links as chips with the labels this viewer may see
+    // the description's feature links as chips with the labels this viewer may see, and the neighbours in the SAEs they may see
     const { storedHtml, ...description } = page.page;
-    const [html] = await withChips(ctx.db, ctx.viewer, [storedHtml ?? description.html]);
-    return { ...page, page: { ...description, html: html! }, can: permissions(level) };
+    const [[html], similar] = await Promise.all([
+      withChips(ctx.db, ctx.viewer, [storedHtml ?? description.html]),
+      similarFeaturesOf(ctx.db, ctx.viewer, { saeId: page.sae.id, hookName: page.sae.hookName, index: page.index }),
+    ]);
+    return { ...page, page: { ...description, html: html! }, similar, can: permissions(level) };
   }),
 
   /** The label and description as they stand now (after an edit conflict: the version to merge with). */

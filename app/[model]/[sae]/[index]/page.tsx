@@ -10,6 +10,7 @@ import { cache } from 'react';
 import { api } from '@/server/api/server-caller';
 import type { Action } from '@/server/authz';
 import type { FeaturePage as FeaturePageData } from '@/server/feature-page';
+import type { SimilarFeatureGroup } from '@/server/similar-features';
 import { formatFeatureAddress, modelHref, saeHref } from '@/server/addresses';
 import { canMakeLists } from '@/server/lists';
 import { HypothesesBox } from '../../../_components/hypotheses-box';
@@ -38,7 +39,7 @@ function parseIndex(raw: string): number | null {
 }
 
 /** One read per request, shared by the metadata and the page. */
-const load = cache(async (model: string, sae: string, raw: string): Promise<FeaturePageData & { can: Record<Action, boolean> }> => {
+const load = cache(async (model: string, sae: string, raw: string): Promise<FeaturePageData & { similar: SimilarFeatureGroup[]; can: Record<Action, boolean> }> => {
   const index = parseIndex(raw);
   if (index === null) notFound();
   const caller = await api();
@@ -98,6 +99,38 @@ function StatsTable({ data }: { data: FeaturePageData }) {
         ))}
       </tbody>
     </table>
+  );
+}
+
+/** How the page names a set of neighbours: its own SAE's by what was compared, another SAE's by its hook. */
+function similarCaption(group: SimilarFeatureGroup): string {
+  return group.same ? `this SAE, ${group.kind} cosine` : `${group.sae.hookName} (${group.sae.slug}), decoder cosine`;
+}
+
+function SimilarFeatures({ groups, model }: { groups: SimilarFeatureGroup[]; model: string }) {
+  return (
+    <section aria-labelledby="similar-h" data-testid="similar-features">
+      <h2 id="similar-h">Similar features</h2>
+      <p className="muted">nearest by cosine of the decoder rows (or encoder columns), other SAEs nearest layer first</p>
+      {groups.map((group) => (
+        <table key={`${group.kind}-${group.sae.slug}`} className={styles.similar} data-testid={`similar-${group.same ? 'own' : 'other'}-${group.kind}`}>
+          <caption>{similarCaption(group)}</caption>
+          <tbody>
+            {group.neighbours.map((n) => (
+              <tr key={n.index}>
+                <td className="mono">
+                  <Link href={`${saeHref({ model, sae: group.sae.slug })}/${n.index}`}>{group.same ? n.index : `${group.sae.slug}/${n.index}`}</Link>
+                </td>
+                <td className={styles.similarLabel} title={n.label || undefined}>
+                  {n.label || <span className="muted">no label</span>}
+                </td>
+                <td className={`mono ${styles.value}`}>{n.cosine.toFixed(3)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ))}
+    </section>
   );
 }
 
@@ -191,6 +224,7 @@ export default async function FeaturePage({ params }: { params: Promise<Params> 
               {canEdit && run ? 'Recompute it below.' : ''}
             </p>
           )}
+          {data.similar.length > 0 && <SimilarFeatures groups={data.similar} model={model.slug} />}
           <details className={styles.cfg}>
             <summary>SAELens config</summary>
             <pre className="mono" data-testid="sae-cfg">
