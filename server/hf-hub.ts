@@ -7,6 +7,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { InputError } from '@/compute/errors';
+import { gemmaScopeCfg } from '@/compute/sae/gemma-scope';
+import { NPZ_WEIGHTS_FILE } from '@/compute/sae/load';
+import type { ReleaseSae } from '@/compute/sae/releases';
 import { config } from './config';
 import { downloadFile, type DownloadProgress, type ExpectedHash } from './download';
 
@@ -55,12 +58,13 @@ function hub(options: HubOptions) {
 
 const encodePath = (p: string) => p.split('/').map(encodeURIComponent).join('/');
 
-/** The files directly in the address's folder, following the tree API's pages (`Link: <…>; rel="next"`). */
-async function listFolder(address: HfAddress, options: HubOptions): Promise<HubFile[]> {
+/** The files and subfolders directly in the address's folder, following the tree API's pages (`Link: <…>; rel="next"`). */
+async function listFolder(address: HfAddress, options: HubOptions): Promise<{ files: HubFile[]; folders: string[] }> {
   const { endpoint, headers } = hub(options);
   const where = `hf:${address.repoId}${address.path ? `/${address.path}` : ''}`;
   let url: string | null = `${endpoint}/api/models/${address.repoId}/tree/${REVISION}${address.path ? `/${encodePath(address.path)}` : ''}`;
   const files: HubFile[] = [];
+  const folders: string[] = [];
   while (url) {
     let response: Response;
     try {
@@ -74,6 +78,7 @@ async function listFolder(address: HfAddress, options: HubOptions): Promise<HubF
     if (!response.ok) throw new InputError(`${where}: ${endpoint} answered HTTP ${response.status} listing the files`);
     const entries = (await response.json()) as { type: string; path: string; size: number; oid: string; lfs?: { oid: string } }[];
     for (const entry of entries) {
+      if (entry.type === 'directory') folders.push(path.posix.basename(entry.path));
       if (entry.type !== 'file') continue;
       files.push({
         path: entry.path,
@@ -83,7 +88,7 @@ async function listFolder(address: HfAddress, options: HubOptions): Promise<HubF
     }
     url = /<([^>]+)>;\s*rel="next"/.exec(response.headers.get('link') ?? '')?.[1] ?? null;
   }
-  return files;
+  return { files, folders };
 }
 
 async function download(address: HfAddress, files: HubFile[], options: HubOptions): Promise<string> {
@@ -109,7 +114,7 @@ const SAE_REQUIRED = ['cfg.json', 'sae_weights.safetensors'];
  * `cfg` is merged into its cfg.json (what a release table entry adds, compute/sae/releases.ts).
  */
 export async function downloadHfSae(address: HfAddress, options: HubOptions & { cfg?: Record<string, unknown> } = {}): Promise<string> {
-  const files = (await listFolder(address, options)).filter((f) => SAE_FILES.includes(path.basename(f.path)));
+  const files = (await listFolder(address, options)).files.filter((f) => SAE_FILES.includes(path.basename(f.path)));
   const missing = SAE_REQUIRED.filter((name) => !files.some((f) => path.basename(f.path) === name));
   if (missing.length > 0) {
     throw new InputError(`hf:${address.repoId}/${address.path}: no ${missing.join(' or ')} there, so not an SAELens SAE directory`);
@@ -122,6 +127,33 @@ export async function downloadHfSae(address: HfAddress, options: HubOptions & { 
   return dir;
 }
 
+/** The L0 a canonical Gemma Scope SAE has closest to (the Gemma Scope report's definition of canonical). */
+const CANONICAL_L0 = 100;
+
+/**
+ * Downloads an SAE the release table names; returns the local folder. A Gemma Scope SAE is its params.npz, beside which
+ * a cfg.json is written (the release's cfg, d_in and d_sae from the file); a canonical one is first found among the
+ * width folder's `average_l0_K` subfolders.
+ */
+export async function downloadReleaseSae(release: ReleaseSae, options: HubOptions = {}): Promise<string> {
+  if (release.layout === 'saelens') return downloadHfSae({ repoId: release.repoId, path: release.path }, { ...options, cfg: release.cfg });
+  let folder = release.path;
+  if (release.canonical) {
+    const { folders } = await listFolder({ repoId: release.repoId, path: release.path }, options);
+    const l0s = folders.flatMap((name) => /^average_l0_(\d+)$/.exec(name)?.[1] ?? []).map(Number);
+    if (l0s.length === 0) throw new InputError(`hf:${release.repoId}/${release.path}: no average_l0_K folders there to choose the canonical SAE from`);
+    const canonical = l0s.reduce((best, l0) => (Math.abs(l0 - CANONICAL_L0) < Math.abs(best - CANONICAL_L0) ? l0 : best));
+    folder = `${release.path}/average_l0_${canonical}`;
+  }
+  const address = { repoId: release.repoId, path: folder };
+  const npz = (await listFolder(address, options)).files.find((f) => path.basename(f.path) === NPZ_WEIGHTS_FILE);
+  if (!npz) throw new InputError(`hf:${release.repoId}/${folder}: no ${NPZ_WEIGHTS_FILE} there, so not a Gemma Scope SAE folder`);
+  const dir = await download(address, [npz], options);
+  const cfg = await gemmaScopeCfg(path.join(dir, NPZ_WEIGHTS_FILE), release.cfg, release.width);
+  fs.writeFileSync(path.join(dir, 'cfg.json'), JSON.stringify(cfg, null, 2));
+  return dir;
+}
+
 /** What Lexicon reads of a Hugging Face checkpoint (compute/model/huggingface.ts); other weight formats are left out. */
 const HF_MODEL_FILE = /^(config\.json|tokenizer\.json|tokenizer_config\.json|model\.safetensors\.index\.json|.*\.safetensors)$/;
 
@@ -130,7 +162,7 @@ const HF_MODEL_FILE = /^(config\.json|tokenizer\.json|tokenizer_config\.json|mod
  * config.json, a llama2.c checkpoint and tokenizer (the `.bin` files). Returns the local folder.
  */
 export async function downloadHfModel(address: HfAddress, options: HubOptions = {}): Promise<string> {
-  const listed = await listFolder(address, options);
+  const { files: listed } = await listFolder(address, options);
   const names = listed.map((f) => path.basename(f.path));
   const wanted = names.includes('config.json') ? (n: string) => HF_MODEL_FILE.test(n) : (n: string) => n.endsWith('.bin');
   const files = listed.filter((f) => wanted(path.basename(f.path)));

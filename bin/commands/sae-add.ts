@@ -23,7 +23,7 @@ export const saeAdd: Command = {
       if (values.release !== undefined) {
         if (positionals.length > 0) throw new UsageError('give either a directory or --release, not both');
         const release = resolveRelease(requiredString(values, 'release'), requiredString(values, 'sae-id'));
-        dir = await hf.downloadHfSae({ repoId: release.repoId, path: release.path }, { cfg: release.cfg, onProgress: downloadProgress() });
+        dir = await hf.downloadReleaseSae(release, { onProgress: downloadProgress() });
       } else {
         if (values['sae-id'] !== undefined) throw new UsageError('--sae-id goes with --release');
         const given = onePositional(positionals, 'SAE directory, hf: address or --release');

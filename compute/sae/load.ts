@@ -3,13 +3,16 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../errors';
 import { readJsonFile } from '../json-file';
-import { readSafetensors, readSafetensorsHeader, type SafetensorsTensor } from '../weights/safetensors';
+import { readNpz, readNpzHeader } from '../weights/npz';
+import { readSafetensors, readSafetensorsHeader } from '../weights/safetensors';
 import { parseSaeConfig, TRANSCODER_ARCHITECTURES, type SaeConfig } from './config';
 import { ARCHITECTURE_TENSORS, createSae, type Sae, type SaeWeights } from './sae';
 
 /** SAELens directory layout */
 const CFG_FILE = 'cfg.json';
 const WEIGHTS_FILE = 'sae_weights.safetensors';
+/** Gemma Scope keeps the same tensors in a NumPy archive (docs/formats.md#gemma-scope) */
+export const NPZ_WEIGHTS_FILE = 'params.npz';
 const SPARSITY_FILE = 'sparsity.safetensors';
 /** pre-6.0 per-feature multiplier on the activations before decoding */
 const FINETUNING_SCALE = 'scaling_factor';
@@ -22,16 +25,22 @@ export interface LoadSaeOptions {
   normScalingFactor?: number;
 }
 
+/** A weight tensor as read, float32 whatever the file holds. */
+interface WeightArray {
+  shape: number[];
+  data: Float32Array;
+}
+
 /**
- * Loads and validates a SAELens SAE directory: cfg.json, sae_weights.safetensors and, if present,
- * sparsity.safetensors. Every problem is an InputError naming the file and the tensor or field.
+ * Loads and validates a SAELens SAE directory: cfg.json, sae_weights.safetensors (or, written by Gemma Scope,
+ * params.npz) and, if present, sparsity.safetensors. Every problem is an InputError naming the file and the tensor or field.
  * Scale factors are folded into the weights (see foldScales), so the SAE's W_dec rows are the features' true
  * decoder directions; feature activations are unchanged by the folding.
  */
 export async function loadSae(dir: string, options: LoadSaeOptions = {}): Promise<Sae> {
   const cfgFile = path.join(dir, CFG_FILE);
   const cfg = await readConfig(cfgFile);
-  const weightsFile = path.join(dir, WEIGHTS_FILE);
+  const weightsFile = await findWeightsFile(dir);
   const arrays = await readWeights(weightsFile, cfg);
   const runtimeCfg = foldScales(arrays, cfg, options, { cfgFile, weightsFile });
   const logSparsity = await readSparsity(path.join(dir, SPARSITY_FILE), cfg);
@@ -54,7 +63,7 @@ export async function loadSae(dir: string, options: LoadSaeOptions = {}): Promis
  *   from_pretrained does.
  */
 function foldScales(
-  arrays: Map<string, SafetensorsTensor>,
+  arrays: Map<string, WeightArray>,
   cfg: SaeConfig,
   options: LoadSaeOptions,
   files: { cfgFile: string; weightsFile: string },
@@ -124,42 +133,62 @@ function expectedShapes(cfg: SaeConfig): Map<string, { shape: number[]; dims: st
   return shapes;
 }
 
-async function readWeights(file: string, cfg: SaeConfig): Promise<Map<string, SafetensorsTensor>> {
+async function findWeightsFile(dir: string): Promise<string> {
+  for (const name of [WEIGHTS_FILE, NPZ_WEIGHTS_FILE]) {
+    const file = path.join(dir, name);
+    if (await exists(file)) return file;
+  }
+  throw new InputError(`${path.join(dir, WEIGHTS_FILE)}: file not found (nor ${NPZ_WEIGHTS_FILE}, Gemma Scope's weights)`);
+}
+
+/** Each tensor's shape, from the file's header; and a reader of the named tensors. */
+async function weightsFileReader(file: string) {
+  if (file.endsWith('.npz')) {
+    const entries = await readNpzHeader(file);
+    return {
+      shapes: new Map([...entries].map(([name, entry]) => [name, entry.shape])),
+      read: (names: string[]): Promise<Map<string, WeightArray>> => readNpz(file, names),
+    };
+  }
   const header = await readSafetensorsHeader(file);
+  return {
+    shapes: new Map([...header.tensors].map(([name, entry]) => [name, entry.shape])),
+    read: (names: string[]): Promise<Map<string, WeightArray>> => readSafetensors(file, { only: (name) => names.includes(name) }),
+  };
+}
+
+async function readWeights(file: string, cfg: SaeConfig): Promise<Map<string, WeightArray>> {
+  const { shapes, read } = await weightsFileReader(file);
   const expected = expectedShapes(cfg);
   const required = [...expected.keys()];
 
   for (const name of required) {
-    if (!header.tensors.has(name)) {
+    if (!shapes.has(name)) {
       throw new InputError(`${file}: tensor "${name}" is missing; a ${cfg.architecture} SAE needs ${required.join(', ')}`);
     }
   }
-  for (const name of header.tensors.keys()) {
+  for (const name of shapes.keys()) {
     // A tensor we would not use usually means the cfg names the wrong architecture (e.g. a threshold in a "standard" SAE).
     if (!expected.has(name) && name !== FINETUNING_SCALE) {
       throw new InputError(`${file}: unexpected tensor "${name}" for a ${cfg.architecture} SAE (which has ${required.join(', ')}); is cfg.json's architecture right?`);
     }
   }
-  if (header.tensors.has(FINETUNING_SCALE)) expected.set(FINETUNING_SCALE, { shape: [cfg.dSae], dims: 'd_sae' });
+  if (shapes.has(FINETUNING_SCALE)) expected.set(FINETUNING_SCALE, { shape: [cfg.dSae], dims: 'd_sae' });
   for (const [name, { shape, dims }] of expected) {
-    const actual = header.tensors.get(name)!.shape;
+    const actual = shapes.get(name)!;
     if (!sameShape(actual, shape)) {
       throw new InputError(`${file}: tensor "${name}" has shape [${actual.join(', ')}], expected [${dims}] = [${shape.join(', ')}] from cfg.json`);
     }
   }
 
-  const tensors = await readSafetensors(file, { only: (name) => expected.has(name) });
+  const tensors = await read([...expected.keys()]);
   for (const [name, tensor] of tensors) checkFinite(tensor, name, file);
   return tensors;
 }
 
 /** log10 feature densities; -Infinity (a feature never seen firing) is allowed, NaN is not. */
 async function readSparsity(file: string, cfg: SaeConfig): Promise<Float32Array | undefined> {
-  try {
-    await fs.access(file);
-  } catch {
-    return undefined;
-  }
+  if (!(await exists(file))) return undefined;
   const tensors = await readSafetensors(file, { only: (name) => name === 'sparsity' });
   const sparsity = tensors.get('sparsity');
   if (!sparsity) throw new InputError(`${file}: tensor "sparsity" is missing`);
@@ -171,12 +200,21 @@ async function readSparsity(file: string, cfg: SaeConfig): Promise<Float32Array 
   return sparsity.data;
 }
 
-function checkFinite({ data, shape }: SafetensorsTensor, name: string, file: string): void {
+function checkFinite({ data, shape }: WeightArray, name: string, file: string): void {
   const bad = data.findIndex((v) => !Number.isFinite(v));
   if (bad < 0) return;
   const count = data.reduce((n, v) => (Number.isFinite(v) ? n : n + 1), 0);
   const at = shape.length === 2 ? `[${Math.floor(bad / shape[1])}, ${bad % shape[1]}]` : `[${bad}]`;
   throw new InputError(`${file}: tensor "${name}" contains ${count} non-finite value(s), the first ${data[bad]} at ${at}`);
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await fs.access(file);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function euclideanNorm(values: Float32Array): number {

@@ -1,18 +1,26 @@
 /**
  * SAELens pretrained releases (`--release gpt2-small-res-jb --sae-id blocks.8.hook_resid_pre`): where each SAE lives
- * on the Hugging Face Hub. Taken from SAELens `sae_lens/pretrained_saes.yaml`, keeping the releases stored as SAELens
- * directories (no `conversion_func`), the layout Lexicon reads. `cfg` holds what the yaml adds to a cfg.json that
- * changes what the SAE computes (`config_overrides.normalize_activations`, an SAE's `norm_scaling_factor`; not the
- * dataset names): SAELens applies it on load, Lexicon writes it into the downloaded cfg.json.
+ * on the Hugging Face Hub. Taken from SAELens `sae_lens/pretrained_saes.yaml`: the releases stored as SAELens
+ * directories (no `conversion_func`), and Gemma Scope (`conversion_func: gemma_2`, one params.npz per SAE). `cfg`
+ * holds what the yaml adds to a cfg.json that changes what the SAE computes (`config_overrides.normalize_activations`,
+ * an SAE's `norm_scaling_factor`; not the dataset names): SAELens applies it on load, Lexicon writes it into the
+ * downloaded cfg.json. For Gemma Scope, which has no cfg.json, `cfg` is the whole of it but d_in and d_sae, which are
+ * read from params.npz (compute/sae/gemma-scope.ts).
  */
 import { InputError } from '../errors';
 
-export interface ReleaseSae {
-  repoId: string;
-  /** the SAE's folder in the repository */
-  path: string;
-  cfg: Record<string, unknown>;
-}
+export type ReleaseSae =
+  | { layout: 'saelens'; repoId: string; /** the SAE's folder in the repository */ path: string; cfg: Record<string, unknown> }
+  | {
+      layout: 'gemma-scope';
+      repoId: string;
+      /** `layer_L/width_W/average_l0_K`; for a canonical SAE, the width folder `layer_L/width_W`, whose average_l0_K is chosen on the Hub */
+      path: string;
+      canonical: boolean;
+      /** d_sae as the folder name gives it (width_16k → 16384) */
+      width: number;
+      cfg: Record<string, unknown>;
+    };
 
 interface Release {
   repoId: string;
@@ -89,9 +97,70 @@ export const RELEASES: Record<string, Release> = {
   },
 };
 
+/**
+ * Gemma Scope (google/gemma-scope-2b-pt-{res,mlp,att}): one JumpReLU SAE per `layer_L/width_W/average_l0_K/params.npz`,
+ * configured as SAELens's `get_gemma_2_config_from_hf` does. Its `-canonical` releases name `layer_L/width_W/canonical`,
+ * the SAE of that layer and width whose average L0 is closest to 100 (the Gemma Scope report's definition; the yaml
+ * lists the same folders).
+ */
+interface GemmaScopeRelease {
+  repoId: string;
+  model: string;
+  layers: number;
+  hook: (layer: number) => string;
+  canonical: boolean;
+}
+
+const GEMMA_SCOPE_HOOKS = {
+  res: (l: number) => `blocks.${l}.hook_resid_post`,
+  mlp: (l: number) => `blocks.${l}.hook_mlp_out`,
+  att: (l: number) => `blocks.${l}.attn.hook_z`,
+};
+
+const GEMMA_SCOPE: Record<string, GemmaScopeRelease> = Object.fromEntries(
+  (Object.keys(GEMMA_SCOPE_HOOKS) as (keyof typeof GEMMA_SCOPE_HOOKS)[]).flatMap((kind) =>
+    [false, true].map((canonical) => [
+      `gemma-scope-2b-pt-${kind}${canonical ? '-canonical' : ''}`,
+      { repoId: `google/gemma-scope-2b-pt-${kind}`, model: 'gemma-2-2b', layers: 26, hook: GEMMA_SCOPE_HOOKS[kind], canonical },
+    ]),
+  ),
+);
+
+const GEMMA_SCOPE_ID = /^layer_(\d+)\/width_(\d+)(k|m)\/(canonical|average_l0_\d+)$/;
+
+function resolveGemmaScope(release: string, entry: GemmaScopeRelease, saeId: string): ReleaseSae {
+  const match = GEMMA_SCOPE_ID.exec(saeId);
+  const form = entry.canonical ? 'layer_L/width_W/canonical (e.g. layer_12/width_16k/canonical)' : 'layer_L/width_W/average_l0_K (e.g. layer_12/width_16k/average_l0_82)';
+  if (!match || (match[4] === 'canonical') !== entry.canonical) {
+    throw new InputError(`release "${release}" has no SAE "${saeId}"; its SAE ids are ${form}${entry.canonical ? '' : `, or use ${release}-canonical`}`);
+  }
+  const layer = Number(match[1]);
+  if (layer >= entry.layers) throw new InputError(`release "${release}" has no SAE "${saeId}": ${entry.model} has layers 0 to ${entry.layers - 1}`);
+  const width = Number(match[2]) * (match[3] === 'k' ? 1024 : 1024 * 1024);
+  return {
+    layout: 'gemma-scope',
+    repoId: entry.repoId,
+    path: entry.canonical ? saeId.replace(/\/canonical$/, '') : saeId,
+    canonical: entry.canonical,
+    width,
+    cfg: {
+      architecture: 'jumprelu',
+      dtype: 'float32',
+      model_name: entry.model,
+      hook_name: entry.hook(layer),
+      hook_layer: layer,
+      apply_b_dec_to_input: false,
+      normalize_activations: 'none',
+      prepend_bos: true,
+      context_size: 1024,
+      dataset_path: 'monology/pile-uncopyrighted',
+    },
+  };
+}
+
 /** Releases SAELens converts on load from a layout Lexicon does not read: asking for one says so. */
 const OTHER_LAYOUTS: Record<string, string> = {
-  'gemma-scope-': 'Gemma Scope stores each SAE as params.npz (NumPy), not as an SAELens directory',
+  'gemma-scope-': 'the release table holds the Gemma Scope releases gemma-scope-2b-pt-res, -mlp and -att (each also -canonical), not this one',
   llama_scope_: 'Llama Scope stores its SAEs as hyperparams.json and checkpoints/final.safetensors, not as an SAELens directory',
   'gpt2-small-hook-z-kk': 'these attention SAEs are PyTorch .pt files, not SAELens directories',
   'gpt2-small-resid-post-v5-32k': 'these SAEs are PyTorch .pt files, not SAELens directories',
@@ -99,13 +168,14 @@ const OTHER_LAYOUTS: Record<string, string> = {
 
 /** The Hub folder of a release's SAE; an unknown release or SAE id is an error listing what is known. */
 export function resolveRelease(release: string, saeId: string): ReleaseSae {
+  if (Object.hasOwn(GEMMA_SCOPE, release)) return resolveGemmaScope(release, GEMMA_SCOPE[release]!, saeId);
   const entry = Object.hasOwn(RELEASES, release) ? RELEASES[release] : undefined;
   if (!entry) {
     const other = Object.entries(OTHER_LAYOUTS).find(([prefix]) => release.startsWith(prefix));
     if (other) throw new InputError(`release "${release}" cannot be read: ${other[1]}; convert it with SAELens and add the directory`);
-    throw new InputError(`unknown release "${release}"; the known releases are: ${Object.keys(RELEASES).join(', ')}`);
+    throw new InputError(`unknown release "${release}"; the known releases are: ${[...Object.keys(RELEASES), ...Object.keys(GEMMA_SCOPE)].join(', ')}`);
   }
   const sae = Object.hasOwn(entry.saes, saeId) ? entry.saes[saeId] : undefined;
   if (!sae) throw new InputError(`release "${release}" has no SAE "${saeId}"; its SAE ids are: ${Object.keys(entry.saes).join(', ')}`);
-  return { repoId: entry.repoId, path: sae.path, cfg: { ...entry.cfg, ...sae.cfg } };
+  return { layout: 'saelens', repoId: entry.repoId, path: sae.path, cfg: { ...entry.cfg, ...sae.cfg } };
 }

@@ -284,15 +284,21 @@ async function readExactly(handle: fs.FileHandle, position: number, length: numb
 function toFloat32(bytes: Uint8Array, dtype: SafetensorsDtype): Float32Array {
   if (dtype === 'F32') return new Float32Array(bytes.buffer, 0, bytes.byteLength / 4);
   const halves = new Uint16Array(bytes.buffer, 0, bytes.byteLength / 2);
-  const out = new Float32Array(halves.length);
   if (dtype === 'BF16') {
+    const out = new Float32Array(halves.length);
     // bfloat16 is the top half of a float32
     const bits = new Uint32Array(out.buffer);
     for (let i = 0; i < halves.length; i++) bits[i] = halves[i] << 16;
-  } else {
-    const table = f16Table();
-    for (let i = 0; i < halves.length; i++) out[i] = table[halves[i]];
+    return out;
   }
+  return f16ToFloat32(halves);
+}
+
+/** IEEE half-precision values as float32. */
+export function f16ToFloat32(halves: Uint16Array): Float32Array {
+  const out = new Float32Array(halves.length);
+  const table = f16Table();
+  for (let i = 0; i < halves.length; i++) out[i] = table[halves[i]];
   return out;
 }
 
