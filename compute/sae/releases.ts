@@ -126,17 +126,24 @@ const GEMMA_SCOPE: Record<string, GemmaScopeRelease> = Object.fromEntries(
   ),
 );
 
-const GEMMA_SCOPE_ID = /^layer_(\d+)\/width_(\d+)(k|m)\/(canonical|average_l0_\d+)$/;
+const GEMMA_SCOPE_ID = /^layer_(\d+)\/width_(\w+)\/(canonical|average_l0_\d+)$/;
+/** the folder names' widths, powers of two (SAELens's width_map) */
+const GEMMA_SCOPE_WIDTHS: Record<string, number> = {
+  '4k': 2 ** 12, '16k': 2 ** 14, '32k': 2 ** 15, '65k': 2 ** 16, '131k': 2 ** 17, '262k': 2 ** 18, '524k': 2 ** 19, '1m': 2 ** 20,
+};
 
 function resolveGemmaScope(release: string, entry: GemmaScopeRelease, saeId: string): ReleaseSae {
   const match = GEMMA_SCOPE_ID.exec(saeId);
   const form = entry.canonical ? 'layer_L/width_W/canonical (e.g. layer_12/width_16k/canonical)' : 'layer_L/width_W/average_l0_K (e.g. layer_12/width_16k/average_l0_82)';
-  if (!match || (match[4] === 'canonical') !== entry.canonical) {
-    throw new InputError(`release "${release}" has no SAE "${saeId}"; its SAE ids are ${form}${entry.canonical ? '' : `, or use ${release}-canonical`}`);
+  if (!match || !Object.hasOwn(GEMMA_SCOPE_WIDTHS, match[2]!) || (match[3] === 'canonical') !== entry.canonical) {
+    throw new InputError(
+      `release "${release}" has no SAE "${saeId}"; its SAE ids are ${form}, W one of ${Object.keys(GEMMA_SCOPE_WIDTHS).join(', ')}` +
+        (entry.canonical ? '' : `; or use ${release}-canonical`),
+    );
   }
   const layer = Number(match[1]);
   if (layer >= entry.layers) throw new InputError(`release "${release}" has no SAE "${saeId}": ${entry.model} has layers 0 to ${entry.layers - 1}`);
-  const width = Number(match[2]) * (match[3] === 'k' ? 1024 : 1024 * 1024);
+  const width = GEMMA_SCOPE_WIDTHS[match[2]!]!;
   return {
     layout: 'gemma-scope',
     repoId: entry.repoId,

@@ -20,7 +20,7 @@ export interface FakeHub {
   close(): Promise<void>;
 }
 
-const LFS = /\.(safetensors|bin)$/;
+const LFS = /\.(safetensors|bin|npz)$/;
 
 export async function startFakeHub(options: { token?: string } = {}): Promise<FakeHub> {
   const files = new Map<string, Buffer>();

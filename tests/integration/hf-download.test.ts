@@ -9,12 +9,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { saes } from '@/drizzle/schema';
 import { resolveRelease } from '@/compute/sae/releases';
+import { readSafetensors } from '@/compute/weights/safetensors';
 import { getDb, getPool } from '@/server/db';
 import { downloadFile } from '@/server/download';
 import { downloadHfModel, downloadHfSae, parseHfAddress } from '@/server/hf-hub';
 import { registerModel } from '@/server/register-models';
 import { startTestDatabase, type TestDatabase } from '../helpers/database';
 import { serveFolder, startFakeHub, type FakeHub } from '../helpers/fake-hub';
+import { f32, writeNpz } from '../helpers/npz-writer';
 import { STORIES_SAE_DIR } from '../helpers/stories';
 import { FIXTURES_DIR, STORIES_DIR } from '../shared';
 import { lexiconWithEnv } from '../unit/cli-helpers';
@@ -135,11 +137,13 @@ describe('hf: addresses', () => {
 describe('SAELens releases', () => {
   it('resolves a release and SAE id to its Hub folder, with what the release adds to cfg.json', () => {
     expect(resolveRelease('gpt2-small-res-jb', 'blocks.8.hook_resid_pre')).toEqual({
+      layout: 'saelens',
       repoId: 'jbloom/GPT2-Small-SAEs-Reformatted',
       path: 'blocks.8.hook_resid_pre',
       cfg: {},
     });
     expect(resolveRelease('gpt2-small-mlp-tm', 'blocks.8.hook_mlp_out')).toEqual({
+      layout: 'saelens',
       repoId: 'tommmcgrath/gpt2-small-mlp-out-saes',
       path: 'sae_group_gpt2_blocks.8.hook_mlp_out_24576:v1',
       cfg: { norm_scaling_factor: 0.9123762783479742 },
@@ -152,7 +156,42 @@ describe('SAELens releases', () => {
     expect(() => resolveRelease('gpt2-small-res-jb', 'blocks.12.hook_resid_pre')).toThrow(
       /release "gpt2-small-res-jb" has no SAE "blocks.12.hook_resid_pre"; its SAE ids are: blocks.0.hook_resid_pre, .*blocks.11.hook_resid_post/,
     );
-    expect(() => resolveRelease('gemma-scope-2b-pt-res-canonical', 'layer_12/width_16k/canonical')).toThrow(/params\.npz/);
+    expect(() => resolveRelease('gemma-scope-2b-pt-res-canonical', 'layer_12/width_16k/average_l0_82')).toThrow(
+      'release "gemma-scope-2b-pt-res-canonical" has no SAE "layer_12/width_16k/average_l0_82"; its SAE ids are layer_L/width_W/canonical',
+    );
+    expect(() => resolveRelease('gemma-scope-2b-pt-mlp', 'layer_26/width_16k/average_l0_82')).toThrow(/gemma-2-2b has layers 0 to 25/);
+    expect(() => resolveRelease('gemma-scope-2b-pt-mlp', 'layer_2/width_20k/average_l0_82')).toThrow(/W one of 4k, 16k, 32k, 65k, 131k, 262k, 524k, 1m; or use gemma-scope-2b-pt-mlp-canonical/);
+    expect(() => resolveRelease('gemma-scope-9b-pt-res', 'layer_20/width_16k/average_l0_82')).toThrow(/cannot be read: the release table holds the Gemma Scope releases gemma-scope-2b-pt-res/);
+  });
+
+  it('resolves Gemma Scope SAE ids to their folder, hook and width, as SAELens\'s gemma_2 loader configures them', () => {
+    expect(resolveRelease('gemma-scope-2b-pt-res-canonical', 'layer_12/width_16k/canonical')).toEqual({
+      layout: 'gemma-scope',
+      repoId: 'google/gemma-scope-2b-pt-res',
+      path: 'layer_12/width_16k',
+      canonical: true,
+      width: 16384,
+      cfg: {
+        architecture: 'jumprelu',
+        dtype: 'float32',
+        model_name: 'gemma-2-2b',
+        hook_name: 'blocks.12.hook_resid_post',
+        hook_layer: 12,
+        apply_b_dec_to_input: false,
+        normalize_activations: 'none',
+        prepend_bos: true,
+        context_size: 1024,
+        dataset_path: 'monology/pile-uncopyrighted',
+      },
+    });
+    expect(resolveRelease('gemma-scope-2b-pt-mlp', 'layer_3/width_65k/average_l0_40')).toMatchObject({
+      repoId: 'google/gemma-scope-2b-pt-mlp',
+      path: 'layer_3/width_65k/average_l0_40',
+      canonical: false,
+      width: 65536,
+      cfg: { hook_name: 'blocks.3.hook_mlp_out' },
+    });
+    expect(resolveRelease('gemma-scope-2b-pt-att-canonical', 'layer_0/width_1m/canonical')).toMatchObject({ width: 1 << 20, cfg: { hook_name: 'blocks.0.attn.hook_z' } });
   });
 
   it('lexicon model add hf:… and sae add --release download with a progress bar and register; a wrong sha registers nothing', async () => {
@@ -176,5 +215,50 @@ describe('SAELens releases', () => {
     expect(wrong.code).not.toBe(0);
     expect(wrong.stderr).toMatch(/sae_weights\.safetensors: the downloaded file's sha256 is [0-9a-f]{64}, the source lists (ab){32}; deleted/);
     expect(await getDb().select().from(saes).where(eq(saes.slug, 'wrong'))).toEqual([]);
+  });
+
+  it('sae add --release gemma-scope-…-canonical downloads the params.npz of L0 nearest 100, writes its cfg.json and registers it', async () => {
+    // The fixture SAE as Gemma Scope would store it: JumpReLU with threshold 0 (so ReLU), no b_dec subtracted from
+    // the input (folded into b_enc), 16k wide (features past the fixture's 256 never fire): it must reconstruct as well.
+    const fixture = await readSafetensors(path.join(STORIES_SAE_DIR, 'sae_weights.safetensors'));
+    const [dIn, dFixture, dSae] = [64, 256, 16384];
+    const W_enc = new Float32Array(dIn * dSae);
+    const W_dec = new Float32Array(dSae * dIn);
+    const b_enc = new Float32Array(dSae).fill(-1);
+    const { data: fixtureEnc } = fixture.get('W_enc')!;
+    const { data: b_dec } = fixture.get('b_dec')!;
+    for (let f = 0; f < dFixture; f++) {
+      let shift = 0;
+      for (let i = 0; i < dIn; i++) {
+        W_enc[i * dSae + f] = fixtureEnc[i * dFixture + f]!;
+        shift += b_dec[i]! * fixtureEnc[i * dFixture + f]!;
+      }
+      b_enc[f] = fixture.get('b_enc')!.data[f]! - shift;
+    }
+    W_dec.set(fixture.get('W_dec')!.data);
+    const npz = path.join(database.dir, 'params.npz');
+    writeNpz(npz, { W_enc: f32([dIn, dSae], W_enc), W_dec: f32([dSae, dIn], W_dec), b_enc: f32([dSae], b_enc), b_dec: f32([dIn], b_dec), threshold: f32([dSae], new Float32Array(dSae)) }, { compress: true, zip64: true });
+    const widthFolder = 'google/gemma-scope-2b-pt-res/layer_2/width_16k';
+    hub.files.set(`${widthFolder}/average_l0_95/params.npz`, fs.readFileSync(npz));
+    // the other L0s hold no params.npz: choosing one of them fails the download
+    hub.files.set(`${widthFolder}/average_l0_40/README.md`, Buffer.from('not canonical'));
+    hub.files.set(`${widthFolder}/average_l0_120/README.md`, Buffer.from('not canonical'));
+
+    const env = { DATABASE_URL: database.url, LEXICON_DATA_DIR: path.join(database.dir, 'data-gemma'), HF_ENDPOINT: hub.endpoint, HF_TOKEN: TOKEN };
+    expect((await lexiconWithEnv(env, 'model', 'add', STORIES_DIR, '--slug', 'stories-gs')).code).toBe(0);
+    const reference = await lexiconWithEnv(env, 'sae', 'add', STORIES_SAE_DIR, '--model', 'stories-gs', '--slug', 'fixture');
+    expect(reference.code).toBe(0);
+    const sae = await lexiconWithEnv(env, 'sae', 'add', '--release', 'gemma-scope-2b-pt-res-canonical', '--sae-id', 'layer_2/width_16k/canonical', '--model', 'stories-gs');
+    expect(sae.stderr).toMatch(/downloading params\.npz/);
+    expect(sae.code).toBe(0);
+    expect(sae.stdout).toMatch(/registered stories-gs\/2-res \(jumprelu, blocks\.2\.hook_resid_post, d_sae 16384\); import check: variance explained/);
+    const explained = (out: string) => /variance explained (-?[\d.]+)/.exec(out)![1];
+    expect(explained(sae.stdout)).toBe(explained(reference.stdout));
+
+    const dir = path.join(env.LEXICON_DATA_DIR, 'hf', widthFolder, 'average_l0_95');
+    expect(fs.readdirSync(dir).sort()).toEqual(['cfg.json', 'params.npz']);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'cfg.json'), 'utf8'))).toMatchObject({ architecture: 'jumprelu', d_in: 64, d_sae: 16384, apply_b_dec_to_input: false, model_name: 'gemma-2-2b' });
+    const [row] = await getDb().select().from(saes).where(eq(saes.path, dir));
+    expect(row).toMatchObject({ slug: '2-res', architecture: 'jumprelu', dIn: 64, dSae: 16384 });
   });
 });
