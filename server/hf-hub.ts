@@ -114,8 +114,14 @@ const SAE_REQUIRED = ['cfg.json', 'sae_weights.safetensors'];
  * `cfg` is merged into its cfg.json (what a release table entry adds, compute/sae/releases.ts).
  */
 export async function downloadHfSae(address: HfAddress, options: HubOptions & { cfg?: Record<string, unknown> } = {}): Promise<string> {
-  const files = (await listFolder(address, options)).files.filter((f) => SAE_FILES.includes(path.basename(f.path)));
+  const { files: listed } = await listFolder(address, options);
+  const files = listed.filter((f) => SAE_FILES.includes(path.basename(f.path)));
   const missing = SAE_REQUIRED.filter((name) => !files.some((f) => path.basename(f.path) === name));
+  if (missing.length > 0 && listed.some((f) => path.basename(f.path) === NPZ_WEIGHTS_FILE)) {
+    throw new InputError(
+      `hf:${address.repoId}/${address.path}: a ${NPZ_WEIGHTS_FILE} without cfg.json (Gemma Scope's layout); name it as a release, e.g. --release gemma-scope-2b-pt-res --sae-id layer_12/width_16k/average_l0_82`,
+    );
+  }
   if (missing.length > 0) {
     throw new InputError(`hf:${address.repoId}/${address.path}: no ${missing.join(' or ')} there, so not an SAELens SAE directory`);
   }

@@ -255,6 +255,10 @@ describe('SAELens releases', () => {
     const explained = (out: string) => /variance explained (-?[\d.]+)/.exec(out)![1];
     expect(explained(sae.stdout)).toBe(explained(reference.stdout));
 
+    const asFolder = await lexiconWithEnv(env, 'sae', 'add', `hf:${widthFolder}/average_l0_95`, '--model', 'stories-gs');
+    expect(asFolder.code).not.toBe(0);
+    expect(asFolder.stderr).toContain('params.npz without cfg.json (Gemma Scope\'s layout); name it as a release, e.g. --release gemma-scope-2b-pt-res');
+
     const dir = path.join(env.LEXICON_DATA_DIR, 'hf', widthFolder, 'average_l0_95');
     expect(fs.readdirSync(dir).sort()).toEqual(['cfg.json', 'params.npz']);
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'cfg.json'), 'utf8'))).toMatchObject({ architecture: 'jumprelu', d_in: 64, d_sae: 16384, apply_b_dec_to_input: false, model_name: 'gemma-2-2b' });
