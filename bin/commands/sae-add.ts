@@ -6,7 +6,7 @@ export const saeAdd: Command = {
   name: 'sae add',
   usage: '(DIR | hf:OWNER/REPO/FOLDER | --release NAME --sae-id ID) --model SLUG [--slug NAME]',
   summary:
-    'register an SAELens directory under a registered model (a local one, one on the Hugging Face Hub, or a SAELens pretrained release, downloaded into the data dir); validates it and runs the import check',
+    'register an SAELens directory under a registered model (a local one, one on the Hugging Face Hub, or a SAELens pretrained release such as Gemma Scope, downloaded into the data dir); validates it and runs the import check',
   options: { model: { type: 'string' }, slug: { type: 'string' }, release: { type: 'string' }, 'sae-id': { type: 'string' } },
   positionals: true,
   async run(values, positionals) {
