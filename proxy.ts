@@ -29,7 +29,14 @@ async function anonymousValidator(request: NextRequest): Promise<string | null> 
   if (request.method !== 'GET' && request.method !== 'HEAD') return null;
   if (request.headers.has('rsc') || hasSessionCookie(request.cookies.getAll().map((c) => c.name))) return null;
   const address = featureAddressOf(request.nextUrl.pathname);
-  return address && featurePageValidator(getDb(), address);
+  if (!address) return null;
+  try {
+    return await featurePageValidator(getDb(), address);
+  } catch (err) {
+    // caching saves work; it never takes a page down (the render reports a database that is gone its own way)
+    console.error('[http-cache] no validator:', err instanceof Error ? err.message : err);
+    return null;
+  }
 }
 
 export const config = {

@@ -46,8 +46,8 @@ function currentBuildId(): string {
 
 /**
  * The feature page's validator for an anonymous reader, or null when there is no such feature page for them (no
- * such model or SAE, or one they may not see: it answers 404 as before, never 304). What goes in is what the page
- * shows: the wiki page's revision, the dashboard run shown and the feature's latest recompute, the comments (their
+ * such model, SAE or index, or an SAE they may not see: it answers 404 as before, never 304). What goes in is what the page
+ * shows: the wiki page's revision, the dashboard run shown, the feature's row in it and its latest recompute job, the comments (their
  * count and latest write, so a deletion counts too), label proposals and votes, hypotheses naming the feature,
  * backlinks, the labels of the similar features, and any change of visibility (it decides which similar features
  * are shown).
@@ -58,11 +58,13 @@ export async function featurePageValidator(db: Db, address: { model: string; sae
     with s as (
       select sae.id, sae.model_id, sae.current_run_id, sae.content_hash, m.content_hash as model_hash
       from model m join sae on sae.model_id = m.id
-      where m.slug = ${model} and sae.slug = ${sae} and ${visibleSaeSql(null, sql`sae.id`)}
+      where m.slug = ${model} and sae.slug = ${sae} and ${index} < sae.d_sae and ${visibleSaeSql(null, sql`sae.id`)}
     )
     select json_build_array(
       s.current_run_id, s.content_hash, s.model_hash,
       (select completed_at from dashboard_run where id = s.current_run_id),
+      -- a recompute moves its rows into the current run, a logit-weights job updates them: either is a new row version
+      (select f.xmin::text from feature f where f.run_id = s.current_run_id and f.index = ${index}),
       (select json_build_array(p.revision, p.updated_at) from feature_page p where p.sae_id = s.id and p.index = ${index}),
       (select json_build_array(j.id, j.status, j.progress, j.finished_at) from job j
         where j.model_id = s.model_id and j.created_at > now() - interval '1 day' and j.type in ('dashboards', 'logit-weights')

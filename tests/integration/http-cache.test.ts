@@ -72,14 +72,17 @@ describe('featurePageValidator', () => {
     await expectChangedBy(() => callerFor(admin).wiki.unvote(address));
   });
 
-  it('changes with a new dashboard run and with a similar feature’s label', async () => {
+  it('changes with a new dashboard run, a recompute of the feature, and a similar feature’s label', async () => {
     const sae = model.saes[0]!;
-    await expectChangedBy(async () => {
-      const corpusId = (await getDb().query.dashboardRuns.findFirst({ where: (r, { eq }) => eq(r.id, sae.runId) }))!.corpusId;
+    const corpusId = (await getDb().query.dashboardRuns.findFirst({ where: (r, { eq }) => eq(r.id, sae.runId) }))!.corpusId;
+    /** a run over these features: the whole SAE (a new current run) or a subset (moved into the current one) */
+    const dashboards = async (subset: boolean) => {
       const run = await beginRun(getDb(), { saeId: sae.id, corpusId, jobId: null, params: {} });
-      await storeFeatureDashboards(getDb(), run.id, sae.id, sae.dashboards);
-      await completeRun(run.id, { evals: null, timings: {}, nTokens: 1_000_000 });
-    });
+      await storeFeatureDashboards(getDb(), run.id, sae.id, subset ? [sae.dashboards[address.index]!] : sae.dashboards);
+      await completeRun(run.id, { evals: null, timings: {}, nTokens: 1_000_000, subset });
+    };
+    await expectChangedBy(() => dashboards(false));
+    await expectChangedBy(() => dashboards(true));
     const other = model.saes[1]!;
     await getDb().insert(similarFeatures).values({ saeId: sae.id, index: address.index, kind: 'decoder', otherSaeId: other.id, otherIndex: 9, cosine: 0.9, rank: 0 });
     await expectChangedBy(() => callerFor(editor).feature.edit({ model: 'synth', sae: '2-res', index: 9, label: 'cats', body: '', baseRevision: 0 }));
@@ -88,6 +91,7 @@ describe('featurePageValidator', () => {
   it('is none for a feature page an anonymous reader may not see, or that does not exist', async () => {
     expect(await featurePageValidator(getDb(), { ...address, sae: 'no-such-sae' })).toBeNull();
     expect(await featurePageValidator(getDb(), { ...address, model: 'no-such-model' })).toBeNull();
+    expect(await featurePageValidator(getDb(), { ...address, index: 20 }), 'past d_sae').toBeNull();
     await setAccess(admin, 'sae', model.saes[0]!.id, { teamId: null, visibility: 'private' }, 'SAE 1-res');
     expect(await validator()).toBeNull();
     await setAccess(admin, 'sae', model.saes[0]!.id, { teamId: null, visibility: 'public' }, 'SAE 1-res');
