@@ -48,7 +48,7 @@ function currentBuildId(): string {
  * The feature page's validator for an anonymous reader, or null when there is no such feature page for them (no
  * such model, SAE or index, or an SAE they may not see: it answers 404 as before, never 304). What goes in is what the page
  * shows: the wiki page's revision, the dashboard run shown, the feature's row in it and its latest recompute job, the comments (their
- * count and latest write, so a deletion counts too), label proposals and votes, hypotheses naming the feature,
+ * count and latest write, so a deletion counts too), label proposals and votes, hypotheses naming the feature and their votes,
  * backlinks, the labels of the similar features, and any change of visibility (it decides which similar features
  * are shown).
  */
@@ -77,6 +77,9 @@ export async function featurePageValidator(db: Db, address: { model: string; sae
         where v.sae_id = s.id and v.index = ${index}),
       (select json_build_array(count(*), max(greatest(h.updated_at, h.status_changed_at))) from hypothesis_feature hf
         join hypothesis h on h.id = hf.hypothesis_id where hf.sae_id = s.id and hf.index = ${index}),
+      (select md5(string_agg(hv.hypothesis_id || ':' || hv.user_id || ':' || hv.value, ',' order by hv.hypothesis_id, hv.user_id))
+        from hypothesis_feature hf join hypothesis_vote hv on hv.hypothesis_id = hf.hypothesis_id
+        where hf.sae_id = s.id and hf.index = ${index}),
       (select json_build_array(count(*), max(l.created_at)) from feature_link l
         where l.model_slug = ${model} and l.sae_slug = ${sae} and l.index = ${index}),
       (select json_build_array(count(*), max(p.updated_at)) from similar_feature sf

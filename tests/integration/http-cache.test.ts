@@ -1,7 +1,8 @@
 /**
  * The feature page's validator (server/http-cache.ts) against a real PostgreSQL: the same while nothing shown
  * changes, a new one after each kind of change the page shows (a label edit, a comment and its deletion, a label
- * proposal and a vote, a new dashboard run, a neighbour's label), none for a page an anonymous reader may not see.
+ * proposal and a vote, a hypothesis and its votes, a new dashboard run, a recompute, a neighbour's label), none for a
+ * page an anonymous reader may not see.
  * The HTTP side (304 without a render, the headers, a browser revalidating under the CSP) is tests/e2e/caching.spec.ts.
  */
 import fs from 'node:fs';
@@ -60,7 +61,7 @@ async function expectChangedBy(change: () => Promise<unknown>): Promise<void> {
 }
 
 describe('featurePageValidator', () => {
-  it('changes with a label edit, a comment and its deletion, a proposal and a vote', async () => {
+  it('changes with a label edit, a comment and its deletion, a proposal and a vote, a hypothesis and its votes', async () => {
     const caller = callerFor(editor);
     await expectChangedBy(() => caller.feature.edit({ ...address, label: 'dogs', body: 'Fires on *dog*.', baseRevision: 0 }));
     let comment: { id: string } | undefined;
@@ -70,6 +71,10 @@ describe('featurePageValidator', () => {
     await expectChangedBy(async () => (proposal = await caller.wiki.propose({ ...address, label: 'canines' })));
     await expectChangedBy(() => callerFor(admin).wiki.vote({ ...address, proposalId: proposal!.id }));
     await expectChangedBy(() => callerFor(admin).wiki.unvote(address));
+    let hypothesis: { id: string } | undefined;
+    await expectChangedBy(async () => (hypothesis = await caller.hypothesis.create({ statement: 'Feature 4 fires on dogs', features: [`synth/1-res/${address.index}`] })));
+    await expectChangedBy(() => callerFor(admin).hypothesis.vote({ id: hypothesis!.id, value: 1 }));
+    await expectChangedBy(() => callerFor(admin).hypothesis.vote({ id: hypothesis!.id, value: -1 }));
   });
 
   it('changes with a new dashboard run, a recompute of the feature, and a similar feature’s label', async () => {
