@@ -17,6 +17,7 @@ import { cache } from 'react';
 import GitHub from 'next-auth/providers/github';
 import { accounts, sessions, users, verificationTokens } from '@/drizzle/schema';
 import { getDb } from './db';
+import { hasSessionCookie } from './http-cache';
 import { cleanName } from './names';
 import { Argon2Busy } from './passwords';
 import { localPath, secureCookies } from './safe-redirect';
@@ -106,5 +107,5 @@ export const { handlers, auth, signIn, signOut } = NextAuth(async (request) => {
 export const currentSession = cache(async () => {
   // cookies(), not the request's header: after a server action signs in or out, it holds the cookies set there
   const jar = await cookies();
-  return jar.getAll().some((c) => c.name.includes('authjs.session-token')) ? auth() : null;
+  return hasSessionCookie(jar.getAll().map((c) => c.name)) ? auth() : null;
 });

@@ -15,7 +15,8 @@
  *    `--processes` count of web processes in turn (default 1 and one per core), then measures with autocannon
  *    (`--connections` concurrent clients, `--duration` seconds each after a warm-up):
  *      - the feature page /{model}/{sae}/{index} of random features that have top examples, drawn uniformly and
- *        Zipf-like (a few hot pages, a long tail: the shape of wiki traffic),
+ *        Zipf-like (a few hot pages, a long tail: the shape of wiki traffic), and revalidated by an anonymous reader
+ *        (If-None-Match with the ETag its 200 carried: a 304, nothing rendered),
  *      - the SAE feature table page /{model}/{sae}/features with random sorts, filters and keyset cursors,
  *      - label search /search?q=WORD with words of every frequency,
  *      - the sign-in page, the cheapest page there is (the layout and a form): the floor under every other figure;
@@ -338,7 +339,11 @@ function serverCpuMs(): number | undefined {
   return each.length === 0 || each.includes(undefined) ? undefined : each.reduce((a, b) => a! + b!, 0);
 }
 
-async function load(url: string, paths: () => string, seconds: number, connections = CONNECTIONS): Promise<Figures> {
+/** A path to request, or a path with the headers to send (a revalidation's If-None-Match). */
+type Target = string | { path: string; headers: Record<string, string> };
+
+/** `expected`: the status every response should have (304 for revalidations); any other counts as an error. */
+async function load(url: string, paths: () => Target, seconds: number, connections = CONNECTIONS, expected: 200 | 304 = 200): Promise<Figures> {
   const run = (duration: number, latencies?: number[]) =>
     new Promise<autocannon.Result>((resolve, reject) => {
       const instance = autocannon(
@@ -347,7 +352,15 @@ async function load(url: string, paths: () => string, seconds: number, connectio
           connections,
           duration,
           timeout: 30,
-          requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: paths() }) }],
+          requests: [
+            {
+              method: 'GET',
+              setupRequest: (req) => {
+                const target = paths();
+                return typeof target === 'string' ? { ...req, path: target } : { ...req, path: target.path, headers: { ...req.headers, ...target.headers } };
+              },
+            },
+          ],
         },
         (err, result) => (err ? reject(err) : resolve(result)),
       );
@@ -369,7 +382,7 @@ async function load(url: string, paths: () => string, seconds: number, connectio
     mean: latencies.reduce((a, b) => a + b, 0) / Math.max(1, latencies.length),
     rps: latencies.length / seconds,
     requests: latencies.length,
-    errors: r.errors + r.non2xx + r.timeouts,
+    errors: r.errors + r.timeouts + (expected === 304 ? r.requests.total - r['3xx'] : r.non2xx),
   };
 }
 
@@ -495,7 +508,7 @@ try {
   };
   const searchPath = () => `/search?q=${encodeURIComponent(random() < 0.2 ? `${CONCEPTS[randInt(CONCEPTS.length)]} ${zipfWord()}` : zipfWord())}`;
 
-  type Run = { feature: Figures; zipf: Figures; table: Figures; search: Figures; floor: Figures };
+  type Run = { feature: Figures; revalidated: Figures; zipf: Figures; table: Figures; search: Figures; floor: Figures };
   const runs = new Map<number, Run>();
   for (const count of PROCESSES) {
     server = await startNext({ distDir: DIST_DIR, databaseUrl: database.url, processes: count, nodeArgs: profile });
@@ -506,9 +519,18 @@ try {
       const r = await fetch(url + p);
       if (r.status !== 200) throw new Error(`${p} answered ${r.status}`);
     }
+    // Anonymous revalidations: each of these pages with the ETag its 200 carried, answered 304 before rendering.
+    const revalidations: Target[] = [];
+    for (let i = 0; i < 200; i++) {
+      const p = featurePath(pick(filled.withExamples));
+      const etag = (await fetch(url + p)).headers.get('etag');
+      if (!etag) throw new Error(`${p} answered without an ETag`);
+      revalidations.push({ path: p, headers: { 'if-none-match': etag } });
+    }
     console.log(`\nHTTP, ${count} web process${count === 1 ? '' : 'es'}, ${CONNECTIONS} concurrent clients, ${DURATION} s each after ${WARMUP} s of warm-up (autocannon ${autocannonVersion()})`);
     const run: Run = {
       feature: await load(url, () => featurePath(pick(filled.withExamples)), DURATION),
+      revalidated: await load(url, () => pick(revalidations), DURATION, CONNECTIONS, 304),
       // wiki traffic: a few hot pages and a long tail
       zipf: await load(url, () => featurePath(zipfPick(filled.withExamples)), DURATION),
       table: await load(url, tablePath, DURATION),
@@ -518,6 +540,7 @@ try {
     };
     runs.set(count, run);
     console.log(`  feature page        ${fmt(run.feature)}`);
+    console.log(`  feature page, 304   ${fmt(run.revalidated)}   ← an anonymous reader's revalidation (If-None-Match)`);
     console.log(`  feature page, Zipf  ${fmt(run.zipf)}`);
     console.log(`  SAE feature table   ${fmt(run.table)}`);
     console.log(`  label search        ${fmt(run.search)}`);
@@ -552,6 +575,7 @@ try {
   const met = (ok: boolean) => (ok ? 'met' : 'NOT met');
   console.log(`\nRatios to the sign-in page (the floor), ${PROCESSES[0]} web process${PROCESSES[0] === 1 ? '' : 'es'}, ${CONNECTIONS} clients`);
   console.log(`  feature page: server CPU per request ${ratio(first.feature.cpuPerRequest, first.floor.cpuPerRequest)} (target ≤ 2×), p95 ${ratio(first.feature.p95, first.floor.p95)} (target ≤ 3×), ${((first.feature.bytes ?? 0) / 1024).toFixed(0)} KiB per response (target ≤ 64 KiB)`);
+  console.log(`  feature page revalidated (304): server CPU per request ${ratio(first.revalidated.cpuPerRequest, first.floor.cpuPerRequest)}, ${ratio(first.revalidated.cpuPerRequest, first.feature.cpuPerRequest)} of a 200's; p95 ${ratio(first.revalidated.p95, first.floor.p95)}`);
   console.log(`  feature page, Zipf: server CPU per request ${ratio(first.zipf.cpuPerRequest, first.floor.cpuPerRequest)}, p95 ${ratio(first.zipf.p95, first.floor.p95)}`);
   console.log(`  SAE feature table: p95 ${ratio(first.table.p95, first.floor.p95)} (target ≤ 3×); label search: p95 ${ratio(first.search.p95, first.floor.p95)} (target ≤ 3×)`);
   console.log(`  feature page p95 / bare SQL p95 at the same concurrency: ${ratio(first.feature.p95, bare.p95)}`);
