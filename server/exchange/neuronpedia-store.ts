@@ -11,10 +11,7 @@
  * (more than MAX_EXTRA_PIECES distinct strings unmatched) is refused instead.
  */
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import { and, eq, ne, sql } from 'drizzle-orm';
 import { corpora, dashboardRuns, features, modelVocabs, type DashboardRunSource } from '@/drizzle/schema';
 import { InputError } from '@/compute/errors';
@@ -24,6 +21,7 @@ import type { Db } from '../db';
 import { completeRunIn, featureRow } from '../dashboards';
 import { proposeManyFromSource } from '../label-votes';
 import type { SaeRow } from '../saes';
+import { BinaryRows, uuidBytes } from './copy-binary';
 import { where, type At } from './neuronpedia-files';
 
 /** A feature's statistics as both layouts give them (SAEDashboard's and Neuronpedia's field names). */
@@ -112,10 +110,13 @@ export class ImportRun {
   private readonly grouped = new Set<number>();
   /** per feature whose activations were read: its intervals and the largest activation among its examples */
   private readonly fromActivations = new Map<number, { intervals: IntervalSummary[]; maxAct: number }>();
-  private contextLines: string[] = [];
+  private contextRows = new BinaryRows();
   /** the batch PostgreSQL is copying now */
   private copying: Promise<void> = Promise.resolve();
-  private exampleLines: string[] = [];
+  private exampleRows = new BinaryRows();
+  private queued = 0;
+  private readonly runIdBytes: Buffer;
+  private readonly corpusIdBytes: Buffer;
   private nContexts = 0;
   private nTokens = 0;
   private longest = 0;
@@ -137,6 +138,8 @@ export class ImportRun {
     pieces: string[],
     private readonly weightStats: WeightStats[] | null,
   ) {
+    this.runIdBytes = uuidBytes(runId);
+    this.corpusIdBytes = uuidBytes(corpusId);
     this.pieceIds = new Map();
     pieces.forEach((piece, id) => {
       if (!this.pieceIds.has(piece)) this.pieceIds.set(piece, id);
@@ -245,32 +248,37 @@ export class ImportRun {
       .forEach(({ item }, rank) => add(item, 'top', -1, rank));
     intervals.forEach((bin, i) => bin.items.forEach((item, rank) => add(item, 'interval', i, rank)));
     this.fromActivations.set(group.index, { intervals: intervals.map(({ lo, hi, contains }) => ({ lo, hi, contains })), maxAct });
-    if (this.exampleLines.length >= EXAMPLE_BATCH) await this.flushExamples();
+    if (this.queued >= EXAMPLE_BATCH) await this.flushExamples();
   }
 
   /** Queues one example and its context for COPY; returns its maximum activation. */
   private example({ a, at }: { a: ImportedActivation; at: At }, kind: 'top' | 'interval', interval: number, rank: number): number {
-    const tokens = a.tokens.map((t) => {
+    const tokens = new Int32Array(a.tokens.length);
+    a.tokens.forEach((t, i) => {
       const id = this.tokenId(t);
       if (id < 0) this.unmatchedTokens++;
-      return id;
+      tokens[i] = id;
     });
     const acts = Float32Array.from(a.values);
     let maxPos = a.maxValueTokenIndex ?? 0;
     if (a.maxValueTokenIndex === null) for (let i = 1; i < acts.length; i++) if (acts[i]! > acts[maxPos]!) maxPos = i;
-    if (maxPos < 0 || maxPos >= tokens.length) throw new InputError(`${where(at)}: maxValueTokenIndex ${maxPos} is outside its ${tokens.length} tokens`);
+    if (!Number.isInteger(maxPos) || maxPos < 0 || maxPos >= tokens.length) {
+      throw new InputError(`${where(at)}: maxValueTokenIndex ${maxPos} is not a place among its ${tokens.length} tokens`);
+    }
     const maxAct = a.maxValue ?? acts[maxPos]!;
     const position = kind === 'interval' ? (a.qualifyingTokenIndex ?? maxPos) : null;
+    // binary COPY writes whole numbers only
+    if (position !== null && !Number.isInteger(position)) throw new InputError(`${where(at)}: qualifyingTokenIndex ${position} is not a whole number`);
     const contextIndex = this.nContexts++;
     this.nTokens += tokens.length;
     this.longest = Math.max(this.longest, tokens.length);
-    this.corpusHash.update(new Uint8Array(Int32Array.from(tokens).buffer));
-    this.contextLines.push(`${this.corpusId}\t${contextIndex}\t{${tokens.join(',')}}\n`);
-    const bytes = (values: Float32Array) => `\\\\x${Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString('hex')}`;
-    const lossDelta = a.lossValues.length > 0 ? bytes(Float32Array.from(a.lossValues)) : '\\N';
-    this.exampleLines.push(
-      [this.runId, a.index, kind, interval, rank, contextIndex, position ?? '\\N', Math.fround(maxAct), maxPos, bytes(acts), lossDelta, tokens[maxPos]!].join('\t') + '\n',
-    );
+    // little-endian int32s, as the hash of a computed run's corpus
+    this.corpusHash.update(new Uint8Array(tokens.buffer));
+    this.contextRows.row(3).bytes(this.corpusIdBytes).int4(contextIndex).int4Array(tokens);
+    const rows = this.exampleRows.row(12).bytes(this.runIdBytes).int4(a.index).text(kind).int2(interval).int2(rank).int4(contextIndex);
+    (position === null ? rows.null() : rows.int4(position)).float4(maxAct).int4(maxPos).bytes(new Uint8Array(acts.buffer));
+    (a.lossValues.length > 0 ? rows.bytes(new Uint8Array(Float32Array.from(a.lossValues).buffer)) : rows.null()).int4(tokens[maxPos]!);
+    this.queued++;
     this.counts.examples++;
     return maxAct;
   }
@@ -280,18 +288,18 @@ export class ImportRun {
    * PostgreSQL stores one batch while this process parses the next.
    */
   private async flushExamples(): Promise<void> {
-    const [contexts, examples] = [this.contextLines, this.exampleLines];
-    this.contextLines = [];
-    this.exampleLines = [];
+    const [contexts, examples] = [this.contextRows, this.exampleRows];
+    this.contextRows = new BinaryRows();
+    this.exampleRows = new BinaryRows();
+    this.queued = 0;
     const previous = this.copying;
     this.copying = (async () => {
       await previous;
-      if (examples.length === 0) return;
-      await copyLines(this.client, 'corpus_context (corpus_id, index, tokens)', contexts);
-      await copyLines(
+      if (examples.empty) return;
+      await contexts.copyInto(this.client, 'corpus_context (corpus_id, index, tokens)');
+      await examples.copyInto(
         this.client,
         'feature_example (run_id, feature_index, kind, interval, rank, context_index, position, max_act, max_pos, acts, loss_delta, max_token)',
-        examples,
       );
     })();
     // a failed copy is reported by the next flush's await (or finish's), not as an unhandled rejection meanwhile
@@ -442,10 +450,4 @@ function barsMean(bars: { values: number[]; heights: number[] }): number {
     count += bars.heights[i]!;
   });
   return count > 0 ? sum / count : 0;
-}
-
-/** COPY of text-format lines into `target` on the transaction's connection. */
-async function copyLines(client: pg.PoolClient, target: string, lines: string[]): Promise<void> {
-  const stream = client.query(copyFrom(`copy ${target} from stdin`));
-  await pipeline(Readable.from([lines.join('')]), stream);
 }
