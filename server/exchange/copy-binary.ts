@@ -14,14 +14,15 @@ const INT4_OID = 23;
 
 export class BinaryRows {
   private buf = Buffer.allocUnsafe(1 << 20);
+  private view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   private at = 0;
   private rows = 0;
 
   constructor() {
     this.room(SIGNATURE.length + 8);
     this.at += SIGNATURE.copy(this.buf, this.at);
-    this.at = this.buf.writeInt32BE(0, this.at); // flags
-    this.at = this.buf.writeInt32BE(0, this.at); // header extension length
+    this.i32(0); // flags
+    this.i32(0); // header extension length
   }
 
   get empty(): boolean {
@@ -33,48 +34,66 @@ export class BinaryRows {
     const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.at + bytes));
     this.buf.copy(grown, 0, 0, this.at);
     this.buf = grown;
+    this.view = new DataView(grown.buffer, grown.byteOffset, grown.byteLength);
+  }
+
+  /** a big-endian int32 (lengths and values alike), room made by the caller */
+  private i32(v: number): void {
+    this.view.setInt32(this.at, v);
+    this.at += 4;
   }
 
   row(fields: number): this {
     this.rows++;
     this.room(2);
-    this.at = this.buf.writeInt16BE(fields, this.at);
+    this.view.setInt16(this.at, fields);
+    this.at += 2;
     return this;
   }
 
   null(): this {
     this.room(4);
-    this.at = this.buf.writeInt32BE(-1, this.at);
+    this.i32(-1);
     return this;
   }
 
   int4(v: number): this {
     this.room(8);
-    this.at = this.buf.writeInt32BE(4, this.at);
-    this.at = this.buf.writeInt32BE(v, this.at);
+    this.i32(4);
+    this.i32(v);
     return this;
   }
 
   int2(v: number): this {
     this.room(6);
-    this.at = this.buf.writeInt32BE(2, this.at);
-    this.at = this.buf.writeInt16BE(v, this.at);
+    this.i32(2);
+    this.view.setInt16(this.at, v);
+    this.at += 2;
     return this;
   }
 
   float4(v: number): this {
     this.room(8);
-    this.at = this.buf.writeInt32BE(4, this.at);
-    this.at = this.buf.writeFloatBE(v, this.at);
+    this.i32(4);
+    this.view.setFloat32(this.at, v);
+    this.at += 4;
     return this;
   }
 
   /** bytea, and uuid (its 16 bytes) */
   bytes(b: Uint8Array): this {
     this.room(4 + b.byteLength);
-    this.at = this.buf.writeInt32BE(b.byteLength, this.at);
+    this.i32(b.byteLength);
     this.buf.set(b, this.at);
     this.at += b.byteLength;
+    return this;
+  }
+
+  /** bytea of little-endian float32s (how examples store activations) */
+  float32Bytes(values: ArrayLike<number>): this {
+    this.room(4 + values.length * 4);
+    this.i32(values.length * 4);
+    for (let i = 0; i < values.length; i++, this.at += 4) this.view.setFloat32(this.at, values[i]!, true);
     return this;
   }
 
@@ -86,15 +105,15 @@ export class BinaryRows {
   /** integer[]: one dimension, no nulls, lower bound 1 */
   int4Array(values: Int32Array): this {
     this.room(4 + 20 + values.length * 8);
-    this.at = this.buf.writeInt32BE(20 + values.length * 8, this.at);
-    this.at = this.buf.writeInt32BE(1, this.at); // dimensions
-    this.at = this.buf.writeInt32BE(0, this.at); // has nulls
-    this.at = this.buf.writeInt32BE(INT4_OID, this.at);
-    this.at = this.buf.writeInt32BE(values.length, this.at);
-    this.at = this.buf.writeInt32BE(1, this.at);
+    this.i32(20 + values.length * 8);
+    this.i32(1); // dimensions
+    this.i32(0); // has nulls
+    this.i32(INT4_OID);
+    this.i32(values.length);
+    this.i32(1); // lower bound
     for (const v of values) {
-      this.at = this.buf.writeInt32BE(4, this.at);
-      this.at = this.buf.writeInt32BE(v, this.at);
+      this.i32(4);
+      this.i32(v);
     }
     return this;
   }
@@ -102,7 +121,8 @@ export class BinaryRows {
   /** COPYs the rows into `target` ("table (columns…)") on the transaction's connection. */
   async copyInto(client: pg.PoolClient, target: string): Promise<void> {
     this.room(2);
-    this.at = this.buf.writeInt16BE(-1, this.at); // trailer
+    this.view.setInt16(this.at, -1); // trailer
+    this.at += 2;
     await pipeline(Readable.from([this.buf.subarray(0, this.at)]), client.query(copyFrom(`copy ${target} from stdin with (format binary)`)));
   }
 }

@@ -259,13 +259,14 @@ export class ImportRun {
       if (id < 0) this.unmatchedTokens++;
       tokens[i] = id;
     });
-    const acts = Float32Array.from(a.values);
+    const acts = a.values;
     let maxPos = a.maxValueTokenIndex ?? 0;
-    if (a.maxValueTokenIndex === null) for (let i = 1; i < acts.length; i++) if (acts[i]! > acts[maxPos]!) maxPos = i;
+    // compared as the float32s they are stored as
+    if (a.maxValueTokenIndex === null) for (let i = 1; i < acts.length; i++) if (Math.fround(acts[i]!) > Math.fround(acts[maxPos]!)) maxPos = i;
     if (!Number.isInteger(maxPos) || maxPos < 0 || maxPos >= tokens.length) {
       throw new InputError(`${where(at)}: maxValueTokenIndex ${maxPos} is not a place among its ${tokens.length} tokens`);
     }
-    const maxAct = a.maxValue ?? acts[maxPos]!;
+    const maxAct = a.maxValue ?? Math.fround(acts[maxPos]!);
     const position = kind === 'interval' ? (a.qualifyingTokenIndex ?? maxPos) : null;
     // binary COPY writes whole numbers only
     if (position !== null && !Number.isInteger(position)) throw new InputError(`${where(at)}: qualifyingTokenIndex ${position} is not a whole number`);
@@ -276,8 +277,8 @@ export class ImportRun {
     this.corpusHash.update(new Uint8Array(tokens.buffer));
     this.contextRows.row(3).bytes(this.corpusIdBytes).int4(contextIndex).int4Array(tokens);
     const rows = this.exampleRows.row(12).bytes(this.runIdBytes).int4(a.index).text(kind).int2(interval).int2(rank).int4(contextIndex);
-    (position === null ? rows.null() : rows.int4(position)).float4(maxAct).int4(maxPos).bytes(new Uint8Array(acts.buffer));
-    (a.lossValues.length > 0 ? rows.bytes(new Uint8Array(Float32Array.from(a.lossValues).buffer)) : rows.null()).int4(tokens[maxPos]!);
+    (position === null ? rows.null() : rows.int4(position)).float4(maxAct).int4(maxPos).float32Bytes(acts);
+    (a.lossValues.length > 0 ? rows.float32Bytes(a.lossValues) : rows.null()).int4(tokens[maxPos]!);
     this.queued++;
     this.counts.examples++;
     return maxAct;
