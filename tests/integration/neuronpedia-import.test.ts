@@ -209,6 +209,20 @@ describe('bad input', () => {
       /activations\/batch-0\.jsonl\.gz line 10: feature 1's activation has 8 tokens but 7 values/,
     );
   });
+
+  it('an interval activation whose drawn token is no whole number', async () => {
+    await refused(
+      'fractional-position',
+      (dir) =>
+        rewrite(path.join(dir, 'activations', 'batch-0.jsonl.gz'), (lines) => {
+          // feature 1's lines are 8–14: three top examples, then its intervals'
+          const a = JSON.parse(lines[11]!);
+          a.qualifyingTokenIndex = 2.5;
+          return [...lines.slice(0, 11), JSON.stringify(a), ...lines.slice(12)];
+        }),
+      /activations\/batch-0\.jsonl\.gz line 12: qualifyingTokenIndex 2\.5 is not a whole number/,
+    );
+  });
 });
 
 describe('SAEDashboard output import', () => {
