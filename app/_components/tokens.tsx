@@ -32,6 +32,9 @@ export interface TokenTextProps {
   focus?: number;
   /** tokens shown either side of `focus` until expanded (default: everything) */
   radius?: number;
+  /** whether the line shows the whole context, when its owner decides (it loads the context first); else its own */
+  expanded?: boolean;
+  onExpandedChange?: (expanded: boolean) => void;
   /** what the value is called in the tooltip ("act", "Δloss") */
   valueName?: string;
   /** more lines for a token's tooltip (the ablation loss change, the most active features) */
@@ -41,24 +44,27 @@ export interface TokenTextProps {
   testId?: string;
 }
 
+/** #rrggbbaa: a page shows thousands of tokens, and this is half the length of rgba(…) */
 function background(value: number | null, scale: number, shading: Shading): string | undefined {
   if (value === null || value === 0 || !(scale > 0)) return undefined;
   const alpha = Math.min(1, Math.abs(value) / scale);
   if (alpha < 0.02) return undefined;
-  const a = (0.08 + 0.82 * alpha).toFixed(2);
-  if (shading === 'diverging') return value > 0 ? `rgba(31,95,191,${a})` : `rgba(200,40,30,${a})`;
-  return `rgba(255,128,0,${a})`;
+  const a = Math.round(255 * (0.08 + 0.82 * alpha))
+    .toString(16)
+    .padStart(2, '0');
+  if (shading === 'diverging') return value > 0 ? `#1f5fbf${a}` : `#c8281e${a}`;
+  return `#ff8000${a}`;
 }
 
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' };
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 const escapeHtml = (s: string) => s.replace(/[&<>"]/g, (c) => ESCAPES[c]!);
+/** For an attribute in single quotes: the tooltip quotes its piece in double quotes, each of which "&quot;" would make 6 bytes. */
+const escapeSingleQuoted = (s: string) => s.replace(/[&<>']/g, (c) => ESCAPES[c]!);
 
 /** The spans of tokens start..end-1. */
 function tokenSpans(props: TokenTextProps, start: number, end: number, focus: number | undefined): string {
   const { tokens, values, scale, shading = 'activation', valueName = 'act' } = props;
   const pieces = props.pieces as Record<number, string> | undefined;
-  const tokenClass = styles.tok!;
-  const focusClass = `${styles.tok} ${styles.focus}`;
   const raw = Array.from({ length: end - start }, (_, k) => {
     const token = tokens[start + k]!;
     return typeof token === 'string' ? token : (pieces?.[token] ?? `<${token}>`);
@@ -77,8 +83,9 @@ function tokenSpans(props: TokenTextProps, start: number, end: number, focus: nu
     const tip = `${name} · ${valueName} ${value === null ? '—' : formatValue(value)}${extra ? ` · ${extra}` : ''}`;
     const bg = background(value, scale, shading);
     html +=
-      `<span class="${t === focus ? focusClass : tokenClass}"${bg ? ` style="background:${bg}"` : ''} data-pos="${t}" data-value="${value ?? ''}"` +
-      ` aria-label="${escapeHtml(tip)}" tabindex="${t === (focus ?? start) ? 0 : -1}">${escapeHtml(displayPiece(text, true))}</span>`;
+      // the line's stylesheet finds tokens by data-pos: a class on each would repeat the module's long class name
+      `<span${t === focus ? ` class="${styles.focus}"` : ''}${bg ? ` style="background:${bg}"` : ''} data-pos="${t}" data-value="${value ?? ''}"` +
+      ` aria-label='${escapeSingleQuoted(tip)}' tabindex="${t === (focus ?? start) ? 0 : -1}">${escapeHtml(displayPiece(text, true))}</span>`;
   }
   return html;
 }
@@ -87,7 +94,9 @@ export function TokenText(props: TokenTextProps) {
   const { tokens, radius } = props;
   const n = tokens.length;
   const focus = props.focus !== undefined && props.focus >= 0 && props.focus < n ? props.focus : undefined;
-  const [expanded, setExpanded] = useState(false);
+  const [ownExpanded, setOwnExpanded] = useState(false);
+  const expanded = props.expanded ?? ownExpanded;
+  const setExpanded = props.onExpandedChange ?? setOwnExpanded;
   const windowed = radius !== undefined && focus !== undefined && !expanded && n > 2 * radius + 1;
   const start = windowed ? Math.max(0, focus! - radius!) : 0;
   const end = windowed ? Math.min(n, focus! + radius! + 1) : n;
@@ -138,7 +147,7 @@ export function TokenText(props: TokenTextProps) {
           className={styles.expand}
           aria-expanded={expanded}
           title={expanded ? 'Show the window around the peak' : `Show all ${n} tokens of the context`}
-          onClick={() => setExpanded((x) => !x)}
+          onClick={() => setExpanded(!expanded)}
         >
           {expanded ? 'collapse' : 'expand'}
         </button>
