@@ -7,8 +7,8 @@
  *    GPT-2-sized vocabulary of 50257 pieces), one corpus of 128-token contexts, `--saes` SAEs with `--features`
  *    features in all (each with statistics, activation and logit histograms, quantile intervals, top/bottom logits,
  *    encoder/decoder numbers), a complete dashboard run per SAE with evals (by-position metrics, density histogram),
- *    20 top examples of 128 tokens (float32 activations) for `--with-examples` features spread over all SAEs, and a
- *    label (with a description and its revision) on 10% of the features. Secondary indexes are dropped during the
+ *    20 top and 25 quantile-interval examples of 128 tokens (float32 activations) for `--with-examples` features
+ *    spread over all SAEs, and a label (with a description and its revision) on 10% of the features. Secondary indexes are dropped during the
  *    load and rebuilt after it, then VACUUM ANALYZE.
  * 2. Reports the database size, per table and per feature (pg_total_relation_size).
  * 3. Builds the web app (unless --no-build) and runs `next start` against the database, as `npm start` does, in each
@@ -50,6 +50,8 @@ const N_FEATURES = Number(option('features', '1000000'));
 const N_SAES = Number(option('saes', '40'));
 const WITH_EXAMPLES = Number(option('with-examples', '200000'));
 const TOP_EXAMPLES = 20;
+/** 5 examples in each of 5 of the 10 quantile intervals: the 25 of issue 16's size target */
+const INTERVAL_EXAMPLES = { intervals: [9, 7, 5, 3, 1], each: 5 };
 const CONTEXT = 128;
 const N_CONTEXTS = Number(option('contexts', '20000'));
 const VOCAB = 50257;
@@ -256,13 +258,13 @@ async function fill(pool: pg.Pool): Promise<Filled> {
     );
     log(`features: ${saes.length * PER_SAE}`);
 
-    // Top examples for WITH_EXAMPLES features, spread evenly over the SAEs.
+    // Top and quantile-interval examples for WITH_EXAMPLES features, spread evenly over the SAEs.
     const stride = Math.max(1, Math.floor((saes.length * PER_SAE) / WITH_EXAMPLES));
     const withExamples: [string, number][] = [];
     await copyRows(
       client,
       'feature_example',
-      ['run_id', 'feature_index', 'kind', 'interval', 'rank', 'context_index', 'max_act', 'max_pos', 'acts', 'max_token'],
+      ['run_id', 'feature_index', 'kind', 'interval', 'rank', 'context_index', 'position', 'max_act', 'max_pos', 'acts', 'max_token'],
       function* () {
         for (let g = 0; g < saes.length * PER_SAE && withExamples.length < WITH_EXAMPLES; g += stride) {
           const sae = saes[Math.floor(g / PER_SAE)]!;
@@ -271,12 +273,20 @@ async function fill(pool: pg.Pool): Promise<Filled> {
           for (let rank = 0; rank < TOP_EXAMPLES; rank++) {
             const ctx = randInt(N_CONTEXTS);
             const acts = ACTS[randInt(ACTS.length)]!;
-            yield `${sae.runId}\t${index}\ttop\t-1\t${rank}\t${ctx}\t${(20 - rank * 0.5).toFixed(3)}\t${acts.peak}\t\\\\x${acts.hex}\t${contexts[ctx]![acts.peak]}\n`;
+            yield `${sae.runId}\t${index}\ttop\t-1\t${rank}\t${ctx}\t\\N\t${(20 - rank * 0.5).toFixed(3)}\t${acts.peak}\t\\\\x${acts.hex}\t${contexts[ctx]![acts.peak]}\n`;
+          }
+          // quantile-interval examples, as many as a dashboard shows: each centred on its drawn token
+          for (const interval of INTERVAL_EXAMPLES.intervals) {
+            for (let rank = 0; rank < INTERVAL_EXAMPLES.each; rank++) {
+              const ctx = randInt(N_CONTEXTS);
+              const acts = ACTS[randInt(ACTS.length)]!;
+              yield `${sae.runId}\t${index}\tinterval\t${interval}\t${rank}\t${ctx}\t${acts.peak}\t${(interval * 0.7).toFixed(3)}\t${acts.peak}\t\\\\x${acts.hex}\t${contexts[ctx]![acts.peak]}\n`;
+            }
           }
         }
       },
     );
-    log(`top examples: ${withExamples.length} features × ${TOP_EXAMPLES}`);
+    log(`examples: ${withExamples.length} features × ${TOP_EXAMPLES} top and ${INTERVAL_EXAMPLES.intervals.length * INTERVAL_EXAMPLES.each} interval`);
 
     // Labels (with a description) on 10% of the features, each with its first revision.
     const labelled: { saeId: string; index: number; label: string; body: string }[] = [];
@@ -343,6 +353,15 @@ function serverCpuMs(): number | undefined {
 type Target = string | { path: string; headers: Record<string, string> };
 
 /** `expected`: the status every response should have (304 for revalidations); any other counts as an error. */
+/** What one feature page's 200 is made of: the HTML, and the RSC flight data the browser hydrates from. */
+async function reportComposition(url: string) {
+  const body = Buffer.from(await (await fetch(url)).arrayBuffer()).toString();
+  const flight = [...body.matchAll(/<script[^>]*>self\.__next_f\.push\([\s\S]*?<\/script>/g)].reduce((n, m) => n + Buffer.byteLength(m[0]), 0);
+  const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
+  const total = Buffer.byteLength(body);
+  console.log(`\none feature page, uncompressed: ${kib(total)}: ${kib(total - flight)} of HTML, ${kib(flight)} of flight data (self.__next_f.push)`);
+}
+
 async function load(url: string, paths: () => Target, seconds: number, connections = CONNECTIONS, expected: 200 | 304 = 200): Promise<Figures> {
   const run = (duration: number, latencies?: number[]) =>
     new Promise<autocannon.Result>((resolve, reject) => {
@@ -459,7 +478,7 @@ process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
 
 try {
   log(`load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} on ${os.cpus().length} cores (other processes on the machine skew every figure)`);
-  log(`${N_FEATURES} features in ${N_SAES} SAEs (${PER_SAE} each), ${WITH_EXAMPLES} with ${TOP_EXAMPLES} top examples of ${CONTEXT} tokens, ${LABELLED_FRACTION * 100}% labelled`);
+  log(`${N_FEATURES} features in ${N_SAES} SAEs (${PER_SAE} each), ${WITH_EXAMPLES} with ${TOP_EXAMPLES} top and ${INTERVAL_EXAMPLES.intervals.length * INTERVAL_EXAMPLES.each} interval examples of ${CONTEXT} tokens, ${LABELLED_FRACTION * 100}% labelled`);
   database = await startEmbeddedPostgres({ dir: path.join(dir, 'pg') });
   await runMigrations(database.url);
   pool = new pg.Pool({ connectionString: database.url, max: 10 });
@@ -480,7 +499,7 @@ try {
   console.log(`  whole database       ${mb(total).padStart(10)}  (${(total / (N_SAES * PER_SAE)).toFixed(0)} B per feature)`);
   console.log(
     `  per feature: ${perFeature('feature').toFixed(0)} B of statistics and histograms; ` +
-      `${(Number(sizes.find((s) => s.name === 'feature_example')?.bytes ?? 0) / filled.withExamples.length).toFixed(0)} B of top examples per feature that has them\n`,
+      `${(Number(sizes.find((s) => s.name === 'feature_example')?.bytes ?? 0) / filled.withExamples.length).toFixed(0)} B of examples per feature that has them\n`,
   );
 
   if (BUILD) {
@@ -519,6 +538,7 @@ try {
       const r = await fetch(url + p);
       if (r.status !== 200) throw new Error(`${p} answered ${r.status}`);
     }
+    if (count === PROCESSES[0]) await reportComposition(url + featurePath([sae0, index0]));
     // Anonymous revalidations: each of these pages with the ETag its 200 carried, answered 304 before rendering.
     const revalidations: Target[] = [];
     for (let i = 0; i < 200; i++) {

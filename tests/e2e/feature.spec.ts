@@ -78,6 +78,8 @@ test('the feature page shows the label, statistics, histograms, logit weights an
   // The context expands to all its tokens and collapses again.
   const shown = await first.locator('[data-pos]').count();
   await first.getByRole('button', { name: 'expand' }).click();
+  // the page sent only the shown tokens: the whole context is fetched on the first "expand"
+  await expect(first.getByRole('button', { name: 'collapse' })).toBeVisible();
   expect(await first.locator('[data-pos]').count()).toBeGreaterThan(shown);
   await first.getByRole('button', { name: 'collapse' }).click();
   await expect(first.locator('[data-pos]')).toHaveCount(shown);

@@ -3,9 +3,11 @@
  * and example lists (top, random, quantile intervals) handed to the client component ./examples.
  */
 import type { TokenWeight } from '@/compute/dashboards/types';
+import type { FeatureAddress } from '@/server/addresses';
 import type { FeatureExample, FeatureInterval, FeatureStats } from '@/server/feature-page';
 import { displayPiece, formatFraction, formatValue } from '../../../_components/token-format';
-import { ExampleList, type ExampleLine } from './examples';
+import { exampleLine, RADIUS } from './example-lines';
+import { ExampleList } from './examples';
 import styles from './feature.module.css';
 
 function LogitTable({ title, weights, pieces, testId, sign }: { title: string; weights: TokenWeight[]; pieces: Record<number, string>; testId: string; sign: 1 | -1 }) {
@@ -41,23 +43,14 @@ export function LogitWeights({ stats, pieces }: { stats: Pick<FeatureStats, 'log
   );
 }
 
-/** Examples as the client component takes them (the whole context comes along for "expand"), as one JSON string. */
-function examplesForClient(examples: FeatureExample[], pieces: Record<number, string>): string {
-  const lines: ExampleLine[] = examples.map((e) => ({
-    key: `${e.kind}-${e.interval}-${e.rank}`,
-    pieces: e.tokens.map((id) => pieces[id] ?? `<${id}>`),
-    acts: e.acts,
-    lossDelta: e.lossDelta,
-    maxAct: e.maxAct,
-    focus: e.position ?? e.maxPos,
-    contextIndex: e.contextIndex,
-  }));
-  return JSON.stringify(lines);
-}
-
-/** Example contexts, each centred on its peak (or drawn token), `radius` tokens either side until expanded. */
-export function Examples(props: { examples: FeatureExample[]; pieces: Record<number, string>; scale: number; radius?: number }) {
-  return <ExampleList lines={examplesForClient(props.examples, props.pieces)} scale={props.scale} radius={props.radius} />;
+/**
+ * Example contexts of the feature at `address`, each centred on its peak (or drawn token), `radius` tokens either
+ * side until expanded. The browser gets only the tokens shown; "expand" fetches the whole contexts.
+ */
+export function Examples(props: { examples: FeatureExample[]; pieces: Record<number, string>; scale: number; radius?: number; address: FeatureAddress }) {
+  const radius = props.radius ?? RADIUS;
+  const lines = JSON.stringify(props.examples.map((e) => exampleLine(e, props.pieces, radius)));
+  return <ExampleList lines={lines} scale={props.scale} radius={radius} address={props.address} />;
 }
 
 /** The activations the intervals divide: every firing, less those at BOS when BOS was left out. */
@@ -66,7 +59,7 @@ function intervalTotal(s: FeatureStats): number {
 }
 
 /** Each quantile interval's range and share of the activations, with its examples. */
-export function IntervalExamples(props: { intervals: FeatureInterval[]; stats: FeatureStats; pieces: Record<number, string>; radius?: number }) {
+export function IntervalExamples(props: { intervals: FeatureInterval[]; stats: FeatureStats; pieces: Record<number, string>; radius?: number; address: FeatureAddress }) {
   const total = intervalTotal(props.stats);
   return props.intervals.map((interval, i) =>
     interval.examples.length === 0 ? null : (
@@ -78,7 +71,7 @@ export function IntervalExamples(props: { intervals: FeatureInterval[]; stats: F
             {total > 0 && ` (${formatFraction(interval.count / total)})`}
           </span>
         </h3>
-        <Examples examples={interval.examples} pieces={props.pieces} scale={props.stats.maxAct} radius={props.radius} />
+        <Examples examples={interval.examples} pieces={props.pieces} scale={props.stats.maxAct} radius={props.radius} address={props.address} />
       </div>
     ),
   );

@@ -142,6 +142,7 @@ export default async function FeaturePage({ params }: { params: Promise<Params> 
   const { model, sae, index, stats, run } = data;
   const base = saeHref({ model: model.slug, sae: sae.slug });
   const path = `${base}/${index}`;
+  const address = { model: model.slug, sae: sae.slug, index };
   const canEdit = data.can.edit;
   const topLogit = stats?.logitTop[0];
 
@@ -170,13 +171,13 @@ export default async function FeaturePage({ params }: { params: Promise<Params> 
       <LiveFeature model={model.slug} sae={sae.slug} index={index} saeId={sae.id} />
 
       <Description
-        address={{ model: model.slug, sae: sae.slug, index }}
+        address={address}
         title={formatFeatureAddress({ model: model.slug, sae: sae.slug, index })}
         page={data.page}
         canEdit={canEdit}
         signedIn={!!me}
       />
-      <LabelProposals address={{ model: model.slug, sae: sae.slug, index }} canEdit={canEdit} signedIn={!!me} viewerId={me?.id ?? null} />
+      <LabelProposals address={address} canEdit={canEdit} signedIn={!!me} viewerId={me?.id ?? null} />
       {canEdit && stats && <ExplainFeatureButton model={model.slug} sae={sae.slug} index={index} />}
       <p className={`muted mono ${styles.meta}`}>
         {saeHooks(sae.hookName, sae.cfg)} · {sae.architecture} · d_sae {sae.dSae.toLocaleString('en')}
@@ -235,7 +236,7 @@ export default async function FeaturePage({ params }: { params: Promise<Params> 
 
         <div className={styles.main}>
           <FeaturePanels
-            address={{ model: model.slug, sae: sae.slug, index }}
+            address={address}
             signedIn={!!me}
             canEdit={canEdit}
             hasDashboards={!!run}
@@ -258,7 +259,7 @@ export default async function FeaturePage({ params }: { params: Promise<Params> 
                 {data.top.length === 0 ? (
                   <p className="muted">It never fired in {stats.nTokens.toLocaleString('en')} tokens.</p>
                 ) : (
-                  <Examples examples={data.top} pieces={data.pieces} scale={stats.maxAct} />
+                  <Examples examples={data.top} pieces={data.pieces} scale={stats.maxAct} address={address} />
                 )}
               </section>
               {data.random.length > 0 && (
@@ -266,7 +267,7 @@ export default async function FeaturePage({ params }: { params: Promise<Params> 
                   <h2 id="random-h">
                     Random contexts <span className="muted">(a uniform sample of the contexts where it fires, in corpus order)</span>
                   </h2>
-                  <Examples examples={data.random} pieces={data.pieces} scale={stats.maxAct} />
+                  <Examples examples={data.random} pieces={data.pieces} scale={stats.maxAct} address={address} />
                 </section>
               )}
               {data.intervals.some((i) => i.examples.length > 0) && (
@@ -274,7 +275,7 @@ export default async function FeaturePage({ params }: { params: Promise<Params> 
                   <h2 id="quantiles-h">
                     Quantile intervals <span className="muted">(random tokens with an activation in each interval)</span>
                   </h2>
-                  <IntervalExamples intervals={data.intervals} stats={stats} pieces={data.pieces} />
+                  <IntervalExamples intervals={data.intervals} stats={stats} pieces={data.pieces} address={address} />
                 </section>
               )}
             </>
