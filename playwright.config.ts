@@ -36,6 +36,8 @@ export default defineConfig({
     url: `http://127.0.0.1:${PORT}/api/health`,
     timeout: 600_000,
     reuseExistingServer: false,
+    // SIGTERM, so that `npm start` stops its PostgreSQL (in a process group of its own) rather than leaving it behind
+    gracefulShutdown: { signal: 'SIGTERM', timeout: 30_000 },
     stdout: 'pipe',
     // LEXICON_DEMO=0: a fresh database would otherwise set up the stories260K demo (minutes of worker time)
     env: { LEXICON_DATA_DIR: DATA_DIR, LEXICON_MODELS_DIR: path.join(SHARED_DIR, 'models'), PORT: String(PORT), LEXICON_DEMO: '0', LEXICON_WEB_PROCESSES: process.env.LEXICON_WEB_PROCESSES, LEXICON_CSP_REPORT_FILE: process.env.LEXICON_E2E_CSP_REPORTS },
