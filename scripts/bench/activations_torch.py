@@ -5,7 +5,8 @@
 Reads a Hugging Face GPT-2 directory (config.json, model.safetensors) and a standard SAELens SAE (cfg.json,
 sae_weights.safetensors), runs GPT-2's forward pass on the token ids up to the SAE's hook (blocks.L.hook_resid_pre or
 _post), encodes with the SAE and takes each token's top-k features, as Lexicon's featureActivations does. Writes the
-feature activations [pos, d_sae] as raw little-endian float32 to ACTS_OUT and prints one JSON line of timings.
+feature activations [pos, d_sae] as raw little-endian float32 to ACTS_OUT and prints one JSON line of timings: the
+request's, and its matrix products' alone (the same shapes, random operands).
 """
 
 import argparse
@@ -105,28 +106,44 @@ def main():
             torch.topk(acts, args.top_k, dim=1)
             return acts
 
-    cpu, wall = [], []
-    for i in range(args.warmup + args.requests):
-        c, t = time.process_time(), time.perf_counter()
-        acts = request()
-        if i >= args.warmup:
-            cpu.append((time.process_time() - c) * 1000)
-            wall.append((time.perf_counter() - t) * 1000)
-    acts.numpy().astype("<f4").tofile(args.acts_out)
+    d, d_mlp = config["n_embd"], 4 * config["n_embd"]
+    products = [(d, 3 * d), (d, d), (d, d_mlp), (d_mlp, d)] * layers + [tuple(sae["W_enc"].shape)]
+    operands = [(torch.randn(len(ids), k), torch.randn(k, n), torch.randn(n)) for k, n in products]
+
+    def matrix_products():
+        with torch.no_grad():
+            for a, b, bias in operands:
+                torch.addmm(bias, a, b)
+
+    request_cpu, request_wall = timed(request, args)
+    products_cpu, _ = timed(matrix_products, args)
+    request().numpy().astype("<f4").tofile(args.acts_out)
     print(json.dumps({
         "torch": torch.__version__,
         "blas": loaded_blas(),
         "threads": torch.get_num_threads(),
-        "cpuMs": statistics.median(cpu),
-        "wallMs": statistics.median(wall),
-        "requests": args.requests,
+        "cpuMs": request_cpu,
+        "wallMs": request_wall,
+        "productsCpuMs": products_cpu,
     }))
+
+
+def timed(fn, args):
+    """Median CPU and wall ms of fn over the requests after the warm-up ones."""
+    cpu, wall = [], []
+    for i in range(args.warmup + args.requests):
+        c, t = time.process_time(), time.perf_counter()
+        fn()
+        if i >= args.warmup:
+            cpu.append((time.process_time() - c) * 1000)
+            wall.append((time.perf_counter() - t) * 1000)
+    return statistics.median(cpu), statistics.median(wall)
 
 
 def loaded_blas():
     """The BLAS library this process mapped (Debian's torch uses whichever libblas.so.3 the alternatives name)."""
     with open("/proc/self/maps") as maps:
-        paths = {line.split()[-1] for line in maps if "blas" in line.lower() and "/" in line}
+        paths = {line.split()[-1] for line in maps if "blas" in line.split("/")[-1].lower()}
     return ", ".join(sorted(os.path.realpath(p) for p in paths)) or "unknown"
 
 
