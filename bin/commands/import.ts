@@ -14,18 +14,15 @@ export const importCommand: Command = {
   async run(values, positionals) {
     const location = onePositional(positionals, 'export directory or URL');
     const { IMPORT_FORMATS } = await import('../../server/exchange');
-    const format = choice(values, 'format', ['lexicon', ...Object.keys(IMPORT_FORMATS)]);
-    if (format === 'lexicon') {
-      const { importLexicon } = await import('../../server/exchange/lexicon-format');
-      await withDatabase((db) => importLexicon(db, location, { log: (line) => console.log(line) }));
+    const format = IMPORT_FORMATS[choice(values, 'format', Object.keys(IMPORT_FORMATS) as (keyof typeof IMPORT_FORMATS)[])];
+    if (format.scope === 'wiki') {
+      await withDatabase((db) => format.run(db, location, { log: (line) => console.log(line) }));
       return;
     }
-    // the other formats bring one SAE's dashboards
     const { readWeightStats } = await import('../../server/exchange/target-sae');
-    const importer = IMPORT_FORMATS[format]!;
     const started = Date.now();
     const outcome = await withDatabase((db) =>
-      importer(db, {
+      format.run(db, {
         location,
         sae: values.sae as string | undefined,
         weightStats: readWeightStats,

@@ -48,7 +48,7 @@ afterAll(async () => {
   await fs.rm(tmp, { recursive: true, force: true });
 });
 
-const neuronpedia = IMPORT_FORMATS.neuronpedia!;
+const neuronpedia = IMPORT_FORMATS.neuronpedia.run;
 const sae = () => model.saes[0]!;
 const exportOf = (name: string, extra: Partial<SyntheticExport> = {}) =>
   writeNeuronpediaExport(path.join(tmp, name), { modelId: 'gpt2-syn', sourceId: '8-res-jb', vocab: model.vocab, nFeatures: N_FEATURES, ...extra });
@@ -230,7 +230,7 @@ describe('SAEDashboard output import', () => {
     const dir = path.join(tmp, 'saedashboard');
     const { options } = await writeSaeDashboardOutput(dir, { modelId: 'gpt2-syn', layer: 8, saeSet: 'res-jb', vocab: model.vocab, nFeatures: 20, seed: 30 });
     const proposals = await countRows(getDb(), 'label_proposal');
-    const outcome = await IMPORT_FORMATS.saedashboard!(getDb(), { location: dir });
+    const outcome = await IMPORT_FORMATS.saedashboard.run(getDb(), { location: dir });
     expect(outcome).toMatchObject({ unchanged: false, sae: 'res8', features: 20, examples: 140, explanations: 0 });
     expect(await countRows(getDb(), 'label_proposal')).toBe(proposals);
     const expected = syntheticFeature(options, 7);

@@ -88,11 +88,11 @@ const closeAll = (actual: number[], expected: number[]) => {
 describe('Neuronpedia layout round trip', () => {
   it('stories260K dashboards exported and imported into another slot give the same rows and examples', async () => {
     const dir = path.join(tmp, 'out');
-    const exported = await EXPORT_FORMATS.neuronpedia!(getDb(), { sae: `${modelSlug}/${original.slug}`, dir });
+    const exported = await EXPORT_FORMATS.neuronpedia.run(getDb(), { sae: `${modelSlug}/${original.slug}`, dir });
     expect(exported).toMatchObject({ dir: path.join(dir, modelSlug, original.slug), explanations: 1 });
     expect(exported.features).toBe(original.dSae);
 
-    const outcome = await IMPORT_FORMATS.neuronpedia!(getDb(), { location: exported.dir, sae: `${modelSlug}/${copy.slug}`, weightStats: readWeightStats });
+    const outcome = await IMPORT_FORMATS.neuronpedia.run(getDb(), { location: exported.dir, sae: `${modelSlug}/${copy.slug}`, weightStats: readWeightStats });
     expect(outcome).toMatchObject({ unchanged: false, features: original.dSae, examples: exported.examples, explanations: 1, unmatchedTokens: 0 });
 
     const [before, after] = [await currentFeatures(original.id), await currentFeatures(copy.id)];

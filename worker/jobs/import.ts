@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { models, saes } from '@/drizzle/schema';
 import type { JobParams } from '@/jobs';
-import { IMPORT_FORMATS, formatOf } from '@/server/exchange';
+import { IMPORT_FORMATS } from '@/server/exchange';
 import { readWeightStats } from '@/server/exchange/target-sae';
 import type { ImportProgress } from '@/server/exchange/neuronpedia-store';
 import { InputError } from '@/compute/errors';
@@ -22,7 +22,7 @@ export async function importJob(params: JobParams<'import'>, ctx: JobContext): P
   const model = sae && (await ctx.db.query.models.findFirst({ where: eq(models.id, sae.modelId) }));
   if (!sae || !model) throw new InputError(`SAE ${params.saeId} is not registered`);
   const reporter = new ProgressReporter(ctx);
-  const outcome = await formatOf(IMPORT_FORMATS, params.format)(ctx.db, {
+  const outcome = await IMPORT_FORMATS[params.format].run(ctx.db, {
     location: params.location,
     sae: `${model.slug}/${sae.slug}`,
     weightStats: readWeightStats,
