@@ -8,9 +8,10 @@ import Link from 'next/link';
 import { useState } from 'react';
 import { doneResult, type JobResult } from '@/jobs';
 import type { JobView as Job } from '@/server/jobs';
+import { displayPiece } from '@/server/token-piece';
 import { useTRPC } from '../trpc';
 import { ErrorLine } from './error-line';
-import { displayPiece, formatFraction } from './token-format';
+import { formatFraction } from './token-format';
 
 const GENERATE_TOKENS = 48;
 
