@@ -355,6 +355,24 @@ export const featureExamples = pgTable(
   ],
 );
 
+/**
+ * Decoder rows W_dec[index] of an SAE whose weight files Lexicon cannot read, as an import brought them (Neuronpedia's
+ * feature `vector`), so that what needs only the decoder (similar features, decoder norms, exports) works without the
+ * files. An SAE whose files are readable keeps none: its files are the truth.
+ */
+export const saeDecoderRows = pgTable(
+  'sae_decoder_row',
+  {
+    saeId: uuid('sae_id')
+      .notNull()
+      .references(() => saes.id, { onDelete: 'cascade' }),
+    index: integer('index').notNull(),
+    /** d_in little-endian float32s */
+    vector: bytea('vector').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.saeId, t.index] })],
+);
+
 export const similarityKindEnum = pgEnum('similarity_kind', ['decoder', 'encoder']);
 
 /**

@@ -19,13 +19,18 @@ export const importCommand: Command = {
       await withDatabase((db) => format.run(db, location, { log: (line) => console.log(line) }));
       return;
     }
-    const { readWeightStats } = await import('../../server/exchange/target-sae');
+    const { readSaeWeights } = await import('../../server/exchange/target-sae');
     const started = Date.now();
     const outcome = await withDatabase((db) =>
       format.run(db, {
         location,
         sae: values.sae as string | undefined,
-        weightStats: readWeightStats,
+        weights: readSaeWeights,
+        onDecoderStored: async (sae) => {
+          const { storeDecoderNeighbours } = await import('../../worker/jobs/similar-features');
+          if (!values.json) process.stderr.write(`\nsimilar features from the stored decoder rows…`);
+          await storeDecoderNeighbours(db, sae);
+        },
         onProgress: ({ phase, done }) => {
           if (!values.json) process.stderr.write(`\r${phase}: ${done} read\x1b[K`);
         },
@@ -43,6 +48,15 @@ export const importCommand: Command = {
           `${outcome.explanations} explanations proposed as labels (${outcome.explanationsKept} already proposed), ` +
           `${outcome.unmatchedTokens} example tokens not in the model's vocabulary, in ${seconds.toFixed(1)} s`,
       );
+      const { stored, checked, mismatched, firstMismatches } = outcome.vectors;
+      if (stored > 0) console.log(`${stored} decoder vectors stored as the SAE's decoder rows (its files cannot be read here)`);
+      if (checked > 0) {
+        console.log(
+          mismatched === 0
+            ? `${checked} decoder vectors match the SAE's own decoder rows`
+            : `warning: ${mismatched} of ${checked} decoder vectors differ from the SAE's own decoder rows (features ${firstMismatches.join(', ')}${mismatched > firstMismatches.length ? ', …' : ''}): is the export of another SAE?`,
+        );
+      }
     }
   },
 };

@@ -8,7 +8,7 @@ import type { Db } from '../db';
 import type { SaeRow } from '../saes';
 import { exportLexicon, importLexicon, type ExchangeOptions } from './lexicon-format';
 import { exportNeuronpedia, importNeuronpedia } from './neuronpedia';
-import type { ImportProgress, ImportSummary, WeightStats } from './neuronpedia-store';
+import type { ImportProgress, ImportSummary, SaeWeights } from './neuronpedia-store';
 import { importSaeDashboard } from './saedashboard';
 
 export interface ImportRequest {
@@ -16,8 +16,13 @@ export interface ImportRequest {
   location: string;
   /** the target SAE as MODEL/SAE; default: the one the export names */
   sae?: string;
-  /** the SAE's weight statistics, which the layouts do not carry (null: leave them 0) */
-  weightStats?: (sae: SaeRow) => Promise<WeightStats[] | null>;
+  /**
+   * The SAE's own weights: the statistics the layouts do not carry, and the decoder rows given vectors are checked
+   * against (null: statistics 0, given vectors stored as the SAE's decoder rows).
+   */
+  weights?: (sae: SaeRow) => Promise<SaeWeights | null>;
+  /** after the import committed, when it stored decoder rows (the CLI and the job compute similar features from them) */
+  onDecoderStored?: (sae: SaeRow) => Promise<void>;
   onProgress?: (progress: ImportProgress) => void | Promise<void>;
 }
 
