@@ -877,6 +877,20 @@ export const signInFailures = pgTable(
   (t) => [primaryKey({ columns: [t.kind, t.key] }), index('sign_in_failure_last_idx').on(t.lastFailureAt)],
 );
 
+/**
+ * REST API requests per key (`token:ID`, `address:IP`) in its current one-minute window (server/request-rate.ts), kept
+ * in PostgreSQL like sign_in_failure so that every web process counts against one limit.
+ */
+export const requestRates = pgTable(
+  'request_rate',
+  {
+    key: text('key').primaryKey(),
+    windowStart: timestamp('window_start', { withTimezone: true }).notNull(),
+    count: integer('count').notNull(),
+  },
+  (t) => [index('request_rate_window_idx').on(t.windowStart)],
+);
+
 export const apiTokenScopeEnum = pgEnum('api_token_scope', ['read', 'read-write']);
 
 /**

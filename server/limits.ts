@@ -2,7 +2,7 @@
  * Request limits of the web process, applied by the route handlers (app/api/trpc, app/api/auth) before anything
  * parses a request: a byte limit on bodies (read with a cap, never buffered whole), tRPC's batch size, connection
  * caps for live streams (SSE) per client address and per process, an Origin check for mutations, and the REST API's
- * request rates (app/api/v1).
+ * request rates (app/api/v1; counted in PostgreSQL by server/rate-limit.ts).
  *
  * This module imports nothing of the server's but server/env.ts, so the browser's tRPC client can share MAX_BATCH_SIZE with it.
  */
@@ -157,25 +157,4 @@ export function sameOrigin(headers: Headers, requireOrigin: boolean): boolean {
   }
   const own = [headers.get('x-forwarded-host'), headers.get('host')].filter(Boolean).flatMap((h) => h!.split(',').map((s) => s.trim()));
   return own.includes(host);
-}
-
-/**
- * Requests per key (a token, a client address) in fixed one-minute windows, counted in this process: each web process
- * allows the rate on its own, which bounds a client without a round trip to the database.
- */
-export class RequestRate {
-  private readonly windows = new Map<string, { start: number; count: number }>();
-
-  constructor(private readonly now: () => number = Date.now) {}
-
-  /** null when the request may go ahead, else the seconds until the key's window ends. */
-  take(key: string, perMinute: number): number | null {
-    const now = this.now();
-    if (this.windows.size > 10_000) for (const [k, w] of this.windows) if (now - w.start >= 60_000) this.windows.delete(k);
-    let window = this.windows.get(key);
-    if (!window || now - window.start >= 60_000) this.windows.set(key, (window = { start: now, count: 0 }));
-    if (window.count >= perMinute) return Math.max(1, Math.ceil((window.start + 60_000 - now) / 1000));
-    window.count++;
-    return null;
-  }
 }
