@@ -891,6 +891,21 @@ export const requestRates = pgTable(
   (t) => [index('request_rate_window_idx').on(t.windowStart)],
 );
 
+/**
+ * Open live streams (SSE) of every web process, for the per-address cap (server/stream-slots.ts). Each names the
+ * PostgreSQL backend of its process's LISTEN connection: rows whose backend is gone (the process died) do not count.
+ */
+export const liveStreams = pgTable(
+  'live_stream',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    address: text('address').notNull(),
+    backendPid: integer('backend_pid').notNull(),
+    openedAt: timestamp('opened_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('live_stream_address_idx').on(t.address)],
+);
+
 export const apiTokenScopeEnum = pgEnum('api_token_scope', ['read', 'read-write']);
 
 /**

@@ -1,8 +1,8 @@
 /**
  * Request limits of the web process, applied by the route handlers (app/api/trpc, app/api/auth) before anything
- * parses a request: a byte limit on bodies (read with a cap, never buffered whole), tRPC's batch size, connection
- * caps for live streams (SSE) per client address and per process, an Origin check for mutations, and the REST API's
- * request rates (app/api/v1; counted in PostgreSQL by server/rate-limit.ts).
+ * parses a request: a byte limit on bodies (read with a cap, never buffered whole), tRPC's batch size, the caps on
+ * live streams (SSE) per client address and per process (counted by server/stream-slots.ts), an Origin check for
+ * mutations, and the REST API's request rates (app/api/v1; counted in PostgreSQL by server/rate-limit.ts).
  *
  * This module imports nothing of the server's but server/env.ts, so the browser's tRPC client can share MAX_BATCH_SIZE with it.
  */
@@ -76,36 +76,6 @@ export function clientAddress(headers: Headers | undefined | null): string | nul
   const last = forwarded?.split(',').at(-1)?.trim();
   // an address is short; whatever a client put there is cut so that it cannot bloat a table or a map
   return (last || headers?.get('x-real-ip')?.trim())?.slice(0, 64) || null;
-}
-
-/** Counts open live streams per address and in all; `take` refuses past the caps. */
-export class StreamSlots {
-  private readonly byAddress = new Map<string, number>();
-  private total = 0;
-
-  constructor(private readonly caps: () => { perAddress: number; perProcess: number } = () => ({ perAddress: maxStreamsPerAddress(), perProcess: maxStreamsPerProcess() })) {}
-
-  get open(): number {
-    return this.total;
-  }
-
-  /** A release function (idempotent), or null when `address` or the process is at its cap. */
-  take(address: string): (() => void) | null {
-    const { perAddress, perProcess } = this.caps();
-    const mine = this.byAddress.get(address) ?? 0;
-    if (this.total >= perProcess || mine >= perAddress) return null;
-    this.byAddress.set(address, mine + 1);
-    this.total++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.total--;
-      const n = (this.byAddress.get(address) ?? 1) - 1;
-      if (n > 0) this.byAddress.set(address, n);
-      else this.byAddress.delete(address);
-    };
-  }
 }
 
 /** The response with `releaseOnce` called once its body has ended, failed or been cancelled (the client went away). */

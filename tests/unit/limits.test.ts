@@ -1,7 +1,7 @@
 /** The request limits' building blocks (server/limits.ts) and the cursor check, without a server. */
 import { describe, expect, it } from 'vitest';
 import { BadCursor, decodeCursor, encodeCursor } from '@/server/cursor';
-import { BodyTooLarge, clientAddress, releasingWhenDone, sameOrigin, StreamSlots, withCappedBody } from '@/server/limits';
+import { BodyTooLarge, clientAddress, releasingWhenDone, sameOrigin, withCappedBody } from '@/server/limits';
 
 const post = (body: BodyInit, headers: Record<string, string> = {}) =>
   new Request('http://lexicon.test/api/trpc/auth.signUp', { method: 'POST', body, headers, duplex: 'half' } as RequestInit);
@@ -41,21 +41,6 @@ describe('request bodies', () => {
 });
 
 describe('live stream slots', () => {
-  it('caps streams per address and per process, and a release frees the slot once', () => {
-    const slots = new StreamSlots(() => ({ perAddress: 2, perProcess: 3 }));
-    const a1 = slots.take('a')!;
-    const a2 = slots.take('a')!;
-    expect(slots.take('a'), 'third from one address').toBeNull();
-    const b1 = slots.take('b')!;
-    expect(slots.take('c'), 'past the process cap').toBeNull();
-    a1();
-    a1(); // twice: counted once
-    expect(slots.open).toBe(2);
-    expect(slots.take('a')).not.toBeNull();
-    a2();
-    b1();
-  });
-
   it('releases when a streamed response ends or the client goes away', async () => {
     let released = 0;
     const ended = releasingWhenDone(new Response('data: 1\n\n'), () => released++);
