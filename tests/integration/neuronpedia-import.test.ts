@@ -164,6 +164,13 @@ describe('bad input', () => {
     const lines = (await import('node:zlib')).gunzipSync(await fs.readFile(file)).toString().trim().split('\n');
     await fs.writeFile(file, gzipSync(edit(lines).join('\n') + '\n'));
   };
+  /** Changes the JSON object on line `line` (1-based) of a gzipped batch file (an activation's or a feature's). */
+  const editLine = (file: string, line: number, edit: (o: { values: number[]; vector: number[]; qualifyingTokenIndex: number | null }) => void) =>
+    rewrite(file, (lines) => {
+      const o = JSON.parse(lines[line - 1]!);
+      edit(o);
+      return [...lines.slice(0, line - 1), JSON.stringify(o), ...lines.slice(line)];
+    });
 
   it('a truncated gzip file', async () => {
     await refused(
@@ -205,12 +212,7 @@ describe('bad input', () => {
   it('an activation whose tokens and values differ in length', async () => {
     await refused(
       'lengths',
-      (dir) =>
-        rewrite(path.join(dir, 'activations', 'batch-0.jsonl.gz'), (lines) => {
-          const a = JSON.parse(lines[9]!);
-          a.values.pop();
-          return [...lines.slice(0, 9), JSON.stringify(a), ...lines.slice(10)];
-        }),
+      (dir) => editLine(path.join(dir, 'activations', 'batch-0.jsonl.gz'), 10, (a) => a.values.pop()),
       /activations\/batch-0\.jsonl\.gz line 10: feature 1's activation has 8 tokens but 7 values/,
     );
   });
@@ -218,12 +220,7 @@ describe('bad input', () => {
   it('a decoder vector of the wrong length', async () => {
     await refused(
       'vector-length',
-      (dir) =>
-        rewrite(path.join(dir, 'features', 'batch-0.jsonl.gz'), (lines) => {
-          const f = JSON.parse(lines[2]!);
-          f.vector.pop();
-          return [...lines.slice(0, 2), JSON.stringify(f), ...lines.slice(3)];
-        }),
+      (dir) => editLine(path.join(dir, 'features', 'batch-0.jsonl.gz'), 3, (f) => f.vector.pop()),
       /features\/batch-0\.jsonl\.gz line 3: feature 2's vector has 31 values but the SAE's decoder rows have 32/,
       { vectorWidth: 32 },
     );
@@ -233,13 +230,8 @@ describe('bad input', () => {
   it('an interval activation whose drawn token is no whole number', async () => {
     await refused(
       'fractional-position',
-      (dir) =>
-        rewrite(path.join(dir, 'activations', 'batch-0.jsonl.gz'), (lines) => {
-          // feature 1's lines are 8–14: three top examples, then its intervals'
-          const a = JSON.parse(lines[11]!);
-          a.qualifyingTokenIndex = 2.5;
-          return [...lines.slice(0, 11), JSON.stringify(a), ...lines.slice(12)];
-        }),
+      // feature 1's lines are 8–14: three top examples, then its intervals'
+      (dir) => editLine(path.join(dir, 'activations', 'batch-0.jsonl.gz'), 12, (a) => (a.qualifyingTokenIndex = 2.5)),
       /activations\/batch-0\.jsonl\.gz line 12: qualifyingTokenIndex 2\.5 is not a whole number/,
     );
   });
