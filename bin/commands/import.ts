@@ -8,7 +8,8 @@ export const importCommand: Command = {
     'lexicon: restore a Lexicon export into a wiki with its models and SAEs registered and no content yet (all or nothing); ' +
     "the others import dashboards and explanations made elsewhere as an SAE's current dashboard run: a Neuronpedia export's source folder " +
     "(<modelId>/<sourceId>/, a directory or base URL) or SAEDashboard's NeuronpediaRunner output (batch-N.json); the SAE is the " +
-    'one the export names unless --sae says; explanations become label proposals; importing the same files again does nothing',
+    "one the export names unless --sae says; explanations become label proposals; decoder vectors are checked against the SAE's " +
+    'own weights (differences reported) or, without its files, stored as its decoder rows; importing the same files again does nothing',
   options: { format: { type: 'string' }, sae: { type: 'string' }, json: { type: 'boolean' } },
   positionals: true,
   async run(values, positionals) {
