@@ -1,8 +1,8 @@
 /**
  * HTML rendered from data that never changes under its key (a dashboard run's example lists: the key names the run,
  * the feature row's version and everything else shown), kept in this web process so that the next reader of the
- * page gets it without rendering it again. The least recently used entries go beyond a budget of bytes; nothing
- * here is per reader, so the caller checks access before asking.
+ * page gets it without rendering it again. The least recently used entries go beyond a budget of characters (about
+ * bytes: the lines are mostly ASCII); nothing here is per reader, so the caller checks access before asking.
  */
 
 /** About 2,000 example lists of a feature page (each 1–10 KB). */
