@@ -61,6 +61,11 @@ export interface FeatureStats {
   decoderNorm: number;
   deDot: number;
   deCos: number;
+  /**
+   * The feature row's version (its xmin): a recompute moves new rows and examples into the run, a logit-weights job
+   * updates them. What is rendered from a run's rows is cached under it (./html-cache).
+   */
+  version: string;
 }
 
 export interface FeatureJobSummary {
@@ -136,7 +141,7 @@ select
             'meanAct', f.mean_act, 'meanActAll', f.mean_act_all, 'histogram', f.histogram, 'intervals', f.intervals,
             'logitTop', f.logit_top, 'logitBottom', f.logit_bottom, 'logitFoldLn', f.logit_fold_ln, 'logitHistogram', f.logit_histogram,
             'encoderBias', f.encoder_bias, 'encoderNorm', f.encoder_norm, 'decoderNorm', f.decoder_norm,
-            'deDot', f.de_dot, 'deCos', f.de_cos)
+            'deDot', f.de_dot, 'deCos', f.de_cos, 'version', f.xmin::text)
      from feature f join s on f.run_id = s.current_run_id where f.index = $3) as stats,
   (select coalesce(json_agg(e), '[]'::json) from (
      select x.kind, x.interval, x.rank, x.context_index, x.position, x.max_act, x.max_pos,

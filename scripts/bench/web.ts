@@ -1,7 +1,7 @@
 /**
  * `npm run bench:web`: the web tier at scale (issues 5 and 16). Prints figures; not a test.
  *
- *   npm run bench:web [-- --features 1000000 --saes 40 --with-examples 200000 --duration 20 --connections 32 --processes 1,2 --no-build --keep --profile DIR]
+ *   npm run bench:web [-- --features 1000000 --saes 40 --with-examples 200000 --duration 20 --connections 32 --processes 1,2 --no-build --keep --profile DIR --page-out FILE]
  *
  * 1. Starts a fresh embedded PostgreSQL in a temp dir, applies the migrations, and fills it with COPY: one model (a
  *    GPT-2-sized vocabulary of 50257 pieces), one corpus of 128-token contexts, `--saes` SAEs with `--features`
@@ -67,6 +67,8 @@ const PROCESSES = option('processes', [...new Set([1, os.availableParallelism()]
 const KEEP = argv.includes('--keep');
 /** `--profile DIR`: the web server writes a V8 CPU profile there when it stops (open it in Chrome's DevTools). */
 const PROFILE = option('profile', '');
+/** `--page-out FILE`: the feature page whose composition is reported is written there, to look into. */
+const PAGE_OUT = option('page-out', '');
 const MODEL = 'bench';
 const PER_SAE = Math.ceil(N_FEATURES / N_SAES);
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -352,16 +354,17 @@ function serverCpuMs(): number | undefined {
 /** A path to request, or a path with the headers to send (a revalidation's If-None-Match). */
 type Target = string | { path: string; headers: Record<string, string> };
 
-/** `expected`: the status every response should have (304 for revalidations); any other counts as an error. */
 /** What one feature page's 200 is made of: the HTML, and the RSC flight data the browser hydrates from. */
 async function reportComposition(url: string) {
   const body = Buffer.from(await (await fetch(url)).arrayBuffer()).toString();
+  if (PAGE_OUT) fs.writeFileSync(PAGE_OUT, body);
   const flight = [...body.matchAll(/<script[^>]*>self\.__next_f\.push\([\s\S]*?<\/script>/g)].reduce((n, m) => n + Buffer.byteLength(m[0]), 0);
   const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
   const total = Buffer.byteLength(body);
   console.log(`\none feature page, uncompressed: ${kib(total)}: ${kib(total - flight)} of HTML, ${kib(flight)} of flight data (self.__next_f.push)`);
 }
 
+/** `expected`: the status every response should have (304 for revalidations); any other counts as an error. */
 async function load(url: string, paths: () => Target, seconds: number, connections = CONNECTIONS, expected: 200 | 304 = 200): Promise<Figures> {
   const run = (duration: number, latencies?: number[]) =>
     new Promise<autocannon.Result>((resolve, reject) => {

@@ -85,7 +85,11 @@ test('the labelling queue shows logits, top examples with wide context, and quan
   const top = item.getByTestId('queue-top').getByTestId('example');
   await expect(top.first()).toBeVisible();
   // ±32 tokens round the peak (at least 33 after it in a 128-token context), never the whole context unexpanded
-  const widest = Math.max(...(await top.evaluateAll((lines) => lines.map((l) => l.querySelectorAll('[data-pos]').length))));
+  const shown = (label: string | null) => {
+    const [, from, to] = /tokens (\d+)–(\d+) of 128$/.exec(label ?? '') ?? [];
+    return Number(to) - Number(from) + 1;
+  };
+  const widest = Math.max(...(await Promise.all((await top.getByRole('group').all()).map(async (line) => shown(await line.getAttribute('aria-label'))))));
   expect(widest).toBeGreaterThan(33);
   expect(widest).toBeLessThanOrEqual(65);
   const intervals = item.getByTestId('queue-intervals').getByTestId('interval');

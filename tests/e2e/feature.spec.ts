@@ -69,20 +69,30 @@ test('the feature page shows the label, statistics, histograms, logit weights an
   const tooltip = await peak.evaluate((el) => getComputedStyle(el, '::after').content);
   expect(tooltip).toContain('act');
   await expect(peak).toHaveAttribute('aria-label', /act \d/);
-  // Arrow keys move along the line.
+  // Arrow keys move along the line's tokens (those that fire or change the loss: the others are plain text).
   const peakPos = Number(await peak.getAttribute('data-pos'));
+  const nextPos = await peak.evaluate((el) => {
+    let next = el.nextElementSibling as HTMLElement | null;
+    while (next && next.dataset.pos === undefined) next = next.nextElementSibling as HTMLElement | null;
+    return next?.dataset.pos ?? null;
+  });
+  expect(Number(nextPos)).toBeGreaterThan(peakPos);
   await page.keyboard.press('ArrowRight');
-  await expect(first.locator(':focus')).toHaveAttribute('data-pos', String(peakPos + 1));
+  await expect(first.locator(':focus')).toHaveAttribute('data-pos', nextPos!);
   await shot(page, 'feature-page-focus', { fullPage: false });
 
-  // The context expands to all its tokens and collapses again.
-  const shown = await first.locator('[data-pos]').count();
+  // The context expands to all its tokens and collapses again; the line's name says which tokens it shows.
+  const tokens = first.getByRole('group');
+  const windowed = { label: (await tokens.getAttribute('aria-label'))!, text: (await tokens.textContent())! };
+  expect(windowed.label).toMatch(/, tokens \d+–\d+ of 128$/);
   await first.getByRole('button', { name: 'expand' }).click();
   // the page sent only the shown tokens: the whole context is fetched on the first "expand"
   await expect(first.getByRole('button', { name: 'collapse' })).toBeVisible();
-  expect(await first.locator('[data-pos]').count()).toBeGreaterThan(shown);
+  await expect(tokens).toHaveAttribute('aria-label', /, tokens 1–128 of 128$/);
+  expect((await tokens.textContent())!.length).toBeGreaterThan(windowed.text.length);
   await first.getByRole('button', { name: 'collapse' }).click();
-  await expect(first.locator('[data-pos]')).toHaveCount(shown);
+  await expect(tokens).toHaveText(windowed.text);
+  await expect(tokens).toHaveAttribute('aria-label', windowed.label);
 
   // The SAELens config, and the neighbours.
   await page.getByText('SAELens config').click();

@@ -138,6 +138,19 @@ describe('getFeaturePage', () => {
     expect(page.top[0]!.lossDelta).toHaveLength(15);
   });
 
+  it('gives a recomputed feature a new version (what its rendered examples are cached under); the others keep theirs', async () => {
+    const versions = async () => Promise.all([RICH, 11].map(async (f) => (await getFeaturePage(getDb(), 'synth', '1-res', f))!.stats!.version));
+    const [rich0, other0] = await versions();
+    expect(rich0).toMatch(/^\d+$/);
+    const sae = model.saes[0]!;
+    const run = await beginRun(getDb(), { saeId: sae.id, corpusId: await corpusOf(sae.runId), jobId: null, params: { ablateTopExamples: true } });
+    await storeFeatureDashboards(getDb(), run.id, sae.id, [rich]);
+    await completeRun(run.id, { evals: null, timings: {}, nTokens: 1_000_000, subset: true });
+    const [rich1, other1] = await versions();
+    expect(rich1).not.toBe(rich0);
+    expect(other1).toBe(other0);
+  });
+
   it('answers null for an unknown model, SAE or out-of-range feature', async () => {
     expect(await getFeaturePage(getDb(), 'nope', '1-res', 0)).toBeNull();
     expect(await getFeaturePage(getDb(), 'synth', 'nope', 0)).toBeNull();

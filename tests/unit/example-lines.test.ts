@@ -1,9 +1,13 @@
+import type { Element, ElementContent, Root } from 'hast';
+import { fromHtml } from 'hast-util-from-html';
 import { describe, expect, it } from 'vitest';
-import { exampleLine, findExample } from '@/app/[model]/[sae]/[index]/example-lines';
+import { exampleListHtml, exampleTokens, findExample, fromFlight, toFlight } from '@/app/[model]/[sae]/[index]/example-lines';
 import type { FeatureExample } from '@/server/feature-page';
+import { XSS_PAYLOADS } from '../helpers/xss-payloads';
 
 const N = 128;
-const pieces = Object.fromEntries(Array.from({ length: N }, (_, id) => [id, `p${id}`]));
+const pieces = Object.fromEntries(Array.from({ length: N }, (_, id) => [id, ` p${id}`]));
+/** A feature firing on tokens 58..62 only, peaking at 60; ablating it changes the loss of tokens 59..63. */
 const example = (over: Partial<FeatureExample>): FeatureExample => ({
   kind: 'top',
   interval: -1,
@@ -13,34 +17,94 @@ const example = (over: Partial<FeatureExample>): FeatureExample => ({
   maxAct: 3,
   maxPos: 60,
   tokens: Array.from({ length: N }, (_, t) => t),
-  acts: Array.from({ length: N }, (_, t) => Math.fround(t / 3)),
-  lossDelta: Array.from({ length: N }, (_, t) => -t),
+  acts: Array.from({ length: N }, (_, t) => (Math.abs(t - 60) <= 2 ? 3 - Math.abs(t - 60) : 0)),
+  lossDelta: Array.from({ length: N }, (_, t) => (t >= 58 && t <= 62 ? -0.25 : 0)),
   ...over,
 });
 
+const fragment = (html: string) => fromHtml(html, { fragment: true });
+const elements = (node: Root | Element): Element[] =>
+  node.children.flatMap((c: ElementContent | Root['children'][number]) => (c.type === 'element' ? [c, ...elements(c)] : []));
+const text = (node: Root | Element): string =>
+  node.children.map((c: ElementContent | Root['children'][number]) => (c.type === 'text' ? c.value : c.type === 'element' ? text(c) : '')).join('');
+const tokenSpans = (root: Root) => elements(root).filter((e) => e.properties.dataPos !== undefined);
+/** A token span by its position (hast keeps data attributes as strings). */
+const at = (spans: Element[], t: number) => spans.find((s) => s.properties.dataPos === String(t))!;
+
 describe('example lines', () => {
-  it('carry only the window around the peak, lossDelta from one position before it', () => {
-    const line = exampleLine(example({}), pieces, 18);
-    expect(line).toMatchObject({ key: 'top--1-0', from: 42, length: N, focus: 60, contextIndex: 7 });
-    expect(line.pieces).toEqual(Array.from({ length: 37 }, (_, k) => `p${42 + k}`));
-    // float32 values come back with six significant digits, not the seventeen of a double
-    expect(line.acts[0]).toBe(14);
-    expect(line.acts[1]).toBe(14.3333);
-    // token 42's tooltip names the change made at position 41
-    expect(line.lossDelta).toHaveLength(38);
-    expect(line.lossDelta![0]).toBe(-41);
+  it('show the window around the peak, with a span only for the tokens that fire or change the loss', () => {
+    const tokens = exampleTokens(example({}), pieces, 3, 18);
+    expect(tokens.label).toBe('context 7, peak 3.000, tokens 43–79 of 128');
+    const root = fragment(tokens.html);
+    // positions 42..78, cut at both ends (the stylesheet shows "…" there)
+    expect(text(root)).toBe(Array.from({ length: 37 }, (_, k) => ` p${42 + k}`).join(''));
+    expect(tokens.cut).toBe('both');
+    const spans = tokenSpans(root);
+    expect(spans.map((s) => s.properties.dataPos)).toEqual(['58', '59', '60', '61', '62', '63']);
+    expect(spans.map((s) => text(s))).toEqual([' p58', ' p59', ' p60', ' p61', ' p62', ' p63']);
+    // the peak is the tab stop, named in the HTML with its value and loss change; the others are named on hover
+    const peak = at(spans, 60);
+    expect(peak.properties.tabIndex).toBe(0);
+    expect(peak.properties.ariaLabel).toBe('" p60" · act 3.000 · ablated: Δloss -0.250');
+    // the one tab stop; the browser makes the others focusable when hovered or reached by the keys
+    expect(spans.map((s) => s.properties.tabIndex)).toEqual([undefined, undefined, 0, undefined, undefined, undefined]);
+    // shaded by a class per strength; token 63 does not fire (only its loss changed: made at 62)
+    expect(peak.properties.className).toContain('o9');
+    expect(at(spans, 61).properties.className).toContain('o6');
+    const after = at(spans, 63);
+    expect(after.properties).toMatchObject({ dataValue: '0', dataD: '-0.25' });
+    expect(after.properties.className).toBeUndefined();
   });
 
-  it('centre an interval example on its drawn token, clipped at the context ends', () => {
-    const line = exampleLine(example({ kind: 'interval', interval: 3, rank: 2, position: 5, lossDelta: null }), pieces, 18);
-    expect(line).toMatchObject({ key: 'interval-3-2', from: 0, focus: 5, lossDelta: null });
-    expect(line.pieces).toHaveLength(24);
+  it('centre an interval example on its drawn token, clipped at the context start, and expand to the whole context', () => {
+    const drawn = example({ kind: 'interval', interval: 3, rank: 2, position: 5, lossDelta: null, acts: Array.from({ length: N }, (_, t) => (t === 5 ? 1 : 0)) });
+    const windowed = exampleTokens(drawn, pieces, 3, 18);
+    const root = fragment(windowed.html);
+    expect(text(root)).toBe(Array.from({ length: 24 }, (_, k) => ` p${k}`).join(''));
+    expect(windowed.cut).toBe('end');
+    expect(tokenSpans(root).map((s) => [s.properties.dataPos, s.properties.tabIndex])).toEqual([['5', 0]]);
+    const whole = exampleTokens(drawn, pieces, 3);
+    expect(text(fragment(whole.html))).toBe(Array.from({ length: N }, (_, k) => ` p${k}`).join(''));
+    expect(whole.label).toBe('context 7, peak 3.000, tokens 1–128 of 128');
+    expect(whole.cut).toBeUndefined();
   });
 
-  it('carry the whole context without a radius, or when the radius covers it', () => {
-    expect(exampleLine(example({}), pieces).pieces).toHaveLength(N);
-    const short = example({ tokens: [1, 2, 3, 999], acts: [0, 1, 2, 0], maxPos: 2 });
-    expect(exampleLine(short, pieces, 2)).toMatchObject({ from: 0, pieces: ['p1', 'p2', 'p3', '<999>'] });
+  it('make one list item per example, with its value, its key, and whether it leaves tokens out', () => {
+    const short = example({ rank: 1, tokens: [1, 2, 3, 999], acts: [0, 1, 2, 0], maxPos: 2, maxAct: 2, lossDelta: null });
+    const root = fragment(exampleListHtml([example({}), short], pieces, 3, 18, 'top-keys'));
+    const items = elements(root).filter((e) => e.tagName === 'li');
+    expect(items.map((i) => i.properties.dataKey)).toEqual(['top--1-0', 'top--1-1']);
+    expect(items.map((i) => text(i.children[0] as Element))).toEqual(['3.000', '2.000']);
+    const lines = elements(root).filter((e) => e.properties.role === 'group');
+    expect(lines.map((l) => l.properties.ariaDescribedBy)).toEqual([['top-keys'], ['top-keys']]);
+    expect(text(lines[1]!)).toBe(' p1 p2 p3<999>');
+    expect(lines.map((l) => l.properties.dataCut)).toEqual(['both', undefined]);
+  });
+
+  it('write hostile pieces as text: nothing but the renderer’s own elements and attributes', () => {
+    const hostile = Object.fromEntries(XSS_PAYLOADS.map((p, id) => [id, p]));
+    const tokens = XSS_PAYLOADS.map((_, id) => id);
+    const e = example({ tokens, acts: tokens.map((t) => t % 3), maxPos: 1, lossDelta: null });
+    const root = fragment(exampleListHtml([e], hostile, 2, 100, 'keys'));
+    const allowed = new Set(['dataTestid', 'dataKey', 'className', 'title', 'role', 'ariaLabel', 'ariaDescribedBy', 'dataPos', 'dataValue', 'tabIndex', 'dataCut']);
+    for (const el of elements(root)) {
+      expect(['li', 'span']).toContain(el.tagName);
+      for (const name of Object.keys(el.properties)) expect(allowed).toContain(name);
+    }
+    // every payload is there as the text it is, newlines and tabs shown as ⏎ and ⇥
+    const line = elements(root).find((el) => el.properties.role === 'group')!;
+    expect(text(line)).toBe(XSS_PAYLOADS.join('').replace(/\n/g, '⏎').replace(/\t/g, '⇥'));
+  });
+
+  it('travel in the flight data without < and >, and come back as they were, whatever the pieces hold', () => {
+    const e = example({ tokens: [0, 1, 2], acts: [1, 0, 2], maxPos: 2, lossDelta: null });
+    const html = exampleListHtml([e], { 0: '\uE000<b>\uE001', 1: ' a>b', 2: '\uE001' }, 2, 18, 'keys');
+    const sent = toFlight(html);
+    expect(sent).not.toMatch(/[<>]/);
+    expect(fromFlight(sent)).toBe(html);
+    const line = elements(fragment(fromFlight(sent))).find((el) => el.properties.role === 'group')!;
+    expect(text(line)).toBe('\uE000<b>\uE001 a>b\uE001');
+    expect(elements(line).every((el) => el.tagName === 'span')).toBe(true);
   });
 
   it('are found again among a page’s examples by their key', () => {

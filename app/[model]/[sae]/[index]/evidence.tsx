@@ -1,14 +1,16 @@
 /**
  * A feature's evidence as the feature page and the labelling queue show it: the logit weights it raises and lowers,
- * and example lists (top, random, quantile intervals) handed to the client component ./examples.
+ * and example lists (top, random, quantile intervals) as HTML, made interactive by the client component ./examples.
  */
 import type { TokenWeight } from '@/compute/dashboards/types';
 import type { FeatureAddress } from '@/server/addresses';
-import type { FeatureExample, FeatureInterval, FeatureStats } from '@/server/feature-page';
+import type { FeatureExample, FeatureInterval, FeaturePage, FeatureStats } from '@/server/feature-page';
+import { cachedHtml } from '@/server/html-cache';
 import { displayPiece } from '@/server/token-piece';
+import { TOKEN_KEYS_HINT } from '../../../_components/token-html';
 import { formatFraction, formatValue } from '../../../_components/token-format';
-import { exampleLine, RADIUS } from './example-lines';
-import { ExampleList } from './examples';
+import { exampleKey, exampleListHtml, RADIUS, toFlight } from './example-lines';
+import { ExampleLines } from './examples';
 import styles from './feature.module.css';
 
 function LogitTable({ title, weights, pieces, testId, sign }: { title: string; weights: TokenWeight[]; pieces: Record<number, string>; testId: string; sign: 1 | -1 }) {
@@ -44,14 +46,30 @@ export function LogitWeights({ stats, pieces }: { stats: Pick<FeatureStats, 'log
   );
 }
 
+/** A feature's page data as its example lists need it. */
+export type ExampleSource = Pick<FeaturePage, 'model' | 'run' | 'index' | 'stats' | 'pieces'> & { address: FeatureAddress };
+
 /**
- * Example contexts of the feature at `address`, each centred on its peak (or drawn token), `radius` tokens either
- * side until expanded. The browser gets only the tokens shown; "expand" fetches the whole contexts.
+ * Example contexts of a feature, each centred on its peak (or drawn token), `radius` tokens either side until
+ * expanded. The lines are HTML from ./example-lines, rendered once per dashboard run, feature row and list and then
+ * cached (server/html-cache): the page's reader was authorised when the page was read. `list` names the list on
+ * the page (its keys hint's id).
  */
-export function Examples(props: { examples: FeatureExample[]; pieces: Record<number, string>; scale: number; radius?: number; address: FeatureAddress }) {
+export function Examples(props: { feature: ExampleSource; examples: FeatureExample[]; list: string; radius?: number }) {
+  const { feature, examples, list } = props;
   const radius = props.radius ?? RADIUS;
-  const lines = JSON.stringify(props.examples.map((e) => exampleLine(e, props.pieces, radius)));
-  return <ExampleList lines={lines} scale={props.scale} radius={radius} address={props.address} />;
+  const scale = feature.stats?.maxAct ?? 0;
+  const hint = `${list}-keys`;
+  const key = `${feature.model.contentHash}/${feature.run?.id}/${feature.index}@${feature.stats?.version}/${radius}/${hint}/${examples.map(exampleKey).join()}`;
+  const html = cachedHtml(key, () => exampleListHtml(examples, feature.pieces, scale, radius, hint));
+  return (
+    <>
+      <span id={hint} hidden>
+        {TOKEN_KEYS_HINT}
+      </span>
+      <ExampleLines address={feature.address} scale={scale} lines={toFlight(html)} />
+    </>
+  );
 }
 
 /** The activations the intervals divide: every firing, less those at BOS when BOS was left out. */
@@ -60,8 +78,8 @@ function intervalTotal(s: FeatureStats): number {
 }
 
 /** Each quantile interval's range and share of the activations, with its examples. */
-export function IntervalExamples(props: { intervals: FeatureInterval[]; stats: FeatureStats; pieces: Record<number, string>; radius?: number; address: FeatureAddress }) {
-  const total = intervalTotal(props.stats);
+export function IntervalExamples(props: { feature: ExampleSource & { stats: FeatureStats }; intervals: FeatureInterval[]; radius?: number }) {
+  const total = intervalTotal(props.feature.stats);
   return props.intervals.map((interval, i) =>
     interval.examples.length === 0 ? null : (
       <div key={i} className={styles.interval} data-testid="interval">
@@ -72,7 +90,7 @@ export function IntervalExamples(props: { intervals: FeatureInterval[]; stats: F
             {total > 0 && ` (${formatFraction(interval.count / total)})`}
           </span>
         </h3>
-        <Examples examples={interval.examples} pieces={props.pieces} scale={props.stats.maxAct} radius={props.radius} address={props.address} />
+        <Examples feature={props.feature} examples={interval.examples} list={`interval${i}`} radius={props.radius} />
       </div>
     ),
   );

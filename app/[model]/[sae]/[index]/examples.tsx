@@ -1,82 +1,86 @@
 'use client';
 /**
- * A feature's example contexts, one line each: the peak's value, then the tokens around it. The page sends only
- * those tokens; "expand" fetches the whole contexts (feature.get, once for every line of the page).
+ * An example list in the browser: the lines the server wrote as HTML (./example-lines), the keys and hover of token
+ * lines, and an expand button on each line that leaves tokens out, which fetches the whole contexts (feature.get,
+ * once for every line of the page) and shows its line's, written by the same code. The lines reach the browser as
+ * HTML and once more as one string in the flight data (no data of their own); React never diffs inside the list,
+ * so expanding edits the line's DOM.
  */
-import { useQuery } from '@tanstack/react-query';
-import { useMemo, useState } from 'react';
+import { useQueryClient } from '@tanstack/react-query';
+import { useEffect, useMemo, useRef, type MouseEvent } from 'react';
+import tokenStyles from '../../../_components/tokens.module.css';
 import type { FeatureAddress } from '@/server/addresses';
-import { ErrorLine } from '../../../_components/error-line';
-import { formatValue, TokenText } from '../../../_components/tokens';
+import { tokenLineEvents } from '../../../_components/tokens';
 import { useTRPC } from '../../../trpc';
-import { exampleLine, findExample, type ExampleLine } from './example-lines';
+import { exampleTokens, exampleTokenTip, findExample, fromFlight } from './example-lines';
 import styles from './feature.module.css';
 
-/**
- * `lines` is the JSON of the ExampleLine[]: the server passes one string because React's flight serialiser visits
- * every element of a number array in JavaScript (thousands per page), where one string is copied whole.
- */
-export function ExampleList({ lines, scale, radius, address }: { lines: string; scale: number; radius: number; address: FeatureAddress }) {
-  const examples = useMemo(() => JSON.parse(lines) as ExampleLine[], [lines]);
-  return (
-    <ol className={styles.examples}>
-      {examples.map((e) => (
-        <Example key={e.key} line={e} scale={scale} radius={radius} address={address} />
-      ))}
-    </ol>
-  );
-}
+/** The windowed tokens of the lines now expanded and their name, to put back on collapse. */
+const windows = new WeakMap<HTMLElement, { html: string; label: string; cut?: string }>();
 
-function Example({ line, scale, radius, address }: { line: ExampleLine; scale: number; radius: number; address: FeatureAddress }) {
+/** `lines`: the list's <li>s as example-lines wrote them, through toFlight. */
+export function ExampleLines({ address, scale, lines }: { address: FeatureAddress; scale: number; lines: string }) {
+  const html = useMemo(() => fromFlight(lines), [lines]);
   const trpc = useTRPC();
-  const [expanded, setExpanded] = useState(false);
-  const page = useQuery(trpc.feature.get.queryOptions(address, { enabled: expanded, staleTime: Infinity }));
-  const whole = useMemo(() => {
-    const example = page.data && findExample(page.data, line.key);
-    return example ? exampleLine(example, page.data!.pieces) : null;
-  }, [page.data, line.key]);
-  const shown = expanded && whole ? whole : line;
-  // TokenText indexes by position in the context; the positions outside the shown ones stay holes
-  const { tokens, acts, lossDelta } = useMemo(
-    () => ({
-      tokens: placed(shown.pieces, shown.from, shown.length),
-      acts: placed(shown.acts, shown.from, shown.length),
-      lossDelta: shown.lossDelta && placed(shown.lossDelta, Math.max(0, shown.from - 1), shown.length),
-    }),
-    [shown],
-  );
-  const details = useMemo(() => (lossDelta ? lossDetails(lossDelta) : undefined), [lossDelta]);
-  return (
-    <li className={styles.example} data-testid="example">
-      <span className={`mono ${styles.exampleValue}`} title={`context ${line.contextIndex}; the centred token's activation`}>
-        {formatValue(line.acts[line.focus - line.from] ?? line.maxAct)}
-      </span>
-      <TokenText
-        tokens={tokens}
-        values={acts}
-        scale={scale}
-        focus={line.focus}
-        radius={radius}
-        expanded={expanded && whole !== null}
-        onExpandedChange={setExpanded}
-        label={`context ${line.contextIndex}, peak ${formatValue(line.maxAct)}`}
-        details={details}
-      />
-      <ErrorLine error={expanded && page.error} inline small />
-    </li>
-  );
-}
+  const queryClient = useQueryClient();
+  const events = useMemo(() => tokenLineEvents(exampleTokenTip), []);
+  const list = useRef<HTMLOListElement>(null);
+  // every render: the lines may be new ones (another feature's page, a recompute)
+  useEffect(() => {
+    for (const line of list.current!.querySelectorAll('li > [data-cut]')) {
+      if (line.nextElementSibling?.matches('button[data-expand]')) continue;
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = tokenStyles.expand!;
+      button.dataset.expand = '';
+      setExpanded(button, false);
+      line.after(button);
+    }
+  });
 
-function placed<T>(values: readonly T[], from: number, length: number): T[] {
-  const out = new Array<T>(length);
-  values.forEach((v, k) => (out[from + k] = v));
-  return out;
-}
-
-/** The tooltip line of token t: the loss change of predicting it (made at position t − 1) with the feature ablated. */
-function lossDetails(lossDelta: number[]) {
-  return (t: number) => {
-    const delta = t > 0 ? lossDelta[t - 1] : undefined;
-    return delta === undefined ? null : `ablated: Δloss ${delta >= 0 ? '+' : ''}${formatValue(delta)}`;
+  const onClick = async (e: MouseEvent<HTMLOListElement>) => {
+    const button = e.target instanceof HTMLElement ? e.target.closest<HTMLButtonElement>('button[data-expand]') : null;
+    const item = button?.closest('li');
+    const tokens = item?.querySelector<HTMLElement>('[role=group]');
+    if (!button || !item || !tokens) return;
+    item.querySelector('[role=alert]')?.remove();
+    const windowed = windows.get(tokens);
+    if (windowed !== undefined) {
+      show(tokens, windowed);
+      windows.delete(tokens);
+      setExpanded(button, false);
+      return;
+    }
+    try {
+      button.disabled = true;
+      const page = await queryClient.fetchQuery(trpc.feature.get.queryOptions(address, { staleTime: Infinity }));
+      const example = findExample(page, item.dataset.key ?? '');
+      if (!example) throw new Error('this example is no longer in the feature’s dashboard: reload the page');
+      windows.set(tokens, { html: tokens.innerHTML, label: tokens.getAttribute('aria-label') ?? '', cut: tokens.dataset.cut });
+      show(tokens, exampleTokens(example, page.pieces, scale));
+      setExpanded(button, true);
+    } catch (err) {
+      const alert = document.createElement('span');
+      alert.className = 'error small';
+      alert.role = 'alert';
+      alert.textContent = err instanceof Error ? err.message : String(err);
+      item.append(alert);
+    } finally {
+      button.disabled = false;
+    }
   };
+
+  return <ol ref={list} className={styles.examples} {...events} onClick={onClick} dangerouslySetInnerHTML={{ __html: html }} />;
+}
+
+function show(tokens: HTMLElement, { html, label, cut }: { html: string; label: string; cut?: string }) {
+  tokens.innerHTML = html;
+  tokens.setAttribute('aria-label', label);
+  if (cut) tokens.dataset.cut = cut;
+  else delete tokens.dataset.cut;
+}
+
+function setExpanded(button: HTMLButtonElement, expanded: boolean) {
+  button.textContent = expanded ? 'collapse' : 'expand';
+  button.setAttribute('aria-expanded', String(expanded));
 }

@@ -143,6 +143,7 @@ export default async function FeaturePage({ params }: { params: Promise<Params> 
   const base = saeHref({ model: model.slug, sae: sae.slug });
   const path = `${base}/${index}`;
   const address = { model: model.slug, sae: sae.slug, index };
+  const feature = { ...data, address };
   const canEdit = data.can.edit;
   const topLogit = stats?.logitTop[0];
 
@@ -259,7 +260,7 @@ export default async function FeaturePage({ params }: { params: Promise<Params> 
                 {data.top.length === 0 ? (
                   <p className="muted">It never fired in {stats.nTokens.toLocaleString('en')} tokens.</p>
                 ) : (
-                  <Examples examples={data.top} pieces={data.pieces} scale={stats.maxAct} address={address} />
+                  <Examples feature={feature} examples={data.top} list="top" />
                 )}
               </section>
               {data.random.length > 0 && (
@@ -267,7 +268,7 @@ export default async function FeaturePage({ params }: { params: Promise<Params> 
                   <h2 id="random-h">
                     Random contexts <span className="muted">(a uniform sample of the contexts where it fires, in corpus order)</span>
                   </h2>
-                  <Examples examples={data.random} pieces={data.pieces} scale={stats.maxAct} address={address} />
+                  <Examples feature={feature} examples={data.random} list="random" />
                 </section>
               )}
               {data.intervals.some((i) => i.examples.length > 0) && (
@@ -275,7 +276,7 @@ export default async function FeaturePage({ params }: { params: Promise<Params> 
                   <h2 id="quantiles-h">
                     Quantile intervals <span className="muted">(random tokens with an activation in each interval)</span>
                   </h2>
-                  <IntervalExamples intervals={data.intervals} stats={stats} pieces={data.pieces} address={address} />
+                  <IntervalExamples feature={{ ...feature, stats }} intervals={data.intervals} />
                 </section>
               )}
             </>

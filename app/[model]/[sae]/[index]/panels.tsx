@@ -11,6 +11,7 @@ import { useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import type { FeatureJobSummary } from '@/server/feature-page';
 import { doneResult, type JobType } from '@/jobs';
 import { JobStatus, useJob } from '../../../_components/job-status';
+import { parseNumberList } from '../../../_components/number-list';
 import { AblationView } from '../../../_components/results/ablate';
 import { ActivationsView } from '../../../_components/results/activations';
 import { SteeringView } from '../../../_components/results/steer';
@@ -172,13 +173,6 @@ function TestPanel(props: TextProps) {
 // ------------------------------------------------------------------------------------------------------------
 // Ablate
 
-function parsePositions(raw: string): number[] | undefined | 'bad' {
-  if (raw.trim() === '') return undefined;
-  const parts = raw.split(/[,\s]+/).filter(Boolean);
-  if (!parts.every((p) => /^\d+$/.test(p))) return 'bad';
-  return parts.map(Number);
-}
-
 function AblatePanel(props: TextProps) {
   const trpc = useTRPC();
   const { setJobId, job, result } = useStartedJob('ablate');
@@ -191,8 +185,8 @@ function AblatePanel(props: TextProps) {
     <form
       onSubmit={(e) => {
         e.preventDefault();
-        const parsed = parsePositions(positions);
-        if (parsed === 'bad') return setFormError('positions must be token positions (0, 1, …) separated by commas');
+        const parsed = parseNumberList(positions);
+        if (parsed === null) return setFormError('positions must be token positions (0, 1, …) separated by commas');
         const clampTo = Number(value);
         if (mode === 'clamp' && (value.trim() === '' || !Number.isFinite(clampTo))) return setFormError('the clamp value must be a number');
         setFormError(null);

@@ -103,7 +103,7 @@ export default async function LabelQueuePage(props: { params: Promise<Params>; s
                   <h3>
                     Top activations <span className="muted small">({Math.min(TOP_SHOWN, feature.top.length)} of {feature.top.length})</span>
                   </h3>
-                  <Examples examples={feature.top.slice(0, TOP_SHOWN)} pieces={feature.pieces} scale={feature.stats.maxAct} radius={RADIUS} address={{ model, sae, index: feature.index }} />
+                  <Examples feature={{ ...feature, address: { model, sae, index: feature.index } }} examples={feature.top.slice(0, TOP_SHOWN)} list="queue-top" radius={RADIUS} />
                 </section>
                 {intervals.length > 0 && (
                   <section data-testid="queue-intervals">
@@ -111,7 +111,7 @@ export default async function LabelQueuePage(props: { params: Promise<Params>; s
                       Quantile intervals{' '}
                       <span className="muted small">(random tokens from {intervals.length} of the {feature.intervals.length} intervals, highest to lowest)</span>
                     </h3>
-                    <IntervalExamples intervals={intervals} stats={feature.stats} pieces={feature.pieces} radius={RADIUS} address={{ model, sae, index: feature.index }} />
+                    <IntervalExamples feature={{ ...feature, stats: feature.stats, address: { model, sae, index: feature.index } }} intervals={intervals} radius={RADIUS} />
                   </section>
                 )}
               </div>
