@@ -384,13 +384,10 @@ export class ImportRun {
     await this.copying;
     await this.flushFeatures();
     await this.flushExplanations();
-    const { rows: orphans } = await this.tx.execute<{ feature_index: number }>(sql`
-      select distinct x.feature_index from feature_example x
-       where x.run_id = ${this.runId}
-         and not exists (select 1 from feature f where f.run_id = x.run_id and f.index = x.feature_index)
-       order by 1 limit 5`);
+    // a feature's row takes its examples' summary; what is left had no row
+    const orphans = [...this.fromActivations.keys()].sort((a, b) => a - b).slice(0, 5);
     if (orphans.length > 0) {
-      throw new InputError(`activations are given for feature(s) ${orphans.map((o) => o.feature_index).join(', ')} that the features files have no row for`);
+      throw new InputError(`activations are given for feature(s) ${orphans.join(', ')} that the features files have no row for`);
     }
     await this.storeCorpus();
     await this.tx
