@@ -355,6 +355,24 @@ export const featureExamples = pgTable(
   ],
 );
 
+/**
+ * Decoder rows W_dec[index] of an SAE whose weight files Lexicon cannot read, as an import brought them (Neuronpedia's
+ * feature `vector`), so that what needs only the decoder (similar features, decoder norms, exports) works without the
+ * files. An SAE whose files are readable keeps none: its files are the truth.
+ */
+export const saeDecoderRows = pgTable(
+  'sae_decoder_row',
+  {
+    saeId: uuid('sae_id')
+      .notNull()
+      .references(() => saes.id, { onDelete: 'cascade' }),
+    index: integer('index').notNull(),
+    /** d_in little-endian float32s */
+    vector: bytea('vector').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.saeId, t.index] })],
+);
+
 export const similarityKindEnum = pgEnum('similarity_kind', ['decoder', 'encoder']);
 
 /**
@@ -857,6 +875,35 @@ export const signInFailures = pgTable(
     lockedUntil: timestamp('locked_until', { withTimezone: true }),
   },
   (t) => [primaryKey({ columns: [t.kind, t.key] }), index('sign_in_failure_last_idx').on(t.lastFailureAt)],
+);
+
+/**
+ * REST API requests per key (`token:ID`, `address:IP`) in its current one-minute window (server/request-rate.ts), kept
+ * in PostgreSQL like sign_in_failure so that every web process counts against one limit.
+ */
+export const requestRates = pgTable(
+  'request_rate',
+  {
+    key: text('key').primaryKey(),
+    windowStart: timestamp('window_start', { withTimezone: true }).notNull(),
+    count: integer('count').notNull(),
+  },
+  (t) => [index('request_rate_window_idx').on(t.windowStart)],
+);
+
+/**
+ * Open live streams (SSE) of every web process, for the per-address cap (server/stream-slots.ts). Each names the
+ * PostgreSQL backend of its process's LISTEN connection: rows whose backend is gone (the process died) do not count.
+ */
+export const liveStreams = pgTable(
+  'live_stream',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    address: text('address').notNull(),
+    backendPid: integer('backend_pid').notNull(),
+    openedAt: timestamp('opened_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('live_stream_address_idx').on(t.address)],
 );
 
 export const apiTokenScopeEnum = pgEnum('api_token_scope', ['read', 'read-write']);

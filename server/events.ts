@@ -88,6 +88,7 @@ export class EventHub {
   readonly processId = crypto.randomUUID();
   private readonly emitter = new EventEmitter();
   private client: pg.Client | null = null;
+  private pid: number | null = null;
   private listening: Promise<void> | null = null;
   private attempt = 0;
   private reconnectTimer: NodeJS.Timeout | null = null;
@@ -130,6 +131,11 @@ export class EventHub {
     return this.live;
   }
 
+  /** The PostgreSQL backend serving the LISTEN connection while it is up: it ends when this process does. */
+  get backendPid(): number | null {
+    return this.live ? this.pid : null;
+  }
+
   private async connect(): Promise<void> {
     const client = new pg.Client({ connectionString: requireDatabaseUrl(), keepAlive: true });
     this.client = client;
@@ -140,6 +146,7 @@ export class EventHub {
     try {
       await client.connect();
       await client.query(`LISTEN ${EVENT_CHANNEL}`);
+      this.pid = (await client.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
     } catch (err) {
       this.lost(client, err as Error);
       throw err;

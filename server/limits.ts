@@ -1,8 +1,8 @@
 /**
  * Request limits of the web process, applied by the route handlers (app/api/trpc, app/api/auth) before anything
- * parses a request: a byte limit on bodies (read with a cap, never buffered whole), tRPC's batch size, connection
- * caps for live streams (SSE) per client address and per process, an Origin check for mutations, and the REST API's
- * request rates (app/api/v1).
+ * parses a request: a byte limit on bodies (read with a cap, never buffered whole), tRPC's batch size, the caps on
+ * live streams (SSE) per client address and per process (counted by server/stream-slots.ts), an Origin check for
+ * mutations, and the REST API's request rates (app/api/v1; counted in PostgreSQL by server/rate-limit.ts).
  *
  * This module imports nothing of the server's but server/env.ts, so the browser's tRPC client can share MAX_BATCH_SIZE with it.
  */
@@ -78,36 +78,6 @@ export function clientAddress(headers: Headers | undefined | null): string | nul
   return (last || headers?.get('x-real-ip')?.trim())?.slice(0, 64) || null;
 }
 
-/** Counts open live streams per address and in all; `take` refuses past the caps. */
-export class StreamSlots {
-  private readonly byAddress = new Map<string, number>();
-  private total = 0;
-
-  constructor(private readonly caps: () => { perAddress: number; perProcess: number } = () => ({ perAddress: maxStreamsPerAddress(), perProcess: maxStreamsPerProcess() })) {}
-
-  get open(): number {
-    return this.total;
-  }
-
-  /** A release function (idempotent), or null when `address` or the process is at its cap. */
-  take(address: string): (() => void) | null {
-    const { perAddress, perProcess } = this.caps();
-    const mine = this.byAddress.get(address) ?? 0;
-    if (this.total >= perProcess || mine >= perAddress) return null;
-    this.byAddress.set(address, mine + 1);
-    this.total++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.total--;
-      const n = (this.byAddress.get(address) ?? 1) - 1;
-      if (n > 0) this.byAddress.set(address, n);
-      else this.byAddress.delete(address);
-    };
-  }
-}
-
 /** The response with `releaseOnce` called once its body has ended, failed or been cancelled (the client went away). */
 export function releasingWhenDone(res: Response, releaseOnce: () => void, signal?: AbortSignal): Response {
   let released = false;
@@ -157,25 +127,4 @@ export function sameOrigin(headers: Headers, requireOrigin: boolean): boolean {
   }
   const own = [headers.get('x-forwarded-host'), headers.get('host')].filter(Boolean).flatMap((h) => h!.split(',').map((s) => s.trim()));
   return own.includes(host);
-}
-
-/**
- * Requests per key (a token, a client address) in fixed one-minute windows, counted in this process: each web process
- * allows the rate on its own, which bounds a client without a round trip to the database.
- */
-export class RequestRate {
-  private readonly windows = new Map<string, { start: number; count: number }>();
-
-  constructor(private readonly now: () => number = Date.now) {}
-
-  /** null when the request may go ahead, else the seconds until the key's window ends. */
-  take(key: string, perMinute: number): number | null {
-    const now = this.now();
-    if (this.windows.size > 10_000) for (const [k, w] of this.windows) if (now - w.start >= 60_000) this.windows.delete(k);
-    let window = this.windows.get(key);
-    if (!window || now - window.start >= 60_000) this.windows.set(key, (window = { start: now, count: 0 }));
-    if (window.count >= perMinute) return Math.max(1, Math.ceil((window.start + 60_000 - now) / 1000));
-    window.count++;
-    return null;
-  }
 }

@@ -1,7 +1,9 @@
 /**
- * Per-user rate limit on compute jobs: at most LEXICON_JOB_RATE jobs per minute per account (default 30; admins
- * are exempt), counted from the job table (job_user_created_idx) inside the transaction that enqueues, so it holds
- * across web processes and restarts.
+ * Rates counted in PostgreSQL, so that they hold across web processes (one per core) and restarts:
+ * - compute jobs: at most LEXICON_JOB_RATE jobs per minute per account (default 30; admins are exempt), counted from
+ *   the job table (job_user_created_idx) inside the transaction that enqueues;
+ * - REST API requests (server/api/rest): per token or client address in fixed one-minute windows, one request_rate row
+ *   per key, counted by one upsert (as sign_in_failure is, server/signin-throttle.ts).
  */
 import { sql } from 'drizzle-orm';
 import type { Viewer } from './authz';
@@ -30,4 +32,23 @@ export async function checkJobRate(tx: Db, user: NonNullable<Viewer>): Promise<v
              order by created_at desc limit ${JOB_RATE_PER_MINUTE}) recent`);
   const { n, wait } = rows[0]!;
   if (n >= JOB_RATE_PER_MINUTE) throw new RateLimited(Math.max(1, wait ?? 60));
+}
+
+/**
+ * Counts a REST API request with `key` (`token:ID`, `address:IP`): null when it may go ahead, else the seconds until
+ * the key's window ends. One statement, so that concurrent requests of every web process count one after the other.
+ */
+export async function takeRequest(db: Db, key: string, perMinute: number): Promise<number | null> {
+  const now = sql`clock_timestamp()`;
+  const expired = sql`r.window_start <= ${now} - interval '1 minute'`;
+  const { rows } = await db.execute<{ count: number; wait: number }>(sql`
+    insert into request_rate as r (key, window_start, count) values (${key}, ${now}, 1)
+    on conflict (key) do update
+      set window_start = case when ${expired} then ${now} else r.window_start end,
+          count = case when ${expired} then 1 else r.count + 1 end
+    returning r.count, ceil(extract(epoch from r.window_start + interval '1 minute' - ${now}))::int as wait`);
+  // now and then, forget the windows that have ended
+  if (Math.random() < 0.01) await db.execute(sql`delete from request_rate where window_start <= ${now} - interval '1 minute'`);
+  const { count, wait } = rows[0]!;
+  return count > perMinute ? Math.max(1, wait) : null;
 }

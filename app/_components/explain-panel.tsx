@@ -12,19 +12,9 @@ import type { ProgressDetail } from '@/jobs/types';
 import { useTRPC } from '../trpc';
 import { ErrorLine } from './error-line';
 import { JobStatus, useJob } from './job-status';
+import { parseNumberList } from './number-list';
 
 type Address = { model: string; sae: string };
-type Features = { from: number; to: number } | number[] | undefined;
-
-/** "" → every live feature; "10-99" → a range; "3, 5 8" → a list; null: neither. */
-export function parseFeatures(text: string): Features | null {
-  const t = text.trim();
-  if (t === '') return undefined;
-  const range = /^(\d+)\s*-\s*(\d+)$/.exec(t);
-  if (range) return Number(range[1]) <= Number(range[2]) ? { from: Number(range[1]), to: Number(range[2]) } : null;
-  const list = t.split(/[\s,]+/).map(Number);
-  return list.every((n) => Number.isInteger(n) && n >= 0) ? list : null;
-}
 
 /** The counts a running job reports, or a finished one's result. */
 function ExplainCounts({ id, initial }: { id: string; initial?: Parameters<typeof useJob>[1] }) {
@@ -84,7 +74,7 @@ export function ExplainPanel({ model, sae }: Address) {
   const queryClient = useQueryClient();
   const panel = useQuery(trpc.sae.explainer.queryOptions({ model, sae }));
   const [text, setText] = useState('');
-  const features = parseFeatures(text);
+  const features = parseNumberList(text, { range: true });
   const start = useMutation(trpc.sae.explain.mutationOptions({ onSuccess: () => queryClient.invalidateQueries(trpc.sae.explainer.queryFilter({ model, sae })) }));
   const data = panel.data;
   return (

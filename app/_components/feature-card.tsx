@@ -3,7 +3,8 @@
  * one-line snippet of its top example. Plain markup, for server pages and client components alike.
  */
 import type { CardEvidence, CardToken, Snippet } from '@/server/feature-cards';
-import { decodeByteTokens, displayPiece, formatValue } from './token-format';
+import { displayPiece } from '@/server/token-piece';
+import { decodeByteTokens, formatValue } from './token-format';
 
 function Chips({ tokens, kind, name }: { tokens: CardToken[]; kind: 'peak' | 'up'; name: string }) {
   if (tokens.length === 0) return null;

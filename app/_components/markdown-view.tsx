@@ -8,8 +8,9 @@ import 'katex/dist/katex.min.css';
 import { useQuery } from '@tanstack/react-query';
 import { useId, useRef, useState, type FocusEvent, type MouseEvent } from 'react';
 import { formatFeatureAddress } from '@/server/addresses';
+import { displayPiece } from '@/server/token-piece';
 import { useTRPC } from '../trpc';
-import { displayPiece, formatFraction, formatValue } from './token-format';
+import { formatFraction, formatValue } from './token-format';
 import styles from './markdown-view.module.css';
 import { ErrorLine } from './error-line';
 

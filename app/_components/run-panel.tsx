@@ -8,9 +8,10 @@ import Link from 'next/link';
 import { useState } from 'react';
 import { doneResult, type JobResult } from '@/jobs';
 import type { JobView as Job } from '@/server/jobs';
+import { displayPiece } from '@/server/token-piece';
 import { useTRPC } from '../trpc';
 import { ErrorLine } from './error-line';
-import { displayPiece, formatFraction } from './token-format';
+import { NextTokens } from './results/next-tokens';
 
 const GENERATE_TOKENS = 48;
 
@@ -150,12 +151,7 @@ function Predictions({ result }: { result: JobResult<'run'> }) {
                   </span>
                 </td>
                 <td>
-                  {result.top[pos]!.map((p) => (
-                    <span key={p.id} className="mono" style={{ marginRight: 12 }} title={`id ${p.id}, logit ${p.logit.toFixed(3)}`}>
-                      <span className="prob-bar" style={{ width: Math.max(2, p.prob * 40) }} />
-                      <span className="tok">{displayPiece(p.piece)}</span> {formatFraction(p.prob)}
-                    </span>
-                  ))}
+                  <NextTokens tokens={result.top[pos]!} />
                 </td>
               </tr>
             ))}

@@ -1,23 +1,8 @@
 /**
  * How tokens and numbers are written, the same on every page (shared by server pages and client components):
- * activations, weights and other values with formatValue, densities and probabilities (fractions) with formatFraction.
+ * activations, weights and other values with formatValue, densities and probabilities (fractions) with formatFraction;
+ * a single token's piece with displayPiece (server/token-piece.ts, which the explainer's prompts share).
  */
-
-/** A token's piece with whitespace made visible where it would vanish (`inText`: shown within running text). */
-export function displayPiece(piece: string, inText = false): string {
-  // special tokens (llama2.c writes BOS as "\n<s>\n")
-  const special = /^\s*(<\/?s>|<unk>|<\|endoftext\|>)\s*$/.exec(piece);
-  if (special) return special[1]!;
-  // a token of nothing but spaces would be invisible on its own (in running text it is just a space)
-  if (!inText && /^ +$/.test(piece)) return '␣'.repeat(piece.length);
-  // a printable ASCII byte token (<0x2B>) is just that character
-  const ascii = /^<0x([2-7][0-9A-Fa-f])>$/.exec(piece);
-  if (ascii && parseInt(ascii[1]!, 16) < 0x7f) return parseInt(ascii[1]!, 16) === 0x20 && !inText ? '␣' : String.fromCharCode(parseInt(ascii[1]!, 16));
-  return piece
-    .replace(/<0x0A>|\n/g, '⏎')
-    .replace(/<0x09>|\t/g, '⇥')
-    .replace(/<0x0D>|\r/g, '␍');
-}
 
 const BYTE_TOKEN = /^<0x([0-9A-Fa-f]{2})>$/;
 

@@ -13,7 +13,8 @@
  * when it is first hovered or focused.
  */
 import { useId, useMemo, useState, type FocusEvent, type KeyboardEvent } from 'react';
-import { decodeByteTokens, displayPiece, formatValue } from './token-format';
+import { displayPiece } from '@/server/token-piece';
+import { decodeByteTokens, formatValue } from './token-format';
 import styles from './tokens.module.css';
 
 export { displayPiece, formatValue };

@@ -11,17 +11,11 @@ import { doneResult } from '@/jobs';
 import { useTRPC } from '../trpc';
 import { ErrorLine } from './error-line';
 import { JobStatus, useJob } from './job-status';
+import { parseNumberList } from './number-list';
 import { TopFeaturesView } from './results/top-features';
 
 type Rank = 'max' | 'sum';
 
-/** "2, 5 8" as token positions; empty: all of them (undefined); null: not a list of whole numbers. */
-function parsePositions(text: string): number[] | undefined | null {
-  const parts = text.split(/[\s,]+/).filter((p) => p !== '');
-  if (parts.length === 0) return undefined;
-  const positions = parts.map(Number);
-  return positions.every((p) => Number.isInteger(p) && p >= 0) ? positions : null;
-}
 interface Search {
   sae: string;
   id: string;
@@ -65,7 +59,7 @@ export function TopFeaturesPanel(props: { model: string; /** absent: all the mod
   const [rank, setRank] = useState<Rank>('max');
   const [ignoreBos, setIgnoreBos] = useState(true);
   const [positionsText, setPositionsText] = useState('');
-  const positions = parsePositions(positionsText);
+  const positions = parseNumberList(positionsText);
   const [found, setFound] = useState<{ searches: Search[]; rank: Rank; capped: number } | null>(null);
   const one = useMutation(trpc.sae.topFeatures.mutationOptions({ onSuccess: (s, v) => setFound({ searches: [{ ...s, sae: v.sae }], rank: v.rank ?? 'max', capped: 0 }) }));
   const all = useMutation(

@@ -5,7 +5,8 @@ import type { Metadata } from 'next';
 import { api } from '@/server/api/server-caller';
 import { featureHref, formatFeatureAddress, parseFeatureAddress } from '@/server/addresses';
 import type { TokenMatch, VocabToken } from '@/server/search';
-import { displayPiece, formatFraction, formatValue } from '../_components/token-format';
+import { displayPiece } from '@/server/token-piece';
+import { formatFraction, formatValue } from '../_components/token-format';
 import { TopFeaturesPanel } from '../_components/top-features-panel';
 
 export const metadata: Metadata = { title: 'Search · Lexicon' };

@@ -13,15 +13,13 @@ export const exportCommand: Command = {
   async run(values, positionals) {
     const dir = onePositional(positionals, 'output directory');
     const { EXPORT_FORMATS } = await import('../../server/exchange');
-    const format = choice(values, 'format', ['lexicon', ...Object.keys(EXPORT_FORMATS)]);
-    if (format === 'lexicon') {
-      const { exportLexicon } = await import('../../server/exchange/lexicon-format');
-      await withDatabase((db) => exportLexicon(db, dir, { log: (line) => console.log(line) }));
+    const format = EXPORT_FORMATS[choice(values, 'format', Object.keys(EXPORT_FORMATS) as (keyof typeof EXPORT_FORMATS)[])];
+    if (format.scope === 'wiki') {
+      await withDatabase((db) => format.run(db, dir, { log: (line) => console.log(line) }));
       return;
     }
-    // the other formats carry one SAE's dashboards
     const sae = requiredString(values, 'sae');
-    const summary = await withDatabase((db) => EXPORT_FORMATS[format]!(db, { sae, dir }));
+    const summary = await withDatabase((db) => format.run(db, { sae, dir }));
     console.log(`${summary.dir}: ${summary.features} features, ${summary.examples} examples, ${summary.explanations} labels as explanations`);
   },
 };

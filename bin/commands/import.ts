@@ -8,27 +8,30 @@ export const importCommand: Command = {
     'lexicon: restore a Lexicon export into a wiki with its models and SAEs registered and no content yet (all or nothing); ' +
     "the others import dashboards and explanations made elsewhere as an SAE's current dashboard run: a Neuronpedia export's source folder " +
     "(<modelId>/<sourceId>/, a directory or base URL) or SAEDashboard's NeuronpediaRunner output (batch-N.json); the SAE is the " +
-    'one the export names unless --sae says; explanations become label proposals; importing the same files again does nothing',
+    "one the export names unless --sae says; explanations become label proposals; decoder vectors are checked against the SAE's " +
+    'own weights (differences reported) or, without its files, stored as its decoder rows; importing the same files again does nothing',
   options: { format: { type: 'string' }, sae: { type: 'string' }, json: { type: 'boolean' } },
   positionals: true,
   async run(values, positionals) {
     const location = onePositional(positionals, 'export directory or URL');
     const { IMPORT_FORMATS } = await import('../../server/exchange');
-    const format = choice(values, 'format', ['lexicon', ...Object.keys(IMPORT_FORMATS)]);
-    if (format === 'lexicon') {
-      const { importLexicon } = await import('../../server/exchange/lexicon-format');
-      await withDatabase((db) => importLexicon(db, location, { log: (line) => console.log(line) }));
+    const format = IMPORT_FORMATS[choice(values, 'format', Object.keys(IMPORT_FORMATS) as (keyof typeof IMPORT_FORMATS)[])];
+    if (format.scope === 'wiki') {
+      await withDatabase((db) => format.run(db, location, { log: (line) => console.log(line) }));
       return;
     }
-    // the other formats bring one SAE's dashboards
-    const { readWeightStats } = await import('../../server/exchange/target-sae');
-    const importer = IMPORT_FORMATS[format]!;
+    const { readSaeWeights } = await import('../../server/exchange/target-sae');
     const started = Date.now();
     const outcome = await withDatabase((db) =>
-      importer(db, {
+      format.run(db, {
         location,
         sae: values.sae as string | undefined,
-        weightStats: readWeightStats,
+        weights: readSaeWeights,
+        onDecoderStored: async (sae) => {
+          const { storeDecoderNeighbours } = await import('../../worker/jobs/similar-features');
+          if (!values.json) process.stderr.write(`\nsimilar features from the stored decoder rows…`);
+          await storeDecoderNeighbours(db, sae);
+        },
         onProgress: ({ phase, done }) => {
           if (!values.json) process.stderr.write(`\r${phase}: ${done} read\x1b[K`);
         },
@@ -46,6 +49,15 @@ export const importCommand: Command = {
           `${outcome.explanations} explanations proposed as labels (${outcome.explanationsKept} already proposed), ` +
           `${outcome.unmatchedTokens} example tokens not in the model's vocabulary, in ${seconds.toFixed(1)} s`,
       );
+      const { stored, checked, mismatched, firstMismatches } = outcome.vectors;
+      if (stored > 0) console.log(`${stored} decoder vectors stored as the SAE's decoder rows (its files cannot be read here)`);
+      if (checked > 0) {
+        console.log(
+          mismatched === 0
+            ? `${checked} decoder vectors match the SAE's own decoder rows`
+            : `warning: ${mismatched} of ${checked} decoder vectors differ from the SAE's own decoder rows (features ${firstMismatches.join(', ')}${mismatched > firstMismatches.length ? ', …' : ''}): is the export of another SAE?`,
+        );
+      }
     }
   },
 };

@@ -46,7 +46,7 @@ export function featureActivations(model: LanguageModel, sae: Sae, ids: number[]
     const result: FeatureActivations = {
       tokens: ids,
       pieces: ids.map((id) => model.tokenizer.piece(id)),
-      features: Object.fromEntries(features.map((f) => [String(f), numbers(tf.gather(acts, [f], 1))])),
+      features: listedActivations(acts, features),
       top: topActive(acts, topK),
     };
     if (composed) {
@@ -56,6 +56,14 @@ export function featureActivations(model: LanguageModel, sae: Sae, ids: number[]
     }
     return result;
   });
+}
+
+/** Each listed feature's activation at every token: gathered and read back once, however many are listed. */
+function listedActivations(acts: tf.Tensor2D, features: number[]): Record<string, number[]> {
+  if (features.length === 0) return {};
+  const [seq] = acts.shape;
+  const perFeature = tf.transpose(tf.gather(acts, features, 1)).dataSync(); // [features, pos]
+  return Object.fromEntries(features.map((f, j) => [String(f), Array.from(perFeature.subarray(j * seq, (j + 1) * seq))]));
 }
 
 /** Per row of acts [pos, d_sae], the `k` largest positive activations. */

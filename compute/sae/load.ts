@@ -1,7 +1,7 @@
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../errors';
+import { fileExists } from '../file-exists';
 import { readJsonFile } from '../json-file';
 import { readNpz, readNpzHeader } from '../weights/npz';
 import { readSafetensors, readSafetensorsHeader } from '../weights/safetensors';
@@ -136,7 +136,7 @@ function expectedShapes(cfg: SaeConfig): Map<string, { shape: number[]; dims: st
 async function findWeightsFile(dir: string): Promise<string> {
   for (const name of [WEIGHTS_FILE, NPZ_WEIGHTS_FILE]) {
     const file = path.join(dir, name);
-    if (await exists(file)) return file;
+    if (await fileExists(file)) return file;
   }
   throw new InputError(`${path.join(dir, WEIGHTS_FILE)}: file not found (nor ${NPZ_WEIGHTS_FILE}, Gemma Scope's weights)`);
 }
@@ -188,7 +188,7 @@ async function readWeights(file: string, cfg: SaeConfig): Promise<Map<string, We
 
 /** log10 feature densities; -Infinity (a feature never seen firing) is allowed, NaN is not. */
 async function readSparsity(file: string, cfg: SaeConfig): Promise<Float32Array | undefined> {
-  if (!(await exists(file))) return undefined;
+  if (!(await fileExists(file))) return undefined;
   const tensors = await readSafetensors(file, { only: (name) => name === 'sparsity' });
   const sparsity = tensors.get('sparsity');
   if (!sparsity) throw new InputError(`${file}: tensor "sparsity" is missing`);
@@ -206,15 +206,6 @@ function checkFinite({ data, shape }: WeightArray, name: string, file: string): 
   const count = data.reduce((n, v) => (Number.isFinite(v) ? n : n + 1), 0);
   const at = shape.length === 2 ? `[${Math.floor(bad / shape[1])}, ${bad % shape[1]}]` : `[${bad}]`;
   throw new InputError(`${file}: tensor "${name}" contains ${count} non-finite value(s), the first ${data[bad]} at ${at}`);
-}
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await fs.access(file);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function euclideanNorm(values: Float32Array): number {

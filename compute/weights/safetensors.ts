@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../errors';
+import { fileExists } from '../file-exists';
 
 /**
  * safetensors: an 8-byte little-endian u64 N, N bytes of JSON header
@@ -172,7 +173,7 @@ export async function readShardedSafetensors(dir: string, options: ReadOptions =
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     const single = path.join(dir, 'model.safetensors');
-    if (!(await exists(single))) throw new InputError(`${dir}: neither model.safetensors nor model.safetensors.index.json exists`);
+    if (!(await fileExists(single))) throw new InputError(`${dir}: neither model.safetensors nor model.safetensors.index.json exists`);
     return readSafetensors(single, options);
   }
 
@@ -317,15 +318,6 @@ function f16Table(): Float32Array {
     else f16Values[h] = sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
   }
   return f16Values;
-}
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await fs.access(file);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -24,6 +24,8 @@ export const importKind = {
     explanations: z.number().int().optional(),
     explanationsKept: z.number().int().optional(),
     unmatchedTokens: z.number().int().optional(),
+    /** the features' decoder vectors: stored (the SAE's files are not readable), or checked against its own rows */
+    vectors: z.object({ stored: z.number().int(), checked: z.number().int(), mismatched: z.number().int(), firstMismatches: z.array(z.number().int()) }).optional(),
   }),
   expirySeconds: 6 * 60 * 60,
 } satisfies JobKind;

@@ -25,15 +25,16 @@ import { runInNewContext } from 'node:vm';
 import * as tf from '@tensorflow/tfjs-core';
 import { featureActivations } from '@/compute/analyses/activations';
 import { initBackend } from '@/compute/backend';
-import { Gpt2Model, type Gpt2Config, type Gpt2Weights } from '@/compute/model/gpt2';
+import { Gpt2Model, type Gpt2Weights } from '@/compute/model/gpt2';
 import { loadModel } from '@/compute/model/load';
 import type { LanguageModel } from '@/compute/model/types';
-import { gaussian, seededRandom, type Random } from '@/compute/random';
+import { seededRandom } from '@/compute/random';
 import { parseSaeConfig } from '@/compute/sae/config';
 import { loadSae } from '@/compute/sae/load';
 import { createSae, type Sae } from '@/compute/sae/sae';
 import { gpt2Tokenizer } from '@/compute/tokenizer/gpt2';
-import { writeSafetensors } from '@/compute/weights/safetensors';
+import { GPT2_CONFIG, GPT2_SAE_CFG, gpt2Arrays, saeArrays, writeGpt2Shaped } from './gpt2-shaped';
+import { median, prompt, quantile } from './requests';
 
 // ---- options --------------------------------------------------------------------------------------------------
 
@@ -93,60 +94,6 @@ interface Subject {
   cleanup(): Promise<void>;
 }
 
-const GPT2_CONFIG: Gpt2Config = {
-  architecture: 'gpt2', dModel: 768, nLayers: 12, nHeads: 12, nKvHeads: 12, dMlp: 3072, vocabSize: 50257, contextLength: 1024, layerNormEps: 1e-5,
-};
-const GPT2_SAE_CFG = {
-  architecture: 'standard', d_in: 768, d_sae: 24576, dtype: 'float32', apply_b_dec_to_input: true, normalize_activations: 'none',
-  metadata: { model_name: 'gpt2-small-shaped-random', hook_name: 'blocks.6.hook_resid_pre', prepend_bos: true, context_size: 128, sae_lens_version: '6.0.0' },
-};
-
-/** GPT-2's parameters as Hugging Face names them (without the `transformer.` prefix), seeded normal(0, 0.02) values. */
-function gpt2Arrays(random: Random): Map<string, { shape: number[]; data: Float32Array }> {
-  const { dModel: d, dMlp, vocabSize, contextLength, nLayers } = GPT2_CONFIG;
-  const arrays = new Map<string, { shape: number[]; data: Float32Array }>();
-  const normal = (name: string, shape: number[], std = 0.02) => {
-    const data = gaussian(random, shape.reduce((a, b) => a * b, 1));
-    for (let i = 0; i < data.length; i++) data[i] *= std;
-    arrays.set(name, { shape, data });
-  };
-  const filled = (name: string, n: number, value: number) => arrays.set(name, { shape: [n], data: new Float32Array(n).fill(value) });
-  const layerNorm = (name: string) => {
-    filled(`${name}.weight`, d, 1);
-    filled(`${name}.bias`, d, 0);
-  };
-  const conv1d = (name: string, dIn: number, dOut: number) => {
-    normal(`${name}.weight`, [dIn, dOut]);
-    filled(`${name}.bias`, dOut, 0);
-  };
-  normal('wte.weight', [vocabSize, d]);
-  normal('wpe.weight', [contextLength, d], 0.01);
-  for (let l = 0; l < nLayers; l++) {
-    layerNorm(`h.${l}.ln_1`);
-    conv1d(`h.${l}.attn.c_attn`, d, 3 * d);
-    conv1d(`h.${l}.attn.c_proj`, d, d);
-    layerNorm(`h.${l}.ln_2`);
-    conv1d(`h.${l}.mlp.c_fc`, d, dMlp);
-    conv1d(`h.${l}.mlp.c_proj`, dMlp, d);
-  }
-  layerNorm('ln_f');
-  return arrays;
-}
-
-/** A standard SAE's tensors: encoder columns and decoder rows of norm ≈ 1, b_enc slightly negative (sparse acts). */
-function saeArrays(random: Random, dIn: number, dSae: number): Map<string, { shape: number[]; data: Float32Array }> {
-  const W_dec = gaussian(random, dSae * dIn);
-  for (let i = 0; i < W_dec.length; i++) W_dec[i] /= Math.sqrt(dIn);
-  const W_enc = new Float32Array(dIn * dSae);
-  for (let f = 0; f < dSae; f++) for (let i = 0; i < dIn; i++) W_enc[i * dSae + f] = W_dec[f * dIn + i];
-  return new Map([
-    ['W_enc', { shape: [dIn, dSae], data: W_enc }],
-    ['W_dec', { shape: [dSae, dIn], data: W_dec }],
-    ['b_enc', { shape: [dSae], data: new Float32Array(dSae).fill(-0.05) }],
-    ['b_dec', { shape: [dIn], data: new Float32Array(dIn) }],
-  ]);
-}
-
 async function gpt2Subject(): Promise<Subject> {
   const started = performance.now();
   const random = seededRandom(20240601);
@@ -155,18 +102,7 @@ async function gpt2Subject(): Promise<Subject> {
   const generated = performance.now();
   if (FROM_DISK) {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'lexicon-bench-gpt2-'));
-    const modelDir = path.join(dir, 'model');
-    const saeDir = path.join(dir, 'sae');
-    await fs.mkdir(modelDir);
-    await fs.mkdir(saeDir);
-    const { dModel, nLayers, nHeads, vocabSize, contextLength, layerNormEps } = GPT2_CONFIG;
-    await fs.writeFile(path.join(modelDir, 'config.json'), JSON.stringify({
-      model_type: 'gpt2', n_embd: dModel, n_layer: nLayers, n_head: nHeads, vocab_size: vocabSize, n_positions: contextLength,
-      layer_norm_epsilon: layerNormEps, activation_function: 'gelu_new', tie_word_embeddings: true,
-    }));
-    await writeSafetensors(path.join(modelDir, 'model.safetensors'), Object.fromEntries(arrays));
-    await fs.writeFile(path.join(saeDir, 'cfg.json'), JSON.stringify(GPT2_SAE_CFG));
-    await writeSafetensors(path.join(saeDir, 'sae_weights.safetensors'), Object.fromEntries(sae));
+    const { modelDir, saeDir } = await writeGpt2Shaped(dir, arrays, sae);
     arrays.clear();
     sae.clear();
     const written = performance.now();
@@ -246,12 +182,6 @@ function snapshot(): Snapshot {
   gc();
   const { numTensors, numBytes } = tf.memory();
   return { numTensors, numBytes, rss: process.memoryUsage().rss };
-}
-
-/** seeded token ids, BOS first, as a prompt tokenized with prepend_bos */
-function prompt(model: LanguageModel, random: Random, length: number): number[] {
-  const { vocabSize } = model.config;
-  return [model.tokenizer.bosId, ...Array.from({ length: length - 1 }, () => 2 + Math.floor(random() * (vocabSize - 2)))];
 }
 
 async function measure(subject: Subject): Promise<Figures> {
@@ -357,17 +287,6 @@ async function profileRequest(model: LanguageModel, sae: Sae, ids: number[][]): 
 }
 
 // ---- output -----------------------------------------------------------------------------------------------------
-
-function median(xs: number[]): number {
-  return quantile(xs, 0.5);
-}
-
-function quantile(xs: number[], q: number): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const at = (sorted.length - 1) * q;
-  const lo = Math.floor(at);
-  return sorted[lo] + (sorted[Math.ceil(at)] - sorted[lo]) * (at - lo);
-}
 
 function s(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;

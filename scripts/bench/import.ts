@@ -35,7 +35,7 @@ if (argv[0] === '--child') {
   const [, dir, url] = argv;
   process.env.DATABASE_URL = url;
   const started = performance.now();
-  const outcome = await IMPORT_FORMATS.neuronpedia!(getDb(), { location: dir! });
+  const outcome = await IMPORT_FORMATS.neuronpedia.run(getDb(), { location: dir! });
   const seconds = (performance.now() - started) / 1000;
   await getPool().end();
   const { userCPUTime, systemCPUTime, maxRSS } = process.resourceUsage();

@@ -93,8 +93,8 @@ export class BinaryRows {
   }
 
   /** bytea of little-endian float32s (how examples store activations) */
-  float32Bytes(values: Float32Array): this {
-    if (LITTLE_ENDIAN) return this.bytes(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+  float32Bytes(values: ArrayLike<number>): this {
+    if (LITTLE_ENDIAN && values instanceof Float32Array) return this.bytes(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
     this.room(4 + values.length * 4);
     this.i32(values.length * 4);
     for (let i = 0; i < values.length; i++, this.at += 4) this.view.setFloat32(this.at, values[i]!, true);

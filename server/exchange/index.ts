@@ -1,12 +1,14 @@
 /**
  * What leaves and enters the wiki in other formats (`lexicon import|export --format F`, and the import job). Each
- * format is one entry of IMPORT_FORMATS / EXPORT_FORMATS; a new format is its module and one more entry.
+ * format is one entry of IMPORT_FORMATS / EXPORT_FORMATS, of one of two scopes: `wiki` (everything people made, the
+ * Lexicon exchange format) or `sae` (one SAE's dashboards and explanations); a new format is its module and one more
+ * entry.
  */
-import { InputError } from '@/compute/errors';
 import type { Db } from '../db';
 import type { SaeRow } from '../saes';
+import { exportLexicon, importLexicon, type ExchangeOptions } from './lexicon-format';
 import { exportNeuronpedia, importNeuronpedia } from './neuronpedia';
-import type { ImportProgress, ImportSummary, WeightStats } from './neuronpedia-store';
+import type { ImportProgress, ImportSummary, SaeWeights } from './neuronpedia-store';
 import { importSaeDashboard } from './saedashboard';
 
 export interface ImportRequest {
@@ -14,8 +16,13 @@ export interface ImportRequest {
   location: string;
   /** the target SAE as MODEL/SAE; default: the one the export names */
   sae?: string;
-  /** the SAE's weight statistics, which the layouts do not carry (null: leave them 0) */
-  weightStats?: (sae: SaeRow) => Promise<WeightStats[] | null>;
+  /**
+   * The SAE's own weights: the statistics the layouts do not carry, and the decoder rows given vectors are checked
+   * against (null: statistics 0, given vectors stored as the SAE's decoder rows).
+   */
+  weights?: (sae: SaeRow) => Promise<SaeWeights | null>;
+  /** after the import committed, when it stored decoder rows (the CLI and the job compute similar features from them) */
+  onDecoderStored?: (sae: SaeRow) => Promise<void>;
   onProgress?: (progress: ImportProgress) => void | Promise<void>;
 }
 
@@ -37,17 +44,21 @@ export interface ExportSummary {
   explanations: number;
 }
 
-export const IMPORT_FORMATS: Record<string, (db: Db, request: ImportRequest) => Promise<ImportOutcome>> = {
-  neuronpedia: importNeuronpedia,
-  saedashboard: importSaeDashboard,
-};
+export type ImportFormat =
+  | { scope: 'wiki'; run: (db: Db, dir: string, options?: ExchangeOptions) => Promise<Record<string, number>> }
+  | { scope: 'sae'; run: (db: Db, request: ImportRequest) => Promise<ImportOutcome> };
 
-export const EXPORT_FORMATS: Record<string, (db: Db, request: ExportRequest) => Promise<ExportSummary>> = {
-  neuronpedia: exportNeuronpedia,
-};
+export type ExportFormat =
+  | { scope: 'wiki'; run: (db: Db, dir: string, options?: ExchangeOptions) => Promise<unknown> }
+  | { scope: 'sae'; run: (db: Db, request: ExportRequest) => Promise<ExportSummary> };
 
-export function formatOf<T>(formats: Record<string, T>, name: string): T {
-  const format = Object.hasOwn(formats, name) ? formats[name] : undefined;
-  if (!format) throw new InputError(`unknown format "${name}": one of ${Object.keys(formats).join(', ')}`);
-  return format;
-}
+export const IMPORT_FORMATS = {
+  lexicon: { scope: 'wiki', run: importLexicon },
+  neuronpedia: { scope: 'sae', run: importNeuronpedia },
+  saedashboard: { scope: 'sae', run: importSaeDashboard },
+} as const satisfies Record<string, ImportFormat>;
+
+export const EXPORT_FORMATS = {
+  lexicon: { scope: 'wiki', run: exportLexicon },
+  neuronpedia: { scope: 'sae', run: exportNeuronpedia },
+} as const satisfies Record<string, ExportFormat>;

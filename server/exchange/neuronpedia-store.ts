@@ -9,11 +9,16 @@
  * tokenizer's out-of-range marker, a byte piece shown otherwise) is kept as an extra piece of the run: id −1−k, k its
  * place in the run's source.extraPieces, so pages and exports show the source's string. An export of another model
  * (more than MAX_EXTRA_PIECES distinct strings unmatched) is refused instead.
+ *
+ * A feature's decoder vector (Neuronpedia's `vector`), when given, is checked against the SAE's own decoder row when
+ * its files could be read (a mismatch is counted and reported, not refused: loaders fold scalings into W_dec
+ * differently); else it is stored as the SAE's decoder row (sae_decoder_row, ../sae-decoder.ts) for what needs only
+ * the decoder.
  */
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { and, eq, getTableColumns, ne, sql } from 'drizzle-orm';
-import { corpora, dashboardRuns, features, modelVocabs, type DashboardRunSource } from '@/drizzle/schema';
+import { corpora, dashboardRuns, features, modelVocabs, saeDecoderRows, type DashboardRunSource } from '@/drizzle/schema';
 import { InputError } from '@/compute/errors';
 import type { Histogram, TokenWeight } from '@/compute/dashboards/types';
 import type { FeatureStats } from '@/compute/analyses/feature-stats';
@@ -37,6 +42,8 @@ export interface ImportedFeature {
   logitHistogram: { values: number[]; heights: number[] };
   pos: { str: string[]; values: number[] };
   neg: { str: string[]; values: number[] };
+  /** the feature's decoder row W_dec[index] (empty: not given) */
+  vector: number[];
 }
 
 export interface ImportedExplanation {
@@ -55,6 +62,18 @@ export interface ImportSummary {
   /** explanations already proposed with the same text (kept as they were) */
   explanationsKept: number;
   unmatchedTokens: number;
+  vectors: VectorCounts;
+}
+
+/** What became of the features' decoder vectors. */
+export interface VectorCounts {
+  /** stored as the SAE's decoder rows (the SAE's files could not be read) */
+  stored: number;
+  /** compared with the SAE's own decoder rows, and how many of those differ */
+  checked: number;
+  mismatched: number;
+  /** the first few features whose vector differs */
+  firstMismatches: number[];
 }
 
 export interface ImportProgress {
@@ -69,6 +88,18 @@ export interface ImportProgress {
 /** The per-feature weight statistics (compute/analyses/feature-stats), indexed by feature. */
 export type WeightStats = Pick<FeatureStats, 'encoderBias' | 'encoderNorm' | 'decoderNorm' | 'deDot' | 'deCos'>;
 const NO_WEIGHT_STATS: WeightStats = { encoderBias: 0, encoderNorm: 0, decoderNorm: 0, deDot: 0, deCos: 0 };
+
+/** What an import takes from the SAE's own files, when it can read them: the statistics and the decoder rows. */
+export interface SaeWeights {
+  stats: WeightStats[];
+  /** W_dec row-major, `width` values a feature */
+  decoder: Float32Array;
+  width: number;
+}
+
+/** A given vector agrees with the SAE's row when their cosine and their norms' ratio are this close to 1. */
+const VECTOR_TOLERANCE = 1e-3;
+const MISMATCHES_LISTED = 10;
 
 /** Distinct unmatched token strings beyond which the export is taken for another model's. */
 export const MAX_EXTRA_PIECES = 1000;
@@ -110,6 +141,7 @@ export class ImportRun {
   private queued = 0;
   private readonly runIdBytes: Buffer;
   private readonly corpusIdBytes: Buffer;
+  private readonly saeIdBytes: Buffer;
   private nContexts = 0;
   private nTokens = 0;
   private longest = 0;
@@ -117,6 +149,9 @@ export class ImportRun {
 
   private readonly featureSeen = new Set<number>();
   private featureRows: ReturnType<typeof featureRow>[] = [];
+  private decoderRows = new BinaryRows();
+  private decoderReplaced = false;
+  private readonly vectors: VectorCounts = { stored: 0, checked: 0, mismatched: 0, firstMismatches: [] };
   private explanations: ImportedExplanation[] = [];
   private counts = { features: 0, examples: 0, explanations: 0, explanationsKept: 0 };
   private readonly started = Date.now();
@@ -130,10 +165,11 @@ export class ImportRun {
     private readonly source: Omit<DashboardRunSource, 'extraPieces' | 'unmatchedTokens'>,
     /** the model's vocabulary, whose pieces the export's token strings are mapped to */
     readonly pieces: string[],
-    private readonly weightStats: WeightStats[] | null,
+    private readonly weights: SaeWeights | null,
   ) {
     this.runIdBytes = uuidBytes(runId);
     this.corpusIdBytes = uuidBytes(corpusId);
+    this.saeIdBytes = uuidBytes(sae.id);
     this.pieceIds = pieceIdsOf(pieces);
   }
 
@@ -152,7 +188,7 @@ export class ImportRun {
     client: pg.PoolClient,
     sae: SaeRow,
     source: Omit<DashboardRunSource, 'extraPieces' | 'unmatchedTokens'>,
-    weightStats: WeightStats[] | null,
+    weights: SaeWeights | null,
   ): Promise<ImportRun> {
     // the commit need not wait for its WAL to reach the disk: a crash just after it loses an import that can be re-run
     await tx.execute(sql`set local synchronous_commit = off`);
@@ -176,7 +212,9 @@ export class ImportRun {
       .insert(dashboardRuns)
       .values({ saeId: sae.id, corpusId: corpus!.id, jobId: null, params: { import: source.kind }, source: { ...source, extraPieces: [], unmatchedTokens: 0 } })
       .returning({ id: dashboardRuns.id });
-    return new ImportRun(tx, client, sae, run!.id, corpus!.id, source, vocab.pieces, weightStats);
+    // the SAE's files are the truth where they can be read
+    if (weights) await tx.delete(saeDecoderRows).where(eq(saeDecoderRows.saeId, sae.id));
+    return new ImportRun(tx, client, sae, run!.id, corpus!.id, source, vocab.pieces, weights);
   }
 
   private checkIndex(index: number, at: At): void {
@@ -318,6 +356,8 @@ export class ImportRun {
     const nonzeroCount = Math.round(f.fracNonzero * nTokens);
     const histogram = fromBars(f.activationHistogram, at, 'freq_hist_data');
     const meanAct = barsMean(f.activationHistogram);
+    if (this.weights) this.checkVector(f, at);
+    const storedNorm = this.weights ? 0 : this.storeVector(f, at);
     this.featureRows.push(
       featureRow(this.runId, this.sae.id, {
         index: f.index,
@@ -335,23 +375,69 @@ export class ImportRun {
         // SAEDashboard takes W_U from a TransformerLens model loaded with its defaults, which fold the final norm in
         logitFoldLn: true,
         logitHistogram: fromBars(f.logitHistogram, at, 'logits_hist_data'),
-        // not in the layout: from the SAE's own weights when the caller could read them, else 0
-        ...(this.weightStats?.[f.index] ?? NO_WEIGHT_STATS),
+        // not in the layout: from the SAE's own weights when the caller could read them, else 0 (the decoder's norm
+        // from the given vector)
+        ...(this.weights?.stats[f.index] ?? { ...NO_WEIGHT_STATS, decoderNorm: storedNorm }),
       }),
     );
     this.counts.features++;
     if (this.featureRows.length >= FEATURE_BATCH) await this.flushFeatures();
   }
 
+  private checkVectorWidth(f: ImportedFeature, width: number, at: At): void {
+    if (f.vector.length !== width) {
+      throw new InputError(`${where(at)}: feature ${f.index}'s vector has ${f.vector.length} values but the SAE's decoder rows have ${width}`);
+    }
+  }
+
+  /** Queues the feature's vector as the SAE's decoder row; returns its norm (0 without one). */
+  private storeVector(f: ImportedFeature, at: At): number {
+    if (f.vector.length === 0) return 0;
+    this.checkVectorWidth(f, this.sae.dIn, at);
+    this.decoderRows.row(3).bytes(this.saeIdBytes).int4(f.index).float32Bytes(f.vector);
+    this.vectors.stored++;
+    return Math.sqrt(f.vector.reduce((sum, v) => sum + v * v, 0));
+  }
+
+  /** Compares the feature's vector with the SAE's own decoder row. */
+  private checkVector(f: ImportedFeature, at: At): void {
+    if (f.vector.length === 0) return;
+    const { decoder, width } = this.weights!;
+    this.checkVectorWidth(f, width, at);
+    const row = decoder.subarray(f.index * width, (f.index + 1) * width);
+    let dot = 0;
+    let given = 0;
+    let own = 0;
+    row.forEach((v, i) => {
+      dot += v * f.vector[i]!;
+      given += f.vector[i]! ** 2;
+      own += v * v;
+    });
+    const cosine = given > 0 && own > 0 ? dot / Math.sqrt(given * own) : given === own ? 1 : 0;
+    const ratio = own > 0 ? Math.sqrt(given / own) : given === 0 ? 1 : Infinity;
+    this.vectors.checked++;
+    if (Math.abs(1 - cosine) > VECTOR_TOLERANCE || Math.abs(1 - ratio) > VECTOR_TOLERANCE) {
+      this.vectors.mismatched++;
+      if (this.vectors.firstMismatches.length < MISMATCHES_LISTED) this.vectors.firstMismatches.push(f.index);
+    }
+  }
+
   /**
    * Inserts the queued feature rows as one JSON parameter that PostgreSQL spreads over the table's columns: drizzle's
-   * multi-row insert, a parameter for each of 22 columns of every row, took as long as the examples' COPY.
+   * multi-row insert, a parameter for each of the 22 columns of every row, cost the importing thread far more.
    */
   private async flushFeatures(): Promise<void> {
     if (this.featureRows.length === 0) return;
     const named = this.featureRows.map((row) => Object.fromEntries(Object.entries(row).map(([key, value]) => [FEATURE_COLUMNS[key], value])));
     await this.tx.execute(sql`insert into feature select * from jsonb_populate_recordset(null::feature, ${JSON.stringify(named)}::jsonb)`);
     this.featureRows = [];
+    if (this.decoderRows.empty) return;
+    const rows = this.decoderRows;
+    this.decoderRows = new BinaryRows();
+    // an import that brings vectors replaces those an earlier one brought (one without any keeps them)
+    if (!this.decoderReplaced) await this.tx.delete(saeDecoderRows).where(eq(saeDecoderRows.saeId, this.sae.id));
+    this.decoderReplaced = true;
+    await rows.copyInto(this.client, 'sae_decoder_row (sae_id, index, vector)');
   }
 
   async explanation(e: ImportedExplanation, at: At): Promise<void> {
@@ -409,7 +495,7 @@ export class ImportRun {
       subset: false,
       replaceCurrent: true,
     });
-    return { runId: this.runId, ...this.counts, unmatchedTokens: this.unmatchedTokens };
+    return { runId: this.runId, ...this.counts, unmatchedTokens: this.unmatchedTokens, vectors: this.vectors };
   }
 
   /** The corpus gets its hash; when the same contexts were imported before (another SAE's run), the run shares that corpus. */

@@ -51,9 +51,9 @@ async function importSourceFolder(db: Db, dir: string, shown: string, request: I
   const names = { model: sae.modelSlug, sae: sae.slug };
   const already = await currentImport(db, sae, inputsHash);
   if (already) return { unchanged: true, ...names, runId: already };
-  const weightStats = (await request.weightStats?.(sae)) ?? null;
+  const weights = (await request.weights?.(sae)) ?? null;
   const summary = await withTransaction(async (tx, client) => {
-    const run = await ImportRun.begin(tx, client, sae, { kind: 'neuronpedia', path: shown, modelId, sourceId, nTokensStated: meta.nTokens, inputsHash }, weightStats);
+    const run = await ImportRun.begin(tx, client, sae, { kind: 'neuronpedia', path: shown, modelId, sourceId, nTokensStated: meta.nTokens, inputsHash }, weights);
     const read = async (phase: 'features' | 'explanations', files: string[], take: (value: unknown, at: At) => Promise<void>) => {
       let done = 0;
       for (const [filesDone, file] of files.entries()) {
@@ -78,6 +78,7 @@ async function importSourceFolder(db: Db, dir: string, shown: string, request: I
     await request.onProgress?.({ phase: 'finishing', done: 0, files: 0, filesDone: 0 });
     return run.finish();
   });
+  if (summary.vectors.stored > 0) await request.onDecoderStored?.(sae);
   return { unchanged: false, ...names, ...summary };
 }
 
@@ -123,6 +124,7 @@ function parseFeature(o: Fields, at: At): ImportedFeature {
     logitHistogram: { values: numbers(o, 'logits_hist_data_bar_values', at), heights: numbers(o, 'logits_hist_data_bar_heights', at) },
     pos: { str: strings(o, 'pos_str', at), values: numbers(o, 'pos_values', at) },
     neg: { str: strings(o, 'neg_str', at), values: numbers(o, 'neg_values', at) },
+    vector: numbers(o, 'vector', at),
   };
 }
 
@@ -160,8 +162,9 @@ type RunHead = {
 
 /**
  * Writes the SAE's current run as `<dir>/<model>/<sae>/` in the Neuronpedia layout: features, their top and interval
- * examples as activations, and the features' labels as explanations (typeName "lexicon-label", the description in
- * `notes`). Random examples and the weight statistics have no place in the layout and are left out.
+ * examples as activations, the decoder vectors an import stored (sae_decoder_row), and the features' labels as
+ * explanations (typeName "lexicon-label", the description in `notes`). Random examples and the weight statistics have
+ * no place in the layout and are left out.
  */
 export async function exportNeuronpedia(db: Db, request: ExportRequest): Promise<ExportSummary> {
   const [modelSlug, saeSlug] = request.sae.split('/');
@@ -193,8 +196,9 @@ export async function exportNeuronpedia(db: Db, request: ExportRequest): Promise
   const summary: ExportSummary = { dir: out, features: 0, examples: 0, explanations: 0 };
   for (let batch = 0, after = -1; ; batch++) {
     const { rows: feats } = await db.execute<ExportFeature>(sql`
-      select f.index, f.n_tokens, f.nonzero_count, f.density, f.max_act, f.histogram, f.intervals, f.logit_top, f.logit_bottom, f.logit_histogram
-        from feature f where f.run_id = ${head.run_id} and f.index > ${after} order by f.index limit ${EXPORT_BATCH}`);
+      select f.index, f.n_tokens, f.nonzero_count, f.density, f.max_act, f.histogram, f.intervals, f.logit_top, f.logit_bottom, f.logit_histogram, d.vector
+        from feature f left join sae_decoder_row d on d.sae_id = ${head.sae_id} and d.index = f.index
+       where f.run_id = ${head.run_id} and f.index > ${after} order by f.index limit ${EXPORT_BATCH}`);
     if (feats.length === 0) break;
     const first = feats[0]!.index;
     after = feats[feats.length - 1]!.index;
@@ -243,6 +247,8 @@ type ExportFeature = {
   logit_top: TokenWeight[];
   logit_bottom: TokenWeight[];
   logit_histogram: Histogram;
+  /** the stored decoder row, float32s */
+  vector: Buffer | null;
 };
 
 type ExportExample = {
@@ -260,6 +266,8 @@ type ExportExample = {
 
 /** A float32 written with the 9 significant digits that read back to the same float32. */
 const f32 = (v: number) => Number(Math.fround(v).toPrecision(9));
+/** Little-endian float32s stored as bytea, as numbers that read back to the same float32s. */
+const floats = (b: Buffer) => Array.from(new Float32Array(new Uint8Array(b).buffer), f32);
 
 /** Bar centres and heights of an equal-width histogram. */
 function bars(h: Histogram): { values: number[]; heights: number[] } {
@@ -273,8 +281,8 @@ function neuronpediaFeature(f: ExportFeature, ids: { modelId: string; layer: str
     ...ids,
     index: String(f.index),
     maxActApprox: f32(f.max_act),
-    hasVector: false,
-    vector: [],
+    hasVector: f.vector !== null,
+    vector: f.vector ? floats(f.vector) : [],
     pos_str: f.logit_top.map((w) => piece(w.id)),
     pos_values: f.logit_top.map((w) => w.value),
     neg_str: f.logit_bottom.map((w) => piece(w.id)),
@@ -288,7 +296,6 @@ function neuronpediaFeature(f: ExportFeature, ids: { modelId: string; layer: str
 }
 
 function neuronpediaActivation(x: ExportExample, f: ExportFeature, ids: { modelId: string; layer: string }, piece: (id: number) => string) {
-  const floats = (b: Buffer) => Array.from(new Float32Array(new Uint8Array(b).buffer), f32);
   const values = floats(x.acts);
   const interval = x.kind === 'interval' ? f.intervals[x.interval] : undefined;
   const nonzero = Number(f.nonzero_count);

@@ -25,7 +25,7 @@ export async function importSaeDashboard(db: Db, request: ImportRequest): Promis
   const names = { model: sae.modelSlug, sae: sae.slug };
   const already = await currentImport(db, sae, inputsHash);
   if (already) return { unchanged: true, ...names, runId: already };
-  const weightStats = (await request.weightStats?.(sae)) ?? null;
+  const weights = (await request.weights?.(sae)) ?? null;
   const summary = await withTransaction(async (tx, client) => {
     let run: ImportRun | null = null;
     let done = 0;
@@ -40,7 +40,7 @@ export async function importSaeDashboard(db: Db, request: ImportRequest): Promis
         const o = object(value, at);
         const feature = parseFeature(o, at);
         // the run states the tokens its first feature was measured over (every feature of a runner's output shares them)
-        run ??= await ImportRun.begin(tx, client, sae, { kind: 'saedashboard', path: request.location, ...named, nTokensStated: feature.nTokens, inputsHash }, weightStats);
+        run ??= await ImportRun.begin(tx, client, sae, { kind: 'saedashboard', path: request.location, ...named, nTokensStated: feature.nTokens, inputsHash }, weights);
         const activations = o.activations ?? [];
         if (!Array.isArray(activations)) throw new InputError(`${name} features[${i}]: "activations" must be a list`);
         const batcher = run.batcher(name);
@@ -83,6 +83,8 @@ function parseFeature(o: Fields, at: At): ImportedFeature {
     logitHistogram: { values: numbers(o, 'logits_hist_data_bar_values', at), heights: numbers(o, 'logits_hist_data_bar_heights', at) },
     pos: { str: strings(o, 'pos_str', at), values: numbers(o, 'pos_values', at) },
     neg: { str: strings(o, 'neg_str', at), values: numbers(o, 'neg_values', at) },
+    // the runner's output carries no decoder rows
+    vector: [],
   };
 }
 

@@ -6,7 +6,7 @@ import type { Db } from '../db';
 import { getModelBySlug } from '../models';
 import { defaultSaeSlug } from '../register-saes';
 import type { SaeRow } from '../saes';
-import type { WeightStats } from './neuronpedia-store';
+import type { SaeWeights } from './neuronpedia-store';
 
 export type TargetSae = SaeRow & { modelSlug: string };
 
@@ -49,10 +49,11 @@ export async function currentImport(db: Db, sae: SaeRow, inputsHash: string): Pr
 }
 
 /**
- * The SAE's per-feature weight statistics, which no export layout carries, read from its own files; null (with the
- * reason on stderr) when those cannot be read here, and the imported rows keep 0 for them.
+ * The SAE's per-feature weight statistics, which no export layout carries, and its decoder rows, read from its own
+ * files; null (with the reason on stderr) when those cannot be read here: the imported rows keep 0 for the statistics,
+ * and given decoder vectors become the SAE's stored decoder rows.
  */
-export async function readWeightStats(sae: SaeRow): Promise<WeightStats[] | null> {
+export async function readSaeWeights(sae: SaeRow): Promise<SaeWeights | null> {
   const [{ initBackend }, { loadSae }, { featureStats }] = await Promise.all([
     import('@/compute/backend'),
     import('@/compute/sae/load'),
@@ -67,7 +68,8 @@ export async function readWeightStats(sae: SaeRow): Promise<WeightStats[] | null
     return null;
   }
   try {
-    return featureStats(loaded);
+    const { W_dec } = loaded.weights;
+    return { stats: featureStats(loaded), decoder: W_dec.dataSync() as Float32Array, width: W_dec.shape[1] };
   } finally {
     loaded.dispose();
   }

@@ -4,6 +4,7 @@
  * feature fires (activation > 0) are marked `<<like this>>`, consecutive ones in one mark, as EleutherAI's delphi
  * does; in the detection prompt nothing is marked, and the endpoint says which excerpts the explanation fits.
  */
+import { displayPiece } from '../token-piece';
 import type { ChatMessage } from './client';
 
 /** Labels longer than this are refused, as a person's are. */
@@ -24,14 +25,14 @@ export function windowAround<T>(items: T[], at: number, size = WINDOW_TOKENS): T
   return items.slice(Math.max(0, end - size), end);
 }
 
-/** Pieces joined into text (sentencepiece's ▁ as a space, newlines as \\n), firing tokens marked when `mark`. */
+/** Pieces joined into text as the pages show them in running text, firing tokens marked when `mark`. */
 export function renderExcerpt(excerpt: Excerpt, mark: boolean): string {
   let out = '';
   let open = false;
   excerpt.pieces.forEach((piece, i) => {
     const firing = mark && excerpt.acts[i]! > 0;
-    // a newline is a byte piece (<0x0A>) for sentencepiece tokenizers, itself for others: one line per excerpt either way
-    const text = piece.replace(/▁/g, ' ').replace(/\n|<0x0A>/g, '\\n');
+    // a newline shows as ⏎, so each excerpt stays one line of the prompt
+    const text = displayPiece(piece, true);
     if (firing && !open) out += '<<';
     if (!firing && open) out += '>>';
     open = firing;

@@ -27,9 +27,11 @@ export interface SyntheticExport {
   seed: number;
   /** one explanation per feature */
   explanations: boolean;
+  /** the length of each feature's decoder `vector` (0: none written, as most exports) */
+  vectorWidth: number;
 }
 
-export const EXPORT_DEFAULTS = { topExamples: 3, intervals: 2, perInterval: 2, contextLength: 8, nPrompts: 1000, featuresPerBatch: 16, seed: 7, explanations: true };
+export const EXPORT_DEFAULTS = { topExamples: 3, intervals: 2, perInterval: 2, contextLength: 8, nPrompts: 1000, featuresPerBatch: 16, seed: 7, explanations: true, vectorWidth: 0 };
 
 export interface NpActivation {
   index: string;
@@ -87,6 +89,7 @@ export function syntheticFeature(o: SyntheticExport, index: number) {
     pos_values: [0.9, 0.8, 0.7],
     neg_str: [piece(), piece()],
     neg_values: [-0.9, -0.8],
+    ...(o.vectorWidth > 0 ? { hasVector: true, vector: Array.from({ length: o.vectorWidth }, () => Math.fround(random() * 2 - 1)) } : {}),
   };
   const explanation = {
     modelId: o.modelId,

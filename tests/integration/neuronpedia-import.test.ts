@@ -1,23 +1,28 @@
 /**
  * Importing Neuronpedia exports and SAEDashboard output into a synthetic SAE, against a real PostgreSQL, with files
  * the tests write in those layouts: the mapping of features, examples and explanations, the no-op re-import, an
- * interrupted import leaving nothing, and bad input refused with the file and line named and the previous data intact.
+ * interrupted import leaving nothing, decoder vectors stored for SAEs without files (and their similar features), and
+ * bad input refused with the file and line named and the previous data intact.
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { gzipSync } from 'node:zlib';
-import { eq } from 'drizzle-orm';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dashboardRuns } from '@/drizzle/schema';
+import { dashboardRuns, similarFeatures } from '@/drizzle/schema';
+import { initBackend } from '@/compute/backend';
 import { currentRunCounts } from '@/server/dashboards';
 import { getDb, getPool } from '@/server/db';
-import { IMPORT_FORMATS } from '@/server/exchange';
+import { EXPORT_FORMATS, IMPORT_FORMATS } from '@/server/exchange';
 import { getFeaturePage } from '@/server/feature-page';
 import { labelStanding } from '@/server/label-votes';
+import { storedDecoder } from '@/server/sae-decoder';
+import type { SaeRow } from '@/server/saes';
 import { signUp, type UserRow } from '@/server/users';
+import { storeDecoderNeighbours } from '@/worker/jobs/similar-features';
 import { startTestDatabase, type TestDatabase } from '../helpers/database';
 import { syntheticFeature, writeNeuronpediaExport, writeSaeDashboardOutput, type SyntheticExport } from '../helpers/neuronpedia-export';
 import { countRows, labelFeatures, seedSyntheticModel, type SyntheticModel } from '../helpers/synthetic';
@@ -48,7 +53,7 @@ afterAll(async () => {
   await fs.rm(tmp, { recursive: true, force: true });
 });
 
-const neuronpedia = IMPORT_FORMATS.neuronpedia!;
+const neuronpedia = IMPORT_FORMATS.neuronpedia.run;
 const sae = () => model.saes[0]!;
 const exportOf = (name: string, extra: Partial<SyntheticExport> = {}) =>
   writeNeuronpediaExport(path.join(tmp, name), { modelId: 'gpt2-syn', sourceId: '8-res-jb', vocab: model.vocab, nFeatures: N_FEATURES, ...extra });
@@ -159,6 +164,13 @@ describe('bad input', () => {
     const lines = (await import('node:zlib')).gunzipSync(await fs.readFile(file)).toString().trim().split('\n');
     await fs.writeFile(file, gzipSync(edit(lines).join('\n') + '\n'));
   };
+  /** Changes the JSON object on line `line` (1-based) of a gzipped batch file (an activation's or a feature's). */
+  const editLine = (file: string, line: number, edit: (o: { values: number[]; vector: number[]; qualifyingTokenIndex: number | null }) => void) =>
+    rewrite(file, (lines) => {
+      const o = JSON.parse(lines[line - 1]!);
+      edit(o);
+      return [...lines.slice(0, line - 1), JSON.stringify(o), ...lines.slice(line)];
+    });
 
   it('a truncated gzip file', async () => {
     await refused(
@@ -200,12 +212,7 @@ describe('bad input', () => {
   it('an activation whose tokens and values differ in length', async () => {
     await refused(
       'lengths',
-      (dir) =>
-        rewrite(path.join(dir, 'activations', 'batch-0.jsonl.gz'), (lines) => {
-          const a = JSON.parse(lines[9]!);
-          a.values.pop();
-          return [...lines.slice(0, 9), JSON.stringify(a), ...lines.slice(10)];
-        }),
+      (dir) => editLine(path.join(dir, 'activations', 'batch-0.jsonl.gz'), 10, (a) => a.values.pop()),
       /activations\/batch-0\.jsonl\.gz line 10: feature 1's activation has 8 tokens but 7 values/,
     );
   });
@@ -219,18 +226,101 @@ describe('bad input', () => {
     );
   });
 
+  it('a decoder vector of the wrong length', async () => {
+    await refused(
+      'vector-length',
+      (dir) => editLine(path.join(dir, 'features', 'batch-0.jsonl.gz'), 3, (f) => f.vector.pop()),
+      /features\/batch-0\.jsonl\.gz line 3: feature 2's vector has 31 values but the SAE's decoder rows have 32/,
+      { vectorWidth: 32 },
+    );
+    expect(await countRows(getDb(), 'sae_decoder_row')).toBe(0);
+  });
+
   it('an interval activation whose drawn token is no whole number', async () => {
     await refused(
       'fractional-position',
-      (dir) =>
-        rewrite(path.join(dir, 'activations', 'batch-0.jsonl.gz'), (lines) => {
-          // feature 1's lines are 8–14: three top examples, then its intervals'
-          const a = JSON.parse(lines[11]!);
-          a.qualifyingTokenIndex = 2.5;
-          return [...lines.slice(0, 11), JSON.stringify(a), ...lines.slice(12)];
-        }),
+      // feature 1's lines are 8–14: three top examples, then its intervals'
+      (dir) => editLine(path.join(dir, 'activations', 'batch-0.jsonl.gz'), 12, (a) => (a.qualifyingTokenIndex = 2.5)),
       /activations\/batch-0\.jsonl\.gz line 12: qualifyingTokenIndex 2\.5 is not a whole number/,
     );
+  });
+});
+
+describe('decoder vectors', () => {
+  let vec: SyntheticModel;
+  const W = 32;
+  const storeNeighbours = async (s: SaeRow) => {
+    await storeDecoderNeighbours(getDb(), s);
+  };
+  const decoderRow = (values: Float32Array, index: number) => Array.from(values.subarray(index * W, (index + 1) * W));
+  const cosine = (a: number[], b: number[]) => a.reduce((s, v, i) => s + v * b[i]!, 0) / Math.sqrt(a.reduce((s, v) => s + v * v, 0) * b.reduce((s, v) => s + v * v, 0));
+  const neighboursOf = async (saeId: string, otherSaeId: string, index: number) =>
+    (
+      await getDb()
+        .select({ index: similarFeatures.otherIndex, cosine: similarFeatures.cosine })
+        .from(similarFeatures)
+        .where(and(eq(similarFeatures.saeId, saeId), eq(similarFeatures.otherSaeId, otherSaeId), eq(similarFeatures.index, index), eq(similarFeatures.kind, 'decoder')))
+        .orderBy(similarFeatures.rank)
+    ).map((n) => n.index);
+
+  beforeAll(async () => {
+    await initBackend();
+    // SAEs without files (their paths name nothing), as an SAE registered for an import of its dashboards alone
+    vec = await seedSyntheticModel(getDb(), {
+      slug: 'gpt2-vec',
+      saes: [
+        { slug: 'res4', hookName: 'blocks.4.hook_resid_pre', dSae: D_SAE },
+        { slug: 'res4-again', hookName: 'blocks.4.hook_resid_post', dSae: D_SAE },
+      ],
+    });
+  });
+
+  it('become the decoder rows of an SAE without files, its similar features come from them, and export → import gives the same rows', async () => {
+    const [res4, again] = vec.saes as [SyntheticModel['saes'][number], SyntheticModel['saes'][number]];
+    const { dir, options } = await writeNeuronpediaExport(path.join(tmp, 'vectors'), { modelId: 'gpt2-vec', sourceId: 'res4', vocab: vec.vocab, nFeatures: D_SAE, vectorWidth: W });
+    const outcome = await neuronpedia(getDb(), { location: dir, onDecoderStored: storeNeighbours });
+    if (outcome.unchanged) throw new Error('unreachable');
+    expect(outcome.vectors).toEqual({ stored: D_SAE, checked: 0, mismatched: 0, firstMismatches: [] });
+
+    const vectors = Array.from({ length: D_SAE }, (_, i) => syntheticFeature(options, i).feature.vector!);
+    const stored = (await storedDecoder(getDb(), { id: res4.id, dSae: D_SAE }))!;
+    expect(stored.width).toBe(W);
+    vectors.forEach((v, i) => expect(decoderRow(stored.values, i), `feature ${i}`).toEqual(v));
+    const page = (await getFeaturePage(getDb(), 'gpt2-vec', 'res4', 5))!;
+    expect(page.stats!.decoderNorm).toBeCloseTo(Math.hypot(...vectors[5]!), 5);
+
+    // the nearest decoder rows, as the cosines of the given vectors rank them
+    const nearest = (i: number) =>
+      vectors
+        .map((v, j) => ({ j, c: j === i ? -Infinity : cosine(vectors[i]!, v) }))
+        .sort((a, b) => b.c - a.c)
+        .slice(0, 3)
+        .map((n) => n.j);
+    for (const i of [0, 5, 47]) expect((await neighboursOf(res4.id, res4.id, i)).slice(0, 3), `feature ${i}`).toEqual(nearest(i));
+    // the other SAE has neither files nor rows: left out, not a failure
+    expect(await neighboursOf(res4.id, again.id, 0)).toEqual([]);
+
+    const out = path.join(tmp, 'vectors-out');
+    const exported = await EXPORT_FORMATS.neuronpedia.run(getDb(), { sae: 'gpt2-vec/res4', dir: out });
+    const written = gunzipSync(await fs.readFile(path.join(exported.dir, 'features', 'batch-0.jsonl.gz'))).toString().trim().split('\n').map((l) => JSON.parse(l));
+    expect(written[7]).toMatchObject({ index: '7', hasVector: true });
+    // written with the digits that read back to the same float32s
+    expect(written[7].vector.map(Math.fround)).toEqual(vectors[7]);
+
+    const back = await neuronpedia(getDb(), { location: exported.dir, sae: 'gpt2-vec/res4-again', onDecoderStored: storeNeighbours });
+    if (back.unchanged) throw new Error('unreachable');
+    expect(back.vectors.stored).toBe(D_SAE);
+    const rowsOf = async (saeId: string) =>
+      (
+        await getDb().execute(sql`
+          select f.index, f.density, f.max_act, f.histogram, f.logit_top, f.logit_bottom, f.decoder_norm, d.vector
+            from feature f join sae s on f.run_id = s.current_run_id left join sae_decoder_row d on d.sae_id = s.id and d.index = f.index
+           where s.id = ${saeId} order by f.index`)
+      ).rows;
+    expect(await rowsOf(again.id)).toEqual(await rowsOf(res4.id));
+    // now both have decoders: each one's features have neighbours in the other
+    expect(await neighboursOf(again.id, res4.id, 5)).toHaveLength(10);
+    expect((await neighboursOf(again.id, res4.id, 5))[0]).toBe(5);
   });
 });
 
@@ -239,7 +329,7 @@ describe('SAEDashboard output import', () => {
     const dir = path.join(tmp, 'saedashboard');
     const { options } = await writeSaeDashboardOutput(dir, { modelId: 'gpt2-syn', layer: 8, saeSet: 'res-jb', vocab: model.vocab, nFeatures: 20, seed: 30 });
     const proposals = await countRows(getDb(), 'label_proposal');
-    const outcome = await IMPORT_FORMATS.saedashboard!(getDb(), { location: dir });
+    const outcome = await IMPORT_FORMATS.saedashboard.run(getDb(), { location: dir });
     expect(outcome).toMatchObject({ unchanged: false, sae: 'res8', features: 20, examples: 140, explanations: 0 });
     expect(await countRows(getDb(), 'label_proposal')).toBe(proposals);
     const expected = syntheticFeature(options, 7);

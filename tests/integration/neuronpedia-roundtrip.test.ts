@@ -2,16 +2,19 @@
  * The Neuronpedia layout both ways on real dashboards: stories260K's dashboards over the short-stories corpus,
  * exported, then imported into a second slot of the same SAE, give the same feature rows and examples (the fields
  * the layout carries; the weight statistics come from the SAE's own files), and the labels come back as proposals.
+ * Decoder vectors given for an SAE with files are checked against its own rows.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getDb, getPool } from '@/server/db';
 import { EXPORT_FORMATS, IMPORT_FORMATS } from '@/server/exchange';
-import { readWeightStats } from '@/server/exchange/target-sae';
+import { readSaeWeights } from '@/server/exchange/target-sae';
 import { labelStanding } from '@/server/label-votes';
+import { storedDecoder } from '@/server/sae-decoder';
 import { registerSae } from '@/server/register-saes';
 import type { SaeRow } from '@/server/saes';
 import { signUp } from '@/server/users';
@@ -88,11 +91,11 @@ const closeAll = (actual: number[], expected: number[]) => {
 describe('Neuronpedia layout round trip', () => {
   it('stories260K dashboards exported and imported into another slot give the same rows and examples', async () => {
     const dir = path.join(tmp, 'out');
-    const exported = await EXPORT_FORMATS.neuronpedia!(getDb(), { sae: `${modelSlug}/${original.slug}`, dir });
+    const exported = await EXPORT_FORMATS.neuronpedia.run(getDb(), { sae: `${modelSlug}/${original.slug}`, dir });
     expect(exported).toMatchObject({ dir: path.join(dir, modelSlug, original.slug), explanations: 1 });
     expect(exported.features).toBe(original.dSae);
 
-    const outcome = await IMPORT_FORMATS.neuronpedia!(getDb(), { location: exported.dir, sae: `${modelSlug}/${copy.slug}`, weightStats: readWeightStats });
+    const outcome = await IMPORT_FORMATS.neuronpedia.run(getDb(), { location: exported.dir, sae: `${modelSlug}/${copy.slug}`, weights: readSaeWeights });
     expect(outcome).toMatchObject({ unchanged: false, features: original.dSae, examples: exported.examples, explanations: 1, unmatchedTokens: 0 });
 
     const [before, after] = [await currentFeatures(original.id), await currentFeatures(copy.id)];
@@ -118,5 +121,27 @@ describe('Neuronpedia layout round trip', () => {
     const standing = await labelStanding(getDb(), copy.id, 1, null);
     expect(standing.proposals).toMatchObject([{ label: 'once upon a time', provenance: { by: 'Neuronpedia', source: 'import', type: 'lexicon-label' } }]);
     expect(standing.label).toBe('');
+  });
+
+  it('checks given decoder vectors against the SAE’s own rows, reports those that differ, and stores none', async () => {
+    const exported = await EXPORT_FORMATS.neuronpedia.run(getDb(), { sae: `${modelSlug}/${original.slug}`, dir: path.join(tmp, 'vectors') });
+    const weights = (await readSaeWeights(copy))!;
+    const own = (index: number) => Array.from(weights.decoder.subarray(index * weights.width, (index + 1) * weights.width));
+    const file = path.join(exported.dir, 'features', 'batch-0.jsonl.gz');
+    const lines = gunzipSync(await fs.readFile(file)).toString().trim().split('\n').map((l) => JSON.parse(l));
+    // the SAE's rows, but feature 2's turned around and feature 9's scaled: the export of another SAE, in part
+    const given = lines.map((f) => {
+      const index = Number(f.index);
+      const row = own(index);
+      return { ...f, hasVector: true, vector: index === 2 ? row.map((v) => -v) : index === 9 ? row.map((v) => 1.5 * v) : row };
+    });
+    await fs.writeFile(file, gzipSync(given.map((f) => JSON.stringify(f)).join('\n') + '\n'));
+
+    const outcome = await IMPORT_FORMATS.neuronpedia.run(getDb(), { location: exported.dir, sae: `${modelSlug}/${copy.slug}`, weights: readSaeWeights });
+    if (outcome.unchanged) throw new Error('unreachable');
+    expect(outcome.vectors).toEqual({ stored: 0, checked: original.dSae, mismatched: 2, firstMismatches: [2, 9] });
+    expect(await storedDecoder(getDb(), copy)).toBeNull();
+    const { rows } = await getDb().execute(sql`select count(*)::int as n from sae_decoder_row where sae_id = ${copy.id}`);
+    expect(rows[0]).toEqual({ n: 0 });
   });
 });

@@ -4,11 +4,12 @@ import { completionsUrl, retryAfterSeconds } from '@/server/explainer/client';
 import { detectionMessages, detectionScore, explanationMessages, parseDetection, parseLabel, renderExcerpt, windowAround } from '@/server/explainer/prompts';
 
 describe('excerpts', () => {
-  it('marks consecutive firing tokens as one <<span>>, sentencepiece spaces as spaces', () => {
-    const excerpt = { pieces: ['▁the', '▁big', '▁cat', '▁sat', '\n', '▁down'], acts: [0, 1.5, 0.2, 0, 0, 3] };
-    expect(renderExcerpt(excerpt, true)).toBe('the<< big cat>> sat\\n<< down>>');
-    expect(renderExcerpt(excerpt, false)).toBe('the big cat sat\\n down');
-    expect(renderExcerpt({ pieces: ['▁a', '<0x0A>', 'b'], acts: [0, 0, 0] }, false)).toBe('a\\nb');
+  it('marks consecutive firing tokens as one <<span>>, pieces written as the pages show them in text', () => {
+    const excerpt = { pieces: [' the', ' big', ' cat', ' sat', '\n', ' down'], acts: [0, 1.5, 0.2, 0, 0, 3] };
+    expect(renderExcerpt(excerpt, true)).toBe('the<< big cat>> sat⏎<< down>>');
+    expect(renderExcerpt(excerpt, false)).toBe('the big cat sat⏎ down');
+    // byte pieces of a sentencepiece tokenizer: the newline and a printable character; a space piece stays a space
+    expect(renderExcerpt({ pieces: [' a', '<0x0A>', 'b', '<0x2B>', ' ', 'c'], acts: [0, 0, 0, 0, 0, 0] }, false)).toBe('a⏎b+ c');
   });
 
   it('shows a window ending a few tokens after the token it is for', () => {
@@ -20,7 +21,7 @@ describe('excerpts', () => {
   });
 
   it('puts the examples in the explanation prompt marked, and the excerpts in the detection prompt unmarked', () => {
-    const e = { pieces: ['▁a', '▁b'], acts: [0, 1] };
+    const e = { pieces: [' a', ' b'], acts: [0, 1] };
     expect(explanationMessages([e, e])[1]!.content).toBe('Example 1: a<< b>>\nExample 2: a<< b>>\n\nLabel:');
     const detect = detectionMessages('b after a', [e])[1]!.content;
     expect(detect).toBe('Explanation: b after a\n\nExcerpt 1: a b\n\nAnswer with a JSON list of 1 numbers (0 or 1):');

@@ -1,7 +1,7 @@
 /** The request limits' building blocks (server/limits.ts) and the cursor check, without a server. */
 import { describe, expect, it } from 'vitest';
 import { BadCursor, decodeCursor, encodeCursor } from '@/server/cursor';
-import { BodyTooLarge, clientAddress, releasingWhenDone, RequestRate, sameOrigin, StreamSlots, withCappedBody } from '@/server/limits';
+import { BodyTooLarge, clientAddress, releasingWhenDone, sameOrigin, withCappedBody } from '@/server/limits';
 
 const post = (body: BodyInit, headers: Record<string, string> = {}) =>
   new Request('http://lexicon.test/api/trpc/auth.signUp', { method: 'POST', body, headers, duplex: 'half' } as RequestInit);
@@ -41,21 +41,6 @@ describe('request bodies', () => {
 });
 
 describe('live stream slots', () => {
-  it('caps streams per address and per process, and a release frees the slot once', () => {
-    const slots = new StreamSlots(() => ({ perAddress: 2, perProcess: 3 }));
-    const a1 = slots.take('a')!;
-    const a2 = slots.take('a')!;
-    expect(slots.take('a'), 'third from one address').toBeNull();
-    const b1 = slots.take('b')!;
-    expect(slots.take('c'), 'past the process cap').toBeNull();
-    a1();
-    a1(); // twice: counted once
-    expect(slots.open).toBe(2);
-    expect(slots.take('a')).not.toBeNull();
-    a2();
-    b1();
-  });
-
   it('releases when a streamed response ends or the client goes away', async () => {
     let released = 0;
     const ended = releasingWhenDone(new Response('data: 1\n\n'), () => released++);
@@ -76,19 +61,6 @@ describe('live stream slots', () => {
   it('takes the address Next.js (or the nearest proxy) added', () => {
     expect(clientAddress(new Headers({ 'x-forwarded-for': '10.0.0.9, 127.0.0.1' }))).toBe('127.0.0.1');
     expect(clientAddress(new Headers())).toBeNull();
-  });
-});
-
-describe('API request rates', () => {
-  it('counts each key in one-minute windows and says how long until the window ends', () => {
-    let now = 1_000_000;
-    const rate = new RequestRate(() => now);
-    expect([rate.take('a', 2), rate.take('a', 2), rate.take('b', 2)]).toEqual([null, null, null]);
-    now += 15_500;
-    expect(rate.take('a', 2)).toBe(45);
-    expect(rate.take('b', 2)).toBeNull();
-    now += 44_500;
-    expect(rate.take('a', 2)).toBeNull();
   });
 });
 

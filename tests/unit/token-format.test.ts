@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeByteTokens, displayPiece, formatFraction, formatValue } from '@/app/_components/token-format';
+import { displayPiece } from '@/server/token-piece';
+import { decodeByteTokens, formatFraction, formatValue } from '@/app/_components/token-format';
 import { renderMarkdown } from '@/server/markdown';
 import { vocabularyPieces } from '@/server/register-models';
 import { coefficientScan } from '@/worker/jobs/steer';

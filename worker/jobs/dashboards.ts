@@ -127,7 +127,7 @@ export async function computeAndStoreDashboards(input: DashboardsInput): Promise
       ? undefined
       : await computeSimilarFeatures({
           db,
-          sae,
+          weights: sae.weights,
           saeRow,
           signal,
           onProgress: async (done, total) => {

@@ -1,12 +1,13 @@
 import { eq } from 'drizzle-orm';
 import { models, saes } from '@/drizzle/schema';
 import type { JobParams } from '@/jobs';
-import { IMPORT_FORMATS, formatOf } from '@/server/exchange';
-import { readWeightStats } from '@/server/exchange/target-sae';
+import { IMPORT_FORMATS } from '@/server/exchange';
+import { readSaeWeights } from '@/server/exchange/target-sae';
 import type { ImportProgress } from '@/server/exchange/neuronpedia-store';
 import { InputError } from '@/compute/errors';
 import type { JobContext, JobOutput } from './context';
 import { ProgressReporter } from './progress';
+import { storeDecoderNeighbours } from './similar-features';
 
 /** Where each phase of an import starts in the job's fraction done (activations are most of the work). */
 const PHASE_START: Record<ImportProgress['phase'], [number, number]> = {
@@ -22,10 +23,14 @@ export async function importJob(params: JobParams<'import'>, ctx: JobContext): P
   const model = sae && (await ctx.db.query.models.findFirst({ where: eq(models.id, sae.modelId) }));
   if (!sae || !model) throw new InputError(`SAE ${params.saeId} is not registered`);
   const reporter = new ProgressReporter(ctx);
-  const outcome = await formatOf(IMPORT_FORMATS, params.format)(ctx.db, {
+  const outcome = await IMPORT_FORMATS[params.format].run(ctx.db, {
     location: params.location,
     sae: `${model.slug}/${sae.slug}`,
-    weightStats: readWeightStats,
+    weights: readSaeWeights,
+    onDecoderStored: async (imported) => {
+      await reporter.report({ fraction: 0.99, phase: 'similar features', done: 0, total: imported.dSae });
+      await storeDecoderNeighbours(ctx.db, imported);
+    },
     onProgress: ({ phase, done, files, filesDone }) => {
       const [start, end] = PHASE_START[phase];
       return reporter.report({ fraction: start + (end - start) * (files > 0 ? filesDone / files : 0), phase, done: filesDone, total: files, extra: { lines: done } });

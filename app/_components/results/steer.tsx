@@ -3,9 +3,9 @@
 import type { Data, Layout } from 'plotly.js';
 import { useMemo } from 'react';
 import { Plot, plotlyText } from '../plot';
-import { formatFraction } from '../token-format';
 import { displayPiece, formatValue } from '../tokens';
 import type { ResultViewProps } from './index';
+import { NextTokens } from './next-tokens';
 import styles from './results.module.css';
 
 export function SteeringView({ result, compact = false, testId }: ResultViewProps<'steer'>) {
@@ -75,12 +75,8 @@ export function SteeringView({ result, compact = false, testId }: ResultViewProp
                 <td className="num mono">{r.coefficient}</td>
                 <td className="num mono">{r.loss === null ? '—' : formatValue(r.loss)}</td>
                 {result.target && <td className="num mono">{r.targetLogit === null ? '—' : formatValue(r.targetLogit)}</td>}
-                <td className="mono">
-                  {r.top.map((p) => (
-                    <span key={p.id} className={styles.nextTok}>
-                      <code className="tok">{displayPiece(p.piece)}</code> {formatFraction(p.prob)}
-                    </span>
-                  ))}
+                <td>
+                  <NextTokens tokens={r.top} />
                 </td>
               </tr>
             ))}

@@ -11,7 +11,8 @@ import { ZodError } from 'zod';
 import { tokenHolder, type TokenHolder } from '../../api-tokens';
 import { viewerOf } from '../../authz';
 import { getDb, isConnectionLoss } from '../../db';
-import { apiRatePerAddress, apiRatePerToken, BodyTooLarge, clientAddress, RequestRate, withCappedBody } from '../../limits';
+import { apiRatePerAddress, apiRatePerToken, BodyTooLarge, clientAddress, withCappedBody } from '../../limits';
+import { takeRequest } from '../../rate-limit';
 import { readableInputError } from '../input-errors';
 import { createCaller } from '../root';
 import { toTRPCError, type Context } from '../trpc';
@@ -19,10 +20,6 @@ import { openApiDocument } from './openapi';
 import { ROUTES, type Route } from './routes';
 
 export const API_PREFIX = '/api/v1';
-
-/** Kept across Next.js dev reloads, like the live-stream slots. */
-const globalForRate = globalThis as unknown as { lexiconApiRate?: RequestRate };
-const rate = (globalForRate.lexiconApiRate ??= new RequestRate());
 
 class ApiError extends Error {
   constructor(
@@ -61,11 +58,11 @@ async function holderOf(req: Request): Promise<TokenHolder | null> {
   return tokenHolder(getDb(), match[1]!);
 }
 
-function limitRate(req: Request, holder: TokenHolder | null): void {
+async function limitRate(req: Request, holder: TokenHolder | null): Promise<void> {
   const [key, perMinute, who] = holder
     ? [`token:${holder.tokenId}`, apiRatePerToken(), 'with this token']
     : [`address:${clientAddress(req.headers) ?? 'unknown'}`, apiRatePerAddress(), 'without a token from this address'];
-  const wait = rate.take(key, perMinute);
+  const wait = await takeRequest(getDb(), key, perMinute);
   if (wait !== null)
     throw new ApiError(429, 'TOO_MANY_REQUESTS', `more than ${perMinute} requests in a minute ${who}: try again in ${wait} s`, { 'retry-after': String(wait) });
 }
@@ -111,7 +108,7 @@ async function answer(req: Request): Promise<Response> {
   const url = new URL(req.url);
   const pathname = url.pathname.slice(url.pathname.indexOf(API_PREFIX) + API_PREFIX.length);
   const holder = await holderOf(req);
-  limitRate(req, holder);
+  await limitRate(req, holder);
 
   if (pathname === '/openapi.json' && req.method === 'GET') return Response.json(openApiDocument(url.origin));
   const candidates = matching(pathname);

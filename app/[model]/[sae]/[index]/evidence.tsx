@@ -5,7 +5,8 @@
 import type { TokenWeight } from '@/compute/dashboards/types';
 import type { FeatureAddress } from '@/server/addresses';
 import type { FeatureExample, FeatureInterval, FeatureStats } from '@/server/feature-page';
-import { displayPiece, formatFraction, formatValue } from '../../../_components/token-format';
+import { displayPiece } from '@/server/token-piece';
+import { formatFraction, formatValue } from '../../../_components/token-format';
 import { exampleLine, RADIUS } from './example-lines';
 import { ExampleList } from './examples';
 import styles from './feature.module.css';

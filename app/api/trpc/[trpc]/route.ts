@@ -2,20 +2,21 @@ import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { getProcedureAtPath } from '@trpc/server/unstable-core-do-not-import';
 import { appRouter } from '@/server/api/root';
 import { createContext } from '@/server/api/trpc';
-import {
-  BodyTooLarge,
-  clientAddress,
-  MAX_BATCH_SIZE,
-  releasingWhenDone,
-  sameOrigin,
-  StreamSlots,
-  tooLarge,
-  withCappedBody,
-} from '@/server/limits';
+import { getDb } from '@/server/db';
+import { eventHub } from '@/server/events';
+import { BodyTooLarge, clientAddress, MAX_BATCH_SIZE, releasingWhenDone, sameOrigin, tooLarge, withCappedBody } from '@/server/limits';
+import { StreamSlots } from '@/server/stream-slots';
 
 // One count of open live streams per process, kept across Next.js dev reloads.
 const globalForStreams = globalThis as unknown as { lexiconStreamSlots?: StreamSlots };
-const streams = (globalForStreams.lexiconStreamSlots ??= new StreamSlots());
+const streams = (globalForStreams.lexiconStreamSlots ??= new StreamSlots({
+  db: getDb,
+  backendPid: async () => {
+    const hub = eventHub();
+    await hub.ready();
+    return hub.backendPid!;
+  },
+}));
 
 
 /** The procedures a request calls (`/api/trpc/a.b,c.d`). */
@@ -43,7 +44,7 @@ async function handler(req: Request): Promise<Response> {
 
   let release: (() => void) | null = null;
   if (defs.some((d) => d?.type === 'subscription')) {
-    release = streams.take(clientAddress(req.headers) ?? 'unknown');
+    release = await streams.take(clientAddress(req.headers) ?? 'unknown');
     if (!release) return refuse(429, 'too many live connections: close some tabs, or try again later', { 'retry-after': '30' });
   }
 
