@@ -7,9 +7,11 @@
  * Writes a synthetic export (tests/helpers/neuronpedia-export.ts) of --features features, each with --top top
  * examples and --intervals × --per-interval interval examples of --context tokens and one explanation, registers a
  * synthetic model (4096 pieces) and SAE, and imports the export in a child process, which reports the import time,
- * features per second, its CPU time and its peak RSS (process.resourceUsage(): the import alone, not the writing of
- * the export), and the load average (on a shared machine the wall time says more about the neighbours). Then one
- * feature page is read, timed, to show the SAE is usable at once. BENCH_PROF=DIR writes the child's CPU profile there.
+ * features per second, its CPU time (all its threads) and its peak RSS (process.resourceUsage(): the import alone,
+ * not the writing of the export); PostgreSQL's CPU time over the import is read from /proc, and the load average is
+ * printed (on a shared machine the wall time says more about the neighbours than the CPU times do). Then one feature
+ * page is read, timed, to show the SAE is usable at once. BENCH_PROF=DIR writes the child's CPU profiles there (one
+ * per thread).
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';

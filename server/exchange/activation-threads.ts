@@ -1,6 +1,7 @@
 /**
- * Parsing a Neuronpedia export's activation files in worker threads (one per core, ./activation-thread.ts): gunzip,
- * JSON and the packing into typed arrays, which cost more than the database's COPY, run beside the importing thread.
+ * Parsing a Neuronpedia export's activation files in worker threads (./activation-thread.ts, one per core up to
+ * MAX_THREADS): gunzip, JSON and the packing into typed arrays, which cost more than the database's COPY, run beside
+ * the importing thread.
  * Files are handed out one at a time to whichever thread is free, and their batches come back in file order.
  */
 import os from 'node:os';
@@ -10,6 +11,9 @@ import { Worker } from 'node:worker_threads';
 import { InputError } from '@/compute/errors';
 import type { ActivationBatch } from './activation-batch';
 import type { ThreadData, ThreadMessage } from './activation-thread';
+
+/** More threads would parse faster than one PostgreSQL connection stores, each holding its own heap. */
+const MAX_THREADS = 4;
 
 /**
  * A thread running the TypeScript module through tsx, as the rest of the app runs (Node 20 gives a worker no loader
@@ -43,7 +47,7 @@ export async function* parsedActivations(files: string[], data: ThreadData): Asy
     thread.postMessage({ k: next, file: files[next] });
     next++;
   };
-  const threads = Array.from({ length: Math.min(files.length, os.availableParallelism()) }, () => {
+  const threads = Array.from({ length: Math.min(files.length, os.availableParallelism(), MAX_THREADS) }, () => {
     const thread = startThread(data);
     thread.on('message', (m: ThreadMessage) => {
       arrived[m.k]!.push(m);
