@@ -3,6 +3,7 @@
  * examples go in as raw bytes, so neither this process hex-encodes the activations and prints the token arrays nor
  * PostgreSQL parses them back.
  */
+import os from 'node:os';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
@@ -11,6 +12,8 @@ import { from as copyFrom } from 'pg-copy-streams';
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 /** pg_type oid of int4, the element type of an integer[] column */
 const INT4_OID = 23;
+/** a Float32Array's bytes are already the little-endian float32s a bytea of activations holds */
+const LITTLE_ENDIAN = os.endianness() === 'LE';
 
 export class BinaryRows {
   private buf = Buffer.allocUnsafe(1 << 20);
@@ -91,6 +94,7 @@ export class BinaryRows {
 
   /** bytea of little-endian float32s (how examples store activations) */
   float32Bytes(values: ArrayLike<number>): this {
+    if (LITTLE_ENDIAN && values instanceof Float32Array) return this.bytes(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
     this.room(4 + values.length * 4);
     this.i32(values.length * 4);
     for (let i = 0; i < values.length; i++, this.at += 4) this.view.setFloat32(this.at, values[i]!, true);

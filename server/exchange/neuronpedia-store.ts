@@ -17,7 +17,7 @@
  */
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import { and, eq, ne, sql } from 'drizzle-orm';
+import { and, eq, getTableColumns, ne, sql } from 'drizzle-orm';
 import { corpora, dashboardRuns, features, modelVocabs, saeDecoderRows, type DashboardRunSource } from '@/drizzle/schema';
 import { InputError } from '@/compute/errors';
 import type { Histogram, TokenWeight } from '@/compute/dashboards/types';
@@ -26,6 +26,7 @@ import type { Db } from '../db';
 import { completeRunIn, featureRow } from '../dashboards';
 import { proposeManyFromSource } from '../label-votes';
 import type { SaeRow } from '../saes';
+import { ActivationBatcher, checkFeatureIndex, pieceIdsOf, type ActivationBatch } from './activation-batch';
 import { BinaryRows, uuidBytes } from './copy-binary';
 import { where, type At } from './neuronpedia-files';
 
@@ -43,23 +44,6 @@ export interface ImportedFeature {
   neg: { str: string[]; values: number[] };
   /** the feature's decoder row W_dec[index] (empty: not given) */
   vector: number[];
-}
-
-/** One example context: a top example (binMin −1 or absent) or one of a quantile interval's. */
-export interface ImportedActivation {
-  index: number;
-  tokens: string[];
-  values: number[];
-  maxValue: number | null;
-  maxValueTokenIndex: number | null;
-  binMin: number | null;
-  binMax: number | null;
-  /** the fraction of the feature's non-zero activations that lie in the interval */
-  binContains: number | null;
-  /** the token an interval example was drawn for */
-  qualifyingTokenIndex: number | null;
-  /** the example's loss change (empty: none) */
-  lossValues: number[];
 }
 
 export interface ImportedExplanation {
@@ -124,6 +108,15 @@ const EXAMPLE_BATCH = 5000;
 const FEATURE_BATCH = 500;
 const EXPLANATION_BATCH = 1000;
 
+/** feature's column names by their drizzle keys */
+const FEATURE_COLUMNS: Record<string, string> = Object.fromEntries(Object.entries(getTableColumns(features)).map(([key, column]) => [key, column.name]));
+
+/** The i-th activation of a batch. */
+interface Activation {
+  batch: ActivationBatch;
+  i: number;
+}
+
 interface IntervalSummary {
   lo: number;
   hi: number;
@@ -136,8 +129,8 @@ export class ImportRun {
   private readonly extraIds = new Map<string, number>();
   private unmatchedTokens = 0;
 
-  /** the feature whose activations are being gathered, and its activations */
-  private group: { index: number; items: { a: ImportedActivation; at: At }[] } | null = null;
+  /** the feature whose activations are being gathered, and its activations (the i-th of a batch each) */
+  private group: { index: number; items: Activation[] } | null = null;
   private readonly grouped = new Set<number>();
   /** per feature whose activations were read: its intervals and the largest activation among its examples */
   private readonly fromActivations = new Map<number, { intervals: IntervalSummary[]; maxAct: number }>();
@@ -170,16 +163,23 @@ export class ImportRun {
     private readonly runId: string,
     private readonly corpusId: string,
     private readonly source: Omit<DashboardRunSource, 'extraPieces' | 'unmatchedTokens'>,
-    pieces: string[],
+    /** the model's vocabulary, whose pieces the export's token strings are mapped to */
+    readonly pieces: string[],
     private readonly weights: SaeWeights | null,
   ) {
     this.runIdBytes = uuidBytes(runId);
     this.corpusIdBytes = uuidBytes(corpusId);
     this.saeIdBytes = uuidBytes(sae.id);
-    this.pieceIds = new Map();
-    pieces.forEach((piece, id) => {
-      if (!this.pieceIds.has(piece)) this.pieceIds.set(piece, id);
-    });
+    this.pieceIds = pieceIdsOf(pieces);
+  }
+
+  get dSae(): number {
+    return this.sae.dSae;
+  }
+
+  /** Checks and packs activations of `file` parsed in this thread. */
+  batcher(file: string): ActivationBatcher {
+    return new ActivationBatcher(file, this.pieceIds, this.sae.dSae);
   }
 
   /** Starts the run (invisible until finish) and the corpus its examples' contexts go into. */
@@ -190,6 +190,8 @@ export class ImportRun {
     source: Omit<DashboardRunSource, 'extraPieces' | 'unmatchedTokens'>,
     weights: SaeWeights | null,
   ): Promise<ImportRun> {
+    // the commit need not wait for its WAL to reach the disk: a crash just after it loses an import that can be re-run
+    await tx.execute(sql`set local synchronous_commit = off`);
     const vocab = await tx.query.modelVocabs.findFirst({ where: eq(modelVocabs.modelId, sae.modelId) });
     if (!vocab) throw new InputError(`the SAE's model has no stored vocabulary to map the export's tokens to; register the model again`);
     const [corpus] = await tx
@@ -216,9 +218,7 @@ export class ImportRun {
   }
 
   private checkIndex(index: number, at: At): void {
-    if (!Number.isSafeInteger(index) || index < 0 || index >= this.sae.dSae) {
-      throw new InputError(`${where(at)}: feature index ${index} is out of range: the SAE has ${this.sae.dSae} features (0–${this.sae.dSae - 1})`);
-    }
+    checkFeatureIndex(index, this.sae.dSae, at);
   }
 
   private tokenId(piece: string): number {
@@ -243,21 +243,34 @@ export class ImportRun {
     return table.str.map((piece, i) => ({ id: this.tokenId(piece), value: table.values[i]! }));
   }
 
-  async activation(a: ImportedActivation, at: At): Promise<void> {
-    this.checkIndex(a.index, at);
-    if (a.tokens.length !== a.values.length) {
-      throw new InputError(`${where(at)}: feature ${a.index}'s activation has ${a.tokens.length} tokens but ${a.values.length} values`);
-    }
-    if (a.tokens.length === 0) throw new InputError(`${where(at)}: feature ${a.index}'s activation has no tokens`);
-    if (this.group?.index !== a.index) {
-      await this.closeGroup();
-      if (this.grouped.has(a.index)) {
-        throw new InputError(`${where(at)}: the activations of feature ${a.index} are not together (it appeared earlier, then other features did)`);
+  /**
+   * Takes a batch of activations (checked where they were parsed): their tokens the vocabulary lacks become the
+   * run's extra pieces, and each feature's are gathered until the next feature's begin.
+   */
+  async activations(batch: ActivationBatch): Promise<void> {
+    if (batch.unknown.length > 0) {
+      const ids = batch.unknown.map((piece) => this.tokenId(piece));
+      const tokens = batch.tokens;
+      for (let t = 0; t < tokens.length; t++) {
+        if (tokens[t]! < 0) {
+          tokens[t] = ids[-1 - tokens[t]!]!;
+          this.unmatchedTokens++;
+        }
       }
-      this.group = { index: a.index, items: [] };
-      this.grouped.add(a.index);
     }
-    this.group!.items.push({ a, at });
+    for (let i = 0; i < batch.count; i++) {
+      const index = batch.index[i]!;
+      if (this.group?.index !== index) {
+        await this.closeGroup();
+        if (this.grouped.has(index)) {
+          const at = { file: batch.file, line: batch.lines[i]! };
+          throw new InputError(`${where(at)}: the activations of feature ${index} are not together (it appeared earlier, then other features did)`);
+        }
+        this.group = { index, items: [] };
+        this.grouped.add(index);
+      }
+      this.group!.items.push({ batch, i });
+    }
   }
 
   /** Stores the gathered feature's examples: top ones by their maximum, intervals from the lowest, as computed runs do. */
@@ -265,58 +278,44 @@ export class ImportRun {
     const group = this.group;
     if (!group) return;
     this.group = null;
-    const top = group.items.filter(({ a }) => a.binMin === null || a.binMin === -1);
-    const byBin = new Map<string, { lo: number; hi: number; contains: number; items: typeof top }>();
+    const top = group.items.filter(({ batch, i }) => !batch.isInterval[i]);
+    const byBin = new Map<string, { lo: number; hi: number; contains: number; items: Activation[] }>();
     for (const item of group.items) {
-      if (item.a.binMin === null || item.a.binMin === -1) continue;
-      const key = `${item.a.binMin} ${item.a.binMax}`;
+      const { batch, i } = item;
+      if (!batch.isInterval[i]) continue;
+      const [lo, hi, contains] = [batch.binMin[i]!, batch.binMax[i]!, batch.binContains[i]!];
+      const key = `${lo} ${hi}`;
       let bin = byBin.get(key);
-      if (!bin) byBin.set(key, (bin = { lo: item.a.binMin, hi: item.a.binMax ?? item.a.binMin, contains: item.a.binContains ?? 0, items: [] }));
+      if (!bin) byBin.set(key, (bin = { lo, hi: Number.isNaN(hi) ? lo : hi, contains: Number.isNaN(contains) ? 0 : contains, items: [] }));
       bin.items.push(item);
     }
     const intervals = [...byBin.values()].sort((x, y) => x.lo - y.lo);
     let maxAct = 0;
-    const add = (item: (typeof top)[number], kind: 'top' | 'interval', interval: number, rank: number) => {
-      const stored = this.example(item, kind, interval, rank);
-      maxAct = Math.max(maxAct, stored);
+    const add = (item: Activation, kind: 'top' | 'interval', interval: number, rank: number) => {
+      maxAct = Math.max(maxAct, this.example(item, kind, interval, rank));
     };
-    top
-      .map((item) => ({ item, max: item.a.maxValue ?? Math.max(...item.a.values) }))
-      .sort((x, y) => y.max - x.max)
-      .forEach(({ item }, rank) => add(item, 'top', -1, rank));
+    top.sort((x, y) => y.batch.rankKey[y.i]! - x.batch.rankKey[x.i]!).forEach((item, rank) => add(item, 'top', -1, rank));
     intervals.forEach((bin, i) => bin.items.forEach((item, rank) => add(item, 'interval', i, rank)));
     this.fromActivations.set(group.index, { intervals: intervals.map(({ lo, hi, contains }) => ({ lo, hi, contains })), maxAct });
     if (this.queued >= EXAMPLE_BATCH) await this.flushExamples();
   }
 
   /** Queues one example and its context for COPY; returns its maximum activation. */
-  private example({ a, at }: { a: ImportedActivation; at: At }, kind: 'top' | 'interval', interval: number, rank: number): number {
-    const tokens = new Int32Array(a.tokens.length);
-    a.tokens.forEach((t, i) => {
-      const id = this.tokenId(t);
-      if (id < 0) this.unmatchedTokens++;
-      tokens[i] = id;
-    });
-    const acts = a.values;
-    let maxPos = a.maxValueTokenIndex ?? 0;
-    // compared as the float32s they are stored as
-    if (a.maxValueTokenIndex === null) for (let i = 1; i < acts.length; i++) if (Math.fround(acts[i]!) > Math.fround(acts[maxPos]!)) maxPos = i;
-    if (!Number.isInteger(maxPos) || maxPos < 0 || maxPos >= tokens.length) {
-      throw new InputError(`${where(at)}: maxValueTokenIndex ${maxPos} is not a place among its ${tokens.length} tokens`);
-    }
-    const maxAct = a.maxValue ?? Math.fround(acts[maxPos]!);
-    const position = kind === 'interval' ? (a.qualifyingTokenIndex ?? maxPos) : null;
-    // binary COPY writes whole numbers only
-    if (position !== null && !Number.isInteger(position)) throw new InputError(`${where(at)}: qualifyingTokenIndex ${position} is not a whole number`);
+  private example({ batch, i }: Activation, kind: 'top' | 'interval', interval: number, rank: number): number {
+    const tokens = batch.tokens.subarray(batch.tokenStart[i], batch.tokenStart[i + 1]);
+    const maxPos = batch.maxPos[i]!;
+    const maxAct = batch.maxAct[i]!;
     const contextIndex = this.nContexts++;
     this.nTokens += tokens.length;
     this.longest = Math.max(this.longest, tokens.length);
     // little-endian int32s, as the hash of a computed run's corpus
-    this.corpusHash.update(new Uint8Array(tokens.buffer));
+    this.corpusHash.update(new Uint8Array(tokens.buffer, tokens.byteOffset, tokens.byteLength));
     this.contextRows.row(3).bytes(this.corpusIdBytes).int4(contextIndex).int4Array(tokens);
-    const rows = this.exampleRows.row(12).bytes(this.runIdBytes).int4(a.index).text(kind).int2(interval).int2(rank).int4(contextIndex);
-    (position === null ? rows.null() : rows.int4(position)).float4(maxAct).int4(maxPos).float32Bytes(acts);
-    (a.lossValues.length > 0 ? rows.float32Bytes(a.lossValues) : rows.null()).int4(tokens[maxPos]!);
+    const rows = this.exampleRows.row(12).bytes(this.runIdBytes).int4(batch.index[i]!).text(kind).int2(interval).int2(rank).int4(contextIndex);
+    (kind === 'interval' ? rows.int4(batch.position[i]!) : rows.null()).float4(maxAct).int4(maxPos);
+    rows.float32Bytes(batch.acts.subarray(batch.tokenStart[i], batch.tokenStart[i + 1]));
+    const loss = batch.loss.subarray(batch.lossStart[i], batch.lossStart[i + 1]);
+    (loss.length > 0 ? rows.float32Bytes(loss) : rows.null()).int4(tokens[maxPos]!);
     this.queued++;
     this.counts.examples++;
     return maxAct;
@@ -423,9 +422,14 @@ export class ImportRun {
     }
   }
 
+  /**
+   * Inserts the queued feature rows as one JSON parameter that PostgreSQL spreads over the table's columns: drizzle's
+   * multi-row insert, a parameter for each of the 22 columns of every row, cost the importing thread far more.
+   */
   private async flushFeatures(): Promise<void> {
     if (this.featureRows.length === 0) return;
-    await this.tx.insert(features).values(this.featureRows);
+    const named = this.featureRows.map((row) => Object.fromEntries(Object.entries(row).map(([key, value]) => [FEATURE_COLUMNS[key], value])));
+    await this.tx.execute(sql`insert into feature select * from jsonb_populate_recordset(null::feature, ${JSON.stringify(named)}::jsonb)`);
     this.featureRows = [];
     if (this.decoderRows.empty) return;
     const rows = this.decoderRows;
@@ -474,13 +478,10 @@ export class ImportRun {
     await this.copying;
     await this.flushFeatures();
     await this.flushExplanations();
-    const { rows: orphans } = await this.tx.execute<{ feature_index: number }>(sql`
-      select distinct x.feature_index from feature_example x
-       where x.run_id = ${this.runId}
-         and not exists (select 1 from feature f where f.run_id = x.run_id and f.index = x.feature_index)
-       order by 1 limit 5`);
+    // a feature's row takes its examples' summary; what is left had no row
+    const orphans = [...this.fromActivations.keys()].sort((a, b) => a - b).slice(0, 5);
     if (orphans.length > 0) {
-      throw new InputError(`activations are given for feature(s) ${orphans.map((o) => o.feature_index).join(', ')} that the features files have no row for`);
+      throw new InputError(`activations are given for feature(s) ${orphans.join(', ')} that the features files have no row for`);
     }
     await this.storeCorpus();
     await this.tx

@@ -18,7 +18,8 @@ import { withTransaction, type Db } from '../db';
 import type { ExportRequest, ExportSummary, ImportOutcome, ImportRequest } from './index';
 import { featureIndex, number, numbers, object, optionalNumber, optionalString, string, strings, type Fields } from './neuronpedia-fields';
 import { batchFiles, hashFiles, isUrl, jsonLines, withDownloadedExport, type At } from './neuronpedia-files';
-import { ImportRun, type ImportedActivation, type ImportedExplanation, type ImportedFeature } from './neuronpedia-store';
+import { parsedActivations } from './activation-threads';
+import { ImportRun, type ImportedExplanation, type ImportedFeature } from './neuronpedia-store';
 import { currentImport, targetSae } from './target-sae';
 
 const GZ = '.jsonl.gz';
@@ -53,7 +54,7 @@ async function importSourceFolder(db: Db, dir: string, shown: string, request: I
   const weights = (await request.weights?.(sae)) ?? null;
   const summary = await withTransaction(async (tx, client) => {
     const run = await ImportRun.begin(tx, client, sae, { kind: 'neuronpedia', path: shown, modelId, sourceId, nTokensStated: meta.nTokens, inputsHash }, weights);
-    const read = async (phase: 'activations' | 'features' | 'explanations', files: string[], take: (value: unknown, at: At) => Promise<void>) => {
+    const read = async (phase: 'features' | 'explanations', files: string[], take: (value: unknown, at: At) => Promise<void>) => {
       let done = 0;
       for (const [filesDone, file] of files.entries()) {
         await request.onProgress?.({ phase, done, files: files.length, filesDone });
@@ -63,8 +64,15 @@ async function importSourceFolder(db: Db, dir: string, shown: string, request: I
         }
       }
     };
-    // activations first: a feature's row takes its intervals from its interval examples
-    await read('activations', activationFiles, (value, at) => run.activation(parseActivation(object(value, at), at), at));
+    // activations first: a feature's row takes its intervals from its interval examples; parsed in other threads
+    let done = 0;
+    await request.onProgress?.({ phase: 'activations', done, files: activationFiles.length, filesDone: 0 });
+    for await (const { k, batch } of parsedActivations(activationFiles, { root: dir, pieces: run.pieces, dSae: run.dSae })) {
+      await run.activations(batch);
+      const crossed = Math.floor((done + batch.count) / PROGRESS_EVERY) > Math.floor(done / PROGRESS_EVERY);
+      done += batch.count;
+      if (crossed) await request.onProgress?.({ phase: 'activations', done, files: activationFiles.length, filesDone: k });
+    }
     await read('features', featureFiles, (value, at) => run.feature(parseFeature(object(value, at), at), at));
     await read('explanations', explanationFiles, (value, at) => run.explanation(parseExplanation(object(value, at), at), at));
     await request.onProgress?.({ phase: 'finishing', done: 0, files: 0, filesDone: 0 });
@@ -117,21 +125,6 @@ function parseFeature(o: Fields, at: At): ImportedFeature {
     pos: { str: strings(o, 'pos_str', at), values: numbers(o, 'pos_values', at) },
     neg: { str: strings(o, 'neg_str', at), values: numbers(o, 'neg_values', at) },
     vector: numbers(o, 'vector', at),
-  };
-}
-
-function parseActivation(o: Fields, at: At): ImportedActivation {
-  return {
-    index: featureIndex(o, 'index', at),
-    tokens: strings(o, 'tokens', at),
-    values: numbers(o, 'values', at),
-    maxValue: optionalNumber(o, 'maxValue', at),
-    maxValueTokenIndex: optionalNumber(o, 'maxValueTokenIndex', at),
-    binMin: optionalNumber(o, 'binMin', at),
-    binMax: optionalNumber(o, 'binMax', at),
-    binContains: optionalNumber(o, 'binContains', at),
-    qualifyingTokenIndex: optionalNumber(o, 'qualifyingTokenIndex', at),
-    lossValues: numbers(o, 'lossValues', at),
   };
 }
 

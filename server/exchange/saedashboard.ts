@@ -10,7 +10,8 @@ import { withTransaction, type Db } from '../db';
 import type { ImportOutcome, ImportRequest } from './index';
 import { featureIndex, number, numbers, object, optionalNumber, optionalString, strings, type Fields } from './neuronpedia-fields';
 import { batchFiles, hashFiles, jsonFile, type At } from './neuronpedia-files';
-import { ImportRun, type ImportedActivation, type ImportedFeature } from './neuronpedia-store';
+import type { ImportedActivation } from './activation-batch';
+import { ImportRun, type ImportedFeature } from './neuronpedia-store';
 import { currentImport, targetSae } from './target-sae';
 
 export async function importSaeDashboard(db: Db, request: ImportRequest): Promise<ImportOutcome> {
@@ -42,10 +43,12 @@ export async function importSaeDashboard(db: Db, request: ImportRequest): Promis
         run ??= await ImportRun.begin(tx, client, sae, { kind: 'saedashboard', path: request.location, ...named, nTokensStated: feature.nTokens, inputsHash }, weights);
         const activations = o.activations ?? [];
         if (!Array.isArray(activations)) throw new InputError(`${name} features[${i}]: "activations" must be a list`);
+        const batcher = run.batcher(name);
         for (const [k, a] of activations.entries()) {
           const aAt = { file: name, line: `features[${i}].activations[${k}]` };
-          await run.activation(parseActivation(object(a, aAt), feature.index, aAt), aAt);
+          batcher.add(parseActivation(object(a, aAt), feature.index, aAt), aAt);
         }
+        await run.activations(batcher.take());
         await run.feature(feature, at);
         done++;
       }

@@ -217,6 +217,15 @@ describe('bad input', () => {
     );
   });
 
+  it('activations of a feature the features files have no row for', async () => {
+    await refused(
+      'orphans',
+      // feature 1's row is the features file's second line
+      (dir) => rewrite(path.join(dir, 'features', 'batch-0.jsonl.gz'), (lines) => [lines[0]!, ...lines.slice(2)]),
+      /activations are given for feature\(s\) 1 that the features files have no row for/,
+    );
+  });
+
   it('a decoder vector of the wrong length', async () => {
     await refused(
       'vector-length',
