@@ -77,9 +77,6 @@ async function finished(id: string): Promise<{ job: JobRow; seen: ProgressDetail
     async () => {
       const row = await getJob(getDb(), id);
       if (row?.progressDetail) seen.push(row.progressDetail as ProgressDetail);
-      const ages = await getPool().query(`select id, extract(epoch from now() - last_seen) as age from worker`);
-      const line = `${row?.workerId} ${ages.rows.map((r) => `${r.id}:${Number(r.age).toFixed(1)}`).join(' ')}`;
-      if (DEBUG.at(-1) !== line) DEBUG.push(line);
       return row && row.status !== 'queued' && row.status !== 'running' ? row : undefined;
     },
     `job ${id}`,
@@ -87,8 +84,6 @@ async function finished(id: string): Promise<{ job: JobRow; seen: ProgressDetail
   );
   return { job, seen };
 }
-
-const DEBUG: string[] = [];
 
 interface StoredRun {
   evals: unknown;
@@ -152,7 +147,7 @@ it('computes a job on one worker in shards, then on three workers sharing its sh
 
   await startWorkers(3);
   const three = await finished((await enqueueDashboards()).id);
-  expect(three.job.error, DEBUG.join('\n')).toBeNull();
+  expect(three.job.error).toBeNull();
   const { timings } = three.job.result as { timings: { chunks: number; workers: number } };
   expect(timings.chunks).toBe(SHARDS);
   expect(timings.workers).toBeGreaterThanOrEqual(2);
