@@ -118,7 +118,11 @@ export async function computeAndStoreDashboards(input: DashboardsInput): Promise
   const heartbeat = input.workerId ? undefined : await startHeartbeat(db, tf.getBackend(), `${os.hostname()}:${process.pid}:dashboards`);
   const workerId = input.workerId ?? heartbeat!.id;
   try {
-    // from the weights alone, so first; a subset's run keeps the neighbours of the last whole-SAE run
+    // The shards are open to every worker from here (worker/main.ts: idle workers look for them), so that they start
+    // while this one compares the weights; it then works on the shards too, and waits for the rest, taking over any
+    // whose worker died.
+    await timed(() => createShards(db, run.id, plan, corpus.nTokens));
+    // from the weights alone; a subset's run keeps the neighbours of the last whole-SAE run
     const similarStart = performance.now();
     let lastSimilarReport = 0;
     const similar = subset
@@ -138,9 +142,6 @@ export async function computeAndStoreDashboards(input: DashboardsInput): Promise
         });
     const similarSeconds = (performance.now() - similarStart) / 1000;
 
-    // The shards are open to every worker from here (worker/main.ts: idle workers look for them); this one works
-    // on them too, then waits for the rest, taking over any whose worker died.
-    await timed(() => createShards(db, run.id, plan, corpus.nTokens));
     /** The job's progress: the run's tokens and rates summed over its shards, in this worker's phase. */
     const report = async (phase: string, own?: { shard: ShardRow; progress?: DashboardProgress }): Promise<void> => {
       const summary = summarizeShards(await shardsOf(db, run.id));
