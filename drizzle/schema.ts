@@ -272,6 +272,44 @@ export const dashboardRuns = pgTable(
   (t) => [index('dashboard_run_sae_idx').on(t.saeId, t.createdAt.desc())],
 );
 
+export const dashboardShardStatusEnum = pgEnum('dashboard_shard_status', ['queued', 'running', 'done', 'failed']);
+
+/**
+ * A piece of a dashboard run that any worker may claim (`FOR UPDATE SKIP LOCKED`): a range of the run's features over
+ * the whole corpus. A shard's dashboards are stored with the run's rows in the transaction that marks it done; a
+ * running shard whose worker stopped beating is claimed again. Deleted with its run (cancelled, failed, retried).
+ */
+export const dashboardShards = pgTable(
+  'dashboard_shard',
+  {
+    runId: uuid('run_id')
+      .notNull()
+      .references(() => dashboardRuns.id, { onDelete: 'cascade' }),
+    /** 0-based; shard 0 computes the SAE's evals (with ablations, every shard does) */
+    index: integer('index').notNull(),
+    /** positions first..first+count−1 in the run's feature list (params.features, or 0..d_sae−1) */
+    first: integer('first').notNull(),
+    count: integer('count').notNull(),
+    computesEvals: boolean('computes_evals').notNull(),
+    status: dashboardShardStatusEnum('status').notNull().default('queued'),
+    /** the worker (heartbeat id) running or that ran it */
+    workerId: text('worker_id'),
+    /** token positions run through the model, as the computation counts them (two passes, ablations) */
+    tokensDone: bigint('tokens_done', { mode: 'number' }).notNull().default(0),
+    tokensTotal: bigint('tokens_total', { mode: 'number' }).notNull().default(0),
+    tokensPerSecond: doublePrecision('tokens_per_second').notNull().default(0),
+    /** the phase its worker is in */
+    phase: text('phase'),
+    /** SaeEvals, when it computed them */
+    evals: jsonb('evals'),
+    /** DashboardTimings of its computation */
+    timings: jsonb('timings'),
+    error: text('error'),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.index] })],
+);
+
 /** A feature's computed data in one dashboard run. */
 export const features = pgTable(
   'feature',

@@ -36,9 +36,19 @@ export interface ProgressDetail {
   tokensDone?: number;
   tokensTotal?: number;
   tokensPerSecond?: number;
+  /** a dashboards job: its shards (server/dashboard-shards.ts); tokens and the rate are then summed over them */
+  shards?: DashboardShardsDetail;
   /** a multi-step job (the demo): its current step, 1-based */
   step?: string;
   stepNumber?: number;
   steps?: number;
   [key: string]: unknown;
+}
+
+/** A dashboards job's shards: done of the total, and how many run now on how many workers. */
+export interface DashboardShardsDetail {
+  done: number;
+  total: number;
+  running: number;
+  workers: number;
 }

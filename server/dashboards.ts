@@ -44,24 +44,27 @@ export async function beginRun(
 
 /** Writes the dashboards of some features into a running run (idempotent per feature). */
 export async function storeFeatureDashboards(db: Db, runId: string, saeId: string, dashboards: FeatureDashboard[]): Promise<void> {
-  await withTransaction(async (tx) => {
-    const indices = dashboards.map((d) => d.index);
-    await tx.delete(features).where(and(eq(features.runId, runId), inArray(features.index, indices)));
-    await tx.delete(featureExamples).where(and(eq(featureExamples.runId, runId), inArray(featureExamples.featureIndex, indices)));
-    for (let start = 0; start < dashboards.length; start += FEATURE_BATCH) {
-      await tx.insert(features).values(dashboards.slice(start, start + FEATURE_BATCH).map((d) => featureRow(runId, saeId, d)));
-    }
-    const examples = dashboards.flatMap((d) => [
-      ...d.topExamples.map((e, rank) => exampleRow(runId, d.index, 'top', -1, rank, e, d.topExampleAblation?.[rank]?.lossDelta)),
-      ...d.randomExamples.map((e, rank) => exampleRow(runId, d.index, 'random', -1, rank, e)),
-      ...d.intervals.flatMap((interval, i) =>
-        interval.examples.map((e, rank) => ({ ...exampleRow(runId, d.index, 'interval', i, rank, e), position: e.position })),
-      ),
-    ]);
-    for (let start = 0; start < examples.length; start += EXAMPLE_BATCH) {
-      await tx.insert(featureExamples).values(examples.slice(start, start + EXAMPLE_BATCH));
-    }
-  });
+  await withTransaction((tx) => storeFeatureDashboardsIn(tx, runId, saeId, dashboards));
+}
+
+/** storeFeatureDashboards inside the caller's transaction (a shard stores its rows and says it is done in one). */
+export async function storeFeatureDashboardsIn(tx: Db, runId: string, saeId: string, dashboards: FeatureDashboard[]): Promise<void> {
+  const indices = dashboards.map((d) => d.index);
+  await tx.delete(features).where(and(eq(features.runId, runId), inArray(features.index, indices)));
+  await tx.delete(featureExamples).where(and(eq(featureExamples.runId, runId), inArray(featureExamples.featureIndex, indices)));
+  for (let start = 0; start < dashboards.length; start += FEATURE_BATCH) {
+    await tx.insert(features).values(dashboards.slice(start, start + FEATURE_BATCH).map((d) => featureRow(runId, saeId, d)));
+  }
+  const examples = dashboards.flatMap((d) => [
+    ...d.topExamples.map((e, rank) => exampleRow(runId, d.index, 'top', -1, rank, e, d.topExampleAblation?.[rank]?.lossDelta)),
+    ...d.randomExamples.map((e, rank) => exampleRow(runId, d.index, 'random', -1, rank, e)),
+    ...d.intervals.flatMap((interval, i) =>
+      interval.examples.map((e, rank) => ({ ...exampleRow(runId, d.index, 'interval', i, rank, e), position: e.position })),
+    ),
+  ]);
+  for (let start = 0; start < examples.length; start += EXAMPLE_BATCH) {
+    await tx.insert(featureExamples).values(examples.slice(start, start + EXAMPLE_BATCH));
+  }
 }
 
 /** A feature's row: its statistics, histograms and logit weights, and its intervals without their examples. */

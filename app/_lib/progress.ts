@@ -1,5 +1,5 @@
 /** How pages write a running job's progress (the worker's ProgressDetail): phase, units done of the total, rate, time left. */
-import type { ProgressDetail } from '@/jobs/types';
+import type { DashboardShardsDetail, ProgressDetail } from '@/jobs/types';
 
 /** `42 s`, `3 min 5 s`, `2 h 10 min`: a time left, at least 1 s. */
 export function formatSeconds(seconds: number): string {
@@ -11,11 +11,17 @@ export function formatSeconds(seconds: number): string {
 }
 
 /**
- * `first pass: statistics · 12,288 / 65,536 tokens · 771 tokens/s · about 40 s left`; a phase without counts
+ * `first pass: statistics · 12,288 / 65,536 tokens · 771 tokens/s · about 40 s left` (a dashboards job split into
+ * shards: `… · 3 / 8 shards done · 3 running on 3 workers · …`, the tokens and rate summed over them); a phase without counts
  * (`loading the model`) is its name alone. `eta: false` leaves the time out (for a caller that shows the job's own).
  */
 export function describeProgress(detail: ProgressDetail, { eta = true } = {}): string {
   const parts: string[] = [detail.phase];
+  // a dashboards job split into shards: how many are done, and on how many workers (its rate is their sum)
+  const shards = detail.shards as DashboardShardsDetail | undefined;
+  if (shards && shards.total > 1) {
+    parts.push(`${shards.done} / ${shards.total} shards done` + (shards.running > 0 ? ` · ${shards.running} running on ${shards.workers} worker${shards.workers === 1 ? '' : 's'}` : ''));
+  }
   if (detail.done !== undefined && detail.total !== undefined && detail.unit && detail.unit !== 'chunks') {
     parts.push(`${Math.round(detail.done).toLocaleString('en')} / ${detail.total.toLocaleString('en')} ${detail.unit}`);
   }

@@ -3,7 +3,7 @@ import { z } from '../zod';
 import type { DashboardTimings } from '@/compute/dashboards/types';
 import { describes, type JobKind } from '../kind';
 
-/** where the time went: the computation's parts summed over the feature chunks, and the database */
+/** where the time went: the computation's parts summed over the shards, and the database */
 const timings = describes<DashboardTimings>()(
   z.object({
     modelSeconds: z.number(),
@@ -17,8 +17,10 @@ const timings = describes<DashboardTimings>()(
     databaseWaitSeconds: z.number(),
     /** similar features from the weights (a whole-SAE run) */
     similarSeconds: z.number().default(0),
-    /** passes over the corpus (feature chunks) */
+    /** passes over the corpus (shards) */
     chunks: z.number().int(),
+    /** the workers that computed the shards */
+    workers: z.number().int().default(1),
   }),
 );
 
@@ -37,6 +39,11 @@ export const dashboards = {
     randomExamples: z.number().int().min(0).max(100).default(10),
     batchSize: z.number().int().min(1).max(256).default(8),
     seed: z.number().int().default(0),
+    /**
+     * features per shard: the job is split into shards of this many features, each a pass over the corpus that any
+     * idle worker may take (default 4096: what a worker's memory holds the examples of)
+     */
+    featuresPerShard: z.number().int().min(1).max(65_536).optional(),
   }),
   /** the stored run (the dashboards themselves are rows of it), where the time went, and whether it became current */
   result: z.object({

@@ -4,7 +4,7 @@
  * Prints figures; not a test.
  *
  *   npm run bench:dashboards [-- --models stories,gpt2] [--stories-tokens 32768] [--gpt2-tokens 1024] [--batch 16]
- *                               [--gpt2-batch 4] [--feature-chunk 4096]
+ *                               [--gpt2-batch 4] [--feature-chunk 4096] [--workers 1,2]
  *
  * - stories260K with the fixture SAE (standard, d_sae 256, blocks.2.hook_resid_post; the demo's SAEs are this size)
  *   over a corpus sampled from the model (contexts of 128);
@@ -15,7 +15,13 @@
  * RSS of this process (process.resourceUsage().maxRSS, after the run). The dashboards are computed in feature chunks
  * (4096 features per pass over the corpus), so a 24576-feature SAE takes 6 passes: the first runs the model (three
  * times: clean, spliced, mean-ablated) and keeps the hook activations, the other five only encode them again.
+ *
+ * `--workers 1,2`: the same job once per count, computed by that many worker processes sharing its shards (each shard a
+ * feature chunk): this process runs the job and works on its shards, and W − 1 helper processes (this script with
+ * `--helper MODEL`, which build the same seeded model and SAE) claim the others, as idle `npm run worker` processes
+ * do. tokens/s is then the whole job's, and the speed-up is against one worker.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,6 +37,9 @@ import type { SaeRow } from '@/server/saes';
 import { initBackend } from '@/compute/backend';
 import { sampleModelCorpus } from '@/compute/corpus/sampled';
 import { computeAndStoreDashboards, type DashboardsOutcome } from '@/worker/jobs/dashboards';
+import { helpWithRun } from '@/worker/jobs/dashboard-shards';
+import { startHeartbeat } from '@/worker/heartbeat';
+import { runsWithOpenShards } from '@/server/dashboard-shards';
 import { Gpt2Model, type Gpt2Config, type Gpt2Weights } from '@/compute/model/gpt2';
 import { loadModel } from '@/compute/model/load';
 import type { LanguageModel } from '@/compute/model/types';
@@ -53,6 +62,10 @@ const GPT2_TOKENS = Number(option('gpt2-tokens', '1024'));
 const STORIES_BATCH = Number(option('batch', '16'));
 const GPT2_BATCH = Number(option('gpt2-batch', '4'));
 const FEATURE_CHUNK = Number(option('feature-chunk', '4096'));
+const WORKERS = option('workers', '1').split(',').map(Number);
+if (!WORKERS.every((n) => Number.isInteger(n) && n >= 1)) throw new Error(`--workers must list whole numbers of processes ≥ 1, got "${option('workers', '1')}"`);
+/** a helper process: the subject whose shards it computes */
+const HELPER = option('helper', '');
 const CONTEXT = 128;
 const SHARED = process.env.LEXICON_SHARED_DIR ?? path.resolve(import.meta.dirname, '../../../shared');
 
@@ -92,10 +105,16 @@ async function rows(name: string, model: LanguageModel, sae: Sae): Promise<{ mod
   return { modelRow: modelRow!, saeRow: saeRow! };
 }
 
+type Built = { model: LanguageModel; sae: Sae };
+
+async function storiesModels(): Promise<Built> {
+  const model = await loadModel(path.join(SHARED, 'models/stories260K'));
+  return { model, sae: await loadSae(path.join(SHARED, 'fixtures/sae-stories260K-l2-standard')) };
+}
+
 async function storiesSubject(): Promise<Subject> {
   const started = performance.now();
-  const model = await loadModel(path.join(SHARED, 'models/stories260K'));
-  const sae = await loadSae(path.join(SHARED, 'fixtures/sae-stories260K-l2-standard'));
+  const { model, sae } = await storiesModels();
   const { modelRow, saeRow } = await rows('stories260K', model, sae);
   const sampled = await sampleModelCorpus(model, {
     documents: 100_000, maxTokens: STORIES_TOKENS, documentTokens: 256, contextSize: CONTEXT, prependBos: true, seed: 1, temperature: 1,
@@ -125,8 +144,8 @@ function normal(random: Random, shape: number[], std = 0.02): tf.Tensor {
   return tf.tensor(data, shape, 'float32');
 }
 
-async function gpt2Subject(): Promise<Subject> {
-  const started = performance.now();
+/** The GPT-2-small-shaped model and SAE: seeded, so every process builds the same. */
+function gpt2Models(): Built {
   const random = seededRandom(20240601);
   const { dModel: d, dMlp, vocabSize, contextLength, nLayers } = GPT2_CONFIG;
   const ln = () => ({ weight: tf.ones([d]) as tf.Tensor1D, bias: tf.zeros([d]) as tf.Tensor1D });
@@ -152,6 +171,13 @@ async function gpt2Subject(): Promise<Subject> {
     b_enc: tf.fill([dSae], -0.05) as tf.Tensor1D,
     b_dec: tf.zeros([d]) as tf.Tensor1D,
   } as never);
+  return { model, sae };
+}
+
+async function gpt2Subject(): Promise<Subject> {
+  const started = performance.now();
+  const { model, sae } = gpt2Models();
+  const { vocabSize } = GPT2_CONFIG;
   const built = performance.now();
   const { modelRow, saeRow } = await rows('gpt2-small-shaped', model, sae);
   const ids = seededRandom(7);
@@ -170,6 +196,7 @@ async function gpt2Subject(): Promise<Subject> {
 
 interface Figures {
   name: string;
+  workers: number;
   sae: string;
   tokens: number;
   outcome: DashboardsOutcome;
@@ -180,9 +207,9 @@ interface Figures {
   setup: string;
 }
 
-async function measure(subject: Subject): Promise<Figures> {
-  log(`${subject.name}: ${subject.setup}`);
-  const params = jobKinds.dashboards.params.parse({ saeId: subject.saeRow.id, corpusId: subject.corpus.id, batchSize: subject.batchSize });
+async function measure(subject: Subject, workers: number): Promise<Figures> {
+  log(`${subject.name}, ${workers} worker${workers === 1 ? '' : 's'}: ${subject.setup}`);
+  const params = jobKinds.dashboards.params.parse({ saeId: subject.saeRow.id, corpusId: subject.corpus.id, batchSize: subject.batchSize, featuresPerShard: FEATURE_CHUNK });
   let lastLog = 0;
   const outcome = await computeAndStoreDashboards({
     db: getDb(),
@@ -193,7 +220,6 @@ async function measure(subject: Subject): Promise<Figures> {
     corpus: subject.corpus,
     params,
     jobId: null,
-    featureChunk: FEATURE_CHUNK,
     onProgress: (fraction, d) => {
       if (Date.now() - lastLog < 10_000 && fraction < 1) return;
       lastLog = Date.now();
@@ -208,6 +234,7 @@ async function measure(subject: Subject): Promise<Figures> {
   );
   return {
     name: subject.name,
+    workers,
     sae: `${subject.sae.cfg.architecture} d_sae ${subject.sae.dSae} @ ${subject.sae.cfg.hookName}`,
     tokens: subject.corpus.nTokens,
     outcome,
@@ -235,9 +262,42 @@ function table(header: string[], rows: string[][]): string {
   return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
 }
 
+// ---- helper processes -----------------------------------------------------------------------------------------------
+
+const SUBJECT_MODELS: Record<string, () => Built | Promise<Built>> = { stories: storiesModels, gpt2: gpt2Models };
+
+/** W − 1 helper processes for `model`'s subject, each ready (its model built, its heartbeat beating) when this resolves. */
+async function startHelpers(model: string, count: number, databaseUrl: string): Promise<ChildProcess[]> {
+  return Promise.all(
+    Array.from({ length: count }, () => {
+      const child = spawn(process.execPath, ['--import', 'tsx', import.meta.filename, ...argv, '--helper', model], {
+        env: { ...process.env, DATABASE_URL: databaseUrl },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      return new Promise<ChildProcess>((resolve, reject) => {
+        child.stdout!.on('data', (d: Buffer) => String(d).includes('helper ready') && resolve(child));
+        child.once('exit', (code) => reject(new Error(`a helper process exited with ${code} before it was ready`)));
+      });
+    }),
+  );
+}
+
+/** A helper: builds the subject's model and SAE, then computes the shards of every run that has some waiting. */
+async function helper(model: string): Promise<never> {
+  const { model: lm, sae } = await SUBJECT_MODELS[model]!();
+  const heartbeat = await startHeartbeat(getDb(), tf.getBackend());
+  process.on('SIGTERM', () => void heartbeat.stop({ forget: true }).then(() => process.exit(0)));
+  console.log('helper ready');
+  for (;;) {
+    for (const runId of await runsWithOpenShards(getDb())) await helpWithRun(getDb(), heartbeat.id, runId, async () => ({ model: lm, sae }));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
 // ---- main -----------------------------------------------------------------------------------------------------------
 
 const backend = await initBackend();
+if (HELPER) await helper(HELPER);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lexicon-bench-dashboards-'));
 fs.chmodSync(dir, 0o755);
 const pg = await startEmbeddedPostgres({ dir: path.join(dir, 'pg') });
@@ -249,7 +309,14 @@ try {
     const subject = name === 'stories' ? await storiesSubject() : name === 'gpt2' ? await gpt2Subject() : undefined;
     if (!subject) throw new Error(`unknown model ${name} (stories, gpt2)`);
     try {
-      results.push(await measure(subject));
+      for (const workers of WORKERS) {
+        const helpers = await startHelpers(name, workers - 1, pg.url);
+        try {
+          results.push(await measure(subject, workers));
+        } finally {
+          await Promise.all(helpers.map((child) => new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGTERM')))));
+        }
+      }
     } finally {
       subject.model.dispose();
       subject.sae.dispose();
@@ -270,15 +337,18 @@ console.log(
 const pct = (part: number, total: number) => `${((100 * part) / total).toFixed(0)}%`;
 console.log(
   table(
-    ['model', 'SAE', 'corpus tokens', 'tokens/s', 'marginal tokens/s', 'total', 'model', 'SAE', 'bookkeeping', 'weights', 'database waited (all)', 'other', 'passes', 'rows (features / examples)', 'peak RSS'],
+    ['model', 'SAE', 'workers', 'corpus tokens', 'tokens/s', 'speed-up', 'marginal tokens/s', 'total', 'model', 'SAE', 'bookkeeping', 'weights', 'database waited (all)', 'other', 'passes', 'rows (features / examples)', 'peak RSS'],
     results.map((r) => {
       const t = r.outcome.timings;
       const other = Math.max(0, t.totalSeconds - t.modelSeconds - t.saeSeconds - t.bookkeepingSeconds - t.weightsSeconds - t.databaseWaitSeconds);
+      const one = results.find((o) => o.name === r.name && o.workers === 1);
       return [
         r.name,
         r.sae,
+        String(r.workers),
         String(r.tokens),
         t.tokensPerSecond.toFixed(1),
+        one ? `${(t.tokensPerSecond / one.outcome.timings.tokensPerSecond).toFixed(2)}×` : '',
         (r.tokens / (t.modelSeconds + t.saeSeconds + t.bookkeepingSeconds)).toFixed(1),
         `${t.totalSeconds.toFixed(1)} s`,
         `${t.modelSeconds.toFixed(1)} s (${pct(t.modelSeconds, t.totalSeconds)})`,
@@ -297,14 +367,15 @@ console.log(
 console.log(
   '\ntokens/s: corpus tokens / the whole job (weights, model, SAE, bookkeeping, database). marginal tokens/s: corpus tokens / ' +
     '(model + SAE + bookkeeping), what each further token costs; weight statistics and stored rows grow with the features, not the corpus. ' +
-    'database: the time the job waited for PostgreSQL (a chunk is stored while the next one computes), and in parentheses all of its database work.',
+    'database: the time the job\'s own process waited for PostgreSQL, and in parentheses all database work, the shards\' storing summed over the workers. ' +
+    'workers: processes sharing the job\'s shards (this one and --workers − 1 helpers); speed-up: tokens/s against 1 worker.',
 );
-for (const r of results) {
+for (const r of results.filter((result) => result.workers === WORKERS[0])) {
   const t = r.outcome.timings;
   console.log(
     `\n${r.name}: ${r.setup}. ${t.chunks} pass${t.chunks === 1 ? '' : 'es'} over the corpus (${FEATURE_CHUNK} features each): the first runs ` +
       `the model 3 times over every token (clean, SAE spliced in, mean-ablated), computes the evals and keeps the hook activations` +
-      `${t.chunks > 1 ? '; the later ones reuse both and only encode (twice: statistics, then examples)' : ''}. ` +
+      `${t.chunks > 1 ? '; the later ones a worker computes reuse its hook activations and only encode (twice: statistics, then examples)' : ''}. ` +
       `Stored ${r.features} features and ${r.examples} examples (${(r.examplesBytes / r.examples).toFixed(0)} bytes of activations each, float32).`,
   );
 }

@@ -143,7 +143,8 @@ export async function activeJobs(db: Db, viewer: Viewer, filter: { type?: JobTyp
   return jobViews(db, viewer, rows);
 }
 
-const workerAlive = (workerId: AnyColumn) =>
+/** SQL: the worker beat within the timeout (its jobs and dashboard shards are not orphans). */
+export const workerAlive = (workerId: AnyColumn | SQL) =>
   sql`exists (select 1 from ${workers} where ${workers.id} = ${workerId} and ${workers.lastSeen} > now() - make_interval(secs => ${WORKER_TIMEOUT_SECONDS}))`;
 
 /**
@@ -175,33 +176,39 @@ export async function orphanedJobs(db: Db): Promise<Pick<JobRow, 'id' | 'type'>[
     .where(and(eq(jobs.status, 'running'), or(isNull(jobs.workerId), not(workerAlive(jobs.workerId)))));
 }
 
-/** Progress of a running job; false when it is no longer running (cancelled), so the worker stops. */
-export async function markProgress(db: Db, id: string, progress: number, detail?: unknown): Promise<boolean> {
+/**
+ * The job is running, and with `workerId`, still that worker's: a worker taken for dead (its heartbeat late) whose job
+ * another took over must neither report for it nor end it.
+ */
+const runningBy = (id: string, workerId?: string) => and(eq(jobs.id, id), eq(jobs.status, 'running'), workerId === undefined ? undefined : eq(jobs.workerId, workerId));
+
+/** Progress of a running job; false when it is no longer running (cancelled) or no longer `workerId`'s, so the worker stops. */
+export async function markProgress(db: Db, id: string, progress: number, detail?: unknown, workerId?: string): Promise<boolean> {
   const rows = await db
     .update(jobs)
     .set({ progress, progressDetail: detail ?? null })
-    .where(and(eq(jobs.id, id), eq(jobs.status, 'running')))
+    .where(runningBy(id, workerId))
     .returning({ id: jobs.id });
   return rows.length > 0;
 }
 
-export async function markDone(db: Db, id: string, result: unknown, provenance: unknown): Promise<void> {
+export async function markDone(db: Db, id: string, result: unknown, provenance: unknown, workerId?: string): Promise<void> {
   await db.transaction(async (tx) => {
     const [row] = await tx
       .update(jobs)
       .set({ status: 'done', progress: 1, result, provenance, finishedAt: new Date() })
-      .where(and(eq(jobs.id, id), eq(jobs.status, 'running')))
+      .where(runningBy(id, workerId))
       .returning();
     if (row) await jobChanged(tx, row);
   });
 }
 
-export async function markFailed(db: Db, id: string, error: string): Promise<void> {
+export async function markFailed(db: Db, id: string, error: string, workerId?: string): Promise<void> {
   await db.transaction(async (tx) => {
     const [row] = await tx
       .update(jobs)
       .set({ status: 'failed', error, finishedAt: new Date() })
-      .where(and(eq(jobs.id, id), eq(jobs.status, 'running')))
+      .where(runningBy(id, workerId))
       .returning();
     if (row) await jobChanged(tx, row);
   });

@@ -272,6 +272,32 @@ test('the home page follows the jobs under way until they finish, without a relo
   await expect(item).toHaveCount(0);
 });
 
+test('the SAE page follows its dashboards job: shards done, tokens/s summed over the workers, time left', async ({ page }) => {
+  // A job as its worker holds it (claimed by a live worker, so the orphan sweep leaves it alone), its progress written by hand.
+  const detail = {
+    phase: 'second pass: examples', unit: 'tokens', done: 30_000, total: 80_000, rate: 2400, etaSeconds: 21,
+    tokensDone: 30_000, tokensTotal: 80_000, tokensPerSecond: 2400, shards: { done: 3, total: 8, running: 3, workers: 3 },
+  };
+  const [job] = await sql<{ id: string }>(
+    `insert into job (id, type, status, params, model_id, progress, progress_detail, started_at, worker_id)
+     select gen_random_uuid(), 'dashboards', 'running', jsonb_build_object('saeId', s.id::text), m.id, 0.375, $3::jsonb, now(),
+            (select id from worker order by last_seen desc limit 1)
+       from sae s join model m on m.id = s.model_id where m.slug = $1 and s.slug = $2
+     returning id`,
+    [MODEL, SAE, JSON.stringify(detail)],
+  );
+  await page.goto(`/${MODEL}/${SAE}`);
+  const running = page.getByTestId('running-dashboards');
+  await expect(running.getByTestId('dashboards-job')).toContainText(
+    'second pass: examples · 3 / 8 shards done · 3 running on 3 workers · 30,000 / 80,000 tokens · 2400 tokens/s · about 21 s left',
+  );
+  await expect(running.getByTestId('dashboards-job')).toContainText('38%');
+  await shot(page, 'sae-dashboards-shards', { fullPage: false });
+  // when it ends, the section goes (polled, no reload)
+  await sql(`update job set status = 'done', progress = 1, finished_at = now() where id = $1`, [job!.id]);
+  await expect(running).toHaveCount(0);
+});
+
 test('home and model pages show SAEs with labelling progress, recent edits and jobs; focus is visible', async ({ page }) => {
   await page.setViewportSize({ width: 1366, height: 900 });
   await page.goto('/');

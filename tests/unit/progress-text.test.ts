@@ -25,6 +25,17 @@ describe('describeProgress', () => {
       'training · 10 / 100 steps · 5.0 steps/s',
     );
   });
+  it('says how many of a dashboards job’s shards are done and how many workers run the rest', () => {
+    const detail = { phase: 'second pass: examples', unit: 'tokens' as const, done: 30_000, total: 80_000, rate: 2400, etaSeconds: 20.8 };
+    expect(describeProgress({ ...detail, shards: { done: 3, total: 8, running: 3, workers: 3 } })).toBe(
+      'second pass: examples · 3 / 8 shards done · 3 running on 3 workers · 30,000 / 80,000 tokens · 2400 tokens/s · about 21 s left',
+    );
+    expect(describeProgress({ ...detail, phase: 'waiting for other workers', shards: { done: 7, total: 8, running: 1, workers: 1 } })).toContain(
+      '7 / 8 shards done · 1 running on 1 worker ·',
+    );
+    // one shard is the whole job: nothing to say about shards
+    expect(describeProgress({ ...detail, shards: { done: 0, total: 1, running: 1, workers: 1 } })).toBe(describeProgress(detail));
+  });
 });
 
 describe('formatSeconds', () => {

@@ -9,6 +9,8 @@ export interface JobContext {
   db: Db;
   backend: string;
   jobId: string;
+  /** the heartbeat id of the worker running it */
+  workerId: string;
   /** aborted when the job is cancelled (noticed at the next progress report) */
   signal: AbortSignal;
   /** reports progress in [0, 1] with details for the page (phase, tokens/s, ETA) */

@@ -1,29 +1,35 @@
+import os from 'node:os';
+import * as tf from '@tensorflow/tfjs-core';
 import { eq } from 'drizzle-orm';
 import { corpora } from '@/drizzle/schema';
 import { loadCorpusContexts, type CorpusRow } from '@/server/corpora';
-import { abandonRun, beginRun, completeRun, storeFeatureDashboards } from '@/server/dashboards';
+import { createShards, dropShards, planShards, shardsOf, summarizeShards, type ShardRow } from '@/server/dashboard-shards';
+import { abandonRun, beginRun, completeRun } from '@/server/dashboards';
 import type { Db } from '@/server/db';
 import type { JobParams } from '@/jobs';
 import type { ProgressDetail } from '@/jobs/types';
 import type { ModelRow } from '@/server/models';
 import type { SaeRow } from '@/server/saes';
-import { computeDashboards, HookActivationCache } from '@/compute/dashboards/compute';
-import type { DashboardPhase, DashboardResult, DashboardTimings, SaeEvals } from '@/compute/dashboards/types';
+import type { DashboardPhase, DashboardProgress, DashboardTimings, SaeEvals } from '@/compute/dashboards/types';
 import { InputError } from '@/compute/errors';
 import type { LanguageModel } from '@/compute/model/types';
 import type { Sae } from '@/compute/sae/sae';
+import { startHeartbeat } from '../heartbeat';
 import type { JobContext, JobOutput } from './context';
+import { sumShardTimings, workOnShards } from './dashboard-shards';
 import { computeSimilarFeatures } from './similar-features';
 
 /**
- * Features per pass over the corpus: bounds the examples held in memory (top and interval examples
- * of every feature of the chunk) for large SAEs. Each chunk streams the corpus again; the first computes the SAE
- * evals and keeps the hook activations on the host (within HookActivationCache's budget), so later chunks run only
- * the SAE encoder (or, past the budget, the model up to the hook).
+ * Features per shard (per pass over the corpus), unless the job says otherwise: bounds the examples a worker holds in
+ * memory (top and interval examples of every feature of the shard) for large SAEs. Each shard streams the corpus
+ * again; the first computes the SAE evals, and a worker keeps the hook activations on the host between its shards of
+ * a run (within HookActivationCache's budget), so its later shards run only the SAE encoder.
  */
-const FEATURE_CHUNK = 4096;
+export const FEATURES_PER_SHARD = 4096;
 /** Progress reports at most this often (and at each phase's first and last report). */
 const PROGRESS_INTERVAL_MS = 1000;
+/** How often the job's worker, its own shards done, looks at the others' (and reports the job's progress). */
+const SHARD_WAIT_MS = 1000;
 
 /** What the pages call the computation's phases. */
 const PHASE_NAMES: Record<DashboardPhase, string> = {
@@ -46,23 +52,28 @@ export interface DashboardsInput {
   signal?: AbortSignal;
   /** the fraction done and what is going on (from reading the corpus on), at most once a second (and at each phase's start and end); awaited */
   onProgress?: (fraction: number, detail: ProgressDetail) => void | Promise<void>;
-  /** features per pass over the corpus (default 4096) */
-  featureChunk?: number;
+  /**
+   * this worker's heartbeat id, under which it claims shards; without one (the command line, a benchmark) the run
+   * beats a heartbeat of its own while it runs, so that workers sharing the database take its shards for live ones
+   */
+  workerId?: string;
 }
 
-/** Where the time went: the computation's parts summed over the feature chunks, and the database. */
+/** Where the time went: the computation's parts summed over the shards (on whichever workers), and the database. */
 export interface DashboardsTimings extends Omit<DashboardTimings, 'tokensPerSecond' | 'totalSeconds'> {
-  /** reading the corpus, beginning, storing and completing the run (wall clock; storing overlaps the next chunk) */
+  /** reading the corpus, beginning the run, storing the shards (summed over workers) and completing the run */
   databaseSeconds: number;
-  /** the part of databaseSeconds the computation waited for */
+  /** the part of databaseSeconds the job's worker waited for (its own work with the database) */
   databaseWaitSeconds: number;
   /** similar features (a whole-SAE run): the SAE's and other SAEs' weights compared */
   similarSeconds: number;
   totalSeconds: number;
   /** corpus tokens / totalSeconds */
   tokensPerSecond: number;
-  /** passes over the corpus (feature chunks): each runs the model over every token again */
+  /** passes over the corpus (shards): each runs the model over every token again */
   chunks: number;
+  /** the workers that computed its shards */
+  workers: number;
 }
 
 export interface DashboardsOutcome {
@@ -88,39 +99,30 @@ export async function computeAndStoreDashboards(input: DashboardsInput): Promise
   if (outOfRange !== undefined) throw new InputError(`feature ${outOfRange} is out of range: this SAE has ${sae.dSae} features`);
 
   const started = performance.now();
-  /** database work (wall clock), and the part of it the computation waited for */
+  /** the job's worker's database work (wall clock) */
   let databaseSeconds = 0;
-  let databaseWaitSeconds = 0;
-  const timed = async <T>(work: () => Promise<T>, waited = true): Promise<T> => {
+  const timed = async <T>(work: () => Promise<T>): Promise<T> => {
     const start = performance.now();
     try {
       return await work();
     } finally {
       databaseSeconds += (performance.now() - start) / 1000;
-      if (waited) databaseWaitSeconds += (performance.now() - start) / 1000;
     }
   };
-  /** A chunk's rows are stored while the next chunk computes (PostgreSQL works on the other core). */
-  let storing: Promise<void> = Promise.resolve();
-  const storingDone = async () => {
-    const start = performance.now();
-    try {
-      await storing;
-    } finally {
-      databaseWaitSeconds += (performance.now() - start) / 1000;
-    }
-  };
-
   await input.onProgress?.(0, { phase: 'reading the corpus' });
   const contexts = await timed(() => loadCorpusContexts(db, corpus.id));
   const subset = params.features !== undefined;
   const wanted = params.features ?? Array.from({ length: sae.dSae }, (_, i) => i);
-  const featureChunk = input.featureChunk ?? FEATURE_CHUNK;
-  const chunks = Math.ceil(wanted.length / featureChunk);
-  const parts = { modelSeconds: 0, saeSeconds: 0, bookkeepingSeconds: 0, weightsSeconds: 0 };
+  const plan = planShards(wanted.length, params.featuresPerShard ?? FEATURES_PER_SHARD, subset ? 'none' : params.ablateTopExamples ? 'every' : 'first');
   const run = await timed(() => beginRun(db, { saeId: saeRow.id, corpusId: corpus.id, jobId: input.jobId, params }));
+  const heartbeat = input.workerId ? undefined : await startHeartbeat(db, tf.getBackend(), `${os.hostname()}:${process.pid}:dashboards`);
+  const workerId = input.workerId ?? heartbeat!.id;
   try {
-    // from the weights alone, so first; a subset's run keeps the neighbours of the last whole-SAE run
+    // The shards are open to every worker from here (worker/main.ts: idle workers look for them), so that they start
+    // while this one compares the weights; it then works on the shards too, and waits for the rest, taking over any
+    // whose worker died.
+    await timed(() => createShards(db, run.id, plan, corpus.nTokens));
+    // from the weights alone; a subset's run keeps the neighbours of the last whole-SAE run
     const similarStart = performance.now();
     let lastSimilarReport = 0;
     const similar = subset
@@ -139,76 +141,74 @@ export async function computeAndStoreDashboards(input: DashboardsInput): Promise
           },
         });
     const similarSeconds = (performance.now() - similarStart) / 1000;
-    let evals: SaeEvals | null = null;
-    // A whole SAE's later chunks reuse the first chunk's evals (with ablations each computes them again, so that every
-    // ablation compares with the clean losses of a pass over the corpus); a subset's run skips them, as it stores
-    // none, and its second pass reads the hook activations from the cache.
-    const reuse = chunks > 1 && !params.ablateTopExamples;
-    const hookCache = reuse || subset ? new HookActivationCache() : undefined;
-    let lastReport = 0;
-    let lastPhase: DashboardPhase | undefined;
-    for (let c = 0; c < chunks; c++) {
-      const result: DashboardResult<SaeEvals | null> = await computeDashboards({
-        model,
-        sae,
-        contexts,
-        features: wanted.slice(c * featureChunk, (c + 1) * featureChunk),
-        batchSize: params.batchSize,
-        ablateTopExamples: params.ablateTopExamples,
-        foldLn: params.foldLn,
-        excludeBos: params.excludeBos,
-        randomExamples: params.randomExamples,
-        seed: params.seed,
-        evals: subset ? 'skip' : (reuse && evals) || 'compute',
-        hookCache,
-        signal,
-        onProgress: async (p) => {
-          const last = p.features ? p.features.done >= p.features.total : p.tokensDone >= p.tokensTotal;
-          if (Date.now() - lastReport < PROGRESS_INTERVAL_MS && p.phase === lastPhase && !last) return;
-          lastReport = Date.now();
-          lastPhase = p.phase;
-          const total = p.tokensTotal * chunks;
-          const done = c * p.tokensTotal + p.tokensDone;
-          const tokens = { tokensDone: done, tokensTotal: total, tokensPerSecond: p.tokensPerSecond, chunk: c + 1, chunks };
-          await input.onProgress?.(
-            done / Math.max(1, total),
-            p.features
-              ? { phase: PHASE_NAMES.weights, unit: 'features', done: p.features.done, total: p.features.total, rate: p.features.perSecond, etaSeconds: p.etaSeconds, ...tokens }
-              : {
-                  phase: PHASE_NAMES[p.phase],
-                  unit: 'tokens',
-                  done,
-                  total,
-                  rate: p.tokensPerSecond,
-                  etaSeconds: p.tokensPerSecond > 0 ? (total - done) / p.tokensPerSecond : null,
-                  ...tokens,
-                },
-          );
-        },
-      });
-      for (const key of Object.keys(parts) as (keyof typeof parts)[]) parts[key] += result.timings[key];
-      await storingDone();
-      await input.onProgress?.((c + 1) / chunks, { phase: 'storing', unit: 'chunks', done: c, total: chunks, chunk: c + 1, chunks });
-      storing = timed(() => storeFeatureDashboards(db, run.id, saeRow.id, result.features), false);
-      // an unobserved rejection is seen at the next storingDone(); keep Node from reporting it meanwhile
-      storing.catch(() => undefined);
-      if (c === 0) evals = result.sae;
+
+    /** The job's progress: the run's tokens and rates summed over its shards, in this worker's phase. */
+    const report = async (phase: string, own?: { shard: ShardRow; progress?: DashboardProgress }): Promise<void> => {
+      const summary = summarizeShards(await shardsOf(db, run.id));
+      const figures = {
+        tokensDone: summary.tokensDone,
+        tokensTotal: summary.tokensTotal,
+        tokensPerSecond: summary.tokensPerSecond,
+        shards: { done: summary.done, total: summary.total, running: summary.running, workers: summary.workers },
+        chunk: (own?.shard.index ?? summary.done) + 1,
+        chunks: summary.total,
+      };
+      const weights = own?.progress?.features;
+      const detail: ProgressDetail = !own?.progress
+        ? { phase, unit: 'chunks', done: summary.done, total: summary.total, ...figures }
+        : weights
+          ? { phase, unit: 'features', done: weights.done, total: weights.total, rate: weights.perSecond, etaSeconds: own.progress.etaSeconds, ...figures }
+          : { phase, unit: 'tokens', done: summary.tokensDone, total: summary.tokensTotal, rate: summary.tokensPerSecond, etaSeconds: summary.etaSeconds, ...figures };
+      await input.onProgress?.(summary.tokensDone / Math.max(1, summary.tokensTotal), detail);
+    };
+    const work = {
+      db,
+      model,
+      sae,
+      saeId: saeRow.id,
+      contexts,
+      params,
+      features: wanted,
+      runId: run.id,
+      workerId,
+      signal,
+      onProgress: (shard: ShardRow, progress: DashboardProgress) => report(PHASE_NAMES[progress.phase], { shard, progress }),
+      onStoring: (shard: ShardRow) => report('storing', { shard }),
+    };
+    for (;;) {
+      // having computed some, it may have missed a shard orphaned meanwhile: look again before waiting
+      if ((await workOnShards(work)) > 0) continue;
+      const summary = summarizeShards(await shardsOf(db, run.id));
+      // the run went with its shards: another worker took the job over, taking this one for dead
+      if (summary.total === 0) throw new Error('the dashboard run was abandoned while its shards were computed');
+      const { failed } = summary;
+      if (failed) throw new Error(`shard ${failed.index + 1} of ${summary.total} failed on worker ${failed.workerId}: ${failed.error}`);
+      if (summary.done === summary.total) break;
+      await report('waiting for other workers');
+      await new Promise((resolve) => setTimeout(resolve, SHARD_WAIT_MS));
     }
-    await storingDone();
     signal?.throwIfAborted();
+    const shards = await timed(() => shardsOf(db, run.id));
+    const evals = (shards[0]!.evals as SaeEvals | null) ?? null;
+    const parts = sumShardTimings(shards);
     const totalSeconds = (performance.now() - started) / 1000;
     const timings: DashboardsTimings = {
-      ...parts,
-      databaseSeconds,
-      databaseWaitSeconds,
+      modelSeconds: parts.modelSeconds,
+      saeSeconds: parts.saeSeconds,
+      bookkeepingSeconds: parts.bookkeepingSeconds,
+      weightsSeconds: parts.weightsSeconds,
+      databaseSeconds: databaseSeconds + parts.storeSeconds,
+      databaseWaitSeconds: databaseSeconds,
       similarSeconds,
       totalSeconds,
       tokensPerSecond: corpus.nTokens / totalSeconds,
-      chunks,
+      chunks: shards.length,
+      workers: new Set(shards.map((shard) => shard.workerId)).size,
     };
     const completeStart = performance.now();
     const stored = evals && (({ firingCounts: _counts, ...rest }) => rest)(evals);
     const completion = await completeRun(run.id, { evals: stored, timings, nTokens: corpus.nTokens, subset, similar });
+    await dropShards(db, run.id);
     timings.databaseSeconds += (performance.now() - completeStart) / 1000;
     timings.databaseWaitSeconds += (performance.now() - completeStart) / 1000;
     timings.totalSeconds = (performance.now() - started) / 1000;
@@ -220,9 +220,11 @@ export async function computeAndStoreDashboards(input: DashboardsInput): Promise
         `can make it current on the SAE's page`;
     return { runId: run.id, features: wanted.length, nTokens: corpus.nTokens, timings, current: completion.current, warning };
   } catch (err) {
-    await storing.catch(() => undefined); // no insert may land after the run is deleted
+    // its shards go with it: a worker still computing one finds it gone at its next report and drops it
     await abandonRun(db, run.id);
     throw err;
+  } finally {
+    await heartbeat?.stop({ forget: true });
   }
 }
 
@@ -245,6 +247,7 @@ export async function dashboardsJob(params: JobParams<'dashboards'>, ctx: JobCon
     corpus,
     params,
     jobId: ctx.jobId,
+    workerId: ctx.workerId,
     signal: ctx.signal,
     onProgress: report,
   });

@@ -49,9 +49,10 @@ export async function executeJob(db: Db, worker: { id: string; backend: string }
     db,
     backend: worker.backend,
     jobId,
+    workerId: worker.id,
     signal: cancel.signal,
     async progress(fraction, detail) {
-      if (!(await markProgress(db, jobId, fraction, detail))) cancel.abort(new JobCancelled());
+      if (!(await markProgress(db, jobId, fraction, detail, worker.id))) cancel.abort(new JobCancelled());
     },
     async model(id) {
       const row = await db.query.models.findFirst({ where: eq(models.id, id) });
@@ -70,12 +71,12 @@ export async function executeJob(db: Db, worker: { id: string; backend: string }
     const output = await (handlers[type] as (p: typeof params, c: JobContext) => Promise<JobOutput<JobType>>)(params, ctx);
     // A result its kind does not describe is a bug in the handler: fail the job rather than store what pages cannot read.
     const result = parseResult(type, output.result);
-    await markDone(db, jobId, result, { ...output.inputs, codeVersion: CODE_VERSION, backend: worker.backend });
+    await markDone(db, jobId, result, { ...output.inputs, codeVersion: CODE_VERSION, backend: worker.backend }, worker.id);
   } catch (err) {
-    if (cancel.signal.aborted) return; // the record already says cancelled
+    if (cancel.signal.aborted) return; // the record already says cancelled (or another worker took the job over)
     // Input problems are the user's to fix; anything else is ours, so keep the stack in the log.
     if (!(err instanceof InputError)) console.error(`[worker] job ${jobId} (${type}) failed:`, err);
-    await markFailed(db, jobId, (err as Error).message || String(err));
+    await markFailed(db, jobId, (err as Error).message || String(err), worker.id);
   }
 }
 

@@ -18,6 +18,7 @@ import { describeRunSource } from '../../_components/run-source';
 import { ImportPanel } from '../../_components/import-panel';
 import { TopFeaturesPanel } from '../../_components/top-features-panel';
 import { ExplainPanel } from '../../_components/explain-panel';
+import { RunningDashboards } from '../../_components/running-dashboards';
 
 type Params = { model: string; sae: string };
 
@@ -129,6 +130,7 @@ export default async function SaeOverviewPage({ params }: { params: Promise<Para
         </span>
       </div>
 
+      <RunningDashboards model={model} sae={sae} />
       {overview.can.manage && <ImportPanel model={model} sae={sae} />}
       {!run ? (
         <p className="panel" data-testid="no-dashboards">

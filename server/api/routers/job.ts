@@ -5,7 +5,7 @@ import { getQueue } from '../../jobs/queue';
 import { JOB_TYPES, type JobType } from '@/jobs';
 import { tokenInput } from '@/jobs/types';
 import { badInput, conflict, notFound } from '../../errors';
-import { modelAt } from '../../visibility';
+import { modelAt, saeAt } from '../../visibility';
 import { createTRPCRouter, protectedProcedure, publicProcedure } from '../trpc';
 
 export const jobRouter = createTRPCRouter({
@@ -48,6 +48,13 @@ export const jobRouter = createTRPCRouter({
       const model = await modelAt(ctx.db, ctx.viewer, 'read', input.model);
       return recentJobs(ctx.db, ctx.viewer, { modelId: model.id, type: 'run', limit: input.limit });
     }),
+
+  /** The SAE's dashboards jobs still queued or running, newest first (the SAE page follows their progress). */
+  dashboards: publicProcedure.input(z.object({ model: z.string(), sae: z.string() })).query(async ({ ctx, input }) => {
+    const { modelId, saeId } = await saeAt(ctx.db, ctx.viewer, 'read', input.model, input.sae);
+    const jobs = await recentJobs(ctx.db, ctx.viewer, { modelId, type: 'dashboards', saeId, limit: 5 });
+    return jobs.filter((job) => job.status === 'queued' || job.status === 'running');
+  }),
 
   /** Queued and running jobs (of one type), newest first: what the workers are busy with. */
   active: publicProcedure
