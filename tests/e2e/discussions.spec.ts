@@ -22,6 +22,18 @@ let hostile: number;
 let saeId: string;
 const at = (index: number) => `/${MODEL}/${SAE}/${index}`;
 
+/**
+ * Opens a comment's reply or edit form. A click that lands before the thread hydrates does nothing (a heavy page on a
+ * loaded machine hydrates late), so it is retried until the form shows.
+ */
+async function openForm(page: Page, button: 'comment-reply' | 'comment-edit', form: 'Reply' | 'Edit the comment') {
+  const thread = page.getByTestId('comment-thread');
+  await expect(async () => {
+    if ((await thread.getByRole('form', { name: form }).count()) === 0) await thread.getByTestId(button).first().click();
+    await expect(thread.getByRole('form', { name: form })).toBeVisible({ timeout: 1_000 });
+  }).toPass({ timeout: 20_000 });
+}
+
 /** Writes into one of the thread's forms (a new comment, a reply, an edit) and submits it. */
 async function post(page: Page, body: string, form: 'New comment' | 'Reply' | 'Edit the comment' = 'New comment') {
   const f = page.getByTestId('comment-thread').getByRole('form', { name: form });
@@ -102,7 +114,7 @@ test('post, reply, edit, delete; chips with a preview; a broken link; the backli
   // Eli was mentioned; he replies.
   await eli.goto(at(host));
   const eliThread = eli.getByTestId('comment-thread');
-  await eliThread.getByTestId('comment-reply').first().click();
+  await openForm(eli, 'comment-reply', 'Reply');
   await post(eli, `Agreed, and it is the opposite of [[${MODEL}/${SAE}/${host}]]?`, 'Reply');
   await expect(eliThread.getByTestId('comment')).toHaveCount(2);
   const reply = eliThread.getByTestId('comment').first().getByTestId('comment').first();
@@ -110,7 +122,7 @@ test('post, reply, edit, delete; chips with a preview; a broken link; the backli
 
   // Dee edits hers: an "edited" marker opens the earlier version.
   await dee.reload();
-  await thread.getByTestId('comment-edit').first().click();
+  await openForm(dee, 'comment-edit', 'Edit the comment');
   await post(dee, `Compare [[${MODEL}/${SAE}/${target}]]: I now think it is a quote feature.`, 'Edit the comment');
   const history = comment.getByTestId('comment-history').first();
   await expect(history).toBeVisible();
