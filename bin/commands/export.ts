@@ -7,7 +7,8 @@ export const exportCommand: Command = {
   summary:
     'lexicon: write the wiki (pages and revisions, label proposals and votes, discussions, hypotheses and evidence, lists, teams) ' +
     "as the Lexicon exchange format; neuronpedia: write an SAE's current dashboards and its features' labels in the Neuronpedia " +
-    'export layout, as DIR/<model>/<sae>/ (features, activations and explanations batch-N.jsonl.gz, source.jsonl)',
+    'export layout, as DIR/<model>/<sae>/ (features, activations and explanations batch-N.jsonl.gz, source.jsonl), each ' +
+    "feature's vector its decoder row from the SAE's weights (or, without them, the row an import stored)",
   options: { format: { type: 'string' }, sae: { type: 'string' } },
   positionals: true,
   async run(values, positionals) {
@@ -21,5 +22,11 @@ export const exportCommand: Command = {
     const sae = requiredString(values, 'sae');
     const summary = await withDatabase((db) => format.run(db, { sae, dir }));
     console.log(`${summary.dir}: ${summary.features} features, ${summary.examples} examples, ${summary.explanations} labels as explanations`);
+    const { written, from, unreadable } = summary.vectors;
+    console.log(
+      from === 'weights'
+        ? `${written} decoder vectors from the SAE's weights`
+        : `${written} decoder vectors from the rows an import stored (the SAE's weights cannot be read here: ${unreadable})`,
+    );
   },
 };

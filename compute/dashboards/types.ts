@@ -7,6 +7,8 @@
 export interface Histogram {
   edges: number[];
   counts: number[];
+  /** the bar centres an imported histogram was given (rounded as the source rounded them), written back by an export */
+  centres?: number[];
 }
 
 /** A context shown on a feature page: the whole context, with the feature's activation at every token. */

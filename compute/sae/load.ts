@@ -4,7 +4,7 @@ import { InputError } from '../errors';
 import { fileExists } from '../file-exists';
 import { readJsonFile } from '../json-file';
 import { readNpz, readNpzHeader } from '../weights/npz';
-import { readSafetensors, readSafetensorsHeader } from '../weights/safetensors';
+import { readSafetensors, readSafetensorsHeader, readSafetensorsRows } from '../weights/safetensors';
 import { parseSaeConfig, TRANSCODER_ARCHITECTURES, type SaeConfig } from './config';
 import { ARCHITECTURE_TENSORS, createSae, type Sae, type SaeWeights } from './sae';
 
@@ -68,33 +68,45 @@ function foldScales(
   options: LoadSaeOptions,
   files: { cfgFile: string; weightsFile: string },
 ): SaeConfig {
+  const folding = decoderFolding(cfg, arrays.get(FINETUNING_SCALE), options, files);
   const W_enc = arrays.get('W_enc')!.data;
   const W_dec = arrays.get('W_dec')!.data;
-  const { dOut, dSae } = cfg;
-  let folded = cfg;
-
-  if (cfg.rescaleActsByDecoderNorm) {
-    const b_enc = arrays.get('b_enc')!.data;
-    for (let f = 0; f < dSae; f++) {
-      const row = W_dec.subarray(f * dOut, (f + 1) * dOut);
-      // a zero row never contributes; the clamp (as in SAELens's fold_W_dec_norm) only avoids dividing by zero
-      const norm = Math.max(euclideanNorm(row), 1e-8);
-      for (let i = 0; i < cfg.dIn; i++) W_enc[i * dSae + f] *= norm;
-      b_enc[f] *= norm;
-      multiply(row, 1 / norm);
-    }
-    folded = { ...folded, rescaleActsByDecoderNorm: false };
+  const { dIn, dOut, dSae } = cfg;
+  for (let f = 0; f < dSae; f++) {
+    const norm = foldDecoderRow(W_dec.subarray(f * dOut, (f + 1) * dOut), f, folding);
+    if (!folding.normalize) continue;
+    for (let i = 0; i < dIn; i++) W_enc[i * dSae + f] *= norm;
+    arrays.get('b_enc')!.data[f] *= norm;
   }
+  let folded = folding.normalize ? { ...cfg, rescaleActsByDecoderNorm: false } : cfg;
+  if (folding.inputScale !== null) {
+    multiply(W_enc, folding.inputScale);
+    multiply(arrays.get('b_dec')!.data, 1 / folding.inputScale);
+    folded = { ...folded, normalizeActivations: 'none', normScalingFactor: folding.inputScale };
+  }
+  return folded;
+}
 
-  const scale = arrays.get(FINETUNING_SCALE);
+/** What foldScales does to every decoder row: loadSae and the rows' reader (openDecoderRows) fold them alike. */
+interface DecoderFolding {
+  /** topk rescale_acts_by_decoder_norm: rows normalised */
+  normalize: boolean;
+  /** a pre-6.0 scaling_factor that is not all ones: row f times scale[f] */
+  scale: Float32Array | null;
+  /** expected_average_only_in's input scale s: rows divided by it */
+  inputScale: number | null;
+}
+
+function decoderFolding(cfg: SaeConfig, scale: WeightArray | undefined, options: LoadSaeOptions, files: { cfgFile: string; weightsFile: string }): DecoderFolding {
+  let rowScale: Float32Array | null = null;
   if (scale && !scale.data.every((v) => Math.abs(v - 1) <= 1e-6)) {
     // SAELens refuses this combination too: the file would be decoded differently from how it was trained.
     if (!cfg.finetuningScalingFactor) {
       throw new InputError(`${files.weightsFile}: tensor "${FINETUNING_SCALE}" is not all ones but cfg.json has finetuning_scaling_factor false`);
     }
-    for (let f = 0; f < dSae; f++) multiply(W_dec.subarray(f * dOut, (f + 1) * dOut), scale.data[f]);
+    rowScale = scale.data;
   }
-
+  let inputScale: number | null = null;
   if (cfg.normalizeActivations === 'expected_average_only_in') {
     const s = options.normScalingFactor ?? cfg.normScalingFactor;
     if (!(s !== null && s !== undefined && Number.isFinite(s) && s > 0)) {
@@ -103,12 +115,71 @@ function foldScales(
           '(add "norm_scaling_factor" to cfg.json, as listed for the SAE in SAELens pretrained_saes.yaml)',
       );
     }
-    multiply(W_enc, s);
-    multiply(W_dec, 1 / s);
-    multiply(arrays.get('b_dec')!.data, 1 / s);
-    folded = { ...folded, normalizeActivations: 'none', normScalingFactor: s };
+    inputScale = s;
   }
-  return folded;
+  return { normalize: cfg.rescaleActsByDecoderNorm, scale: rowScale, inputScale };
+}
+
+/** Folds feature f's decoder row in place; returns the row's norm before (what the encoder takes) when rows are normalised. */
+function foldDecoderRow(row: Float32Array, f: number, folding: DecoderFolding): number {
+  let norm = 1;
+  if (folding.normalize) {
+    // a zero row never contributes; the clamp (as in SAELens's fold_W_dec_norm) only avoids dividing by zero
+    norm = Math.max(euclideanNorm(row), 1e-8);
+    multiply(row, 1 / norm);
+  }
+  if (folding.scale) multiply(row, folding.scale[f]);
+  if (folding.inputScale !== null) multiply(row, 1 / folding.inputScale);
+  return norm;
+}
+
+/** An SAE's decoder rows, read from its weights file a few at a time (see openDecoderRows). */
+export interface DecoderRows {
+  /** the decoder's width: d_out, which is d_in but for a transcoder */
+  width: number;
+  dSae: number;
+  /** the rows W_dec[f] of `indices` (each below d_sae), row-major, folded as loadSae folds them */
+  read(indices: readonly number[]): Promise<Float32Array>;
+}
+
+/**
+ * The decoder rows of an SAE directory, as loadSae would give them, without loading the SAE: the cfg and the weights
+ * file's header are checked as loadSae checks them, and each read takes only the rows asked for from a
+ * safetensors file (a run of consecutive features in one read), so a 262k-feature decoder is never in memory whole.
+ * A Gemma Scope params.npz may be deflated, which cannot be read from the middle: its W_dec is read once, whole.
+ */
+export async function openDecoderRows(dir: string, options: LoadSaeOptions = {}): Promise<DecoderRows> {
+  const cfgFile = path.join(dir, CFG_FILE);
+  const cfg = await readConfig(cfgFile);
+  const weightsFile = await findWeightsFile(dir);
+  const { shapes, read } = await checkedWeightsFile(weightsFile, cfg);
+  const scale = shapes.has(FINETUNING_SCALE) ? (await read([FINETUNING_SCALE])).get(FINETUNING_SCALE) : undefined;
+  const folding = decoderFolding(cfg, scale, options, { cfgFile, weightsFile });
+  const width = cfg.dOut;
+  const whole = weightsFile.endsWith('.npz') ? (await read(['W_dec'])).get('W_dec')!.data : null;
+  const rows = (first: number, count: number) =>
+    whole ? Promise.resolve(whole.slice(first * width, (first + count) * width)) : readSafetensorsRows(weightsFile, 'W_dec', first, count);
+  return {
+    width,
+    dSae: cfg.dSae,
+    async read(indices) {
+      const out = new Float32Array(indices.length * width);
+      for (let start = 0; start < indices.length; ) {
+        let end = start + 1;
+        while (end < indices.length && indices[end] === indices[end - 1]! + 1) end++;
+        const first = indices[start]!;
+        if (!Number.isInteger(first) || first < 0 || indices[end - 1]! >= cfg.dSae) {
+          throw new Error(`openDecoderRows: features ${first}…${indices[end - 1]} are not all below d_sae = ${cfg.dSae}`);
+        }
+        const data = await rows(first, end - start);
+        checkFinite({ data, shape: [end - start, width] }, 'W_dec', weightsFile, first);
+        for (let k = 0; k < end - start; k++) foldDecoderRow(data.subarray(k * width, (k + 1) * width), first + k, folding);
+        out.set(data, start * width);
+        start = end;
+      }
+      return out;
+    },
+  };
 }
 
 async function readConfig(file: string): Promise<SaeConfig> {
@@ -158,6 +229,14 @@ async function weightsFileReader(file: string) {
 }
 
 async function readWeights(file: string, cfg: SaeConfig): Promise<Map<string, WeightArray>> {
+  const { expected, read } = await checkedWeightsFile(file, cfg);
+  const tensors = await read([...expected.keys()]);
+  for (const [name, tensor] of tensors) checkFinite(tensor, name, file);
+  return tensors;
+}
+
+/** The weights file's reader, once its header has every tensor the cfg asks for, in its shape, and no other. */
+async function checkedWeightsFile(file: string, cfg: SaeConfig) {
   const { shapes, read } = await weightsFileReader(file);
   const expected = expectedShapes(cfg);
   const required = [...expected.keys()];
@@ -180,10 +259,7 @@ async function readWeights(file: string, cfg: SaeConfig): Promise<Map<string, We
       throw new InputError(`${file}: tensor "${name}" has shape [${actual.join(', ')}], expected [${dims}] = [${shape.join(', ')}] from cfg.json`);
     }
   }
-
-  const tensors = await read([...expected.keys()]);
-  for (const [name, tensor] of tensors) checkFinite(tensor, name, file);
-  return tensors;
+  return { expected, shapes, read };
 }
 
 /** log10 feature densities; -Infinity (a feature never seen firing) is allowed, NaN is not. */
@@ -200,11 +276,12 @@ async function readSparsity(file: string, cfg: SaeConfig): Promise<Float32Array 
   return sparsity.data;
 }
 
-function checkFinite({ data, shape }: WeightArray, name: string, file: string): void {
+/** `firstRow`: where `data` starts in the tensor, when it holds only some of its rows. */
+function checkFinite({ data, shape }: WeightArray, name: string, file: string, firstRow = 0): void {
   const bad = data.findIndex((v) => !Number.isFinite(v));
   if (bad < 0) return;
   const count = data.reduce((n, v) => (Number.isFinite(v) ? n : n + 1), 0);
-  const at = shape.length === 2 ? `[${Math.floor(bad / shape[1])}, ${bad % shape[1]}]` : `[${bad}]`;
+  const at = shape.length === 2 ? `[${firstRow + Math.floor(bad / shape[1])}, ${bad % shape[1]}]` : `[${bad}]`;
   throw new InputError(`${file}: tensor "${name}" contains ${count} non-finite value(s), the first ${data[bad]} at ${at}`);
 }
 

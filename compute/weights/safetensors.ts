@@ -162,6 +162,31 @@ export async function readSafetensors(file: string, options: ReadOptions = {}): 
 }
 
 /**
+ * Reads rows [first, first + count) of a 2-D float tensor as float32, and nothing else of the file: a large matrix
+ * (an SAE's decoder) can be gone through a few rows at a time.
+ */
+export async function readSafetensorsRows(file: string, name: string, first: number, count: number): Promise<Float32Array> {
+  const header = await readSafetensorsHeader(file);
+  const entry = header.tensors.get(name);
+  if (!entry) throw new InputError(`${file}: tensor "${name}" is missing`);
+  if (!READABLE.has(entry.dtype)) throw new InputError(`${file}: tensor "${name}" has dtype ${entry.dtype}; only F32, F16 and BF16 are supported`);
+  if (entry.shape.length !== 2) throw new InputError(`${file}: tensor "${name}" has shape [${entry.shape}], not rows and columns`);
+  const [rows, columns] = entry.shape as [number, number];
+  if (!(Number.isInteger(first) && Number.isInteger(count) && first >= 0 && count >= 0 && first + count <= rows)) {
+    throw new Error(`readSafetensorsRows: rows ${first}…${first + count - 1} are not within the ${rows} of "${name}"`);
+  }
+  const rowBytes = columns * DTYPE_BYTES[entry.dtype];
+  const handle = await openForReading(file);
+  try {
+    const at = header.dataStart + entry.dataOffsets[0] + first * rowBytes;
+    const bytes = await readExactly(handle, at, count * rowBytes, file, `tensor "${name}" rows ${first}…${first + count - 1}`);
+    return toFloat32(bytes, entry.dtype as SafetensorsDtype);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
  * Reads a Hugging Face checkpoint directory: `model.safetensors.index.json` (its `weight_map` names the shard
  * of every tensor) or a single `model.safetensors`.
  */

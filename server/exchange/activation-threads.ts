@@ -6,7 +6,7 @@
  */
 import os from 'node:os';
 import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { InputError } from '@/compute/errors';
 import type { ActivationBatch } from './activation-batch';
@@ -17,13 +17,15 @@ const MAX_THREADS = 4;
 
 /**
  * A thread running the TypeScript module through tsx, as the rest of the app runs (Node 20 gives a worker no loader
- * hooks of its parent's).
+ * hooks of its parent's), with the repository's tsconfig (its `@/` paths) whatever the working directory, as
+ * bin/lexicon.mjs registers it.
  */
 function startThread(data: ThreadData): Worker {
   // its ESM entry: a require resolves 'tsx/esm/api' to the CommonJS one, which cannot load from an eval'd module
   const tsx = new URL('dist/esm/api/index.mjs', pathToFileURL(createRequire(import.meta.url).resolve('tsx/package.json'))).href;
   const module = new URL('./activation-thread.ts', import.meta.url).href;
-  return new Worker(`import(${JSON.stringify(tsx)}).then((tsx) => tsx.tsImport(${JSON.stringify(module)}, ${JSON.stringify(module)}))`, {
+  const options = { parentURL: module, tsconfig: fileURLToPath(new URL('../../tsconfig.json', import.meta.url)) };
+  return new Worker(`import(${JSON.stringify(tsx)}).then((tsx) => tsx.tsImport(${JSON.stringify(module)}, ${JSON.stringify(options)}))`, {
     eval: true,
     workerData: data,
   });

@@ -42,6 +42,8 @@ export interface ExportSummary {
   features: number;
   examples: number;
   explanations: number;
+  /** the features' decoder vectors written: from the SAE's weights, or (when they cannot be read here, and why) the stored rows */
+  vectors: { written: number; from: 'weights' | 'stored'; unreadable?: string };
 }
 
 export type ImportFormat =

@@ -517,7 +517,10 @@ export class ImportRun {
   }
 }
 
-/** Equal-width bars given by their centres, as edges and counts. */
+/**
+ * Equal-width bars given by their centres, as edges and counts; the centres are kept as given, so an export of the
+ * import writes the same numbers.
+ */
 function fromBars(bars: { values: number[]; heights: number[] }, at: At, name: string): Histogram {
   if (bars.values.length !== bars.heights.length) {
     throw new InputError(`${where(at)}: ${name}_bar_values has ${bars.values.length} entries but ${name}_bar_heights ${bars.heights.length}`);
@@ -526,7 +529,7 @@ function fromBars(bars: { values: number[]; heights: number[] }, at: At, name: s
   if (n === 0) return { edges: [], counts: [] };
   const width = n > 1 ? (bars.values[n - 1]! - bars.values[0]!) / (n - 1) : 0;
   const first = bars.values[0]! - width / 2;
-  return { edges: Array.from({ length: n + 1 }, (_, i) => first + i * width), counts: bars.heights };
+  return { edges: Array.from({ length: n + 1 }, (_, i) => first + i * width), counts: bars.heights, centres: bars.values };
 }
 
 /** The mean of the histogrammed values, each bar counted at its centre. */

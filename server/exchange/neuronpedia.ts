@@ -13,6 +13,7 @@ import { createGzip } from 'node:zlib';
 import { sql } from 'drizzle-orm';
 import type { DashboardRunSource } from '@/drizzle/schema';
 import { InputError } from '@/compute/errors';
+import type { DecoderRows } from '@/compute/sae/load';
 import type { Histogram, TokenWeight } from '@/compute/dashboards/types';
 import { withTransaction, type Db } from '../db';
 import type { ExportRequest, ExportSummary, ImportOutcome, ImportRequest } from './index';
@@ -158,19 +159,24 @@ type RunHead = {
   context_size: number;
   source: DashboardRunSource | null;
   pieces: string[] | null;
+  path: string;
 };
 
 /**
  * Writes the SAE's current run as `<dir>/<model>/<sae>/` in the Neuronpedia layout: features, their top and interval
- * examples as activations, the decoder vectors an import stored (sae_decoder_row), and the features' labels as
- * explanations (typeName "lexicon-label", the description in `notes`). Random examples and the weight statistics have
- * no place in the layout and are left out.
+ * examples as activations, each feature's decoder vector, and the features' labels as explanations (typeName
+ * "lexicon-label", the description in `notes`). Random examples and the weight statistics have no place in the layout
+ * and are left out.
+ *
+ * A vector is the feature's decoder row W_dec[index], as Neuronpedia's `vector` holds it: read from the SAE's own
+ * weights a batch of features at a time (as the loader folds them, so an import into an SAE with these files finds
+ * them equal), else the row an import stored (sae_decoder_row), else none.
  */
 export async function exportNeuronpedia(db: Db, request: ExportRequest): Promise<ExportSummary> {
   const [modelSlug, saeSlug] = request.sae.split('/');
   const { rows } = await db.execute<RunHead>(sql`
     select m.slug as model_slug, s.id as sae_id, s.slug as sae_slug, r.id as run_id, r.n_tokens, c.context_size,
-           r.source, v.pieces
+           r.source, v.pieces, s.path
       from sae s join model m on m.id = s.model_id
       left join dashboard_run r on r.id = s.current_run_id
       left join corpus c on c.id = r.corpus_id
@@ -193,7 +199,14 @@ export async function exportNeuronpedia(db: Db, request: ExportRequest): Promise
   );
   await fs.writeFile(path.join(out, 'model.jsonl'), JSON.stringify({ id: head.model_slug, displayName: head.model_slug }) + '\n');
 
-  const summary: ExportSummary = { dir: out, features: 0, examples: 0, explanations: 0 };
+  const weights = await decoderRowsOf(head.path);
+  const summary: ExportSummary = {
+    dir: out,
+    features: 0,
+    examples: 0,
+    explanations: 0,
+    vectors: { written: 0, from: 'error' in weights ? 'stored' : 'weights', ...('error' in weights && { unreadable: weights.error }) },
+  };
   for (let batch = 0, after = -1; ; batch++) {
     const { rows: feats } = await db.execute<ExportFeature>(sql`
       select f.index, f.n_tokens, f.nonzero_count, f.density, f.max_act, f.histogram, f.intervals, f.logit_top, f.logit_bottom, f.logit_histogram, d.vector
@@ -212,10 +225,19 @@ export async function exportNeuronpedia(db: Db, request: ExportRequest): Promise
     const { rows: labels } = await db.execute<{ index: number; label: string; body: string }>(sql`
       select p.index, p.label, p.body from feature_page p
        where p.sae_id = ${head.sae_id} and p.index between ${first} and ${after} and p.label <> '' order by p.index`);
+    if (!('error' in weights)) {
+      const rows = await weights.read(feats.map((f) => f.index));
+      const bytes = (k: number) => Buffer.from(rows.buffer, rows.byteOffset + k * weights.width * 4, weights.width * 4);
+      feats.forEach((f, k) => (f.vector = bytes(k)));
+    }
     const byIndex = new Map(feats.map((f) => [f.index, f]));
+    const intervalNumber = intervalNumbers(examples);
     const name = `batch-${batch}${GZ}`;
     await writeGzLines(path.join(out, 'features', name), feats.map((f) => neuronpediaFeature(f, ids, piece)));
-    await writeGzLines(path.join(out, 'activations', name), examples.map((x) => neuronpediaActivation(x, byIndex.get(x.feature_index)!, ids, piece)));
+    await writeGzLines(
+      path.join(out, 'activations', name),
+      examples.map((x) => neuronpediaActivation(x, byIndex.get(x.feature_index)!, intervalNumber(x), ids, piece)),
+    );
     await writeGzLines(
       path.join(out, 'explanations', name),
       labels.map((l) => ({
@@ -232,8 +254,20 @@ export async function exportNeuronpedia(db: Db, request: ExportRequest): Promise
     summary.features += feats.length;
     summary.examples += examples.length;
     summary.explanations += labels.length;
+    summary.vectors.written += feats.filter((f) => f.vector !== null).length;
   }
   return summary;
+}
+
+/** The SAE's decoder rows from its own files, or why they cannot be read here. */
+async function decoderRowsOf(dir: string): Promise<DecoderRows | { error: string }> {
+  const { openDecoderRows } = await import('@/compute/sae/load');
+  try {
+    return await openDecoderRows(dir);
+  } catch (err) {
+    if (err instanceof InputError) return { error: err.message };
+    throw err;
+  }
 }
 
 type ExportFeature = {
@@ -247,7 +281,7 @@ type ExportFeature = {
   logit_top: TokenWeight[];
   logit_bottom: TokenWeight[];
   logit_histogram: Histogram;
-  /** the stored decoder row, float32s */
+  /** the decoder row, float32s (stored, or read from the SAE's weights) */
   vector: Buffer | null;
 };
 
@@ -269,9 +303,9 @@ const f32 = (v: number) => Number(Math.fround(v).toPrecision(9));
 /** Little-endian float32s stored as bytea, as numbers that read back to the same float32s. */
 const floats = (b: Buffer) => Array.from(new Float32Array(new Uint8Array(b).buffer), f32);
 
-/** Bar centres and heights of an equal-width histogram. */
+/** Bar centres (as an import was given them, else halfway between the edges) and heights. */
 function bars(h: Histogram): { values: number[]; heights: number[] } {
-  return { values: h.counts.map((_, i) => (h.edges[i]! + h.edges[i + 1]!) / 2), heights: h.counts };
+  return { values: h.centres ?? h.counts.map((_, i) => (h.edges[i]! + h.edges[i + 1]!) / 2), heights: h.counts };
 }
 
 function neuronpediaFeature(f: ExportFeature, ids: { modelId: string; layer: string }, piece: (id: number) => string) {
@@ -295,13 +329,36 @@ function neuronpediaFeature(f: ExportFeature, ids: { modelId: string; layer: str
   };
 }
 
-function neuronpediaActivation(x: ExportExample, f: ExportFeature, ids: { modelId: string; layer: string }, piece: (id: number) => string) {
+/**
+ * Each interval example's interval counted among its feature's intervals that have examples, from the lowest: an
+ * import keeps only those, so its export numbers them (in the rows' ids) as the run it came from did.
+ */
+function intervalNumbers(examples: ExportExample[]): (x: ExportExample) => number {
+  const withExamples = new Map<number, number[]>();
+  for (const x of examples) {
+    if (x.kind !== 'interval') continue;
+    const intervals = withExamples.get(x.feature_index) ?? [];
+    if (!intervals.includes(x.interval)) intervals.push(x.interval);
+    withExamples.set(x.feature_index, intervals);
+  }
+  for (const intervals of withExamples.values()) intervals.sort((a, b) => a - b);
+  return (x) => (x.kind === 'interval' ? withExamples.get(x.feature_index)!.indexOf(x.interval) : x.interval);
+}
+
+function neuronpediaActivation(
+  x: ExportExample,
+  f: ExportFeature,
+  /** its interval's number among those with examples (intervalNumbers) */
+  number: number,
+  ids: { modelId: string; layer: string },
+  piece: (id: number) => string,
+) {
   const values = floats(x.acts);
   const interval = x.kind === 'interval' ? f.intervals[x.interval] : undefined;
   const nonzero = Number(f.nonzero_count);
   return {
     // Neuronpedia's rows need an id and a creator: unique within the source, and none
-    id: `${ids.layer}-${x.feature_index}-${x.kind}-${x.interval}-${x.rank}`,
+    id: `${ids.layer}-${x.feature_index}-${x.kind}-${number}-${x.rank}`,
     ...ids,
     index: String(x.feature_index),
     creatorId: null,

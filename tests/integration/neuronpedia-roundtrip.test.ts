@@ -2,15 +2,21 @@
  * The Neuronpedia layout both ways on real dashboards: stories260K's dashboards over the short-stories corpus,
  * exported, then imported into a second slot of the same SAE, give the same feature rows and examples (the fields
  * the layout carries; the weight statistics come from the SAE's own files), and the labels come back as proposals.
- * Decoder vectors given for an SAE with files are checked against its own rows.
+ * Each feature's vector is its decoder row from the SAE's weights; an export imported into a fresh instance (a second
+ * database, through the command line) exports again as the same files (but the labels, which came back as proposals). Decoder vectors given for an SAE with files
+ * are checked against its own rows.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { sql } from 'drizzle-orm';
+import { drizzle } from 'drizzle-orm/node-postgres';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as schema from '@/drizzle/schema';
 import { getDb, getPool } from '@/server/db';
+import { registerModel } from '@/server/register-models';
 import { EXPORT_FORMATS, IMPORT_FORMATS } from '@/server/exchange';
 import { readSaeWeights } from '@/server/exchange/target-sae';
 import { labelStanding } from '@/server/label-votes';
@@ -20,7 +26,9 @@ import type { SaeRow } from '@/server/saes';
 import { signUp } from '@/server/users';
 import { startTestDatabase, type TestDatabase } from '../helpers/database';
 import { seedStoriesDashboards, STORIES_SAE_DIR } from '../helpers/stories';
+import { STORIES_DIR } from '../shared';
 import { labelFeatures } from '../helpers/synthetic';
+import { lexiconWithEnv } from '../unit/cli-helpers';
 
 let database: TestDatabase;
 let modelSlug: string;
@@ -83,6 +91,16 @@ async function currentExamples(saeId: string) {
   return new Map(rows.map(({ key, ...rest }) => [key, rest]));
 }
 
+/** Every file under `dir`, by its path there, gunzipped. */
+async function filesUnder(dir: string): Promise<Record<string, string>> {
+  const names = (await fs.readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => path.relative(dir, path.join(e.parentPath, e.name)));
+  const read = async (name: string) => {
+    const bytes = await fs.readFile(path.join(dir, name));
+    return (name.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString();
+  };
+  return Object.fromEntries(await Promise.all(names.sort().map(async (name) => [name, await read(name)])));
+}
+
 const closeAll = (actual: number[], expected: number[]) => {
   expect(actual).toHaveLength(expected.length);
   actual.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 5));
@@ -122,6 +140,45 @@ describe('Neuronpedia layout round trip', () => {
     expect(standing.proposals).toMatchObject([{ label: 'once upon a time', provenance: { by: 'Neuronpedia', source: 'import', type: 'lexicon-label' } }]);
     expect(standing.label).toBe('');
   });
+
+  it('writes each feature’s decoder row from the SAE’s weights; imported into a fresh instance and exported again, the files are the same', async () => {
+    const exported = await EXPORT_FORMATS.neuronpedia.run(getDb(), { sae: `${modelSlug}/${original.slug}`, dir: path.join(tmp, 'with-vectors') });
+    expect(exported.vectors).toEqual({ written: original.dSae, from: 'weights' });
+    const weights = (await readSaeWeights(original))!;
+    const written = (await filesUnder(exported.dir))['features/batch-0.jsonl.gz']!.trim().split('\n').map((l) => JSON.parse(l));
+    expect(written).toHaveLength(original.dSae);
+    for (const f of written) {
+      const index = Number(f.index);
+      expect(f.hasVector, `feature ${index}`).toBe(true);
+      // the loader's row, with the digits that read back to the same float32s
+      expect(f.vector.map(Math.fround), `feature ${index}`).toEqual(Array.from(weights.decoder.subarray(index * weights.width, (index + 1) * weights.width)));
+    }
+
+    // a fresh instance with the same model and SAE registered, and nothing else
+    const fresh = await startTestDatabase();
+    process.env.DATABASE_URL = database.url;
+    const freshPool = new pg.Pool({ connectionString: fresh.url });
+    try {
+      const freshDb = drizzle(freshPool, { schema });
+      await registerSae(freshDb, await registerModel(freshDb, STORIES_DIR), STORIES_SAE_DIR, { slug: original.slug });
+      const env = { DATABASE_URL: fresh.url };
+      const imported = await lexiconWithEnv(env, 'import', '--format', 'neuronpedia', exported.dir, '--sae', `${modelSlug}/${original.slug}`);
+      expect(imported.stdout, imported.stderr).toContain(`${original.dSae} decoder vectors match the SAE's own decoder rows`);
+      const again = path.join(tmp, 'again');
+      const second = await lexiconWithEnv(env, 'export', '--sae', `${modelSlug}/${original.slug}`, '--format', 'neuronpedia', again);
+      expect(second.stdout, second.stderr).toContain(`${original.dSae} decoder vectors from the SAE's weights`);
+      // the same features, vectors, activations and source; the label came back as a proposal, which is no label
+      // until a person votes for it, so the second export has no explanation to write
+      const [first, back] = [await filesUnder(exported.dir), await filesUnder(path.join(again, modelSlug, original.slug))];
+      expect(Object.keys(back)).toEqual(Object.keys(first));
+      for (const name of Object.keys(first).filter((n) => !n.startsWith('explanations/'))) expect(back[name], name).toEqual(first[name]);
+      expect(first['explanations/batch-0.jsonl.gz']).toContain('"description":"once upon a time"');
+      expect(back['explanations/batch-0.jsonl.gz']).toBe('');
+    } finally {
+      await freshPool.end();
+      await fresh.stop();
+    }
+  }, 300_000);
 
   it('checks given decoder vectors against the SAE’s own rows, reports those that differ, and stores none', async () => {
     const exported = await EXPORT_FORMATS.neuronpedia.run(getDb(), { sae: `${modelSlug}/${original.slug}`, dir: path.join(tmp, 'vectors') });

@@ -5,9 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@/compute/backend';
 import { parseSaeConfig } from '@/compute/sae/config';
 import { importCheck } from '@/compute/sae/import-check';
-import { loadSae } from '@/compute/sae/load';
+import { loadSae, openDecoderRows } from '@/compute/sae/load';
 import { GatedSae, JumpReluSae, StandardSae, TopKSae, type Sae } from '@/compute/sae/sae';
 import { writeSafetensors } from '@/compute/weights/safetensors';
+import { f32, writeNpz } from '../helpers/npz-writer';
 import { gaussian, gridValues, makeTempDir, seededRandom, writeSaeDir, type SaeTensors } from './sae-helpers';
 import { mismatch, referenceForward, type ReferenceSpec } from './sae-reference';
 
@@ -333,6 +334,74 @@ it('forward passes leave no tensors behind', async () => {
   const withSae = tf.memory().numTensors;
   sae.dispose();
   expect(tf.memory().numTensors).toBe(withSae - Object.keys(sae.weights).length);
+});
+
+describe('decoder rows read a few at a time (openDecoderRows)', () => {
+  /** loadSae's W_dec rows of `indices`, row-major. */
+  async function loadedRows(dir: string, indices: number[]): Promise<number[]> {
+    const sae = await loadSae(dir);
+    const width = sae.weights.W_dec.shape[1]!;
+    const all = sae.weights.W_dec.dataSync();
+    sae.dispose();
+    return indices.flatMap((f) => Array.from(all.subarray(f * width, (f + 1) * width)));
+  }
+  // runs of consecutive features, out of order, and the last one
+  const indices = [7, 8, 9, 0, 21, D_SAE - 1];
+
+  it('gives the rows loadSae gives, with its foldings: rescale_acts_by_decoder_norm, scaling_factor, norm_scaling_factor', async () => {
+    const rescaled = randomTensors('topk', 31);
+    for (let j = 0; j < D_SAE; j++) for (let i = 0; i < D_IN; i++) rescaled.W_dec.data[j * D_IN + i] *= 0.2 + (j % 5);
+    const scaled = { ...randomTensors('standard', 32), scaling_factor: { shape: [D_SAE], data: gaussian(seededRandom(33), D_SAE, 0.3, 1) } };
+    const cases: [string, object, SaeTensors][] = [
+      ['rows-rescale', cfg6('topk', { k: 4, rescale_acts_by_decoder_norm: true }), rescaled],
+      ['rows-scaled', cfgLegacy({ finetuning_scaling_factor: true, normalize_activations: true, norm_scaling_factor: 0.37 }), scaled],
+    ];
+    for (const [name, cfg, tensors] of cases) {
+      const dir = path.join(tmp, name);
+      await writeSaeDir(dir, cfg, tensors);
+      const rows = await openDecoderRows(dir);
+      expect(rows).toMatchObject({ width: D_IN, dSae: D_SAE });
+      const read = Array.from(await rows.read(indices));
+      expect(read, name).toEqual(await loadedRows(dir, indices));
+      // folded: not the file's rows
+      expect(read.slice(0, D_IN), name).not.toEqual(Array.from(tensors.W_dec.data.subarray(7 * D_IN, 8 * D_IN)));
+    }
+  });
+
+  it('a transcoder’s rows are d_out wide; a Gemma Scope params.npz is read too', async () => {
+    const D_OUT = 5;
+    const random = seededRandom(34);
+    const transcoder: SaeTensors = {
+      W_enc: { shape: [D_IN, D_SAE], data: gaussian(random, D_IN * D_SAE, 0.5) },
+      W_dec: { shape: [D_SAE, D_OUT], data: gaussian(random, D_SAE * D_OUT, 0.5) },
+      b_dec: { shape: [D_OUT], data: gaussian(random, D_OUT, 0.5) },
+      b_enc: { shape: [D_SAE], data: gaussian(random, D_SAE, 0.5) },
+    };
+    const dir = path.join(tmp, 'rows-transcoder');
+    await writeSaeDir(dir, cfg6('transcoder', { d_out: D_OUT, hook_name_out: 'blocks.1.hook_mlp_out', apply_b_dec_to_input: false }), transcoder);
+    const rows = await openDecoderRows(dir);
+    expect(rows.width).toBe(D_OUT);
+    expect(Array.from(await rows.read(indices))).toEqual(indices.flatMap((f) => Array.from(transcoder.W_dec.data.subarray(f * D_OUT, (f + 1) * D_OUT))));
+
+    const npzDir = path.join(tmp, 'rows-npz');
+    await fs.mkdir(npzDir, { recursive: true });
+    const tensors = randomTensors('standard', 35);
+    await fs.writeFile(path.join(npzDir, 'cfg.json'), JSON.stringify(cfg6('standard')));
+    writeNpz(path.join(npzDir, 'params.npz'), Object.fromEntries(Object.entries(tensors).map(([name, t]) => [name, f32(t.shape, t.data)])), { compress: true });
+    expect(Array.from(await (await openDecoderRows(npzDir)).read(indices))).toEqual(await loadedRows(npzDir, indices));
+  });
+
+  it('names the tensor and the feature of a non-finite value, and refuses what loadSae refuses', async () => {
+    const tensors = randomTensors('standard', 36);
+    tensors.W_dec.data[21 * D_IN + 3] = NaN;
+    const dir = path.join(tmp, 'rows-nan');
+    await writeSaeDir(dir, cfg6('standard'), tensors);
+    const rows = await openDecoderRows(dir);
+    await expect(rows.read([0, 1])).resolves.toHaveLength(2 * D_IN);
+    await expect(rows.read(indices)).rejects.toThrow(/sae_weights\.safetensors: tensor "W_dec" contains 1 non-finite value\(s\), the first NaN at \[21, 3\]/);
+    await writeSaeDir(path.join(tmp, 'rows-bad-scale'), cfgLegacy(), { ...randomTensors('standard', 37), scaling_factor: { shape: [D_SAE], data: new Float32Array(D_SAE).fill(2) } });
+    await expect(openDecoderRows(path.join(tmp, 'rows-bad-scale'))).rejects.toThrow(/tensor "scaling_factor" is not all ones but cfg.json has finetuning_scaling_factor false/);
+  });
 });
 
 describe('import check on a synthetic SAE', () => {
