@@ -25,7 +25,7 @@ export interface ProgressDetail {
   /** e.g. sampling, activations, training, registering, loading the model, logit weights, first pass: statistics, storing */
   phase: string;
   /** what `done` and `total` count */
-  unit?: 'tokens' | 'steps' | 'contexts' | 'chunks' | 'features';
+  unit?: 'tokens' | 'steps' | 'contexts' | 'chunks' | 'features' | 'files';
   done?: number;
   total?: number;
   /** units per second in this phase */
@@ -38,6 +38,8 @@ export interface ProgressDetail {
   tokensPerSecond?: number;
   /** a dashboards job: its shards (server/dashboard-shards.ts); tokens and the rate are then summed over them */
   shards?: DashboardShardsDetail;
+  /** other counts of the job so far, by what they count: an import's lines read and decoder vectors */
+  counts?: Record<string, number>;
   /** a multi-step job (the demo): its current step, 1-based */
   step?: string;
   stepNumber?: number;

@@ -2,12 +2,14 @@
 /**
  * "Import dashboards" on the SAE page, for its maintainers: a Neuronpedia export's source folder or SAEDashboard's
  * output, from a base URL (or, for admins, a directory on the server), imported by a job whose progress shows here;
- * when it is done the page shows the imported run. Server: sae.importDashboards, server/exchange.
+ * when it is done the page shows the imported run, and what became of the export's decoder vectors. Server:
+ * sae.importDashboards, server/exchange.
  */
 import { useMutation } from '@tanstack/react-query';
 import { useRouter } from 'next/navigation';
 import { useEffect, useState } from 'react';
 import { doneResult } from '@/jobs';
+import { describeVectors } from '@/jobs/kinds/import';
 import { useTRPC } from '../trpc';
 import { ErrorLine } from './error-line';
 import { JobStatus, useJob } from './job-status';
@@ -20,6 +22,7 @@ export function ImportPanel({ model, sae }: { model: string; sae: string }) {
   const start = useMutation(trpc.sae.importDashboards.mutationOptions());
   const job = useJob(start.data?.jobId ?? null);
   const result = doneResult('import', job.data);
+  const vectors = result?.vectors && describeVectors(result.vectors);
   const running = start.isPending || job.data?.status === 'queued' || job.data?.status === 'running';
   useEffect(() => {
     if (result && !result.unchanged) router.refresh();
@@ -57,6 +60,11 @@ export function ImportPanel({ model, sae }: { model: string; sae: string }) {
           {result.unchanged
             ? 'The current dashboards were imported from these very files: nothing to do.'
             : `Imported ${result.features} features, ${result.examples} examples and ${result.explanations} explanations (proposed as labels); they are the current dashboards now.`}
+        </p>
+      )}
+      {vectors && (
+        <p data-testid="import-vectors" className={result?.vectors?.mismatched ? 'error' : undefined}>
+          {vectors}
         </p>
       )}
     </details>

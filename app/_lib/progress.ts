@@ -11,7 +11,8 @@ export function formatSeconds(seconds: number): string {
 }
 
 /**
- * `first pass: statistics · 12,288 / 65,536 tokens · 771 tokens/s · about 40 s left` (a dashboards job split into
+ * `first pass: statistics · 12,288 / 65,536 tokens · 771 tokens/s · about 40 s left`, then the job's other counts
+ * (`· 4,000 lines read · 2,000 decoder vectors stored`) (a dashboards job split into
  * shards: `… · 3 / 8 shards done · 3 running on 3 workers · …`, the tokens and rate summed over them); a phase without counts
  * (`loading the model`) is its name alone. `eta: false` leaves the time out (for a caller that shows the job's own).
  */
@@ -27,5 +28,6 @@ export function describeProgress(detail: ProgressDetail, { eta = true } = {}): s
   }
   if (detail.rate) parts.push(`${detail.rate.toFixed(detail.rate < 10 ? 1 : 0)} ${detail.unit ?? 'tokens'}/s`);
   if (eta && typeof detail.etaSeconds === 'number') parts.push(`about ${formatSeconds(detail.etaSeconds)} left`);
+  for (const [what, n] of Object.entries(detail.counts ?? {})) parts.push(`${n.toLocaleString('en')} ${what}`);
   return parts.join(' · ');
 }

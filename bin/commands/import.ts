@@ -49,15 +49,9 @@ export const importCommand: Command = {
           `${outcome.explanations} explanations proposed as labels (${outcome.explanationsKept} already proposed), ` +
           `${outcome.unmatchedTokens} example tokens not in the model's vocabulary, in ${seconds.toFixed(1)} s`,
       );
-      const { stored, checked, mismatched, firstMismatches } = outcome.vectors;
-      if (stored > 0) console.log(`${stored} decoder vectors stored as the SAE's decoder rows (its files cannot be read here)`);
-      if (checked > 0) {
-        console.log(
-          mismatched === 0
-            ? `${checked} decoder vectors match the SAE's own decoder rows`
-            : `warning: ${mismatched} of ${checked} decoder vectors differ from the SAE's own decoder rows (features ${firstMismatches.join(', ')}${mismatched > firstMismatches.length ? ', …' : ''}): is the export of another SAE?`,
-        );
-      }
+      const { describeVectors } = await import('../../jobs/kinds/import');
+      const vectors = describeVectors(outcome.vectors);
+      if (vectors) console.log(outcome.vectors.mismatched > 0 ? `warning: ${vectors}` : vectors);
     }
   },
 };

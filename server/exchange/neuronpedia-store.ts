@@ -22,6 +22,7 @@ import { corpora, dashboardRuns, features, modelVocabs, saeDecoderRows, type Das
 import { InputError } from '@/compute/errors';
 import type { Histogram, TokenWeight } from '@/compute/dashboards/types';
 import type { FeatureStats } from '@/compute/analyses/feature-stats';
+import type { VectorCounts } from '@/jobs/kinds/import';
 import type { Db } from '../db';
 import { completeRunIn, featureRow } from '../dashboards';
 import { proposeManyFromSource } from '../label-votes';
@@ -65,17 +66,6 @@ export interface ImportSummary {
   vectors: VectorCounts;
 }
 
-/** What became of the features' decoder vectors. */
-export interface VectorCounts {
-  /** stored as the SAE's decoder rows (the SAE's files could not be read) */
-  stored: number;
-  /** compared with the SAE's own decoder rows, and how many of those differ */
-  checked: number;
-  mismatched: number;
-  /** the first few features whose vector differs */
-  firstMismatches: number[];
-}
-
 export interface ImportProgress {
   phase: 'activations' | 'features' | 'explanations' | 'finishing';
   /** lines (or features) read so far in this phase */
@@ -83,6 +73,8 @@ export interface ImportProgress {
   /** the batch files of this phase, and how many of them were read whole */
   files: number;
   filesDone: number;
+  /** the decoder vectors so far (from the first feature read on) */
+  vectors?: VectorCounts;
 }
 
 /** The per-feature weight statistics (compute/analyses/feature-stats), indexed by feature. */
@@ -175,6 +167,11 @@ export class ImportRun {
 
   get dSae(): number {
     return this.sae.dSae;
+  }
+
+  /** the decoder vectors stored or compared so far */
+  get vectorCounts(): VectorCounts {
+    return { ...this.vectors, firstMismatches: [...this.vectors.firstMismatches] };
   }
 
   /** Checks and packs activations of `file` parsed in this thread. */

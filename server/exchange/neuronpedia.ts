@@ -58,10 +58,10 @@ async function importSourceFolder(db: Db, dir: string, shown: string, request: I
     const read = async (phase: 'features' | 'explanations', files: string[], take: (value: unknown, at: At) => Promise<void>) => {
       let done = 0;
       for (const [filesDone, file] of files.entries()) {
-        await request.onProgress?.({ phase, done, files: files.length, filesDone });
+        await request.onProgress?.({ phase, done, files: files.length, filesDone, vectors: run.vectorCounts });
         for await (const { value, at } of jsonLines(dir, file)) {
           await take(value, at);
-          if (++done % PROGRESS_EVERY === 0) await request.onProgress?.({ phase, done, files: files.length, filesDone });
+          if (++done % PROGRESS_EVERY === 0) await request.onProgress?.({ phase, done, files: files.length, filesDone, vectors: run.vectorCounts });
         }
       }
     };
@@ -76,7 +76,7 @@ async function importSourceFolder(db: Db, dir: string, shown: string, request: I
     }
     await read('features', featureFiles, (value, at) => run.feature(parseFeature(object(value, at), at), at));
     await read('explanations', explanationFiles, (value, at) => run.explanation(parseExplanation(object(value, at), at), at));
-    await request.onProgress?.({ phase: 'finishing', done: 0, files: 0, filesDone: 0 });
+    await request.onProgress?.({ phase: 'finishing', done: 0, files: 0, filesDone: 0, vectors: run.vectorCounts });
     return run.finish();
   });
   if (summary.vectors.stored > 0) await request.onDecoderStored?.(sae);

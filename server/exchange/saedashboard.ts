@@ -30,7 +30,7 @@ export async function importSaeDashboard(db: Db, request: ImportRequest): Promis
     let run: ImportRun | null = null;
     let done = 0;
     for (const [filesDone, file] of files.entries()) {
-      await request.onProgress?.({ phase: 'features', done, files: files.length, filesDone });
+      await request.onProgress?.({ phase: 'features', done, files: files.length, filesDone, vectors: run?.vectorCounts });
       const name = path.relative(dir, file);
       const batch = object(await jsonFile(dir, file), { file: name, line: 'top level' });
       const list = batch.features;
@@ -54,7 +54,7 @@ export async function importSaeDashboard(db: Db, request: ImportRequest): Promis
       }
     }
     if (!run) throw new InputError(`${request.location}: the batch files hold no features`);
-    await request.onProgress?.({ phase: 'finishing', done, files: files.length, filesDone: files.length });
+    await request.onProgress?.({ phase: 'finishing', done, files: files.length, filesDone: files.length, vectors: run.vectorCounts });
     return run.finish();
   });
   return { unchanged: false, ...names, ...summary };

@@ -1,7 +1,8 @@
 /**
  * The import job started from the SAE page (sae.importDashboards): a maintainer imports from a base URL served by a
  * real HTTP server on 127.0.0.1, only an admin from a directory on the server; the job reports its progress and its
- * result, and the page's run says where it came from. Runs the worker's executeJob in this process.
+ * result (with the decoder vectors it stored), and the page's run says where it came from. Runs the worker's
+ * executeJob in this process.
  */
 import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
@@ -41,7 +42,8 @@ beforeAll(async () => {
   const team = await createTeam(maintainer, { slug: 'np-team', name: 'NP team' });
   await setAccess(admin, 'sae', model.saes[0]!.id, { teamId: team.id, visibility: 'public' }, 'the SAE');
   root = await fs.mkdtemp(path.join(os.tmpdir(), 'lexicon-np-job-'));
-  ({ dir: exportDir } = await writeNeuronpediaExport(root, { modelId: 'np-job', sourceId: '8-res-jb', vocab: model.vocab, nFeatures: 32, featuresPerBatch: 8 }));
+  // with decoder vectors, which the SAE (whose files are not here) stores
+  ({ dir: exportDir } = await writeNeuronpediaExport(root, { modelId: 'np-job', sourceId: '8-res-jb', vocab: model.vocab, nFeatures: 32, featuresPerBatch: 8, vectorWidth: 32 }));
   // the export's folder as a static site: a missing file answers 404, which ends a folder's batches
   server = http.createServer((req, res) => {
     const file = path.join(root, decodeURIComponent(new URL(req.url!, 'http://x').pathname));
@@ -70,8 +72,14 @@ describe('the import job', () => {
     await executeJob(getDb(), worker, jobId);
     const job = (await getJob(getDb(), jobId))!;
     expect(job.error).toBeNull();
-    expect(job).toMatchObject({ type: 'import', status: 'done', progress: 1, result: { unchanged: false, features: 32, examples: 32 * 7, explanations: 32 } });
-    expect(job.progressDetail).toMatchObject({ phase: 'finishing' });
+    expect(job).toMatchObject({
+      type: 'import',
+      status: 'done',
+      progress: 1,
+      result: { unchanged: false, features: 32, examples: 32 * 7, explanations: 32, vectors: { stored: 32, checked: 0, mismatched: 0, firstMismatches: [] } },
+    });
+    // the last phase computes the similar features from the stored rows, and the counts stay on show
+    expect(job.progressDetail).toEqual(expect.objectContaining({ phase: 'similar features', unit: 'features', counts: { 'decoder vectors stored': 32 } }));
     expect(served).toEqual(expect.arrayContaining(['np-job/8-res-jb/features/batch-3.jsonl.gz', 'np-job/8-res-jb/features/batch-4.jsonl.gz', 'np-job/8-res-jb/source.jsonl']));
     const page = (await getFeaturePage(getDb(), 'np-job', 'res8', 4))!;
     expect(page.run?.source).toMatchObject({ kind: 'neuronpedia', path: base, nTokensStated: 8000 });

@@ -25,6 +25,12 @@ describe('describeProgress', () => {
       'training · 10 / 100 steps · 5.0 steps/s',
     );
   });
+  it('adds the job’s other counts: an import’s files, lines read and decoder vectors', () => {
+    expect(
+      describeProgress({ phase: 'features', unit: 'files', done: 3, total: 24, rate: 0.5, etaSeconds: 42, counts: { 'lines read': 12_000, 'decoder vectors compared with the SAE’s own rows': 12_000, differing: 2 } }),
+    ).toBe('features · 3 / 24 files · 0.5 files/s · about 42 s left · 12,000 lines read · 12,000 decoder vectors compared with the SAE’s own rows · 2 differing');
+  });
+
   it('says how many of a dashboards job’s shards are done and how many workers run the rest', () => {
     const detail = { phase: 'second pass: examples', unit: 'tokens' as const, done: 30_000, total: 80_000, rate: 2400, etaSeconds: 20.8 };
     expect(describeProgress({ ...detail, shards: { done: 3, total: 8, running: 3, workers: 3 } })).toBe(

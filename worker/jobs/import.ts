@@ -1,6 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { models, saes } from '@/drizzle/schema';
 import type { JobParams } from '@/jobs';
+import type { VectorCounts } from '@/jobs/kinds/import';
 import { IMPORT_FORMATS } from '@/server/exchange';
 import { readSaeWeights } from '@/server/exchange/target-sae';
 import type { ImportProgress } from '@/server/exchange/neuronpedia-store';
@@ -17,23 +18,33 @@ const PHASE_START: Record<ImportProgress['phase'], [number, number]> = {
   finishing: [0.97, 1],
 };
 
+/** The decoder vectors so far, as progress counts (none until the first vector). */
+function vectorCounts(vectors: VectorCounts | undefined): Record<string, number> {
+  if (!vectors || vectors.stored + vectors.checked === 0) return {};
+  if (vectors.stored > 0) return { 'decoder vectors stored': vectors.stored };
+  return { 'decoder vectors compared with the SAE’s own rows': vectors.checked, differing: vectors.mismatched };
+}
+
 /** Imports an export into the SAE (server/exchange), reporting the batch files read. */
 export async function importJob(params: JobParams<'import'>, ctx: JobContext): Promise<JobOutput<'import'>> {
   const sae = await ctx.db.query.saes.findFirst({ where: eq(saes.id, params.saeId) });
   const model = sae && (await ctx.db.query.models.findFirst({ where: eq(models.id, sae.modelId) }));
   if (!sae || !model) throw new InputError(`SAE ${params.saeId} is not registered`);
   const reporter = new ProgressReporter(ctx);
+  // the last counts stay on show while the similar features are computed
+  let counts: Record<string, number> = {};
   const outcome = await IMPORT_FORMATS[params.format].run(ctx.db, {
     location: params.location,
     sae: `${model.slug}/${sae.slug}`,
     weights: readSaeWeights,
     onDecoderStored: async (imported) => {
-      await reporter.report({ fraction: 0.99, phase: 'similar features', done: 0, total: imported.dSae });
+      await reporter.report({ fraction: 0.99, phase: 'similar features', unit: 'features', done: 0, total: imported.dSae, extra: { counts } });
       await storeDecoderNeighbours(ctx.db, imported);
     },
-    onProgress: ({ phase, done, files, filesDone }) => {
+    onProgress: ({ phase, done, files, filesDone, vectors }) => {
       const [start, end] = PHASE_START[phase];
-      return reporter.report({ fraction: start + (end - start) * (files > 0 ? filesDone / files : 0), phase, done: filesDone, total: files, extra: { lines: done } });
+      counts = { ...(phase !== 'finishing' && { 'lines read': done }), ...vectorCounts(vectors) };
+      return reporter.report({ fraction: start + (end - start) * (files > 0 ? filesDone / files : 0), phase, unit: 'files', done: filesDone, total: files, extra: { counts } });
     },
   });
   const { model: _model, sae: _sae, ...result } = outcome;
