@@ -405,7 +405,7 @@ export const saeDecoderRows = pgTable(
       .notNull()
       .references(() => saes.id, { onDelete: 'cascade' }),
     index: integer('index').notNull(),
-    /** d_in little-endian float32s */
+    /** d_out (d_in but for a transcoder) little-endian float32s */
     vector: bytea('vector').notNull(),
   },
   (t) => [primaryKey({ columns: [t.saeId, t.index] })],

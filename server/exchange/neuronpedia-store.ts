@@ -20,6 +20,7 @@ import type pg from 'pg';
 import { and, eq, getTableColumns, ne, sql } from 'drizzle-orm';
 import { corpora, dashboardRuns, features, modelVocabs, saeDecoderRows, type DashboardRunSource } from '@/drizzle/schema';
 import { InputError } from '@/compute/errors';
+import { parseSaeConfig } from '@/compute/sae/config';
 import type { Histogram, TokenWeight } from '@/compute/dashboards/types';
 import type { FeatureStats } from '@/compute/analyses/feature-stats';
 import type { VectorCounts } from '@/jobs/kinds/import';
@@ -158,6 +159,8 @@ export class ImportRun {
     /** the model's vocabulary, whose pieces the export's token strings are mapped to */
     readonly pieces: string[],
     private readonly weights: SaeWeights | null,
+    /** the width of the SAE's decoder rows: d_out, which is d_in but for a transcoder */
+    private readonly decoderWidth: number,
   ) {
     this.runIdBytes = uuidBytes(runId);
     this.corpusIdBytes = uuidBytes(corpusId);
@@ -211,7 +214,8 @@ export class ImportRun {
       .returning({ id: dashboardRuns.id });
     // the SAE's files are the truth where they can be read
     if (weights) await tx.delete(saeDecoderRows).where(eq(saeDecoderRows.saeId, sae.id));
-    return new ImportRun(tx, client, sae, run!.id, corpus!.id, source, vocab.pieces, weights);
+    const decoderWidth = parseSaeConfig(sae.cfg, `the cfg.json registered for ${sae.slug}`).dOut;
+    return new ImportRun(tx, client, sae, run!.id, corpus!.id, source, vocab.pieces, weights, decoderWidth);
   }
 
   private checkIndex(index: number, at: At): void {
@@ -390,7 +394,7 @@ export class ImportRun {
   /** Queues the feature's vector as the SAE's decoder row; returns its norm (0 without one). */
   private storeVector(f: ImportedFeature, at: At): number {
     if (f.vector.length === 0) return 0;
-    this.checkVectorWidth(f, this.sae.dIn, at);
+    this.checkVectorWidth(f, this.decoderWidth, at);
     this.decoderRows.row(3).bytes(this.saeIdBytes).int4(f.index).float32Bytes(f.vector);
     this.vectors.stored++;
     return Math.sqrt(f.vector.reduce((sum, v) => sum + v * v, 0));

@@ -44,7 +44,8 @@ export async function seedSyntheticModel(
   options: {
     slug: string;
     vocabSize?: number;
-    saes: { slug: string; hookName: string; dSae: number }[];
+    /** `cfg`: more cfg.json fields (a transcoder's architecture, d_out and hook_name_out) */
+    saes: { slug: string; hookName: string; dSae: number; cfg?: { architecture?: string } & Record<string, unknown> }[];
     nContexts?: number;
     contextSize?: number;
     /** tokens densities are "measured" over */
@@ -76,10 +77,10 @@ export async function seedSyntheticModel(
         modelId: model!.id,
         slug: spec.slug,
         hookName: spec.hookName,
-        architecture: 'standard',
+        architecture: spec.cfg?.architecture ?? 'standard',
         dIn: 32,
         dSae: spec.dSae,
-        cfg: { architecture: 'standard', d_in: 32, d_sae: spec.dSae, hook_name: spec.hookName },
+        cfg: { architecture: 'standard', d_in: 32, d_sae: spec.dSae, hook_name: spec.hookName, ...spec.cfg },
         path: `/nonexistent/${spec.slug}`,
         contentHash: `synthetic-${spec.slug}`,
       })

@@ -323,6 +323,27 @@ describe('decoder vectors', () => {
     expect(await neighboursOf(again.id, res4.id, 5)).toHaveLength(10);
     expect((await neighboursOf(again.id, res4.id, 5))[0]).toBe(5);
   });
+
+  it('of a transcoder are d_out wide, the width of its output hook, not d_in', async () => {
+    const D_OUT = 48;
+    const tc = await seedSyntheticModel(getDb(), {
+      slug: 'gpt2-tc',
+      saes: [{ slug: 'tc8', hookName: 'blocks.8.ln2.hook_normalized', dSae: D_SAE, cfg: { architecture: 'transcoder', d_out: D_OUT, hook_name_out: 'blocks.8.hook_mlp_out', apply_b_dec_to_input: false } }],
+    });
+    const exportOfWidth = (width: number) =>
+      writeNeuronpediaExport(path.join(tmp, `transcoder-${width}`), { modelId: 'gpt2-tc', sourceId: 'tc8', vocab: tc.vocab, nFeatures: D_SAE, vectorWidth: width });
+    // rows d_in (32) wide are no rows of this decoder
+    await expect(neuronpedia(getDb(), { location: (await exportOfWidth(32)).dir })).rejects.toThrow(
+      /features\/batch-0\.jsonl\.gz line 1: feature 0's vector has 32 values but the SAE's decoder rows have 48/,
+    );
+    const { dir, options } = await exportOfWidth(D_OUT);
+    const outcome = await neuronpedia(getDb(), { location: dir });
+    if (outcome.unchanged) throw new Error('unreachable');
+    expect(outcome.vectors).toEqual({ stored: D_SAE, checked: 0, mismatched: 0, firstMismatches: [] });
+    const stored = (await storedDecoder(getDb(), { id: tc.saes[0]!.id, dSae: D_SAE }))!;
+    expect(stored.width).toBe(D_OUT);
+    expect(Array.from(stored.values.subarray(3 * D_OUT, 4 * D_OUT))).toEqual(syntheticFeature(options, 3).feature.vector);
+  });
 });
 
 describe('SAEDashboard output import', () => {
