@@ -132,6 +132,23 @@ describe('Neuronpedia export import', () => {
     expect((await currentRunCounts(getDb(), sae().id)).features).toBe(N_FEATURES);
   });
 
+  it('keeps the previous dashboards for readers until the import commits', async () => {
+    const { dir } = await exportOf('readers', { seed: 10 });
+    const before = await snapshot();
+    const seen: { phase: string; counts: Awaited<ReturnType<typeof snapshot>> }[] = [];
+    const outcome = await neuronpedia(getDb(), {
+      location: dir,
+      // other connections of the pool, as the pages read, while the import's transaction holds every row written
+      onProgress: async ({ phase }) => {
+        if (phase === 'explanations' || phase === 'finishing') seen.push({ phase, counts: await snapshot() });
+      },
+    });
+    if (outcome.unchanged) throw new Error('unreachable');
+    expect(seen.map((s) => s.phase)).toEqual(['explanations', 'explanations', 'explanations', 'finishing']);
+    for (const { counts } of seen) expect(counts).toEqual(before);
+    expect((await currentRunCounts(getDb(), sae().id)).runId).toBe(outcome.runId);
+  });
+
   it('goes into the SAE --sae names, and keeps token strings the vocabulary lacks as the run’s own pieces', async () => {
     const { dir, options } = await exportOf('other', { seed: 9, explanations: false });
     // feature 0's first top example carries a token no piece of the model spells
@@ -198,6 +215,42 @@ describe('bad input', () => {
       (dir) => rewrite(path.join(dir, 'features', 'batch-1.jsonl.gz'), (lines) => [...lines.slice(0, 2), lines[2]!.replace('"index":"18"', `"index":"${D_SAE}"`), ...lines.slice(3)]),
       new RegExp(`features/batch-1\\.jsonl\\.gz line 3: feature index ${D_SAE} is out of range: the SAE has ${D_SAE} features`),
     );
+  });
+
+  it('a feature index out of range in the activations or the explanations', async () => {
+    await refused(
+      'activation-range',
+      (dir) => editLine(path.join(dir, 'activations', 'batch-1.jsonl.gz'), 3, (a) => Object.assign(a, { index: String(D_SAE + 2) })),
+      new RegExp(`activations/batch-1\\.jsonl\\.gz line 3: feature index ${D_SAE + 2} is out of range: the SAE has ${D_SAE} features \\(0–${D_SAE - 1}\\)`),
+    );
+    await refused(
+      'explanation-range',
+      (dir) => editLine(path.join(dir, 'explanations', 'batch-2.jsonl.gz'), 4, (e) => Object.assign(e, { index: String(D_SAE + 5) })),
+      new RegExp(`explanations/batch-2\\.jsonl\\.gz line 4: feature index ${D_SAE + 5} is out of range`),
+    );
+  });
+
+  it('SAEDashboard output: a batch file that is not JSON, an activation whose tokens and values differ, a layer that names no SAE', async () => {
+    const refusedOutput = async (name: string, spoil: (dir: string) => Promise<void>, message: RegExp, layer = 8) => {
+      const dir = path.join(tmp, name);
+      await writeSaeDashboardOutput(dir, { modelId: 'gpt2-syn', layer, saeSet: 'res-jb', vocab: model.vocab, nFeatures: 20, seed: 50 + name.length });
+      await spoil(dir);
+      const before = await snapshot();
+      await expect(IMPORT_FORMATS.saedashboard.run(getDb(), { location: dir })).rejects.toThrow(message);
+      expect(await snapshot()).toEqual(before);
+    };
+    await refusedOutput('sd-not-json', (dir) => fs.appendFile(path.join(dir, 'batch-1.json'), ','), /batch-1\.json: not JSON/);
+    await refusedOutput(
+      'sd-lengths',
+      async (dir) => {
+        const file = path.join(dir, 'batch-0.json');
+        const batch = JSON.parse(await fs.readFile(file, 'utf8'));
+        batch.features[3].activations[2].tokens.push('extra');
+        await fs.writeFile(file, JSON.stringify(batch));
+      },
+      /batch-0\.json features\[3\]\.activations\[2\]: feature 3's activation has 9 tokens but 8 values/,
+    );
+    await refusedOutput('sd-no-sae', async () => undefined, /the export's source "5-res-jb" of model "gpt2-syn" names no SAE registered in Lexicon/, 5);
   });
 
   it('a source that names no SAE', async () => {
