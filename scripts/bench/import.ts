@@ -95,7 +95,7 @@ try {
       architecture: 'standard',
       dIn: 768,
       dSae: N_FEATURES,
-      cfg: {},
+      cfg: { architecture: 'standard', d_in: 768, d_sae: N_FEATURES, hook_name: 'blocks.6.hook_resid_pre' },
       path: '/nonexistent',
       contentHash: 'bench',
     });

@@ -144,6 +144,8 @@ export class ImportRun {
   private featureRows: ReturnType<typeof featureRow>[] = [];
   private decoderRows = new BinaryRows();
   private decoderReplaced = false;
+  /** the width of the SAE's decoder rows, d_out (d_in but for a transcoder), from its cfg when the first vector comes */
+  private decoderWidth: number | null = null;
   private readonly vectors: VectorCounts = { stored: 0, checked: 0, mismatched: 0, firstMismatches: [] };
   private explanations: ImportedExplanation[] = [];
   private counts = { features: 0, examples: 0, explanations: 0, explanationsKept: 0 };
@@ -159,8 +161,6 @@ export class ImportRun {
     /** the model's vocabulary, whose pieces the export's token strings are mapped to */
     readonly pieces: string[],
     private readonly weights: SaeWeights | null,
-    /** the width of the SAE's decoder rows: d_out, which is d_in but for a transcoder */
-    private readonly decoderWidth: number,
   ) {
     this.runIdBytes = uuidBytes(runId);
     this.corpusIdBytes = uuidBytes(corpusId);
@@ -214,8 +214,7 @@ export class ImportRun {
       .returning({ id: dashboardRuns.id });
     // the SAE's files are the truth where they can be read
     if (weights) await tx.delete(saeDecoderRows).where(eq(saeDecoderRows.saeId, sae.id));
-    const decoderWidth = parseSaeConfig(sae.cfg, `the cfg.json registered for ${sae.slug}`).dOut;
-    return new ImportRun(tx, client, sae, run!.id, corpus!.id, source, vocab.pieces, weights, decoderWidth);
+    return new ImportRun(tx, client, sae, run!.id, corpus!.id, source, vocab.pieces, weights);
   }
 
   private checkIndex(index: number, at: At): void {
@@ -394,6 +393,7 @@ export class ImportRun {
   /** Queues the feature's vector as the SAE's decoder row; returns its norm (0 without one). */
   private storeVector(f: ImportedFeature, at: At): number {
     if (f.vector.length === 0) return 0;
+    this.decoderWidth ??= parseSaeConfig(this.sae.cfg, `the cfg.json registered for ${this.sae.slug}`).dOut;
     this.checkVectorWidth(f, this.decoderWidth, at);
     this.decoderRows.row(3).bytes(this.saeIdBytes).int4(f.index).float32Bytes(f.vector);
     this.vectors.stored++;
