@@ -5,7 +5,9 @@ import { featureHref, modelHref, saeHref } from '@/server/addresses';
 import { LabelForm } from '../../../_components/label-form';
 import { ProgressBar } from '../../../_components/progress-bar';
 import { orNotFound } from '../../../_lib/not-found';
-import { Examples, IntervalExamples, LogitWeights } from '../[index]/evidence';
+import { ExampleKeysHint, Examples, IntervalExamples, linesUrl, LogitWeights } from '../[index]/evidence';
+import { intervalList } from '../[index]/example-lines';
+import { ExampleGroup } from '../[index]/examples';
 import { formatFraction, formatValue } from '../../../_components/token-format';
 
 type Params = { model: string; sae: string };
@@ -39,10 +41,9 @@ export default async function LabelQueuePage(props: { params: Promise<Params>; s
   const [queue, me] = await Promise.all([orNotFound(caller.sae.nextToLabel({ model, sae, from: at })), caller.auth.me()]);
   const feature = queue.next !== null ? await orNotFound(caller.feature.get({ model, sae, index: queue.next })) : null;
   const canEdit = feature?.can.edit ?? false;
-  const intervals = spread(feature?.intervals.filter((i) => i.examples.length > 0) ?? [], INTERVALS_SHOWN).map((i) => ({
-    ...i,
-    examples: i.examples.slice(0, PER_INTERVAL),
-  }));
+  const intervals = spread(feature?.intervals.filter((i) => i.examples.length > 0) ?? [], INTERVALS_SHOWN);
+  const source = feature && { ...feature, address: { model, sae, index: feature.index } };
+  const lines = source && linesUrl(source, RADIUS, [`top.${TOP_SHOWN}`, ...intervals.map((i) => intervalList(i, PER_INTERVAL))]);
   const labelled = queue.live - queue.remaining;
   return (
     <>
@@ -98,23 +99,26 @@ export default async function LabelQueuePage(props: { params: Promise<Params>; s
               )}
             </div>
             {feature.stats && (
-              <div>
-                <section data-testid="queue-top">
-                  <h3>
-                    Top activations <span className="muted small">({Math.min(TOP_SHOWN, feature.top.length)} of {feature.top.length})</span>
-                  </h3>
-                  <Examples feature={{ ...feature, address: { model, sae, index: feature.index } }} examples={feature.top.slice(0, TOP_SHOWN)} list="queue-top" radius={RADIUS} />
-                </section>
-                {intervals.length > 0 && (
-                  <section data-testid="queue-intervals">
+              <ExampleGroup key={lines} source={lines!}>
+                <div>
+                  <ExampleKeysHint />
+                  <section data-testid="queue-top">
                     <h3>
-                      Quantile intervals{' '}
-                      <span className="muted small">(random tokens from {intervals.length} of the {feature.intervals.length} intervals, highest to lowest)</span>
+                      Top activations <span className="muted small">({Math.min(TOP_SHOWN, feature.top.length)} of {feature.top.length})</span>
                     </h3>
-                    <IntervalExamples feature={{ ...feature, stats: feature.stats, address: { model, sae, index: feature.index } }} intervals={intervals} radius={RADIUS} />
+                    <Examples feature={source!} list={`top.${TOP_SHOWN}`} radius={RADIUS} />
                   </section>
-                )}
-              </div>
+                  {intervals.length > 0 && (
+                    <section data-testid="queue-intervals">
+                      <h3>
+                        Quantile intervals{' '}
+                        <span className="muted small">(random tokens from {intervals.length} of the {feature.intervals.length} intervals, highest to lowest)</span>
+                      </h3>
+                      <IntervalExamples feature={{ ...source!, stats: feature.stats }} intervals={intervals} radius={RADIUS} limit={PER_INTERVAL} />
+                    </section>
+                  )}
+                </div>
+              </ExampleGroup>
             )}
           </div>
         </article>
