@@ -157,7 +157,7 @@ test('the example lines travel once: in the HTML, not the flight data; the inter
 
   await page.goto(url);
   const quantiles = page.getByTestId('quantiles');
-  await expect(quantiles).toContainText(/\(\d+ random tokens with an activation in each of \d+ intervals\)/);
+  await expect(quantiles).toContainText(/\(\d+ examples in \d+ intervals: random tokens with an activation in each\)/);
   await expect(quantiles.getByTestId('example')).toHaveCount(0);
   await quantiles.locator('summary').click();
   await expect(quantiles.getByTestId('interval').first().getByTestId('example').first()).toBeVisible();

@@ -27,8 +27,8 @@ function LogitTable({ title, weights, pieces, testId, sign }: { title: string; w
             </td>
             <td className={`mono ${styles.value}`}>
               <span className={sign > 0 ? styles.barUp : styles.barDown} style={{ width: `${Math.round((40 * Math.abs(w.value)) / scale)}px` }} aria-hidden />
-              {w.value >= 0 ? '+' : ''}
-              {formatValue(w.value)}
+              {/* one text node: one string in the flight data, no <!-- --> between two in the HTML */}
+              {`${w.value >= 0 ? '+' : ''}${formatValue(w.value)}`}
             </td>
           </tr>
         ))}

@@ -292,7 +292,7 @@ export default async function FeaturePage(props: { params: Promise<Params>; sear
                     <h2 id="quantiles-h">
                       Quantile intervals{' '}
                       <span className="muted">
-                        ({intervalExamples} random tokens with an activation in each of {intervals.length} intervals)
+                        ({intervalExamples} examples in {intervals.length} intervals: random tokens with an activation in each)
                       </span>
                     </h2>
                   }
