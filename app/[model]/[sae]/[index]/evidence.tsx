@@ -53,12 +53,16 @@ export type ExampleSource = Pick<FeaturePage, 'model' | 'run' | 'index' | 'stats
 /**
  * Where the browser fetches the lines of example lists shown together (names as example-lines selectExamples reads
  * them), `radius` tokens either side of each line's centre, in one request (./lines), when it was not sent them: the
- * run and the feature row's version name exactly the lines shown. ExampleGroup and ExamplesDisclosure take it.
+ * run and the feature row's version name exactly the lines shown. ExampleGroup and ExamplesDisclosure take it, with
+ * the feature's address and the lines' scale (exampleScale).
  */
 export function linesUrl(feature: ExampleSource, radius: number, lists: string[]): string {
   const query = new URLSearchParams({ run: feature.run?.id ?? '', v: feature.stats?.version ?? '', r: String(radius), lists: lists.join() });
   return `${featureHref(feature.address)}/lines?${query}`;
 }
+
+/** The value of full colour in a feature's example lines: its largest activation. */
+export const exampleScale = (feature: ExampleSource) => feature.stats?.maxAct ?? 0;
 
 /**
  * A list's lines as HTML (./example-lines), rendered once per dashboard run, feature row, window and list and then
@@ -71,7 +75,7 @@ export function exampleList(feature: ExampleSource, list: string, radius: number
   const name = `${feature.model.contentHash}/${feature.run?.id}/${feature.index}@${feature.stats?.version}/${radius}/${list}`;
   // the key travels to the browser in the flight data: a digest is a fifth of the name
   const key = createHash('sha256').update(name).digest('base64url').slice(0, 22);
-  return { key, html: cachedHtml(key, () => exampleListHtml(examples, feature.pieces, feature.stats?.maxAct ?? 0, radius, EXAMPLE_KEYS_HINT_ID)) };
+  return { key, html: cachedHtml(key, () => exampleListHtml(examples, feature.pieces, exampleScale(feature), radius, EXAMPLE_KEYS_HINT_ID)) };
 }
 
 /** What the keys do on example lines, once per page that shows any (their lines name it). */
@@ -91,7 +95,7 @@ export function ExampleKeysHint() {
  */
 export function Examples({ feature, list, radius, deferred }: { feature: ExampleSource; list: string; radius: number; deferred?: boolean }) {
   const rendered = deferred ? null : exampleList(feature, list, radius);
-  return <ExampleLines address={feature.address} scale={feature.stats?.maxAct ?? 0} list={list} htmlKey={rendered?.key} />;
+  return <ExampleLines list={list} htmlKey={rendered?.key} />;
 }
 
 /** The activations the intervals divide: every firing, less those at BOS when BOS was left out. */

@@ -18,24 +18,32 @@ import { useTRPC } from '../../../trpc';
 import { exampleTokens, exampleTokenTip, selectExamples } from './example-lines';
 import styles from './feature.module.css';
 
-/** The lists around: where their lines are fetched, and whether they are shown (a closed section fetches nothing). */
-const Group = createContext<{ source: string; shown: boolean }>({ source: '', shown: false });
+/**
+ * What the lists around share: the feature (expand reads its whole contexts), the value of full colour, where their
+ * lines are fetched, and whether they are shown (a closed section fetches nothing).
+ */
+interface GroupProps {
+  address: FeatureAddress;
+  scale: number;
+  source: string;
+}
+const Group = createContext<GroupProps & { shown: boolean }>({ address: { model: '', sae: '', index: 0 }, scale: 0, source: '', shown: false });
 
 /**
  * Example lists shown together; `source` (evidence linesUrl) is where their lines are fetched. Give it `key={source}`:
  * another feature's (or run's) lines are other lists, mounted afresh to show or fetch them.
  */
-export function ExampleGroup({ source, children }: { source: string; children: ReactNode }) {
-  return <Group value={{ source, shown: true }}>{children}</Group>;
+export function ExampleGroup({ children, ...group }: GroupProps & { children: ReactNode }) {
+  return <Group value={{ ...group, shown: true }}>{children}</Group>;
 }
 
 /** An ExampleGroup in a section closed unless `open`, whose lines are fetched when it is first opened. */
-export function ExamplesDisclosure(props: { source: string; open: boolean; summary: ReactNode; children: ReactNode; testId: string }) {
-  const [shown, setShown] = useState(props.open);
+export function ExamplesDisclosure({ open, summary, children, testId, ...group }: GroupProps & { open: boolean; summary: ReactNode; children: ReactNode; testId: string }) {
+  const [shown, setShown] = useState(open);
   return (
-    <details className={styles.disclosure} open={props.open} data-testid={props.testId} onToggle={(e) => setShown(e.currentTarget.open)}>
-      <summary>{props.summary}</summary>
-      <Group value={{ source: props.source, shown }}>{props.children}</Group>
+    <details className={styles.disclosure} open={open} data-testid={testId} onToggle={(e) => setShown(e.currentTarget.open)}>
+      <summary>{summary}</summary>
+      <Group value={{ ...group, shown }}>{children}</Group>
     </details>
   );
 }
@@ -52,9 +60,8 @@ async function fetchLines(source: string): Promise<Record<string, string>> {
 const windows = new WeakMap<HTMLElement, { html: string; label: string; cut?: string }>();
 
 /** `list`: its name in its group; `htmlKey`: where the server keeps its lines (none: a deferred list). */
-export function ExampleLines(props: { address: FeatureAddress; scale: number; list: string; htmlKey?: string }) {
-  const { address, scale } = props;
-  const { source, shown } = useContext(Group);
+export function ExampleLines(props: { list: string; htmlKey?: string }) {
+  const { address, scale, source, shown } = useContext(Group);
   // the client renders no lines of its own until it has fetched them: hydration keeps what the server wrote
   const [missing, setMissing] = useState(false);
   const fetched = useQuery({ queryKey: ['example-lines', source], queryFn: () => fetchLines(source), enabled: missing && shown, staleTime: Infinity });

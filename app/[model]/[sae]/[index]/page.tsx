@@ -27,7 +27,7 @@ import { CopyLink } from './copy-link';
 import { Description } from './description';
 import { intervalList, RADIUS } from './example-lines';
 import { ExampleGroup, ExamplesDisclosure } from './examples';
-import { ExampleKeysHint, Examples, IntervalExamples, linesUrl, LogitWeights } from './evidence';
+import { ExampleKeysHint, Examples, exampleScale, IntervalExamples, linesUrl, LogitWeights } from './evidence';
 import styles from './feature.module.css';
 import { FeaturePanels } from './panels';
 import { describeRunSource } from '../../../_components/run-source';
@@ -258,7 +258,7 @@ export default async function FeaturePage(props: { params: Promise<Params>; sear
           {stats && (
             <>
               <ExampleKeysHint />
-              <ExampleGroup key={shownLines} source={shownLines}>
+              <ExampleGroup key={shownLines} source={shownLines} address={address} scale={exampleScale(feature)}>
                 <section aria-labelledby="top-h" data-testid="top-examples">
                   <h2 id="top-h">
                     Top activations{' '}
@@ -286,6 +286,8 @@ export default async function FeaturePage(props: { params: Promise<Params>; sear
                 <ExamplesDisclosure
                   key={intervalLines}
                   source={intervalLines}
+                  address={address}
+                  scale={exampleScale(feature)}
                   open={allIntervals}
                   testId="quantiles"
                   summary={

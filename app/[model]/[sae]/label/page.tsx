@@ -5,7 +5,8 @@ import { featureHref, modelHref, saeHref } from '@/server/addresses';
 import { LabelForm } from '../../../_components/label-form';
 import { ProgressBar } from '../../../_components/progress-bar';
 import { orNotFound } from '../../../_lib/not-found';
-import { ExampleKeysHint, Examples, IntervalExamples, linesUrl, LogitWeights } from '../[index]/evidence';
+import { ExampleKeysHint, Examples, exampleScale, IntervalExamples, linesUrl, LogitWeights, type ExampleSource } from '../[index]/evidence';
+import type { FeatureInterval, FeatureStats } from '@/server/feature-page';
 import { intervalList } from '../[index]/example-lines';
 import { ExampleGroup } from '../[index]/examples';
 import { formatFraction, formatValue } from '../../../_components/token-format';
@@ -42,8 +43,6 @@ export default async function LabelQueuePage(props: { params: Promise<Params>; s
   const feature = queue.next !== null ? await orNotFound(caller.feature.get({ model, sae, index: queue.next })) : null;
   const canEdit = feature?.can.edit ?? false;
   const intervals = spread(feature?.intervals.filter((i) => i.examples.length > 0) ?? [], INTERVALS_SHOWN);
-  const source = feature && { ...feature, address: { model, sae, index: feature.index } };
-  const lines = source && linesUrl(source, RADIUS, [`top.${TOP_SHOWN}`, ...intervals.map((i) => intervalList(i, PER_INTERVAL))]);
   const labelled = queue.live - queue.remaining;
   return (
     <>
@@ -98,31 +97,38 @@ export default async function LabelQueuePage(props: { params: Promise<Params>; s
                 </section>
               )}
             </div>
-            {feature.stats && (
-              <ExampleGroup key={lines} source={lines!}>
-                <div>
-                  <ExampleKeysHint />
-                  <section data-testid="queue-top">
-                    <h3>
-                      Top activations <span className="muted small">({Math.min(TOP_SHOWN, feature.top.length)} of {feature.top.length})</span>
-                    </h3>
-                    <Examples feature={source!} list={`top.${TOP_SHOWN}`} radius={RADIUS} />
-                  </section>
-                  {intervals.length > 0 && (
-                    <section data-testid="queue-intervals">
-                      <h3>
-                        Quantile intervals{' '}
-                        <span className="muted small">(random tokens from {intervals.length} of the {feature.intervals.length} intervals, highest to lowest)</span>
-                      </h3>
-                      <IntervalExamples feature={{ ...source!, stats: feature.stats }} intervals={intervals} radius={RADIUS} limit={PER_INTERVAL} />
-                    </section>
-                  )}
-                </div>
-              </ExampleGroup>
-            )}
+            {feature.stats && <QueueExamples feature={{ ...feature, stats: feature.stats, address: { model, sae, index: feature.index } }} intervals={intervals} />}
           </div>
         </article>
       )}
     </>
+  );
+}
+
+/** The queue item's first top examples and a few of a few intervals, fetched together when the browser lacks them. */
+function QueueExamples({ feature, intervals }: { feature: ExampleSource & { stats: FeatureStats }; intervals: FeatureInterval[] }) {
+  const top = `top.${TOP_SHOWN}`;
+  const lines = linesUrl(feature, RADIUS, [top, ...intervals.map((i) => intervalList(i, PER_INTERVAL))]);
+  return (
+    <ExampleGroup key={lines} source={lines} address={feature.address} scale={exampleScale(feature)}>
+      <div>
+        <ExampleKeysHint />
+        <section data-testid="queue-top">
+          <h3>
+            Top activations <span className="muted small">({Math.min(TOP_SHOWN, feature.top.length)} of {feature.top.length})</span>
+          </h3>
+          <Examples feature={feature} list={top} radius={RADIUS} />
+        </section>
+        {intervals.length > 0 && (
+          <section data-testid="queue-intervals">
+            <h3>
+              Quantile intervals{' '}
+              <span className="muted small">(random tokens from {intervals.length} of the {feature.intervals.length} intervals, highest to lowest)</span>
+            </h3>
+            <IntervalExamples feature={feature} intervals={intervals} radius={RADIUS} limit={PER_INTERVAL} />
+          </section>
+        )}
+      </div>
+    </ExampleGroup>
   );
 }
