@@ -33,6 +33,8 @@ export interface FeatureExample {
 }
 
 export interface FeatureInterval {
+  /** its place among the feature's intervals as stored, lowest first (an example's `interval`) */
+  index: number;
   lo: number;
   hi: number;
   count: number;
@@ -237,7 +239,7 @@ export async function getFeaturePage(db: Db, modelSlug: string, saeSlug: string,
     lossDelta: e.loss_delta === null ? null : base64Floats(e.loss_delta),
   }));
   const intervals: FeatureInterval[] = (row.stats?.intervals ?? [])
-    .map((interval, i) => ({ ...interval, examples: examples.filter((e) => e.kind === 'interval' && e.interval === i) }))
+    .map((interval, i) => ({ index: i, ...interval, examples: examples.filter((e) => e.kind === 'interval' && e.interval === i) }))
     .reverse();
 
   // an imported run's tokens that are no piece of the vocabulary are its own pieces, −1−k (server/exchange)

@@ -39,7 +39,7 @@ export function featureAddressOf(pathname: string): { model: string; sae: string
 let buildId: string | undefined;
 
 /** The build's id: a deploy changes the markup (and the chunks it names), so it is part of every validator. */
-function currentBuildId(): string {
+export function currentBuildId(): string {
   buildId ??= fs.readFileSync(path.resolve(process.env.LEXICON_NEXT_DIST_DIR ?? '.next', 'BUILD_ID'), 'utf8').trim();
   return buildId;
 }

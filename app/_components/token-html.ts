@@ -12,11 +12,10 @@ import styles from './tokens.module.css';
 
 export type Shading = 'activation' | 'diverging';
 
-/** U+E000 and U+E001 too: an example list stands for < and > with them on its way to the browser (example-lines toFlight). */
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '\uE000': '&#xE000;', '\uE001': '&#xE001;' };
-export const escapeHtml = (s: string) => s.replace(/[&<>"\uE000\uE001]/g, (c) => ESCAPES[c]!);
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+export const escapeHtml = (s: string) => s.replace(/[&<>"]/g, (c) => ESCAPES[c]!);
 /** For an attribute in single quotes: the tooltip quotes its piece in double quotes, each of which "&quot;" would make 6 bytes. */
-const escapeSingleQuoted = (s: string) => s.replace(/[&<>'\uE000\uE001]/g, (c) => ESCAPES[c]!);
+const escapeSingleQuoted = (s: string) => s.replace(/[&<>']/g, (c) => ESCAPES[c]!);
 
 /**
  * A value's shade as a class of tokens.module.css: colour by letter (o: activation; b, r: a positive and a negative

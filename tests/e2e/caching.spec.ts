@@ -98,6 +98,10 @@ test('a private SAE’s feature page is 404 for an anonymous reader, with no ETa
     expect(res.headers()['etag']).toBeUndefined();
     expect(res.headers()['cache-control'] ?? '').not.toContain('public');
   }
+  // so are its example lines (readable, it would answer 409: this SAE has no dashboard run to name)
+  const lines = await request.get(`/${MODEL}/${slug}/0/lines?run=x&v=1&r=18&lists=top`);
+  expect(lines.status()).toBe(404);
+  expect(JSON.stringify(await lines.json())).not.toContain('data-pos');
 });
 
 test('in the browser a second visit revalidates (304) and the stored page hydrates under its CSP', async ({ browser }) => {

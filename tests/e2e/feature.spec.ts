@@ -120,6 +120,12 @@ test('the feature page reads without JavaScript', async ({ browser }) => {
   await expect(examples.first()).toBeVisible();
   await expect(examples.first().locator('[data-pos]').first()).toBeVisible();
   await expect(page.getByTestId('quantiles')).toBeVisible();
+  // the interval examples are a link away (with scripts, they are fetched when the section opens)
+  await page.getByTestId('quantiles').locator('summary').click();
+  await page.getByRole('link', { name: 'Show the interval examples' }).click();
+  await expect(page).toHaveURL(/\?intervals=all#quantiles-h$/);
+  await expect(page.getByTestId('quantiles').getByTestId('interval').first().getByTestId('example').first()).toBeVisible();
+  await page.goBack();
   // charts say what they would show
   await expect(page.getByTestId('activation-histogram')).toContainText('Histogram of the');
   // the SAE's nearest features by decoder and by encoder cosine, each with its cosine to 3 decimals and a link
@@ -132,6 +138,69 @@ test('the feature page reads without JavaScript', async ({ browser }) => {
   }
   await shot(page, 'feature-page-no-js', { charts: false });
   await context.close();
+});
+
+test('the example lines travel once: in the HTML, not the flight data; the interval examples come when opened', async ({ page }) => {
+  const sent = await (await page.request.get(url)).text();
+  const flight = [...sent.matchAll(/<script[^>]*>self\.__next_f\.push\([\s\S]*?<\/script>/g)].map((m) => m[0]).join('');
+  const lines = (html: string) => (html.match(/<li data-testid=example>/g) ?? []).length;
+  const [{ shown }] = await sql<{ shown: number }>(
+    `select count(*)::int as shown from feature_example x join sae s on s.current_run_id = x.run_id
+     where s.slug = $1 and x.feature_index = $2 and x.kind in ('top', 'random')`,
+    [SAE, feature],
+  );
+  expect(shown).toBeGreaterThan(0);
+  expect(lines(sent)).toBe(shown); // the top and random lines, and no interval lines until asked for
+  expect(flight.length).toBeGreaterThan(0);
+  expect(flight).not.toContain('data-pos');
+  expect(lines((await (await page.request.get(`${url}?intervals=all`)).text()))).toBeGreaterThan(shown);
+
+  await page.goto(url);
+  const quantiles = page.getByTestId('quantiles');
+  await expect(quantiles).toContainText(/\(\d+ examples in \d+ intervals: random tokens with an activation in each\)/);
+  await expect(quantiles.getByTestId('example')).toHaveCount(0);
+  await quantiles.locator('summary').click();
+  await expect(quantiles.getByTestId('interval').first().getByTestId('example').first()).toBeVisible();
+  await expect(quantiles.getByTestId('example').first().locator('[data-pos]').first()).toBeAttached();
+});
+
+test('a client navigation to a feature page shows its examples, fetched for it', async ({ page }) => {
+  const from = feature > 0 ? feature - 1 : feature + 1;
+  await page.goto(`/${MODEL}/${SAE}/${from}`);
+  await page.evaluate(() => ((window as Window & { stayed?: boolean }).stayed = true));
+  await page.getByTestId(feature > 0 ? 'next-feature' : 'prev-feature').click();
+  await expect(page.getByTestId('feature-title')).toContainText(`/${feature}`);
+  const top = page.getByTestId('top-examples').getByTestId('example');
+  await expect(top.first().locator('[data-pos]').first()).toBeVisible();
+  expect(await page.evaluate(() => (window as Window & { stayed?: boolean }).stayed)).toBe(true); // no full load
+  // and they work as the server's do: expand fetches the whole context
+  await top.first().getByRole('button', { name: 'expand' }).click();
+  await expect(top.first().getByRole('group')).toHaveAttribute('aria-label', /, tokens 1–128 of 128$/);
+});
+
+test('the lines route answers what the page names, checks it, and revalidates', async ({ request }) => {
+  const [row] = await sql<{ run: string; version: string }>(
+    `select f.run_id as run, f.xmin::text as version from feature f join sae s on s.current_run_id = f.run_id where s.slug = $1 and f.index = $2`,
+    [SAE, feature],
+  );
+  const lines = (query: Record<string, string>) => `${url}/lines?${new URLSearchParams({ run: row!.run, v: row!.version, r: '18', ...query })}`;
+  const ok = await request.get(lines({ lists: 'top,top.2' }));
+  expect(ok.status()).toBe(200);
+  const body = (await ok.json()) as Record<string, string>;
+  expect(body.top).toContain('data-pos=');
+  expect(body['top.2']!.match(/<li /g)).toHaveLength(2);
+  const etag = ok.headers()['etag']!;
+  expect(ok.headers()['cache-control']).toBe('private, no-cache');
+  expect((await request.get(lines({ lists: 'top,top.2' }), { headers: { 'if-none-match': etag } })).status()).toBe(304);
+
+  const stale = await request.get(lines({ lists: 'top', v: '1' }));
+  expect(stale.status()).toBe(409);
+  expect((await stale.json()).error).toMatch(/changed since the page was read/);
+  const unknown = await request.get(lines({ lists: 'top,everything' }));
+  expect(unknown.status()).toBe(400);
+  expect((await unknown.json()).error).toMatch(/no example list named "everything"/);
+  expect((await request.get(lines({ lists: 'top', r: '0' }))).status()).toBe(400);
+  expect((await request.get(`/${MODEL}/no-such-sae/${feature}/lines?run=x&v=1&r=18&lists=top`)).status()).toBe(404);
 });
 
 test('the page is usable on a phone', async ({ browser }) => {

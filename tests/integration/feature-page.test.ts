@@ -131,6 +131,9 @@ describe('getFeaturePage', () => {
       [2, 4, 1000, 1],
       [0, 2, 4000, 2],
     ]);
+    // each knows its place as stored, which its examples name (a list of it is `i{index}`)
+    for (const interval of page.intervals) expect(interval.examples.every((e) => e.interval === interval.index)).toBe(true);
+    expect(page.intervals.map((i) => i.index)).toEqual([1, 0]);
     expect(page.intervals[1]!.examples.map((e) => e.position)).toEqual([3, 4]);
     expect(page.intervals[0]!.examples[0]).toMatchObject({ kind: 'interval', contextIndex: 4, position: 6, maxAct: 3 });
     expect(page.top.map((e) => e.contextIndex)).toEqual([3, 9]);

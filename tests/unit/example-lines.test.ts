@@ -1,7 +1,7 @@
 import type { Element, ElementContent, Root } from 'hast';
 import { fromHtml } from 'hast-util-from-html';
 import { describe, expect, it } from 'vitest';
-import { exampleListHtml, exampleTokens, findExample, fromFlight, toFlight } from '@/app/[model]/[sae]/[index]/example-lines';
+import { exampleListHtml, exampleTokens, intervalList, selectExamples } from '@/app/[model]/[sae]/[index]/example-lines';
 import type { FeatureExample } from '@/server/feature-page';
 import { XSS_PAYLOADS } from '../helpers/xss-payloads';
 
@@ -69,11 +69,11 @@ describe('example lines', () => {
     expect(whole.cut).toBeUndefined();
   });
 
-  it('make one list item per example, with its value, its key, and whether it leaves tokens out', () => {
+  it('make one list item per example, in order, with its value and whether it leaves tokens out', () => {
     const short = example({ rank: 1, tokens: [1, 2, 3, 999], acts: [0, 1, 2, 0], maxPos: 2, maxAct: 2, lossDelta: null });
     const root = fragment(exampleListHtml([example({}), short], pieces, 3, 18, 'top-keys'));
     const items = elements(root).filter((e) => e.tagName === 'li');
-    expect(items.map((i) => i.properties.dataKey)).toEqual(['top--1-0', 'top--1-1']);
+    expect(items).toHaveLength(2);
     expect(items.map((i) => text(i.children[0] as Element))).toEqual(['3.000', '2.000']);
     const lines = elements(root).filter((e) => e.properties.role === 'group');
     expect(lines.map((l) => l.properties.ariaDescribedBy)).toEqual([['top-keys'], ['top-keys']]);
@@ -86,7 +86,7 @@ describe('example lines', () => {
     const tokens = XSS_PAYLOADS.map((_, id) => id);
     const e = example({ tokens, acts: tokens.map((t) => t % 3), maxPos: 1, lossDelta: null });
     const root = fragment(exampleListHtml([e], hostile, 2, 100, 'keys'));
-    const allowed = new Set(['dataTestid', 'dataKey', 'className', 'title', 'role', 'ariaLabel', 'ariaDescribedBy', 'dataPos', 'dataValue', 'tabIndex', 'dataCut']);
+    const allowed = new Set(['dataTestid', 'className', 'title', 'role', 'ariaLabel', 'ariaDescribedBy', 'dataPos', 'dataValue', 'tabIndex', 'dataCut']);
     for (const el of elements(root)) {
       expect(['li', 'span']).toContain(el.tagName);
       for (const name of Object.keys(el.properties)) expect(allowed).toContain(name);
@@ -96,23 +96,18 @@ describe('example lines', () => {
     expect(text(line)).toBe(XSS_PAYLOADS.join('').replace(/\n/g, '⏎').replace(/\t/g, '⇥'));
   });
 
-  it('travel in the flight data without < and >, and come back as they were, whatever the pieces hold', () => {
-    const e = example({ tokens: [0, 1, 2], acts: [1, 0, 2], maxPos: 2, lossDelta: null });
-    const html = exampleListHtml([e], { 0: '\uE000<b>\uE001', 1: ' a>b', 2: '\uE001' }, 2, 18, 'keys');
-    const sent = toFlight(html);
-    expect(sent).not.toMatch(/[<>]/);
-    expect(fromFlight(sent)).toBe(html);
-    const line = elements(fragment(fromFlight(sent))).find((el) => el.properties.role === 'group')!;
-    expect(text(line)).toBe('\uE000<b>\uE001 a>b\uE001');
-    expect(elements(line).every((el) => el.tagName === 'span')).toBe(true);
-  });
-
-  it('are found again among a page’s examples by their key', () => {
-    const top = example({});
-    const drawn = example({ kind: 'interval', interval: 2, rank: 1, position: 9 });
-    const page = { top: [top], random: [], intervals: [{ lo: 0, hi: 1, count: 5, examples: [drawn] }] };
-    expect(findExample(page, 'interval-2-1')).toBe(drawn);
-    expect(findExample(page, 'top--1-0')).toBe(top);
-    expect(findExample(page, 'interval-2-0')).toBeUndefined();
+  it('are chosen by list name, as the page and its lines route name them; any other name is none', () => {
+    const top = [0, 1, 2].map((rank) => example({ rank }));
+    const random = [example({ kind: 'random', rank: 0 })];
+    const drawn = [0, 1, 2].map((rank) => example({ kind: 'interval', interval: 4, rank, position: 9 }));
+    const page = { top, random, intervals: [{ index: 4, lo: 0, hi: 1, count: 5, examples: drawn }] };
+    expect(selectExamples(page, 'top')).toEqual(top);
+    expect(selectExamples(page, 'top.2')).toEqual(top.slice(0, 2));
+    expect(selectExamples(page, 'random')).toEqual(random);
+    expect(selectExamples(page, 'i4.1')).toEqual(drawn.slice(0, 1));
+    expect(selectExamples(page, 'i3')).toEqual([]);
+    for (const name of ['', 'all', 'top.', 'i', 'i4.x', 'top,random', 'i1234']) expect(selectExamples(page, name)).toBeNull();
+    expect(selectExamples(page, intervalList(page.intervals[0]!, 2))).toEqual(drawn.slice(0, 2));
+    expect(selectExamples(page, intervalList(page.intervals[0]!))).toEqual(drawn);
   });
 });

@@ -3,13 +3,14 @@
  * and example lists (top, random, quantile intervals) as HTML, made interactive by the client component ./examples.
  */
 import type { TokenWeight } from '@/compute/dashboards/types';
-import type { FeatureAddress } from '@/server/addresses';
-import type { FeatureExample, FeatureInterval, FeaturePage, FeatureStats } from '@/server/feature-page';
+import { createHash } from 'node:crypto';
+import { featureHref, type FeatureAddress } from '@/server/addresses';
+import type { FeatureInterval, FeaturePage, FeatureStats } from '@/server/feature-page';
 import { cachedHtml } from '@/server/html-cache';
 import { displayPiece } from '@/server/token-piece';
 import { TOKEN_KEYS_HINT } from '../../../_components/token-html';
 import { formatFraction, formatValue } from '../../../_components/token-format';
-import { exampleKey, exampleListHtml, RADIUS, toFlight } from './example-lines';
+import { EXAMPLE_KEYS_HINT_ID, exampleListHtml, intervalList, selectExamples } from './example-lines';
 import { ExampleLines } from './examples';
 import styles from './feature.module.css';
 
@@ -26,8 +27,8 @@ function LogitTable({ title, weights, pieces, testId, sign }: { title: string; w
             </td>
             <td className={`mono ${styles.value}`}>
               <span className={sign > 0 ? styles.barUp : styles.barDown} style={{ width: `${Math.round((40 * Math.abs(w.value)) / scale)}px` }} aria-hidden />
-              {w.value >= 0 ? '+' : ''}
-              {formatValue(w.value)}
+              {/* one text node: one string in the flight data, no <!-- --> between two in the HTML */}
+              {`${w.value >= 0 ? '+' : ''}${formatValue(w.value)}`}
             </td>
           </tr>
         ))}
@@ -47,29 +48,54 @@ export function LogitWeights({ stats, pieces }: { stats: Pick<FeatureStats, 'log
 }
 
 /** A feature's page data as its example lists need it. */
-export type ExampleSource = Pick<FeaturePage, 'model' | 'run' | 'index' | 'stats' | 'pieces'> & { address: FeatureAddress };
+export type ExampleSource = Pick<FeaturePage, 'model' | 'run' | 'index' | 'stats' | 'pieces' | 'top' | 'random' | 'intervals'> & { address: FeatureAddress };
 
 /**
- * Example contexts of a feature, each centred on its peak (or drawn token), `radius` tokens either side until
- * expanded. The lines are HTML from ./example-lines, rendered once per dashboard run, feature row and list and then
- * cached (server/html-cache): the page's reader was authorised when the page was read. `list` names the list on
- * the page (its keys hint's id).
+ * Where the browser fetches the lines of example lists shown together (names as example-lines selectExamples reads
+ * them), `radius` tokens either side of each line's centre, in one request (./lines), when it was not sent them: the
+ * run and the feature row's version name exactly the lines shown. ExampleGroup and ExamplesDisclosure take it, with
+ * the feature's address and the lines' scale (exampleScale).
  */
-export function Examples(props: { feature: ExampleSource; examples: FeatureExample[]; list: string; radius?: number }) {
-  const { feature, examples, list } = props;
-  const radius = props.radius ?? RADIUS;
-  const scale = feature.stats?.maxAct ?? 0;
-  const hint = `${list}-keys`;
-  const key = `${feature.model.contentHash}/${feature.run?.id}/${feature.index}@${feature.stats?.version}/${radius}/${hint}/${examples.map(exampleKey).join()}`;
-  const html = cachedHtml(key, () => exampleListHtml(examples, feature.pieces, scale, radius, hint));
+export function linesUrl(feature: ExampleSource, radius: number, lists: string[]): string {
+  const query = new URLSearchParams({ run: feature.run?.id ?? '', v: feature.stats?.version ?? '', r: String(radius), lists: lists.join() });
+  return `${featureHref(feature.address)}/lines?${query}`;
+}
+
+/** The value of full colour in a feature's example lines: its largest activation. */
+export const exampleScale = (feature: ExampleSource) => feature.stats?.maxAct ?? 0;
+
+/**
+ * A list's lines as HTML (./example-lines), rendered once per dashboard run, feature row, window and list and then
+ * cached (server/html-cache), with the key they are kept under; null when `list` names no list. The caller has
+ * checked the reader's access.
+ */
+export function exampleList(feature: ExampleSource, list: string, radius: number): { key: string; html: string } | null {
+  const examples = selectExamples(feature, list);
+  if (!examples) return null;
+  const name = `${feature.model.contentHash}/${feature.run?.id}/${feature.index}@${feature.stats?.version}/${radius}/${list}`;
+  // the key travels to the browser in the flight data: a digest is a fifth of the name
+  const key = createHash('sha256').update(name).digest('base64url').slice(0, 22);
+  return { key, html: cachedHtml(key, () => exampleListHtml(examples, feature.pieces, exampleScale(feature), radius, EXAMPLE_KEYS_HINT_ID)) };
+}
+
+/** What the keys do on example lines, once per page that shows any (their lines name it). */
+export function ExampleKeysHint() {
   return (
-    <>
-      <span id={hint} hidden>
-        {TOKEN_KEYS_HINT}
-      </span>
-      <ExampleLines address={feature.address} scale={scale} lines={toFlight(html)} />
-    </>
+    <span id={EXAMPLE_KEYS_HINT_ID} hidden>
+      {TOKEN_KEYS_HINT}
+    </span>
   );
+}
+
+/**
+ * Example contexts of a feature, each centred on its peak (or drawn token), inside an ExampleGroup or
+ * ExamplesDisclosure whose lists include `list`. The lines are rendered here and reach the page's HTML once, through
+ * the client component's server render taking them from the cache by key (never in its props, so not in the flight
+ * data too); a `deferred` list's lines are left out of the page, for the browser to fetch when its section opens.
+ */
+export function Examples({ feature, list, radius, deferred }: { feature: ExampleSource; list: string; radius: number; deferred?: boolean }) {
+  const rendered = deferred ? null : exampleList(feature, list, radius);
+  return <ExampleLines list={list} htmlKey={rendered?.key} />;
 }
 
 /** The activations the intervals divide: every firing, less those at BOS when BOS was left out. */
@@ -77,12 +103,12 @@ function intervalTotal(s: FeatureStats): number {
   return s.nonzeroCount - (s.bosExcluded ? (s.bosCount ?? 0) : 0);
 }
 
-/** Each quantile interval's range and share of the activations, with its examples. */
-export function IntervalExamples(props: { feature: ExampleSource & { stats: FeatureStats }; intervals: FeatureInterval[]; radius?: number }) {
+/** Each quantile interval's range and share of the activations, with its examples (the first `limit` of each). */
+export function IntervalExamples(props: { feature: ExampleSource & { stats: FeatureStats }; intervals: FeatureInterval[]; radius: number; limit?: number; deferred?: boolean }) {
   const total = intervalTotal(props.feature.stats);
-  return props.intervals.map((interval, i) =>
+  return props.intervals.map((interval) =>
     interval.examples.length === 0 ? null : (
-      <div key={i} className={styles.interval} data-testid="interval">
+      <div key={interval.index} className={styles.interval} data-testid="interval">
         <h3>
           {formatValue(interval.lo)} – {formatValue(interval.hi)}{' '}
           <span className="muted">
@@ -90,7 +116,7 @@ export function IntervalExamples(props: { feature: ExampleSource & { stats: Feat
             {total > 0 && ` (${formatFraction(interval.count / total)})`}
           </span>
         </h3>
-        <Examples feature={props.feature} examples={interval.examples} list={`interval${i}`} radius={props.radius} />
+        <Examples feature={props.feature} list={intervalList(interval, props.limit)} radius={props.radius} deferred={props.deferred} />
       </div>
     ),
   );

@@ -1,21 +1,18 @@
 /**
  * A feature's example contexts as HTML, one line each: the centred token's value, then the tokens around it. Made on
- * the server for the page (the window around the centred token; ./example-cache keeps it) and in the browser for
- * "expand" (the whole context, from feature.get once asked for), by the same code.
+ * the server for the page and for ./lines (the window around the centred token; server/html-cache keeps it) and in
+ * the browser for "expand" (the whole context, from feature.get once asked for), by the same code.
  *
  * Most tokens of an example do not fire: only those with an activation (or a loss change) and the centred token get a
- * span, with their value; the runs between them are plain text. Attributes are unquoted or single-quoted, because the
- * page's flight data carries this HTML once more as a string, where each double quote is escaped twice.
+ * span, with their value; the runs between them are plain text. Attributes are unquoted or single-quoted: fewer bytes.
  */
 import { cutOf, escapeHtml, tokenLineHtml, type TokenLine } from '../../../_components/token-html';
 import { formatValue } from '../../../_components/token-format';
 import tokenStyles from '../../../_components/tokens.module.css';
-import type { FeatureExample, FeaturePage } from '@/server/feature-page';
+import type { FeatureExample, FeatureInterval, FeaturePage } from '@/server/feature-page';
 
 /** Tokens either side of the centred token before a line is expanded, unless the list says otherwise. */
 export const RADIUS = 18;
-
-export const exampleKey = (e: FeatureExample) => `${e.kind}-${e.interval}-${e.rank}`;
 
 /** The loss change of predicting token t (made at t − 1) with the feature ablated, as a tooltip says it. */
 export const lossDetail = (delta: number) => `ablated: Δloss ${delta >= 0 ? '+' : ''}${formatValue(delta)}`;
@@ -77,22 +74,13 @@ export function exampleListHtml(examples: FeatureExample[], pieces: Record<numbe
     .map((e) => {
       const tokens = exampleTokens(e, pieces, scale, radius);
       return (
-        `<li data-testid=example data-key=${exampleKey(e)}><span class=mono title='context ${e.contextIndex}'>${formatValue(e.acts[e.position ?? e.maxPos] ?? e.maxAct)}</span>` +
+        `<li data-testid=example><span class=mono title='context ${e.contextIndex}'>${formatValue(e.acts[e.position ?? e.maxPos] ?? e.maxAct)}</span>` +
         `<span class='${tokenStyles.line}' role=group aria-label='${tokens.label}' aria-describedby=${hintId}${tokens.cut ? ` data-cut=${tokens.cut}` : ''}>` +
         `${tokens.html}</span></li>`
       );
     })
     .join('');
 }
-
-/**
- * The page's flight data carries the lines once more, in inline scripts that write every < and > as \u003c and
- * \u003e (6 bytes each, two per tag): the lines travel with them as two private-use characters instead (3 bytes
- * each), which escapeHtml never lets through from a piece, and fromFlight puts back.
- */
-const FLIGHT_TAGS: Record<string, string> = { '<': '\uE000', '>': '\uE001', '\uE000': '<', '\uE001': '>' };
-export const toFlight = (html: string) => html.replace(/[<>]/g, (c) => FLIGHT_TAGS[c]!);
-export const fromFlight = (lines: string) => lines.replace(/[\uE000\uE001]/g, (c) => FLIGHT_TAGS[c]!);
 
 /** The name a token of an example line gets when hovered or focused, from what its span carries. */
 export function exampleTokenTip(token: HTMLElement): string {
@@ -101,7 +89,23 @@ export function exampleTokenTip(token: HTMLElement): string {
   return `${p ? `${text} (${p})` : text} · act ${value ? formatValue(Number(value)) : '—'}${d ? ` · ${lossDetail(Number(d))}` : ''}`;
 }
 
-/** The example a line was made from, among a feature page's top, random and interval examples. */
-export function findExample(page: Pick<FeaturePage, 'top' | 'random' | 'intervals'>, key: string): FeatureExample | undefined {
-  return [...page.top, ...page.random, ...page.intervals.flatMap((i) => i.examples)].find((e) => exampleKey(e) === key);
+/**
+ * An example list by name, as pages and ./lines name them: `top`, `random` or `i{N}` (quantile interval N, as stored),
+ * and `.{limit}` for only its first examples.
+ */
+const LIST_NAME = /^(top|random|i(\d{1,3}))(?:\.(\d{1,4}))?$/;
+
+/** The examples a list name names, or null when it names no list. */
+export function selectExamples(page: Pick<FeaturePage, 'top' | 'random' | 'intervals'>, list: string): FeatureExample[] | null {
+  const m = LIST_NAME.exec(list);
+  if (!m) return null;
+  const examples =
+    m[1] === 'top' ? page.top : m[1] === 'random' ? page.random : (page.intervals.find((i) => i.index === Number(m[2]))?.examples ?? []);
+  return m[3] === undefined ? examples : examples.slice(0, Number(m[3]));
 }
+
+/** The id of the element, one per page, that says what the keys do on example lines (ExampleKeysHint). */
+export const EXAMPLE_KEYS_HINT_ID = 'example-keys';
+
+/** The name of a quantile interval's list, of its first `limit` examples if given. */
+export const intervalList = (interval: Pick<FeatureInterval, 'index'>, limit?: number) => `i${interval.index}${limit === undefined ? '' : `.${limit}`}`;

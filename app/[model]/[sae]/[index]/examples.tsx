@@ -2,29 +2,77 @@
 /**
  * An example list in the browser: the lines the server wrote as HTML (./example-lines), the keys and hover of token
  * lines, and an expand button on each line that leaves tokens out, which fetches the whole contexts (feature.get,
- * once for every line of the page) and shows its line's, written by the same code. The lines reach the browser as
- * HTML and once more as one string in the flight data (no data of their own); React never diffs inside the list,
- * so expanding edits the line's DOM.
+ * once for every line of the page) and shows its line's, written by the same code. The lines reach the page once:
+ * this component's server render takes them from the server's cache by key (app/_lib/rendered-html), never from
+ * its props, and hydration keeps the server's DOM (the client renders no HTML of its own there, and React never
+ * diffs inside the list). A list that mounts without lines (a client navigation to the page, an opened section
+ * whose lines were left out) fetches its group's from ./lines, one request for the group.
  */
-import { useQueryClient } from '@tanstack/react-query';
-import { useEffect, useMemo, useRef, type MouseEvent } from 'react';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { createContext, useContext, useEffect, useMemo, useRef, useState, type MouseEvent, type ReactNode } from 'react';
 import tokenStyles from '../../../_components/tokens.module.css';
 import type { FeatureAddress } from '@/server/addresses';
+import { renderedHtml } from '../../../_lib/rendered-html';
 import { tokenLineEvents } from '../../../_components/tokens';
 import { useTRPC } from '../../../trpc';
-import { exampleTokens, exampleTokenTip, findExample, fromFlight } from './example-lines';
+import { exampleTokens, exampleTokenTip, selectExamples } from './example-lines';
 import styles from './feature.module.css';
+
+/**
+ * What the lists around share: the feature (expand reads its whole contexts), the value of full colour, where their
+ * lines are fetched, and whether they are shown (a closed section fetches nothing).
+ */
+interface GroupProps {
+  address: FeatureAddress;
+  scale: number;
+  source: string;
+}
+const Group = createContext<GroupProps & { shown: boolean }>({ address: { model: '', sae: '', index: 0 }, scale: 0, source: '', shown: false });
+
+/**
+ * Example lists shown together; `source` (evidence linesUrl) is where their lines are fetched. Give it `key={source}`:
+ * another feature's (or run's) lines are other lists, mounted afresh to show or fetch them.
+ */
+export function ExampleGroup({ children, ...group }: GroupProps & { children: ReactNode }) {
+  return <Group value={{ ...group, shown: true }}>{children}</Group>;
+}
+
+/** An ExampleGroup in a section closed unless `open`, whose lines are fetched when it is first opened. */
+export function ExamplesDisclosure({ open, summary, children, testId, ...group }: GroupProps & { open: boolean; summary: ReactNode; children: ReactNode; testId: string }) {
+  const [shown, setShown] = useState(open);
+  return (
+    <details className={styles.disclosure} open={open} data-testid={testId} onToggle={(e) => setShown(e.currentTarget.open)}>
+      <summary>{summary}</summary>
+      <Group value={{ ...group, shown }}>{children}</Group>
+    </details>
+  );
+}
+
+/** A group's lines from ./lines: { list: html }. */
+async function fetchLines(source: string): Promise<Record<string, string>> {
+  const response = await fetch(source);
+  const body = (await response.json().catch(() => null)) as (Record<string, string> & { error?: string }) | null;
+  if (!response.ok || !body) throw new Error(body?.error ?? `the examples could not be loaded (HTTP ${response.status})`);
+  return body;
+}
 
 /** The windowed tokens of the lines now expanded and their name, to put back on collapse. */
 const windows = new WeakMap<HTMLElement, { html: string; label: string; cut?: string }>();
 
-/** `lines`: the list's <li>s as example-lines wrote them, through toFlight. */
-export function ExampleLines({ address, scale, lines }: { address: FeatureAddress; scale: number; lines: string }) {
-  const html = useMemo(() => fromFlight(lines), [lines]);
+/** `list`: its name in its group; `htmlKey`: where the server keeps its lines (none: a deferred list). */
+export function ExampleLines(props: { list: string; htmlKey?: string }) {
+  const { address, scale, source, shown } = useContext(Group);
+  // the client renders no lines of its own until it has fetched them: hydration keeps what the server wrote
+  const [missing, setMissing] = useState(false);
+  const fetched = useQuery({ queryKey: ['example-lines', source], queryFn: () => fetchLines(source), enabled: missing && shown, staleTime: Infinity });
+  const html = (props.htmlKey ? renderedHtml(props.htmlKey) : undefined) ?? (missing ? fetched.data?.[props.list] : undefined) ?? '';
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const events = useMemo(() => tokenLineEvents(exampleTokenTip), []);
   const list = useRef<HTMLOListElement>(null);
+  useEffect(() => {
+    if (!list.current!.hasChildNodes()) setMissing(true);
+  }, []);
   // every render: the lines may be new ones (another feature's page, a recompute)
   useEffect(() => {
     for (const line of list.current!.querySelectorAll('li > [data-cut]')) {
@@ -54,7 +102,8 @@ export function ExampleLines({ address, scale, lines }: { address: FeatureAddres
     try {
       button.disabled = true;
       const page = await queryClient.fetchQuery(trpc.feature.get.queryOptions(address, { staleTime: Infinity }));
-      const example = findExample(page, item.dataset.key ?? '');
+      // the list's lines are its examples in order
+      const example = selectExamples(page, props.list)?.[[...list.current!.children].indexOf(item)];
       if (!example) throw new Error('this example is no longer in the feature’s dashboard: reload the page');
       windows.set(tokens, { html: tokens.innerHTML, label: tokens.getAttribute('aria-label') ?? '', cut: tokens.dataset.cut });
       show(tokens, exampleTokens(example, page.pieces, scale));
@@ -70,7 +119,17 @@ export function ExampleLines({ address, scale, lines }: { address: FeatureAddres
     }
   };
 
-  return <ol ref={list} className={styles.examples} {...events} onClick={onClick} dangerouslySetInnerHTML={{ __html: html }} />;
+  return (
+    <>
+      <ol ref={list} className={styles.examples} {...events} onClick={onClick} dangerouslySetInnerHTML={{ __html: html }} suppressHydrationWarning />
+      {missing && shown && fetched.isPending && <p className="muted small">Loading the examples…</p>}
+      {fetched.error && (
+        <p className="error small" role="alert">
+          {fetched.error.message}
+        </p>
+      )}
+    </>
+  );
 }
 
 function show(tokens: HTMLElement, { html, label, cut }: { html: string; label: string; cut?: string }) {

@@ -25,7 +25,9 @@ import { AddToList } from '../../../_components/add-to-list';
 import { ActivationHistogram, LogitHistogram } from './charts';
 import { CopyLink } from './copy-link';
 import { Description } from './description';
-import { Examples, IntervalExamples, LogitWeights } from './evidence';
+import { intervalList, RADIUS } from './example-lines';
+import { ExampleGroup, ExamplesDisclosure } from './examples';
+import { ExampleKeysHint, Examples, exampleScale, IntervalExamples, linesUrl, LogitWeights } from './evidence';
 import styles from './feature.module.css';
 import { FeaturePanels } from './panels';
 import { describeRunSource } from '../../../_components/run-source';
@@ -134,8 +136,10 @@ function SimilarFeatures({ groups, model }: { groups: SimilarFeatureGroup[]; mod
   );
 }
 
-export default async function FeaturePage({ params }: { params: Promise<Params> }) {
-  const { model: rawModel, sae: rawSae, index: rawIndex } = await params;
+export default async function FeaturePage(props: { params: Promise<Params>; searchParams: Promise<Record<string, string | string[] | undefined>> }) {
+  const [{ model: rawModel, sae: rawSae, index: rawIndex }, search] = await Promise.all([props.params, props.searchParams]);
+  // the quantile intervals' lines are left out (fetched when the section is opened) unless asked for: a page without scripts links here
+  const allIntervals = search.intervals === 'all';
   const data = await load(rawModel, rawSae, rawIndex);
   const caller = await api();
   const me = await caller.auth.me();
@@ -146,6 +150,10 @@ export default async function FeaturePage({ params }: { params: Promise<Params> 
   const feature = { ...data, address };
   const canEdit = data.can.edit;
   const topLogit = stats?.logitTop[0];
+  const intervals = data.intervals.filter((i) => i.examples.length > 0);
+  const intervalExamples = intervals.reduce((n, i) => n + i.examples.length, 0);
+  const shownLines = linesUrl(feature, RADIUS, data.random.length > 0 ? ['top', 'random'] : ['top']);
+  const intervalLines = linesUrl(feature, RADIUS, intervals.map((i) => intervalList(i)));
 
   return (
     <div className={styles.page}>
@@ -249,35 +257,57 @@ export default async function FeaturePage({ params }: { params: Promise<Params> 
 
           {stats && (
             <>
-              <section aria-labelledby="top-h" data-testid="top-examples">
-                <h2 id="top-h">
-                  Top activations{' '}
-                  <span className="muted">
-                    ({data.top.length} contexts, ranked by each context&rsquo;s maximum activation{stats.bosExcluded ? ', BOS left out' : ''}
-                    {data.top.some((e) => e.lossDelta) ? '; hover a token for the loss change when the feature is ablated' : ''})
-                  </span>
-                </h2>
-                {data.top.length === 0 ? (
-                  <p className="muted">It never fired in {stats.nTokens.toLocaleString('en')} tokens.</p>
-                ) : (
-                  <Examples feature={feature} examples={data.top} list="top" />
+              <ExampleKeysHint />
+              <ExampleGroup key={shownLines} source={shownLines} address={address} scale={exampleScale(feature)}>
+                <section aria-labelledby="top-h" data-testid="top-examples">
+                  <h2 id="top-h">
+                    Top activations{' '}
+                    <span className="muted">
+                      ({data.top.length} contexts, ranked by each context&rsquo;s maximum activation{stats.bosExcluded ? ', BOS left out' : ''}
+                      {data.top.some((e) => e.lossDelta) ? '; hover a token for the loss change when the feature is ablated' : ''})
+                    </span>
+                  </h2>
+                  {data.top.length === 0 ? (
+                    <p className="muted">It never fired in {stats.nTokens.toLocaleString('en')} tokens.</p>
+                  ) : (
+                    <Examples feature={feature} list="top" radius={RADIUS} />
+                  )}
+                </section>
+                {data.random.length > 0 && (
+                  <section aria-labelledby="random-h" data-testid="random-examples">
+                    <h2 id="random-h">
+                      Random contexts <span className="muted">(a uniform sample of the contexts where it fires, in corpus order)</span>
+                    </h2>
+                    <Examples feature={feature} list="random" radius={RADIUS} />
+                  </section>
                 )}
-              </section>
-              {data.random.length > 0 && (
-                <section aria-labelledby="random-h" data-testid="random-examples">
-                  <h2 id="random-h">
-                    Random contexts <span className="muted">(a uniform sample of the contexts where it fires, in corpus order)</span>
-                  </h2>
-                  <Examples feature={feature} examples={data.random} list="random" />
-                </section>
-              )}
-              {data.intervals.some((i) => i.examples.length > 0) && (
-                <section aria-labelledby="quantiles-h" data-testid="quantiles">
-                  <h2 id="quantiles-h">
-                    Quantile intervals <span className="muted">(random tokens with an activation in each interval)</span>
-                  </h2>
-                  <IntervalExamples feature={{ ...feature, stats }} intervals={data.intervals} />
-                </section>
+              </ExampleGroup>
+              {intervals.length > 0 && (
+                <ExamplesDisclosure
+                  key={intervalLines}
+                  source={intervalLines}
+                  address={address}
+                  scale={exampleScale(feature)}
+                  open={allIntervals}
+                  testId="quantiles"
+                  summary={
+                    <h2 id="quantiles-h">
+                      Quantile intervals{' '}
+                      <span className="muted">
+                        ({intervalExamples} examples in {intervals.length} intervals: random tokens with an activation in each)
+                      </span>
+                    </h2>
+                  }
+                >
+                  {!allIntervals && (
+                    <noscript>
+                      <p>
+                        <a href={`${path}?intervals=all#quantiles-h`}>Show the interval examples</a>
+                      </p>
+                    </noscript>
+                  )}
+                  <IntervalExamples feature={{ ...feature, stats }} intervals={intervals} radius={RADIUS} deferred={!allIntervals} />
+                </ExamplesDisclosure>
               )}
             </>
           )}

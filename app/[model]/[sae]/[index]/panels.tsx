@@ -48,7 +48,13 @@ const TABS: { id: Tab; label: string }[] = [
 ];
 
 export function FeaturePanels(props: PanelsProps) {
-  const [tab, setTab] = useState<Tab>(props.recompute && isActive(props.recompute.status) ? 'recompute' : 'test');
+  const [tab, setTabState] = useState<Tab>(props.recompute && isActive(props.recompute.status) ? 'recompute' : 'test');
+  // a panel is rendered once first opened (the page carries only the open one), then stays mounted, keeping its results
+  const [opened, setOpened] = useState<ReadonlySet<Tab>>(() => new Set([tab]));
+  const setTab = (next: Tab) => {
+    setTabState(next);
+    setOpened((was) => (was.has(next) ? was : new Set([...was, next])));
+  };
   const [text, setText] = useState(props.defaultText);
   const tabs = useRef<Record<string, HTMLButtonElement | null>>({});
 
@@ -89,19 +95,19 @@ export function FeaturePanels(props: PanelsProps) {
           <Link href="/signin">Sign in</Link> to run the model on your own text.
         </p>
       )}
-      <TabPanel id="test" active={tab}>
+      <TabPanel id="test" active={tab} opened={opened}>
         <TestPanel {...props} text={text} setText={setText} />
       </TabPanel>
-      <TabPanel id="ablate" active={tab}>
+      <TabPanel id="ablate" active={tab} opened={opened}>
         <AblatePanel {...props} text={text} setText={setText} />
       </TabPanel>
-      <TabPanel id="steer" active={tab}>
+      <TabPanel id="steer" active={tab} opened={opened}>
         <SteerPanel {...props} text={text} setText={setText} />
       </TabPanel>
-      <TabPanel id="generate" active={tab}>
+      <TabPanel id="generate" active={tab} opened={opened}>
         <SteerGeneratePanel {...props} text={text} setText={setText} />
       </TabPanel>
-      <TabPanel id="recompute" active={tab}>
+      <TabPanel id="recompute" active={tab} opened={opened}>
         <RecomputePanel {...props} />
       </TabPanel>
     </section>
@@ -112,11 +118,10 @@ function isActive(status: string | undefined): boolean {
   return status === 'queued' || status === 'running';
 }
 
-function TabPanel({ id, active, children }: { id: Tab; active: Tab; children: ReactNode }) {
-  // Panels stay mounted when hidden, so switching tabs keeps their results.
+function TabPanel({ id, active, opened, children }: { id: Tab; active: Tab; opened: ReadonlySet<Tab>; children: ReactNode }) {
   return (
     <div role="tabpanel" id={`panel-${id}`} aria-labelledby={`tab-${id}`} hidden={id !== active} className={styles.tabpanel} data-testid={`panel-${id}`}>
-      {children}
+      {opened.has(id) && children}
     </div>
   );
 }

@@ -5,7 +5,10 @@ import { featureHref, modelHref, saeHref } from '@/server/addresses';
 import { LabelForm } from '../../../_components/label-form';
 import { ProgressBar } from '../../../_components/progress-bar';
 import { orNotFound } from '../../../_lib/not-found';
-import { Examples, IntervalExamples, LogitWeights } from '../[index]/evidence';
+import { ExampleKeysHint, Examples, exampleScale, IntervalExamples, linesUrl, LogitWeights, type ExampleSource } from '../[index]/evidence';
+import type { FeatureInterval, FeatureStats } from '@/server/feature-page';
+import { intervalList } from '../[index]/example-lines';
+import { ExampleGroup } from '../[index]/examples';
 import { formatFraction, formatValue } from '../../../_components/token-format';
 
 type Params = { model: string; sae: string };
@@ -39,10 +42,7 @@ export default async function LabelQueuePage(props: { params: Promise<Params>; s
   const [queue, me] = await Promise.all([orNotFound(caller.sae.nextToLabel({ model, sae, from: at })), caller.auth.me()]);
   const feature = queue.next !== null ? await orNotFound(caller.feature.get({ model, sae, index: queue.next })) : null;
   const canEdit = feature?.can.edit ?? false;
-  const intervals = spread(feature?.intervals.filter((i) => i.examples.length > 0) ?? [], INTERVALS_SHOWN).map((i) => ({
-    ...i,
-    examples: i.examples.slice(0, PER_INTERVAL),
-  }));
+  const intervals = spread(feature?.intervals.filter((i) => i.examples.length > 0) ?? [], INTERVALS_SHOWN);
   const labelled = queue.live - queue.remaining;
   return (
     <>
@@ -97,28 +97,38 @@ export default async function LabelQueuePage(props: { params: Promise<Params>; s
                 </section>
               )}
             </div>
-            {feature.stats && (
-              <div>
-                <section data-testid="queue-top">
-                  <h3>
-                    Top activations <span className="muted small">({Math.min(TOP_SHOWN, feature.top.length)} of {feature.top.length})</span>
-                  </h3>
-                  <Examples feature={{ ...feature, address: { model, sae, index: feature.index } }} examples={feature.top.slice(0, TOP_SHOWN)} list="queue-top" radius={RADIUS} />
-                </section>
-                {intervals.length > 0 && (
-                  <section data-testid="queue-intervals">
-                    <h3>
-                      Quantile intervals{' '}
-                      <span className="muted small">(random tokens from {intervals.length} of the {feature.intervals.length} intervals, highest to lowest)</span>
-                    </h3>
-                    <IntervalExamples feature={{ ...feature, stats: feature.stats, address: { model, sae, index: feature.index } }} intervals={intervals} radius={RADIUS} />
-                  </section>
-                )}
-              </div>
-            )}
+            {feature.stats && <QueueExamples feature={{ ...feature, stats: feature.stats, address: { model, sae, index: feature.index } }} intervals={intervals} />}
           </div>
         </article>
       )}
     </>
+  );
+}
+
+/** The queue item's first top examples and a few of a few intervals, fetched together when the browser lacks them. */
+function QueueExamples({ feature, intervals }: { feature: ExampleSource & { stats: FeatureStats }; intervals: FeatureInterval[] }) {
+  const top = `top.${TOP_SHOWN}`;
+  const lines = linesUrl(feature, RADIUS, [top, ...intervals.map((i) => intervalList(i, PER_INTERVAL))]);
+  return (
+    <ExampleGroup key={lines} source={lines} address={feature.address} scale={exampleScale(feature)}>
+      <div>
+        <ExampleKeysHint />
+        <section data-testid="queue-top">
+          <h3>
+            Top activations <span className="muted small">({Math.min(TOP_SHOWN, feature.top.length)} of {feature.top.length})</span>
+          </h3>
+          <Examples feature={feature} list={top} radius={RADIUS} />
+        </section>
+        {intervals.length > 0 && (
+          <section data-testid="queue-intervals">
+            <h3>
+              Quantile intervals{' '}
+              <span className="muted small">(random tokens from {intervals.length} of the {feature.intervals.length} intervals, highest to lowest)</span>
+            </h3>
+            <IntervalExamples feature={feature} intervals={intervals} radius={RADIUS} limit={PER_INTERVAL} />
+          </section>
+        )}
+      </div>
+    </ExampleGroup>
   );
 }
