@@ -607,6 +607,8 @@ export interface ProposalProvenance {
   scores?: Record<string, unknown>;
   /** where it came from: an import's source path or URL, a job id */
   from?: string;
+  /** an imported explanation's line as the source gave it (JSON text): a Neuronpedia export writes it back the same */
+  explanation?: string;
 }
 
 export const labelProposals = pgTable(

@@ -6,7 +6,7 @@ export const exportCommand: Command = {
   usage: '--format lexicon DIR | --sae MODEL/SAE --format neuronpedia DIR',
   summary:
     'lexicon: write the wiki (pages and revisions, label proposals and votes, discussions, hypotheses and evidence, lists, teams) ' +
-    "as the Lexicon exchange format; neuronpedia: write an SAE's current dashboards and its features' labels in the Neuronpedia " +
+    "as the Lexicon exchange format; neuronpedia: write an SAE's current dashboards and its features' labels and label proposals in the Neuronpedia " +
     'export layout, as DIR/<model>/<sae>/ (features, activations and explanations batch-N.jsonl.gz, source.jsonl), each ' +
     "feature's vector its decoder row from the SAE's weights (or, without them, the row an import stored)",
   options: { format: { type: 'string' }, sae: { type: 'string' } },
@@ -21,7 +21,7 @@ export const exportCommand: Command = {
     }
     const sae = requiredString(values, 'sae');
     const summary = await withDatabase((db) => format.run(db, { sae, dir }));
-    console.log(`${summary.dir}: ${summary.features} features, ${summary.examples} examples, ${summary.explanations} labels as explanations`);
+    console.log(`${summary.dir}: ${summary.features} features, ${summary.examples} examples, ${summary.explanations} explanations (labels and label proposals)`);
     const { written, from, unreadable } = summary.vectors;
     console.log(
       from === 'weights'

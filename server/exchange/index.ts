@@ -41,6 +41,7 @@ export interface ExportSummary {
   dir: string;
   features: number;
   examples: number;
+  /** explanation lines written: labels and label proposals */
   explanations: number;
   /** the features' decoder vectors written: from the SAE's weights, or (when they cannot be read here, and why) the stored rows */
   vectors: { written: number; from: 'weights' | 'stored'; unreadable?: string };

@@ -53,7 +53,11 @@ export interface ImportedExplanation {
   description: string;
   modelName: string | null;
   type: string | null;
+  /** the author as the source names them (Neuronpedia's authorId) */
+  author: string | null;
   scores: Record<string, unknown> | null;
+  /** the line as given (JSON), kept so an export writes it back the same */
+  line: string;
 }
 
 export interface ImportSummary {
@@ -458,12 +462,13 @@ export class ImportRun {
         index: e.index,
         label: e.description,
         provenance: {
-          by: `${this.source.kind === 'neuronpedia' ? 'Neuronpedia' : 'SAEDashboard'}${e.modelName ? ` (${e.modelName})` : ''}`,
+          by: `${this.source.kind === 'neuronpedia' ? 'Neuronpedia' : 'SAEDashboard'}${credited(e)}`,
           source: 'import' as const,
           ...(e.modelName ? { model: e.modelName } : {}),
           ...(e.type ? { type: e.type } : {}),
           ...(e.scores ? { scores: e.scores } : {}),
           from,
+          explanation: e.line,
         },
       })),
     );
@@ -516,6 +521,12 @@ export class ImportRun {
       .set({ contentHash, nContexts: this.nContexts, nTokens: this.nTokens, contextSize: this.longest })
       .where(eq(corpora.id, this.corpusId));
   }
+}
+
+/** Whom an imported explanation is credited to after its source: the model that wrote it, else its author. */
+function credited(e: ImportedExplanation): string {
+  const who = e.modelName || e.author;
+  return who ? ` (${who})` : '';
 }
 
 /**

@@ -17,10 +17,11 @@ import type { DecoderRows } from '@/compute/sae/load';
 import type { Histogram, TokenWeight } from '@/compute/dashboards/types';
 import { withTransaction, type Db } from '../db';
 import type { ExportRequest, ExportSummary, ImportOutcome, ImportRequest } from './index';
-import { featureIndex, number, numbers, object, optionalNumber, optionalString, string, strings, type Fields } from './neuronpedia-fields';
+import { featureIndex, number, numbers, object, optionalNumber, optionalString, strings, type Fields } from './neuronpedia-fields';
+import { explanationLines, parseExplanation } from './neuronpedia-explanations';
 import { batchFiles, hashFiles, isUrl, jsonLines, withDownloadedExport, type At } from './neuronpedia-files';
 import { parsedActivations } from './activation-threads';
-import { ImportRun, type ImportedExplanation, type ImportedFeature } from './neuronpedia-store';
+import { ImportRun, type ImportedFeature } from './neuronpedia-store';
 import { currentImport, targetSae } from './target-sae';
 
 const GZ = '.jsonl.gz';
@@ -129,22 +130,6 @@ function parseFeature(o: Fields, at: At): ImportedFeature {
   };
 }
 
-function parseExplanation(o: Fields, at: At): ImportedExplanation {
-  const scores = o.scores;
-  return {
-    index: featureIndex(o, 'index', at),
-    description: string(o, 'description', at),
-    modelName: optionalString(o, 'explanationModelName', at),
-    type: optionalString(o, 'typeName', at),
-    // kept as the source gives them, each under its method's name
-    scores: Array.isArray(scores)
-      ? Object.fromEntries(scores.map((s: Fields, i) => [String(s?.explanationScoreTypeName ?? s?.typeName ?? `score ${i}`), s]))
-      : typeof scores === 'object' && scores !== null
-        ? (scores as Record<string, unknown>)
-        : null,
-  };
-}
-
 // ---- export ------------------------------------------------------------------------------------------------------
 
 /** Features per batch file. */
@@ -164,8 +149,8 @@ type RunHead = {
 
 /**
  * Writes the SAE's current run as `<dir>/<model>/<sae>/` in the Neuronpedia layout: features, their top and interval
- * examples as activations, each feature's decoder vector, and the features' labels as explanations (typeName
- * "lexicon-label", the description in `notes`). Random examples and the weight statistics have no place in the layout
+ * examples as activations, each feature's decoder vector, and the features' labels and label proposals as
+ * explanations (./neuronpedia-explanations.ts). Random examples and the weight statistics have no place in the layout
  * and are left out.
  *
  * A vector is the feature's decoder row W_dec[index], as Neuronpedia's `vector` holds it: read from the SAE's own
@@ -222,9 +207,7 @@ export async function exportNeuronpedia(db: Db, request: ExportRequest): Promise
         join corpus_context cc on cc.corpus_id = r.corpus_id and cc.index = x.context_index
        where x.run_id = ${head.run_id} and x.feature_index between ${first} and ${after} and x.kind in ('top', 'interval')
        order by x.feature_index, x.kind, x.interval desc, x.rank`);
-    const { rows: labels } = await db.execute<{ index: number; label: string; body: string }>(sql`
-      select p.index, p.label, p.body from feature_page p
-       where p.sae_id = ${head.sae_id} and p.index between ${first} and ${after} and p.label <> '' order by p.index`);
+    const explanations = await explanationLines(db, head.sae_id, ids, first, after);
     if (!('error' in weights)) {
       const rows = await weights.read(feats.map((f) => f.index));
       const bytes = (k: number) => Buffer.from(rows.buffer, rows.byteOffset + k * weights.width * 4, weights.width * 4);
@@ -238,22 +221,10 @@ export async function exportNeuronpedia(db: Db, request: ExportRequest): Promise
       path.join(out, 'activations', name),
       examples.map((x) => neuronpediaActivation(x, byIndex.get(x.feature_index)!, intervalNumber(x), ids, piece)),
     );
-    await writeGzLines(
-      path.join(out, 'explanations', name),
-      labels.map((l) => ({
-        id: `${ids.layer}-${l.index}-label`,
-        ...ids,
-        index: String(l.index),
-        description: l.label,
-        authorId: null,
-        typeName: 'lexicon-label',
-        explanationModelName: null,
-        notes: l.body || null,
-      })),
-    );
+    await writeGzLines(path.join(out, 'explanations', name), explanations);
     summary.features += feats.length;
     summary.examples += examples.length;
-    summary.explanations += labels.length;
+    summary.explanations += explanations.length;
     summary.vectors.written += feats.filter((f) => f.vector !== null).length;
   }
   return summary;

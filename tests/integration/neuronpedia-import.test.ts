@@ -425,7 +425,7 @@ describe('the command line', () => {
     );
 
   it('imports, says when there is nothing to do, exports, and names the formats it knows', async () => {
-    const { dir } = await exportOf('cli', { seed: 40, nFeatures: 8 });
+    const { dir, options } = await exportOf('cli', { seed: 40, nFeatures: 8 });
     const first = await lexicon('import', '--format', 'neuronpedia', dir, '--sae', 'gpt2-syn/mlp8');
     expect(first.stdout).toMatch(/^gpt2-syn\/mlp8: run [0-9a-f-]{36} is current: 8 features, 56 examples, 8 explanations proposed as labels \(0 already proposed\), 0 example tokens not in the model's vocabulary, in [\d.]+ s$/m);
     expect(first.stderr).toContain('the weight statistics of mlp8 stay 0: its files at /nonexistent/mlp8 cannot be read');
@@ -435,9 +435,12 @@ describe('the command line', () => {
     const out = path.join(tmp, 'cli-out');
     const exported = await lexicon('export', '--sae', 'gpt2-syn/mlp8', '--format', 'neuronpedia', out);
     expect(exported.stdout.trim().split('\n')).toEqual([
-      `${path.join(out, 'gpt2-syn', 'mlp8')}: 8 features, 56 examples, 0 labels as explanations`,
+      `${path.join(out, 'gpt2-syn', 'mlp8')}: 8 features, 56 examples, 8 explanations (labels and label proposals)`,
       "0 decoder vectors from the rows an import stored (the SAE's weights cannot be read here: /nonexistent/mlp8/cfg.json: not found (an SAELens SAE directory has cfg.json and sae_weights.safetensors))",
     ]);
+    // the imported explanations are label proposals, written back as they were given (but for naming this SAE)
+    const explanations = gunzipSync(await fs.readFile(path.join(out, 'gpt2-syn', 'mlp8', 'explanations', 'batch-0.jsonl.gz'))).toString();
+    expect(explanations).toBe(Array.from({ length: 8 }, (_, i) => JSON.stringify({ ...syntheticFeature(options, i).explanation, layer: 'mlp8' }) + '\n').join(''));
     expect((await fs.readdir(path.join(out, 'gpt2-syn', 'mlp8', 'activations'))).sort()).toEqual(['batch-0.jsonl.gz']);
 
     const unknown = await lexicon('import', '--format', 'csv', dir);
