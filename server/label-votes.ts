@@ -69,7 +69,8 @@ export async function labelStanding(db: Db, saeId: string, index: number, viewer
     votes: number;
     mine: boolean;
   }>(sql`
-    select p.id, p.label, p.author_id, ${displayNameSql()} as author_name, p.provenance, p.created_at,
+    -- an imported proposal's kept explanation line is for exports, not for pages
+    select p.id, p.label, p.author_id, ${displayNameSql()} as author_name, p.provenance - 'explanation' as provenance, p.created_at,
            count(v.user_id)::int as votes, coalesce(bool_or(v.user_id = ${viewerId}), false) as mine
       from label_proposal p
       left join label_vote v on v.proposal_id = p.id

@@ -105,6 +105,8 @@ describe('Neuronpedia export import', () => {
       shown: false,
       provenance: { by: 'Neuronpedia (gpt-4o-mini)', source: 'import', model: 'gpt-4o-mini', type: 'oai_token-act-pair', from: dir },
     });
+    // the explanation line kept for exports stays off the pages that show the proposals
+    expect(imported!.provenance).not.toHaveProperty('explanation');
   });
 
   it('does nothing when the same files are imported again', async () => {
