@@ -17,7 +17,7 @@ const timings = describes<DashboardTimings>()(
     databaseWaitSeconds: z.number(),
     /** similar features from the weights (a whole-SAE run) */
     similarSeconds: z.number().default(0),
-    /** passes over the corpus (shards) */
+    /** shards: features over the corpus, and the evals over ranges of it */
     chunks: z.number().int(),
     /** the workers that computed the shards */
     workers: z.number().int().default(1),

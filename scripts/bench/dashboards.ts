@@ -13,11 +13,13 @@
  * For each: corpus tokens per second (whole job: weights, model, SAE, bookkeeping, database), the share of time in
  * the model, the SAE, the per-feature bookkeeping, the weight statistics and the database, rows stored, and the peak
  * RSS of this process (process.resourceUsage().maxRSS, after the run). The dashboards are computed in feature chunks
- * (4096 features per pass over the corpus), so a 24576-feature SAE takes 6 passes: the first runs the model (three
- * times: clean, spliced, mean-ablated) and keeps the hook activations, the other five only encode them again.
+ * (4096 features per pass over the corpus), so a 24576-feature SAE takes 6 passes, each running the model up to the
+ * hook (or, for a worker's later chunks, reusing its hook activations) and encoding twice; the evals are shards of their
+ * own over ranges of the corpus (EVAL_RANGES), running the model three times (clean, spliced, zero-ablated), then, with
+ * the corpus mean they measured, once more (mean-ablated).
  *
- * `--workers 1,2`: the same job once per count, computed by that many worker processes sharing its shards (each shard a
- * feature chunk): this process runs the job and works on its shards, and W − 1 helper processes (this script with
+ * `--workers 1,2`: the same job once per count, computed by that many worker processes sharing its shards (feature
+ * chunks and eval ranges): this process runs the job and works on its shards, and W − 1 helper processes (this script with
  * `--helper MODEL`, which build the same seeded model and SAE) claim the others, as idle `npm run worker` processes
  * do. tokens/s is then the whole job's, and the speed-up is against one worker.
  */
@@ -337,7 +339,7 @@ console.log(
 const pct = (part: number, total: number) => `${((100 * part) / total).toFixed(0)}%`;
 console.log(
   table(
-    ['model', 'SAE', 'workers', 'corpus tokens', 'tokens/s', 'speed-up', 'marginal tokens/s', 'total', 'model', 'SAE', 'bookkeeping', 'weights', 'database waited (all)', 'other', 'passes', 'rows (features / examples)', 'peak RSS'],
+    ['model', 'SAE', 'workers', 'corpus tokens', 'tokens/s', 'speed-up', 'marginal tokens/s', 'total', 'model', 'SAE', 'bookkeeping', 'weights', 'database waited (all)', 'other', 'shards', 'rows (features / examples)', 'peak RSS'],
     results.map((r) => {
       const t = r.outcome.timings;
       const other = Math.max(0, t.totalSeconds - t.modelSeconds - t.saeSeconds - t.bookkeepingSeconds - t.weightsSeconds - t.databaseWaitSeconds);
@@ -372,10 +374,12 @@ console.log(
 );
 for (const r of results.filter((result) => result.workers === WORKERS[0])) {
   const t = r.outcome.timings;
+  const featureChunks = Math.ceil(r.features / FEATURE_CHUNK);
+  const evalRanges = (t.chunks - featureChunks) / 2;
   console.log(
-    `\n${r.name}: ${r.setup}. ${t.chunks} pass${t.chunks === 1 ? '' : 'es'} over the corpus (${FEATURE_CHUNK} features each): the first runs ` +
-      `the model 3 times over every token (clean, SAE spliced in, mean-ablated), computes the evals and keeps the hook activations` +
-      `${t.chunks > 1 ? '; the later ones a worker computes reuse its hook activations and only encode (twice: statistics, then examples)' : ''}. ` +
+    `\n${r.name}: ${r.setup}. ${t.chunks} shards: ${featureChunks} pass${featureChunks === 1 ? '' : 'es'} over the corpus (${FEATURE_CHUNK} features each, ` +
+      `running the model up to the hook, or for a worker's later chunks reusing its hook activations, and encoding twice: statistics, then examples), ` +
+      `and the evals in ${evalRanges} ranges of the corpus twice (the model 3 times: clean, SAE spliced in, zero-ablated; then mean-ablated). ` +
       `Stored ${r.features} features and ${r.examples} examples (${(r.examplesBytes / r.examples).toFixed(0)} bytes of activations each, float32).`,
   );
 }

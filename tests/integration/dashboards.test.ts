@@ -25,6 +25,7 @@ import { registerSae } from '@/server/register-saes';
 import type { SaeRow } from '@/server/saes';
 import { signUp, type UserRow } from '@/server/users';
 import { corpusHash } from '@/compute/corpus/contexts';
+import { EVAL_RANGES } from '@/worker/jobs/dashboards';
 import { callerFor } from '../helpers/caller';
 import { startTestDatabase, type TestDatabase } from '../helpers/database';
 import { startWorker, waitFor, type TestWorker } from '../helpers/worker';
@@ -236,7 +237,9 @@ describe('dashboards job', () => {
     expect(run.evals).toMatchObject({ nTokens: corpus.nTokens, nFeatures: D_SAE, meanOver: 'all corpus tokens, BOS included' });
     const evals = run.evals as { ceZeroAblated: number; ceRecoveredZero: number; ceSpliced: number; ceClean: number };
     expect(evals.ceRecoveredZero).toBeCloseTo((evals.ceZeroAblated - evals.ceSpliced) / (evals.ceZeroAblated - evals.ceClean), 10);
-    expect(job.progressDetail).toMatchObject({ phase: 'storing', chunk: 1, chunks: 1 });
+    // one feature shard between the evals' two passes over EVAL_RANGES ranges of the corpus: the last stored is the last range's
+    const shards = 1 + 2 * Math.min(EVAL_RANGES, corpus.nContexts);
+    expect(job.progressDetail).toMatchObject({ phase: 'storing', chunk: shards, chunks: shards });
   });
 
   it('replaces the dashboards atomically: while a re-run runs, readers see the previous run, complete', async () => {

@@ -3,14 +3,16 @@ import * as tf from '@tensorflow/tfjs-core';
 import { eq } from 'drizzle-orm';
 import { corpora } from '@/drizzle/schema';
 import { loadCorpusContexts, type CorpusRow } from '@/server/corpora';
-import { createShards, dropShards, planShards, shardsOf, summarizeShards, type ShardRow } from '@/server/dashboard-shards';
+import { createShards, dropShards, evalSumsOf, planShards, shardsOf, summarizeShards, type ShardRow } from '@/server/dashboard-shards';
 import { abandonRun, beginRun, completeRun } from '@/server/dashboards';
 import type { Db } from '@/server/db';
 import type { JobParams } from '@/jobs';
 import type { ProgressDetail } from '@/jobs/types';
 import type { ModelRow } from '@/server/models';
 import type { SaeRow } from '@/server/saes';
-import type { DashboardPhase, DashboardProgress, DashboardTimings, SaeEvals } from '@/compute/dashboards/types';
+import { HISTOGRAM_BINS } from '@/compute/dashboards/compute';
+import { EvalAccumulator } from '@/compute/dashboards/evals';
+import type { DashboardPhase, DashboardProgress, DashboardTimings } from '@/compute/dashboards/types';
 import { InputError } from '@/compute/errors';
 import type { LanguageModel } from '@/compute/model/types';
 import type { Sae } from '@/compute/sae/sae';
@@ -22,10 +24,15 @@ import { computeSimilarFeatures } from './similar-features';
 /**
  * Features per shard (per pass over the corpus), unless the job says otherwise: bounds the examples a worker holds in
  * memory (top and interval examples of every feature of the shard) for large SAEs. Each shard streams the corpus
- * again; the first computes the SAE evals, and a worker keeps the hook activations on the host between its shards of
- * a run (within HookActivationCache's budget), so its later shards run only the SAE encoder.
+ * again, and a worker keeps the hook activations on the host between its shards of a run (within
+ * HookActivationCache's budget), so its later shards run only the SAE encoder.
  */
 export const FEATURES_PER_SHARD = 4096;
+/**
+ * Ranges of the corpus the SAE evals are split into, for each of their two passes (the model run three times, then
+ * once more): so that workers share the evals, the longest part of a small SAE's job, in pieces that keep them busy.
+ */
+export const EVAL_RANGES = 8;
 /** Progress reports at most this often (and at each phase's first and last report). */
 const PROGRESS_INTERVAL_MS = 1000;
 /** How often the job's worker, its own shards done, looks at the others' (and reports the job's progress). */
@@ -37,6 +44,8 @@ const PHASE_NAMES: Record<DashboardPhase, string> = {
   statistics: 'first pass: statistics',
   examples: 'second pass: examples',
   ablation: 'ablating the top examples',
+  evals: 'evals: clean, spliced and zero-ablated losses',
+  'mean-ablation': 'evals: mean-ablated losses',
 };
 
 export interface DashboardsInput {
@@ -70,7 +79,7 @@ export interface DashboardsTimings extends Omit<DashboardTimings, 'tokensPerSeco
   totalSeconds: number;
   /** corpus tokens / totalSeconds */
   tokensPerSecond: number;
-  /** passes over the corpus (shards): each runs the model over every token again */
+  /** shards: passes over the corpus for a range of features, or over a range of the corpus for the evals */
   chunks: number;
   /** the workers that computed its shards */
   workers: number;
@@ -113,7 +122,8 @@ export async function computeAndStoreDashboards(input: DashboardsInput): Promise
   const contexts = await timed(() => loadCorpusContexts(db, corpus.id));
   const subset = params.features !== undefined;
   const wanted = params.features ?? Array.from({ length: sae.dSae }, (_, i) => i);
-  const plan = planShards(wanted.length, params.featuresPerShard ?? FEATURES_PER_SHARD, subset ? 'none' : params.ablateTopExamples ? 'every' : 'first');
+  // a subset's run stores no evals
+  const plan = planShards(contexts, wanted.length, params.featuresPerShard ?? FEATURES_PER_SHARD, subset ? 0 : EVAL_RANGES);
   const run = await timed(() => beginRun(db, { saeId: saeRow.id, corpusId: corpus.id, jobId: input.jobId, params }));
   const heartbeat = input.workerId ? undefined : await startHeartbeat(db, tf.getBackend(), `${os.hostname()}:${process.pid}:dashboards`);
   const workerId = input.workerId ?? heartbeat!.id;
@@ -121,7 +131,7 @@ export async function computeAndStoreDashboards(input: DashboardsInput): Promise
     // The shards are open to every worker from here (worker/main.ts: idle workers look for them), so that they start
     // while this one compares the weights; it then works on the shards too, and waits for the rest, taking over any
     // whose worker died.
-    await timed(() => createShards(db, run.id, plan, corpus.nTokens));
+    await timed(() => createShards(db, run.id, plan));
     // from the weights alone; a subset's run keeps the neighbours of the last whole-SAE run
     const similarStart = performance.now();
     let lastSimilarReport = 0;
@@ -189,7 +199,7 @@ export async function computeAndStoreDashboards(input: DashboardsInput): Promise
     }
     signal?.throwIfAborted();
     const shards = await timed(() => shardsOf(db, run.id));
-    const evals = (shards[0]!.evals as SaeEvals | null) ?? null;
+    const evals = subset ? null : EvalAccumulator.merged(await timed(() => evalSumsOf(db, run.id, ['evals', 'mean-ablation']))).result(HISTOGRAM_BINS);
     const parts = sumShardTimings(shards);
     const totalSeconds = (performance.now() - started) / 1000;
     const timings: DashboardsTimings = {
