@@ -275,11 +275,12 @@ describe('dashboards job', () => {
   it('lets the owner or an admin cancel a running job; the previous dashboards stay and the cancelled run leaves nothing', async () => {
     const job = await enqueue('dashboards', { saeId: sae.id, corpusId: corpus.id, batchSize: 2 });
     const running = await runningWithProgress(job.id);
-    // what the pages show: the phase, tokens done of the total, tokens/s and the ETA
+    // what the pages show: the phase, tokens done of the total, tokens/s and the ETA; the total counts the feature
+    // shard's two passes over the corpus and the evals' two (clean, spliced and zero-ablated, then mean-ablated)
     expect(running.progressDetail).toMatchObject({
-      phase: expect.stringMatching(/statistics|examples/),
+      phase: expect.stringMatching(/evals|statistics|examples/),
       tokensDone: expect.any(Number),
-      tokensTotal: 2 * corpus.nTokens,
+      tokensTotal: 4 * corpus.nTokens,
       tokensPerSecond: expect.any(Number),
       etaSeconds: expect.any(Number),
     });
