@@ -37,10 +37,11 @@ export interface ShardPlan {
 /**
  * Splits a run into shards: its `nFeatures` features in ranges of `featuresPerShard`, each a pass over the whole
  * corpus, and, unless `evalRanges` is 0 (a recompute of some features stores no evals), the corpus in `evalRanges`
- * ranges (at most one per context) for each of the evals' two passes. The evals' first passes come first and their
- * mean-ablated passes last, which wait for the corpus mean the first ones measure: idle workers take the feature
- * shards meanwhile. The plan depends on nothing else (not on how many workers there are), so any number of workers
- * computes the same shards, merges the evals' sums in the same order and stores the same rows.
+ * ranges (at most one per context) for each of the evals' two passes. Shards are claimed in plan order: the feature
+ * shards, the longest, first, so that none of them starts last and holds up the end; then the evals' first passes;
+ * then their mean-ablated passes, which wait for the corpus mean the first ones measure (a worker finding none it may
+ * start waits at most one short eval range). The plan depends on nothing else (not on how many workers there are), so
+ * any number of workers computes the same shards, merges the evals' sums in the same order and stores the same rows.
  */
 export function planShards(contexts: number[][], nFeatures: number, featuresPerShard: number, evalRanges: number): ShardPlan[] {
   const tokens = (first: number, count: number) => contexts.slice(first, first + count).reduce((n, context) => n + context.length, 0);
@@ -61,7 +62,7 @@ export function planShards(contexts: number[][], nFeatures: number, featuresPerS
     // two passes over the corpus
     tokensTotal: 2 * nTokens,
   }));
-  return [...evals('evals'), ...features, ...evals('mean-ablation')];
+  return [...features, ...evals('evals'), ...evals('mean-ablation')];
 }
 
 /** Records the plan of a running run; each shard starts queued. */

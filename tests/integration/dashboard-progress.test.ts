@@ -121,10 +121,10 @@ function checkWrites(id: string, shardPhases: string[], { similar = false } = {}
 describe('dashboards progress', () => {
   it('a whole-SAE run reports its phases by name, then tokens done of the total with an ETA, every second or so', async () => {
     const seen = await runWatched(wholeSaeJob);
-    // the evals' first passes over each range of the corpus, the features' two passes, the evals' mean-ablated passes
+    // the features' two passes, the evals' first passes over each range of the corpus, then their mean-ablated passes
     const evalShards = (phase: string) => Array.from({ length: evalRanges }, () => [phase, 'storing']).flat();
     const features = ['logit weights', 'first pass: statistics', 'second pass: examples', 'storing'];
-    checkWrites(wholeSaeJob, [...evalShards('evals: clean, spliced and zero-ablated losses'), ...features, ...evalShards('evals: mean-ablated losses')], { similar: true });
+    checkWrites(wholeSaeJob, [...features, ...evalShards('evals: clean, spliced and zero-ablated losses'), ...evalShards('evals: mean-ablated losses')], { similar: true });
     // the page's reads saw the job move forward
     expect(new Set(seen).size, `progress seen: ${seen.join(', ')}`).toBeGreaterThanOrEqual(4);
     expect(seen.every((p, i) => i === 0 || p >= seen[i - 1]!)).toBe(true);

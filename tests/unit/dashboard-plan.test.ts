@@ -1,6 +1,6 @@
 /**
  * The shard plan of a dashboards job: feature ranges over the whole corpus, and the evals' two passes over ranges of
- * the corpus that cover every context once, evals first and mean-ablation last; nothing but the job's own inputs
+ * the corpus that cover every context once; the feature shards, the longest, first, and mean-ablation last; nothing but the job's own inputs
  * decide it (there is no argument for the number of workers).
  */
 import { describe, expect, it } from 'vitest';
@@ -12,9 +12,9 @@ const contexts = [...Array.from({ length: 10 }, () => [1, 2, 3, 4]), ...Array.fr
 const ofKind = (plan: ShardPlan[], kind: ShardPlan['kind']) => plan.filter((shard) => shard.kind === kind);
 
 describe('planShards', () => {
-  it('splits the features into ranges, each over the whole corpus, between the evals’ two passes', () => {
+  it('splits the features into ranges, each over the whole corpus, before the evals’ two passes', () => {
     const plan = planShards(contexts, 10, 4, 3);
-    expect(plan.map((shard) => shard.kind)).toEqual(['evals', 'evals', 'evals', 'features', 'features', 'features', 'mean-ablation', 'mean-ablation', 'mean-ablation']);
+    expect(plan.map((shard) => shard.kind)).toEqual(['features', 'features', 'features', 'evals', 'evals', 'evals', 'mean-ablation', 'mean-ablation', 'mean-ablation']);
     expect(ofKind(plan, 'features')).toEqual([
       { kind: 'features', first: 0, count: 4, contextFirst: 0, contextCount: 13, tokensTotal: 92 },
       { kind: 'features', first: 4, count: 4, contextFirst: 0, contextCount: 13, tokensTotal: 92 },

@@ -35,8 +35,12 @@ export const FEATURES_PER_SHARD = 4096;
 export const EVAL_RANGES = 8;
 /** Progress reports at most this often (and at each phase's first and last report). */
 const PROGRESS_INTERVAL_MS = 1000;
-/** How often the job's worker, its own shards done, looks at the others' (and reports the job's progress). */
-const SHARD_WAIT_MS = 1000;
+/**
+ * How often the job's worker, finding no shard it may start, looks again: a mean-ablation shard may start as soon as
+ * the last evals shard is done, and the job completes as soon as the last shard is (its progress is still reported at
+ * most every PROGRESS_INTERVAL_MS).
+ */
+const SHARD_WAIT_MS = 200;
 
 /** What the pages call the computation's phases. */
 const PHASE_NAMES: Record<DashboardPhase, string> = {
@@ -185,6 +189,7 @@ export async function computeAndStoreDashboards(input: DashboardsInput): Promise
       onProgress: (shard: ShardRow, progress: DashboardProgress) => report(PHASE_NAMES[progress.phase], { shard, progress }),
       onStoring: (shard: ShardRow) => report('storing', { shard }),
     };
+    let lastWaitReport = 0;
     for (;;) {
       // having computed some, it may have missed a shard orphaned meanwhile: look again before waiting
       if ((await workOnShards(work)) > 0) continue;
@@ -194,7 +199,10 @@ export async function computeAndStoreDashboards(input: DashboardsInput): Promise
       const { failed } = summary;
       if (failed) throw new Error(`shard ${failed.index + 1} of ${summary.total} failed on worker ${failed.workerId}: ${failed.error}`);
       if (summary.done === summary.total) break;
-      await report('waiting for other workers');
+      if (Date.now() - lastWaitReport >= PROGRESS_INTERVAL_MS) {
+        lastWaitReport = Date.now();
+        await report('waiting for other workers');
+      }
       await new Promise((resolve) => setTimeout(resolve, SHARD_WAIT_MS));
     }
     signal?.throwIfAborted();
