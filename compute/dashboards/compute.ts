@@ -4,6 +4,7 @@ import type { LanguageModel } from '../model/types';
 import type { Sae } from '../sae/sae';
 import { inputHook, tokenVectors } from '../sae/site';
 import { ablatedLosses } from './ablation';
+import { EXAMPLES_PER_INTERVAL, HISTOGRAM_BINS, INTERVALS, TOP_K } from './defaults';
 import { evalBatch, meanAblatedBatch } from './eval-passes';
 import { EvalAccumulator } from './evals';
 import { ActivationSamples, ActivationTotals } from './features';
@@ -14,8 +15,6 @@ import type {
 } from './types';
 import { featureWeights, weightsChunkSize, type FeatureWeights } from './weights';
 
-/** bins of the histograms, unless the options say otherwise */
-export const HISTOGRAM_BINS = 50;
 
 export interface DashboardOptions {
   model: LanguageModel;
@@ -380,9 +379,9 @@ function settings(options: DashboardOptions): Settings {
     contexts,
     features,
     batchSize: count('batchSize', 8),
-    topK: count('topK', 20),
-    intervals: count('intervals', 10),
-    examplesPerInterval: count('examplesPerInterval', 5, 0),
+    topK: count('topK', TOP_K),
+    intervals: count('intervals', INTERVALS),
+    examplesPerInterval: count('examplesPerInterval', EXAMPLES_PER_INTERVAL, 0),
     randomExamples: count('randomExamples', 10, 0),
     excludeBos: options.excludeBos ?? true,
     histogramBins: count('histogramBins', HISTOGRAM_BINS),

@@ -10,8 +10,9 @@ import type { JobParams } from '@/jobs';
 import type { ProgressDetail } from '@/jobs/types';
 import type { ModelRow } from '@/server/models';
 import type { SaeRow } from '@/server/saes';
-import { HISTOGRAM_BINS } from '@/compute/dashboards/compute';
+import { HISTOGRAM_BINS } from '@/compute/dashboards/defaults';
 import { EvalAccumulator } from '@/compute/dashboards/evals';
+import { featuresPerShardWithin, SHARD_MEMORY_MB } from '@/compute/dashboards/shard-size';
 import type { DashboardPhase, DashboardProgress, DashboardTimings } from '@/compute/dashboards/types';
 import { InputError } from '@/compute/errors';
 import type { LanguageModel } from '@/compute/model/types';
@@ -22,12 +23,17 @@ import { sumShardTimings, workOnShards } from './dashboard-shards';
 import { computeSimilarFeatures } from './similar-features';
 
 /**
- * Features per shard (per pass over the corpus), unless the job says otherwise: bounds the examples a worker holds in
- * memory (top and interval examples of every feature of the shard) for large SAEs. Each shard streams the corpus
- * again, and a worker keeps the hook activations on the host between its shards of a run (within
- * HookActivationCache's budget), so its later shards run only the SAE encoder.
+ * The memory a worker gives one feature shard's bookkeeping (its examples, histograms: compute/dashboards/shard-size.ts),
+ * from LEXICON_SHARD_MEMORY_MB: the job's worker sizes the feature shards by it when the job does not say (each shard
+ * streams the corpus again, but a worker keeps the hook activations between its shards of a run, within
+ * HookActivationCache's budget, so its later shards run only the SAE encoder).
  */
-export const FEATURES_PER_SHARD = 4096;
+export function shardMemoryBytes(): number {
+  const raw = process.env.LEXICON_SHARD_MEMORY_MB?.trim();
+  const mb = raw ? Number(raw) : SHARD_MEMORY_MB;
+  if (!(Number.isFinite(mb) && mb > 0)) throw new InputError(`LEXICON_SHARD_MEMORY_MB must be a positive number of MiB, got "${raw}"`);
+  return mb * 2 ** 20;
+}
 /**
  * Ranges of the corpus the SAE evals are split into, for each of their two passes (the model run three times, then
  * once more): so that workers share the evals, the longest part of a small SAE's job, in pieces that keep them busy.
@@ -126,9 +132,16 @@ export async function computeAndStoreDashboards(input: DashboardsInput): Promise
   const contexts = await timed(() => loadCorpusContexts(db, corpus.id));
   const subset = params.features !== undefined;
   const wanted = params.features ?? Array.from({ length: sae.dSae }, (_, i) => i);
+  // fixed here, recorded in the run's params: any worker computes the plan's shards as they are
+  const featuresPerShard =
+    params.featuresPerShard ??
+    featuresPerShardWithin(
+      { contextSize: contexts.reduce((n, c) => Math.max(n, c.length), 0), nContexts: contexts.length, batchSize: params.batchSize, randomExamples: params.randomExamples },
+      shardMemoryBytes(),
+    );
   // a subset's run stores no evals
-  const plan = planShards(contexts, wanted.length, params.featuresPerShard ?? FEATURES_PER_SHARD, subset ? 0 : EVAL_RANGES);
-  const run = await timed(() => beginRun(db, { saeId: saeRow.id, corpusId: corpus.id, jobId: input.jobId, params }));
+  const plan = planShards(contexts, wanted.length, featuresPerShard, subset ? 0 : EVAL_RANGES);
+  const run = await timed(() => beginRun(db, { saeId: saeRow.id, corpusId: corpus.id, jobId: input.jobId, params: { ...params, featuresPerShard } }));
   const heartbeat = input.workerId ? undefined : await startHeartbeat(db, tf.getBackend(), `${os.hostname()}:${process.pid}:dashboards`);
   const workerId = input.workerId ?? heartbeat!.id;
   try {
