@@ -6,15 +6,18 @@ import type { Db } from '../server/db';
 import type { ModelRow } from '../server/models';
 import { InputError } from '../compute/errors';
 
-/** Runs `fn` against the database of `npm start` (or DATABASE_URL, or the embedded one, started for the call). */
-export async function withDatabase<T>(fn: (db: Db) => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` against the database of `npm start` (or DATABASE_URL, or the embedded one, started for the call: with
+ * `ownProcessGroup`, out of the reach of a Ctrl-C, for a command that takes the signals over and stops it itself).
+ */
+export async function withDatabase<T>(fn: (db: Db) => Promise<T>, options: { ownProcessGroup?: boolean } = {}): Promise<T> {
   const [{ config }, { getDb, getPool }, { runMigrations }, { openDatabase }] = await Promise.all([
     import('../server/config'),
     import('../server/db'),
     import('../server/migrate'),
     import('../server/postgres'),
   ]);
-  const pg = await openDatabase({ dataDir: config.dataDir, port: config.pgPort });
+  const pg = await openDatabase({ dataDir: config.dataDir, port: config.pgPort, ownProcessGroup: options.ownProcessGroup });
   try {
     await runMigrations(pg.url);
     process.env.DATABASE_URL = pg.url;

@@ -273,11 +273,17 @@ export const dashboardRuns = pgTable(
 );
 
 export const dashboardShardStatusEnum = pgEnum('dashboard_shard_status', ['queued', 'running', 'done', 'failed']);
+/**
+ * What a shard computes: the dashboards of a range of the run's features over the whole corpus ('features'), the
+ * evals' first pass over a range of the corpus ('evals'), or their mean-ablated pass ('mean-ablation', which waits
+ * for every 'evals' shard: it needs the corpus mean they measure).
+ */
+export const dashboardShardKindEnum = pgEnum('dashboard_shard_kind', ['features', 'evals', 'mean-ablation']);
 
 /**
- * A piece of a dashboard run that any worker may claim (`FOR UPDATE SKIP LOCKED`): a range of the run's features over
- * the whole corpus. A shard's dashboards are stored with the run's rows in the transaction that marks it done; a
- * running shard whose worker stopped beating is claimed again. Deleted with its run (cancelled, failed, retried).
+ * A piece of a dashboard run that any worker may claim (`FOR UPDATE SKIP LOCKED`). A shard's dashboards are stored
+ * with the run's rows, and its eval sums in the row, in the transaction that marks it done; a running shard whose
+ * worker stopped beating is claimed again. Deleted with its run (cancelled, failed, retried).
  */
 export const dashboardShards = pgTable(
   'dashboard_shard',
@@ -285,22 +291,25 @@ export const dashboardShards = pgTable(
     runId: uuid('run_id')
       .notNull()
       .references(() => dashboardRuns.id, { onDelete: 'cascade' }),
-    /** 0-based; shard 0 computes the SAE's evals (with ablations, every shard does) */
+    /** 0-based; the order shards are claimed in, and the evals' sums merged in */
     index: integer('index').notNull(),
-    /** positions first..first+count−1 in the run's feature list (params.features, or 0..d_sae−1) */
+    kind: dashboardShardKindEnum('kind').notNull().default('features'),
+    /** positions first..first+count−1 in the run's feature list (params.features, or 0..d_sae−1); none for the evals */
     first: integer('first').notNull(),
     count: integer('count').notNull(),
-    computesEvals: boolean('computes_evals').notNull(),
+    /** contexts contextFirst..contextFirst+contextCount−1 of the corpus */
+    contextFirst: integer('context_first').notNull().default(0),
+    contextCount: integer('context_count').notNull().default(0),
     status: dashboardShardStatusEnum('status').notNull().default('queued'),
     /** the worker (heartbeat id) running or that ran it */
     workerId: text('worker_id'),
-    /** token positions run through the model, as the computation counts them (two passes, ablations) */
+    /** token positions run through the model, as the computation counts them (a feature shard's two passes and ablations, an eval shard's one) */
     tokensDone: bigint('tokens_done', { mode: 'number' }).notNull().default(0),
     tokensTotal: bigint('tokens_total', { mode: 'number' }).notNull().default(0),
     tokensPerSecond: doublePrecision('tokens_per_second').notNull().default(0),
     /** the phase its worker is in */
     phase: text('phase'),
-    /** SaeEvals, when it computed them */
+    /** an eval shard's EvalSums (compute/dashboards/evals.ts), merged into the run's evals in index order */
     evals: jsonb('evals'),
     /** DashboardTimings of its computation */
     timings: jsonb('timings'),

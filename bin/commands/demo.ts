@@ -1,8 +1,7 @@
-import type { Db } from '../../server/db';
-import type { JobRow } from '../../server/jobs';
 import type { ProgressDetail } from '../../jobs/types';
 import { InputError } from '../../compute/errors';
 import { integer, type Command } from '../args';
+import { followJob, runInProcess } from '../jobs';
 import { describeDetail } from '../progress';
 import { withDatabase } from '../workspace';
 
@@ -20,7 +19,7 @@ export const demo: Command = {
       ...(values['d-sae'] !== undefined && { dSae: integer(values, 'd-sae', 0) }),
       ...(values.epochs !== undefined && { epochs: integer(values, 'epochs', 0) }),
     };
-    const [{ enqueueDemo }, { getJob, liveWorkerCount }, { startQueue }, { requireDatabaseUrl }] = await Promise.all([
+    const [{ enqueueDemo }, { liveWorkerCount }, { startQueue }, { requireDatabaseUrl }] = await Promise.all([
       import('../../server/demo'),
       import('../../server/jobs'),
       import('../../server/jobs/queue'),
@@ -33,7 +32,18 @@ export const demo: Command = {
         console.error(existing ? `the demo job ${job.id} is already ${job.status}; following it` : `enqueued the demo job ${job.id}`);
         if (values['no-wait']) return job;
         const workers = await liveWorkerCount(db);
-        const follow = followJob(db, job.id, getJob);
+        let last = '';
+        const follow = followJob(
+          db,
+          job.id,
+          (row) => {
+            const detail = row.progressDetail as ProgressDetail | null;
+            const line = `${row.status} ${(100 * row.progress).toFixed(0)}%${detail ? ` · ${describeDetail(detail)}` : ''}`;
+            if (line !== last) console.error(`[demo] ${line}`);
+            last = line;
+          },
+          2000,
+        );
         if (workers === 0 && job.status === 'queued') {
           console.error('no worker is running: running the demo in this process');
           await runInProcess(db, job.id);
@@ -61,35 +71,4 @@ export const demo: Command = {
 
 function fmt(value: number | null): string {
   return value === null ? '—' : value.toFixed(3);
-}
-
-/** Prints the job's progress on stderr until it finishes; resolves with the finished row. */
-async function followJob(db: Db, id: string, getJob: (db: Db, id: string) => Promise<JobRow | undefined>): Promise<JobRow> {
-  let last = '';
-  for (;;) {
-    const job = await getJob(db, id);
-    if (!job) throw new Error(`job ${id} disappeared`);
-    if (job.status !== 'queued' && job.status !== 'running') return job;
-    const detail = job.progressDetail as ProgressDetail | null;
-    const line = `${job.status} ${(100 * job.progress).toFixed(0)}%${detail ? ` · ${describeDetail(detail)}` : ''}`;
-    if (line !== last) console.error(`[demo] ${line}`);
-    last = line;
-    await new Promise((resolve) => setTimeout(resolve, 2000));
-  }
-}
-
-/** Runs a queued job here as a worker would: with a heartbeat, so that if this process dies a worker takes it over. */
-async function runInProcess(db: Db, jobId: string): Promise<void> {
-  const [{ initBackend }, { startHeartbeat }, { executeJob }] = await Promise.all([
-    import('../../compute/backend'),
-    import('../../worker/heartbeat'),
-    import('../../worker/jobs'),
-  ]);
-  const backend = await initBackend();
-  const heartbeat = await startHeartbeat(db, backend, `cli:${process.pid}`);
-  try {
-    await executeJob(db, { id: heartbeat.id, backend }, jobId);
-  } finally {
-    await heartbeat.stop({ forget: true });
-  }
 }

@@ -1,16 +1,20 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../errors';
-import type { Activation, HookFn, LanguageModel } from '../model/types';
+import type { LanguageModel } from '../model/types';
 import type { Sae } from '../sae/sae';
-import { inputHook, outputHook, tokenVectors } from '../sae/site';
+import { inputHook, tokenVectors } from '../sae/site';
 import { ablatedLosses } from './ablation';
+import { EXAMPLES_PER_INTERVAL, HISTOGRAM_BINS, INTERVALS, TOP_K } from './defaults';
+import { evalBatch, meanAblatedBatch } from './eval-passes';
 import { EvalAccumulator } from './evals';
 import { ActivationSamples, ActivationTotals } from './features';
-import { lossesWithHooks, nextTokenLosses } from './losses';
+import { lossesWithHooks } from './losses';
+import { equalLengthBatches, flatten, ProgressTracker, Stopwatch } from './passes';
 import type {
-  ActivationExample, DashboardPhase, DashboardProgress, DashboardResult, DashboardTimings, ExampleAblation, FeatureDashboard, SaeEvals,
+  ActivationExample, DashboardProgress, DashboardResult, ExampleAblation, FeatureDashboard, SaeEvals,
 } from './types';
 import { featureWeights, weightsChunkSize, type FeatureWeights } from './weights';
+
 
 export interface DashboardOptions {
   model: LanguageModel;
@@ -134,12 +138,12 @@ export class HookActivationCache {
 
 class DashboardRun {
   private readonly s: Settings;
-  /** the SAE reads at `hook` and writes (splices, ablates) at `outHook`: the same hook but for a transcoder */
+  /** the SAE reads at `hook` (and writes, splices, ablates at its output hook, the same but for a transcoder: eval-passes.ts) */
   private readonly hook: string;
-  private readonly outHook: string;
   private readonly bosId: number;
   private readonly nTokens: number;
   private readonly clock = new Stopwatch();
+  private readonly time: Stopwatch['time'] = (part, work) => this.clock.time(part, work);
   private readonly progress: ProgressTracker;
   private readonly evals: EvalAccumulator;
   private readonly totals: ActivationTotals;
@@ -152,7 +156,6 @@ class DashboardRun {
     this.s = settings(options);
     const { sae, contexts, features, topK, ablateTopExamples } = this.s;
     this.hook = inputHook(sae);
-    this.outHook = outputHook(sae);
     this.bosId = this.s.model.tokenizer.bosId;
     this.nTokens = contexts.reduce((n, context) => n + context.length, 0);
     // until pass 1 finds the top examples, assume every feature has topK of average length
@@ -220,7 +223,6 @@ class DashboardRun {
   /** Pass 1 over one batch of equal-length contexts. */
   private statisticsBatch(first: number, ids: number[][]): void {
     const { model, sae } = this.s;
-    const batch = ids.length;
     if (this.s.evals !== 'compute') {
       // only the features' own statistics are needed
       const x = this.hookActivations(first, ids);
@@ -234,30 +236,11 @@ class DashboardRun {
       }
       return;
     }
-    const { logits, cache } = this.clock.time('model', () => model.forward(ids, { capture: [this.hook, this.outHook] }));
-    const x = tokenVectors(cache.get(this.hook)!);
-    // what the SAE reconstructs: its input, or a transcoder's output hook
-    const target = cache.get(this.outHook)!;
-    this.s.hookCache?.put(first, x);
-    try {
-      tf.tidy(() => {
-        const clean = this.clock.time('model', () => nextTokenLosses(logits!, ids));
-        const { acts, reconstruction } = this.clock.time('sae', () => sae.forward(flatten(x)));
-        const spliced = this.clock.time('model', () =>
-          lossesWithHooks(model, ids, { [this.outHook]: () => tf.reshape(reconstruction, target.shape) as Activation }));
-        const zeroAblated = this.clock.time('model', () => lossesWithHooks(model, ids, { [this.outHook]: (act) => tf.zerosLike(act) }));
-        this.clock.time('bookkeeping', () => {
-          this.evals.addReconstruction(tokenVectors(target), acts, reconstruction);
-          this.evals.addLosses('clean', clean, batch);
-          this.evals.addLosses('spliced', spliced, batch);
-          this.evals.addLosses('zeroAblated', zeroAblated, batch);
-          this.addTotals(first, ids, this.columns(acts));
-          if (this.s.ablateTopExamples) this.keepCleanLosses(ids.map((_, b) => first + b), clean);
-        });
-      });
-    } finally {
-      tf.dispose([logits!, x, ...cache.values()]); // x is a cached tensor, or for hook_z a reshape of one
-    }
+    evalBatch(model, sae, ids, this.evals, this.time, (x, acts, clean) => {
+      this.s.hookCache?.put(first, x);
+      this.addTotals(first, ids, this.columns(acts));
+      if (this.s.ablateTopExamples) this.keepCleanLosses(ids.map((_, b) => first + b), clean);
+    });
   }
 
   /** Pass 2: the mean-ablated loss, and the activations re-encoded for histograms and examples. */
@@ -289,27 +272,10 @@ class DashboardRun {
   }
 
   private examplesBatch(first: number, ids: number[][], mean: tf.Tensor1D, samples: ActivationSamples): void {
-    const { model, sae } = this.s;
-    const recorded: { x?: tf.Tensor3D } = {};
-    const record = (act: Activation) => {
-      recorded.x = tf.keep(tf.clone(tokenVectors(act)));
-    };
-    const meanAblate = (act: Activation) => tf.reshape(tf.broadcastTo(mean, tokenVectors(act).shape), act.shape) as Activation;
-    try {
-      // one forward pass reads the SAE's input and mean-ablates its output hook (the same hook but for a transcoder)
-      const hooks: Record<string, HookFn> =
-        this.hook === this.outHook ? { [this.hook]: (act) => (record(act), meanAblate(act)) } : { [this.hook]: record, [this.outHook]: meanAblate };
-      const ablated = this.clock.time('model', () => lossesWithHooks(model, ids, hooks));
-      tf.tidy(() => {
-        const acts = this.clock.time('sae', () => sae.encode(flatten(recorded.x!)));
-        this.clock.time('bookkeeping', () => {
-          this.evals.addLosses('ablated', ablated, ids.length);
-          samples.add(first, ids, this.columns(acts).dataSync() as Float32Array);
-        });
-      });
-    } finally {
-      recorded.x?.dispose();
-    }
+    meanAblatedBatch(this.s.model, this.s.sae, ids, mean, this.evals, this.time, (x) => {
+      const acts = this.clock.time('sae', () => this.s.sae.encode(flatten(x)));
+      this.clock.time('bookkeeping', () => samples.add(first, ids, this.columns(acts).dataSync() as Float32Array));
+    });
   }
 
   /**
@@ -413,12 +379,12 @@ function settings(options: DashboardOptions): Settings {
     contexts,
     features,
     batchSize: count('batchSize', 8),
-    topK: count('topK', 20),
-    intervals: count('intervals', 10),
-    examplesPerInterval: count('examplesPerInterval', 5, 0),
+    topK: count('topK', TOP_K),
+    intervals: count('intervals', INTERVALS),
+    examplesPerInterval: count('examplesPerInterval', EXAMPLES_PER_INTERVAL, 0),
     randomExamples: count('randomExamples', 10, 0),
     excludeBos: options.excludeBos ?? true,
-    histogramBins: count('histogramBins', 50),
+    histogramBins: count('histogramBins', HISTOGRAM_BINS),
     logitWeightCount: count('logitWeightCount', 10),
     foldLn: options.foldLn ?? true,
     ablateTopExamples: options.ablateTopExamples ?? false,
@@ -426,105 +392,4 @@ function settings(options: DashboardOptions): Settings {
     evals: options.evals ?? 'compute',
     hookCache: options.hookCache,
   };
-}
-
-/** Consecutive runs of items with equal-length token sequences, at most `size` items each. */
-function* equalLengthBatches<T>(items: T[], tokens: (item: T) => number[], size: number): Generator<{ first: number; items: T[] }> {
-  let first = 0;
-  while (first < items.length) {
-    const length = tokens(items[first]).length;
-    let end = first + 1;
-    while (end < items.length && end - first < size && tokens(items[end]).length === length) end++;
-    yield { first, items: items.slice(first, end) };
-    first = end;
-  }
-}
-
-/** [batch, T, d] → [batch·T, d] */
-function flatten(x: tf.Tensor3D): tf.Tensor2D {
-  const [batch, seqLen, d] = x.shape;
-  return tf.reshape(x, [batch * seqLen, d]);
-}
-
-type TimedPart = 'model' | 'sae' | 'bookkeeping' | 'weights';
-
-/** Wall-clock time per part. The backends run kernels synchronously here (wasm, cpu, tfjs-node), and each part ends in a read to the host. */
-class Stopwatch {
-  private readonly seconds: Record<TimedPart, number> = { model: 0, sae: 0, bookkeeping: 0, weights: 0 };
-  private readonly started = performance.now();
-
-  time<T>(part: TimedPart, work: () => T): T {
-    const start = performance.now();
-    try {
-      return work();
-    } finally {
-      this.seconds[part] += (performance.now() - start) / 1000;
-    }
-  }
-
-  timings(tokens: number): DashboardTimings {
-    const totalSeconds = (performance.now() - this.started) / 1000;
-    return {
-      modelSeconds: this.seconds.model,
-      saeSeconds: this.seconds.sae,
-      bookkeepingSeconds: this.seconds.bookkeeping,
-      weightsSeconds: this.seconds.weights,
-      totalSeconds,
-      tokensPerSecond: tokens / totalSeconds,
-    };
-  }
-}
-
-class ProgressTracker {
-  private done = 0;
-  private clockStart?: number;
-  private weightsStart?: number;
-
-  constructor(
-    public total: number,
-    private readonly report?: (progress: DashboardProgress) => void | Promise<void>,
-    private readonly signal?: AbortSignal,
-  ) {
-    signal?.throwIfAborted();
-  }
-
-  /** The token rate is measured from here (after the weights, which run no tokens). */
-  startClock(): void {
-    this.clockStart = performance.now();
-  }
-
-  async advance(phase: DashboardPhase, tokens: number): Promise<void> {
-    this.done += tokens;
-    const seconds = this.clockStart === undefined ? 0 : (performance.now() - this.clockStart) / 1000;
-    const rate = seconds > 0 ? this.done / seconds : 0;
-    await this.emit({
-      phase,
-      tokensDone: this.done,
-      tokensTotal: this.total,
-      tokensPerSecond: rate,
-      etaSeconds: rate > 0 ? (this.total - this.done) / rate : null,
-    });
-  }
-
-  /** The weights phase: `done` features of `total`, timed from the first call. */
-  async weights(done: number, total: number): Promise<void> {
-    this.weightsStart ??= performance.now();
-    const seconds = (performance.now() - this.weightsStart) / 1000;
-    const perSecond = seconds > 0 ? done / seconds : 0;
-    await this.emit({
-      phase: 'weights',
-      tokensDone: this.done,
-      tokensTotal: this.total,
-      tokensPerSecond: 0,
-      etaSeconds: perSecond > 0 ? (total - done) / perSecond : null,
-      features: { done, total, perSecond },
-    });
-  }
-
-  private async emit(progress: DashboardProgress): Promise<void> {
-    await this.report?.(progress);
-    // The batches run synchronously: yield so that an abort (a timer, a message) can arrive, then honour it.
-    await new Promise((resolve) => setImmediate(resolve));
-    this.signal?.throwIfAborted();
-  }
 }

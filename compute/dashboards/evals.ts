@@ -7,6 +7,18 @@ export const ULTRA_RARE_DENSITY = 1e-5;
 
 export type LossKind = 'clean' | 'spliced' | 'ablated' | 'zeroAblated';
 
+/** An EvalAccumulator's sums, per position (means: [position, d_in]) and per feature (firing). */
+export interface EvalSums {
+  tokens: number[];
+  l0: number[];
+  squaredError: number[];
+  means: number[];
+  m2: number[];
+  predictions: number[];
+  losses: Record<LossKind, number[]>;
+  firing: number[];
+}
+
 /**
  * Whole-SAE evals, streamed batch by batch. Everything is kept as float64 sums per token position, so that the
  * by-position metrics and the totals come from the same numbers and the totals are exactly their sums.
@@ -14,7 +26,7 @@ export type LossKind = 'clean' | 'spliced' | 'ablated' | 'zeroAblated';
  * Variance explained needs Σ‖x − μ‖² around the corpus mean μ, which is not known until the end. Each position
  * keeps its own running mean and centred sum of squares, merged batch by batch with Chan et al.'s pairwise
  * update (each batch is centred on its own mean first, so nothing subtracts two large sums); at the end
- * Σ_{t at p}‖x_t − μ‖² = M2_p + n_p‖μ_p − μ‖².
+ * Σ_{t at p}‖x_t − μ‖² = M2_p + n_p‖μ_p − μ‖². The same update merges the sums of shards over parts of the corpus.
  */
 export class EvalAccumulator {
   private readonly tokens: Float64Array;
@@ -65,19 +77,23 @@ export class EvalAccumulator {
         this.l0[t] += stats.l0[b * seqLen + t];
         this.squaredError[t] += stats.squaredError[b * seqLen + t];
       }
-      // Chan et al.: merge (n_a, mean_a, M2_a) with the batch's (n_b, mean_b, M2_b)
-      const nA = this.tokens[t];
-      const n = nA + batch;
-      let shift = 0;
-      for (let d = 0; d < dIn; d++) {
-        const i = t * dIn + d;
-        const delta = stats.means[i] - this.means[i];
-        shift += delta * delta;
-        this.means[i] += (delta * batch) / n;
-      }
-      this.m2[t] += stats.m2[t] + (shift * nA * batch) / n;
-      this.tokens[t] = n;
+      this.mergePosition(t, batch, stats.means, stats.m2[t]);
     }
+  }
+
+  /** Chan et al.: merges position t's (n_a, mean_a, M2_a) with (n_b, means_b[t·d_in..], M2_b). */
+  private mergePosition(t: number, nB: number, meansB: ArrayLike<number>, m2B: number): void {
+    const nA = this.tokens[t];
+    const n = nA + nB;
+    let shift = 0;
+    for (let d = 0; d < this.dIn; d++) {
+      const i = t * this.dIn + d;
+      const delta = meansB[i] - this.means[i];
+      shift += delta * delta;
+      this.means[i] += (delta * nB) / n;
+    }
+    this.m2[t] += m2B + (shift * nA * nB) / n;
+    this.tokens[t] = n;
   }
 
   /** losses: [batch·(T−1)] next-token losses, as nextTokenLosses lays them out. */
@@ -89,6 +105,44 @@ export class EvalAccumulator {
     }
     // every kind covers the same predictions; count them once
     if (kind === 'clean') for (let t = 0; t < predicted; t++) this.predictions[t] += batch;
+  }
+
+  /** Everything accumulated so far, as plain numbers (JSON keeps float64 exactly): a shard's part of the evals. */
+  sums(): EvalSums {
+    const list = (values: Float64Array) => Array.from(values);
+    return {
+      tokens: list(this.tokens),
+      l0: list(this.l0),
+      squaredError: list(this.squaredError),
+      means: list(this.means),
+      m2: list(this.m2),
+      predictions: list(this.predictions),
+      losses: { clean: list(this.losses.clean), spliced: list(this.losses.spliced), ablated: list(this.losses.ablated), zeroAblated: list(this.losses.zeroAblated) },
+      firing: list(this.firing),
+    };
+  }
+
+  /** Adds another part's sums (of other tokens, or of other losses over the same tokens, as a mean-ablation part). */
+  merge(part: EvalSums): void {
+    if (part.tokens.length !== this.maxLength || part.means.length !== this.maxLength * this.dIn || part.firing.length !== this.dSae) {
+      throw new Error(`eval sums of another shape: ${part.tokens.length} positions × ${part.means.length / part.tokens.length} dimensions, ${part.firing.length} features`);
+    }
+    const add = (into: Float64Array, values: number[]) => values.forEach((v, i) => (into[i] += v));
+    add(this.l0, part.l0);
+    add(this.squaredError, part.squaredError);
+    add(this.predictions, part.predictions);
+    for (const kind of Object.keys(this.losses) as LossKind[]) add(this.losses[kind], part.losses[kind]);
+    add(this.firing, part.firing);
+    for (let t = 0; t < this.maxLength; t++) if (part.tokens[t] > 0) this.mergePosition(t, part.tokens[t], part.means, part.m2[t]);
+  }
+
+  /** The parts merged in the order given (the result depends on it only in the last bits). */
+  static merged(parts: EvalSums[]): EvalAccumulator {
+    const [first] = parts;
+    if (!first) throw new Error('no eval sums to merge');
+    const accumulator = new EvalAccumulator(first.means.length / first.tokens.length, first.firing.length, first.tokens.length);
+    for (const part of parts) accumulator.merge(part);
+    return accumulator;
   }
 
   /** The mean hook activation over all tokens seen so far (the mean-ablation value), [d_in]. */

@@ -150,12 +150,13 @@ export interface SaeEvals extends EvalMetrics {
   byPosition: PositionMetrics[];
 }
 
-export type DashboardPhase = 'weights' | 'statistics' | 'examples' | 'ablation';
+/** the dashboards' phases, and the passes of the evals over a range of the corpus (eval-passes.ts) */
+export type DashboardPhase = 'weights' | 'statistics' | 'examples' | 'ablation' | 'evals' | 'mean-ablation';
 
 /**
  * Token positions run through the model, summed over the passes: each corpus token counts once in 'statistics'
- * and once in 'examples', and each top example's tokens once in 'ablation'. 'weights' runs no tokens: it counts
- * features instead, and its ETA is that of the weights.
+ * and once in 'examples', and each top example's tokens once in 'ablation' (an eval range's tokens once in its
+ * pass). 'weights' runs no tokens: it counts features instead, and its ETA is that of the weights.
  */
 export interface DashboardProgress {
   phase: DashboardPhase;

@@ -1,5 +1,6 @@
 /** Feature dashboards and SAE evals over a corpus (all features, or some: a recompute from a feature page). */
 import { z } from '../zod';
+import { MAX_FEATURES_PER_SHARD } from '@/compute/dashboards/shard-size';
 import type { DashboardTimings } from '@/compute/dashboards/types';
 import { describes, type JobKind } from '../kind';
 
@@ -17,7 +18,7 @@ const timings = describes<DashboardTimings>()(
     databaseWaitSeconds: z.number(),
     /** similar features from the weights (a whole-SAE run) */
     similarSeconds: z.number().default(0),
-    /** passes over the corpus (shards) */
+    /** shards: features over the corpus, and the evals over ranges of it */
     chunks: z.number().int(),
     /** the workers that computed the shards */
     workers: z.number().int().default(1),
@@ -41,9 +42,10 @@ export const dashboards = {
     seed: z.number().int().default(0),
     /**
      * features per shard: the job is split into shards of this many features, each a pass over the corpus that any
-     * idle worker may take (default 4096: what a worker's memory holds the examples of)
+     * idle worker may take (default: as many as LEXICON_SHARD_MEMORY_MB holds the examples and histograms of, fixed by
+     * the job's worker when it plans the shards and recorded in the run's params)
      */
-    featuresPerShard: z.number().int().min(1).max(65_536).optional(),
+    featuresPerShard: z.number().int().min(1).max(MAX_FEATURES_PER_SHARD).optional(),
   }),
   /** the stored run (the dashboards themselves are rows of it), where the time went, and whether it became current */
   result: z.object({

@@ -4,7 +4,7 @@
  * Prints figures; not a test.
  *
  *   npm run bench:dashboards [-- --models stories,gpt2] [--stories-tokens 32768] [--gpt2-tokens 1024] [--batch 16]
- *                               [--gpt2-batch 4] [--feature-chunk 4096] [--workers 1,2]
+ *                               [--gpt2-batch 4] [--feature-chunk N] [--workers 1,2]
  *
  * - stories260K with the fixture SAE (standard, d_sae 256, blocks.2.hook_resid_post; the demo's SAEs are this size)
  *   over a corpus sampled from the model (contexts of 128);
@@ -13,11 +13,14 @@
  * For each: corpus tokens per second (whole job: weights, model, SAE, bookkeeping, database), the share of time in
  * the model, the SAE, the per-feature bookkeeping, the weight statistics and the database, rows stored, and the peak
  * RSS of this process (process.resourceUsage().maxRSS, after the run). The dashboards are computed in feature chunks
- * (4096 features per pass over the corpus), so a 24576-feature SAE takes 6 passes: the first runs the model (three
- * times: clean, spliced, mean-ablated) and keeps the hook activations, the other five only encode them again.
+ * (as many features per pass over the corpus as LEXICON_SHARD_MEMORY_MB holds the examples of: a few thousand for
+ * GPT-2 small, so a 24576-feature SAE takes several passes), each running the model up to the
+ * hook (or, for a worker's later chunks, reusing its hook activations) and encoding twice; the evals are shards of their
+ * own over ranges of the corpus (EVAL_RANGES), running the model three times (clean, spliced, zero-ablated), then, with
+ * the corpus mean they measured, once more (mean-ablated).
  *
- * `--workers 1,2`: the same job once per count, computed by that many worker processes sharing its shards (each shard a
- * feature chunk): this process runs the job and works on its shards, and W − 1 helper processes (this script with
+ * `--workers 1,2`: the same job once per count, computed by that many worker processes sharing its shards (feature
+ * chunks and eval ranges): this process runs the job and works on its shards, and W − 1 helper processes (this script with
  * `--helper MODEL`, which build the same seeded model and SAE) claim the others, as idle `npm run worker` processes
  * do. tokens/s is then the whole job's, and the speed-up is against one worker.
  */
@@ -36,7 +39,7 @@ import { startEmbeddedPostgres } from '@/server/postgres';
 import type { SaeRow } from '@/server/saes';
 import { initBackend } from '@/compute/backend';
 import { sampleModelCorpus } from '@/compute/corpus/sampled';
-import { computeAndStoreDashboards, type DashboardsOutcome } from '@/worker/jobs/dashboards';
+import { computeAndStoreDashboards, EVAL_RANGES, shardMemoryBytes, type DashboardsOutcome } from '@/worker/jobs/dashboards';
 import { helpWithRun } from '@/worker/jobs/dashboard-shards';
 import { startHeartbeat } from '@/worker/heartbeat';
 import { runsWithOpenShards } from '@/server/dashboard-shards';
@@ -61,7 +64,8 @@ const STORIES_TOKENS = Number(option('stories-tokens', '32768'));
 const GPT2_TOKENS = Number(option('gpt2-tokens', '1024'));
 const STORIES_BATCH = Number(option('batch', '16'));
 const GPT2_BATCH = Number(option('gpt2-batch', '4'));
-const FEATURE_CHUNK = Number(option('feature-chunk', '4096'));
+/** features per shard; by default the job's worker sizes them by LEXICON_SHARD_MEMORY_MB */
+const FEATURE_CHUNK = option('feature-chunk', '') ? Number(option('feature-chunk', '')) : undefined;
 const WORKERS = option('workers', '1').split(',').map(Number);
 if (!WORKERS.every((n) => Number.isInteger(n) && n >= 1)) throw new Error(`--workers must list whole numbers of processes ≥ 1, got "${option('workers', '1')}"`);
 /** a helper process: the subject whose shards it computes */
@@ -205,6 +209,9 @@ interface Figures {
   examplesBytes: number;
   maxRssMb: number;
   setup: string;
+  contexts: number;
+  /** as the run's params record it (planned by the job's worker unless --feature-chunk) */
+  featuresPerShard: number;
 }
 
 async function measure(subject: Subject, workers: number): Promise<Figures> {
@@ -226,10 +233,11 @@ async function measure(subject: Subject, workers: number): Promise<Figures> {
       log(`  ${(100 * fraction).toFixed(0)}% ${d.phase}${d.chunk ? ` (chunk ${d.chunk}/${d.chunks})` : ''}${d.tokensPerSecond ? `, ${d.tokensPerSecond.toFixed(0)} tokens/s` : ''}`);
     },
   });
-  const { rows } = await getPool().query<{ features: number; examples: number; bytes: string }>(
+  const { rows } = await getPool().query<{ features: number; examples: number; bytes: string; featuresPerShard: number }>(
     `select (select count(*)::int from feature where run_id = $1) as features,
             (select count(*)::int from feature_example where run_id = $1) as examples,
-            (select coalesce(sum(octet_length(acts)), 0) from feature_example where run_id = $1) as bytes`,
+            (select coalesce(sum(octet_length(acts)), 0) from feature_example where run_id = $1) as bytes,
+            (select (params->>'featuresPerShard')::int from dashboard_run where id = $1) as "featuresPerShard"`,
     [outcome.runId],
   );
   return {
@@ -242,6 +250,8 @@ async function measure(subject: Subject, workers: number): Promise<Figures> {
     examples: rows[0]!.examples,
     examplesBytes: Number(rows[0]!.bytes),
     maxRssMb: process.resourceUsage().maxRSS / 1024,
+    contexts: subject.corpus.nContexts,
+    featuresPerShard: rows[0]!.featuresPerShard,
     setup: subject.setup,
   };
 }
@@ -332,12 +342,13 @@ const [load1] = os.loadavg();
 const flags = backend === 'wasm' ? ` (simd ${tf.env().getBool('WASM_HAS_SIMD_SUPPORT')}, threads ${tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT')})` : '';
 console.log(
   `\nbench:dashboards — backend ${backend}${flags}; ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), load ${load1.toFixed(2)}; Node ${process.version}; ` +
-    `embedded PostgreSQL; contexts of ${CONTEXT} tokens; ${FEATURE_CHUNK} features per pass over the corpus\n`,
+    `embedded PostgreSQL; contexts of ${CONTEXT} tokens; ` +
+    `${FEATURE_CHUNK ? `${FEATURE_CHUNK} features per pass over the corpus` : `feature shards sized by ${shardMemoryBytes() / 2 ** 20} MiB (LEXICON_SHARD_MEMORY_MB)`}\n`,
 );
 const pct = (part: number, total: number) => `${((100 * part) / total).toFixed(0)}%`;
 console.log(
   table(
-    ['model', 'SAE', 'workers', 'corpus tokens', 'tokens/s', 'speed-up', 'marginal tokens/s', 'total', 'model', 'SAE', 'bookkeeping', 'weights', 'database waited (all)', 'other', 'passes', 'rows (features / examples)', 'peak RSS'],
+    ['model', 'SAE', 'workers', 'corpus tokens', 'tokens/s', 'speed-up', 'marginal tokens/s', 'total', 'model', 'SAE', 'bookkeeping', 'weights', 'database waited (all)', 'other', 'shards', 'rows (features / examples)', 'peak RSS'],
     results.map((r) => {
       const t = r.outcome.timings;
       const other = Math.max(0, t.totalSeconds - t.modelSeconds - t.saeSeconds - t.bookkeepingSeconds - t.weightsSeconds - t.databaseWaitSeconds);
@@ -372,10 +383,13 @@ console.log(
 );
 for (const r of results.filter((result) => result.workers === WORKERS[0])) {
   const t = r.outcome.timings;
+  const evalRanges = Math.min(EVAL_RANGES, r.contexts);
+  const featureChunks = t.chunks - 2 * evalRanges;
   console.log(
-    `\n${r.name}: ${r.setup}. ${t.chunks} pass${t.chunks === 1 ? '' : 'es'} over the corpus (${FEATURE_CHUNK} features each): the first runs ` +
-      `the model 3 times over every token (clean, SAE spliced in, mean-ablated), computes the evals and keeps the hook activations` +
-      `${t.chunks > 1 ? '; the later ones a worker computes reuse its hook activations and only encode (twice: statistics, then examples)' : ''}. ` +
+    `\n${r.name}: ${r.setup}. ${t.chunks} shards: ${featureChunks} pass${featureChunks === 1 ? '' : 'es'} over the corpus ` +
+      `(${r.featuresPerShard} features each, ` +
+      `running the model up to the hook, or for a worker's later chunks reusing its hook activations, and encoding twice: statistics, then examples), ` +
+      `and the evals in ${evalRanges} ranges of the corpus twice (the model 3 times: clean, SAE spliced in, zero-ablated; then mean-ablated). ` +
       `Stored ${r.features} features and ${r.examples} examples (${(r.examplesBytes / r.examples).toFixed(0)} bytes of activations each, float32).`,
   );
 }

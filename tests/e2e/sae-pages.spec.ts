@@ -293,9 +293,24 @@ test('the SAE page follows its dashboards job: shards done, tokens/s summed over
   );
   await expect(running.getByTestId('dashboards-job')).toContainText('38%');
   await shot(page, 'sae-dashboards-shards', { fullPage: false });
-  // when it ends, the section goes (polled, no reload)
-  await sql(`update job set status = 'done', progress = 1, finished_at = now() where id = $1`, [job!.id]);
-  await expect(running).toHaveCount(0);
+  // when it ends, the section goes and the page shows the run the job completed (polled, no reload): here the current
+  // run, given a completion time of its own in the same statement
+  const [current] = await sql<{ id: string; completed_at: Date }>(
+    `select r.id, r.completed_at from dashboard_run r join sae s on s.current_run_id = r.id join model m on m.id = s.model_id
+      where m.slug = $1 and s.slug = $2`,
+    [MODEL, SAE],
+  );
+  try {
+    await sql(
+      `with ended as (update job set status = 'done', progress = 1, finished_at = now() where id = $1)
+       update dashboard_run set completed_at = '2031-02-03 04:05:00+00' where id = $2`,
+      [job!.id, current!.id],
+    );
+    await expect(running).toHaveCount(0);
+    await expect(page.getByText('computed 2031-02-03 04:05 UTC')).toBeVisible();
+  } finally {
+    await sql(`update dashboard_run set completed_at = $2 where id = $1`, [current!.id, current!.completed_at]);
+  }
 });
 
 test('home and model pages show SAEs with labelling progress, recent edits and jobs; focus is visible', async ({ page }) => {

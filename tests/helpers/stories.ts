@@ -16,7 +16,8 @@ import { FIXTURES_DIR, STORIES_DIR } from '../shared';
 export const STORIES_SAE_DIR = path.join(FIXTURES_DIR, 'sae-stories260K-l2-standard');
 const CORPUS_FILE = path.resolve(import.meta.dirname, '../unit/fixtures/short-stories.txt');
 
-export async function seedStoriesDashboards(db: Db) {
+/** The model and SAE registered, and the corpus stored, without dashboards yet. */
+export async function seedStoriesCorpus(db: Db) {
   const modelRow = await registerModel(db, STORIES_DIR);
   const saeRow = await registerSae(db, modelRow, STORIES_SAE_DIR, { slug: 'l2' });
   const model = await getModel(modelRow.path, modelRow.contentHash);
@@ -27,6 +28,11 @@ export async function seedStoriesDashboards(db: Db) {
     bosId: model.tokenizer.bosId,
   });
   const corpus = await storeCorpus({ modelId: modelRow.id, name: 'short stories', contexts, contextSize, prependBos: true, source: { file: CORPUS_FILE } });
+  return { modelRow, saeRow, corpus, model };
+}
+
+export async function seedStoriesDashboards(db: Db) {
+  const { modelRow, saeRow, corpus, model } = await seedStoriesCorpus(db);
   await computeAndStoreDashboards({
     db,
     model,

@@ -18,6 +18,7 @@ import { getQueue } from '@/server/jobs/queue';
 import { signUp, type UserRow } from '@/server/users';
 import { initBackend } from '@/compute/backend';
 import { executeJob } from '@/worker/jobs';
+import { EVAL_RANGES } from '@/worker/jobs/dashboards';
 import { callerFor } from '../helpers/caller';
 import { startTestDatabase, type TestDatabase } from '../helpers/database';
 import { seedStoriesDashboards } from '../helpers/stories';
@@ -39,6 +40,8 @@ let database: TestDatabase;
 let editor: UserRow;
 let backend: string;
 let wholeSaeJob: string;
+/** the whole-SAE run's eval ranges (each pass of the evals one shard per range) */
+let evalRanges: number;
 
 beforeAll(async () => {
   database = await startTestDatabase();
@@ -48,6 +51,7 @@ beforeAll(async () => {
   // four times the short stories: enough batches to watch the job move (about 10,000 tokens)
   const contexts = await loadCorpusContexts(getDb(), corpus.id);
   const longer = await storeCorpus({ modelId: modelRow.id, name: 'stories ×4', contexts: [contexts, contexts, contexts, contexts].flat(), contextSize: 64, prependBos: true, source: {} });
+  evalRanges = Math.min(EVAL_RANGES, longer.nContexts);
   const params = jobKinds.dashboards.params.parse({ saeId: saeRow.id, corpusId: longer.id });
   wholeSaeJob = (await enqueueJob(await getQueue(), { type: 'dashboards', params, userId: editor.id, modelId: modelRow.id })).id;
 }, 300_000);
@@ -77,11 +81,15 @@ async function runWatched(id: string): Promise<number[]> {
   return seen;
 }
 
-/** What the job's progress writes said, checked against what the pages need (similar features: a whole-SAE run's). */
-function checkWrites(id: string, passes: string[], { similar = false } = {}) {
+/**
+ * What the job's progress writes said, checked against what the pages need: its phases once the corpus is read (and a
+ * whole-SAE run's similar features compared), in order — each shard's passes, then storing it.
+ */
+function checkWrites(id: string, shardPhases: string[], { similar = false } = {}) {
   const mine = writes.filter((w) => w.id === id);
   const phases = mine.map((w) => w.detail.phase).filter((phase, i, all) => phase !== all[i - 1]);
-  expect(phases).toEqual(['loading the model', 'reading the corpus', ...(similar ? ['similar features'] : []), 'logit weights', ...passes, 'storing']);
+  expect(phases).toEqual(['loading the model', 'reading the corpus', ...(similar ? ['similar features'] : []), ...shardPhases]);
+  const passes = shardPhases.filter((phase) => phase !== 'logit weights' && phase !== 'storing');
 
   if (similar) {
     const compared = mine.filter((w) => w.detail.phase === 'similar features').map((w) => w.detail);
@@ -113,7 +121,10 @@ function checkWrites(id: string, passes: string[], { similar = false } = {}) {
 describe('dashboards progress', () => {
   it('a whole-SAE run reports its phases by name, then tokens done of the total with an ETA, every second or so', async () => {
     const seen = await runWatched(wholeSaeJob);
-    checkWrites(wholeSaeJob, ['first pass: statistics', 'second pass: examples'], { similar: true });
+    // the features' two passes, the evals' first passes over each range of the corpus, then their mean-ablated passes
+    const evalShards = (phase: string) => Array.from({ length: evalRanges }, () => [phase, 'storing']).flat();
+    const features = ['logit weights', 'first pass: statistics', 'second pass: examples', 'storing'];
+    checkWrites(wholeSaeJob, [...features, ...evalShards('evals: clean, spliced and zero-ablated losses'), ...evalShards('evals: mean-ablated losses')], { similar: true });
     // the page's reads saw the job move forward
     expect(new Set(seen).size, `progress seen: ${seen.join(', ')}`).toBeGreaterThanOrEqual(4);
     expect(seen.every((p, i) => i === 0 || p >= seen[i - 1]!)).toBe(true);
@@ -122,7 +133,7 @@ describe('dashboards progress', () => {
   it('so does a one-feature recompute from the feature page, ablating its top examples last', async () => {
     const { id } = await callerFor(editor).feature.recompute({ model: 'stories260K', sae: 'l2', index: 3, what: 'dashboard' });
     const seen = await runWatched(id);
-    checkWrites(id, ['first pass: statistics', 'second pass: examples', 'ablating the top examples']);
+    checkWrites(id, ['logit weights', 'first pass: statistics', 'second pass: examples', 'ablating the top examples', 'storing']);
     // a recompute skips the evals and is over in a second or two: the page's reads see it move, if not every write
     expect(new Set(seen).size, `progress seen: ${seen.join(', ')}`).toBeGreaterThanOrEqual(2);
     expect(seen.every((p, i) => i === 0 || p >= seen[i - 1]!)).toBe(true);

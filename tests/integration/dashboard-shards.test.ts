@@ -1,7 +1,8 @@
 /**
  * One dashboards job shared by several worker processes (separate processes against a real embedded PostgreSQL, the
- * real stories260K model and fixture SAE): the job's shards are claimed by every idle worker, and the stored run is
- * the same, row for row, as one worker's; a killed worker's shard is taken over; cancelling stops every shard.
+ * real stories260K model and fixture SAE): the job's shards (feature ranges, and the evals over ranges of the corpus)
+ * are claimed by every idle worker, and the stored run is the same, row for row, as one worker's; its evals are one
+ * pass's within 1e-6 relative; a killed worker's shard is taken over; cancelling stops every shard.
  */
 import path from 'node:path';
 import { eq, sql } from 'drizzle-orm';
@@ -17,15 +18,20 @@ import { registerModel } from '@/server/register-models';
 import { registerSae } from '@/server/register-saes';
 import type { SaeRow } from '@/server/saes';
 import { signUp, type UserRow } from '@/server/users';
+import { initBackend } from '@/compute/backend';
 import { sampleModelCorpus } from '@/compute/corpus/sampled';
+import { computeDashboards } from '@/compute/dashboards/compute';
 import { loadModel } from '@/compute/model/load';
+import { loadSae } from '@/compute/sae/load';
+import { EVAL_RANGES } from '@/worker/jobs/dashboards';
+import { relativeDifferences } from '../helpers/close';
 import { startTestDatabase, type TestDatabase } from '../helpers/database';
 import { startWorker, waitFor, type TestWorker } from '../helpers/worker';
 import { FIXTURES_DIR, SHARED_DIR, STORIES_DIR } from '../shared';
 
-/** 256 features in shards of 32: 8 shards, each a pass over the corpus */
+/** 256 features in shards of 32: 8 shards, each a pass over the corpus; and the evals' two passes in EVAL_RANGES ranges each */
 const FEATURES_PER_SHARD = 32;
-const SHARDS = 8;
+const SHARDS = 8 + 2 * EVAL_RANGES;
 
 let database: TestDatabase;
 let workerEnv: Record<string, string>;
@@ -34,6 +40,8 @@ let admin: UserRow;
 let model: ModelRow;
 let sae: SaeRow;
 let corpus: CorpusRow;
+/** the corpus's contexts, and the evals of one pass over them, computed in this process */
+let contexts: number[][];
 /** the run one worker computed, as stored */
 let single: StoredRun;
 
@@ -48,6 +56,7 @@ beforeAll(async () => {
   const sampled = await sampleModelCorpus(lm, { documents: 1000, maxTokens: 12_288, documentTokens: 256, contextSize: 128, prependBos: true, seed: 3, temperature: 1 });
   lm.dispose();
   corpus = await storeCorpus({ modelId: model.id, name: 'sampled', contexts: sampled.contexts, contextSize: 128, prependBos: true, source: sampled.source });
+  contexts = sampled.contexts;
 }, 180_000);
 
 afterAll(async () => {
@@ -122,7 +131,7 @@ function expectSameRun(actual: StoredRun, expected: StoredRun) {
     }
   });
   expect(differences.slice(0, 10)).toEqual([]);
-  // the evals come from one shard's pass over the corpus, whichever worker ran it
+  // the evals are the eval shards' sums merged in shard order, the same whichever workers computed them: bit for bit
   expect(actual.evals).toEqual(expected.evals);
 }
 
@@ -144,6 +153,14 @@ it('computes a job on one worker in shards, then on three workers sharing its sh
   // the shards are gone with the run's completion; their evals are the run's
   expect(await getDb().select().from(dashboardShards)).toEqual([]);
   expect(single.evals).toMatchObject({ nTokens: corpus.nTokens, nFeatures: 256 });
+  // merged from ranges of the corpus, they are one pass's over all of it but for the order of the float64 additions
+  await initBackend();
+  const lm = await loadModel(STORIES_DIR);
+  const fixture = await loadSae(path.join(FIXTURES_DIR, 'sae-stories260K-l2-standard'));
+  const { firingCounts: _counts, ...onePass } = (await computeDashboards({ model: lm, sae: fixture, contexts, features: [0], batchSize: 4 })).sae;
+  fixture.dispose();
+  lm.dispose();
+  expect(relativeDifferences(single.evals, onePass, 1e-6).slice(0, 10)).toEqual([]);
 
   await startWorkers(3);
   const three = await finished((await enqueueDashboards()).id);

@@ -25,6 +25,8 @@ import { registerSae } from '@/server/register-saes';
 import type { SaeRow } from '@/server/saes';
 import { signUp, type UserRow } from '@/server/users';
 import { corpusHash } from '@/compute/corpus/contexts';
+import { featuresPerShardWithin, SHARD_MEMORY_MB } from '@/compute/dashboards/shard-size';
+import { EVAL_RANGES } from '@/worker/jobs/dashboards';
 import { callerFor } from '../helpers/caller';
 import { startTestDatabase, type TestDatabase } from '../helpers/database';
 import { startWorker, waitFor, type TestWorker } from '../helpers/worker';
@@ -233,10 +235,17 @@ describe('dashboards job', () => {
     const run = (await runsOf(sae.id))[0]!;
     expect(run.status).toBe('complete');
     expect(run.params).toMatchObject({ foldLn: true, excludeBos: true, randomExamples: 10 });
+    // the feature shards' size, planned from the worker's default memory budget and this corpus, is in the run's params
+    const contexts = await loadCorpusContexts(getDb(), corpus.id);
+    const { batchSize, featuresPerShard } = run.params as { batchSize: number; featuresPerShard: number };
+    const sizing = { contextSize: Math.max(...contexts.map((c) => c.length)), nContexts: contexts.length, batchSize, randomExamples: 10 };
+    expect(featuresPerShard).toBe(featuresPerShardWithin(sizing, SHARD_MEMORY_MB * 2 ** 20));
     expect(run.evals).toMatchObject({ nTokens: corpus.nTokens, nFeatures: D_SAE, meanOver: 'all corpus tokens, BOS included' });
     const evals = run.evals as { ceZeroAblated: number; ceRecoveredZero: number; ceSpliced: number; ceClean: number };
     expect(evals.ceRecoveredZero).toBeCloseTo((evals.ceZeroAblated - evals.ceSpliced) / (evals.ceZeroAblated - evals.ceClean), 10);
-    expect(job.progressDetail).toMatchObject({ phase: 'storing', chunk: 1, chunks: 1 });
+    // one feature shard, then the evals' two passes over EVAL_RANGES ranges of the corpus: the last stored is the last range's
+    const shards = 1 + 2 * Math.min(EVAL_RANGES, corpus.nContexts);
+    expect(job.progressDetail).toMatchObject({ phase: 'storing', chunk: shards, chunks: shards });
   });
 
   it('replaces the dashboards atomically: while a re-run runs, readers see the previous run, complete', async () => {
@@ -272,11 +281,12 @@ describe('dashboards job', () => {
   it('lets the owner or an admin cancel a running job; the previous dashboards stay and the cancelled run leaves nothing', async () => {
     const job = await enqueue('dashboards', { saeId: sae.id, corpusId: corpus.id, batchSize: 2 });
     const running = await runningWithProgress(job.id);
-    // what the pages show: the phase, tokens done of the total, tokens/s and the ETA
+    // what the pages show: the phase, tokens done of the total, tokens/s and the ETA; the total counts the feature
+    // shard's two passes over the corpus and the evals' two (clean, spliced and zero-ablated, then mean-ablated)
     expect(running.progressDetail).toMatchObject({
-      phase: expect.stringMatching(/statistics|examples/),
+      phase: expect.stringMatching(/evals|statistics|examples/),
       tokensDone: expect.any(Number),
-      tokensTotal: 2 * corpus.nTokens,
+      tokensTotal: 4 * corpus.nTokens,
       tokensPerSecond: expect.any(Number),
       etaSeconds: expect.any(Number),
     });

@@ -1,6 +1,10 @@
 /**
- * Dashboards computed in feature chunks (as the dashboards job does for large SAEs) against one pass over all
- * features: later chunks reuse the first chunk's evals and its hook activations, and must give the same dashboards.
+ * Dashboards computed in pieces, as the dashboards job's shards compute them, against one pass over all features:
+ * - in feature chunks, later chunks reuse the first chunk's evals and its hook activations, and must give the same
+ *   dashboards;
+ * - the SAE evals over ranges of the corpus: the first passes' sums merged give the corpus mean, the mean-ablated
+ *   passes use it, and all the sums merged give the same evals — within 1e-6 relative, not bit for bit, as the
+ *   float64 sums add in another order.
  */
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -9,11 +13,14 @@ import { initBackend } from '@/compute/backend';
 import { chunkIntoContexts } from '@/compute/corpus/contexts';
 import { sampleCorpus } from '@/compute/corpus/sample';
 import { computeDashboards, HookActivationCache } from '@/compute/dashboards/compute';
-import type { DashboardResult, FeatureDashboard } from '@/compute/dashboards/types';
+import { computeEvalRange } from '@/compute/dashboards/eval-passes';
+import { EvalAccumulator, type EvalSums } from '@/compute/dashboards/evals';
+import type { DashboardResult, FeatureDashboard, SaeEvals } from '@/compute/dashboards/types';
 import { loadModel } from '@/compute/model/load';
 import type { LanguageModel } from '@/compute/model/types';
 import { loadSae } from '@/compute/sae/load';
 import type { Sae } from '@/compute/sae/sae';
+import { relativeDifferences } from '../helpers/close';
 import { FIXTURES_DIR, STORIES_DIR } from '../shared';
 
 let model: LanguageModel;
@@ -74,5 +81,59 @@ describe('dashboards in feature chunks', () => {
       expect(topExampleAblation!.map((a) => a.contextIndex)).toEqual(expected!.map((a) => a.contextIndex));
       topExampleAblation!.forEach((a, rank) => a.lossDelta.forEach((delta, t) => expect(delta).toBeCloseTo(expected![rank].lossDelta[t], 5)));
     });
+  });
+});
+
+/** Contexts split into `n` ranges (uneven, so that batches straddle other boundaries than one pass's). */
+function ranges(n: number): { first: number; count: number }[] {
+  return Array.from({ length: n }, (_, i) => {
+    const first = Math.floor((i * contexts.length) / n);
+    return { first, count: Math.floor(((i + 1) * contexts.length) / n) - first };
+  });
+}
+
+async function evalsInRanges(n: number): Promise<{ evals: SaeEvals; parts: EvalSums[] }> {
+  const pass = async (mean?: Float32Array) => {
+    const parts: EvalSums[] = [];
+    for (const range of ranges(n)) parts.push((await computeEvalRange({ model, sae, contexts, ...range, batchSize: 3, mean })).sums);
+    return parts;
+  };
+  const first = await pass();
+  const second = await pass(EvalAccumulator.merged(first).meanActivation());
+  const parts = [...first, ...second];
+  return { evals: EvalAccumulator.merged(parts).result(50), parts };
+}
+
+describe('SAE evals over ranges of the corpus', () => {
+  it('merge to one pass’s evals, within 1e-6 relative; firing counts exactly', async () => {
+    expect(contexts.length).toBeGreaterThan(6);
+    const before = tf.memory().numTensors;
+    const { evals, parts } = await evalsInRanges(3);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(evals.firingCounts).toEqual(whole.sae.firingCounts);
+    expect(evals.nTokens).toBe(whole.sae.nTokens);
+    expect(evals.ceAblated).not.toBeNull();
+    expect(relativeDifferences(evals, whole.sae, 1e-6).slice(0, 10)).toEqual([]);
+    // each range's first pass counts its own tokens; its mean-ablated pass adds only those losses
+    expect(parts.slice(0, 3).map((p) => p.tokens.reduce((a, b) => a + b, 0))).toEqual(
+      ranges(3).map((r) => contexts.slice(r.first, r.first + r.count).reduce((n, context) => n + context.length, 0)),
+    );
+    expect(parts.slice(3).every((p) => p.tokens.every((n) => n === 0) && p.losses.ablated.some((loss) => loss > 0))).toBe(true);
+  });
+
+  it('are the same, bit for bit, whenever computed in the same ranges and merged in the same order', async () => {
+    expect((await evalsInRanges(4)).evals).toEqual((await evalsInRanges(4)).evals);
+  });
+
+  it('refuse a range outside the corpus and sums of another shape', async () => {
+    await expect(computeEvalRange({ model, sae, contexts, first: contexts.length - 1, count: 2, batchSize: 3 })).rejects.toThrow(
+      `contexts ${contexts.length - 1}..${contexts.length} are not a range of the corpus's ${contexts.length} contexts`,
+    );
+    await expect(computeEvalRange({ model, sae, contexts, first: 0, count: 1, batchSize: 3, mean: new Float32Array(3) })).rejects.toThrow(
+      'the mean activation has 3 dimensions',
+    );
+    const { sums } = await computeEvalRange({ model, sae, contexts, first: 0, count: 1, batchSize: 3 });
+    const accumulator = EvalAccumulator.merged([sums]);
+    expect(() => accumulator.merge({ ...sums, firing: sums.firing.slice(1) })).toThrow(/eval sums of another shape/);
   });
 });

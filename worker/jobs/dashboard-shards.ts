@@ -1,18 +1,23 @@
 /**
  * A worker's part in a dashboard run: it claims the run's shards (server/dashboard-shards.ts) one after another,
- * computes each (compute/dashboards, over its range of features), and stores it. The worker that runs the dashboards
- * job does this for its own run; an idle worker does it for any run with shards waiting (helpWithRun), so one job is
- * shared by every idle worker on every machine. One shard at a time per process: the computation is synchronous.
+ * computes each (compute/dashboards: the dashboards of its range of features, or an evals pass over its range of the
+ * corpus), and stores it. The worker that runs the dashboards job does this for its own run; an idle worker does it
+ * for any run with shards waiting (helpWithRun), so one job is shared by every idle worker on every machine. One shard
+ * at a time per process: the computation is synchronous.
  */
 import { eq } from 'drizzle-orm';
 import { dashboardRuns, models, saes } from '@/drizzle/schema';
 import { loadCorpusContexts } from '@/server/corpora';
-import { claimShard, completeShard, failShard, reportShard, type ShardRow, type ShardTimings } from '@/server/dashboard-shards';
+import {
+  claimShard, completeShard, evalSumsOf, failShard, reportShard, type ShardResult, type ShardRow, type ShardTimings,
+} from '@/server/dashboard-shards';
 import type { Db } from '@/server/db';
 import type { ModelRow } from '@/server/models';
 import type { SaeRow } from '@/server/saes';
 import { jobKinds, type JobParams } from '@/jobs';
 import { computeDashboards, HookActivationCache } from '@/compute/dashboards/compute';
+import { computeEvalRange } from '@/compute/dashboards/eval-passes';
+import { EvalAccumulator } from '@/compute/dashboards/evals';
 import type { DashboardProgress } from '@/compute/dashboards/types';
 import type { LanguageModel } from '@/compute/model/types';
 import type { Sae } from '@/compute/sae/sae';
@@ -86,12 +91,35 @@ export function workOnShards(work: ShardWork): Promise<number> {
 
 /** One shard: computed, then stored with its being done; false when it was lost to another worker or a cancel. */
 async function computeShard(work: ShardWork, shard: ShardRow): Promise<boolean> {
-  const { db, params, workerId } = work;
+  const { db, workerId } = work;
   const lost = new AbortController();
   const signal = work.signal ? AbortSignal.any([work.signal, lost.signal]) : lost.signal;
   let lastWrite = -Infinity;
   let lastPhase: string | undefined;
+  const onProgress = async (p: DashboardProgress) => {
+    const last = p.features ? p.features.done >= p.features.total : p.tokensDone >= p.tokensTotal;
+    if (performance.now() - lastWrite < SHARD_REPORT_MS && p.phase === lastPhase && !last) return;
+    lastWrite = performance.now();
+    lastPhase = p.phase;
+    const progress = { phase: p.phase, tokensDone: p.tokensDone, tokensTotal: p.tokensTotal, tokensPerSecond: p.tokensPerSecond };
+    if (!(await reportShard(db, shard, workerId, progress))) lost.abort(new ShardLost());
+    else await work.onProgress?.({ ...shard, ...progress }, p);
+  };
   try {
+    const result = await computePart(work, shard, signal, onProgress);
+    await work.onStoring?.(shard);
+    return await completeShard(shard, workerId, work.saeId, result);
+  } catch (err) {
+    if (lost.signal.aborted && !work.signal?.aborted) return false;
+    if (!signal.aborted) await failShard(db, shard, workerId, (err as Error).message || String(err));
+    throw err;
+  }
+}
+
+/** What the shard computes: the dashboards of its features over the whole corpus, or an evals pass over its contexts. */
+async function computePart(work: ShardWork, shard: ShardRow, signal: AbortSignal, onProgress: (p: DashboardProgress) => Promise<void>): Promise<ShardResult> {
+  const { params } = work;
+  if (shard.kind === 'features') {
     const result = await computeDashboards({
       model: work.model,
       sae: work.sae,
@@ -103,26 +131,28 @@ async function computeShard(work: ShardWork, shard: ShardRow): Promise<boolean> 
       excludeBos: params.excludeBos,
       randomExamples: params.randomExamples,
       seed: params.seed,
-      evals: shard.computesEvals ? 'compute' : 'skip',
+      // the eval shards compute them
+      evals: 'skip',
       hookCache: hookCacheOf(work.runId),
       signal,
-      onProgress: async (p) => {
-        const last = p.features ? p.features.done >= p.features.total : p.tokensDone >= p.tokensTotal;
-        if (performance.now() - lastWrite < SHARD_REPORT_MS && p.phase === lastPhase && !last) return;
-        lastWrite = performance.now();
-        lastPhase = p.phase;
-        const progress = { phase: p.phase, tokensDone: p.tokensDone, tokensTotal: p.tokensTotal, tokensPerSecond: p.tokensPerSecond };
-        if (!(await reportShard(db, shard, workerId, progress))) lost.abort(new ShardLost());
-        else await work.onProgress?.({ ...shard, ...progress }, p);
-      },
+      onProgress,
     });
-    await work.onStoring?.(shard);
-    return await completeShard(shard, workerId, work.saeId, { features: result.features, evals: result.sae, timings: result.timings });
-  } catch (err) {
-    if (lost.signal.aborted && !work.signal?.aborted) return false;
-    if (!signal.aborted) await failShard(db, shard, workerId, (err as Error).message || String(err));
-    throw err;
+    return { features: result.features, evals: null, timings: result.timings };
   }
+  // the mean-ablated pass replaces the hook by its corpus mean, from the first passes (all done: claimShard waits)
+  const mean = shard.kind === 'mean-ablation' ? EvalAccumulator.merged(await evalSumsOf(work.db, work.runId, ['evals'])).meanActivation() : undefined;
+  const { sums, timings } = await computeEvalRange({
+    model: work.model,
+    sae: work.sae,
+    contexts: work.contexts,
+    first: shard.contextFirst,
+    count: shard.contextCount,
+    batchSize: params.batchSize,
+    mean,
+    signal,
+    onProgress,
+  });
+  return { features: [], evals: sums, timings };
 }
 
 /** What the shards' timings add up to: the parts of their computations and their storing (wall clock is the run's). */

@@ -3,14 +3,17 @@ import * as tf from '@tensorflow/tfjs-core';
 import { eq } from 'drizzle-orm';
 import { corpora } from '@/drizzle/schema';
 import { loadCorpusContexts, type CorpusRow } from '@/server/corpora';
-import { createShards, dropShards, planShards, shardsOf, summarizeShards, type ShardRow } from '@/server/dashboard-shards';
+import { createShards, dropShards, evalSumsOf, planShards, shardsOf, summarizeShards, type ShardRow } from '@/server/dashboard-shards';
 import { abandonRun, beginRun, completeRun } from '@/server/dashboards';
 import type { Db } from '@/server/db';
 import type { JobParams } from '@/jobs';
 import type { ProgressDetail } from '@/jobs/types';
 import type { ModelRow } from '@/server/models';
 import type { SaeRow } from '@/server/saes';
-import type { DashboardPhase, DashboardProgress, DashboardTimings, SaeEvals } from '@/compute/dashboards/types';
+import { HISTOGRAM_BINS } from '@/compute/dashboards/defaults';
+import { EvalAccumulator } from '@/compute/dashboards/evals';
+import { featuresPerShardWithin, SHARD_MEMORY_MB } from '@/compute/dashboards/shard-size';
+import type { DashboardPhase, DashboardProgress, DashboardTimings } from '@/compute/dashboards/types';
 import { InputError } from '@/compute/errors';
 import type { LanguageModel } from '@/compute/model/types';
 import type { Sae } from '@/compute/sae/sae';
@@ -20,16 +23,30 @@ import { sumShardTimings, workOnShards } from './dashboard-shards';
 import { computeSimilarFeatures } from './similar-features';
 
 /**
- * Features per shard (per pass over the corpus), unless the job says otherwise: bounds the examples a worker holds in
- * memory (top and interval examples of every feature of the shard) for large SAEs. Each shard streams the corpus
- * again; the first computes the SAE evals, and a worker keeps the hook activations on the host between its shards of
- * a run (within HookActivationCache's budget), so its later shards run only the SAE encoder.
+ * The memory a worker gives one feature shard's bookkeeping (its examples, histograms: compute/dashboards/shard-size.ts),
+ * from LEXICON_SHARD_MEMORY_MB: the job's worker sizes the feature shards by it when the job does not say (each shard
+ * streams the corpus again, but a worker keeps the hook activations between its shards of a run, within
+ * HookActivationCache's budget, so its later shards run only the SAE encoder).
  */
-export const FEATURES_PER_SHARD = 4096;
+export function shardMemoryBytes(): number {
+  const raw = process.env.LEXICON_SHARD_MEMORY_MB?.trim();
+  const mb = raw ? Number(raw) : SHARD_MEMORY_MB;
+  if (!(Number.isFinite(mb) && mb > 0)) throw new InputError(`LEXICON_SHARD_MEMORY_MB must be a positive number of MiB, got "${raw}"`);
+  return mb * 2 ** 20;
+}
+/**
+ * Ranges of the corpus the SAE evals are split into, for each of their two passes (the model run three times, then
+ * once more): so that workers share the evals, the longest part of a small SAE's job, in pieces that keep them busy.
+ */
+export const EVAL_RANGES = 8;
 /** Progress reports at most this often (and at each phase's first and last report). */
 const PROGRESS_INTERVAL_MS = 1000;
-/** How often the job's worker, its own shards done, looks at the others' (and reports the job's progress). */
-const SHARD_WAIT_MS = 1000;
+/**
+ * How often the job's worker, finding no shard it may start, looks again: a mean-ablation shard may start as soon as
+ * the last evals shard is done, and the job completes as soon as the last shard is (its progress is still reported at
+ * most every PROGRESS_INTERVAL_MS).
+ */
+const SHARD_WAIT_MS = 200;
 
 /** What the pages call the computation's phases. */
 const PHASE_NAMES: Record<DashboardPhase, string> = {
@@ -37,6 +54,8 @@ const PHASE_NAMES: Record<DashboardPhase, string> = {
   statistics: 'first pass: statistics',
   examples: 'second pass: examples',
   ablation: 'ablating the top examples',
+  evals: 'evals: clean, spliced and zero-ablated losses',
+  'mean-ablation': 'evals: mean-ablated losses',
 };
 
 export interface DashboardsInput {
@@ -70,7 +89,7 @@ export interface DashboardsTimings extends Omit<DashboardTimings, 'tokensPerSeco
   totalSeconds: number;
   /** corpus tokens / totalSeconds */
   tokensPerSecond: number;
-  /** passes over the corpus (shards): each runs the model over every token again */
+  /** shards: passes over the corpus for a range of features, or over a range of the corpus for the evals */
   chunks: number;
   /** the workers that computed its shards */
   workers: number;
@@ -113,15 +132,23 @@ export async function computeAndStoreDashboards(input: DashboardsInput): Promise
   const contexts = await timed(() => loadCorpusContexts(db, corpus.id));
   const subset = params.features !== undefined;
   const wanted = params.features ?? Array.from({ length: sae.dSae }, (_, i) => i);
-  const plan = planShards(wanted.length, params.featuresPerShard ?? FEATURES_PER_SHARD, subset ? 'none' : params.ablateTopExamples ? 'every' : 'first');
-  const run = await timed(() => beginRun(db, { saeId: saeRow.id, corpusId: corpus.id, jobId: input.jobId, params }));
+  // fixed here, recorded in the run's params: any worker computes the plan's shards as they are
+  const featuresPerShard =
+    params.featuresPerShard ??
+    featuresPerShardWithin(
+      { contextSize: contexts.reduce((n, c) => Math.max(n, c.length), 0), nContexts: contexts.length, batchSize: params.batchSize, randomExamples: params.randomExamples },
+      shardMemoryBytes(),
+    );
+  // a subset's run stores no evals
+  const plan = planShards(contexts, wanted.length, featuresPerShard, subset ? 0 : EVAL_RANGES);
+  const run = await timed(() => beginRun(db, { saeId: saeRow.id, corpusId: corpus.id, jobId: input.jobId, params: { ...params, featuresPerShard } }));
   const heartbeat = input.workerId ? undefined : await startHeartbeat(db, tf.getBackend(), `${os.hostname()}:${process.pid}:dashboards`);
   const workerId = input.workerId ?? heartbeat!.id;
   try {
     // The shards are open to every worker from here (worker/main.ts: idle workers look for them), so that they start
     // while this one compares the weights; it then works on the shards too, and waits for the rest, taking over any
     // whose worker died.
-    await timed(() => createShards(db, run.id, plan, corpus.nTokens));
+    await timed(() => createShards(db, run.id, plan));
     // from the weights alone; a subset's run keeps the neighbours of the last whole-SAE run
     const similarStart = performance.now();
     let lastSimilarReport = 0;
@@ -175,6 +202,7 @@ export async function computeAndStoreDashboards(input: DashboardsInput): Promise
       onProgress: (shard: ShardRow, progress: DashboardProgress) => report(PHASE_NAMES[progress.phase], { shard, progress }),
       onStoring: (shard: ShardRow) => report('storing', { shard }),
     };
+    let lastWaitReport = 0;
     for (;;) {
       // having computed some, it may have missed a shard orphaned meanwhile: look again before waiting
       if ((await workOnShards(work)) > 0) continue;
@@ -184,12 +212,15 @@ export async function computeAndStoreDashboards(input: DashboardsInput): Promise
       const { failed } = summary;
       if (failed) throw new Error(`shard ${failed.index + 1} of ${summary.total} failed on worker ${failed.workerId}: ${failed.error}`);
       if (summary.done === summary.total) break;
-      await report('waiting for other workers');
+      if (Date.now() - lastWaitReport >= PROGRESS_INTERVAL_MS) {
+        lastWaitReport = Date.now();
+        await report('waiting for other workers');
+      }
       await new Promise((resolve) => setTimeout(resolve, SHARD_WAIT_MS));
     }
     signal?.throwIfAborted();
     const shards = await timed(() => shardsOf(db, run.id));
-    const evals = (shards[0]!.evals as SaeEvals | null) ?? null;
+    const evals = subset ? null : EvalAccumulator.merged(await timed(() => evalSumsOf(db, run.id, ['evals', 'mean-ablation']))).result(HISTOGRAM_BINS);
     const parts = sumShardTimings(shards);
     const totalSeconds = (performance.now() - started) / 1000;
     const timings: DashboardsTimings = {

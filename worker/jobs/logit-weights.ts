@@ -1,11 +1,9 @@
 import { storeFeatureWeights } from '@/server/feature-weights';
 import type { JobParams } from '@/jobs';
+import { HISTOGRAM_BINS } from '@/compute/dashboards/defaults';
 import { featureWeights } from '@/compute/dashboards/weights';
 import { InputError } from '@/compute/errors';
 import type { JobContext, JobOutput } from './context';
-
-/** Histogram bins of the logit weights, as the dashboards compute them. */
-const HISTOGRAM_BINS = 50;
 
 /**
  * Recomputes the weight-based part of some features' dashboards (logit weights W_dec[f]·W_U, final norm folded in
