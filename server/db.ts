@@ -30,17 +30,23 @@ export function webStatementTimeout(): { statement_timeout?: number } {
 // One pool per process, kept across Next.js dev reloads.
 const globalForDb = globalThis as unknown as { lexiconPool?: pg.Pool; lexiconDb?: Db };
 
+/**
+ * A pool on `url` that survives its connections dying: PostgreSQL restarting, or stopping just after the pool's end()
+ * resolved (pg-pool resolves once it has asked its clients to end, before their sockets close).
+ */
+export function openPool(url: string, options: pg.PoolConfig = {}): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, ...options });
+  // An idle client losing its connection must not crash the process.
+  pool.on('error', (err) => console.error('[db] idle client error:', err.message));
+  // A checked-out client has no listener of the pool's, and an 'error' event without one would crash the process
+  // (PostgreSQL restarting between two statements of a transaction). The caller's next statement fails with the
+  // error instead, and the pool drops the broken client when it is released.
+  pool.on('connect', (client) => client.on('error', () => undefined));
+  return pool;
+}
+
 export function getPool(): pg.Pool {
-  if (!globalForDb.lexiconPool) {
-    const pool = new pg.Pool({ connectionString: requireDatabaseUrl(), max: 10, ...webStatementTimeout() });
-    // An idle client losing its connection (e.g. PostgreSQL restarting) must not crash the process.
-    pool.on('error', (err) => console.error('[db] idle client error:', err.message));
-    // A checked-out client has no listener of the pool's, and an 'error' event without one would crash the process
-    // (PostgreSQL restarting between two statements of a transaction). The caller's next statement fails with the
-    // error instead, and the pool drops the broken client when it is released.
-    pool.on('connect', (client) => client.on('error', () => undefined));
-    globalForDb.lexiconPool = pool;
-  }
+  globalForDb.lexiconPool ??= openPool(requireDatabaseUrl(), { max: 10, ...webStatementTimeout() });
   return globalForDb.lexiconPool;
 }
 

@@ -13,7 +13,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as schema from '@/drizzle/schema';
 import { featurePages, hypotheses, labelProposals, models, saes, users } from '@/drizzle/schema';
-import { getDb, getPool, type Db } from '@/server/db';
+import { getDb, getPool, openPool, type Db } from '@/server/db';
 import { exportLexicon, importLexicon } from '@/server/exchange/lexicon-format';
 import { proposeFromSource } from '@/server/label-votes';
 import { setAccess } from '@/server/teams';
@@ -88,7 +88,7 @@ const lines = (dir: string, file: string) => fs.readFileSync(path.join(dir, file
 beforeAll(async () => {
   [source, target] = await Promise.all([startTestDatabase(), startTestDatabase()]);
   process.env.DATABASE_URL = source.url;
-  targetPool = new pg.Pool({ connectionString: target.url });
+  targetPool = openPool(target.url);
   targetDb = drizzle(targetPool, { schema });
   synth = await seedSyntheticModel(getDb(), { slug: 'synth', saes: [{ slug: 'a', hookName: 'blocks.0.hook_resid_post', dSae: 32 }, { slug: 'b', hookName: 'blocks.1.hook_resid_post', dSae: 32 }] });
   await seedWiki();

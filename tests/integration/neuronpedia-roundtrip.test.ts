@@ -13,10 +13,9 @@ import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as schema from '@/drizzle/schema';
-import { getDb, getPool } from '@/server/db';
+import { getDb, getPool, openPool } from '@/server/db';
 import { registerModel } from '@/server/register-models';
 import { EXPORT_FORMATS, IMPORT_FORMATS } from '@/server/exchange';
 import { readSaeWeights } from '@/server/exchange/target-sae';
@@ -190,7 +189,7 @@ describe('Neuronpedia layout round trip', () => {
     // a fresh instance with the same model and SAE registered, and nothing else
     const fresh = await startTestDatabase();
     process.env.DATABASE_URL = database.url;
-    const freshPool = new pg.Pool({ connectionString: fresh.url });
+    const freshPool = openPool(fresh.url);
     try {
       const freshDb = drizzle(freshPool, { schema });
       await registerSae(freshDb, await registerModel(freshDb, STORIES_DIR), STORIES_SAE_DIR, { slug: original.slug });

@@ -7,7 +7,7 @@ import { drizzle } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as schema from '@/drizzle/schema';
-import { getDb, getPool, type Db } from '@/server/db';
+import { getDb, getPool, openPool, type Db } from '@/server/db';
 import { takeRequest } from '@/server/rate-limit';
 import { startTestDatabase, type TestDatabase } from '../helpers/database';
 
@@ -18,7 +18,7 @@ let processes: [Db, Db];
 
 beforeAll(async () => {
   database = await startTestDatabase();
-  otherPool = new pg.Pool({ connectionString: database.url });
+  otherPool = openPool(database.url);
   processes = [getDb(), drizzle(otherPool, { schema })];
 }, 120_000);
 
