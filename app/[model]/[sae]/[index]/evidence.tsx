@@ -17,16 +17,15 @@ import styles from './feature.module.css';
 function LogitTable({ title, weights, pieces, testId, sign }: { title: string; weights: TokenWeight[]; pieces: Record<number, string>; testId: string; sign: 1 | -1 }) {
   const scale = Math.max(1e-9, ...weights.map((w) => Math.abs(w.value)));
   return (
-    <table className={styles.logits} data-testid={testId}>
+    <table className={sign > 0 ? styles.logits : `${styles.logits} ${styles.lowers}`} data-testid={testId}>
       <caption>{title}</caption>
-      <tbody>
+      <tbody className="mono">
         {weights.map((w) => (
           <tr key={w.id}>
-            <td className={`mono ${styles.piece}`} title={`token id ${w.id}`}>
-              {displayPiece(pieces[w.id] ?? `<${w.id}>`)}
-            </td>
-            <td className={`mono ${styles.value}`}>
-              <span className={sign > 0 ? styles.barUp : styles.barDown} style={{ width: `${Math.round((40 * Math.abs(w.value)) / scale)}px` }} aria-hidden />
+            <td title={`token id ${w.id}`}>{displayPiece(pieces[w.id] ?? `<${w.id}>`)}</td>
+            <td>
+              {/* the bar: empty, so assistive technology passes over it */}
+              <span style={{ width: `${Math.round((40 * Math.abs(w.value)) / scale)}px` }} />
               {/* one text node: one string in the flight data, no <!-- --> between two in the HTML */}
               {`${w.value >= 0 ? '+' : ''}${formatValue(w.value)}`}
             </td>
