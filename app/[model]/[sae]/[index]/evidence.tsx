@@ -108,11 +108,11 @@ export function IntervalExamples(props: { feature: ExampleSource & { stats: Feat
   return props.intervals.map((interval) =>
     interval.examples.length === 0 ? null : (
       <div key={interval.index} className={styles.interval} data-testid="interval">
+        {/* each part one text node: one string in the flight data, no <!-- --> between parts in the HTML */}
         <h3>
-          {formatValue(interval.lo)} – {formatValue(interval.hi)}{' '}
+          {`${formatValue(interval.lo)} – ${formatValue(interval.hi)} `}
           <span className="muted">
-            · {interval.count.toLocaleString('en')} activation{interval.count === 1 ? '' : 's'}
-            {total > 0 && ` (${formatFraction(interval.count / total)})`}
+            {`· ${interval.count.toLocaleString('en')} activation${interval.count === 1 ? '' : 's'}${total > 0 ? ` (${formatFraction(interval.count / total)})` : ''}`}
           </span>
         </h3>
         <Examples feature={props.feature} list={intervalList(interval, props.limit)} radius={props.radius} deferred={props.deferred} />

@@ -269,8 +269,10 @@ export default async function FeaturePage(props: { params: Promise<Params>; sear
                   <h2 id="top-h">
                     Top activations{' '}
                     <span className="muted">
-                      ({data.top.length} contexts, ranked by each context&rsquo;s maximum activation{stats.bosExcluded ? ', BOS left out' : ''}
-                      {data.top.some((e) => e.lossDelta) ? '; hover a token for the loss change when the feature is ablated' : ''})
+                      {/* one text node: one string in the flight data, no <!-- --> between parts in the HTML */}
+                      {`(${data.top.length} contexts, ranked by each context’s maximum activation${stats.bosExcluded ? ', BOS left out' : ''}${
+                        data.top.some((e) => e.lossDelta) ? '; hover a token for the loss change when the feature is ablated' : ''
+                      })`}
                     </span>
                   </h2>
                   {data.top.length === 0 ? (
@@ -300,7 +302,7 @@ export default async function FeaturePage(props: { params: Promise<Params>; sear
                     <h2 id="quantiles-h">
                       Quantile intervals{' '}
                       <span className="muted">
-                        ({intervalExamples} examples in {intervals.length} intervals: random tokens with an activation in each)
+                        {`(${intervalExamples} examples in ${intervals.length} intervals: random tokens with an activation in each)`}
                       </span>
                     </h2>
                   }
