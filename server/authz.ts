@@ -15,6 +15,7 @@
  */
 import { forbidden, notFound, unauthenticated } from './errors';
 import { and, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import { cache } from 'react';
 import type { AnyColumn } from 'drizzle-orm';
 import { resourceAccess, saes, users } from '@/drizzle/schema';
 import type { Db } from './db';
@@ -90,10 +91,18 @@ function levelFromColumns(viewer: Viewer, alias: 's' | 'm', r: Record<string, un
  * On a team, its members have their team role and everyone else reads (teams and their members are public).
  */
 export async function levelOn(db: Db, viewer: Viewer, target: Target): Promise<Level> {
-  const id = 'sae' in target ? target.sae : 'model' in target ? target.model : target.team;
+  const [kind, id] = 'sae' in target ? (['sae', target.sae] as const) : 'model' in target ? (['model', target.model] as const) : (['team', target.team] as const);
+  return levelOnId(db, viewer, kind, id);
+}
+
+/**
+ * levelOn by kind and id, read once per server render: a page's sections each check the reader's access to the
+ * same SAE, and one request sees one state (React's request cache; outside a render, as in API calls, every call reads).
+ */
+const levelOnId = cache(async (db: Db, viewer: Viewer, kind: 'sae' | 'model' | 'team', id: string): Promise<Level> => {
   if (!UUID.test(id)) return 'none';
   const userId = viewer?.id ?? null;
-  if ('team' in target) {
+  if (kind === 'team') {
     const { rows } = await db.execute<{ role: Level | null }>(sql`
       select (select role::text from team_member where team_id = t.id and user_id = ${userId}) as role from team t where t.id = ${id}`);
     if (!rows[0]) return 'none';
@@ -101,7 +110,7 @@ export async function levelOn(db: Db, viewer: Viewer, target: Target): Promise<L
     return rows[0].role ?? (viewer ? 'viewer' : 'read');
   }
   const { rows } = await db.execute<Record<string, unknown>>(
-    'sae' in target
+    kind === 'sae'
       ? sql`select ${ACCESS_COLUMNS('s', userId)}, ${ACCESS_COLUMNS('m', userId)} from sae
               left join resource_access s on s.kind = 'sae' and s.resource_id = sae.id
               left join resource_access m on m.kind = 'model' and m.resource_id = sae.model_id
@@ -114,7 +123,7 @@ export async function levelOn(db: Db, viewer: Viewer, target: Target): Promise<L
   if (!row) return 'none';
   const levels = (['s', 'm'] as const).map((alias) => levelFromColumns(viewer, alias, row)).filter((l): l is Level => l !== undefined);
   return levels.length === 0 ? levelFor(viewer, undefined, new Map()) : levels.reduce(lower);
-}
+});
 
 /** The viewer's lowest level over these SAEs: what they may do with something about all of them (a hypothesis). */
 export async function levelOnAll(db: Db, viewer: Viewer, saeIds: string[]): Promise<Level> {

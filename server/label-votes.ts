@@ -59,40 +59,37 @@ export function labelSetBy(summary: string): LabelSetBy {
 
 /** The proposals for a feature in the order votes rank them (the winner first), with the shown label and who set it. */
 export async function labelStanding(db: Db, saeId: string, index: number, viewerId: string | null): Promise<LabelStanding> {
-  const { rows } = await db.execute<{
-    id: string;
-    label: string;
-    author_id: string | null;
-    author_name: string | null;
-    provenance: ProposalProvenance | null;
-    created_at: string;
-    votes: number;
-    mine: boolean;
-  }>(sql`
-    -- an imported proposal's kept explanation line is for exports, not for pages
-    select p.id, p.label, p.author_id, ${displayNameSql()} as author_name, p.provenance - 'explanation' as provenance, p.created_at,
-           count(v.user_id)::int as votes, coalesce(bool_or(v.user_id = ${viewerId}), false) as mine
-      from label_proposal p
-      left join label_vote v on v.proposal_id = p.id
-      left join "user" u on u.id = p.author_id
-      left join feature_page f on f.sae_id = p.sae_id and f.index = p.index
-     where p.sae_id = ${saeId} and p.index = ${index}
-     group by p.id, u.id, f.label
-     order by votes desc, p.label is not distinct from f.label desc, p.created_at, p.id`);
-  // The revision since which the label has been what it is: the first after the last one with another label.
-  const { rows: since } = await db.execute<{ label: string; author_id: string | null; author_name: string | null; created_at: string; summary: string }>(sql`
-    select p.label, r.author_id, ${displayNameSql()} as author_name, r.created_at, r.summary
-      from feature_page p
-      join feature_revision r on r.sae_id = p.sae_id and r.index = p.index
-      left join "user" u on u.id = r.author_id
-     where p.sae_id = ${saeId} and p.index = ${index}
-       and r.revision > coalesce((select max(o.revision) from feature_revision o
-                                   where o.sae_id = p.sae_id and o.index = p.index and o.label <> p.label), 0)
-     order by r.revision
-     limit 1`);
-  const label = since[0]?.label ?? '';
+  type Proposal = { id: string; label: string; author_id: string | null; author_name: string | null; provenance: ProposalProvenance | null; created_at: string; votes: number; mine: boolean };
+  type Since = { label: string; author_id: string | null; author_name: string | null; created_at: string; summary: string };
+  // one statement (two subqueries): the feature page reads this on every view
+  const { rows: [row] } = await db.execute<{ proposals: Proposal[]; since: Since | null }>(sql`
+    select
+      (select coalesce(json_agg(x), '[]'::json) from (
+         -- an imported proposal's kept explanation line is for exports, not for pages
+         select p.id, p.label, p.author_id, ${displayNameSql()} as author_name, p.provenance - 'explanation' as provenance, p.created_at,
+                count(v.user_id)::int as votes, coalesce(bool_or(v.user_id = ${viewerId}), false) as mine
+           from label_proposal p
+           left join label_vote v on v.proposal_id = p.id
+           left join "user" u on u.id = p.author_id
+           left join feature_page f on f.sae_id = p.sae_id and f.index = p.index
+          where p.sae_id = ${saeId} and p.index = ${index}
+          group by p.id, u.id, f.label
+          order by votes desc, p.label is not distinct from f.label desc, p.created_at, p.id) x) as proposals,
+      -- the revision since which the label has been what it is: the first after the last one with another label
+      (select row_to_json(y) from (
+         select p.label, r.author_id, ${displayNameSql()} as author_name, r.created_at, r.summary
+           from feature_page p
+           join feature_revision r on r.sae_id = p.sae_id and r.index = p.index
+           left join "user" u on u.id = r.author_id
+          where p.sae_id = ${saeId} and p.index = ${index}
+            and r.revision > coalesce((select max(o.revision) from feature_revision o
+                                        where o.sae_id = p.sae_id and o.index = p.index and o.label <> p.label), 0)
+          order by r.revision
+          limit 1) y) as since`);
+  const { proposals, since } = row!;
+  const label = since?.label ?? '';
   return {
-    proposals: rows.map((r) => ({
+    proposals: proposals.map((r) => ({
       id: r.id,
       label: r.label,
       author: r.author_id ? { id: r.author_id, name: r.author_name ?? '' } : null,
@@ -104,14 +101,14 @@ export async function labelStanding(db: Db, saeId: string, index: number, viewer
     })),
     label,
     labelBy:
-      since[0] && since[0].author_id
+      since?.author_id
         ? {
-            id: since[0].author_id,
-            name: since[0].author_name ?? '',
-            at: new Date(since[0].created_at),
-            summary: since[0].summary,
-            how: labelSetBy(since[0].summary),
-            withdrew: /^Label changed because .+? withdrew (their vote|the proposal “.*”): /.exec(since[0].summary)?.[1],
+            id: since.author_id,
+            name: since.author_name ?? '',
+            at: new Date(since.created_at),
+            summary: since.summary,
+            how: labelSetBy(since.summary),
+            withdrew: /^Label changed because .+? withdrew (their vote|the proposal “.*”): /.exec(since.summary)?.[1],
           }
         : null,
   };

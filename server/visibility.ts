@@ -3,6 +3,7 @@
  * the same NOT_FOUND as for one that does not exist. Lists and searches filter with authz's SQL conditions instead.
  */
 import { and, eq, sql } from 'drizzle-orm';
+import { cache } from 'react';
 import { models, saes } from '@/drizzle/schema';
 import { authorize, type Action, type Level, type Viewer } from './authz';
 import type { Db } from './db';
@@ -21,8 +22,11 @@ export interface ResolvedSae {
   currentRunId: string | null;
 }
 
-/** The SAE at model/sae whoever asks (undefined: none); saeAt and featureAt are the lookups for a viewer. */
-export async function findSae(db: Db, modelSlug: string, saeSlug: string): Promise<ResolvedSae | undefined> {
+/**
+ * The SAE at model/sae whoever asks (undefined: none); saeAt and featureAt are the lookups for a viewer. Read once
+ * per server render, where a page's sections each look up the same SAE (outside a render, every call reads).
+ */
+export const findSae = cache(async (db: Db, modelSlug: string, saeSlug: string): Promise<ResolvedSae | undefined> => {
   const [row] = await db
     .select({
       modelId: models.id,
@@ -38,7 +42,7 @@ export async function findSae(db: Db, modelSlug: string, saeSlug: string): Promi
     .innerJoin(models, eq(saes.modelId, models.id))
     .where(and(eq(models.slug, modelSlug), eq(saes.slug, saeSlug)));
   return row;
-}
+});
 
 /** The SAE at model/sae, once `viewer` may do `action` on it; its level comes along for the page's controls. */
 export async function saeAt(db: Db, viewer: Viewer, action: Action, model: string, sae: string): Promise<ResolvedSae & { level: Level }> {

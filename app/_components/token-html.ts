@@ -88,8 +88,8 @@ export function tokenTip(line: TokenLine, shown: readonly string[], t: number): 
 
 /**
  * The line's tokens as HTML. Each span carries data-pos and data-value (unquoted: numbers need no quotes, and flight
- * data escapes every quote twice); only the tab stop carries its tooltip (aria-label), the others get theirs when
- * hovered or focused, and without JavaScript the stylesheet shows data-value.
+ * data escapes every quote twice; the value as the tooltip shows it, no longer); only the tab stop carries its tooltip
+ * (aria-label), the others get theirs when hovered or focused, and without JavaScript the stylesheet shows data-value.
  */
 export function tokenLineHtml(line: TokenLine): string {
   const shown = shownPieces(line);
@@ -105,7 +105,7 @@ export function tokenLineHtml(line: TokenLine): string {
     const value = line.value(t);
     const classes = [shadeClass(value, line.scale, line.shading), t === line.focus ? styles.focus : ''].filter(Boolean).join(' ');
     html +=
-      `<span${classes ? ` class='${classes}'` : ''} data-pos=${t} data-value=${value ?? "''"}${line.attributes?.(t) ?? ''}` +
+      `<span${classes ? ` class='${classes}'` : ''} data-pos=${t} data-value=${value === null ? "''" : formatValue(value)}${line.attributes?.(t) ?? ''}` +
       (t === stop ? ` aria-label='${escapeSingleQuoted(tokenTip(line, shown, t))}' tabindex=0>` : line.spanned ? '>' : ' tabindex=-1>') +
       `${text}</span>`;
   }

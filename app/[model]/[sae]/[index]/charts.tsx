@@ -2,7 +2,6 @@
 /** The feature page's histograms, through the shared Plotly component. */
 import type { Data, Layout } from 'plotly.js';
 import { useMemo } from 'react';
-import type { Histogram } from '@/compute/dashboards/types';
 import { Plot } from '../../../_components/plot';
 
 const ORANGE = '#e07000';
@@ -12,12 +11,26 @@ const RED = '#c8281e';
 const NO_MODEBAR = { displayModeBar: false };
 const compact: Partial<Layout> = { margin: { l: 44, r: 8, t: 8, b: 36 }, bargap: 0.05, showlegend: false };
 
-function centres(h: Histogram): { x: number[]; width: number } {
-  const x = h.counts.map((_, i) => (h.edges[i]! + h.edges[i + 1]!) / 2);
-  return { x, width: h.edges.length > 1 ? h.edges[1]! - h.edges[0]! : 1 };
+/**
+ * A histogram of equal-width bins as the page sends it: its lowest edge and the bins' width rather than every edge
+ * (the browser derives them).
+ */
+export interface Bins {
+  lo: number;
+  width: number;
+  counts: number[];
 }
 
-export function ActivationHistogram({ histogram, nTokens, nonzero }: { histogram: Histogram; nTokens: number; nonzero: number }) {
+function centres(h: Bins): { x: number[]; width: number } {
+  return { x: h.counts.map((_, i) => h.lo + (i + 0.5) * h.width), width: h.width };
+}
+
+/** "from LO to HI", the range a histogram covers. */
+function range(h: Bins): string {
+  return `from ${h.lo.toFixed(3)} to ${(h.lo + h.counts.length * h.width).toFixed(3)}`;
+}
+
+export function ActivationHistogram({ histogram, nTokens, nonzero }: { histogram: Bins; nTokens: number; nonzero: number }) {
   const { data, layout } = useMemo(() => {
     const { x, width } = centres(histogram);
     const data: Data[] = [
@@ -45,12 +58,12 @@ export function ActivationHistogram({ histogram, nTokens, nonzero }: { histogram
       layout={layout}
       height={170}
       config={NO_MODEBAR}
-      description={`Histogram of the ${nonzero.toLocaleString('en')} non-zero activations (of ${nTokens.toLocaleString('en')} tokens), from ${histogram.edges[0]?.toFixed(3)} to ${histogram.edges.at(-1)?.toFixed(3)}.`}
+      description={`Histogram of the ${nonzero.toLocaleString('en')} non-zero activations (of ${nTokens.toLocaleString('en')} tokens), ${range(histogram)}.`}
     />
   );
 }
 
-export function LogitHistogram({ histogram }: { histogram: Histogram }) {
+export function LogitHistogram({ histogram }: { histogram: Bins }) {
   const { data, layout } = useMemo(() => {
     const { x, width } = centres(histogram);
     const data: Data[] = [
@@ -78,7 +91,7 @@ export function LogitHistogram({ histogram }: { histogram: Histogram }) {
       layout={layout}
       height={150}
       config={NO_MODEBAR}
-      description={`Histogram of the logit weights of every vocabulary token, from ${histogram.edges[0]?.toFixed(3)} to ${histogram.edges.at(-1)?.toFixed(3)}.`}
+      description={`Histogram of the logit weights of every vocabulary token, ${range(histogram)}.`}
     />
   );
 }

@@ -17,16 +17,15 @@ import styles from './feature.module.css';
 function LogitTable({ title, weights, pieces, testId, sign }: { title: string; weights: TokenWeight[]; pieces: Record<number, string>; testId: string; sign: 1 | -1 }) {
   const scale = Math.max(1e-9, ...weights.map((w) => Math.abs(w.value)));
   return (
-    <table className={styles.logits} data-testid={testId}>
+    <table className={sign > 0 ? styles.logits : `${styles.logits} ${styles.lowers}`} data-testid={testId}>
       <caption>{title}</caption>
-      <tbody>
+      <tbody className="mono">
         {weights.map((w) => (
           <tr key={w.id}>
-            <td className={`mono ${styles.piece}`} title={`token id ${w.id}`}>
-              {displayPiece(pieces[w.id] ?? `<${w.id}>`)}
-            </td>
-            <td className={`mono ${styles.value}`}>
-              <span className={sign > 0 ? styles.barUp : styles.barDown} style={{ width: `${Math.round((40 * Math.abs(w.value)) / scale)}px` }} aria-hidden />
+            <td title={`token id ${w.id}`}>{displayPiece(pieces[w.id] ?? `<${w.id}>`)}</td>
+            <td>
+              {/* the bar: empty, so assistive technology passes over it */}
+              <span style={{ width: `${Math.round((40 * Math.abs(w.value)) / scale)}px` }} />
               {/* one text node: one string in the flight data, no <!-- --> between two in the HTML */}
               {`${w.value >= 0 ? '+' : ''}${formatValue(w.value)}`}
             </td>
@@ -109,11 +108,11 @@ export function IntervalExamples(props: { feature: ExampleSource & { stats: Feat
   return props.intervals.map((interval) =>
     interval.examples.length === 0 ? null : (
       <div key={interval.index} className={styles.interval} data-testid="interval">
+        {/* each part one text node: one string in the flight data, no <!-- --> between parts in the HTML */}
         <h3>
-          {formatValue(interval.lo)} – {formatValue(interval.hi)}{' '}
+          {`${formatValue(interval.lo)} – ${formatValue(interval.hi)} `}
           <span className="muted">
-            · {interval.count.toLocaleString('en')} activation{interval.count === 1 ? '' : 's'}
-            {total > 0 && ` (${formatFraction(interval.count / total)})`}
+            {`· ${interval.count.toLocaleString('en')} activation${interval.count === 1 ? '' : 's'}${total > 0 ? ` (${formatFraction(interval.count / total)})` : ''}`}
           </span>
         </h3>
         <Examples feature={props.feature} list={intervalList(interval, props.limit)} radius={props.radius} deferred={props.deferred} />

@@ -8,6 +8,7 @@ import Link from 'next/link';
 import { notFound } from 'next/navigation';
 import { cache } from 'react';
 import { api } from '@/server/api/server-caller';
+import type { Histogram } from '@/compute/dashboards/types';
 import type { Action } from '@/server/authz';
 import type { FeaturePage as FeaturePageData } from '@/server/feature-page';
 import type { SimilarFeatureGroup } from '@/server/similar-features';
@@ -22,7 +23,7 @@ import { formatFraction } from '../../../_components/token-format';
 import { orNotFound } from '../../../_lib/not-found';
 import { FeatureDiscussion } from '../../../_components/feature-discussion';
 import { AddToList } from '../../../_components/add-to-list';
-import { ActivationHistogram, LogitHistogram } from './charts';
+import { ActivationHistogram, type Bins, LogitHistogram } from './charts';
 import { CopyLink } from './copy-link';
 import { Description } from './description';
 import { intervalList, RADIUS } from './example-lines';
@@ -65,6 +66,11 @@ function densityText(s: NonNullable<FeaturePageData['stats']>): string {
 
 function bosNote(s: NonNullable<FeaturePageData['stats']>): string {
   return `counted in density; left out of the examples, the max and the histogram (${s.bosCount} of ${s.nonzeroCount} firings)`;
+}
+
+/** A dashboard's histogram (equal-width bins) as the charts take it. */
+function binsOf(h: Histogram): Bins {
+  return { lo: h.edges[0] ?? 0, width: h.edges.length > 1 ? h.edges[1]! - h.edges[0]! : 1, counts: h.counts };
 }
 
 /** How the page names the logit-weight convention its numbers follow. */
@@ -215,7 +221,7 @@ export default async function FeaturePage(props: { params: Promise<Params>; sear
               </section>
               <section aria-labelledby="hist-h">
                 <h2 id="hist-h">Activations</h2>
-                <ActivationHistogram histogram={stats.histogram} nTokens={stats.nTokens} nonzero={stats.nonzeroCount} />
+                <ActivationHistogram histogram={binsOf(stats.histogram)} nTokens={stats.nTokens} nonzero={stats.nonzeroCount} />
               </section>
               <section aria-labelledby="logits-h">
                 <h2 id="logits-h">Logit weights</h2>
@@ -223,7 +229,7 @@ export default async function FeaturePage(props: { params: Promise<Params>; sear
                   {logitConvention(stats.logitFoldLn)}
                 </p>
                 <LogitWeights stats={stats} pieces={data.pieces} />
-                <LogitHistogram histogram={stats.logitHistogram} />
+                <LogitHistogram histogram={binsOf(stats.logitHistogram)} />
               </section>
             </>
           ) : (
@@ -263,8 +269,10 @@ export default async function FeaturePage(props: { params: Promise<Params>; sear
                   <h2 id="top-h">
                     Top activations{' '}
                     <span className="muted">
-                      ({data.top.length} contexts, ranked by each context&rsquo;s maximum activation{stats.bosExcluded ? ', BOS left out' : ''}
-                      {data.top.some((e) => e.lossDelta) ? '; hover a token for the loss change when the feature is ablated' : ''})
+                      {/* one text node: one string in the flight data, no <!-- --> between parts in the HTML */}
+                      {`(${data.top.length} contexts, ranked by each context’s maximum activation${stats.bosExcluded ? ', BOS left out' : ''}${
+                        data.top.some((e) => e.lossDelta) ? '; hover a token for the loss change when the feature is ablated' : ''
+                      })`}
                     </span>
                   </h2>
                   {data.top.length === 0 ? (
@@ -294,7 +302,7 @@ export default async function FeaturePage(props: { params: Promise<Params>; sear
                     <h2 id="quantiles-h">
                       Quantile intervals{' '}
                       <span className="muted">
-                        ({intervalExamples} examples in {intervals.length} intervals: random tokens with an activation in each)
+                        {`(${intervalExamples} examples in ${intervals.length} intervals: random tokens with an activation in each)`}
                       </span>
                     </h2>
                   }
