@@ -11,7 +11,7 @@
  *     token read back to JS); median and p95 over the requests after the warm-up ones;
  *   - tokens per second for forward-to-hook + SAE encode (+ top-k read back) on a batch of 32 × 128 tokens, as one
  *     forward pass and as 32 single requests;
- *   - tf.memory().numTensors and RSS after 10 and after 200 requests (flat means no leak).
+ *   - tf.memory().numTensors and RSS after 10 requests and after the last (flat means no leak).
  * The backend is the worker's choice (initBackend: LEXICON_TF_BACKEND, else the best available).
  * --from-disk writes the GPT-2-shaped model and SAE in Hugging Face / SAELens layout to a temp dir and loads them
  * through loadModel / loadSae instead (≈ 650 MB written; reports the load time).
@@ -34,22 +34,20 @@ import { loadSae } from '@/compute/sae/load';
 import { createSae, type Sae } from '@/compute/sae/sae';
 import { gpt2Tokenizer } from '@/compute/tokenizer/gpt2';
 import { GPT2_CONFIG, GPT2_SAE_CFG, gpt2Arrays, saeArrays, writeGpt2Shaped } from './gpt2-shaped';
+import { count, flag, option } from './options';
 import { median, prompt, quantile } from './requests';
 
 // ---- options --------------------------------------------------------------------------------------------------
 
-const argv = process.argv.slice(2);
-const option = (name: string, fallback: string) => {
-  const at = argv.indexOf(`--${name}`);
-  return at >= 0 && argv[at + 1] !== undefined ? argv[at + 1] : fallback;
-};
 // stories260K first: the wasm heap never shrinks, so its RSS figures would otherwise carry the GPT-2-sized heap
 const MODELS = option('models', 'stories,gpt2').split(',');
-const REQUESTS = Number(option('requests', '200'));
-const WARMUP = 5;
-const BATCH_RUNS = Number(option('batch-runs', '2'));
-const FROM_DISK = argv.includes('--from-disk');
-const PROFILE = argv.includes('--profile');
+const REQUESTS = count('requests', 200);
+// a short run keeps at least one request to measure, and takes its memory snapshot at its last request
+const WARMUP = Math.min(5, REQUESTS - 1);
+const MEMORY_AT = Math.min(10, REQUESTS);
+const BATCH_RUNS = count('batch-runs', 2, 0);
+const FROM_DISK = flag('from-disk');
+const PROFILE = flag('profile');
 const SEQ = 128;
 const BATCH = 32;
 /** features read back per token (featureActivations' default) */
@@ -168,7 +166,7 @@ interface Figures {
   batch: { tokensPerSecond: number; ms: number };
   /** the same 32 sequences as 32 single requests, one after another */
   sequential: { tokensPerSecond: number; ms: number };
-  memory: { at10: Snapshot; atEnd: Snapshot; requests: number };
+  memory: { early: Snapshot; atEnd: Snapshot; requests: number };
   profile?: string;
 }
 
@@ -190,10 +188,10 @@ async function measure(subject: Subject): Promise<Figures> {
   const ids = [prompt(model, random, SEQ)];
   log(`${subject.name}: ${subject.setup}`);
 
-  // Single requests, also the memory check: snapshots after request 10 and after the last one.
+  // Single requests, also the memory check: snapshots after request MEMORY_AT and after the last one.
   const times: number[] = [];
   const cpuTimes: number[] = [];
-  let at10: Snapshot | undefined;
+  let early: Snapshot | undefined;
   for (let i = 1; i <= REQUESTS; i++) {
     const started = performance.now();
     const cpu = process.cpuUsage();
@@ -204,7 +202,7 @@ async function measure(subject: Subject): Promise<Figures> {
       times.push(ms);
       cpuTimes.push((user + system) / 1000);
     }
-    if (i === 10) at10 = snapshot();
+    if (i === MEMORY_AT) early = snapshot();
     if (i % 50 === 0 || i === REQUESTS) log(`  ${i}/${REQUESTS} requests, last ${ms.toFixed(1)} ms`);
   }
   const atEnd = snapshot();
@@ -259,7 +257,7 @@ async function measure(subject: Subject): Promise<Figures> {
     phases: { forward: phase('forward'), encode: phase('encode'), readBack: phase('readBack'), readAllActs: phase('readAllActs') },
     batch: { tokensPerSecond: (BATCH * SEQ) / (batchMs / 1000), ms: batchMs },
     sequential: { tokensPerSecond: (BATCH * SEQ) / (sequentialMs / 1000), ms: sequentialMs },
-    memory: { at10: at10!, atEnd, requests: REQUESTS },
+    memory: { early: early!, atEnd, requests: REQUESTS },
     profile,
   };
 }
@@ -293,7 +291,7 @@ function s(ms: number): string {
 }
 
 /** RSS counts as flat when it moved by at most 2% or 16 MB (allocator and GC noise) */
-const rssFlat = ({ at10, atEnd }: { at10: Snapshot; atEnd: Snapshot }) => Math.abs(atEnd.rss - at10.rss) <= Math.max(16 * 2 ** 20, 0.02 * at10.rss);
+const rssFlat = ({ early, atEnd }: { early: Snapshot; atEnd: Snapshot }) => Math.abs(atEnd.rss - early.rss) <= Math.max(16 * 2 ** 20, 0.02 * early.rss);
 
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
 
@@ -336,7 +334,7 @@ console.log('CPU ms = process CPU time (user + system) per request, median: on a
 console.log(`batch = the same for ${BATCH} sequences in one forward pass and one encode (median of ${BATCH_RUNS} after a warm-up); ${BATCH} × 1×${SEQ} = those sequences as ${BATCH} single requests\n`);
 console.log(
   table(
-    ['model', 'SAE', `1×${SEQ} request ms (p95)`, 'CPU ms', `target ${target} ms`, 'fwd / enc / top-k / all acts ms', `${BATCH}×${SEQ} batch tok/s`, `${BATCH} × 1×${SEQ} tok/s`, `tensors @10 → @${REQUESTS}`, `RSS @10 → @${REQUESTS}`],
+    ['model', 'SAE', `1×${SEQ} request ms (p95)`, 'CPU ms', `target ${target} ms`, 'fwd / enc / top-k / all acts ms', `${BATCH}×${SEQ} batch tok/s`, `${BATCH} × 1×${SEQ} tok/s`, `tensors @${MEMORY_AT} → @${REQUESTS}`, `RSS @${MEMORY_AT} → @${REQUESTS}`],
     results.map((r) => [
       r.name,
       r.sae,
@@ -346,12 +344,15 @@ console.log(
       [r.phases.forward, r.phases.encode, r.phases.readBack, r.phases.readAllActs].map((x) => x.toFixed(1)).join(' / '),
       BATCH_RUNS > 0 ? `${r.batch.tokensPerSecond.toFixed(0)} (${(r.batch.ms / 1000).toFixed(2)} s)` : '—',
       BATCH_RUNS > 0 ? `${r.sequential.tokensPerSecond.toFixed(0)} (${(r.sequential.ms / 1000).toFixed(2)} s)` : '—',
-      `${r.memory.at10.numTensors} → ${r.memory.atEnd.numTensors}${r.memory.at10.numTensors === r.memory.atEnd.numTensors ? ' flat' : ' GROWS'}`,
-      `${mb(r.memory.at10.rss)} → ${mb(r.memory.atEnd.rss)} (${r.memory.atEnd.rss >= r.memory.at10.rss ? '+' : ''}${mb(r.memory.atEnd.rss - r.memory.at10.rss)}${rssFlat(r.memory) ? ' flat' : ' GROWS'})`,
+      // with MEMORY_AT = REQUESTS both snapshots are one moment: no leak check
+      MEMORY_AT === REQUESTS ? '— (too few requests)' : `${r.memory.early.numTensors} → ${r.memory.atEnd.numTensors}${r.memory.early.numTensors === r.memory.atEnd.numTensors ? ' flat' : ' GROWS'}`,
+      MEMORY_AT === REQUESTS
+        ? '—'
+        : `${mb(r.memory.early.rss)} → ${mb(r.memory.atEnd.rss)} (${r.memory.atEnd.rss >= r.memory.early.rss ? '+' : ''}${mb(r.memory.atEnd.rss - r.memory.early.rss)}${rssFlat(r.memory) ? ' flat' : ' GROWS'})`,
     ]),
   ),
 );
 for (const r of results) {
-  console.log(`\n${r.name}: ${r.setup}; tf.memory ${mb(r.memory.at10.numBytes)} → ${mb(r.memory.atEnd.numBytes)}; fastest request ${r.single.min.toFixed(1)} ms`);
+  console.log(`\n${r.name}: ${r.setup}; tf.memory ${mb(r.memory.early.numBytes)} → ${mb(r.memory.atEnd.numBytes)}; fastest request ${r.single.min.toFixed(1)} ms`);
   if (r.profile) console.log(r.profile);
 }
