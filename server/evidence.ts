@@ -28,6 +28,7 @@ import { EVIDENCE_JOB_TYPES, jobKinds, type EvidenceJobType, type JobResult } fr
 import { describeIssues } from '@/jobs/kind';
 import { termFeatures, type SteeringTermParam } from '@/jobs/kinds/steer-generate';
 import { notifyWatchers } from './notifications';
+import { pieceOf } from './token-piece';
 import { displayNameSql } from './users';
 
 export type EvidenceKind = (typeof evidence.$inferSelect)['kind'];
@@ -122,7 +123,7 @@ async function dashboardSnapshot(db: Db, feature: FeatureAddress) {
   const stats = page.stats;
   const top = page.top.slice(0, SNAPSHOT_EXAMPLES).map((e) => ({ contextIndex: e.contextIndex, maxAct: e.maxAct, maxPos: e.maxPos, tokens: e.tokens, acts: e.acts }));
   const pieces: Record<number, string> = {};
-  for (const e of top) for (const id of e.tokens) pieces[id] = page.pieces[id] ?? `<${id}>`;
+  for (const e of top) for (const id of e.tokens) pieces[id] = pieceOf(page.pieces, id);
   const result: DashboardSnapshotResult = {
     label: page.page.label,
     stats: Object.fromEntries(SNAPSHOT_STATS.map((k) => [k, stats[k]])),

@@ -9,7 +9,8 @@
  */
 import { sql } from 'drizzle-orm';
 import type { Db } from './db';
-import { pieceOf, vocabulary } from './vocabulary';
+import { pieceOf } from './token-piece';
+import { vocabulary } from './vocabulary';
 
 /** How many logits and peak tokens a card shows. */
 export const CARD_TOKENS = 5;
@@ -55,20 +56,23 @@ export interface FeatureCard extends CardEvidence {
 /**
  * Select columns (card_logits, card_tokens, card_snippet) over a `feature` row aliased f: the first logits of
  * logit_top (stored highest first), the peak tokens of the top examples, and the top example's tokens around its
- * peak (arrays are 1-based in SQL: token t is tokens[t + 1]).
+ * peak (arrays are 1-based in SQL: token t is tokens[t + 1]). Token ids below 0 of an imported run come with the
+ * run's own pieces for them (`extra`, by id; server/exchange), only those: a run may hold a thousand.
  */
 export const CARD_COLUMNS = sql`
   jsonb_path_query_array(f.logit_top, ${`$[0 to ${CARD_TOKENS - 1}]`}::jsonpath) as card_logits,
-  (select json_agg(json_build_object('id', t.token, 'value', t.act) order by t.act desc, t.token)
+  (select json_agg(json_build_object('id', t.token, 'value', t.act, 'extra', r.source->'extraPieces'->>(-1 - t.token)) order by t.act desc, t.token)
      from (select x.max_token as token, max(x.max_act)::float8 as act from feature_example x
             where x.run_id = f.run_id and x.feature_index = f.index and x.kind = 'top' and x.max_token is not null
-            group by x.max_token order by act desc, token limit ${CARD_TOKENS}) t) as card_tokens,
-  (select json_build_object('tokens', cc.tokens[greatest(1, x.max_pos + 1 - ${SNIPPET_RADIUS}) : x.max_pos + 1 + ${SNIPPET_RADIUS}],
-                            'at', least(x.max_pos, ${SNIPPET_RADIUS}), 'maxAct', x.max_act::float8,
-                            'clippedStart', x.max_pos > ${SNIPPET_RADIUS}, 'clippedEnd', x.max_pos + 1 + ${SNIPPET_RADIUS} < cardinality(cc.tokens))
+            group by x.max_token order by act desc, token limit ${CARD_TOKENS}) t
+     left join dashboard_run r on t.token < 0 and r.id = f.run_id) as card_tokens,
+  (select json_build_object('tokens', s.tokens, 'at', least(x.max_pos, ${SNIPPET_RADIUS}), 'maxAct', x.max_act::float8,
+                            'clippedStart', x.max_pos > ${SNIPPET_RADIUS}, 'clippedEnd', x.max_pos + 1 + ${SNIPPET_RADIUS} < cardinality(cc.tokens),
+                            'extra', (select json_object_agg(id, r.source->'extraPieces'->>(-1 - id)) from unnest(s.tokens) id where id < 0))
      from feature_example x
      join dashboard_run r on r.id = x.run_id
      join corpus_context cc on cc.corpus_id = r.corpus_id and cc.index = x.context_index
+     cross join lateral (select cc.tokens[greatest(1, x.max_pos + 1 - ${SNIPPET_RADIUS}) : x.max_pos + 1 + ${SNIPPET_RADIUS}] as tokens) s
     where x.run_id = f.run_id and x.feature_index = f.index and x.kind = 'top' and x.rank = 0) as card_snippet`;
 
 interface CardRow {
@@ -80,13 +84,14 @@ interface CardRow {
 /** A row's card columns with the model's token pieces (null pieces: ids shown as <id>). */
 export function cardEvidence(row: CardRow, pieces: string[] | null): CardEvidence {
   const weights = (value: unknown) =>
-    ((value as { id: number; value: number }[] | null) ?? []).map((w) => ({ piece: pieceOf(pieces, w.id), value: w.value }));
-  const s = row.card_snippet as { tokens: number[]; at: number; maxAct: number; clippedStart: boolean; clippedEnd: boolean } | null;
+    ((value as { id: number; value: number; extra?: string | null }[] | null) ?? []).map((w) => ({ piece: w.extra ?? pieceOf(pieces, w.id), value: w.value }));
+  const s = row.card_snippet as { tokens: number[]; at: number; maxAct: number; clippedStart: boolean; clippedEnd: boolean; extra: Record<number, string> | null } | null;
   return {
     logits: weights(row.card_logits),
     topTokens: weights(row.card_tokens),
     snippet: s && {
-      pieces: s.tokens.map((id) => pieceOf(pieces, id)),
+      // the run's own pieces are keyed by their (negative) ids
+      pieces: s.tokens.map((id) => pieceOf(id < 0 ? s.extra : pieces, id)),
       at: s.at,
       maxAct: s.maxAct,
       clippedStart: s.clippedStart,

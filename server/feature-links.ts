@@ -11,6 +11,7 @@ import { featureLinks } from '@/drizzle/schema';
 import { visibleSaeSql, type Viewer } from './authz';
 import type { Db } from './db';
 import { badInput } from './errors';
+import { pieceOf } from './token-piece';
 import { vocabulary } from './vocabulary';
 import { visibleHypothesisSql } from './hypotheses';
 import { featureHref, formatFeatureAddress, formatSaeAddress, hypothesisHref, saeHref, type FeatureAddress } from './addresses';
@@ -134,8 +135,9 @@ export async function featurePreview(db: Db, viewer: Viewer, a: FeatureAddress):
     max_pos: number | null;
     acts: Buffer | null;
     tokens: number[] | null;
+    extra_pieces: string[] | null;
   }>(sql`
-    select p.label, f.density, f.nonzero_count, f.n_tokens, f.max_act, x.max_pos, x.acts, cc.tokens
+    select p.label, f.density, f.nonzero_count, f.n_tokens, f.max_act, x.max_pos, x.acts, cc.tokens, r.source->'extraPieces' as extra_pieces
       from sae s
       left join feature_page p on p.sae_id = s.id and p.index = ${a.index}
       left join feature f on f.run_id = s.current_run_id and f.index = ${a.index}
@@ -150,7 +152,7 @@ export async function featurePreview(db: Db, viewer: Viewer, a: FeatureAddress):
     const from = Math.max(0, row.max_pos - SNIPPET_BEFORE);
     const to = Math.min(row.tokens.length, row.max_pos + SNIPPET_AFTER + 1);
     snippet = {
-      pieces: row.tokens.slice(from, to).map((id) => pieces?.[id] ?? `<${id}>`),
+      pieces: row.tokens.slice(from, to).map((id) => pieceOf(pieces, id, row.extra_pieces ?? [])),
       peak: row.max_pos - from,
       act: Buffer.from(row.acts).readFloatLE(row.max_pos * 4),
     };

@@ -10,7 +10,8 @@ import { getPool, type Db } from './db';
 import { descriptionHtml } from './descriptions';
 import { applyChips } from './markdown';
 import { displayNameText } from './users';
-import { pieceOf, vocabCache } from './vocabulary';
+import { pieceOf } from './token-piece';
+import { vocabCache } from './vocabulary';
 import type { Histogram, TokenWeight } from '@/compute/dashboards/types';
 import type { DashboardRunSource } from '@/drizzle/schema';
 
@@ -244,7 +245,7 @@ export async function getFeaturePage(db: Db, modelSlug: string, saeSlug: string,
 
   // an imported run's tokens that are no piece of the vocabulary are its own pieces, −1−k (server/exchange)
   const extra = row.run?.source?.extraPieces ?? [];
-  const piece = (id: number) => (id < 0 ? (extra[-id - 1] ?? `<${id}>`) : pieceOf(pieces, id));
+  const piece = (id: number) => pieceOf(pieces, id, extra);
   const used: Record<number, string> = {};
   for (const e of examples) for (const id of e.tokens) used[id] ??= piece(id);
   for (const w of [...(row.stats?.logitTop ?? []), ...(row.stats?.logitBottom ?? [])]) used[w.id] ??= piece(w.id);

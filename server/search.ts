@@ -7,7 +7,8 @@ import { visibleSaeSql, type Viewer } from './authz';
 import type { FeatureAddress } from './addresses';
 import type { Db } from './db';
 import { badInput } from './errors';
-import { modelTokenizer, pieceOf, vocabulary } from './vocabulary';
+import { pieceOf } from './token-piece';
+import { modelTokenizer, vocabulary } from './vocabulary';
 
 // ---- text search ------------------------------------------------------------------------------------------------
 

@@ -28,10 +28,6 @@ export async function vocabulary(db: Db, modelId: string, modelSlug: string, con
   return row.contentHash === contentHash ? row.pieces : null;
 }
 
-export function pieceOf(pieces: string[] | null | undefined, id: number): string {
-  return pieces?.[id] ?? `<${id}>`;
-}
-
 /**
  * A token given as an id or as its piece (exactly, or with the leading space a word in running text has). Bad input
  * when it is unknown.

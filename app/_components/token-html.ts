@@ -6,7 +6,7 @@
  * Pieces are a model's vocabulary or text an import brought in, so they may be hostile: everything taken from them
  * goes through escapeHtml (text) or escapeSingleQuoted (the one attribute that carries one), never into anything else.
  */
-import { displayPiece } from '@/server/token-piece';
+import { displayPiece, isPadding } from '@/server/token-piece';
 import { decodeByteTokens, formatValue } from './token-format';
 import styles from './tokens.module.css';
 
@@ -82,9 +82,12 @@ export function tokenTip(line: TokenLine, shown: readonly string[], t: number): 
   for (let j = k + 1; text !== piece && text !== '' && shown[j] === ''; j++) bytes += line.pieces[j];
   const value = line.value(t);
   const extra = line.details?.(t);
-  const name = text === piece || text === '' ? JSON.stringify(piece) : `${JSON.stringify(text)} (${bytes})`;
+  const name = isPadding(piece) ? 'padding' : text === piece || text === '' ? JSON.stringify(piece) : `${JSON.stringify(text)} (${bytes})`;
   return `${name} · ${line.valueName} ${value === null ? '—' : formatValue(value)}${extra ? ` · ${extra}` : ''}`;
 }
+
+/** Where a context has no token (server/token-piece isPadding): an empty grey cell, no token to name or reach by the keys. */
+const PADDING_HTML = `<span class='${styles.padding}' title=padding></span>`;
 
 /**
  * The line's tokens as HTML. Each span carries data-pos and data-value (unquoted: numbers need no quotes, and flight
@@ -94,9 +97,14 @@ export function tokenTip(line: TokenLine, shown: readonly string[], t: number): 
 export function tokenLineHtml(line: TokenLine): string {
   const shown = shownPieces(line);
   const end = line.start + line.pieces.length;
-  const stop = line.focus ?? line.start;
+  const firstToken = line.pieces.findIndex((piece) => !isPadding(piece));
+  const stop = line.focus ?? line.start + Math.max(0, firstToken);
   let html = '';
   for (let t = line.start; t < end; t++) {
+    if (t !== stop && isPadding(line.pieces[t - line.start]!)) {
+      html += PADDING_HTML;
+      continue;
+    }
     const text = escapeHtml(displayPiece(shown[t - line.start]!, true));
     if (t !== stop && line.spanned && !line.spanned(t)) {
       html += text;

@@ -10,7 +10,7 @@
  * it, and the keyboard handling works on the DOM.
  */
 import { useId, useMemo, useState, type FocusEvent, type KeyboardEvent, type PointerEvent } from 'react';
-import { displayPiece } from '@/server/token-piece';
+import { displayPiece, pieceOf } from '@/server/token-piece';
 import { cutOf, shownPieces, TOKEN_KEYS_HINT, tokenLineHtml, tokenTip, type Shading, type TokenLine } from './token-html';
 import { formatValue } from './token-format';
 import styles from './tokens.module.css';
@@ -50,7 +50,7 @@ function lineOf(props: TokenTextProps, start: number, end: number, focus: number
   return {
     pieces: Array.from({ length: end - start }, (_, k) => {
       const token = props.tokens[start + k]!;
-      return typeof token === 'string' ? token : (pieces?.[token] ?? `<${token}>`);
+      return typeof token === 'string' ? token : pieceOf(pieces, token);
     }),
     start,
     value: (t) => props.values[t] ?? null,

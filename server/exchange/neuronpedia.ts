@@ -22,6 +22,7 @@ import { explanationLines, parseExplanation } from './neuronpedia-explanations';
 import { batchFiles, hashFiles, isUrl, jsonLines, withDownloadedExport, type At } from './neuronpedia-files';
 import { parsedActivations } from './activation-threads';
 import { ImportRun, type ImportedFeature } from './neuronpedia-store';
+import { pieceOf } from '../token-piece';
 import { currentImport, targetSae } from './target-sae';
 
 const GZ = '.jsonl.gz';
@@ -171,7 +172,7 @@ export async function exportNeuronpedia(db: Db, request: ExportRequest): Promise
   if (!head) throw new InputError(`no SAE "${request.sae}" (MODEL/SAE) is registered`);
   if (!head.run_id) throw new InputError(`${request.sae} has no dashboards to export: compute or import them first`);
   const extra = head.source?.extraPieces ?? [];
-  const piece = (id: number) => (id < 0 ? extra[-id - 1] : head.pieces?.[id]) ?? `<${id}>`;
+  const piece = (id: number) => pieceOf(head.pieces, id, extra);
   const out = path.join(path.resolve(request.dir), head.model_slug, head.sae_slug);
   for (const folder of ['features', 'activations', 'explanations']) await fs.mkdir(path.join(out, folder), { recursive: true });
   const ids = { modelId: head.model_slug, layer: head.sae_slug };

@@ -17,11 +17,15 @@ import { initBackend } from '@/compute/backend';
 import { currentRunCounts } from '@/server/dashboards';
 import { getDb, getPool } from '@/server/db';
 import { EXPORT_FORMATS, IMPORT_FORMATS } from '@/server/exchange';
+import { featureCards, SNIPPET_RADIUS } from '@/server/feature-cards';
+import { featurePreview } from '@/server/feature-links';
 import { getFeaturePage } from '@/server/feature-page';
 import { labelStanding } from '@/server/label-votes';
 import { storedDecoder } from '@/server/sae-decoder';
 import type { SaeRow } from '@/server/saes';
+import { PADDING_PIECE } from '@/server/token-piece';
 import { signUp, type UserRow } from '@/server/users';
+import { findSae } from '@/server/visibility';
 import { storeDecoderNeighbours } from '@/worker/jobs/similar-features';
 import { startTestDatabase, type TestDatabase } from '../helpers/database';
 import { syntheticFeature, writeNeuronpediaExport, writeSaeDashboardOutput, type SyntheticExport } from '../helpers/neuronpedia-export';
@@ -167,6 +171,24 @@ describe('Neuronpedia export import', () => {
     expect(page.top[0]!.tokens[2]).toBe(-1);
     expect(page.top[0]!.tokens.map((id) => page.pieces[id])).toEqual(first.tokens);
     expect(page.top[1]!.tokens.map((id) => page.pieces[id])).toEqual(syntheticFeature(options, 0).activations[1]!.tokens);
+
+    // Cards and link previews show the run's own piece too, and an id below 0 it has no piece for (padding some
+    // exports write) as padding: beside the peak of the top example, which is the token it peaks on.
+    const peak = page.top[0]!;
+    const padded = peak.tokens.map((id, t) => (t === peak.maxPos ? -1 : t === peak.maxPos + 1 ? -9 : id));
+    await getDb().execute(sql`update corpus_context set tokens = ${`{${padded.join(',')}}`}::int[]
+                               where corpus_id = ${page.run!.corpusId} and index = ${peak.contextIndex}`);
+    await getDb().execute(sql`update feature_example set max_token = -1 where run_id = ${outcome.runId} and feature_index = 0 and kind = 'top' and rank = 0`);
+    const shown = padded.map((id) => (id === -1 ? '<|outofrange|>' : id === -9 ? PADDING_PIECE : model.vocab[id]!));
+    const repadded = (await getFeaturePage(getDb(), 'gpt2-syn', 'mlp8', 0))!;
+    expect(repadded.top[0]!.tokens.map((id) => repadded.pieces[id])).toEqual(shown);
+    const [card] = await featureCards(getDb(), (await findSae(getDb(), 'gpt2-syn', 'mlp8'))!, [0]);
+    expect(card!.topTokens[0]!.piece).toBe('<|outofrange|>');
+    const from = Math.max(0, peak.maxPos - SNIPPET_RADIUS);
+    expect(card!.snippet!.pieces).toEqual(shown.slice(from, peak.maxPos + SNIPPET_RADIUS + 1));
+    const preview = await featurePreview(getDb(), { id: person.id, role: person.role }, { model: 'gpt2-syn', sae: 'mlp8', index: 0 });
+    expect(preview.snippet!.pieces[preview.snippet!.peak]).toBe('<|outofrange|>');
+    expect(preview.snippet!.pieces[preview.snippet!.peak + 1]).toBe(PADDING_PIECE);
   });
 });
 

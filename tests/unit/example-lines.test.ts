@@ -2,7 +2,9 @@ import type { Element, ElementContent, Root } from 'hast';
 import { fromHtml } from 'hast-util-from-html';
 import { describe, expect, it } from 'vitest';
 import { exampleListHtml, exampleTokens, intervalList, selectExamples } from '@/app/[model]/[sae]/[index]/example-lines';
+import { tokenLineHtml } from '@/app/_components/token-html';
 import type { FeatureExample } from '@/server/feature-page';
+import { PADDING_PIECE } from '@/server/token-piece';
 import { XSS_PAYLOADS } from '../helpers/xss-payloads';
 
 const N = 128;
@@ -79,6 +81,24 @@ describe('example lines', () => {
     expect(lines.map((l) => l.properties.ariaDescribedBy)).toEqual([['top-keys'], ['top-keys']]);
     expect(text(lines[1]!)).toBe(' p1 p2 p3<999>');
     expect(lines.map((l) => l.properties.dataCut)).toEqual(['both', undefined]);
+  });
+
+  it('show padding (ids below 0 the pieces lack) as empty cells titled "padding", never as the line’s tab stop', () => {
+    // a context padded on the left to 6 tokens; −1 is an imported run's own piece, sent with the page's pieces
+    const padded = example({ tokens: [-2, -2, -1, 1, 2, 3], acts: [0, 0, 0, 1, 0, 0], maxPos: 3, maxAct: 1, lossDelta: null });
+    const root = fragment(exampleTokens(padded, { ...pieces, [-1]: '<|outofrange|>' }, 1).html);
+    const cells = elements(root).filter((e) => e.properties.title === 'padding');
+    expect(cells).toHaveLength(2);
+    for (const cell of cells) {
+      expect(text(cell)).toBe('');
+      expect(cell.properties.dataPos).toBeUndefined(); // no token to reach by the keys
+    }
+    expect(text(root)).toBe('<|outofrange|> p1 p2 p3');
+    // without a focus, the tab stop is the first token after the padding
+    const line = { pieces: [PADDING_PIECE, ' a', ' b'], start: 0, value: () => 0, scale: 1, shading: 'activation' as const, valueName: 'act' };
+    const spans = tokenSpans(fragment(tokenLineHtml(line)));
+    expect(spans.map((s) => [s.properties.dataPos, s.properties.tabIndex])).toEqual([['1', 0], ['2', -1]]);
+    expect(spans[0]!.properties.ariaLabel).toBe('" a" · act 0');
   });
 
   it('write hostile pieces as text: nothing but the renderer’s own elements and attributes', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { displayPiece } from '@/server/token-piece';
+import { displayPiece, PADDING_PIECE, pieceOf } from '@/server/token-piece';
 import { decodeByteTokens, formatFraction, formatValue } from '@/app/_components/token-format';
 import { renderMarkdown } from '@/server/markdown';
 import { vocabularyPieces } from '@/server/register-models';
@@ -17,6 +17,21 @@ describe('token display', () => {
     expect(displayPiece('<0x2B>')).toBe('+');
     expect(displayPiece('<0x20>')).toBe('␣');
     expect(displayPiece('<0xC8>')).toBe('<0xC8>'); // a lone lead byte is no character
+  });
+
+  it('reads ids below 0 as an imported run’s own pieces, else as padding, which running text leaves out', () => {
+    const vocab = ['<unk>', ' the', ' cat'];
+    expect(pieceOf(vocab, 2)).toBe(' cat');
+    expect(pieceOf(vocab, 7)).toBe('<7>'); // an id the vocabulary lacks
+    // id −1−k is the run's extra piece k; ids past its extra pieces (and any below 0 of a run without) are padding
+    expect(pieceOf(vocab, -2, ['<|outofrange|>', 'ü'])).toBe('ü');
+    expect(pieceOf(vocab, -3, ['<|outofrange|>', 'ü'])).toBe(PADDING_PIECE);
+    expect(pieceOf(vocab, -1)).toBe(PADDING_PIECE);
+    expect(pieceOf(null, -1)).toBe(PADDING_PIECE);
+    // the pieces a page was sent are keyed by id, its run's own pieces among them
+    expect(pieceOf({ 1: ' the', [-1]: '<|outofrange|>' }, -1)).toBe('<|outofrange|>');
+    expect(displayPiece(PADDING_PIECE)).toBe('<pad>');
+    expect(displayPiece(PADDING_PIECE, true)).toBe('');
   });
 
   it('shows consecutive byte-fallback tokens as the characters they make, one token per byte still', () => {

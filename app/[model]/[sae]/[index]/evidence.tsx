@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { featureHref, type FeatureAddress } from '@/server/addresses';
 import type { FeatureInterval, FeaturePage, FeatureStats } from '@/server/feature-page';
 import { cachedHtml } from '@/server/html-cache';
-import { displayPiece } from '@/server/token-piece';
+import { displayPiece, pieceOf } from '@/server/token-piece';
 import { TOKEN_KEYS_HINT } from '../../../_components/token-html';
 import { formatFraction, formatValue } from '../../../_components/token-format';
 import { EXAMPLE_KEYS_HINT_ID, exampleListHtml, intervalList, selectExamples } from './example-lines';
@@ -22,7 +22,7 @@ function LogitTable({ title, weights, pieces, testId, sign }: { title: string; w
       <tbody className="mono">
         {weights.map((w) => (
           <tr key={w.id}>
-            <td title={`token id ${w.id}`}>{displayPiece(pieces[w.id] ?? `<${w.id}>`)}</td>
+            <td title={`token id ${w.id}`}>{displayPiece(pieceOf(pieces, w.id))}</td>
             <td>
               {/* the bar: empty, so assistive technology passes over it */}
               <span style={{ width: `${Math.round((40 * Math.abs(w.value)) / scale)}px` }} />

@@ -10,6 +10,7 @@ import { cutOf, escapeHtml, tokenLineHtml, type TokenLine } from '../../../_comp
 import { formatValue } from '../../../_components/token-format';
 import tokenStyles from '../../../_components/tokens.module.css';
 import type { FeatureExample, FeatureInterval, FeaturePage } from '@/server/feature-page';
+import { pieceOf } from '@/server/token-piece';
 
 /** Tokens either side of the centred token before a line is expanded, unless the list says otherwise. */
 export const RADIUS = 18;
@@ -27,7 +28,7 @@ function exampleTokenLine(e: FeatureExample, pieces: Record<number, string>, sca
   const windowed = radius !== undefined && n > 2 * radius + 1;
   const start = windowed ? Math.max(0, focus - radius) : 0;
   const end = windowed ? Math.min(n, focus + radius + 1) : n;
-  const raw = e.tokens.slice(start, end).map((id) => pieces[id] ?? `<${id}>`);
+  const raw = e.tokens.slice(start, end).map((id) => pieceOf(pieces, id));
   return {
     pieces: raw,
     start,
