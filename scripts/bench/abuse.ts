@@ -27,23 +27,17 @@ import { getDb, getPool } from '@/server/db';
 import { startTestDatabase, type TestDatabase } from '@/tests/helpers/database';
 import { seedSyntheticModel } from '@/tests/helpers/synthetic';
 import { buildWebApp, Client, HttpError, signIn, signUpAndIn, startNext, type NextServer } from './http';
+import { amount, flag, integer, option } from './options';
 
 // ---- options ----------------------------------------------------------------------------------------------------
 
-const argv = process.argv.slice(2);
-const option = (name: string, fallback: number) => {
-  const at = argv.indexOf(`--${name}`);
-  const value = at >= 0 ? Number(argv[at + 1]) : fallback;
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} takes a positive number, got ${argv[at + 1]}`);
-  return value;
-};
-const SECONDS = option('seconds', 8);
-const SSE = option('sse', 300);
-const SIGNINS = option('signins', 200);
-const BATCH = option('batch', 1000);
-const BODY_MB = option('body-mb', 100);
-const BUILD = !argv.includes('--no-build');
-const ONLY = new Set((argv.includes('--only') ? argv[argv.indexOf('--only') + 1] ?? '' : 'a,b,c,d,e').split(','));
+const SECONDS = amount('seconds', 8, { positive: true });
+const SSE = integer('sse', 300);
+const SIGNINS = integer('signins', 200);
+const BATCH = integer('batch', 1000);
+const BODY_MB = amount('body-mb', 100, { positive: true });
+const BUILD = !flag('no-build');
+const ONLY = new Set(option('only', 'a,b,c,d,e').split(','));
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const DIST_DIR = '.next-bench';
 const MODEL = 'abuse';

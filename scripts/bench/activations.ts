@@ -27,15 +27,11 @@ import { seededRandom } from '@/compute/random';
 import { loadSae } from '@/compute/sae/load';
 import type { Sae } from '@/compute/sae/sae';
 import { gpt2Arrays, saeArrays, writeGpt2Shaped } from './gpt2-shaped';
+import { integer } from './options';
 import { median, prompt, timed } from './requests';
 
-const argv = process.argv.slice(2);
-const option = (name: string, fallback: string) => {
-  const at = argv.indexOf(`--${name}`);
-  return at >= 0 && argv[at + 1] !== undefined ? argv[at + 1] : fallback;
-};
-const REQUESTS = Number(option('requests', '20'));
-const WARMUP = Number(option('warmup', '3'));
+const REQUESTS = integer('requests', 20);
+const WARMUP = integer('warmup', 3, 0);
 const SEQ = 128;
 const TOP_K = 5;
 /** the feature page's own feature, which the activations job always lists */

@@ -34,18 +34,18 @@ import { loadSae } from '@/compute/sae/load';
 import { createSae, type Sae } from '@/compute/sae/sae';
 import { gpt2Tokenizer } from '@/compute/tokenizer/gpt2';
 import { GPT2_CONFIG, GPT2_SAE_CFG, gpt2Arrays, saeArrays, writeGpt2Shaped } from './gpt2-shaped';
-import { count, flag, option } from './options';
+import { flag, integer, option } from './options';
 import { median, prompt, quantile } from './requests';
 
 // ---- options --------------------------------------------------------------------------------------------------
 
 // stories260K first: the wasm heap never shrinks, so its RSS figures would otherwise carry the GPT-2-sized heap
 const MODELS = option('models', 'stories,gpt2').split(',');
-const REQUESTS = count('requests', 200);
+const REQUESTS = integer('requests', 200);
 // a short run keeps at least one request to measure, and takes its memory snapshot at its last request
 const WARMUP = Math.min(5, REQUESTS - 1);
 const MEMORY_AT = Math.min(10, REQUESTS);
-const BATCH_RUNS = count('batch-runs', 2, 0);
+const BATCH_RUNS = integer('batch-runs', 2, 0);
 const FROM_DISK = flag('from-disk');
 const PROFILE = flag('profile');
 const SEQ = 128;

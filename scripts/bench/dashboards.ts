@@ -51,21 +51,18 @@ import { parseSaeConfig } from '@/compute/sae/config';
 import { loadSae } from '@/compute/sae/load';
 import { createSae, type Sae } from '@/compute/sae/sae';
 import { gpt2Tokenizer } from '@/compute/tokenizer/gpt2';
+import { integer, option } from './options';
 
 // ---- options --------------------------------------------------------------------------------------------------------
 
 const argv = process.argv.slice(2);
-const option = (name: string, fallback: string) => {
-  const at = argv.indexOf(`--${name}`);
-  return at >= 0 && argv[at + 1] !== undefined ? argv[at + 1]! : fallback;
-};
 const MODELS = option('models', 'stories,gpt2').split(',');
-const STORIES_TOKENS = Number(option('stories-tokens', '32768'));
-const GPT2_TOKENS = Number(option('gpt2-tokens', '1024'));
-const STORIES_BATCH = Number(option('batch', '16'));
-const GPT2_BATCH = Number(option('gpt2-batch', '4'));
+const STORIES_TOKENS = integer('stories-tokens', 32768);
+const GPT2_TOKENS = integer('gpt2-tokens', 1024);
+const STORIES_BATCH = integer('batch', 16);
+const GPT2_BATCH = integer('gpt2-batch', 4);
 /** features per shard; by default the job's worker sizes them by LEXICON_SHARD_MEMORY_MB */
-const FEATURE_CHUNK = option('feature-chunk', '') ? Number(option('feature-chunk', '')) : undefined;
+const FEATURE_CHUNK = option('feature-chunk', '') ? integer('feature-chunk', 0) : undefined;
 const WORKERS = option('workers', '1').split(',').map(Number);
 if (!WORKERS.every((n) => Number.isInteger(n) && n >= 1)) throw new Error(`--workers must list whole numbers of processes ≥ 1, got "${option('workers', '1')}"`);
 /** a helper process: the subject whose shards it computes */

@@ -25,12 +25,9 @@ import { runMigrations } from '@/server/migrate';
 import { startEmbeddedPostgres } from '@/server/postgres';
 import { writeNeuronpediaExport } from '@/tests/helpers/neuronpedia-export';
 import { seedSyntheticModel } from '@/tests/helpers/synthetic';
+import { integer } from './options';
 
 const argv = process.argv.slice(2);
-const option = (name: string, fallback: number) => {
-  const at = argv.indexOf(`--${name}`);
-  return at >= 0 ? Number(argv[at + 1]) : fallback;
-};
 
 // The child: imports the export given, against the database given, and prints its figures as JSON.
 if (argv[0] === '--child') {
@@ -73,11 +70,11 @@ function postgresCpuSeconds(dataDir: string): number {
 /** Linux's USER_HZ, the unit of /proc/PID/stat's times */
 const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString());
 
-const N_FEATURES = option('features', 24576);
-const TOP = option('top', 20);
-const INTERVALS = option('intervals', 5);
-const PER_INTERVAL = option('per-interval', 5);
-const CONTEXT = option('context', 128);
+const N_FEATURES = integer('features', 24576);
+const TOP = integer('top', 20);
+const INTERVALS = integer('intervals', 5, 0);
+const PER_INTERVAL = integer('per-interval', 5, 0);
+const CONTEXT = integer('context', 128);
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lexicon-bench-import-'));
 fs.chmodSync(dir, 0o755);

@@ -12,20 +12,14 @@ import { signUp, type UserRow } from '@/server/users';
 import { startTestDatabase } from '@/tests/helpers/database';
 import { formatFigures, restartScenario } from '@/tests/helpers/pg-restart';
 import { seedSyntheticModel } from '@/tests/helpers/synthetic';
+import { amount, integer } from './options';
 
-const argv = process.argv.slice(2);
-const option = (name: string, fallback: number) => {
-  const at = argv.indexOf(`--${name}`);
-  const value = at >= 0 ? Number(argv[at + 1]) : fallback;
-  if (!Number.isFinite(value) || value < 0) throw new Error(`--${name} takes a non-negative number, got ${argv[at + 1]}`);
-  return value;
-};
-const writers = option('writers', 20);
-const readers = option('readers', 4);
-const seconds = option('seconds', 8);
-const restartAt = option('restart-at', 3);
-const down = option('down', 2);
-const rounds = option('rounds', 1);
+const writers = integer('writers', 20, 0);
+const readers = integer('readers', 4, 0);
+const seconds = amount('seconds', 8);
+const restartAt = amount('restart-at', 3);
+const down = amount('down', 2);
+const rounds = integer('rounds', 1, 0);
 const D_SAE = 64;
 
 const database = await startTestDatabase();

@@ -14,17 +14,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { cosineNeighbours } from '@/compute/analyses/similar-features';
 import { initBackend } from '@/compute/backend';
 import { gaussian, seededRandom } from '@/compute/random';
+import { flag, integer } from './options';
 
-const argv = process.argv.slice(2);
-const option = (name: string, fallback: string) => {
-  const at = argv.indexOf(`--${name}`);
-  return Number(at >= 0 && argv[at + 1] !== undefined ? argv[at + 1] : fallback);
-};
-const FEATURES = option('features', '24576');
-const D = option('d', '768');
-const K = option('k', '10');
-const CHUNK = option('chunk', '1024');
-const REVERSE = argv.includes('--reverse');
+const FEATURES = integer('features', 24576);
+const D = integer('d', 768);
+const K = integer('k', 10);
+const CHUNK = integer('chunk', 1024);
+const REVERSE = flag('reverse');
 
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
 

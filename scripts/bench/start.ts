@@ -22,16 +22,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '@/server/postgres';
 import { Client, signUpAndIn } from './http';
+import { flag, integer, option } from './options';
 import { loadLlama2cTokenizer } from '@/compute/tokenizer/llama2c';
 
 const root = path.resolve(import.meta.dirname, '../..');
-const argv = process.argv.slice(2);
-const option = (name: string, fallback: string) => {
-  const at = argv.indexOf(`--${name}`);
-  return at >= 0 && argv[at + 1] !== undefined ? argv[at + 1] : fallback;
-};
-const RUNS = Number(option('runs', '20'));
-const WITH_DEMO = argv.includes('--with-demo');
+const RUNS = integer('runs', 20);
+const WITH_DEMO = flag('with-demo');
 /** which process gets the SIGTERM: the one running scripts/start.ts (default), the tsx command above it, or npm */
 const SIGNAL = option('signal', 'start') as 'start' | 'tsx' | 'npm';
 if (!['start', 'tsx', 'npm'].includes(SIGNAL)) throw new Error(`--signal must be start, tsx or npm, got ${SIGNAL}`);

@@ -38,33 +38,29 @@ import { runMigrations } from '@/server/migrate';
 import { startEmbeddedPostgres } from '@/server/postgres';
 import { seededRandom } from '@/compute/random';
 import { buildWebApp, startNext, type NextServer } from './http';
+import { amount, flag, integer, option } from './options';
 
 // ---- options ----------------------------------------------------------------------------------------------------
 
-const argv = process.argv.slice(2);
-const option = (name: string, fallback: string) => {
-  const at = argv.indexOf(`--${name}`);
-  return at >= 0 && argv[at + 1] !== undefined ? argv[at + 1]! : fallback;
-};
-const N_FEATURES = Number(option('features', '1000000'));
-const N_SAES = Number(option('saes', '40'));
-const WITH_EXAMPLES = Number(option('with-examples', '200000'));
+const N_FEATURES = integer('features', 1000000);
+const N_SAES = integer('saes', 40);
+const WITH_EXAMPLES = integer('with-examples', 200000, 0);
 const TOP_EXAMPLES = 20;
 /** 5 examples in each of 5 of the 10 quantile intervals: the 25 of issue 16's size target */
 const INTERVAL_EXAMPLES = { intervals: [9, 7, 5, 3, 1], each: 5 };
 const CONTEXT = 128;
-const N_CONTEXTS = Number(option('contexts', '20000'));
+const N_CONTEXTS = integer('contexts', 20000);
 const VOCAB = 50257;
 const LABELLED_FRACTION = 0.1;
-const DURATION = Number(option('duration', '20'));
-const WARMUP = Number(option('warmup', '5'));
-const CONNECTIONS = Number(option('connections', '32'));
-const BUILD = !argv.includes('--no-build');
+const DURATION = amount('duration', 20, { positive: true });
+const WARMUP = amount('warmup', 5);
+const CONNECTIONS = integer('connections', 32);
+const BUILD = !flag('no-build');
 /** web process counts to measure in turn (`npm start` runs one per core); the first is also measured with 1 client */
 const PROCESSES = option('processes', [...new Set([1, os.availableParallelism()])].join(','))
   .split(',')
   .map(Number);
-const KEEP = argv.includes('--keep');
+const KEEP = flag('keep');
 /** `--profile DIR`: the web server writes a V8 CPU profile there when it stops (open it in Chrome's DevTools). */
 const PROFILE = option('profile', '');
 /** `--page-out FILE`: the feature page whose composition is reported is written there, to look into. */
