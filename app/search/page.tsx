@@ -2,9 +2,10 @@ import { TRPCError } from '@trpc/server';
 import Link from 'next/link';
 import { redirect } from 'next/navigation';
 import type { Metadata } from 'next';
+import type { ReactNode } from 'react';
 import { api } from '@/server/api/server-caller';
 import { featureHref, formatFeatureAddress, parseFeatureAddress } from '@/server/addresses';
-import type { TokenMatch, VocabToken } from '@/server/search';
+import type { LogitHit, TokenHit, TokenMatch, VocabToken } from '@/server/search';
 import { displayPiece } from '@/server/token-piece';
 import { formatFraction, formatValue } from '../_components/token-format';
 import { TopFeaturesPanel } from '../_components/top-features-panel';
@@ -86,6 +87,64 @@ function MatchSummary({ q, model, match }: { q: string; model: string; match: To
         </p>
       );
   }
+}
+
+/**
+ * One of the features-by-token tables: each feature's address, the token it matched when several did (`tokens`), its
+ * label, then the table's own numbers.
+ */
+function TokenFeatures<H extends TokenHit | LogitHit>(props: {
+  title: string;
+  note: string;
+  none: string;
+  hits: H[];
+  tokens: Map<number, VocabToken> | null;
+  testId: string;
+  values: { header: string; cell: (hit: H) => ReactNode; mono?: boolean }[];
+}) {
+  const { hits, tokens } = props;
+  return (
+    <section>
+      <h2>{props.title}</h2>
+      <p className="muted small">{props.note}</p>
+      {hits.length === 0 ? (
+        <p className="muted">{props.none}</p>
+      ) : (
+        <table data-testid={props.testId}>
+          <thead>
+            <tr>
+              <th>feature</th>
+              {tokens && <th>token</th>}
+              <th>label</th>
+              {props.values.map((v) => (
+                <th key={v.header} className="num">
+                  {v.header}
+                </th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            {hits.map((h) => (
+              <tr key={`${h.sae}/${h.index}/${h.tokenId}`}>
+                <td className="mono nowrap">
+                  <Link href={featureHref(h)}>
+                    {h.sae}/{h.index}
+                  </Link>
+                </td>
+                {tokens && <td>{tokens.has(h.tokenId) && <Piece token={tokens.get(h.tokenId)!} />}</td>}
+                <td>{h.label ?? <span className="muted">—</span>}</td>
+                {props.values.map((v) => (
+                  <td key={v.header} className={v.mono ? 'num mono' : 'num'}>
+                    {v.cell(h)}
+                  </td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
 }
 
 function density(d: number | null) {
@@ -243,72 +302,27 @@ export default async function SearchPage(props: { searchParams: Promise<Search> 
           {token.match.tokens.length > 0 && (
             <>
               <div className="grid-2">
-                <section>
-                  <h2>Fire most on {severalTokens ? 'them' : 'it'}</h2>
-                  <p className="muted small">Features whose top examples peak on the token most often (then by activation).</p>
-                  {token.firing.length === 0 ? (
-                    <p className="muted">No feature&apos;s top examples peak on it.</p>
-                  ) : (
-                    <table data-testid="token-firing">
-                      <thead>
-                        <tr>
-                          <th>feature</th>
-                          {severalTokens && <th>token</th>}
-                          <th>label</th>
-                          <th className="num">top examples</th>
-                          <th className="num">max act</th>
-                        </tr>
-                      </thead>
-                      <tbody>
-                        {token.firing.map((h) => (
-                          <tr key={`${h.sae}/${h.index}/${h.tokenId}`}>
-                            <td className="mono nowrap">
-                              <Link href={featureHref(h)}>
-                                {h.sae}/{h.index}
-                              </Link>
-                            </td>
-                            {severalTokens && <td>{pieceOf.has(h.tokenId) && <Piece token={pieceOf.get(h.tokenId)!} />}</td>}
-                            <td>{h.label ?? <span className="muted">—</span>}</td>
-                            <td className="num">{h.examples}</td>
-                            <td className="num mono">{formatValue(h.maxAct)}</td>
-                          </tr>
-                        ))}
-                      </tbody>
-                    </table>
-                  )}
-                </section>
-                <section>
-                  <h2>Have {severalTokens ? 'them' : 'it'} in their top logits</h2>
-                  <p className="muted small">Features whose decoder direction raises the token&apos;s logit most (W_dec·W_U).</p>
-                  {token.logits.length === 0 ? (
-                    <p className="muted">No feature has it among its top logits.</p>
-                  ) : (
-                    <table data-testid="token-logits">
-                      <thead>
-                        <tr>
-                          <th>feature</th>
-                          {severalTokens && <th>token</th>}
-                          <th>label</th>
-                          <th className="num">logit weight</th>
-                        </tr>
-                      </thead>
-                      <tbody>
-                        {token.logits.map((h) => (
-                          <tr key={`${h.sae}/${h.index}/${h.tokenId}`}>
-                            <td className="mono nowrap">
-                              <Link href={featureHref(h)}>
-                                {h.sae}/{h.index}
-                              </Link>
-                            </td>
-                            {severalTokens && <td>{pieceOf.has(h.tokenId) && <Piece token={pieceOf.get(h.tokenId)!} />}</td>}
-                            <td>{h.label ?? <span className="muted">—</span>}</td>
-                            <td className="num mono">{formatValue(h.weight)}</td>
-                          </tr>
-                        ))}
-                      </tbody>
-                    </table>
-                  )}
-                </section>
+                <TokenFeatures
+                  title={`Fire most on ${severalTokens ? 'them' : 'it'}`}
+                  note="Features whose top examples peak on the token most often (then by activation)."
+                  none="No feature's top examples peak on it."
+                  hits={token.firing}
+                  tokens={severalTokens ? pieceOf : null}
+                  testId="token-firing"
+                  values={[
+                    { header: 'top examples', cell: (h) => h.examples },
+                    { header: 'max act', cell: (h) => formatValue(h.maxAct), mono: true },
+                  ]}
+                />
+                <TokenFeatures
+                  title={`Have ${severalTokens ? 'them' : 'it'} in their top logits`}
+                  note="Features whose decoder direction raises the token's logit most (W_dec·W_U)."
+                  none="No feature has it among its top logits."
+                  hits={token.logits}
+                  tokens={severalTokens ? pieceOf : null}
+                  testId="token-logits"
+                  values={[{ header: 'logit weight', cell: (h) => formatValue(h.weight), mono: true }]}
+                />
               </div>
             </>
           )}
