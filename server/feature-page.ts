@@ -39,6 +39,8 @@ export interface FeatureInterval {
   lo: number;
   hi: number;
   count: number;
+  /** how many examples it has: its `examples`, unless they were left out of the read (getFeaturePage's options) */
+  exampleCount: number;
   examples: FeatureExample[];
 }
 
@@ -152,8 +154,11 @@ select
      from feature_example x
      join r on x.run_id = r.id
      join corpus_context cc on cc.corpus_id = r.corpus_id and cc.index = x.context_index
-     where x.feature_index = $3
+     where x.feature_index = $3 and ($5 or x.kind <> 'interval')
      order by x.kind, x.interval desc, x.rank) e) as examples,
+  (select coalesce(json_object_agg(n.interval, n.examples), '{}'::json) from (
+     select x.interval, count(*) as examples from feature_example x join r on x.run_id = r.id
+     where x.feature_index = $3 and x.kind = 'interval' group by x.interval) n) as interval_examples,
   (select json_build_object('label', p.label, 'body', p.body, 'html', p.body_html, 'revision', p.revision, 'updatedAt', p.updated_at,
                             'updatedBy', ${displayNameText()})
      from feature_page p join s on p.sae_id = s.id left join "user" u on u.id = p.updated_by
@@ -194,6 +199,8 @@ interface PageRow {
     loss_delta: string | null;
     tokens: number[];
   }[];
+  /** interval (as stored) → how many examples it has */
+  interval_examples: Record<string, number>;
   page: { label: string; body: string; html: string | null; revision: number; updatedAt: string; updatedBy: string | null } | null;
   recompute: {
     id: string;
@@ -207,13 +214,23 @@ interface PageRow {
   vocab: { contentHash: string; pieces: string[] | null } | null;
 }
 
-/** Everything the feature page shows, in one SQL round trip (two the first time a model's vocabulary is needed). */
-export async function getFeaturePage(db: Db, modelSlug: string, saeSlug: string, index: number): Promise<FeaturePage | null> {
+/**
+ * Everything the feature page shows, in one SQL round trip (two the first time a model's vocabulary is needed).
+ * `intervalExamples: false` leaves the quantile intervals' examples out (their counts stay): a page that keeps the
+ * intervals collapsed shows none of them, and they are most of what the read would decode.
+ */
+export async function getFeaturePage(
+  db: Db,
+  modelSlug: string,
+  saeSlug: string,
+  index: number,
+  { intervalExamples = true }: { intervalExamples?: boolean } = {},
+): Promise<FeaturePage | null> {
   if (!Number.isSafeInteger(index) || index < 0 || index > MAX_FEATURE_INDEX) return null;
   // node-postgres prepares a named statement once per connection: later reads skip parsing and planning.
   const client = (db as Db & { $client?: Pick<Pool, 'query'> }).$client ?? getPool();
   const query = (withVocab: boolean) =>
-    client.query<PageRow>({ name: 'lexicon-feature-page', text: PAGE_QUERY, values: [modelSlug, saeSlug, index, withVocab] });
+    client.query<PageRow>({ name: 'lexicon-feature-page', text: PAGE_QUERY, values: [modelSlug, saeSlug, index, withVocab, intervalExamples] });
   let cacheHit = vocabCache.get(modelSlug);
   let [row] = (await query(cacheHit === undefined)).rows;
   if (!row?.model || !row.sae || index >= row.sae.d_sae) return null;
@@ -240,7 +257,12 @@ export async function getFeaturePage(db: Db, modelSlug: string, saeSlug: string,
     lossDelta: e.loss_delta === null ? null : base64Floats(e.loss_delta),
   }));
   const intervals: FeatureInterval[] = (row.stats?.intervals ?? [])
-    .map((interval, i) => ({ index: i, ...interval, examples: examples.filter((e) => e.kind === 'interval' && e.interval === i) }))
+    .map((interval, i) => ({
+      index: i,
+      ...interval,
+      exampleCount: row.interval_examples[i] ?? 0,
+      examples: examples.filter((e) => e.kind === 'interval' && e.interval === i),
+    }))
     .reverse();
 
   // an imported run's tokens that are no piece of the vocabulary are its own pieces, −1−k (server/exchange)

@@ -580,7 +580,8 @@ try {
   const statement = await featurePageStatement(pool, sae0, index0);
   const values = () => {
     const [sae, index] = pick(filled.withExamples);
-    return [MODEL, sae, index, false];
+    // vocabulary cached, interval examples left out: as the page reads a feature (its intervals collapsed)
+    return [MODEL, sae, index, false, false];
   };
   const bare = await bareSql(pool, statement, values, CONNECTIONS, Math.min(DURATION, 15));
   console.log(`\nBare SQL of the feature page (one statement), web server stopped`);

@@ -141,6 +141,27 @@ describe('getFeaturePage', () => {
     expect(page.top[0]!.lossDelta).toHaveLength(15);
   });
 
+  it('leaves the intervals\' examples out when asked, keeping how many each has and every other example', async () => {
+    const full = (await getFeaturePage(getDb(), 'synth', '1-res', RICH))!;
+    const collapsed = (await getFeaturePage(getDb(), 'synth', '1-res', RICH, { intervalExamples: false }))!;
+    expect(full.intervals.map((i) => [i.index, i.exampleCount])).toEqual([
+      [1, 1],
+      [0, 2],
+    ]);
+    expect(collapsed.intervals.map((i) => [i.index, i.lo, i.hi, i.count, i.exampleCount, i.examples.length])).toEqual(
+      full.intervals.map((i) => [i.index, i.lo, i.hi, i.count, i.exampleCount, 0]),
+    );
+    expect(collapsed.top).toEqual(full.top);
+    expect(collapsed.random).toEqual(full.random);
+    expect(collapsed.stats).toEqual(full.stats);
+    // only what it shows has pieces: a token of an interval example that nothing else shows has none
+    const shown = new Set([...[...collapsed.top, ...collapsed.random].flatMap((e) => e.tokens), ...[...full.stats!.logitTop, ...full.stats!.logitBottom].map((w) => w.id)]);
+    for (const id of Object.keys(collapsed.pieces).map(Number)) expect(full.pieces[id]).toBe(collapsed.pieces[id]);
+    const unshown = full.intervals.flatMap((i) => i.examples.flatMap((e) => e.tokens)).filter((id) => !shown.has(id));
+    expect(unshown.length).toBeGreaterThan(0);
+    for (const id of unshown) expect(collapsed.pieces[id]).toBeUndefined();
+  });
+
   it('gives a recomputed feature a new version (what its rendered examples are cached under); the others keep theirs', async () => {
     const versions = async () => Promise.all([RICH, 11].map(async (f) => (await getFeaturePage(getDb(), 'synth', '1-res', f))!.stats!.version));
     const [rich0, other0] = await versions();

@@ -120,7 +120,7 @@ describe('example lines', () => {
     const top = [0, 1, 2].map((rank) => example({ rank }));
     const random = [example({ kind: 'random', rank: 0 })];
     const drawn = [0, 1, 2].map((rank) => example({ kind: 'interval', interval: 4, rank, position: 9 }));
-    const page = { top, random, intervals: [{ index: 4, lo: 0, hi: 1, count: 5, examples: drawn }] };
+    const page = { top, random, intervals: [{ index: 4, lo: 0, hi: 1, count: 5, exampleCount: drawn.length, examples: drawn }] };
     expect(selectExamples(page, 'top')).toEqual(top);
     expect(selectExamples(page, 'top.2')).toEqual(top.slice(0, 2));
     expect(selectExamples(page, 'random')).toEqual(random);

@@ -29,19 +29,22 @@ async function enqueue<T extends JobType>(user: NonNullable<Viewer>, type: T, pa
 
 export const featureRouter = createTRPCRouter({
   /** Everything the feature page shows (one SQL round trip). */
-  get: publicProcedure.input(featureAddressInput).query(async ({ ctx, input }) => {
-    const what = `feature ${formatFeatureAddress(input)}`;
-    const page = await getFeaturePage(ctx.db, input.model, input.sae, input.index);
-    if (!page) throw notFound(`no ${what}`);
-    const level = await authorize(ctx.db, ctx.viewer, 'read', { sae: page.sae.id }, what);
-    // the description's feature links as chips with the labels this viewer may see, and the neighbours in the SAEs they may see
-    const { storedHtml, ...description } = page.page;
-    const [[html], similar] = await Promise.all([
-      withChips(ctx.db, ctx.viewer, [storedHtml ?? description.html]),
-      similarFeaturesOf(ctx.db, ctx.viewer, { saeId: page.sae.id, hookName: page.sae.hookName, index: page.index }),
-    ]);
-    return { ...page, page: { ...description, html: html! }, similar, can: permissions(level) };
-  }),
+  get: publicProcedure
+    // false: the quantile intervals without their examples (a page that shows them collapsed)
+    .input(featureAddressInput.extend({ intervalExamples: z.boolean().default(true) }))
+    .query(async ({ ctx, input }) => {
+      const what = `feature ${formatFeatureAddress(input)}`;
+      const page = await getFeaturePage(ctx.db, input.model, input.sae, input.index, { intervalExamples: input.intervalExamples });
+      if (!page) throw notFound(`no ${what}`);
+      const level = await authorize(ctx.db, ctx.viewer, 'read', { sae: page.sae.id }, what);
+      // the description's feature links as chips with the labels this viewer may see, and the neighbours in the SAEs they may see
+      const { storedHtml, ...description } = page.page;
+      const [[html], similar] = await Promise.all([
+        withChips(ctx.db, ctx.viewer, [storedHtml ?? description.html]),
+        similarFeaturesOf(ctx.db, ctx.viewer, { saeId: page.sae.id, hookName: page.sae.hookName, index: page.index }),
+      ]);
+      return { ...page, page: { ...description, html: html! }, similar, can: permissions(level) };
+    }),
 
   /** The label and description as they stand now (after an edit conflict: the version to merge with). */
   current: publicProcedure.input(featureAddressInput).query(async ({ ctx, input }) => {

@@ -106,7 +106,7 @@ function intervalTotal(s: FeatureStats): number {
 export function IntervalExamples(props: { feature: ExampleSource & { stats: FeatureStats }; intervals: FeatureInterval[]; radius: number; limit?: number; deferred?: boolean }) {
   const total = intervalTotal(props.feature.stats);
   return props.intervals.map((interval) =>
-    interval.examples.length === 0 ? null : (
+    interval.exampleCount === 0 ? null : (
       <div key={interval.index} className={styles.interval} data-testid="interval">
         {/* each part one text node: one string in the flight data, no <!-- --> between parts in the HTML */}
         <h3>

@@ -34,6 +34,10 @@ import { FeaturePanels } from './panels';
 import { describeRunSource } from '../../../_components/run-source';
 
 type Params = { model: string; sae: string; index: string };
+type SearchParams = Record<string, string | string[] | undefined>;
+
+/** The quantile intervals' lines are left out (fetched when the section is opened) unless asked for: a page without scripts links here. */
+const showsAllIntervals = (search: SearchParams) => search.intervals === 'all';
 
 function parseIndex(raw: string): number | null {
   if (!/^\d{1,10}$/.test(raw)) return null;
@@ -41,17 +45,22 @@ function parseIndex(raw: string): number | null {
   return index <= 2 ** 31 - 1 ? index : null;
 }
 
-/** One read per request, shared by the metadata and the page. */
-const load = cache(async (model: string, sae: string, raw: string): Promise<FeaturePageData & { similar: SimilarFeatureGroup[]; can: Record<Action, boolean> }> => {
-  const index = parseIndex(raw);
-  if (index === null) notFound();
-  const caller = await api();
-  return orNotFound(caller.feature.get({ model, sae, index }));
-});
+/**
+ * One read per request, shared by the metadata and the page; the intervals' examples only when the page shows them
+ * (a collapsed section's lines come from ./lines when it opens).
+ */
+const load = cache(
+  async (model: string, sae: string, raw: string, intervalExamples: boolean): Promise<FeaturePageData & { similar: SimilarFeatureGroup[]; can: Record<Action, boolean> }> => {
+    const index = parseIndex(raw);
+    if (index === null) notFound();
+    const caller = await api();
+    return orNotFound(caller.feature.get({ model, sae, index, intervalExamples }));
+  },
+);
 
-export async function generateMetadata({ params }: { params: Promise<Params> }): Promise<Metadata> {
-  const { model, sae, index } = await params;
-  const data = await load(model, sae, index);
+export async function generateMetadata(props: { params: Promise<Params>; searchParams: Promise<SearchParams> }): Promise<Metadata> {
+  const [{ model, sae, index }, search] = await Promise.all([props.params, props.searchParams]);
+  const data = await load(model, sae, index, showsAllIntervals(search));
   const label = data.page.label ? ` · ${data.page.label}` : '';
   return { title: `${formatFeatureAddress({ model: data.model.slug, sae: data.sae.slug, index: data.index })}${label} · Lexicon` };
 }
@@ -142,11 +151,10 @@ function SimilarFeatures({ groups, model }: { groups: SimilarFeatureGroup[]; mod
   );
 }
 
-export default async function FeaturePage(props: { params: Promise<Params>; searchParams: Promise<Record<string, string | string[] | undefined>> }) {
+export default async function FeaturePage(props: { params: Promise<Params>; searchParams: Promise<SearchParams> }) {
   const [{ model: rawModel, sae: rawSae, index: rawIndex }, search] = await Promise.all([props.params, props.searchParams]);
-  // the quantile intervals' lines are left out (fetched when the section is opened) unless asked for: a page without scripts links here
-  const allIntervals = search.intervals === 'all';
-  const data = await load(rawModel, rawSae, rawIndex);
+  const allIntervals = showsAllIntervals(search);
+  const data = await load(rawModel, rawSae, rawIndex, allIntervals);
   const caller = await api();
   const me = await caller.auth.me();
   const { model, sae, index, stats, run } = data;
@@ -156,8 +164,8 @@ export default async function FeaturePage(props: { params: Promise<Params>; sear
   const feature = { ...data, address };
   const canEdit = data.can.edit;
   const topLogit = stats?.logitTop[0];
-  const intervals = data.intervals.filter((i) => i.examples.length > 0);
-  const intervalExamples = intervals.reduce((n, i) => n + i.examples.length, 0);
+  const intervals = data.intervals.filter((i) => i.exampleCount > 0);
+  const intervalExamples = intervals.reduce((n, i) => n + i.exampleCount, 0);
   const shownLines = linesUrl(feature, RADIUS, data.random.length > 0 ? ['top', 'random'] : ['top']);
   const intervalLines = linesUrl(feature, RADIUS, intervals.map((i) => intervalList(i)));
 
