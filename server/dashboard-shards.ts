@@ -157,11 +157,11 @@ export interface ShardResult {
  * false (nothing stored) when the shard is no longer this worker's to finish (see reportShard).
  */
 export async function completeShard(shard: Pick<ShardRow, 'runId' | 'index'>, workerId: string, saeId: string, result: ShardResult): Promise<boolean> {
-  return withTransaction(async (tx) => {
+  return withTransaction(async (tx, client) => {
     const [mine] = await tx.select({ index: dashboardShards.index }).from(dashboardShards).where(stillMine(shard.runId, shard.index, workerId)).for('update');
     if (!mine) return false;
     const start = performance.now();
-    await storeFeatureDashboardsIn(tx, shard.runId, saeId, result.features);
+    await storeFeatureDashboardsIn(tx, client, shard.runId, saeId, result.features);
     const timings: ShardTimings = { ...result.timings, storeSeconds: (performance.now() - start) / 1000 };
     await tx
       .update(dashboardShards)
