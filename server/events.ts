@@ -5,7 +5,8 @@
  * queries: an event carries ids, never content.
  *
  * Topics: `feature:${saeId}/${index}`, `sae:${saeId}`, `hypothesis:${id}`, `user:${userId}` (notifications),
- * `dashboard-shards` (for workers: a run's shards were created, one ended or its worker left it; the id is the run's), and
+ * for workers `jobs` (a job was queued; the id is its type) and `dashboard-shards` (a run's shards were created, one
+ * ended or its worker left it; the id is the run's), and
  * `access`: a role, account, team membership or visibility changed (server/audit.ts publishes it with each audit
  * entry), which every subscriber of every topic hears, so that live streams check their reader's access again.
  */
@@ -30,6 +31,7 @@ export const saeTopic = (saeId: string) => `sae:${saeId}`;
 export const hypothesisTopic = (id: string) => `hypothesis:${id}`;
 export const userTopic = (userId: string) => `user:${userId}`;
 export const SHARDS_TOPIC = 'dashboard-shards';
+export const JOBS_TOPIC = 'jobs';
 /** Access changed somewhere: delivered on every topic (see the module comment). */
 export const ACCESS_TOPIC = 'access';
 

@@ -44,7 +44,7 @@ async function main() {
     workIds.set(type, workId);
   }
   // A job announced by whoever queued it is fetched at once rather than at the next poll (see listenForJobs).
-  const listener = await listenForJobs(requireDatabaseUrl(), (type) => boss.notifyWorker(workIds.get(type)!));
+  const listener = await listenForJobs((type) => boss.notifyWorker(workIds.get(type)!));
 
   // Jobs whose worker died (no heartbeat) go back on the queue; any live worker may claim them.
   const sweep = async () => {
@@ -68,7 +68,7 @@ async function main() {
     stopping = true;
     clearInterval(sweeper);
     helper.stop();
-    await listener.stop();
+    listener.stop();
     await boss.stop({ graceful: true, wait: true, timeout: 10_000 }).catch(() => undefined);
     // a job still running here is now an orphan: forgetting this worker lets another take it over at once
     await heartbeat.stop({ forget: true });

@@ -1,13 +1,17 @@
 /**
- * What wakes workers for a dashboard run's shards (server/dashboard-shards.ts): the shards' creation, a shard done or
- * failed, and a stopping worker leaving the shard it ran each reach a process listening on the event channel (a real
- * embedded PostgreSQL, its NOTIFY delivered at commit), with the run's id.
+ * What wakes idle workers, on the event channel a worker process listens on (a real embedded PostgreSQL, its NOTIFY
+ * delivered at commit): a queued job (server/jobs/queue.ts), with its type, only once its transaction commits; and for a
+ * dashboard run's shards (server/dashboard-shards.ts) their creation, a shard done or failed, and a stopping worker
+ * leaving the shard it ran, with the run's id.
  */
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { claimShard, completeShard, createShards, failShard, planShards, runsWithOpenShards, watchShards } from '@/server/dashboard-shards';
 import { beginRun } from '@/server/dashboards';
 import { getDb, getPool } from '@/server/db';
 import { eventHub } from '@/server/events';
+import { enqueueJob } from '@/server/jobs';
+import { getQueue, listenForJobs } from '@/server/jobs/queue';
+import type { JobType } from '@/jobs';
 import { startHeartbeat } from '@/worker/heartbeat';
 import { startTestDatabase, type TestDatabase } from '../helpers/database';
 import { seedSyntheticModel, type SyntheticModel } from '../helpers/synthetic';
@@ -28,6 +32,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   unwatch?.();
+  await (await getQueue().catch(() => null))?.stop({ graceful: false });
   await eventHub().close();
   await getPool().end();
   await database?.stop();
@@ -47,6 +52,19 @@ async function newRun(): Promise<string> {
   await createShards(getDb(), run.id, planShards(model.contexts, 8, 4, 0));
   return run.id;
 }
+
+it('announces a queued job’s type when its transaction commits, and nothing for one rolled back', async () => {
+  const types: JobType[] = [];
+  const listener = await listenForJobs((type) => types.push(type));
+  const job = { type: 'sample-corpus' as const, params: { modelId: model.id } as never, userId: null, modelId: model.id };
+  const refused = new Error('refused alongside');
+  await expect(enqueueJob(await getQueue(), job, { alongside: async () => Promise.reject(refused) })).rejects.toBe(refused);
+  await enqueueJob(await getQueue(), job);
+  await waitFor(async () => (types.length > 0 ? true : undefined), 'the job announced', 10_000);
+  // the rolled-back one was never delivered: PostgreSQL delivers in commit order, so it would have come first
+  expect(types).toEqual(['sample-corpus']);
+  listener.stop();
+});
 
 it('announces a run’s shards when they are created, and each one done or failed', async () => {
   const runId = await newRun();
