@@ -151,10 +151,15 @@ export async function computeAndStoreDashboards(input: DashboardsInput): Promise
   const run = await timed(() => beginRun(db, { saeId: saeRow.id, corpusId: corpus.id, jobId: input.jobId, params: { ...params, featuresPerShard } }));
   const heartbeat = input.workerId ? undefined : await startHeartbeat(db, tf.getBackend(), `${os.hostname()}:${process.pid}:dashboards`);
   const workerId = input.workerId ?? heartbeat!.id;
+  // woken when one of its shards ends elsewhere, in a process that listens (a worker's)
   const wakeup = new Wakeup();
-  const unwatch = eventHub().connected ? watchShards((runId) => (runId === undefined || runId === run.id) && wakeup.set()) : undefined;
+  const unwatch = eventHub().connected
+    ? watchShards((runId) => {
+        if (runId === undefined || runId === run.id) wakeup.set();
+      })
+    : undefined;
   try {
-    // The shards are open to every worker from here (worker/main.ts: idle workers look for them), so that they start
+    // The shards are open to every worker from here (helpWhenIdle: idle workers hear of them), so that they start
     // while this one compares the weights; it then works on the shards too, and waits for the rest, taking over any
     // whose worker died.
     await timed(() => createShards(db, run.id, plan));
