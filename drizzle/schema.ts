@@ -314,6 +314,10 @@ export const dashboardShards = pgTable(
     /** DashboardTimings of its computation */
     timings: jsonb('timings'),
     error: text('error'),
+    /** when its run's worker planned it: with startedAt, how long it waited for a worker (the benchmark reports it) */
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    /** when a worker last claimed it */
+    startedAt: timestamp('started_at', { withTimezone: true }),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.runId, t.index] })],

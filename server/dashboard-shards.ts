@@ -4,6 +4,11 @@
  * A shard is stored in the transaction that marks it done, so a shard is either wholly in the run or not at all; a
  * running shard whose worker stopped beating (the heartbeat, as for jobs) is claimed again by the next worker that
  * looks. Shards are deleted with their run.
+ *
+ * Workers hear of shards to claim on the event channel (server/events.ts, topic SHARDS_TOPIC, the run's id): each
+ * change that may let a worker start one (shards created, an evals shard done, a worker leaving its shards) or end the
+ * run (a shard done or failed) is published in its transaction, so idle workers start at once rather than at their
+ * next look (watchShards).
  */
 import { and, asc, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
 import { dashboardRuns, dashboardShards, jobs } from '@/drizzle/schema';
@@ -11,6 +16,7 @@ import type { EvalSums } from '@/compute/dashboards/evals';
 import type { DashboardTimings, FeatureDashboard } from '@/compute/dashboards/types';
 import { storeFeatureDashboardsIn } from './dashboards';
 import { withTransaction, type Db } from './db';
+import { eventHub, publish, SHARDS_TOPIC } from './events';
 import { workerAlive } from './jobs';
 
 /** A shard as progress, claims and timings read it: without its eval sums, which only their merge reads (evalSumsOf). */
@@ -65,9 +71,24 @@ export function planShards(contexts: number[][], nFeatures: number, featuresPerS
   return [...features, ...evals('evals'), ...evals('mean-ablation')];
 }
 
-/** Records the plan of a running run; each shard starts queued. */
+/** Announces, at commit when `db` is a transaction, that the run's shards changed. */
+const announce = (db: Db, runId: string) => publish(db, { topic: SHARDS_TOPIC, type: 'shards', id: runId });
+
+/**
+ * Calls `onChange` when a run's shards change (its id), or when changes may have been missed (no id: the event
+ * connection came back after a loss); returns the unsubscribe function. Only while this process listens
+ * (eventHub().ready(): a worker does, an in-process job need not).
+ */
+export function watchShards(onChange: (runId?: string) => void): () => void {
+  return eventHub().subscribe(SHARDS_TOPIC, (event) => onChange(event.type === 'shards' ? event.id : undefined));
+}
+
+/** Records the plan of a running run, each shard queued, and announces it to the workers. */
 export async function createShards(db: Db, runId: string, plan: ShardPlan[]): Promise<void> {
-  await db.insert(dashboardShards).values(plan.map((shard, index) => ({ runId, index, ...shard })));
+  await db.transaction(async (tx) => {
+    await tx.insert(dashboardShards).values(plan.map((shard, index) => ({ runId, index, ...shard })));
+    await announce(tx, runId);
+  });
 }
 
 /** SQL: the run is still being computed, for no job (the command line) or a running one (not cancelled, not failed). */
@@ -87,7 +108,7 @@ const claimable = sql`(s.status = 'queued' or (s.status = 'running' and (s.worke
 export async function claimShard(db: Db, runId: string, workerId: string): Promise<ShardRow | undefined> {
   const [row] = await db
     .update(dashboardShards)
-    .set({ status: 'running', workerId, tokensDone: 0, tokensPerSecond: 0, phase: null, updatedAt: sql`now()` })
+    .set({ status: 'running', workerId, tokensDone: 0, tokensPerSecond: 0, phase: null, startedAt: sql`now()`, updatedAt: sql`now()` })
     .where(
       sql`(${dashboardShards.runId}, ${dashboardShards.index}) = (
         select s.run_id, s.index from ${dashboardShards} s
@@ -136,26 +157,43 @@ export interface ShardResult {
  * false (nothing stored) when the shard is no longer this worker's to finish (see reportShard).
  */
 export async function completeShard(shard: Pick<ShardRow, 'runId' | 'index'>, workerId: string, saeId: string, result: ShardResult): Promise<boolean> {
-  return withTransaction(async (tx) => {
+  return withTransaction(async (tx, client) => {
     const [mine] = await tx.select({ index: dashboardShards.index }).from(dashboardShards).where(stillMine(shard.runId, shard.index, workerId)).for('update');
     if (!mine) return false;
     const start = performance.now();
-    await storeFeatureDashboardsIn(tx, shard.runId, saeId, result.features);
+    await storeFeatureDashboardsIn(tx, client, shard.runId, saeId, result.features);
     const timings: ShardTimings = { ...result.timings, storeSeconds: (performance.now() - start) / 1000 };
     await tx
       .update(dashboardShards)
       .set({ status: 'done', evals: result.evals, timings, tokensDone: sql`${dashboardShards.tokensTotal}`, tokensPerSecond: 0, updatedAt: sql`now()` })
       .where(and(eq(dashboardShards.runId, shard.runId), eq(dashboardShards.index, shard.index)));
+    // the job's worker may complete the run, or another worker start a mean-ablation shard
+    await announce(tx, shard.runId);
     return true;
   });
 }
 
 /** A shard that failed (not a lost worker: an error), with the message the job fails with. */
 export async function failShard(db: Db, shard: Pick<ShardRow, 'runId' | 'index'>, workerId: string, error: string): Promise<void> {
-  await db
-    .update(dashboardShards)
-    .set({ status: 'failed', error, updatedAt: sql`now()` })
-    .where(and(eq(dashboardShards.runId, shard.runId), eq(dashboardShards.index, shard.index), eq(dashboardShards.workerId, workerId)));
+  await db.transaction(async (tx) => {
+    await tx
+      .update(dashboardShards)
+      .set({ status: 'failed', error, updatedAt: sql`now()` })
+      .where(and(eq(dashboardShards.runId, shard.runId), eq(dashboardShards.index, shard.index), eq(dashboardShards.workerId, workerId)));
+    await announce(tx, shard.runId);
+  });
+}
+
+/**
+ * A worker leaving (its heartbeat row deleted in `tx`): its running shards are claimable from the commit on, and the
+ * workers hear of it then. A worker that dies without a word is found by the others' next look instead.
+ */
+export async function announceShardsLeftBy(tx: Db, workerId: string): Promise<void> {
+  const runs = await tx
+    .selectDistinct({ runId: dashboardShards.runId })
+    .from(dashboardShards)
+    .where(and(eq(dashboardShards.workerId, workerId), eq(dashboardShards.status, 'running')));
+  for (const { runId } of runs) await announce(tx, runId);
 }
 
 /** A complete run's shards have nothing more to say (their merged evals and their timings are the run's now). */

@@ -11,19 +11,20 @@
 import { and, eq, inArray, ne, sql } from 'drizzle-orm';
 import { dashboardRuns, featureExamples, features, saes } from '@/drizzle/schema';
 import type { ActivationExample, FeatureDashboard, SaeEvals } from '@/compute/dashboards/types';
+import type pg from 'pg';
 import { withTransaction, type Db } from './db';
 import { notFound } from './errors';
+import { BinaryRows, uuidBytes } from './exchange/copy-binary';
 import { replaceNeighbourSets, type NeighbourSet } from './similar-features';
 
 export type DashboardRunRow = typeof dashboardRuns.$inferSelect;
 
-/** Feature rows per multi-row INSERT (examples go in larger batches: they have fewer columns). */
+/** Feature rows per multi-row INSERT; examples per binary COPY (a GPT-2 SAE's shard holds hundreds of MB of them). */
 const FEATURE_BATCH = 500;
-const EXAMPLE_BATCH = 2000;
-
-export function floatBytes(values: Float32Array): Buffer {
-  return Buffer.from(values.buffer, values.byteOffset, values.byteLength);
-}
+const EXAMPLE_BATCH = 5000;
+/** Where a binary COPY of examples goes (BinaryRows, one row of these 12 fields per example). */
+export const EXAMPLE_COPY_TARGET =
+  'feature_example (run_id, feature_index, kind, interval, rank, context_index, position, max_act, max_pos, acts, loss_delta, max_token)';
 
 export function bytesToFloats(bytes: Buffer): Float32Array {
   // Copy: a Buffer from the driver may sit at an offset not aligned to 4 bytes.
@@ -44,27 +45,47 @@ export async function beginRun(
 
 /** Writes the dashboards of some features into a running run (idempotent per feature). */
 export async function storeFeatureDashboards(db: Db, runId: string, saeId: string, dashboards: FeatureDashboard[]): Promise<void> {
-  await withTransaction((tx) => storeFeatureDashboardsIn(tx, runId, saeId, dashboards));
+  await withTransaction((tx, client) => storeFeatureDashboardsIn(tx, client, runId, saeId, dashboards));
 }
 
-/** storeFeatureDashboards inside the caller's transaction (a shard stores its rows and says it is done in one). */
-export async function storeFeatureDashboardsIn(tx: Db, runId: string, saeId: string, dashboards: FeatureDashboard[]): Promise<void> {
+/**
+ * storeFeatureDashboards inside the caller's transaction (`client` is its connection; a shard stores its rows and
+ * says it is done in one). The examples, most of the bytes, go in by binary COPY: no multi-row INSERT's parameters
+ * to encode and parse.
+ */
+export async function storeFeatureDashboardsIn(tx: Db, client: pg.PoolClient, runId: string, saeId: string, dashboards: FeatureDashboard[]): Promise<void> {
   const indices = dashboards.map((d) => d.index);
   await tx.delete(features).where(and(eq(features.runId, runId), inArray(features.index, indices)));
   await tx.delete(featureExamples).where(and(eq(featureExamples.runId, runId), inArray(featureExamples.featureIndex, indices)));
   for (let start = 0; start < dashboards.length; start += FEATURE_BATCH) {
     await tx.insert(features).values(dashboards.slice(start, start + FEATURE_BATCH).map((d) => featureRow(runId, saeId, d)));
   }
-  const examples = dashboards.flatMap((d) => [
-    ...d.topExamples.map((e, rank) => exampleRow(runId, d.index, 'top', -1, rank, e, d.topExampleAblation?.[rank]?.lossDelta)),
-    ...d.randomExamples.map((e, rank) => exampleRow(runId, d.index, 'random', -1, rank, e)),
-    ...d.intervals.flatMap((interval, i) =>
-      interval.examples.map((e, rank) => ({ ...exampleRow(runId, d.index, 'interval', i, rank, e), position: e.position })),
-    ),
-  ]);
-  for (let start = 0; start < examples.length; start += EXAMPLE_BATCH) {
-    await tx.insert(featureExamples).values(examples.slice(start, start + EXAMPLE_BATCH));
+  const run = uuidBytes(runId);
+  let rows = new BinaryRows();
+  let queued = 0;
+  /** one example's row, its fields in EXAMPLE_COPY_TARGET's order */
+  const example = (feature: number, kind: 'top' | 'interval' | 'random', interval: number, rank: number, e: ActivationExample, position?: number, lossDelta?: Float32Array) => {
+    rows.row(12).bytes(run).int4(feature).text(kind).int2(interval).int2(rank).int4(e.contextIndex);
+    if (position === undefined) rows.null();
+    else rows.int4(position);
+    rows.float4(e.maxAct).int4(e.maxPos).float32Bytes(e.acts);
+    if (lossDelta) rows.float32Bytes(lossDelta);
+    else rows.null();
+    const maxToken = e.tokens[e.maxPos];
+    if (maxToken === undefined) rows.null();
+    else rows.int4(maxToken);
+    queued++;
+  };
+  for (const d of dashboards) {
+    d.topExamples.forEach((e, rank) => example(d.index, 'top', -1, rank, e, undefined, d.topExampleAblation?.[rank]?.lossDelta));
+    d.randomExamples.forEach((e, rank) => example(d.index, 'random', -1, rank, e));
+    d.intervals.forEach((interval, i) => interval.examples.forEach((e, rank) => example(d.index, 'interval', i, rank, e, e.position)));
+    if (queued >= EXAMPLE_BATCH) {
+      await rows.copyInto(client, EXAMPLE_COPY_TARGET);
+      [rows, queued] = [new BinaryRows(), 0];
+    }
   }
+  if (queued > 0) await rows.copyInto(client, EXAMPLE_COPY_TARGET);
 }
 
 /** A feature's row: its statistics, histograms and logit weights, and its intervals without their examples. */
@@ -100,30 +121,6 @@ export function featureRow(
     decoderNorm: d.decoderNorm,
     deDot: d.deDot,
     deCos: d.deCos,
-  };
-}
-
-export function exampleRow(
-  runId: string,
-  featureIndex: number,
-  kind: 'top' | 'interval' | 'random',
-  interval: number,
-  rank: number,
-  e: ActivationExample,
-  lossDelta?: Float32Array,
-) {
-  return {
-    runId,
-    featureIndex,
-    kind,
-    interval,
-    rank,
-    contextIndex: e.contextIndex,
-    maxAct: e.maxAct,
-    maxPos: e.maxPos,
-    maxToken: e.tokens[e.maxPos] ?? null,
-    acts: floatBytes(e.acts),
-    lossDelta: lossDelta ? floatBytes(lossDelta) : null,
   };
 }
 

@@ -4,7 +4,9 @@
  * only if it commits. Subscribers (tRPC subscriptions over SSE) read the details through the normal, authorised
  * queries: an event carries ids, never content.
  *
- * Topics: `feature:${saeId}/${index}`, `sae:${saeId}`, `hypothesis:${id}`, `user:${userId}` (notifications), and
+ * Topics: `feature:${saeId}/${index}`, `sae:${saeId}`, `hypothesis:${id}`, `user:${userId}` (notifications),
+ * for workers `jobs` (a job was queued; the id is its type) and `dashboard-shards` (a run's shards were created, one
+ * ended or its worker left it; the id is the run's), and
  * `access`: a role, account, team membership or visibility changed (server/audit.ts publishes it with each audit
  * entry), which every subscriber of every topic hears, so that live streams check their reader's access again.
  */
@@ -15,7 +17,7 @@ import { getPool, requireDatabaseUrl, type Db } from './db';
 
 export const EVENT_CHANNEL = 'lexicon_event';
 
-export type EventType = 'comment' | 'label' | 'job' | 'hypothesis' | 'evidence' | 'notification' | 'presence' | 'access';
+export type EventType = 'comment' | 'label' | 'job' | 'hypothesis' | 'evidence' | 'notification' | 'presence' | 'access' | 'shards';
 
 export interface LexiconEvent {
   topic: string;
@@ -28,6 +30,8 @@ export const featureTopic = (saeId: string, index: number) => `feature:${saeId}/
 export const saeTopic = (saeId: string) => `sae:${saeId}`;
 export const hypothesisTopic = (id: string) => `hypothesis:${id}`;
 export const userTopic = (userId: string) => `user:${userId}`;
+export const SHARDS_TOPIC = 'dashboard-shards';
+export const JOBS_TOPIC = 'jobs';
 /** Access changed somewhere: delivered on every topic (see the module comment). */
 export const ACCESS_TOPIC = 'access';
 

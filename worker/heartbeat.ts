@@ -2,12 +2,16 @@
 import os from 'node:os';
 import { eq, sql } from 'drizzle-orm';
 import { workers } from '@/drizzle/schema';
+import { announceShardsLeftBy } from '@/server/dashboard-shards';
 import type { Db } from '@/server/db';
 import { HEARTBEAT_MS } from '@/server/jobs';
 
 export interface Heartbeat {
   id: string;
-  /** stops beating and, with `forget`, removes the row (a clean exit: the worker is gone, not dead) */
+  /**
+   * stops beating and, with `forget`, removes the row (a clean exit: the worker is gone, not dead), telling the other
+   * workers that the dashboard shards it was running are theirs to claim
+   */
   stop(options?: { forget?: boolean }): Promise<void>;
 }
 
@@ -24,7 +28,13 @@ export async function startHeartbeat(db: Db, backend: string, id = `${os.hostnam
     id,
     async stop(options = {}) {
       clearInterval(timer);
-      if (options.forget) await db.delete(workers).where(eq(workers.id, id)).catch(() => undefined);
+      if (!options.forget) return;
+      await db
+        .transaction(async (tx) => {
+          await tx.delete(workers).where(eq(workers.id, id));
+          await announceShardsLeftBy(tx, id);
+        })
+        .catch(() => undefined);
     },
   };
 }

@@ -13,13 +13,10 @@ import { ORPHAN_SWEEP_MS, orphanedJobs } from '@/server/jobs';
 import { listenForJobs, notifyJob, startQueue } from '@/server/jobs/queue';
 import { JOB_TYPES, type JobType } from '@/jobs';
 import { initBackend } from '@/compute/backend';
-import { runsWithOpenShards } from '@/server/dashboard-shards';
+import { eventHub } from '@/server/events';
 import { startHeartbeat } from './heartbeat';
 import { executeJob } from './jobs';
-import { helpWithRun } from './jobs/dashboard-shards';
-
-/** How often an idle worker looks for dashboard shards waiting for a worker. */
-const SHARD_POLL_MS = 1000;
+import { helpWhenIdle } from './jobs/dashboard-shards';
 
 async function main() {
   const backend = await initBackend();
@@ -31,6 +28,8 @@ async function main() {
   const workIds = new Map<string, string>();
   /** jobs this process is running: it helps with other jobs' dashboard shards only when it runs none */
   let running = 0;
+  // A dashboards job is split into shards that any idle worker claims (worker/jobs/dashboard-shards.ts).
+  const helper = await helpWhenIdle(db, id, { idle: () => running === 0 });
   for (const type of JOB_TYPES) {
     const workId = await boss.work<{ jobId: string }>(type, { pollingIntervalSeconds: 0.5, batchSize: 1 }, async ([job]) => {
       running++;
@@ -38,12 +37,14 @@ async function main() {
         await executeJob(db, { id, backend }, job!.data.jobId);
       } finally {
         running--;
+        // idle again: shards announced meanwhile were passed over
+        if (running === 0) helper.wake();
       }
     });
     workIds.set(type, workId);
   }
   // A job announced by whoever queued it is fetched at once rather than at the next poll (see listenForJobs).
-  const listener = await listenForJobs(requireDatabaseUrl(), (type) => boss.notifyWorker(workIds.get(type)!));
+  const listener = await listenForJobs((type) => boss.notifyWorker(workIds.get(type)!));
 
   // Jobs whose worker died (no heartbeat) go back on the queue; any live worker may claim them.
   const sweep = async () => {
@@ -58,20 +59,6 @@ async function main() {
   };
   const sweeper = setInterval(sweep, ORPHAN_SWEEP_MS);
 
-  // A dashboards job is split into shards that any idle worker claims (worker/jobs/dashboard-shards.ts).
-  let helping = false;
-  const help = async () => {
-    if (helping || running > 0) return;
-    helping = true;
-    try {
-      for (const runId of await runsWithOpenShards(db)) await helpWithRun(db, id, runId);
-    } catch (err) {
-      console.error('[worker] dashboard shard failed:', (err as Error).message);
-    } finally {
-      helping = false;
-    }
-  };
-  const helper = setInterval(help, SHARD_POLL_MS);
   console.log(`[worker] ${id} ready (${backend}), queues: ${JOB_TYPES.join(', ')}`);
   process.send?.({ ready: true }); // to the supervising process, when there is one (--concurrency)
 
@@ -80,11 +67,12 @@ async function main() {
     if (stopping) return;
     stopping = true;
     clearInterval(sweeper);
-    clearInterval(helper);
-    await listener.stop();
+    helper.stop();
+    listener.stop();
     await boss.stop({ graceful: true, wait: true, timeout: 10_000 }).catch(() => undefined);
     // a job still running here is now an orphan: forgetting this worker lets another take it over at once
     await heartbeat.stop({ forget: true });
+    await eventHub().close();
     await getPool().end().catch(() => undefined);
     process.exit(0);
   };

@@ -18,6 +18,10 @@ const timings = describes<DashboardTimings>()(
     databaseWaitSeconds: z.number(),
     /** similar features from the weights (a whole-SAE run) */
     similarSeconds: z.number().default(0),
+    /** how long after the shards were created each worker claimed its first one, soonest first */
+    firstClaimSeconds: z.array(z.number()).default([]),
+    /** completing the run and dropping its shards */
+    completeSeconds: z.number().default(0),
     /** shards: features over the corpus, and the evals over ranges of it */
     chunks: z.number().int(),
     /** the workers that computed the shards */

@@ -22,7 +22,9 @@
  * `--workers 1,2`: the same job once per count, computed by that many worker processes sharing its shards (feature
  * chunks and eval ranges): this process runs the job and works on its shards, and W − 1 helper processes (this script with
  * `--helper MODEL`, which build the same seeded model and SAE) claim the others, as idle `npm run worker` processes
- * do. tokens/s is then the whole job's, and the speed-up is against one worker.
+ * do (helpWhenIdle: woken by the shards' announcements). tokens/s is then the whole job's, and the speed-up is against
+ * one worker. Where the rest of the time went: how long after the shards were created each worker claimed its first
+ * (first claims), the similar features the job's worker computes meanwhile, and completing the run at the end.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -32,6 +34,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { models, saes } from '@/drizzle/schema';
 import { storeCorpus, type CorpusRow } from '@/server/corpora';
 import { getDb, getPool } from '@/server/db';
+import { eventHub } from '@/server/events';
 import { jobKinds } from '@/jobs';
 import { runMigrations } from '@/server/migrate';
 import type { ModelRow } from '@/server/models';
@@ -40,9 +43,8 @@ import type { SaeRow } from '@/server/saes';
 import { initBackend } from '@/compute/backend';
 import { sampleModelCorpus } from '@/compute/corpus/sampled';
 import { computeAndStoreDashboards, EVAL_RANGES, shardMemoryBytes, type DashboardsOutcome } from '@/worker/jobs/dashboards';
-import { helpWithRun } from '@/worker/jobs/dashboard-shards';
+import { helpWhenIdle } from '@/worker/jobs/dashboard-shards';
 import { startHeartbeat } from '@/worker/heartbeat';
-import { runsWithOpenShards } from '@/server/dashboard-shards';
 import { Gpt2Model, type Gpt2Config, type Gpt2Weights } from '@/compute/model/gpt2';
 import { loadModel } from '@/compute/model/load';
 import type { LanguageModel } from '@/compute/model/types';
@@ -289,22 +291,25 @@ async function startHelpers(model: string, count: number, databaseUrl: string): 
   );
 }
 
-/** A helper: builds the subject's model and SAE, then computes the shards of every run that has some waiting. */
-async function helper(model: string): Promise<never> {
+/** A helper: builds the subject's model and SAE, then computes the shards of every run that has some waiting, as an idle worker. */
+async function helper(model: string): Promise<void> {
   const { model: lm, sae } = await SUBJECT_MODELS[model]!();
   const heartbeat = await startHeartbeat(getDb(), tf.getBackend());
-  process.on('SIGTERM', () => void heartbeat.stop({ forget: true }).then(() => process.exit(0)));
+  const idle = await helpWhenIdle(getDb(), heartbeat.id, { load: async () => ({ model: lm, sae }) });
+  process.on('SIGTERM', () => {
+    idle.stop();
+    void heartbeat.stop({ forget: true }).then(() => process.exit(0));
+  });
   console.log('helper ready');
-  for (;;) {
-    for (const runId of await runsWithOpenShards(getDb())) await helpWithRun(getDb(), heartbeat.id, runId, async () => ({ model: lm, sae }));
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
 }
 
 // ---- main -----------------------------------------------------------------------------------------------------------
 
 const backend = await initBackend();
-if (HELPER) await helper(HELPER);
+if (HELPER) {
+  await helper(HELPER);
+  await new Promise(() => undefined); // until SIGTERM
+}
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lexicon-bench-dashboards-'));
 fs.chmodSync(dir, 0o755);
 const pg = await startEmbeddedPostgres({ dir: path.join(dir, 'pg') });
@@ -312,6 +317,8 @@ const results: Figures[] = [];
 try {
   await runMigrations(pg.url);
   process.env.DATABASE_URL = pg.url;
+  // as a worker process listens: the job's worker is woken by its shards' ends
+  await eventHub().ready();
   for (const name of MODELS) {
     const subject = name === 'stories' ? await storiesSubject() : name === 'gpt2' ? await gpt2Subject() : undefined;
     if (!subject) throw new Error(`unknown model ${name} (stories, gpt2)`);
@@ -330,6 +337,7 @@ try {
     }
   }
 } finally {
+  await eventHub().close();
   await getPool().end().catch(() => undefined);
   await pg.stop();
   fs.rmSync(dir, { recursive: true, force: true });
@@ -345,7 +353,7 @@ console.log(
 const pct = (part: number, total: number) => `${((100 * part) / total).toFixed(0)}%`;
 console.log(
   table(
-    ['model', 'SAE', 'workers', 'corpus tokens', 'tokens/s', 'speed-up', 'marginal tokens/s', 'total', 'model', 'SAE', 'bookkeeping', 'weights', 'database waited (all)', 'other', 'shards', 'rows (features / examples)', 'peak RSS'],
+    ['model', 'SAE', 'workers', 'corpus tokens', 'tokens/s', 'speed-up', 'marginal tokens/s', 'total', 'model', 'SAE', 'bookkeeping', 'weights', 'database waited (all)', 'other', 'first claims', 'similar', 'complete', 'shards', 'rows (features / examples)', 'peak RSS'],
     results.map((r) => {
       const t = r.outcome.timings;
       const other = Math.max(0, t.totalSeconds - t.modelSeconds - t.saeSeconds - t.bookkeepingSeconds - t.weightsSeconds - t.databaseWaitSeconds);
@@ -365,6 +373,9 @@ console.log(
         `${t.weightsSeconds.toFixed(1)} s (${pct(t.weightsSeconds, t.totalSeconds)})`,
         `${t.databaseWaitSeconds.toFixed(1)} s (${pct(t.databaseWaitSeconds, t.totalSeconds)}) (${t.databaseSeconds.toFixed(1)} s)`,
         `${other.toFixed(1)} s`,
+        t.firstClaimSeconds.map((seconds) => seconds.toFixed(2)).join(', ') + ' s',
+        `${t.similarSeconds.toFixed(2)} s`,
+        `${t.completeSeconds.toFixed(2)} s`,
         String(t.chunks),
         `${r.features} / ${r.examples} (acts ${(r.examplesBytes / 2 ** 20).toFixed(0)} MB)`,
         `${r.maxRssMb.toFixed(0)} MB`,
@@ -376,7 +387,9 @@ console.log(
   '\ntokens/s: corpus tokens / the whole job (weights, model, SAE, bookkeeping, database). marginal tokens/s: corpus tokens / ' +
     '(model + SAE + bookkeeping), what each further token costs; weight statistics and stored rows grow with the features, not the corpus. ' +
     'database: the time the job\'s own process waited for PostgreSQL, and in parentheses all database work, the shards\' storing summed over the workers. ' +
-    'workers: processes sharing the job\'s shards (this one and --workers − 1 helpers); speed-up: tokens/s against 1 worker.',
+    'workers: processes sharing the job\'s shards (this one and --workers − 1 helpers); speed-up: tokens/s against 1 worker. ' +
+    'first claims: seconds from the shards\' creation to each worker\'s first claim; similar: the similar features the job\'s worker computes ' +
+    'before its first claim (part of other); complete: completing the run after the last shard (part of database).',
 );
 for (const r of results.filter((result) => result.workers === WORKERS[0])) {
   const t = r.outcome.timings;

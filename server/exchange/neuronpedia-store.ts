@@ -25,7 +25,7 @@ import type { Histogram, TokenWeight } from '@/compute/dashboards/types';
 import type { FeatureStats } from '@/compute/analyses/feature-stats';
 import type { VectorCounts } from '@/jobs/kinds/import';
 import type { Db } from '../db';
-import { completeRunIn, featureRow } from '../dashboards';
+import { completeRunIn, EXAMPLE_COPY_TARGET, featureRow } from '../dashboards';
 import { proposeManyFromSource } from '../label-votes';
 import type { SaeRow } from '../saes';
 import { ActivationBatcher, checkFeatureIndex, pieceIdsOf, type ActivationBatch } from './activation-batch';
@@ -339,10 +339,7 @@ export class ImportRun {
       await previous;
       if (examples.empty) return;
       await contexts.copyInto(this.client, 'corpus_context (corpus_id, index, tokens)');
-      await examples.copyInto(
-        this.client,
-        'feature_example (run_id, feature_index, kind, interval, rank, context_index, position, max_act, max_pos, acts, loss_delta, max_token)',
-      );
+      await examples.copyInto(this.client, EXAMPLE_COPY_TARGET);
     })();
     // a failed copy is reported by the next flush's await (or finish's), not as an unhandled rejection meanwhile
     this.copying.catch(() => undefined);

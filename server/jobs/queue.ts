@@ -2,6 +2,7 @@
 import pg from 'pg';
 import PgBoss from 'pg-boss';
 import { requireDatabaseUrl } from '../db';
+import { EVENT_CHANNEL, eventHub, JOBS_TOPIC, type LexiconEvent } from '../events';
 import { JOB_TYPES, jobKinds, type JobType } from '@/jobs';
 
 const globalForBoss = globalThis as unknown as { lexiconBoss?: Promise<PgBoss> };
@@ -38,56 +39,24 @@ export function getQueue(): Promise<PgBoss> {
 /**
  * Wake-ups for idle workers. A worker polls its queues (every 0.5 s), so a job would wait for the next poll: most of
  * a short job's latency. pg-boss's notifyWorker only reaches workers of its own process, so whoever enqueues also
- * NOTIFYs this channel (payload: the job type), and each worker LISTENs and wakes its pg-boss worker for that type.
- * Polling stays: a missed notification only means the job waits for the next poll.
+ * announces the job's type on the live-events channel (topic JOBS_TOPIC, server/events.ts), which each worker process
+ * LISTENs on with its one event connection, waking its pg-boss worker for that type. Polling stays: a missed
+ * announcement (while that connection is re-established) only means the job waits for the next poll.
  */
-export const JOB_CHANNEL = 'lexicon_job';
 
 /** Announces a queued job; inside a transaction, PostgreSQL delivers it when the transaction commits. */
 export async function notifyJob(client: Pick<pg.ClientBase, 'query'>, type: JobType): Promise<void> {
-  await client.query('select pg_notify($1, $2)', [JOB_CHANNEL, type]);
+  const event: LexiconEvent = { topic: JOBS_TOPIC, type: 'job', id: type };
+  await client.query('select pg_notify($1, $2)', [EVENT_CHANNEL, JSON.stringify(event)]);
 }
 
-/**
- * Calls `onJob(type)` for every job announced on JOB_CHANNEL, on a connection of its own, reconnecting (every 2 s)
- * when it is lost. Resolves once listening.
- */
-export async function listenForJobs(url: string, onJob: (type: JobType) => void): Promise<{ stop(): Promise<void> }> {
-  let client: pg.Client | undefined;
-  let stopped = false;
-  let retry: NodeJS.Timeout | undefined;
-  const connect = async (): Promise<void> => {
-    const next = new pg.Client({ connectionString: url });
-    let gone = false;
-    const lost = (err?: Error) => {
-      if (gone) return;
-      gone = true;
-      if (client === next) client = undefined;
-      next.end().catch(() => undefined);
-      if (stopped) return;
-      if (err) console.error('[queue] job notifications lost, polling only until reconnected:', err.message);
-      retry = setTimeout(() => void connect().catch(() => undefined), 2_000);
-    };
-    next.on('notification', ({ channel, payload }) => {
-      if (channel === JOB_CHANNEL && (JOB_TYPES as string[]).includes(payload ?? '')) onJob(payload as JobType);
-    });
-    next.on('error', lost);
-    next.on('end', () => lost());
-    client = next;
-    try {
-      await next.connect();
-      await next.query(`LISTEN ${JOB_CHANNEL}`);
-    } catch (err) {
-      lost(err as Error);
-      throw err;
-    }
-  };
-  await connect();
-  return {
-    async stop() {
-      stopped = true;
-      clearTimeout(retry);
-      await client?.end().catch(() => undefined);
-    },
-  };
+/** Calls `onJob(type)` for every job announced from now on; resolves once listening (or polling only, if it cannot). */
+export async function listenForJobs(onJob: (type: JobType) => void): Promise<{ stop(): void }> {
+  await eventHub()
+    .ready()
+    .catch((err: Error) => console.error(`[queue] no job announcements (${err.message}): polling until connected`));
+  const stop = eventHub().subscribe(JOBS_TOPIC, (event) => {
+    if (event.type === 'job' && (JOB_TYPES as string[]).includes(event.id ?? '')) onJob(event.id as JobType);
+  });
+  return { stop };
 }

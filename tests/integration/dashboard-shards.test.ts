@@ -2,7 +2,8 @@
  * One dashboards job shared by several worker processes (separate processes against a real embedded PostgreSQL, the
  * real stories260K model and fixture SAE): the job's shards (feature ranges, and the evals over ranges of the corpus)
  * are claimed by every idle worker, and the stored run is the same, row for row, as one worker's; its evals are one
- * pass's within 1e-6 relative; a killed worker's shard is taken over; cancelling stops every shard.
+ * pass's within 1e-6 relative; a killed worker's shard is taken over; cancelling stops every shard; an idle worker
+ * starts on a new job's shards as soon as they are announced.
  */
 import path from 'node:path';
 import { eq, sql } from 'drizzle-orm';
@@ -24,6 +25,7 @@ import { computeDashboards } from '@/compute/dashboards/compute';
 import { loadModel } from '@/compute/model/load';
 import { loadSae } from '@/compute/sae/load';
 import { EVAL_RANGES } from '@/worker/jobs/dashboards';
+import { SHARD_POLL_MS } from '@/worker/jobs/dashboard-shards';
 import { relativeDifferences } from '../helpers/close';
 import { startTestDatabase, type TestDatabase } from '../helpers/database';
 import { startWorker, waitFor, type TestWorker } from '../helpers/worker';
@@ -213,5 +215,29 @@ it('cancelling the job stops all its shards and leaves nothing behind', async ()
   expectSameRun(await stored((again.result as { runId: string }).runId), single);
   // a shard dropped for a cancel is no failure
   expect(workers.map((w) => w.output()).join('\n')).not.toMatch(/dashboard shard failed|failed:/);
+  await stopWorkers();
+}, 600_000);
+
+it('an idle worker hears of a new job’s shards and starts one at once, not at its next look', async () => {
+  // fresh workers have just looked for shards: the next look is SHARD_POLL_MS away, so only the announcement of the
+  // shards' creation gets one started sooner
+  await startWorkers(2);
+  const job = await enqueueDashboards();
+  const coordinator = await waitFor(async () => (await getJob(getDb(), job.id))?.workerId ?? undefined, 'the job to be claimed');
+  const { rows } = await waitFor(async () => {
+    const result = await getPool().query<{ worker_id: string; waited_ms: number }>(
+      `select s.worker_id, (extract(epoch from min(s.started_at) - min(s.created_at)) * 1000)::float8 as waited_ms
+         from dashboard_shard s join dashboard_run r on r.id = s.run_id
+        where r.job_id = $1 and s.worker_id is not null and s.worker_id <> $2
+        group by s.worker_id`,
+      [job.id, coordinator],
+    );
+    return result.rows.length > 0 ? result : undefined;
+  }, 'the idle worker to claim a shard', 120_000);
+  expect(rows[0]!.waited_ms).toBeGreaterThanOrEqual(0);
+  expect(rows[0]!.waited_ms).toBeLessThan(SHARD_POLL_MS / 2);
+  const { job: done } = await finished(job.id);
+  expect(done.error).toBeNull();
+  expect((done.result as { timings: { workers: number } }).timings.workers).toBe(2);
   await stopWorkers();
 }, 600_000);

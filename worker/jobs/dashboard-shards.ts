@@ -2,16 +2,17 @@
  * A worker's part in a dashboard run: it claims the run's shards (server/dashboard-shards.ts) one after another,
  * computes each (compute/dashboards: the dashboards of its range of features, or an evals pass over its range of the
  * corpus), and stores it. The worker that runs the dashboards job does this for its own run; an idle worker does it
- * for any run with shards waiting (helpWithRun), so one job is shared by every idle worker on every machine. One shard
- * at a time per process: the computation is synchronous.
+ * for any run with shards waiting (helpWithRun, helpWhenIdle), so one job is shared by every idle worker on every
+ * machine. One shard at a time per process: the computation is synchronous.
  */
 import { eq } from 'drizzle-orm';
 import { dashboardRuns, models, saes } from '@/drizzle/schema';
 import { loadCorpusContexts } from '@/server/corpora';
 import {
-  claimShard, completeShard, evalSumsOf, failShard, reportShard, type ShardResult, type ShardRow, type ShardTimings,
+  claimShard, completeShard, evalSumsOf, failShard, reportShard, runsWithOpenShards, watchShards, type ShardResult, type ShardRow, type ShardTimings,
 } from '@/server/dashboard-shards';
 import type { Db } from '@/server/db';
+import { eventHub } from '@/server/events';
 import type { ModelRow } from '@/server/models';
 import type { SaeRow } from '@/server/saes';
 import { jobKinds, type JobParams } from '@/jobs';
@@ -22,6 +23,7 @@ import type { DashboardProgress } from '@/compute/dashboards/types';
 import type { LanguageModel } from '@/compute/model/types';
 import type { Sae } from '@/compute/sae/sae';
 import { getModel, getSae } from '@/worker/model-cache';
+import { Wakeup } from '@/worker/wakeup';
 
 /** A shard's progress is written at most this often (and at each phase's first and last report). */
 const SHARD_REPORT_MS = 1000;
@@ -63,14 +65,25 @@ function exclusively<T>(work: () => Promise<T>): Promise<T> {
 }
 
 /**
- * The hook activations of the run this process worked on last, kept for its next shard of the same run: later shards
- * then only run the SAE encoder (or, past the cache's budget, the model up to the hook).
+ * The run this process worked on last, kept for its next shard of the same run: the hook activations (later shards
+ * then only run the SAE encoder, or past the cache's budget the model up to the hook) and, for a helper, the corpus.
  */
-let lastRun: { runId: string; hookCache: HookActivationCache } | undefined;
+let lastRun: { runId: string; hookCache: HookActivationCache; contexts?: Promise<number[][]> } | undefined;
 
-function hookCacheOf(runId: string): HookActivationCache {
+function lastRunOf(runId: string): NonNullable<typeof lastRun> {
   if (lastRun?.runId !== runId) lastRun = { runId, hookCache: new HookActivationCache() };
-  return lastRun.hookCache;
+  return lastRun;
+}
+
+/** The run's corpus contexts, read once per run rather than each time this worker comes to help. */
+function contextsOf(db: Db, runId: string, corpusId: string): Promise<number[][]> {
+  const run = lastRunOf(runId);
+  if (!run.contexts) {
+    run.contexts = loadCorpusContexts(db, corpusId);
+    // a failed read is read again next time
+    run.contexts.catch(() => (run.contexts = undefined));
+  }
+  return run.contexts;
 }
 
 /**
@@ -133,7 +146,7 @@ async function computePart(work: ShardWork, shard: ShardRow, signal: AbortSignal
       seed: params.seed,
       // the eval shards compute them
       evals: 'skip',
-      hookCache: hookCacheOf(work.runId),
+      hookCache: lastRunOf(work.runId).hookCache,
       signal,
       onProgress,
     });
@@ -165,6 +178,16 @@ export function sumShardTimings(rows: ShardRow[]) {
   return sum;
 }
 
+/** How long after the shards were created each worker claimed its first one, in seconds, soonest first. */
+export function firstClaimSeconds(rows: ShardRow[]): number[] {
+  const first = new Map<string, number>();
+  for (const row of rows) {
+    if (!row.workerId || !row.startedAt) continue;
+    first.set(row.workerId, Math.min(first.get(row.workerId) ?? Infinity, row.startedAt.getTime() - row.createdAt.getTime()));
+  }
+  return [...first.values()].sort((a, b) => a - b).map((ms) => ms / 1000);
+}
+
 /** The model and SAE a run's shards are computed with. */
 export type RunModels = (rows: { sae: SaeRow; model: ModelRow }) => Promise<{ model: LanguageModel; sae: Sae }>;
 
@@ -191,10 +214,57 @@ export async function helpWithRun(db: Db, workerId: string, runId: string, load:
     model,
     sae,
     saeId: saeRow.id,
-    contexts: await loadCorpusContexts(db, run.corpusId),
+    contexts: await contextsOf(db, runId, run.corpusId),
     params,
     features: params.features ?? Array.from({ length: sae.dSae }, (_, i) => i),
     runId,
     workerId,
   });
+}
+
+/**
+ * How often an idle worker looks for shards when nothing woke it: for a worker that died mid-shard (nothing announces
+ * it; its heartbeat times out after LEXICON_WORKER_TIMEOUT_S anyway) and for announcements lost with the event
+ * connection.
+ */
+export const SHARD_POLL_MS = 5000;
+
+export interface IdleHelper {
+  /** look for shards now (this worker just became idle) */
+  wake(): void;
+  /** no more looking (a shard being computed is finished first) */
+  stop(): void;
+}
+
+/**
+ * An idle worker's help with every run that has shards waiting: it looks when a run's shards are announced (created,
+ * one done, a worker leaving them: watchShards), and every SHARD_POLL_MS. `idle()` says whether it may help now (a
+ * worker running a job of its own does not); `load` gives the model and SAE (default: the registered ones).
+ */
+export async function helpWhenIdle(db: Db, workerId: string, { idle = () => true, load = registered }: { idle?: () => boolean; load?: RunModels } = {}): Promise<IdleHelper> {
+  // listening before the first look, so that no announcement falls between them
+  await eventHub()
+    .ready()
+    .catch((err: Error) => console.error(`[worker] no shard announcements (${err.message}): looking every ${SHARD_POLL_MS / 1000} s until connected`));
+  const wakeup = new Wakeup();
+  const unsubscribe = watchShards(() => wakeup.set());
+  let stopped = false;
+  void (async () => {
+    while (!stopped) {
+      try {
+        if (idle()) for (const runId of await runsWithOpenShards(db)) await helpWithRun(db, workerId, runId, load);
+      } catch (err) {
+        if (!stopped) console.error('[worker] dashboard shard failed:', (err as Error).message);
+      }
+      await wakeup.wait(SHARD_POLL_MS);
+    }
+  })();
+  return {
+    wake: () => wakeup.set(),
+    stop() {
+      stopped = true;
+      unsubscribe();
+      wakeup.set();
+    },
+  };
 }

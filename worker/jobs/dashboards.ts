@@ -3,9 +3,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { eq } from 'drizzle-orm';
 import { corpora } from '@/drizzle/schema';
 import { loadCorpusContexts, type CorpusRow } from '@/server/corpora';
-import { createShards, dropShards, evalSumsOf, planShards, shardsOf, summarizeShards, type ShardRow } from '@/server/dashboard-shards';
+import { createShards, dropShards, evalSumsOf, planShards, shardsOf, summarizeShards, watchShards, type ShardRow } from '@/server/dashboard-shards';
 import { abandonRun, beginRun, completeRun } from '@/server/dashboards';
 import type { Db } from '@/server/db';
+import { eventHub } from '@/server/events';
 import type { JobParams } from '@/jobs';
 import type { ProgressDetail } from '@/jobs/types';
 import type { ModelRow } from '@/server/models';
@@ -18,8 +19,9 @@ import { InputError } from '@/compute/errors';
 import type { LanguageModel } from '@/compute/model/types';
 import type { Sae } from '@/compute/sae/sae';
 import { startHeartbeat } from '../heartbeat';
+import { Wakeup } from '../wakeup';
 import type { JobContext, JobOutput } from './context';
-import { sumShardTimings, workOnShards } from './dashboard-shards';
+import { firstClaimSeconds, sumShardTimings, workOnShards } from './dashboard-shards';
 import { computeSimilarFeatures } from './similar-features';
 
 /**
@@ -42,9 +44,10 @@ export const EVAL_RANGES = 8;
 /** Progress reports at most this often (and at each phase's first and last report). */
 const PROGRESS_INTERVAL_MS = 1000;
 /**
- * How often the job's worker, finding no shard it may start, looks again: a mean-ablation shard may start as soon as
- * the last evals shard is done, and the job completes as soon as the last shard is (its progress is still reported at
- * most every PROGRESS_INTERVAL_MS).
+ * How often the job's worker, finding no shard it may start, looks again when no announcement wakes it (a process that
+ * does not listen: a test's, a command's): a mean-ablation shard may start as soon as the last evals shard is done, and
+ * the job completes as soon as the last shard is (its progress is still reported at most every PROGRESS_INTERVAL_MS).
+ * A listening worker is woken by each shard's end (watchShards) and looks every PROGRESS_INTERVAL_MS otherwise.
  */
 const SHARD_WAIT_MS = 200;
 
@@ -86,6 +89,10 @@ export interface DashboardsTimings extends Omit<DashboardTimings, 'tokensPerSeco
   databaseWaitSeconds: number;
   /** similar features (a whole-SAE run): the SAE's and other SAEs' weights compared */
   similarSeconds: number;
+  /** how long after the shards were created each worker claimed its first one, soonest first */
+  firstClaimSeconds: number[];
+  /** completing the run (its evals and similar features stored, made current) and dropping its shards */
+  completeSeconds: number;
   totalSeconds: number;
   /** corpus tokens / totalSeconds */
   tokensPerSecond: number;
@@ -144,8 +151,15 @@ export async function computeAndStoreDashboards(input: DashboardsInput): Promise
   const run = await timed(() => beginRun(db, { saeId: saeRow.id, corpusId: corpus.id, jobId: input.jobId, params: { ...params, featuresPerShard } }));
   const heartbeat = input.workerId ? undefined : await startHeartbeat(db, tf.getBackend(), `${os.hostname()}:${process.pid}:dashboards`);
   const workerId = input.workerId ?? heartbeat!.id;
+  // woken when one of its shards ends elsewhere, in a process that listens (a worker's)
+  const wakeup = new Wakeup();
+  const unwatch = eventHub().connected
+    ? watchShards((runId) => {
+        if (runId === undefined || runId === run.id) wakeup.set();
+      })
+    : undefined;
   try {
-    // The shards are open to every worker from here (worker/main.ts: idle workers look for them), so that they start
+    // The shards are open to every worker from here (helpWhenIdle: idle workers hear of them), so that they start
     // while this one compares the weights; it then works on the shards too, and waits for the rest, taking over any
     // whose worker died.
     await timed(() => createShards(db, run.id, plan));
@@ -216,7 +230,7 @@ export async function computeAndStoreDashboards(input: DashboardsInput): Promise
         lastWaitReport = Date.now();
         await report('waiting for other workers');
       }
-      await new Promise((resolve) => setTimeout(resolve, SHARD_WAIT_MS));
+      await wakeup.wait(unwatch ? PROGRESS_INTERVAL_MS : SHARD_WAIT_MS);
     }
     signal?.throwIfAborted();
     const shards = await timed(() => shardsOf(db, run.id));
@@ -231,6 +245,8 @@ export async function computeAndStoreDashboards(input: DashboardsInput): Promise
       databaseSeconds: databaseSeconds + parts.storeSeconds,
       databaseWaitSeconds: databaseSeconds,
       similarSeconds,
+      firstClaimSeconds: firstClaimSeconds(shards),
+      completeSeconds: 0,
       totalSeconds,
       tokensPerSecond: corpus.nTokens / totalSeconds,
       chunks: shards.length,
@@ -240,8 +256,9 @@ export async function computeAndStoreDashboards(input: DashboardsInput): Promise
     const stored = evals && (({ firingCounts: _counts, ...rest }) => rest)(evals);
     const completion = await completeRun(run.id, { evals: stored, timings, nTokens: corpus.nTokens, subset, similar });
     await dropShards(db, run.id);
-    timings.databaseSeconds += (performance.now() - completeStart) / 1000;
-    timings.databaseWaitSeconds += (performance.now() - completeStart) / 1000;
+    timings.completeSeconds = (performance.now() - completeStart) / 1000;
+    timings.databaseSeconds += timings.completeSeconds;
+    timings.databaseWaitSeconds += timings.completeSeconds;
     timings.totalSeconds = (performance.now() - started) / 1000;
     timings.tokensPerSecond = corpus.nTokens / timings.totalSeconds;
     const warning = completion.current
@@ -255,6 +272,7 @@ export async function computeAndStoreDashboards(input: DashboardsInput): Promise
     await abandonRun(db, run.id);
     throw err;
   } finally {
+    unwatch?.();
     await heartbeat?.stop({ forget: true });
   }
 }

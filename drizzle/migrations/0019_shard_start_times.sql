@@ -1,0 +1,2 @@
+ALTER TABLE "dashboard_shard" ADD COLUMN "created_at" timestamp with time zone DEFAULT now() NOT NULL;--> statement-breakpoint
+ALTER TABLE "dashboard_shard" ADD COLUMN "started_at" timestamp with time zone;
