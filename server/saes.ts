@@ -290,11 +290,15 @@ export async function featureTable(
   const total = filtered
     ? sql`(select count(*) from (select 1 from ${from} where ${where} limit ${COUNT_CAP + 1}) t)`
     : sql`coalesce(run.n_features, (select count(*) from feature f where f.run_id = ${sae.runId}))`;
+  // The run's figures and the count, once (materialized: in the select list beside the page, the count ran per row).
   const { rows: found } = await db.execute<Record<string, unknown>>(sql`
-    select run.ultra_rare, ${total}::int as total, page.*
-      from (select coalesce((r.evals->>'ultraRareDensity')::float8, ${DEFAULT_ULTRA_RARE_DENSITY}::float8) as ultra_rare,
-                   (r.evals->>'nFeatures')::int as n_features
-              from dashboard_run r where r.id = ${sae.runId}) run
+    with run as materialized (
+      select run.ultra_rare, ${total}::int as total
+        from (select coalesce((r.evals->>'ultraRareDensity')::float8, ${DEFAULT_ULTRA_RARE_DENSITY}::float8) as ultra_rare,
+                     (r.evals->>'nFeatures')::int as n_features
+                from dashboard_run r where r.id = ${sae.runId}) run)
+    select run.ultra_rare, run.total, page.*
+      from run
       left join lateral (
         select ${column} as sort_key, f.index, f.density, f.n_tokens, f.max_act, f.encoder_bias, f.de_cos, f.de_dot, p.label, ${CARD_COLUMNS}
           from ${from}
