@@ -1,7 +1,7 @@
 /**
  * An SAE's feature table (server-rendered): sorting, filters and keyset pagination, all in the URL, so every view
  * of the table is a link that can be shared and works without scripts. The filter form submits with GET. Its links
- * are plain anchors: each view is a full page load, whose HTML carries the rows (./server-rows).
+ * are plain anchors: each view is a full page load, whose HTML carries the rows (./server-rows, rowsOnce).
  */
 import type { FeatureTablePage } from '@/server/saes';
 import { cursorToString } from '@/server/saes';
@@ -82,11 +82,17 @@ export function FeatureTable(props: {
   filters?: boolean;
   /** the id of the form (./add-to-list) that each row's checkbox belongs to; no checkboxes without it */
   selectionForm?: string;
+  /**
+   * send the rows once, in the page's HTML only (./server-rows): for a page that is only ever loaded in full. Without
+   * it they are in the flight data too, for a page that client navigations reach (the SAE overview's preview).
+   */
+  rowsOnce?: boolean;
 }) {
   const { params, page, base } = props;
   const resetPaging = { after: undefined, before: undefined };
   const { model, sae, ultraRareDensity, selectionForm } = props;
-  const rowsKey = keepHtml('feature-rows', featureRowsHtml(page.rows, { model, sae, ultraRareDensity, selectionForm, columns: COLUMNS.length + (selectionForm ? 1 : 0) }));
+  const rows = featureRowsHtml(page.rows, { model, sae, ultraRareDensity, selectionForm, columns: COLUMNS.length + (selectionForm ? 1 : 0) });
+  const rowsKey = props.rowsOnce ? keepHtml('feature-rows', rows) : undefined;
   return (
     <div data-testid="feature-table">
       {props.filters !== false && (
@@ -177,7 +183,7 @@ export function FeatureTable(props: {
               })}
             </tr>
           </thead>
-          <ServerRows key={rowsKey} htmlKey={rowsKey} />
+          {rowsKey ? <ServerRows key={rowsKey} htmlKey={rowsKey} /> : <tbody dangerouslySetInnerHTML={{ __html: rows }} />}
         </table>
       </div>
       <nav className="pager" aria-label="Feature table pages">

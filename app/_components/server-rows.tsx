@@ -5,8 +5,9 @@
  * (app/_lib/rendered-html), and hydration keeps the server's DOM (the browser renders no HTML of its own here, so
  * React never rewrites it). The flight data carries only the key.
  *
- * The table's own links and form are plain (full page loads); a client navigation from elsewhere brings only the
- * key, and mounts this body empty: then the page is loaded in full, which has the rows.
+ * For a page that is loaded in full: the table's own links and form are plain (full page loads). A client
+ * navigation to it anyway (the browser's back button after one away from it) brings only the key, and mounts this
+ * body empty: then the page is loaded in full, which has the rows.
  */
 import { useEffect, useRef } from 'react';
 import { renderedHtml } from '../_lib/rendered-html';

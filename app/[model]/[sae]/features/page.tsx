@@ -50,6 +50,7 @@ export default async function FeaturesPage(props: { params: Promise<Params>; sea
         page={page}
         ultraRareDensity={page.ultraRareDensity}
         selectionForm={canList ? SELECTION_FORM : undefined}
+        rowsOnce
       />
       {canList && page.rows.length > 0 && <AddToList model={model} sae={sae} formId={SELECTION_FORM} action="Add selected to list" />}
     </>
