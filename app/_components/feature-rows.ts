@@ -7,7 +7,7 @@ import type { FeatureTableRow } from '@/server/saes';
 import { featureHref } from '@/server/addresses';
 import { NOTHING_HTML, snippetHtml, topTokensHtml } from './feature-card';
 import { escapeHtml } from './token-html';
-import { formatFraction, formatValue } from './token-format';
+import { formatCount, formatFraction, formatValue } from './token-format';
 
 export interface RowsOptions {
   model: string;
@@ -20,7 +20,7 @@ export interface RowsOptions {
 }
 
 function formatDensity(density: number, nTokens: number): string {
-  if (density === 0) return `dead (0 / ${nTokens.toLocaleString('en')})`;
+  if (density === 0) return `dead (0 / ${formatCount(nTokens)})`;
   return formatFraction(density);
 }
 
@@ -37,7 +37,7 @@ function rowHtml(r: FeatureTableRow, o: RowsOptions): string {
     `<td class="label-cell">${r.label === null ? NOTHING_HTML : escapeHtml(r.label)}</td>` +
     `<td>${topTokensHtml(r)}</td>` +
     `<td class="snippet-cell">${snippetHtml(r.snippet)}</td>` +
-    `<td title="${r.density} over ${r.nTokens.toLocaleString('en')} tokens">${formatDensity(r.density, r.nTokens)}${ultraRare}</td>` +
+    `<td title="${r.density} over ${formatCount(r.nTokens)} tokens">${formatDensity(r.density, r.nTokens)}${ultraRare}</td>` +
     num(formatValue(r.maxAct)) +
     num(formatValue(r.encoderBias)) +
     num(r.deCos.toFixed(3)) +

@@ -52,6 +52,9 @@ describe('the feature table rows as HTML', () => {
     expect(first![4]!.properties.title).toBe('0.0123 over 8,192 tokens');
     // no label, no card evidence: dashes; a rare density is tagged
     expect(second!.map((td) => text(td)).slice(0, 5)).toEqual(['#3', '—', '—', '—', '0.0002%ultra-rare']);
+    // a dead feature says over how many tokens
+    const dead = cells(fragment(featureRowsHtml([row({ density: 0, nTokens: 2_560_000 })], options)))[0]!;
+    expect(text(dead[4]!)).toBe('dead (0 / 2,560,000)');
   });
 
   it('tick into the selection form when there is one, and say when nothing matches', () => {
