@@ -6,6 +6,7 @@
  * characters (about bytes: the lines are mostly ASCII); nothing here is per reader, so the caller checks access
  * before asking.
  */
+import { createHash } from 'node:crypto';
 import { renderedHtmlStore } from '@/app/_lib/rendered-html';
 
 /** About 2,000 example lists of a feature page (each 1–10 KB). */
@@ -30,4 +31,15 @@ export function cachedHtml(key: string, render: () => string): string {
     store.characters -= value.length;
   }
   return html;
+}
+
+/**
+ * Keeps HTML rendered for this request (what it shows may change with any edit, so there is no key to find it by
+ * beforehand) for a client component's server render, and returns its key: `kind` and a hash of the HTML, so the
+ * same page shown again shares one entry.
+ */
+export function keepHtml(kind: string, html: string): string {
+  const key = `${kind}:${createHash('sha256').update(html).digest('base64url')}`;
+  cachedHtml(key, () => html);
+  return key;
 }

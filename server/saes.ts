@@ -228,6 +228,8 @@ export interface FeatureTablePage {
   total: number;
   /** total is a lower bound: more than COUNT_CAP match */
   capped: boolean;
+  /** features below this density (and above 0) are ultra-rare: the run's evals say, or DEFAULT_ULTRA_RARE_DENSITY */
+  ultraRareDensity: number;
 }
 
 /** The table counts matching features up to this many. */
@@ -249,21 +251,21 @@ export function parseCursor(text: string | undefined | null): FeatureCursor | un
 /**
  * One page of a run's features, sorted by one key with the index as tie-break, filtered, by keyset: the cursor
  * is the last (or first) row's key, so pages never skip or repeat rows whatever is inserted meanwhile, and each
- * page is one index range scan (feature_*_idx on (run_id, key, index)).
+ * page is one index range scan (feature_*_idx on (run_id, key, index)). One statement: the run's ultra-rare
+ * threshold and feature count, the matches counted, and the page with its cards.
  */
 export async function featureTable(
   db: Db,
-  sae: { id: string; runId: string; ultraRareDensity?: number; pieces?: string[] | null },
+  sae: { id: string; runId: string; pieces?: string[] | null },
   q: FeatureTableQuery,
 ): Promise<FeatureTablePage> {
   const { column, cast } = SORT_COLUMN[q.sort];
-  const ultraRare = sae.ultraRareDensity ?? DEFAULT_ULTRA_RARE_DENSITY;
   const filters: SQL[] = [sql`f.run_id = ${sae.runId}`];
   if (q.log10DensityMin !== undefined) filters.push(sql`f.density >= ${10 ** q.log10DensityMin}::float8`);
   if (q.log10DensityMax !== undefined) filters.push(sql`f.density <= ${10 ** q.log10DensityMax}::float8`);
   if (q.status === 'dead') filters.push(sql`f.nonzero_count = 0`);
   if (q.status === 'alive') filters.push(sql`f.nonzero_count > 0`);
-  if (q.status === 'ultraRare') filters.push(sql`f.nonzero_count > 0 and f.density < ${ultraRare}::float8`);
+  if (q.status === 'ultraRare') filters.push(sql`f.nonzero_count > 0 and f.density < run.ultra_rare`);
   if (q.labelled === 'yes') filters.push(sql`p.index is not null`);
   if (q.labelled === 'no') filters.push(sql`p.index is null`);
   if (q.hypotheses === 'open')
@@ -284,44 +286,55 @@ export async function featureTable(
     : sql``;
   const order = ascending ? sql.raw('asc') : sql.raw('desc');
   const from = sql`feature f left join feature_page p on p.sae_id = ${sae.id} and p.index = f.index and p.label <> ''`;
-
-  const [page, count] = await Promise.all([
-    db.execute<Record<string, unknown>>(sql`
-      select f.index, f.density, f.n_tokens, f.max_act, f.encoder_bias, f.de_cos, f.de_dot, p.label, ${CARD_COLUMNS}
-        from ${from}
-       where ${where}${keyset}
-       order by ${column} ${order}, f.index ${order}
-       limit ${q.limit + 1}`),
-    // The matching features are counted up to COUNT_CAP (an SAE may have millions); unfiltered, the run's size is the count.
-    filtered
-      ? db.execute<{ n: number }>(sql`select count(*)::int as n from (select 1 from ${from} where ${where} limit ${COUNT_CAP + 1}) t`)
-      : db.execute<{ n: number }>(sql`
-          select coalesce((select (r.evals->>'nFeatures')::int from dashboard_run r where r.id = ${sae.runId}),
-                          (select count(*) from feature f where f.run_id = ${sae.runId}))::int as n`),
-  ]);
-  let rows: FeatureTableRow[] = page.rows.map((r) => ({
-    index: r.index as number,
-    density: r.density as number,
-    nTokens: Number(r.n_tokens),
-    maxAct: r.max_act as number,
-    encoderBias: r.encoder_bias as number,
-    deCos: r.de_cos as number,
-    deDot: r.de_dot as number,
-    label: (r.label as string | null) ?? null,
-    ...cardEvidence(r, sae.pieces ?? null),
-  }));
+  // The matching features are counted up to COUNT_CAP (an SAE may have millions); unfiltered, the run's size is the count.
+  const total = filtered
+    ? sql`(select count(*) from (select 1 from ${from} where ${where} limit ${COUNT_CAP + 1}) t)`
+    : sql`coalesce(run.n_features, (select count(*) from feature f where f.run_id = ${sae.runId}))`;
+  // The run's figures and the count, once (materialized: in the select list beside the page, the count ran per row).
+  const { rows: found } = await db.execute<Record<string, unknown>>(sql`
+    with run as materialized (
+      select run.ultra_rare, ${total}::int as total
+        from (select coalesce((r.evals->>'ultraRareDensity')::float8, ${DEFAULT_ULTRA_RARE_DENSITY}::float8) as ultra_rare,
+                     (r.evals->>'nFeatures')::int as n_features
+                from dashboard_run r where r.id = ${sae.runId}) run)
+    select run.ultra_rare, run.total, page.*
+      from run
+      left join lateral (
+        select ${column} as sort_key, f.index, f.density, f.n_tokens, f.max_act, f.encoder_bias, f.de_cos, f.de_dot, p.label, ${CARD_COLUMNS}
+          from ${from}
+         where ${where}${keyset}
+         order by ${column} ${order}, f.index ${order}
+         limit ${q.limit + 1}) page on true
+     order by page.sort_key ${order}, page.index ${order}`);
+  // one row per feature of the page, each with the run's figures; one row of nulls on an empty page
+  const head = found[0];
+  let rows: FeatureTableRow[] = found
+    .filter((r) => r.index !== null)
+    .map((r) => ({
+      index: r.index as number,
+      density: r.density as number,
+      nTokens: Number(r.n_tokens),
+      maxAct: r.max_act as number,
+      encoderBias: r.encoder_bias as number,
+      deCos: r.de_cos as number,
+      deDot: r.de_dot as number,
+      label: (r.label as string | null) ?? null,
+      ...cardEvidence(r, sae.pieces ?? null),
+    }));
   const more = rows.length > q.limit;
   rows = rows.slice(0, q.limit);
   if (backwards) rows.reverse();
   const key = (row: FeatureTableRow): FeatureCursor => ({ value: sortValue(row, q.sort), index: row.index });
   const first = rows[0];
   const last = rows[rows.length - 1];
+  const matching = (head?.total as number | undefined) ?? 0;
   return {
     rows,
     next: last && (backwards ? true : more) ? key(last) : null,
     previous: first && (backwards ? more : cursor !== undefined) ? key(first) : null,
-    total: Math.min(count.rows[0]!.n, COUNT_CAP),
-    capped: count.rows[0]!.n > COUNT_CAP,
+    total: Math.min(matching, COUNT_CAP),
+    capped: matching > COUNT_CAP,
+    ultraRareDensity: (head?.ultra_rare as number | undefined) ?? DEFAULT_ULTRA_RARE_DENSITY,
   };
 }
 

@@ -1,13 +1,13 @@
 /**
  * An SAE's feature table (server-rendered): sorting, filters and keyset pagination, all in the URL, so every view
- * of the table is a link that can be shared and works without scripts. The filter form submits with GET.
+ * of the table is a link that can be shared and works without scripts. The filter form submits with GET. Its links
+ * are plain anchors: each view is a full page load, whose HTML carries the rows (./server-rows, rowsOnce).
  */
-import Link from 'next/link';
 import type { FeatureTablePage } from '@/server/saes';
 import { cursorToString } from '@/server/saes';
-import { featureHref } from '@/server/addresses';
-import { formatFraction, formatValue } from './token-format';
-import { CardSnippet, TopTokens } from './feature-card';
+import { keepHtml } from '@/server/html-cache';
+import { featureRowsHtml } from './feature-rows';
+import { ServerRows } from './server-rows';
 
 export interface TableParams {
   sort: 'index' | 'density' | 'maxAct' | 'encoderBias' | 'deCos';
@@ -70,11 +70,6 @@ const COLUMNS: { key: TableParams['sort'] | null; name: string; numeric: boolean
   { key: 'deCos', name: 'D/E cos', numeric: true },
 ];
 
-function formatDensity(density: number, nTokens: number): string {
-  if (density === 0) return `dead (0 / ${nTokens.toLocaleString('en')})`;
-  return formatFraction(density);
-}
-
 export function FeatureTable(props: {
   model: string;
   sae: string;
@@ -87,9 +82,17 @@ export function FeatureTable(props: {
   filters?: boolean;
   /** the id of the form (./add-to-list) that each row's checkbox belongs to; no checkboxes without it */
   selectionForm?: string;
+  /**
+   * send the rows once, in the page's HTML only (./server-rows): for a page that is only ever loaded in full. Without
+   * it they are in the flight data too, for a page that client navigations reach (the SAE overview's preview).
+   */
+  rowsOnce?: boolean;
 }) {
   const { params, page, base } = props;
   const resetPaging = { after: undefined, before: undefined };
+  const { model, sae, ultraRareDensity, selectionForm } = props;
+  const rows = featureRowsHtml(page.rows, { model, sae, ultraRareDensity, selectionForm, columns: COLUMNS.length + (selectionForm ? 1 : 0) });
+  const rowsKey = props.rowsOnce ? keepHtml('feature-rows', rows) : undefined;
   return (
     <div data-testid="feature-table">
       {props.filters !== false && (
@@ -144,9 +147,9 @@ export function FeatureTable(props: {
             </select>
           </label>
           <button type="submit">Apply</button>
-          <Link href={base} className="small">
+          <a href={base} className="small">
             Reset
-          </Link>
+          </a>
         </form>
       )}
       <p className="muted" data-testid="feature-count">
@@ -168,10 +171,10 @@ export function FeatureTable(props: {
                 return (
                   <th key={c.name} className={c.numeric ? 'num' : c.className} aria-sort={active ? (params.dir === 'asc' ? 'ascending' : 'descending') : undefined}>
                     {c.key ? (
-                      <Link href={tableHref(base, params, { sort: c.key, dir: nextDir, ...resetPaging })} title={`sort by ${c.name}`}>
+                      <a href={tableHref(base, params, { sort: c.key, dir: nextDir, ...resetPaging })} title={`sort by ${c.name}`}>
                         {c.name}
                         {active ? (params.dir === 'asc' ? ' ▲' : ' ▼') : ''}
-                      </Link>
+                      </a>
                     ) : (
                       c.name
                     )}
@@ -180,60 +183,26 @@ export function FeatureTable(props: {
               })}
             </tr>
           </thead>
-          <tbody>
-            {page.rows.length === 0 && (
-              <tr>
-                <td colSpan={COLUMNS.length + (props.selectionForm ? 1 : 0)} className="muted">
-                  No features match these filters.
-                </td>
-              </tr>
-            )}
-            {page.rows.map((r) => (
-              <tr key={r.index}>
-                {props.selectionForm && (
-                  <td>
-                    <input type="checkbox" name="index" value={r.index} form={props.selectionForm} aria-label={`Select feature ${r.index}`} />
-                  </td>
-                )}
-                <td className="mono">
-                  <Link href={featureHref({ model: props.model, sae: props.sae, index: r.index })}>#{r.index}</Link>
-                </td>
-                <td className="label-cell">{r.label ?? <span className="muted">—</span>}</td>
-                <td>
-                  <TopTokens card={r} />
-                </td>
-                <td className="snippet-cell">
-                  <CardSnippet snippet={r.snippet} />
-                </td>
-                <td className="num mono" title={`${r.density} over ${r.nTokens.toLocaleString('en')} tokens`}>
-                  {formatDensity(r.density, r.nTokens)}
-                  {r.density > 0 && r.density < props.ultraRareDensity && <span className="tag">ultra-rare</span>}
-                </td>
-                <td className="num mono">{formatValue(r.maxAct)}</td>
-                <td className="num mono">{formatValue(r.encoderBias)}</td>
-                <td className="num mono">{r.deCos.toFixed(3)}</td>
-              </tr>
-            ))}
-          </tbody>
+          {rowsKey ? <ServerRows key={rowsKey} htmlKey={rowsKey} /> : <tbody dangerouslySetInnerHTML={{ __html: rows }} />}
         </table>
       </div>
       <nav className="pager" aria-label="Feature table pages">
         {page.previous || params.after || params.before ? (
-          <Link href={tableHref(base, params, resetPaging)}>⇤ First</Link>
+          <a href={tableHref(base, params, resetPaging)}>⇤ First</a>
         ) : (
           <span className="muted">⇤ First</span>
         )}
         {page.previous ? (
-          <Link href={tableHref(base, params, { after: undefined, before: cursorToString(page.previous) })} rel="prev">
+          <a href={tableHref(base, params, { after: undefined, before: cursorToString(page.previous) })} rel="prev">
             ← Previous
-          </Link>
+          </a>
         ) : (
           <span className="muted">← Previous</span>
         )}
         {page.next ? (
-          <Link href={tableHref(base, params, { before: undefined, after: cursorToString(page.next) })} rel="next" data-testid="next-page">
+          <a href={tableHref(base, params, { before: undefined, after: cursorToString(page.next) })} rel="next" data-testid="next-page">
             Next →
-          </Link>
+          </a>
         ) : (
           <span className="muted">Next →</span>
         )}

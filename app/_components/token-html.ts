@@ -15,7 +15,7 @@ export type Shading = 'activation' | 'diverging';
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 export const escapeHtml = (s: string) => s.replace(/[&<>"]/g, (c) => ESCAPES[c]!);
 /** For an attribute in single quotes: the tooltip quotes its piece in double quotes, each of which "&quot;" would make 6 bytes. */
-const escapeSingleQuoted = (s: string) => s.replace(/[&<>']/g, (c) => ESCAPES[c]!);
+export const escapeSingleQuoted = (s: string) => s.replace(/[&<>']/g, (c) => ESCAPES[c]!);
 
 /**
  * A value's shade as a class of tokens.module.css: colour by letter (o: activation; b, r: a positive and a negative

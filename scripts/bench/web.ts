@@ -63,8 +63,10 @@ const PROCESSES = option('processes', [...new Set([1, os.availableParallelism()]
 const KEEP = flag('keep');
 /** `--profile DIR`: the web server writes a V8 CPU profile there when it stops (open it in Chrome's DevTools). */
 const PROFILE = option('profile', '');
-/** `--page-out FILE`: the feature page whose composition is reported is written there, to look into. */
+/** `--page-out FILE`: the feature page whose composition is reported is written there, to look into, and the
+ * feature table page beside it (FILE with `.table` before its extension). */
 const PAGE_OUT = option('page-out', '');
+const tableFile = (file: string) => file.replace(/(\.[^./]*)?$/, '.table$1');
 const MODEL = 'bench';
 const PER_SAE = Math.ceil(N_FEATURES / N_SAES);
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -351,13 +353,14 @@ function serverCpuMs(): number | undefined {
 type Target = string | { path: string; headers: Record<string, string> };
 
 /** What one feature page's 200 is made of: the HTML, and the RSC flight data the browser hydrates from. */
-async function reportComposition(url: string) {
+/** `what`: the page's name in the report; `out`: where --page-out writes it. */
+async function reportComposition(url: string, what: string, out: string) {
   const body = Buffer.from(await (await fetch(url)).arrayBuffer()).toString();
-  if (PAGE_OUT) fs.writeFileSync(PAGE_OUT, body);
+  if (out) fs.writeFileSync(out, body);
   const flight = [...body.matchAll(/<script[^>]*>self\.__next_f\.push\([\s\S]*?<\/script>/g)].reduce((n, m) => n + Buffer.byteLength(m[0]), 0);
   const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
   const total = Buffer.byteLength(body);
-  console.log(`\none feature page, uncompressed: ${kib(total)}: ${kib(total - flight)} of HTML, ${kib(flight)} of flight data (self.__next_f.push)`);
+  console.log(`${what}, uncompressed: ${kib(total)}: ${kib(total - flight)} of HTML, ${kib(flight)} of flight data (self.__next_f.push)`);
 }
 
 /** `expected`: the status every response should have (304 for revalidations); any other counts as an error. */
@@ -537,7 +540,11 @@ try {
       const r = await fetch(url + p);
       if (r.status !== 200) throw new Error(`${p} answered ${r.status}`);
     }
-    if (count === PROCESSES[0]) await reportComposition(url + featurePath([sae0, index0]));
+    if (count === PROCESSES[0]) {
+      console.log('');
+      await reportComposition(url + featurePath([sae0, index0]), 'one feature page', PAGE_OUT);
+      await reportComposition(`${url}/${MODEL}/${sae0}/features`, 'one feature table page', PAGE_OUT && tableFile(PAGE_OUT));
+    }
     // Anonymous revalidations: each of these pages with the ETag its 200 carried, answered 304 before rendering.
     const revalidations: Target[] = [];
     for (let i = 0; i < 200; i++) {

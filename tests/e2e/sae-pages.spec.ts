@@ -168,6 +168,18 @@ test('the feature table sorts, filters and pages by keyset, all in the URL', asy
   await expect(table.locator('tbody tr td:first-child').first()).toHaveText('#0');
   await table.getByRole('link', { name: /^feature/ }).click();
   await expect(table.locator('tbody tr td:first-child').first()).toHaveText('#255');
+  // Back to the table after a client navigation away: the rows travel only in a page's HTML, so it loads in full.
+  await page.locator('header.topbar').getByRole('link', { name: 'Search', exact: true }).click();
+  await expect(page).toHaveURL(/\/search$/);
+  await page.goBack();
+  await expect(table.locator('tbody tr')).toHaveCount(50);
+  await expect(table.locator('tbody tr td:first-child').first()).toHaveText('#255');
+  // A client navigation to the SAE page (the crumbs): its preview's rows come with it, with no reload.
+  await page.evaluate(() => Object.assign(window, { stayed: true }));
+  await page.getByRole('navigation', { name: 'Breadcrumb' }).getByRole('link', { name: SAE, exact: true }).click();
+  await expect(page).toHaveURL(new RegExp(`/${SAE}$`));
+  await expect(table.locator('tbody tr')).toHaveCount(15);
+  expect(await page.evaluate(() => (window as unknown as { stayed?: boolean }).stayed)).toBe(true);
 });
 
 test('search finds labels (ranked), tokens and addresses', async ({ page }) => {

@@ -133,6 +133,31 @@ describe('feature table', () => {
     expect(dead.length).toBeGreaterThan(10);
   });
 
+  it('takes the ultra-rare threshold from the run’s evals, and says which it used', async () => {
+    const sae = model.saes[0]!;
+    const q = { sort: 'density', dir: 'asc', status: 'ultraRare', labelled: 'any', limit: 400 } as const;
+    const byDefault = await featureTable(getDb(), { id: sae.id, runId: sae.runId }, q);
+    expect(byDefault.ultraRareDensity).toBe(1e-5);
+    const { rows: [run] } = await getPool().query<{ evals: unknown }>('select evals from dashboard_run where id = $1', [sae.runId]);
+    try {
+      await getPool().query(`update dashboard_run set evals = coalesce(evals, '{}') || '{"ultraRareDensity": 0.001}' where id = $1`, [sae.runId]);
+      const page = await featureTable(getDb(), { id: sae.id, runId: sae.runId }, q);
+      expect(page.ultraRareDensity).toBe(0.001);
+      const want = sae.dashboards.filter((d) => d.nonzeroCount > 0 && d.density < 0.001).map((d) => d.index);
+      expect(want.length).toBeGreaterThan(byDefault.total);
+      expect(page.rows.map((r) => r.index).sort((a, b) => a - b)).toEqual(want.sort((a, b) => a - b));
+      expect(page.total).toBe(want.length);
+    } finally {
+      await getPool().query('update dashboard_run set evals = $2 where id = $1', [sae.runId, run!.evals]);
+    }
+  });
+
+  it('says when nothing matches, with the count and no cursors', async () => {
+    const sae = model.saes[0]!;
+    const page = await featureTable(getDb(), { id: sae.id, runId: sae.runId }, { sort: 'density', dir: 'desc', status: 'dead', labelled: 'any', log10DensityMin: -1, limit: 50 });
+    expect(page).toMatchObject({ rows: [], total: 0, capped: false, next: null, previous: null });
+  });
+
   it('goes back a page with the before cursor, to exactly the previous rows', async () => {
     const sae = model.saes[0]!;
     const q = { sort: 'density', dir: 'desc', status: 'all', labelled: 'any' } as const;

@@ -121,9 +121,10 @@ export default async function SaeOverviewPage({ params }: { params: Promise<Para
           <Link className="button" href={`${base}/label`}>
             Label features
           </Link>
-          <Link className="button secondary" href={`${base}/features`}>
+          {/* a full page load: the table's rows travel only in a page's HTML (_components/server-rows) */}
+          <a className="button secondary" href={`${base}/features`}>
             All features
-          </Link>
+          </a>
           <Link className="button secondary" href={`/search?model=${encodeURIComponent(model)}&sae=${encodeURIComponent(sae)}`}>
             Search this SAE
           </Link>
@@ -188,7 +189,7 @@ export default async function SaeOverviewPage({ params }: { params: Promise<Para
               filters={false}
             />
             <p>
-              <Link href={`${base}/features`}>Sort, filter and page through all {overview.sae.dSae.toLocaleString('en')} features →</Link>
+              <a href={`${base}/features`}>Sort, filter and page through all {overview.sae.dSae.toLocaleString('en')} features →</a>
             </p>
           </section>
         </>

@@ -4,6 +4,7 @@ import { featureIndexInput, saeAddressInput, slugInput } from '../../address-inp
 import { permissions, requireLevel, visibleSaeIds } from '../../authz';
 import { dashboardRunsOf, setCurrentRun } from '../../dashboards';
 import {
+  DEFAULT_ULTRA_RARE_DENSITY,
   FEATURE_SORTS,
   featureTable,
   listSaes,
@@ -12,7 +13,6 @@ import {
   saeSummaries,
   scatterPoints,
 } from '../../saes';
-import type { Db } from '../../db';
 import { badInput, forbidden, notFound } from '../../errors';
 import { isUrl } from '../../exchange/neuronpedia-files';
 import { featureCards, MAX_CARDS, saePieces } from '../../feature-cards';
@@ -121,15 +121,15 @@ export const saeRouter = createTRPCRouter({
   /** One page of the feature table (keyset pagination). */
   features: publicProcedure.input(featureTableInput).query(async ({ ctx, input }) => {
     const sae = await saeAt(ctx.db, ctx.viewer, 'read', input.model, input.sae);
-    if (!sae.currentRunId) return { rows: [], next: null, previous: null, total: 0, capped: false, ultraRareDensity: undefined };
+    if (!sae.currentRunId) return { rows: [], next: null, previous: null, total: 0, capped: false, ultraRareDensity: DEFAULT_ULTRA_RARE_DENSITY };
     const after = parseCursor(input.after);
     const before = parseCursor(input.before);
     if ((input.after && !after) || (input.before && !before))
       throw badInput('the page cursor is malformed');
-    const [ultraRareDensity, pieces] = await Promise.all([ultraRareDensityOf(ctx.db, sae.currentRunId), saePieces(ctx.db, sae)]);
-    const page = await featureTable(
+    const pieces = await saePieces(ctx.db, sae);
+    return featureTable(
       ctx.db,
-      { id: sae.saeId, runId: sae.currentRunId, ultraRareDensity, pieces },
+      { id: sae.saeId, runId: sae.currentRunId, pieces },
       {
         sort: input.sort,
         dir: input.dir,
@@ -144,7 +144,6 @@ export const saeRouter = createTRPCRouter({
         limit: input.limit,
       },
     );
-    return { ...page, ultraRareDensity };
   }),
 
   /** The cards of some features (the scatter's selection), in the order asked; features without a dashboard are left out. */
@@ -167,7 +166,3 @@ export const saeRouter = createTRPCRouter({
     }),
 });
 
-async function ultraRareDensityOf(db: Db, runId: string): Promise<number | undefined> {
-  const run = await db.query.dashboardRuns.findFirst({ where: (r, { eq }) => eq(r.id, runId), columns: { evals: true } });
-  return (run?.evals as { ultraRareDensity?: number } | null)?.ultraRareDensity;
-}

@@ -1,7 +1,6 @@
 import Link from 'next/link';
 import type { Metadata } from 'next';
 import { api } from '@/server/api/server-caller';
-import { DEFAULT_ULTRA_RARE_DENSITY } from '@/server/saes';
 import { canMakeLists } from '@/server/lists';
 import { modelHref, saeHref } from '@/server/addresses';
 import { FeatureTable, tableParams } from '../../../_components/feature-table';
@@ -49,8 +48,9 @@ export default async function FeaturesPage(props: { params: Promise<Params>; sea
         base={`${saeHref({ model, sae })}/features`}
         params={params}
         page={page}
-        ultraRareDensity={page.ultraRareDensity ?? DEFAULT_ULTRA_RARE_DENSITY}
+        ultraRareDensity={page.ultraRareDensity}
         selectionForm={canList ? SELECTION_FORM : undefined}
+        rowsOnce
       />
       {canList && page.rows.length > 0 && <AddToList model={model} sae={sae} formId={SELECTION_FORM} action="Add selected to list" />}
     </>
