@@ -66,12 +66,15 @@ class PieceTable {
       if (entry === 0) return -1;
       const id = entry - 1;
       const start = this.start[id]!;
-      if (this.start[id + 1]! - start !== to - from) continue;
-      let k = 0;
-      while (k < to - from && this.bytes[start + k] === line[from + k]) k++;
-      if (k === to - from) return id;
+      if (this.start[id + 1]! - start === to - from && sameBytes(this.bytes, start, line, from, to - from)) return id;
     }
   }
+}
+
+/** whether a[aFrom…] and b[bFrom…] hold the same `length` bytes (a loop: Buffer.compare's native call costs more) */
+function sameBytes(a: Uint8Array, aFrom: number, b: Uint8Array, bFrom: number, length: number): boolean {
+  for (let k = 0; k < length; k++) if (a[aFrom + k] !== b[bFrom + k]) return false;
+  return true;
 }
 
 /** Numbers of a line (token ids too: one array type keeps the loops that fill them monomorphic), grown as needed. */
@@ -96,6 +99,10 @@ class Scratch {
 /** The fields of an activation line this reads; any other is skipped. */
 const SCALAR_KEYS = ['maxValue', 'maxValueTokenIndex', 'binMin', 'binMax', 'binContains', 'qualifyingTokenIndex'] as const;
 type ScalarKey = (typeof SCALAR_KEYS)[number];
+const KEYS = ['index', 'tokens', 'values', 'lossValues', ...SCALAR_KEYS];
+const KEY_BYTES = KEYS.map((key) => Buffer.from(key, 'latin1'));
+/** seen-bits of the fields a line must have */
+const REQUIRED = 0b111;
 
 /** Thrown inside a scan when the line is not of the shape read here; the caller falls back to JSON.parse. */
 const NOT_SIMPLE = Symbol('not a simple line');
@@ -123,26 +130,27 @@ export class ActivationScanner {
     this.tokens.length = this.values.length = this.loss.length = 0;
     this.misses.clear();
     const scalars: ActivationScalars = { index: -1, maxValue: null, maxValueTokenIndex: null, binMin: null, binMax: null, binContains: null, qualifyingTokenIndex: null };
-    const seen = new Set<string>();
+    /** bit k: KEYS[k] was read */
+    let seen = 0;
     try {
       this.expect(0x7b); // {
       if (this.peek() === 0x7d) throw NOT_SIMPLE; // {} lacks the index: JSON.parse's path says so
       for (;;) {
-        const key = this.key();
-        if (seen.has(key)) throw NOT_SIMPLE;
-        seen.add(key);
+        const k = this.key();
+        if (k >= 0 && seen & (1 << k)) throw NOT_SIMPLE;
+        if (k >= 0) seen |= 1 << k;
         this.expect(COLON);
-        if (key === 'index') scalars.index = this.index();
-        else if (key === 'tokens') this.tokenList();
-        else if (key === 'values') this.numberList(this.values, false);
-        else if (key === 'lossValues') this.numberList(this.loss, true);
-        else if ((SCALAR_KEYS as readonly string[]).includes(key)) scalars[key as ScalarKey] = this.optionalNumber();
+        if (k === 0) scalars.index = this.index();
+        else if (k === 1) this.tokenList();
+        else if (k === 2) this.numberList(this.values, false);
+        else if (k === 3) this.numberList(this.loss, true);
+        else if (k > 3) scalars[KEYS[k] as ScalarKey] = this.optionalNumber();
         else this.skipValue();
         const c = this.next();
         if (c === 0x7d) break; // }
         if (c !== COMMA) throw NOT_SIMPLE;
       }
-      if (this.peek() !== -1 || !seen.has('index') || !seen.has('tokens') || !seen.has('values')) throw NOT_SIMPLE;
+      if (this.peek() !== -1 || (seen & REQUIRED) !== REQUIRED) throw NOT_SIMPLE;
     } catch (err) {
       if (err === NOT_SIMPLE) return false;
       throw err;
@@ -174,16 +182,18 @@ export class ActivationScanner {
     if (this.next() !== c) throw NOT_SIMPLE;
   }
 
-  /** a key without escapes */
-  private key(): string {
+  /** a key without escapes: its place in KEYS, −1 for a field not read here (compared as bytes: no string made) */
+  private key(): number {
     this.expect(QUOTE);
+    const { line, end } = this;
     const from = this.at;
-    while (this.at < this.end && this.line[this.at] !== QUOTE) {
-      if (this.line[this.at] === BACKSLASH) throw NOT_SIMPLE;
+    while (this.at < end && line[this.at] !== QUOTE) {
+      if (line[this.at] === BACKSLASH) throw NOT_SIMPLE;
       this.at++;
     }
-    if (this.at === this.end) throw NOT_SIMPLE;
-    return this.line.toString('latin1', from, this.at++);
+    if (this.at === end) throw NOT_SIMPLE;
+    const length = this.at++ - from;
+    return KEY_BYTES.findIndex((key) => key.length === length && sameBytes(key, 0, line, from, length));
   }
 
   /** a feature index: a string of digits (Neuronpedia's) or a whole number */
