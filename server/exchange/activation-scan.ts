@@ -152,7 +152,8 @@ export class ActivationScanner {
       }
       if (this.peek() !== -1 || (seen & REQUIRED) !== REQUIRED) throw NOT_SIMPLE;
     } catch (err) {
-      if (err === NOT_SIMPLE) return false;
+      // a RangeError: values nested deeper than skipValue's recursion goes, left to JSON.parse as well
+      if (err === NOT_SIMPLE || err instanceof RangeError) return false;
       throw err;
     }
     const tokens = this.tokens.values;

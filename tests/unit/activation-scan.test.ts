@@ -93,6 +93,7 @@ describe('ActivationScanner', () => {
       '{"index":"7","values":[1]}',
       '[1]',
       '{}',
+      `{"index":"7","tokens":[" the"],"values":[1],"deep":${'['.repeat(100_000)}${']'.repeat(100_000)}}`,
       '',
       '   ',
     ];
