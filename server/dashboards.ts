@@ -61,7 +61,7 @@ export async function storeFeatureDashboardsIn(tx: Db, client: pg.PoolClient, ru
     await tx.insert(features).values(dashboards.slice(start, start + FEATURE_BATCH).map((d) => featureRow(runId, saeId, d)));
   }
   const run = uuidBytes(runId);
-  let rows = new BinaryRows();
+  const rows = new BinaryRows();
   let queued = 0;
   /** one example's row, its fields in EXAMPLE_COPY_TARGET's order */
   const example = (feature: number, kind: 'top' | 'interval' | 'random', interval: number, rank: number, e: ActivationExample, position?: number, lossDelta?: Float32Array) => {
@@ -82,7 +82,8 @@ export async function storeFeatureDashboardsIn(tx: Db, client: pg.PoolClient, ru
     d.intervals.forEach((interval, i) => interval.examples.forEach((e, rank) => example(d.index, 'interval', i, rank, e, e.position)));
     if (queued >= EXAMPLE_BATCH) {
       await rows.copyInto(client, EXAMPLE_COPY_TARGET);
-      [rows, queued] = [new BinaryRows(), 0];
+      rows.reset();
+      queued = 0;
     }
   }
   if (queued > 0) await rows.copyInto(client, EXAMPLE_COPY_TARGET);

@@ -24,6 +24,9 @@ export interface ImportedActivation {
   lossValues: number[];
 }
 
+/** An activation's fields but its lists. */
+export type ActivationScalars = Omit<ImportedActivation, 'tokens' | 'values' | 'lossValues'>;
+
 /** Activations of one file, in its order; activation i's tokens are tokens[tokenStart[i]..tokenStart[i+1]). */
 export interface ActivationBatch {
   file: string;
@@ -117,12 +120,17 @@ export class ActivationBatcher {
   }
 
   add(a: ImportedActivation, at: At): void {
+    const { tokens, values, lossValues, ...scalars } = a;
+    this.addIds(scalars, tokens.map((piece) => this.tokenId(piece)), values, lossValues, at);
+  }
+
+  /** Adds an activation whose tokens are already ids (./activation-scan.ts reads them so). */
+  addIds(a: ActivationScalars, tokens: ArrayLike<number>, acts: ArrayLike<number>, lossValues: ArrayLike<number>, at: At): void {
     checkFeatureIndex(a.index, this.dSae, at);
-    if (a.tokens.length !== a.values.length) {
-      throw new InputError(`${where(at)}: feature ${a.index}'s activation has ${a.tokens.length} tokens but ${a.values.length} values`);
+    if (tokens.length !== acts.length) {
+      throw new InputError(`${where(at)}: feature ${a.index}'s activation has ${tokens.length} tokens but ${acts.length} values`);
     }
-    if (a.tokens.length === 0) throw new InputError(`${where(at)}: feature ${a.index}'s activation has no tokens`);
-    const acts = a.values;
+    if (tokens.length === 0) throw new InputError(`${where(at)}: feature ${a.index}'s activation has no tokens`);
     let maxPos = a.maxValueTokenIndex ?? 0;
     // compared as the float32s they are stored as
     if (a.maxValueTokenIndex === null) for (let i = 1; i < acts.length; i++) if (Math.fround(acts[i]!) > Math.fround(acts[maxPos]!)) maxPos = i;
@@ -134,7 +142,7 @@ export class ActivationBatcher {
     // binary COPY writes whole numbers only
     if (isInterval && !Number.isInteger(position)) throw new InputError(`${where(at)}: qualifyingTokenIndex ${position} is not a whole number`);
     let rankKey = a.maxValue ?? -Infinity;
-    if (a.maxValue === null) for (const v of acts) rankKey = Math.max(rankKey, v);
+    if (a.maxValue === null) for (let i = 0; i < acts.length; i++) rankKey = Math.max(rankKey, acts[i]!);
     this.lines.push(at.line);
     this.scalars.push({
       index: a.index,
@@ -147,14 +155,15 @@ export class ActivationBatcher {
       maxPos,
       position: isInterval ? position : -1,
     });
-    this.tokens.push(a.tokens.map((piece) => this.tokenId(piece)));
+    this.tokens.push(tokens);
     this.tokenStart.push(this.tokens.length);
     this.acts.push(acts);
-    this.loss.push(a.lossValues);
+    this.loss.push(lossValues);
     this.lossStart.push(this.loss.length);
   }
 
-  private tokenId(piece: string): number {
+  /** the model's id of `piece`, or the batch's id for a string that is no piece (−1−k: unknown[k]) */
+  tokenId(piece: string): number {
     const id = this.pieceIds.get(piece) ?? this.unknown.get(piece);
     if (id !== undefined) return id;
     const extra = -1 - this.unknown.size;

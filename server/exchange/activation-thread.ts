@@ -1,13 +1,15 @@
 /**
- * A parsing thread of ./activation-threads.ts: gunzips the Neuronpedia activation files it is given, parses their
- * lines and packs them into ActivationBatches, posting each to the importing thread. It stays at most AHEAD batches
- * ahead of what that thread has taken, so memory stays bounded however far the database falls behind.
+ * A parsing thread of ./activation-threads.ts: gunzips the Neuronpedia activation files it is given, reads their
+ * lines (./activation-scan.ts, JSON.parse for a line of another shape) and packs them into ActivationBatches, posting
+ * each to the importing thread. It stays at most AHEAD batches ahead of what that thread has taken, so memory stays
+ * bounded however far the database falls behind.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { InputError } from '@/compute/errors';
 import { ActivationBatcher, batchBuffers, pieceIdsOf, type ActivationBatch, type ImportedActivation } from './activation-batch';
 import { featureIndex, numbers, object, optionalNumber, strings, type Fields } from './neuronpedia-fields';
-import { jsonLines, type At } from './neuronpedia-files';
+import { byteLines, jsonLine, type At } from './neuronpedia-files';
+import { ActivationScanner } from './activation-scan';
 
 export interface ThreadData {
   root: string;
@@ -45,6 +47,7 @@ if (parentPort) {
   const port = parentPort;
   const { root, pieces, dSae } = workerData as ThreadData;
   const pieceIds = pieceIdsOf(pieces);
+  const scanner = new ActivationScanner(pieces);
   let credit = AHEAD;
   let resume: (() => void) | null = null;
 
@@ -59,9 +62,13 @@ if (parentPort) {
   const parseFile = async (k: number, file: string) => {
     try {
       let batcher: ActivationBatcher | null = null;
-      for await (const { value, at } of jsonLines(root, file)) {
+      for await (const { bytes, at } of byteLines(root, file)) {
         batcher ??= new ActivationBatcher(at.file, pieceIds, dSae);
-        batcher.add(parseActivation(object(value, at), at), at);
+        if (!scanner.scan(bytes, batcher, at)) {
+          // not of the usual shape (or not JSON): parsed whole, which reads it or names what is wrong
+          const value = jsonLine(bytes, at);
+          if (value !== undefined) batcher.add(parseActivation(object(value, at), at), at);
+        }
         if (batcher.size >= BATCH) {
           const batch = batcher.take();
           await post({ k, batch }, batchBuffers(batch));

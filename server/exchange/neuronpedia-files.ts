@@ -9,7 +9,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 import { InputError } from '@/compute/errors';
 
@@ -50,45 +49,54 @@ export const where = (at: At) => `${at.file} ${typeof at.line === 'number' ? `li
 const GUNZIP_CHUNK = 1 << 18;
 
 /**
- * The JSON value on each non-empty line of a gzipped file. A line that is not JSON, or a gzip stream that is cut
- * short or corrupt, is an InputError naming the file (relative to `root`) and the line. Lines are split here rather
- * than by readline, which costs as much as the gunzip; a line longer than a chunk is gathered, not re-scanned.
+ * Each line of a gzipped file as bytes, with its number (blank ones too, so numbers count every line). A gzip stream
+ * that is cut short or corrupt is an InputError naming the file (relative to `root`) and the last line read. Lines are
+ * split here rather than by readline, which costs as much as the gunzip, and stay bytes: activation lines are read
+ * from them without decoding (./activation-scan.ts).
  */
-export async function* jsonLines(root: string, file: string): AsyncGenerator<{ value: unknown; at: At }> {
+export async function* byteLines(root: string, file: string): AsyncGenerator<{ bytes: Buffer; at: At }> {
   const name = path.relative(root, file);
   const input = createReadStream(file).pipe(createGunzip({ chunkSize: GUNZIP_CHUNK }));
-  const decoder = new StringDecoder('utf8');
   let line = 0;
-  const parse = (text: string): { value: unknown; at: At } | null => {
-    line++;
-    if (text.trim() === '') return null;
-    try {
-      return { value: JSON.parse(text), at: { file: name, line } };
-    } catch (err) {
-      throw new InputError(`${name} line ${line}: not JSON (${(err as Error).message})`);
-    }
-  };
   /** the start of a line whose end has not come yet */
-  let pending: string[] = [];
+  let pending: Buffer[] = [];
   try {
-    for await (const chunk of input) {
-      const text = decoder.write(chunk as Buffer);
+    for await (const chunk of input as AsyncIterable<Buffer>) {
       let start = 0;
-      for (let end = text.indexOf('\n'); end >= 0; start = end + 1, end = text.indexOf('\n', start)) {
-        const whole = pending.length > 0 ? pending.join('') + text.slice(start, end) : text.slice(start, end);
+      for (let end = chunk.indexOf(NEWLINE); end >= 0; start = end + 1, end = chunk.indexOf(NEWLINE, start)) {
+        const bytes = pending.length > 0 ? Buffer.concat([...pending, chunk.subarray(start, end)]) : chunk.subarray(start, end);
         pending = [];
-        const parsed = parse(whole);
-        if (parsed) yield parsed;
+        yield { bytes, at: { file: name, line: ++line } };
       }
-      if (start < text.length) pending.push(text.slice(start));
+      if (start < chunk.length) pending.push(chunk.subarray(start));
     }
-    const last = parse(pending.join('') + decoder.end());
-    if (last) yield last;
+    if (pending.length > 0) yield { bytes: Buffer.concat(pending), at: { file: name, line: ++line } };
   } catch (err) {
     if (err instanceof InputError) throw err;
     throw new InputError(`${name}: the gzip stream is truncated or corrupt after line ${line} (${(err as Error).message})`);
   } finally {
     input.destroy();
+  }
+}
+
+const NEWLINE = 0x0a;
+
+/** The JSON value of a line of bytes, or undefined for a blank line; text that is not JSON is an InputError naming the line. */
+export function jsonLine(bytes: Buffer, at: At): unknown {
+  const text = bytes.toString('utf8');
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new InputError(`${where(at)}: not JSON (${(err as Error).message})`);
+  }
+}
+
+/** The JSON value on each non-blank line of a gzipped file (byteLines: the errors it names). */
+export async function* jsonLines(root: string, file: string): AsyncGenerator<{ value: unknown; at: At }> {
+  for await (const { bytes, at } of byteLines(root, file)) {
+    const value = jsonLine(bytes, at);
+    if (value !== undefined) yield { value, at };
   }
 }
 

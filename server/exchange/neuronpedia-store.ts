@@ -132,9 +132,10 @@ export class ImportRun {
   /** per feature whose activations were read: its intervals and the largest activation among its examples */
   private readonly fromActivations = new Map<number, { intervals: IntervalSummary[]; maxAct: number }>();
   private contextRows = new BinaryRows();
-  /** the batch PostgreSQL is copying now */
-  private copying: Promise<void> = Promise.resolve();
   private exampleRows = new BinaryRows();
+  /** the batch PostgreSQL is copying now, and the rows it copies (or copied), which the batch after it reuses */
+  private copying: Promise<void> = Promise.resolve();
+  private spareRows = { contexts: new BinaryRows(), examples: new BinaryRows() };
   private queued = 0;
   private readonly runIdBytes: Buffer;
   private readonly corpusIdBytes: Buffer;
@@ -330,20 +331,22 @@ export class ImportRun {
    * PostgreSQL stores one batch while this process parses the next.
    */
   private async flushExamples(): Promise<void> {
-    const [contexts, examples] = [this.contextRows, this.exampleRows];
-    this.contextRows = new BinaryRows();
-    this.exampleRows = new BinaryRows();
-    this.queued = 0;
+    const full = { contexts: this.contextRows, examples: this.exampleRows };
     const previous = this.copying;
     this.copying = (async () => {
       await previous;
-      if (examples.empty) return;
-      await contexts.copyInto(this.client, 'corpus_context (corpus_id, index, tokens)');
-      await examples.copyInto(this.client, EXAMPLE_COPY_TARGET);
+      if (full.examples.empty) return;
+      await full.contexts.copyInto(this.client, 'corpus_context (corpus_id, index, tokens)');
+      await full.examples.copyInto(this.client, EXAMPLE_COPY_TARGET);
     })();
     // a failed copy is reported by the next flush's await (or finish's), not as an unhandled rejection meanwhile
     this.copying.catch(() => undefined);
     await previous;
+    // the previous batch's rows are copied: the next batch fills their buffers again
+    this.contextRows = this.spareRows.contexts.reset();
+    this.exampleRows = this.spareRows.examples.reset();
+    this.spareRows = full;
+    this.queued = 0;
   }
 
   async feature(f: ImportedFeature, at: At): Promise<void> {
