@@ -199,6 +199,17 @@ select
 
 const dialect = new PgDialect();
 
+/** The page's statement as node-postgres takes it (getFeaturePage sends it; bench:web times it bare). */
+export function featurePageQuery(
+  address: { model: string; sae: string; index: number },
+  { withVocab, intervalExamples, viewer }: { withVocab: boolean; intervalExamples: boolean; viewer: Viewer },
+): { name: string; text: string; values: unknown[] } {
+  const { sql: text, params } = dialect.sqlToQuery(pageStatement(address, withVocab, intervalExamples, viewer));
+  // node-postgres prepares a named statement once per connection: later reads skip parsing and planning. The text
+  // differs by kind of viewer (anonymous, signed in, admin), so each has a name of its own.
+  return { name: `lexicon-feature-page-${createHash('sha1').update(text).digest('hex').slice(0, 16)}`, text, values: params };
+}
+
 interface PageRow {
   model: { id: string; slug: string; architecture: string; content_hash: string; vocab_size: number; context_length: number } | null;
   sae: {
@@ -258,13 +269,8 @@ export async function getFeaturePage(
 ): Promise<FeaturePage | null> {
   if (!Number.isSafeInteger(index) || index < 0 || index > MAX_FEATURE_INDEX) return null;
   const client = (db as Db & { $client?: Pick<Pool, 'query'> }).$client ?? getPool();
-  const query = (withVocab: boolean) => {
-    const { sql: text, params } = dialect.sqlToQuery(pageStatement({ model: modelSlug, sae: saeSlug, index }, withVocab, intervalExamples, viewer));
-    // node-postgres prepares a named statement once per connection: later reads skip parsing and planning. The text
-    // differs by kind of viewer (anonymous, signed in, admin), so each has a name of its own.
-    const name = `lexicon-feature-page-${createHash('sha1').update(text).digest('hex').slice(0, 16)}`;
-    return client.query<PageRow>({ name, text, values: params });
-  };
+  const query = (withVocab: boolean) =>
+    client.query<PageRow>(featurePageQuery({ model: modelSlug, sae: saeSlug, index }, { withVocab, intervalExamples, viewer }));
   let cacheHit = vocabCache.get(modelSlug);
   let [row] = (await query(cacheHit === undefined)).rows;
   if (!row?.model || !row.sae || index >= row.sae.d_sae) return null;
