@@ -15,10 +15,10 @@
  */
 import { forbidden, notFound, unauthenticated } from './errors';
 import { and, eq, inArray, sql, type SQL } from 'drizzle-orm';
-import { cache } from 'react';
 import type { AnyColumn } from 'drizzle-orm';
 import { resourceAccess, saes, users } from '@/drizzle/schema';
 import type { Db } from './db';
+import { renderMemo } from './render-memo';
 import type { Role } from './users';
 
 /** The signed-in user as authorisation sees them (null: an anonymous visitor). */
@@ -95,11 +95,44 @@ export async function levelOn(db: Db, viewer: Viewer, target: Target): Promise<L
   return levelOnId(db, viewer, kind, id);
 }
 
+/** The key of a level in the render memo: the level depends on the viewer's id and site role only. */
+const levelKey = (viewer: Viewer, kind: 'sae' | 'model' | 'team', id: string) => `${kind}:${id}:${viewer?.id ?? ''}:${viewer?.role ?? ''}`;
+
 /**
- * levelOn by kind and id, read once per server render: a page's sections each check the reader's access to the
- * same SAE, and one request sees one state (React's request cache; outside a render, as in API calls, every call reads).
+ * levels read once per server render: a page's sections each check the reader's access to the same SAE, and one
+ * request sees one state (outside a render, as in API calls, every call reads).
  */
-const levelOnId = cache(async (db: Db, viewer: Viewer, kind: 'sae' | 'model' | 'team', id: string): Promise<Level> => {
+const levels = renderMemo<Level>();
+
+/** A level read by a broader statement (saeAccessSql in the feature page's), for the rest of this render. */
+export function rememberSaeLevel(viewer: Viewer, saeId: string, level: Level): void {
+  levels.set(levelKey(viewer, 'sae', saeId), level);
+}
+
+function levelOnId(db: Db, viewer: Viewer, kind: 'sae' | 'model' | 'team', id: string): Promise<Level> {
+  return levels.get(levelKey(viewer, kind, id), () => readLevel(db, viewer, kind, id));
+}
+
+/**
+ * SQL: one row, the access rows of the SAE `saeId` and of its model with the viewer's roles in their teams, or none
+ * when there is no such SAE (saeLevelOf reads it).
+ */
+export function saeAccessSql(viewer: Viewer, saeId: string | SQL): SQL {
+  const userId = viewer?.id ?? null;
+  return sql`select ${ACCESS_COLUMNS('s', userId)}, ${ACCESS_COLUMNS('m', userId)} from sae
+              left join resource_access s on s.kind = 'sae' and s.resource_id = sae.id
+              left join resource_access m on m.kind = 'model' and m.resource_id = sae.model_id
+             where sae.id = ${saeId}`;
+}
+
+/** The viewer's level on an SAE from saeAccessSql's row ('none' without one). */
+export function saeLevelOf(viewer: Viewer, row: Record<string, unknown> | null | undefined): Level {
+  if (!row) return 'none';
+  const levels = (['s', 'm'] as const).map((alias) => levelFromColumns(viewer, alias, row)).filter((l): l is Level => l !== undefined);
+  return levels.length === 0 ? levelFor(viewer, undefined, new Map()) : levels.reduce(lower);
+}
+
+async function readLevel(db: Db, viewer: Viewer, kind: 'sae' | 'model' | 'team', id: string): Promise<Level> {
   if (!UUID.test(id)) return 'none';
   const userId = viewer?.id ?? null;
   if (kind === 'team') {
@@ -109,21 +142,15 @@ const levelOnId = cache(async (db: Db, viewer: Viewer, kind: 'sae' | 'model' | '
     if (viewer?.role === 'admin') return 'maintainer';
     return rows[0].role ?? (viewer ? 'viewer' : 'read');
   }
-  const { rows } = await db.execute<Record<string, unknown>>(
-    kind === 'sae'
-      ? sql`select ${ACCESS_COLUMNS('s', userId)}, ${ACCESS_COLUMNS('m', userId)} from sae
-              left join resource_access s on s.kind = 'sae' and s.resource_id = sae.id
-              left join resource_access m on m.kind = 'model' and m.resource_id = sae.model_id
-             where sae.id = ${id}`
-      : sql`select ${ACCESS_COLUMNS('m', userId)} from model
-              left join resource_access m on m.kind = 'model' and m.resource_id = model.id
-             where model.id = ${id}`,
-  );
+  if (kind === 'sae') return saeLevelOf(viewer, (await db.execute<Record<string, unknown>>(saeAccessSql(viewer, id))).rows[0]);
+  const { rows } = await db.execute<Record<string, unknown>>(sql`
+    select ${ACCESS_COLUMNS('m', userId)} from model
+      left join resource_access m on m.kind = 'model' and m.resource_id = model.id
+     where model.id = ${id}`);
   const row = rows[0];
   if (!row) return 'none';
-  const levels = (['s', 'm'] as const).map((alias) => levelFromColumns(viewer, alias, row)).filter((l): l is Level => l !== undefined);
-  return levels.length === 0 ? levelFor(viewer, undefined, new Map()) : levels.reduce(lower);
-});
+  return levelFromColumns(viewer, 'm', row) ?? levelFor(viewer, undefined, new Map());
+}
 
 /** The viewer's lowest level over these SAEs: what they may do with something about all of them (a hypothesis). */
 export async function levelOnAll(db: Db, viewer: Viewer, saeIds: string[]): Promise<Level> {

@@ -18,7 +18,7 @@
 import { randomUUID } from 'node:crypto';
 import { and, asc, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
-import { commentRevisions, comments, hypotheses, models, saes, users } from '@/drizzle/schema';
+import { commentRevisions, comments, hypotheses, users } from '@/drizzle/schema';
 import { featureIndexInput } from './address-inputs';
 import { featureHref, formatFeatureAddress, formatSaeAddress, hypothesisHref, saeHref } from './addresses';
 import { authorize, levelOn, permissions, requireLevel, type Action, type Level, type Viewer } from './authz';
@@ -27,6 +27,7 @@ import { DomainError, badInput, forbidden, notFound, unauthenticated } from './e
 import { featureTopic, hypothesisTopic, publish, saeTopic } from './events';
 import { renderForWrite, syncFeatureLinks, withChips } from './feature-links';
 import { hypothesisAccess } from './hypotheses';
+import { findSaeById } from './visibility';
 import { clip, parseMarkdown, renderStoredOrPlaceholder, type StoredOptions } from './markdown';
 import { notifyUsers, notifyWatchers, watch, type WatchKind } from './notifications';
 import { displayNameSql, hasHandleSql, type Role } from './users';
@@ -84,11 +85,8 @@ async function openThread(db: Db, viewer: Viewer, target: ThreadTarget, action: 
       where: eq(comments.hypothesisId, target.hypothesisId),
     };
   }
-  const [sae] = await db
-    .select({ model: models.slug, sae: saes.slug, dSae: saes.dSae })
-    .from(saes)
-    .innerJoin(models, eq(models.id, saes.modelId))
-    .where(eq(saes.id, target.saeId));
+  const found = await findSaeById(db, target.saeId);
+  const sae = found && { model: found.modelSlug, sae: found.saeSlug, dSae: found.dSae };
   const isFeature = target.kind === 'feature';
   const address = sae && (isFeature ? formatFeatureAddress({ ...sae, index: target.index }) : formatSaeAddress(sae));
   const what = isFeature ? `feature ${address ?? `${target.saeId}/${target.index}`}` : `SAE ${address ?? target.saeId}`;

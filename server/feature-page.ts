@@ -1,15 +1,21 @@
 /**
  * A feature (model/sae/index) as its page shows it: the computed data of the SAE's current dashboard run (stats,
  * histograms, logit weights, top and quantile-interval examples with their tokens), the human layer (label and
- * markdown description), and the latest recompute job, read in one SQL round trip. Token pieces come from the model's
- * vocabulary (./vocabulary).
+ * markdown description, label proposals and votes), the similar features, the latest recompute job and the reader's
+ * access to the SAE, read in one SQL round trip. Token pieces come from the model's vocabulary (./vocabulary).
  */
+import { createHash } from 'node:crypto';
+import { sql, type SQL } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
 import type { Pool } from 'pg';
 import { MAX_FEATURE_INDEX } from './addresses';
+import { saeAccessSql, saeLevelOf, type Level, type Viewer } from './authz';
 import { getPool, type Db } from './db';
 import { descriptionHtml } from './descriptions';
+import { labelStandingOf, labelStandingSql, type LabelStanding, type StandingRow } from './label-votes';
 import { applyChips } from './markdown';
-import { displayNameText } from './users';
+import { similarFeatureGroups, similarFeaturesSql, type NeighbourRow, type SimilarFeatureGroup } from './similar-features';
+import { displayNameSql } from './users';
 import { pieceOf } from './token-piece';
 import { vocabCache } from './vocabulary';
 import type { Histogram, TokenWeight } from '@/compute/dashboards/types';
@@ -120,17 +126,31 @@ export interface FeaturePage {
   pieces: Record<number, string>;
   /** the latest dashboard or logit-weight recompute of this feature in the last day */
   recompute: FeatureJobSummary | null;
+  /** the reader's level on the SAE, read in the same statement ('none': they may not see it) */
+  level: Level;
+  /** the neighbours in the SAEs the reader may see */
+  similar: SimilarFeatureGroup[];
+  /** the label proposals with their votes (the reader's own marked), the shown label and who set it */
+  labels: LabelStanding;
 }
 
-const PAGE_QUERY = `
+/**
+ * The page's one statement. Besides the feature's own data it carries what every view needs and would otherwise read
+ * on its own: the viewer's access to the SAE (checked at read time, in this statement), its similar features in the
+ * SAEs the viewer may see, and the label proposals with their votes.
+ */
+function pageStatement(a: { model: string; sae: string; index: number }, withVocab: boolean, intervalExamples: boolean, viewer: Viewer): SQL {
+  const { model, sae, index } = a;
+  const saeId = sql`(select s.id from s)`;
+  return sql`
 with m as (
   select id, slug, architecture::text as architecture, content_hash,
          (config->>'vocabSize')::int as vocab_size, (config->>'contextLength')::int as context_length
-  from model where slug = $1
+  from model where slug = ${model}
 ), s as (
   select sae.id, sae.slug, sae.hook_name, sae.architecture, sae.d_in, sae.d_sae, sae.cfg, sae.content_hash,
          sae.current_run_id, sae.model_id
-  from sae join m on sae.model_id = m.id where sae.slug = $2
+  from sae join m on sae.model_id = m.id where sae.slug = ${sae}
 ), r as (
   select run.id, run.corpus_id, c.name as corpus_name, run.n_tokens, run.completed_at, run.source,
          coalesce((run.params->>'ablateTopExamples')::boolean, false) as ablated
@@ -139,6 +159,7 @@ with m as (
 select
   (select row_to_json(m) from m) as model,
   (select row_to_json(s) from s) as sae,
+  (select row_to_json(x) from (${saeAccessSql(viewer, saeId)}) x) as access,
   (select row_to_json(r) from r) as run,
   (select json_build_object(
             'nTokens', f.n_tokens, 'nonzeroCount', f.nonzero_count, 'bosCount', f.bos_count, 'bosExcluded', f.bos_excluded,
@@ -147,31 +168,47 @@ select
             'logitTop', f.logit_top, 'logitBottom', f.logit_bottom, 'logitFoldLn', f.logit_fold_ln, 'logitHistogram', f.logit_histogram,
             'encoderBias', f.encoder_bias, 'encoderNorm', f.encoder_norm, 'decoderNorm', f.decoder_norm,
             'deDot', f.de_dot, 'deCos', f.de_cos, 'version', f.xmin::text)
-     from feature f join s on f.run_id = s.current_run_id where f.index = $3) as stats,
+     from feature f join s on f.run_id = s.current_run_id where f.index = ${index}) as stats,
   (select coalesce(json_agg(e), '[]'::json) from (
      select x.kind, x.interval, x.rank, x.context_index, x.position, x.max_act, x.max_pos,
             encode(x.acts, 'base64') as acts, encode(x.loss_delta, 'base64') as loss_delta, cc.tokens
      from feature_example x
      join r on x.run_id = r.id
      join corpus_context cc on cc.corpus_id = r.corpus_id and cc.index = x.context_index
-     where x.feature_index = $3 and ($5 or x.kind <> 'interval')
+     where x.feature_index = ${index} and (${intervalExamples} or x.kind <> 'interval')
      order by x.kind, x.interval desc, x.rank) e) as examples,
   (select coalesce(json_object_agg(n.interval, n.examples), '{}'::json) from (
      select x.interval, count(*) as examples from feature_example x join r on x.run_id = r.id
-     where x.feature_index = $3 and x.kind = 'interval' group by x.interval) n) as interval_examples,
+     where x.feature_index = ${index} and x.kind = 'interval' group by x.interval) n) as interval_examples,
   (select json_build_object('label', p.label, 'body', p.body, 'html', p.body_html, 'revision', p.revision, 'updatedAt', p.updated_at,
-                            'updatedBy', ${displayNameText()})
+                            'updatedBy', ${displayNameSql()})
      from feature_page p join s on p.sae_id = s.id left join "user" u on u.id = p.updated_by
-     where p.index = $3) as page,
+     where p.index = ${index}) as page,
   (select row_to_json(j) from (
      select job.id, job.type, job.status, job.progress, job.progress_detail, job.error, job.created_at
      from job join s on job.model_id = s.model_id
      where job.created_at > now() - interval '1 day' and job.type in ('dashboards', 'logit-weights')
-       and job.params->>'saeId' = s.id::text and job.params->'features' @> jsonb_build_array($3::int)
+       and job.params->>'saeId' = s.id::text and job.params->'features' @> jsonb_build_array(${index}::int)
      order by job.created_at desc limit 1) j) as recompute,
-  (select json_build_object('contentHash', v.content_hash, 'pieces', case when $4 then v.pieces end)
-     from model_vocab v join m on v.model_id = m.id) as vocab
+  (select json_build_object('contentHash', v.content_hash, 'pieces', case when ${withVocab} then v.pieces end)
+     from model_vocab v join m on v.model_id = m.id) as vocab,
+  ${similarFeaturesSql(viewer, saeId, index)} as similar,
+  (select ${labelStandingSql(sql`s.id`, index, viewer?.id ?? null)} from s) as labels
 `;
+}
+
+const dialect = new PgDialect();
+
+/** The page's statement as node-postgres takes it (getFeaturePage sends it; bench:web times it bare). */
+export function featurePageQuery(
+  address: { model: string; sae: string; index: number },
+  { withVocab, intervalExamples, viewer }: { withVocab: boolean; intervalExamples: boolean; viewer: Viewer },
+): { name: string; text: string; values: unknown[] } {
+  const { sql: text, params } = dialect.sqlToQuery(pageStatement(address, withVocab, intervalExamples, viewer));
+  // node-postgres prepares a named statement once per connection: later reads skip parsing and planning. The text
+  // differs by kind of viewer (anonymous, signed in, admin), so each has a name of its own.
+  return { name: `lexicon-feature-page-${createHash('sha1').update(text).digest('hex').slice(0, 16)}`, text, values: params };
+}
 
 interface PageRow {
   model: { id: string; slug: string; architecture: string; content_hash: string; vocab_size: number; context_length: number } | null;
@@ -212,10 +249,14 @@ interface PageRow {
     created_at: string;
   } | null;
   vocab: { contentHash: string; pieces: string[] | null } | null;
+  access: Record<string, unknown> | null;
+  similar: NeighbourRow[];
+  labels: StandingRow | null;
 }
 
 /**
- * Everything the feature page shows, in one SQL round trip (two the first time a model's vocabulary is needed).
+ * Everything the feature page shows, in one SQL round trip (two the first time a model's vocabulary is needed), as
+ * `viewer` may see it (anonymous by default); the caller refuses a page whose `level` is 'none'.
  * `intervalExamples: false` leaves the quantile intervals' examples out (their counts stay): a page that keeps the
  * intervals collapsed shows none of them, and they are most of what the read would decode.
  */
@@ -224,13 +265,12 @@ export async function getFeaturePage(
   modelSlug: string,
   saeSlug: string,
   index: number,
-  { intervalExamples = true }: { intervalExamples?: boolean } = {},
+  { intervalExamples = true, viewer = null }: { intervalExamples?: boolean; viewer?: Viewer } = {},
 ): Promise<FeaturePage | null> {
   if (!Number.isSafeInteger(index) || index < 0 || index > MAX_FEATURE_INDEX) return null;
-  // node-postgres prepares a named statement once per connection: later reads skip parsing and planning.
   const client = (db as Db & { $client?: Pick<Pool, 'query'> }).$client ?? getPool();
   const query = (withVocab: boolean) =>
-    client.query<PageRow>({ name: 'lexicon-feature-page', text: PAGE_QUERY, values: [modelSlug, saeSlug, index, withVocab, intervalExamples] });
+    client.query<PageRow>(featurePageQuery({ model: modelSlug, sae: saeSlug, index }, { withVocab, intervalExamples, viewer }));
   let cacheHit = vocabCache.get(modelSlug);
   let [row] = (await query(cacheHit === undefined)).rows;
   if (!row?.model || !row.sae || index >= row.sae.d_sae) return null;
@@ -335,6 +375,9 @@ export async function getFeaturePage(
       error: row.recompute.error,
       createdAt: row.recompute.created_at,
     },
+    level: saeLevelOf(viewer, row.access),
+    similar: similarFeatureGroups(row.similar, { saeId: row.sae.id, hookName: row.sae.hook_name }),
+    labels: labelStandingOf(row.labels ?? { proposals: [], since: null }),
   };
 }
 

@@ -11,7 +11,7 @@
  * it is shown at once and is replaced only when a later change of votes makes another proposal lead. So one
  * self-vote for a rival proposal only ties it (and ties keep the shown label).
  */
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, sql, type SQL } from 'drizzle-orm';
 import { featurePages, labelProposals, labelVotes, type ProposalProvenance } from '@/drizzle/schema';
 import type { Db } from './db';
 import { badInput, forbidden } from './errors';
@@ -57,14 +57,15 @@ export function labelSetBy(summary: string): LabelSetBy {
   return 'edit';
 }
 
-/** The proposals for a feature in the order votes rank them (the winner first), with the shown label and who set it. */
-export async function labelStanding(db: Db, saeId: string, index: number, viewerId: string | null): Promise<LabelStanding> {
-  type Proposal = { id: string; label: string; author_id: string | null; author_name: string | null; provenance: ProposalProvenance | null; created_at: string; votes: number; mine: boolean };
-  type Since = { label: string; author_id: string | null; author_name: string | null; created_at: string; summary: string };
-  // one statement (two subqueries): the feature page reads this on every view
-  const { rows: [row] } = await db.execute<{ proposals: Proposal[]; since: Since | null }>(sql`
-    select
-      (select coalesce(json_agg(x), '[]'::json) from (
+type StandingProposal = { id: string; label: string; author_id: string | null; author_name: string | null; provenance: ProposalProvenance | null; created_at: string; votes: number; mine: boolean };
+type StandingSince = { label: string; author_id: string | null; author_name: string | null; created_at: string; summary: string };
+/** What labelStandingSql reads: the proposals, and the revision since which the label has been what it is. */
+export type StandingRow = { proposals: StandingProposal[]; since: StandingSince | null };
+
+/** SQL: the feature's label standing as one JSON value (StandingRow; labelStandingOf reads it), for a statement of its own or the feature page's. */
+export function labelStandingSql(saeId: string | SQL, index: number | SQL, viewerId: string | null): SQL {
+  return sql`json_build_object(
+      'proposals', (select coalesce(json_agg(x), '[]'::json) from (
          -- an imported proposal's kept explanation line is for exports, not for pages
          select p.id, p.label, p.author_id, ${displayNameSql()} as author_name, p.provenance - 'explanation' as provenance, p.created_at,
                 count(v.user_id)::int as votes, coalesce(bool_or(v.user_id = ${viewerId}), false) as mine
@@ -74,9 +75,9 @@ export async function labelStanding(db: Db, saeId: string, index: number, viewer
            left join feature_page f on f.sae_id = p.sae_id and f.index = p.index
           where p.sae_id = ${saeId} and p.index = ${index}
           group by p.id, u.id, f.label
-          order by votes desc, p.label is not distinct from f.label desc, p.created_at, p.id) x) as proposals,
+          order by votes desc, p.label is not distinct from f.label desc, p.created_at, p.id) x),
       -- the revision since which the label has been what it is: the first after the last one with another label
-      (select row_to_json(y) from (
+      'since', (select row_to_json(y) from (
          select p.label, r.author_id, ${displayNameSql()} as author_name, r.created_at, r.summary
            from feature_page p
            join feature_revision r on r.sae_id = p.sae_id and r.index = p.index
@@ -85,8 +86,18 @@ export async function labelStanding(db: Db, saeId: string, index: number, viewer
             and r.revision > coalesce((select max(o.revision) from feature_revision o
                                         where o.sae_id = p.sae_id and o.index = p.index and o.label <> p.label), 0)
           order by r.revision
-          limit 1) y) as since`);
-  const { proposals, since } = row!;
+          limit 1) y))`;
+}
+
+/** The proposals for a feature in the order votes rank them (the winner first), with the shown label and who set it. */
+export async function labelStanding(db: Db, saeId: string, index: number, viewerId: string | null): Promise<LabelStanding> {
+  // one statement: the feature page folds the same SQL into its own read
+  const { rows: [row] } = await db.execute<{ standing: StandingRow }>(sql`select ${labelStandingSql(saeId, index, viewerId)} as standing`);
+  return labelStandingOf(row!.standing);
+}
+
+/** labelStandingSql's value as the page shows it. */
+export function labelStandingOf({ proposals, since }: StandingRow): LabelStanding {
   const label = since?.label ?? '';
   return {
     proposals: proposals.map((r) => ({

@@ -2,8 +2,8 @@
  * Similar features (docs/compute.md#similar-features): the neighbour sets a whole-SAE dashboard run computes, stored
  * when the run completes, and read for a feature's page with the neighbours' labels, only in SAEs the viewer may see.
  */
-import { and, eq, sql } from 'drizzle-orm';
-import { featurePages, saes, similarFeatures } from '@/drizzle/schema';
+import { and, eq, sql, type SQL } from 'drizzle-orm';
+import { similarFeatures } from '@/drizzle/schema';
 import { nearestLayersFirst, type Neighbours } from '@/compute/analyses/similar-features';
 import { visibleSaeSql, type Viewer } from './authz';
 import type { Db } from './db';
@@ -64,30 +64,36 @@ export interface SimilarFeatureGroup {
   neighbours: SimilarFeature[];
 }
 
+/** One neighbour as similarFeaturesSql reads it. */
+export interface NeighbourRow {
+  kind: SimilarityKind;
+  otherSaeId: string;
+  slug: string;
+  hookName: string;
+  index: number;
+  cosine: number;
+  label: string;
+}
+
 /**
- * The feature's neighbours in one query, grouped: its own SAE's by decoder, then by encoder, then each other SAE's by
- * decoder, nearest layer first. Neighbours in an SAE the viewer may not see are left out.
+ * SQL: the feature's neighbours as a JSON array of NeighbourRow, by kind, SAE and rank, with their labels; neighbours
+ * in an SAE the viewer may not see are left out. The feature page folds it into its own read.
  */
-export async function similarFeaturesOf(
-  db: Db,
-  viewer: Viewer,
-  feature: { saeId: string; hookName: string; index: number },
-): Promise<SimilarFeatureGroup[]> {
-  const rows = await db
-    .select({
-      kind: similarFeatures.kind,
-      otherSaeId: similarFeatures.otherSaeId,
-      slug: saes.slug,
-      hookName: saes.hookName,
-      index: similarFeatures.otherIndex,
-      cosine: similarFeatures.cosine,
-      label: sql<string>`coalesce(${featurePages.label}, '')`,
-    })
-    .from(similarFeatures)
-    .innerJoin(saes, eq(saes.id, similarFeatures.otherSaeId))
-    .leftJoin(featurePages, and(eq(featurePages.saeId, similarFeatures.otherSaeId), eq(featurePages.index, similarFeatures.otherIndex)))
-    .where(and(eq(similarFeatures.saeId, feature.saeId), eq(similarFeatures.index, feature.index), visibleSaeSql(viewer, similarFeatures.otherSaeId)))
-    .orderBy(similarFeatures.kind, similarFeatures.otherSaeId, similarFeatures.rank);
+export function similarFeaturesSql(viewer: Viewer, saeId: string | SQL, index: number | SQL): SQL {
+  return sql`(select coalesce(json_agg(n order by n.kind, n."otherSaeId", n.rank), '[]'::json) from (
+      select sf.kind, sf.other_sae_id as "otherSaeId", s.slug, s.hook_name as "hookName", sf.other_index as index, sf.cosine, sf.rank,
+             coalesce(p.label, '') as label
+        from similar_feature sf
+        join sae s on s.id = sf.other_sae_id
+        left join feature_page p on p.sae_id = sf.other_sae_id and p.index = sf.other_index
+       where sf.sae_id = ${saeId} and sf.index = ${index} and ${visibleSaeSql(viewer, sql`sf.other_sae_id`)}) n)`;
+}
+
+/**
+ * The feature's neighbours (similarFeaturesSql's rows) grouped: its own SAE's by decoder, then by encoder, then each
+ * other SAE's by decoder, nearest layer first.
+ */
+export function similarFeatureGroups(rows: NeighbourRow[], feature: { saeId: string; hookName: string }): SimilarFeatureGroup[] {
   const groups = new Map<string, SimilarFeatureGroup>();
   for (const row of rows) {
     const key = `${row.kind} ${row.otherSaeId}`;

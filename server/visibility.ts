@@ -2,13 +2,13 @@
  * Looking a model, an SAE or a feature up by its slugs for a viewer: found only when they may see it (and do `action`), with
  * the same NOT_FOUND as for one that does not exist. Lists and searches filter with authz's SQL conditions instead.
  */
-import { and, eq, sql } from 'drizzle-orm';
-import { cache } from 'react';
+import { and, eq, sql, type SQL } from 'drizzle-orm';
 import { models, saes } from '@/drizzle/schema';
 import { authorize, type Action, type Level, type Viewer } from './authz';
 import type { Db } from './db';
 import { notFound } from './errors';
 import { getModelBySlug, type ModelRow } from './models';
+import { renderMemo } from './render-memo';
 
 /** An SAE found by its address, with what the server needs of it and of its model. */
 export interface ResolvedSae {
@@ -22,11 +22,17 @@ export interface ResolvedSae {
   currentRunId: string | null;
 }
 
-/**
- * The SAE at model/sae whoever asks (undefined: none); saeAt and featureAt are the lookups for a viewer. Read once
- * per server render, where a page's sections each look up the same SAE (outside a render, every call reads).
- */
-export const findSae = cache(async (db: Db, modelSlug: string, saeSlug: string): Promise<ResolvedSae | undefined> => {
+/** SAEs looked up once per server render, by address and by id: a page's sections each look up the same SAE. */
+const saesByAddress = renderMemo<ResolvedSae | undefined>();
+const saesById = renderMemo<ResolvedSae | undefined>();
+
+/** An SAE read by a broader statement (the feature page's), for the rest of this render. */
+export function rememberSae(sae: ResolvedSae): void {
+  saesByAddress.set(`${sae.modelSlug}/${sae.saeSlug}`, sae);
+  saesById.set(sae.saeId, sae);
+}
+
+async function readSae(db: Db, where: SQL): Promise<ResolvedSae | undefined> {
   const [row] = await db
     .select({
       modelId: models.id,
@@ -40,9 +46,22 @@ export const findSae = cache(async (db: Db, modelSlug: string, saeSlug: string):
     })
     .from(saes)
     .innerJoin(models, eq(saes.modelId, models.id))
-    .where(and(eq(models.slug, modelSlug), eq(saes.slug, saeSlug)));
+    .where(where);
   return row;
-});
+}
+
+/**
+ * The SAE at model/sae whoever asks (undefined: none); saeAt and featureAt are the lookups for a viewer. Read once
+ * per server render (outside a render, every call reads).
+ */
+export function findSae(db: Db, modelSlug: string, saeSlug: string): Promise<ResolvedSae | undefined> {
+  return saesByAddress.get(`${modelSlug}/${saeSlug}`, () => readSae(db, and(eq(models.slug, modelSlug), eq(saes.slug, saeSlug))!));
+}
+
+/** The SAE with this id whoever asks (undefined: none), as findSae. */
+export function findSaeById(db: Db, saeId: string): Promise<ResolvedSae | undefined> {
+  return saesById.get(saeId, () => readSae(db, eq(saes.id, saeId)));
+}
 
 /** The SAE at model/sae, once `viewer` may do `action` on it; its level comes along for the page's controls. */
 export async function saeAt(db: Db, viewer: Viewer, action: Action, model: string, sae: string): Promise<ResolvedSae & { level: Level }> {

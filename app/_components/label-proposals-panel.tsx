@@ -19,6 +19,11 @@ interface Props {
   initial: LabelStanding;
 }
 
+/**
+ * The feature page's label proposals: who set the shown label, the alternatives with their authors and votes, a vote
+ * per signed-in user (again to move it, or withdraw), and a proposal box for editors. Server-rendered with the
+ * standing the page's read carries (feature.get); refreshed after each change.
+ */
 export function ProposalsPanel({ address, canEdit, signedIn, viewerId, initial }: Props) {
   const trpc = useTRPC();
   const router = useRouter();

@@ -408,7 +408,7 @@ async function load(url: string, paths: () => Target, seconds: number, connectio
 }
 
 /** The same statement, concurrently from `clients` loops through a pool of `poolSize`, for `seconds`. */
-async function bareSql(pool: pg.Pool, text: string, values: () => unknown[], clients: number, seconds: number): Promise<Figures> {
+async function bareSql(pool: pg.Pool, query: () => pg.QueryConfig, clients: number, seconds: number): Promise<Figures> {
   const latencies: number[] = [];
   let errors = 0;
   const end = Date.now() + seconds * 1000;
@@ -418,7 +418,7 @@ async function bareSql(pool: pg.Pool, text: string, values: () => unknown[], cli
       while (Date.now() < end) {
         const t0 = performance.now();
         try {
-          await pool.query({ name: 'bench-feature-page', text, values: values() });
+          await pool.query(query());
         } catch {
           errors++;
         }
@@ -436,24 +436,6 @@ async function bareSql(pool: pg.Pool, text: string, values: () => unknown[], cli
     requests: latencies.length,
     errors,
   };
-}
-
-/** The feature page's statement, as server/feature-page.ts sends it (captured from one call). */
-async function featurePageStatement(pool: pg.Pool, sae: string, index: number): Promise<string> {
-  const { getFeaturePage } = await import('@/server/feature-page');
-  let text: string | undefined;
-  const spy = {
-    $client: {
-      query: (config: { text: string; values: unknown[] }) => {
-        text ??= config.text;
-        return pool.query(config);
-      },
-    },
-    query: { modelVocabs: { findFirst: async () => undefined } },
-  };
-  await getFeaturePage(spy as never, MODEL, sae, index);
-  if (!text) throw new Error('the feature page sent no statement');
-  return text;
 }
 
 const fmt = (f: Figures) =>
@@ -584,16 +566,16 @@ try {
   }
 
   // The feature page's bare SQL, same concurrency, through a pool as large as the app's.
-  const statement = await featurePageStatement(pool, sae0, index0);
-  const values = () => {
+  const { featurePageQuery } = await import('@/server/feature-page');
+  const query = () => {
     const [sae, index] = pick(filled.withExamples);
-    // vocabulary cached, interval examples left out: as the page reads a feature (its intervals collapsed)
-    return [MODEL, sae, index, false, false];
+    // vocabulary cached, interval examples left out, an anonymous reader: as the page reads a feature (its intervals collapsed)
+    return featurePageQuery({ model: MODEL, sae, index }, { withVocab: false, intervalExamples: false, viewer: null });
   };
-  const bare = await bareSql(pool, statement, values, CONNECTIONS, Math.min(DURATION, 15));
+  const bare = await bareSql(pool, query, CONNECTIONS, Math.min(DURATION, 15));
   console.log(`\nBare SQL of the feature page (one statement), web server stopped`);
   console.log(`  ${CONNECTIONS} clients, pool of 10   ${fmt(bare)}`);
-  const single = await bareSql(pool, statement, values, 1, 10);
+  const single = await bareSql(pool, query, 1, 10);
   console.log(`  1 client                 ${fmt(single)}`);
 
   // Everything as ratios to the floor measured in the same run (issue 16's targets).

@@ -5,7 +5,7 @@
  */
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { featurePages, featureRevisions, jobs, modelVocabs } from '@/drizzle/schema';
+import { featurePages, featureRevisions, jobs, modelVocabs, similarFeatures } from '@/drizzle/schema';
 import { beginRun, completeRun, storeFeatureDashboards } from '@/server/dashboards';
 import { getDb, getPool } from '@/server/db';
 import { getFeaturePage } from '@/server/feature-page';
@@ -190,6 +190,26 @@ describe('getFeaturePage', () => {
     try {
       await getFeaturePage(getDb(), 'synth', '1-res', 12);
       expect(spy).toHaveBeenCalledTimes(1);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+});
+
+describe('an anonymous view', () => {
+  it('reads the feature, the reader’s access, its similar features and label proposals in one statement', async () => {
+    const sae = model.saes[0]!;
+    await callerFor(editor).feature.edit({ ...at(20), label: 'counted', body: '', summary: '', baseRevision: 0 });
+    await getDb().insert(similarFeatures).values({ saeId: sae.id, index: 20, kind: 'decoder', otherSaeId: sae.id, otherIndex: 21, cosine: 0.5, rank: 0 });
+    const anonymous = callerFor(null);
+    await anonymous.feature.get(at(20)); // the model's vocabulary is read once per process
+    const spy = vi.spyOn(getPool(), 'query');
+    try {
+      const page = await anonymous.feature.get(at(20));
+      expect(spy).toHaveBeenCalledTimes(1);
+      expect(page.can).toMatchObject({ read: true, comment: false });
+      expect(page.labels).toMatchObject({ label: 'counted', proposals: [{ label: 'counted', votes: 1, mine: false, shown: true }] });
+      expect(page.similar).toEqual([{ kind: 'decoder', sae: { slug: '1-res', hookName: 'blocks.1.hook_resid_post' }, same: true, neighbours: [{ index: 21, cosine: 0.5, label: '' }] }]);
     } finally {
       spy.mockRestore();
     }

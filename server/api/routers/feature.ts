@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { dashboardRuns } from '@/drizzle/schema';
 import { featureAddressInput } from '../../address-inputs';
 import { formatFeatureAddress } from '../../addresses';
-import { authorize, permissions, type Viewer } from '../../authz';
+import { permissions, rememberSaeLevel, requireLevel, type Viewer } from '../../authz';
 import type { Db } from '../../db';
 import { currentPageVersion, editFeature } from '../../descriptions';
 import { badInput, notFound, notReady } from '../../errors';
@@ -16,8 +16,7 @@ import type { JobParams, JobType } from '@/jobs';
 import { steerGenerate } from '@/jobs/kinds/steer-generate';
 import { promptInput } from '@/jobs/types';
 import { applyChips } from '../../markdown';
-import { similarFeaturesOf } from '../../similar-features';
-import { featureAt, type ResolvedSae } from '../../visibility';
+import { featureAt, rememberSae, type ResolvedSae } from '../../visibility';
 import { resolveToken, vocabulary } from '../../vocabulary';
 import { createTRPCRouter, protectedProcedure, publicProcedure } from '../trpc';
 
@@ -28,22 +27,31 @@ async function enqueue<T extends JobType>(user: NonNullable<Viewer>, type: T, pa
 }
 
 export const featureRouter = createTRPCRouter({
-  /** Everything the feature page shows (one SQL round trip). */
+  /** Everything the feature page shows (one SQL round trip, the reader's access to the SAE included). */
   get: publicProcedure
     // false: the quantile intervals without their examples (a page that shows them collapsed)
     .input(featureAddressInput.extend({ intervalExamples: z.boolean().default(true) }))
     .query(async ({ ctx, input }) => {
       const what = `feature ${formatFeatureAddress(input)}`;
-      const page = await getFeaturePage(ctx.db, input.model, input.sae, input.index, { intervalExamples: input.intervalExamples });
+      const page = await getFeaturePage(ctx.db, input.model, input.sae, input.index, { intervalExamples: input.intervalExamples, viewer: ctx.viewer });
       if (!page) throw notFound(`no ${what}`);
-      const level = await authorize(ctx.db, ctx.viewer, 'read', { sae: page.sae.id }, what);
-      // the description's feature links as chips with the labels this viewer may see, and the neighbours in the SAEs they may see
+      const level = requireLevel(ctx.viewer, page.level, 'read', what);
+      // the page's other sections look the SAE and this access up again: they find them here
+      rememberSae({
+        modelId: page.model.id,
+        modelSlug: page.model.slug,
+        modelContentHash: page.model.contentHash,
+        vocabSize: page.model.vocabSize,
+        saeId: page.sae.id,
+        saeSlug: page.sae.slug,
+        dSae: page.sae.dSae,
+        currentRunId: page.run?.id ?? null,
+      });
+      rememberSaeLevel(ctx.viewer, page.sae.id, level);
+      // the description's feature links as chips with the labels this viewer may see
       const { storedHtml, ...description } = page.page;
-      const [[html], similar] = await Promise.all([
-        withChips(ctx.db, ctx.viewer, [storedHtml ?? description.html]),
-        similarFeaturesOf(ctx.db, ctx.viewer, { saeId: page.sae.id, hookName: page.sae.hookName, index: page.index }),
-      ]);
-      return { ...page, page: { ...description, html: html! }, similar, can: permissions(level) };
+      const [html] = await withChips(ctx.db, ctx.viewer, [storedHtml ?? description.html]);
+      return { ...page, page: { ...description, html: html! }, can: permissions(level) };
     }),
 
   /** The label and description as they stand now (after an edit conflict: the version to merge with). */

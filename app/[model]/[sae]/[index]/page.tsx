@@ -15,7 +15,7 @@ import type { SimilarFeatureGroup } from '@/server/similar-features';
 import { formatFeatureAddress, modelHref, saeHref } from '@/server/addresses';
 import { canMakeLists } from '@/server/lists';
 import { HypothesesBox } from '../../../_components/hypotheses-box';
-import { LabelProposals } from '../../../_components/label-proposals';
+import { ProposalsPanel } from '../../../_components/label-proposals-panel';
 import { ExplainFeatureButton } from '../../../_components/explain-panel';
 import { LiveFeature } from '../../../_components/live-feature';
 import { saeHooks } from '../../../_components/sae-hooks';
@@ -50,7 +50,7 @@ function parseIndex(raw: string): number | null {
  * (a collapsed section's lines come from ./lines when it opens).
  */
 const load = cache(
-  async (model: string, sae: string, raw: string, intervalExamples: boolean): Promise<FeaturePageData & { similar: SimilarFeatureGroup[]; can: Record<Action, boolean> }> => {
+  async (model: string, sae: string, raw: string, intervalExamples: boolean): Promise<FeaturePageData & { can: Record<Action, boolean> }> => {
     const index = parseIndex(raw);
     if (index === null) notFound();
     const caller = await api();
@@ -200,7 +200,7 @@ export default async function FeaturePage(props: { params: Promise<Params>; sear
         canEdit={canEdit}
         signedIn={!!me}
       />
-      <LabelProposals address={address} canEdit={canEdit} signedIn={!!me} viewerId={me?.id ?? null} />
+      <ProposalsPanel address={address} canEdit={canEdit} signedIn={!!me} viewerId={me?.id ?? null} initial={data.labels} />
       {canEdit && stats && <ExplainFeatureButton model={model.slug} sae={sae.slug} index={index} />}
       <p className={`muted mono ${styles.meta}`}>
         {saeHooks(sae.hookName, sae.cfg)} · {sae.architecture} · d_sae {sae.dSae.toLocaleString('en')}
