@@ -132,6 +132,32 @@ test('the SAE overview shows evals with token counts, charts, the scatter and it
   await shot(page, 'sae-overview-phone');
 });
 
+/** Whether the page, and the feature table's own box, are wider than they show (they scroll sideways). */
+const overflows = (page: Page) =>
+  page.evaluate(() => {
+    const box = document.querySelector('[data-testid=feature-table] .table-scroll')!;
+    return { page: document.documentElement.scrollWidth > document.documentElement.clientWidth, table: box.scrollWidth > box.clientWidth };
+  });
+
+test('the feature table fits a 1300 px screen; narrower, it scrolls in its own box, not the page', async ({ browser }) => {
+  // signed in: the rows have checkboxes too, the widest the table gets
+  const page = await signedIn(browser, 'Wren');
+  await page.setViewportSize({ width: 1300, height: 900 });
+  await page.goto(`/${MODEL}/${SAE}/features`);
+  const table = page.getByTestId('feature-table');
+  await expect(table.locator('tbody input[type=checkbox]')).toHaveCount(50);
+  expect(await page.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth)).toBe(true);
+  expect(await overflows(page)).toEqual({ page: false, table: false });
+  for (const name of [/^max act/, /^D\/E cos/]) {
+    const header = (await table.getByRole('columnheader', { name }).boundingBox())!;
+    expect(header.x + header.width, `${name} ends inside the viewport`).toBeLessThanOrEqual(1300);
+  }
+  await shot(page, 'feature-table-1300');
+  await page.setViewportSize({ width: 800, height: 900 });
+  expect(await overflows(page)).toEqual({ page: false, table: true });
+  await page.context().close();
+});
+
 test('the feature table sorts, filters and pages by keyset, all in the URL', async ({ page }) => {
   await page.setViewportSize({ width: 1366, height: 900 });
   await page.goto(`/${MODEL}/${SAE}/features`);
