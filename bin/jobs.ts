@@ -20,20 +20,28 @@ export async function followJob(db: Db, id: string, onRow: (job: JobRow) => void
 
 /**
  * Runs a queued job here as a worker would: with a heartbeat, so that if this process dies without a word (killed,
- * crashed) its job is an orphan that a worker's sweep hands to another worker (server/jobs orphanedJobs).
+ * crashed) its job is an orphan that a worker's sweep hands to another worker (server/jobs orphanedJobs); and
+ * listening, as a worker does, so that a dashboards job waiting for shards on other workers hears each one end
+ * (watchShards) instead of looking again every second. The LISTEN connection closes with the job, cancelled or not,
+ * before the command stops the PostgreSQL it may have started.
  */
 export async function runInProcess(db: Db, jobId: string): Promise<void> {
-  const [{ initBackend }, { startHeartbeat }, { executeJob }] = await Promise.all([
+  const [{ initBackend }, { startHeartbeat }, { executeJob }, { eventHub }] = await Promise.all([
     import('../compute/backend'),
     import('../worker/heartbeat'),
     import('../worker/jobs'),
+    import('../server/events'),
   ]);
   const backend = await initBackend();
+  await eventHub()
+    .ready()
+    .catch((err: Error) => console.error(`no shard announcements (${err.message}): looking for finished shards every second`));
   const heartbeat = await startHeartbeat(db, backend, `cli:${process.pid}`);
   try {
     await executeJob(db, { id: heartbeat.id, backend }, jobId);
   } finally {
     await heartbeat.stop({ forget: true });
+    await eventHub().close();
   }
 }
 

@@ -16,6 +16,8 @@ import pg from 'pg';
 import { getPool, requireDatabaseUrl, type Db } from './db';
 
 export const EVENT_CHANNEL = 'lexicon_event';
+/** The LISTEN connection's application_name: pg_stat_activity tells which process holds one (ops, tests). */
+export const listenerName = (pid: number) => `lexicon events ${pid}`;
 
 export type EventType = 'comment' | 'label' | 'job' | 'hypothesis' | 'evidence' | 'notification' | 'presence' | 'access' | 'shards';
 
@@ -141,7 +143,7 @@ export class EventHub {
   }
 
   private async connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: requireDatabaseUrl(), keepAlive: true });
+    const client = new pg.Client({ connectionString: requireDatabaseUrl(), keepAlive: true, application_name: listenerName(process.pid) });
     this.client = client;
     // Both fire when PostgreSQL stops or the socket drops; either way, start over.
     client.on('error', (err) => this.lost(client, err));

@@ -1,8 +1,9 @@
 /**
  * `lexicon dashboards` runs a dashboards job in its own process (a real command-line process against a real embedded
  * PostgreSQL, the real stories260K model and fixture SAE). Interrupted (SIGINT, SIGTERM), it cancels its job as the
- * pages' Cancel does: no run or shard is left for nobody. Killed outright, its job is an orphan once its heartbeat
- * stops, and a worker takes it over and completes it.
+ * pages' Cancel does: no run or shard is left for nobody. While its job runs it holds a LISTEN connection, as a worker
+ * does, and closes it when cancelled. Killed outright, its job is an orphan once its heartbeat stops, and a worker
+ * takes it over and completes it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
@@ -11,6 +12,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { dashboardRuns, dashboardShards, jobs } from '@/drizzle/schema';
 import { storeCorpus } from '@/server/corpora';
 import { getDb, getPool } from '@/server/db';
+import { listenerName } from '@/server/events';
 import { getJob, type JobRow } from '@/server/jobs';
 import type { ProgressDetail } from '@/jobs/types';
 import { sampleModelCorpus } from '@/compute/corpus/sampled';
@@ -71,14 +73,24 @@ async function runsOf(jobId: string) {
   return getDb().select({ id: dashboardRuns.id, status: dashboardRuns.status }).from(dashboardRuns).where(eq(dashboardRuns.jobId, jobId));
 }
 
+/** The backends of `pid`'s LISTEN connections (server/events.ts names them). */
+async function listenersOf(pid: number): Promise<number> {
+  const { rows } = await getPool().query<{ n: number }>('select count(*)::int as n from pg_stat_activity where application_name = $1', [listenerName(pid)]);
+  return rows[0]!.n;
+}
+
 it.each(['SIGINT', 'SIGTERM'] as const)('%s cancels its job as the pages’ Cancel does: no run or shard is left behind', async (signal) => {
   const { output, exited } = startCli();
   const job = await runningJob(output);
   const [run] = await runsOf(job.id);
   expect(run?.status).toBe('running');
+  // it listens while its job runs, as a worker does: woken by the end of a shard computed elsewhere, not by a poll
+  const pid = cli!.pid!;
+  expect(await listenersOf(pid)).toBe(1);
   cli!.kill(signal);
 
   expect(await exited, output()).toBe(1);
+  await waitFor(async () => ((await listenersOf(pid)) === 0 ? true : undefined), 'the command line’s LISTEN connection to close');
   expect(output()).toContain(`${signal}: the dashboards job ${job.id} is cancelled; its unfinished run is deleted`);
   expect((await getJob(getDb(), job.id))!.status).toBe('cancelled');
   expect(await runsOf(job.id)).toEqual([]);

@@ -41,15 +41,12 @@ export function shardMemoryBytes(): number {
  * once more): so that workers share the evals, the longest part of a small SAE's job, in pieces that keep them busy.
  */
 export const EVAL_RANGES = 8;
-/** Progress reports at most this often (and at each phase's first and last report). */
-const PROGRESS_INTERVAL_MS = 1000;
 /**
- * How often the job's worker, finding no shard it may start, looks again when no announcement wakes it (a process that
- * does not listen: a test's, a command's): a mean-ablation shard may start as soon as the last evals shard is done, and
- * the job completes as soon as the last shard is (its progress is still reported at most every PROGRESS_INTERVAL_MS).
- * A listening worker is woken by each shard's end (watchShards) and looks every PROGRESS_INTERVAL_MS otherwise.
+ * Progress reports at most this often (and at each phase's first and last report); also how often the job's worker,
+ * finding no shard it may start, looks again when no announcement wakes it first: a process that listens (a worker's,
+ * a command's: bin/jobs.ts runInProcess) is woken by each shard's end (watchShards), so this is only its fallback.
  */
-const SHARD_WAIT_MS = 200;
+const PROGRESS_INTERVAL_MS = 1000;
 
 /** What the pages call the computation's phases. */
 const PHASE_NAMES: Record<DashboardPhase, string> = {
@@ -151,7 +148,7 @@ export async function computeAndStoreDashboards(input: DashboardsInput): Promise
   const run = await timed(() => beginRun(db, { saeId: saeRow.id, corpusId: corpus.id, jobId: input.jobId, params: { ...params, featuresPerShard } }));
   const heartbeat = input.workerId ? undefined : await startHeartbeat(db, tf.getBackend(), `${os.hostname()}:${process.pid}:dashboards`);
   const workerId = input.workerId ?? heartbeat!.id;
-  // woken when one of its shards ends elsewhere, in a process that listens (a worker's)
+  // woken when one of its shards ends elsewhere, in a process that listens (a worker's, a command's)
   const wakeup = new Wakeup();
   const unwatch = eventHub().connected
     ? watchShards((runId) => {
@@ -230,7 +227,7 @@ export async function computeAndStoreDashboards(input: DashboardsInput): Promise
         lastWaitReport = Date.now();
         await report('waiting for other workers');
       }
-      await wakeup.wait(unwatch ? PROGRESS_INTERVAL_MS : SHARD_WAIT_MS);
+      await wakeup.wait(PROGRESS_INTERVAL_MS);
     }
     signal?.throwIfAborted();
     const shards = await timed(() => shardsOf(db, run.id));
