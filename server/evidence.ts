@@ -107,6 +107,29 @@ export interface DashboardSnapshotResult {
   pieces: Record<number, string>;
 }
 
+/** What of a snapshot its view reads token by token: each example's ids and activations, and the ids' pieces. */
+const snapshotTokens = z.object({
+  top: z.array(z.object({ tokens: z.array(z.number().int()), acts: z.array(z.number()) })),
+  pieces: z.record(z.string(), z.string()),
+});
+
+/**
+ * Checks a snapshot's tokens as an import reads one (server/exchange/lexicon-format.ts); throws naming the first
+ * problem. Ids below 0 are padding or an imported run's own pieces (server/token-piece.ts), which a dashboard may
+ * have: dashboardSnapshot writes their pieces beside them, so one without its piece is refused. Job evidence needs no
+ * such check: its kinds' schemas take token ids ≥ 0 only (a tokenizer's), and a result that fails them reads as such.
+ */
+export function checkSnapshotTokens(result: unknown): void {
+  const parsed = snapshotTokens.safeParse(result);
+  if (!parsed.success) throw new Error(`result is not a dashboard snapshot: ${describeIssues(parsed.error)}`);
+  const { top, pieces } = parsed.data;
+  top.forEach((example, i) =>
+    example.tokens.forEach((id, t) => {
+      if (id < 0 && pieces[id] === undefined) throw new Error(`result.top[${i}].tokens[${t}] is ${id}, an id below 0 (padding, or an imported run's own piece) with no piece in result.pieces`);
+    }),
+  );
+}
+
 const SNAPSHOT_STATS = ['nTokens', 'nonzeroCount', 'density', 'maxAct', 'meanAct', 'meanActAll', 'encoderBias', 'encoderNorm', 'decoderNorm', 'deDot', 'deCos'] as const;
 const SNAPSHOT_EXAMPLES = 5;
 

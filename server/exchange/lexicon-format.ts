@@ -40,6 +40,7 @@ import {
 } from '@/drizzle/schema';
 import { InputError } from '@/compute/errors';
 import type { Db } from '../db';
+import { checkSnapshotTokens } from '../evidence';
 
 export const LEXICON_FORMAT = 'lexicon';
 export const LEXICON_FORMAT_VERSION = 1;
@@ -103,6 +104,15 @@ const json = (name: string): Column => ({
   in: (v, _r, map) =>
     mapStrings(v, (s) => (s.startsWith('sae:') ? map.sae(s.slice(4)) : s.startsWith('model:') ? map.model(s.slice(6)) : s)),
 });
+
+/** evidence.result, as json(); a dashboard snapshot's tokens checked on import (../evidence.ts) */
+const evidenceResult: Column = {
+  ...json('result'),
+  in(v, row, map) {
+    if (row.kind === 'dashboard') checkSnapshotTokens(v);
+    return json('result').in(v, row, map);
+  },
+};
 
 function attempt(f: () => string): string | undefined {
   try {
@@ -232,7 +242,7 @@ const FILES: TableFile[] = [
       sae('saeId'),
       plain('featureIndex'),
       json('params'),
-      json('result'),
+      evidenceResult,
       json('provenance'),
       plain('note'),
       user('addedBy'),

@@ -1,14 +1,14 @@
 /**
  * The Lexicon exchange format: a wiki written through the API (revisions, proposals with and without provenance,
- * votes, comments with replies, edits and a deletion, hypotheses with status history, votes and dashboard evidence,
- * a list, a team with an SAE's access) is exported, imported into a second database where only the model and SAEs
- * are registered (under other ids), and exported again: the files are the same byte for byte. An import that fails
- * half-way stores nothing; a wiki with content refuses an import.
+ * votes, comments with replies, edits and a deletion, hypotheses with status history, votes and dashboard evidence
+ * whose top example holds padding (id −1), a list, a team with an SAE's access) is exported, imported into a second
+ * database where only the model and SAEs are registered (under other ids), and exported again: the files are the
+ * same byte for byte. An import that fails half-way stores nothing; a wiki with content refuses an import.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { drizzle } from 'drizzle-orm/node-postgres';
-import { count, eq } from 'drizzle-orm';
+import { count, eq, sql } from 'drizzle-orm';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as schema from '@/drizzle/schema';
@@ -60,6 +60,8 @@ async function seedWiki() {
   const { id: hypothesis } = await callerFor(ed).hypothesis.create({ statement: 'a/1 and b/2 are about pets', body: 'See [[synth/a/1]].', features: ['synth/a/1', 'synth/b/2'] });
   await callerFor(ada).hypothesis.setStatus({ id: hypothesis, status: 'supported', note: 'the dashboards agree' });
   await callerFor(ada).hypothesis.vote({ id: hypothesis, value: 1 });
+  // the snapshot's top example ends in padding (id −1), as contexts of an imported Neuronpedia export may
+  await padTopContext(a!.id, 1);
   await callerFor(ed).hypothesis.saveEvidence({ hypothesisId: hypothesis, source: { kind: 'snapshot', feature: at('a', 1) }, note: 'top examples' });
   await callerFor(ada).comment.post({ target: { kind: 'hypothesis', hypothesisId: hypothesis }, body: 'Convinced.' });
 
@@ -69,6 +71,15 @@ async function seedWiki() {
 
   const team = await callerFor(ada).team.create({ slug: 'pets-lab', name: 'Pets lab' });
   await setAccess(ada, 'sae', b!.id, { teamId: team.id, visibility: 'team' }, 'synth/b');
+}
+
+/** The last two tokens of the context of feature `index`'s first top example become padding (−1). */
+async function padTopContext(saeId: string, index: number) {
+  await getDb().execute(sql`
+    update corpus_context c set tokens = c.tokens[1:array_length(c.tokens, 1) - 2] || array[-1, -1]
+      from sae s join dashboard_run r on r.id = s.current_run_id
+           join feature_example e on e.run_id = r.id and e.feature_index = ${index} and e.kind = 'top' and e.rank = 0
+     where s.id = ${saeId} and c.corpus_id = r.corpus_id and c.index = e.context_index`);
 }
 
 /** The model and SAEs registered in the target as they are in the source, under new ids. */
@@ -138,6 +149,9 @@ describe('lexicon export', () => {
     const evidenceText = fs.readFileSync(path.join(exported, 'evidence.jsonl'), 'utf8');
     expect(evidenceText).toContain('"sae:synth/a"');
     expect(evidenceText).not.toContain(synth.saes[0]!.id);
+    const [snapshot] = lines(exported, 'evidence.jsonl') as { result: { top: { tokens: number[] }[]; pieces: Record<string, string> } }[];
+    expect(snapshot!.result.top[0]!.tokens.slice(-2)).toEqual([-1, -1]);
+    expect(snapshot!.result.pieces['-1']).toBe('<pad>');
   });
 });
 
@@ -154,6 +168,26 @@ describe('lexicon import', () => {
 
     fs.writeFileSync(file, `${entries[0]}\n{"listId": \n`);
     await expect(importLexicon(targetDb, broken)).rejects.toThrow(new RegExp(`${file}:2: not JSON`));
+  });
+
+  it('refuses a dashboard snapshot whose tokens are not token ids, or an id below 0 without its piece, by file and line', async () => {
+    const broken = path.join(source.dir, 'broken-tokens');
+    fs.cpSync(exported, broken, { recursive: true });
+    const file = path.join(broken, 'evidence.jsonl');
+    const snapshot = lines(exported, 'evidence.jsonl')[0] as { result: { top: { tokens: unknown[] }[]; pieces: Record<string, string> } };
+    const write = (change: (s: typeof snapshot) => void) => {
+      const copy = structuredClone(snapshot);
+      change(copy);
+      fs.writeFileSync(file, `${JSON.stringify(copy)}\n`);
+    };
+    // padding (−1) has its piece: accepted, as the round trip below shows; −2 has none
+    write((s) => (s.result.top[0]!.tokens[3] = -2));
+    await expect(importLexicon(targetDb, broken)).rejects.toThrow(`${file}:1: result.top[0].tokens[3] is -2, an id below 0 (padding, or an imported run's own piece) with no piece in result.pieces`);
+    write((s) => (s.result.top[1]!.tokens[0] = 2.5));
+    await expect(importLexicon(targetDb, broken)).rejects.toThrow(`${file}:1: result is not a dashboard snapshot: top[1].tokens[0]:`);
+    write((s) => delete (s.result as Partial<typeof s.result>).pieces);
+    await expect(importLexicon(targetDb, broken)).rejects.toThrow(`${file}:1: result is not a dashboard snapshot: pieces:`);
+    for (const table of [users, hypotheses, featurePages, labelProposals]) expect((await targetDb.select({ n: count() }).from(table))[0]!.n).toBe(0);
   });
 
   it('restores the export into an empty wiki; exporting that gives the same files', async () => {
