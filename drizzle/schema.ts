@@ -22,9 +22,12 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
+import { bytesToTokens, tokensToBytes } from '../server/context-tokens';
 
 /** Raw bytes (per-token activations stored compactly). */
 const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => 'bytea' });
+/** A context's token ids, stored as little-endian int32 bytes (server/context-tokens.ts). */
+const tokenBytes = customType<{ data: number[]; driverData: Buffer }>({ dataType: () => 'bytea', toDriver: tokensToBytes, fromDriver: bytesToTokens });
 
 export const roleEnum = pgEnum('role', ['viewer', 'editor', 'admin']);
 
@@ -220,7 +223,7 @@ export const corpusContexts = pgTable(
      */
     corpusId: uuid('corpus_id').notNull(),
     index: integer('index').notNull(),
-    tokens: integer('tokens').array().notNull(),
+    tokens: tokenBytes('tokens').notNull(),
   },
   (t) => [primaryKey({ columns: [t.corpusId, t.index] })],
 );

@@ -9,6 +9,7 @@
  */
 import { sql } from 'drizzle-orm';
 import type { Db } from './db';
+import { base64Tokens } from './context-tokens';
 import { pieceOf } from './token-piece';
 import { vocabulary } from './vocabulary';
 
@@ -56,8 +57,10 @@ export interface FeatureCard extends CardEvidence {
 /**
  * Select columns (card_logits, card_tokens, card_snippet) over a `feature` row aliased f: the first logits of
  * logit_top (stored highest first), the peak tokens of the top examples, and the top example's tokens around its
- * peak (arrays are 1-based in SQL: token t is tokens[t + 1]). Token ids below 0 of an imported run come with the
- * run's own pieces for them (`extra`, by id; server/exchange), only those: a run may hold a thousand.
+ * peak (bytes 4t … 4t + 3 of the context's, ./context-tokens.ts; substring is 1-based). Token ids below 0 of an
+ * imported run come with the run's own pieces for them (`extra`, by id; server/exchange), only those: a run may hold
+ * a thousand, so the snippet's ids are read in SQL too, each from its four little-endian bytes (SQL's | and << bind
+ * alike: the shifts need their parentheses).
  */
 export const CARD_COLUMNS = sql`
   jsonb_path_query_array(f.logit_top, ${`$[0 to ${CARD_TOKENS - 1}]`}::jsonpath) as card_logits,
@@ -66,13 +69,18 @@ export const CARD_COLUMNS = sql`
             where x.run_id = f.run_id and x.feature_index = f.index and x.kind = 'top' and x.max_token is not null
             group by x.max_token order by act desc, token limit ${CARD_TOKENS}) t
      left join dashboard_run r on t.token < 0 and r.id = f.run_id) as card_tokens,
-  (select json_build_object('tokens', s.tokens, 'at', least(x.max_pos, ${SNIPPET_RADIUS}), 'maxAct', x.max_act::float8,
-                            'clippedStart', x.max_pos > ${SNIPPET_RADIUS}, 'clippedEnd', x.max_pos + 1 + ${SNIPPET_RADIUS} < cardinality(cc.tokens),
-                            'extra', (select json_object_agg(id, r.source->'extraPieces'->>(-1 - id)) from unnest(s.tokens) id where id < 0))
+  (select json_build_object('tokens', encode(s.tokens, 'base64'), 'at', least(x.max_pos, ${SNIPPET_RADIUS}), 'maxAct', x.max_act::float8,
+                            'clippedStart', x.max_pos > ${SNIPPET_RADIUS}, 'clippedEnd', x.max_pos + 1 + ${SNIPPET_RADIUS} < length(cc.tokens) / 4,
+                            'extra', (select json_object_agg(t.id, r.source->'extraPieces'->>(-1 - t.id))
+                                        from generate_series(0, length(s.tokens) / 4 - 1) i,
+                                             lateral (select get_byte(s.tokens, 4 * i) | (get_byte(s.tokens, 4 * i + 1) << 8) | (get_byte(s.tokens, 4 * i + 2) << 16)
+                                                             | (get_byte(s.tokens, 4 * i + 3) << 24) as id) t
+                                       where t.id < 0))
      from feature_example x
      join dashboard_run r on r.id = x.run_id
      join corpus_context cc on cc.corpus_id = r.corpus_id and cc.index = x.context_index
-     cross join lateral (select cc.tokens[greatest(1, x.max_pos + 1 - ${SNIPPET_RADIUS}) : x.max_pos + 1 + ${SNIPPET_RADIUS}] as tokens) s
+     cross join lateral (select substring(cc.tokens from 4 * greatest(0, x.max_pos - ${SNIPPET_RADIUS}) + 1
+                                                for 4 * (x.max_pos + 1 + ${SNIPPET_RADIUS} - greatest(0, x.max_pos - ${SNIPPET_RADIUS}))) as tokens) s
     where x.run_id = f.run_id and x.feature_index = f.index and x.kind = 'top' and x.rank = 0) as card_snippet`;
 
 interface CardRow {
@@ -85,13 +93,13 @@ interface CardRow {
 export function cardEvidence(row: CardRow, pieces: string[] | null): CardEvidence {
   const weights = (value: unknown) =>
     ((value as { id: number; value: number; extra?: string | null }[] | null) ?? []).map((w) => ({ piece: w.extra ?? pieceOf(pieces, w.id), value: w.value }));
-  const s = row.card_snippet as { tokens: number[]; at: number; maxAct: number; clippedStart: boolean; clippedEnd: boolean; extra: Record<number, string> | null } | null;
+  const s = row.card_snippet as { tokens: string; at: number; maxAct: number; clippedStart: boolean; clippedEnd: boolean; extra: Record<number, string> | null } | null;
   return {
     logits: weights(row.card_logits),
     topTokens: weights(row.card_tokens),
     snippet: s && {
       // the run's own pieces are keyed by their (negative) ids
-      pieces: s.tokens.map((id) => pieceOf(id < 0 ? s.extra : pieces, id)),
+      pieces: base64Tokens(s.tokens).map((id) => pieceOf(id < 0 ? s.extra : pieces, id)),
       at: s.at,
       maxAct: s.maxAct,
       clippedStart: s.clippedStart,

@@ -11,6 +11,7 @@ import { featureLinks } from '@/drizzle/schema';
 import { visibleSaeSql, type Viewer } from './authz';
 import type { Db } from './db';
 import { badInput } from './errors';
+import { bytesToTokens } from './context-tokens';
 import { pieceOf } from './token-piece';
 import { vocabulary } from './vocabulary';
 import { visibleHypothesisSql } from './hypotheses';
@@ -134,7 +135,7 @@ export async function featurePreview(db: Db, viewer: Viewer, a: FeatureAddress):
     max_act: number | null;
     max_pos: number | null;
     acts: Buffer | null;
-    tokens: number[] | null;
+    tokens: Buffer | null;
     extra_pieces: string[] | null;
   }>(sql`
     select p.label, f.density, f.nonzero_count, f.n_tokens, f.max_act, x.max_pos, x.acts, cc.tokens, r.source->'extraPieces' as extra_pieces
@@ -148,11 +149,12 @@ export async function featurePreview(db: Db, viewer: Viewer, a: FeatureAddress):
   const row = rows[0]!;
   let snippet: FeaturePreview['snippet'] = null;
   if (row.tokens && row.acts && row.max_pos !== null) {
+    const tokens = bytesToTokens(row.tokens);
     const pieces = await vocabulary(db, sae.modelId, sae.modelSlug, sae.modelContentHash);
     const from = Math.max(0, row.max_pos - SNIPPET_BEFORE);
-    const to = Math.min(row.tokens.length, row.max_pos + SNIPPET_AFTER + 1);
+    const to = Math.min(tokens.length, row.max_pos + SNIPPET_AFTER + 1);
     snippet = {
-      pieces: row.tokens.slice(from, to).map((id) => pieceOf(pieces, id, row.extra_pieces ?? [])),
+      pieces: tokens.slice(from, to).map((id) => pieceOf(pieces, id, row.extra_pieces ?? [])),
       peak: row.max_pos - from,
       act: Buffer.from(row.acts).readFloatLE(row.max_pos * 4),
     };

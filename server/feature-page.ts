@@ -13,6 +13,7 @@ import { saeAccessSql, saeLevelOf, type Level, type Viewer } from './authz';
 import { getPool, type Db } from './db';
 import { descriptionHtml } from './descriptions';
 import { labelStandingOf, labelStandingSql, type LabelStanding, type StandingRow } from './label-votes';
+import { base64Tokens } from './context-tokens';
 import { applyChips } from './markdown';
 import { similarFeatureGroups, similarFeaturesSql, type NeighbourRow, type SimilarFeatureGroup } from './similar-features';
 import { displayNameSql } from './users';
@@ -171,7 +172,7 @@ select
      from feature f join s on f.run_id = s.current_run_id where f.index = ${index}) as stats,
   (select coalesce(json_agg(e), '[]'::json) from (
      select x.kind, x.interval, x.rank, x.context_index, x.position, x.max_act, x.max_pos,
-            encode(x.acts, 'base64') as acts, encode(x.loss_delta, 'base64') as loss_delta, cc.tokens
+            encode(x.acts, 'base64') as acts, encode(x.loss_delta, 'base64') as loss_delta, encode(cc.tokens, 'base64') as tokens
      from feature_example x
      join r on x.run_id = r.id
      join corpus_context cc on cc.corpus_id = r.corpus_id and cc.index = x.context_index
@@ -234,7 +235,7 @@ interface PageRow {
     max_pos: number;
     acts: string;
     loss_delta: string | null;
-    tokens: number[];
+    tokens: string;
   }[];
   /** interval (as stored) → how many examples it has */
   interval_examples: Record<string, number>;
@@ -292,7 +293,7 @@ export async function getFeaturePage(
     position: e.position,
     maxAct: e.max_act,
     maxPos: e.max_pos,
-    tokens: e.tokens,
+    tokens: base64Tokens(e.tokens),
     acts: base64Floats(e.acts),
     lossDelta: e.loss_delta === null ? null : base64Floats(e.loss_delta),
   }));

@@ -2,7 +2,7 @@
  * `npm run bench:import`: throughput of importing a Neuronpedia export (issue 13) into a real (embedded) PostgreSQL,
  * through the same code as `lexicon import --format neuronpedia` (server/exchange). Prints figures; not a test.
  *
- *   npm run bench:import [-- --features 24576] [--top 20] [--intervals 5] [--per-interval 5] [--context 128]
+ *   npm run bench:import [-- --features 24576] [--top 20] [--intervals 5] [--per-interval 5] [--context 128] [--export-dir DIR]
  *
  * Writes a synthetic export (tests/helpers/neuronpedia-export.ts) of --features features, each with --top top
  * examples and --intervals × --per-interval interval examples of --context tokens and one explanation, registers a
@@ -11,7 +11,8 @@
  * not the writing of the export); PostgreSQL's CPU time over the import is read from /proc, and the load average is
  * printed (on a shared machine the wall time says more about the neighbours than the CPU times do). Then one feature
  * page is read, timed, to show the SAE is usable at once. BENCH_PROF=DIR writes the child's CPU profiles there (one
- * per thread).
+ * per thread). --export-dir DIR keeps the export in DIR and reuses it when a run with the same options wrote it: the
+ * writing takes minutes, longer than the import it serves.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -25,7 +26,7 @@ import { runMigrations } from '@/server/migrate';
 import { startEmbeddedPostgres } from '@/server/postgres';
 import { writeNeuronpediaExport } from '@/tests/helpers/neuronpedia-export';
 import { seedSyntheticModel } from '@/tests/helpers/synthetic';
-import { integer } from './options';
+import { integer, option } from './options';
 
 const argv = process.argv.slice(2);
 
@@ -75,6 +76,7 @@ const TOP = integer('top', 20);
 const INTERVALS = integer('intervals', 5, 0);
 const PER_INTERVAL = integer('per-interval', 5, 0);
 const CONTEXT = integer('context', 128);
+const EXPORT_DIR = option('export-dir', '');
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lexicon-bench-import-'));
 fs.chmodSync(dir, 0o755);
@@ -98,22 +100,21 @@ try {
     });
 
   let t = performance.now();
-  const { dir: exportDir } = await writeNeuronpediaExport(path.join(dir, 'export'), {
-    modelId: 'gpt2-bench',
-    sourceId: '6-res-jb',
-    vocab: model.vocab,
-    nFeatures: N_FEATURES,
-    topExamples: TOP,
-    intervals: INTERVALS,
-    perInterval: PER_INTERVAL,
-    contextLength: CONTEXT,
-    nPrompts: 24576,
-    featuresPerBatch: 256,
-  });
+  const shape = { nFeatures: N_FEATURES, topExamples: TOP, intervals: INTERVALS, perInterval: PER_INTERVAL, contextLength: CONTEXT };
+  const exportRoot = EXPORT_DIR ? path.resolve(EXPORT_DIR) : path.join(dir, 'export');
+  const exportDir = path.join(exportRoot, 'gpt2-bench', '6-res-jb');
+  // what the kept export was written for: another shape is written again
+  const written = path.join(exportRoot, 'bench-options.json');
+  const reused = EXPORT_DIR !== '' && fs.existsSync(written) && fs.readFileSync(written, 'utf8') === JSON.stringify(shape);
+  if (!reused) {
+    fs.rmSync(exportRoot, { recursive: true, force: true });
+    await writeNeuronpediaExport(exportRoot, { modelId: 'gpt2-bench', sourceId: '6-res-jb', vocab: model.vocab, ...shape, nPrompts: 24576, featuresPerBatch: 256 });
+    fs.writeFileSync(written, JSON.stringify(shape));
+  }
   const bytes = execFileSync('du', ['-sb', exportDir]).toString().split('\t')[0];
   console.log(
     `export: ${N_FEATURES} features × (${TOP} top + ${INTERVALS}×${PER_INTERVAL} interval examples of ${CONTEXT} tokens) + 1 explanation each: ` +
-      `${(Number(bytes) / 2 ** 20).toFixed(0)} MiB gzipped, written in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+      `${(Number(bytes) / 2 ** 20).toFixed(0)} MiB gzipped, ${reused ? `kept from an earlier run in ${exportRoot}` : `written in ${((performance.now() - t) / 1000).toFixed(1)} s`}`,
   );
 
   const pgCpuBefore = postgresCpuSeconds(path.join(dir, 'pg'));

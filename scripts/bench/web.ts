@@ -34,6 +34,7 @@ import { Readable } from 'node:stream';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { tokensToBytes } from '@/server/context-tokens';
 import { runMigrations } from '@/server/migrate';
 import { startEmbeddedPostgres } from '@/server/postgres';
 import { seededRandom } from '@/compute/random';
@@ -200,7 +201,7 @@ async function fill(pool: pg.Pool): Promise<Filled> {
       return c;
     });
     await copyRows(client, 'corpus_context', ['corpus_id', 'index', 'tokens'], function* () {
-      for (let i = 0; i < N_CONTEXTS; i++) yield `${corpus!.id}\t${i}\t{${contexts[i]!.join(',')}}\n`;
+      for (let i = 0; i < N_CONTEXTS; i++) yield `${corpus!.id}\t${i}\t\\\\x${tokensToBytes(contexts[i]!).toString('hex')}\n`;
     });
     log(`corpus: ${N_CONTEXTS} contexts of ${CONTEXT} tokens`);
 

@@ -1,6 +1,6 @@
 /**
  * Rows for PostgreSQL's binary COPY format (postgresql.org/docs/current/sql-copy.html#id-1.9.3.55.9.4): an import's
- * examples go in as raw bytes, so neither this process hex-encodes the activations and prints the token arrays nor
+ * examples go in as raw bytes, so neither this process hex-encodes the activations and prints the tokens nor
  * PostgreSQL parses them back.
  */
 import os from 'node:os';
@@ -10,9 +10,7 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
-/** pg_type oid of int4, the element type of an integer[] column */
-const INT4_OID = 23;
-/** a Float32Array's bytes are already the little-endian float32s a bytea of activations holds */
+/** a Float32Array's (Int32Array's) bytes are already the little-endian float32s (int32s) a bytea of activations (tokens) holds */
 const LITTLE_ENDIAN = os.endianness() === 'LE';
 
 /** the signature, the flags and the header extension's length */
@@ -23,8 +21,6 @@ export class BinaryRows {
   private view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   private at = 0;
   private rows = 0;
-  /** int4Array's elements, big-endian */
-  private elements = new Int32Array(0);
 
   constructor() {
     this.room(HEADER_BYTES);
@@ -113,30 +109,20 @@ export class BinaryRows {
     return this;
   }
 
-  /** an enum's label */
+  /** an enum's label, encoded in place (a Buffer.from per example row was garbage the importing thread collected) */
   text(s: string): this {
-    return this.bytes(Buffer.from(s, 'utf8'));
+    this.room(4 + Buffer.byteLength(s, 'utf8'));
+    const length = this.buf.write(s, this.at + 4, 'utf8');
+    this.i32(length);
+    this.at += length;
+    return this;
   }
 
-  /** integer[]: one dimension, no nulls, lower bound 1 */
-  int4Array(values: Int32Array): this {
-    this.room(4 + 20 + values.length * 8);
-    this.i32(20 + values.length * 8);
-    this.i32(1); // dimensions
-    this.i32(0); // has nulls
-    this.i32(INT4_OID);
-    this.i32(values.length);
-    this.i32(1); // lower bound
-    // each element's length and value, big-endian, laid out in an aligned array and copied at once: a DataView call
-    // per number cost more than the rest of the row
-    if (this.elements.length < values.length * 2) this.elements = new Int32Array(values.length * 2);
-    const elements = this.elements;
-    for (let i = 0; i < values.length; i++) {
-      elements[2 * i] = FOUR_BIG_ENDIAN;
-      elements[2 * i + 1] = LITTLE_ENDIAN ? byteSwapped(values[i]!) : values[i]!;
-    }
-    this.buf.set(new Uint8Array(elements.buffer, 0, values.length * 8), this.at);
-    this.at += values.length * 8;
+  /** bytea of source[from, to), copied without a view of it made (an import makes a few million rows) */
+  byteRange(source: Buffer, from: number, to: number): this {
+    this.room(4 + to - from);
+    this.i32(to - from);
+    this.at += source.copy(this.buf, this.at, from, to);
     return this;
   }
 
@@ -149,9 +135,14 @@ export class BinaryRows {
   }
 }
 
-const byteSwapped = (v: number) => ((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24);
-/** 4 (an int4 element's length) as the machine reads the big-endian bytes */
-const FOUR_BIG_ENDIAN = LITTLE_ENDIAN ? byteSwapped(4) : 4;
+/**
+ * A typed array's values as little-endian bytes, for byteRange: its own bytes on a little-endian machine, else a
+ * swapped copy. Int32s are how contexts store token ids (../context-tokens.ts), float32s how examples store activations.
+ */
+export function littleEndianBytes(values: Int32Array | Float32Array): Buffer {
+  const bytes = Buffer.from(values.buffer, values.byteOffset, values.byteLength);
+  return LITTLE_ENDIAN ? bytes : Buffer.from(bytes).swap32();
+}
 
 /** A uuid's 16 bytes, as binary COPY takes them. */
 export const uuidBytes = (uuid: string): Buffer => Buffer.from(uuid.replace(/-/g, ''), 'hex');

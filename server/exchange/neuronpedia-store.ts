@@ -29,7 +29,7 @@ import { completeRunIn, EXAMPLE_COPY_TARGET, featureRow } from '../dashboards';
 import { proposeManyFromSource } from '../label-votes';
 import type { SaeRow } from '../saes';
 import { ActivationBatcher, checkFeatureIndex, pieceIdsOf, type ActivationBatch } from './activation-batch';
-import { BinaryRows, uuidBytes } from './copy-binary';
+import { BinaryRows, littleEndianBytes, uuidBytes } from './copy-binary';
 import { where, type At } from './neuronpedia-files';
 
 /** A feature's statistics as both layouts give them (SAEDashboard's and Neuronpedia's field names). */
@@ -111,7 +111,15 @@ const FEATURE_COLUMNS: Record<string, string> = Object.fromEntries(Object.entrie
 /** The i-th activation of a batch. */
 interface Activation {
   batch: ActivationBatch;
+  bytes: BatchBytes;
   i: number;
+}
+
+/** A batch's tokens, activations and losses as the little-endian bytes the COPY takes, made once per batch. */
+interface BatchBytes {
+  tokens: Buffer;
+  acts: Buffer;
+  loss: Buffer;
 }
 
 interface IntervalSummary {
@@ -263,6 +271,7 @@ export class ImportRun {
         }
       }
     }
+    const bytes = { tokens: littleEndianBytes(batch.tokens), acts: littleEndianBytes(batch.acts), loss: littleEndianBytes(batch.loss) };
     for (let i = 0; i < batch.count; i++) {
       const index = batch.index[i]!;
       if (this.group?.index !== index) {
@@ -274,7 +283,7 @@ export class ImportRun {
         this.group = { index, items: [] };
         this.grouped.add(index);
       }
-      this.group!.items.push({ batch, i });
+      this.group!.items.push({ batch, bytes, i });
     }
   }
 
@@ -306,21 +315,24 @@ export class ImportRun {
   }
 
   /** Queues one example and its context for COPY; returns its maximum activation. */
-  private example({ batch, i }: Activation, kind: 'top' | 'interval', interval: number, rank: number): number {
-    const tokens = batch.tokens.subarray(batch.tokenStart[i], batch.tokenStart[i + 1]);
+  private example({ batch, bytes, i }: Activation, kind: 'top' | 'interval', interval: number, rank: number): number {
+    // the example's tokens and values: `length` of the batch's from `start`, 4 bytes each
+    const start = batch.tokenStart[i]!;
+    const length = batch.tokenStart[i + 1]! - start;
     const maxPos = batch.maxPos[i]!;
     const maxAct = batch.maxAct[i]!;
     const contextIndex = this.nContexts++;
-    this.nTokens += tokens.length;
-    this.longest = Math.max(this.longest, tokens.length);
+    this.nTokens += length;
+    this.longest = Math.max(this.longest, length);
     // little-endian int32s, as the hash of a computed run's corpus
-    this.corpusHash.update(new Uint8Array(tokens.buffer, tokens.byteOffset, tokens.byteLength));
-    this.contextRows.row(3).bytes(this.corpusIdBytes).int4(contextIndex).int4Array(tokens);
+    this.corpusHash.update(bytes.tokens.subarray(4 * start, 4 * (start + length)));
+    this.contextRows.row(3).bytes(this.corpusIdBytes).int4(contextIndex).byteRange(bytes.tokens, 4 * start, 4 * (start + length));
     const rows = this.exampleRows.row(12).bytes(this.runIdBytes).int4(batch.index[i]!).text(kind).int2(interval).int2(rank).int4(contextIndex);
     (kind === 'interval' ? rows.int4(batch.position[i]!) : rows.null()).float4(maxAct).int4(maxPos);
-    rows.float32Bytes(batch.acts.subarray(batch.tokenStart[i], batch.tokenStart[i + 1]));
-    const loss = batch.loss.subarray(batch.lossStart[i], batch.lossStart[i + 1]);
-    (loss.length > 0 ? rows.float32Bytes(loss) : rows.null()).int4(tokens[maxPos]!);
+    rows.byteRange(bytes.acts, 4 * start, 4 * (start + length));
+    const lossStart = batch.lossStart[i]!;
+    const lossEnd = batch.lossStart[i + 1]!;
+    (lossEnd > lossStart ? rows.byteRange(bytes.loss, 4 * lossStart, 4 * lossEnd) : rows.null()).int4(batch.tokens[start + maxPos]!);
     this.queued++;
     this.counts.examples++;
     return maxAct;

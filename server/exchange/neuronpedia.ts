@@ -22,6 +22,7 @@ import { explanationLines, parseExplanation } from './neuronpedia-explanations';
 import { batchFiles, hashFiles, isUrl, jsonLines, withDownloadedExport, type At } from './neuronpedia-files';
 import { parsedActivations } from './activation-threads';
 import { ImportRun, type ImportedFeature } from './neuronpedia-store';
+import { bytesToTokens } from '../context-tokens';
 import { pieceOf } from '../token-piece';
 import { currentImport, targetSae } from './target-sae';
 
@@ -267,7 +268,7 @@ type ExportExample = {
   max_pos: number;
   acts: Buffer;
   loss_delta: Buffer | null;
-  tokens: number[];
+  tokens: Buffer;
 };
 
 /** A float32 written with the 9 significant digits that read back to the same float32. */
@@ -334,7 +335,7 @@ function neuronpediaActivation(
     ...ids,
     index: String(x.feature_index),
     creatorId: null,
-    tokens: x.tokens.map(piece),
+    tokens: bytesToTokens(x.tokens).map(piece),
     values,
     maxValue: f32(x.max_act),
     maxValueTokenIndex: x.max_pos,

@@ -53,13 +53,13 @@ describe('the references of examples and contexts', () => {
       getDb().execute(sql`insert into feature_example (run_id, feature_index, kind, interval, rank, context_index, max_act, max_pos, acts)
                           values (${run}, 0, 'random', -1, 99, 0, 1, 0, '\\x0000803f'::bytea)`);
     await expect(example(missing)).rejects.toMatchObject({ cause: { code: '23503', detail: `Key (run_id)=(${missing}) is not present in table "dashboard_run".` } });
-    await expect(getDb().execute(sql`insert into corpus_context (corpus_id, index, tokens) values (${missing}, 0, '{1,2}')`)).rejects.toMatchObject({
+    await expect(getDb().execute(sql`insert into corpus_context (corpus_id, index, tokens) values (${missing}, 0, '\\x0100000002000000'::bytea)`)).rejects.toMatchObject({
       cause: { code: '23503', detail: `Key (corpus_id)=(${missing}) is not present in table "corpus".` },
     });
     await expect(getDb().execute(sql`update feature_example set run_id = ${missing} where run_id = ${runId}`)).rejects.toMatchObject({ cause: { code: '23503' } });
     // a row of an existing run and corpus goes in
     await example(runId);
-    await getDb().execute(sql`insert into corpus_context (corpus_id, index, tokens) values (${corpusId}, 100000, '{1,2}')`);
+    await getDb().execute(sql`insert into corpus_context (corpus_id, index, tokens) values (${corpusId}, 100000, '\\x0100000002000000'::bytea)`);
     expect(await count('feature_example', 'run_id', runId)).toBe(4 * 7 + 1);
   });
 

@@ -17,6 +17,7 @@ import { initBackend } from '@/compute/backend';
 import { currentRunCounts } from '@/server/dashboards';
 import { getDb, getPool } from '@/server/db';
 import { EXPORT_FORMATS, IMPORT_FORMATS } from '@/server/exchange';
+import { tokensToBytes } from '@/server/context-tokens';
 import { featureCards, SNIPPET_RADIUS } from '@/server/feature-cards';
 import { featurePreview } from '@/server/feature-links';
 import { getFeaturePage } from '@/server/feature-page';
@@ -176,7 +177,7 @@ describe('Neuronpedia export import', () => {
     // exports write) as padding: beside the peak of the top example, which is the token it peaks on.
     const peak = page.top[0]!;
     const padded = peak.tokens.map((id, t) => (t === peak.maxPos ? -1 : t === peak.maxPos + 1 ? -9 : id));
-    await getDb().execute(sql`update corpus_context set tokens = ${`{${padded.join(',')}}`}::int[]
+    await getDb().execute(sql`update corpus_context set tokens = ${tokensToBytes(padded)}
                                where corpus_id = ${page.run!.corpusId} and index = ${peak.contextIndex}`);
     await getDb().execute(sql`update feature_example set max_token = -1 where run_id = ${outcome.runId} and feature_index = 0 and kind = 'top' and rank = 0`);
     const shown = padded.map((id) => (id === -1 ? '<|outofrange|>' : id === -9 ? PADDING_PIECE : model.vocab[id]!));

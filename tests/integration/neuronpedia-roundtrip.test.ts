@@ -80,7 +80,7 @@ async function currentFeatures(saeId: string) {
 
 /** Examples keyed by feature, kind, the interval's lower bound and rank, with their tokens. */
 async function currentExamples(saeId: string) {
-  const { rows } = await getDb().execute<{ key: string; tokens: number[]; acts: Buffer; max_act: number; max_pos: number; position: number | null; loss_delta: Buffer | null }>(sql`
+  const { rows } = await getDb().execute<{ key: string; tokens: Buffer; acts: Buffer; max_act: number; max_pos: number; position: number | null; loss_delta: Buffer | null }>(sql`
     select concat_ws(' ', x.feature_index, x.kind, case when x.kind = 'interval' then (f.intervals -> x.interval ->> 'lo') end, x.rank) as key,
            cc.tokens, x.acts, x.max_act, x.max_pos, x.position, x.loss_delta
       from sae s
