@@ -1,9 +1,10 @@
 /**
  * The explainer endpoint's requests-per-minute limit, kept in PostgreSQL (table explainer_pace) so that it holds for
  * every job and worker asking that endpoint together, not for each one apart. A request reserves the next free slot in
- * one atomic statement (the row moves one interval on) and then waits for it here, holding no lock; a 429's Retry-After
- * moves the shared next slot too, so the requests reserved after it back off as well. Times are the database's clock,
- * the wait is computed there: workers on machines whose clocks differ still keep to one pace.
+ * one atomic statement (the row moves one interval on; slots are fixed times, so one sent late does not delay the next)
+ * and then waits for it here, holding no lock; a 429's Retry-After moves the shared next slot too, so the requests
+ * reserved after it back off as well. Times are the database's clock, the wait is computed there: workers on machines
+ * whose clocks differ still keep to one pace.
  */
 import { sql } from 'drizzle-orm';
 import type { Db } from '../db';
