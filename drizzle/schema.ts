@@ -997,3 +997,13 @@ export const siteSettings = pgTable('site_setting', {
   updatedBy: text('updated_by').references(() => users.id, { onDelete: 'set null' }),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
+
+/**
+ * The automatic explainer's pace, one row per endpoint (its completions URL and model; server/explainer/pace.ts): when
+ * its next request may start. Every job and worker reserves its requests here, so the requests-per-minute limit holds
+ * for all of them together.
+ */
+export const explainerPace = pgTable('explainer_pace', {
+  endpoint: text('endpoint').primaryKey(),
+  nextAt: timestamp('next_at', { withTimezone: true }).notNull(),
+});

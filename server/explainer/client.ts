@@ -1,7 +1,10 @@
 /**
  * A client of an OpenAI-compatible chat completions endpoint (POST {base}/v1/chat/completions) that keeps to the
- * configured requests per minute and, on HTTP 429, waits as Retry-After says (or backs off, doubling) and tries again.
+ * configured requests per minute, shared with every other client of that endpoint and model (pace.ts), and, on HTTP
+ * 429, holds them all off as Retry-After says (or backs off, doubling) and tries again.
  */
+import type { Db } from '../db';
+import { Pace } from './pace';
 import type { ExplainerEndpoint } from './settings';
 
 export interface ChatMessage {
@@ -11,7 +14,7 @@ export interface ChatMessage {
 
 export interface ChatClientOptions {
   signal?: AbortSignal;
-  /** told before each wait on a 429 (seconds), e.g. to report it as progress */
+  /** told of each wait on a 429 (seconds) once every client of the endpoint holds off, e.g. to report it as progress */
   onRateLimited?: (seconds: number) => Promise<void>;
   /** 429s in a row before giving up */
   maxRetries?: number;
@@ -36,40 +39,24 @@ export function retryAfterSeconds(header: string | null, now = Date.now()): numb
   return Number.isNaN(date) ? null : Math.max(0, (date - now) / 1000);
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 export class ChatClient {
-  private nextAt = 0;
   private readonly url: string;
-  private readonly intervalMs: number;
+  private readonly pace: Pace;
 
   constructor(
+    db: Db,
     private readonly endpoint: ExplainerEndpoint,
     private readonly options: ChatClientOptions = {},
   ) {
     this.url = completionsUrl(endpoint.baseUrl);
-    this.intervalMs = 60_000 / endpoint.requestsPerMinute;
+    this.pace = new Pace(db, `${this.url} ${endpoint.model}`, endpoint.requestsPerMinute);
   }
 
   /** The assistant's answer to the messages (temperature 0); throws naming the endpoint's problem. */
   async complete(messages: ChatMessage[], maxTokens = 300): Promise<string> {
     const { signal, onRateLimited, maxRetries = 5, timeoutMs = 120_000 } = this.options;
     for (let attempt = 0; ; attempt++) {
-      await sleep(Math.max(0, this.nextAt - Date.now()), signal);
-      this.nextAt = Date.now() + this.intervalMs;
+      await this.pace.wait(signal);
       const response = await fetch(this.url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...(this.endpoint.apiKey ? { authorization: `Bearer ${this.endpoint.apiKey}` } : {}) },
@@ -79,8 +66,8 @@ export class ChatClient {
       const body = await response.text();
       if (response.status === 429 && attempt < maxRetries) {
         const seconds = Math.min(MAX_BACKOFF_S, retryAfterSeconds(response.headers.get('retry-after')) ?? 2 ** attempt);
+        await this.pace.holdOff(seconds); // every client's next turn waits it out, this one's too
         await onRateLimited?.(seconds);
-        await sleep(seconds * 1000, signal);
         continue;
       }
       if (!response.ok) throw new Error(`the endpoint answered HTTP ${response.status}: ${body.slice(0, 200).trim() || response.statusText}`);

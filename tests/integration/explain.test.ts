@@ -12,7 +12,9 @@ import { getDb, getPool } from '@/server/db';
 import { cancelJob } from '@/server/jobs';
 import { getQueue } from '@/server/jobs/queue';
 import { signUp, setRole, type UserRow } from '@/server/users';
+import { ChatClient } from '@/server/explainer/client';
 import { examplesOf } from '@/server/explainer/explain';
+import { explainerEndpoint } from '@/server/explainer/settings';
 import { detectionScore, renderExcerpt } from '@/server/explainer/prompts';
 import { initBackend } from '@/compute/backend';
 import { executeJob } from '@/worker/jobs';
@@ -210,9 +212,59 @@ describe('an explain job and the endpoint', () => {
     expect(limited!.answer).toBe('429');
     expect(retried!.at - limited!.at).toBeGreaterThanOrEqual(1000); // Retry-After: 1
     expect(chat.requests).toHaveLength(7);
-    // sent 100 ms apart at least (arrivals may bunch by a few ms)
-    expect(chat.requests[6]!.at - retried!.at).toBeGreaterThanOrEqual(5 * 100 - 10);
+    // sent on a 100 ms schedule (its slots are fixed times: the retry's lag on a loaded machine is caught up)
+    expect(chat.requests[6]!.at - retried!.at).toBeGreaterThanOrEqual(5 * 100 - 50);
   }, 60_000);
+
+  it('keeps one pace for every client of the endpoint: two at once are spaced as one, and a 429 holds both off', async () => {
+    await useModel('fake-shared', 120); // one request every 500 ms, for all clients together
+    const endpoint = (await explainerEndpoint(getDb()))!;
+    // two clients as two jobs on two workers would have (told apart by their keys; the pace is per URL and model)
+    const clients = ['sk-a', 'sk-b'].map((apiKey) => new ChatClient(getDb(), { ...endpoint, apiKey }));
+    const ask = (client: ChatClient) => client.complete([{ role: 'user', content: 'Example 0: <<cat>>' }]);
+    chat.requests.length = 0;
+    await Promise.all(
+      clients.map(async (client) => {
+        for (let i = 0; i < 3; i++) await ask(client);
+      }),
+    );
+    const arrivals = chat.requests.map((r) => ({ at: r.at, by: r.authorization })).sort((a, b) => a.at - b.at);
+    expect(arrivals).toHaveLength(6);
+    // both were sending at once, yet the requests keep to one 500 ms schedule. Its slots are fixed times (a request sent
+    // late does not move the next), so it is counted from the first arrival, which may be late by a loaded machine's lag.
+    expect(new Set(arrivals.slice(0, 2).map((a) => a.by))).toEqual(new Set(['Bearer sk-a', 'Bearer sk-b']));
+    for (let i = 1; i < arrivals.length; i++) expect(arrivals[i]!.at - arrivals[0]!.at).toBeGreaterThanOrEqual(i * 500 - 50);
+
+    // a 429 to one client (Retry-After: 1) keeps the other off the endpoint too
+    await useModel('fake-shared-429', 10_000);
+    const fast = (await explainerEndpoint(getDb()))!;
+    chat.requests.length = 0;
+    chat.faults.push('429');
+    let other: Promise<string> | undefined;
+    const limited = new ChatClient(getDb(), { ...fast, apiKey: 'sk-a' }, {
+      onRateLimited: async () => void (other = ask(new ChatClient(getDb(), { ...fast, apiKey: 'sk-b' }))),
+    });
+    await ask(limited);
+    await other;
+    const [refused, ...after] = chat.requests;
+    expect(refused!.answer).toBe('429');
+    expect(after.map((r) => r.authorization).sort()).toEqual(['Bearer sk-a', 'Bearer sk-b']);
+    for (const r of after) expect(r.at - refused!.at).toBeGreaterThanOrEqual(1000 - 30);
+  }, 60_000);
+
+  it('stops a request waiting for its turn as soon as it is cancelled', async () => {
+    await useModel('fake-paced', 1); // the next turn a minute away
+    const endpoint = (await explainerEndpoint(getDb()))!;
+    chat.requests.length = 0;
+    await new ChatClient(getDb(), endpoint).complete([{ role: 'user', content: 'Example 0: <<cat>>' }]);
+    const cancel = new AbortController();
+    const started = Date.now();
+    const waiting = new ChatClient(getDb(), endpoint, { signal: cancel.signal }).complete([{ role: 'user', content: 'Example 0: <<dog>>' }]);
+    setTimeout(() => cancel.abort(new Error('cancelled')), 200);
+    await expect(waiting).rejects.toThrow('cancelled');
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(chat.requests).toHaveLength(1);
+  });
 
   it('reports malformed answers per feature and goes on; fails only when every feature failed', async () => {
     await useModel('fake-garbage');

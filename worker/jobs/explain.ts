@@ -71,7 +71,7 @@ export async function explainJob(params: JobParams<'explain'>, ctx: JobContext):
     await reporter.report({ fraction: 0, phase: 'finding non-firing contexts', unit: 'contexts', done: 0, total: NEGATIVE_POOL });
     const pool = await negativePool(ctx, run.corpusId, params.seed);
     const maxima = contextMaxima(model, sae, pool);
-    const client = new ChatClient(endpoint, {
+    const client = new ChatClient(ctx.db, endpoint, {
       signal: ctx.signal,
       // a 429's wait shows on the page (and is where a cancel is noticed)
       onRateLimited: (seconds) => report(true, { waitingSeconds: seconds }),
