@@ -30,7 +30,7 @@ async function fetchParts(source: string): Promise<Record<string, string>> {
 
 /**
  * The HTML of an element `ref` that the server filled from the cache under `htmlKey`, or once it mounted empty, its
- * part fetched from `from` (the page is reloaded when there is no source). `missing`: it mounted empty.
+ * part fetched from `from` (the page is reloaded when there is no source); `pending`: it mounted empty and waits.
  */
 export function useServerHtml<E extends HTMLElement>(htmlKey: string | undefined, from?: HtmlSource) {
   const ref = useRef<E>(null);
@@ -48,7 +48,7 @@ export function useServerHtml<E extends HTMLElement>(htmlKey: string | undefined
     // the first mount only: an element emptied later (an expanded line's list) is not recovered
   }, []);
   const html = (htmlKey ? renderedHtml(htmlKey) : undefined) ?? (missing && from ? fetched.data?.[from.name] : undefined) ?? '';
-  return { ref, html, missing, pending: missing && fetched.isPending, error: fetched.error };
+  return { ref, html, pending: missing && fetched.isPending, error: fetched.error };
 }
 
 type Tag = 'div' | 'details' | 'p' | 'tbody';
