@@ -1,7 +1,7 @@
 /**
  * The feature table's rows as one HTML string (./feature-table): 50 rows of chips and snippets were ~2,000 React
  * elements, rendered twice per request (flight data and HTML) and sent twice. As a string they cost a fraction of
- * that to build, and ./server-rows sends them once. Labels and pieces go through escapeHtml (./token-html).
+ * that to build, and ./server-html sends them once. Labels and pieces go through escapeHtml (./token-html).
  */
 import type { FeatureTableRow } from '@/server/saes';
 import { featureHref } from '@/server/addresses';

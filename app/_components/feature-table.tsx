@@ -1,13 +1,13 @@
 /**
  * An SAE's feature table (server-rendered): sorting, filters and keyset pagination, all in the URL, so every view
  * of the table is a link that can be shared and works without scripts. The filter form submits with GET. Its links
- * are plain anchors: each view is a full page load, whose HTML carries the rows (./server-rows, rowsOnce).
+ * are plain anchors: each view is a full page load, whose HTML carries the rows (./server-html, rowsOnce).
  */
 import type { FeatureTablePage } from '@/server/saes';
 import { cursorToString } from '@/server/saes';
 import { keepHtml } from '@/server/html-cache';
 import { featureRowsHtml } from './feature-rows';
-import { ServerRows } from './server-rows';
+import { ServerHtml } from './server-html';
 
 export interface TableParams {
   sort: 'index' | 'density' | 'maxAct' | 'encoderBias' | 'deCos';
@@ -83,7 +83,7 @@ export function FeatureTable(props: {
   /** the id of the form (./add-to-list) that each row's checkbox belongs to; no checkboxes without it */
   selectionForm?: string;
   /**
-   * send the rows once, in the page's HTML only (./server-rows): for a page that is only ever loaded in full. Without
+   * send the rows once, in the page's HTML only (./server-html): for a page that is only ever loaded in full. Without
    * it they are in the flight data too, for a page that client navigations reach (the SAE overview's preview).
    */
   rowsOnce?: boolean;
@@ -183,7 +183,7 @@ export function FeatureTable(props: {
               })}
             </tr>
           </thead>
-          {rowsKey ? <ServerRows key={rowsKey} htmlKey={rowsKey} /> : <tbody dangerouslySetInnerHTML={{ __html: rows }} />}
+          {rowsKey ? <ServerHtml as="tbody" key={rowsKey} htmlKey={rowsKey} /> : <tbody dangerouslySetInnerHTML={{ __html: rows }} />}
         </table>
       </div>
       <nav className="pager" aria-label="Feature table pages">

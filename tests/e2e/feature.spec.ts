@@ -153,6 +153,14 @@ test('the example lines travel once: in the HTML, not the flight data; the inter
   expect(lines(sent)).toBe(shown); // the top and random lines, and no interval lines until asked for
   expect(flight.length).toBeGreaterThan(0);
   expect(flight).not.toContain('data-pos');
+  // so do the static sections (statistics, logit weights, similar features, the run line, the config): by key only
+  const html = sent.replace(/<script[\s\S]*?<\/script>/g, '');
+  for (const section of ['feature-stats', 'stat-density', 'logit-top', 'logit-convention', 'similar-own-decoder', 'sae-cfg']) {
+    expect(html).toContain(`data-testid="${section}"`);
+    expect(flight).not.toContain(section);
+  }
+  expect(html).toContain('final norm folded into W_U');
+  expect(flight).not.toContain('final norm folded into W_U');
   expect(lines((await (await page.request.get(`${url}?intervals=all`)).text()))).toBeGreaterThan(shown);
 
   await page.goto(url);
@@ -173,6 +181,10 @@ test('a client navigation to a feature page shows its examples, fetched for it',
   const top = page.getByTestId('top-examples').getByTestId('example');
   await expect(top.first().locator('[data-pos]').first()).toBeVisible();
   expect(await page.evaluate(() => (window as Window & { stayed?: boolean }).stayed)).toBe(true); // no full load
+  // the static sections came by key only: fetched for it too (./sections)
+  await expect(page.getByTestId('stat-density')).toHaveText(/tokens\)$/);
+  await expect(page.getByTestId('logit-top').locator('tr')).toHaveCount(10);
+  await expect(page.getByTestId('sae-cfg')).toContainText('blocks.2.hook_resid_post');
   // and they work as the server's do: expand fetches the whole context
   await top.first().getByRole('button', { name: 'expand' }).click();
   await expect(top.first().getByRole('group')).toHaveAttribute('aria-label', /, tokens 1–128 of 128$/);
@@ -254,6 +266,12 @@ test('an editor edits the label and description; hostile markdown is neutralised
   }
   await page.reload();
   await expect(page.getByTestId('feature-label')).toHaveText(`fires on j ${run}`);
+  // a reader who may not edit gets the description's HTML, not its markdown source
+  const anonymous = await browser.newContext();
+  const sent = await (await anonymous.request.get(url)).text();
+  expect(sent).toContain('<strong>start of words</strong>');
+  expect(sent).not.toContain('**start of words**');
+  await anonymous.close();
   await description.getByText('a link').click().catch(() => undefined);
   expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
   await expect(page.getByText(/revision \d+ by Edith/)).toBeVisible();

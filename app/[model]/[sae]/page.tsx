@@ -121,7 +121,7 @@ export default async function SaeOverviewPage({ params }: { params: Promise<Para
           <Link className="button" href={`${base}/label`}>
             Label features
           </Link>
-          {/* a full page load: the table's rows travel only in a page's HTML (_components/server-rows) */}
+          {/* a full page load: the table's rows travel only in a page's HTML (_components/server-html) */}
           <a className="button secondary" href={`${base}/features`}>
             All features
           </a>

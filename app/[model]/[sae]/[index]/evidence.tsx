@@ -8,42 +8,36 @@ import { featureHref, type FeatureAddress } from '@/server/addresses';
 import type { FeatureInterval, FeaturePage, FeatureStats } from '@/server/feature-page';
 import { cachedHtml } from '@/server/html-cache';
 import { displayPiece, pieceOf } from '@/server/token-piece';
-import { TOKEN_KEYS_HINT } from '../../../_components/token-html';
+import { escapeHtml, TOKEN_KEYS_HINT } from '../../../_components/token-html';
 import { formatFraction, formatValue } from '../../../_components/token-format';
 import { EXAMPLE_KEYS_HINT_ID, exampleListHtml, intervalList, selectExamples } from './example-lines';
 import { ExampleLines } from './examples';
 import styles from './feature.module.css';
 
-function LogitTable({ title, weights, pieces, testId, sign }: { title: string; weights: TokenWeight[]; pieces: Record<number, string>; testId: string; sign: 1 | -1 }) {
+function logitTableHtml(title: string, weights: TokenWeight[], pieces: Record<number, string>, testId: string, sign: 1 | -1): string {
   const scale = Math.max(1e-9, ...weights.map((w) => Math.abs(w.value)));
+  const rows = weights
+    .map(
+      (w) =>
+        `<tr><td title="token id ${w.id}">${escapeHtml(displayPiece(pieceOf(pieces, w.id)))}</td>` +
+        // the bar: empty, so assistive technology passes over it
+        `<td><span style="width:${Math.round((40 * Math.abs(w.value)) / scale)}px"></span>${w.value >= 0 ? '+' : ''}${formatValue(w.value)}</td></tr>`,
+    )
+    .join('');
+  return `<table class="${sign > 0 ? styles.logits : `${styles.logits} ${styles.lowers}`}" data-testid="${testId}"><caption>${title}</caption><tbody class="mono">${rows}</tbody></table>`;
+}
+
+/** The tokens whose logits the feature raises most, beside those it lowers most, as HTML (pieces escaped). */
+export function logitWeightsHtml(stats: Pick<FeatureStats, 'logitTop' | 'logitBottom'>, pieces: Record<number, string>): string {
   return (
-    <table className={sign > 0 ? styles.logits : `${styles.logits} ${styles.lowers}`} data-testid={testId}>
-      <caption>{title}</caption>
-      <tbody className="mono">
-        {weights.map((w) => (
-          <tr key={w.id}>
-            <td title={`token id ${w.id}`}>{displayPiece(pieceOf(pieces, w.id))}</td>
-            <td>
-              {/* the bar: empty, so assistive technology passes over it */}
-              <span style={{ width: `${Math.round((40 * Math.abs(w.value)) / scale)}px` }} />
-              {/* one text node: one string in the flight data, no <!-- --> between two in the HTML */}
-              {`${w.value >= 0 ? '+' : ''}${formatValue(w.value)}`}
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    `<div class="${styles.logitPair}">${logitTableHtml('raises', stats.logitTop, pieces, 'logit-top', 1)}` +
+    `${logitTableHtml('lowers', stats.logitBottom, pieces, 'logit-bottom', -1)}</div>`
   );
 }
 
-/** The tokens whose logits the feature raises most, beside those it lowers most. */
+/** logitWeightsHtml as an element, for a page that renders it once per request (the labelling queue). */
 export function LogitWeights({ stats, pieces }: { stats: Pick<FeatureStats, 'logitTop' | 'logitBottom'>; pieces: Record<number, string> }) {
-  return (
-    <div className={styles.logitPair}>
-      <LogitTable title="raises" weights={stats.logitTop} pieces={pieces} testId="logit-top" sign={1} />
-      <LogitTable title="lowers" weights={stats.logitBottom} pieces={pieces} testId="logit-bottom" sign={-1} />
-    </div>
-  );
+  return <div dangerouslySetInnerHTML={{ __html: logitWeightsHtml(stats, pieces) }} />;
 }
 
 /** A feature's page data as its example lists need it. */

@@ -2,17 +2,16 @@
 /**
  * An example list in the browser: the lines the server wrote as HTML (./example-lines), the keys and hover of token
  * lines, and an expand button on each line that leaves tokens out, which fetches the whole contexts (feature.get,
- * once for every line of the page) and shows its line's, written by the same code. The lines reach the page once:
- * this component's server render takes them from the server's cache by key (app/_lib/rendered-html), never from
- * its props, and hydration keeps the server's DOM (the client renders no HTML of its own there, and React never
- * diffs inside the list). A list that mounts without lines (a client navigation to the page, an opened section
- * whose lines were left out) fetches its group's from ./lines, one request for the group.
+ * once for every line of the page) and shows its line's, written by the same code. The lines reach the page once, as
+ * server-rendered HTML delivered by key (app/_components/server-html; React never diffs inside the list). A list that
+ * mounts without lines (a client navigation to the page, an opened section whose lines were left out) fetches its
+ * group's from ./lines, one request for the group.
  */
-import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { createContext, useContext, useEffect, useMemo, useRef, useState, type MouseEvent, type ReactNode } from 'react';
+import { useQueryClient } from '@tanstack/react-query';
+import { createContext, useContext, useEffect, useMemo, useState, type MouseEvent, type ReactNode } from 'react';
 import tokenStyles from '../../../_components/tokens.module.css';
 import type { FeatureAddress } from '@/server/addresses';
-import { renderedHtml } from '../../../_lib/rendered-html';
+import { useServerHtml } from '../../../_components/server-html';
 import { tokenLineEvents } from '../../../_components/tokens';
 import { useTRPC } from '../../../trpc';
 import { exampleTokens, exampleTokenTip, selectExamples } from './example-lines';
@@ -48,31 +47,17 @@ export function ExamplesDisclosure({ open, summary, children, testId, ...group }
   );
 }
 
-/** A group's lines from ./lines: { list: html }. */
-async function fetchLines(source: string): Promise<Record<string, string>> {
-  const response = await fetch(source);
-  const body = (await response.json().catch(() => null)) as (Record<string, string> & { error?: string }) | null;
-  if (!response.ok || !body) throw new Error(body?.error ?? `the examples could not be loaded (HTTP ${response.status})`);
-  return body;
-}
-
 /** The windowed tokens of the lines now expanded and their name, to put back on collapse. */
 const windows = new WeakMap<HTMLElement, { html: string; label: string; cut?: string }>();
 
 /** `list`: its name in its group; `htmlKey`: where the server keeps its lines (none: a deferred list). */
 export function ExampleLines(props: { list: string; htmlKey?: string }) {
   const { address, scale, source, shown } = useContext(Group);
-  // the client renders no lines of its own until it has fetched them: hydration keeps what the server wrote
-  const [missing, setMissing] = useState(false);
-  const fetched = useQuery({ queryKey: ['example-lines', source], queryFn: () => fetchLines(source), enabled: missing && shown, staleTime: Infinity });
-  const html = (props.htmlKey ? renderedHtml(props.htmlKey) : undefined) ?? (missing ? fetched.data?.[props.list] : undefined) ?? '';
+  // the client renders no lines of its own until it has fetched them (./lines answers { list: html }): hydration keeps what the server wrote
+  const { ref: list, html, pending, error } = useServerHtml<HTMLOListElement>(props.htmlKey, { source, name: props.list, shown });
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const events = useMemo(() => tokenLineEvents(exampleTokenTip), []);
-  const list = useRef<HTMLOListElement>(null);
-  useEffect(() => {
-    if (!list.current!.hasChildNodes()) setMissing(true);
-  }, []);
   // every render: the lines may be new ones (another feature's page, a recompute)
   useEffect(() => {
     for (const line of list.current!.querySelectorAll('li > [data-cut]')) {
@@ -122,10 +107,10 @@ export function ExampleLines(props: { list: string; htmlKey?: string }) {
   return (
     <>
       <ol ref={list} className={styles.examples} {...events} onClick={onClick} dangerouslySetInnerHTML={{ __html: html }} suppressHydrationWarning />
-      {missing && shown && fetched.isPending && <p className="muted small">Loading the examples…</p>}
-      {fetched.error && (
+      {pending && shown && <p className="muted small">Loading the examples…</p>}
+      {error && (
         <p className="error small" role="alert">
-          {fetched.error.message}
+          {error.message}
         </p>
       )}
     </>

@@ -11,27 +11,25 @@ import { api } from '@/server/api/server-caller';
 import type { Histogram } from '@/compute/dashboards/types';
 import type { Action } from '@/server/authz';
 import type { FeaturePage as FeaturePageData } from '@/server/feature-page';
-import type { SimilarFeatureGroup } from '@/server/similar-features';
 import { formatFeatureAddress, modelHref, saeHref } from '@/server/addresses';
 import { canMakeLists } from '@/server/lists';
 import { HypothesesBox } from '../../../_components/hypotheses-box';
 import { ProposalsPanel } from '../../../_components/label-proposals-panel';
 import { ExplainFeatureButton } from '../../../_components/explain-panel';
 import { LiveFeature } from '../../../_components/live-feature';
-import { saeHooks } from '../../../_components/sae-hooks';
-import { formatFraction } from '../../../_components/token-format';
 import { orNotFound } from '../../../_lib/not-found';
 import { FeatureDiscussion } from '../../../_components/feature-discussion';
 import { AddToList } from '../../../_components/add-to-list';
+import { ServerHtml } from '../../../_components/server-html';
 import { ActivationHistogram, type Bins, LogitHistogram } from './charts';
 import { CopyLink } from './copy-link';
 import { Description } from './description';
 import { intervalList, RADIUS } from './example-lines';
 import { ExampleGroup, ExamplesDisclosure } from './examples';
-import { ExampleKeysHint, Examples, exampleScale, IntervalExamples, linesUrl, LogitWeights } from './evidence';
+import { ExampleKeysHint, Examples, exampleScale, IntervalExamples, linesUrl } from './evidence';
 import styles from './feature.module.css';
 import { FeaturePanels } from './panels';
-import { describeRunSource } from '../../../_components/run-source';
+import { featureSections, sectionsVersion, type SectionName } from './sections';
 
 type Params = { model: string; sae: string; index: string };
 type SearchParams = Record<string, string | string[] | undefined>;
@@ -65,90 +63,14 @@ export async function generateMetadata(props: { params: Promise<Params>; searchP
   return { title: `${formatFeatureAddress({ model: data.model.slug, sae: data.sae.slug, index: data.index })}${label} · Lexicon` };
 }
 
-const num = (v: number, digits = 3) => (Number.isFinite(v) ? v.toFixed(digits) : '—');
-
-function densityText(s: NonNullable<FeaturePageData['stats']>): string {
-  if (s.nonzeroCount === 0) return `dead: never fired in ${s.nTokens.toLocaleString('en')} tokens`;
-  const d = s.density;
-  return `${formatFraction(d)} (${s.nonzeroCount.toLocaleString('en')} of ${s.nTokens.toLocaleString('en')} tokens)`;
-}
-
-function bosNote(s: NonNullable<FeaturePageData['stats']>): string {
-  return `counted in density; left out of the examples, the max and the histogram (${s.bosCount} of ${s.nonzeroCount} firings)`;
-}
-
 /** A dashboard's histogram (equal-width bins) as the charts take it. */
 function binsOf(h: Histogram): Bins {
   return { lo: h.edges[0] ?? 0, width: h.edges.length > 1 ? h.edges[1]! - h.edges[0]! : 1, counts: h.counts };
 }
 
-/** How the page names the logit-weight convention its numbers follow. */
-function logitConvention(folded: boolean): string {
-  return folded ? 'final norm folded into W_U (TransformerLens fold_ln, as Neuronpedia)' : 'raw W_dec·W_U, final norm not folded';
-}
-
-function StatsTable({ data }: { data: FeaturePageData }) {
-  const s = data.stats!;
-  const rows: [key: string, name: string, value: string, note?: string][] = [
-    ['density', 'density', densityText(s), `fraction of tokens with activation > 0, over N = ${s.nTokens.toLocaleString('en')} tokens, BOS included`],
-    ...(s.bosCount === null
-      ? []
-      : [['bos', 'firings at BOS', `${s.bosCount.toLocaleString('en')}`, s.bosExcluded ? bosNote(s) : 'counted in density, and ranked in the examples like any token'] as [string, string, string, string]]),
-    ['max', 'max activation', num(s.maxAct), s.bosExcluded ? 'over the tokens other than BOS' : undefined],
-    ['mean', 'mean activation', num(s.meanAct), 'over the tokens where it fires'],
-    ['mean-all', 'mean over all tokens', num(s.meanActAll, 4)],
-    ['encoder-bias', 'encoder bias', num(s.encoderBias, 4), 'b_enc[f]'],
-    ['norms', '‖W_enc[:, f]‖ / ‖W_dec[f]‖', `${num(s.encoderNorm)} / ${num(s.decoderNorm)}`],
-    ['de', 'D/E projection', `${num(s.deDot)} (cos ${num(s.deCos)})`, 'W_enc[:, f] · W_dec[f], and its cosine'],
-  ];
-  return (
-    <table className={styles.stats} data-testid="feature-stats">
-      <tbody>
-        {rows.map(([key, name, value, note]) => (
-          <tr key={key}>
-            <th scope="row" title={note}>
-              {name}
-            </th>
-            <td className="mono" data-testid={`stat-${key}`}>
-              {value}
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  );
-}
-
-/** How the page names a set of neighbours: its own SAE's by what was compared, another SAE's by its hook. */
-function similarCaption(group: SimilarFeatureGroup): string {
-  return group.same ? `this SAE, ${group.kind} cosine` : `${group.sae.hookName} (${group.sae.slug}), decoder cosine`;
-}
-
-function SimilarFeatures({ groups, model }: { groups: SimilarFeatureGroup[]; model: string }) {
-  return (
-    <section aria-labelledby="similar-h" data-testid="similar-features">
-      <h2 id="similar-h">Similar features</h2>
-      <p className="muted">nearest by cosine of the decoder rows (or encoder columns), other SAEs nearest layer first</p>
-      {groups.map((group) => (
-        <table key={`${group.kind}-${group.sae.slug}`} className={styles.similar} data-testid={`similar-${group.same ? 'own' : 'other'}-${group.kind}`}>
-          <caption>{similarCaption(group)}</caption>
-          <tbody>
-            {group.neighbours.map((n) => (
-              <tr key={n.index}>
-                <td className="mono">
-                  <Link href={`${saeHref({ model, sae: group.sae.slug })}/${n.index}`}>{group.same ? n.index : `${group.sae.slug}/${n.index}`}</Link>
-                </td>
-                <td className={styles.similarLabel} title={n.label || undefined}>
-                  {n.label || <span className="muted">no label</span>}
-                </td>
-                <td className={`mono ${styles.value}`}>{n.cosine.toFixed(3)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      ))}
-    </section>
-  );
+/** The description as the editor takes it: its markdown source only for those who may edit it. */
+function pageForReader({ body, label, html, revision, updatedAt, updatedBy }: FeaturePageData['page'], canEdit: boolean): FeaturePageData['page'] {
+  return { body: canEdit ? body : '', label, html, revision, updatedAt, updatedBy };
 }
 
 export default async function FeaturePage(props: { params: Promise<Params>; searchParams: Promise<SearchParams> }) {
@@ -168,6 +90,14 @@ export default async function FeaturePage(props: { params: Promise<Params>; sear
   const intervalExamples = intervals.reduce((n, i) => n + i.exampleCount, 0);
   const shownLines = linesUrl(feature, RADIUS, data.random.length > 0 ? ['top', 'random'] : ['top']);
   const intervalLines = linesUrl(feature, RADIUS, intervals.map((i) => intervalList(i)));
+  const sections = featureSections(data);
+  // names what the sections show, so that a browser's answer for other sections (before an edit) is not reused
+  const sectionsUrl = `${path}/sections?v=${sectionsVersion(sections)}`;
+  /** A static section, by key (ServerHtml); a client navigation's mount fetches it from ./sections. */
+  const section = (name: SectionName, props: Omit<Parameters<typeof ServerHtml>[0], 'htmlKey' | 'from'>) => {
+    const key = sections[name]?.key;
+    return key && <ServerHtml key={key} htmlKey={key} from={{ source: sectionsUrl, name }} {...props} />;
+  };
 
   return (
     <div className={styles.page}>
@@ -196,26 +126,13 @@ export default async function FeaturePage(props: { params: Promise<Params>; sear
       <Description
         address={address}
         title={formatFeatureAddress({ model: model.slug, sae: sae.slug, index })}
-        page={data.page}
+        page={pageForReader(data.page, canEdit)}
         canEdit={canEdit}
         signedIn={!!me}
       />
       <ProposalsPanel address={address} canEdit={canEdit} signedIn={!!me} viewerId={me?.id ?? null} initial={data.labels} />
       {canEdit && stats && <ExplainFeatureButton model={model.slug} sae={sae.slug} index={index} />}
-      <p className={`muted mono ${styles.meta}`}>
-        {saeHooks(sae.hookName, sae.cfg)} · {sae.architecture} · d_sae {sae.dSae.toLocaleString('en')}
-        {run ? (
-          <>
-            {' '}
-            {run.source ? (
-              <span data-testid="run-source">· dashboards {describeRunSource(run.source)}</span>
-            ) : (
-              <>· dashboards over {run.nTokens?.toLocaleString('en') ?? '?'} tokens of “{run.corpusName}”</>
-            )}
-            {run.completedAt && <> · {run.source ? 'imported' : 'computed'} {run.completedAt.slice(0, 16).replace('T', ' ')} UTC</>}
-          </>
-        ) : null}
-      </p>
+      {section('provenance', { as: 'p', className: `muted mono ${styles.meta}` })}
       {canMakeLists(me) && <AddToList model={model.slug} sae={sae.slug} indices={[index]} action="Add to list" />}
 
       <HypothesesBox model={model.slug} sae={sae.slug} index={index} canEdit={canEdit} hasDashboard={!!stats} />
@@ -225,7 +142,7 @@ export default async function FeaturePage(props: { params: Promise<Params>; sear
             <>
               <section aria-labelledby="stats-h">
                 <h2 id="stats-h">Statistics</h2>
-                <StatsTable data={data} />
+                {section('stats', {})}
               </section>
               <section aria-labelledby="hist-h">
                 <h2 id="hist-h">Activations</h2>
@@ -233,10 +150,7 @@ export default async function FeaturePage(props: { params: Promise<Params>; sear
               </section>
               <section aria-labelledby="logits-h">
                 <h2 id="logits-h">Logit weights</h2>
-                <p className="muted" data-testid="logit-convention">
-                  {logitConvention(stats.logitFoldLn)}
-                </p>
-                <LogitWeights stats={stats} pieces={data.pieces} />
+                {section('logits', {})}
                 <LogitHistogram histogram={binsOf(stats.logitHistogram)} />
               </section>
             </>
@@ -248,13 +162,14 @@ export default async function FeaturePage(props: { params: Promise<Params>; sear
               {canEdit && run ? 'Recompute it below.' : ''}
             </p>
           )}
-          {data.similar.length > 0 && <SimilarFeatures groups={data.similar} model={model.slug} />}
-          <details className={styles.cfg}>
-            <summary>SAELens config</summary>
-            <pre className="mono" data-testid="sae-cfg">
-              {JSON.stringify(sae.cfg, null, 2)}
-            </pre>
-          </details>
+          {data.similar.length > 0 && (
+            <section aria-labelledby="similar-h" data-testid="similar-features">
+              <h2 id="similar-h">Similar features</h2>
+              <p className="muted">nearest by cosine of the decoder rows (or encoder columns), other SAEs nearest layer first</p>
+              {section('similar', {})}
+            </section>
+          )}
+          {section('config', { as: 'details', className: styles.cfg })}
         </aside>
 
         <div className={styles.main}>
