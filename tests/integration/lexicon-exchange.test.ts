@@ -73,10 +73,10 @@ async function seedWiki() {
   await setAccess(ada, 'sae', b!.id, { teamId: team.id, visibility: 'team' }, 'synth/b');
 }
 
-/** The last two tokens of the context of feature `index`'s first top example become padding (−1). */
+/** The last two tokens of the context of feature `index`'s first top example become padding (−1: four 0xff bytes each). */
 async function padTopContext(saeId: string, index: number) {
   await getDb().execute(sql`
-    update corpus_context c set tokens = c.tokens[1:array_length(c.tokens, 1) - 2] || array[-1, -1]
+    update corpus_context c set tokens = substring(c.tokens from 1 for length(c.tokens) - 8) || '\\xffffffffffffffff'::bytea
       from sae s join dashboard_run r on r.id = s.current_run_id
            join feature_example e on e.run_id = r.id and e.feature_index = ${index} and e.kind = 'top' and e.rank = 0
      where s.id = ${saeId} and c.corpus_id = r.corpus_id and c.index = e.context_index`);
