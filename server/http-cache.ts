@@ -95,6 +95,14 @@ export async function featurePageValidator(db: Db, address: { model: string; sae
   return `W/"${digest}"`;
 }
 
+/**
+ * The ETag of server-rendered HTML parts named by their cache keys (server/html-cache.ts: a key changes with what its
+ * HTML shows) and the build's. Weak: compression changes the bytes, not the HTML.
+ */
+export function htmlPartsEtag(keys: Iterable<string>): string {
+  return `W/"${createHash('sha256').update(currentBuildId()).update([...keys].join()).digest('base64url').slice(0, 27)}"`;
+}
+
 /** Whether an If-None-Match header names this (weak) ETag; `*` matches any. */
 export function ifNoneMatchHits(header: string | null, etag: string): boolean {
   if (!header) return false;

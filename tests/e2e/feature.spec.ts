@@ -213,6 +213,17 @@ test('the lines route answers what the page names, checks it, and revalidates', 
   expect((await unknown.json()).error).toMatch(/no example list named "everything"/);
   expect((await request.get(lines({ lists: 'top', r: '0' }))).status()).toBe(400);
   expect((await request.get(`/${MODEL}/no-such-sae/${feature}/lines?run=x&v=1&r=18&lists=top`)).status()).toBe(404);
+
+  // the static sections' route revalidates the same way: their keys name their HTML
+  const sections = await request.get(`${url}/sections`);
+  expect(sections.status()).toBe(200);
+  expect(((await sections.json()) as Record<string, string>).stats).toContain('data-testid="stat-density"');
+  const sectionsTag = sections.headers()['etag']!;
+  expect(sectionsTag).toMatch(/^W\/"/);
+  expect(sectionsTag).not.toBe(etag);
+  expect((await request.get(`${url}/sections`, { headers: { 'if-none-match': sectionsTag } })).status()).toBe(304);
+  expect((await request.get(`${url}/sections`, { headers: { 'if-none-match': etag } })).status()).toBe(200);
+  expect((await request.get(`/${MODEL}/no-such-sae/${feature}/sections`)).status()).toBe(404);
 });
 
 test('the page is usable on a phone', async ({ browser }) => {

@@ -4,11 +4,10 @@
  * later). The reader's access is checked on every request (feature.get). The run and the feature row's version name
  * the lines exactly, so the ETag is theirs and the build's, and a revalidation that still holds is answered 304.
  */
-import { createHash } from 'node:crypto';
 import { TRPCError } from '@trpc/server';
 import { NextResponse, type NextRequest } from 'next/server';
 import { api } from '@/server/api/server-caller';
-import { currentBuildId, ifNoneMatchHits } from '@/server/http-cache';
+import { htmlPartsEtag, ifNoneMatchHits } from '@/server/http-cache';
 import { exampleList } from '../evidence';
 
 /** Lists one request may ask for: a page shows a top, a random and at most a few dozen interval lists. */
@@ -47,9 +46,7 @@ export async function GET(request: NextRequest, { params }: { params: Promise<{ 
     if (!entry) return refuse(400, `lists: no example list named ${JSON.stringify(list)} (top, random or i{N}, each with an optional .{limit})`);
     rendered.set(list, entry);
   }
-  const keys = [...rendered.values()].map((entry) => entry.key).join();
-  // weak: compression changes the bytes, not the lines
-  const etag = `W/"${createHash('sha256').update(currentBuildId()).update(keys).digest('base64url').slice(0, 27)}"`;
+  const etag = htmlPartsEtag([...rendered.values()].map((entry) => entry.key));
   const headers = { etag, 'cache-control': CACHE_CONTROL };
   if (ifNoneMatchHits(request.headers.get('if-none-match'), etag)) return new NextResponse(null, { status: 304, headers });
   return NextResponse.json(Object.fromEntries([...rendered].map(([list, entry]) => [list, entry.html])), { headers });
