@@ -18,7 +18,8 @@ async function edit(page: Page, label: string, body: string, summary: string) {
   await page.getByRole('textbox', { name: /^Description/ }).fill(body);
   await page.getByRole('textbox', { name: 'Summary of the change' }).fill(summary);
   await page.getByRole('button', { name: 'Save', exact: true }).click();
-  await expect(page.getByTestId('feature-label')).toHaveText(label);
+  // the save, then the page's server render again: seconds on a loaded 2-core machine
+  await expect(page.getByTestId('feature-label')).toHaveText(label, { timeout: 15_000 });
 }
 
 test.beforeAll(async ({}, info) => {
