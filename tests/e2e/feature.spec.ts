@@ -301,13 +301,14 @@ test('a stale edit is refused and both versions are shown; editing the current o
   await bo.getByRole('textbox', { name: 'Label', exact: true }).fill(`Bo's label ${run}`);
   await bo.getByRole('textbox', { name: /^Description/ }).fill('Bo thinks this is about names.');
   await bo.getByRole('button', { name: 'Save', exact: true }).click();
-  await expect(bo.getByTestId('feature-label')).toHaveText(`Bo's label ${run}`);
+  // the save, then the page's server render again: seconds on a loaded 2-core machine (CI once took over 5 s)
+  await expect(bo.getByTestId('feature-label')).toHaveText(`Bo's label ${run}`, { timeout: 15_000 });
 
   await ada.getByRole('textbox', { name: 'Label', exact: true }).fill(`Ada's label ${run}`);
   await ada.getByRole('textbox', { name: /^Description/ }).fill('Ada thinks this is about the letter j.');
   await ada.getByRole('button', { name: 'Save', exact: true }).click();
   const conflict = ada.getByTestId('edit-conflict');
-  await expect(conflict).toBeVisible();
+  await expect(conflict).toBeVisible({ timeout: 15_000 });
   await expect(conflict.getByTestId('conflict-theirs')).toContainText(`Bo's label ${run}`);
   await expect(conflict.getByTestId('conflict-theirs')).toContainText('Bo thinks this is about names.');
   await expect(conflict.getByTestId('conflict-mine')).toContainText(`Ada's label ${run}`);
@@ -327,7 +328,7 @@ test('a stale edit is refused and both versions are shown; editing the current o
   await shot(ada, 'feature-edit-kept-draft');
   await ada.getByRole('textbox', { name: 'Label', exact: true }).fill(`Ada's label ${run}`);
   await ada.getByRole('button', { name: 'Save', exact: true }).click();
-  await expect(ada.getByTestId('feature-label')).toHaveText(`Ada's label ${run}`);
+  await expect(ada.getByTestId('feature-label')).toHaveText(`Ada's label ${run}`, { timeout: 15_000 });
   // Ada's revision reaches Bo's open page live, and his "Saved." goes: it is no longer his revision on show.
   await expect(bo.getByTestId('feature-label')).toHaveText(`Ada's label ${run}`, { timeout: 15_000 });
   await expect(bo.getByText('Saved.')).toHaveCount(0);
