@@ -22,6 +22,7 @@ import http from 'node:http';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { getDb, getPool } from '@/server/db';
 import { startTestDatabase, type TestDatabase } from '@/tests/helpers/database';
@@ -49,7 +50,6 @@ const PASSWORD = 'abuse bench: Tq7 correct horse';
 
 const started = Date.now();
 const log = (line: string) => console.error(`[bench:abuse ${((Date.now() - started) / 1000).toFixed(0)} s] ${line}`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** a server's message on one line */
 const oneLine = (s: string) => s.replace(/\\n|\s+/g, ' ').replace(/[✖→]/g, '').replace(/ +/g, ' ').trim();
 const errorText = (err: unknown) => {

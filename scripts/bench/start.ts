@@ -20,6 +20,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '@/server/postgres';
 import { Client, signUpAndIn } from './http';
 import { flag, integer, option } from './options';
@@ -45,7 +46,6 @@ function log(line: string) {
   console.error(`[bench] ${line}`);
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 // ---- one `npm start` ---------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@
  * reserved after it back off as well. Times are the database's clock, the wait is computed there: workers on machines
  * whose clocks differ still keep to one pace.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { sql } from 'drizzle-orm';
 import type { Db } from '../db';
 
@@ -33,7 +34,12 @@ export class Pace {
       insert into explainer_pace as p (endpoint, next_at) values (${this.key}, clock_timestamp() + ${interval})
       on conflict (endpoint) do update set next_at = greatest(p.next_at, clock_timestamp()) + ${interval}
       returning greatest(0, extract(epoch from p.next_at - clock_timestamp()) * 1000 - ${this.intervalMs}::float8)::float8 as wait_ms`);
-    await sleep(rows[0]!.wait_ms, signal);
+    try {
+      await delay(rows[0]!.wait_ms, undefined, { signal });
+    } catch (err) {
+      // node rejects with its own AbortError: the job's cancel says why through the signal's reason
+      throw signal?.aborted ? signal.reason : err;
+    }
   }
 
   /** Keeps every job off the endpoint for the next `seconds` (a 429's Retry-After or back-off). */
@@ -43,19 +49,4 @@ export class Pace {
       insert into explainer_pace as p (endpoint, next_at) values (${this.key}, ${until})
       on conflict (endpoint) do update set next_at = greatest(p.next_at, ${until})`);
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
