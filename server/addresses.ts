@@ -8,6 +8,16 @@
 /** A model or SAE slug: letters, digits, '.', '_' and '-', not starting with punctuation. */
 export const SLUG_PATTERN = '[A-Za-z0-9][A-Za-z0-9._-]*';
 export const SLUG = new RegExp(`^${SLUG_PATTERN}$`);
+/**
+ * First path segments that are the site's own pages (app/*) and the REST API's own routes (/api/v1/jobs/…): a model
+ * slugged so would have its pages shadowed by them, so registering one is refused. tests/unit/addresses.test.ts keeps
+ * this list in step with app/ and the API's routes.
+ */
+export const RESERVED_MODEL_SLUGS: ReadonlySet<string> = new Set([
+  'admin', 'api', 'changes', 'hypotheses', 'lists', 'notifications', 'search', 'signin', 'signup', 'teams', 'users',
+  'jobs', 'models', 'openapi.json',
+]);
+
 /** Feature indices are PostgreSQL integers. */
 export const MAX_FEATURE_INDEX = 2 ** 31 - 1;
 

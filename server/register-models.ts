@@ -6,7 +6,7 @@ import { sql } from 'drizzle-orm';
 import { models, modelVocabs } from '@/drizzle/schema';
 import { initBackend } from '@/compute/backend';
 import { loadModel } from '@/compute/model/load';
-import { SLUG } from './addresses';
+import { RESERVED_MODEL_SLUGS, SLUG } from './addresses';
 import type { Db } from './db';
 import type { ModelRow } from './models';
 
@@ -29,6 +29,7 @@ export async function registerModel(db: Db, dir: string, options: { slug?: strin
   const absolute = path.resolve(dir);
   const slug = options.slug ?? path.basename(absolute);
   if (!SLUG.test(slug)) throw new Error(`model slug "${slug}" may only use letters, digits, '.', '_' and '-'`);
+  if (RESERVED_MODEL_SLUGS.has(slug)) throw new Error(`model slug "${slug}" names one of Lexicon's own pages or API routes (/${slug}, /api/v1/${slug}): register the model under another (\`lexicon model add DIR --slug NAME\`)`);
   await initBackend();
   // Loading validates the files and reports the architecture's shape and hook names.
   const model = await loadModel(absolute);

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
-import { saes } from '@/drizzle/schema';
+import { models, saes } from '@/drizzle/schema';
 import { resolveRelease } from '@/compute/sae/releases';
 import { readSafetensors } from '@/compute/weights/safetensors';
 import { getDb, getPool } from '@/server/db';
@@ -109,6 +109,9 @@ describe('hf: addresses', () => {
     const dir = await downloadHfModel(parseHfAddress('hf:someone/gpt2-tiny'), { endpoint: hub.endpoint, token: TOKEN, dataDir });
     expect(fs.readdirSync(dir).sort()).toEqual(['config.json', 'model.safetensors']);
     expect(await registerModel(getDb(), dir)).toMatchObject({ slug: 'gpt2-tiny', architecture: 'gpt2' });
+    // a model slugged as one of the site's own routes would be shadowed by it (/api/v1/jobs/…): refused, nothing stored
+    await expect(registerModel(getDb(), dir, { slug: 'jobs' })).rejects.toThrow(/model slug "jobs" names one of Lexicon's own pages or API routes/);
+    expect(await getDb().select().from(models).where(eq(models.slug, 'jobs'))).toHaveLength(0);
   });
 
   it('says HF_TOKEN is needed when the Hub refuses, and names what is missing', async () => {

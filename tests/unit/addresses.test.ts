@@ -1,5 +1,8 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { featureAddressInput } from '@/server/address-inputs';
+import { ROUTES } from '@/server/api/rest/routes';
 import {
   featureHistoryHref,
   featureHref,
@@ -7,6 +10,7 @@ import {
   formatSaeAddress,
   parseFeatureAddress,
   parseSaeAddress,
+  RESERVED_MODEL_SLUGS,
   saeHref,
   SLUG,
 } from '@/server/addresses';
@@ -38,5 +42,18 @@ describe('feature and SAE addresses', () => {
     expect(featureAddressInput.safeParse({ model: 'm', sae: 's', index: 2 ** 31 - 1 }).success).toBe(true);
     expect(featureAddressInput.safeParse({ model: 'm', sae: 's', index: 2 ** 31 }).success).toBe(false);
     expect(featureAddressInput.safeParse({ model: '', sae: 's', index: 0 }).success).toBe(false);
+  });
+});
+
+describe('reserved model slugs', () => {
+  it("name every top-level page of the site and every literal first segment of the REST API's routes", () => {
+    const pages = fs
+      .readdirSync(path.join(__dirname, '../../app'), { withFileTypes: true })
+      .filter((entry) => entry.isDirectory() && SLUG.test(entry.name))
+      .map((entry) => entry.name);
+    const api = ROUTES.map((route) => route.path.split('/')[1]).filter((segment) => !segment.startsWith('{'));
+    expect(pages).toContain('admin');
+    expect(api).toContain('jobs');
+    for (const name of [...pages, ...api]) expect(RESERVED_MODEL_SLUGS.has(name), name).toBe(true);
   });
 });
