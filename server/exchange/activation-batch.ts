@@ -1,8 +1,8 @@
 /**
  * An import's example activations packed into typed arrays: what the parsing threads hand the importing one
- * (./activation-threads.ts; the arrays are transferred, not copied) and what an ImportRun stores
- * (./neuronpedia-store.ts). Each activation is checked as it is added, so a bad one is refused naming its file and
- * line wherever it was parsed, and its token strings become the model's token ids there too.
+ * (./activation-threads.ts; the arrays are transferred, not copied, and their buffers come back to be filled again) and
+ * what an ImportRun stores (./neuronpedia-store.ts). Each activation is checked as it is added, so a bad one is refused
+ * naming its file and line wherever it was parsed, and its token strings become the model's token ids there too.
  */
 import { InputError } from '@/compute/errors';
 import { where, type At } from './neuronpedia-files';
