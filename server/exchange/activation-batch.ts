@@ -1,8 +1,8 @@
 /**
  * An import's example activations packed into typed arrays: what the parsing threads hand the importing one
- * (./activation-threads.ts; the arrays are transferred, not copied) and what an ImportRun stores
- * (./neuronpedia-store.ts). Each activation is checked as it is added, so a bad one is refused naming its file and
- * line wherever it was parsed, and its token strings become the model's token ids there too.
+ * (./activation-threads.ts; the arrays are transferred, not copied, and their buffers come back to be filled again) and
+ * what an ImportRun stores (./neuronpedia-store.ts). Each activation is checked as it is added, so a bad one is refused
+ * naming its file and line wherever it was parsed, and its token strings become the model's token ids there too.
  */
 import { InputError } from '@/compute/errors';
 import { where, type At } from './neuronpedia-files';
@@ -56,10 +56,33 @@ export interface ActivationBatch {
   unknown: string[];
 }
 
-/** The buffers to transfer when posting a batch to another thread. */
+/** The buffers to transfer when posting a batch to another thread (and back again, for a BufferPool). */
 export function batchBuffers(b: ActivationBatch): ArrayBuffer[] {
   const arrays = [b.index, b.isInterval, b.binMin, b.binMax, b.binContains, b.rankKey, b.maxAct, b.maxPos, b.position, b.tokenStart, b.tokens, b.acts, b.lossStart, b.loss];
   return arrays.map((a) => a.buffer as ArrayBuffer);
+}
+
+/**
+ * Buffers of batches the importing thread is done with, sent back to be filled again: a parsing thread that made a
+ * megabyte of new arrays per batch, and an importing thread that freed them, spent much of their time in GC.
+ */
+export class BufferPool {
+  /** spare buffers per column, in batchBuffers' order */
+  private readonly shelves = new Map<number, ArrayBuffer[]>();
+
+  /** Takes back a batch's buffers, as batchBuffers lists them. */
+  put(buffers: ArrayBuffer[]): void {
+    buffers.forEach((b, column) => {
+      const shelf = this.shelves.get(column);
+      if (shelf) shelf.push(b);
+      else this.shelves.set(column, [b]);
+    });
+  }
+
+  /** a spare buffer of the column, or null */
+  take(column: number): ArrayBuffer | null {
+    return this.shelves.get(column)?.pop() ?? null;
+  }
 }
 
 /** piece → token id, the first id of a piece the vocabulary spells twice. */
@@ -77,43 +100,100 @@ export function checkFeatureIndex(index: number, dSae: number, at: At): void {
   }
 }
 
-/** A typed array that grows as values are appended. */
-class Growing<T extends Int32Array | Float32Array> {
+type Column = Int32Array | Float32Array | Float64Array | Uint8Array;
+
+/** A typed array that grows as values are appended; it starts from a pooled buffer when there is one. */
+class Growing<T extends Column> {
   length = 0;
-  constructor(private array: T) {}
+  private array: T;
+
+  constructor(
+    private readonly Type: new (from: number | ArrayBuffer) => T,
+    /** its place in batchBuffers' order, the pool's shelf */
+    private readonly column: number,
+    private readonly pool: BufferPool | null,
+  ) {
+    this.array = this.fresh();
+  }
+
+  private fresh(): T {
+    const spare = this.pool?.take(this.column);
+    return spare ? new this.Type(spare) : new this.Type(64);
+  }
+
+  private room(n: number): void {
+    if (this.length + n <= this.array.length) return;
+    const grown = new this.Type(Math.max(this.array.length * 2, this.length + n));
+    grown.set(this.array.subarray(0, this.length));
+    this.array = grown;
+  }
 
   push(values: ArrayLike<number>): void {
-    if (this.length + values.length > this.array.length) {
-      const grown = new (this.array.constructor as new (n: number) => T)(Math.max(this.array.length * 2, this.length + values.length));
-      grown.set(this.array.subarray(0, this.length));
-      this.array = grown;
-    }
+    this.room(values.length);
     this.array.set(values, this.length);
     this.length += values.length;
   }
 
-  /** the values so far, in an array of their own */
+  pushOne(value: number): void {
+    this.room(1);
+    this.array[this.length++] = value;
+  }
+
+  /** the values so far, in the batch's hands from now on (the next go into another array) */
   take(): T {
-    return this.array.slice(0, this.length) as T;
+    const taken = this.array.subarray(0, this.length) as T;
+    this.array = this.fresh();
+    this.length = 0;
+    return taken;
   }
 }
 
 /** Gathers checked activations of one file into batches. */
 export class ActivationBatcher {
   private lines: (number | string)[] = [];
-  private scalars: { index: number; isInterval: number; binMin: number; binMax: number; binContains: number; rankKey: number; maxAct: number; maxPos: number; position: number }[] = [];
-  private tokenStart = [0];
-  private lossStart = [0];
-  private tokens = new Growing(new Int32Array(1 << 12));
-  private acts = new Growing(new Float32Array(1 << 12));
-  private loss = new Growing(new Float32Array(0));
+  // the columns, in batchBuffers' order
+  private readonly index: Growing<Int32Array>;
+  private readonly isInterval: Growing<Uint8Array>;
+  private readonly binMin: Growing<Float64Array>;
+  private readonly binMax: Growing<Float64Array>;
+  private readonly binContains: Growing<Float64Array>;
+  private readonly rankKey: Growing<Float64Array>;
+  private readonly maxAct: Growing<Float64Array>;
+  private readonly maxPos: Growing<Int32Array>;
+  private readonly position: Growing<Int32Array>;
+  private readonly tokenStart: Growing<Int32Array>;
+  private readonly tokens: Growing<Int32Array>;
+  private readonly acts: Growing<Float32Array>;
+  private readonly lossStart: Growing<Int32Array>;
+  private readonly loss: Growing<Float32Array>;
   private unknown = new Map<string, number>();
 
   constructor(
     private readonly file: string,
     private readonly pieceIds: Map<string, number>,
     private readonly dSae: number,
-  ) {}
+    /** buffers of earlier batches to fill again, if the batches' reader gives them back */
+    pool: BufferPool | null = null,
+  ) {
+    let column = 0;
+    const growing = <T extends Column>(Type: new (from: number | ArrayBuffer) => T) => new Growing(Type, column++, pool);
+    this.index = growing(Int32Array);
+    this.isInterval = growing(Uint8Array);
+    this.binMin = growing(Float64Array);
+    this.binMax = growing(Float64Array);
+    this.binContains = growing(Float64Array);
+    this.rankKey = growing(Float64Array);
+    this.maxAct = growing(Float64Array);
+    this.maxPos = growing(Int32Array);
+    this.position = growing(Int32Array);
+    this.tokenStart = growing(Int32Array);
+    this.tokens = growing(Int32Array);
+    this.acts = growing(Float32Array);
+    this.lossStart = growing(Int32Array);
+    this.loss = growing(Float32Array);
+    this.tokenStart.pushOne(0);
+    this.lossStart.pushOne(0);
+  }
 
   get size(): number {
     return this.lines.length;
@@ -144,22 +224,20 @@ export class ActivationBatcher {
     let rankKey = a.maxValue ?? -Infinity;
     if (a.maxValue === null) for (let i = 0; i < acts.length; i++) rankKey = Math.max(rankKey, acts[i]!);
     this.lines.push(at.line);
-    this.scalars.push({
-      index: a.index,
-      isInterval: isInterval ? 1 : 0,
-      binMin: a.binMin ?? NaN,
-      binMax: a.binMax ?? NaN,
-      binContains: a.binContains ?? NaN,
-      rankKey,
-      maxAct: a.maxValue ?? Math.fround(acts[maxPos]!),
-      maxPos,
-      position: isInterval ? position : -1,
-    });
+    this.index.pushOne(a.index);
+    this.isInterval.pushOne(isInterval ? 1 : 0);
+    this.binMin.pushOne(a.binMin ?? NaN);
+    this.binMax.pushOne(a.binMax ?? NaN);
+    this.binContains.pushOne(a.binContains ?? NaN);
+    this.rankKey.pushOne(rankKey);
+    this.maxAct.pushOne(a.maxValue ?? Math.fround(acts[maxPos]!));
+    this.maxPos.pushOne(maxPos);
+    this.position.pushOne(isInterval ? position : -1);
     this.tokens.push(tokens);
-    this.tokenStart.push(this.tokens.length);
+    this.tokenStart.pushOne(this.tokens.length);
     this.acts.push(acts);
     this.loss.push(lossValues);
-    this.lossStart.push(this.loss.length);
+    this.lossStart.pushOne(this.loss.length);
   }
 
   /** the model's id of `piece`, or the batch's id for a string that is no piece (−1−k: unknown[k]) */
@@ -173,35 +251,29 @@ export class ActivationBatcher {
 
   /** The activations added since the last take. */
   take(): ActivationBatch {
-    const s = this.scalars;
-    const column = <T extends Float64Array | Int32Array | Uint8Array>(Array: new (values: number[]) => T, pick: (x: (typeof s)[number]) => number) => new Array(s.map(pick));
     const batch: ActivationBatch = {
       file: this.file,
       lines: this.lines,
-      count: s.length,
-      index: column(Int32Array, (x) => x.index),
-      isInterval: column(Uint8Array, (x) => x.isInterval),
-      binMin: column(Float64Array, (x) => x.binMin),
-      binMax: column(Float64Array, (x) => x.binMax),
-      binContains: column(Float64Array, (x) => x.binContains),
-      rankKey: column(Float64Array, (x) => x.rankKey),
-      maxAct: column(Float64Array, (x) => x.maxAct),
-      maxPos: column(Int32Array, (x) => x.maxPos),
-      position: column(Int32Array, (x) => x.position),
-      tokenStart: new Int32Array(this.tokenStart),
+      count: this.lines.length,
+      index: this.index.take(),
+      isInterval: this.isInterval.take(),
+      binMin: this.binMin.take(),
+      binMax: this.binMax.take(),
+      binContains: this.binContains.take(),
+      rankKey: this.rankKey.take(),
+      maxAct: this.maxAct.take(),
+      maxPos: this.maxPos.take(),
+      position: this.position.take(),
+      tokenStart: this.tokenStart.take(),
       tokens: this.tokens.take(),
       acts: this.acts.take(),
-      lossStart: new Int32Array(this.lossStart),
+      lossStart: this.lossStart.take(),
       loss: this.loss.take(),
       unknown: [...this.unknown.keys()],
     };
     this.lines = [];
-    this.scalars = [];
-    this.tokenStart = [0];
-    this.lossStart = [0];
-    this.tokens.length = 0;
-    this.acts.length = 0;
-    this.loss.length = 0;
+    this.tokenStart.pushOne(0);
+    this.lossStart.pushOne(0);
     this.unknown.clear();
     return batch;
   }

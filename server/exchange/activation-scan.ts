@@ -281,8 +281,16 @@ export class ActivationScanner {
       this.at++;
       return;
     }
+    const line = this.line;
     for (;;) {
-      into.push(this.number());
+      // most of an activation's values are a bare 0 (a feature is silent on most tokens): read without number()
+      const at = this.at;
+      if (line[at] === ZERO && (line[at + 1] === COMMA || line[at + 1] === 0x5d)) {
+        into.push(0);
+        this.at = at + 1;
+      } else {
+        into.push(this.number());
+      }
       const c = this.next();
       if (c === 0x5d) return;
       if (c !== COMMA) throw NOT_SIMPLE;

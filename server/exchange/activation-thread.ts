@@ -2,11 +2,11 @@
  * A parsing thread of ./activation-threads.ts: gunzips the Neuronpedia activation files it is given, reads their
  * lines (./activation-scan.ts, JSON.parse for a line of another shape) and packs them into ActivationBatches, posting
  * each to the importing thread. It stays at most AHEAD batches ahead of what that thread has taken, so memory stays
- * bounded however far the database falls behind.
+ * bounded however far the database falls behind, and fills the buffers of the batches that thread gives back again.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { InputError } from '@/compute/errors';
-import { ActivationBatcher, batchBuffers, pieceIdsOf, type ActivationBatch, type ImportedActivation } from './activation-batch';
+import { ActivationBatcher, batchBuffers, BufferPool, pieceIdsOf, type ActivationBatch, type ImportedActivation } from './activation-batch';
 import { featureIndex, numbers, object, optionalNumber, strings, type Fields } from './neuronpedia-fields';
 import { byteLines, jsonLine, type At } from './neuronpedia-files';
 import { ActivationScanner } from './activation-scan';
@@ -48,6 +48,7 @@ if (parentPort) {
   const { root, pieces, dSae } = workerData as ThreadData;
   const pieceIds = pieceIdsOf(pieces);
   const scanner = new ActivationScanner(pieces);
+  const pool = new BufferPool();
   let credit = AHEAD;
   let resume: (() => void) | null = null;
 
@@ -63,7 +64,7 @@ if (parentPort) {
     try {
       let batcher: ActivationBatcher | null = null;
       for await (const { bytes, at } of byteLines(root, file)) {
-        batcher ??= new ActivationBatcher(at.file, pieceIds, dSae);
+        batcher ??= new ActivationBatcher(at.file, pieceIds, dSae, pool);
         if (!scanner.scan(bytes, batcher, at)) {
           // not of the usual shape (or not JSON): parsed whole, which reads it or names what is wrong
           const value = jsonLine(bytes, at);
@@ -84,11 +85,13 @@ if (parentPort) {
     }
   };
 
-  port.on('message', (m: { k: number; file: string } | 'taken') => {
+  port.on('message', (m: { k: number; file: string } | 'taken' | { spare: ArrayBuffer[] }) => {
     if (m === 'taken') {
       credit++;
       resume?.();
       resume = null;
+    } else if ('spare' in m) {
+      pool.put(m.spare);
     } else {
       void parseFile(m.k, m.file);
     }

@@ -2,14 +2,15 @@
  * Parsing a Neuronpedia export's activation files in worker threads (./activation-thread.ts, one per core up to
  * MAX_THREADS): gunzip, JSON and the packing into typed arrays, which cost more than the database's COPY, run beside
  * the importing thread.
- * Files are handed out one at a time to whichever thread is free, and their batches come back in file order.
+ * Files are handed out one at a time to whichever thread is free, and their batches come back in file order; a batch
+ * released goes back to the thread that made it, whose next batches fill its buffers again.
  */
 import os from 'node:os';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { InputError } from '@/compute/errors';
-import type { ActivationBatch } from './activation-batch';
+import { batchBuffers, type ActivationBatch } from './activation-batch';
 import type { ThreadData, ThreadMessage } from './activation-thread';
 
 /** More threads would parse faster than one PostgreSQL connection stores, each holding its own heap. */
@@ -31,8 +32,14 @@ function startThread(data: ThreadData): Worker {
   });
 }
 
-/** Each file's activations as batches, file after file; `k` is the file's place in `files`. */
-export async function* parsedActivations(files: string[], data: ThreadData): AsyncGenerator<{ k: number; batch: ActivationBatch }> {
+/**
+ * Each file's activations as batches, file after file; `k` is the file's place in `files`. `release` hands the batch's
+ * buffers back for reuse: the batch must not be read after it.
+ */
+export async function* parsedActivations(
+  files: string[],
+  data: ThreadData,
+): AsyncGenerator<{ k: number; batch: ActivationBatch; release: () => void }> {
   if (files.length === 0) return;
   const arrived = files.map(() => [] as ThreadMessage[]);
   let failure: Error | null = null;
@@ -71,8 +78,10 @@ export async function* parsedActivations(files: string[], data: ThreadData): Asy
         const m = arrived[k]!.shift()!;
         if ('error' in m) throw m.input ? new InputError(m.error) : new Error(m.error);
         if ('done' in m) break;
-        threadOf.get(k)!.postMessage('taken');
-        yield { k, batch: m.batch };
+        const thread = threadOf.get(k)!;
+        thread.postMessage('taken');
+        const batch = m.batch;
+        yield { k, batch, release: () => thread.postMessage({ spare: batchBuffers(batch) }, batchBuffers(batch)) };
       }
     }
   } finally {

@@ -137,6 +137,8 @@ export class ImportRun {
   /** the feature whose activations are being gathered, and its activations (the i-th of a batch each) */
   private group: { index: number; items: Activation[] } | null = null;
   private readonly grouped = new Set<number>();
+  /** batches taken whose buffers go back to be filled again once no open group reads them */
+  private held: { batch: ActivationBatch; release: () => void }[] = [];
   /** per feature whose activations were read: its intervals and the largest activation among its examples */
   private readonly fromActivations = new Map<number, { intervals: IntervalSummary[]; maxAct: number }>();
   private contextRows = new BinaryRows();
@@ -258,9 +260,10 @@ export class ImportRun {
 
   /**
    * Takes a batch of activations (checked where they were parsed): their tokens the vocabulary lacks become the
-   * run's extra pieces, and each feature's are gathered until the next feature's begin.
+   * run's extra pieces, and each feature's are gathered until the next feature's begin. `release` (if given) is called
+   * once the batch has been read: its buffers may be filled again.
    */
-  async activations(batch: ActivationBatch): Promise<void> {
+  async activations(batch: ActivationBatch, release?: () => void): Promise<void> {
     if (batch.unknown.length > 0) {
       const ids = batch.unknown.map((piece) => this.tokenId(piece));
       const tokens = batch.tokens;
@@ -285,6 +288,16 @@ export class ImportRun {
       }
       this.group!.items.push({ batch, bytes, i });
     }
+    if (release) this.held.push({ batch, release });
+    this.releaseRead();
+  }
+
+  /** Releases the held batches that the open group (whose examples are not yet stored) does not read. */
+  private releaseRead(): void {
+    const open = new Set(this.group?.items.map((item) => item.batch));
+    const held = this.held;
+    this.held = held.filter(({ batch }) => open.has(batch));
+    for (const { batch, release } of held) if (!open.has(batch)) release();
   }
 
   /** Stores the gathered feature's examples: top ones by their maximum, intervals from the lowest, as computed runs do. */
@@ -293,17 +306,21 @@ export class ImportRun {
     if (!group) return;
     this.group = null;
     const top = group.items.filter(({ batch, i }) => !batch.isInterval[i]);
-    const byBin = new Map<string, { lo: number; hi: number; contains: number; items: Activation[] }>();
+    // an interval is its bounds as given (NaN the same as NaN), found among the feature's few without a key string made
+    const bins: { binMin: number; binMax: number; lo: number; hi: number; contains: number; items: Activation[] }[] = [];
     for (const item of group.items) {
       const { batch, i } = item;
       if (!batch.isInterval[i]) continue;
-      const [lo, hi, contains] = [batch.binMin[i]!, batch.binMax[i]!, batch.binContains[i]!];
-      const key = `${lo} ${hi}`;
-      let bin = byBin.get(key);
-      if (!bin) byBin.set(key, (bin = { lo, hi: Number.isNaN(hi) ? lo : hi, contains: Number.isNaN(contains) ? 0 : contains, items: [] }));
+      const binMin = batch.binMin[i]!;
+      const binMax = batch.binMax[i]!;
+      let bin = bins.find((b) => sameNumber(b.binMin, binMin) && sameNumber(b.binMax, binMax));
+      if (!bin) {
+        const contains = batch.binContains[i]!;
+        bins.push((bin = { binMin, binMax, lo: binMin, hi: Number.isNaN(binMax) ? binMin : binMax, contains: Number.isNaN(contains) ? 0 : contains, items: [] }));
+      }
       bin.items.push(item);
     }
-    const intervals = [...byBin.values()].sort((x, y) => x.lo - y.lo);
+    const intervals = bins.sort((x, y) => x.lo - y.lo);
     let maxAct = 0;
     const add = (item: Activation, kind: 'top' | 'interval', interval: number, rank: number) => {
       maxAct = Math.max(maxAct, this.example(item, kind, interval, rank));
@@ -492,6 +509,7 @@ export class ImportRun {
   /** Writes what is left, checks that every example has its feature, and makes the run the SAE's current one. */
   async finish(): Promise<ImportSummary> {
     await this.closeGroup();
+    this.releaseRead();
     await this.flushExamples();
     await this.copying;
     await this.flushFeatures();
@@ -534,6 +552,9 @@ export class ImportRun {
       .where(eq(corpora.id, this.corpusId));
   }
 }
+
+/** a === b, NaN the same as NaN */
+const sameNumber = (a: number, b: number) => a === b || (Number.isNaN(a) && Number.isNaN(b));
 
 /** Whom an imported explanation is credited to after its source: the model that wrote it, else its author. */
 function credited(e: ImportedExplanation): string {

@@ -71,8 +71,8 @@ async function importSourceFolder(db: Db, dir: string, shown: string, request: I
     // activations first: a feature's row takes its intervals from its interval examples; parsed in other threads
     let done = 0;
     await request.onProgress?.({ phase: 'activations', done, files: activationFiles.length, filesDone: 0 });
-    for await (const { k, batch } of parsedActivations(activationFiles, { root: dir, pieces: run.pieces, dSae: run.dSae })) {
-      await run.activations(batch);
+    for await (const { k, batch, release } of parsedActivations(activationFiles, { root: dir, pieces: run.pieces, dSae: run.dSae })) {
+      await run.activations(batch, release);
       const crossed = Math.floor((done + batch.count) / PROGRESS_EVERY) > Math.floor(done / PROGRESS_EVERY);
       done += batch.count;
       if (crossed) await request.onProgress?.({ phase: 'activations', done, files: activationFiles.length, filesDone: k });

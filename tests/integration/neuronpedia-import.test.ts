@@ -114,6 +114,24 @@ describe('Neuronpedia export import', () => {
     expect(imported!.provenance).not.toHaveProperty('explanation');
   });
 
+  it('keeps each feature’s examples whole when its activations span two of the parsing threads’ batches', async () => {
+    // 60 activation lines a feature in one file: batches of 1000 lines end inside features 16 and 33
+    const shape = { seed: 12, nFeatures: D_SAE, featuresPerBatch: D_SAE, topExamples: 20, intervals: 4, perInterval: 10, explanations: false };
+    const { dir, options } = await exportOf('spanning', shape);
+    const outcome = await neuronpedia(getDb(), { location: dir, sae: 'gpt2-syn/mlp8' });
+    expect(outcome).toMatchObject({ unchanged: false, features: D_SAE, examples: D_SAE * 60 });
+    for (let index = 0; index < D_SAE; index++) {
+      const expected = syntheticFeature(options, index).activations;
+      const page = (await getFeaturePage(getDb(), 'gpt2-syn', 'mlp8', index))!;
+      // each example whole: its tokens and peak (the intervals' in any order), and its peak value as the page rounds it
+      const whole = (e: { tokens: number[]; maxPos: number }) => `${e.tokens.map((id) => page.pieces[id]).join('|')} ${e.maxPos}`;
+      const given = expected.map((a) => `${a.tokens.join('|')} ${a.maxValueTokenIndex}`);
+      expect(page.top.map(whole)).toEqual(given.slice(0, 20));
+      expect(page.intervals.flatMap((i) => i.examples.map(whole)).sort()).toEqual(given.slice(20).sort());
+      page.top.forEach((e, rank) => expect(e.acts[e.maxPos]).toBeCloseTo(expected[rank]!.maxValue, 3));
+    }
+  });
+
   it('does nothing when the same files are imported again', async () => {
     const { dir } = await exportOf('first');
     const before = await snapshot();

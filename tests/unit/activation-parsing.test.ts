@@ -81,6 +81,31 @@ describe('parsedActivations', () => {
     expect(seen).toEqual([0, 1, 2].map((f) => ({ file: `activations/batch-${f}.jsonl.gz`, tokens: [2, -1, 3, -1], unknown: ['<odd>'] })));
   });
 
+  it('fills the buffers of released batches again, each batch as read before its release', async () => {
+    // 20 batches a file: more than a thread runs ahead, so it waits for batches taken and gets their buffers back
+    const n = 20_000;
+    const files = await Promise.all(
+      [0, 1].map((f) =>
+        write(`reuse/activations/batch-${f}.jsonl.gz`, Array.from({ length: n }, (_, i) => JSON.stringify(activation(f * n + i, i % 3 ? [' cat', ' the'] : [' the']))).join('\n')),
+      ),
+    );
+    let lines = 0;
+    let wrong = 0;
+    for await (const { batch, release } of parsedActivations(files, { root: path.join(dir, 'reuse'), pieces, dSae: 2 * n })) {
+      for (let i = 0; i < batch.count; i++, lines++) {
+        const tokens = [...batch.tokens.subarray(batch.tokenStart[i], batch.tokenStart[i + 1])];
+        const acts = [...batch.acts.subarray(batch.tokenStart[i], batch.tokenStart[i + 1])];
+        const expected = lines % n % 3 ? [3, 2] : [2];
+        if (batch.index[i] !== lines || tokens.join() !== expected.join() || acts.join() !== expected.map((_, k) => k).join()) wrong++;
+      }
+      release();
+      // handed over to the thread: nothing of it is left here to read by mistake
+      expect(batch.tokens.length).toBe(0);
+    }
+    expect(lines).toBe(2 * n);
+    expect(wrong).toBe(0);
+  });
+
   it('refuses a bad line of a later file naming it, after the earlier files’ batches', async () => {
     const good = await write('bad/activations/batch-0.jsonl.gz', JSON.stringify(activation(0, [' the'])));
     const bad = await write('bad/activations/batch-1.jsonl.gz', [activation(1, [' cat']), activation(2, [' the', ' cat'])].map((a, i) => JSON.stringify(i === 1 ? { ...a, values: [1] } : a)).join('\n'));

@@ -64,6 +64,16 @@ describe('ActivationScanner', () => {
     expect(scanned.binMin[0]).toBe(2.5e-7);
   });
 
+  it('reads the bare zeros most values are as JSON.parse does, and zeros of other spellings', () => {
+    const zeros = ['0', '0', ' 0', '0 ', '-0', '0.0', '0e0', '0.5', '0', '1', '0'];
+    const text = `{"index":"3","tokens":[${zeros.map(() => '" the"').join(',')}],"values":[${zeros.join(',')}],"lossValues":[0,0 ,-0],"maxValue":0}`;
+    const { scanned, parsed, read } = bothWays([text, line({ values: [0, 0] }), line({ values: [1, 0] })]);
+    expect(read).toEqual([true, true, true]);
+    expect(scanned).toEqual(parsed);
+    expect([...scanned.acts.subarray(0, zeros.length)]).toEqual([0, 0, 0, 0, -0, 0, 0, 0.5, 0, 1, 0]);
+    expect(Object.is(scanned.loss[2], -0)).toBe(true);
+  });
+
   it('maps escaped, non-ASCII and unknown token strings as parseActivation does', () => {
     const text = String.raw`{"index":"1","tokens":["\u00e9","é","👍","a\"b","back\\slash","\n","\u0020the"," dog"," dog","\ud83d\udc4d"," cat"],"values":[0,0,0,0,0,0,0,0,0,0,1]}`;
     const { scanned, parsed, read } = bothWays([text]);
@@ -82,6 +92,11 @@ describe('ActivationScanner', () => {
       '{"index":"7","tokens":[" the", 5],"values":[1]}',
       '{"index":"7","tokens":[" odd"],"values":[NaN]}',
       '{"index":"7","tokens":[" the"],"values":[01]}',
+      '{"index":"7","tokens":[" the"],"values":[00]}',
+      '{"index":"7","tokens":[" the"],"values":[0,]}',
+      '{"index":"7","tokens":[" the"],"values":[0 0]}',
+      '{"index":"7","tokens":[" the"],"values":[0x1]}',
+      '{"index":"7","tokens":[" the"],"values":[0',
       '{"index":"7","tokens":[" the"],"values":[1e999]}',
       '{"index":"7","tokens":[" the"],"values":["1"]}',
       '{"index":"7.5","tokens":[" the"],"values":[1]}',
