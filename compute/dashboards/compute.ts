@@ -7,11 +7,11 @@ import { ablatedLosses } from './ablation';
 import { EXAMPLES_PER_INTERVAL, HISTOGRAM_BINS, INTERVALS, TOP_K } from './defaults';
 import { evalBatch, meanAblatedBatch } from './eval-passes';
 import { EvalAccumulator } from './evals';
-import { ActivationSamples, ActivationTotals } from './features';
+import { ActivationSamples, ActivationTotals, featureDashboards } from './features';
 import { lossesWithHooks } from './losses';
 import { equalLengthBatches, flatten, ProgressTracker, Stopwatch } from './passes';
 import type {
-  ActivationExample, DashboardProgress, DashboardResult, ExampleAblation, FeatureDashboard, SaeEvals,
+  ActivationExample, DashboardProgress, DashboardResult, ExampleAblation, SaeEvals,
 } from './types';
 import { featureWeights, weightsChunkSize, type FeatureWeights } from './weights';
 
@@ -163,7 +163,7 @@ class DashboardRun {
     this.progress = new ProgressTracker(2 * this.nTokens + ablationEstimate, options.onProgress, options.signal);
     const longest = contexts.reduce((max, context) => Math.max(max, context.length), 0);
     this.evals = new EvalAccumulator(sae.cfg.dOut, sae.dSae, longest);
-    this.totals = new ActivationTotals(features.length, topK);
+    this.totals = new ActivationTotals({ features, topK, randomExamples: this.s.randomExamples, seed: this.s.seed });
     if (!(features.length === sae.dSae && features.every((f, i) => f === i))) this.selected = tf.tensor1d(features, 'int32');
   }
 
@@ -176,29 +176,10 @@ class DashboardRun {
         this.statisticsBatch(first, items);
         await this.progress.advance('statistics', items.length * items[0].length);
       }
-      const firing = this.totals.firing;
-      const maxActs = this.totals.top.map((list) => list[0]?.maxAct ?? 0);
-      const samples = new ActivationSamples(maxActs, this.totals.top, { ...s, bosId: this.bosId });
+      const samples = new ActivationSamples({ maxActs: this.totals.maxActs(), top: this.totals.top, random: this.totals.random }, { ...s, bosId: this.bosId });
       await this.examplesPass(samples);
       const ablations = s.ablateTopExamples ? await this.ablateTopExamples(samples.topExamples) : undefined;
-
-      const features = s.features.map((index, f): FeatureDashboard => ({
-        index,
-        nTokens: this.nTokens,
-        nonzeroCount: firing[f],
-        bosCount: this.totals.bosCounts[f],
-        bosExcluded: s.excludeBos,
-        density: firing[f] / this.nTokens,
-        maxAct: maxActs[f],
-        meanAct: firing[f] > 0 ? this.totals.sums[f] / firing[f] : 0,
-        meanActAll: this.totals.sums[f] / this.nTokens,
-        histogram: samples.histogram(f),
-        topExamples: samples.topExamples[f],
-        randomExamples: samples.randomExamples(f),
-        intervals: samples.intervals(f),
-        ...weights[f],
-        ...(ablations && { topExampleAblation: ablations[f] }),
-      }));
+      const features = featureDashboards(s.features, this.nTokens, s.excludeBos, this.totals, samples, weights, ablations);
       const evals = s.evals === 'compute' ? this.evals.result(s.histogramBins) : s.evals === 'skip' ? null : s.evals;
       return { features, sae: evals, timings: this.clock.timings(this.nTokens) };
     } finally {
