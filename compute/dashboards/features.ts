@@ -260,6 +260,11 @@ export class ActivationSamples {
     });
   }
 
+  /** An example of the context with these activations (as `add` takes it): its peak among the counted tokens. */
+  exampleOf(contextIndex: number, tokens: number[], acts: Float32Array): ActivationExample {
+    return activationExample(contextIndex, tokens, acts, this.countedPositions(tokens));
+  }
+
   /** [t]: whether token t counts towards examples and histograms (every token but BOS, with excludeBos). */
   private countedPositions(tokens: number[]): boolean[] {
     const { excludeBos, bosId } = this.options;
@@ -337,7 +342,7 @@ function column(acts: Float32Array, b: number, f: number, seqLen: number, nFeatu
 }
 
 /** The example's peak is the largest activation among the counted tokens (all of them, if none is counted). */
-export function activationExample(contextIndex: number, tokens: number[], acts: Float32Array, counted: boolean[]): ActivationExample {
+function activationExample(contextIndex: number, tokens: number[], acts: Float32Array, counted: boolean[]): ActivationExample {
   let maxPos = -1;
   for (let t = 0; t < acts.length; t++) if (counted[t] && (maxPos < 0 || acts[t] > acts[maxPos])) maxPos = t;
   if (maxPos < 0) maxPos = 0;

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ActivationSamples, ActivationTotals, byPriority, byTop, firstOf, type SampleOptions, type TotalsOptions } from '@/compute/dashboards/features';
+import { decodeSamples, decodeTotals, encodeSamples, encodeTotals } from '@/compute/dashboards/parts';
 import { permutation, seededRandom } from '@/compute/random';
 
 const BOS = 0;
@@ -88,6 +89,14 @@ describe('dashboard bookkeeping over ranges of the corpus', () => {
     for (const merged of [ActivationSamples.merged(parts), ActivationSamples.merged(shuffled)]) {
       expect(readOut(totals, merged)).toEqual(expected);
     }
+    // as stored with the shards and read back in another process: the same, bit for bit
+    const stored = ActivationTotals.merged(ranges.map(([first, end], i) => decodeTotals(encodeTotals(totalsOf(data, first, end, 3 + i)), totalsOptions)));
+    const targets = { maxActs: stored.maxActs(), top: stored.top, random: stored.random };
+    const read = parts.map((part) => decodeSamples(encodeSamples(part), targets, sampleOptions, data.contexts));
+    expect(readOut(stored, ActivationSamples.merged(read))).toEqual(expected);
+    // an example's activations are stored sparsely: 4 bytes of position and value per non-zero, not 4 per token
+    const bytes = encodeSamples(parts[0]).byteLength;
+    expect(bytes).toBeLessThan(12 + 8 * (FEATURES.length * (8 + 4)) + 4 * 3 * SEQ * 40);
     // the data exercise what they should: features firing in more contexts than are drawn, full intervals
     expect(expected.some((f) => f.firing > 0 && f.random.length === 5 && f.top.length === 4)).toBe(true);
     expect(expected.some((f) => f.intervals.some((i) => i.count > 3 && i.examples.length === 3))).toBe(true);
