@@ -13,7 +13,9 @@
 import { and, asc, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
 import { dashboardRuns, dashboardShards, jobs } from '@/drizzle/schema';
 import type { ContextRange } from '@/compute/dashboards/compute';
+import { TOP_K } from '@/compute/dashboards/defaults';
 import type { EvalSums } from '@/compute/dashboards/evals';
+import { ablationTokensEstimate } from '@/compute/dashboards/shard-size';
 import type { DashboardTimings, FeatureDashboard } from '@/compute/dashboards/types';
 import { storeFeatureDashboardsIn } from './dashboards';
 import { withTransaction, type Db } from './db';
@@ -53,7 +55,14 @@ export interface ShardPlan {
  * there are), so any number of workers computes the same shards, merges their parts in the same order and stores the
  * same rows.
  */
-export function planShards(contexts: number[][], nFeatures: number, featuresPerShard: number, corpusRanges: ContextRange[], evalRanges: number): ShardPlan[] {
+export function planShards(
+  contexts: number[][],
+  nFeatures: number,
+  featuresPerShard: number,
+  corpusRanges: ContextRange[],
+  evalRanges: number,
+  { ablateTopExamples = false } = {},
+): ShardPlan[] {
   const tokens = (first: number, count: number) => contexts.slice(first, first + count).reduce((n, context) => n + context.length, 0);
   const ranges = Math.min(evalRanges, contexts.length);
   const evals = (kind: ShardKind) =>
@@ -70,8 +79,14 @@ export function planShards(contexts: number[][], nFeatures: number, featuresPerS
     featureRanges.flatMap((features) =>
       corpusRanges.map(({ first, count }): ShardPlan => ({ kind, ...features, contextFirst: first, contextCount: count, tokensTotal: tokens(first, count) })),
     );
-  // a merge runs no corpus tokens (but its ablations, which it reports as it goes)
-  const merges = featureRanges.map((features): ShardPlan => ({ kind: 'features', ...features, contextFirst: 0, contextCount: contexts.length, tokensTotal: 0 }));
+  // a merge runs no corpus tokens, but the ablations of its top examples
+  const merges = featureRanges.map((features): ShardPlan => ({
+    kind: 'features',
+    ...features,
+    contextFirst: 0,
+    contextCount: contexts.length,
+    tokensTotal: ablateTopExamples ? ablationTokensEstimate(features.count, TOP_K, contexts) : 0,
+  }));
   return [...evals('evals'), ...passes('statistics'), ...passes('examples'), ...evals('mean-ablation'), ...merges];
 }
 

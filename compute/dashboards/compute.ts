@@ -9,6 +9,7 @@ import { evalBatch, meanAblatedBatch } from './eval-passes';
 import { EvalAccumulator } from './evals';
 import { ActivationSamples, ActivationTotals, featureDashboards, type SampleOptions, type TotalsOptions } from './features';
 import { lossesWithHooks } from './losses';
+import { ablationTokensEstimate } from './shard-size';
 import { equalLengthBatches, flatten, ProgressTracker, Stopwatch } from './passes';
 import type {
   ActivationExample, DashboardProgress, DashboardResult, DashboardTimings, ExampleAblation, FeatureDashboard, SaeEvals,
@@ -82,10 +83,11 @@ export interface DashboardOptions {
  * 0. 'weights': logit weights and encoder/decoder statistics, straight from the weights, in chunks.
  * 1. 'statistics': the clean forward pass (loss, hook activations), the SAE, the forward passes with the
  *    reconstruction spliced in and with the hook zeroed (losses). Per feature: firing count, BOS firings, activation
- *    sum and the top contexts by maximum; per position: the eval sums, including the hook's mean, which pass 2 needs.
+ *    sum, the top contexts by maximum and the random ones (bottom-k); per position: the eval sums, including the
+ *    hook's mean, which pass 2 needs.
  * 2. 'examples': the forward pass with the hook mean-ablated (loss), recording the hook activations on the way to
- *    re-encode them: with each feature's maximum known, histograms over [0, max], interval samples, random
- *    contexts, and the per-token activations of the top contexts.
+ *    re-encode them: with each feature's maximum known, histograms over [0, max], interval samples, and the
+ *    per-token activations of the top and random contexts.
  * 3. 'ablation' (optional): each top example re-run with its feature ablated.
  *
  * Two passes keep memory bounded by a batch plus the output (examples), at the price of encoding twice; pass 2's
@@ -217,8 +219,7 @@ class DashboardRun {
     this.bosId = this.s.model.tokenizer.bosId;
     this.nTokens = contexts.slice(range.first, range.first + range.count).reduce((n, context) => n + context.length, 0);
     this.passTokens = passes * this.nTokens;
-    // until pass 1 finds the top examples, assume every feature has topK of average length
-    const ablationEstimate = ablateTopExamples && passes !== 1 ? features.length * Math.min(topK, contexts.length) * (this.nTokens / contexts.length) : 0;
+    const ablationEstimate = ablateTopExamples && passes !== 1 ? ablationTokensEstimate(features.length, topK, contexts) : 0;
     this.progress = new ProgressTracker(this.passTokens + ablationEstimate, options.onProgress, options.signal);
     const longest = contexts.reduce((max, context) => Math.max(max, context.length), 0);
     this.evals = new EvalAccumulator(sae.cfg.dOut, sae.dSae, longest);

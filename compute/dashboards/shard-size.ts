@@ -43,3 +43,13 @@ export function featuresPerShardWithin(sizing: ShardSizing, budgetBytes: number)
   if (!(budgetBytes > 0)) throw new RangeError(`a shard's memory budget must be positive, got ${budgetBytes} bytes`);
   return Math.max(1, Math.min(MAX_FEATURES_PER_SHARD, Math.floor(budgetBytes / featureBytes(sizing))));
 }
+
+/**
+ * The token positions ablating the top examples of `nFeatures` features runs at most, as counted before pass 1 finds
+ * them: each of topK contexts of the longest length run once clean (unless the evals' clean pass measured it) and once
+ * ablated. An upper bound, so that the exact count, once known, only brings the end nearer.
+ */
+export function ablationTokensEstimate(nFeatures: number, topK: number, contexts: number[][]): number {
+  const longest = contexts.reduce((max, context) => Math.max(max, context.length), 0);
+  return 2 * nFeatures * Math.min(topK, contexts.length) * longest;
+}

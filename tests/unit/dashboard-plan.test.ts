@@ -47,6 +47,11 @@ describe('planShards', () => {
     ]);
   });
 
+  it('counts a merge’s ablations at most: its features’ top contexts (20, at most all 13) of the longest length, clean and ablated', () => {
+    const merges = ofKind(planShards(contexts, 10, 4, passRanges, 0, { ablateTopExamples: true }), 'features');
+    expect(merges.map((shard) => shard.tokensTotal)).toEqual([2 * 4 * 13 * 4, 2 * 4 * 13 * 4, 2 * 2 * 13 * 4]);
+  });
+
   it('covers every context once in each of the evals’ passes, in the same ranges', () => {
     const plan = planShards(contexts, 10, 4, passRanges, 3);
     const ranges = (kind: ShardPlan['kind']) => ofKind(plan, kind).map(({ contextFirst, contextCount, tokensTotal }) => ({ contextFirst, contextCount, tokensTotal }));

@@ -152,7 +152,7 @@ export async function computeAndStoreDashboards(input: DashboardsInput): Promise
   // a subset's run stores no evals, and makes its passes in one range: it is small (a recompute from a feature page)
   // and quick, and more shards would only add their overhead
   const passRanges = rangesOfBatches(contexts, params.batchSize, subset ? 1 : PASS_RANGES);
-  const plan = planShards(contexts, wanted.length, featuresPerShard, passRanges, subset ? 0 : EVAL_RANGES);
+  const plan = planShards(contexts, wanted.length, featuresPerShard, passRanges, subset ? 0 : EVAL_RANGES, params);
   const run = await timed(() => beginRun(db, { saeId: saeRow.id, corpusId: corpus.id, jobId: input.jobId, params: { ...params, featuresPerShard } }));
   const heartbeat = input.workerId ? undefined : await startHeartbeat(db, tf.getBackend(), `${os.hostname()}:${process.pid}:dashboards`);
   const workerId = input.workerId ?? heartbeat!.id;
