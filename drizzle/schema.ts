@@ -289,7 +289,7 @@ export const dashboardShardKindEnum = pgEnum('dashboard_shard_kind', ['features'
 
 /**
  * A piece of a dashboard run that any worker may claim (`FOR UPDATE SKIP LOCKED`). A shard's dashboards are stored
- * with the run's rows, and its eval sums in the row, in the transaction that marks it done; a running shard whose
+ * with the run's rows, and its eval sums or part in the row, in the transaction that marks it done; a running shard whose
  * worker stopped beating is claimed again. Deleted with its run (cancelled, failed, retried).
  */
 export const dashboardShards = pgTable(
@@ -310,7 +310,7 @@ export const dashboardShards = pgTable(
     status: dashboardShardStatusEnum('status').notNull().default('queued'),
     /** the worker (heartbeat id) running or that ran it */
     workerId: text('worker_id'),
-    /** token positions run through the model, as the computation counts them (a feature shard's two passes and ablations, an eval shard's one) */
+    /** token positions run through the model, as the computation counts them (a pass's or an eval shard's range, a merge's ablations) */
     tokensDone: bigint('tokens_done', { mode: 'number' }).notNull().default(0),
     tokensTotal: bigint('tokens_total', { mode: 'number' }).notNull().default(0),
     tokensPerSecond: doublePrecision('tokens_per_second').notNull().default(0),

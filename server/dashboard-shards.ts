@@ -256,8 +256,9 @@ export async function partsOf(db: Db, runId: string, kind: 'statistics' | 'examp
     .from(dashboardShards)
     .where(and(eq(dashboardShards.runId, runId), eq(dashboardShards.kind, kind), eq(dashboardShards.first, first)))
     .orderBy(asc(dashboardShards.index));
+  if (rows.length === 0) throw new Error(`the run has no ${kind} shards for the features from position ${first}`);
   const pending = rows.find((row) => row.status !== 'done' || !row.part);
-  if (pending || rows.length === 0) throw new Error(`the ${kind} of shard ${(pending?.index ?? -1) + 1} are not done`);
+  if (pending) throw new Error(`the ${kind} of shard ${pending.index + 1} are not done`);
   return rows.map((row) => row.part!);
 }
 
