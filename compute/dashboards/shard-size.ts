@@ -1,8 +1,9 @@
 /*
- * How many features one shard of a dashboards job computes: as many as a worker's memory budget holds the bookkeeping
- * of. Until its shard ends, a worker holds per feature its examples (top, interval and random ones, each a copy of one
- * context's activations in float32), its histograms and counts, its weight statistics, and, batch by batch, its column
- * of the activations read back from the device. Those bytes follow from the job's settings and its corpus alone, so a
+ * How many features a range of a dashboards job's features has: as many as a worker's memory budget holds the
+ * bookkeeping of. Until its shard ends, a worker holds per feature its examples (top, interval and random ones, each a
+ * copy of one context's activations in float32), its histograms and counts, its weight statistics, and, batch by batch,
+ * its column of the activations read back from the device. (A merge shard reads the examples shards' parts one at a
+ * time into its merge, so it briefly holds two ranges' interval examples.) Those bytes follow from the job's settings and its corpus alone, so a
  * plan sized by them is the same whichever worker makes it or computes its shards.
  */
 import { EXAMPLES_PER_INTERVAL, HISTOGRAM_BINS, INTERVALS, TOP_K } from './defaults';
