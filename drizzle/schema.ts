@@ -279,15 +279,17 @@ export const dashboardRuns = pgTable(
 
 export const dashboardShardStatusEnum = pgEnum('dashboard_shard_status', ['queued', 'running', 'done', 'failed']);
 /**
- * What a shard computes: the dashboards of a range of the run's features over the whole corpus ('features'), the
- * evals' first pass over a range of the corpus ('evals'), or their mean-ablated pass ('mean-ablation', which waits
- * for every 'evals' shard: it needs the corpus mean they measure).
+ * What a shard computes, for a range of the run's features: the first pass over a range of the corpus
+ * ('statistics'), the second ('examples', which waits for every 'statistics' shard of its features: it needs their
+ * maxima, top and random contexts), and the dashboards from both passes' parts merged ('features', which waits for
+ * both); or, for all features, the evals' first pass over a range of the corpus ('evals'), or their mean-ablated pass
+ * ('mean-ablation', which waits for every 'evals' shard: it needs the corpus mean they measure).
  */
-export const dashboardShardKindEnum = pgEnum('dashboard_shard_kind', ['features', 'evals', 'mean-ablation']);
+export const dashboardShardKindEnum = pgEnum('dashboard_shard_kind', ['features', 'evals', 'mean-ablation', 'statistics', 'examples']);
 
 /**
  * A piece of a dashboard run that any worker may claim (`FOR UPDATE SKIP LOCKED`). A shard's dashboards are stored
- * with the run's rows, and its eval sums in the row, in the transaction that marks it done; a running shard whose
+ * with the run's rows, and its eval sums or part in the row, in the transaction that marks it done; a running shard whose
  * worker stopped beating is claimed again. Deleted with its run (cancelled, failed, retried).
  */
 export const dashboardShards = pgTable(
@@ -308,7 +310,7 @@ export const dashboardShards = pgTable(
     status: dashboardShardStatusEnum('status').notNull().default('queued'),
     /** the worker (heartbeat id) running or that ran it */
     workerId: text('worker_id'),
-    /** token positions run through the model, as the computation counts them (a feature shard's two passes and ablations, an eval shard's one) */
+    /** token positions run through the model, as the computation counts them (a pass's or an eval shard's range, a merge's ablations) */
     tokensDone: bigint('tokens_done', { mode: 'number' }).notNull().default(0),
     tokensTotal: bigint('tokens_total', { mode: 'number' }).notNull().default(0),
     tokensPerSecond: doublePrecision('tokens_per_second').notNull().default(0),
@@ -316,6 +318,8 @@ export const dashboardShards = pgTable(
     phase: text('phase'),
     /** an eval shard's EvalSums (compute/dashboards/evals.ts), merged into the run's evals in index order */
     evals: jsonb('evals'),
+    /** a statistics or examples shard's part of its pass's bookkeeping (compute/dashboards/parts.ts), read by the shards that wait for it */
+    part: bytea('part'),
     /** DashboardTimings of its computation */
     timings: jsonb('timings'),
     error: text('error'),

@@ -12,15 +12,18 @@
  */
 import { and, asc, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
 import { dashboardRuns, dashboardShards, jobs } from '@/drizzle/schema';
+import type { ContextRange } from '@/compute/dashboards/compute';
+import { TOP_K } from '@/compute/dashboards/defaults';
 import type { EvalSums } from '@/compute/dashboards/evals';
+import { ablationTokensEstimate } from '@/compute/dashboards/shard-size';
 import type { DashboardTimings, FeatureDashboard } from '@/compute/dashboards/types';
 import { storeFeatureDashboardsIn } from './dashboards';
 import { withTransaction, type Db } from './db';
 import { eventHub, publish, SHARDS_TOPIC } from './events';
 import { workerAlive } from './jobs';
 
-/** A shard as progress, claims and timings read it: without its eval sums, which only their merge reads (evalSumsOf). */
-export type ShardRow = Omit<typeof dashboardShards.$inferSelect, 'evals'>;
+/** A shard as progress, claims and timings read it: without its eval sums and part, which only their merges read (evalSumsOf, partsOf). */
+export type ShardRow = Omit<typeof dashboardShards.$inferSelect, 'evals' | 'part'>;
 export type ShardKind = ShardRow['kind'];
 
 /** A done shard's timings: its computation's, and storing its rows. */
@@ -41,17 +44,26 @@ export interface ShardPlan {
 }
 
 /**
- * Splits a run into shards: its `nFeatures` features in ranges of `featuresPerShard`, each a pass over the whole
- * corpus, and, unless `evalRanges` is 0 (a recompute of some features stores no evals), the corpus in `evalRanges`
- * ranges (at most one per context) for each of the evals' two passes. Shards are claimed in plan order: the feature
- * shards, the longest, first, so that none of them starts last and holds up the end; then the evals' first passes;
- * then their mean-ablated passes, which wait for the corpus mean the first ones measure (a worker finding none it may
- * start waits at most one short eval range). The plan depends on nothing else (not on how many workers there are), so
- * any number of workers computes the same shards, merges the evals' sums in the same order and stores the same rows.
+ * Splits a run into shards: its `nFeatures` features in ranges of `featuresPerShard`, each range in a 'statistics'
+ * shard per range of `corpusRanges` (pass 1), an 'examples' shard per range (pass 2, once every statistics shard of its
+ * features is done) and a 'features' shard (their parts merged, the weights, the ablations: once every examples shard
+ * of its features is done); and, unless `evalRanges` is 0 (a recompute of some features stores no evals), the corpus
+ * in `evalRanges` ranges (at most one per context) for each of the evals' two passes. Shards are claimed in plan order
+ * among those that may start: the evals' first passes, the longest, first, so that none of them starts last and holds
+ * up the end; then the features' passes; then the mean-ablated passes, which wait for the corpus mean the first ones
+ * measure; then the merges, which wait for their passes. The plan depends on nothing else (not on how many workers
+ * there are), so any number of workers computes the same shards, merges their parts in the same order and stores the
+ * same rows.
  */
-export function planShards(contexts: number[][], nFeatures: number, featuresPerShard: number, evalRanges: number): ShardPlan[] {
+export function planShards(
+  contexts: number[][],
+  nFeatures: number,
+  featuresPerShard: number,
+  corpusRanges: ContextRange[],
+  evalRanges: number,
+  { ablateTopExamples = false } = {},
+): ShardPlan[] {
   const tokens = (first: number, count: number) => contexts.slice(first, first + count).reduce((n, context) => n + context.length, 0);
-  const nTokens = tokens(0, contexts.length);
   const ranges = Math.min(evalRanges, contexts.length);
   const evals = (kind: ShardKind) =>
     Array.from({ length: ranges }, (_, i): ShardPlan => {
@@ -59,16 +71,23 @@ export function planShards(contexts: number[][], nFeatures: number, featuresPerS
       const contextCount = Math.floor(((i + 1) * contexts.length) / ranges) - contextFirst;
       return { kind, first: 0, count: 0, contextFirst, contextCount, tokensTotal: tokens(contextFirst, contextCount) };
     });
-  const features = Array.from({ length: Math.ceil(nFeatures / featuresPerShard) }, (_, i): ShardPlan => ({
-    kind: 'features',
+  const featureRanges = Array.from({ length: Math.ceil(nFeatures / featuresPerShard) }, (_, i) => ({
     first: i * featuresPerShard,
     count: Math.min(featuresPerShard, nFeatures - i * featuresPerShard),
+  }));
+  const passes = (kind: ShardKind) =>
+    featureRanges.flatMap((features) =>
+      corpusRanges.map(({ first, count }): ShardPlan => ({ kind, ...features, contextFirst: first, contextCount: count, tokensTotal: tokens(first, count) })),
+    );
+  // a merge runs no corpus tokens, but the ablations of its top examples
+  const merges = featureRanges.map((features): ShardPlan => ({
+    kind: 'features',
+    ...features,
     contextFirst: 0,
     contextCount: contexts.length,
-    // two passes over the corpus
-    tokensTotal: 2 * nTokens,
+    tokensTotal: ablateTopExamples ? ablationTokensEstimate(features.count, TOP_K, contexts) : 0,
   }));
-  return [...features, ...evals('evals'), ...evals('mean-ablation')];
+  return [...evals('evals'), ...passes('statistics'), ...passes('examples'), ...evals('mean-ablation'), ...merges];
 }
 
 /** Announces, at commit when `db` is a transaction, that the run's shards changed. */
@@ -97,12 +116,15 @@ const runWanted = (runId: string) =>
                and (r.job_id is null or exists (select 1 from ${jobs} j where j.id = r.job_id and j.status = 'running')))`;
 
 /**
- * SQL over the shard `s`: it waits for a worker (queued, or running on a worker that died), and may start (a
- * mean-ablation shard once every evals shard of its run is done).
+ * SQL over the shard `s`: it waits for a worker (queued, or running on a worker that died), and may start: no shard it
+ * waits for is still to be done (a mean-ablation shard waits for every evals shard of its run, an examples shard for
+ * the statistics shards of its features, a features shard for their statistics and examples shards).
  */
 const claimable = sql`(s.status = 'queued' or (s.status = 'running' and (s.worker_id is null or not ${workerAlive(sql`s.worker_id`)})))
-  and (s.kind <> 'mean-ablation'
-       or not exists (select 1 from ${dashboardShards} e where e.run_id = s.run_id and e.kind = 'evals' and e.status <> 'done'))`;
+  and not exists (select 1 from ${dashboardShards} w where w.run_id = s.run_id and w.status <> 'done'
+                   and ((s.kind = 'mean-ablation' and w.kind = 'evals')
+                        or (s.kind = 'examples' and w.kind = 'statistics' and w.first = s.first)
+                        or (s.kind = 'features' and w.kind in ('statistics', 'examples') and w.first = s.first)))`;
 
 /** Claims the run's next claimable shard for `workerId`, while the run is wanted. */
 export async function claimShard(db: Db, runId: string, workerId: string): Promise<ShardRow | undefined> {
@@ -145,10 +167,11 @@ export async function reportShard(db: Db, shard: Pick<ShardRow, 'runId' | 'index
   return rows.length > 0;
 }
 
-/** What a shard computed: its features' dashboards, or its range's eval sums. */
+/** What a shard computed: its features' dashboards, its range's eval sums, or its range's part of a pass (parts.ts). */
 export interface ShardResult {
   features: FeatureDashboard[];
   evals: EvalSums | null;
+  part?: Buffer;
   timings: DashboardTimings;
 }
 
@@ -165,7 +188,7 @@ export async function completeShard(shard: Pick<ShardRow, 'runId' | 'index'>, wo
     const timings: ShardTimings = { ...result.timings, storeSeconds: (performance.now() - start) / 1000 };
     await tx
       .update(dashboardShards)
-      .set({ status: 'done', evals: result.evals, timings, tokensDone: sql`${dashboardShards.tokensTotal}`, tokensPerSecond: 0, updatedAt: sql`now()` })
+      .set({ status: 'done', evals: result.evals, part: result.part ?? null, timings, tokensDone: sql`${dashboardShards.tokensTotal}`, tokensPerSecond: 0, updatedAt: sql`now()` })
       .where(and(eq(dashboardShards.runId, shard.runId), eq(dashboardShards.index, shard.index)));
     // the job's worker may complete the run, or another worker start a mean-ablation shard
     await announce(tx, shard.runId);
@@ -201,8 +224,8 @@ export async function dropShards(db: Db, runId: string): Promise<void> {
   await db.delete(dashboardShards).where(eq(dashboardShards.runId, runId));
 }
 
-/** Every column but the eval sums (a large SAE's are megabytes a shard: the job's progress reads these every second). */
-const { evals: _evals, ...shardColumns } = getTableColumns(dashboardShards);
+/** Every column but the eval sums and parts (a large SAE's are megabytes a shard: the job's progress reads these every second). */
+const { evals: _evals, part: _part, ...shardColumns } = getTableColumns(dashboardShards);
 
 export async function shardsOf(db: Db, runId: string): Promise<ShardRow[]> {
   return db.select(shardColumns).from(dashboardShards).where(eq(dashboardShards.runId, runId)).orderBy(asc(dashboardShards.index));
@@ -221,6 +244,22 @@ export async function evalSumsOf(db: Db, runId: string, kinds: ShardKind[]): Pro
   const pending = rows.find((row) => row.status !== 'done' || !row.evals);
   if (pending) throw new Error(`the evals of shard ${pending.index + 1} are not done`);
   return rows.map((row) => row.evals as EvalSums);
+}
+
+/**
+ * The parts of the passes of kind `kind` over the features from position `first`, in shard order (corpus order). Every
+ * one of them must be done.
+ */
+export async function partsOf(db: Db, runId: string, kind: 'statistics' | 'examples', first: number): Promise<Buffer[]> {
+  const rows = await db
+    .select({ index: dashboardShards.index, status: dashboardShards.status, part: dashboardShards.part })
+    .from(dashboardShards)
+    .where(and(eq(dashboardShards.runId, runId), eq(dashboardShards.kind, kind), eq(dashboardShards.first, first)))
+    .orderBy(asc(dashboardShards.index));
+  if (rows.length === 0) throw new Error(`the run has no ${kind} shards for the features from position ${first}`);
+  const pending = rows.find((row) => row.status !== 'done' || !row.part);
+  if (pending) throw new Error(`the ${kind} of shard ${pending.index + 1} are not done`);
+  return rows.map((row) => row.part!);
 }
 
 /** Where a run's shards stand, for the job's progress: tokens summed over shards, rates summed over the running ones. */

@@ -7,11 +7,12 @@ import { ablatedLosses } from './ablation';
 import { EXAMPLES_PER_INTERVAL, HISTOGRAM_BINS, INTERVALS, TOP_K } from './defaults';
 import { evalBatch, meanAblatedBatch } from './eval-passes';
 import { EvalAccumulator } from './evals';
-import { ActivationSamples, ActivationTotals } from './features';
+import { ActivationSamples, ActivationTotals, featureDashboards, type SampleOptions, type TotalsOptions } from './features';
 import { lossesWithHooks } from './losses';
+import { ablationTokensEstimate } from './shard-size';
 import { equalLengthBatches, flatten, ProgressTracker, Stopwatch } from './passes';
 import type {
-  ActivationExample, DashboardProgress, DashboardResult, ExampleAblation, FeatureDashboard, SaeEvals,
+  ActivationExample, DashboardProgress, DashboardResult, DashboardTimings, ExampleAblation, FeatureDashboard, SaeEvals,
 } from './types';
 import { featureWeights, weightsChunkSize, type FeatureWeights } from './weights';
 
@@ -82,10 +83,11 @@ export interface DashboardOptions {
  * 0. 'weights': logit weights and encoder/decoder statistics, straight from the weights, in chunks.
  * 1. 'statistics': the clean forward pass (loss, hook activations), the SAE, the forward passes with the
  *    reconstruction spliced in and with the hook zeroed (losses). Per feature: firing count, BOS firings, activation
- *    sum and the top contexts by maximum; per position: the eval sums, including the hook's mean, which pass 2 needs.
+ *    sum, the top contexts by maximum and the random ones (bottom-k); per position: the eval sums, including the
+ *    hook's mean, which pass 2 needs.
  * 2. 'examples': the forward pass with the hook mean-ablated (loss), recording the hook activations on the way to
- *    re-encode them: with each feature's maximum known, histograms over [0, max], interval samples, random
- *    contexts, and the per-token activations of the top contexts.
+ *    re-encode them: with each feature's maximum known, histograms over [0, max], interval samples, and the
+ *    per-token activations of the top and random contexts.
  * 3. 'ablation' (optional): each top example re-run with its feature ablated.
  *
  * Two passes keep memory bounded by a batch plus the output (examples), at the price of encoding twice; pass 2's
@@ -100,7 +102,62 @@ export async function computeDashboards<O extends DashboardOptions>(options: O):
 /** The result's evals: null where the options may skip them. */
 type EvalsOf<O extends DashboardOptions> = O extends { evals?: infer E } ? ('skip' extends E ? SaeEvals | null : SaeEvals) : SaeEvals;
 
-type Settings = Required<Omit<DashboardOptions, 'onProgress' | 'signal' | 'hookCache'>> & Pick<DashboardOptions, 'hookCache'>;
+type Settings = Required<Omit<DashboardOptions, 'onProgress' | 'signal' | 'hookCache'>> & Pick<DashboardOptions, 'hookCache'> & { range: ContextRange };
+
+/** Contexts first..first+count−1 of a corpus. */
+export interface ContextRange {
+  first: number;
+  count: number;
+}
+
+/** A pass over one range of the corpus: its part of the bookkeeping, to merge with the other ranges' parts. */
+export interface RangePart<T> {
+  part: T;
+  timings: DashboardTimings;
+}
+
+/*
+ * The dashboards of a corpus computed in ranges of it (a job's shards): pass 1 over each range, the parts merged
+ * (ActivationTotals.merged), pass 2 over each range with the merged totals, those parts merged
+ * (ActivationSamples.merged), then the dashboards. The same code as computeDashboards, which is one range: for ranges
+ * made of its batches (rangesOfBatches), the same dashboards but for the order the float64 sums add in. No evals (the
+ * job computes them over ranges of its own).
+ */
+
+/** Pass 1 over `range`: its part of the totals. */
+export async function statisticsOfRange(options: DashboardOptions & { range: ContextRange }): Promise<RangePart<ActivationTotals>> {
+  return new DashboardRun({ ...options, evals: 'skip' }, 1).statisticsPart();
+}
+
+/** Pass 2 over `range`, given the totals merged over the whole corpus: its part of the samples. */
+export async function examplesOfRange(options: DashboardOptions & { range: ContextRange }, totals: ActivationTotals): Promise<RangePart<ActivationSamples>> {
+  return new DashboardRun({ ...options, evals: 'skip' }, 1).examplesPart(totals);
+}
+
+/** The dashboards from both passes' parts merged over the whole corpus, with their weights and (when asked for) ablations. */
+export async function dashboardsOfParts(options: DashboardOptions, totals: ActivationTotals, samples: ActivationSamples): Promise<{ features: FeatureDashboard[]; timings: DashboardTimings }> {
+  return new DashboardRun({ ...options, evals: 'skip' }, 0).mergedDashboards(totals, samples);
+}
+
+/** How a run with these options keeps its parts: what reading them back needs (parts.ts). */
+export function partOptions(options: DashboardOptions): { totals: TotalsOptions; samples: SampleOptions } {
+  const s = settings(options);
+  return { totals: { features: s.features, topK: s.topK, randomExamples: s.randomExamples, seed: s.seed }, samples: { ...s, bosId: s.model.tokenizer.bosId } };
+}
+
+/**
+ * `n` ranges of the corpus made of whole batches of its contexts (as equalLengthBatches cuts it), as even in batches as
+ * can be, at most one per batch: a pass over each batches them as one pass over the whole corpus does.
+ */
+export function rangesOfBatches(contexts: number[][], batchSize: number, n: number): ContextRange[] {
+  const starts = [...equalLengthBatches(contexts, (context) => context, batchSize)].map((batch) => batch.first);
+  const ranges = Math.min(n, starts.length);
+  return Array.from({ length: ranges }, (_, i) => {
+    const first = starts[Math.floor((i * starts.length) / ranges)];
+    const end = i + 1 === ranges ? contexts.length : starts[Math.floor(((i + 1) * starts.length) / ranges)];
+    return { first, count: end - first };
+  });
+}
 
 /**
  * Hook activations of a corpus, batch by batch, kept on the host between passes over it (a run's two passes without
@@ -141,7 +198,10 @@ class DashboardRun {
   /** the SAE reads at `hook` (and writes, splices, ablates at its output hook, the same but for a transcoder: eval-passes.ts) */
   private readonly hook: string;
   private readonly bosId: number;
+  /** tokens of the run's range of the corpus (all of it but in a pass over one range) */
   private readonly nTokens: number;
+  /** token positions the run's passes go through: both passes, one, or none (a merge) */
+  private readonly passTokens: number;
   private readonly clock = new Stopwatch();
   private readonly time: Stopwatch['time'] = (part, work) => this.clock.time(part, work);
   private readonly progress: ProgressTracker;
@@ -152,18 +212,18 @@ class DashboardRun {
   /** clean next-token losses by context index, kept only when top examples are to be ablated */
   private readonly cleanLosses: Float32Array[] = [];
 
-  constructor(options: DashboardOptions) {
+  constructor(options: DashboardOptions & { range?: ContextRange }, passes: 0 | 1 | 2 = 2) {
     this.s = settings(options);
-    const { sae, contexts, features, topK, ablateTopExamples } = this.s;
+    const { sae, contexts, features, topK, ablateTopExamples, range } = this.s;
     this.hook = inputHook(sae);
     this.bosId = this.s.model.tokenizer.bosId;
-    this.nTokens = contexts.reduce((n, context) => n + context.length, 0);
-    // until pass 1 finds the top examples, assume every feature has topK of average length
-    const ablationEstimate = ablateTopExamples ? features.length * Math.min(topK, contexts.length) * (this.nTokens / contexts.length) : 0;
-    this.progress = new ProgressTracker(2 * this.nTokens + ablationEstimate, options.onProgress, options.signal);
+    this.nTokens = contexts.slice(range.first, range.first + range.count).reduce((n, context) => n + context.length, 0);
+    this.passTokens = passes * this.nTokens;
+    const ablationEstimate = ablateTopExamples && passes !== 1 ? ablationTokensEstimate(features.length, topK, contexts) : 0;
+    this.progress = new ProgressTracker(this.passTokens + ablationEstimate, options.onProgress, options.signal);
     const longest = contexts.reduce((max, context) => Math.max(max, context.length), 0);
     this.evals = new EvalAccumulator(sae.cfg.dOut, sae.dSae, longest);
-    this.totals = new ActivationTotals(features.length, topK);
+    this.totals = new ActivationTotals(partOptions(this.s).totals);
     if (!(features.length === sae.dSae && features.every((f, i) => f === i))) this.selected = tf.tensor1d(features, 'int32');
   }
 
@@ -172,37 +232,74 @@ class DashboardRun {
     try {
       const weights = await this.weights();
       this.progress.startClock();
-      for (const { first, items } of equalLengthBatches(s.contexts, (context) => context, s.batchSize)) {
-        this.statisticsBatch(first, items);
-        await this.progress.advance('statistics', items.length * items[0].length);
-      }
-      const firing = this.totals.firing;
-      const maxActs = this.totals.top.map((list) => list[0]?.maxAct ?? 0);
-      const samples = new ActivationSamples(maxActs, this.totals.top, { ...s, bosId: this.bosId });
+      await this.statisticsPass();
+      const samples = this.samplesFor(this.totals);
       await this.examplesPass(samples);
-      const ablations = s.ablateTopExamples ? await this.ablateTopExamples(samples.topExamples) : undefined;
-
-      const features = s.features.map((index, f): FeatureDashboard => ({
-        index,
-        nTokens: this.nTokens,
-        nonzeroCount: firing[f],
-        bosCount: this.totals.bosCounts[f],
-        bosExcluded: s.excludeBos,
-        density: firing[f] / this.nTokens,
-        maxAct: maxActs[f],
-        meanAct: firing[f] > 0 ? this.totals.sums[f] / firing[f] : 0,
-        meanActAll: this.totals.sums[f] / this.nTokens,
-        histogram: samples.histogram(f),
-        topExamples: samples.topExamples[f],
-        randomExamples: samples.randomExamples(f),
-        intervals: samples.intervals(f),
-        ...weights[f],
-        ...(ablations && { topExampleAblation: ablations[f] }),
-      }));
+      const features = await this.dashboards(this.totals, samples, weights);
       const evals = s.evals === 'compute' ? this.evals.result(s.histogramBins) : s.evals === 'skip' ? null : s.evals;
       return { features, sae: evals, timings: this.clock.timings(this.nTokens) };
     } finally {
       this.selected?.dispose();
+    }
+  }
+
+  /** Pass 1 over the range only: its part of the totals (a 'statistics' shard). */
+  async statisticsPart(): Promise<RangePart<ActivationTotals>> {
+    try {
+      this.progress.startClock();
+      await this.statisticsPass();
+      return { part: this.totals, timings: this.clock.timings(this.nTokens) };
+    } finally {
+      this.selected?.dispose();
+    }
+  }
+
+  /** Pass 2 over the range only, given the totals merged over the whole corpus: its part of the samples. */
+  async examplesPart(totals: ActivationTotals): Promise<RangePart<ActivationSamples>> {
+    try {
+      this.progress.startClock();
+      const samples = this.samplesFor(totals);
+      await this.examplesPass(samples);
+      return { part: samples, timings: this.clock.timings(this.nTokens) };
+    } finally {
+      this.selected?.dispose();
+    }
+  }
+
+  /** The dashboards from both passes' parts merged over the whole corpus: the weights, the ablations (a 'features' shard). */
+  async mergedDashboards(totals: ActivationTotals, samples: ActivationSamples): Promise<{ features: FeatureDashboard[]; timings: DashboardTimings }> {
+    try {
+      const weights = await this.weights();
+      this.progress.startClock();
+      return { features: await this.dashboards(totals, samples, weights), timings: this.clock.timings(0) };
+    } finally {
+      this.selected?.dispose();
+    }
+  }
+
+  private async statisticsPass(): Promise<void> {
+    for (const { first, items } of this.batches()) {
+      this.statisticsBatch(first, items);
+      await this.progress.advance('statistics', items.length * items[0].length);
+    }
+  }
+
+  private samplesFor(totals: ActivationTotals): ActivationSamples {
+    return new ActivationSamples({ maxActs: totals.maxActs(), top: totals.top, random: totals.random }, partOptions(this.s).samples);
+  }
+
+  private async dashboards(totals: ActivationTotals, samples: ActivationSamples, weights: FeatureWeights[]): Promise<FeatureDashboard[]> {
+    const { s } = this;
+    const ablations = s.ablateTopExamples ? await this.ablateTopExamples(samples.topExamples) : undefined;
+    const nTokens = s.contexts.reduce((n, context) => n + context.length, 0);
+    return featureDashboards(s.features, nTokens, s.excludeBos, totals, samples, weights, ablations);
+  }
+
+  /** The batches of the run's range of the corpus, numbered by context index. */
+  private *batches(): Generator<{ first: number; items: number[][] }> {
+    const { first, count } = this.s.range;
+    for (const batch of equalLengthBatches(this.s.contexts.slice(first, first + count), (context) => context, this.s.batchSize)) {
+      yield { first: first + batch.first, items: batch.items };
     }
   }
 
@@ -246,7 +343,7 @@ class DashboardRun {
   /** Pass 2: the mean-ablated loss, and the activations re-encoded for histograms and examples. */
   private async examplesPass(samples: ActivationSamples): Promise<void> {
     if (this.s.evals !== 'compute') {
-      for (const { first, items } of equalLengthBatches(this.s.contexts, (context) => context, this.s.batchSize)) {
+      for (const { first, items } of this.batches()) {
         const x = this.hookActivations(first, items);
         try {
           tf.tidy(() => {
@@ -262,7 +359,7 @@ class DashboardRun {
     }
     const mean = tf.tensor1d(this.evals.meanActivation());
     try {
-      for (const { first, items } of equalLengthBatches(this.s.contexts, (context) => context, this.s.batchSize)) {
+      for (const { first, items } of this.batches()) {
         this.examplesBatch(first, items, mean, samples);
         await this.progress.advance('examples', items.length * items[0].length);
       }
@@ -335,7 +432,7 @@ class DashboardRun {
       .filter((c) => !this.cleanLosses[c])
       .sort((a, b) => a - b);
     const tokens = (indices: number[]) => indices.reduce((n, c) => n + this.s.contexts[c].length, 0);
-    this.progress.total = 2 * this.nTokens + tokens(unmeasured) + rows.reduce((n, row) => n + row.example.tokens.length, 0);
+    this.progress.total = this.passTokens + tokens(unmeasured) + rows.reduce((n, row) => n + row.example.tokens.length, 0);
     for (const { items } of equalLengthBatches(unmeasured, (c) => this.s.contexts[c], batchSize)) {
       const ids = items.map((c) => this.s.contexts[c]);
       const clean = this.clock.time('model', () => lossesWithHooks(model, ids, {}));
@@ -357,9 +454,13 @@ class DashboardRun {
   }
 }
 
-function settings(options: DashboardOptions): Settings {
+function settings(options: DashboardOptions & { range?: ContextRange }): Settings {
   const { sae, contexts } = options;
   if (contexts.length === 0) throw new InputError('no contexts to compute dashboards over');
+  const range = options.range ?? { first: 0, count: contexts.length };
+  if (!(Number.isInteger(range.first) && Number.isInteger(range.count) && range.first >= 0 && range.count > 0 && range.first + range.count <= contexts.length)) {
+    throw new InputError(`contexts ${range.first}..${range.first + range.count - 1} are not a range of the corpus's ${contexts.length} contexts`);
+  }
   const empty = contexts.findIndex((context) => context.length === 0);
   if (empty >= 0) throw new InputError(`context ${empty} has no tokens`);
   const features = options.features ?? Array.from({ length: sae.dSae }, (_, f) => f);
@@ -391,5 +492,6 @@ function settings(options: DashboardOptions): Settings {
     seed: count('seed', 0, 0),
     evals: options.evals ?? 'compute',
     hookCache: options.hookCache,
+    range,
   };
 }

@@ -1,8 +1,9 @@
 /*
- * How many features one shard of a dashboards job computes: as many as a worker's memory budget holds the bookkeeping
- * of. Until its shard ends, a worker holds per feature its examples (top, interval and random ones, each a copy of one
- * context's activations in float32), its histograms and counts, its weight statistics, and, batch by batch, its column
- * of the activations read back from the device. Those bytes follow from the job's settings and its corpus alone, so a
+ * How many features a range of a dashboards job's features has: as many as a worker's memory budget holds the
+ * bookkeeping of. Until its shard ends, a worker holds per feature its examples (top, interval and random ones, each a
+ * copy of one context's activations in float32), its histograms and counts, its weight statistics, and, batch by batch,
+ * its column of the activations read back from the device. (A merge shard reads the examples shards' parts one at a
+ * time into its merge, so it briefly holds two ranges' interval examples.) Those bytes follow from the job's settings and its corpus alone, so a
  * plan sized by them is the same whichever worker makes it or computes its shards.
  */
 import { EXAMPLES_PER_INTERVAL, HISTOGRAM_BINS, INTERVALS, TOP_K } from './defaults';
@@ -42,4 +43,14 @@ export function featureBytes(sizing: ShardSizing): number {
 export function featuresPerShardWithin(sizing: ShardSizing, budgetBytes: number): number {
   if (!(budgetBytes > 0)) throw new RangeError(`a shard's memory budget must be positive, got ${budgetBytes} bytes`);
   return Math.max(1, Math.min(MAX_FEATURES_PER_SHARD, Math.floor(budgetBytes / featureBytes(sizing))));
+}
+
+/**
+ * The token positions ablating the top examples of `nFeatures` features runs at most, as counted before pass 1 finds
+ * them: each of topK contexts of the longest length run once clean (unless the evals' clean pass measured it) and once
+ * ablated. An upper bound, so that the exact count, once known, only brings the end nearer.
+ */
+export function ablationTokensEstimate(nFeatures: number, topK: number, contexts: number[][]): number {
+  const longest = contexts.reduce((max, context) => Math.max(max, context.length), 0);
+  return 2 * nFeatures * Math.min(topK, contexts.length) * longest;
 }

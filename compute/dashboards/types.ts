@@ -76,7 +76,7 @@ export interface FeatureDashboard {
   histogram: Histogram;
   /** the contexts with the largest maximum activation, largest first (ties: earlier context first) */
   topExamples: ActivationExample[];
-  /** a uniform sample of the contexts where the feature fires (reservoir sampling, seeded), in corpus order */
+  /** a uniform sample of the contexts where the feature fires (bottom-k on a seeded hash: compute/dashboards/features.ts), in corpus order */
   randomExamples: ActivationExample[];
   intervals: ActivationInterval[];
   /** W_dec[f]·W_U (through the MLP's output weights for an mlp.hook_post SAE), largest first / smallest first */

@@ -12,15 +12,16 @@
  *   24576-feature standard SAE at blocks.6.hook_resid_pre (createSae), over random token contexts of 128.
  * For each: corpus tokens per second (whole job: weights, model, SAE, bookkeeping, database), the share of time in
  * the model, the SAE, the per-feature bookkeeping, the weight statistics and the database, rows stored, and the peak
- * RSS of this process (process.resourceUsage().maxRSS, after the run). The dashboards are computed in feature chunks
- * (as many features per pass over the corpus as LEXICON_SHARD_MEMORY_MB holds the examples of: a few thousand for
- * GPT-2 small, so a 24576-feature SAE takes several passes), each running the model up to the
- * hook (or, for a worker's later chunks, reusing its hook activations) and encoding twice; the evals are shards of their
+ * RSS of this process (process.resourceUsage().maxRSS, after the run). The dashboards are computed in feature ranges
+ * (as many features as LEXICON_SHARD_MEMORY_MB holds the examples of: a few thousand for GPT-2 small, so a
+ * 24576-feature SAE takes several), each range's two passes in shards over PASS_RANGES ranges of the corpus, each
+ * running the model up to the hook (or, for a worker's later shards, reusing its hook activations) and encoding, and
+ * a shard per range merging them (with the logit weights); the evals are shards of their
  * own over ranges of the corpus (EVAL_RANGES), running the model three times (clean, spliced, zero-ablated), then, with
  * the corpus mean they measured, once more (mean-ablated).
  *
  * `--workers 1,2`: the same job once per count, computed by that many worker processes sharing its shards (feature
- * chunks and eval ranges): this process runs the job and works on its shards, and W − 1 helper processes (this script with
+ * ranges' passes and merges, and eval ranges): this process runs the job and works on its shards, and W − 1 helper processes (this script with
  * `--helper MODEL`, which build the same seeded model and SAE) claim the others, as idle `npm run worker` processes
  * do (helpWhenIdle: woken by the shards' announcements). tokens/s is then the whole job's, and the speed-up is against
  * one worker. Where the rest of the time went: how long after the shards were created each worker claimed its first
@@ -42,7 +43,7 @@ import { startEmbeddedPostgres } from '@/server/postgres';
 import type { SaeRow } from '@/server/saes';
 import { initBackend } from '@/compute/backend';
 import { sampleModelCorpus } from '@/compute/corpus/sampled';
-import { computeAndStoreDashboards, EVAL_RANGES, shardMemoryBytes, type DashboardsOutcome } from '@/worker/jobs/dashboards';
+import { computeAndStoreDashboards, EVAL_RANGES, PASS_RANGES, shardMemoryBytes, type DashboardsOutcome } from '@/worker/jobs/dashboards';
 import { helpWhenIdle } from '@/worker/jobs/dashboard-shards';
 import { startHeartbeat } from '@/worker/heartbeat';
 import { Gpt2Model, type Gpt2Config, type Gpt2Weights } from '@/compute/model/gpt2';
@@ -394,11 +395,11 @@ console.log(
 for (const r of results.filter((result) => result.workers === WORKERS[0])) {
   const t = r.outcome.timings;
   const evalRanges = Math.min(EVAL_RANGES, r.contexts);
-  const featureChunks = t.chunks - 2 * evalRanges;
+  const featureShards = t.chunks - 2 * evalRanges;
   console.log(
-    `\n${r.name}: ${r.setup}. ${t.chunks} shards: ${featureChunks} pass${featureChunks === 1 ? '' : 'es'} over the corpus ` +
-      `(${r.featuresPerShard} features each, ` +
-      `running the model up to the hook, or for a worker's later chunks reusing its hook activations, and encoding twice: statistics, then examples), ` +
+    `\n${r.name}: ${r.setup}. ${t.chunks} shards: ${featureShards} for the features (${r.featuresPerShard} features a range, each range's ` +
+      `statistics and examples passes over up to ${PASS_RANGES} ranges of the corpus, running the model up to the hook or, for a worker's later ` +
+      `shards, reusing its hook activations, and encoding; then a merge with the logit weights), ` +
       `and the evals in ${evalRanges} ranges of the corpus twice (the model 3 times: clean, SAE spliced in, zero-ablated; then mean-ablated). ` +
       `Stored ${r.features} features and ${r.examples} examples (${(r.examplesBytes / r.examples).toFixed(0)} bytes of activations each, float32).`,
   );

@@ -17,8 +17,9 @@ import { enqueueJob } from '@/server/jobs';
 import { getQueue } from '@/server/jobs/queue';
 import { signUp, type UserRow } from '@/server/users';
 import { initBackend } from '@/compute/backend';
+import { rangesOfBatches } from '@/compute/dashboards/compute';
 import { executeJob } from '@/worker/jobs';
-import { EVAL_RANGES } from '@/worker/jobs/dashboards';
+import { EVAL_RANGES, PASS_RANGES } from '@/worker/jobs/dashboards';
 import { callerFor } from '../helpers/caller';
 import { startTestDatabase, type TestDatabase } from '../helpers/database';
 import { seedStoriesDashboards } from '../helpers/stories';
@@ -40,8 +41,9 @@ let database: TestDatabase;
 let editor: UserRow;
 let backend: string;
 let wholeSaeJob: string;
-/** the whole-SAE run's eval ranges (each pass of the evals one shard per range) */
+/** the whole-SAE run's eval ranges (each pass of the evals one shard per range), and its features' pass ranges */
 let evalRanges: number;
+let passRanges: number;
 
 beforeAll(async () => {
   database = await startTestDatabase();
@@ -53,6 +55,7 @@ beforeAll(async () => {
   const longer = await storeCorpus({ modelId: modelRow.id, name: 'stories ×4', contexts: [contexts, contexts, contexts, contexts].flat(), contextSize: 64, prependBos: true, source: {} });
   evalRanges = Math.min(EVAL_RANGES, longer.nContexts);
   const params = jobKinds.dashboards.params.parse({ saeId: saeRow.id, corpusId: longer.id });
+  passRanges = rangesOfBatches(await loadCorpusContexts(getDb(), longer.id), params.batchSize, PASS_RANGES).length;
   wholeSaeJob = (await enqueueJob(await getQueue(), { type: 'dashboards', params, userId: editor.id, modelId: modelRow.id })).id;
 }, 300_000);
 
@@ -121,10 +124,22 @@ function checkWrites(id: string, shardPhases: string[], { similar = false } = {}
 describe('dashboards progress', () => {
   it('a whole-SAE run reports its phases by name, then tokens done of the total with an ETA, every second or so', async () => {
     const seen = await runWatched(wholeSaeJob);
-    // the features' two passes, the evals' first passes over each range of the corpus, then their mean-ablated passes
-    const evalShards = (phase: string) => Array.from({ length: evalRanges }, () => [phase, 'storing']).flat();
-    const features = ['logit weights', 'first pass: statistics', 'second pass: examples', 'storing'];
-    checkWrites(wholeSaeJob, [...features, ...evalShards('evals: clean, spliced and zero-ablated losses'), ...evalShards('evals: mean-ablated losses')], { similar: true });
+    // the evals' first passes over each range of the corpus, the features' two passes over each range, the evals'
+    // mean-ablated passes, then the features' merge
+    const shards = (phase: string, n: number) => Array.from({ length: n }, () => [phase, 'storing']).flat();
+    expect(passRanges).toBeGreaterThan(1);
+    checkWrites(
+      wholeSaeJob,
+      [
+        ...shards('evals: clean, spliced and zero-ablated losses', evalRanges),
+        ...shards('first pass: statistics', passRanges),
+        ...shards('second pass: examples', passRanges),
+        ...shards('evals: mean-ablated losses', evalRanges),
+        'logit weights',
+        'storing',
+      ],
+      { similar: true },
+    );
     // the page's reads saw the job move forward
     expect(new Set(seen).size, `progress seen: ${seen.join(', ')}`).toBeGreaterThanOrEqual(4);
     expect(seen.every((p, i) => i === 0 || p >= seen[i - 1]!)).toBe(true);
@@ -133,7 +148,8 @@ describe('dashboards progress', () => {
   it('so does a one-feature recompute from the feature page, ablating its top examples last', async () => {
     const { id } = await callerFor(editor).feature.recompute({ model: 'stories260K', sae: 'l2', index: 3, what: 'dashboard' });
     const seen = await runWatched(id);
-    checkWrites(id, ['logit weights', 'first pass: statistics', 'second pass: examples', 'ablating the top examples', 'storing']);
+    // one range of the corpus for a subset: its two passes, then the merge
+    checkWrites(id, ['first pass: statistics', 'storing', 'second pass: examples', 'storing', 'logit weights', 'ablating the top examples', 'storing']);
     // a recompute skips the evals and is over in a second or two: the page's reads see it move, if not every write
     expect(new Set(seen).size, `progress seen: ${seen.join(', ')}`).toBeGreaterThanOrEqual(2);
     expect(seen.every((p, i) => i === 0 || p >= seen[i - 1]!)).toBe(true);

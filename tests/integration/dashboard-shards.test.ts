@@ -1,7 +1,7 @@
 /**
  * One dashboards job shared by several worker processes (separate processes against a real embedded PostgreSQL, the
- * real stories260K model and fixture SAE): the job's shards (feature ranges, and the evals over ranges of the corpus)
- * are claimed by every idle worker, and the stored run is the same, row for row, as one worker's; its evals are one
+ * real stories260K model and fixture SAE): the job's shards (feature ranges' passes over ranges of the corpus and their
+ * merges, and the evals over ranges of the corpus) are claimed by every idle worker, and the stored run is the same, row for row, as one worker's; its evals are one
  * pass's within 1e-6 relative; a killed worker's shard is taken over; cancelling stops every shard; an idle worker
  * starts on a new job's shards as soon as they are announced.
  */
@@ -24,16 +24,19 @@ import { sampleModelCorpus } from '@/compute/corpus/sampled';
 import { computeDashboards } from '@/compute/dashboards/compute';
 import { loadModel } from '@/compute/model/load';
 import { loadSae } from '@/compute/sae/load';
-import { EVAL_RANGES } from '@/worker/jobs/dashboards';
+import { EVAL_RANGES, PASS_RANGES } from '@/worker/jobs/dashboards';
 import { SHARD_POLL_MS } from '@/worker/jobs/dashboard-shards';
 import { relativeDifferences } from '../helpers/close';
 import { startTestDatabase, type TestDatabase } from '../helpers/database';
 import { startWorker, waitFor, type TestWorker } from '../helpers/worker';
 import { FIXTURES_DIR, SHARED_DIR, STORIES_DIR } from '../shared';
 
-/** 256 features in shards of 32: 8 shards, each a pass over the corpus; and the evals' two passes in EVAL_RANGES ranges each */
-const FEATURES_PER_SHARD = 32;
-const SHARDS = 8 + 2 * EVAL_RANGES;
+/**
+ * 256 features in ranges of 128: each range's two passes over PASS_RANGES ranges of the corpus (96 contexts in 24
+ * batches of 4) and its merge; and the evals' two passes in EVAL_RANGES ranges each
+ */
+const FEATURES_PER_SHARD = 128;
+const SHARDS = 2 * (2 * PASS_RANGES + 1) + 2 * EVAL_RANGES;
 
 let database: TestDatabase;
 let workerEnv: Record<string, string>;

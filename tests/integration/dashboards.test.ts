@@ -25,8 +25,9 @@ import { registerSae } from '@/server/register-saes';
 import type { SaeRow } from '@/server/saes';
 import { signUp, type UserRow } from '@/server/users';
 import { corpusHash } from '@/compute/corpus/contexts';
+import { rangesOfBatches } from '@/compute/dashboards/compute';
 import { featuresPerShardWithin, SHARD_MEMORY_MB } from '@/compute/dashboards/shard-size';
-import { EVAL_RANGES } from '@/worker/jobs/dashboards';
+import { EVAL_RANGES, PASS_RANGES } from '@/worker/jobs/dashboards';
 import { callerFor } from '../helpers/caller';
 import { startTestDatabase, type TestDatabase } from '../helpers/database';
 import { startWorker, waitFor, type TestWorker } from '../helpers/worker';
@@ -243,8 +244,10 @@ describe('dashboards job', () => {
     expect(run.evals).toMatchObject({ nTokens: corpus.nTokens, nFeatures: D_SAE, meanOver: 'all corpus tokens, BOS included' });
     const evals = run.evals as { ceZeroAblated: number; ceRecoveredZero: number; ceSpliced: number; ceClean: number };
     expect(evals.ceRecoveredZero).toBeCloseTo((evals.ceZeroAblated - evals.ceSpliced) / (evals.ceZeroAblated - evals.ceClean), 10);
-    // one feature shard, then the evals' two passes over EVAL_RANGES ranges of the corpus: the last stored is the last range's
-    const shards = 1 + 2 * Math.min(EVAL_RANGES, corpus.nContexts);
+    // one range of features, its two passes over PASS_RANGES ranges of the corpus and their merge, and the evals' two
+    // passes over EVAL_RANGES ranges: the last stored is the merge
+    const shards = 2 * rangesOfBatches(contexts, batchSize, PASS_RANGES).length + 1 + 2 * Math.min(EVAL_RANGES, corpus.nContexts);
+    expect(shards).toBeGreaterThan(2 + 2 * Math.min(EVAL_RANGES, corpus.nContexts) + 1);
     expect(job.progressDetail).toMatchObject({ phase: 'storing', chunk: shards, chunks: shards });
   });
 

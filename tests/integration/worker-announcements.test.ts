@@ -48,8 +48,8 @@ async function newRun(): Promise<string> {
   const sae = model.saes[0]!;
   const { rows } = await getPool().query<{ id: string }>('select corpus_id as id from dashboard_run where id = $1', [sae.runId]);
   const run = await beginRun(getDb(), { saeId: sae.id, corpusId: rows[0]!.id, jobId: null, params: {} });
-  // two feature shards of 4 features each, no evals
-  await createShards(getDb(), run.id, planShards(model.contexts, 8, 4, 0));
+  // two ranges of 4 features, each with its two passes over the whole corpus and its merge; no evals
+  await createShards(getDb(), run.id, planShards(model.contexts, 8, 4, [{ first: 0, count: model.contexts.length }], 0));
   return run.id;
 }
 

@@ -12,9 +12,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@/compute/backend';
 import { chunkIntoContexts } from '@/compute/corpus/contexts';
 import { sampleCorpus } from '@/compute/corpus/sample';
-import { computeDashboards, HookActivationCache } from '@/compute/dashboards/compute';
+import {
+  computeDashboards, dashboardsOfParts, examplesOfRange, HookActivationCache, partOptions, rangesOfBatches, statisticsOfRange, type DashboardOptions,
+} from '@/compute/dashboards/compute';
 import { computeEvalRange } from '@/compute/dashboards/eval-passes';
 import { EvalAccumulator, type EvalSums } from '@/compute/dashboards/evals';
+import { ActivationSamples, ActivationTotals } from '@/compute/dashboards/features';
+import { decodeSamples, decodeTotals, encodeSamples, encodeTotals } from '@/compute/dashboards/parts';
 import type { DashboardResult, FeatureDashboard, SaeEvals } from '@/compute/dashboards/types';
 import { loadModel } from '@/compute/model/load';
 import type { LanguageModel } from '@/compute/model/types';
@@ -81,6 +85,54 @@ describe('dashboards in feature chunks', () => {
       expect(topExampleAblation!.map((a) => a.contextIndex)).toEqual(expected!.map((a) => a.contextIndex));
       topExampleAblation!.forEach((a, rank) => a.lossDelta.forEach((delta, t) => expect(delta).toBeCloseTo(expected![rank].lossDelta[t], 5)));
     });
+  });
+});
+
+/**
+ * The dashboards as a job's shards compute them: pass 1 over each range of the corpus, the parts stored and read back
+ * (parts.ts) and merged, pass 2 over each range with the merged totals, those parts merged, then the dashboards.
+ */
+async function dashboardsInRanges(n: number, options: Partial<DashboardOptions> = {}): Promise<FeatureDashboard[]> {
+  const run = { model, sae, contexts, batchSize: 3, seed: 2, ...options };
+  const { totals: totalsOptions, samples: sampleOptions } = partOptions(run);
+  const passRanges = rangesOfBatches(contexts, 3, n);
+  expect(passRanges).toHaveLength(n);
+  const totalsParts: Buffer[] = [];
+  for (const range of passRanges) totalsParts.push(encodeTotals((await statisticsOfRange({ ...run, range })).part));
+  const totals = ActivationTotals.merged(totalsParts.map((bytes) => decodeTotals(bytes, totalsOptions)));
+  const targets = { maxActs: totals.maxActs(), top: totals.top, random: totals.random };
+  const sampleParts: Buffer[] = [];
+  for (const range of passRanges) sampleParts.push(encodeSamples((await examplesOfRange({ ...run, range }, totals)).part));
+  const samples = ActivationSamples.merged(sampleParts.map((bytes) => decodeSamples(bytes, targets, sampleOptions, contexts)));
+  return (await dashboardsOfParts(run, totals, samples)).features;
+}
+
+/** A dashboard without its float64 means, which depend on the order the sums add in. */
+const exact = ({ meanAct: _meanAct, meanActAll: _meanActAll, ...rest }: FeatureDashboard) => rest;
+
+describe('dashboards over ranges of the corpus, their parts merged', () => {
+  it('equal one pass’s: counts, maxima, histograms, top, random and interval examples exactly, the means within 1e-6', async () => {
+    const before = tf.memory().numTensors;
+    const merged = await dashboardsInRanges(4);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(merged.map(exact)).toEqual(whole.features.map(exact));
+    expect(relativeDifferences(merged, whole.features, 1e-6).slice(0, 10)).toEqual([]);
+    // the corpus exercises the sampling: features firing in more contexts than are drawn
+    expect(whole.features.some((f) => f.randomExamples.length === 10 && f.intervals.some((i) => i.count > 5))).toBe(true);
+  });
+
+  it('ablate the merged top examples as one pass does', async () => {
+    const features = whole.features.filter((f) => f.topExamples.length > 0).slice(0, 2).map((f) => f.index);
+    const options = { features, ablateTopExamples: true };
+    const [merged, onePass] = [await dashboardsInRanges(2, options), (await computeDashboards({ model, sae, contexts, batchSize: 3, seed: 2, evals: 'skip', ...options })).features];
+    expect(merged.map(exact)).toEqual(onePass.map(exact));
+    expect(merged[0].topExampleAblation).toHaveLength(merged[0].topExamples.length);
+  });
+
+  it('refuse a range outside the corpus', async () => {
+    await expect(statisticsOfRange({ model, sae, contexts, range: { first: 1, count: contexts.length } })).rejects.toThrow(
+      `contexts 1..${contexts.length} are not a range of the corpus's ${contexts.length} contexts`,
+    );
   });
 });
 

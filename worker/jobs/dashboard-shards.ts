@@ -9,16 +9,18 @@ import { eq } from 'drizzle-orm';
 import { dashboardRuns, models, saes } from '@/drizzle/schema';
 import { loadCorpusContexts } from '@/server/corpora';
 import {
-  claimShard, completeShard, evalSumsOf, failShard, reportShard, runsWithOpenShards, watchShards, type ShardResult, type ShardRow, type ShardTimings,
+  claimShard, completeShard, evalSumsOf, failShard, partsOf, reportShard, runsWithOpenShards, watchShards, type ShardResult, type ShardRow, type ShardTimings,
 } from '@/server/dashboard-shards';
 import type { Db } from '@/server/db';
 import { eventHub } from '@/server/events';
 import type { ModelRow } from '@/server/models';
 import type { SaeRow } from '@/server/saes';
 import { jobKinds, type JobParams } from '@/jobs';
-import { computeDashboards, HookActivationCache } from '@/compute/dashboards/compute';
+import { dashboardsOfParts, examplesOfRange, HookActivationCache, partOptions, statisticsOfRange } from '@/compute/dashboards/compute';
 import { computeEvalRange } from '@/compute/dashboards/eval-passes';
 import { EvalAccumulator } from '@/compute/dashboards/evals';
+import { ActivationSamples, ActivationTotals } from '@/compute/dashboards/features';
+import { decodeSamples, decodeTotals, encodeSamples, encodeTotals } from '@/compute/dashboards/parts';
 import type { DashboardProgress } from '@/compute/dashboards/types';
 import type { LanguageModel } from '@/compute/model/types';
 import type { Sae } from '@/compute/sae/sae';
@@ -129,11 +131,14 @@ async function computeShard(work: ShardWork, shard: ShardRow): Promise<boolean> 
   }
 }
 
-/** What the shard computes: the dashboards of its features over the whole corpus, or an evals pass over its contexts. */
+/**
+ * What the shard computes: for its range of features, a pass over its range of the corpus or the dashboards from both
+ * passes' parts (read from the shards it waited for: claimShard); or an evals pass over its range of the corpus.
+ */
 async function computePart(work: ShardWork, shard: ShardRow, signal: AbortSignal, onProgress: (p: DashboardProgress) => Promise<void>): Promise<ShardResult> {
   const { params } = work;
-  if (shard.kind === 'features') {
-    const result = await computeDashboards({
+  if (shard.kind === 'statistics' || shard.kind === 'examples' || shard.kind === 'features') {
+    const options = {
       model: work.model,
       sae: work.sae,
       contexts: work.contexts,
@@ -144,13 +149,30 @@ async function computePart(work: ShardWork, shard: ShardRow, signal: AbortSignal
       excludeBos: params.excludeBos,
       randomExamples: params.randomExamples,
       seed: params.seed,
-      // the eval shards compute them
-      evals: 'skip',
       hookCache: lastRunOf(work.runId).hookCache,
       signal,
       onProgress,
-    });
-    return { features: result.features, evals: null, timings: result.timings };
+    };
+    const range = { first: shard.contextFirst, count: shard.contextCount };
+    const { totals: totalsOptions, samples: sampleOptions } = partOptions(options);
+    if (shard.kind === 'statistics') {
+      const { part, timings } = await statisticsOfRange({ ...options, range });
+      return { features: [], evals: null, part: encodeTotals(part), timings };
+    }
+    const totals = ActivationTotals.merged((await partsOf(work.db, work.runId, 'statistics', shard.first)).map((bytes) => decodeTotals(bytes, totalsOptions)));
+    if (shard.kind === 'examples') {
+      const { part, timings } = await examplesOfRange({ ...options, range }, totals);
+      return { features: [], evals: null, part: encodeSamples(part), timings };
+    }
+    const targets = { maxActs: totals.maxActs(), top: totals.top, random: totals.random };
+    // read one part at a time into the merge, so that no more than two parts' examples are held at once
+    let samples: ActivationSamples | undefined;
+    for (const bytes of await partsOf(work.db, work.runId, 'examples', shard.first)) {
+      const part = decodeSamples(bytes, targets, sampleOptions, work.contexts);
+      samples = samples ? ActivationSamples.merged([samples, part]) : part;
+    }
+    const { features, timings } = await dashboardsOfParts(options, totals, samples!);
+    return { features, evals: null, timings };
   }
   // the mean-ablated pass replaces the hook by its corpus mean, from the first passes (all done: claimShard waits)
   const mean = shard.kind === 'mean-ablation' ? EvalAccumulator.merged(await evalSumsOf(work.db, work.runId, ['evals'])).meanActivation() : undefined;

@@ -11,6 +11,7 @@ import type { JobParams } from '@/jobs';
 import type { ProgressDetail } from '@/jobs/types';
 import type { ModelRow } from '@/server/models';
 import type { SaeRow } from '@/server/saes';
+import { rangesOfBatches } from '@/compute/dashboards/compute';
 import { HISTOGRAM_BINS } from '@/compute/dashboards/defaults';
 import { EvalAccumulator } from '@/compute/dashboards/evals';
 import { featuresPerShardWithin, SHARD_MEMORY_MB } from '@/compute/dashboards/shard-size';
@@ -41,6 +42,11 @@ export function shardMemoryBytes(): number {
  * once more): so that workers share the evals, the longest part of a small SAE's job, in pieces that keep them busy.
  */
 export const EVAL_RANGES = 8;
+/**
+ * Ranges of the corpus each range of a whole SAE's features makes its two passes over (compute/dashboards/compute.ts
+ * rangesOfBatches: whole batches, at most one range per batch), so that workers share even a small SAE's features.
+ */
+export const PASS_RANGES = 8;
 /**
  * Progress reports at most this often (and at each phase's first and last report); also how often the job's worker,
  * finding no shard it may start, looks again when no announcement wakes it first: a process that listens (a worker's,
@@ -93,7 +99,7 @@ export interface DashboardsTimings extends Omit<DashboardTimings, 'tokensPerSeco
   totalSeconds: number;
   /** corpus tokens / totalSeconds */
   tokensPerSecond: number;
-  /** shards: passes over the corpus for a range of features, or over a range of the corpus for the evals */
+  /** shards: a range of features' passes over a range of the corpus and their merge, or the evals over a range of the corpus */
   chunks: number;
   /** the workers that computed its shards */
   workers: number;
@@ -143,8 +149,10 @@ export async function computeAndStoreDashboards(input: DashboardsInput): Promise
       { contextSize: contexts.reduce((n, c) => Math.max(n, c.length), 0), nContexts: contexts.length, batchSize: params.batchSize, randomExamples: params.randomExamples },
       shardMemoryBytes(),
     );
-  // a subset's run stores no evals
-  const plan = planShards(contexts, wanted.length, featuresPerShard, subset ? 0 : EVAL_RANGES);
+  // a subset's run stores no evals, and makes its passes in one range: it is small (a recompute from a feature page)
+  // and quick, and more shards would only add their overhead
+  const passRanges = rangesOfBatches(contexts, params.batchSize, subset ? 1 : PASS_RANGES);
+  const plan = planShards(contexts, wanted.length, featuresPerShard, passRanges, subset ? 0 : EVAL_RANGES, params);
   const run = await timed(() => beginRun(db, { saeId: saeRow.id, corpusId: corpus.id, jobId: input.jobId, params: { ...params, featuresPerShard } }));
   const heartbeat = input.workerId ? undefined : await startHeartbeat(db, tf.getBackend(), `${os.hostname()}:${process.pid}:dashboards`);
   const workerId = input.workerId ?? heartbeat!.id;
