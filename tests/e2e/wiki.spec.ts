@@ -68,7 +68,7 @@ test('history with word diffs and revert, label votes, recent changes and contri
   await alice.getByTestId('revert-1').click();
   await expect(alice.getByTestId('revision-3')).toContainText('Reverted to revision 1');
   await alice.goto(url);
-  await expect(alice.getByTestId('feature-label')).toHaveText(`opening quote ${run}`);
+  await expect(alice.getByTestId('feature-label')).toHaveText(`opening quote ${run}`, { timeout: 15_000 });
   await expect(alice.getByTestId('feature-description')).toHaveText('Fires on the opening quote.');
 
   // Alice's edits carried her vote (so a single rival vote cannot undo them); she withdraws it to let the votes decide.
@@ -77,7 +77,7 @@ test('history with word diffs and revert, label votes, recent changes and contri
   await expect(edited).toHaveAttribute('data-votes', '1');
   await edited.getByRole('button', { name: '✓ your vote (withdraw)' }).click();
   await expect(edited).toHaveAttribute('data-votes', '0');
-  await expect(alice.getByTestId('feature-label')).toHaveText(`opening quote ${run}`);
+  await expect(alice.getByTestId('feature-label')).toHaveText(`opening quote ${run}`, { timeout: 15_000 });
 
   // Two users propose labels; Bob's vote makes Alice's the label, then both vote for Bob's: it wins 2–0.
   const bob = await signedIn(browser, 'Bob');
@@ -90,10 +90,10 @@ test('history with word diffs and revert, label votes, recent changes and contri
   await expect(proposals(bob).getByTestId('proposal')).toHaveCount(4);
 
   await proposals(bob).getByRole('button', { name: `Vote for “speech start ${run}”` }).click();
-  await expect(bob.getByTestId('feature-label')).toHaveText(`speech start ${run}`);
+  await expect(bob.getByTestId('feature-label')).toHaveText(`speech start ${run}`, { timeout: 15_000 });
   await expect(proposals(bob).getByTestId('label-author')).toContainText('set by Bob through a vote');
   await proposals(bob).getByRole('button', { name: `Vote for “dialogue ${run}”` }).click(); // moves Bob's vote: 0–1
-  await expect(bob.getByTestId('feature-label')).toHaveText(`dialogue ${run}`);
+  await expect(bob.getByTestId('feature-label')).toHaveText(`dialogue ${run}`, { timeout: 15_000 });
   await alice.reload();
   await proposals(alice).getByRole('button', { name: `Vote for “dialogue ${run}”` }).click();
   const winner = proposals(alice).getByTestId('proposal').first();
