@@ -132,7 +132,7 @@ try {
   const torch = python ? await pytorch(python, dir, modelDir, saeDir, ids) : undefined;
 
   const [load1, load5] = os.loadavg();
-  const flags = backend === 'wasm' ? ` (simd ${tf.env().getBool('WASM_HAS_SIMD_SUPPORT')}, threads ${tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT')})` : '';
+  const flags = backend.startsWith('wasm') ? ` (simd ${tf.env().getBool('WASM_HAS_SIMD_SUPPORT')}, threads ${tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT')})` : '';
   console.log(`\nbench:activations — ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), load average ${load1.toFixed(2)} / ${load5.toFixed(2)} (1 / 5 min); Node ${process.version}`);
   console.log(`one request = ${SEQ} tokens through GPT-2-small-shaped (12 layers, d 768) to blocks.6.hook_resid_pre + encode by a standard SAE of 24576 features + top-${TOP_K} features per token; median of ${REQUESTS} after ${WARMUP} warm-up`);
   console.log(`ours (tfjs ${backend}${flags}, one thread): ${ms(our.request)} per request; forward to the hook ${ms(our.forward)}, encode + top-${TOP_K} the rest; its matrix products alone ${ms(our.products)}`);

@@ -308,7 +308,7 @@ function table(header: string[], rows: string[][]): string {
 // ---- main -------------------------------------------------------------------------------------------------------
 
 const backend = await initBackend();
-const flags = backend === 'wasm' ? ` (simd ${tf.env().getBool('WASM_HAS_SIMD_SUPPORT')}, threads ${tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT')})` : '';
+const flags = backend.startsWith('wasm') ? ` (simd ${tf.env().getBool('WASM_HAS_SIMD_SUPPORT')}, threads ${tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT')})` : '';
 const target = backend === 'node-gpu' ? 50 : 1000;
 const results: Figures[] = [];
 for (const name of MODELS) {

@@ -345,7 +345,7 @@ try {
 }
 
 const [load1] = os.loadavg();
-const flags = backend === 'wasm' ? ` (simd ${tf.env().getBool('WASM_HAS_SIMD_SUPPORT')}, threads ${tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT')})` : '';
+const flags = backend.startsWith('wasm') ? ` (simd ${tf.env().getBool('WASM_HAS_SIMD_SUPPORT')}, threads ${tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT')})` : '';
 console.log(
   `\nbench:dashboards — backend ${backend}${flags}; ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), load ${load1.toFixed(2)}; Node ${process.version}; ` +
     `embedded PostgreSQL; contexts of ${CONTEXT} tokens; ` +
