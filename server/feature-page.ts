@@ -1,8 +1,9 @@
 /**
  * A feature (model/sae/index) as its page shows it: the computed data of the SAE's current dashboard run (stats,
  * histograms, logit weights, top and quantile-interval examples with their tokens), the human layer (label and
- * markdown description, label proposals and votes), the similar features, the latest recompute job and the reader's
- * access to the SAE, read in one SQL round trip. Token pieces come from the model's vocabulary (./vocabulary).
+ * markdown description, label proposals and votes), the similar features, the latest recompute job, the reader's
+ * access to the SAE and, for the page's render, its hypotheses, backlinks and comment thread, read in one SQL round
+ * trip. Token pieces come from the model's vocabulary (./vocabulary).
  */
 import { createHash } from 'node:crypto';
 import { sql, type SQL } from 'drizzle-orm';

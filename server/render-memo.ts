@@ -1,6 +1,7 @@
 /**
  * Reads kept for one server render, which a broader read may answer first: the feature page's one statement carries
- * its SAE and the reader's access to it, so the page's other sections need not read them again. Outside a render
+ * its SAE, the reader's access to it, the hypotheses, the backlinks and the comment thread, so the page's other
+ * sections need not read them again. Outside a render
  * (API calls, live streams) React's cache keeps nothing, so every call reads: access is still checked at read time.
  */
 import { cache } from 'react';
