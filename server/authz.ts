@@ -18,7 +18,7 @@ import { and, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import type { AnyColumn } from 'drizzle-orm';
 import { resourceAccess, saes, users } from '@/drizzle/schema';
 import type { Db } from './db';
-import { renderMemo } from './render-memo';
+import { renderMemo, viewerKey } from './render-memo';
 import type { Role } from './users';
 
 /** The signed-in user as authorisation sees them (null: an anonymous visitor). */
@@ -95,9 +95,6 @@ export async function levelOn(db: Db, viewer: Viewer, target: Target): Promise<L
   return levelOnId(db, viewer, kind, id);
 }
 
-/** The key of a level in the render memo: the level depends on the viewer's id and site role only. */
-const levelKey = (viewer: Viewer, kind: 'sae' | 'model' | 'team', id: string) => `${kind}:${id}:${viewer?.id ?? ''}:${viewer?.role ?? ''}`;
-
 /**
  * levels read once per server render: a page's sections each check the reader's access to the same SAE, and one
  * request sees one state (outside a render, as in API calls, every call reads).
@@ -106,11 +103,11 @@ const levels = renderMemo<Level>();
 
 /** A level read by a broader statement (saeAccessSql in the feature page's), for the rest of this render. */
 export function rememberSaeLevel(viewer: Viewer, saeId: string, level: Level): void {
-  levels.set(levelKey(viewer, 'sae', saeId), level);
+  levels.set(viewerKey(viewer, 'sae', saeId), level);
 }
 
 function levelOnId(db: Db, viewer: Viewer, kind: 'sae' | 'model' | 'team', id: string): Promise<Level> {
-  return levels.get(levelKey(viewer, kind, id), () => readLevel(db, viewer, kind, id));
+  return levels.get(viewerKey(viewer, kind, id), () => readLevel(db, viewer, kind, id));
 }
 
 /**

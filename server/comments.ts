@@ -16,11 +16,11 @@
  *   thread.
  */
 import { randomUUID } from 'node:crypto';
-import { and, asc, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
+import { and, eq, isNull, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { commentRevisions, comments, hypotheses, users } from '@/drizzle/schema';
 import { featureIndexInput } from './address-inputs';
-import { featureHref, formatFeatureAddress, formatSaeAddress, hypothesisHref, saeHref } from './addresses';
+import { featureHref, formatFeatureAddress, formatSaeAddress, hypothesisHref, saeHref, type FeatureAddress } from './addresses';
 import { authorize, levelOn, permissions, requireLevel, type Action, type Level, type Viewer } from './authz';
 import { getDb, isUuid, withTransaction, type Db } from './db';
 import { DomainError, badInput, forbidden, notFound, unauthenticated } from './errors';
@@ -30,6 +30,7 @@ import { hypothesisAccess } from './hypotheses';
 import { findSaeById } from './visibility';
 import { clip, parseMarkdown, renderStoredOrPlaceholder, type StoredOptions } from './markdown';
 import { notifyUsers, notifyWatchers, watch, type WatchKind } from './notifications';
+import { renderMemo, viewerKey } from './render-memo';
 import { displayNameSql, hasHandleSql, type Role } from './users';
 
 export const MAX_COMMENT_CHARS = 20_000;
@@ -82,7 +83,7 @@ async function openThread(db: Db, viewer: Viewer, target: ThreadTarget, action: 
       watch: { kind: 'hypothesis', targetId: target.hypothesisId },
       level,
       canRead: async (user) => (await hypothesisAccess(db, user, target.hypothesisId)).level !== 'none',
-      where: eq(comments.hypothesisId, target.hypothesisId),
+      where: threadWhere(target),
     };
   }
   const found = await findSaeById(db, target.saeId);
@@ -100,12 +101,21 @@ async function openThread(db: Db, viewer: Viewer, target: ThreadTarget, action: 
     watch: { kind: target.kind, targetId: isFeature ? `${target.saeId}/${target.index}` : target.saeId },
     level,
     canRead: async (user) => (await levelOn(db, user, { sae: target.saeId })) !== 'none',
-    where: and(
-      eq(comments.threadKind, target.kind),
-      eq(comments.saeId, target.saeId),
-      isFeature ? eq(comments.featureIndex, target.index) : isNull(comments.featureIndex),
-    )!,
+    where: threadWhere(target),
   };
+}
+
+/**
+ * The comments of a thread, a condition on comment. A feature's SAE may be given as SQL: the feature page's statement
+ * knows it by its address.
+ */
+function threadWhere(target: ThreadTarget | { kind: 'feature'; saeId: SQL; index: number }): SQL {
+  if (target.kind === 'hypothesis') return eq(comments.hypothesisId, target.hypothesisId);
+  return and(
+    eq(comments.threadKind, target.kind),
+    eq(comments.saeId, target.saeId),
+    target.kind === 'feature' ? eq(comments.featureIndex, target.index) : isNull(comments.featureIndex),
+  )!;
 }
 
 function targetOfRow(row: typeof comments.$inferSelect): ThreadTarget {
@@ -304,26 +314,85 @@ export interface ThreadView {
   viewer: { signedIn: boolean; canComment: boolean; canModerate: boolean };
 }
 
+/** One comment as threadCommentsSql reads it (JSON: times are strings). */
+export interface CommentRow {
+  id: string;
+  parentId: string | null;
+  authorId: string | null;
+  author: string | null;
+  deleter: string | null;
+  body: string;
+  bodyHtml: string | null;
+  revision: number;
+  createdAt: string;
+  editedAt: string | null;
+  deletedAt: string | null;
+  /** earlier versions, newest first (null: never edited) */
+  history: { revision: number; body: string; bodyHtml: string | null; createdAt: string }[] | null;
+}
+
+/**
+ * SQL: the comments of a thread (`where`, a condition on comment), in the order written, as a JSON array of
+ * CommentRow: each with its author's and deleter's names and its earlier versions. readThread sends it alone; the
+ * feature page's statement carries its feature's (featureThreadSql), its access read beside it.
+ */
+function threadCommentsSql(where: SQL): SQL {
+  return sql`(select coalesce(json_agg(json_build_object(
+      'id', comment.id, 'parentId', comment.parent_id, 'authorId', comment.author_id,
+      'author', (select ${displayNameSql()} from "user" u where u.id = comment.author_id),
+      'deleter', (select ${displayNameSql()} from "user" u where u.id = comment.deleted_by),
+      'body', comment.body, 'bodyHtml', comment.body_html, 'revision', comment.revision,
+      'createdAt', comment.created_at, 'editedAt', comment.edited_at, 'deletedAt', comment.deleted_at,
+      'history', case when comment.revision > 0 then
+        (select json_agg(json_build_object('revision', cr.revision, 'body', cr.body, 'bodyHtml', cr.body_html, 'createdAt', cr.created_at)
+                         order by cr.revision desc)
+           from comment_revision cr where cr.comment_id = comment.id) end)
+    order by comment.created_at, comment.id), '[]'::json)
+    from comment where ${where})`;
+}
+
+/** SQL: the comments of feature `index` of the SAE `saeId` (threadCommentsSql), for the feature page's statement. */
+export function featureThreadSql(saeId: SQL, index: number): SQL {
+  return threadCommentsSql(threadWhere({ kind: 'feature', saeId, index }));
+}
+
+/** Threads read once per server render (the feature page's statement carries its feature's). */
+const threads = renderMemo<ThreadView>();
+const threadKey = (viewer: Viewer, target: ThreadTarget) =>
+  target.kind === 'hypothesis' ? viewerKey(viewer, target.kind, target.hypothesisId) : viewerKey(viewer, target.kind, target.saeId, target.kind === 'feature' ? target.index : '');
+
 /** Every comment of a thread in the order written (replies point at their parent), rendered with chips. */
-export async function readThread(db: Db, viewer: Viewer, target: ThreadTarget, hosts: readonly string[]): Promise<ThreadView> {
-  const thread = await openThread(db, viewer, target, 'read');
+export function readThread(db: Db, viewer: Viewer, target: ThreadTarget, hosts: readonly string[]): Promise<ThreadView> {
+  return threads.get(threadKey(viewer, target), async () => {
+    const thread = await openThread(db, viewer, target, 'read');
+    const { rows: [row] } = await db.execute<{ comments: CommentRow[] }>(sql`select ${threadCommentsSql(thread.where)} as comments`);
+    return threadView(db, viewer, thread, row!.comments, hosts);
+  });
+}
+
+/**
+ * A feature's thread as the feature page's statement read it (featureThreadSql's rows; `level`, the viewer's on its
+ * SAE, read in the same statement), for the rest of this render.
+ */
+export async function rememberFeatureThread(
+  db: Db,
+  viewer: Viewer,
+  feature: FeatureAddress & { saeId: string },
+  level: Level,
+  rows: CommentRow[],
+  hosts: readonly string[],
+): Promise<void> {
+  const target: ThreadTarget = { kind: 'feature', saeId: feature.saeId, index: feature.index };
+  threads.set(threadKey(viewer, target), await threadView(db, viewer, { target, href: featureHref(feature), level }, rows, hosts));
+}
+
+/** A thread's comments as the page shows them: stored HTML with the viewer's chips, and what the viewer may do. */
+async function threadView(db: Db, viewer: Viewer, thread: Pick<Thread, 'target' | 'href' | 'level'>, rows: CommentRow[], hosts: readonly string[]): Promise<ThreadView> {
   const may = permissions(thread.level);
-  const rows = await db
-    .select({
-      c: comments,
-      author: sql<string | null>`(select ${displayNameSql()} from "user" u where u.id = ${comments.authorId})`,
-      deleter: sql<string | null>`(select ${displayNameSql()} from "user" u where u.id = ${comments.deletedBy})`,
-    })
-    .from(comments)
-    .where(thread.where)
-    .orderBy(asc(comments.createdAt), asc(comments.id));
-  const ids = rows.filter((r) => r.c.revision > 0).map((r) => r.c.id);
-  const revisions = ids.length
-    ? await db.select().from(commentRevisions).where(inArray(commentRevisions.commentId, ids)).orderBy(sql`${commentRevisions.revision} desc`)
-    : [];
+  const revisions = rows.flatMap((c) => (c.history ?? []).map((r) => ({ ...r, commentId: c.id })));
   // Stored HTML; a row written before body_html existed renders once, here, and keeps its HTML (or the placeholder).
   const stored = await Promise.all([
-    ...rows.map(({ c }) =>
+    ...rows.map((c) =>
       c.bodyHtml ?? storeLegacyHtml(db, c.body, idPrefix(c.id, c.revision), hosts, (html) =>
         db.update(comments).set({ bodyHtml: html }).where(and(eq(comments.id, c.id), eq(comments.revision, c.revision), isNull(comments.bodyHtml))),
       ),
@@ -338,26 +407,26 @@ export async function readThread(db: Db, viewer: Viewer, target: ThreadTarget, h
   const history = new Map<string, CommentView['history']>();
   revisions.forEach((r, i) => {
     const list = history.get(r.commentId) ?? [];
-    list.push({ revision: r.revision, createdAt: r.createdAt, html: html[rows.length + i]! });
+    list.push({ revision: r.revision, createdAt: new Date(r.createdAt), html: html[rows.length + i]! });
     history.set(r.commentId, list);
   });
   return {
-    target,
+    target: thread.target,
     href: thread.href,
     viewer: { signedIn: !!viewer, canComment: may.comment, canModerate: may.moderate },
-    comments: rows.map(({ c, author, deleter }, i) => {
+    comments: rows.map((c, i) => {
       const mine = !!viewer && c.authorId === viewer.id;
       return {
         id: c.id,
         parentId: c.parentId,
-        author: { id: c.authorId, name: author ?? 'a deleted account' },
-        createdAt: c.createdAt,
-        editedAt: c.editedAt,
+        author: { id: c.authorId, name: c.author ?? 'a deleted account' },
+        createdAt: new Date(c.createdAt),
+        editedAt: c.editedAt === null ? null : new Date(c.editedAt),
         body: c.body,
         html: html[i]!,
         revision: c.revision,
         history: history.get(c.id) ?? [],
-        deleted: c.deletedAt ? { at: c.deletedAt, by: deleter ?? 'a deleted account' } : null,
+        deleted: c.deletedAt ? { at: new Date(c.deletedAt), by: c.deleter ?? 'a deleted account' } : null,
         canEdit: mine && !c.deletedAt && may.comment,
         canDelete: !c.deletedAt && (mine || may.moderate),
       };

@@ -6,7 +6,7 @@
  * Nothing here shows what the viewer may not see: chips resolve only features of visible SAEs (an invisible one
  * renders exactly like a missing one: a broken link), and backlinks come only from sources the viewer may read.
  */
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { featureLinks } from '@/drizzle/schema';
 import { visibleSaeSql, type Viewer } from './authz';
 import type { Db } from './db';
@@ -17,6 +17,7 @@ import { vocabulary } from './vocabulary';
 import { visibleHypothesisSql } from './hypotheses';
 import { featureHref, formatFeatureAddress, formatSaeAddress, hypothesisHref, saeHref, type FeatureAddress } from './addresses';
 import { applyChips, featuresInHtml, MarkdownRefused, parseMarkdown, plainText, renderStored, type ChipMap, type StoredOptions, type StoredRendering } from './markdown';
+import { renderMemo, viewerKey } from './render-memo';
 import { featureAt } from './visibility';
 import { displayNameSql } from './users';
 
@@ -185,24 +186,34 @@ export interface Backlink {
   at: Date;
 }
 
-/** Texts linking to this feature that the viewer may read (newest first): comments, hypotheses, feature pages. */
-export async function backlinks(db: Db, viewer: Viewer, a: FeatureAddress, limit = 50): Promise<Backlink[]> {
-  await featureAt(db, viewer, 'read', a);
+/** How many backlinks a feature page lists: the latest. */
+const BACKLINKS = 50;
+
+/** One backlink as backlinksSql reads it. */
+export interface BacklinkRow {
+  kind: LinkSource;
+  id: string;
+  body: string;
+  at: string | Date;
+  author: string | null;
+  thread_kind: string | null;
+  model: string | null;
+  sae: string | null;
+  feature_index: number | null;
+  hypothesis_id: string | null;
+  statement: string | null;
+  label: string | null;
+}
+
+/**
+ * SQL: the latest texts linking to feature `a` that the viewer may read (each source checked here: a comment by its
+ * thread's SAE or hypothesis, a hypothesis by all its SAEs, a feature page by its SAE), as a JSON array of
+ * BacklinkRow, newest first (backlinksOf reads it). It does not check the feature itself: the feature page's statement,
+ * which carries it, reads the viewer's access beside it, and `backlinks` checks it first.
+ */
+export function backlinksSql(viewer: Viewer, a: FeatureAddress): SQL {
   const target = sql`l.model_slug = ${a.model} and l.sae_slug = ${a.sae} and l.index = ${a.index}`;
-  const { rows } = await db.execute<{
-    kind: LinkSource;
-    id: string;
-    body: string;
-    at: Date;
-    author: string | null;
-    thread_kind: string | null;
-    model: string | null;
-    sae: string | null;
-    feature_index: number | null;
-    hypothesis_id: string | null;
-    statement: string | null;
-    label: string | null;
-  }>(sql`
+  return sql`(select coalesce(json_agg(b order by b.at desc), '[]'::json) from (
     (select 'comment' as kind, c.id::text as id, c.body, c.created_at as at, ${displayNameSql()} as author, c.thread_kind::text as thread_kind,
             m.slug as model, s.slug as sae, c.feature_index, c.hypothesis_id::text as hypothesis_id, h.statement, null as label
        from feature_link l
@@ -232,7 +243,28 @@ export async function backlinks(db: Db, viewer: Viewer, a: FeatureAddress, limit
        left join "user" u on u.id = p.updated_by
       where ${target} and not (m.slug = ${a.model} and s.slug = ${a.sae} and p.index = ${a.index})
         and ${visibleSaeSql(viewer, sql`s.id`)})
-    order by at desc limit ${limit}`);
+    order by at desc limit ${BACKLINKS}) b)`;
+}
+
+/** Backlinks read once per server render (the feature page's statement carries them). */
+const backlinksByFeature = renderMemo<Backlink[]>();
+
+/** The backlinks the feature page's statement read, for the rest of this render. */
+export function rememberBacklinks(viewer: Viewer, a: FeatureAddress, links: Backlink[]): void {
+  backlinksByFeature.set(viewerKey(viewer, formatFeatureAddress(a)), links);
+}
+
+/** Texts linking to this feature that the viewer may read (newest first): comments, hypotheses, feature pages. */
+export function backlinks(db: Db, viewer: Viewer, a: FeatureAddress): Promise<Backlink[]> {
+  return backlinksByFeature.get(viewerKey(viewer, formatFeatureAddress(a)), async () => {
+    await featureAt(db, viewer, 'read', a);
+    const { rows: [row] } = await db.execute<{ links: BacklinkRow[] }>(sql`select ${backlinksSql(viewer, a)} as links`);
+    return backlinksOf(row!.links);
+  });
+}
+
+/** backlinksSql's rows as the page lists them. */
+export function backlinksOf(rows: BacklinkRow[]): Backlink[] {
   return rows.map((r) => {
     const at = new Date(r.at);
     if (r.kind === 'hypothesis') return { kind: r.kind, href: hypothesisHref(r.id), title: r.statement!, snippet: plainText(r.body, 160), author: r.author, at };

@@ -1,8 +1,9 @@
 /**
  * A feature (model/sae/index) as its page shows it: the computed data of the SAE's current dashboard run (stats,
  * histograms, logit weights, top and quantile-interval examples with their tokens), the human layer (label and
- * markdown description, label proposals and votes), the similar features, the latest recompute job and the reader's
- * access to the SAE, read in one SQL round trip. Token pieces come from the model's vocabulary (./vocabulary).
+ * markdown description, label proposals and votes), the similar features, the latest recompute job, the reader's
+ * access to the SAE and, for the page's render, its hypotheses, backlinks and comment thread, read in one SQL round
+ * trip. Token pieces come from the model's vocabulary (./vocabulary).
  */
 import { createHash } from 'node:crypto';
 import { sql, type SQL } from 'drizzle-orm';
@@ -12,6 +13,9 @@ import { MAX_FEATURE_INDEX } from './addresses';
 import { saeAccessSql, saeLevelOf, type Level, type Viewer } from './authz';
 import { getPool, type Db } from './db';
 import { descriptionHtml } from './descriptions';
+import { featureThreadSql, type CommentRow } from './comments';
+import { backlinksOf, backlinksSql, type Backlink, type BacklinkRow } from './feature-links';
+import { featureHypothesesOf, featureHypothesesSql, type HypothesisSummary } from './hypotheses';
 import { labelStandingOf, labelStandingSql, type LabelStanding, type StandingRow } from './label-votes';
 import { base64Tokens } from './context-tokens';
 import { applyChips } from './markdown';
@@ -133,14 +137,34 @@ export interface FeaturePage {
   similar: SimilarFeatureGroup[];
   /** the label proposals with their votes (the reader's own marked), the shown label and who set it */
   labels: LabelStanding;
+  /** what the page's other sections show, when asked for (getFeaturePage's options) */
+  discussion?: FeatureDiscussion;
+}
+
+/** The hypotheses about the feature, its backlinks and its comment thread, as the viewer may see them. */
+export interface FeatureDiscussion {
+  hypotheses: HypothesisSummary[];
+  backlinks: Backlink[];
+  /** featureThreadSql's rows (rememberFeatureThread renders them) */
+  comments: CommentRow[];
+}
+
+/** What the page's statement reads besides the feature itself. */
+interface PageReadOptions {
+  withVocab: boolean;
+  intervalExamples: boolean;
+  /** the hypotheses, backlinks and comment thread too (the page shows them; the API's reads of a feature do not) */
+  discussion: boolean;
+  viewer: Viewer;
 }
 
 /**
  * The page's one statement. Besides the feature's own data it carries what every view needs and would otherwise read
  * on its own: the viewer's access to the SAE (checked at read time, in this statement), its similar features in the
- * SAEs the viewer may see, and the label proposals with their votes.
+ * SAEs the viewer may see, and the label proposals with their votes; for the page, its discussion too (each part
+ * filtered by the visibility of its own sources, by the fragments its procedure sends alone).
  */
-function pageStatement(a: { model: string; sae: string; index: number }, withVocab: boolean, intervalExamples: boolean, viewer: Viewer): SQL {
+function pageStatement(a: { model: string; sae: string; index: number }, { withVocab, intervalExamples, discussion, viewer }: PageReadOptions): SQL {
   const { model, sae, index } = a;
   const saeId = sql`(select s.id from s)`;
   return sql`
@@ -195,19 +219,18 @@ select
      from model_vocab v join m on v.model_id = m.id) as vocab,
   ${similarFeaturesSql(viewer, saeId, index)} as similar,
   (select ${labelStandingSql(sql`s.id`, index, viewer?.id ?? null)} from s) as labels
+  ${discussion ? sql`, ${featureHypothesesSql(viewer, saeId, index)} as hypotheses, ${backlinksSql(viewer, a)} as backlinks,
+    ${featureThreadSql(saeId, index)} as comments` : sql``}
 `;
 }
 
 const dialect = new PgDialect();
 
 /** The page's statement as node-postgres takes it (getFeaturePage sends it; bench:web times it bare). */
-export function featurePageQuery(
-  address: { model: string; sae: string; index: number },
-  { withVocab, intervalExamples, viewer }: { withVocab: boolean; intervalExamples: boolean; viewer: Viewer },
-): { name: string; text: string; values: unknown[] } {
-  const { sql: text, params } = dialect.sqlToQuery(pageStatement(address, withVocab, intervalExamples, viewer));
+export function featurePageQuery(address: { model: string; sae: string; index: number }, options: PageReadOptions): { name: string; text: string; values: unknown[] } {
+  const { sql: text, params } = dialect.sqlToQuery(pageStatement(address, options));
   // node-postgres prepares a named statement once per connection: later reads skip parsing and planning. The text
-  // differs by kind of viewer (anonymous, signed in, admin), so each has a name of its own.
+  // differs by kind of viewer (anonymous, signed in, admin) and by what is read, so each has a name of its own.
   return { name: `lexicon-feature-page-${createHash('sha1').update(text).digest('hex').slice(0, 16)}`, text, values: params };
 }
 
@@ -253,25 +276,28 @@ interface PageRow {
   access: Record<string, unknown> | null;
   similar: NeighbourRow[];
   labels: StandingRow | null;
+  hypotheses?: Record<string, unknown>[];
+  backlinks?: BacklinkRow[];
+  comments?: CommentRow[];
 }
 
 /**
  * Everything the feature page shows, in one SQL round trip (two the first time a model's vocabulary is needed), as
- * `viewer` may see it (anonymous by default); the caller refuses a page whose `level` is 'none'.
- * `intervalExamples: false` leaves the quantile intervals' examples out (their counts stay): a page that keeps the
- * intervals collapsed shows none of them, and they are most of what the read would decode.
+ * `viewer` may see it (anonymous by default); the caller refuses a page whose `level` is 'none', and shows its
+ * `discussion` only then. `intervalExamples: false` leaves the quantile intervals' examples out (their counts stay): a
+ * page that keeps the intervals collapsed shows none of them, and they are most of what the read would decode.
  */
 export async function getFeaturePage(
   db: Db,
   modelSlug: string,
   saeSlug: string,
   index: number,
-  { intervalExamples = true, viewer = null }: { intervalExamples?: boolean; viewer?: Viewer } = {},
+  { intervalExamples = true, discussion = false, viewer = null }: { intervalExamples?: boolean; discussion?: boolean; viewer?: Viewer } = {},
 ): Promise<FeaturePage | null> {
   if (!Number.isSafeInteger(index) || index < 0 || index > MAX_FEATURE_INDEX) return null;
   const client = (db as Db & { $client?: Pick<Pool, 'query'> }).$client ?? getPool();
   const query = (withVocab: boolean) =>
-    client.query<PageRow>(featurePageQuery({ model: modelSlug, sae: saeSlug, index }, { withVocab, intervalExamples, viewer }));
+    client.query<PageRow>(featurePageQuery({ model: modelSlug, sae: saeSlug, index }, { withVocab, intervalExamples, discussion, viewer }));
   let cacheHit = vocabCache.get(modelSlug);
   let [row] = (await query(cacheHit === undefined)).rows;
   if (!row?.model || !row.sae || index >= row.sae.d_sae) return null;
@@ -379,6 +405,9 @@ export async function getFeaturePage(
     level: saeLevelOf(viewer, row.access),
     similar: similarFeatureGroups(row.similar, { saeId: row.sae.id, hookName: row.sae.hook_name }),
     labels: labelStandingOf(row.labels ?? { proposals: [], since: null }),
+    discussion: discussion
+      ? { hypotheses: featureHypothesesOf(row.hypotheses ?? []), backlinks: backlinksOf(row.backlinks ?? []), comments: row.comments ?? [] }
+      : undefined,
   };
 }
 

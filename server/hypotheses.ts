@@ -16,6 +16,7 @@ import { featureTopic, hypothesisTopic, publish, type EventType } from './events
 import { renderForWrite, siteHosts, syncFeatureLinks } from './feature-links';
 import { clip, MarkdownRefused, parseMarkdown, renderStoredOrPlaceholder, type StoredRendering } from './markdown';
 import { notifyWatchers, watch } from './notifications';
+import { renderMemo, viewerKey } from './render-memo';
 import { displayNameSql } from './users';
 
 export const HYPOTHESIS_STATUSES = hypothesisStatusEnum.enumValues;
@@ -410,11 +411,44 @@ export async function getHypothesis(db: Db, viewer: Viewer, id: string): Promise
   };
 }
 
-/** The visible hypotheses about one feature (the feature page's box), open ones first. */
-export async function hypothesesOfFeature(db: Db, viewer: Viewer, address: FeatureAddress): Promise<HypothesisSummary[]> {
-  const { rows } = await listHypotheses(db, viewer, { feature: address, limit: 100 });
+/** How many hypotheses the feature page's box lists: the latest. */
+const FEATURE_HYPOTHESES = 100;
+
+/**
+ * SQL: the latest hypotheses about feature `index` of the SAE `saeId` that the viewer may see, summarySelect's rows
+ * as a JSON array (featureHypothesesOf reads it). The feature page's statement carries it; hypothesesOfFeature sends
+ * it alone.
+ */
+export function featureHypothesesSql(viewer: Viewer, saeId: string | SQL, index: number): SQL {
+  return sql`(select coalesce(json_agg(fh order by fh.created_at desc, fh.id desc), '[]'::json) from (
+    ${summarySelect(viewer)}
+     where ${visibleHypothesisSql(viewer, sql`h.id`)}
+       and exists (select 1 from hypothesis_feature hf where hf.hypothesis_id = h.id and hf.sae_id = ${saeId} and hf.index = ${index})
+     order by h.created_at desc, h.id desc
+     limit ${FEATURE_HYPOTHESES}) fh)`;
+}
+
+/** featureHypothesesSql's rows as the box lists them: open ones first. */
+export function featureHypothesesOf(rows: Record<string, unknown>[]): HypothesisSummary[] {
   const order = (s: HypothesisStatus) => (s === 'open' ? 0 : 1);
-  return rows.sort((a, b) => order(a.status) - order(b.status));
+  return rows.map(summaryOf).sort((a, b) => order(a.status) - order(b.status));
+}
+
+/** A feature's hypotheses read once per server render (the feature page's statement carries them). */
+const hypothesesByFeature = renderMemo<HypothesisSummary[]>();
+
+/** The hypotheses the feature page's statement read, for the rest of this render. */
+export function rememberFeatureHypotheses(viewer: Viewer, address: FeatureAddress, list: HypothesisSummary[]): void {
+  hypothesesByFeature.set(viewerKey(viewer, formatFeatureAddress(address)), list);
+}
+
+/** The visible hypotheses about one feature (the feature page's box), open ones first. */
+export function hypothesesOfFeature(db: Db, viewer: Viewer, address: FeatureAddress): Promise<HypothesisSummary[]> {
+  return hypothesesByFeature.get(viewerKey(viewer, formatFeatureAddress(address)), async () => {
+    const saeId = sql`(select s.id from sae s join model m on m.id = s.model_id where m.slug = ${address.model} and s.slug = ${address.sae})`;
+    const { rows: [row] } = await db.execute<{ list: Record<string, unknown>[] }>(sql`select ${featureHypothesesSql(viewer, saeId, address.index)} as list`);
+    return featureHypothesesOf(row!.list);
+  });
 }
 
 /** Renders a body stored before body_html existed (a placeholder when it cannot be) and stores it; best effort. */

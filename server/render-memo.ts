@@ -1,9 +1,14 @@
 /**
  * Reads kept for one server render, which a broader read may answer first: the feature page's one statement carries
- * its SAE and the reader's access to it, so the page's other sections need not read them again. Outside a render
+ * its SAE, the reader's access to it, the hypotheses, the backlinks and the comment thread, so the page's other
+ * sections need not read them again. Outside a render
  * (API calls, live streams) React's cache keeps nothing, so every call reads: access is still checked at read time.
  */
 import { cache } from 'react';
+import type { Viewer } from './authz';
+
+/** A key for what `viewer` may see of a thing named by `parts`: it depends on their id and site role only. */
+export const viewerKey = (viewer: Viewer, ...parts: (string | number)[]) => [...parts, viewer?.id ?? '', viewer?.role ?? ''].join(':');
 
 export interface RenderMemo<T> {
   /** the value read (or given) earlier in this render under `key`, else `read()`'s, kept for the rest of it */

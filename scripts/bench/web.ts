@@ -570,8 +570,9 @@ try {
   const { featurePageQuery } = await import('@/server/feature-page');
   const query = () => {
     const [sae, index] = pick(filled.withExamples);
-    // vocabulary cached, interval examples left out, an anonymous reader: as the page reads a feature (its intervals collapsed)
-    return featurePageQuery({ model: MODEL, sae, index }, { withVocab: false, intervalExamples: false, viewer: null });
+    // vocabulary cached, interval examples left out, its discussion read, an anonymous reader: as the page reads a
+    // feature (its intervals collapsed)
+    return featurePageQuery({ model: MODEL, sae, index }, { withVocab: false, intervalExamples: false, discussion: true, viewer: null });
   };
   const bare = await bareSql(pool, query, CONNECTIONS, Math.min(DURATION, 15));
   console.log(`\nBare SQL of the feature page (one statement), web server stopped`);

@@ -20,6 +20,11 @@ import { startTestDatabase, type TestDatabase } from '../helpers/database';
 import { seedSyntheticModel, syntheticDashboard, type SyntheticModel } from '../helpers/synthetic';
 import { STORIES_DIR } from '../shared';
 import { seededRandom } from '@/compute/random';
+import { setAccess } from '@/server/teams';
+import { inOneRender } from '../helpers/render';
+
+// React's cache keeps a render's reads (server/render-memo.ts) in inOneRender, as in a server render
+vi.mock('react', async (original) => ({ ...(await original<object>()), cache: (await import('../helpers/render')).renderCache }));
 
 let database: TestDatabase;
 let model: SyntheticModel;
@@ -213,6 +218,104 @@ describe('an anonymous view', () => {
     } finally {
       spy.mockRestore();
     }
+  });
+});
+
+describe('a feature page’s render', () => {
+  /** model `fold`: SAE `pub` is public; `priv` is made private (its owner: the admin) once the texts below are written */
+  let fold: SyntheticModel;
+  const on = (sae: 'pub' | 'priv', index: number) => ({ model: 'fold', sae, index });
+  const pageOf = (sae: 'pub' | 'priv', index: number) => ({ kind: 'feature' as const, saeId: fold.saes.find((s) => s.slug === sae)!.id, index });
+  let edited: string;
+
+  /** What the page asks for in one server render (page.tsx, then the hypotheses box, the backlinks and the thread). */
+  const render = (user: UserRow | null, a: { model: string; sae: string; index: number }) =>
+    inOneRender(async () => {
+      const caller = callerFor(user);
+      const page = await caller.feature.get({ ...a, intervalExamples: false, discussion: true });
+      const [hypotheses, backlinks, thread] = await Promise.all([
+        caller.hypothesis.forFeature(a),
+        caller.featureLink.backlinks(a),
+        caller.comment.thread({ kind: 'feature', saeId: page.sae.id, index: a.index }),
+      ]);
+      return { page, hypotheses, backlinks, thread };
+    });
+  /** The same parts read by their procedures alone, as the browser's calls and other pages read them. */
+  const alone = async (user: UserRow | null, a: { model: string; sae: string; index: number }, saeId: string) => {
+    const caller = callerFor(user);
+    return {
+      hypotheses: await caller.hypothesis.forFeature(a),
+      backlinks: await caller.featureLink.backlinks(a),
+      thread: await caller.comment.thread({ kind: 'feature', saeId, index: a.index }),
+    };
+  };
+  /** How many statements `calls` sends (the model's vocabulary read before). */
+  const statements = async (calls: () => Promise<unknown>) => {
+    const spy = vi.spyOn(getPool(), 'query');
+    try {
+      await calls();
+      return spy.mock.calls.length;
+    } finally {
+      spy.mockRestore();
+    }
+  };
+
+  beforeAll(async () => {
+    fold = await seedSyntheticModel(getDb(), {
+      slug: 'fold',
+      vocabSize: 64,
+      saes: [
+        { slug: 'pub', hookName: 'blocks.1.hook_resid_post', dSae: 20 },
+        { slug: 'priv', hookName: 'blocks.2.hook_resid_post', dSae: 20 },
+      ],
+      seed: 8,
+    });
+    const author = callerFor(editor);
+    await author.hypothesis.create({ statement: 'pub 3 detects quotes', features: ['fold/pub/3'] });
+    await author.hypothesis.create({ statement: 'pub 3 and priv 1 fire together', body: 'Compare [[fold/pub/3]].', features: ['fold/pub/3', 'fold/priv/1'] });
+    ({ id: edited } = await author.comment.post({ target: pageOf('pub', 3), body: 'First thoughts.' }));
+    await author.comment.edit({ id: edited, body: 'Second thoughts.' });
+    const { id: gone } = await author.comment.post({ target: pageOf('pub', 3), body: 'A mistake.' });
+    await author.comment.delete({ id: gone });
+    await author.comment.post({ target: pageOf('pub', 5), body: 'Like [[fold/pub/3]].' });
+    await author.comment.post({ target: pageOf('priv', 1), body: 'The secret twin of [[fold/pub/3]].' });
+    await setAccess(admin, 'sae', pageOf('priv', 1).saeId, { teamId: null, visibility: 'private' }, 'the SAE priv');
+    await render(null, on('pub', 3)); // the model's vocabulary is read once per process
+  });
+
+  it('reads the hypotheses, backlinks and comment thread in the page’s one statement, for anonymous and signed-in readers', async () => {
+    for (const user of [null, viewer, editor, admin]) {
+      expect(await statements(() => render(user, on('pub', 3))), user?.name ?? 'anonymous').toBe(1);
+    }
+    // without the render's memo, each part is a statement of its own (as the browser's calls read them)
+    expect(await statements(() => alone(null, on('pub', 3), pageOf('pub', 3).saeId))).toBeGreaterThan(1);
+  });
+
+  it('shows what the procedures alone show: no hypothesis, backlink or comment the reader may not see', async () => {
+    for (const user of [null, viewer, editor, admin]) {
+      const { page, ...parts } = await render(user, on('pub', 3));
+      expect(page).not.toHaveProperty('discussion'); // what the page's statement read for its other sections stays on the server
+      expect(parts).toEqual(await alone(user, on('pub', 3), page.sae.id));
+      const hidden = user !== admin;
+      expect(parts.hypotheses.map((h) => h.statement).sort()).toEqual(hidden ? ['pub 3 detects quotes'] : ['pub 3 and priv 1 fire together', 'pub 3 detects quotes']);
+      expect(parts.backlinks.map((b) => b.title).sort()).toEqual(hidden ? ['fold/pub/5'] : ['fold/priv/1', 'fold/pub/5', 'pub 3 and priv 1 fire together']);
+      expect(parts.thread.comments.map((c) => [c.body, c.history.length, !!c.deleted])).toEqual([
+        ['Second thoughts.', 1, false],
+        ['', 0, true],
+      ]);
+      expect(parts.thread.comments[0]!.history[0]!.html).toBe('<p>First thoughts.</p>');
+      expect(parts.thread.comments[0]!.createdAt).toBeInstanceOf(Date);
+      expect(parts.thread.viewer).toEqual({ signedIn: !!user, canComment: !!user, canModerate: user === admin });
+    }
+  });
+
+  it('refuses a feature of an SAE the reader may not see, its thread included', async () => {
+    for (const user of [null, viewer, editor]) {
+      await expect(render(user, on('priv', 1))).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      await expect(inOneRender(() => callerFor(user).comment.thread(pageOf('priv', 1)))).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    }
+    const { thread } = await render(admin, on('priv', 1));
+    expect(thread.comments.map((c) => c.body)).toEqual(['The secret twin of [[fold/pub/3]].']);
   });
 });
 

@@ -9,7 +9,9 @@ import { currentPageVersion, editFeature } from '../../descriptions';
 import { badInput, notFound, notReady } from '../../errors';
 import { getFeaturePage } from '../../feature-page';
 import { enqueueExplain } from '../../explainer/jobs';
-import { previewWithChips, siteHosts, withChips } from '../../feature-links';
+import { previewWithChips, rememberBacklinks, siteHosts, withChips } from '../../feature-links';
+import { rememberFeatureHypotheses } from '../../hypotheses';
+import { rememberFeatureThread } from '../../comments';
 import { enqueueJob } from '../../jobs';
 import { getQueue } from '../../jobs/queue';
 import type { JobParams, JobType } from '@/jobs';
@@ -29,12 +31,23 @@ async function enqueue<T extends JobType>(user: NonNullable<Viewer>, type: T, pa
 export const featureRouter = createTRPCRouter({
   /** Everything the feature page shows (one SQL round trip, the reader's access to the SAE included). */
   get: publicProcedure
-    // false: the quantile intervals without their examples (a page that shows them collapsed)
-    .input(featureAddressInput.extend({ intervalExamples: z.boolean().default(true) }))
+    .input(
+      featureAddressInput.extend({
+        // false: the quantile intervals without their examples (a page that shows them collapsed)
+        intervalExamples: z.boolean().default(true),
+        // true: the page's render, whose hypotheses, backlinks and comment thread the same statement reads
+        discussion: z.boolean().default(false),
+      }),
+    )
     .query(async ({ ctx, input }) => {
       const what = `feature ${formatFeatureAddress(input)}`;
-      const page = await getFeaturePage(ctx.db, input.model, input.sae, input.index, { intervalExamples: input.intervalExamples, viewer: ctx.viewer });
-      if (!page) throw notFound(`no ${what}`);
+      const read = await getFeaturePage(ctx.db, input.model, input.sae, input.index, {
+        intervalExamples: input.intervalExamples,
+        discussion: input.discussion,
+        viewer: ctx.viewer,
+      });
+      if (!read) throw notFound(`no ${what}`);
+      const { discussion, ...page } = read;
       const level = requireLevel(ctx.viewer, page.level, 'read', what);
       // the page's other sections look the SAE and this access up again: they find them here
       rememberSae({
@@ -48,6 +61,13 @@ export const featureRouter = createTRPCRouter({
         currentRunId: page.run?.id ?? null,
       });
       rememberSaeLevel(ctx.viewer, page.sae.id, level);
+      if (discussion) {
+        // and the hypotheses box, the backlinks and the comment thread find what they show
+        const address = { model: page.model.slug, sae: page.sae.slug, index: page.index };
+        rememberFeatureHypotheses(ctx.viewer, address, discussion.hypotheses);
+        rememberBacklinks(ctx.viewer, address, discussion.backlinks);
+        await rememberFeatureThread(ctx.db, ctx.viewer, { ...address, saeId: page.sae.id }, level, discussion.comments, siteHosts(ctx.headers));
+      }
       // the description's feature links as chips with the labels this viewer may see
       const { storedHtml, ...description } = page.page;
       const [html] = await withChips(ctx.db, ctx.viewer, [storedHtml ?? description.html]);

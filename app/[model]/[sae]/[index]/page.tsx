@@ -45,14 +45,15 @@ function parseIndex(raw: string): number | null {
 
 /**
  * One read per request, shared by the metadata and the page; the intervals' examples only when the page shows them
- * (a collapsed section's lines come from ./lines when it opens).
+ * (a collapsed section's lines come from ./lines when it opens). It reads the hypotheses, backlinks and comment
+ * thread too, which their components find in this render's memo (feature.get).
  */
 const load = cache(
   async (model: string, sae: string, raw: string, intervalExamples: boolean): Promise<FeaturePageData & { can: Record<Action, boolean> }> => {
     const index = parseIndex(raw);
     if (index === null) notFound();
     const caller = await api();
-    return orNotFound(caller.feature.get({ model, sae, index, intervalExamples }));
+    return orNotFound(caller.feature.get({ model, sae, index, intervalExamples, discussion: true }));
   },
 );
 
